@@ -1,0 +1,111 @@
+// flowpath/flow/of_action.hpp — OpenFlow-level actions, as `actions=` in
+// ovs-ofctl flow text parses into them (flow/ofctl_text.hpp), before the
+// bridge translates them into datapath actions (action/dp_action.hpp).
+//
+// Unlike datapath actions these may name reserved ports (NORMAL, FLOOD,
+// ALL, IN_PORT, LOCAL, CONTROLLER), other tables (resubmit, goto_table) and
+// any field of the registry (set_field).  Ports are OpenFlow port numbers:
+// the reserved ones use Open vSwitch's 16-bit OpenFlow 1.0 numbers below.
+// An empty list means drop.
+//
+// Thread-safety: plain values; a rule's list is immutable once installed.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "flowpath/flow/fields.hpp"
+#include "flowpath/flow/flow_key.hpp"
+
+namespace flowpath {
+
+// Reserved OpenFlow ports (OpenFlow 1.0 numbering, as OVS prints them).
+inline constexpr uint32_t kOfppMax = 0xff00;  // ports 1..0xfeff are physical
+inline constexpr uint32_t kOfppInPort = 0xfff8;
+inline constexpr uint32_t kOfppTable = 0xfff9;
+inline constexpr uint32_t kOfppNormal = 0xfffa;
+inline constexpr uint32_t kOfppFlood = 0xfffb;
+inline constexpr uint32_t kOfppAll = 0xfffc;
+inline constexpr uint32_t kOfppController = 0xfffd;
+inline constexpr uint32_t kOfppLocal = 0xfffe;
+inline constexpr uint32_t kOfppNone = 0xffff;
+
+/// Number of OpenFlow tables (ids 0..254); 255 means "the current table"
+/// in a resubmit and "all tables" in a flow-mod/dump filter.
+inline constexpr uint8_t kOfNumTables = 255;
+inline constexpr uint8_t kOfTableCurrent = 255;
+inline constexpr uint8_t kOfTableAll = 255;
+
+enum class OfActionType : uint8_t {
+  kOutput,      // port (physical or reserved: NORMAL, FLOOD, ALL, LOCAL...)
+  kSetVlanVid,  // u16: VID (pushes a tag when there is none)
+  kSetVlanPcp,  // u16: PCP 0..7
+  kStripVlan,   // pop the outermost tag (strip_vlan / pop_vlan)
+  kPushVlan,    // u16: TPID (0x8100 or 0x88a8)
+  kSetDlSrc,    // mac
+  kSetDlDst,    // mac
+  kSetNwSrc,    // ipv4 (host order)
+  kSetNwDst,    // ipv4
+  kSetNwTos,    // u16: TOS byte, DSCP bits only (multiple of 4)
+  kSetTpSrc,    // u16: L4 port (host order)
+  kSetTpDst,    // u16
+  kSetField,    // field, value/mask: key bytes at the field's offset
+  kResubmit,    // port (kOfppInPort = the packet's in_port), table
+  kGotoTable,   // table
+};
+
+struct OfAction {
+  OfActionType type{};
+  uint8_t table = kOfTableCurrent;  // kResubmit, kGotoTable
+  uint16_t u16 = 0;                 // vid, pcp, tpid, tos, L4 port
+  uint32_t port = 0;                // kOutput, kResubmit
+  uint32_t ipv4 = 0;                // kSetNwSrc/Dst, host order
+  EthAddr mac{};                    // kSetDlSrc/Dst
+  FieldId field{};                  // kSetField
+  // kSetField: the bytes to write into FlowKey at field_info(field).offset
+  // (network order, already shifted into place) and which bits to write.
+  std::array<uint8_t, 16> value{};
+  std::array<uint8_t, 16> mask{};
+
+  static OfAction output(uint32_t p) {
+    OfAction a;
+    a.type = OfActionType::kOutput;
+    a.port = p;
+    return a;
+  }
+  static OfAction resubmit(uint32_t p, uint8_t t = kOfTableCurrent) {
+    OfAction a;
+    a.type = OfActionType::kResubmit;
+    a.port = p;
+    a.table = t;
+    return a;
+  }
+  static OfAction goto_table(uint8_t t) {
+    OfAction a;
+    a.type = OfActionType::kGotoTable;
+    a.table = t;
+    return a;
+  }
+  static OfAction with_u16(OfActionType type, uint16_t v) {
+    OfAction a;
+    a.type = type;
+    a.u16 = v;
+    return a;
+  }
+
+  friend bool operator==(const OfAction&, const OfAction&) = default;
+};
+
+/// An ordered list; empty means drop.
+using OfActionList = std::vector<OfAction>;
+
+/// Applies a kSetField action's bytes to a key (masked byte copy).
+inline void apply_set_field(const OfAction& a, FlowKey& key) noexcept {
+  const FieldInfo& f = field_info(a.field);
+  auto* bytes = reinterpret_cast<uint8_t*>(&key) + f.offset;
+  for (unsigned i = 0; i < f.n_bytes; ++i)
+    bytes[i] = uint8_t((bytes[i] & ~a.mask[i]) | (a.value[i] & a.mask[i]));
+}
+
+}  // namespace flowpath
