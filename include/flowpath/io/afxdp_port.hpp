@@ -1,0 +1,220 @@
+// flowpath/io/afxdp_port.hpp — a switch port on a real interface, over
+// AF_XDP sockets (libxdp's xsk API, libbpf).
+//
+//   Umem umem;                              // one per switch (per PMD thread)
+//   AfxdpPort a(umem, {.ifname = "vm1"}), b(umem, {.ifname = "eth2"});
+//   Batch batch;
+//   for (;;) {
+//     batch.clear();
+//     a.rx_burst(batch);                    // <= 32 Packets in UMEM frames
+//     for (Packet* p : batch) b.tx(*p, /*owned=*/true);   // zero copy
+//     b.flush();
+//   }
+//
+// Opening: the interface must exist (Error names it otherwise).  The port
+// counts the interface's receive queues (ETHTOOL_GCHANNELS, else
+// /sys/class/net/IF/queues/rx-*) and opens ONE SOCKET PER QUEUE — a port
+// that served queue 0 alone would silently lose the flows the NIC hashes
+// elsewhere.  An XskProgram (xsk_program.hpp) steers each queue into its
+// socket; native XDP with a fallback to generic mode; zero-copy binding
+// where the driver has it, else copy mode; need_wakeup always.
+//
+// Ports: one in, one out.  rx_burst() appends up to 32 - batch.count
+// packets, visiting the queues round robin.  Each Packet lives in its UMEM
+// frame (Packet::user = frame address); the caller sets in_port.  Every
+// received packet must leave through tx(p, true) (zero copy when the frame
+// is in this port's Umem) or release(p).  tx(p, false) copies into a free
+// frame and leaves p with the caller; so does tx() of a foreign buffer.
+// flush() publishes queued TX descriptors, kicks the kernel with sendto()
+// when it asks, and recycles completed frames.  Transmit uses queue 0's
+// socket (one PMD thread per port).
+//
+// Counters (stats()): rx, tx, rx_empty (polls that found nothing),
+// fill_empty (refills the pool could not satisfy), tx_full (TX ring full),
+// drops (packets lost here: ring full or no free frame).
+//
+// Cost per packet: a descriptor read and a Packet setup on RX, a
+// descriptor write on TX; one syscall per flush, most of the real cost
+// being the kernel's transmit path (veth: the peer's receive).
+// Thread-safety: a port and its Umem belong to one thread.
+#pragma once
+
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flowpath/core/batch.hpp"
+#include "flowpath/core/error.hpp"
+#include "flowpath/io/umem.hpp"
+#include "flowpath/io/xsk_program.hpp"
+#include "flowpath/io/xsk_queue.hpp"
+
+namespace flowpath {
+
+struct AfxdpStats {
+  uint64_t rx = 0, tx = 0, rx_empty = 0, fill_empty = 0, tx_full = 0, drops = 0;
+};
+
+/// Number of receive queues of an interface (>= 1).
+inline uint32_t interface_rx_queues(const std::string& ifname) {
+  uint32_t n = 0;
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd >= 0) {
+    ethtool_channels ch{};
+    ch.cmd = ETHTOOL_GCHANNELS;
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+    ifr.ifr_data = reinterpret_cast<char*>(&ch);
+    if (ioctl(fd, SIOCETHTOOL, &ifr) == 0) n = ch.rx_count + ch.combined_count;
+    close(fd);
+  }
+  if (n == 0) {
+    std::error_code ec;
+    for (auto& e : std::filesystem::directory_iterator("/sys/class/net/" + ifname + "/queues", ec))
+      if (e.path().filename().string().rfind("rx-", 0) == 0) ++n;
+  }
+  return n ? n : 1;
+}
+
+class AfxdpPort {
+ public:
+  struct Config {
+    std::string ifname;
+    XdpMode mode = XdpMode::kAuto;
+    bool zero_copy = true;  // try zero-copy binding first
+    uint32_t queues = 0;    // 0 = every receive queue of the interface
+    uint32_t rx_size = 2048;
+    uint32_t tx_size = 2048;
+    bool mount_bpffs = false;  // only libxdp's dispatcher needs bpffs
+  };
+
+  AfxdpPort(Umem& umem, const Config& cfg) : umem_(umem), name_(cfg.ifname) {
+    ifindex_ = int(if_nametoindex(cfg.ifname.c_str()));
+    if (cfg.ifname.empty() || cfg.ifname.size() >= IFNAMSIZ || ifindex_ == 0)
+      throw Error("afxdp port " + cfg.ifname + ": no such interface");
+    if (cfg.mount_bpffs) ensure_bpffs();
+    uint32_t nq = cfg.queues ? cfg.queues : interface_rx_queues(cfg.ifname);
+    prog_ = std::make_unique<XskProgram>(cfg.ifname, ifindex_, nq, cfg.mode);
+    XskQueueConfig qc;
+    qc.rx_size = cfg.rx_size;
+    qc.tx_size = cfg.tx_size;
+    qc.xdp_flags = prog_->xdp_flags();
+    qc.zero_copy = cfg.zero_copy;
+    for (uint32_t q = 0; q < nq; ++q)
+      queues_.push_back(std::make_unique<XskQueue>(umem, cfg.ifname, q, prog_->map_fd(), qc));
+  }
+  AfxdpPort(const AfxdpPort&) = delete;
+  AfxdpPort& operator=(const AfxdpPort&) = delete;
+  ~AfxdpPort() {
+    queues_.clear();  // sockets first, then the program
+    prog_.reset();
+  }
+
+  /// Appends up to kBatchSize - batch.count received packets; returns how many.
+  uint32_t rx_burst(Batch& batch) noexcept {
+    uint32_t got = 0;
+    const uint32_t nq = uint32_t(queues_.size());
+    for (uint32_t k = 0; k < nq && !batch.full(); ++k) {
+      XskQueue& q = *queues_[next_q_];
+      next_q_ = next_q_ + 1 == nq ? 0 : next_q_ + 1;
+      uint32_t n = q.rx_peek(kBatchSize - batch.count);
+      for (uint32_t i = 0; i < n; ++i) {
+        const xdp_desc* d = q.rx_desc(i);
+        uint32_t len = d->len <= umem_.frame_size() ? d->len : 0;  // never trust lengths
+        batch.push(&umem_.packet_at(d->addr, len));
+      }
+      if (n) q.rx_done(n);
+      if (!q.refill()) ++stats_.fill_empty;
+      if (n == 0) q.rx_kick();
+      got += n;
+    }
+    if (got == 0) ++stats_.rx_empty;
+    stats_.rx += got;
+    return got;
+  }
+
+  /// Queues p for transmit.  owned: the caller gives up p (its frame is
+  /// reused or recycled); otherwise p is copied and stays the caller's.
+  void tx(Packet& p, bool owned) noexcept {
+    XskQueue& q = *queues_[0];
+    if (owned && umem_.contains(p.buffer())) {
+      uint64_t addr = umem_.addr_of(p.data());
+      if (q.tx_queue(addr, p.size())) {
+        ++stats_.tx;
+      } else {
+        ++stats_.tx_full;
+        ++stats_.drops;
+        umem_.free(addr);
+      }
+      return;
+    }
+    uint64_t f = umem_.alloc();
+    if (f == Umem::kNoFrame) {
+      q.drain_completions();
+      f = umem_.alloc();
+    }
+    uint32_t len = p.size();
+    if (f == Umem::kNoFrame || len > umem_.frame_size() - kMinHeadroom) {
+      if (f != Umem::kNoFrame) umem_.free(f);
+      ++stats_.drops;
+    } else {
+      std::memcpy(umem_.frame(f) + kMinHeadroom, p.data(), len);
+      if (q.tx_queue(f + kMinHeadroom, len)) {
+        ++stats_.tx;
+      } else {
+        ++stats_.tx_full;
+        ++stats_.drops;
+        umem_.free(f);
+      }
+    }
+    if (owned) release(p);
+  }
+  void tx_burst(Batch& batch, bool owned = true) noexcept {
+    for (Packet* p : batch) tx(*p, owned);
+  }
+
+  /// Publishes queued frames, kicks the kernel, recycles completions.
+  void flush() noexcept {
+    for (auto& q : queues_) q->tx_flush();
+  }
+
+  /// Returns a dropped packet's frame to the pool (no-op for foreign buffers).
+  void release(Packet& p) noexcept {
+    if (umem_.contains(p.buffer())) umem_.free(umem_.addr_of(p.buffer()));
+  }
+
+  const AfxdpStats& stats() const noexcept { return stats_; }
+  void clear_stats() noexcept { stats_ = {}; }
+  const std::string& name() const noexcept { return name_; }
+  int ifindex() const noexcept { return ifindex_; }
+  uint32_t num_queues() const noexcept { return uint32_t(queues_.size()); }
+  bool native_xdp() const noexcept { return prog_->native(); }
+  bool zero_copy() const noexcept { return queues_[0]->zero_copy(); }
+  Umem& umem() noexcept { return umem_; }
+  /// The sockets' fds (for poll()), one per queue.
+  std::vector<int> fds() const {
+    std::vector<int> v;
+    for (auto& q : queues_) v.push_back(q->fd());
+    return v;
+  }
+
+ private:
+  Umem& umem_;
+  std::string name_;
+  int ifindex_ = 0;
+  std::unique_ptr<XskProgram> prog_;
+  std::vector<std::unique_ptr<XskQueue>> queues_;
+  uint32_t next_q_ = 0;
+  AfxdpStats stats_;
+};
+
+}  // namespace flowpath

@@ -1,0 +1,175 @@
+// flowpath/io/xsk_queue.hpp — one AF_XDP socket: one receive queue of one
+// interface, bound to the shared Umem, with its own RX/TX rings and its
+// own fill/completion rings.
+//
+// AfxdpPort owns one XskQueue per receive queue of its interface; see
+// afxdp_port.hpp for the port-level contract.  This type holds the ring
+// mechanics: keep the fill ring full from the Umem pool, peek up to a
+// batch of RX descriptors, queue TX descriptors, kick the kernel when it
+// asks (need_wakeup), and recycle completed TX frames to the pool.
+//
+// Cost per packet: a few ring loads/stores; sendto() once per flush when
+// the kernel wants a wakeup.  Thread-safety: one thread.
+#pragma once
+
+#include <sys/socket.h>
+#include <xdp/xsk.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "flowpath/core/error.hpp"
+#include "flowpath/io/umem.hpp"
+
+namespace flowpath {
+
+struct XskQueueConfig {
+  uint32_t rx_size = 2048;
+  uint32_t tx_size = 2048;
+  uint32_t xdp_flags = 0;
+  bool zero_copy = true;  // try XDP_ZEROCOPY first, then XDP_COPY
+};
+
+class XskQueue {
+ public:
+  XskQueue(Umem& umem, const std::string& ifname, uint32_t queue_id, int map_fd,
+           const XskQueueConfig& cfg)
+      : umem_(umem), queue_id_(queue_id) {
+    if (!umem.take_initial_rings(&fq_, &cq_)) {
+      fq_ = &own_fq_;
+      cq_ = &own_cq_;
+    }
+    create(ifname, cfg);
+    fd_ = xsk_socket__fd(xsk_);
+    int err = xsk_socket__update_xskmap(xsk_, map_fd);
+    if (err) {
+      xsk_socket__delete(xsk_);
+      throw Error("afxdp port " + ifname + ": registering queue " + std::to_string(queue_id) +
+                  " in the XSKMAP failed: " + std::strerror(-err));
+    }
+    refill();
+  }
+  XskQueue(const XskQueue&) = delete;
+  XskQueue& operator=(const XskQueue&) = delete;
+  ~XskQueue() {
+    // Completed TX frames go back to the pool.  Frames still sitting in
+    // this socket's fill/RX/TX rings are not recovered (the rings vanish
+    // with the socket); a Umem outlives its ports, so size it for that.
+    drain_completions();
+    xsk_socket__delete(xsk_);
+  }
+
+  /// Keeps the fill ring full; false when the pool ran dry.
+  bool refill() noexcept {
+    uint32_t want = xsk_prod_nb_free(fq_, umem_.config().fill_size);
+    if (want > umem_.available()) want = umem_.available();
+    if (want == 0) return xsk_prod_nb_free(fq_, 1) == 0;
+    uint32_t idx = 0;
+    uint32_t got = xsk_ring_prod__reserve(fq_, want, &idx);
+    for (uint32_t i = 0; i < got; ++i) *xsk_ring_prod__fill_addr(fq_, idx + i) = umem_.alloc();
+    xsk_ring_prod__submit(fq_, got);
+    return true;
+  }
+
+  /// Peeks up to max RX descriptors; call rx_desc(i) for each, then rx_done(n).
+  uint32_t rx_peek(uint32_t max) noexcept { return xsk_ring_cons__peek(&rx_, max, &rx_idx_); }
+  const xdp_desc* rx_desc(uint32_t i) const noexcept {
+    return xsk_ring_cons__rx_desc(&rx_, rx_idx_ + i);
+  }
+  void rx_done(uint32_t n) noexcept { xsk_ring_cons__release(&rx_, n); }
+  /// Wakes the kernel's RX side when it asks (idle driver, generic mode).
+  void rx_kick() noexcept {
+    if (xsk_ring_prod__needs_wakeup(fq_)) recvfrom(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+  }
+
+  /// Queues one frame for transmit; false when the TX ring is full.
+  bool tx_queue(uint64_t addr, uint32_t len) noexcept {
+    uint32_t idx = 0;
+    if (xsk_ring_prod__reserve(&tx_, 1, &idx) != 1) return false;
+    xdp_desc* d = xsk_ring_prod__tx_desc(&tx_, idx);
+    d->addr = addr;
+    d->len = len;
+    d->options = 0;
+    ++tx_pending_;
+    return true;
+  }
+  /// Publishes queued frames and kicks the kernel if it needs it.
+  void tx_flush() noexcept {
+    if (tx_pending_) {
+      xsk_ring_prod__submit(&tx_, tx_pending_);
+      tx_pending_ = 0;
+    }
+    // Kick while the kernel has not consumed every queued descriptor.
+    if (xsk_prod_nb_free(&tx_, tx_size_) < tx_size_ && xsk_ring_prod__needs_wakeup(&tx_)) {
+      if (sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 && errno != EAGAIN &&
+          errno != EBUSY && errno != ENOBUFS && errno != ENETDOWN)
+        ++kick_errors_;
+    }
+    drain_completions();
+  }
+  /// Recycles transmitted frames to the pool; returns how many.
+  uint32_t drain_completions() noexcept {
+    uint32_t idx = 0;
+    uint32_t n = xsk_ring_cons__peek(cq_, umem_.config().comp_size, &idx);
+    for (uint32_t i = 0; i < n; ++i) umem_.free(*xsk_ring_cons__comp_addr(cq_, idx + i));
+    if (n) xsk_ring_cons__release(cq_, n);
+    return n;
+  }
+
+  uint32_t queue_id() const noexcept { return queue_id_; }
+  int fd() const noexcept { return fd_; }
+  bool zero_copy() const noexcept { return zero_copy_; }
+  uint64_t kick_errors() const noexcept { return kick_errors_; }
+
+ private:
+  void create(const std::string& ifname, const XskQueueConfig& cfg) {
+    xsk_socket_config sc{};
+    sc.rx_size = cfg.rx_size;
+    sc.tx_size = cfg.tx_size;
+    sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
+    sc.xdp_flags = cfg.xdp_flags;
+    tx_size_ = cfg.tx_size;
+    int err = 0;
+    // A socket closed a moment ago on the same queue can still hold it
+    // (EBUSY): retry briefly before reporting.
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      for (bool zc : {true, false}) {
+        if (zc && !cfg.zero_copy) continue;
+        sc.bind_flags = XDP_USE_NEED_WAKEUP | (zc ? XDP_ZEROCOPY : XDP_COPY);
+        err = xsk_socket__create_shared(&xsk_, ifname.c_str(), queue_id_, umem_.handle(), &rx_,
+                                        &tx_, fq_, cq_, &sc);
+        if (err == 0) {
+          zero_copy_ = zc;
+          return;
+        }
+      }
+      if (err != -EBUSY && err != -EAGAIN) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::string msg = "afxdp port " + ifname + ": creating the AF_XDP socket on queue " +
+                      std::to_string(queue_id_) + " failed: " + std::strerror(-err);
+    if (err == -EPERM || err == -EACCES) msg += " (no permission: needs root / CAP_NET_RAW)";
+    throw Error(msg);
+  }
+
+  Umem& umem_;
+  uint32_t queue_id_;
+  xsk_socket* xsk_ = nullptr;
+  int fd_ = -1;
+  xsk_ring_cons rx_{};
+  xsk_ring_prod tx_{};
+  xsk_ring_prod own_fq_{};
+  xsk_ring_cons own_cq_{};
+  xsk_ring_prod* fq_ = nullptr;
+  xsk_ring_cons* cq_ = nullptr;
+  uint32_t rx_idx_ = 0;
+  uint32_t tx_pending_ = 0;
+  uint32_t tx_size_ = 0;
+  bool zero_copy_ = false;
+  uint64_t kick_errors_ = 0;
+};
+
+}  // namespace flowpath
