@@ -26,7 +26,7 @@ enum class DpActionType : uint8_t {
   kSetEthDst,   // mac
   kSetIpv4Src,  // ipv4 (host order); fixes IPv4 and L4 checksums
   kSetIpv4Dst,  // ipv4
-  kSetIpv4Tos,  // u8: DSCP bits (ECN preserved)
+  kSetIpv4Tos,  // u8: TOS byte whose DSCP bits (u8 & 0xfc) are set, as mod_nw_tos; ECN kept
   kSetIpv4Ttl,  // u8
   kSetTpSrc,    // l4_port (host order); TCP/UDP/SCTP
   kSetTpDst,    // l4_port
@@ -47,6 +47,36 @@ struct DpAction {
     DpAction a; a.type = DpActionType::kPushVlan; a.tpid = tpid; a.tci = tci; return a;
   }
   static DpAction pop_vlan() { DpAction a; a.type = DpActionType::kPopVlan; return a; }
+  static DpAction set_vlan_vid(uint16_t vid) {
+    DpAction a; a.type = DpActionType::kSetVlanVid; a.tci = vid; return a;
+  }
+  static DpAction set_vlan_pcp(uint8_t pcp) {
+    DpAction a; a.type = DpActionType::kSetVlanPcp; a.u8 = pcp; return a;
+  }
+  static DpAction set_eth_src(const EthAddr& m) {
+    DpAction a; a.type = DpActionType::kSetEthSrc; a.mac = m; return a;
+  }
+  static DpAction set_eth_dst(const EthAddr& m) {
+    DpAction a; a.type = DpActionType::kSetEthDst; a.mac = m; return a;
+  }
+  static DpAction set_ipv4_src(uint32_t ip) {
+    DpAction a; a.type = DpActionType::kSetIpv4Src; a.ipv4 = ip; return a;
+  }
+  static DpAction set_ipv4_dst(uint32_t ip) {
+    DpAction a; a.type = DpActionType::kSetIpv4Dst; a.ipv4 = ip; return a;
+  }
+  static DpAction set_ipv4_tos(uint8_t tos) {
+    DpAction a; a.type = DpActionType::kSetIpv4Tos; a.u8 = tos; return a;
+  }
+  static DpAction set_ipv4_ttl(uint8_t ttl) {
+    DpAction a; a.type = DpActionType::kSetIpv4Ttl; a.u8 = ttl; return a;
+  }
+  static DpAction set_tp_src(uint16_t port) {
+    DpAction a; a.type = DpActionType::kSetTpSrc; a.l4_port = port; return a;
+  }
+  static DpAction set_tp_dst(uint16_t port) {
+    DpAction a; a.type = DpActionType::kSetTpDst; a.l4_port = port; return a;
+  }
 
   friend bool operator==(const DpAction&, const DpAction&) = default;
 };
