@@ -35,7 +35,7 @@ Bytes ipv4(uint8_t proto, Bytes src, Bytes dst, size_t payload) {
 }
 
 std::vector<Bytes> sample_frames() {
-  Bytes udp = cat({be16(1234), be16(53), be16(8 + 4), {0, 0}, {'f', 'l', 'o', 'w'}});
+  Bytes udp = cat({be16(1234), be16(5001), be16(8 + 4), {0, 0}, {'f', 'l', 'o', 'w'}});
   Bytes icmp = {8, 0, 0xf7, 0xff, 0, 0, 0, 0};  // echo request
   Bytes tcp =
       cat({be16(40000), be16(443), {0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff}, {0, 0, 0, 0}});
