@@ -1,0 +1,260 @@
+// flowpath/flow/ofctl_actions.hpp — the `actions=` half of ovs-ofctl flow
+// text: parse into an OfActionList (flow/of_action.hpp) and print back as
+// Open vSwitch 3.1 prints it (`output:2`, `NORMAL`, `mod_vlan_vid:1`,
+// `strip_vlan`, `resubmit(,2)`, `goto_table:1`, `drop`, ...).
+//
+// Accepted: output:PORT and a bare PORT, drop (alone), NORMAL, FLOOD, ALL,
+// IN_PORT, LOCAL, CONTROLLER (case-insensitive), mod_vlan_vid:VID,
+// mod_vlan_pcp:PCP, strip_vlan, pop_vlan, push_vlan:ETHERTYPE,
+// mod_dl_src/dst:MAC, mod_nw_src/dst:IP, mod_nw_tos:TOS, mod_tp_src/dst:N,
+// set_field:VALUE[/MASK]->FIELD, resubmit:PORT, resubmit([PORT],[TABLE]),
+// goto_table:N.  Anything else throws flowpath::Error naming the action.
+//
+// Cost: control path only.  Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flowpath/flow/of_action.hpp"
+#include "flowpath/flow/ofctl_match.hpp"
+
+namespace flowpath {
+namespace ofctl {
+
+struct ReservedPort {
+  std::string_view name;
+  uint32_t port;
+};
+inline constexpr ReservedPort kReservedPorts[] = {
+    {"IN_PORT", kOfppInPort}, {"TABLE", kOfppTable}, {"NORMAL", kOfppNormal},
+    {"FLOOD", kOfppFlood},    {"ALL", kOfppAll},     {"CONTROLLER", kOfppController},
+    {"LOCAL", kOfppLocal},    {"NONE", kOfppNone},
+};
+
+/// Splits at top-level commas (not inside parentheses).
+inline std::vector<std::string_view> split_actions(std::string_view s) {
+  std::vector<std::string_view> out;
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i < s.size() && s[i] == '(') ++depth;
+    if (i < s.size() && s[i] == ')') --depth;
+    if (i == s.size() || (s[i] == ',' && depth == 0)) {
+      out.push_back(trim(s.substr(start, i - start)));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+inline uint32_t parse_action_port(std::string_view s, std::string_view tok,
+                                  const PortNameResolver& resolver) {
+  for (const auto& r : kReservedPorts)
+    if (iequals(s, r.name)) return r.port;
+  if (auto p = parse_port(s, resolver);
+      p && (*p < kOfppMax || (*p >= kOfppInPort && *p <= kOfppNone)))
+    return *p;
+  throw Error(std::string(tok) + ": bad port \"" + std::string(s) + "\"");
+}
+
+inline uint64_t action_uint(std::string_view s, uint64_t max, std::string_view tok) {
+  auto v = parse_uint(s, max);
+  if (!v)
+    throw Error(std::string(tok) + ": bad value, expected a number 0.." + std::to_string(max));
+  return *v;
+}
+
+inline OfAction parse_resubmit(std::string_view arg, std::string_view tok,
+                               const PortNameResolver& resolver) {
+  OfAction a = OfAction::resubmit(kOfppInPort);
+  if (arg.size() >= 2 && arg.front() == '(' && arg.back() == ')') {
+    auto inner = arg.substr(1, arg.size() - 2);
+    size_t comma = inner.find(',');
+    if (comma == std::string_view::npos) throw Error(std::string(tok) + ": expected (PORT,TABLE)");
+    auto port = trim(inner.substr(0, comma)), table = trim(inner.substr(comma + 1));
+    if (!port.empty()) a.port = parse_action_port(port, tok, resolver);
+    if (!table.empty()) a.table = uint8_t(action_uint(table, kOfNumTables - 1, tok));
+  } else if (!arg.empty() && arg[0] == ':') {
+    a.port = parse_action_port(arg.substr(1), tok, resolver);
+  } else {
+    throw Error(std::string(tok) + ": expected resubmit:PORT or resubmit(PORT,TABLE)");
+  }
+  if (a.port == kOfppInPort && a.table == kOfTableCurrent)
+    throw Error(std::string(tok) + ": at least one of in_port and table must be given");
+  return a;
+}
+
+inline OfAction parse_set_field(std::string_view arg, std::string_view tok) {
+  size_t arrow = arg.find("->");
+  if (arrow == std::string_view::npos) throw Error(std::string(tok) + ": expected VALUE->FIELD");
+  auto name = trim(arg.substr(arrow + 2));
+  const FieldInfo* f = find_field(name);
+  if (!f) throw Error(std::string(tok) + ": unknown field \"" + std::string(name) + "\"");
+  if (f->id == FieldId::kDlType || f->id == FieldId::kNwFrag || f->id == FieldId::kTcpFlags)
+    throw Error(std::string(tok) + ": field " + std::string(f->name) + " is read-only");
+  Match m;
+  std::array<bool, size_t(FieldId::kCount)> used{};
+  parse_match_token(m, f->name, trim(arg.substr(0, arrow)), tok, nullptr, used);
+  OfAction a;
+  a.type = OfActionType::kSetField;
+  a.field = f->id;
+  std::memcpy(a.value.data(), reinterpret_cast<const uint8_t*>(&m.value) + f->offset, f->n_bytes);
+  std::memcpy(a.mask.data(), reinterpret_cast<const uint8_t*>(&m.mask) + f->offset, f->n_bytes);
+  return a;
+}
+
+inline bool get_bytes_mask_full(const OfAction& a, const FieldInfo& f) {
+  for (unsigned i = 0; i < f.n_bytes; ++i)
+    if (a.mask[i] != 0xff) return false;
+  return true;
+}
+
+inline OfAction parse_one_action(std::string_view tok, const PortNameResolver& resolver) {
+  using T = OfActionType;
+  size_t colon = tok.find_first_of(":(");
+  std::string_view name = tok.substr(0, colon);
+  std::string_view arg = colon == std::string_view::npos ? "" : tok.substr(colon + 1);
+  auto need_arg = [&] {
+    if (colon == std::string_view::npos || tok[colon] != ':' || arg.empty())
+      throw Error(std::string(tok) + ": action needs an argument (name:value)");
+  };
+  if (name == "resubmit") return parse_resubmit(tok.substr(name.size()), tok, resolver);
+  if (colon == std::string_view::npos) {
+    if (name == "strip_vlan" || name == "pop_vlan") return OfAction::with_u16(T::kStripVlan, 0);
+    for (const auto& r : kReservedPorts)
+      if (iequals(name, r.name) && r.port != kOfppNone && r.port != kOfppTable)
+        return OfAction::output(r.port);
+    if (auto p = parse_uint(name, 0xffffffffull))
+      return OfAction::output(parse_action_port(name, tok, resolver));
+    throw Error(std::string(tok) + ": unknown action");
+  }
+  need_arg();
+  if (name == "output") return OfAction::output(parse_action_port(arg, tok, resolver));
+  if (name == "goto_table") return OfAction::goto_table(uint8_t(action_uint(arg, 254, tok)));
+  if (name == "mod_vlan_vid")
+    return OfAction::with_u16(T::kSetVlanVid, uint16_t(action_uint(arg, 4095, tok)));
+  if (name == "mod_vlan_pcp")
+    return OfAction::with_u16(T::kSetVlanPcp, uint16_t(action_uint(arg, 7, tok)));
+  if (name == "push_vlan") {
+    uint64_t t = action_uint(arg, 0xffff, tok);
+    if (t != kEthTypeVlan && t != kEthTypeQinQ)
+      throw Error(std::string(tok) + ": bad value, push_vlan takes 0x8100 or 0x88a8");
+    return OfAction::with_u16(T::kPushVlan, uint16_t(t));
+  }
+  if (name == "mod_nw_tos") {
+    uint64_t t = action_uint(arg, 255, tok);
+    if (t & 3) throw Error(std::string(tok) + ": bad value, TOS must be a multiple of 4");
+    return OfAction::with_u16(T::kSetNwTos, uint16_t(t));
+  }
+  if (name == "mod_tp_src" || name == "mod_tp_dst")
+    return OfAction::with_u16(name == "mod_tp_src" ? T::kSetTpSrc : T::kSetTpDst,
+                              uint16_t(action_uint(arg, 0xffff, tok)));
+  if (name == "mod_dl_src" || name == "mod_dl_dst") {
+    auto e = parse_eth(arg);
+    if (!e) throw Error(std::string(tok) + ": bad value, expected a MAC address");
+    OfAction a = OfAction::with_u16(name == "mod_dl_src" ? T::kSetDlSrc : T::kSetDlDst, 0);
+    a.mac = *e;
+    return a;
+  }
+  if (name == "mod_nw_src" || name == "mod_nw_dst") {
+    auto ip = parse_ipv4(arg);
+    if (!ip) throw Error(std::string(tok) + ": bad value, expected an IPv4 address");
+    OfAction a = OfAction::with_u16(name == "mod_nw_src" ? T::kSetNwSrc : T::kSetNwDst, 0);
+    a.ipv4 = *ip;
+    return a;
+  }
+  if (name == "set_field" || name == "load") return parse_set_field(arg, tok);
+  throw Error(std::string(tok) + ": unknown action \"" + std::string(name) + "\"");
+}
+
+/// Parses the text after `actions=` without normalizing set_field.
+inline OfActionList parse_actions_raw(std::string_view text, const PortNameResolver& resolver) {
+  text = trim(text);
+  OfActionList out;
+  if (text.empty()) return out;
+  auto toks = split_actions(text);
+  for (auto tok : toks) {
+    if (tok == "drop") {
+      if (toks.size() != 1) throw Error("drop: must not be accompanied by any other action");
+      return out;
+    }
+    if (tok.empty()) throw Error("actions=" + std::string(text) + ": empty action");
+    out.push_back(parse_one_action(tok, resolver));
+  }
+  return out;
+}
+
+/// Throws when a set_field's field lacks its prerequisite in `m`.
+inline void check_set_field_prereqs(const Match& m, const OfActionList& list) {
+  for (const auto& a : list) {
+    if (a.type != OfActionType::kSetField) continue;
+    const FieldInfo& f = field_info(a.field);
+    if (auto need = missing_prereq(m, f.prereq); !need.empty())
+      throw Error("set_field ->" + std::string(f.name) +
+                  ": missing prerequisite: the match requires " + std::string(need));
+  }
+}
+
+/// Rewrites unmasked set_field actions that have an OpenFlow 1.0 twin
+/// (mod_dl_src, mod_nw_dst, mod_tp_src, ...) into it, as ovs-ofctl does.
+inline void legacy_set_fields(OfActionList& list) {
+  using T = OfActionType;
+  for (auto& a : list) {
+    if (a.type != T::kSetField) continue;
+    const FieldInfo& f = field_info(a.field);
+    if (f.n_bytes == 16 || get_bytes_mask_full(a, f) == false) continue;
+    uint64_t v = 0;
+    for (unsigned i = 0; i < f.n_bytes; ++i) v = v << 8 | a.value[i];
+    OfAction b;
+    switch (f.id) {
+      case FieldId::kDlSrc:
+      case FieldId::kDlDst:
+        b = OfAction::with_u16(f.id == FieldId::kDlSrc ? T::kSetDlSrc : T::kSetDlDst, 0);
+        b.mac = u64_to_eth(v);
+        break;
+      case FieldId::kNwSrc:
+      case FieldId::kNwDst:
+        b = OfAction::with_u16(f.id == FieldId::kNwSrc ? T::kSetNwSrc : T::kSetNwDst, 0);
+        b.ipv4 = uint32_t(v);
+        break;
+      case FieldId::kTpSrc:
+      case FieldId::kTcpSrc:
+      case FieldId::kUdpSrc:
+      case FieldId::kSctpSrc:
+        b = OfAction::with_u16(T::kSetTpSrc, uint16_t(v));
+        break;
+      case FieldId::kTpDst:
+      case FieldId::kTcpDst:
+      case FieldId::kUdpDst:
+      case FieldId::kSctpDst:
+        b = OfAction::with_u16(T::kSetTpDst, uint16_t(v));
+        break;
+      default:
+        continue;
+    }
+    a = b;
+  }
+}
+
+}  // namespace ofctl
+
+/// Parses the text after `actions=`.  "" and "drop" give an empty list.
+inline OfActionList parse_actions(std::string_view text, const PortNameResolver& resolver = {}) {
+  OfActionList out = ofctl::parse_actions_raw(text, resolver);
+  ofctl::legacy_set_fields(out);
+  return out;
+}
+
+inline std::string format_action_port(uint32_t p, const PortNamer* namer = nullptr) {
+  for (const auto& r : ofctl::kReservedPorts)
+    if (r.port == p) return std::string(r.name);
+  if (namer && *namer)
+    if (auto n = (*namer)(p)) return *n;
+  return std::to_string(p);
+}
+
+}  // namespace flowpath
+
+#include "flowpath/flow/ofctl_actions_format.hpp"
