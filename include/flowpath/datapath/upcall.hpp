@@ -9,6 +9,11 @@
 // side effects (MAC learning) only when packet != nullptr; with nullptr it
 // is a pure re-translation used to revalidate cached flows.
 //
+// A handler that cannot translate (an internal error, a resource limit)
+// sets result.failed; the datapath then drops the packet and counts it as
+// "miss with failed upcall" (lost).  An exception thrown by upcall() is
+// treated the same way.
+//
 // handler.generation() changes whenever any answer could change (flow
 // table edit, MAC learned/moved/expired, port change).  The datapath
 // compares it before each batch and revalidates its caches when it moved.
@@ -30,11 +35,13 @@ struct UpcallResult {
   DpActionList actions;
   FlowMask mask{};
   std::vector<std::shared_ptr<RuleStats>> stats;
+  bool failed = false;  // translation failed: drop, count as lost
 
   void clear() {
     actions.clear();
     mask = FlowMask{};
     stats.clear();
+    failed = false;
   }
 };
 

@@ -1,0 +1,245 @@
+// flowpath/classify/megaflow_cache.hpp — the megaflow cache (OVS's dpcls).
+//
+// Design.  A megaflow is a (masked key, mask) pair the slow path produced;
+// packets that agree with it on the mask's bits get its actions without an
+// upcall.  Megaflows are grouped by mask into subtables (tuple space
+// search): lookup probes one hash table per distinct mask.  Masks are few
+// in practice (a bridge configuration produces a handful of shapes), and
+// most traffic matches the same one or two, so subtables are kept in rank
+// order — hits counted per subtable, re-sorted every `resort_interval`
+// lookups — and a batch usually finishes in the first subtable it probes.
+//
+// Batch lookup: a 32-bit map of packets still unmatched goes through the
+// subtables in rank order; each subtable hashes only those packets' masked
+// words, prefetches, compares and clears the bits it matched
+// (classify/megaflow_subtable.hpp).  The loop stops when the map is empty.
+//
+// Limits (CVE-2019-25076, tuple space explosion): crafted traffic can make
+// the slow path emit many distinct masks, and every extra mask costs every
+// packet one more probe.  The cache therefore holds at most `max_flows`
+// megaflows (default 200,000, as OVS) and `max_subtables` masks (default
+// 1,024).  At a limit install() refuses and counts
+// (install_refused_flow_limit / install_refused_subtable_limit); the
+// datapath then executes the upcall's actions for that packet without
+// caching them, so such packets are still forwarded correctly, each at the
+// cost of an upcall.  Existing flows keep working.
+//
+// Overlap: two megaflows in different subtables may both match a key.  The
+// slow path only installs a megaflow whose mask covers every bit its
+// decision consulted, and the datapath removes megaflows whose translation
+// changed, so overlapping megaflows always agree and rank order is free to
+// change.
+//
+// Cost: see megaflow_subtable.hpp, times the subtables probed.  install()
+// and remove() allocate (slow path).  Thread-safety: none (one datapath
+// thread owns the cache).
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "flowpath/classify/megaflow_entry.hpp"
+#include "flowpath/classify/megaflow_subtable.hpp"
+#include "flowpath/simd/backend.hpp"
+
+namespace flowpath {
+
+struct MegaflowConfig {
+  size_t max_flows = 200'000;
+  size_t max_subtables = 1'024;
+  uint32_t resort_interval = 1'024;  // batch lookups between re-sorts
+};
+
+struct MegaflowCounters {
+  uint64_t installed = 0;
+  uint64_t removed = 0;
+  uint64_t install_refused_flow_limit = 0;
+  uint64_t install_refused_subtable_limit = 0;
+  uint64_t resorts = 0;
+};
+
+enum class InstallStatus { kInstalled, kExists, kFlowLimit, kSubtableLimit };
+
+template <class B = simd::Default>
+class MegaflowCache {
+ public:
+  using Subtable = MegaflowSubtable<B>;
+
+  explicit MegaflowCache(MegaflowConfig cfg = {}) : cfg_(cfg) {}
+  MegaflowCache(const MegaflowCache&) = delete;
+  MegaflowCache& operator=(const MegaflowCache&) = delete;
+
+  /// Looks up keys[i] for every bit i of `todo` (at most 32 keys); matches
+  /// go to out[i].  Returns the bitmap of matched packets and adds the
+  /// number of (packet, subtable) probes that ended in a hit to *probes
+  /// (OVS's "subtable lookups per megaflow hit").
+  uint32_t lookup_batch(const FlowKey* keys, uint32_t todo, MegaflowEntry** out,
+                        uint64_t* probes = nullptr) noexcept {
+    uint32_t found = 0;
+    uint32_t rank = 0;
+    for (Subtable* st : ranked_) {
+      ++rank;
+      uint32_t hit = st->lookup_batch(keys, todo, out);
+      if (hit) {
+        st->hits += uint32_t(std::popcount(hit));
+        if (probes) *probes += uint64_t(std::popcount(hit)) * rank;
+        found |= hit;
+        todo &= ~hit;
+        if (!todo) break;
+      }
+    }
+    if (++lookups_since_sort_ >= cfg_.resort_interval) resort();
+    return found;
+  }
+
+  MegaflowEntry* lookup(const FlowKey& key) noexcept {
+    MegaflowEntry* out[1] = {nullptr};
+    lookup_batch(&key, 1u, out);
+    return out[0];
+  }
+
+  /// Installs key & mask -> actions.  Returns the entry (or the existing one
+  /// with the same match), or nullptr at a limit (see *status).
+  MegaflowEntry* install(const FlowKey& key, const FlowMask& mask, const DpActionList& actions,
+                         const std::vector<std::shared_ptr<RuleStats>>& stats,
+                         InstallStatus* status = nullptr) {
+    InstallStatus st_dummy;
+    InstallStatus& result = status ? *status : st_dummy;
+    Subtable* st = find_subtable(mask);
+    if (st) {
+      if (MegaflowEntry* e = st->lookup(key)) {
+        result = InstallStatus::kExists;
+        return e;
+      }
+    }
+    if (size_ >= cfg_.max_flows) {
+      ++counters_.install_refused_flow_limit;
+      result = InstallStatus::kFlowLimit;
+      return nullptr;
+    }
+    if (!st) {
+      if (ranked_.size() >= cfg_.max_subtables) {
+        ++counters_.install_refused_subtable_limit;
+        result = InstallStatus::kSubtableLimit;
+        return nullptr;
+      }
+      st = add_subtable(mask);
+    }
+    MegaflowEntry* e = allocate();
+    e->match = Match(key, mask);
+    e->actions = actions;
+    e->rule_stats = stats;
+    e->packets = e->bytes = 0;
+    e->used_ms = 0;
+    e->tcp_flags = 0;
+    e->dead = false;
+    e->subtable = st->index;
+    st->insert(e);
+    ++size_;
+    ++counters_.installed;
+    result = InstallStatus::kInstalled;
+    return e;
+  }
+
+  /// Removes a live entry; pointers to it become stale (serial changes).
+  void remove(MegaflowEntry* e) {
+    if (e->dead) return;
+    Subtable* st = subtables_[e->subtable].get();
+    st->remove(e);
+    e->dead = true;
+    ++e->serial;
+    e->actions.clear();
+    e->rule_stats.clear();
+    free_.push_back(e);
+    --size_;
+    ++counters_.removed;
+    if (st->size() == 0) drop_subtable(st);
+  }
+
+  void flush() {
+    std::vector<MegaflowEntry*> all;
+    for_each([&](MegaflowEntry& e) { all.push_back(&e); });
+    for (MegaflowEntry* e : all) remove(e);
+  }
+
+  /// Calls f(MegaflowEntry&) for every live megaflow (subtables in rank
+  /// order).  f must not install or remove.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const Subtable* st : ranked_) st->for_each(f);
+  }
+
+  /// Re-sorts subtables by hits since the last sort (most hit first).
+  void resort() {
+    lookups_since_sort_ = 0;
+    ++counters_.resorts;
+    std::stable_sort(ranked_.begin(), ranked_.end(),
+                     [](const Subtable* a, const Subtable* b) { return a->hits > b->hits; });
+    for (Subtable* st : ranked_) st->hits = 0;
+  }
+
+  size_t size() const noexcept { return size_; }
+  size_t n_subtables() const noexcept { return ranked_.size(); }
+  const MegaflowConfig& config() const noexcept { return cfg_; }
+  const MegaflowCounters& counters() const noexcept { return counters_; }
+  /// Subtables in rank order (for show commands and tests).
+  const std::vector<Subtable*>& subtables() const noexcept { return ranked_; }
+
+ private:
+  Subtable* find_subtable(const FlowMask& mask) noexcept {
+    uint32_t h = simd::hash_masked<B>(mask, exact_mask(), 0);
+    for (size_t i = 0; i < mask_hashes_.size(); ++i)
+      if (mask_hashes_[i] == h && subtables_[i] && subtables_[i]->mask() == mask)
+        return subtables_[i].get();
+    return nullptr;
+  }
+
+  Subtable* add_subtable(const FlowMask& mask) {
+    size_t i = 0;
+    while (i < subtables_.size() && subtables_[i]) ++i;
+    if (i == subtables_.size()) {
+      subtables_.emplace_back();
+      mask_hashes_.push_back(0);
+    }
+    subtables_[i] = std::make_unique<Subtable>(mask);
+    subtables_[i]->index = uint32_t(i);
+    mask_hashes_[i] = simd::hash_masked<B>(mask, exact_mask(), 0);
+    ranked_.push_back(subtables_[i].get());
+    return subtables_[i].get();
+  }
+
+  void drop_subtable(Subtable* st) {
+    ranked_.erase(std::find(ranked_.begin(), ranked_.end(), st));
+    mask_hashes_[st->index] = 0;
+    subtables_[st->index].reset();
+    while (!subtables_.empty() && !subtables_.back()) {
+      subtables_.pop_back();
+      mask_hashes_.pop_back();
+    }
+  }
+
+  MegaflowEntry* allocate() {
+    if (!free_.empty()) {
+      MegaflowEntry* e = free_.back();
+      free_.pop_back();
+      return e;
+    }
+    pool_.push_back(std::make_unique<MegaflowEntry>());
+    return pool_.back().get();
+  }
+
+  MegaflowConfig cfg_;
+  MegaflowCounters counters_;
+  std::vector<std::unique_ptr<Subtable>> subtables_;  // by index (holes allowed)
+  std::vector<uint32_t> mask_hashes_;
+  std::vector<Subtable*> ranked_;
+  std::vector<std::unique_ptr<MegaflowEntry>> pool_;
+  std::vector<MegaflowEntry*> free_;
+  size_t size_ = 0;
+  uint32_t lookups_since_sort_ = 0;
+};
+
+}  // namespace flowpath

@@ -1,0 +1,59 @@
+// flowpath/classify/megaflow_entry.hpp — one cached datapath flow.
+//
+// A megaflow is what the slow path decided for a whole class of packets:
+// the match (masked key + mask: every bit the decision consulted), the
+// datapath actions, and the OpenFlow rules' counters to credit.  The
+// megaflow cache owns entries; the exact-match cache and a batch in flight
+// point at them.
+//
+// Lifetime.  Entries live in a pool and are never freed while the cache
+// exists, so a pointer stays dereferenceable.  Removing an entry sets
+// `dead` and bumps `serial`; whoever kept a pointer also kept the serial it
+// saw and must check `alive(serial)` before using the entry (the EMC does).
+// A recycled entry has a new serial, so an old pointer can never serve the
+// new flow's actions to the old flow's packets.
+//
+// Cost: crediting a group is three stores plus one relaxed atomic add per
+// rule.  Thread-safety: owned by one datapath thread; the counters are
+// plain (read them from that thread, e.g. through dpctl_dump_flows()).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "flowpath/action/dp_action.hpp"
+#include "flowpath/core/stats.hpp"
+#include "flowpath/flow/match.hpp"
+
+namespace flowpath {
+
+struct MegaflowEntry {
+  Match match;  // masked key + megaflow mask (in_port always exact)
+  DpActionList actions;
+  std::vector<std::shared_ptr<RuleStats>> rule_stats;
+
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  int64_t used_ms = 0;  // 0 = never
+  uint16_t tcp_flags = 0;
+
+  uint32_t serial = 1;  // changes whenever the entry dies
+  bool dead = true;     // pooled and unused, or removed
+  uint32_t subtable = 0;
+  uint32_t slot = 0;
+
+  bool alive(uint32_t seen_serial) const noexcept { return !dead && serial == seen_serial; }
+
+  /// Credits a group of `n` packets (`n_bytes` before actions) to this flow
+  /// and to every OpenFlow rule it came from.
+  void credit(uint64_t n, uint64_t n_bytes, int64_t now_ms, uint16_t flags) noexcept {
+    packets += n;
+    bytes += n_bytes;
+    used_ms = now_ms;
+    tcp_flags |= flags;
+    for (const auto& s : rule_stats) s->add(n, n_bytes, now_ms);
+  }
+};
+
+}  // namespace flowpath

@@ -1,0 +1,241 @@
+// flowpath/datapath/datapath.hpp — the userspace datapath fast path.
+//
+// Usage:
+//   TableUpcall<> table;                 // or a bridge's slow path
+//   Datapath<TableUpcall<>> dp(table);
+//   dp.process(batch, sink);             // sink: an ActionSink
+//
+// process(batch, sink):
+//   parse     every packet → batch.keys (malformed packets keep the part of
+//             the key that was valid and are classified with it, as OVS)
+//   hash      the full key → batch.hashes (simd::hash_words, 15 words)
+//   EMC       exact-match cache (classify/emc.hpp), per datapath
+//   megaflow  batch lookup of the EMC misses (classify/megaflow_cache.hpp)
+//   upcall    for each remaining miss: handler.upcall(key, &pkt, r); the
+//             megaflow (r.mask | in_port exact) is installed, unless a
+//             limit refuses it — then that packet runs r.actions uncached
+//   regroup   packets with the same flow form one group
+//   execute   each group's actions once (action/executor.hpp) into sink;
+//             the flow's and its OpenFlow rules' counters are credited
+//             once per group
+// Every packet ends in the sink exactly once: an output (last=true) or
+// drop().  A failed upcall drops the packet and counts it as lost.
+//
+// Correct under change.  Before each batch the handler's generation() is
+// compared with the one last seen.  If it moved, every megaflow is
+// re-translated with handler.upcall(key, nullptr, r) (nullptr: no side
+// effects) and removed unless the same mask and actions come back; the
+// rules' counters are re-pointed when only they changed.  Removing a
+// megaflow kills its EMC entries with it (serial check), so the next
+// packet can only see current decisions.  Cost: one translation per
+// megaflow per generation change — what OVS's revalidators do, but inline.
+// Invalidation::kFlush empties both caches instead (O(megaflows) frees,
+// then every flow pays an upcall again): simpler, and cheaper when
+// translations are expensive or changes are frequent.
+//
+// Cost per packet: parse + hash + EMC probe on a hit; + one megaflow
+// subtable probe per subtable tried on an EMC miss; an upcall on a miss.
+// Thread-safety: one thread per Datapath (its caches are per-thread).
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "flowpath/action/executor.hpp"
+#include "flowpath/classify/emc.hpp"
+#include "flowpath/classify/megaflow_cache.hpp"
+#include "flowpath/core/batch.hpp"
+#include "flowpath/core/clock.hpp"
+#include "flowpath/datapath/dp_format.hpp"
+#include "flowpath/datapath/miss_handler.hpp"
+#include "flowpath/datapath/pmd_stats.hpp"
+#include "flowpath/datapath/upcall.hpp"
+#include "flowpath/parse/parser.hpp"
+#include "flowpath/simd/hash.hpp"
+
+namespace flowpath {
+
+enum class Invalidation { kRevalidate, kFlush };
+
+struct DatapathConfig {
+  MegaflowConfig megaflow;
+  EmcConfig emc;
+  bool emc_enabled = true;
+  Invalidation invalidation = Invalidation::kRevalidate;
+  const Clock* clock = Clock::system();
+  unsigned numa_id = 0;  // labels for pmd_stats_show()
+  unsigned core_id = 0;
+};
+
+template <UpcallHandler H, class B = simd::Default>
+class Datapath {
+ public:
+  explicit Datapath(H& handler, DatapathConfig cfg = {})
+      : handler_(&handler),
+        cfg_(cfg),
+        megaflows_(cfg.megaflow),
+        emc_(cfg.emc),
+        misses_(handler, megaflows_),
+        seen_generation_(handler.generation()) {}
+
+  template <ActionSink S>
+  void process(Batch& batch, S& sink) noexcept {
+    const uint64_t t0 = read_cycles();
+    const uint32_t n = batch.count;
+    if (n == 0) return;
+    revalidate_if_needed();
+    ParseStats ps;
+    parse_batch(batch, ps);
+    stats_.malformed += ps.malformed;
+    stats_.packets += n;
+    ++stats_.batches;
+
+    PacketPlan plan[kBatchSize];
+    uint32_t todo = classify_cached(batch, plan);
+    if (todo) misses_.handle(batch, todo, plan, stats_);
+    execute(batch, plan, sink);
+    stats_.cycles += read_cycles() - t0;
+  }
+
+  /// Applies a pending generation change now (process() does it itself).
+  void revalidate_if_needed() {
+    uint64_t g = handler_->generation();
+    if (g == seen_generation_) return;
+    seen_generation_ = g;
+    ++stats_.revalidations;
+    if (cfg_.invalidation == Invalidation::kFlush) {
+      stats_.revalidated_out += megaflows_.size();
+      megaflows_.flush();
+      return;
+    }
+    stats_.revalidated_out += misses_.revalidate_all();
+  }
+
+  /// Empties both caches.
+  void flush() { megaflows_.flush(); }
+
+  const PmdStats& stats() const noexcept { return stats_; }
+  std::string pmd_stats_show() const {
+    return flowpath::pmd_stats_show(stats_, cfg_.numa_id, cfg_.core_id);
+  }
+  void pmd_stats_clear() noexcept { stats_ = PmdStats{}; }
+
+  /// `ovs-appctl dpctl/dump-flows` text, one megaflow per line.
+  std::string dpctl_dump_flows(const DpPortNamer& port_name = {}) const {
+    std::string out;
+    int64_t now = cfg_.clock->now_ms();
+    megaflows_.for_each([&](const MegaflowEntry& e) {
+      out += format_megaflow(e, now, port_name);
+      out += '\n';
+    });
+    return out;
+  }
+
+  MegaflowCache<B>& megaflows() noexcept { return megaflows_; }
+  const MegaflowCache<B>& megaflows() const noexcept { return megaflows_; }
+  Emc& emc() noexcept { return emc_; }
+  H& handler() noexcept { return *handler_; }
+  const DatapathConfig& config() const noexcept { return cfg_; }
+
+ private:
+  // Hash, EMC, megaflow.  Returns the map of packets that missed both.
+  uint32_t classify_cached(Batch& batch, PacketPlan* plan) noexcept {
+    const uint32_t n = batch.count;
+    MegaflowEntry* flows[kBatchSize];
+    uint32_t todo = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      uint32_t h = simd::hash_words<B, FlowKey::kWords>(batch.keys[i].words(), 0);
+      batch.hashes[i] = h;
+      batch.pkts[i]->meta.hash = h;
+      if (cfg_.emc_enabled) emc_.prefetch(h);
+    }
+    for (uint32_t i = 0; i < n; ++i) {
+      MegaflowEntry* e = cfg_.emc_enabled ? emc_.lookup(batch.keys[i], batch.hashes[i]) : nullptr;
+      plan[i] = PacketPlan{e, nullptr};
+      todo |= uint32_t(e == nullptr) << i;
+    }
+    stats_.emc_hits += n - uint32_t(std::popcount(todo));
+    if (!todo) return 0;
+    uint32_t found =
+        megaflows_.lookup_batch(batch.keys.data(), todo, flows, &stats_.subtable_lookups);
+    stats_.megaflow_hits += uint32_t(std::popcount(found));
+    for (uint32_t m = found; m; m &= m - 1) {
+      uint32_t i = uint32_t(std::countr_zero(m));
+      plan[i].flow = flows[i];
+      if (cfg_.emc_enabled) emc_.maybe_insert(batch.keys[i], batch.hashes[i], flows[i]);
+    }
+    return todo & ~found;
+  }
+
+  // Regroups packets per flow, runs each group's actions once, credits.
+  template <ActionSink S>
+  void execute(Batch& batch, const PacketPlan* plan, S& sink) noexcept {
+    struct Group {
+      MegaflowEntry* flow;
+      const UpcallResult* uncached;
+      uint32_t n, start;
+      uint64_t bytes;
+      uint16_t flags;
+    };
+    const uint32_t n = batch.count;
+    Group groups[kBatchSize];
+    uint8_t gid[kBatchSize];
+    uint32_t ng = 0, grouped = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      MegaflowEntry* flow = plan[i].flow;
+      if (!flow && !plan[i].uncached) {  // failed upcall: lost, counted
+        sink.drop(*batch.pkts[i]);
+        gid[i] = 0xff;
+        continue;
+      }
+      uint32_t g = ng;
+      if (flow) {
+        if (ng && groups[ng - 1].flow == flow)
+          g = ng - 1;
+        else
+          for (uint32_t k = 0; k < ng; ++k)
+            if (groups[k].flow == flow) g = k;
+      }
+      if (g == ng) groups[ng++] = Group{flow, plan[i].uncached, 0, 0, 0, 0};
+      groups[g].n++;
+      groups[g].bytes += batch.pkts[i]->size();
+      groups[g].flags |= uint16_t(batch.keys[i].tcp_flags.host() & 0x0fff);
+      gid[i] = uint8_t(g);
+      ++grouped;
+    }
+    Packet* ordered[kBatchSize];
+    uint32_t fill[kBatchSize];
+    for (uint32_t g = 0, start = 0; g < ng; start += groups[g++].n)
+      fill[g] = groups[g].start = start;
+    for (uint32_t i = 0; i < n; ++i)
+      if (gid[i] != 0xff) ordered[fill[gid[i]]++] = batch.pkts[i];
+
+    ActionExecutor<S> exec(sink);
+    const int64_t now = cfg_.clock->now_ms();
+    for (uint32_t g = 0; g < ng; ++g) {
+      const Group& gr = groups[g];
+      const DpActionList& acts = gr.flow ? gr.flow->actions : gr.uncached->actions;
+      exec.run(acts, std::span<Packet*>(ordered + gr.start, gr.n));
+      if (gr.flow)
+        gr.flow->credit(gr.n, gr.bytes, now, gr.flags);
+      else
+        for (const auto& rs : gr.uncached->stats) rs->add(gr.n, gr.bytes, now);
+    }
+    stats_.groups += ng;
+    stats_.group_packets += grouped;
+    stats_.outputs += exec.stats().outputs;
+    stats_.action_drops += exec.stats().drops;
+  }
+
+  H* handler_;
+  DatapathConfig cfg_;
+  MegaflowCache<B> megaflows_;
+  Emc emc_;
+  MissHandler<H, B> misses_;
+  uint64_t seen_generation_;
+  PmdStats stats_;
+};
+
+}  // namespace flowpath

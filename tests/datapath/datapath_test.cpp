@@ -1,0 +1,216 @@
+// Datapath: fast path vs slow path, conservation, change, churn, limits.
+#include "flowpath/datapath/datapath.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "datapath/dp_test_util.hpp"
+
+namespace flowpath {
+namespace {
+
+using test::RecordingSink;
+
+// Sends frames through dp in batches of `batch_size` and checks each
+// packet's outputs against a fresh upcall.  Returns packets checked.
+template <class DP, class H>
+size_t run_and_compare(DP& dp, H& handler, std::mt19937& rng, size_t n_packets,
+                       uint32_t batch_size) {
+  size_t checked = 0;
+  while (checked < n_packets) {
+    std::vector<PacketBuffer> bufs(batch_size);
+    std::vector<PacketBuffer> originals(batch_size);
+    Batch batch;
+    for (uint32_t i = 0; i < batch_size; ++i) {
+      uint32_t in_port;
+      bufs[i] = PacketBuffer(test::random_frame(rng, &in_port), in_port);
+      originals[i] = bufs[i];
+      batch.push(&bufs[i].packet());
+    }
+    RecordingSink sink;
+    dp.process(batch, sink);
+    for (uint32_t i = 0; i < batch_size; ++i) {
+      const auto& got = sink.rec[&bufs[i].packet()];
+      EXPECT_EQ(got.finals, 1) << "packet " << checked + i << " not conserved";
+      auto want = test::reference_outputs(handler, originals[i]);
+      EXPECT_EQ(got.outs, want.outs) << "packet " << checked + i;
+      EXPECT_EQ(got.dropped, want.dropped);
+    }
+    checked += batch_size;
+  }
+  return checked;
+}
+
+template <class B>
+class DatapathTyped : public ::testing::Test {};
+using Backends = ::testing::Types<simd::Scalar, simd::Highway, simd::Xsimd>;
+TYPED_TEST_SUITE(DatapathTyped, Backends);
+
+TYPED_TEST(DatapathTyped, FastPathEqualsSlowPathOnRandomTables) {
+  for (uint32_t batch_size : {1u, 7u, 32u}) {
+    std::mt19937 rng(42 + batch_size);
+    TableUpcall<> table;
+    for (int r = 0; r < 12; ++r) test::add_random_rule(table, rng);
+    DatapathConfig cfg;
+    cfg.emc.insert_inv_prob = 2;
+    Datapath<TableUpcall<>, TypeParam> dp(table, cfg);
+    run_and_compare(dp, table, rng, 640, batch_size);
+    const PmdStats& s = dp.stats();
+    EXPECT_EQ(s.packets, s.emc_hits + s.megaflow_hits + s.upcall_ok + s.lost);
+    EXPECT_GT(s.emc_hits + s.megaflow_hits, s.upcall_ok) << "caches never hit";
+  }
+}
+
+TYPED_TEST(DatapathTyped, ChurnBetweenBatches) {
+  for (Invalidation inv : {Invalidation::kRevalidate, Invalidation::kFlush}) {
+    std::mt19937 rng(7);
+    TableUpcall<> table;
+    std::vector<std::pair<Match, int32_t>> rules;
+    DatapathConfig cfg;
+    cfg.emc.insert_inv_prob = 1;
+    cfg.invalidation = inv;
+    Datapath<TableUpcall<>, TypeParam> dp(table, cfg);
+    for (int round = 0; round < 40; ++round) {
+      test::add_random_rule(table, rng);
+      auto& all = table.classifier().rules();
+      if (all.size() > 6) {
+        const auto& victim = all[rng() % all.size()];
+        table.remove_flow(victim.match, victim.priority);
+      }
+      run_and_compare(dp, table, rng, 64, 32);
+    }
+    EXPECT_GT(dp.stats().revalidations, 30u);
+  }
+}
+
+// Modify a flow while its megaflow and EMC entry are hot: the very next
+// packet must follow the new flow.
+TYPED_TEST(DatapathTyped, HotFlowChangeIsSeenByTheNextPacket) {
+  TableUpcall<> table;
+  FlowMask m;
+  m.in_port = 0xffffffffu;
+  FlowKey v;
+  v.in_port = 1;
+  Match match(v, m);
+  table.add_flow(match, 10, {DpAction::output(2)});
+  DatapathConfig cfg;
+  cfg.emc.insert_inv_prob = 1;
+  Datapath<TableUpcall<>, TypeParam> dp(table, cfg);
+  auto frame = (test::Eth{"02:00:00:00:00:02", "02:00:00:00:00:01"} /
+                test::IPv4{.src = "192.0.2.1", .dst = "192.0.2.2"} /
+                test::UDP{.sport = 1, .dport = 2} / test::Payload{.n = 18})
+                   .bytes();
+  auto send = [&] {
+    PacketBuffer buf(frame, 1);
+    Batch b;
+    b.push(&buf.packet());
+    RecordingSink sink;
+    dp.process(b, sink);
+    auto rec = sink.rec[&buf.packet()];
+    return rec.outs.empty() ? 0u : rec.outs.back().first;
+  };
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(send(), 2u);
+  EXPECT_GE(dp.stats().emc_hits, 3u);
+  table.add_flow(match, 10, {DpAction::output(3)});  // modify
+  EXPECT_EQ(send(), 3u);
+  table.add_flow(match, 20, {DpAction::output(4)});  // higher priority
+  EXPECT_EQ(send(), 4u);
+  table.remove_flow(match, 20);
+  EXPECT_EQ(send(), 3u);
+  table.remove_flow(match, 10);
+  EXPECT_EQ(send(), 0u);  // table miss: drop
+}
+
+TYPED_TEST(DatapathTyped, LimitsAreHonouredAndPacketsStillForwarded) {
+  std::mt19937 rng(3);
+  TableUpcall<> table;
+  for (int r = 0; r < 12; ++r) test::add_random_rule(table, rng);
+  DatapathConfig cfg;
+  cfg.megaflow.max_flows = 5;
+  cfg.megaflow.max_subtables = 1;
+  Datapath<TableUpcall<>, TypeParam> dp(table, cfg);
+  run_and_compare(dp, table, rng, 320, 32);
+  EXPECT_LE(dp.megaflows().size(), 5u);
+  EXPECT_LE(dp.megaflows().n_subtables(), 1u);
+  const auto& c = dp.megaflows().counters();
+  EXPECT_GT(c.install_refused_flow_limit, 0u);
+  EXPECT_EQ(dp.stats().uncached, c.install_refused_flow_limit + c.install_refused_subtable_limit);
+
+  // Many masks: the subtable limit is what refuses.
+  TableUpcall<> wide;
+  for (int r = 0; r < 30; ++r) test::add_random_rule(wide, rng);
+  DatapathConfig cfg2;
+  cfg2.megaflow.max_subtables = 2;
+  Datapath<TableUpcall<>, TypeParam> dp2(wide, cfg2);
+  for (int round = 0; round < 10; ++round) {
+    test::add_random_rule(wide, rng);  // changes the union mask
+    run_and_compare(dp2, wide, rng, 64, 32);
+    EXPECT_LE(dp2.megaflows().n_subtables(), 2u);
+  }
+}
+
+struct FailingHandler {
+  TableUpcall<> inner;
+  int calls = 0;
+  void upcall(const FlowKey& k, const Packet* p, UpcallResult& r) {
+    if (++calls % 2) throw std::runtime_error("boom");
+    inner.upcall(k, p, r);
+    r.failed = k.in_port == 4;
+  }
+  uint64_t generation() const { return inner.generation(); }
+};
+
+TEST(Datapath, FailedUpcallsAreLostAndDropped) {
+  FailingHandler h;
+  h.inner.add_flow(Match(), 0, {DpAction::output(9)});
+  Datapath<FailingHandler, simd::Scalar> dp(h);
+  std::mt19937 rng(1);
+  std::vector<PacketBuffer> bufs(32);
+  Batch b;
+  for (auto& buf : bufs) {
+    uint32_t port;
+    buf = PacketBuffer(test::random_frame(rng, &port), port);
+    b.push(&buf.packet());
+  }
+  RecordingSink sink;
+  dp.process(b, sink);
+  uint64_t dropped = 0;
+  for (auto& buf : bufs) {
+    EXPECT_EQ(sink.rec[&buf.packet()].finals, 1);
+    dropped += sink.rec[&buf.packet()].dropped;
+  }
+  EXPECT_GT(dp.stats().lost, 0u);
+  EXPECT_EQ(dropped, dp.stats().lost);
+  EXPECT_EQ(dp.stats().packets, dp.stats().megaflow_hits + dp.stats().upcall_ok + dp.stats().lost);
+}
+
+TEST(Datapath, MalformedPacketsAreClassifiedAndCounted) {
+  TableUpcall<> table;
+  table.add_flow(Match(), 0, {DpAction::output(5)});
+  Datapath<TableUpcall<>, simd::Scalar> dp(table);
+  auto frame = (test::Eth{"02:00:00:00:00:02", "02:00:00:00:00:01"} /
+                test::IPv4{.src = "192.0.2.1", .dst = "192.0.2.2"} / test::UDP{})
+                   .bytes();
+  frame.resize(20);  // cut inside the IPv4 header
+  PacketBuffer buf(frame, 1);
+  Batch b;
+  b.push(&buf.packet());
+  RecordingSink sink;
+  dp.process(b, sink);
+  EXPECT_EQ(dp.stats().malformed, 1u);
+  ASSERT_EQ(sink.rec[&buf.packet()].outs.size(), 1u);
+  EXPECT_EQ(sink.rec[&buf.packet()].outs[0].first, 5u);
+}
+
+TEST(Datapath, EmptyBatchIsANoOp) {
+  TableUpcall<> table;
+  Datapath<TableUpcall<>, simd::Scalar> dp(table);
+  Batch b;
+  RecordingSink sink;
+  dp.process(b, sink);
+  EXPECT_EQ(dp.stats().packets, 0u);
+}
+
+}  // namespace
+}  // namespace flowpath

@@ -1,0 +1,111 @@
+// tests/datapath/dp_test_util.hpp — sinks, random frames and random flow
+// tables shared by the datapath tests and benchmarks.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <random>
+#include <vector>
+
+#include "flowpath/action/executor.hpp"
+#include "flowpath/core/packet.hpp"
+#include "flowpath/datapath/table_upcall.hpp"
+#include "flowpath/flow/match.hpp"
+#include "flowpath/parse/parser.hpp"
+#include "support/packet_builder.hpp"
+
+namespace flowpath::test {
+
+/// Records every output (port + bytes at that moment) and drop per packet,
+/// and counts final calls so conservation can be checked.
+struct RecordingSink {
+  struct Rec {
+    std::vector<std::pair<uint32_t, std::vector<uint8_t>>> outs;
+    int finals = 0;
+    bool dropped = false;
+  };
+  std::map<const Packet*, Rec> rec;
+  void output(uint32_t port, Packet& p, bool last) {
+    auto& r = rec[&p];
+    r.outs.emplace_back(port, std::vector<uint8_t>(p.data(), p.data() + p.size()));
+    r.finals += last;
+  }
+  void drop(Packet& p) {
+    auto& r = rec[&p];
+    r.dropped = true;
+    ++r.finals;
+  }
+};
+
+/// A random frame from small value pools (so flows repeat), in_port 1..4.
+inline std::vector<uint8_t> random_frame(std::mt19937& rng, uint32_t* in_port) {
+  auto pick = [&](uint32_t n) { return uint32_t(rng() % n); };
+  *in_port = 1 + pick(4);
+  Eth eth{mac(pick(2) ? "02:00:00:00:00:01" : "02:00:00:00:00:02"),
+          mac(pick(2) ? "02:00:00:00:00:0a" : "02:00:00:00:00:0b")};
+  IPv4 ip{.src = Be32(0xc0000200u + pick(4)), .dst = Be32(0xc6336400u + pick(4))};
+  const bool tagged = pick(3) == 0;
+  const uint16_t vid = uint16_t(pick(2) ? 1 : 1000);
+  if (pick(2)) {
+    UDP udp{.sport = uint16_t(1000 + pick(3)), .dport = uint16_t(53 + pick(2))};
+    return tagged ? (eth / Dot1Q{.vid = vid} / ip / udp / Payload{.n = 18}).bytes()
+                  : (eth / ip / udp / Payload{.n = 18}).bytes();
+  }
+  TCP tcp{.sport = uint16_t(2000 + pick(3)), .dport = uint16_t(80 + pick(2))};
+  return tagged ? (eth / Dot1Q{.vid = vid} / ip / tcp).bytes() : (eth / ip / tcp).bytes();
+}
+
+/// A random rule: a few fields of a random frame's key, random actions.
+inline void add_random_rule(TableUpcall<>& table, std::mt19937& rng) {
+  uint32_t in_port;
+  PacketBuffer buf(random_frame(rng, &in_port), in_port);
+  FlowKey key;
+  parse_packet(buf.packet(), key);
+  FlowMask m;
+  if (rng() % 2) m.in_port = 0xffffffffu;
+  if (rng() % 2) m.dl_dst.b.fill(0xff);
+  if (rng() % 3 == 0) m.vlans[0].tci = Be16(0x1fff);
+  if (rng() % 2) {
+    m.dl_type = Be16(0xffff);
+    if (rng() % 2) m.nw_src = Be32(0xffffff00u << (rng() % 2 * 8));
+    if (rng() % 2) m.nw_dst = Be32(0xffffffffu);
+    if (rng() % 2) {
+      m.nw_proto = 0xff;
+      if (rng() % 2) m.tp_dst = Be16(0xffff);
+    }
+  }
+  DpActionList acts;
+  switch (rng() % 4) {
+    case 0:
+      break;  // drop
+    case 1:
+      acts.push_back(DpAction::output(1 + rng() % 4));
+      break;
+    case 2:
+      acts.push_back(DpAction::push_vlan(0x8100, uint16_t(1 + rng() % 100)));
+      acts.push_back(DpAction::output(1 + rng() % 4));
+      break;
+    default:
+      acts.push_back(DpAction::output(1 + rng() % 4));
+      acts.push_back(DpAction::pop_vlan());
+      acts.push_back(DpAction::output(1 + rng() % 4));
+  }
+  table.add_flow(Match(key, m), int32_t(rng() % 8), std::move(acts));
+}
+
+/// What a fresh upcall (no caches) does with `frame`: the outputs recorded
+/// by running the slow path's actions on a copy.
+template <class H>
+inline RecordingSink::Rec reference_outputs(H& handler, const PacketBuffer& original) {
+  PacketBuffer copy = original;
+  FlowKey key;
+  parse_packet(copy.packet(), key);
+  UpcallResult r;
+  handler.upcall(key, nullptr, r);
+  RecordingSink sink;
+  Packet* p = &copy.packet();
+  execute_actions(std::span<const DpAction>(r.actions), std::span<Packet*>(&p, 1), sink);
+  return sink.rec[p];
+}
+
+}  // namespace flowpath::test
