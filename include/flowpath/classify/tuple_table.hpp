@@ -1,0 +1,206 @@
+// flowpath/classify/tuple_table.hpp — one table of the priority classifier:
+// a hash table keyed by the key bits under one fixed mask (a "tuple").
+//
+// Every rule in the table fixes at least the bits of the table's mask (its
+// own mask may be longer, or its port range narrower); rules whose bits
+// under the table mask are equal share one node, a collision list sorted by
+// rank (highest first).  Only the mask's non-zero words are stored and
+// hashed (ClassBench 5-tuples: 4 of the 15 words).
+//
+// Concurrency (see epoch.hpp).  Readers probe without locks.  Nodes are
+// immutable: the writer builds a new node and swaps the slot pointer
+// (release); the old node is retired.  A removed node leaves a tombstone;
+// growth rebuilds the slot array and publishes it atomically.  Open
+// addressing with linear probing, load factor <= 3/4.
+//
+// Cost: lookup = mask+hash of n words, usually one slot probe and one node
+// compare.  Writer ops O(1) amortised plus one allocation.
+// Thread-safety: any number of readers, one writer (serialised by caller).
+#pragma once
+
+#include <atomic>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <new>
+
+#include "flowpath/classify/epoch.hpp"
+#include "flowpath/flow/flow_key.hpp"
+
+namespace flowpath::classify_detail {
+
+/// 64-bit hash of n words (writer and reader use the same).
+inline uint64_t hash_words64(const uint64_t* w, size_t n) noexcept {
+  uint64_t h = 0x9E3779B97F4A7C15ull + n;
+  for (size_t i = 0; i < n; ++i) {
+    h = (h ^ w[i]) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  h ^= h >> 29;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 32);
+}
+
+template <class Rule>
+class TupleTable {
+ public:
+  struct Node {
+    uint64_t hash;
+    uint32_t n_rules;
+    uint32_t n_words;
+    const uint64_t* kw() const noexcept { return reinterpret_cast<const uint64_t*>(this + 1); }
+    uint64_t* kw() noexcept { return reinterpret_cast<uint64_t*>(this + 1); }
+    Rule* const* rules() const noexcept { return reinterpret_cast<Rule* const*>(kw() + n_words); }
+    Rule** rules() noexcept { return reinterpret_cast<Rule**>(kw() + n_words); }
+  };
+
+  explicit TupleTable(const FlowMask& mask) : mask_(mask) {
+    for (uint8_t i = 0; i < FlowKey::kWords; ++i)
+      if (mask.word(i)) words_[n_words_++] = i;
+    slots_.store(make_slots(8), std::memory_order_relaxed);
+  }
+  ~TupleTable() {
+    Slots* s = slots_.load(std::memory_order_relaxed);
+    for (size_t i = 0; i <= s->mask; ++i) {
+      Node* n = s->at(i).load(std::memory_order_relaxed);
+      if (live(n)) free_node(n);
+    }
+    free_slots(s);
+  }
+  TupleTable(const TupleTable&) = delete;
+  TupleTable& operator=(const TupleTable&) = delete;
+
+  const FlowMask& mask() const noexcept { return mask_; }
+  size_t n_words() const noexcept { return n_words_; }
+  const uint8_t* words() const noexcept { return words_; }
+
+  /// Gathers key & mask into kw[n_words()] and returns its hash.
+  uint64_t extract(const FlowKey& key, uint64_t* kw) const noexcept {
+    for (size_t i = 0; i < n_words_; ++i) kw[i] = key.word(words_[i]) & mask_.word(words_[i]);
+    return hash_words64(kw, n_words_);
+  }
+  /// Address of the first slot for h (for prefetching in batches).
+  const void* slot_address(uint64_t h) const noexcept {
+    const Slots* s = slots_.load(std::memory_order_acquire);
+    return &s->at(h & s->mask);
+  }
+  /// Node whose words equal kw, or nullptr.  Reader-safe.
+  const Node* find(uint64_t h, const uint64_t* kw) const noexcept {
+    const Slots* s = slots_.load(std::memory_order_acquire);
+    for (size_t i = h & s->mask;; i = (i + 1) & s->mask) {
+      const Node* n = s->at(i).load(std::memory_order_acquire);
+      if (!n) return nullptr;
+      if (n != tomb() && n->hash == h && same_words(n->kw(), kw)) return n;
+    }
+  }
+
+  // ---- writer side ---------------------------------------------------------
+  Node* make_node(uint64_t h, const uint64_t* kw, Rule* const* rules, uint32_t n_rules) {
+    size_t bytes = sizeof(Node) + 8 * n_words_ + sizeof(Rule*) * n_rules;
+    auto* n = static_cast<Node*>(::operator new(bytes));
+    n->hash = h;
+    n->n_rules = n_rules;
+    n->n_words = static_cast<uint32_t>(n_words_);
+    std::memcpy(n->kw(), kw, 8 * n_words_);
+    if (n_rules) std::memcpy(static_cast<void*>(n->rules()), rules, sizeof(Rule*) * n_rules);
+    bytes_ += bytes;
+    return n;
+  }
+  void free_node(Node* n) noexcept {
+    bytes_ -= sizeof(Node) + 8 * n->n_words + sizeof(Rule*) * n->n_rules;
+    ::operator delete(n);
+  }
+  /// Replaces `old` (found by find) with `nw`, or with a tombstone when nw
+  /// is nullptr; inserts nw when old is nullptr.  Retires old.
+  void put(uint64_t h, const Node* old, Node* nw, rcu::Reclaimer& rec) {
+    if (!old) {
+      maybe_grow(rec);
+      Slots* s = slots_.load(std::memory_order_relaxed);
+      size_t i = h & s->mask;
+      for (;; i = (i + 1) & s->mask) {
+        Node* cur = s->at(i).load(std::memory_order_relaxed);
+        if (!cur || cur == tomb()) break;
+      }
+      if (s->at(i).load(std::memory_order_relaxed) == tomb()) --n_tombs_;
+      s->at(i).store(nw, std::memory_order_release);
+      ++n_nodes_;
+      return;
+    }
+    Slots* s = slots_.load(std::memory_order_relaxed);
+    size_t i = h & s->mask;
+    while (s->at(i).load(std::memory_order_relaxed) != old) i = (i + 1) & s->mask;
+    s->at(i).store(nw ? nw : tomb(), std::memory_order_release);
+    if (!nw) --n_nodes_, ++n_tombs_;
+    Node* dead = const_cast<Node*>(old);
+    rec.retire([this, dead] { free_node(dead); });
+  }
+
+  template <class F>
+  void for_each_node(F&& f) const {
+    const Slots* s = slots_.load(std::memory_order_acquire);
+    for (size_t i = 0; i <= s->mask; ++i) {
+      const Node* n = s->at(i).load(std::memory_order_acquire);
+      if (live(n)) f(n);
+    }
+  }
+  size_t n_nodes() const noexcept { return n_nodes_; }
+  size_t memory_bytes() const noexcept { return bytes_ + sizeof(*this); }
+
+ private:
+  struct Slots {
+    size_t mask;
+    std::atomic<Node*>& at(size_t i) noexcept {
+      return reinterpret_cast<std::atomic<Node*>*>(this + 1)[i];
+    }
+    const std::atomic<Node*>& at(size_t i) const noexcept {
+      return reinterpret_cast<const std::atomic<Node*>*>(this + 1)[i];
+    }
+  };
+  static Node* tomb() noexcept { return reinterpret_cast<Node*>(uintptr_t{1}); }
+  static bool live(const Node* n) noexcept { return n && n != tomb(); }
+
+  bool same_words(const uint64_t* a, const uint64_t* b) const noexcept {
+    uint64_t d = 0;
+    for (size_t i = 0; i < n_words_; ++i) d |= a[i] ^ b[i];
+    return d == 0;
+  }
+  Slots* make_slots(size_t n) {
+    size_t bytes = sizeof(Slots) + n * sizeof(std::atomic<Node*>);
+    auto* s = static_cast<Slots*>(::operator new(bytes));
+    s->mask = n - 1;
+    for (size_t i = 0; i < n; ++i) new (&s->at(i)) std::atomic<Node*>(nullptr);
+    bytes_ += bytes;
+    return s;
+  }
+  void free_slots(Slots* s) noexcept {
+    bytes_ -= sizeof(Slots) + (s->mask + 1) * sizeof(std::atomic<Node*>);
+    ::operator delete(s);
+  }
+  void maybe_grow(rcu::Reclaimer& rec) {
+    Slots* s = slots_.load(std::memory_order_relaxed);
+    size_t cap = s->mask + 1;
+    if ((n_nodes_ + n_tombs_ + 1) * 4 <= cap * 3) return;
+    size_t want = std::bit_ceil((n_nodes_ + 1) * 2);
+    if (want < 8) want = 8;
+    Slots* ns = make_slots(want);
+    for (size_t i = 0; i < cap; ++i) {
+      Node* n = s->at(i).load(std::memory_order_relaxed);
+      if (!live(n)) continue;
+      size_t j = n->hash & ns->mask;
+      while (ns->at(j).load(std::memory_order_relaxed)) j = (j + 1) & ns->mask;
+      ns->at(j).store(n, std::memory_order_relaxed);
+    }
+    slots_.store(ns, std::memory_order_release);
+    n_tombs_ = 0;
+    rec.retire([this, s] { free_slots(s); });
+  }
+
+  FlowMask mask_;
+  uint8_t words_[FlowKey::kWords] = {};
+  size_t n_words_ = 0;
+  std::atomic<Slots*> slots_{nullptr};
+  size_t n_nodes_ = 0, n_tombs_ = 0;
+  size_t bytes_ = 0;
+};
+
+}  // namespace flowpath::classify_detail
