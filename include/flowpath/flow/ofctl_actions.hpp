@@ -131,6 +131,10 @@ inline OfAction parse_one_action(std::string_view tok, const PortNameResolver& r
     throw Error(std::string(tok) + ": unknown action");
   }
   need_arg();
+  if (iequals(name, "controller")) {  // CONTROLLER:MAX_LEN (the length is not kept)
+    action_uint(arg, 0xffff, tok);
+    return OfAction::output(kOfppController);
+  }
   if (name == "output") return OfAction::output(parse_action_port(arg, tok, resolver));
   if (name == "goto_table") return OfAction::goto_table(uint8_t(action_uint(arg, 254, tok)));
   if (name == "mod_vlan_vid")
