@@ -1,0 +1,237 @@
+// flowpath/bridge/openflow_table.hpp — a switch's OpenFlow tables: 255
+// tables (ids 0..254) of rules with priorities, cookies, timeouts, actions
+// and per-rule stats, with the flow-mod operations and the dump-flows text
+// of ovs-ofctl.
+//
+//   OpenFlowTable<> t(&clock);
+//   t.add(parse_flow("priority=3,in_port=1 actions=NORMAL"));
+//   const OfRule* r = t.lookup(0, key, &wc);   // wc |= bits consulted
+//   r->stats->add(1, 60, clock.now_ms());      // the datapath credits hits
+//   t.expire();                                // idle/hard timeouts
+//   std::cout << t.dump_flows();
+//
+// Semantics (OpenFlow 1.0 as Open vSwitch implements it):
+// - add: a rule with the same match and priority in the same table is
+//   replaced; its counters and age restart (ADD resets counts).
+// - modify: replaces the actions of the selected rules, keeps their
+//   counters, restarts hard_age; never adds.  delete removes them.
+//   Strict selection: same match and priority.  Non-strict: every rule at
+//   least as specific as the filter's match (any priority).  Both may be
+//   narrowed by cookie/mask, delete also by out_port (an output action).
+// - lookup: highest priority wins, ties go to the rule added first (the
+//   classifier's contract, classify/linear_classifier.hpp).
+// - generation() increments on every change, so caches built from lookups
+//   (megaflows) know when to revalidate.
+//
+// The classifier is a template parameter with the LinearClassifier API
+// over OfRulePtr values, so switching to a faster one is a one-line change.
+//
+// Cost: lookup = one classifier lookup per table; flow-mods O(rules) for
+// non-strict selections, O(1) average for strict ones.
+// Thread-safety: none; one control thread owns the tables.  The data path
+// only touches the shared RuleStats (atomics).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cinttypes>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "flowpath/bridge/of_rule.hpp"
+#include "flowpath/classify/linear_classifier.hpp"
+#include "flowpath/core/clock.hpp"
+
+namespace flowpath {
+
+template <class Classifier = LinearClassifier<OfRulePtr>>
+class OpenFlowTable {
+ public:
+  explicit OpenFlowTable(const Clock* clock = Clock::system()) : clock_(clock) {}
+
+  /// OpenFlow ADD.  Returns the installed rule.
+  const OfRule& add(uint8_t table_id, const Match& match, int32_t priority, OfActionList actions,
+                    uint64_t cookie = 0, uint16_t idle_timeout = 0, uint16_t hard_timeout = 0) {
+    if (table_id >= kOfNumTables)
+      throw Error("table " + std::to_string(table_id) + ": no such table");
+    auto r = std::make_shared<OfRule>();
+    r->match = match;
+    r->match.normalize();
+    r->priority = priority;
+    r->cookie = cookie;
+    r->table_id = table_id;
+    r->idle_timeout = idle_timeout;
+    r->hard_timeout = hard_timeout;
+    r->actions = std::move(actions);
+    r->stats = std::make_shared<RuleStats>();
+    r->created_ms = r->modified_ms = clock_->now_ms();
+    r->seq = next_seq_++;
+    Table& t = table(table_id);
+    auto [it, inserted] = t.index.try_emplace(RuleKey{r->match, priority}, r);
+    if (!inserted) {
+      t.cls.remove(r->match, priority);
+      it->second = r;
+    }
+    t.cls.insert(r->match, priority, r);
+    ++generation_;
+    return *r;
+  }
+  const OfRule& add(const OfctlFlow& f) {
+    return add(f.table_given && f.table != kOfTableAll ? f.table : 0, f.match, f.priority,
+               f.actions, f.cookie, f.idle_timeout, f.hard_timeout);
+  }
+
+  /// OpenFlow MODIFY / MODIFY_STRICT: new actions for the selected rules.
+  size_t modify(const OfFlowFilter& filter, const OfActionList& actions) {
+    auto rules = select(filter, /*use_out_port=*/false);
+    int64_t now = clock_->now_ms();
+    for (auto& r : rules) {
+      r->actions = actions;
+      r->modified_ms = now;
+    }
+    if (!rules.empty()) ++generation_;
+    return rules.size();
+  }
+
+  /// OpenFlow DELETE / DELETE_STRICT.  Returns the number removed.
+  size_t remove(const OfFlowFilter& filter) {
+    auto rules = select(filter, /*use_out_port=*/true);
+    for (auto& r : rules) erase(*r);
+    if (!rules.empty()) ++generation_;
+    return rules.size();
+  }
+
+  /// Best rule of `table_id` for `key`, or nullptr; ORs consulted bits into *wc.
+  const OfRule* lookup(uint8_t table_id, const FlowKey& key, FlowMask* wc = nullptr) const {
+    if (table_id >= kOfNumTables || !tables_[table_id]) return nullptr;
+    auto* hit = tables_[table_id]->cls.lookup(key, wc);
+    return hit ? hit->value.get() : nullptr;
+  }
+
+  /// Removes rules whose idle or hard timeout passed; returns how many.
+  /// Idle time counts from the last hit (RuleStats::used_ms) or creation,
+  /// hard time from creation or the last modify (as OVS does).
+  size_t expire(std::vector<OfRulePtr>* removed = nullptr) {
+    int64_t now = clock_->now_ms();
+    std::vector<OfRulePtr> dead;
+    for_each_rule([&](const OfRulePtr& r) {
+      bool hard = r->hard_timeout && now - r->modified_ms >= int64_t(r->hard_timeout) * 1000;
+      bool idle = r->idle_timeout && now - r->last_used_ms() >= int64_t(r->idle_timeout) * 1000;
+      if (hard || idle) dead.push_back(r);
+    });
+    for (auto& r : dead) erase(*r);
+    if (!dead.empty()) ++generation_;
+    if (removed) removed->insert(removed->end(), dead.begin(), dead.end());
+    return dead.size();
+  }
+
+  uint64_t generation() const noexcept { return generation_; }
+  size_t size() const noexcept {
+    size_t n = 0;
+    for (const auto& t : tables_)
+      if (t) n += t->index.size();
+    return n;
+  }
+  const Clock* clock() const noexcept { return clock_; }
+
+  /// Rules of one table (or all), by table, then priority descending, then age.
+  std::vector<const OfRule*> rules(uint8_t table_id = kOfTableAll) const {
+    std::vector<const OfRule*> out;
+    for_each_rule([&](const OfRulePtr& r) {
+      if (table_id == kOfTableAll || r->table_id == table_id) out.push_back(r.get());
+    });
+    std::sort(out.begin(), out.end(), [](const OfRule* a, const OfRule* b) {
+      if (a->table_id != b->table_id) return a->table_id < b->table_id;
+      if (a->priority != b->priority) return a->priority > b->priority;
+      return a->seq < b->seq;
+    });
+    return out;
+  }
+
+  /// One line of `ovs-ofctl dump-flows` for `r` (without the leading space).
+  std::string format_rule(const OfRule& r, const PortNamer* namer = nullptr) const {
+    return format_rule_stats(r, clock_->now_ms(), namer);
+  }
+
+  /// `ovs-ofctl dump-flows` output: one line per rule, each starting with
+  /// a space as ovs-ofctl prints them, ending in '\n'.
+  std::string dump_flows(uint8_t table_id = kOfTableAll, const PortNamer* namer = nullptr) const {
+    std::string s;
+    int64_t now = clock_->now_ms();
+    for (const OfRule* r : rules(table_id)) s += " " + format_rule_stats(*r, now, namer) + "\n";
+    return s;
+  }
+
+ private:
+  struct RuleKey {
+    Match match;
+    int32_t priority;
+    friend bool operator==(const RuleKey&, const RuleKey&) = default;
+  };
+  struct RuleKeyHash {
+    size_t operator()(const RuleKey& k) const noexcept {
+      uint64_t h = uint64_t(k.priority) * 0x9e3779b97f4a7c15ull;
+      for (size_t i = 0; i < FlowKey::kWords; ++i) {
+        h = (h ^ k.match.value.word(i)) * 0xff51afd7ed558ccdull;
+        h = (h ^ k.match.mask.word(i)) * 0xc4ceb9fe1a85ec53ull;
+        h ^= h >> 29;
+      }
+      return size_t(h);
+    }
+  };
+  struct Table {
+    Classifier cls;
+    std::unordered_map<RuleKey, OfRulePtr, RuleKeyHash> index;
+  };
+
+  Table& table(uint8_t id) {
+    if (!tables_[id]) tables_[id] = std::make_unique<Table>();
+    return *tables_[id];
+  }
+
+  template <class F>
+  void for_each_rule(F&& f) const {
+    for (const auto& t : tables_)
+      if (t)
+        for (const auto& [k, r] : t->index) f(r);
+  }
+
+  std::vector<OfRulePtr> select(const OfFlowFilter& flt, bool use_out_port) const {
+    std::vector<OfRulePtr> out;
+    auto consider = [&](const OfRulePtr& r) {
+      if ((r->cookie & flt.cookie_mask) != (flt.cookie & flt.cookie_mask)) return;
+      if (use_out_port && flt.out_port != kOfppNone && !r->outputs_to(flt.out_port)) return;
+      out.push_back(r);
+    };
+    for (uint8_t id = 0; id < kOfNumTables; ++id) {
+      if (!tables_[id] || (flt.table != kOfTableAll && flt.table != id)) continue;
+      const Table& t = *tables_[id];
+      if (flt.strict) {
+        Match m = flt.match;
+        m.normalize();
+        auto it = t.index.find(RuleKey{m, flt.priority});
+        if (it != t.index.end()) consider(it->second);
+      } else {
+        for (const auto& [k, r] : t.index)
+          if (flt.covers(r->match)) consider(r);
+      }
+    }
+    return out;
+  }
+
+  void erase(const OfRule& r) {
+    Table& t = *tables_[r.table_id];
+    t.cls.remove(r.match, r.priority);
+    t.index.erase(RuleKey{r.match, r.priority});
+  }
+
+  const Clock* clock_;
+  std::array<std::unique_ptr<Table>, kOfNumTables> tables_{};
+  uint64_t generation_ = 0;
+  uint64_t next_seq_ = 0;
+};
+
+}  // namespace flowpath

@@ -1,0 +1,158 @@
+// OpenFlow tables: add/replace/modify/delete, stats, timeouts, dump-flows.
+#include "flowpath/bridge/openflow_table.hpp"
+
+#include <gtest/gtest.h>
+
+namespace flowpath {
+namespace {
+
+FlowKey key(uint32_t in_port, uint16_t vlan = 0) {
+  FlowKey k;
+  k.in_port = in_port;
+  if (vlan) k.vlans[0] = VlanHeader{Be16(kEthTypeVlan), Be16(uint16_t(kVlanCfi | vlan))};
+  k.dl_type = Be16(kEthTypeIpv4);
+  k.nw_src = Be32(0x0a000001);
+  return k;
+}
+
+OfFlowFilter filter(const std::string& text, bool strict) {
+  return OfFlowFilter::from(parse_flow(text, {}, FlowTextMode::kFilter), strict);
+}
+
+struct OpenFlowTableTest : ::testing::Test {
+  ManualClock clock{1'000'000};
+  OpenFlowTable<> t{&clock};
+};
+
+TEST_F(OpenFlowTableTest, LookupPicksHighestPriorityPerTable) {
+  t.add(parse_flow("priority=1 actions=drop"));
+  t.add(parse_flow("priority=3,in_port=1,dl_vlan=1000 actions=mod_vlan_vid:1,NORMAL"));
+  t.add(parse_flow("table=1,priority=5,ip,nw_src=10.0.0.0/8 actions=output:2"));
+  FlowMask wc{};
+  const OfRule* r = t.lookup(0, key(1, 1000), &wc);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->priority, 3);
+  EXPECT_EQ(wc.in_port, 0xffffffffu);
+  EXPECT_EQ(t.lookup(0, key(2))->priority, 1);
+  EXPECT_EQ(t.lookup(1, key(2))->priority, 5);
+  EXPECT_EQ(t.lookup(2, key(2)), nullptr);
+  EXPECT_EQ(t.size(), 3u);
+}
+
+TEST_F(OpenFlowTableTest, AddSameMatchAndPriorityReplacesAndResetsStats) {
+  const OfRule& a = t.add(parse_flow("priority=3,in_port=1 actions=output:2"));
+  a.stats->add(5, 500, clock.now_ms());
+  uint64_t g = t.generation();
+  clock.advance_s(10);
+  t.add(parse_flow("priority=3,in_port=1 actions=output:3"));
+  EXPECT_GT(t.generation(), g);
+  EXPECT_EQ(t.size(), 1u);
+  const OfRule* r = t.lookup(0, key(1));
+  EXPECT_EQ(format_actions(r->actions), "output:3");
+  EXPECT_EQ(r->stats->packets.load(), 0u);
+  EXPECT_EQ(r->created_ms, clock.now_ms());
+  t.add(parse_flow("priority=4,in_port=1 actions=output:4"));  // different priority: new rule
+  EXPECT_EQ(t.size(), 2u);
+}
+
+TEST_F(OpenFlowTableTest, ModifyStrictAndNonStrictKeepStats) {
+  const OfRule& a = t.add(parse_flow("priority=3,in_port=1,ip actions=output:2"));
+  t.add(parse_flow("priority=4,in_port=1,tcp actions=output:2"));
+  t.add(parse_flow("priority=5,in_port=2 actions=output:2"));
+  a.stats->add(7, 700, clock.now_ms());
+  EXPECT_EQ(t.modify(filter("priority=3,in_port=1", true), parse_actions("output:9")), 0u);
+  EXPECT_EQ(t.modify(filter("priority=3,in_port=1,ip", true), parse_actions("output:9")), 1u);
+  EXPECT_EQ(a.stats->packets.load(), 7u);
+  EXPECT_EQ(format_actions(a.actions), "output:9");
+  EXPECT_EQ(t.modify(filter("in_port=1", false), parse_actions("NORMAL")), 2u);
+  EXPECT_EQ(t.modify(filter("", false), parse_actions("FLOOD")), 3u);
+  EXPECT_EQ(t.modify(filter("tcp", false), parse_actions("drop")), 1u);
+  EXPECT_EQ(t.size(), 3u);
+}
+
+TEST_F(OpenFlowTableTest, DeleteStrictNonStrictCookieOutPortTable) {
+  t.add(parse_flow("cookie=0x11,priority=3,in_port=1 actions=output:2"));
+  t.add(parse_flow("cookie=0x12,priority=4,in_port=1,ip actions=output:3"));
+  t.add(parse_flow("cookie=0x21,priority=5,in_port=2 actions=output:2"));
+  t.add(parse_flow("table=3,cookie=0x22,priority=5,in_port=2 actions=output:2"));
+  EXPECT_EQ(t.remove(filter("priority=4,in_port=1", true)), 0u);
+  EXPECT_EQ(t.remove(filter("cookie=0x20/0xf0,out_port=3", false)), 0u);
+  EXPECT_EQ(t.remove(filter("table=3", false)), 1u);
+  EXPECT_EQ(t.remove(filter("out_port=3", false)), 1u);
+  EXPECT_EQ(t.remove(filter("cookie=0x20/0xf0", false)), 1u);
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_EQ(t.remove(filter("priority=3,in_port=1", true)), 1u);
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.lookup(0, key(1)), nullptr);
+}
+
+TEST_F(OpenFlowTableTest, TimeoutsExpireWithTheClock) {
+  t.add(parse_flow("idle_timeout=10,priority=1,in_port=1 actions=drop"));
+  const OfRule& h = t.add(parse_flow("hard_timeout=30,priority=1,in_port=2 actions=drop"));
+  t.add(parse_flow("priority=1,in_port=3 actions=drop"));
+  clock.advance_s(9);
+  t.lookup(0, key(1))->stats->add(1, 60, clock.now_ms());  // keeps the idle rule alive
+  h.stats->add(1, 60, clock.now_ms());
+  clock.advance_s(9);
+  EXPECT_EQ(t.expire(), 0u);
+  clock.advance_s(2);
+  std::vector<OfRulePtr> removed;
+  EXPECT_EQ(t.expire(&removed), 1u);  // idle: 11 s since the hit
+  EXPECT_EQ(removed.at(0)->idle_timeout, 10);
+  clock.advance_s(9);
+  uint64_t g = t.generation();
+  EXPECT_EQ(t.expire(), 0u);
+  EXPECT_EQ(t.generation(), g);
+  clock.advance_s(1);
+  EXPECT_EQ(t.expire(), 1u);  // hard: 30 s since creation despite hits
+  EXPECT_GT(t.generation(), g);
+  EXPECT_EQ(t.size(), 1u);
+}
+
+TEST_F(OpenFlowTableTest, DumpFlowsLikeOvsOfctl) {
+  const OfRule& a =
+      t.add(parse_flow("priority=3,in_port=1,dl_vlan=1000 actions=mod_vlan_vid:1,NORMAL"));
+  t.add(parse_flow("table=2,idle_timeout=60,hard_timeout=120,cookie=0xab,ip actions=drop"));
+  t.add(parse_flow("priority=10 actions=LOCAL"));
+  clock.advance_ms(718'544);
+  a.stats->add(70, 9976, clock.now_ms());
+  clock.advance_ms(17'000);
+  EXPECT_EQ(t.format_rule(a),
+            "cookie=0x0, duration=735.544s, table=0, n_packets=70, n_bytes=9976, idle_age=17, "
+            "priority=3,in_port=1,dl_vlan=1000 actions=mod_vlan_vid:1,NORMAL");
+  EXPECT_EQ(t.dump_flows(),
+            " cookie=0x0, duration=735.544s, table=0, n_packets=0, n_bytes=0, idle_age=735, "
+            "priority=10 actions=LOCAL\n"
+            " cookie=0x0, duration=735.544s, table=0, n_packets=70, n_bytes=9976, idle_age=17, "
+            "priority=3,in_port=1,dl_vlan=1000 actions=mod_vlan_vid:1,NORMAL\n"
+            " cookie=0xab, duration=735.544s, table=2, n_packets=0, n_bytes=0, idle_timeout=60, "
+            "hard_timeout=120, idle_age=735, ip actions=drop\n");
+  clock.advance_ms(456);
+  t.modify(filter("priority=3,in_port=1,dl_vlan=1000", true), parse_actions("output:2"));
+  clock.advance_s(5);
+  EXPECT_EQ(
+      t.format_rule(a),
+      "cookie=0x0, duration=741s, table=0, n_packets=70, n_bytes=9976, idle_age=22, hard_age=5, "
+      "priority=3,in_port=1,dl_vlan=1000 actions=output:2");
+  PortNamer namer = [](uint32_t p) -> std::optional<std::string> {
+    if (p == 1) return "eth1";
+    return std::nullopt;
+  };
+  EXPECT_NE(t.dump_flows(0, &namer).find("in_port=eth1"), std::string::npos);
+  t.add(parse_flow("actions=drop"));
+  EXPECT_NE(t.dump_flows(0).find("idle_age=0, actions=drop"), std::string::npos);
+}
+
+TEST_F(OpenFlowTableTest, ManyRulesReplaceAndDeleteConsistently) {
+  for (int round = 0; round < 2; ++round)
+    for (uint32_t p = 0; p < 200; ++p)
+      t.add(0, MatchBuilder().set(FieldId::kInPort, p).build(), int32_t(p % 7),
+            parse_actions("output:1"));
+  EXPECT_EQ(t.size(), 200u);
+  for (uint32_t p = 0; p < 200; ++p) ASSERT_NE(t.lookup(0, key(p)), nullptr);
+  EXPECT_EQ(t.remove(filter("", false)), 200u);
+  EXPECT_EQ(t.rules().size(), 0u);
+}
+
+}  // namespace
+}  // namespace flowpath
