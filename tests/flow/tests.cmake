@@ -1,0 +1,15 @@
+# `flowpath parse-flows` on a sample file against its expected output, and
+# on a file with an invalid line (must fail, naming file:line).
+if(TARGET flowpath_cli)
+  set(_flow_data ${CMAKE_CURRENT_LIST_DIR}/data)
+  add_test(NAME flow_parse_flows_cli
+           COMMAND ${CMAKE_COMMAND} -DCLI=$<TARGET_FILE:flowpath_cli>
+                   -DINPUT=${_flow_data}/flows.txt
+                   -DEXPECTED=${_flow_data}/flows.expected
+                   -P ${CMAKE_CURRENT_LIST_DIR}/parse_flows_check.cmake)
+  add_test(NAME flow_parse_flows_cli_invalid
+           COMMAND $<TARGET_FILE:flowpath_cli> parse-flows ${_flow_data}/flows_bad.txt)
+  set_tests_properties(flow_parse_flows_cli_invalid PROPERTIES
+    PASS_REGULAR_EXPRESSION "flows_bad.txt:2: udp: conflicts")
+  set_tests_properties(flow_parse_flows_cli flow_parse_flows_cli_invalid PROPERTIES LABELS flow)
+endif()
