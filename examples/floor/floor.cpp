@@ -1,14 +1,17 @@
-// flowpath-floor IF_A IF_B [--seconds N] [--cpu C] [--generic]
+// flowpath-floor IF_A IF_B [IF_C IF_D ...] [--seconds N] [--cpu C] [--generic]
 //
 // The floor of the end-to-end benchmark: flowpath's own AF_XDP ports, one
 // shared UMEM, forwarding every frame from IF_A to IF_B and back with no
-// parsing and no lookup, busy-polling one core.  What it costs per packet
+// parsing and no lookup, busy-polling one core.  Several pairs may be
+// given (A<->B, C<->D, ...), all on one core and one UMEM: the veth-pair
+// shape of the benchmark makes two hops, and its floor makes both.  What it costs per packet
 // is what the kernel's veth and AF_XDP paths cost by themselves; a switch
 // on the same topology adds its own work on top of this.
 //
 // Prints, at exit (SIGINT/SIGTERM or after --seconds), per port rx/tx/
 // drops and the busy cycles per packet: TSC cycles spent in loop
-// iterations that moved at least one packet, divided by packets received.
+// iterations that moved at least one packet, divided by the packets
+// received on the FIRST port (the traffic's entry).
 #include <sched.h>
 #include <signal.h>
 #include <x86intrin.h>
@@ -17,7 +20,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "flowpath/io/afxdp_port.hpp"
 
@@ -41,14 +46,11 @@ void report(const char* name, const flowpath::AfxdpStats& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3) {
-    std::fprintf(stderr, "usage: flowpath-floor IF_A IF_B [--seconds N] [--cpu C] [--generic]\n");
-    return 2;
-  }
+  std::vector<std::string> ifs;
   double seconds = 0;
   int cpu = -1;
   flowpath::XdpMode mode = flowpath::XdpMode::kAuto;
-  for (int i = 3; i < argc; ++i) {
+  for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--seconds" && i + 1 < argc)
       seconds = std::atof(argv[++i]);
@@ -56,10 +58,17 @@ int main(int argc, char** argv) {
       cpu = std::atoi(argv[++i]);
     else if (a == "--generic")
       mode = flowpath::XdpMode::kGeneric;
-    else {
+    else if (a.rfind("--", 0) == 0) {
       std::fprintf(stderr, "flowpath-floor: unknown option '%s'\n", a.c_str());
       return 2;
-    }
+    } else
+      ifs.push_back(a);
+  }
+  if (ifs.empty() || ifs.size() % 2) {
+    std::fprintf(stderr,
+                 "usage: flowpath-floor IF_A IF_B [IF_C IF_D ...] [--seconds N] [--cpu C] "
+                 "[--generic]\n");
+    return 2;
   }
   if (cpu >= 0) {
     cpu_set_t set;
@@ -71,26 +80,32 @@ int main(int argc, char** argv) {
   signal(SIGTERM, on_signal);
   try {
     flowpath::Umem umem;
-    flowpath::AfxdpPort a(umem, {.ifname = argv[1], .mode = mode});
-    flowpath::AfxdpPort b(umem, {.ifname = argv[2], .mode = mode});
-    std::printf("floor: %s (%u queues, %s) <-> %s (%u queues, %s)\n", argv[1], a.num_queues(),
-                a.native_xdp() ? "native" : "generic", argv[2], b.num_queues(),
-                b.native_xdp() ? "native" : "generic");
+    std::vector<std::unique_ptr<flowpath::AfxdpPort>> ports;
+    for (auto& name : ifs) {
+      ports.push_back(std::make_unique<flowpath::AfxdpPort>(
+          umem, flowpath::AfxdpPort::Config{.ifname = name, .mode = mode}));
+      std::printf("floor: %s (%u queues, %s XDP, %s)\n", name.c_str(), ports.back()->num_queues(),
+                  ports.back()->native_xdp() ? "native" : "generic",
+                  ports.back()->zero_copy() ? "zero-copy" : "copy");
+    }
     std::fflush(stdout);
     flowpath::Batch batch;
     uint64_t busy = 0;
     auto t0 = std::chrono::steady_clock::now();
     for (uint64_t iter = 0; !g_stop; ++iter) {
       uint64_t c0 = __rdtsc();
-      uint32_t n = forward(a, b, batch) + forward(b, a, batch);
+      uint32_t n = 0;
+      for (size_t i = 0; i < ports.size(); i += 2)
+        n += forward(*ports[i], *ports[i + 1], batch) + forward(*ports[i + 1], *ports[i], batch);
       if (n) busy += __rdtsc() - c0;
       if (seconds > 0 && (iter & 1023) == 0 &&
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > seconds)
         break;
     }
-    uint64_t pkts = a.stats().rx + b.stats().rx;
-    report(argv[1], a.stats());
-    report(argv[2], b.stats());
+    for (auto& p : ports) report(p->name().c_str(), p->stats());
+    // Per packet entering the first port: with several pairs chained (the
+    // veth shape), one packet's cost covers every hop it makes.
+    uint64_t pkts = ports[0]->stats().rx;
     std::printf("busy_cycles %llu packets %llu cycles_per_packet %.0f\n", (unsigned long long)busy,
                 (unsigned long long)pkts, pkts ? double(busy) / double(pkts) : 0.0);
   } catch (const flowpath::Error& e) {

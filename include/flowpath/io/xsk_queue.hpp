@@ -142,7 +142,11 @@ class XskQueue {
         err = xsk_socket__create_shared(&xsk_, ifname.c_str(), queue_id_, umem_.handle(), &rx_,
                                         &tx_, fq_, cq_, &sc);
         if (err == 0) {
-          zero_copy_ = zc;
+          // A socket sharing the UMEM inherits its mode; ask the kernel.
+          xdp_options opts{};
+          socklen_t ol = sizeof opts;
+          zero_copy_ = getsockopt(xsk_socket__fd(xsk_), SOL_XDP, XDP_OPTIONS, &opts, &ol) == 0 &&
+                       (opts.opts & XDP_OPTIONS_ZEROCOPY);
           return;
         }
       }

@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# The end-to-end benchmark (issue 6, section 6): the compute-node topology
+# of scripts/netns/topology.sh, 64-byte UDP from vm1 to the remote host on
+# provider VLAN 1000, 1 flow and 1,000 flows, RUNS runs of SECONDS each,
+# for each contestant:
+#   floor      flowpath-floor: AF_XDP vm1 <-> eth2, shared UMEM, no parsing
+#   ovs-patch  Debian's Open vSwitch, userspace datapath (netdev), afxdp
+#              ports, patch ports between br-int and br-eth2, Neutron flows
+#   ovs-veth   the same with the seed's veth pair int-br-eth2/phy-br-eth2
+#   floor2     the floor of the veth shape: one flowpath-floor serving
+#              vm1<->ib and pb<->eth2 (a veth pair ib/pb between the hops)
+#   flowpath   `flowpath switch --config ...` — HOOK, runs only when the
+#              binary has a `switch` command
+# The far end (remote's trunk) drops everything in tc-BPF (drop.bpf.c);
+# its counter is what "received" means.  Generator on CPU 0, switch on
+# CPU 1.  Needs root; never touches the host's interfaces.
+#
+# Usage: bench/e2e/run.sh [--build DIR] [--seconds S] [--runs N]
+#                         [--flows "1 1000"] [--only "floor ovs-patch ..."]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$root/build SECONDS_PER_RUN=10 RUNS=3 FLOWS="1 1000"
+ONLY="floor ovs-patch ovs-veth floor2 flowpath"
+while (($#)); do
+  case $1 in
+    --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
+    --seconds) SECONDS_PER_RUN=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --flows) FLOWS=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[[ $(id -u) -eq 0 ]] || { echo "bench/e2e: needs root (network namespaces, XDP)" >&2; exit 77; }
+for b in flowpath-floor flowpath-pktgen flowpath-bpfcount bpf/drop.bpf.o bpf/vlan_host.bpf.o; do
+  [[ -e $BUILD/$b ]] || { echo "bench/e2e: $BUILD/$b missing (build the examples)" >&2; exit 1; }
+done
+
+P=fpb$$
+SW=$P-sw VM1=$P-vm1 REM=$P-remote
+OVSDIR=$(mktemp -d /tmp/fp-ovs-XXXXXX)
+PIDS=()
+RESULTS=$(mktemp /tmp/fp-bench-XXXXXX)
+export OVS_RUNDIR=$OVSDIR OVS_DBDIR=$OVSDIR OVS_LOGDIR=$OVSDIR
+
+stop_pid() { local p=$1; kill -TERM "$p" 2>/dev/null || return 0; for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done; kill -KILL "$p" 2>/dev/null || true; }
+cleanup() {
+  set +e
+  for p in "${PIDS[@]}"; do stop_pid "$p"; done
+  ovs_stop
+  "$root/scripts/netns/topology.sh" down "$P" >/dev/null 2>&1
+  rm -rf "$OVSDIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# (Background jobs call `ip netns exec` directly, never through nsx: $!
+# must be the program itself, not a subshell that ignores SIGINT.)
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# ---- far end ------------------------------------------------------------
+drop_on() {
+  nsx "$REM" tc qdisc add dev trunk clsact 2>/dev/null || true
+  nsx "$REM" tc filter add dev trunk ingress pref 1 bpf da obj "$BUILD/bpf/drop.bpf.o" sec tc
+  DROP_ID=$(nsx "$REM" tc filter show dev trunk ingress pref 1 | grep -o ' id [0-9]*' | awk '{print $2; exit}')
+}
+drop_off() { nsx "$REM" tc filter del dev trunk ingress pref 1 2>/dev/null || true; }
+drop_count() { "$BUILD/flowpath-bpfcount" "$DROP_ID" | awk '{print $1}'; }
+# Teaches the switch where remote's MAC lives (NORMAL would flood otherwise).
+learn() { drop_off; nsx "$VM1" ping -c 2 -i 0.2 -W 1 192.0.2.100 >/dev/null 2>&1 || true; drop_on; }
+
+# ---- Open vSwitch -------------------------------------------------------
+OVS_PIDS=()
+V() { ovs-vsctl --db="unix:$OVSDIR/db.sock" "$@"; }
+ovs_start() {  # shape: patch | veth
+  ovsdb-tool create "$OVSDIR/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+  ovsdb-server "$OVSDIR/conf.db" --remote="punix:$OVSDIR/db.sock" --unixctl="$OVSDIR/ovsdb.ctl" \
+    --pidfile="$OVSDIR/ovsdb.pid" --detach --log-file="$OVSDIR/ovsdb.log" 2>/dev/null
+  OVS_PIDS+=("$(cat "$OVSDIR/ovsdb.pid")")
+  V --no-wait init
+  V --no-wait set Open_vSwitch . other_config:pmd-cpu-mask=0x2
+  nsx "$SW" ovs-vswitchd "unix:$OVSDIR/db.sock" --pidfile="$OVSDIR/vswitchd.pid" \
+    --unixctl="$OVSDIR/vswitchd.ctl" --detach --log-file="$OVSDIR/vswitchd.log" 2>/dev/null
+  OVS_PIDS+=("$(cat "$OVSDIR/vswitchd.pid")")
+  V add-br br-int -- set bridge br-int datapath_type=netdev
+  V add-br br-eth2 -- set bridge br-eth2 datapath_type=netdev
+  V add-port br-int vm1 tag=1 -- set interface vm1 type=afxdp
+  V add-port br-int vm2 tag=1 -- set interface vm2 type=afxdp
+  V add-port br-int vm3 tag=2 -- set interface vm3 type=afxdp
+  V add-port br-eth2 eth2 -- set interface eth2 type=afxdp
+  if [[ $1 == patch ]]; then
+    V add-port br-int int-br-eth2 -- set interface int-br-eth2 type=patch options:peer=phy-br-eth2 \
+      -- add-port br-eth2 phy-br-eth2 -- set interface phy-br-eth2 type=patch options:peer=int-br-eth2
+  else
+    nsx "$SW" ip link add int-br-eth2 type veth peer name phy-br-eth2
+    nsx "$SW" ip link set int-br-eth2 up; nsx "$SW" ip link set phy-br-eth2 up
+    nsx "$SW" ethtool -K int-br-eth2 txvlan off >/dev/null 2>&1 || true
+    nsx "$SW" ethtool -K phy-br-eth2 txvlan off >/dev/null 2>&1 || true
+    V add-port br-int int-br-eth2 -- set interface int-br-eth2 type=afxdp \
+      -- add-port br-eth2 phy-br-eth2 -- set interface phy-br-eth2 type=afxdp
+  fi
+  local F="ovs-ofctl"
+  $F --strict del-flows "unix:$OVSDIR/br-int.mgmt" priority=0
+  $F --strict del-flows "unix:$OVSDIR/br-eth2.mgmt" priority=0
+  $F add-flows "unix:$OVSDIR/br-int.mgmt" - <<'FLOWS'
+priority=3,in_port=int-br-eth2,dl_vlan=1000 actions=mod_vlan_vid:1,NORMAL
+priority=3,in_port=int-br-eth2,dl_vlan=1001 actions=mod_vlan_vid:2,NORMAL
+priority=2,in_port=int-br-eth2 actions=drop
+priority=1 actions=NORMAL
+FLOWS
+  $F add-flows "unix:$OVSDIR/br-eth2.mgmt" - <<'FLOWS'
+priority=4,in_port=phy-br-eth2,dl_vlan=1 actions=mod_vlan_vid:1000,NORMAL
+priority=4,in_port=phy-br-eth2,dl_vlan=2 actions=mod_vlan_vid:1001,NORMAL
+priority=2,in_port=phy-br-eth2 actions=drop
+priority=1 actions=NORMAL
+FLOWS
+  sleep 1
+}
+ovs_stop() {
+  local p
+  for p in "${OVS_PIDS[@]}"; do stop_pid "$p"; done
+  OVS_PIDS=()
+  nsx "$SW" ip link del int-br-eth2 2>/dev/null || true
+  rm -f "$OVSDIR"/*
+}
+ovs_cycles() {  # hops -> processing cycles per packet entering at vm1
+  # The PMD counts a packet once per port it is received on: twice in the
+  # veth shape.  Busy cycles are charged per end-to-end packet, as for the
+  # floor, so both shapes compare directly.
+  ovs-appctl -t "$OVSDIR/vswitchd.ctl" dpif-netdev/pmd-stats-show |
+    awk -v h="$1" '/core_id/ {pmd=1} /main thread/ {pmd=0} pmd && /packets received/ {r=$3} pmd && /processing cycles:/ {c=$3}
+         END {printf "%.0f", (r > 0 ? c * h / r : 0)}'
+}
+
+# ---- one measurement ----------------------------------------------------
+pktgen() {  # flows -> prints packets sent
+  nsx "$VM1" taskset -c 0 "$BUILD/flowpath-pktgen" eth0 --dst-mac 02:00:00:00:10:00 \
+    --src-mac 02:00:00:00:01:01 --src-ip 192.0.2.1 --dst-ip 192.0.2.100 \
+    --flows "$1" --seconds "$SECONDS_PER_RUN" | awk '/^sent/ {print $2}'
+}
+record() {  # contestant flows run sent received cycles
+  echo "$*" >>"$RESULTS"
+  awk -v c="$1" -v f="$2" -v r="$3" -v s="$4" -v d="$5" -v y="$6" -v t="$SECONDS_PER_RUN" \
+    'BEGIN {printf "%-10s flows %-5s run %s: sent %.3f Mpps, received %.3f Mpps, loss %.2f%%, %s busy cycles/pkt\n",
+            c, f, r, s/t/1e6, d/t/1e6, (s > 0 ? 100*(s-d)/s : 0), y}'
+}
+run_floor() {  # name "if_a if_b [if_c if_d]"
+  local name=$1 ifs=$2 flows run log pid sent before after
+  for flows in $FLOWS; do
+    for run in $(seq "$RUNS"); do
+      log=$(mktemp /tmp/fp-floor-XXXXXX)
+      ip netns exec "$SW" taskset -c 1 "$BUILD/flowpath-floor" $ifs >"$log" 2>&1 &
+      pid=$!; PIDS+=("$pid")
+      for _ in $(seq 50); do [[ $(grep -c '^floor:' "$log") -ge $(wc -w <<<"$ifs") ]] && break; sleep 0.1; done
+      before=$(drop_count); sent=$(pktgen "$flows"); sleep 0.2; after=$(drop_count)
+      kill -INT "$pid"; wait "$pid" || true
+      record "$name" "$flows" "$run" "$sent" $((after - before)) \
+        "$(awk '/cycles_per_packet/ {print $6}' "$log")"
+      rm -f "$log"
+    done
+  done
+}
+run_ovs() {  # name shape
+  local name=$1 flows run sent before after hops=1
+  [[ $2 == veth ]] && hops=2
+  ovs_start "$2"
+  for flows in $FLOWS; do
+    for run in $(seq "$RUNS"); do
+      learn
+      ovs-appctl -t "$OVSDIR/vswitchd.ctl" dpif-netdev/pmd-stats-clear >/dev/null
+      before=$(drop_count); sent=$(pktgen "$flows"); sleep 0.2; after=$(drop_count)
+      record "$name" "$flows" "$run" "$sent" $((after - before)) "$(ovs_cycles "$hops")"
+    done
+  done
+  ovs_stop
+}
+run_flowpath() {
+  # HOOK (flowpath switch): runs once `build/flowpath switch` exists.  Start
+  # it in $SW on CPU 1 with examples/compute_node/compute-node.conf, learn,
+  # measure like run_ovs, take busy cycles/packet from `flowpath ctl
+  # pmd-stats-show` ("avg processing cycles per packet", same shape as OVS).
+  if ! "$BUILD/flowpath" switch --help >/dev/null 2>&1; then
+    echo "flowpath   (skipped: $BUILD/flowpath has no 'switch' command yet)"
+    return
+  fi
+  local flows run sent before after pid log=$OVSDIR/flowpath.log
+  ip netns exec "$SW" taskset -c 1 "$BUILD/flowpath" switch --config "$root/examples/compute_node/compute-node.conf" \
+    --pmd-cores 1 >"$log" 2>&1 &
+  pid=$!; PIDS+=("$pid"); sleep 2
+  for flows in $FLOWS; do
+    for run in $(seq "$RUNS"); do
+      learn
+      "$BUILD/flowpath" ctl pmd-stats-clear >/dev/null 2>&1 || true
+      before=$(drop_count); sent=$(pktgen "$flows"); sleep 0.2; after=$(drop_count)
+      record flowpath "$flows" "$run" "$sent" $((after - before)) \
+        "$("$BUILD/flowpath" ctl pmd-stats-show 2>/dev/null | awk '/processing cycles per packet/ {print $6}')"
+    done
+  done
+  stop_pid "$pid"
+}
+
+# ---- main ---------------------------------------------------------------
+"$root/scripts/netns/topology.sh" up "$P" "$BUILD/bpf" >/dev/null
+drop_on
+echo "e2e benchmark: ${SECONDS_PER_RUN}s x $RUNS runs, flows: $FLOWS, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+for c in $ONLY; do
+  case $c in
+    floor) run_floor floor "vm1 eth2" ;;
+    ovs-patch) run_ovs ovs-patch patch ;;
+    ovs-veth) run_ovs ovs-veth veth ;;
+    floor2)
+      # The veth shape's floor: both hops (vm1 <-> ib, pb <-> eth2) served
+      # by one flowpath-floor on one core, the frame crossing a veth pair
+      # between them as it does between OVS's two bridges.
+      nsx "$SW" ip link add ib type veth peer name pb; nsx "$SW" ip link set ib up; nsx "$SW" ip link set pb up
+      run_floor floor2 "vm1 ib pb eth2"
+      nsx "$SW" ip link del ib 2>/dev/null || true ;;
+    flowpath) run_flowpath ;;
+    *) echo "run.sh: unknown contestant $c" >&2 ;;
+  esac
+done
+
+echo
+echo "summary (means over runs; own cost = busy cycles/pkt minus the floor's)"
+awk -v t="$SECONDS_PER_RUN" '
+  { k = $1 " " $2; n[k]++; s[k] += $4; d[k] += $5; y[k] += $6; if (!(k in seen)) { seen[k]=1; order[++m]=k } }
+  END {
+    printf "%-10s %6s %10s %10s %8s %10s %10s\n", "contestant", "flows", "sent Mpps", "recv Mpps", "loss%", "cyc/pkt", "own cyc"
+    for (i = 1; i <= m; i++) {
+      k = order[i]; split(k, a, " ")
+      fl = "floor " a[2]; fc = (fl in n) ? y[fl] / n[fl] : 0
+      if (a[1] == "ovs-veth" || a[1] == "flowpath-veth") { f2 = "floor2 " a[2]; if (f2 in n) fc = y[f2] / n[f2] }
+      own = (a[1] ~ /^floor/) ? 0 : y[k] / n[k] - fc
+      printf "%-10s %6s %10.3f %10.3f %8.2f %10.0f %10.0f\n", a[1], a[2], s[k]/n[k]/t/1e6, d[k]/n[k]/t/1e6,
+             (s[k] > 0 ? 100 * (s[k] - d[k]) / s[k] : 0), y[k] / n[k], own
+      if (a[1] == "ovs-patch") ovsown[a[2]] = own
+      if (a[1] == "flowpath") fpown[a[2]] = own
+    }
+    for (f in fpown) if (ovsown[f] > 0) printf "flowpath own cost / OVS own cost (%s flows): %.2f\n", f, fpown[f] / ovsown[f]
+  }' "$RESULTS"
+rm -f "$RESULTS"
