@@ -146,7 +146,7 @@ class XskQueue {
           xdp_options opts{};
           socklen_t ol = sizeof opts;
           zero_copy_ = getsockopt(xsk_socket__fd(xsk_), SOL_XDP, XDP_OPTIONS, &opts, &ol) == 0 &&
-                       (opts.opts & XDP_OPTIONS_ZEROCOPY);
+                       (opts.flags & XDP_OPTIONS_ZEROCOPY);
           return;
         }
       }
