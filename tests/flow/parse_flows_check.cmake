@@ -1,6 +1,13 @@
-# Runs `CLI parse-flows INPUT` and compares stdout with EXPECTED.
+# Runs `CLI parse-flows INPUT`.  With EXPECTED: must succeed and print it.
+# With ERROR: must fail and print a stderr line matching the regex ERROR.
 execute_process(COMMAND ${CLI} parse-flows ${INPUT}
                 OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(DEFINED ERROR)
+  if(rc EQUAL 0 OR NOT err MATCHES "${ERROR}")
+    message(FATAL_ERROR "expected failure matching '${ERROR}', got rc=${rc}: ${err}")
+  endif()
+  return()
+endif()
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "parse-flows failed (${rc}): ${err}")
 endif()

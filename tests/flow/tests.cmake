@@ -8,8 +8,9 @@ if(TARGET flowpath_cli)
                    -DEXPECTED=${_flow_data}/flows.expected
                    -P ${CMAKE_CURRENT_LIST_DIR}/parse_flows_check.cmake)
   add_test(NAME flow_parse_flows_cli_invalid
-           COMMAND $<TARGET_FILE:flowpath_cli> parse-flows ${_flow_data}/flows_bad.txt)
-  set_tests_properties(flow_parse_flows_cli_invalid PROPERTIES
-    PASS_REGULAR_EXPRESSION "flows_bad.txt:2: udp: conflicts")
+           COMMAND ${CMAKE_COMMAND} -DCLI=$<TARGET_FILE:flowpath_cli>
+                   -DINPUT=${_flow_data}/flows_bad.txt
+                   "-DERROR=flows_bad.txt:2: udp: conflicts"
+                   -P ${CMAKE_CURRENT_LIST_DIR}/parse_flows_check.cmake)
   set_tests_properties(flow_parse_flows_cli flow_parse_flows_cli_invalid PROPERTIES LABELS flow)
 endif()
