@@ -60,8 +60,8 @@
 namespace flowpath {
 
 struct ClassifierConfig {
-  uint32_t collision_limit = 8;  // rules per bucket before a new table
-  uint8_t ipv4_step = 4;         // relaxed IPv4 prefixes: multiples of this
+  uint32_t collision_limit = 16;  // rules per bucket before a new table
+  uint8_t ipv4_step = 16;         // relaxed IPv4 prefixes: multiples of this
   uint8_t ipv6_step = 16;
   bool prefix_tracking = true;  // tries on nw_src/nw_dst/ipv6_src/ipv6_dst
 };

@@ -11,7 +11,8 @@
 // immutable: the writer builds a new node and swaps the slot pointer
 // (release); the old node is retired.  A removed node leaves a tombstone;
 // growth rebuilds the slot array and publishes it atomically.  Open
-// addressing with linear probing, load factor <= 3/4.
+// addressing with linear probing, load factor <= 1/2; each slot keeps the
+// node's hash beside its pointer so collisions cost no node dereference.
 //
 // Cost: lookup = mask+hash of n words, usually one slot probe and one node
 // compare.  Writer ops O(1) amortised plus one allocation.
@@ -90,7 +91,9 @@ class TupleTable {
     for (size_t i = h & s->mask;; i = (i + 1) & s->mask) {
       const Node* n = s->at(i).load(std::memory_order_acquire);
       if (!n) return nullptr;
-      if (n != tomb() && n->hash == h && same_words(n->kw(), kw)) return n;
+      // The tag spares a node dereference per collision in the chain.
+      if (s->tag(i).load(std::memory_order_relaxed) == h && n != tomb() && same_words(n->kw(), kw))
+        return n;
     }
   }
 
@@ -122,6 +125,7 @@ class TupleTable {
         if (!cur || cur == tomb()) break;
       }
       if (s->at(i).load(std::memory_order_relaxed) == tomb()) --n_tombs_;
+      s->tag(i).store(h, std::memory_order_relaxed);  // published by the release below
       s->at(i).store(nw, std::memory_order_release);
       ++n_nodes_;
       return;
@@ -149,13 +153,21 @@ class TupleTable {
  private:
   struct Slots {
     size_t mask;
+    // Slot i = {node pointer, hash tag}, adjacent so a probe reads one line.
     std::atomic<Node*>& at(size_t i) noexcept {
-      return reinterpret_cast<std::atomic<Node*>*>(this + 1)[i];
+      return reinterpret_cast<std::atomic<Node*>*>(this + 1)[2 * i];
     }
     const std::atomic<Node*>& at(size_t i) const noexcept {
-      return reinterpret_cast<const std::atomic<Node*>*>(this + 1)[i];
+      return reinterpret_cast<const std::atomic<Node*>*>(this + 1)[2 * i];
+    }
+    std::atomic<uint64_t>& tag(size_t i) noexcept {
+      return reinterpret_cast<std::atomic<uint64_t>*>(this + 1)[2 * i + 1];
+    }
+    const std::atomic<uint64_t>& tag(size_t i) const noexcept {
+      return reinterpret_cast<const std::atomic<uint64_t>*>(this + 1)[2 * i + 1];
     }
   };
+  static constexpr size_t kSlotBytes = 16;
   static Node* tomb() noexcept { return reinterpret_cast<Node*>(uintptr_t{1}); }
   static bool live(const Node* n) noexcept { return n && n != tomb(); }
 
@@ -165,22 +177,25 @@ class TupleTable {
     return d == 0;
   }
   Slots* make_slots(size_t n) {
-    size_t bytes = sizeof(Slots) + n * sizeof(std::atomic<Node*>);
+    size_t bytes = sizeof(Slots) + n * kSlotBytes;
     auto* s = static_cast<Slots*>(::operator new(bytes));
     s->mask = n - 1;
-    for (size_t i = 0; i < n; ++i) new (&s->at(i)) std::atomic<Node*>(nullptr);
+    for (size_t i = 0; i < n; ++i) {
+      new (&s->at(i)) std::atomic<Node*>(nullptr);
+      new (&s->tag(i)) std::atomic<uint64_t>(0);
+    }
     bytes_ += bytes;
     return s;
   }
   void free_slots(Slots* s) noexcept {
-    bytes_ -= sizeof(Slots) + (s->mask + 1) * sizeof(std::atomic<Node*>);
+    bytes_ -= sizeof(Slots) + (s->mask + 1) * kSlotBytes;
     ::operator delete(s);
   }
   void maybe_grow(rcu::Reclaimer& rec) {
     Slots* s = slots_.load(std::memory_order_relaxed);
     size_t cap = s->mask + 1;
-    if ((n_nodes_ + n_tombs_ + 1) * 4 <= cap * 3) return;
-    size_t want = std::bit_ceil((n_nodes_ + 1) * 2);
+    if ((n_nodes_ + n_tombs_ + 1) * 2 <= cap) return;  // load factor <= 1/2
+    size_t want = std::bit_ceil((n_nodes_ + 1) * 4);
     if (want < 8) want = 8;
     Slots* ns = make_slots(want);
     for (size_t i = 0; i < cap; ++i) {
@@ -188,6 +203,7 @@ class TupleTable {
       if (!live(n)) continue;
       size_t j = n->hash & ns->mask;
       while (ns->at(j).load(std::memory_order_relaxed)) j = (j + 1) & ns->mask;
+      ns->tag(j).store(n->hash, std::memory_order_relaxed);
       ns->at(j).store(n, std::memory_order_relaxed);
     }
     slots_.store(ns, std::memory_order_release);
