@@ -12,9 +12,10 @@
 // overflowed into its neighbour is flagged, so a miss usually ends after
 // one bucket.  Hash 0 marks an empty position (real hashes are forced odd).
 //
-// Batch lookup runs in two passes over the packets still unmatched: gather
-// + hash + prefetch the bucket for every packet, then compare.  By the time
-// the second pass touches a bucket it is in cache.  The pass is a template
+// Batch lookup runs in passes over the packets still unmatched: gather +
+// hash + prefetch the bucket for every packet; compare hashes and prefetch
+// the candidate's stored words; confirm.  Each pass finds the previous
+// pass's lines in cache, so the misses of 32 packets overlap.  The pass is a template
 // on N, the number of words the mask touches (1..8), so gathers, hashes
 // and compares unroll; wider masks (9..15 words: IPv6 + L2 + L4 at once)
 // use the generic loop, because instantiating fifteen variants per backend
@@ -143,10 +144,24 @@ class MegaflowSubtable {
         hashes[i] = simd::hash_words<B>(words[i], n, 0) | 1u;
       __builtin_prefetch(&buckets_[hashes[i] & bucket_mask_]);
     }
+    // Second pass: the buckets are (nearly) in cache; prefetch the first
+    // candidate's stored words and entry so the confirm pass overlaps the
+    // misses of all packets instead of taking them one by one.
+    for (uint32_t m = todo; m; m &= m - 1) {
+      uint32_t i = uint32_t(std::countr_zero(m));
+      uint32_t b = hashes[i] & bucket_mask_;
+      uint32_t cand = simd::match_u32<B>(buckets_[b].hashes, kBucketWays, hashes[i]);
+      if (cand) {
+        size_t slot = size_t(b) * kBucketWays + uint32_t(std::countr_zero(cand));
+        __builtin_prefetch(&keys_[slot * n]);
+        __builtin_prefetch(&entries_[slot]);
+      }
+    }
     uint32_t found = 0;
     for (uint32_t m = todo; m; m &= m - 1) {
       uint32_t i = uint32_t(std::countr_zero(m));
       if (MegaflowEntry* e = find<N>(words[i], hashes[i])) {
+        __builtin_prefetch(e);
         out[i] = e;
         found |= 1u << i;
       }

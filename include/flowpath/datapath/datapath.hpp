@@ -164,6 +164,7 @@ class Datapath {
     for (uint32_t m = found; m; m &= m - 1) {
       uint32_t i = uint32_t(std::countr_zero(m));
       plan[i].flow = flows[i];
+      __builtin_prefetch(flows[i]->actions.data());
       if (cfg_.emc_enabled) emc_.maybe_insert(batch.keys[i], batch.hashes[i], flows[i]);
     }
     return todo & ~found;
