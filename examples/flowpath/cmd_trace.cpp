@@ -1,0 +1,36 @@
+// flowpath trace --config FILE BRIDGE FLOW
+//   As `ovs-appctl ofproto/trace BRIDGE FLOW` on a switch fresh from FILE
+//   (empty MAC table).
+#include <cstdio>
+#include <string>
+
+#include "flowpath/bridge/trace.hpp"
+
+namespace flowpath_cli {
+
+int cmd_trace(int argc, char** argv) {
+  std::string config;
+  std::vector<std::string> rest;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--config" && i + 1 < argc) config = argv[++i];
+    else if (a.rfind("--config=", 0) == 0) config = a.substr(9);
+    else rest.push_back(a);
+  }
+  if (config.empty() || rest.size() < 2) {
+    std::fprintf(stderr, "usage: flowpath trace --config FILE BRIDGE FLOW\n");
+    return 2;
+  }
+  std::string flow = rest[1];
+  for (size_t i = 2; i < rest.size(); ++i) flow += "," + rest[i];
+  try {
+    flowpath::Ofproto of(flowpath::SwitchConfig::load(config));
+    std::fputs(flowpath::trace(of, rest[0], flow).c_str(), stdout);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "flowpath trace: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace flowpath_cli

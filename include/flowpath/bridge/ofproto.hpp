@@ -1,0 +1,158 @@
+// flowpath/bridge/ofproto.hpp — the OpenFlow side of a switch: all bridges
+// of a configuration, their ports, and the upcall that translates a
+// packet for the datapath.
+//
+// Datapath ports.  One datapath serves every bridge (as Open vSwitch's
+// netdev datapath does), so every non-patch port — LOCAL ports included —
+// gets a datapath port number, 1, 2, ... in configuration order.  Patch
+// ports have none: translation crosses them in-process.
+//
+// Invalidation.  generation() is the sum of every bridge's flow-table and
+// MAC-table generations plus a port generation; each of those only grows,
+// so the sum moves whenever any answer may have changed.  The datapath
+// compares it before each batch and revalidates its caches.
+//
+// Thread-safety: every public member takes `mutex()`; a switch's control
+// thread and its datapath threads share one Ofproto.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "flowpath/bridge/config.hpp"
+#include "flowpath/bridge/xlate.hpp"
+#include "flowpath/datapath/upcall.hpp"
+
+namespace flowpath {
+
+class Ofproto {
+ public:
+  struct Options {
+    const Clock* clock = Clock::system();
+    MacTableConfig mac{};
+  };
+
+  explicit Ofproto(const SwitchConfig& cfg) : Ofproto(cfg, Options{}) {}
+  Ofproto(const SwitchConfig& cfg, Options opt) : opt_(opt) {
+    for (const auto& bc : cfg.bridges)
+      bridges_.push_back(std::make_unique<Bridge>(bc.name, opt_.clock, opt_.mac));
+    for (size_t i = 0; i < cfg.bridges.size(); ++i)
+      for (const auto& pc : cfg.bridges[i].ports) {
+        auto p = std::make_unique<BridgePort>();
+        p->cfg = pc;
+        p->bridge = bridges_[i].get();
+        if (!p->is_patch()) {
+          p->dp_port = uint32_t(dp_ports_.size() + 1);
+          dp_ports_.push_back(p.get());
+        }
+        bridges_[i]->add_port(p.get());
+        ports_.push_back(std::move(p));
+      }
+    for (auto& p : ports_)
+      if (p->is_patch()) p->peer = find_port(p->cfg.peer);
+    for (size_t i = 0; i < cfg.bridges.size(); ++i)
+      for (const auto& fl : cfg.bridges[i].flows) {
+        try {
+          add_flow_locked(*bridges_[i], fl.text);
+        } catch (const Error& e) {
+          throw Error(fl.where + ": " + e.what());
+        }
+      }
+  }
+
+  std::mutex& mutex() const noexcept { return mu_; }
+
+  // ---- the upcall (datapath/upcall.hpp) ---------------------------------
+  void upcall(const FlowKey& key, const Packet* pkt, UpcallResult& r) {
+    std::lock_guard lock(mu_);
+    XlateResult x;
+    translate_locked(key, pkt != nullptr, x, nullptr);
+    r.actions = std::move(x.actions);
+    r.mask = x.mask;
+    r.stats = std::move(x.stats);
+    if (x.needs_upcall) r.mask = exact_mask();  // forces a fresh upcall (see xlate.hpp)
+  }
+  uint64_t generation() const noexcept {
+    uint64_t g = port_generation_.load(std::memory_order_relaxed);
+    for (const auto& b : bridges_) g += b->tables().generation() + b->macs().generation();
+    return g;
+  }
+
+  /// Translation with full detail (used by upcall, trace and tests).
+  void translate(const FlowKey& key, bool learn, XlateResult& out, std::string* trace) {
+    std::lock_guard lock(mu_);
+    translate_locked(key, learn, out, trace);
+  }
+
+  // ---- control ---------------------------------------------------------
+  void add_flow(std::string_view bridge, std::string_view text) {
+    std::lock_guard lock(mu_);
+    add_flow_locked(require_bridge(bridge), text);
+  }
+  /// Ages MAC entries and expires timed-out flows; returns how many went.
+  size_t run_periodic() {
+    std::lock_guard lock(mu_);
+    size_t n = 0;
+    for (auto& b : bridges_) n += b->macs().expire() + b->tables().expire();
+    return n;
+  }
+
+  // ---- lookup ----------------------------------------------------------
+  const std::vector<std::unique_ptr<Bridge>>& bridges() const noexcept { return bridges_; }
+  Bridge* find_bridge(std::string_view name) const noexcept {
+    for (const auto& b : bridges_)
+      if (b->name() == name) return b.get();
+    return nullptr;
+  }
+  Bridge& require_bridge(std::string_view name) const {
+    Bridge* b = find_bridge(name);
+    if (!b) throw Error("no bridge named " + std::string(name));
+    return *b;
+  }
+  BridgePort* find_port(std::string_view name) const noexcept {
+    for (const auto& p : ports_)
+      if (p->name() == name) return p.get();
+    return nullptr;
+  }
+  /// Non-patch ports in datapath-port order (index = dp_port - 1).
+  const std::vector<BridgePort*>& dp_ports() const noexcept { return dp_ports_; }
+  BridgePort* dp_port(uint32_t n) const noexcept {
+    return n >= 1 && n <= dp_ports_.size() ? dp_ports_[n - 1] : nullptr;
+  }
+  std::string dp_port_name(uint32_t n) const {
+    if (auto* p = dp_port(n)) return p->name();
+    return std::to_string(n);
+  }
+  const Clock* clock() const noexcept { return opt_.clock; }
+
+ private:
+  void add_flow_locked(Bridge& b, std::string_view text) {
+    b.tables().add(parse_flow(text, b.resolver()));
+  }
+
+  void translate_locked(const FlowKey& key, bool learn, XlateResult& out, std::string* trace) {
+    BridgePort* in = dp_port(key.in_port);
+    if (!in) {
+      out.mask.in_port = 0xffffffffu;
+      if (trace) *trace += "no such datapath port " + std::to_string(key.in_port) + "\n";
+      return;
+    }
+    FlowKey k = key;
+    Xlate x(k, learn, out, trace);
+    x.run(*in->bridge, *in);
+  }
+
+  Options opt_;
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<Bridge>> bridges_;
+  std::vector<std::unique_ptr<BridgePort>> ports_;
+  std::vector<BridgePort*> dp_ports_;
+  std::atomic<uint64_t> port_generation_{0};
+};
+
+static_assert(UpcallHandler<Ofproto>);
+
+}  // namespace flowpath

@@ -1,0 +1,148 @@
+// flowpath/bridge/xlate.hpp — translation: what a packet does, decided
+// once per flow on the slow path (the "upcall").
+//
+// Given a packet's key and its ingress port, translation walks the
+// bridge's OpenFlow tables (resubmit and goto_table, depth-limited),
+// executes OpenFlow actions on a logical copy of the key, runs NORMAL
+// (MAC learning switch honouring port VLAN modes), crosses patch ports into
+// the peer bridge, and produces:
+//   - the datapath actions (commit_flow() emits only real changes), and
+//   - the megaflow mask: the union of every classifier lookup's wildcards
+//     and every field NORMAL consulted (in_port, VLAN, dl_src, dl_dst).
+// Fields modified before being consulted are un-wildcarded in the original
+// key too: conservative, never wrong.
+//
+// Side effects (MAC learning) happen only when `learn` is set: a
+// revalidation re-translates without them.  A revalidation that finds the
+// source MAC unknown or learned elsewhere reports `needs_upcall`, so the
+// caller can drop the cached flow and let the next packet learn.
+//
+// With `trace` set, every bridge, table, rule and decision is explained in
+// the shape of `ovs-appctl ofproto/trace`.
+//
+// Cost: one classifier lookup per table visited plus O(ports) for a flood.
+// Thread-safety: the caller holds the Ofproto's lock.
+#pragma once
+
+#include <string>
+
+#include "flowpath/action/dp_action.hpp"
+#include "flowpath/bridge/bridge.hpp"
+#include "flowpath/bridge/xlate_commit.hpp"
+#include "flowpath/core/stats.hpp"
+#include "flowpath/flow/ofctl_text.hpp"
+
+namespace flowpath {
+
+struct XlateResult {
+  DpActionList actions;
+  FlowMask mask{};
+  std::vector<std::shared_ptr<RuleStats>> stats;
+  bool needs_upcall = false;  // revalidation only: source MAC must be (re)learned
+  bool learned = false;       // a MAC was learned or moved
+};
+
+class Xlate {
+ public:
+  static constexpr int kMaxDepth = 64;
+
+  Xlate(const FlowKey& key, bool learn, XlateResult& out, std::string* trace = nullptr)
+      : flow_(key), base_(key), out_(out), learn_(learn), trace_(trace) {}
+
+  /// Translates a packet that entered `bridge` through `port`.
+  void run(Bridge& bridge, BridgePort& port) {
+    bridge_section(bridge);
+    enter_bridge(bridge, port);
+    out_.mask.in_port = 0xffffffffu;  // megaflows always pin the datapath port
+  }
+
+ private:
+  // ---- tracing --------------------------------------------------------
+  void line(const std::string& s) {
+    if (!trace_) return;
+    trace_->append(size_t(indent_), ' ');
+    *trace_ += s;
+    *trace_ += '\n';
+  }
+  void bridge_section(const Bridge& b) {
+    if (!trace_) return;
+    std::string title = "bridge(\"" + b.name() + "\")";
+    if (!trace_->empty()) *trace_ += '\n';
+    line(title);
+    line(std::string(title.size(), '-'));
+  }
+
+  // ---- tables ---------------------------------------------------------
+  void enter_bridge(Bridge& bridge, BridgePort& port) {
+    Bridge* saved_bridge = bridge_;
+    BridgePort* saved_port = in_port_;
+    bridge_ = &bridge;
+    in_port_ = &port;
+    flow_.in_port = port.ofport();
+    run_table(0);
+    bridge_ = saved_bridge;
+    in_port_ = saved_port;
+  }
+
+  void run_table(uint8_t table_id) {
+    if (++depth_ > kMaxDepth) {
+      line("over max translation depth " + std::to_string(kMaxDepth) + ", dropping");
+      --depth_;
+      return;
+    }
+    FlowMask wc{};
+    const auto* rule = bridge_->tables().lookup(table_id, flow_, &wc);
+    wc.in_port = 0;
+    mask_union(out_.mask, wc);
+    std::string head = (table_id < 10 ? " " : "") + std::to_string(table_id) + ". ";
+    if (!rule) {
+      line(head + "No match.");
+      line("    drop");
+      --depth_;
+      return;
+    }
+    if (trace_) {
+      PortNamer namer = port_namer();
+      std::string m = format_match(rule->match, kOfDefaultPriority, &namer);
+      line(head + (m.empty() ? "" : m + ", ") + "priority " + std::to_string(rule->priority) +
+           (rule->cookie ? ", cookie " + hex(rule->cookie) : ""));
+    }
+    out_.stats.push_back(rule->stats);
+    indent_ += 4;
+    auto actions = rule->actions;  // the rule may be replaced while we run
+    for (const auto& a : actions) {
+      if (!do_action(a, table_id)) break;
+    }
+    indent_ -= 4;
+    --depth_;
+  }
+
+  PortNamer port_namer() const { return bridge_->namer(); }
+  static std::string hex(uint64_t v) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+    return buf;
+  }
+
+  /// Runs one OpenFlow action; false stops the rest of the list.
+  bool do_action(const OfAction& a, uint8_t table_id);
+  void output_ofport(uint32_t ofport);
+  void output_port(BridgePort& port);
+  void normal();
+  void normal_output(BridgePort& port, uint16_t vlan);
+  void flood(bool all);
+
+  FlowKey flow_;   // the packet as OpenFlow actions have made it
+  FlowKey base_;   // the packet as emitted datapath actions have made it
+  XlateResult& out_;
+  bool learn_;
+  std::string* trace_;
+  Bridge* bridge_ = nullptr;
+  BridgePort* in_port_ = nullptr;
+  int depth_ = 0;
+  int indent_ = 0;
+};
+
+}  // namespace flowpath
+
+#include "flowpath/bridge/xlate_actions.hpp"
