@@ -1,0 +1,180 @@
+// Classifier on the ClassBench sets: build time, ns per lookup (single and
+// batched, mix100k trace), updates/s (remove + re-insert of random rules),
+// memory, megaflow mask size; with a naive linear 5-tuple scan in the same
+// run (1K and 10K sets only).  Sets come from $FLOWPATH_CLASSBENCH_DIR, else
+// <source>/../shared/data/classbench.  Counters:
+//   ns_per_lookup, build_ms, updates_per_s, memory_MB, tables, wc_bits
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "flowpath/classify/classbench.hpp"
+#include "flowpath/classify/classifier.hpp"
+
+namespace {
+using namespace flowpath;
+
+std::string data_dir() {
+  if (const char* d = std::getenv("FLOWPATH_CLASSBENCH_DIR")) return d;
+  return std::string(FLOWPATH_SOURCE_DIR) + "/../shared/data/classbench";
+}
+
+struct SetData {
+  std::vector<classbench::Rule> rules;
+  std::vector<FlowKey> keys;
+};
+const SetData& load(const std::string& set) {
+  static std::map<std::string, SetData> cache;
+  auto it = cache.find(set);
+  if (it != cache.end()) return it->second;
+  SetData d;
+  d.rules = classbench::load_rules(data_dir() + "/" + set + ".gz");
+  d.keys = classbench::load_trace(data_dir() + "/" + set + "_mix100k.trace.gz");
+  return cache.emplace(set, std::move(d)).first->second;
+}
+
+void build(Classifier<int>& c, const SetData& d) {
+  for (size_t i = 0; i < d.rules.size(); ++i)
+    c.insert(d.rules[i].match, classbench::priority_of(i), int(i), d.rules[i].ranges);
+}
+
+void BM_classifier_single(benchmark::State& st, std::string set) {
+  const auto& d = load(set);
+  auto t0 = std::chrono::steady_clock::now();
+  Classifier<int> c;
+  build(c, d);
+  double build_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  size_t i = 0;
+  for (auto _ : st) {
+    benchmark::DoNotOptimize(c.lookup(d.keys[i]));
+    if (++i == d.keys.size()) i = 0;
+  }
+  st.counters["ns_per_lookup"] = benchmark::Counter(
+      double(st.iterations()), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  st.counters["build_ms"] = build_ms;
+  st.counters["memory_MB"] = double(c.memory_bytes()) / 1048576.0;
+  st.counters["tables"] = double(c.n_tables());
+  st.counters["rules"] = double(c.size());
+}
+
+void BM_classifier_batch(benchmark::State& st, std::string set) {
+  const auto& d = load(set);
+  Classifier<int> c;
+  build(c, d);
+  std::vector<const Classifier<int>::Rule*> out(32);
+  size_t i = 0;
+  for (auto _ : st) {
+    size_t n = std::min<size_t>(32, d.keys.size() - i);
+    c.lookup_batch(std::span<const FlowKey>(d.keys.data() + i, n), out.data());
+    benchmark::DoNotOptimize(out.data());
+    i += n;
+    if (i == d.keys.size()) i = 0;
+    st.SetItemsProcessed(st.items_processed() + int64_t(n));
+  }
+  st.counters["ns_per_lookup"] = benchmark::Counter(
+      double(st.items_processed()), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void BM_classifier_update(benchmark::State& st, std::string set) {
+  const auto& d = load(set);
+  Classifier<int> c;
+  build(c, d);
+  std::mt19937 rng(42);
+  for (auto _ : st) {
+    size_t i = rng() % d.rules.size();
+    c.remove(d.rules[i].match, classbench::priority_of(i), d.rules[i].ranges);
+    c.insert(d.rules[i].match, classbench::priority_of(i), int(i), d.rules[i].ranges);
+  }
+  st.counters["updates_per_s"] =
+      benchmark::Counter(2.0 * double(st.iterations()), benchmark::Counter::kIsRate);
+}
+
+void BM_classifier_megaflow(benchmark::State& st, std::string set) {
+  const auto& d = load(set);
+  Classifier<int> c;
+  build(c, d);
+  size_t i = 0, bits = 0, n = 0;
+  for (auto _ : st) {
+    FlowMask wc{};
+    benchmark::DoNotOptimize(c.lookup(d.keys[i], &wc));
+    for (size_t w = 0; w < FlowKey::kWords; ++w) bits += std::popcount(wc.word(w));
+    ++n;
+    if (++i == d.keys.size()) i = 0;
+  }
+  // Of the 104 bits of a 5-tuple + dl_type key.
+  st.counters["wc_bits"] = double(bits) / double(n ? n : 1);
+  st.counters["ns_per_lookup"] = benchmark::Counter(
+      double(st.iterations()), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+/// Naive baseline: first matching rule of a 5-tuple scan.
+struct Linear5 {
+  struct R {
+    uint32_t src, smask, dst, dmask;
+    uint16_t slo, shi, dlo, dhi;
+    uint8_t proto, pmask;
+  };
+  std::vector<R> rules;
+  explicit Linear5(const std::vector<classbench::Rule>& rs) {
+    for (const auto& r : rs)
+      rules.push_back({r.match.value.nw_src.host(), r.match.mask.nw_src.host(),
+                       r.match.value.nw_dst.host(), r.match.mask.nw_dst.host(), r.ranges.tp_src.lo,
+                       r.ranges.tp_src.hi, r.ranges.tp_dst.lo, r.ranges.tp_dst.hi,
+                       r.match.value.nw_proto, r.match.mask.nw_proto});
+  }
+  int lookup(const FlowKey& k) const {
+    uint32_t s = k.nw_src.host(), d = k.nw_dst.host();
+    uint16_t sp = k.tp_src.host(), dp = k.tp_dst.host();
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const R& r = rules[i];
+      if ((s & r.smask) == r.src && (d & r.dmask) == r.dst && sp >= r.slo && sp <= r.shi &&
+          dp >= r.dlo && dp <= r.dhi && (k.nw_proto & r.pmask) == r.proto)
+        return int(i);
+    }
+    return -1;
+  }
+};
+
+void BM_linear_single(benchmark::State& st, std::string set) {
+  const auto& d = load(set);
+  Linear5 lin(d.rules);
+  size_t i = 0;
+  for (auto _ : st) {
+    benchmark::DoNotOptimize(lin.lookup(d.keys[i]));
+    if (++i == d.keys.size()) i = 0;
+  }
+  st.counters["ns_per_lookup"] = benchmark::Counter(
+      double(st.iterations()), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+int register_all() {
+  for (std::string set :
+       {"acl1_1k", "fw1_1k", "ipc1_1k", "acl1_10k", "fw1_10k", "ipc1_10k", "acl1_100k"}) {
+    if (!std::filesystem::exists(data_dir() + "/" + set + ".gz")) continue;
+    benchmark::RegisterBenchmark(("classifier_single/" + set).c_str(), BM_classifier_single, set)
+        ->MinTime(0.3);
+    benchmark::RegisterBenchmark(("classifier_batch32/" + set).c_str(), BM_classifier_batch, set)
+        ->MinTime(0.3);
+    benchmark::RegisterBenchmark(("classifier_update/" + set).c_str(), BM_classifier_update, set)
+        ->MinTime(0.3);
+    benchmark::RegisterBenchmark(("classifier_megaflow/" + set).c_str(), BM_classifier_megaflow,
+                                 set)
+        ->MinTime(0.3);
+    if (set.find("100k") == std::string::npos)
+      benchmark::RegisterBenchmark(("linear_single/" + set).c_str(), BM_linear_single, set)
+          ->MinTime(0.3);
+  }
+  return 0;
+}
+const int registered = register_all();
+
+}  // namespace
+
+BENCHMARK_MAIN();
