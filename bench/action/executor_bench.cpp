@@ -6,6 +6,7 @@
 //   BM_output_copy          output:1 into a sink that copies into a TX slot
 //   BM_push_vlan_output     push_vlan(0x8100, vid 1000), output:1 (copy sink)
 //   BM_set_ipv4_src_output  set_ipv4_src (IPv4 + UDP checksums), output:1
+//   BM_*_zero_copy          the same into the counting sink
 //
 // Every variant re-points each packet at its original offset first, so
 // pushes never exhaust the headroom; that costs the same in all variants.
@@ -127,6 +128,22 @@ void BM_set_ipv4_src_output(benchmark::State& st) {
   run(st, sink, fx, acts, true);
 }
 BENCHMARK(BM_set_ipv4_src_output);
+
+void BM_push_vlan_output_zero_copy(benchmark::State& st) {
+  Fixture fx;
+  CountSink sink;
+  DpActionList acts = {DpAction::push_vlan(0x8100, 1000), DpAction::output(1)};
+  run(st, sink, fx, acts, false);
+}
+BENCHMARK(BM_push_vlan_output_zero_copy);
+
+void BM_set_ipv4_src_output_zero_copy(benchmark::State& st) {
+  Fixture fx;
+  CountSink sink;
+  DpActionList acts = {DpAction::set_ipv4_src(0), DpAction::output(1)};
+  run(st, sink, fx, acts, true);
+}
+BENCHMARK(BM_set_ipv4_src_output_zero_copy);
 
 }  // namespace
 

@@ -61,6 +61,16 @@ TEST(MacTable, AgingWithManualClock) {
   EXPECT_EQ(t.size(), 1u);
 }
 
+TEST(MacTable, ExplicitTimeOverloads) {
+  ManualClock clock;
+  MacTable t({.capacity = 8, .aging_ms = 1000}, &clock);
+  int64_t now = clock.now_ms();
+  EXPECT_EQ(t.learn(0, mac(1), 4, now), LearnResult::kLearned);
+  EXPECT_EQ(t.lookup(0, mac(1), now + 999), 4u);
+  EXPECT_FALSE(t.lookup(0, mac(1), now + 1000));
+  EXPECT_EQ(t.learn(0, mac(1), 4, now + 1000), LearnResult::kLearned);
+}
+
 TEST(MacTable, DefaultAgingIs300s) {
   ManualClock clock;
   MacTable t({}, &clock);
