@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "flowpath/core/byte_order.hpp"
 
@@ -23,7 +24,11 @@ template <class T>
 struct WireBe {
   uint8_t bytes[sizeof(T)];
   BigEndian<T> be() const noexcept { return BigEndian<T>::load(bytes); }
-  T host() const noexcept { return be().host(); }
+  T host() const noexcept {  // straight load + bswap (no trip through a BigEndian)
+    T v;
+    std::memcpy(&v, bytes, sizeof v);
+    return byteswap_if_little(v);
+  }
   void set(T host_value) noexcept { BigEndian<T>{host_value}.store(bytes); }
 };
 using WireBe16 = WireBe<uint16_t>;
