@@ -24,7 +24,8 @@ size_t run_and_compare(DP& dp, H& handler, std::mt19937& rng, size_t n_packets,
     Batch batch;
     for (uint32_t i = 0; i < batch_size; ++i) {
       uint32_t in_port;
-      bufs[i] = PacketBuffer(test::random_frame(rng, &in_port), in_port);
+      auto frame = test::random_frame(rng, &in_port);
+      bufs[i] = PacketBuffer(frame, in_port);
       originals[i] = bufs[i];
       batch.push(&bufs[i].packet());
     }
@@ -170,7 +171,8 @@ TEST(Datapath, FailedUpcallsAreLostAndDropped) {
   Batch b;
   for (auto& buf : bufs) {
     uint32_t port;
-    buf = PacketBuffer(test::random_frame(rng, &port), port);
+    auto frame = test::random_frame(rng, &port);
+    buf = PacketBuffer(frame, port);
     b.push(&buf.packet());
   }
   RecordingSink sink;

@@ -58,7 +58,8 @@ inline std::vector<uint8_t> random_frame(std::mt19937& rng, uint32_t* in_port) {
 /// A random rule: a few fields of a random frame's key, random actions.
 inline void add_random_rule(TableUpcall<>& table, std::mt19937& rng) {
   uint32_t in_port;
-  PacketBuffer buf(random_frame(rng, &in_port), in_port);
+  auto frame = random_frame(rng, &in_port);
+  PacketBuffer buf(frame, in_port);
   FlowKey key;
   parse_packet(buf.packet(), key);
   FlowMask m;
