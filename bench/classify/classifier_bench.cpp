@@ -3,7 +3,7 @@
 // memory, megaflow mask size; with a naive linear 5-tuple scan in the same
 // run (1K and 10K sets only).  Sets come from $FLOWPATH_CLASSBENCH_DIR, else
 // <source>/../shared/data/classbench.  Counters:
-//   ns_per_lookup, build_ms, updates_per_s, memory_MB, tables, wc_bits
+//   ns_per_lookup (printed in seconds per lookup), build_ms, updates_per_s, memory_MB, tables, wc_bits
 #include <benchmark/benchmark.h>
 
 #include <chrono>
