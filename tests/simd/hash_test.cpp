@@ -94,6 +94,25 @@ TYPED_TEST(SimdHash, GatherMatchesScalar) {
   }
 }
 
+#if HWY_TARGET != HWY_SCALAR
+// The compress-based gather runs in production only where compress is
+// native (AVX-512); test it on whatever target this build has.
+TEST(SimdHighwayGather, CompressMatchesScalar) {
+  std::mt19937_64 rng(17);
+  for (int it = 0; it < 2000; ++it) {
+    const FlowKey k = random_key(rng);
+    const FlowMask m = random_mask(rng);
+    const uint32_t map = uint32_t(rng());
+    const size_t n = size_t(std::popcount(map & 0x7fff));
+    auto got = exact<uint64_t>(n);
+    ASSERT_EQ(simd::Kernels<simd::Highway>::gather_compress(k, m, map, got.get()), n);
+    std::vector<uint64_t> want(16);
+    simd::gather_masked_words<simd::Scalar>(k, m, map, want.data());
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(got[i], want[i]) << "map " << map;
+  }
+}
+#endif
+
 // Golden values pin the hash definition: tables persisted or shared across
 // processes and builds rely on it never changing by accident.
 TEST(SimdHashDefinition, KnownAnswers) {

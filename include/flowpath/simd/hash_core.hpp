@@ -66,6 +66,10 @@ alignas(64) inline constexpr std::array<uint64_t, kMaxHashWords> kHashKeys =
     hash_detail::make_keys();
 alignas(64) inline constexpr std::array<uint64_t, kMaxHashWords> kHashZeroTerms =
     hash_detail::make_zero_terms();
+/// Lanes 0..k-1 zero, the rest all ones: a vector loaded at kKeepFrom + 8 - k
+/// (k <= 8) masks off the lanes an overlapping tail vector already covered.
+alignas(64) inline constexpr uint64_t kKeepFrom[16] = {
+    0, 0, 0, 0, 0, 0, 0, 0, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull};
 inline constexpr uint64_t kHashPhi = 0x9e3779b97f4a7c15ull;
 inline constexpr uint64_t kHashLen = 0xd6e8feb86659fd93ull;
 

@@ -62,10 +62,15 @@ HWY_INLINE uint64_t sum_terms(D d, size_t n, Load load) {
   for (; off + L <= n; off += L) acc = hn::Add(acc, term(d, load(off), off));
   if (off < n) {  // overlapping tail: drop lanes already summed (term(0) == 0)
     const size_t tail = n - L;
-    const auto fresh = hn::Not(hn::FirstN(d, off - tail));
-    acc = hn::Add(acc, term(d, hn::IfThenElseZero(fresh, load(tail)), tail));
+    const auto keep = hn::LoadU(d, kKeepFrom + 8 - (off - tail));  // cheaper than FirstN
+    acc = hn::Add(acc, term(d, hn::And(keep, load(tail)), tail));
   }
-  return hn::GetLane(hn::SumOfLanes(d, acc));
+  // Store + scalar adds beat SumOfLanes' shuffle-broadcast for u64 on AVX2.
+  alignas(64) uint64_t lane[8];
+  hn::Store(acc, d, lane);
+  uint64_t sum = 0;
+  for (size_t i = 0; i < L; ++i) sum += lane[i];
+  return sum;
 }
 
 /// OR of (load(off) ^ ref(off)) over n >= Lanes(d) words is zero?
@@ -174,6 +179,8 @@ struct Kernels<Highway> {
       for (; j < n_entries; ++j)
         if (entries[j] == probe[0]) return uint32_t(j);
       return uint32_t(n_entries);
+    } else if constexpr (N < 4) {  // per-entry AllTrue costs more than 2-3 scalar compares
+      return Kernels<Scalar>::find_words(probe, N, entries, n_entries);
     } else {
       const hwy_detail::TagFor<N> d;
       for (size_t j = 0; j < n_entries; ++j) {
@@ -197,6 +204,17 @@ struct Kernels<Highway> {
 
   static size_t gather_masked_words(const FlowKey& key, const FlowMask& mask, uint32_t word_map,
                                     uint64_t* out) noexcept {
+#if HWY_TARGET <= HWY_AVX3
+    return gather_compress(key, mask, word_map, out);  // native vpcompressq
+#else
+    // Emulated compress (tables + blended store) costs ~6x the scalar loop
+    // on AVX2; gather_compress is still compiled and tested on every target.
+    return Kernels<Scalar>::gather_masked_words(key, mask, word_map, out);
+#endif
+  }
+  /// gather_masked_words via CompressBlendedStore (any target).
+  static size_t gather_compress(const FlowKey& key, const FlowMask& mask, uint32_t word_map,
+                                uint64_t* out) noexcept {
     namespace hn = hwy::HWY_NAMESPACE;
     const hwy_detail::TagFor<FlowKey::kWords> d;
     const size_t L = hn::Lanes(d);

@@ -29,9 +29,6 @@ namespace flowpath::simd {
 
 namespace xs_detail {
 
-/// Lanes 0..k-1 zero, the rest all ones: load at kKeepFrom + 8 - k.
-alignas(64) inline constexpr uint64_t kKeepFrom[16] = {
-    0, 0, 0, 0, 0, 0, 0, 0, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull};
 alignas(64) inline constexpr uint32_t kLaneBit[16] = {
     1u << 0, 1u << 1, 1u << 2,  1u << 3,  1u << 4,  1u << 5,  1u << 6,  1u << 7,
     1u << 8, 1u << 9, 1u << 10, 1u << 11, 1u << 12, 1u << 13, 1u << 14, 1u << 15};
@@ -236,7 +233,7 @@ struct Kernels<XsimdOn<A>> {
       return uint32_t(n_entries);
     } else {
       using Fit = xs_detail::FitArchT<uint64_t, A, N>;
-      if constexpr (std::is_void_v<Fit>) {
+      if constexpr (std::is_void_v<Fit> || N < 4) {  // see Kernels<Highway>::find_words
         return Kernels<Scalar>::find_words(probe, N, entries, n_entries);
       } else {
         using V = xsimd::batch<uint64_t, Fit>;
