@@ -92,6 +92,32 @@ class Ofproto {
     std::lock_guard lock(mu_);
     add_flow_locked(require_bridge(bridge), text);
   }
+  /// `ovs-ofctl del-flows BRIDGE [MATCH]` (non-strict; `--strict` form with
+  /// strict=true).  Returns how many rules went.
+  size_t del_flows(std::string_view bridge, std::string_view match_text = "",
+                   bool strict = false) {
+    std::lock_guard lock(mu_);
+    Bridge& b = require_bridge(bridge);
+    auto f = parse_flow(match_text, b.resolver(), FlowTextMode::kFilter);
+    return b.tables().remove(OfFlowFilter::from(f, strict));
+  }
+  /// `ovs-ofctl mod-flows BRIDGE FLOW`: new actions for the selected rules.
+  size_t mod_flows(std::string_view bridge, std::string_view text, bool strict = false) {
+    std::lock_guard lock(mu_);
+    Bridge& b = require_bridge(bridge);
+    auto f = parse_flow(text, b.resolver(), FlowTextMode::kFilter);
+    if (!f.has_actions) throw Error("mod-flows: '" + std::string(text) + "' has no actions=");
+    return b.tables().modify(OfFlowFilter::from(f, strict), f.actions);
+  }
+  /// `ovs-appctl fdb/flush [BRIDGE]` (all bridges when empty).
+  void fdb_flush(std::string_view bridge = "") {
+    std::lock_guard lock(mu_);
+    for (auto& b : bridges_)
+      if (bridge.empty() || b->name() == bridge) b->macs().flush();
+  }
+  /// Tells caches that ports changed (added, removed, up/down).
+  void port_changed() noexcept { port_generation_.fetch_add(1, std::memory_order_relaxed); }
+
   /// Ages MAC entries and expires timed-out flows; returns how many went.
   size_t run_periodic() {
     std::lock_guard lock(mu_);
