@@ -53,7 +53,9 @@ TYPED_TEST(MegaflowCacheTest, BatchLookupAgreesWithBruteForce) {
       bool any = false;
       for (MegaflowEntry* x : live) any |= x->match.matches(keys[i]);
       ASSERT_EQ(bool(found >> i & 1), any) << "round " << round << " key " << i;
-      if (any) EXPECT_TRUE(out[i]->match.matches(keys[i]));
+      if (any) {
+        EXPECT_TRUE(out[i]->match.matches(keys[i]));
+      }
     }
   }
   EXPECT_EQ(cache.size(), live.size());
