@@ -208,7 +208,11 @@ inline bool walk_ipv6_ext(Frame& f, uint32_t& off, uint32_t end, uint8_t& nh,
   }
 }
 
-[[gnu::noinline]] inline bool parse_ipv6(Frame& f, uint32_t off) noexcept {
+// Out of line, with the frame passed in registers, so that the common
+// IPv4 path keeps its Frame in registers too.
+[[gnu::noinline]] inline bool parse_ipv6(const uint8_t* p, uint32_t size, FlowKey& k, PacketMeta& m,
+                                         uint32_t off) noexcept {
+  Frame f{p, size, k, m};
   f.meta.l3 = uint16_t(off);
   const uint32_t left = f.size - off;
   if (left < sizeof(Ipv6Header)) [[unlikely]]
@@ -236,7 +240,9 @@ inline bool walk_ipv6_ext(Frame& f, uint32_t& off, uint32_t end, uint8_t& nh,
   return parse_l4(f, off, end, nh, true, key.nw_frag != 0);
 }
 
-[[gnu::noinline]] inline bool parse_arp(Frame& f, uint32_t off) noexcept {
+[[gnu::noinline]] inline bool parse_arp(const uint8_t* p, uint32_t size, FlowKey& k, PacketMeta& m,
+                                        uint32_t off) noexcept {
+  Frame f{p, size, k, m};
   f.meta.l3 = uint16_t(off);
   if (f.size - off < sizeof(ArpHeader)) return false;
   const auto* arp = header_at<ArpHeader>(f.p + off);
@@ -298,8 +304,9 @@ inline bool is_vlan_tpid(Be16 t) noexcept {
   }
   if (type == Be16{kEthTypeIpv4}) [[likely]]
     return parse_ipv4(f, off);
-  if (type == Be16{kEthTypeIpv6}) return parse_ipv6(f, off);
-  if (type == Be16{kEthTypeArp} || type == Be16{kEthTypeRarp}) return parse_arp(f, off);
+  if (type == Be16{kEthTypeIpv6}) return parse_ipv6(f.p, f.size, f.key, f.meta, off);
+  if (type == Be16{kEthTypeArp} || type == Be16{kEthTypeRarp})
+    return parse_arp(f.p, f.size, f.key, f.meta, off);
   if (type.host() < kEthTypeMin) f.key.dl_type = Be16{uint16_t(0x05ff)};  // 802.3: OVS's value
   return true;
 }
