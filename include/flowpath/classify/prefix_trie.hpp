@@ -45,7 +45,7 @@ class BitTrie {
   /// Adds (delta=+1) or removes (-1) the first len bits of bytes.
   void update(const uint8_t* bytes, int len, int delta) {
     uint32_t cur = 0;
-    node(cur).count.fetch_add(delta, std::memory_order_relaxed);
+    bump(node(cur), delta);
     for (int i = 0; i < len; ++i) {
       int bit = (bytes[i / 8] >> (7 - i % 8)) & 1;
       uint32_t next = node(cur).child[bit].load(std::memory_order_relaxed);
@@ -53,7 +53,7 @@ class BitTrie {
         next = alloc_node();
         node(cur).child[bit].store(next, std::memory_order_release);
       }
-      node(next).count.fetch_add(delta, std::memory_order_relaxed);
+      bump(node(next), delta);
       cur = next;
     }
   }
@@ -81,6 +81,10 @@ class BitTrie {
   static constexpr uint32_t kChunkBits = 12, kChunk = 1u << kChunkBits;
   static constexpr uint32_t kMaxChunks = 1u << 14;  // 64M nodes
 
+  // One writer: a plain load + store, no locked read-modify-write.
+  static void bump(Node& n, int delta) noexcept {
+    n.count.store(n.count.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+  }
   Node& node(uint32_t i) const noexcept {
     return chunk_ptrs_[i >> kChunkBits].load(std::memory_order_acquire)[i & (kChunk - 1)];
   }
