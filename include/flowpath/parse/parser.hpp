@@ -313,10 +313,9 @@ inline bool is_vlan_tpid(Be16 t) noexcept {
 
 }  // namespace parse_detail
 
-/// Parses pkt into key (zeroed first); sets pkt.meta offsets and malformed.
-/// Returns false when the frame is malformed (see the header comment).
-inline bool parse_packet(Packet& pkt, FlowKey& key) noexcept {
-  parse_detail::zero_key(key);
+namespace parse_detail {
+[[gnu::always_inline]] inline bool parse_one(Packet& pkt, FlowKey& key) noexcept {
+  zero_key(key);
   key.in_port = pkt.in_port;
   PacketMeta& meta = pkt.meta;
   meta.l2 = 0;
@@ -325,10 +324,17 @@ inline bool parse_packet(Packet& pkt, FlowKey& key) noexcept {
   meta.l4 = kNoOffset;
   // Frames longer than 64 KiB cannot have 16-bit offsets; parse the head.
   const uint32_t size = pkt.size() < 0xffff ? pkt.size() : 0xffff;
-  parse_detail::Frame f{pkt.data(), size, key, meta};
-  const bool ok = parse_detail::parse_frame(f);
+  Frame f{pkt.data(), size, key, meta};
+  const bool ok = parse_frame(f);
   meta.malformed = !ok;
   return ok;
+}
+}  // namespace parse_detail
+
+/// Parses pkt into key (zeroed first); sets pkt.meta offsets and malformed.
+/// Returns false when the frame is malformed (see the header comment).
+inline bool parse_packet(Packet& pkt, FlowKey& key) noexcept {
+  return parse_detail::parse_one(pkt, key);
 }
 
 inline constexpr uint32_t kPrefetchAhead = 4;
@@ -340,7 +346,7 @@ inline void parse_batch(Batch& batch, ParseStats& stats) noexcept {
   uint64_t bad = 0;
   for (uint32_t i = 0; i < n; ++i) {
     if (i + kPrefetchAhead < n) __builtin_prefetch(batch.pkts[i + kPrefetchAhead]->data());
-    bad += !parse_packet(*batch.pkts[i], batch.keys[i]);
+    bad += !parse_detail::parse_one(*batch.pkts[i], batch.keys[i]);
   }
   stats.packets += n;
   stats.malformed += bad;
