@@ -219,6 +219,7 @@ class Classifier {
     uint64_t best_rank[kBatch] = {};
     uint64_t h[kBatch];
     uint64_t kw[kBatch][FlowKey::kWords];
+    const typename Table::Node* nodes[kBatch];
     for (size_t k = 0; k < n; ++k) out[k] = nullptr;
     for (uint32_t i = 0; i < list.n; ++i) {
       const auto& e = list.e[i];
@@ -230,10 +231,14 @@ class Classifier {
         __builtin_prefetch(e.t->slot_address(h[k]));
       }
       if (!any) break;
+      // Second pass: slots are in cache; find nodes and prefetch their first
+      // rule, so the third pass's rule checks overlap their misses.
       for (size_t k = 0; k < n; ++k) {
-        if (best_rank[k] >= e.max_rank) continue;
-        if (const auto* node = e.t->find(h[k], kw[k])) scan(node, v, keys[k], out[k], best_rank[k]);
+        nodes[k] = best_rank[k] >= e.max_rank ? nullptr : e.t->find(h[k], kw[k]);
+        if (nodes[k]) __builtin_prefetch(nodes[k]->rules()[0]);
       }
+      for (size_t k = 0; k < n; ++k)
+        if (nodes[k]) scan(nodes[k], v, keys[k], out[k], best_rank[k]);
     }
   }
 
