@@ -35,7 +35,10 @@ import json, sys, re
 d = json.load(open(sys.argv[1]))
 rows = {}
 for b in d["benchmarks"]:
-    kind, s = b["name"].split("/")[:2]
+    parts = b["name"].split("/")
+    kind, s = parts[:2]
+    if kind == "classifier_update" and len(parts) > 2 and parts[2] == "0":
+        kind = "classifier_update_notries"
     rows.setdefault(s, {})[kind] = b
 peer = {}
 for line in open(sys.argv[2]):
@@ -48,7 +51,7 @@ for line in open(sys.argv[2]):
     p["ok"] &= "ANSWERS_DIFFER" not in line
 order = ["acl1_1k", "fw1_1k", "ipc1_1k", "acl1_10k", "fw1_10k", "ipc1_10k", "acl1_100k"]
 hdr = ("set", "rules", "tables", "fp ns", "fp b32 ns", "linear ns", "acl b64", "acl b1",
-       "fp/acl b64", "lin/fp", "upd/s", "fp build ms", "acl build ms", "fp MB", "acl MB", "wc bits")
+       "fp/acl b64", "lin/fp", "upd/s", "upd/s no tries", "fp build ms", "acl build ms", "fp MB", "acl MB", "wc bits")
 print("| " + " | ".join(hdr) + " |")
 print("|" + "---|" * len(hdr))
 for s in sorted(rows, key=lambda x: order.index(x) if x in order else 99):
@@ -58,12 +61,13 @@ for s in sorted(rows, key=lambda x: order.index(x) if x in order else 99):
     fp, fb, lin = ns("classifier_single"), ns("classifier_batch32"), ns("linear_single")
     a64, a1 = p.get("b64", float("nan")), p.get("b1", float("nan"))
     best = min(fp, fb)
-    print("| %s | %d | %d | %.0f | %.0f | %s | %s | %s | %s | %s | %.2fM | %.1f | %s | %.1f | %s | %.1f |" % (
+    print("| %s | %d | %d | %.0f | %.0f | %s | %s | %s | %s | %s | %.2fM | %.2fM | %.1f | %s | %.1f | %s | %.1f |" % (
         s, g("classifier_single", "rules"), g("classifier_single", "tables"), fp, fb,
         "-" if lin != lin else "%.0f" % lin,
         "-" if a64 > 1e17 else "%.0f" % a64, "-" if a1 > 1e17 else "%.0f" % a1,
         "-" if a64 > 1e17 else "%.2f" % (best / a64), "-" if lin != lin else "%.1f" % (lin / best),
-        g("classifier_update", "updates_per_s") / 1e6, g("classifier_single", "build_ms"),
+        g("classifier_update", "updates_per_s") / 1e6,
+        g("classifier_update_notries", "updates_per_s") / 1e6, g("classifier_single", "build_ms"),
         p.get("build", "-"), g("classifier_single", "memory_MB"), p.get("mem", "-"),
         g("classifier_megaflow", "wc_bits")))
 PY

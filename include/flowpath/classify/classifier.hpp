@@ -293,7 +293,7 @@ class Classifier {
   void add_to_table(Table* t, Rule* r) {
     r->table = t;
     if (t->link(r, rec_)) list_dirty_ = true;
-    tries_.add(*r);
+    if (cfg_.prefix_tracking) tries_.add(*r);
   }
   void schedule_unlink(Rule* r) {
     rec_.retire([this, r] { unlink(r); });
@@ -301,7 +301,7 @@ class Classifier {
   void unlink(Rule* r) {
     Table* t = r->table;
     if (t->unlink(r, rec_)) list_dirty_ = true;
-    tries_.remove(*r);
+    if (cfg_.prefix_tracking) tries_.remove(*r);
     rec_.retire([r] { delete r; });
     if (t->n_rules() == 0) {
       tables_.erase(std::find(tables_.begin(), tables_.end(), t));
