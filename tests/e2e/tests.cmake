@@ -2,3 +2,11 @@
 add_test(NAME e2e_topology
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/topology_test.sh ${PROJECT_BINARY_DIR})
 set_tests_properties(e2e_topology PROPERTIES LABELS e2e TIMEOUT 120 SKIP_RETURN_CODE 77)
+# flowpath switch on the compute-node topology (tests/e2e/switch_test.sh):
+# one PMD thread, and two (ports split between threads).
+add_test(NAME e2e_switch
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/switch_test.sh ${PROJECT_BINARY_DIR})
+add_test(NAME e2e_switch_2pmd
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/switch_test.sh ${PROJECT_BINARY_DIR} 0,1)
+set_tests_properties(e2e_switch e2e_switch_2pmd PROPERTIES
+                     LABELS e2e TIMEOUT 120 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
