@@ -8,7 +8,8 @@
 // process(batch, sink):
 //   parse     every packet → batch.keys (malformed packets keep the part of
 //             the key that was valid and are classified with it, as OVS)
-//   hash      the full key → batch.hashes (simd::hash_words, 15 words)
+//   hash      the full key → batch.hashes (flow_hash.hpp: the 15-word hash,
+//             computed over the words the packet filled)
 //   EMC       exact-match cache (classify/emc.hpp), per datapath
 //   megaflow  batch lookup of the EMC misses (classify/megaflow_cache.hpp)
 //   upcall    for each remaining miss: handler.upcall(key, &pkt, r); the
@@ -49,6 +50,7 @@
 #include "flowpath/core/batch.hpp"
 #include "flowpath/core/clock.hpp"
 #include "flowpath/datapath/dp_format.hpp"
+#include "flowpath/datapath/flow_hash.hpp"
 #include "flowpath/datapath/miss_handler.hpp"
 #include "flowpath/datapath/pmd_stats.hpp"
 #include "flowpath/datapath/upcall.hpp"
@@ -146,7 +148,7 @@ class Datapath {
     MegaflowEntry* flows[kBatchSize];
     uint32_t todo = 0;
     for (uint32_t i = 0; i < n; ++i) {
-      uint32_t h = simd::hash_words<B, FlowKey::kWords>(batch.keys[i].words(), 0);
+      uint32_t h = flow_hash<B>(batch.keys[i]);
       batch.hashes[i] = h;
       batch.pkts[i]->meta.hash = h;
       if (cfg_.emc_enabled) emc_.prefetch(h);

@@ -60,9 +60,7 @@ struct EthAddr {
   constexpr bool is_broadcast() const noexcept {
     return (b[0] & b[1] & b[2] & b[3] & b[4] & b[5]) == 0xFF;
   }
-  constexpr bool is_zero() const noexcept {
-    return (b[0] | b[1] | b[2] | b[3] | b[4] | b[5]) == 0;
-  }
+  constexpr bool is_zero() const noexcept { return (b[0] | b[1] | b[2] | b[3] | b[4] | b[5]) == 0; }
 };
 static_assert(sizeof(EthAddr) == 6 && alignof(EthAddr) == 1);
 
@@ -82,11 +80,11 @@ struct VlanHeader {
 inline constexpr uint16_t kEthTypeIpv4 = 0x0800;
 inline constexpr uint16_t kEthTypeArp = 0x0806;
 inline constexpr uint16_t kEthTypeRarp = 0x8035;
-inline constexpr uint16_t kEthTypeVlan = 0x8100;   // 802.1Q
-inline constexpr uint16_t kEthTypeQinQ = 0x88a8;   // 802.1ad
+inline constexpr uint16_t kEthTypeVlan = 0x8100;  // 802.1Q
+inline constexpr uint16_t kEthTypeQinQ = 0x88a8;  // 802.1ad
 inline constexpr uint16_t kEthTypeIpv6 = 0x86dd;
-inline constexpr uint16_t kEthTypeMin = 0x0600;    // below: 802.3 length
-inline constexpr uint16_t kVlanCfi = 0x1000;       // "tag present" in keys
+inline constexpr uint16_t kEthTypeMin = 0x0600;  // below: 802.3 length
+inline constexpr uint16_t kVlanCfi = 0x1000;     // "tag present" in keys
 inline constexpr uint16_t kVlanVidMask = 0x0fff;
 inline constexpr uint16_t kVlanPcpMask = 0xe000;
 inline constexpr int kVlanPcpShift = 13;
@@ -137,8 +135,21 @@ struct alignas(8) FlowKey {
   const KeyWord* words() const noexcept { return reinterpret_cast<const KeyWord*>(this); }
   uint64_t word(size_t i) const noexcept { return words()[i]; }
 
+  // Four overlapping 32-byte vector XORs (GCC vector extensions: AVX2 or
+  // two SSE2 halves, whatever the target has) instead of a call to memcmp:
+  // ~20 instructions, no branches.
   friend bool operator==(const FlowKey& a, const FlowKey& b) noexcept {
-    return std::memcmp(&a, &b, sizeof(FlowKey)) == 0;
+    using V4 = uint64_t __attribute__((vector_size(32), aligned(8), may_alias));
+    using V2 = uint64_t __attribute__((vector_size(16), aligned(8), may_alias));
+    const auto* pa = reinterpret_cast<const unsigned char*>(&a);
+    const auto* pb = reinterpret_cast<const unsigned char*>(&b);
+    auto x = [&](size_t off) {
+      return *reinterpret_cast<const V4*>(pa + off) ^ *reinterpret_cast<const V4*>(pb + off);
+    };
+    const V4 d = x(0) | x(32) | x(64) | x(88);  // 88: words 11-14 (overlaps 11)
+    const V2 lo = {d[0], d[1]}, hi = {d[2], d[3]};
+    const V2 e = lo | hi;
+    return (e[0] | e[1]) == 0;
   }
 };
 static_assert(sizeof(FlowKey) == 120);
