@@ -20,9 +20,10 @@ int cmd_ctl(int argc, char** argv) {
     if ((a == "--socket" || a == "-t" || a == "--target") && i + 1 < argc) {
       sock = argv[++i];
     } else if (a == "--help" || a == "-h") {
-      std::printf("usage: flowpath ctl [--socket PATH] COMMAND [ARGS...]\n"
-                  "  e.g. flowpath ctl show | dump-flows br-int | pmd-stats-show | "
-                  "list-commands\n");
+      std::printf(
+          "usage: flowpath ctl [--socket PATH] COMMAND [ARGS...]\n"
+          "  e.g. flowpath ctl show | dump-flows br-int | pmd-stats-show | "
+          "list-commands\n");
       return 0;
     } else {
       break;

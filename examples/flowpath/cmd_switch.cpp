@@ -52,10 +52,14 @@ int cmd_switch(int argc, char** argv) {
       switch_usage(stdout);
       return 0;
     }
-    if (a == "--config" && i + 1 < argc) config = argv[++i];
-    else if (a == "--ctl" && i + 1 < argc) ctl = argv[++i];
-    else if (a == "--pmd-cores" && i + 1 < argc) cores = argv[++i];
-    else if (a == "--generic") opt.xdp_mode = flowpath::XdpMode::kGeneric;
+    if (a == "--config" && i + 1 < argc)
+      config = argv[++i];
+    else if (a == "--ctl" && i + 1 < argc)
+      ctl = argv[++i];
+    else if (a == "--pmd-cores" && i + 1 < argc)
+      cores = argv[++i];
+    else if (a == "--generic")
+      opt.xdp_mode = flowpath::XdpMode::kGeneric;
     else {
       std::fprintf(stderr, "flowpath switch: unexpected argument '%s'\n", a.c_str());
       switch_usage(stderr);
@@ -78,8 +82,9 @@ int cmd_switch(int argc, char** argv) {
     if (!cores.empty()) opt.pmd_cores = flowpath::parse_core_list(cores);
     if (ctl.empty()) {
       if (mkdir("/run/flowpath", 0755) < 0 && errno != EEXIST)
-        throw flowpath::Error(std::string("cannot create /run/flowpath: ") + std::strerror(errno) +
-                              (errno == EACCES ? " (no permission: run as root or give --ctl)" : ""));
+        throw flowpath::Error(
+            std::string("cannot create /run/flowpath: ") + std::strerror(errno) +
+            (errno == EACCES ? " (no permission: run as root or give --ctl)" : ""));
       ctl = "/run/flowpath/flowpath." + std::to_string(getpid()) + ".ctl";
     }
     flowpath::Switch sw(flowpath::SwitchConfig::load(config), opt);

@@ -160,10 +160,14 @@ class Parser {
     for (int k = 0; k < 4; ++k) {
       char h = s_[i_++];
       u <<= 4;
-      if (h >= '0' && h <= '9') u |= uint32_t(h - '0');
-      else if (h >= 'a' && h <= 'f') u |= uint32_t(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') u |= uint32_t(h - 'A' + 10);
-      else fail("bad hex digit in \\u escape");
+      if (h >= '0' && h <= '9')
+        u |= uint32_t(h - '0');
+      else if (h >= 'a' && h <= 'f')
+        u |= uint32_t(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F')
+        u |= uint32_t(h - 'A' + 10);
+      else
+        fail("bad hex digit in \\u escape");
     }
     return u;
   }
@@ -207,14 +211,31 @@ class Parser {
       }
       if (i_ >= s_.size()) fail("unterminated escape");
       switch (char e = s_[i_++]) {
-        case '"': case '\\': case '/': out += e; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': put_utf8(out, unicode_escape()); break;
-        default: fail(std::string("bad escape '\\") + e + "'");
+        case '"':
+        case '\\':
+        case '/':
+          out += e;
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u':
+          put_utf8(out, unicode_escape());
+          break;
+        default:
+          fail(std::string("bad escape '\\") + e + "'");
       }
     }
   }
@@ -226,7 +247,10 @@ class Parser {
     for (;;) {
       v.items.push_back(value(depth + 1));
       skip_ws();
-      if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
+      if (i_ < s_.size() && s_[i_] == ',') {
+        ++i_;
+        continue;
+      }
       if (i_ < s_.size() && s_[i_] == ']') return ++i_, v;
       fail("expected ',' or ']'");
     }
@@ -245,7 +269,10 @@ class Parser {
       ++i_;
       v.members.emplace_back(std::move(key), value(depth + 1));
       skip_ws();
-      if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
+      if (i_ < s_.size() && s_[i_] == ',') {
+        ++i_;
+        continue;
+      }
       if (i_ < s_.size() && s_[i_] == '}') return ++i_, v;
       fail("expected ',' or '}'");
     }
@@ -264,13 +291,27 @@ inline void write_string(std::string& out, std::string_view s) {
   out += '"';
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -286,10 +327,18 @@ inline void write_string(std::string& out, std::string_view s) {
 
 inline void write(std::string& out, const Value& v) {
   switch (v.type) {
-    case Type::kNull: out += "null"; break;
-    case Type::kBool: out += v.boolean ? "true" : "false"; break;
-    case Type::kNumber: out += v.str.empty() ? "0" : v.str; break;
-    case Type::kString: write_string(out, v.str); break;
+    case Type::kNull:
+      out += "null";
+      break;
+    case Type::kBool:
+      out += v.boolean ? "true" : "false";
+      break;
+    case Type::kNumber:
+      out += v.str.empty() ? "0" : v.str;
+      break;
+    case Type::kString:
+      write_string(out, v.str);
+      break;
     case Type::kArray:
       out += '[';
       for (size_t i = 0; i < v.items.size(); ++i) {
@@ -333,13 +382,18 @@ class Splitter {
         start_ = scan_;
       }
       if (in_string_) {
-        if (escaped_) escaped_ = false;
-        else if (c == '\\') escaped_ = true;
-        else if (c == '"') in_string_ = false;
+        if (escaped_)
+          escaped_ = false;
+        else if (c == '\\')
+          escaped_ = true;
+        else if (c == '"')
+          in_string_ = false;
         continue;
       }
-      if (c == '"') in_string_ = true;
-      else if (c == '{' || c == '[') ++depth_;
+      if (c == '"')
+        in_string_ = true;
+      else if (c == '{' || c == '[')
+        ++depth_;
       else if ((c == '}' || c == ']') && --depth_ == 0) {
         std::string text = buf_.substr(start_, scan_ + 1 - start_);
         buf_.erase(0, scan_ + 1);
@@ -350,7 +404,9 @@ class Splitter {
     if (buf_.size() > kMaxMessage) throw Error("json: message larger than 16 MiB");
     return std::nullopt;
   }
-  bool idle() const noexcept { return depth_ == 0 && buf_.find_first_not_of(" \r\n\t") == std::string::npos; }
+  bool idle() const noexcept {
+    return depth_ == 0 && buf_.find_first_not_of(" \r\n\t") == std::string::npos;
+  }
 
  private:
   std::string buf_;

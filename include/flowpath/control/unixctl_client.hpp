@@ -48,8 +48,8 @@ inline UnixctlReply unixctl_call(const std::string& path, const std::string& met
   if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) {
     int err = errno;
     std::string hint = err == ENOENT || err == ECONNREFUSED ? " (is `flowpath switch` running?)"
-                       : err == EACCES                       ? " (no permission: try sudo)"
-                                                             : "";
+                       : err == EACCES                      ? " (no permission: try sudo)"
+                                                            : "";
     throw Error("cannot connect to " + path + ": " + std::strerror(err) + hint);
   }
   timeval tv{timeout_s, 0};
@@ -80,8 +80,10 @@ inline UnixctlReply unixctl_call(const std::string& path, const std::string& met
         return out;
       }
       out.ok = true;
-      if (res && res->is_string()) out.result = res->str;
-      else if (res && !res->is_null()) out.result = json::write(*res);
+      if (res && res->is_string())
+        out.result = res->str;
+      else if (res && !res->is_null())
+        out.result = json::write(*res);
       return out;
     }
   }

@@ -88,7 +88,11 @@ class UnixctlServer {
     listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (listen_fd_ < 0) fail("socket");
     if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) {
-      if (errno != EADDRINUSE || in_use(a)) fail("bind");
+      int err = errno;
+      if (err != EADDRINUSE || in_use(a)) {
+        errno = err;
+        fail("bind");
+      }
       unlink(path_.c_str());  // a stale file from a process that died
       if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) fail("bind");
     }
@@ -189,7 +193,8 @@ class UnixctlServer {
       return "request is not a JSON-RPC request (needs method and params)";
     auto it = commands_.find(m->str);
     if (it == commands_.end())
-      return "\"" + m->str + "\" is not a valid command (use \"list-commands\" to see a list of "
+      return "\"" + m->str +
+             "\" is not a valid command (use \"list-commands\" to see a list of "
              "valid commands)";
     const Command& c = it->second;
     int n = int(p->items.size());
@@ -252,7 +257,8 @@ class UnixctlServer {
       std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
       for (auto& c : clients_) fds.push_back({c.fd, POLLIN, 0});
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      next_tick - std::chrono::steady_clock::now()).count();
+                      next_tick - std::chrono::steady_clock::now())
+                      .count();
       int r = poll(fds.data(), fds.size(), int(left < 0 ? 0 : left));
       if (periodic_ && std::chrono::steady_clock::now() >= next_tick) {
         try {
@@ -267,8 +273,10 @@ class UnixctlServer {
       for (size_t i = 0; i < clients_.size(); ++i) {
         bool ok = true;
         if (fds[i + 2].revents & (POLLIN | POLLHUP | POLLERR)) ok = serve(clients_[i]);
-        if (ok) keep.push_back(std::move(clients_[i]));
-        else close(clients_[i].fd);
+        if (ok)
+          keep.push_back(std::move(clients_[i]));
+        else
+          close(clients_[i].fd);
       }
       clients_ = std::move(keep);
       if (fds[0].revents & POLLIN) accept_client();

@@ -14,8 +14,8 @@
 // every AF_XDP port of a PMD shares one UMEM and forwarding between them
 // copies nothing; internal -> TapPort (a TAP device named after the port:
 // a bridge's LOCAL port is the interface `br-int`); patch -> nothing
-// (translation crosses patch ports in-process); memory -> a MemoryPort
-// (only with Options::allow_memory_ports, for tests); pcap -> an Error
+// (translation crosses patch ports in-process); with Options::memory_ports
+// (tests) every other port is a MemoryPort; pcap, memory -> an Error
 // (that is `flowpath replay`'s job).  Ports are dealt to the PMDs round
 // robin in datapath-port order.  Each PMD runs its own Datapath<Ofproto>
 // (per-thread caches); the Ofproto's mutex serialises the upcalls, and
@@ -30,11 +30,12 @@
 // in the opposite order to a PMD).
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "flowpath/bridge/ofproto.hpp"
@@ -78,7 +79,9 @@ class Switch {
   struct Options {
     std::vector<int> pmd_cores;  // empty: {default_pmd_core()}; -1: do not pin
     XdpMode xdp_mode = XdpMode::kAuto;
-    bool allow_memory_ports = false;
+    /// Tests: every non-patch port (LOCAL ports too) is a MemoryPort, so
+    /// a switch runs with no interfaces, no privileges and no threads.
+    bool memory_ports = false;
     Umem::Config umem{};
     DatapathConfig datapath{};
     Ofproto::Options ofproto{};
@@ -174,7 +177,7 @@ class Switch {
     const PortConfig& c = bp.cfg;
     Pmd& pmd = *pmds_[(bp.dp_port - 1) % pmds_.size()];
     std::unique_ptr<SwitchPort> sp;
-    switch (c.type) {
+    switch (opt_.memory_ports ? PortType::kMemory : c.type) {
       case PortType::kAfxdp: {
         AfxdpPort::Config ac;
         auto it = c.options.find("ifname");
@@ -192,7 +195,7 @@ class Switch {
         break;
       }
       case PortType::kMemory:
-        if (opt_.allow_memory_ports) {
+        if (opt_.memory_ports) {
           MemoryPort::Config mc;
           mc.port_no = bp.dp_port;
           sp = std::make_unique<SwitchPort>(c.name, bp.dp_port, pmd.index(),
@@ -211,7 +214,7 @@ class Switch {
 
   Options opt_;
   Ofproto of_;
-  std::vector<SwitchPort*> table_;  // index dp_port - 1
+  std::vector<SwitchPort*> table_;          // index dp_port - 1
   std::vector<std::unique_ptr<Pmd>> pmds_;  // own the UMEMs: outlive the ports
   std::vector<std::unique_ptr<SwitchPort>> owned_;
   std::atomic<bool> stop_{false};

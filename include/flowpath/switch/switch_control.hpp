@@ -61,18 +61,17 @@ inline void add_switch_commands(UnixctlServer& srv, Switch& sw, std::function<vo
     of.mod_flows(a[0], join(a, 1, " "));
     return std::string();
   });
-  srv.add_command("fdb/show", 1, 1, "BRIDGE", [&of](const UnixctlArgs& a) {
-    return fdb_show(of, a[0]);
-  });
+  srv.add_command("fdb/show", 1, 1, "BRIDGE",
+                  [&of](const UnixctlArgs& a) { return fdb_show(of, a[0]); });
   srv.add_command("fdb/flush", 0, 1, "[BRIDGE]", [&of](const UnixctlArgs& a) {
     if (!a.empty()) of.require_bridge(a[0]);
     of.fdb_flush(a.empty() ? "" : a[0]);
     return std::string("table successfully flushed\n");
   });
-  srv.add_command("dpctl/dump-flows", 0, 3, "[DP]", [&sw](const UnixctlArgs&) {
-    return sw.dpctl_dump_flows();
-  });
-  srv.add_command("dpctl/show", 0, 2, "[DP]", [&sw](const UnixctlArgs&) { return sw.dpctl_show(); });
+  srv.add_command("dpctl/dump-flows", 0, 3, "[DP]",
+                  [&sw](const UnixctlArgs&) { return sw.dpctl_dump_flows(); });
+  srv.add_command("dpctl/show", 0, 2, "[DP]",
+                  [&sw](const UnixctlArgs&) { return sw.dpctl_show(); });
   auto stats = [&sw](const UnixctlArgs&) { return sw.pmd_stats_show(); };
   srv.add_command("pmd-stats-show", 0, 3, "", stats);
   srv.add_command("dpif-netdev/pmd-stats-show", 0, 3, "[-pmd core] [dp]", stats);
@@ -82,9 +81,8 @@ inline void add_switch_commands(UnixctlServer& srv, Switch& sw, std::function<vo
   };
   srv.add_command("pmd-stats-clear", 0, 3, "", clear);
   srv.add_command("dpif-netdev/pmd-stats-clear", 0, 3, "[-pmd core] [dp]", clear);
-  srv.add_command("ofproto/trace", 2, -1, "BRIDGE FLOW", [&of](const UnixctlArgs& a) {
-    return trace(of, a[0], join(a, 1, ","));
-  });
+  srv.add_command("ofproto/trace", 2, -1, "BRIDGE FLOW",
+                  [&of](const UnixctlArgs& a) { return trace(of, a[0], join(a, 1, ",")); });
   srv.add_command("exit", 0, 0, "", [fn = std::move(on_exit)](const UnixctlArgs&) {
     if (fn) fn();
     return std::string();

@@ -61,18 +61,30 @@ class SwitchPort {
   uint32_t rx_burst(Batch& b) noexcept {
     uint32_t n = 0;
     switch (kind_) {
-      case SwitchPortKind::kAfxdp: n = afxdp_->rx_burst(b); break;
-      case SwitchPortKind::kTap: n = tap_->rx_burst(b); break;
-      case SwitchPortKind::kMemory: n = memory_->rx_burst(b); break;
+      case SwitchPortKind::kAfxdp:
+        n = afxdp_->rx_burst(b);
+        break;
+      case SwitchPortKind::kTap:
+        n = tap_->rx_burst(b);
+        break;
+      case SwitchPortKind::kMemory:
+        n = memory_->rx_burst(b);
+        break;
     }
     rx_ += n;
     return n;
   }
   void tx(Packet& p, bool owned) noexcept {
     switch (kind_) {
-      case SwitchPortKind::kAfxdp: afxdp_->tx(p, owned); break;
-      case SwitchPortKind::kTap: tap_->tx(p, owned); break;
-      case SwitchPortKind::kMemory: memory_->tx(p); break;  // copies; pool is per burst
+      case SwitchPortKind::kAfxdp:
+        afxdp_->tx(p, owned);
+        break;
+      case SwitchPortKind::kTap:
+        tap_->tx(p, owned);
+        break;
+      case SwitchPortKind::kMemory:
+        memory_->tx(p);
+        break;  // copies; pool is per burst
     }
   }
   void flush() noexcept {
@@ -80,8 +92,10 @@ class SwitchPort {
   }
   /// Returns a packet received on this port to its pool.
   void release(Packet& p) noexcept {
-    if (kind_ == SwitchPortKind::kAfxdp) afxdp_->release(p);
-    else if (kind_ == SwitchPortKind::kTap) tap_->release(p);
+    if (kind_ == SwitchPortKind::kAfxdp)
+      afxdp_->release(p);
+    else if (kind_ == SwitchPortKind::kTap)
+      tap_->release(p);
   }
   /// True when tx(p, true) of a packet received on `origin` may hand the
   /// buffer over without a copy: the same UMEM (same PMD), or the same port.
@@ -97,9 +111,18 @@ class SwitchPort {
     s.rx = rx_;
     s.rx_dropped = rx_dropped_;
     switch (kind_) {
-      case SwitchPortKind::kAfxdp: s.tx = afxdp_->stats().tx; s.tx_dropped = afxdp_->stats().drops; break;
-      case SwitchPortKind::kTap: s.tx = tap_->stats().tx; s.tx_dropped = tap_->stats().drops; break;
-      case SwitchPortKind::kMemory: s.tx = memory_->counters().tx; s.tx_dropped = memory_->counters().drops; break;
+      case SwitchPortKind::kAfxdp:
+        s.tx = afxdp_->stats().tx;
+        s.tx_dropped = afxdp_->stats().drops;
+        break;
+      case SwitchPortKind::kTap:
+        s.tx = tap_->stats().tx;
+        s.tx_dropped = tap_->stats().drops;
+        break;
+      case SwitchPortKind::kMemory:
+        s.tx = memory_->counters().tx;
+        s.tx_dropped = memory_->counters().drops;
+        break;
     }
     return s;
   }

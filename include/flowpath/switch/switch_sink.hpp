@@ -69,8 +69,10 @@ class SwitchSink {
       if (last) drop(p);
       return;
     }
-    if (last) ++stats_.finals;
-    else ++stats_.copies;
+    if (last)
+      ++stats_.finals;
+    else
+      ++stats_.copies;
     if (dst->pmd() != pmd_) return defer(dst, p, last);
     bool hand_over = last && dst->shares_pool(*origin_);
     dst->tx(p, hand_over);
