@@ -1,0 +1,51 @@
+// Epoch-based reclamation: retired callbacks never run while a reader that
+// could see the object is inside a guard, and do run once readers leave.
+#include "flowpath/classify/epoch.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace flowpath::rcu {
+namespace {
+
+TEST(Epoch, CollectWaitsForActiveReader) {
+  Reclaimer rec;
+  std::atomic<int> phase{0};
+  std::thread reader([&] {
+    ReadGuard outer;
+    {
+      ReadGuard nested;  // nesting is free and keeps the outer section
+    }
+    phase = 1;
+    while (phase.load() != 2) std::this_thread::yield();
+  });
+  while (phase.load() != 1) std::this_thread::yield();
+  bool freed = false;
+  rec.retire([&] { freed = true; });
+  for (int i = 0; i < 10; ++i) rec.collect();
+  EXPECT_FALSE(freed) << "ran while a reader was inside its guard";
+  phase = 2;
+  reader.join();
+  for (int i = 0; i < 4 && !freed; ++i) rec.collect();
+  EXPECT_TRUE(freed);
+  EXPECT_EQ(rec.pending(), 0u);
+}
+
+TEST(Epoch, CallbacksMayRetireMoreAndDrainRunsAll) {
+  Reclaimer rec;
+  int runs = 0;
+  rec.retire([&] {
+    ++runs;
+    rec.retire([&] { ++runs; });
+  });
+  for (int i = 0; i < 8; ++i) rec.collect();
+  EXPECT_EQ(runs, 2);
+  rec.retire([&] { ++runs; });
+  rec.drain();
+  EXPECT_EQ(runs, 3);
+}
+
+}  // namespace
+}  // namespace flowpath::rcu
