@@ -9,8 +9,8 @@
 #   ovs-veth   the same with the seed's veth pair int-br-eth2/phy-br-eth2
 #   floor2     the floor of the veth shape: one flowpath-floor serving
 #              vm1<->ib and pb<->eth2 (a veth pair ib/pb between the hops)
-#   flowpath   `flowpath switch --config ...` — HOOK, runs only when the
-#              binary has a `switch` command
+#   flowpath   `flowpath switch --config examples/compute_node/compute-node.conf`
+#              (patch ports, one PMD thread on CPU 1)
 # The far end (remote's trunk) drops everything in tc-BPF (drop.bpf.c);
 # its counter is what "received" means.  Generator on CPU 0, switch on
 # CPU 1.  Needs root; never touches the host's interfaces.
@@ -175,27 +175,34 @@ run_ovs() {  # name shape
   ovs_stop
 }
 run_flowpath() {
-  # HOOK (flowpath switch): runs once `build/flowpath switch` exists.  Start
-  # it in $SW on CPU 1 with examples/compute_node/compute-node.conf, learn,
-  # measure like run_ovs, take busy cycles/packet from `flowpath ctl
-  # pmd-stats-show` ("avg processing cycles per packet", same shape as OVS).
+  # flowpath switch in $SW on CPU 1 (one PMD thread) with
+  # examples/compute_node/compute-node.conf; measured like run_ovs.  Busy
+  # cycles/packet: `flowpath ctl pmd-stats-show` "avg processing cycles per
+  # packet" = TSC cycles of port polls that received packets (receive,
+  # parse, caches, actions, transmit, flush) / packets received, the same
+  # definition as the floor's.  The patch ports make it one PMD pass per
+  # packet.
   if ! "$BUILD/flowpath" switch --help >/dev/null 2>&1; then
-    echo "flowpath   (skipped: $BUILD/flowpath has no 'switch' command yet)"
+    echo "flowpath   (skipped: $BUILD/flowpath has no 'switch' command)"
     return
   fi
-  local flows run sent before after pid log=$OVSDIR/flowpath.log
-  ip netns exec "$SW" taskset -c 1 "$BUILD/flowpath" switch --config "$root/examples/compute_node/compute-node.conf" \
-    --pmd-cores 1 >"$log" 2>&1 &
-  pid=$!; PIDS+=("$pid"); sleep 2
+  local flows run sent before after pid log=$OVSDIR/flowpath.log sock=$OVSDIR/flowpath.ctl
+  nsx "$SW" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1 || true
+  ip netns exec "$SW" "$BUILD/flowpath" switch --config "$root/examples/compute_node/compute-node.conf" \
+    --pmd-cores 1 --ctl "$sock" >"$log" 2>&1 &
+  pid=$!; PIDS+=("$pid")
+  for _ in $(seq 100); do [[ -S $sock ]] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  [[ -S $sock ]] || { echo "flowpath   (failed to start:)"; cat "$log"; return; }
   for flows in $FLOWS; do
     for run in $(seq "$RUNS"); do
       learn
-      "$BUILD/flowpath" ctl pmd-stats-clear >/dev/null 2>&1 || true
+      "$BUILD/flowpath" ctl --socket "$sock" pmd-stats-clear >/dev/null
       before=$(drop_count); sent=$(pktgen "$flows"); sleep 0.2; after=$(drop_count)
       record flowpath "$flows" "$run" "$sent" $((after - before)) \
-        "$("$BUILD/flowpath" ctl pmd-stats-show 2>/dev/null | awk '/processing cycles per packet/ {print $6}')"
+        "$("$BUILD/flowpath" ctl --socket "$sock" pmd-stats-show | awk '/processing cycles per packet/ {print $6}')"
     done
   done
+  "$BUILD/flowpath" ctl --socket "$sock" dpctl/show >"$OVSDIR/flowpath-ports.txt" 2>&1 || true
   stop_pid "$pid"
 }
 
