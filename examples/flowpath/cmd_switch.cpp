@@ -78,6 +78,9 @@ int cmd_switch(int argc, char** argv) {
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  // A crash must not leave XDP programs attached either.
+  for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL})
+    signal(sig, flowpath::xdp_cleanup_signal_handler);
   try {
     if (!cores.empty()) opt.pmd_cores = flowpath::parse_core_list(cores);
     if (ctl.empty()) {
@@ -103,7 +106,7 @@ int cmd_switch(int argc, char** argv) {
     sw.stop();
     std::printf("%s", sw.dpctl_show().c_str());
     std::fflush(stdout);
-    return 0;
+    return 0;  // destructors close the ports: XDP detached, TAPs deleted, socket removed
   } catch (const std::exception& e) {
     std::fprintf(stderr, "flowpath switch: %s\n", e.what());
     return 1;
