@@ -19,7 +19,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${1:?usage: switch_test.sh BUILD_DIR}" && pwd)
 [[ $(id -u) -eq 0 ]] || { echo "SKIP: e2e switch test needs root (network namespaces, AF_XDP)"; exit 77; }
-command -v ping >/dev/null || { echo "SKIP: no ping (scripts/deps.sh installs iputils-ping)"; exit 77; }
+for t in ping tcpdump; do
+  command -v $t >/dev/null || { echo "SKIP: no $t (scripts/deps.sh installs it)"; exit 77; }
+done
 [[ -x $B/flowpath && -f $B/bpf/vlan_host.bpf.o ]] ||
   { echo "SKIP: build the targets flowpath_cli and flowpath_bpf in $B first"; exit 77; }
 P=fps$$ SW=fps$$-sw
