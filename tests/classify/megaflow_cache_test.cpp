@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <random>
 
 namespace flowpath {
@@ -124,6 +125,68 @@ TYPED_TEST(MegaflowCacheTest, RankingPutsTheBusiestSubtableFirst) {
   MegaflowEntry* out[1];
   cache.lookup_batch(&kb, 1u, out, &probes);
   EXPECT_EQ(probes, 1u);
+}
+
+// The pre-filter (bits all masks share) must never hide a match: masks
+// that share in_port + dl_type + part of nw_src, added one at a time (the
+// shared bits narrow as they come), heavy churn (filter rebuilds), and
+// every key that should hit checked against brute force.
+TYPED_TEST(MegaflowCacheTest, PreFilterNeverHidesAMatch) {
+  std::mt19937_64 rng(5);
+  MegaflowCache<TypeParam> cache;
+  std::vector<MegaflowEntry*> live;
+  std::vector<FlowKey> installed_keys;
+  auto shaped_mask = [&](uint32_t shape) {
+    FlowMask m;
+    m.in_port = 0xffffffffu;
+    m.dl_type = Be16(0xffff);
+    m.nw_src = Be32(0xffffff00u << (shape % 3 * 4));  // narrows with new shapes
+    if (shape & 1) m.tp_dst = Be16(0xffff);
+    if (shape & 2) m.nw_dst = Be32(0xffffffffu);
+    if (shape & 4) m.dl_src.b.fill(0xff);
+    return m;
+  };
+  auto key_for = [&](uint32_t i) {
+    FlowKey k;
+    k.in_port = 1 + i % 3;
+    k.dl_type = Be16(kEthTypeIpv4);
+    k.nw_src = Be32(0x0a000000u + uint32_t(rng() % 4096));
+    k.nw_dst = Be32(uint32_t(rng() % 64));
+    k.tp_dst = Be16(uint16_t(rng() % 16));
+    k.dl_src.b[5] = uint8_t(rng() % 8);
+    return k;
+  };
+  for (uint32_t round = 0; round < 1200; ++round) {
+    FlowKey k = key_for(round);
+    InstallStatus st;
+    MegaflowEntry* e = cache.install(k, shaped_mask(round / 150), {}, {}, &st);
+    ASSERT_NE(e, nullptr);
+    if (st == InstallStatus::kInstalled) live.push_back(e), installed_keys.push_back(k);
+    if (round % 3 == 2 && live.size() > 8) {  // churn: triggers filter rebuilds
+      size_t victim = rng() % live.size();
+      cache.remove(live[victim]);
+      live.erase(live.begin() + long(victim));
+      installed_keys.erase(installed_keys.begin() + long(victim));
+    }
+    if (round % 10 != 0) continue;
+    FlowKey keys[32];
+    MegaflowEntry* out[32] = {};
+    for (uint32_t i = 0; i < 32; ++i)  // half from installed flows: hits
+      keys[i] = i % 2 && !installed_keys.empty() ? installed_keys[rng() % installed_keys.size()]
+                                                 : key_for(i);
+    uint64_t probes = 0;
+    uint32_t found = cache.lookup_batch(keys, 0xffffffffu, out, &probes);
+    for (int i = 0; i < 32; ++i) {
+      bool any = false;
+      for (MegaflowEntry* x : live) any |= x->match.matches(keys[i]);
+      ASSERT_EQ(bool(found >> i & 1), any) << "round " << round << " key " << i;
+      if (any) {
+        EXPECT_TRUE(out[i]->match.matches(keys[i]));
+      }
+    }
+    EXPECT_GE(probes, uint64_t(std::popcount(found)));
+  }
+  EXPECT_GT(cache.n_subtables(), 4u);
 }
 
 }  // namespace

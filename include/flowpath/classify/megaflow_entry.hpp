@@ -13,9 +13,11 @@
 // A recycled entry has a new serial, so an old pointer can never serve the
 // new flow's actions to the old flow's packets.
 //
-// Cost: crediting a group is three stores plus one relaxed atomic add per
-// rule.  Thread-safety: owned by one datapath thread; the counters are
-// plain (read them from that thread, e.g. through dpctl_dump_flows()).
+// Layout: a hit touches two adjacent cache lines: line 0 (actions, rule
+// counters, packet/byte counts) and line 1 (time, flags, serial, and a
+// compact copy of the subtable's masked words to confirm the match on).  Cost: crediting a group is
+// four stores plus one relaxed atomic add per rule.  Thread-safety: owned by one datapath thread;
+// the counters are plain (read them from that thread, e.g. through dpctl_dump_flows()).
 #pragma once
 
 #include <cstdint>
@@ -28,18 +30,27 @@
 
 namespace flowpath {
 
-struct MegaflowEntry {
-  Match match;  // masked key + megaflow mask (in_port always exact)
+struct alignas(64) MegaflowEntry {
+  static constexpr uint32_t kCompactWords = 5;
+
+  // Cache line 0: what executing and crediting a hit reads and writes.
   DpActionList actions;
   std::vector<std::shared_ptr<RuleStats>> rule_stats;
-
   uint64_t packets = 0;
   uint64_t bytes = 0;
+  // Cache line 1: the rest of a hit's working set.
   int64_t used_ms = 0;  // 0 = never
   uint16_t tcp_flags = 0;
-
-  uint32_t serial = 1;  // changes whenever the entry dies
-  bool dead = true;     // pooled and unused, or removed
+  bool dead = true;          // pooled and unused, or removed
+  uint8_t batch_group = 0;   // the datapath's regrouping scratch:
+  uint32_t batch_tag = 0;    //   group index in batch number batch_tag
+  uint32_t serial = 1;       // changes whenever the entry dies
+  uint32_t filter_hash = 0;  // the cache's pre-filter hash of match.value
+  // The subtable's masked words of match.value (its first kCompactWords),
+  // so that confirming a hit reads this line instead of the match.
+  uint64_t compact[kCompactWords] = {};
+  // Cold: the full match (dump-flows, revalidation, wider masks).
+  Match match;  // masked key + megaflow mask (in_port always exact)
   uint32_t subtable = 0;
   uint32_t slot = 0;
 

@@ -147,19 +147,24 @@ class Datapath {
     const uint32_t n = batch.count;
     MegaflowEntry* flows[kBatchSize];
     uint32_t todo = 0;
-    for (uint32_t i = 0; i < n; ++i) {
-      uint32_t h = flow_hash<B>(batch.keys[i]);
-      batch.hashes[i] = h;
-      batch.pkts[i]->meta.hash = h;
-      if (cfg_.emc_enabled) emc_.prefetch(h);
+    if (cfg_.emc_enabled) {
+      for (uint32_t i = 0; i < n; ++i) {
+        uint32_t h = flow_hash<B>(batch.keys[i]);
+        batch.hashes[i] = h;
+        batch.pkts[i]->meta.hash = h;
+        emc_.prefetch(h);
+      }
+      for (uint32_t i = 0; i < n; ++i) {
+        MegaflowEntry* e = emc_.lookup(batch.keys[i], batch.hashes[i]);
+        plan[i] = PacketPlan{e, nullptr};
+        todo |= uint32_t(e == nullptr) << i;
+      }
+      stats_.emc_hits += n - uint32_t(std::popcount(todo));
+      if (!todo) return 0;
+    } else {  // no EMC: nothing uses the flow hash
+      for (uint32_t i = 0; i < n; ++i) plan[i] = PacketPlan{};
+      todo = n == 32 ? ~0u : (1u << n) - 1;
     }
-    for (uint32_t i = 0; i < n; ++i) {
-      MegaflowEntry* e = cfg_.emc_enabled ? emc_.lookup(batch.keys[i], batch.hashes[i]) : nullptr;
-      plan[i] = PacketPlan{e, nullptr};
-      todo |= uint32_t(e == nullptr) << i;
-    }
-    stats_.emc_hits += n - uint32_t(std::popcount(todo));
-    if (!todo) return 0;
     uint32_t found =
         megaflows_.lookup_batch(batch.keys.data(), todo, flows, &stats_.subtable_lookups);
     stats_.megaflow_hits += uint32_t(std::popcount(found));
@@ -183,6 +188,10 @@ class Datapath {
       uint16_t flags;
     };
     const uint32_t n = batch.count;
+    if (++batch_tag_ == 0) [[unlikely]] {  // wrapped: no stale tag may match
+      megaflows_.for_each([](MegaflowEntry& e) { e.batch_tag = 0; });
+      batch_tag_ = 1;
+    }
     Group groups[kBatchSize];
     uint8_t gid[kBatchSize];
     uint32_t ng = 0, grouped = 0;
@@ -193,13 +202,15 @@ class Datapath {
         gid[i] = 0xff;
         continue;
       }
+      // A flow remembers its group in this batch (batch_tag/batch_group in
+      // the entry's first line, which execution reads anyway): O(1) per
+      // packet instead of a search over the groups.
       uint32_t g = ng;
       if (flow) {
-        if (ng && groups[ng - 1].flow == flow)
-          g = ng - 1;
+        if (flow->batch_tag == batch_tag_)
+          g = flow->batch_group;
         else
-          for (uint32_t k = 0; k < ng; ++k)
-            if (groups[k].flow == flow) g = k;
+          flow->batch_tag = batch_tag_, flow->batch_group = uint8_t(ng);
       }
       if (g == ng) groups[ng++] = Group{flow, plan[i].uncached, 0, 0, 0, 0};
       groups[g].n++;
@@ -238,6 +249,7 @@ class Datapath {
   Emc emc_;
   MissHandler<H, B> misses_;
   uint64_t seen_generation_;
+  uint32_t batch_tag_ = 0;
   PmdStats stats_;
 };
 
