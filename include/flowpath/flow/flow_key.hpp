@@ -143,10 +143,13 @@ struct alignas(8) FlowKey {
     using V2 = uint64_t __attribute__((vector_size(16), aligned(8), may_alias));
     const auto* pa = reinterpret_cast<const unsigned char*>(&a);
     const auto* pb = reinterpret_cast<const unsigned char*>(&b);
-    auto x = [&](size_t off) {
-      return *reinterpret_cast<const V4*>(pa + off) ^ *reinterpret_cast<const V4*>(pb + off);
-    };
-    const V4 d = x(0) | x(32) | x(64) | x(88);  // 88: words 11-14 (overlaps 11)
+    // No helper function: a function returning a vector by value changes
+    // the ABI without AVX and GCC warns (-Wpsabi) in users' builds.
+#define FLOWPATH_KEY_XOR(off) \
+  (*reinterpret_cast<const V4*>(pa + (off)) ^ *reinterpret_cast<const V4*>(pb + (off)))
+    const V4 d = FLOWPATH_KEY_XOR(0) | FLOWPATH_KEY_XOR(32) | FLOWPATH_KEY_XOR(64) |
+                 FLOWPATH_KEY_XOR(88);  // 88: words 11-14 (overlaps 11)
+#undef FLOWPATH_KEY_XOR
     const V2 lo = {d[0], d[1]}, hi = {d[2], d[3]};
     const V2 e = lo | hi;
     return (e[0] | e[1]) == 0;
