@@ -1,7 +1,7 @@
 // flowpath/control/json.hpp — the little JSON the control socket needs.
 //
 //   json::Value v = json::parse(R"({"method":"show","params":[],"id":0})");
-//   v["method"].str;                         // "show"
+//   v.find("method")->str;                   // "show"
 //   std::string text = json::write(v);       // compact, keys in order
 //
 //   json::Splitter s;                        // a byte stream of JSON texts
@@ -17,7 +17,9 @@
 // control characters (\b \f \n \r \t by name, others as \u00XX) and leaves
 // other bytes (UTF-8) as they are, as OVS's json.c does.
 //
-// Framing: JSON-RPC 1.0 over a stream socket has none.  Splitter finds the
+// Files: json_value.hpp (Value, writer), json_splitter.hpp (Splitter),
+// this one (the reader).  Framing: JSON-RPC 1.0 over a stream socket has
+// none.  Splitter finds the
 // end of each top-level object or array by counting brackets outside
 // strings, as OVS's incremental parser effectively does.
 //
@@ -27,66 +29,14 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
+#include "flowpath/control/json_splitter.hpp"
+#include "flowpath/control/json_value.hpp"
 #include "flowpath/core/error.hpp"
 
 namespace flowpath::json {
-
-enum class Type { kNull, kBool, kNumber, kString, kArray, kObject };
-
-struct Value {
-  Type type = Type::kNull;
-  bool boolean = false;
-  std::string str;  // kString: the text; kNumber: the number as written
-  std::vector<Value> items;
-  std::vector<std::pair<std::string, Value>> members;
-
-  static Value null() { return {}; }
-  static Value string(std::string s) {
-    Value v;
-    v.type = Type::kString;
-    v.str = std::move(s);
-    return v;
-  }
-  static Value number(long long n) {
-    Value v;
-    v.type = Type::kNumber;
-    v.str = std::to_string(n);
-    return v;
-  }
-  static Value array(std::vector<Value> items = {}) {
-    Value v;
-    v.type = Type::kArray;
-    v.items = std::move(items);
-    return v;
-  }
-  static Value object() {
-    Value v;
-    v.type = Type::kObject;
-    return v;
-  }
-
-  bool is_null() const noexcept { return type == Type::kNull; }
-  bool is_string() const noexcept { return type == Type::kString; }
-  /// Member lookup; nullptr when absent or not an object.
-  const Value* find(std::string_view key) const noexcept {
-    if (type != Type::kObject) return nullptr;
-    for (const auto& [k, v] : members)
-      if (k == key) return &v;
-    return nullptr;
-  }
-  Value& set(std::string key, Value v) {
-    type = Type::kObject;
-    members.emplace_back(std::move(key), std::move(v));
-    return members.back().second;
-  }
-};
 
 namespace detail {
 
@@ -285,134 +235,5 @@ class Parser {
 }  // namespace detail
 
 inline Value parse(std::string_view text) { return detail::Parser(text).document(); }
-
-/// Appends s as a JSON string literal.
-inline void write_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", unsigned(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
-inline void write(std::string& out, const Value& v) {
-  switch (v.type) {
-    case Type::kNull:
-      out += "null";
-      break;
-    case Type::kBool:
-      out += v.boolean ? "true" : "false";
-      break;
-    case Type::kNumber:
-      out += v.str.empty() ? "0" : v.str;
-      break;
-    case Type::kString:
-      write_string(out, v.str);
-      break;
-    case Type::kArray:
-      out += '[';
-      for (size_t i = 0; i < v.items.size(); ++i) {
-        if (i) out += ',';
-        write(out, v.items[i]);
-      }
-      out += ']';
-      break;
-    case Type::kObject:
-      out += '{';
-      for (size_t i = 0; i < v.members.size(); ++i) {
-        if (i) out += ',';
-        write_string(out, v.members[i].first);
-        out += ':';
-        write(out, v.members[i].second);
-      }
-      out += '}';
-      break;
-  }
-}
-inline std::string write(const Value& v) {
-  std::string out;
-  write(out, v);
-  return out;
-}
-
-/// Splits a byte stream into top-level JSON texts (objects or arrays).
-class Splitter {
- public:
-  static constexpr size_t kMaxMessage = 16 << 20;
-
-  void feed(const char* data, size_t n) { buf_.append(data, n); }
-  /// The next complete text, if the stream holds one.  Throws Error when
-  /// the stream cannot be JSON-RPC (a top-level scalar, a runaway message).
-  std::optional<std::string> next() {
-    for (; scan_ < buf_.size(); ++scan_) {
-      char c = buf_[scan_];
-      if (depth_ == 0) {
-        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-        if (c != '{' && c != '[') throw Error("json: stream does not start with '{' or '['");
-        start_ = scan_;
-      }
-      if (in_string_) {
-        if (escaped_)
-          escaped_ = false;
-        else if (c == '\\')
-          escaped_ = true;
-        else if (c == '"')
-          in_string_ = false;
-        continue;
-      }
-      if (c == '"')
-        in_string_ = true;
-      else if (c == '{' || c == '[')
-        ++depth_;
-      else if ((c == '}' || c == ']') && --depth_ == 0) {
-        std::string text = buf_.substr(start_, scan_ + 1 - start_);
-        buf_.erase(0, scan_ + 1);
-        scan_ = start_ = 0;
-        return text;
-      }
-    }
-    if (buf_.size() > kMaxMessage) throw Error("json: message larger than 16 MiB");
-    return std::nullopt;
-  }
-  bool idle() const noexcept {
-    return depth_ == 0 && buf_.find_first_not_of(" \r\n\t") == std::string::npos;
-  }
-
- private:
-  std::string buf_;
-  size_t scan_ = 0, start_ = 0;
-  int depth_ = 0;
-  bool in_string_ = false, escaped_ = false;
-};
 
 }  // namespace flowpath::json
