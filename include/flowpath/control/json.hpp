@@ -19,9 +19,9 @@
 //
 // Files: json_value.hpp (Value, writer), json_splitter.hpp (Splitter),
 // this one (the reader).  Framing: JSON-RPC 1.0 over a stream socket has
-// none.  Splitter finds the
-// end of each top-level object or array by counting brackets outside
-// strings, as OVS's incremental parser effectively does.
+// none.  Splitter finds the end of each top-level object or array by
+// counting brackets outside strings, as OVS's incremental parser
+// effectively does.
 //
 // Errors: parse() throws flowpath::Error "json: WHAT at offset N".  Nesting
 // deeper than 64 levels is refused (no recursion bombs from a socket).
