@@ -6,7 +6,8 @@
 //   pmd.add_rx_port(port);                         // ports it receives from
 //   std::thread t([&] { pmd.run(stop); });         // or poll_once() in tests
 //
-// One poll: for every rx port, under the PMD's mutex: rx_burst (<= 32
+// One poll: for every rx port (TAP ports every 8th poll only: each empty
+// poll of a TAP is a read() syscall), under the PMD's mutex: rx_burst (<= 32
 // packets), in_port = the port's datapath number, datapath.process(batch,
 // sink), flush the ports that got output; then, unlocked, deliver outputs
 // for other PMDs' ports (switch_sink.hpp).  Every 64 empty polls the PMD
@@ -45,6 +46,11 @@ namespace flowpath {
 
 class Pmd {
  public:
+  /// TAP ports (internal ports: the host's own traffic, low rate) cost a
+  /// read() syscall per poll even when empty; they are polled every 8th
+  /// pass, so the AF_XDP ports come round sooner.
+  static constexpr uint64_t kTapPollInterval = 8;
+
   Pmd(Ofproto& of, unsigned index, int core, std::span<SwitchPort* const> ports,
       DatapathConfig dpc = {})
       : index_(index), core_(core), dp_(of, with_core(dpc, core)), sink_(ports, index) {}
@@ -62,7 +68,9 @@ class Pmd {
   /// One pass over the rx ports; returns the packets received.
   uint32_t poll_once() noexcept {
     uint32_t total = 0;
+    const bool slow_ports = (++polls_ & (kTapPollInterval - 1)) == 0;
     for (SwitchPort* port : rx_ports_) {
+      if (port->kind() == SwitchPortKind::kTap && !slow_ports) continue;
       uint64_t t0 = read_cycles();
       std::unique_lock lock(mu_);
       busy_ += carry_;
@@ -167,7 +175,7 @@ class Pmd {
   Datapath<Ofproto> dp_;
   SwitchSink sink_;
   Batch batch_;
-  uint64_t busy_ = 0, idle_ = 0, carry_ = 0, empty_polls_ = 0;
+  uint64_t busy_ = 0, idle_ = 0, carry_ = 0, empty_polls_ = 0, polls_ = 0;
   bool pinned_ = false;
 };
 
