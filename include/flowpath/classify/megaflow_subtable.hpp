@@ -38,6 +38,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "flowpath/classify/megaflow_entry.hpp"
@@ -77,29 +78,36 @@ class MegaflowSubtable {
   uint64_t hits = 0;   // since the last re-sort (ranking)
   uint32_t index = 0;  // position in the cache's subtable array
 
+  /// Per-batch probe state of one subtable (the stages below fill it).
+  struct Probe {
+    uint32_t hashes[32];
+    uint32_t cands[32];
+  };
+
   /// Looks up every packet i with bit i of `todo` set; stores matches in
   /// out[i] and returns the bitmap of packets that matched.
   uint32_t lookup_batch(const FlowKey* keys, uint32_t todo, MegaflowEntry** out) const noexcept {
-    switch (n_words_) {
-      case 1:
-        return lookup_n<1>(keys, todo, out);
-      case 2:
-        return lookup_n<2>(keys, todo, out);
-      case 3:
-        return lookup_n<3>(keys, todo, out);
-      case 4:
-        return lookup_n<4>(keys, todo, out);
-      case 5:
-        return lookup_n<5>(keys, todo, out);
-      case 6:
-        return lookup_n<6>(keys, todo, out);
-      case 7:
-        return lookup_n<7>(keys, todo, out);
-      case 8:
-        return lookup_n<8>(keys, todo, out);
-      default:
-        return lookup_n<0>(keys, todo, out);
-    }
+    Probe p;
+    return dispatch([&](auto n) {
+      hash_n<n()>(keys, todo, p);
+      match_n(todo, p);
+      return confirm_n<n()>(keys, todo, p, out);
+    });
+  }
+
+  // The three passes of lookup_batch, for callers that interleave several
+  // subtables (the cache runs each stage over all candidate subtables
+  // before the next, so that their memory misses overlap).
+  /// Stage 1: hash the keys of `todo`, prefetch their buckets.
+  void stage_hash(const FlowKey* keys, uint32_t todo, Probe& p) const noexcept {
+    dispatch([&](auto n) { return hash_n<n()>(keys, todo, p), 0u; });
+  }
+  /// Stage 2: compare bucket hashes, prefetch candidate entries.
+  void stage_match(uint32_t todo, Probe& p) const noexcept { match_n(todo, p); }
+  /// Stage 3: confirm candidates of `todo` (a subset of stage 1's).
+  uint32_t stage_confirm(const FlowKey* keys, uint32_t todo, const Probe& p,
+                         MegaflowEntry** out) const noexcept {
+    return dispatch([&](auto n) { return confirm_n<n()>(keys, todo, p, out); });
   }
 
   MegaflowEntry* lookup(const FlowKey& key) const noexcept {
@@ -181,35 +189,66 @@ class MegaflowSubtable {
     return diff == 0;
   }
 
-  template <size_t N>
-  uint32_t lookup_n(const FlowKey* keys, uint32_t todo, MegaflowEntry** out) const noexcept {
-    uint32_t hashes[32];
-    for (uint32_t m = todo; m; m &= m - 1) {
-      uint32_t i = uint32_t(std::countr_zero(m));
-      hashes[i] = probe_hash<N>(keys[i].words());
-      __builtin_prefetch(&buckets_[hashes[i] & bucket_mask_]);
+  // Calls f(std::integral_constant<size_t, N>) for this mask's word count
+  // (0 = generic loop, for masks wider than kMaxSpecialised words).
+  template <class F>
+  uint32_t dispatch(F&& f) const noexcept {
+    switch (n_words_) {
+      case 1:
+        return f(std::integral_constant<size_t, 1>{});
+      case 2:
+        return f(std::integral_constant<size_t, 2>{});
+      case 3:
+        return f(std::integral_constant<size_t, 3>{});
+      case 4:
+        return f(std::integral_constant<size_t, 4>{});
+      case 5:
+        return f(std::integral_constant<size_t, 5>{});
+      case 6:
+        return f(std::integral_constant<size_t, 6>{});
+      case 7:
+        return f(std::integral_constant<size_t, 7>{});
+      case 8:
+        return f(std::integral_constant<size_t, 8>{});
+      default:
+        return f(std::integral_constant<size_t, 0>{});
     }
-    // Second pass: the buckets are (nearly) in cache; prefetch the first
-    // candidate entry's match so that the confirm pass overlaps the misses
-    // of all packets instead of taking them one by one.
-    uint32_t cands[32];
+  }
+
+  template <size_t N>
+  void hash_n(const FlowKey* keys, uint32_t todo, Probe& p) const noexcept {
     for (uint32_t m = todo; m; m &= m - 1) {
       uint32_t i = uint32_t(std::countr_zero(m));
-      const Bucket& b = buckets_[hashes[i] & bucket_mask_];
-      cands[i] = simd::match_u32<B>(b.hashes, kBucketWays, hashes[i]);
-      if (cands[i]) {
-        const MegaflowEntry* e = b.entries[std::countr_zero(cands[i])];
+      p.hashes[i] = probe_hash<N>(keys[i].words());
+      __builtin_prefetch(&buckets_[p.hashes[i] & bucket_mask_]);
+    }
+  }
+
+  // The buckets are (nearly) in cache; prefetch the first candidate's two
+  // entry lines so that confirming overlaps the misses of all packets.
+  void match_n(uint32_t todo, Probe& p) const noexcept {
+    for (uint32_t m = todo; m; m &= m - 1) {
+      uint32_t i = uint32_t(std::countr_zero(m));
+      const Bucket& b = buckets_[p.hashes[i] & bucket_mask_];
+      p.cands[i] = simd::match_u32<B>(b.hashes, kBucketWays, p.hashes[i]);
+      if (p.cands[i]) {
+        const MegaflowEntry* e = b.entries[std::countr_zero(p.cands[i])];
         __builtin_prefetch(e);                                      // actions, counters
         __builtin_prefetch(reinterpret_cast<const char*>(e) + 64);  // compact words
       }
     }
+  }
+
+  template <size_t N>
+  uint32_t confirm_n(const FlowKey* keys, uint32_t todo, const Probe& p,
+                     MegaflowEntry** out) const noexcept {
     uint32_t found = 0;
     for (uint32_t m = todo; m; m &= m - 1) {
       uint32_t i = uint32_t(std::countr_zero(m));
       const KeyWord* kw = keys[i].words();
-      uint32_t b = hashes[i] & bucket_mask_;
+      uint32_t b = p.hashes[i] & bucket_mask_;
       MegaflowEntry* e = nullptr;
-      for (uint32_t c = cands[i]; c; c &= c - 1) {
+      for (uint32_t c = p.cands[i]; c; c &= c - 1) {
         MegaflowEntry* x = buckets_[b].entries[std::countr_zero(c)];
         if (confirm<N>(kw, x)) {
           e = x;
@@ -217,7 +256,7 @@ class MegaflowSubtable {
         }
       }
       if (!e && overflow_[b]) [[unlikely]]
-        e = find_overflow<N>(kw, hashes[i], b);
+        e = find_overflow<N>(kw, p.hashes[i], b);
       if (e) {
         out[i] = e;
         found |= 1u << i;
