@@ -135,24 +135,14 @@ struct alignas(8) FlowKey {
   const KeyWord* words() const noexcept { return reinterpret_cast<const KeyWord*>(this); }
   uint64_t word(size_t i) const noexcept { return words()[i]; }
 
-  // Four overlapping 32-byte vector XORs (GCC vector extensions: AVX2 or
-  // two SSE2 halves, whatever the target has) instead of a call to memcmp:
-  // ~20 instructions, no branches.
+  // A branch-free XOR/OR over the 15 words instead of a call to memcmp;
+  // compilers unroll it and vectorise it where the target allows.  (Vector
+  // types with reduced alignment are not portable: clang keeps their
+  // natural 32-byte alignment and faults on 8-byte-aligned keys.)
   friend bool operator==(const FlowKey& a, const FlowKey& b) noexcept {
-    using V4 = uint64_t __attribute__((vector_size(32), aligned(8), may_alias));
-    using V2 = uint64_t __attribute__((vector_size(16), aligned(8), may_alias));
-    const auto* pa = reinterpret_cast<const unsigned char*>(&a);
-    const auto* pb = reinterpret_cast<const unsigned char*>(&b);
-    // No helper function: a function returning a vector by value changes
-    // the ABI without AVX and GCC warns (-Wpsabi) in users' builds.
-#define FLOWPATH_KEY_XOR(off) \
-  (*reinterpret_cast<const V4*>(pa + (off)) ^ *reinterpret_cast<const V4*>(pb + (off)))
-    const V4 d = FLOWPATH_KEY_XOR(0) | FLOWPATH_KEY_XOR(32) | FLOWPATH_KEY_XOR(64) |
-                 FLOWPATH_KEY_XOR(88);  // 88: words 11-14 (overlaps 11)
-#undef FLOWPATH_KEY_XOR
-    const V2 lo = {d[0], d[1]}, hi = {d[2], d[3]};
-    const V2 e = lo | hi;
-    return (e[0] | e[1]) == 0;
+    uint64_t diff = 0;
+    for (size_t i = 0; i < kWords; ++i) diff |= a.words()[i] ^ b.words()[i];
+    return diff == 0;
   }
 };
 static_assert(sizeof(FlowKey) == 120);
