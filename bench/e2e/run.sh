@@ -11,6 +11,7 @@
 #              vm1<->ib and pb<->eth2 (a veth pair ib/pb between the hops)
 #   flowpath   `flowpath switch --config examples/compute_node/compute-node.conf`
 #              (patch ports, one PMD thread on CPU 1)
+#   flowpath-veth  the same with the veth pair ib/pb between the bridges
 # The far end (remote's trunk) drops everything in tc-BPF (drop.bpf.c);
 # its counter is what "received" means.  Generator on CPU 0, switch on
 # CPU 1.  Needs root; never touches the host's interfaces.
@@ -20,7 +21,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$root/build SECONDS_PER_RUN=10 RUNS=3 FLOWS="1 1000"
-ONLY="floor ovs-patch ovs-veth floor2 flowpath"
+ONLY="floor ovs-patch ovs-veth floor2 flowpath flowpath-veth"
 while (($#)); do
   case $1 in
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
@@ -174,7 +175,7 @@ run_ovs() {  # name shape
   done
   ovs_stop
 }
-run_flowpath() {
+run_flowpath() {  # [NAME CONFIG HOPS]
   # flowpath switch in $SW on CPU 1 (one PMD thread) with
   # examples/compute_node/compute-node.conf; measured like run_ovs.  Busy
   # cycles/packet: `flowpath ctl pmd-stats-show` "avg processing cycles per
@@ -186,9 +187,10 @@ run_flowpath() {
     echo "flowpath   (skipped: $BUILD/flowpath has no 'switch' command)"
     return
   fi
-  local flows run sent before after pid log=$OVSDIR/flowpath.log sock=$OVSDIR/flowpath.ctl
+  local name=${1:-flowpath} config=${2:-$root/examples/compute_node/compute-node.conf} hops=${3:-1}
+  local flows run sent before after pid log=$OVSDIR/$name.log sock=$OVSDIR/$name.ctl
   nsx "$SW" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1 || true
-  ip netns exec "$SW" "$BUILD/flowpath" switch --config "$root/examples/compute_node/compute-node.conf" \
+  ip netns exec "$SW" "$BUILD/flowpath" switch --config "$config" \
     --pmd-cores 1 --ctl "$sock" >"$log" 2>&1 &
   pid=$!; PIDS+=("$pid")
   for _ in $(seq 100); do [[ -S $sock ]] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -198,8 +200,11 @@ run_flowpath() {
       learn
       "$BUILD/flowpath" ctl --socket "$sock" pmd-stats-clear >/dev/null
       before=$(drop_count); sent=$(pktgen "$flows"); sleep 0.2; after=$(drop_count)
-      record flowpath "$flows" "$run" "$sent" $((after - before)) \
-        "$("$BUILD/flowpath" ctl --socket "$sock" pmd-stats-show | awk '/processing cycles per packet/ {print $6}')"
+      # Cycles per packet entering at vm1: in the veth shape every packet
+      # is received twice (vm1, then pb), as OVS's figure is scaled by hops.
+      record "$name" "$flows" "$run" "$sent" $((after - before)) \
+        "$("$BUILD/flowpath" ctl --socket "$sock" pmd-stats-show |
+           awk -v h="$hops" '/processing cycles per packet/ {print $6 * h}')"
     done
   done
   "$BUILD/flowpath" ctl --socket "$sock" dpctl/show >"$OVSDIR/flowpath-ports.txt" 2>&1 || true
@@ -223,6 +228,17 @@ for c in $ONLY; do
       run_floor floor2 "vm1 ib pb eth2"
       nsx "$SW" ip link del ib 2>/dev/null || true ;;
     flowpath) run_flowpath ;;
+    flowpath-veth)
+      # The seed's shape: the bridges joined by the veth pair ib/pb (AF_XDP
+      # ports int-br-eth2 and phy-br-eth2) instead of patch ports.
+      nsx "$SW" ip link add ib type veth peer name pb; nsx "$SW" ip link set ib up; nsx "$SW" ip link set pb up
+      nsx "$SW" ethtool -K ib txvlan off rxvlan off >/dev/null 2>&1 || true
+      nsx "$SW" ethtool -K pb txvlan off rxvlan off >/dev/null 2>&1 || true
+      sed -e 's/int-br-eth2 type=patch peer=phy-br-eth2/int-br-eth2 options:ifname=ib/' \
+          -e 's/phy-br-eth2 type=patch peer=int-br-eth2/phy-br-eth2 options:ifname=pb/' \
+          "$root/examples/compute_node/compute-node.conf" >"$OVSDIR/compute-node-veth.conf"
+      run_flowpath flowpath-veth "$OVSDIR/compute-node-veth.conf" 2
+      nsx "$SW" ip link del ib 2>/dev/null || true ;;
     *) echo "run.sh: unknown contestant $c" >&2 ;;
   esac
 done
@@ -242,7 +258,10 @@ awk -v t="$SECONDS_PER_RUN" '
              (s[k] > 0 ? 100 * (s[k] - d[k]) / s[k] : 0), y[k] / n[k], own
       if (a[1] == "ovs-patch") ovsown[a[2]] = own
       if (a[1] == "flowpath") fpown[a[2]] = own
+      if (a[1] == "ovs-veth") ovsvown[a[2]] = own
+      if (a[1] == "flowpath-veth") fpvown[a[2]] = own
     }
     for (f in fpown) if (ovsown[f] > 0) printf "flowpath own cost / OVS own cost (%s flows): %.2f\n", f, fpown[f] / ovsown[f]
+    for (f in fpvown) if (ovsvown[f] > 0) printf "veth shape: flowpath own cost / OVS own cost (%s flows): %.2f\n", f, fpvown[f] / ovsvown[f]
   }' "$RESULTS"
 rm -f "$RESULTS"
