@@ -8,7 +8,7 @@
 //   build-*/bench/parse_parser_bench --benchmark_repetitions=3
 //       --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
-#include <hwy/highway.h>
+#include "flowpath/simd/hwy_kernels.hpp"  // Highway, with its AVX3_DL workaround
 #include <x86intrin.h>
 
 #include <chrono>

@@ -25,6 +25,16 @@
 #include <cstring>
 
 #include "flowpath/simd/scalar_kernels.hpp"
+
+// Highway 1.0.3 (Debian 12) decides whether AVX3_DL is attainable by testing
+// HWY_BASELINE, a macro it never defines.  With flags that reach AVX3_DL
+// (-march=native on a CPU with AVX-512 VNNI/VBMI2/BITALG and AVX-VNNI, e.g.
+// Zen 4) the static target is then "not attainable" and detect_targets.h
+// stops with "#error Logic error".  Asking for AVX3_DL makes it attainable;
+// it changes nothing for static dispatch on other CPUs.
+#ifndef HWY_WANT_AVX3_DL
+#define HWY_WANT_AVX3_DL 1
+#endif
 #include "hwy/highway.h"
 
 namespace flowpath::simd {
