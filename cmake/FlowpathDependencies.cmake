@@ -40,3 +40,14 @@ if(NOT TARGET flowpath_libxdp)
     target_link_libraries(flowpath_libxdp INTERFACE PkgConfig::FLOWPATH_XDP)
   endif()
 endif()
+
+# nlohmann-json (Debian nlohmann-json3-dev, header-only): the JSON of the
+# OVSDB client (flowpath/ovsdb/).  Optional for users who never include
+# those headers, so it is looked up QUIET and wrapped like the I/O backends.
+if(NOT TARGET flowpath_nlohmann_json)
+  find_package(nlohmann_json 3.2 QUIET)
+  add_library(flowpath_nlohmann_json INTERFACE IMPORTED GLOBAL)
+  if(nlohmann_json_FOUND)
+    target_link_libraries(flowpath_nlohmann_json INTERFACE nlohmann_json::nlohmann_json)
+  endif()
+endif()
