@@ -146,8 +146,6 @@ struct Candidate {
   uint32_t requested = 0, previous = 0;
 };
 
-}  // namespace to_config_detail
-
 /// One Port row -> a Candidate, or an error recorded in `out`.
 inline bool port_candidate(const Replica& r, const BridgeRow& b, const PortRow& pr, DbConfig& out,
                            Candidate& c) {
