@@ -190,7 +190,7 @@ TEST(OvsdbClient, WritesWhatOvsVswitchdWrites) {
   };
   ASSERT_TRUE(run_until(c, replied, &log));
   for (auto& a : log)
-    if (a.kind == K::kTransactReply) {
+    if (a.kind == K::kTransactReply && a.txn_id == id) {
       EXPECT_EQ(a.error, "") << a.result.dump();
     }
   EXPECT_EQ(srv.vsctl("get interface fpvm4 ofport"), "1");
@@ -223,7 +223,7 @@ TEST(OvsdbClient, WritesWhatOvsVswitchdWrites) {
   id = c.transact(Json::array({op_ofport_request(d.bindings[0].interface_uuid, 70000)}));
   ASSERT_TRUE(run_until(c, replied, &log));
   for (auto& a : log)
-    if (a.kind == K::kTransactReply) {
+    if (a.kind == K::kTransactReply && a.txn_id == id) {
       EXPECT_NE(a.error.find("constraint violation"), std::string::npos) << a.error;
     }
   EXPECT_TRUE(c.session().synced());
