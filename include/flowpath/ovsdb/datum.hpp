@@ -170,14 +170,15 @@ inline Json apply_set_diff(const Json& old, const Json& diff, const std::string&
 /// deletes it; any other pair inserts or replaces its key.
 inline Json apply_map_diff(const Json& old, const Json& diff, const std::string& what) {
   auto cur = map_pairs(old, what);
-  for (auto& [k, v] : map_pairs(diff, what + " (diff)")) {
-    auto it = std::find_if(cur.begin(), cur.end(), [&](const auto& p) { return p.first == k; });
+  for (auto& kv : map_pairs(diff, what + " (diff)")) {
+    const Json& key = kv.first;  // (clang 15 cannot capture structured bindings)
+    auto it = std::find_if(cur.begin(), cur.end(), [&](const auto& p) { return p.first == key; });
     if (it == cur.end())
-      cur.emplace_back(std::move(k), std::move(v));
-    else if (it->second == v)
+      cur.push_back(std::move(kv));
+    else if (it->second == kv.second)
       cur.erase(it);
     else
-      it->second = std::move(v);
+      it->second = std::move(kv.second);
   }
   return make_map(cur);
 }
