@@ -7,7 +7,9 @@
 // Input: byte 0 picks the path; the rest is what the server sends.
 //   even: a synchronised Session (schema and monitor replies built here)
 //         receives the bytes, once whole and once split at byte 1's offset
-//   odd : the bytes parsed as table-updates, applied in both notations
+//   odd : the bytes parsed as table-updates, applied in both notations,
+//         to an empty replica and on top of rows (a failure must restore
+//         them exactly)
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -73,12 +75,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   Json j = Json::parse(bytes, nullptr, false);
   if (j.is_discarded()) return 0;
+  static const Replica base = [] {
+    Session s;
+    s.on_connected(0);
+    std::string pre = prelude();
+    s.on_bytes(pre.data(), pre.size(), 0);
+    return s.replica();
+  }();
   for (auto fmt : {UpdateFormat::kUpdate2, UpdateFormat::kUpdate}) {
     Replica r;
     std::string err = r.apply(j, fmt, true);
     if (!err.empty() && r.row_count() != 0) std::abort();  // failed updates apply nothing
     DbConfig d = to_switch_config(r);
     (void)d;
+    // On top of existing rows: a failed update is rolled back exactly.
+    Replica r2 = base;
+    err = r2.apply(j, fmt);
+    if (!err.empty() && (!r2.same_rows(base) || r2.generation() != base.generation())) std::abort();
+    d = to_switch_config(r2);
   }
   return 0;
 }

@@ -11,19 +11,23 @@
 // modify's "new" holds every monitored column) and "update2"
 // (monitor_cond: {"initial"|"insert": row} | {"delete": null} |
 // {"modify": changed columns}, where maps and sets with max > 1 carry a
-// difference).  An update is applied atomically: it is checked and applied
-// to a copy, which replaces the replica only when every row decoded, so a
-// hostile or malformed update leaves the last good state and returns an
-// error that names the table, row and column (never throws).  Rows that
+// difference).  An update is applied atomically: each row it touches is
+// saved first, and if any row fails to decode every saved row is put back,
+// so a hostile or malformed update leaves the last good state and returns
+// an error that names the table, row and column (never throws).  A reset
+// (the monitor reply) is built aside and swapped in.  Rows that
 // reference missing rows are kept: the server's referential integrity is
 // not trusted but not enforced here either; readers (to_config) report
 // dangling references where they matter.
-// Cost: O(replica) per update (the copy); a vswitch database of hundreds of
-// ports copies in microseconds.  Thread-safety: a plain value; one writer.
+// Cost: O(rows touched x log rows) per update (an earlier version copied
+// the whole replica: 110 us per update at 100 ports, 1.7 ms at 1000).
+// Thread-safety: a plain value; one writer.
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "flowpath/ovsdb/rows.hpp"
 
@@ -36,14 +40,21 @@ class Replica {
   /// Applies table-updates; `reset` replaces the whole replica (a monitor
   /// reply after (re)connecting).  Returns "" or why nothing was applied.
   std::string apply(const Json& updates, UpdateFormat fmt, bool reset = false) {
-    Replica next = reset ? Replica() : *this;
-    next.generation_ = generation_;
+    if (reset) {
+      Replica next;
+      if (std::string e = next.apply(updates, fmt); !e.empty()) return e;
+      next.generation_ = generation_ + 1;
+      *this = std::move(next);
+      return {};
+    }
+    undo_.clear();
     try {
-      next.apply_tables(updates, fmt);
+      apply_tables(updates, fmt);
     } catch (const std::exception& e) {  // flowpath::Error, or nlohmann's on a bug of ours
+      rollback();
       return std::string("ovsdb update: ") + e.what();
     }
-    *this = std::move(next);
+    undo_.clear();
     ++generation_;
     return {};
   }
@@ -63,6 +74,11 @@ class Replica {
   static const Row* find(const std::map<Uuid, Row>& m, const Uuid& u) noexcept {
     auto it = m.find(u);
     return it == m.end() ? nullptr : &it->second;
+  }
+  /// Same rows, column for column (what a failed update must preserve).
+  bool same_rows(const Replica& o) const {
+    return raw_ == o.raw_ && ovs_ == o.ovs_ && bridges_ == o.bridges_ && ports_ == o.ports_ &&
+           ifaces_ == o.ifaces_ && controllers_ == o.controllers_;
   }
   /// Moves on every applied update (resets included).
   uint64_t generation() const noexcept { return generation_; }
@@ -97,6 +113,7 @@ class Replica {
                     const std::string& where) {
     auto nu = change.find("new");
     auto& rows = raw_[std::string(t.name)];
+    save(t, u);
     if (nu == change.end()) {
       if (change.find("old") == change.end()) throw Error(where + ": neither \"old\" nor \"new\"");
       erase(t, u, where);
@@ -114,6 +131,7 @@ class Replica {
     const std::string& op = change.begin().key();
     const Json& value = change.begin().value();
     auto& rows = raw_[std::string(t.name)];
+    save(t, u);
     if (op == "initial" || op == "insert") {
       if (rows.count(u)) throw Error(where + ": " + op + " of a row that exists");
       rows[u] = full_row(t, value, where);
@@ -155,6 +173,35 @@ class Replica {
   void erase(const TableSpec& t, const Uuid& u, const std::string& where) {
     auto& rows = raw_[std::string(t.name)];
     if (!rows.erase(u)) throw Error(where + ": delete of an unknown row");
+    drop_typed(t, u);
+  }
+
+  // The undo log of the update being applied: each touched row as it was.
+  struct Saved {
+    const TableSpec* table;
+    Uuid uuid;
+    std::optional<RawRow> raw;  // nullopt: the row did not exist
+  };
+  void save(const TableSpec& t, const Uuid& u) {
+    auto& rows = raw_[std::string(t.name)];
+    auto it = rows.find(u);
+    undo_.push_back({&t, u, it == rows.end() ? std::nullopt : std::optional<RawRow>(it->second)});
+  }
+  void rollback() {
+    for (auto s = undo_.rbegin(); s != undo_.rend(); ++s) {
+      auto& rows = raw_[std::string(s->table->name)];
+      if (s->raw) {
+        rows[s->uuid] = std::move(*s->raw);
+        decode(*s->table, s->uuid);  // it decoded before: cannot fail
+      } else {
+        rows.erase(s->uuid);
+        drop_typed(*s->table, s->uuid);
+      }
+    }
+    undo_.clear();
+  }
+
+  void drop_typed(const TableSpec& t, const Uuid& u) {
     if (t.name == "Open_vSwitch")
       ovs_.erase(u);
     else if (t.name == "Bridge")
@@ -188,6 +235,7 @@ class Replica {
   std::map<Uuid, InterfaceRow> ifaces_;
   std::map<Uuid, ControllerRow> controllers_;
   uint64_t generation_ = 0;
+  std::vector<Saved> undo_;
 };
 
 }  // namespace flowpath::ovsdb

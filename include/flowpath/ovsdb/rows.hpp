@@ -30,6 +30,7 @@ struct OpenVSwitchRow {
   int64_t next_cfg = 0;
   int64_t cur_cfg = 0;
   std::vector<Uuid> bridges;
+  bool operator==(const OpenVSwitchRow&) const = default;
 };
 struct BridgeRow {
   Uuid uuid;
@@ -39,6 +40,7 @@ struct BridgeRow {
   std::string datapath_type;
   std::vector<Uuid> controller;
   std::map<std::string, std::string> other_config;
+  bool operator==(const BridgeRow&) const = default;
 };
 struct PortRow {
   Uuid uuid;
@@ -47,6 +49,7 @@ struct PortRow {
   std::optional<int64_t> tag;
   std::vector<int64_t> trunks;
   std::optional<std::string> vlan_mode;
+  bool operator==(const PortRow&) const = default;
 };
 struct InterfaceRow {
   Uuid uuid;
@@ -55,10 +58,12 @@ struct InterfaceRow {
   std::map<std::string, std::string> options;
   std::optional<int64_t> ofport_request;
   std::optional<int64_t> ofport;
+  bool operator==(const InterfaceRow&) const = default;
 };
 struct ControllerRow {
   Uuid uuid;
   std::string target;
+  bool operator==(const ControllerRow&) const = default;
 };
 
 enum class ColumnKind {
