@@ -109,6 +109,26 @@ TEST(OvsdbClient, ReplicaFollowsOvsVsctl) {
   EXPECT_TRUE(d.config.bridges[0].flows.empty());   // secure: no flows
   EXPECT_EQ(d.config.bridges[1].flows.size(), 1u);  // standalone: NORMAL
 
+  // A port moved between bridges in one transaction; a controller.
+  srv.vsctl(
+      "del-port br-fp0 fpvm1 -- add-port br-fp1 fpvm1 tag=3 -- set-controller br-fp1 "
+      "tcp:127.0.0.1:6653");
+  ASSERT_TRUE(run_until(c, [&] {
+    const BridgeRow* b1 = bridge(c.replica(), "br-fp1");
+    return b1 && !b1->controller.empty() && port(c.replica(), "fpvm1")->tag == 3;
+  }));
+  d = to_switch_config(c.replica());
+  ASSERT_EQ(d.config.bridges.size(), 2u);
+  EXPECT_EQ(d.config.bridges[1].name, "br-fp1");
+  EXPECT_EQ(d.bridges[1].controllers, std::vector<std::string>{"tcp:127.0.0.1:6653"});
+  EXPECT_TRUE(d.config.bridges[1].flows.empty());  // a controller decides: no NORMAL flow
+  int found = 0;
+  for (const auto& p : d.config.bridges[1].ports) found += p.name == "fpvm1";
+  for (const auto& p : d.config.bridges[0].ports) found -= p.name == "fpvm1";
+  EXPECT_EQ(found, 1);
+  // add-port made a new Interface row: no ofport_request, br-fp1's next free
+  // number (fp-p1 has 1).
+  EXPECT_EQ(d.config.find_port("fpvm1")->ofport, 2u);
   srv.vsctl("del-port fpvm1");
   ASSERT_TRUE(
       run_until(c, [&] { return !port(c.replica(), "fpvm1") && !iface(c.replica(), "fpvm1"); }));
