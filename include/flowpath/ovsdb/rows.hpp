@@ -7,7 +7,8 @@
 // new value (scalars and optional values: max 1) or a difference (maps and
 // sets with max > 1).  decode_*() turn one row's raw columns (column name
 // -> datum) into the typed struct, throwing flowpath::Error naming the
-// table, row and column on a bad datum.
+// table, row and column on a bad datum.  check_schema() and
+// monitor_requests() are what the session asks the server with them.
 // Thread-safety: plain values and pure functions.
 #pragma once
 
@@ -140,6 +141,39 @@ inline const TableSpec* find_table(std::string_view name) {
   for (const auto& t : monitored_tables())
     if (t.name == name) return &t;
   return nullptr;
+}
+
+/// "" when a get_schema reply has every monitored table and column, else
+/// the first one missing.
+inline std::string check_schema(const Json& schema) {
+  auto tables = schema.is_object() ? schema.find("tables") : schema.end();
+  if (!schema.is_object() || tables == schema.end() || !tables->is_object())
+    return "ovsdb: get_schema reply has no \"tables\" object";
+  for (const auto& t : monitored_tables()) {
+    std::string name(t.name);
+    auto ti = tables->find(name);
+    if (ti == tables->end()) return "ovsdb: schema has no table " + name;
+    auto cols = ti->is_object() ? ti->find("columns") : ti->end();
+    if (!ti->is_object() || cols == ti->end() || !cols->is_object())
+      return "ovsdb: schema table " + name + " has no columns";
+    for (const auto& c : t.columns)
+      if (!cols->contains(std::string(c.name)))
+        return "ovsdb: schema table " + name + " has no column " + std::string(c.name);
+  }
+  return {};
+}
+
+/// The monitor requests for every monitored column: RFC 7047's object form
+/// for "monitor" (v1), an array of requests for "monitor_cond".
+inline Json monitor_requests(bool v1) {
+  Json reqs = Json::object();
+  for (const auto& t : monitored_tables()) {
+    Json cols = Json::array();
+    for (const auto& c : t.columns) cols.push_back(c.name);
+    Json req = {{"columns", cols}};
+    reqs[std::string(t.name)] = v1 ? req : Json::array({req});
+  }
+  return reqs;
 }
 
 /// A row as the server sent it: column -> datum, every monitored column

@@ -242,35 +242,11 @@ class Session {
     }
   }
 
-  std::string check_schema(const Json& schema) const {
-    auto tables = schema.is_object() ? schema.find("tables") : schema.end();
-    if (!schema.is_object() || tables == schema.end() || !tables->is_object())
-      return "ovsdb: get_schema reply has no \"tables\" object";
-    for (const auto& t : monitored_tables()) {
-      auto ti = tables->find(std::string(t.name));
-      if (ti == tables->end()) return "ovsdb: schema has no table " + std::string(t.name);
-      auto cols = ti->is_object() ? ti->find("columns") : ti->end();
-      if (!ti->is_object() || cols == ti->end() || !cols->is_object())
-        return "ovsdb: schema table " + std::string(t.name) + " has no columns";
-      for (const auto& c : t.columns)
-        if (!cols->contains(std::string(c.name)))
-          return "ovsdb: schema table " + std::string(t.name) + " has no column " +
-                 std::string(c.name);
-    }
-    return {};
-  }
-
   void send_monitor(bool v1) {
     v1_ = v1;
     state_ = State::kMonitoring;
-    Json reqs = Json::object();
-    for (const auto& t : monitored_tables()) {
-      Json cols = Json::array();
-      for (const auto& c : t.columns) cols.push_back(c.name);
-      Json req = {{"columns", cols}};
-      reqs[std::string(t.name)] = v1 ? req : Json::array({req});
-    }
-    send_request(v1 ? "monitor" : "monitor_cond", Json::array({cfg_.database, kMonitorId, reqs}),
+    send_request(v1 ? "monitor" : "monitor_cond",
+                 Json::array({cfg_.database, kMonitorId, monitor_requests(v1)}),
                  v1 ? Pending::kMonitor : Pending::kMonitorCond);
   }
 
