@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -64,15 +63,15 @@ class OvsdbServer {
       _exit(127);
     }
     // Ready when the socket exists and the log names the TCP port.
-    std::regex port_re("listening on port ([0-9]+)");
+    const std::string key = "listening on port ";
     for (int i = 0; i < 500; ++i) {
       std::ifstream in(dir_ + "/ovsdb.log");
       std::stringstream ss;
       ss << in.rdbuf();
-      std::smatch m;
       std::string log = ss.str();
-      if (std::filesystem::exists(sock()) && std::regex_search(log, m, port_re)) {
-        tcp_port_ = std::stoi(m[1]);
+      size_t at = log.find(key);
+      if (std::filesystem::exists(sock()) && at != std::string::npos) {
+        tcp_port_ = std::atoi(log.c_str() + at + key.size());
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
