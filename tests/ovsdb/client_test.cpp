@@ -260,11 +260,43 @@ TEST(OvsdbClient, TcpWorksToo) {
   ASSERT_TRUE(run_until(c, [&] { return port(c.replica(), "fpvm6")->tag == 7; }));
 }
 
+TEST(OvsdbClient, TheServerAnswersOurInactivityProbe) {
+  NEED_OVSDB();
+  OvsdbServer srv;
+  srv.vsctl("init");
+  Session::Config cfg = fast();
+  cfg.probe_interval_ms = 100;
+  Client c(srv.unix_remote(), cfg);
+  ASSERT_TRUE(run_until(c, [&] { return c.session().synced(); }));
+  std::vector<Action> log;
+  int64_t end = Client::now_ms() + 800;  // eight idle intervals
+  run_until(
+      c, [&] { return Client::now_ms() >= end; }, &log);
+  for (const auto& a : log) EXPECT_NE(a.kind, K::kReconnect) << a.error;
+  EXPECT_TRUE(c.session().synced());
+  // Silence (a stopped server: SIGSTOP keeps the socket open) is noticed.
+  srv.pause(true);
+  ASSERT_TRUE(run_until(
+      c, [&] { return !c.session().synced(); }, &log, 3000));
+  srv.pause(false);
+  bool probe_error = false;
+  for (const auto& a : log) probe_error |= a.error.find("inactivity probe") != std::string::npos;
+  EXPECT_TRUE(probe_error);
+  ASSERT_TRUE(run_until(c, [&] { return c.session().synced(); }));
+}
+
 TEST(OvsdbClient, RemotesAreCheckedAndAMissingServerBacksOff) {
   for (const char* bad : {"ssl:1.2.3.4:6640", "tcp:127.0.0.1", "tcp:localhost:6640",
                           "tcp:127.0.0.1:0", "tcp:[::1:6640", "unix:", "punix:/x"})
     EXPECT_THROW(Client c(bad), flowpath::Error) << bad;
   EXPECT_NO_THROW(Client c("tcp:[::1]:6640"));
+  {
+    Client refused("tcp:127.0.0.1:1", fast());  // nothing listens on port 1
+    std::vector<Action> log;
+    ASSERT_TRUE(run_until(
+        refused, [&] { return !log.empty(); }, &log));
+    EXPECT_NE(log[0].error.find("Connection refused"), std::string::npos) << log[0].error;
+  }
   Client c("unix:/nonexistent/fp-ovsdb.sock", fast());
   std::vector<Action> log;
   auto attempts = [&] {

@@ -81,8 +81,14 @@ class OvsdbServer {
   void stop() {
     if (pid_ <= 0) return;
     kill(pid_, SIGTERM);
+    kill(pid_, SIGCONT);  // a paused server would never see the SIGTERM
     waitpid(pid_, nullptr, 0);
     pid_ = -1;
+  }
+
+  /// SIGSTOP / SIGCONT: a server that keeps its sockets but says nothing.
+  void pause(bool stop) const {
+    if (pid_ > 0) kill(pid_, stop ? SIGSTOP : SIGCONT);
   }
 
   std::string sock() const { return dir_ + "/db.sock"; }
