@@ -29,9 +29,11 @@
 // Thread-safety: one thread drives a Session.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "flowpath/ovsdb/jsonrpc.hpp"
