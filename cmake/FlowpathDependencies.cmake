@@ -1,8 +1,7 @@
 # Finds flowpath's dependencies and wraps them in small INTERFACE targets
 # (flowpath_hwy, flowpath_libpcap, flowpath_libxdp, flowpath_nlohmann_json) so
-# that the exported
-# targets do not depend on how each package was found.  Shared by the build
-# tree and by the installed flowpathConfig.cmake.
+# that the exported targets do not depend on how each package was found.
+# Shared by the build tree and by the installed flowpathConfig.cmake.
 include(CMakeFindDependencyMacro)
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
