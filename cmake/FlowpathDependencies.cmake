@@ -1,7 +1,7 @@
 # Finds flowpath's dependencies and wraps them in small INTERFACE targets
-# (flowpath_hwy, flowpath_libpcap, flowpath_libxdp) so that the exported
-# targets do not depend on how each package was found.  Shared by the build
-# tree and by the installed flowpathConfig.cmake.
+# (flowpath_hwy, flowpath_libpcap, flowpath_libxdp, flowpath_nlohmann_json) so
+# that the exported targets do not depend on how each package was found.
+# Shared by the build tree and by the installed flowpathConfig.cmake.
 include(CMakeFindDependencyMacro)
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
@@ -38,5 +38,16 @@ if(NOT TARGET flowpath_libxdp)
   add_library(flowpath_libxdp INTERFACE IMPORTED GLOBAL)
   if(FLOWPATH_XDP_FOUND)
     target_link_libraries(flowpath_libxdp INTERFACE PkgConfig::FLOWPATH_XDP)
+  endif()
+endif()
+
+# nlohmann-json (Debian nlohmann-json3-dev, header-only): the JSON of the
+# OVSDB client (flowpath/ovsdb/).  Optional for users who never include
+# those headers, so it is looked up QUIET and wrapped like the I/O backends.
+if(NOT TARGET flowpath_nlohmann_json)
+  find_package(nlohmann_json 3.2 QUIET)
+  add_library(flowpath_nlohmann_json INTERFACE IMPORTED GLOBAL)
+  if(nlohmann_json_FOUND)
+    target_link_libraries(flowpath_nlohmann_json INTERFACE nlohmann_json::nlohmann_json)
   endif()
 endif()

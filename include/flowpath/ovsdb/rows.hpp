@@ -1,0 +1,244 @@
+// flowpath/ovsdb/rows.hpp — the typed rows of the Open_vSwitch tables that
+// ovs-vswitchd reads, and the columns the client monitors.
+//
+// kTables lists each table with its columns and their kind; the kind says
+// how an omitted column defaults (OVSDB leaves out columns that hold their
+// default in "initial"/"insert") and whether update2's "modify" carries a
+// new value (scalars and optional values: max 1) or a difference (maps and
+// sets with max > 1).  decode_*() turn one row's raw columns (column name
+// -> datum) into the typed struct, throwing flowpath::Error naming the
+// table, row and column on a bad datum.  check_schema() and
+// monitor_requests() are what the session asks the server with them.
+// Thread-safety: plain values and pure functions.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flowpath/ovsdb/datum.hpp"
+
+namespace flowpath::ovsdb {
+
+using Uuid = std::string;  // 36 characters, lower case as the server writes it
+
+struct OpenVSwitchRow {
+  Uuid uuid;
+  int64_t next_cfg = 0;
+  int64_t cur_cfg = 0;
+  std::vector<Uuid> bridges;
+  bool operator==(const OpenVSwitchRow&) const = default;
+};
+struct BridgeRow {
+  Uuid uuid;
+  std::string name;
+  std::vector<Uuid> ports;
+  std::optional<std::string> fail_mode;  // "standalone" | "secure"; unset = standalone
+  std::string datapath_type;
+  std::vector<Uuid> controller;
+  std::map<std::string, std::string> other_config;
+  bool operator==(const BridgeRow&) const = default;
+};
+struct PortRow {
+  Uuid uuid;
+  std::string name;
+  std::vector<Uuid> interfaces;
+  std::optional<int64_t> tag;
+  std::vector<int64_t> trunks;
+  std::optional<std::string> vlan_mode;
+  bool operator==(const PortRow&) const = default;
+};
+struct InterfaceRow {
+  Uuid uuid;
+  std::string name;
+  std::string type;  // "" = system
+  std::map<std::string, std::string> options;
+  std::optional<int64_t> ofport_request;
+  std::optional<int64_t> ofport;
+  bool operator==(const InterfaceRow&) const = default;
+};
+struct ControllerRow {
+  Uuid uuid;
+  std::string target;
+  bool operator==(const ControllerRow&) const = default;
+};
+
+enum class ColumnKind {
+  kInteger,
+  kString,
+  kOptInteger,
+  kOptString,
+  kUuidSet,
+  kIntegerSet,
+  kStringMap
+};
+
+/// Whether update2 sends a difference (true) or the new value for a kind.
+constexpr bool is_composite(ColumnKind k) noexcept {
+  return k == ColumnKind::kUuidSet || k == ColumnKind::kIntegerSet || k == ColumnKind::kStringMap;
+}
+inline Json default_datum(ColumnKind k) {
+  switch (k) {
+    case ColumnKind::kInteger:
+      return 0;
+    case ColumnKind::kString:
+      return "";
+    case ColumnKind::kStringMap:
+      return make_map({});
+    default:
+      return make_set({});
+  }
+}
+
+struct ColumnSpec {
+  std::string_view name;
+  ColumnKind kind;
+};
+struct TableSpec {
+  std::string_view name;
+  std::vector<ColumnSpec> columns;
+  const ColumnSpec* find(std::string_view col) const noexcept {
+    for (const auto& c : columns)
+      if (c.name == col) return &c;
+    return nullptr;
+  }
+};
+
+/// The monitored tables, in the order a reader resolves references.
+inline const std::vector<TableSpec>& monitored_tables() {
+  using K = ColumnKind;
+  static const std::vector<TableSpec> t = {
+      {"Open_vSwitch",
+       {{"next_cfg", K::kInteger}, {"cur_cfg", K::kInteger}, {"bridges", K::kUuidSet}}},
+      {"Bridge",
+       {{"name", K::kString},
+        {"ports", K::kUuidSet},
+        {"fail_mode", K::kOptString},
+        {"datapath_type", K::kString},
+        {"controller", K::kUuidSet},
+        {"other_config", K::kStringMap}}},
+      {"Port",
+       {{"name", K::kString},
+        {"interfaces", K::kUuidSet},
+        {"tag", K::kOptInteger},
+        {"trunks", K::kIntegerSet},
+        {"vlan_mode", K::kOptString}}},
+      {"Interface",
+       {{"name", K::kString},
+        {"type", K::kString},
+        {"options", K::kStringMap},
+        {"ofport_request", K::kOptInteger},
+        {"ofport", K::kOptInteger}}},
+      {"Controller", {{"target", K::kString}}},
+  };
+  return t;
+}
+inline const TableSpec* find_table(std::string_view name) {
+  for (const auto& t : monitored_tables())
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+/// "" when a get_schema reply has every monitored table and column, else
+/// the first one missing.
+inline std::string check_schema(const Json& schema) {
+  auto tables = schema.is_object() ? schema.find("tables") : schema.end();
+  if (!schema.is_object() || tables == schema.end() || !tables->is_object())
+    return "ovsdb: get_schema reply has no \"tables\" object";
+  for (const auto& t : monitored_tables()) {
+    std::string name(t.name);
+    auto ti = tables->find(name);
+    if (ti == tables->end()) return "ovsdb: schema has no table " + name;
+    auto cols = ti->is_object() ? ti->find("columns") : ti->end();
+    if (!ti->is_object() || cols == ti->end() || !cols->is_object())
+      return "ovsdb: schema table " + name + " has no columns";
+    for (const auto& c : t.columns)
+      if (!cols->contains(std::string(c.name)))
+        return "ovsdb: schema table " + name + " has no column " + std::string(c.name);
+  }
+  return {};
+}
+
+/// The monitor requests for every monitored column: RFC 7047's object form
+/// for "monitor" (v1), an array of requests for "monitor_cond".
+inline Json monitor_requests(bool v1) {
+  Json reqs = Json::object();
+  for (const auto& t : monitored_tables()) {
+    Json cols = Json::array();
+    for (const auto& c : t.columns) cols.push_back(c.name);
+    Json req = {{"columns", cols}};
+    reqs[std::string(t.name)] = v1 ? req : Json::array({req});
+  }
+  return reqs;
+}
+
+/// A row as the server sent it: column -> datum, every monitored column
+/// present (defaults filled in).
+using RawRow = std::map<std::string, Json, std::less<>>;
+
+namespace rows_detail {
+struct Col {
+  const RawRow& raw;
+  std::string where;  // "Port 5b1c…"
+  const Json& operator[](std::string_view c) const {
+    auto it = raw.find(c);
+    if (it == raw.end()) throw Error(where + ": column " + std::string(c) + " missing");
+    return it->second;
+  }
+  std::string what(std::string_view c) const { return where + ": column " + std::string(c); }
+};
+}  // namespace rows_detail
+
+inline OpenVSwitchRow decode_open_vswitch(const Uuid& u, const RawRow& raw) {
+  rows_detail::Col c{raw, "Open_vSwitch " + u};
+  OpenVSwitchRow r;
+  r.uuid = u;
+  r.next_cfg = as_integer(c["next_cfg"], c.what("next_cfg"));
+  r.cur_cfg = as_integer(c["cur_cfg"], c.what("cur_cfg"));
+  r.bridges = uuid_set(c["bridges"], c.what("bridges"));
+  return r;
+}
+inline BridgeRow decode_bridge(const Uuid& u, const RawRow& raw) {
+  rows_detail::Col c{raw, "Bridge " + u};
+  BridgeRow r;
+  r.uuid = u;
+  r.name = as_string(c["name"], c.what("name"));
+  r.ports = uuid_set(c["ports"], c.what("ports"));
+  r.fail_mode = optional_string(c["fail_mode"], c.what("fail_mode"));
+  r.datapath_type = as_string(c["datapath_type"], c.what("datapath_type"));
+  r.controller = uuid_set(c["controller"], c.what("controller"));
+  r.other_config = string_map(c["other_config"], c.what("other_config"));
+  return r;
+}
+inline PortRow decode_port(const Uuid& u, const RawRow& raw) {
+  rows_detail::Col c{raw, "Port " + u};
+  PortRow r;
+  r.uuid = u;
+  r.name = as_string(c["name"], c.what("name"));
+  r.interfaces = uuid_set(c["interfaces"], c.what("interfaces"));
+  r.tag = optional_integer(c["tag"], c.what("tag"));
+  r.trunks = integer_set(c["trunks"], c.what("trunks"));
+  r.vlan_mode = optional_string(c["vlan_mode"], c.what("vlan_mode"));
+  return r;
+}
+inline InterfaceRow decode_interface(const Uuid& u, const RawRow& raw) {
+  rows_detail::Col c{raw, "Interface " + u};
+  InterfaceRow r;
+  r.uuid = u;
+  r.name = as_string(c["name"], c.what("name"));
+  r.type = as_string(c["type"], c.what("type"));
+  r.options = string_map(c["options"], c.what("options"));
+  r.ofport_request = optional_integer(c["ofport_request"], c.what("ofport_request"));
+  r.ofport = optional_integer(c["ofport"], c.what("ofport"));
+  return r;
+}
+inline ControllerRow decode_controller(const Uuid& u, const RawRow& raw) {
+  rows_detail::Col c{raw, "Controller " + u};
+  return ControllerRow{u, as_string(c["target"], c.what("target"))};
+}
+
+}  // namespace flowpath::ovsdb

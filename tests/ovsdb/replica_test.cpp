@@ -1,0 +1,105 @@
+// Replica (ovsdb/replica.hpp): update2 and update rules, defaults of omitted
+// columns, and malformed updates that must change nothing.
+#include "flowpath/ovsdb/replica.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace flowpath::ovsdb;
+const std::string kP = "00000000-0000-4000-8000-000000000001";
+const std::string kI = "00000000-0000-4000-8000-000000000002";
+
+Json port_update(const std::string& op, Json row) {
+  return {{"Port", {{kP, {{op, std::move(row)}}}}}};
+}
+
+Replica with_port() {
+  Replica r;
+  EXPECT_EQ(r.apply(port_update("initial", {{"name", "vm1"}, {"interfaces", uuid_atom(kI)}}),
+                    UpdateFormat::kUpdate2, true),
+            "");
+  return r;
+}
+
+TEST(OvsdbReplica, OmittedColumnsTakeTheirDefaults) {
+  Replica r = with_port();
+  const PortRow& p = r.ports().at(kP);
+  EXPECT_EQ(p.name, "vm1");
+  EXPECT_EQ(p.tag, std::nullopt);
+  EXPECT_TRUE(p.trunks.empty());
+  EXPECT_EQ(p.interfaces, std::vector<Uuid>{kI});
+  EXPECT_EQ(r.row_count(), 1u);
+}
+
+TEST(OvsdbReplica, Update2ModifyScalarsReplaceCompositesDiff) {
+  Replica r = with_port();
+  ASSERT_EQ(r.apply(port_update("modify", {{"tag", 5}, {"trunks", make_set({1, 2})}}),
+                    UpdateFormat::kUpdate2),
+            "");
+  ASSERT_EQ(r.apply(port_update("modify", {{"tag", 6}, {"trunks", make_set({2, 3})}}),
+                    UpdateFormat::kUpdate2),
+            "");
+  EXPECT_EQ(r.ports().at(kP).tag, 6);
+  EXPECT_EQ(r.ports().at(kP).trunks, (std::vector<int64_t>{1, 3}));
+  ASSERT_EQ(r.apply(port_update("modify", {{"tag", make_set({})}, {"unmonitored", 1}}),
+                    UpdateFormat::kUpdate2),
+            "");
+  EXPECT_EQ(r.ports().at(kP).tag, std::nullopt);
+  ASSERT_EQ(r.apply(port_update("delete", nullptr), UpdateFormat::kUpdate2), "");
+  EXPECT_TRUE(r.ports().empty());
+  EXPECT_EQ(r.row_count(), 0u);
+}
+
+TEST(OvsdbReplica, MalformedUpdatesChangeNothingAndSayWhy) {
+  const std::string bad = "ffffffff-0000-4000-8000-000000000009";
+  struct Case {
+    Json update;
+    std::string error;
+  } cases[] = {
+      {port_update("initial", {{"name", "again"}}),
+       "Port " + kP + ": initial of a row that exists"},
+      {port_update("sideways", {}), "Port " + kP + ": unknown row update 'sideways'"},
+      {port_update("modify", {{"name", 7}}),
+       "Port " + kP + ": column name: expected a string, got 7"},
+      {port_update("modify", {{"trunks", "x"}}),
+       "Port " + kP + ": column trunks: expected an integer, got \"x\""},
+      {{{"Port", {{bad, {{"delete", nullptr}}}}}}, "Port " + bad + ": delete of an unknown row"},
+      {{{"Port", {{bad, {{"modify", Json::object()}}}}}},
+       "Port " + bad + ": modify of an unknown row"},
+      {{{"Port", {{kP, {{"modify", Json::object()}, {"delete", nullptr}}}}}},
+       "Port " + kP + ": expected exactly one of initial/insert/delete/modify"},
+      {{{"Port", {{kP, 3}}}}, "Port " + kP + ": row update is not an object"},
+      {{{"Port", 3}}, "Port: expected an object of row updates"},
+      {{{"Mirror", Json::object()}}, "table 'Mirror' was not monitored"},
+      {Json::array(), "expected an object of table updates, got []"},
+  };
+  for (const auto& c : cases) {
+    Replica r = with_port();
+    uint64_t gen = r.generation();
+    // A good change to another row in the same update must not survive either.
+    Json u = c.update;
+    if (u.is_object() && !u.contains("Interface"))
+      u["Interface"][kI] = {{"insert", {{"name", "vm1"}}}};
+    EXPECT_EQ(r.apply(u, UpdateFormat::kUpdate2), "ovsdb update: " + c.error) << c.update.dump();
+    EXPECT_EQ(r.generation(), gen);
+    EXPECT_EQ(r.ports().at(kP).name, "vm1");
+    EXPECT_TRUE(r.interfaces().empty());
+  }
+}
+
+TEST(OvsdbReplica, MonitorV1Notation) {
+  Replica r;
+  ASSERT_EQ(r.apply(port_update("new", {{"name", "a"}, {"tag", 1}}), UpdateFormat::kUpdate, true),
+            "");
+  // A modify's "new" is the whole row: a column left out is at its default.
+  Json m = {{"Port", {{kP, {{"old", {{"tag", 1}}}, {"new", {{"name", "a"}}}}}}}};
+  ASSERT_EQ(r.apply(m, UpdateFormat::kUpdate), "");
+  EXPECT_EQ(r.ports().at(kP).tag, std::nullopt);
+  EXPECT_EQ(r.apply({{"Port", {{kP, Json::object()}}}}, UpdateFormat::kUpdate),
+            "ovsdb update: Port " + kP + ": neither \"old\" nor \"new\"");
+  ASSERT_EQ(r.apply(port_update("old", {{"name", "a"}}), UpdateFormat::kUpdate), "");
+  EXPECT_TRUE(r.ports().empty());
+}
+
+}  // namespace
