@@ -73,6 +73,38 @@ inline void flow_stats(Writer& w, uint8_t v, const FlowStats& f, bool nx) {
   w.patch16(at, w.size() - at);
 }
 
+/// The eight properties OpenFlow 1.3 requires in a table-features entry
+/// (OVS refuses entries without them), filled with what flowpath supports.
+inline void table_feature_props(Writer& w) {
+  auto prop = [&](uint16_t type, auto body) {
+    size_t at = w.size();
+    w.u16(type), w.u16(0);
+    body();
+    w.patch16(at + 2, w.size() - at);
+    w.pad_to(8, at);
+  };
+  auto oxm_list = [&](bool writable) {
+    for (const auto& t : nxm::kTlvFields) {
+      if (t.cls != nxm::kOxmBasic) continue;
+      if (writable && (t.fid == FieldId::kDlType || t.fid == FieldId::kNwProto)) continue;
+      w.u32(nxm::header(t, false));
+    }
+  };
+  auto actions = [&] {
+    for (uint16_t a : {0, 17, 18, 25}) w.u16(a), w.u16(4);
+  };
+  prop(0, [&] {  // instructions: goto, write, apply, clear
+    for (uint16_t i : {1, 3, 4, 5}) w.u16(i), w.u16(4);
+  });
+  prop(2, [] {});  // next tables: any later table (none listed)
+  prop(4, actions);
+  prop(6, actions);
+  prop(8, [&] { oxm_list(false); });
+  prop(10, [&] { oxm_list(false); });
+  prop(12, [&] { oxm_list(true); });
+  prop(14, [&] { oxm_list(true); });
+}
+
 inline void reply_body(Writer& w, uint8_t v, const StatsReply& s, bool nx) {
   switch (s.type) {
     case StatsType::kDesc:
@@ -106,8 +138,11 @@ inline void reply_body(Writer& w, uint8_t v, const StatsReply& s, bool nx) {
       break;
     case StatsType::kTableFeatures:
       for (const auto& t : s.table_features) {
-        w.u16(64), w.u8(t.table_id), w.zeros(5), w.str(t.name, 32);
+        size_t at = w.size();
+        w.u16(0), w.u8(t.table_id), w.zeros(5), w.str(t.name, 32);
         w.u64(t.metadata_match), w.u64(t.metadata_write), w.u32(t.config), w.u32(t.max_entries);
+        table_feature_props(w);
+        w.patch16(at, w.size() - at);
       }
       break;
   }
