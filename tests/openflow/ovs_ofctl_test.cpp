@@ -342,3 +342,63 @@ TEST(OpenflowOvsOfctl, DeleteAndDumpRequests) {
     EXPECT_TRUE(saw) << out;
   }
 }
+
+TEST(OpenflowOvsOfctl, ErrorRepliesNameTheIntendedError) {
+  if (!have_ofctl()) GTEST_SKIP() << "ovs-ofctl not installed";
+  using E = of::OfpErrc;
+  struct Want {
+    E e;
+    const char* of13;
+    const char* of10;
+  };
+  const Want wants[] = {
+      {E::kHelloIncompatible, "OFPHFC_INCOMPATIBLE", "OFPHFC_INCOMPATIBLE"},
+      {E::kBadVersion, "OFPBRC_BAD_VERSION", "OFPBRC_BAD_VERSION"},
+      {E::kBadType, "OFPBRC_BAD_TYPE", "OFPBRC_BAD_TYPE"},
+      {E::kBadStat, "OFPBRC_BAD_STAT", "OFPBRC_BAD_STAT"},
+      {E::kBadVendor, "OFPBRC_BAD_VENDOR", "OFPBRC_BAD_VENDOR"},
+      {E::kBadSubtype, "OFPBRC_BAD_SUBTYPE", "OFPBRC_BAD_SUBTYPE"},
+      {E::kBadLen, "OFPBRC_BAD_LEN", "OFPBRC_BAD_LEN"},
+      {E::kBadTableId, "OFPBRC_BAD_TABLE_ID", "OFPBRC_BAD_TABLE_ID"},
+      {E::kBadPort, "OFPBRC_BAD_PORT", "OFPBRC_BAD_PORT"},
+      {E::kActionBadType, "OFPBAC_BAD_TYPE", "OFPBAC_BAD_TYPE"},
+      {E::kActionBadLen, "OFPBAC_BAD_LEN", "OFPBAC_BAD_LEN"},
+      {E::kActionBadVendor, "OFPBAC_BAD_VENDOR", "OFPBAC_BAD_VENDOR"},
+      {E::kActionBadVendorType, "OFPBAC_BAD_VENDOR_TYPE", "OFPBAC_BAD_VENDOR_TYPE"},
+      {E::kActionBadOutPort, "OFPBAC_BAD_OUT_PORT", "OFPBAC_BAD_OUT_PORT"},
+      {E::kActionBadArgument, "OFPBAC_BAD_ARGUMENT", "OFPBAC_BAD_ARGUMENT"},
+      {E::kActionBadSetType, "OFPBAC_BAD_SET_TYPE", "OFPBAC_BAD_SET_TYPE"},
+      {E::kActionBadSetLen, "OFPBAC_BAD_SET_LEN", "OFPBAC_BAD_SET_LEN"},
+      {E::kActionBadSetArgument, "OFPBAC_BAD_SET_ARGUMENT", "OFPBAC_BAD_SET_ARGUMENT"},
+      {E::kInstUnknown, "OFPBIC_UNKNOWN_INST", "NXBRC_UNENCODABLE_ERROR"},
+      {E::kInstUnsup, "OFPBIC_UNSUP_INST", "OFPBIC_UNSUP_INST"},
+      {E::kInstBadTableId, "OFPBIC_BAD_TABLE_ID", "NXBRC_UNENCODABLE_ERROR"},
+      {E::kInstBadLen, "OFPBIC_BAD_LEN", "NXBRC_UNENCODABLE_ERROR"},
+      {E::kMatchBadType, "OFPBMC_BAD_TYPE", "NXBRC_NXM_INVALID"},
+      {E::kMatchBadLen, "OFPBMC_BAD_LEN", "NXBRC_NXM_INVALID"},
+      {E::kMatchBadWildcards, "OFPBMC_BAD_WILDCARDS", "OFPBMC_BAD_WILDCARDS"},
+      {E::kMatchBadField, "OFPBMC_BAD_FIELD", "OFPBMC_BAD_FIELD"},
+      {E::kMatchBadValue, "OFPBMC_BAD_VALUE", "OFPBMC_BAD_VALUE"},
+      {E::kMatchBadMask, "OFPBMC_BAD_MASK", "OFPBMC_BAD_MASK"},
+      {E::kMatchBadPrereq, "OFPBMC_BAD_PREREQ", "OFPBMC_BAD_PREREQ"},
+      {E::kMatchDupField, "OFPBMC_DUP_FIELD", "OFPBMC_DUP_FIELD"},
+      {E::kFlowModBadCommand, "OFPFMFC_BAD_COMMAND", "OFPFMFC_BAD_COMMAND"},
+      {E::kFlowModOverlap, "OFPFMFC_OVERLAP", "OFPFMFC_OVERLAP"},
+      {E::kFlowModBadFlags, "OFPFMFC_BAD_FLAGS", "OFPFMFC_BAD_FLAGS"},
+  };
+  ASSERT_EQ(std::size(wants), size_t(E::kFlowModBadFlags) + 1);  // every error is listed
+  for (const auto& w : wants) {
+    for (uint8_t v : {of::kOfp10, of::kOfp13}) {
+      auto request = of::encode(of::Message{v, 0x55, of::BarrierRequest{}});
+      std::string out = run("ovs-ofctl ofp-print " + hex(of::make_error_reply(w.e, request)));
+      const char* want = v == of::kOfp10 ? w.of10 : w.of13;
+      EXPECT_NE(out.find(std::string("(xid=0x55): ") + want), std::string::npos)
+          << "v" << int(v) << " wants " << want << ":\n"
+          << out;
+      if (w.e == E::kHelloIncompatible) continue;  // its data prints as text
+      EXPECT_NE(out.find(v == of::kOfp10 ? "OFPT_BARRIER_REQUEST" : "OFPT_BARRIER_REQUEST (OF1.3)"),
+                std::string::npos)
+          << out;  // data = the offending message
+    }
+  }
+}
