@@ -18,6 +18,7 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 
 #include "flowpath/flow/ofctl_text.hpp"
@@ -195,15 +196,22 @@ TEST(OpenflowOvsOfctl, OtherMessagesPrintAsMeant) {
 
 namespace {
 
+const of::PortDesc kPort{
+    1, flowpath::EthAddr{{2, 0, 0, 0, 0, 1}}, "veth-a", 0, 0, 0x820, 0, 0, 0, 10000000, 10000000};
+
 struct Capture {
   std::vector<of::Message> received;
-  uint8_t version = 0;
+  std::vector<std::vector<uint8_t>> raw;  // the bytes of each received message
+  std::vector<std::string> errors;        // what failed to decode
+  std::mutex mu;                          // connections are served in parallel
 };
 
-void serve_one(int lfd, Capture& cap) {
-  int fd = accept(lfd, nullptr, nullptr);
-  if (fd < 0) return;
-  auto send = [&](const std::vector<uint8_t>& b) { (void)!write(fd, b.data(), b.size()); };
+/// One switch-side connection: hello, then replies to what ovs-ofctl asks.
+void serve_one(int fd, Capture& cap) {
+  uint8_t version = 0;
+  auto send = [&](const std::vector<uint8_t>& b) {
+    (void)!::send(fd, b.data(), b.size(), MSG_NOSIGNAL);
+  };
   send(of::make_hello());
   of::Framer framer;
   std::array<uint8_t, 65536> buf;
@@ -212,25 +220,26 @@ void serve_one(int lfd, Capture& cap) {
     while (auto fr = framer.next()) {
       if (fr->error) return (void)close(fd);
       auto r = of::decode_or_error(fr->bytes);
+      std::lock_guard lock(cap.mu);
       if (r.error) {
-        if (getenv("FP_OFC_DEBUG")) fprintf(stderr, "decode error %s\n", r.what.c_str());
+        cap.errors.push_back(r.what);
         send(*r.error);
         continue;
       }
       const of::Message& m = r.message;
       auto reply = [&](of::MessageBody b) {
-        send(of::encode(of::Message{cap.version, m.xid, std::move(b)}));
+        send(of::encode(of::Message{version, m.xid, std::move(b)}));
       };
       if (auto* h = std::get_if<of::Hello>(&m.body)) {
         auto n2 = of::negotiate_version(m.version, h->version_bitmap);
         if (n2.error) return send(*n2.error), (void)close(fd);
-        cap.version = n2.version;
+        version = n2.version;
         continue;
       }
       cap.received.push_back(m);
-      if (getenv("FP_OFC_DEBUG")) fprintf(stderr, "recv v%d body %zu\n", m.version, m.body.index());
+      cap.raw.push_back(fr->bytes);
       if (std::holds_alternative<of::FeaturesRequest>(m.body))
-        reply(of::FeaturesReply{1, 0, 254, 0, 0, 0, {}});
+        reply(of::FeaturesReply{1, 0, 254, 0, 0, 0, {kPort}});
       if (std::holds_alternative<of::BarrierRequest>(m.body)) reply(of::BarrierReply{});
       if (std::holds_alternative<of::EchoRequest>(m.body)) reply(of::EchoReply{});
       if (std::holds_alternative<of::GetConfigRequest>(m.body)) reply(of::SwitchConfig{});
@@ -238,6 +247,10 @@ void serve_one(int lfd, Capture& cap) {
         of::StatsReply rep;
         rep.type = s->type;
         rep.match_format = s->match_format;
+        if (s->type == of::StatsType::kPortDesc) rep.port_descs = {kPort};
+        if (s->type == of::StatsType::kPort) rep.ports = {{1, {1, 2, 3, 4}, 5, 0}};
+        if (s->type == of::StatsType::kAggregate) rep.aggregate = {10, 600, 2};
+        if (s->type == of::StatsType::kDesc) rep.desc = {"flowpath", "sw", "0.1", "", "br0"};
         if (s->type == of::StatsType::kTable)
           rep.tables = {{0, "classifier", 0x3fffff, 1000000, 0, 0, 0}};
         if (s->type == of::StatsType::kTableFeatures)
@@ -250,8 +263,8 @@ void serve_one(int lfd, Capture& cap) {
 }
 
 /// Runs `ovs-ofctl ARGS unix:SOCK ...` against our listener; returns what it sent.
-Capture capture(const std::string& opts, const std::string& cmd, const std::string& arg,
-                std::string* out) {
+void capture(Capture& cap, const std::string& opts, const std::string& cmd, const std::string& arg,
+             std::string* out) {
   static int n = 0;
   std::string dir = "/tmp/fp-ofc-" + std::to_string(getpid()) + "-" + std::to_string(n++);
   mkdir(dir.c_str(), 0700);
@@ -260,25 +273,29 @@ Capture capture(const std::string& opts, const std::string& cmd, const std::stri
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
   std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
-  Capture cap;
   std::atomic<bool> stop{false};
-  if (bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) || listen(lfd, 1)) return cap;
-  // ovs-ofctl opens one connection to learn the table names and then
-  // another for the command itself: serve them one after the other.
+  if (bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) || listen(lfd, 4)) return;
+  // ovs-ofctl opens one connection to learn the table names, another for
+  // the command, and `show` a third for get-config while the second is
+  // open: serve each connection on its own thread.
   std::thread t([&] {
+    std::vector<std::thread> conns;
     while (true) {
       pollfd pfd{lfd, POLLIN, 0};
       if (poll(&pfd, 1, 100) < 0 || stop.load()) break;
-      if (pfd.revents & POLLIN) serve_one(lfd, cap);
+      if (!(pfd.revents & POLLIN)) continue;
+      int fd = accept(lfd, nullptr, nullptr);
+      if (fd >= 0) conns.emplace_back(serve_one, fd, std::ref(cap));
     }
+    for (auto& c : conns) c.join();
   });
-  *out = run("timeout 10 ovs-ofctl " + opts + " " + cmd + " unix:" + path + " " + arg);
+  *out = run("timeout 10 ovs-ofctl " + opts + " " + cmd + " unix:" + path + " " + arg +
+             " 2>&1; echo rc=$?");
   stop = true;
   t.join();
   close(lfd);
   unlink(path.c_str());
   rmdir(dir.c_str());
-  return cap;
 }
 
 const of::FlowMod* last_flow_mod(const Capture& c) {
@@ -296,7 +313,8 @@ TEST(OpenflowOvsOfctl, DecodesWhatOvsOfctlSends) {
     for (std::string opts : {"", "-O OpenFlow13"}) {
       SCOPED_TRACE(text + " " + opts);
       std::string out;
-      Capture c = capture(opts, "add-flow", "'" + text + "'", &out);
+      Capture c;
+      capture(c, opts, "add-flow", "'" + text + "'", &out);
       const of::FlowMod* fm = last_flow_mod(c);
       ASSERT_TRUE(fm) << out;
       EXPECT_EQ(fm->command, of::FlowModCommand::kAdd);
@@ -306,6 +324,11 @@ TEST(OpenflowOvsOfctl, DecodesWhatOvsOfctlSends) {
       EXPECT_EQ(fm->idle_timeout, f.idle_timeout);
       EXPECT_EQ(fm->hard_timeout, f.hard_timeout);
       EXPECT_EQ(fm->instructions.actions, opts.empty() ? f.actions : of13_view(f.match, f.actions));
+      EXPECT_TRUE(c.errors.empty()) << c.errors.front();
+      EXPECT_NE(out.find("rc=0"), std::string::npos) << out;
+      for (size_t i = 0; i < c.received.size(); ++i)  // re-encoding gives OVS's own bytes
+        if (std::holds_alternative<of::FlowMod>(c.received[i].body))
+          EXPECT_EQ(hex(of::encode(c.received[i])), hex(c.raw[i]));
     }
   }
 }
@@ -314,27 +337,30 @@ TEST(OpenflowOvsOfctl, DeleteAndDumpRequests) {
   if (!have_ofctl()) GTEST_SKIP() << "ovs-ofctl not installed";
   std::string out;
   for (std::string opts : {"", "-O OpenFlow13"}) {
-    Capture c = capture(opts, "--strict del-flows", "'priority=5,tcp,tp_dst=22'", &out);
+    Capture c;
+    capture(c, opts, "--strict del-flows", "'priority=5,tcp,tp_dst=22'", &out);
     const of::FlowMod* fm = last_flow_mod(c);
     ASSERT_TRUE(fm) << out;
     EXPECT_EQ(fm->command, of::FlowModCommand::kDeleteStrict);
     EXPECT_EQ(fm->priority, 5);
     EXPECT_EQ(fm->match, flowpath::parse_match("tcp,tp_dst=22"));
-    c = capture(opts, "del-flows", "'cookie=0x10/0xff0'", &out);
-    fm = last_flow_mod(c);
+    Capture c2;
+    capture(c2, opts, "del-flows", "'cookie=0x10/0xff0'", &out);
+    fm = last_flow_mod(c2);
     ASSERT_TRUE(fm) << out;
     EXPECT_EQ(fm->command, of::FlowModCommand::kDelete);
     EXPECT_EQ(fm->cookie_mask, 0xff0u);
     if (opts.empty()) {  // 1.0: no NXT_FLOW_MOD_TABLE_ID, so the table byte is not a table
       EXPECT_EQ(fm->table_id, 0);
-      for (const auto& m : c.received)
+      for (const auto& m : c2.received)
         EXPECT_FALSE(std::holds_alternative<of::FlowModTableId>(m.body));
     } else {
       EXPECT_EQ(fm->table_id, 255);
     }
-    c = capture(opts, "dump-flows", "'udp,tp_dst=53'", &out);
+    Capture c3;
+    capture(c3, opts, "dump-flows", "'udp,tp_dst=53'", &out);
     bool saw = false;
-    for (const auto& m : c.received)
+    for (const auto& m : c3.received)
       if (auto* s = std::get_if<of::StatsRequest>(&m.body); s && s->type == of::StatsType::kFlow) {
         saw = true;
         EXPECT_EQ(s->match, flowpath::parse_match("udp,tp_dst=53"));
@@ -399,6 +425,41 @@ TEST(OpenflowOvsOfctl, ErrorRepliesNameTheIntendedError) {
       EXPECT_NE(out.find(v == of::kOfp10 ? "OFPT_BARRIER_REQUEST" : "OFPT_BARRIER_REQUEST (OF1.3)"),
                 std::string::npos)
           << out;  // data = the offending message
+    }
+  }
+}
+
+TEST(OpenflowOvsOfctl, OtherCommandsDecodeAndAcceptOurReplies) {
+  if (!have_ofctl()) GTEST_SKIP() << "ovs-ofctl not installed";
+  struct Cmd {
+    std::string cmd, arg, expect;
+  };
+  const Cmd cmds[] = {
+      {"show", "", "1(veth-a): addr:02:00:00:00:00:01"},
+      {"dump-ports", "", "rx pkts=1, bytes=3"},
+      {"dump-ports-desc", "", "1(veth-a): addr:02:00:00:00:00:01"},
+      {"dump-tables", "", "table 0"},
+      {"dump-aggregate", "", "packet_count=10 byte_count=600 flow_count=2"},
+      {"dump-desc", "", "Manufacturer: flowpath"},
+      {"mod-flows", "'tcp actions=output:2'", "rc=0"},
+      {"--strict mod-flows", "'priority=7,udp actions=drop'", "rc=0"},
+  };
+  for (std::string opts : {"", "-O OpenFlow13"}) {
+    for (const auto& c : cmds) {
+      SCOPED_TRACE(c.cmd + " " + opts);
+      std::string out;
+      Capture cap;
+      capture(cap, opts, c.cmd, c.arg, &out);
+      EXPECT_TRUE(cap.errors.empty()) << cap.errors.front();
+      EXPECT_NE(out.find("rc=0"), std::string::npos) << out;
+      EXPECT_NE(out.find(c.expect), std::string::npos) << out;
+      if (c.cmd.find("mod-flows") != std::string::npos) {
+        const of::FlowMod* fm = last_flow_mod(cap);
+        ASSERT_TRUE(fm);
+        bool strict = c.cmd.find("strict") != std::string::npos;
+        EXPECT_EQ(fm->command,
+                  strict ? of::FlowModCommand::kModifyStrict : of::FlowModCommand::kModify);
+      }
     }
   }
 }

@@ -82,9 +82,9 @@ inline void put_resubmit(Writer& w, uint32_t port, uint8_t table) {
   w.u16(0xffff);
   w.u16(16);
   w.u32(kNiciraVendor);
-  w.u16(table == kOfTableCurrent ? kNxResubmit : kNxResubmitTable);
+  w.u16(kNxResubmitTable);  // OVS 3.1 always uses the table form (255 = current)
   w.u16(port);
-  w.u8(table == kOfTableCurrent ? 0 : table);
+  w.u8(table);
   w.zeros(3);
 }
 

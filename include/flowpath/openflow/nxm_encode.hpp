@@ -1,9 +1,11 @@
 // flowpath/openflow/nxm_encode.hpp — writing a Match as OXM or NXM TLVs
 // (the decoder and the field table are in openflow/nxm.hpp).
 //
-// Entries are written prerequisites first (in_port, Ethernet, VLAN,
-// ethertype, IP protocol, L3, L4), the order Open vSwitch's own decoder
-// insists on.  Shared key bytes get the header of the match's protocol
+// Entries are written in Open vSwitch's order (nx_put_raw: in_port,
+// eth_src, eth_dst, eth_type, VLAN, IP addresses, frag, DSCP, ECN, TTL,
+// label, ip_proto, L4, ND; ARP), so a match re-encodes to the very bytes
+// ovs-ofctl sends; prerequisites thus precede the fields that need them,
+// as OVS's own decoder insists.  Shared key bytes get the header of the match's protocol
 // (tcp → TCP_SRC, icmp → ICMP_TYPE, arp → ARP_SPA, ...).  A match bit
 // that no header can carry (e.g. tp_src without a transport protocol)
 // makes the encoder throw flowpath::Error naming the field: such a match
@@ -91,22 +93,20 @@ inline size_t encode_tlvs(Writer& w, const Match& m, TlvDialect d,
        arp = type(kEthTypeArp) || type(kEthTypeRarp);
   bool ip = ip4 || ip6, icmp6 = ip6 && proto(kIpProtoIcmpv6);
   put(F::kInPort);
-  put(F::kDlDst);
   put(F::kDlSrc);
-  nxm::put_vlan(w, m, d, covered);
+  put(F::kDlDst);
   put(F::kDlType);
+  nxm::put_vlan(w, m, d, covered);
   if (ip) {
-    put(F::kNwProto);
+    if (ip4) put(F::kNwSrc), put(F::kNwDst);
+    if (ip6) put(F::kIpv6Src), put(F::kIpv6Dst);
+    put(F::kNwFrag);
     put(d == TlvDialect::kOxm ? F::kIpDscp : F::kNwTos);
     put(F::kNwEcn);
     put(F::kNwTtl);
-    put(F::kNwFrag);
+    if (ip6) put(F::kIpv6Label);
+    put(F::kNwProto);
   }
-  if (ip4) put(F::kNwSrc), put(F::kNwDst);
-  if (arp) {
-    for (F fid : {F::kArpOp, F::kArpSpa, F::kArpTpa, F::kArpSha, F::kArpTha}) put(fid);
-  }
-  if (ip6) put(F::kIpv6Src), put(F::kIpv6Dst), put(F::kIpv6Label);
   if (ip && proto(kIpProtoTcp)) put(F::kTcpSrc), put(F::kTcpDst), put(F::kTcpFlags);
   if (ip && proto(kIpProtoUdp)) put(F::kUdpSrc), put(F::kUdpDst);
   if (ip && proto(kIpProtoSctp)) put(F::kSctpSrc), put(F::kSctpDst);
@@ -118,6 +118,9 @@ inline size_t encode_tlvs(Writer& w, const Match& m, TlvDialect d,
     if (ns || na) put(F::kNdTarget);
     if (ns) put(F::kNdSll);
     if (na) put(F::kNdTll);
+  }
+  if (arp) {
+    for (F fid : {F::kArpOp, F::kArpSpa, F::kArpTpa, F::kArpSha, F::kArpTha}) put(fid);
   }
   for (size_t i = 0; i < FlowKey::kWords; ++i) {
     if (!(m.mask.word(i) & ~covered.mask.word(i))) continue;
