@@ -250,6 +250,15 @@ void serve_one(int fd, Capture& cap) {
         if (s->type == of::StatsType::kPortDesc) rep.port_descs = {kPort};
         if (s->type == of::StatsType::kPort) rep.ports = {{1, {1, 2, 3, 4}, 5, 0}};
         if (s->type == of::StatsType::kAggregate) rep.aggregate = {10, 600, 2};
+        if (s->type == of::StatsType::kFlow) {
+          of::FlowStats fs;
+          fs.match = flowpath::parse_match("tcp,tp_dst=80");
+          fs.priority = 9;
+          fs.packet_count = 2;
+          fs.byte_count = 120;
+          fs.instructions.actions = {flowpath::OfAction::output(3)};
+          rep.flows = {fs};
+        }
         if (s->type == of::StatsType::kDesc) rep.desc = {"flowpath", "sw", "0.1", "", "br0"};
         if (s->type == of::StatsType::kTable)
           rep.tables = {{0, "classifier", 0x3fffff, 1000000, 0, 0, 0}};
@@ -441,6 +450,8 @@ TEST(OpenflowOvsOfctl, OtherCommandsDecodeAndAcceptOurReplies) {
       {"dump-tables", "", "table 0"},
       {"dump-aggregate", "", "packet_count=10 byte_count=600 flow_count=2"},
       {"dump-desc", "", "Manufacturer: flowpath"},
+      {"dump-flows", "", "n_packets=2, n_bytes=120, priority=9,tcp,tp_dst=80 actions=output:3"},
+      {"probe", "", "rc=0"},
       {"mod-flows", "'tcp actions=output:2'", "rc=0"},
       {"--strict mod-flows", "'priority=7,udp actions=drop'", "rc=0"},
   };
@@ -462,4 +473,32 @@ TEST(OpenflowOvsOfctl, OtherCommandsDecodeAndAcceptOurReplies) {
       }
     }
   }
+}
+
+TEST(OpenflowOvsOfctl, AddFlowsFromAFile) {
+  if (!have_ofctl()) GTEST_SKIP() << "ovs-ofctl not installed";
+  std::string file = "/tmp/fp-ofc-flows-" + std::to_string(getpid()) + ".txt";
+  {
+    FILE* f = std::fopen(file.c_str(), "w");
+    ASSERT_TRUE(f);
+    for (size_t i = 0; i < 6; ++i) std::fprintf(f, "%s\n", kFlows[i].c_str());
+    std::fclose(f);
+  }
+  for (std::string opts : {"", "-O OpenFlow13"}) {
+    SCOPED_TRACE(opts);
+    std::string out;
+    Capture c;
+    capture(c, opts, "add-flows", file, &out);
+    EXPECT_NE(out.find("rc=0"), std::string::npos) << out;
+    std::vector<const of::FlowMod*> mods;
+    for (const auto& m : c.received)
+      if (auto* fm = std::get_if<of::FlowMod>(&m.body)) mods.push_back(fm);
+    ASSERT_EQ(mods.size(), 6u) << out;
+    for (size_t i = 0; i < mods.size(); ++i) {
+      auto f = parse_with_max_len(kFlows[i]);
+      EXPECT_EQ(mods[i]->match, f.match) << kFlows[i];
+      EXPECT_EQ(mods[i]->priority, f.priority) << kFlows[i];
+    }
+  }
+  std::remove(file.c_str());
 }
