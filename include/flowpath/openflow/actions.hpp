@@ -125,12 +125,10 @@ inline OfAction decode_set_field(Reader& x, bool allow_mask) {
   }
   if (t->cls == nxm::kNxmOf && t->field == 4 && !(get_field(m.value, FieldId::kVlanTci) & kVlanCfi))
     fail(OfpErrc::kActionBadSetArgument, "vlan_tci without the present bit");
-  const FieldInfo& f = field_info(fid);
-  bool full = hasmask ? false : true;
-  if (t->kind == nxm::Kind::kIpv6 || fid == FieldId::kInPort) full = false;
-  if (fid == FieldId::kVlanTci && t->cls != nxm::kOxmBasic) full = false;
-  (void)f;
-  return set_field_action(m, fid, full);
+  // Typed actions only for the fields that have one, unmasked; NXM's
+  // vlan_tci (the whole TCI) stays a generic set_field.
+  bool typed = !hasmask && !(fid == FieldId::kVlanTci && t->cls != nxm::kOxmBasic);
+  return set_field_action(m, fid, typed);
 }
 
 inline OfAction decode_nicira(Reader& x, uint16_t len) {
