@@ -113,6 +113,10 @@ const std::vector<std::string> kFlows = {
     "icmp6,icmp_type=135,nd_target=2001:db8::2 actions=drop",
     "vlan_tci=0x1000/0x1000 actions=mod_vlan_pcp:5,output:1",
     "arp,arp_tha=00:00:00:00:00:09 actions=output:4",
+    "ipv6 actions=set_field:2001:db8::9->ipv6_dst,output:1",
+    "icmp actions=set_field:3->icmp_type",
+    "ip actions=set_field:2->ip_ecn,set_field:9->nw_ttl",
+    "icmp6,icmp_type=136 actions=set_field:00:00:00:00:00:0a->nd_tll",
 };
 
 }  // namespace

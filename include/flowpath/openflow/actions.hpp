@@ -27,6 +27,7 @@
 #pragma once
 
 #include "flowpath/flow/of_action.hpp"
+#include "flowpath/openflow/nx_reg_load.hpp"
 #include "flowpath/openflow/nxm.hpp"
 
 namespace flowpath::openflow {
@@ -145,6 +146,11 @@ inline OfAction decode_nicira(Reader& x, uint16_t len) {
       fail(OfpErrc::kActionBadOutPort, "resubmit port");
     return OfAction::resubmit(port, table);
   }
+  if (sub == kNxRegLoad) {
+    if (len != 24) fail(OfpErrc::kActionBadLen, "load length");
+    return decode_reg_load(x,
+                           [](const Match& m, FieldId f) { return set_field_action(m, f, false); });
+  }
   if (sub == kNxRegLoad2) {
     OfAction a = decode_set_field(x, true);
     return a;
@@ -244,6 +250,47 @@ inline OfAction decode_of13_action(uint16_t type, uint16_t len, Reader& x) {
       fail(OfpErrc::kActionBadType, "unsupported OpenFlow 1.3 action type " + std::to_string(type));
   }
 }
+/// True when a generic set_field writes every bit of its field.
+inline bool full_set_field(const OfAction& a) {
+  const FieldInfo& f = field_info(a.field);
+  Match m;
+  std::memcpy(reinterpret_cast<uint8_t*>(&m.mask) + f.offset, a.mask.data(), f.n_bytes);
+  if (f.n_bytes == 16) {
+    Ipv6Addr all;
+    all.b.fill(0xff);
+    return get_field_ipv6(m.mask, a.field) == all;
+  }
+  return get_field(m.mask, a.field) == f.bits >> f.shift;
+}
+
+/// Merges adjacent loads into the same field (disjoint bits, as OVS splits
+/// a 128-bit value) and types full-width generic set_fields.
+inline void normalize_set_fields(OfActionList& list) {
+  OfActionList out;
+  for (const auto& a : list) {
+    if (a.type == OfActionType::kSetField && !out.empty() &&
+        out.back().type == OfActionType::kSetField && out.back().field == a.field) {
+      OfAction& b = out.back();
+      bool disjoint = true;
+      for (size_t i = 0; i < 16; ++i) disjoint &= (b.mask[i] & a.mask[i]) == 0;
+      if (disjoint) {
+        for (size_t i = 0; i < 16; ++i) b.value[i] |= a.value[i], b.mask[i] |= a.mask[i];
+        continue;
+      }
+    }
+    out.push_back(a);
+  }
+  for (auto& a : out) {
+    if (a.type != OfActionType::kSetField || a.field == FieldId::kVlanTci || !full_set_field(a))
+      continue;
+    const FieldInfo& f = field_info(a.field);
+    Match m;
+    std::memcpy(reinterpret_cast<uint8_t*>(&m.value) + f.offset, a.value.data(), f.n_bytes);
+    std::memcpy(reinterpret_cast<uint8_t*>(&m.mask) + f.offset, a.mask.data(), f.n_bytes);
+    a = set_field_action(m, a.field, true);
+  }
+  list = std::move(out);
+}
 }  // namespace act
 
 /// Decodes an action list (all of `r`) in OpenFlow `version`.
@@ -260,8 +307,8 @@ inline OfActionList decode_actions(Reader r, uint8_t version) {
     x.skip(4);
     out.push_back(version == kOfp10 ? act::decode_of10_action(type, len, x)
                                     : act::decode_of13_action(type, len, x));
-    if (out.size() > 4096) act::fail(OfpErrc::kActionBadLen, "too many actions");
   }
+  act::normalize_set_fields(out);
   return out;
 }
 

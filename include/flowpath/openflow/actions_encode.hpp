@@ -21,18 +21,18 @@ inline void close_action(Writer& w, size_t at) {
 /// The one-field TLV of a set_field-like action; returns false when the
 /// action's mask is not full (then only NXAST_REG_LOAD2 can carry it).
 inline bool put_set_field_tlv(Writer& w, FieldId fid, const std::array<uint8_t, 16>& value,
-                              const std::array<uint8_t, 16>& mask) {
+                              const std::array<uint8_t, 16>& mask, TlvDialect d) {
   using F = FieldId;
   const FieldInfo& f = field_info(fid);
   Match m;
   std::memcpy(reinterpret_cast<uint8_t*>(&m.value) + f.offset, value.data(), f.n_bytes);
   std::memcpy(reinterpret_cast<uint8_t*>(&m.mask) + f.offset, mask.data(), f.n_bytes);
-  F wire = fid == F::kDlVlan  ? F::kVlanTci
-           : fid == F::kTpSrc ? F::kTcpSrc
-           : fid == F::kTpDst ? F::kTcpDst
-           : fid == F::kNwTos ? F::kIpDscp
-                              : fid;
-  TlvDialect d = fid == F::kVlanTci ? TlvDialect::kNxm : TlvDialect::kOxm;
+  F wire = fid == F::kDlVlan                           ? F::kVlanTci
+           : fid == F::kTpSrc                          ? F::kTcpSrc
+           : fid == F::kTpDst                          ? F::kTcpDst
+           : fid == F::kNwTos && d == TlvDialect::kOxm ? F::kIpDscp
+                                                       : fid;
+  if (fid == F::kVlanTci) d = TlvDialect::kNxm;
   if (fid == F::kDlVlan) put_field(m.mask, F::kVlanTci, 0x1fff);
   Match covered;
   size_t before = w.size();
@@ -47,7 +47,27 @@ inline void put_set_field(Writer& w, uint8_t version, FieldId fid,
   size_t at = w.size();
   std::vector<uint8_t> tlv;
   Writer tw(tlv);
-  bool full = put_set_field_tlv(tw, fid, value, mask);
+  if (version == kOfp10) {  // NXAST_REG_LOAD, as ovs-ofctl sends it
+    bool full = put_set_field_tlv(tw, fid, value, mask, TlvDialect::kNxm);
+    Reader r(tlv);
+    uint32_t hdr = r.u32();
+    size_t width = full ? (hdr & 0xff) : (hdr & 0xff) / 2;
+    std::array<uint8_t, 16> v{}, mk{};
+    r.copy(v.data(), width);
+    if (full)
+      std::fill(mk.begin(), mk.begin() + std::ptrdiff_t(width), 0xff);
+    else
+      r.copy(mk.data(), width);
+    // A load may only touch the field's own bits (NXM_NX_IP_ECN is 2 bits wide).
+    const nxm::TlvField* t = nxm::find(uint16_t(hdr >> 16), uint8_t(hdr >> 9 & 0x7f));
+    if (t && t->kind == nxm::Kind::kPlain) {
+      const FieldInfo& tf = field_info(t->fid);
+      uint64_t bits = tf.bits >> tf.shift;
+      for (size_t i = width; i-- > 0; bits >>= 8) mk[i] &= uint8_t(bits);
+    }
+    return put_reg_loads(w, hdr, width, v, mk);
+  }
+  bool full = put_set_field_tlv(tw, fid, value, mask, TlvDialect::kOxm);
   if (version != kOfp10 && full) {
     w.u16(25);
     w.u16(0);
