@@ -22,6 +22,7 @@
 
 #include "flowpath/flow/of_action.hpp"
 #include "flowpath/openflow/nxm.hpp"
+#include "flowpath/openflow/set_field_map.hpp"
 
 namespace flowpath::openflow::act {
 
@@ -35,7 +36,7 @@ inline bool get_bit(const std::array<uint8_t, 16>& b, size_t width_bytes, unsign
 }
 
 /// Reads the body of a load (after the subtype) into a generic set_field.
-inline OfAction decode_reg_load(Reader& x, OfAction (*generic)(const Match&, FieldId)) {
+inline OfAction decode_reg_load(Reader& x) {
   uint16_t ofs_nbits = x.u16();
   uint32_t dst = x.u32();
   uint64_t value = x.u64();
@@ -66,7 +67,7 @@ inline OfAction decode_reg_load(Reader& x, OfAction (*generic)(const Match&, Fie
   } catch (const DecodeError& e) {
     throw DecodeError(OfpErrc::kActionBadSetArgument, e.what());
   }
-  return generic(m, fid);
+  return set_field_action(m, fid, false);
 }
 
 /// Writes one load per contiguous run (<= 64 bits) of `mask` over the
