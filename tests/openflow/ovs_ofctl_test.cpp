@@ -456,6 +456,10 @@ TEST(OpenflowOvsOfctl, OtherCommandsDecodeAndAcceptOurReplies) {
       {"dump-desc", "", "Manufacturer: flowpath"},
       {"dump-flows", "", "n_packets=2, n_bytes=120, priority=9,tcp,tp_dst=80 actions=output:3"},
       {"probe", "", "rc=0"},
+      // not expressible as ofp_match: NXT_SET_FLOW_FORMAT + NXST_FLOW / NXST_AGGREGATE in 1.0
+      {"dump-flows", "'ipv6,ipv6_src=2001:db8::1'", "priority=9,tcp,tp_dst=80 actions=output:3"},
+      {"dump-aggregate", "'ipv6,ipv6_src=2001:db8::1'",
+       "packet_count=10 byte_count=600 flow_count=2"},
       {"mod-flows", "'tcp actions=output:2'", "rc=0"},
       {"--strict mod-flows", "'priority=7,udp actions=drop'", "rc=0"},
   };
@@ -468,6 +472,14 @@ TEST(OpenflowOvsOfctl, OtherCommandsDecodeAndAcceptOurReplies) {
       EXPECT_TRUE(cap.errors.empty()) << cap.errors.front();
       EXPECT_NE(out.find("rc=0"), std::string::npos) << out;
       EXPECT_NE(out.find(c.expect), std::string::npos) << out;
+      if (opts.empty() && c.arg.find("ipv6") != std::string::npos) {
+        bool nx = false;
+        for (const auto& m : cap.received)
+          if (auto* sr = std::get_if<of::StatsRequest>(&m.body))
+            nx |= sr->match_format == of::MatchFormat::kNxm &&
+                  sr->match == flowpath::parse_match("ipv6,ipv6_src=2001:db8::1");
+        EXPECT_TRUE(nx) << "expected an NXST request";
+      }
       if (c.cmd.find("mod-flows") != std::string::npos) {
         const of::FlowMod* fm = last_flow_mod(cap);
         ASSERT_TRUE(fm);
