@@ -17,7 +17,9 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -287,7 +289,12 @@ void capture(Capture& cap, const std::string& opts, const std::string& cmd, cons
   sa.sun_family = AF_UNIX;
   std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
   std::atomic<bool> stop{false};
-  if (bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) || listen(lfd, 4)) return;
+  if (bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) || listen(lfd, 4)) {
+    ADD_FAILURE() << path << ": cannot listen: " << std::strerror(errno);
+    close(lfd);
+    rmdir(dir.c_str());
+    return;
+  }
   // ovs-ofctl opens one connection to learn the table names, another for
   // the command, and `show` a third for get-config while the second is
   // open: serve each connection on its own thread.
