@@ -1,0 +1,189 @@
+// flowpath/openflow/encode_body.hpp — per-message body encoders behind
+// openflow/encode.hpp.  Each returns the message's type number in its
+// version after appending the body.
+//
+// Cost: linear.  Thread-safety: pure functions.
+#pragma once
+
+#include "flowpath/openflow/messages.hpp"
+#include "flowpath/openflow/of10_match.hpp"
+
+namespace flowpath::openflow::enc {
+
+inline bool v10(uint8_t v) { return v == kOfp10; }
+
+inline void port(Writer& w, uint8_t v, uint32_t p) {
+  if (v10(v)) {
+    if (p > 0xffff) throw Error("port " + std::to_string(p) + " does not fit OpenFlow 1.0");
+    w.u16(p);
+  } else {
+    w.u32(nxm::port_to_of13(p));
+  }
+}
+
+/// Nicira vendor header (after ofp_header): vendor, subtype.
+inline uint8_t nx_header(Writer& w, uint32_t subtype) {
+  w.u32(kNiciraVendor);
+  w.u32(subtype);
+  return 4;
+}
+
+inline uint8_t body(Writer& w, uint8_t, const Hello& h) {
+  if (h.version_bitmap) w.u16(1), w.u16(8), w.u32(h.version_bitmap);
+  return 0;
+}
+inline uint8_t body(Writer& w, uint8_t, const ErrorMsg& e) {
+  if (e.nx) w.u16(0xb0c2), w.u16(0), w.u32(kNiciraVendor);
+  w.u16(e.type), w.u16(e.code);
+  w.bytes(e.data);
+  return 1;
+}
+inline uint8_t body(Writer& w, uint8_t, const EchoRequest& e) { return w.bytes(e.data), 2; }
+inline uint8_t body(Writer& w, uint8_t, const EchoReply& e) { return w.bytes(e.data), 3; }
+inline uint8_t body(Writer&, uint8_t, const FeaturesRequest&) { return 5; }
+
+inline void port_desc(Writer& w, uint8_t v, const PortDesc& p) {
+  port(w, v, p.port_no);
+  if (!v10(v)) w.zeros(4);
+  w.bytes(p.hw_addr.b.data(), 6);
+  if (!v10(v)) w.zeros(2);
+  w.str(p.name, 16);
+  for (uint32_t f : {p.config, p.state, p.curr, p.advertised, p.supported, p.peer}) w.u32(f);
+  if (!v10(v)) w.u32(p.curr_speed), w.u32(p.max_speed);
+}
+
+inline uint8_t body(Writer& w, uint8_t v, const FeaturesReply& f) {
+  w.u64(f.datapath_id);
+  w.u32(f.n_buffers);
+  w.u8(f.n_tables);
+  if (v10(v))
+    w.zeros(3);
+  else
+    w.u8(f.auxiliary_id), w.zeros(2);
+  w.u32(f.capabilities);
+  w.u32(v10(v) ? f.actions : 0);
+  if (v10(v))
+    for (const auto& p : f.ports) port_desc(w, v, p);
+  return 6;
+}
+inline uint8_t body(Writer&, uint8_t, const GetConfigRequest&) { return 7; }
+inline uint8_t body(Writer& w, uint8_t, const SwitchConfig& c) {
+  w.u16(c.flags), w.u16(c.miss_send_len);
+  return c.is_set ? 9 : 8;
+}
+inline uint8_t body(Writer&, uint8_t v, const BarrierRequest&) { return v10(v) ? 18 : 20; }
+inline uint8_t body(Writer&, uint8_t v, const BarrierReply&) { return v10(v) ? 19 : 21; }
+
+inline void padded_nxm(Writer& w, size_t len_at, const Match& m, const TlvCookie* cookie) {
+  size_t start = w.size();
+  size_t n = encode_tlvs(w, m, TlvDialect::kNxm, cookie);
+  w.patch16(len_at, n);
+  w.pad_to(8, start);
+}
+
+inline uint8_t flow_mod_nx(Writer& w, const FlowMod& f) {
+  nx_header(w, 13);
+  w.u64(f.command == FlowModCommand::kAdd ? f.cookie : f.cookie);
+  w.u16(uint16_t(f.table_id) << 8 | uint8_t(f.command));
+  w.u16(f.idle_timeout), w.u16(f.hard_timeout), w.u16(f.priority);
+  w.u32(f.buffer_id);
+  port(w, kOfp10, f.out_port);
+  w.u16(f.flags);
+  size_t len_at = w.size();
+  w.u16(0);
+  w.zeros(6);
+  TlvCookie c{f.cookie, f.cookie_mask};
+  padded_nxm(w, len_at, f.match, f.command == FlowModCommand::kAdd ? nullptr : &c);
+  encode_actions(w, f.instructions.flattened(), kOfp10, f.match);
+  return 4;
+}
+
+inline uint8_t body(Writer& w, uint8_t v, const FlowMod& f) {
+  if (v10(v) && f.match_format == MatchFormat::kNxm) return flow_mod_nx(w, f);
+  if (v10(v)) {
+    if (f.cookie_mask) throw Error("flow-mod: a cookie mask needs NXM in OpenFlow 1.0");
+    encode_of10_match(w, f.match);
+    w.u64(f.cookie);
+    w.u16(uint16_t(f.table_id) << 8 | uint8_t(f.command));
+    w.u16(f.idle_timeout), w.u16(f.hard_timeout), w.u16(f.priority);
+    w.u32(f.buffer_id);
+    port(w, v, f.out_port);
+    w.u16(f.flags);
+    encode_actions(w, f.instructions.flattened(), kOfp10, f.match);
+    return 14;
+  }
+  w.u64(f.cookie), w.u64(f.cookie_mask);
+  w.u8(f.table_id), w.u8(uint8_t(f.command));
+  w.u16(f.idle_timeout), w.u16(f.hard_timeout), w.u16(f.priority);
+  w.u32(f.buffer_id);
+  w.u32(f.out_port == kOfppNone ? 0xffffffffu : nxm::port_to_of13(f.out_port));
+  w.u32(f.out_group);
+  w.u16(f.flags), w.zeros(2);
+  encode_oxm_match(w, f.match);
+  encode_instructions(w, f.instructions, f.match);
+  return 14;
+}
+
+inline uint8_t body(Writer& w, uint8_t v, const PacketIn& p) {
+  w.u32(p.buffer_id), w.u16(p.total_len);
+  if (v10(v)) {
+    port(w, v, p.in_port);
+    w.u8(p.reason), w.zeros(1);
+  } else {
+    w.u8(p.reason), w.u8(p.table_id), w.u64(p.cookie);
+    Match m;
+    match_set(m, FieldId::kInPort, p.in_port);
+    encode_oxm_match(w, m);
+    w.zeros(2);
+  }
+  w.bytes(p.data);
+  return 10;
+}
+
+inline uint8_t body(Writer& w, uint8_t v, const PacketOut& p) {
+  w.u32(p.buffer_id);
+  port(w, v, p.in_port);
+  size_t len_at = w.size();
+  w.u16(0);
+  if (!v10(v)) w.zeros(6);
+  size_t start = w.size();
+  encode_actions(w, p.actions, v);
+  w.patch16(len_at, w.size() - start);
+  w.bytes(p.data);
+  return 13;
+}
+
+inline uint8_t body(Writer& w, uint8_t v, const PortStatus& s) {
+  w.u8(s.reason), w.zeros(7);
+  port_desc(w, v, s.port);
+  return 12;
+}
+
+inline uint8_t body(Writer& w, uint8_t v, const FlowRemoved& f) {
+  if (v10(v)) encode_of10_match(w, f.match);
+  w.u64(f.cookie), w.u16(f.priority), w.u8(f.reason);
+  w.u8(v10(v) ? 0 : f.table_id);
+  w.u32(f.duration_sec), w.u32(f.duration_nsec), w.u16(f.idle_timeout);
+  w.u16(v10(v) ? 0 : f.hard_timeout);
+  w.u64(f.packet_count), w.u64(f.byte_count);
+  if (!v10(v)) encode_oxm_match(w, f.match);
+  return 11;
+}
+
+inline uint8_t body(Writer& w, uint8_t, const SetFlowFormat& s) {
+  nx_header(w, 12);
+  w.u32(s.format);
+  return 4;
+}
+inline uint8_t body(Writer& w, uint8_t, const FlowModTableId& s) {
+  nx_header(w, 15);
+  w.u8(s.enable), w.zeros(7);
+  return 4;
+}
+inline uint8_t body(Writer& w, uint8_t, const SetPacketInFormat& s) {
+  nx_header(w, 16);
+  w.u32(s.format);
+  return 4;
+}
+
+}  // namespace flowpath::openflow::enc

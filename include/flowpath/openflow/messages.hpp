@@ -1,0 +1,151 @@
+// flowpath/openflow/messages.hpp — the typed OpenFlow messages the codec
+// (openflow/codec.hpp) decodes and encodes, for OpenFlow 1.0 and 1.3 and
+// the Nicira extensions ovs-ofctl uses.  One struct per message kind; a
+// Message is {version, xid, body}.
+//
+// Ports are flowpath's (OpenFlow 1.0 numbering: LOCAL = 0xfffe, ...), also
+// in 1.3 messages; the codec converts.  Matches are flowpath Matches,
+// actions OfActionLists (flow/of_action.hpp).  `match_format` records how
+// a flow-mod or flow-stats exchange travelled in 1.0 (ofp_match or NXM),
+// so a reply can use the same.
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "flowpath/openflow/instructions.hpp"
+
+namespace flowpath::openflow {
+
+enum class MatchFormat : uint8_t { kOf10, kNxm, kOxm };
+
+struct Hello {
+  uint32_t version_bitmap = 0;  // bit v = version v offered; 0 = no element
+  friend bool operator==(const Hello&, const Hello&) = default;
+};
+struct ErrorMsg {
+  uint16_t type = 0, code = 0;
+  bool nx = false;  // Nicira vendor error (OF1.0)
+  std::vector<uint8_t> data;
+  friend bool operator==(const ErrorMsg&, const ErrorMsg&) = default;
+};
+struct EchoRequest {
+  std::vector<uint8_t> data;
+  friend bool operator==(const EchoRequest&, const EchoRequest&) = default;
+};
+struct EchoReply {
+  std::vector<uint8_t> data;
+  friend bool operator==(const EchoReply&, const EchoReply&) = default;
+};
+struct FeaturesRequest {
+  friend bool operator==(const FeaturesRequest&, const FeaturesRequest&) = default;
+};
+struct PortDesc {
+  uint32_t port_no = 0;
+  EthAddr hw_addr;
+  std::string name;  // at most 15 characters on the wire
+  uint32_t config = 0, state = 0, curr = 0, advertised = 0, supported = 0, peer = 0;
+  uint32_t curr_speed = 0, max_speed = 0;  // kbps, OpenFlow 1.3 only
+  friend bool operator==(const PortDesc&, const PortDesc&) = default;
+};
+struct FeaturesReply {
+  uint64_t datapath_id = 0;
+  uint32_t n_buffers = 0;
+  uint8_t n_tables = 0;
+  uint8_t auxiliary_id = 0;  // 1.3
+  uint32_t capabilities = 0;
+  uint32_t actions = 0;         // 1.0: supported action bitmap
+  std::vector<PortDesc> ports;  // 1.0 only (1.3 uses port-desc)
+  friend bool operator==(const FeaturesReply&, const FeaturesReply&) = default;
+};
+struct GetConfigRequest {
+  friend bool operator==(const GetConfigRequest&, const GetConfigRequest&) = default;
+};
+struct SwitchConfig {  // GET_CONFIG_REPLY and SET_CONFIG
+  bool is_set = false;
+  uint16_t flags = 0, miss_send_len = 128;
+  friend bool operator==(const SwitchConfig&, const SwitchConfig&) = default;
+};
+struct BarrierRequest {
+  friend bool operator==(const BarrierRequest&, const BarrierRequest&) = default;
+};
+struct BarrierReply {
+  friend bool operator==(const BarrierReply&, const BarrierReply&) = default;
+};
+
+enum class FlowModCommand : uint8_t { kAdd, kModify, kModifyStrict, kDelete, kDeleteStrict };
+inline constexpr uint16_t kFlowModSendFlowRem = 1, kFlowModCheckOverlap = 2,
+                          kFlowModResetCounts = 4;
+inline constexpr uint32_t kNoBuffer = 0xffffffff, kAnyGroup = 0xffffffff;
+
+struct FlowMod {
+  FlowModCommand command = FlowModCommand::kAdd;
+  Match match;
+  int32_t priority = 32768;
+  uint64_t cookie = 0, cookie_mask = 0;  // mask: 1.3 and NXM (NXM_NX_COOKIE)
+  uint8_t table_id = 0;                  // 255 = all tables (delete)
+  uint16_t idle_timeout = 0, hard_timeout = 0, flags = 0;
+  uint32_t buffer_id = kNoBuffer;
+  uint32_t out_port = kOfppNone;  // delete filter; kOfppNone = any
+  uint32_t out_group = kAnyGroup;
+  InstructionSet instructions;  // 1.0: only .actions
+  MatchFormat match_format = MatchFormat::kOf10;
+  friend bool operator==(const FlowMod&, const FlowMod&) = default;
+};
+
+struct PacketIn {
+  uint32_t buffer_id = kNoBuffer;
+  uint16_t total_len = 0;
+  uint32_t in_port = 0;
+  uint8_t reason = 0;  // 0 no match, 1 action, 2 invalid TTL
+  uint8_t table_id = 0;
+  uint64_t cookie = 0;
+  std::vector<uint8_t> data;
+  friend bool operator==(const PacketIn&, const PacketIn&) = default;
+};
+struct PacketOut {
+  uint32_t buffer_id = kNoBuffer;
+  uint32_t in_port = kOfppController;
+  OfActionList actions;
+  std::vector<uint8_t> data;
+  friend bool operator==(const PacketOut&, const PacketOut&) = default;
+};
+struct PortStatus {
+  uint8_t reason = 0;  // 0 add, 1 delete, 2 modify
+  PortDesc port;
+  friend bool operator==(const PortStatus&, const PortStatus&) = default;
+};
+struct FlowRemoved {
+  Match match;
+  uint64_t cookie = 0;
+  int32_t priority = 32768;
+  uint8_t reason = 0;  // 0 idle timeout, 1 hard timeout, 2 delete
+  uint8_t table_id = 0;
+  uint32_t duration_sec = 0, duration_nsec = 0;
+  uint16_t idle_timeout = 0, hard_timeout = 0;
+  uint64_t packet_count = 0, byte_count = 0;
+  friend bool operator==(const FlowRemoved&, const FlowRemoved&) = default;
+};
+
+/// Nicira: NXT_SET_FLOW_FORMAT (0 = OpenFlow 1.0, 2 = NXM).
+struct SetFlowFormat {
+  uint32_t format = 0;
+  friend bool operator==(const SetFlowFormat&, const SetFlowFormat&) = default;
+};
+/// Nicira: NXT_SET_PACKET_IN_FORMAT (0 standard, 1 NXT_PACKET_IN, 2 NXT_PACKET_IN2).
+struct SetPacketInFormat {
+  uint32_t format = 0;
+  friend bool operator==(const SetPacketInFormat&, const SetPacketInFormat&) = default;
+};
+/// Nicira: NXT_FLOW_MOD_TABLE_ID (flow-mods carry table_id in 1.0).
+struct FlowModTableId {
+  bool enable = false;
+  friend bool operator==(const FlowModTableId&, const FlowModTableId&) = default;
+};
+
+}  // namespace flowpath::openflow
+
+#include "flowpath/openflow/stats.hpp"
