@@ -346,9 +346,11 @@ TEST(OpenflowOvsOfctl, DecodesWhatOvsOfctlSends) {
       EXPECT_EQ(fm->instructions.actions, opts.empty() ? f.actions : of13_view(f.match, f.actions));
       EXPECT_TRUE(c.errors.empty()) << c.errors.front();
       EXPECT_NE(out.find("rc=0"), std::string::npos) << out;
-      for (size_t i = 0; i < c.received.size(); ++i)  // re-encoding gives OVS's own bytes
-        if (std::holds_alternative<of::FlowMod>(c.received[i].body))
+      for (size_t i = 0; i < c.received.size(); ++i) {  // re-encoding gives OVS's own bytes
+        if (std::holds_alternative<of::FlowMod>(c.received[i].body)) {
           EXPECT_EQ(hex(of::encode(c.received[i])), hex(c.raw[i]));
+        }
+      }
     }
   }
 }
