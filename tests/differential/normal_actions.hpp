@@ -1,0 +1,95 @@
+// tests/differential/normal_actions.hpp — datapath actions, as either
+// switch prints them, reduced to what a user can see: the set of outputs,
+// each with the VLAN headers the frame carries when it leaves.
+//
+//   "push_vlan(vid=1000,pcp=0),eth2,pop_vlan,vm2"   (frame untagged)
+//     -> "eth2[8100:1000:0] vm2[]"
+//
+// Walking the action list keeps the frame's tag stack (starting from the
+// tags the frame arrived with) and any header rewrites seen so far; each
+// output records them.  The order of outputs is not significant (OVS and
+// flowpath flood in different port orders), duplicates are.  Ports are
+// printed by name: `names` maps OVS's datapath port numbers; flowpath's
+// text already has names.  Anything not understood is kept verbatim, so it
+// can only make a comparison fail, never pass.
+#pragma once
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "differential/normal_frames.hpp"
+
+namespace flowpath::difftest {
+
+/// Splits "a,b(c,d),e" at top-level commas.
+inline std::vector<std::string> split_actions(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  int depth = 0;
+  for (char c : s) {
+    if (c == ',' && depth == 0) {
+      out.push_back(cur);
+      cur.clear();
+      continue;
+    }
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    cur += c;
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+inline long arg_of(const std::string& a, const std::string& key, long dflt) {
+  auto pos = a.find(key + "=");
+  if (pos == std::string::npos) return dflt;
+  return std::strtol(a.c_str() + pos + key.size() + 1, nullptr, 0);
+}
+
+inline std::string tag_text(const Tag& t) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%04x:%u:%u", t.tpid, t.vid, t.pcp);
+  return b;
+}
+
+/// The normalised output set of an action text (see the header comment).
+inline std::string normalize_actions(const std::string& text, const std::vector<Tag>& in_tags,
+                                     const std::map<uint32_t, std::string>& names = {}) {
+  std::vector<Tag> stack = in_tags;
+  std::string mods;
+  std::vector<std::string> outs;
+  for (const std::string& a : split_actions(text)) {
+    if (a == "drop" || a.empty()) continue;
+    if (a.rfind("push_vlan(", 0) == 0) {
+      Tag t{uint16_t(arg_of(a, "tpid", 0x8100)), uint16_t(arg_of(a, "vid", 0)),
+            uint8_t(arg_of(a, "pcp", 0))};
+      stack.insert(stack.begin(), t);
+    } else if (a == "pop_vlan") {
+      if (stack.empty())
+        mods += "[pop of no tag]";
+      else
+        stack.erase(stack.begin());
+    } else if (a.rfind("set(", 0) == 0 || a.find('(') != std::string::npos) {
+      mods += " " + a;
+    } else {
+      std::string port = a;
+      if (a.find_first_not_of("0123456789") == std::string::npos) {
+        auto it = names.find(uint32_t(std::stoul(a)));
+        if (it != names.end()) port = it->second;
+      }
+      std::string o = port + "[";
+      for (size_t i = 0; i < stack.size(); ++i) o += (i ? "/" : "") + tag_text(stack[i]);
+      outs.push_back(o + "]" + mods);
+    }
+  }
+  std::sort(outs.begin(), outs.end());
+  std::string r;
+  for (const auto& o : outs) r += (r.empty() ? "" : " ") + o;
+  return r.empty() ? "drop" : r;
+}
+
+}  // namespace flowpath::difftest
