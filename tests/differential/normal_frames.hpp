@@ -41,16 +41,15 @@ enum class Payload {
 inline constexpr int kPayloadCount = 13;
 
 inline const char* payload_name(Payload p) {
-  static const char* const names[] = {"arp",         "ipv4/tcp",   "ipv4/udp",  "ipv4/icmp",
-                                      "ipv6/tcp",    "ipv6/udp",   "icmpv6/echo", "nd/ns",
-                                      "nd/na",       "lldp",       "type=0x1234", "llc",
-                                      "bare-tpid"};
+  static const char* const names[] = {
+      "arp",   "ipv4/tcp", "ipv4/udp", "ipv4/icmp",   "ipv6/tcp", "ipv6/udp", "icmpv6/echo",
+      "nd/ns", "nd/na",    "lldp",     "type=0x1234", "llc",      "bare-tpid"};
   return names[int(p)];
 }
 
 struct Frame {
   EthAddr dst, src;
-  std::vector<Tag> tags;     // outermost first
+  std::vector<Tag> tags;  // outermost first
   Payload payload = Payload::kArp;
   uint16_t bare_tpid = 0x8100;  // kBareTpid only
   uint8_t host = 1;             // varies L3 addresses
@@ -173,14 +172,30 @@ inline std::vector<uint8_t> Frame::bytes() const {
       for (int i = 0; i < 6; ++i) body.push_back(0);
       body.insert(body.end(), {192, 0, 2, 200});
       break;
-    case Payload::kIpv4Tcp: type = 0x0800, body = ipv4(6, host); break;
-    case Payload::kIpv4Udp: type = 0x0800, body = ipv4(17, host); break;
-    case Payload::kIpv4Icmp: type = 0x0800, body = ipv4(1, host); break;
-    case Payload::kIpv6Tcp: type = 0x86dd, body = ipv6(6, host, l4(6, host, true)); break;
-    case Payload::kIpv6Udp: type = 0x86dd, body = ipv6(17, host, l4(17, host, true)); break;
-    case Payload::kIcmpv6Echo: type = 0x86dd, body = ipv6(58, host, l4(58, host, true)); break;
-    case Payload::kNdSolicit: type = 0x86dd, body = ipv6(58, host, nd(true, host, src), true); break;
-    case Payload::kNdAdvert: type = 0x86dd, body = ipv6(58, host, nd(false, host, src)); break;
+    case Payload::kIpv4Tcp:
+      type = 0x0800, body = ipv4(6, host);
+      break;
+    case Payload::kIpv4Udp:
+      type = 0x0800, body = ipv4(17, host);
+      break;
+    case Payload::kIpv4Icmp:
+      type = 0x0800, body = ipv4(1, host);
+      break;
+    case Payload::kIpv6Tcp:
+      type = 0x86dd, body = ipv6(6, host, l4(6, host, true));
+      break;
+    case Payload::kIpv6Udp:
+      type = 0x86dd, body = ipv6(17, host, l4(17, host, true));
+      break;
+    case Payload::kIcmpv6Echo:
+      type = 0x86dd, body = ipv6(58, host, l4(58, host, true));
+      break;
+    case Payload::kNdSolicit:
+      type = 0x86dd, body = ipv6(58, host, nd(true, host, src), true);
+      break;
+    case Payload::kNdAdvert:
+      type = 0x86dd, body = ipv6(58, host, nd(false, host, src));
+      break;
     case Payload::kLldp:
       type = 0x88cc;
       body = {0x02, 0x07, 0x04};
@@ -196,7 +211,9 @@ inline std::vector<uint8_t> Frame::bytes() const {
       body.resize(38, 0);
       type = uint16_t(body.size());
       break;
-    case Payload::kBareTpid: put16(v, bare_tpid); return v;
+    case Payload::kBareTpid:
+      put16(v, bare_tpid);
+      return v;
   }
   put16(v, type);
   v.insert(v.end(), body.begin(), body.end());

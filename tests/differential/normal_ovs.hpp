@@ -76,7 +76,8 @@ class OvsInstance {
     pids_.push_back(read_pid("ovsdb-server.pid"));
     vsctl("--no-wait init");
     run("ovs-vswitchd " + db_ + " --enable-dummy=override --disable-system --pidfile=" + dir_ +
-        "/ovs-vswitchd.pid --unixctl=" + ctl() + " --log-file=" + dir_ + "/ovs-vswitchd.log --detach");
+        "/ovs-vswitchd.pid --unixctl=" + ctl() + " --log-file=" + dir_ +
+        "/ovs-vswitchd.log --detach");
     pids_.push_back(read_pid("ovs-vswitchd.pid"));
   }
   ~OvsInstance() {

@@ -15,6 +15,8 @@
 //   FLOWPATH_DIFF_SCENARIOS=N   scenarios per configuration (default 150)
 //   FLOWPATH_DIFF_VERBOSE=1     print every case
 // Skips (with the reason) where Open vSwitch is not installed.
+#include "differential/normal_ovs.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -25,7 +27,6 @@
 #include <set>
 
 #include "differential/normal_actions.hpp"
-#include "differential/normal_ovs.hpp"
 #include "flowpath/bridge/ofproto.hpp"
 #include "flowpath/bridge/views.hpp"
 #include "flowpath/datapath/dp_format.hpp"
@@ -56,7 +57,7 @@ struct SwitchPair {
   std::string name;
   SwitchConfig cfg;
   std::unique_ptr<Ofproto> of;
-  std::vector<PortRef> ports;          // every port of every bridge, LOCAL and patch included
+  std::vector<PortRef> ports;  // every port of every bridge, LOCAL and patch included
   std::vector<uint16_t> local, provider;
   std::map<std::string, EthAddr> bridge_mac;  // OVS's LOCAL MACs
 
@@ -99,9 +100,15 @@ class Generator {
   std::vector<Tag> tags(const SwitchPair& s, const PortConfig& p, std::string& label) {
     auto vid_of_class = [&](std::string& cls) -> uint16_t {
       switch (pick(5)) {
-        case 0: cls = "vid0"; return 0;
-        case 1: cls = "vid-port"; return p.tag ? *p.tag : s.local[pick(s.local.size())];
-        case 2: cls = "vid-local"; return s.local[pick(s.local.size())];
+        case 0:
+          cls = "vid0";
+          return 0;
+        case 1:
+          cls = "vid-port";
+          return p.tag ? *p.tag : s.local[pick(s.local.size())];
+        case 2:
+          cls = "vid-local";
+          return s.local[pick(s.local.size())];
         case 3:
           cls = "vid-provider";
           return s.provider.empty() ? 4000 : s.provider[pick(s.provider.size())];
@@ -140,22 +147,52 @@ class Generator {
 
   EthAddr dst(const std::vector<EthAddr>& hosts, const EthAddr& bridge_mac, std::string& label) {
     switch (pick(10)) {
-      case 0: case 1: case 2: label = "dst-host"; return hosts[pick(hosts.size())];
-      case 3: label = "dst-unknown"; return mac_of(0x020000aa0000ull + pick(0xffff));
-      case 4: label = "dst-bcast"; return mac_of(0xffffffffffffull);
-      case 5: label = "dst-mcast4"; return mac_of(0x01005e000000ull + pick(0x7fffff));
-      case 6: label = "dst-mcast6"; return mac_of(0x333300000000ull + pick(0xffffffff));
-      case 7: label = "dst-ieee"; return mac_of(0x0180c2000000ull + pick(16));
-      case 8: label = "dst-cisco"; return mac_of(chance(50) ? 0x01000cccccccull : 0x01000ccccccdull);
-      default: label = "dst-bridge"; return bridge_mac;
+      case 0:
+      case 1:
+      case 2:
+        label = "dst-host";
+        return hosts[pick(hosts.size())];
+      case 3:
+        label = "dst-unknown";
+        return mac_of(0x020000aa0000ull + pick(0xffff));
+      case 4:
+        label = "dst-bcast";
+        return mac_of(0xffffffffffffull);
+      case 5:
+        label = "dst-mcast4";
+        return mac_of(0x01005e000000ull + pick(0x7fffff));
+      case 6:
+        label = "dst-mcast6";
+        return mac_of(0x333300000000ull + pick(0xffffffff));
+      case 7:
+        label = "dst-ieee";
+        return mac_of(0x0180c2000000ull + pick(16));
+      case 8: {
+        label = "dst-vendor";
+        static const uint64_t v[] = {0x01000cccccccull, 0x01000ccccccdull, 0x01000ccdcdcdull,
+                                     0x01000c000000ull, 0x01000cccccc3ull, 0x00e02b000004ull,
+                                     0x01000cccccc8ull};
+        return mac_of(v[pick(7)]);
+      }
+      default:
+        label = "dst-bridge";
+        return bridge_mac;
     }
   }
   EthAddr src(const std::vector<EthAddr>& hosts, const EthAddr& bridge_mac, std::string& label) {
     switch (pick(10)) {
-      case 0: label = "src-mcast"; return chance(50) ? mac_of(0x01005e000001ull) : mac_of(0x0180c2000000ull);
-      case 1: label = "src-bridge"; return bridge_mac;
-      case 2: label = "src-new"; return mac_of(0x020000bb0000ull + pick(0xffff));
-      default: label = "src-host"; return hosts[pick(hosts.size())];
+      case 0:
+        label = "src-mcast";
+        return chance(50) ? mac_of(0x01005e000001ull) : mac_of(0x0180c2000000ull);
+      case 1:
+        label = "src-bridge";
+        return bridge_mac;
+      case 2:
+        label = "src-new";
+        return mac_of(0x020000bb0000ull + pick(0xffff));
+      default:
+        label = "src-host";
+        return hosts[pick(hosts.size())];
     }
   }
 
@@ -342,8 +379,8 @@ TEST_F(NormalVsOvs, DatapathActionsAgree) {
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("NORMAL vs Open vSwitch: seed %llu, %zu cases, %zu agree (%.2f%%), %.1f s\n",
-              (unsigned long long)seed, cases, agree, cases ? 100.0 * double(agree) / double(cases) : 0.0,
-              secs);
+              (unsigned long long)seed, cases, agree,
+              cases ? 100.0 * double(agree) / double(cases) : 0.0, secs);
   std::printf("megaflow masks vs OVS (informational):\n");
   for (const auto& [k, n] : masks) std::printf("  %-34s %zu\n", k.c_str(), n);
   if (!bad_labels.empty()) {
@@ -351,7 +388,8 @@ TEST_F(NormalVsOvs, DatapathActionsAgree) {
     std::vector<std::pair<size_t, std::string>> v;
     for (const auto& [k, n] : bad_labels) v.push_back({n, k});
     std::sort(v.rbegin(), v.rend());
-    for (size_t i = 0; i < v.size() && i < 40; ++i) std::printf("  %5zu  %s\n", v[i].first, v[i].second.c_str());
+    for (size_t i = 0; i < v.size() && i < 40; ++i)
+      std::printf("  %5zu  %s\n", v[i].first, v[i].second.c_str());
   }
   EXPECT_EQ(agree, cases) << "flowpath and Open vSwitch disagree (cases above)";
 }

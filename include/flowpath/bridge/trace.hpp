@@ -27,8 +27,9 @@ namespace flowpath {
 /// vSwitch, the packet then starts in the patch port's own bridge.
 inline BridgePort& trace_port(const Bridge& b, const Match& m) {
   BridgePort* in = b.port_by_ofport(m.value.in_port);
-  if (!in && m.mask.in_port) throw Error("in_port " + std::to_string(m.value.in_port) +
-                                         ": no such port on bridge " + b.name());
+  if (!in && m.mask.in_port)
+    throw Error("in_port " + std::to_string(m.value.in_port) + ": no such port on bridge " +
+                b.name());
   if (!in) in = b.port_by_ofport(kOfppLocal);
   return *in;
 }
