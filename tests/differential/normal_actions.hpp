@@ -7,11 +7,10 @@
 //
 // Walking the action list keeps the frame's tag stack (starting from the
 // tags the frame arrived with) and any header rewrites seen so far; each
-// output records them.  The order of outputs is not significant (OVS and
-// flowpath flood in different port orders), duplicates are.  Ports are
-// printed by name: `names` maps OVS's datapath port numbers; flowpath's
-// text already has names.  Anything not understood is kept verbatim, so it
-// can only make a comparison fail, never pass.
+// output records the tags and the fields that differ from the frame's.  The order of outputs is not
+// significant (OVS and flowpath flood in different port orders), duplicates are.  Ports are printed
+// by name: `names` maps OVS's datapath port numbers; flowpath's text already has names.  Anything
+// not understood is kept verbatim, so it can only make a comparison fail, never pass.
 #pragma once
 
 #include <algorithm>
@@ -56,11 +55,26 @@ inline std::string tag_text(const Tag& t) {
   return b;
 }
 
+/// "0x20/0xfc" -> "32": masked sets (OVS) and plain ones (flowpath) alike.
+inline std::string field_value(std::string v) {
+  v = v.substr(0, v.find('/'));
+  if (!v.empty() && v.find(':') == std::string::npos && v.find('.') == std::string::npos) {
+    char* end = nullptr;
+    unsigned long n = std::strtoul(v.c_str(), &end, 0);
+    if (end && *end == 0) return std::to_string(n);
+  }
+  return v;
+}
+
 /// The normalised output set of an action text (see the header comment).
+/// `original` holds the frame's header fields as "hdr.field" -> value (e.g.
+/// "ipv4.tos" -> "0"): a rewrite back to the original value is no rewrite.
 inline std::string normalize_actions(const std::string& text, const std::vector<Tag>& in_tags,
-                                     const std::map<uint32_t, std::string>& names = {}) {
+                                     const std::map<uint32_t, std::string>& names = {},
+                                     const std::map<std::string, std::string>& original = {}) {
   std::vector<Tag> stack = in_tags;
-  std::string mods;
+  std::map<std::string, std::string> fields = original;
+  std::string odd;
   std::vector<std::string> outs;
   for (const std::string& a : split_actions(text)) {
     if (a == "drop" || a.empty()) continue;
@@ -70,11 +84,24 @@ inline std::string normalize_actions(const std::string& text, const std::vector<
       stack.insert(stack.begin(), t);
     } else if (a == "pop_vlan") {
       if (stack.empty())
-        mods += "[pop of no tag]";
+        odd += " [pop of no tag]";
       else
         stack.erase(stack.begin());
-    } else if (a.rfind("set(", 0) == 0 || a.find('(') != std::string::npos) {
-      mods += " " + a;
+    } else if (a.rfind("set(", 0) == 0 && a.size() > 6 && a.find('(', 4) != std::string::npos) {
+      // set(HDR(k=v,k=v)) -> fields["HDR.k"] = v
+      size_t open = a.find('(', 4);
+      std::string hdr = a.substr(4, open - 4);
+      std::string body = a.substr(open + 1, a.size() - open - 3);
+      for (const std::string& kv : split_actions(body)) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos) {
+          odd += " " + a;
+          continue;
+        }
+        fields[hdr + "." + kv.substr(0, eq)] = field_value(kv.substr(eq + 1));
+      }
+    } else if (a.find('(') != std::string::npos) {
+      odd += " " + a;
     } else {
       std::string port = a;
       if (a.find_first_not_of("0123456789") == std::string::npos) {
@@ -83,12 +110,17 @@ inline std::string normalize_actions(const std::string& text, const std::vector<
       }
       std::string o = port + "[";
       for (size_t i = 0; i < stack.size(); ++i) o += (i ? "/" : "") + tag_text(stack[i]);
-      outs.push_back(o + "]" + mods);
+      o += "]";
+      for (const auto& [k, v] : fields) {
+        auto it = original.find(k);
+        if (it == original.end() || it->second != v) o += " " + k + "=" + v;
+      }
+      outs.push_back(o + odd);
     }
   }
   std::sort(outs.begin(), outs.end());
   std::string r;
-  for (const auto& o : outs) r += (r.empty() ? "" : " ") + o;
+  for (const auto& o : outs) r += (r.empty() ? "" : ", ") + o;
   return r.empty() ? "drop" : r;
 }
 

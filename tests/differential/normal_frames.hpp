@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,9 @@ struct Frame {
 
   std::vector<uint8_t> bytes() const;
   std::string describe() const;
+  /// The header fields a datapath action may rewrite, as the frame has
+  /// them ("eth.src" -> "02:00:...", "ipv4.tos" -> "0", ...).
+  std::map<std::string, std::string> fields() const;
 };
 
 namespace frame_detail {
@@ -218,6 +222,17 @@ inline std::vector<uint8_t> Frame::bytes() const {
   put16(v, type);
   v.insert(v.end(), body.begin(), body.end());
   return v;
+}
+
+inline std::map<std::string, std::string> Frame::fields() const {
+  using frame_detail::mac_text;
+  std::map<std::string, std::string> f{{"eth.src", mac_text(src)}, {"eth.dst", mac_text(dst)}};
+  if (payload == Payload::kIpv4Tcp || payload == Payload::kIpv4Udp ||
+      payload == Payload::kIpv4Icmp) {
+    f["ipv4.tos"] = "0";
+    f["ipv4.ttl"] = "64";
+  }
+  return f;
 }
 
 inline std::string Frame::describe() const {

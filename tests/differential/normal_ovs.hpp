@@ -115,13 +115,19 @@ class OvsInstance {
       }
     }
     vsctl(cmd);
+    // Flows one by one: as OpenFlow 1.0 + Nicira extensions where they fit
+    // (so mod_vlan_vid pushes a tag when there is none, as in flowpath's
+    // text), else as OpenFlow 1.3 (goto_table, push_vlan).
     for (const auto& b : cfg.bridges) {
-      std::string file = dir_ + "/" + b.name + ".flows";
-      std::ofstream out(file);
-      for (const auto& f : b.flows) out << f.text << "\n";
-      out.close();
       run("ovs-ofctl del-flows " + b.name);
-      if (!b.flows.empty()) run("ovs-ofctl add-flows " + b.name + " " + file);
+      for (const auto& f : b.flows) {
+        std::string add = "ovs-ofctl add-flow " + b.name + " '" + f.text + "'";
+        try {
+          run(add);
+        } catch (const Error&) {
+          run("ovs-ofctl -O OpenFlow13 add-flow " + b.name + " '" + f.text + "'");
+        }
+      }
     }
     load_dp_ports();
   }

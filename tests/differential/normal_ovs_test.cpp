@@ -214,6 +214,7 @@ class NormalVsOvs : public ::testing::Test {
     ovs_ = std::make_unique<OvsInstance>();
     add_setup("compute-node", FLOWPATH_SOURCE_DIR "/examples/compute_node/compute-node.conf");
     add_setup("vlans", FLOWPATH_SOURCE_DIR "/tests/differential/normal_trunks.conf");
+    add_setup("actions", FLOWPATH_SOURCE_DIR "/tests/differential/xlate_actions.conf");
   }
   void add_setup(const std::string& name, const std::string& path) {
     auto s = std::make_unique<SwitchPair>(name, SwitchConfig::load(path));
@@ -240,7 +241,7 @@ class NormalVsOvs : public ::testing::Test {
     XlateResult x;
     s.of->translate_at(*in, key, true, x, nullptr);
     o.actions = format_dp_actions(x.actions, [&](uint32_t n) { return s.of->dp_port_name(n); });
-    o.normalized = normalize_actions(o.actions, c.frame.tags);
+    o.normalized = normalize_actions(o.actions, c.frame.tags, {}, c.frame.fields());
     o.mask = x.mask;
     o.mask_ok = true;
     return o;
@@ -259,7 +260,7 @@ class NormalVsOvs : public ::testing::Test {
     };
     o.actions = line_after("Datapath actions: ");
     o.megaflow = line_after("Megaflow: ");
-    o.normalized = normalize_actions(o.actions, c.frame.tags, ovs_->dp_names());
+    o.normalized = normalize_actions(o.actions, c.frame.tags, ovs_->dp_names(), c.frame.fields());
     try {
       std::string text;
       for (const auto& tok : split_actions(o.megaflow)) {

@@ -49,9 +49,11 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
       flow_.vlans[1] = VlanHeader{};
       break;
     case OfActionType::kPushVlan:
+      // The new tag is VID 0, PCP 0 (Open vSwitch's push_vlan; it does not
+      // copy the outer tag's fields): mod_vlan_vid/pcp that follow set it.
       flow_.vlans[1] = v0;
       v0.tpid = Be16{a.u16};
-      v0.tci = Be16{uint16_t(kVlanCfi | (v0.tci.host() & ~kVlanCfi))};
+      v0.tci = Be16{kVlanCfi};
       break;
     case OfActionType::kSetDlSrc: flow_.dl_src = a.mac; break;
     case OfActionType::kSetDlDst: flow_.dl_dst = a.mac; break;
