@@ -28,6 +28,7 @@
 
 #include "differential/normal_actions.hpp"
 #include "flowpath/bridge/ofproto.hpp"
+#include "flowpath/bridge/trace.hpp"
 #include "flowpath/bridge/views.hpp"
 #include "flowpath/datapath/dp_format.hpp"
 #include "flowpath/flow/ofctl_text.hpp"
@@ -276,30 +277,157 @@ class NormalVsOvs : public ::testing::Test {
     return o;
   }
 
-  /// Megaflow mask of flowpath relative to OVS's (in_port aside).
-  static std::string compare_masks(const FlowMask& fp, const FlowMask& ovs) {
+  /// Megaflow mask of flowpath relative to OVS's (in_port aside), overall
+  /// and per field ("dl_type+": flowpath pins bits OVS does not; "-": fewer).
+  void compare_masks(const FlowMask& fp, const FlowMask& ovs) {
+    static const struct {
+      const char* name;
+      size_t from, to;
+    } kFields[] = {{"dl_dst", 8, 14},      {"dl_src", 14, 20},
+                   {"dl_type", 20, 22},    {"vlan", 24, 28},
+                   {"inner vlan", 28, 32}, {"nw_src/dst", 32, 40},
+                   {"ipv6", 40, 72},       {"nw_proto/tos/ttl/frag", 72, 80},
+                   {"nd_target", 80, 96},  {"arp_sha/tha", 96, 108},
+                   {"l4", 112, 120}};
+    const auto* a = reinterpret_cast<const uint8_t*>(&fp);
+    const auto* b = reinterpret_cast<const uint8_t*>(&ovs);
     bool extra = false, fewer = false;
-    for (size_t w = 1; w < FlowKey::kWords; ++w) {
-      extra |= (fp.word(w) & ~ovs.word(w)) != 0;
-      fewer |= (ovs.word(w) & ~fp.word(w)) != 0;
+    for (const auto& f : kFields) {
+      bool e = false, w = false;
+      for (size_t i = f.from; i < f.to; ++i) {
+        e |= (a[i] & ~b[i]) != 0;
+        w |= (b[i] & ~a[i]) != 0;
+      }
+      if (e) ++mask_fields_[std::string(f.name) + " +"];
+      if (w) ++mask_fields_[std::string(f.name) + " -"];
+      // OVS tells a double-tagged frame by dl_type=0x8100 (vlan-limit=1),
+      // flowpath by the inner tag's presence bit: the same information.
+      if (std::string_view(f.name) == "inner vlan") continue;
+      extra |= e;
+      fewer |= w;
     }
-    if (!extra && !fewer) return "equal";
-    if (extra && fewer) return "incomparable";
-    return extra ? "flowpath narrower (more bits)" : "flowpath wider (fewer bits)";
+    ++masks_[!extra && !fewer ? "equal"
+             : extra && fewer ? "incomparable (some bits more, some fewer)"
+             : extra          ? "flowpath narrower (more bits)"
+                              : "flowpath wider (fewer bits)"];
+  }
+
+  /// The same case as flow text on both switches' ofproto/trace (no
+  /// packet, no side effects): flowpath's trace() — what `flowpath trace`
+  /// prints — against OVS's, patch-port in_ports included.
+  void check_trace(SwitchPair& s, const Case& c) {
+    PacketBuffer buf(c.frame.bytes());
+    FlowKey key;
+    parse_packet(buf.packet(), key);
+    key.vlans[1] = VlanHeader{};  // flow text has one tag (OVS's vlan-limit)
+    if (c.frame.tags.size() > 1) return;
+    Bridge& b = s.of->require_bridge(c.in.bridge);
+    key.in_port = c.in.cfg->ofport;
+    PortNamer namer = b.namer();
+    std::string text = format_key(key, &namer);
+    // ofproto/trace's exact-flow syntax takes the protocol's own L4 names
+    // (tp_src there means tcp_src, icmp_type means ICMPv4): use them, on
+    // both sides.
+    auto rename = [&](const std::string& from, const std::string& to) {
+      for (size_t p; (p = text.find("," + from + "=")) != std::string::npos;)
+        text.replace(p + 1, from.size(), to);
+    };
+    if (key.nw_proto == kIpProtoUdp) rename("tp_src", "udp_src"), rename("tp_dst", "udp_dst");
+    if (key.nw_proto == kIpProtoTcp) rename("tp_src", "tcp_src"), rename("tp_dst", "tcp_dst");
+    if (key.nw_proto == kIpProtoIcmpv6)
+      rename("icmp_type", "icmpv6_type"), rename("icmp_code", "icmpv6_code");
+    std::string fp, ov;
+    try {
+      fp = trace(*s.of, c.in.bridge, text);
+    } catch (const std::exception& e) {
+      fp = std::string("\nDatapath actions: error: ") + e.what() + "\n";
+    }
+    try {
+      ov = ovs_->appctl("ofproto/trace", {c.in.bridge, text});
+    } catch (const std::exception& e) {
+      if (trace_rejected_++ < 3 && verbose_)
+        std::printf("OVS rejected '%s': %s\n", text.c_str(), e.what());
+      return;
+    }
+    auto actions = [](const std::string& t) {
+      auto p = t.rfind("\nDatapath actions: ");
+      return p == std::string::npos ? t : t.substr(p + 19, t.find('\n', p + 1) - p - 19);
+    };
+    // Flow text has no TPID: dl_vlan means an 802.1Q tag on both sides.
+    std::vector<Tag> tags(c.frame.tags.begin(), c.frame.tags.end());
+    for (Tag& t : tags) t.tpid = 0x8100;
+    std::string nf = normalize_actions(actions(fp), tags, {}, c.frame.fields());
+    std::string no = normalize_actions(actions(ov), tags, ovs_->dp_names(), c.frame.fields());
+    ++traces_;
+    if (nf == no) {
+      ++traces_agree_;
+    } else if (trace_printed_++ < 10) {
+      std::printf(
+          "TRACE MISMATCH config=%s\n  flowpath trace %s '%s'\n    %s\n    = %s\n"
+          "  ovs-appctl ofproto/trace\n    %s\n    = %s\n\n",
+          s.name.c_str(), c.in.bridge.c_str(), text.c_str(), actions(fp).c_str(), nf.c_str(),
+          actions(ov).c_str(), no.c_str());
+    }
   }
 
   std::unique_ptr<OvsInstance> ovs_;
   std::vector<std::unique_ptr<SwitchPair>> setups_;
+  std::map<std::string, size_t> masks_, mask_fields_;
+  bool verbose_ = env_u64("FLOWPATH_DIFF_VERBOSE", 0) != 0;
+  size_t traces_ = 0, traces_agree_ = 0, trace_rejected_ = 0, trace_printed_ = 0;
 };
+
+std::string lines(const std::vector<std::string>& v) {
+  if (v.empty()) return "    (none)\n";
+  std::string h;
+  for (const auto& l : v) h += "    " + l + "\n";
+  return h;
+}
+
+/// A scenario's frames: learning frames (each host unknown, learned once,
+/// or learned then moved), then probes.
+std::vector<Case> plan_scenario(Generator& gen, SwitchPair& s, const std::vector<EthAddr>& hosts) {
+  constexpr int kProbes = 12;
+  std::vector<Case> plan;
+  for (const EthAddr& h : hosts) {
+    size_t moves = gen.pick(3);
+    for (size_t m = 0; m < moves; ++m) {
+      Case c{s.ports[gen.pick(s.ports.size())], {}, "learn"};
+      c.frame.src = h;
+      c.frame.dst = mac_of(0xffffffffffffull);
+      std::string l;
+      if (gen.chance(60)) c.frame.tags = gen.tags(s, *c.in.cfg, l);
+      c.frame.payload = Payload::kArp;
+      plan.push_back(c);
+    }
+  }
+  for (int i = 0; i < kProbes; ++i) {
+    Case c{s.ports[gen.pick(s.ports.size())], {}, ""};
+    std::string lt, ld, ls;
+    const EthAddr& bmac = s.bridge_mac[c.in.bridge];
+    c.frame.tags = gen.tags(s, *c.in.cfg, lt);
+    c.frame.dst = gen.dst(hosts, bmac, ld);
+    c.frame.src = gen.src(hosts, bmac, ls);
+    c.frame.host = uint8_t(1 + gen.pick(100));
+    c.frame.payload = Payload(gen.pick(kPayloadCount - 1));
+    if (gen.chance(5)) {
+      c.frame.payload = Payload::kBareTpid;
+      c.frame.bare_tpid = gen.chance(50) ? 0x8100 : 0x88a8;
+      lt += "+bare-tpid";
+    }
+    c.labels = lt + " " + ld + " " + ls;
+    plan.push_back(c);
+  }
+  return plan;
+}
 
 TEST_F(NormalVsOvs, DatapathActionsAgree) {
   const uint64_t seed = env_u64("FLOWPATH_DIFF_SEED", 1);
   const uint64_t scenarios = env_u64("FLOWPATH_DIFF_SCENARIOS", 150);
   const bool verbose = env_u64("FLOWPATH_DIFF_VERBOSE", 0) != 0;
-  constexpr int kProbes = 12;
   Generator gen(seed);
   size_t cases = 0, agree = 0, printed = 0;
-  std::map<std::string, size_t> masks, bad_labels;
+  std::map<std::string, size_t> bad_labels;
   auto t0 = std::chrono::steady_clock::now();
 
   for (uint64_t sc = 0; sc < scenarios; ++sc) {
@@ -309,39 +437,8 @@ TEST_F(NormalVsOvs, DatapathActionsAgree) {
       ovs_->appctl("fdb/flush", {});
       std::vector<EthAddr> hosts;
       for (uint64_t h = 1; h <= 4; ++h) hosts.push_back(mac_of(0x020000000000ull | sc << 8 | h));
-      // Learning frames: each host unknown, learned once, or learned then moved.
-      std::vector<Case> plan;
-      for (const EthAddr& h : hosts) {
-        size_t moves = gen.pick(3);
-        for (size_t m = 0; m < moves; ++m) {
-          Case c{s.ports[gen.pick(s.ports.size())], {}, "learn"};
-          c.frame.src = h;
-          c.frame.dst = mac_of(0xffffffffffffull);
-          std::string l;
-          if (gen.chance(60)) c.frame.tags = gen.tags(s, *c.in.cfg, l);
-          c.frame.payload = Payload::kArp;
-          plan.push_back(c);
-        }
-      }
-      for (int i = 0; i < kProbes; ++i) {
-        Case c{s.ports[gen.pick(s.ports.size())], {}, ""};
-        std::string lt, ld, ls;
-        const EthAddr& bmac = s.bridge_mac[c.in.bridge];
-        c.frame.tags = gen.tags(s, *c.in.cfg, lt);
-        c.frame.dst = gen.dst(hosts, bmac, ld);
-        c.frame.src = gen.src(hosts, bmac, ls);
-        c.frame.host = uint8_t(1 + gen.pick(100));
-        c.frame.payload = Payload(gen.pick(kPayloadCount - 1));
-        if (gen.chance(5)) {
-          c.frame.payload = Payload::kBareTpid;
-          c.frame.bare_tpid = gen.chance(50) ? 0x8100 : 0x88a8;
-          lt += "+bare-tpid";
-        }
-        c.labels = lt + " " + ld + " " + ls;
-        plan.push_back(c);
-      }
       std::vector<std::string> history;
-      for (const Case& c : plan) {
+      for (const Case& c : plan_scenario(gen, s, hosts)) {
         std::string fdb_before;
         for (const auto& b : s.cfg.bridges) fdb_before += b.name + ":\n" + fdb_show(*s.of, b.name);
         Outcome fp = run_flowpath(s, c);
@@ -353,27 +450,23 @@ TEST_F(NormalVsOvs, DatapathActionsAgree) {
                       c.frame.describe().c_str(), fp.actions.c_str(), ov.actions.c_str());
         if (fp.normalized == ov.normalized) {
           ++agree;
-        } else {
-          ++bad_labels[c.labels];
-          if (printed++ < 25)
-            std::printf(
-                "MISMATCH seed=%llu scenario=%llu config=%s\n  frame: %s %s\n  hex: %s\n"
-                "  reproduce: ovs-appctl ofproto/trace %s in_port=%s %s\n"
-                "  frames since the MAC tables were flushed:\n%s"
-                "  flowpath MAC tables before:\n%s"
-                "  flowpath: %s\n            = %s\n  ovs:      %s\n            = %s\n\n",
-                (unsigned long long)seed, (unsigned long long)sc, s.name.c_str(), where.c_str(),
-                c.frame.describe().c_str(), hex(c.frame.bytes()).c_str(), c.in.bridge.c_str(),
-                c.in.cfg->name.c_str(), hex(c.frame.bytes()).c_str(),
-                history.empty() ? "    (none)\n" : [&] {
-                  std::string h;
-                  for (const auto& l : history) h += "    " + l + "\n";
-                  return h;
-                }().c_str(),
-                fdb_before.c_str(), fp.actions.c_str(), fp.normalized.c_str(), ov.actions.c_str(),
-                ov.normalized.c_str());
+        } else if (++bad_labels[c.labels], printed++ < 25) {
+          std::printf(
+              "MISMATCH seed=%llu scenario=%llu config=%s\n  frame: %s %s\n"
+              "  reproduce: ovs-appctl ofproto/trace %s in_port=%s %s\n"
+              "  frames since the MAC tables were flushed:\n%s"
+              "  flowpath MAC tables before:\n%s"
+              "  flowpath: %s\n            = %s\n  ovs:      %s\n            = %s\n\n",
+              (unsigned long long)seed, (unsigned long long)sc, s.name.c_str(), where.c_str(),
+              c.frame.describe().c_str(), c.in.bridge.c_str(), c.in.cfg->name.c_str(),
+              hex(c.frame.bytes()).c_str(), lines(history).c_str(), fdb_before.c_str(),
+              fp.actions.c_str(), fp.normalized.c_str(), ov.actions.c_str(), ov.normalized.c_str());
         }
-        ++masks[ov.mask_ok ? compare_masks(fp.mask, ov.mask) : "OVS megaflow not parsed"];
+        if (ov.mask_ok)
+          compare_masks(fp.mask, ov.mask);
+        else
+          ++masks_["OVS megaflow not parsed"];
+        if (c.labels != "learn") check_trace(s, c);
         history.push_back(where + " " + c.frame.describe());
       }
     }
@@ -382,8 +475,14 @@ TEST_F(NormalVsOvs, DatapathActionsAgree) {
   std::printf("NORMAL vs Open vSwitch: seed %llu, %zu cases, %zu agree (%.2f%%), %.1f s\n",
               (unsigned long long)seed, cases, agree,
               cases ? 100.0 * double(agree) / double(cases) : 0.0, secs);
+  std::printf(
+      "ofproto/trace of the same flows as text: %zu traced, %zu agree, %zu texts OVS "
+      "rejected\n",
+      traces_, traces_agree_, trace_rejected_);
   std::printf("megaflow masks vs OVS (informational):\n");
-  for (const auto& [k, n] : masks) std::printf("  %-34s %zu\n", k.c_str(), n);
+  for (const auto& [k, n] : masks_) std::printf("  %-44s %zu\n", k.c_str(), n);
+  std::printf("  by field (+: flowpath pins bits OVS leaves wild, -: the reverse):\n");
+  for (const auto& [k, n] : mask_fields_) std::printf("    %-42s %zu\n", k.c_str(), n);
   if (!bad_labels.empty()) {
     std::printf("mismatches by class:\n");
     std::vector<std::pair<size_t, std::string>> v;
@@ -393,6 +492,7 @@ TEST_F(NormalVsOvs, DatapathActionsAgree) {
       std::printf("  %5zu  %s\n", v[i].first, v[i].second.c_str());
   }
   EXPECT_EQ(agree, cases) << "flowpath and Open vSwitch disagree (cases above)";
+  EXPECT_EQ(traces_agree_, traces_) << "ofproto/trace of flow text disagrees (cases above)";
 }
 
 }  // namespace
