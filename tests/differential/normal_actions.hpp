@@ -124,4 +124,47 @@ inline std::string normalize_actions(const std::string& text, const std::vector<
   return r.empty() ? "drop" : r;
 }
 
+/// The same normal form for frames a datapath actually sent: each
+/// (port name, bytes) becomes "port[tags] fields" (fields that differ from
+/// `original`), so a real datapath's output compares with OVS's actions.
+inline std::string normalize_frames(
+    const std::vector<std::pair<std::string, std::vector<uint8_t>>>& outs,
+    const std::map<std::string, std::string>& original) {
+  std::vector<std::string> v;
+  for (const auto& [port, f] : outs) {
+    std::string o = port + "[";
+    size_t off = 12;
+    int n = 0;
+    auto u16 = [&](size_t at) { return uint16_t(f[at] << 8 | f[at + 1]); };
+    // A tag counts when its TCI and the next EtherType are there (as parsers do).
+    while (off + 6 <= f.size() && (u16(off) == 0x8100 || u16(off) == 0x88a8)) {
+      uint16_t tci = u16(off + 2);
+      o += (n++ ? "/" : "") + tag_text(Tag{u16(off), uint16_t(tci & 0xfff), uint8_t(tci >> 13)});
+      off += 4;
+    }
+    o += "]";
+    std::map<std::string, std::string> fields;
+    if (f.size() >= 12) {
+      EthAddr d, sa;
+      std::copy(f.begin(), f.begin() + 6, d.b.begin());
+      std::copy(f.begin() + 6, f.begin() + 12, sa.b.begin());
+      fields["eth.dst"] = frame_detail::mac_text(d);
+      fields["eth.src"] = frame_detail::mac_text(sa);
+    }
+    if (off + 2 + 20 <= f.size() && u16(off) == 0x0800 && original.count("ipv4.tos")) {
+      fields["ipv4.tos"] = std::to_string(f[off + 3] & 0xfc);
+      fields["ipv4.ttl"] = std::to_string(f[off + 2 + 8]);
+    }
+    for (const auto& [k, val] : fields) {
+      auto it = original.find(k);
+      if (it == original.end() || it->second != val) o += " " + k + "=" + val;
+    }
+    v.push_back(o);
+  }
+  std::sort(v.begin(), v.end());
+  std::string r;
+  for (const auto& o : v) r += (r.empty() ? "" : ", ") + o;
+  return r.empty() ? "drop" : r;
+}
+
 }  // namespace flowpath::difftest
