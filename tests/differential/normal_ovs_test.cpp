@@ -25,6 +25,7 @@
 #include <random>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "differential/normal_actions.hpp"
 #include "flowpath/bridge/ofproto.hpp"
@@ -396,7 +397,44 @@ class NormalVsOvs : public ::testing::Test {
     }
   }
 
+  /// The MAC tables at the end of a scenario: (port, VLAN, MAC) sets of
+  /// `fdb/show` on both sides (ages aside).
+  void check_fdb(SwitchPair& s, const std::string& history) {
+    for (const auto& bc : s.cfg.bridges) {
+      const Bridge& b = s.of->require_bridge(bc.name);
+      auto entries = [&](const std::string& text, bool ovs) {
+        std::vector<std::string> v;
+        std::istringstream in(text);
+        std::string line;
+        std::getline(in, line);  // header
+        while (std::getline(in, line)) {
+          std::istringstream ls(line);
+          std::string port, vlan, mac;
+          if (!(ls >> port >> vlan >> mac)) continue;
+          if (ovs && port == "LOCAL") port = b.name();
+          if (ovs && port.find_first_not_of("0123456789") == std::string::npos)
+            port = b.port_name(uint32_t(std::stoul(port)));
+          v.push_back(port + " " + vlan + " " + mac);
+        }
+        std::sort(v.begin(), v.end());
+        std::string r;
+        for (const auto& e : v) r += "    " + e + "\n";
+        return r;
+      };
+      std::string fp = entries(fdb_show(*s.of, bc.name), false);
+      std::string ov = entries(ovs_->appctl("fdb/show", {bc.name}), true);
+      ++fdb_checks_;
+      if (fp == ov) {
+        ++fdb_agree_;
+      } else if (fdb_printed_++ < 5) {
+        std::printf("MAC TABLE MISMATCH config=%s bridge=%s after:\n%s  flowpath:\n%s  ovs:\n%s\n",
+                    s.name.c_str(), bc.name.c_str(), history.c_str(), fp.c_str(), ov.c_str());
+      }
+    }
+  }
+
   std::unique_ptr<OvsInstance> ovs_;
+  size_t fdb_checks_ = 0, fdb_agree_ = 0, fdb_printed_ = 0;
   std::vector<std::unique_ptr<SwitchPair>> setups_;
   std::map<std::string, size_t> masks_, mask_fields_;
   bool verbose_ = env_u64("FLOWPATH_DIFF_VERBOSE", 0) != 0;
@@ -511,6 +549,7 @@ TEST_F(NormalVsOvs, DatapathActionsAgree) {
         if (c.labels != "learn") check_trace(s, c);
         history.push_back(where + " " + c.frame.describe());
       }
+      check_fdb(s, lines(history));
     }
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -533,6 +572,8 @@ TEST_F(NormalVsOvs, DatapathActionsAgree) {
       "ofproto/trace of the same flows as text: %zu traced, %zu agree, %zu texts OVS "
       "rejected\n",
       traces_, traces_agree_, trace_rejected_);
+  std::printf("MAC tables at the end of each scenario: %zu compared, %zu agree\n", fdb_checks_,
+              fdb_agree_);
   std::printf("megaflow masks vs OVS (informational):\n");
   for (const auto& [k, n] : masks_) std::printf("  %-44s %zu\n", k.c_str(), n);
   std::printf("  by field (+: flowpath pins bits OVS leaves wild, -: the reverse):\n");
@@ -546,6 +587,7 @@ TEST_F(NormalVsOvs, DatapathActionsAgree) {
       std::printf("  %5zu  %s\n", v[i].first, v[i].second.c_str());
   }
   EXPECT_EQ(agree, cases) << "flowpath and Open vSwitch disagree (cases above)";
+  EXPECT_EQ(fdb_agree_, fdb_checks_) << "MAC tables disagree (above)";
   EXPECT_EQ(traces_agree_, traces_) << "ofproto/trace of flow text disagrees (cases above)";
 }
 
