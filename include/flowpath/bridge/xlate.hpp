@@ -8,9 +8,12 @@
 // the peer bridge, and produces:
 //   - the datapath actions (commit_flow() emits only real changes), and
 //   - the megaflow mask: the union of every classifier lookup's wildcards
-//     and every field NORMAL consulted (in_port, VLAN, dl_src, dl_dst).
+//     and every field NORMAL consulted (in_port, VLAN VID and presence,
+//     dl_type, dl_src, dl_dst), plus whether there is an inner tag.
 // Fields modified before being consulted are un-wildcarded in the original
-// key too: conservative, never wrong.
+// key too: conservative, never wrong.  OpenFlow sees one VLAN tag, as Open
+// vSwitch with its default vlan-limit=1 (one_tag_view()).  All of this is
+// checked against the real OVS by tests/differential.
 //
 // Side effects (MAC learning) happen only when `learn` is set: a
 // revalidation re-translates without them.  A revalidation that finds the
