@@ -1,6 +1,8 @@
 // flowpath trace --config FILE BRIDGE FLOW
 //   As `ovs-appctl ofproto/trace BRIDGE FLOW` on a switch fresh from FILE
-//   (empty MAC table).
+//   (empty MAC table).  in_port may be any port of BRIDGE, a patch port
+//   too (the packet then starts in BRIDGE, as in Open vSwitch); tracing a
+//   flow learns nothing.
 #include <cstdio>
 #include <string>
 
@@ -18,7 +20,14 @@ int cmd_trace(int argc, char** argv) {
     else rest.push_back(a);
   }
   if (config.empty() || rest.size() < 2) {
-    std::fprintf(stderr, "usage: flowpath trace --config FILE BRIDGE FLOW\n");
+    std::fprintf(stderr,
+                 "usage: flowpath trace --config FILE BRIDGE FLOW\n"
+                 "  prints, as ovs-appctl ofproto/trace, each bridge, table, rule and NORMAL\n"
+                 "  decision for FLOW arriving on its in_port (any port of BRIDGE, patch ports\n"
+                 "  included), then Megaflow: and Datapath actions: lines\n"
+                 "  e.g. flowpath trace --config compute-node.conf br-eth2 \\\n"
+                 "         in_port=phy-br-eth2,dl_vlan=1,dl_src=52:54:00:00:00:01,"
+                 "dl_dst=ff:ff:ff:ff:ff:ff,arp\n");
     return 2;
   }
   std::string flow = rest[1];

@@ -84,6 +84,7 @@ TEST(PortVlanPolicy, AccessTrunkNative) {
   access.tag = 1;
   EXPECT_EQ(access.input_vlan(false, 0), 1);
   EXPECT_EQ(access.input_vlan(true, 1), std::nullopt);  // double-tagging defence
+  EXPECT_EQ(access.input_vlan(true, 0), 1);             // priority-tagged: fine (as OVS)
   EXPECT_EQ(access.output_tag(1), PortConfig::OutputTag::kUntagged);
   EXPECT_EQ(access.output_tag(2), PortConfig::OutputTag::kNone);
 
@@ -103,8 +104,13 @@ TEST(PortVlanPolicy, AccessTrunkNative) {
   EXPECT_EQ(native.input_vlan(true, 7), 7);
   EXPECT_EQ(native.output_tag(5), PortConfig::OutputTag::kUntagged);
   EXPECT_EQ(native.output_tag(7), PortConfig::OutputTag::kTagged);
+  EXPECT_EQ(native.input_vlan(true, 0), 5);  // VID 0 is the native VLAN
+  EXPECT_FALSE(native.includes_vlan(0));      // native modes never trunk VLAN 0 (as OVS)
   native.vlan_mode = VlanMode::kNativeTagged;
   EXPECT_EQ(native.output_tag(5), PortConfig::OutputTag::kTagged);
+  native.trunks.clear();
+  EXPECT_TRUE(native.includes_vlan(4094));
+  EXPECT_FALSE(native.includes_vlan(0));
 }
 
 }  // namespace

@@ -86,6 +86,18 @@ class Ofproto {
     std::lock_guard lock(mu_);
     translate_locked(key, learn, out, trace);
   }
+  /// Translation of a packet arriving on `in`, which may be any port of any
+  /// bridge, patch ports included (ovs-appctl ofproto/trace accepts a
+  /// packet "received" on a patch port: it starts in that port's bridge).
+  /// key.in_port is ignored.
+  void translate_at(BridgePort& in, const FlowKey& key, bool learn, XlateResult& out,
+                    std::string* trace) {
+    std::lock_guard lock(mu_);
+    FlowKey k = key;
+    k.in_port = in.dp_port;
+    Xlate x(k, learn, out, trace);
+    x.run(*in.bridge, in);
+  }
 
   // ---- control ---------------------------------------------------------
   void add_flow(std::string_view bridge, std::string_view text) {

@@ -1,16 +1,20 @@
 // flowpath/bridge/port.hpp — a bridge port's configuration and its VLAN
 // policy, as Open vSwitch defines port VLAN modes.
 //
-//   mode             input (frame as received)            output in VLAN v
-//   access (tag=N)   untagged -> VLAN N; tagged -> drop   v == N: untagged
-//   trunk            tagged vid in trunks -> vid;         v in trunks: tagged
-//                    untagged -> VLAN 0 (if 0 allowed)    (v == 0: untagged)
-//   native-tagged    untagged -> N; tagged vid -> vid     v == N or trunks: tagged
-//   native-untagged  untagged -> N; tagged vid -> vid     v == N: untagged;
+//   mode             input (VID: 0 if untagged)           output in VLAN v
+//   access (tag=N)   VID 0 -> VLAN N; other VIDs -> drop  v == N: untagged
+//   trunk            VID in trunks -> VID, else drop      v in trunks: tagged
+//                    (VID 0 = untagged or priority tag)   (v == 0: untagged
+//                                                          unless PCP != 0)
+//   native-tagged    VID 0 -> N; VID in trunks -> VID     v == N or trunks: tagged
+//   native-untagged  VID 0 -> N; VID in trunks -> VID     v == N: untagged;
 //                                                         trunks: tagged
-// An empty trunk list means every VLAN.  Dropping tagged frames on access
+// An empty trunk list means every VLAN; native modes never trunk VLAN 0
+// and always their native VLAN.  A priority-tagged frame (VID 0) counts
+// as untagged, its PCP is kept.  Dropping other tagged frames on access
 // ports is what stops double-tagging attacks.  A port with no tag and no
-// vlan_mode is a trunk of all VLANs (patch ports, eth2, LOCAL).
+// vlan_mode is a trunk of all VLANs (patch ports, eth2, LOCAL).  All of
+// this is Open vSwitch's behaviour, checked by tests/differential.
 //
 // Thread-safety: plain values.
 #pragma once
@@ -72,42 +76,60 @@ struct PortConfig {
     return false;
   }
 
-  /// The VLAN a frame received on this port belongs to, or nullopt when
-  /// the port must drop it.  `tagged`/`vid` describe the frame's outer tag.
-  std::optional<uint16_t> input_vlan(bool tagged, uint16_t vid) const noexcept {
+  /// Whether the port carries VLAN `vlan`.  The native modes always carry
+  /// their native VLAN and never VLAN 0 (a frame without a VID is in the
+  /// native VLAN there), as Open vSwitch forces on their trunk set.
+  bool includes_vlan(uint16_t vlan) const noexcept {
+    uint16_t native = tag.value_or(0);
     switch (mode()) {
       case VlanMode::kAccess:
-        if (tagged) return std::nullopt;
-        return tag.value_or(0);
-      case VlanMode::kTrunk: {
-        uint16_t v = tagged ? vid : 0;
-        return trunks_vlan(v) ? std::optional<uint16_t>(v) : std::nullopt;
-      }
+        return vlan == native;
+      case VlanMode::kTrunk:
+        return trunks_vlan(vlan);
       case VlanMode::kNativeTagged:
       case VlanMode::kNativeUntagged:
-        if (!tagged || vid == tag.value_or(0)) return tag.value_or(0);
+        if (native == 0) return trunks_vlan(vlan);
+        if (vlan == native) return true;
+        return vlan != 0 && trunks_vlan(vlan);
+    }
+    return false;
+  }
+
+  /// The VLAN a frame received on this port belongs to, or nullopt when
+  /// the port must drop it.  `vid` is the frame's outer VID (0 when it is
+  /// untagged or priority-tagged: 802.1Q's VID 0 means "no VLAN", so an
+  /// access port accepts priority-tagged frames and drops any other tag,
+  /// which is what stops double-tagging).
+  std::optional<uint16_t> input_vlan(bool tagged, uint16_t vid) const noexcept {
+    if (!tagged) vid = 0;
+    switch (mode()) {
+      case VlanMode::kAccess:
+        if (vid != 0) return std::nullopt;
+        return tag.value_or(0);
+      case VlanMode::kTrunk:
         return trunks_vlan(vid) ? std::optional<uint16_t>(vid) : std::nullopt;
+      case VlanMode::kNativeTagged:
+      case VlanMode::kNativeUntagged:
+        if (vid == 0) return tag.value_or(0);
+        return includes_vlan(vid) ? std::optional<uint16_t>(vid) : std::nullopt;
     }
     return std::nullopt;
   }
 
+  /// Whether a frame of VLAN `vlan` leaves this port without its VLAN tag
+  /// (access ports; native-untagged in the native VLAN).
+  bool pops_vlan(uint16_t vlan) const noexcept {
+    return mode() == VlanMode::kAccess ||
+           (mode() == VlanMode::kNativeUntagged && vlan == tag.value_or(0));
+  }
+
   enum class OutputTag { kNone, kUntagged, kTagged };
-  /// How a frame of VLAN `vlan` leaves this port (kNone: it does not).
+  /// How a flooded frame of VLAN `vlan` leaves this port (kNone: it does
+  /// not).  kTagged carries the VID (and the frame's PCP); in VLAN 0 the
+  /// tag is left off unless the frame has a PCP to carry (priority tag).
   OutputTag output_tag(uint16_t vlan) const noexcept {
-    switch (mode()) {
-      case VlanMode::kAccess:
-        return vlan == tag.value_or(0) ? OutputTag::kUntagged : OutputTag::kNone;
-      case VlanMode::kTrunk:
-        if (!trunks_vlan(vlan)) return OutputTag::kNone;
-        return vlan == 0 ? OutputTag::kUntagged : OutputTag::kTagged;
-      case VlanMode::kNativeTagged:
-        if (vlan == tag.value_or(0) || trunks_vlan(vlan)) return OutputTag::kTagged;
-        return OutputTag::kNone;
-      case VlanMode::kNativeUntagged:
-        if (vlan == tag.value_or(0)) return OutputTag::kUntagged;
-        return trunks_vlan(vlan) ? OutputTag::kTagged : OutputTag::kNone;
-    }
-    return OutputTag::kNone;
+    if (!includes_vlan(vlan)) return OutputTag::kNone;
+    return pops_vlan(vlan) ? OutputTag::kUntagged : OutputTag::kTagged;
   }
 };
 

@@ -8,9 +8,12 @@
 // the peer bridge, and produces:
 //   - the datapath actions (commit_flow() emits only real changes), and
 //   - the megaflow mask: the union of every classifier lookup's wildcards
-//     and every field NORMAL consulted (in_port, VLAN, dl_src, dl_dst).
+//     and every field NORMAL consulted (in_port, VLAN VID and presence,
+//     dl_type, dl_src, dl_dst), plus whether there is an inner tag.
 // Fields modified before being consulted are un-wildcarded in the original
-// key too: conservative, never wrong.
+// key too: conservative, never wrong.  OpenFlow sees one VLAN tag, as Open
+// vSwitch with its default vlan-limit=1 (one_tag_view()).  All of this is
+// checked against the real OVS by tests/differential.
 //
 // Side effects (MAC learning) happen only when `learn` is set: a
 // revalidation re-translates without them.  A revalidation that finds the
@@ -47,13 +50,31 @@ class Xlate {
   static constexpr int kMaxDepth = 64;
 
   Xlate(const FlowKey& key, bool learn, XlateResult& out, std::string* trace = nullptr)
-      : flow_(key), base_(key), out_(out), learn_(learn), trace_(trace) {}
+      : flow_(one_tag_view(key)), base_(flow_), out_(out), learn_(learn), trace_(trace) {}
+
+  /// What OpenFlow sees of a packet: one VLAN tag, as Open vSwitch with its
+  /// default other_config:vlan-limit=1.  An inner tag is payload: the
+  /// ethertype seen is its TPID, and popping the outer tag leaves a frame
+  /// that looks untagged with ethertype 0x8100 (which NORMAL drops as a
+  /// partial tag).  The datapath key keeps both tags; the megaflow pins
+  /// whether there is an inner tag (see run()).
+  static FlowKey one_tag_view(const FlowKey& key) noexcept {
+    FlowKey f = key;
+    if (f.vlans[1].tci.host() & kVlanCfi) {
+      f.dl_type = f.vlans[1].tpid;
+      f.vlans[1] = VlanHeader{};
+    }
+    return f;
+  }
 
   /// Translates a packet that entered `bridge` through `port`.
   void run(Bridge& bridge, BridgePort& port) {
     bridge_section(bridge);
     enter_bridge(bridge, port);
     out_.mask.in_port = 0xffffffffu;  // megaflows always pin the datapath port
+    // Translation saw an inner tag (or its absence) as the ethertype: pin it.
+    out_.mask.vlans[1].tpid = Be16::from_raw(0xffff);
+    out_.mask.vlans[1].tci = out_.mask.vlans[1].tci | Be16{kVlanCfi};
   }
 
  private:
@@ -128,8 +149,14 @@ class Xlate {
   bool do_action(const OfAction& a, uint8_t table_id);
   void output_ofport(uint32_t ofport);
   void output_port(BridgePort& port);
+  /// The frame's VLAN inside NORMAL: TPID, VID, PCP (in its TCI position).
+  struct NormalVlan {
+    uint16_t tpid;
+    uint16_t vid;
+    uint16_t pcp;
+  };
   void normal();
-  void normal_output(BridgePort& port, uint16_t vlan);
+  void normal_output(BridgePort& port, const NormalVlan& nv);
   void flood(bool all);
 
   FlowKey flow_;   // the packet as OpenFlow actions have made it

@@ -1,16 +1,21 @@
 // flowpath/bridge/xlate_actions.hpp — the OpenFlow actions and NORMAL of
 // translation (the member functions declared in xlate.hpp).
 //
-// NORMAL, as Open vSwitch's: the ingress port's VLAN mode decides the
-// packet's VLAN (an access port drops tagged frames); a multicast source is
-// dropped; the source is learned; a known unicast destination is output to
-// its port (dropped if that is the ingress port); anything else floods to
-// every port of the VLAN except the ingress; each output is tagged or
-// untagged by the output port's mode.
+// NORMAL, as Open vSwitch's (checked against it by tests/differential): a
+// frame whose VLAN TPID has no tag after it is dropped; the ingress port's
+// VLAN mode decides the packet's VLAN (an access port drops frames with a
+// VID; priority-tagged ones are fine); frames to reserved MACs (STP, LLDP,
+// pause, 802.1X, Cisco's: l2/reserved_mac.hpp) are dropped; a unicast
+// source is learned (a multicast one is not, but the frame is forwarded);
+// a known destination is output to its port (dropped if that is the
+// ingress port); anything else floods to every port of the VLAN except the
+// ingress; each output is tagged or untagged by the output port's mode and
+// keeps the frame's TPID and PCP.
 #pragma once
 
 #include "flowpath/bridge/xlate.hpp"
 #include "flowpath/flow/fields.hpp"
+#include "flowpath/l2/reserved_mac.hpp"
 
 namespace flowpath {
 
@@ -44,9 +49,11 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
       flow_.vlans[1] = VlanHeader{};
       break;
     case OfActionType::kPushVlan:
+      // The new tag is VID 0, PCP 0 (Open vSwitch's push_vlan; it does not
+      // copy the outer tag's fields): mod_vlan_vid/pcp that follow set it.
       flow_.vlans[1] = v0;
       v0.tpid = Be16{a.u16};
-      v0.tci = Be16{uint16_t(kVlanCfi | (v0.tci.host() & ~kVlanCfi))};
+      v0.tci = Be16{kVlanCfi};
       break;
     case OfActionType::kSetDlSrc: flow_.dl_src = a.mac; break;
     case OfActionType::kSetDlDst: flow_.dl_dst = a.mac; break;
@@ -118,69 +125,77 @@ inline void Xlate::output_port(BridgePort& port) {
 
 inline void Xlate::normal() {
   auto& wc = out_.mask;
-  wc.vlans[0] = VlanHeader{Be16::from_raw(0xffff), Be16::from_raw(0xffff)};
+  wc.vlans[0].tci = wc.vlans[0].tci | Be16{uint16_t(kVlanVidMask | kVlanCfi)};
   wc.dl_src = EthAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
   wc.dl_dst = EthAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
-  uint16_t tci = flow_.vlans[0].tci.host();
-  bool tagged = tci & kVlanCfi;
+  wc.dl_type = Be16::from_raw(0xffff);
+  const VlanHeader v0 = flow_.vlans[0];
+  const uint16_t tci = v0.tci.host();
+  const bool tagged = tci & kVlanCfi;
+  const uint16_t type = flow_.dl_type.host();
+  if (!tagged && (type == kEthTypeVlan || type == kEthTypeQinQ)) {
+    line(" -> dropping packet with partial VLAN tag");
+    return;
+  }
   auto vlan = in_port_->cfg.input_vlan(tagged, uint16_t(tci & kVlanVidMask));
   if (!vlan) {
     line(" -> dropping VLAN " + std::to_string(tagged ? tci & kVlanVidMask : 0) +
          " packet received on port " + in_port_->name() + " (not allowed by its VLAN mode)");
     return;
   }
-  if (flow_.dl_src.is_multicast()) {
-    line(" -> dropping packet with multicast source address");
+  if (is_reserved_mac(flow_.dl_dst)) {
+    line(" -> packet has reserved destination MAC, dropping");
     return;
   }
+  // The frame's VLAN in the bridge keeps its TPID and PCP (a priority tag's
+  // PCP too); only the VID is the port's decision.
+  NormalVlan nv{tagged ? v0.tpid.host() : kEthTypeVlan, *vlan,
+                uint16_t(tagged ? tci & kVlanPcpMask : 0)};
   MacTable& macs = bridge_->macs();
-  auto known = macs.lookup(*vlan, flow_.dl_src);
-  if (!known || *known != in_port_->ofport()) {
-    if (learn_) {
-      macs.learn(*vlan, flow_.dl_src, in_port_->ofport());
-      out_.learned = true;
-      line(" -> learned that " + ofctl::format_eth(flow_.dl_src) + " is on port " + in_port_->name() +
-           " in VLAN " + std::to_string(*vlan));
-    } else {
-      out_.needs_upcall = true;
-    }
-  }
-  if (!flow_.dl_dst.is_multicast()) {
-    if (auto dst = macs.lookup(*vlan, flow_.dl_dst)) {
-      BridgePort* p = bridge_->port_by_ofport(*dst);
-      if (p == in_port_) {
-        line(" -> learned port is input port, dropping");
-        return;
-      }
-      if (p) {
-        line(" -> forwarding to learned port");
-        normal_output(*p, *vlan);
-        return;
+  if (!flow_.dl_src.is_multicast()) {  // never learned, but still forwarded
+    auto known = macs.lookup(*vlan, flow_.dl_src);
+    if (!known || *known != in_port_->ofport()) {
+      if (learn_) {
+        macs.learn(*vlan, flow_.dl_src, in_port_->ofport());
+        out_.learned = true;
+        line(" -> learned that " + ofctl::format_eth(flow_.dl_src) + " is on port " +
+             in_port_->name() + " in VLAN " + std::to_string(*vlan));
+      } else {
+        out_.needs_upcall = true;
       }
     }
-    line(" -> no learned MAC for destination, flooding");
-  } else {
-    line(" -> multicast or broadcast destination, flooding");
   }
+  if (auto dst = macs.lookup(*vlan, flow_.dl_dst)) {
+    BridgePort* p = bridge_->port_by_ofport(*dst);
+    if (p == in_port_) {
+      line(" -> learned port is input port, dropping");
+      return;
+    }
+    if (p) {
+      line(" -> forwarding to learned port");
+      normal_output(*p, nv);
+      return;
+    }
+  }
+  line(flow_.dl_dst.is_multicast() ? " -> multicast or broadcast destination, flooding"
+                                   : " -> no learned MAC for destination, flooding");
   for (BridgePort* p : bridge_->ports())
-    if (p != in_port_) normal_output(*p, *vlan);
+    if (p != in_port_ && p->cfg.includes_vlan(nv.vid)) normal_output(*p, nv);
 }
 
-inline void Xlate::normal_output(BridgePort& port, uint16_t vlan) {
-  auto how = port.cfg.output_tag(vlan);
-  if (how == PortConfig::OutputTag::kNone) return;
+inline void Xlate::normal_output(BridgePort& port, const NormalVlan& nv) {
   VlanHeader saved0 = flow_.vlans[0], saved1 = flow_.vlans[1];
-  bool had_tag = saved0.tci.host() & kVlanCfi;
-  if (how == PortConfig::OutputTag::kUntagged) {
+  const bool had_tag = saved0.tci.host() & kVlanCfi;
+  const uint16_t tci = uint16_t(nv.vid | nv.pcp);
+  if (port.cfg.pops_vlan(nv.vid) || tci == 0) {  // VLAN 0 without PCP: no tag
     if (had_tag) {
       flow_.vlans[0] = flow_.vlans[1];
       flow_.vlans[1] = VlanHeader{};
     }
   } else {
-    uint16_t pcp = had_tag ? uint16_t(saved0.tci.host() & kVlanPcpMask) : 0;
     if (!had_tag) flow_.vlans[1] = saved0;
-    flow_.vlans[0].tpid = had_tag ? saved0.tpid : Be16{kEthTypeVlan};
-    flow_.vlans[0].tci = Be16{uint16_t(pcp | kVlanCfi | vlan)};
+    flow_.vlans[0].tpid = Be16{nv.tpid};
+    flow_.vlans[0].tci = Be16{uint16_t(tci | kVlanCfi)};
   }
   output_port(port);
   flow_.vlans[0] = saved0;
