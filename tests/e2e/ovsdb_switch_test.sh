@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# e2e: `flowpath switch --db` following a private, real ovsdb-server, the
+# compute node built and changed with ovs-vsctl as an operator would
+# (issue 10 §2).  Needs root; exits 77 (ctest: skipped) otherwise.
+#   1. private ovsdb-server (temp dir, ovsdb-tool create with the Debian
+#      schema), topology up, the switch started on the database: no config
+#   2. add-br br-int, add-port vm1 tag=1 (type=afxdp), vm3 tag=2 (type ""):
+#      each ovs-vsctl WITHOUT --no-wait returns (cur_cfg written back);
+#      ofport written; vm1 !-> vm3 (VLANs differ)
+#   3. live add-port vm2 tag=1: vm1 -> vm2 (the control for vm1 !-> vm3)
+#   4. tag changes: vm3 -> tag 1 (vm1 -> vm3), vm2 -> tag 2 (vm1 !-> vm2,
+#      control vm1 -> vm3)
+#   5. del-port vm2 (back on tag 1 first: vm1 -> vm2): vm1 !-> vm2, its
+#      XDP program gone, control vm1 -> vm3
+#   6. a missing device: ofport -1 and `error`, vm1 -> vm3 still forwards;
+#      `ovs-vsctl show` prints the error
+#   7. SIGTERM, then the switch started again on the same database forwards
+#      with no command (vm1 -> vm3), same ofport; SIGTERM leaves nothing
+# Usage: tests/e2e/ovsdb_switch_test.sh BUILD_DIR
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+B=$(cd "${1:?usage: ovsdb_switch_test.sh BUILD_DIR}" && pwd)
+[[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (network namespaces, AF_XDP)"; exit 77; }
+for t in ping ovsdb-server ovsdb-tool ovs-vsctl; do
+  command -v $t >/dev/null || { echo "SKIP: no $t (scripts/deps.sh installs it)"; exit 77; }
+done
+SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+[[ -f $SCHEMA ]] || { echo "SKIP: no $SCHEMA"; exit 77; }
+[[ -x $B/flowpath && -f $B/bpf/vlan_host.bpf.o ]] ||
+  { echo "SKIP: build the targets flowpath_cli and flowpath_bpf in $B first"; exit 77; }
+P=fpo$$ SW=fpo$$-sw
+D=$(mktemp -d /tmp/fpo$$-XXXXXX)
+SOCK=$D/switch.ctl LOG=$D/switch.log DB=unix:$D/db.sock
+SWPID="" DBPID=""
+export OVS_RUNDIR=$D OVS_DBDIR=$D OVS_LOGDIR=$D OVS_SYSCONFDIR=$D
+ns() { local n=$1; shift; ip netns exec "$P-$n" "$@"; }
+stop_switch() {
+  if [[ -n $SWPID ]]; then kill -TERM "$SWPID" 2>/dev/null; wait "$SWPID" 2>/dev/null || true; fi
+  SWPID=""
+}
+cleanup() {
+  stop_switch
+  if [[ -n $DBPID ]]; then kill -TERM "$DBPID" 2>/dev/null; wait "$DBPID" 2>/dev/null || true; fi
+  "$root/scripts/netns/topology.sh" down "$P" >/dev/null 2>&1 || true
+  rm -rf "$D"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; [[ -f $LOG ]] && sed 's/^/  switch: /' "$LOG"; exit 1; }
+vsctl() { ovs-vsctl --timeout=15 --db="$DB" "$@"; }
+can_ping() { ns "$1" ping -c "${3:-2}" -i 0.2 -W 1 "$2" >/dev/null 2>&1; }
+must_ping() { can_ping "$1" "$2" 3 || fail "$3"; }
+must_not_ping() { can_ping "$1" "$2" 1 && fail "$3" || true; }
+start_switch() {
+  rm -f "$SOCK"
+  ip netns exec "$SW" "$B/flowpath" switch --db "$DB" --ctl "$SOCK" >>"$LOG" 2>&1 &
+  SWPID=$!
+  for _ in $(seq 100); do [[ -S $SOCK ]] && break; kill -0 "$SWPID" 2>/dev/null || break; sleep 0.1; done
+  [[ -S $SOCK ]] || fail "the switch did not start"
+}
+
+# 1. database, topology, switch
+ovsdb-tool create "$D/conf.db" "$SCHEMA"
+ovsdb-server "$D/conf.db" --remote="punix:$D/db.sock" --pidfile="$D/ovsdb.pid" \
+  --unixctl="$D/ovsdb.ctl" --log-file="$D/ovsdb.log" -vconsole:off 2>/dev/null &
+DBPID=$!
+for _ in $(seq 100); do [[ -S $D/db.sock ]] && break; sleep 0.05; done
+vsctl --no-wait init
+"$root/scripts/netns/topology.sh" up "$P" "$B/bpf" >/dev/null
+ip netns exec "$SW" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
+ip -n "$P-vm1" route add 198.51.100.0/24 dev eth0
+ip -n "$P-vm3" route add 192.0.2.0/24 dev eth0
+start_switch
+echo "ok: private ovsdb-server, switch following it"
+
+# 2. the compute node, as an operator builds it
+vsctl add-br br-int || fail "add-br (cur_cfg not written back?)"
+vsctl add-port br-int vm1 tag=1 -- set interface vm1 type=afxdp || fail "add-port vm1"
+vsctl add-port br-int vm3 tag=2 || fail "add-port vm3"
+[[ $(vsctl get interface vm1 ofport) == 1 ]] || fail "vm1 ofport $(vsctl get interface vm1 ofport)"
+[[ $(vsctl get interface br-int ofport) == 65534 ]] || fail "br-int ofport"
+[[ $(vsctl get open_vswitch . cur_cfg) == $(vsctl get open_vswitch . next_cfg) ]] || fail "cur_cfg"
+must_not_ping vm1 198.51.100.3 "vm1 reached vm3 across VLANs"
+echo "ok: add-br, add-port (ovs-vsctl returned), ofport written, vm1 !-> vm3 (VLAN 1 vs 2)"
+
+# 3. a port added live
+vsctl add-port br-int vm2 tag=1 || fail "add-port vm2"
+must_ping vm1 192.0.2.2 "vm1 -> vm2 after add-port vm2"
+echo "ok: add-port vm2 live: vm1 -> vm2 (control of the isolation above)"
+
+# 4. tags changed live
+vsctl set port vm3 tag=1 || fail "set port vm3 tag=1"
+must_ping vm1 198.51.100.3 "vm1 -> vm3 after vm3 moved to VLAN 1"
+vsctl set port vm2 tag=2 || fail "set port vm2 tag=2"
+must_not_ping vm1 192.0.2.2 "vm1 reached vm2 after vm2 moved to VLAN 2"
+must_ping vm1 198.51.100.3 "vm1 -> vm3 (control)"
+echo "ok: tag changes move isolation: vm1 -> vm3, vm1 !-> vm2"
+
+# 5. a port deleted live
+vsctl set port vm2 tag=1 || fail "set port vm2 tag=1"
+must_ping vm1 192.0.2.2 "vm1 -> vm2 back on VLAN 1"
+vsctl del-port vm2 || fail "del-port vm2"
+must_not_ping vm1 192.0.2.2 "vm1 reached vm2 after del-port"
+ip -n "$SW" link show vm2 | grep -q xdp && fail "XDP left on vm2 after del-port"
+must_ping vm1 198.51.100.3 "vm1 -> vm3 (control)"
+echo "ok: del-port vm2: vm1 !-> vm2, XDP detached; vm1 -> vm3"
+
+# 6. a device that does not exist
+vsctl add-port br-int ghost$$ || fail "add-port ghost"
+[[ $(vsctl get interface ghost$$ ofport) == -1 ]] || fail "ghost ofport $(vsctl get interface ghost$$ ofport)"
+vsctl get interface ghost$$ error | grep -q . || fail "ghost has no error"
+must_ping vm1 198.51.100.3 "vm1 -> vm3 with a failed port beside"
+vsctl show | tee "$D/show.txt" | sed 's/^/  /'
+grep -q "error:" "$D/show.txt" || fail "ovs-vsctl show lacks the error"
+echo "ok: missing device: ofport -1, error set, the rest forwards"
+
+# 7. restart on the same database
+stop_switch
+ip -n "$SW" link show | grep -q xdp && fail "XDP left after SIGTERM"
+start_switch
+must_ping vm1 198.51.100.3 "vm1 -> vm3 after restart, no command"
+[[ $(vsctl get interface vm1 ofport) == 1 ]] || fail "vm1 ofport changed on restart"
+echo "ok: restart on the same database forwards with no command"
+kill -TERM "$SWPID"
+rc=0; wait "$SWPID" || rc=$?
+SWPID=""
+[[ $rc -eq 0 ]] || fail "the switch exited with $rc on SIGTERM"
+ip -n "$SW" link show | grep -q xdp && fail "XDP program left attached"
+ip -n "$SW" link show br-int >/dev/null 2>&1 && fail "TAP device br-int left behind"
+cleanup; trap - EXIT
+ip netns list | grep -q "^$P-" && fail "namespaces left"
+echo "ok: stopped, nothing left behind"
