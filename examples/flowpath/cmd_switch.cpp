@@ -113,6 +113,8 @@ int control_loop(flowpath::Switch& sw, flowpath::UnixctlServer& srv,
       for (const auto& a : client->run_once(0)) on_db_action(sdb, *client, a);
     if (Client::now_ms() >= next_tick) {
       sw.ofproto().run_periodic();
+      if (client && client->session().state() == flowpath::ovsdb::Session::State::kSynced)
+        if (auto ops = sdb.refresh(client->replica()); !ops.empty()) client->transact(ops);
       next_tick = Client::now_ms() + 1000;
     }
   }

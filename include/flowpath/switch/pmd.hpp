@@ -192,6 +192,7 @@ class Pmd {
  private:
   void sync_locked() {
     uint64_t g = of_.generation();  // before: the revalidation covers at least g
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // then the port table's slots
     dp_.revalidate_if_needed();
     seen_.store(g, std::memory_order_release);
   }

@@ -8,10 +8,10 @@
 //  - a new port's table slot is filled before the Ofproto publishes its
 //    number, so no translation can name a number whose slot is empty
 //    (outputs to an empty slot are dropped and counted, see switch_sink.hpp);
-//  - a removed port's slot is emptied right after the Ofproto forgot it,
-//    and the port is closed only after the fence, when no PMD can hold a
-//    packet of it or a deferred output to it; its number is reusable only
-//    then, so no megaflow still naming it can reach the new port.
+//  - a removed port's slot is emptied before the Ofproto forgets it (so
+//    before the generation moves), and the port is closed only after the fence, when no PMD can
+//    hold a packet of it or a deferred output to it; its number is reusable only then, so no
+//    megaflow still naming it can reach the new port.
 // Cost: O(changes) Ofproto calls plus one fence (a few µs with running
 // PMDs); opening AF_XDP/TAP ports dominates.  Control thread only.
 #pragma once
@@ -69,9 +69,13 @@ inline ApplyResult Switch::apply(const SwitchConfig& want, int fence_timeout_ms)
 inline void Switch::retire_port(const std::string& name,
                                 std::vector<std::unique_ptr<SwitchPort>>& closing,
                                 std::vector<uint32_t>& numbers) {
-  uint32_t dp = of_.remove_port(name);
+  // The slot empties before the generation moves: a PMD that has seen the
+  // new generation (the fence) cannot read the old pointer any more.
+  const BridgePort* bp = of_.find_port(name);
+  uint32_t dp = bp ? bp->dp_port : 0;
+  if (dp) table_[dp - 1].store(nullptr, std::memory_order_seq_cst);
+  of_.remove_port(name);
   if (!dp) return;  // patch port: nothing open
-  table_[dp - 1].store(nullptr, std::memory_order_release);
   numbers.push_back(dp);
   for (auto it = owned_.begin(); it != owned_.end(); ++it)
     if ((*it)->dp_port() == dp) {

@@ -16,8 +16,9 @@
 // LOCAL device's MAC, as OVS, else derived from the bridge UUID); and
 // Open_vSwitch cur_cfg = next_cfg once apply's fence passed, which is what
 // `ovs-vsctl` without --no-wait waits for.
-// Rows are written only when what we would write changed since the last
-// write, so our own writes (which the monitor echoes back) end the loop.
+// refresh() (once a second) writes link/admin state and MAC again when
+// the device's changed.  Rows are written only when what we would write
+// changed since the last write, so our own writes (which the monitor echoes back) end the loop.
 // forget() drops that memory (after a reconnect or a failed transaction).
 // Cost: one to_switch_config + apply per update; one ioctl per open port.
 // Thread-safety: the control thread only.
@@ -75,6 +76,23 @@ class SwitchDb {
   ovsdb::Json on_replica(const ovsdb::Replica& replica) {
     ovsdb::DbConfig d = ovsdb::to_switch_config(replica);
     last_ = sw_.apply(d.config);
+    ovsdb::Json ops = write_back(d);
+    if (!d.root.empty() && last_.in_effect && d.cur_cfg != d.next_cfg)
+      ops.push_back(ovsdb::op_cur_cfg(d.root, d.next_cfg));
+    return ops;
+  }
+  /// Periodic (the control loop, once a second): the rows whose device
+  /// state (link, admin, MAC) changed since they were written.  Nothing
+  /// is applied: the replica is the one on_replica last applied.
+  ovsdb::Json refresh(const ovsdb::Replica& replica) {
+    return write_back(ovsdb::to_switch_config(replica));
+  }
+  /// Forgets what was written: the next update writes every row again.
+  void forget() { written_.clear(); }
+  const ApplyResult& last_result() const noexcept { return last_; }
+
+ private:
+  ovsdb::Json write_back(const ovsdb::DbConfig& d) {
     ovsdb::Json ops = ovsdb::Json::array();
     for (const auto& b : d.bindings) {
       ovsdb::InterfaceState st;
@@ -100,15 +118,8 @@ class SwitchDb {
         ops.push_back(ovsdb::op_bridge_datapath_id(b.uuid, dpid));
       }
     }
-    if (!d.root.empty() && last_.in_effect && d.cur_cfg != d.next_cfg)
-      ops.push_back(ovsdb::op_cur_cfg(d.root, d.next_cfg));
     return ops;
   }
-  /// Forgets what was written: the next update writes every row again.
-  void forget() { written_.clear(); }
-  const ApplyResult& last_result() const noexcept { return last_; }
-
- private:
   const std::string* failure(const std::string& port) const {
     for (const auto& e : last_.errors)
       if (e.name == port) return &e.message;
