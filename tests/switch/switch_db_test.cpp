@@ -2,7 +2,9 @@
 // ovsdb Client), memory ports: ovs-vsctl WITHOUT --no-wait returns only
 // once the change is in effect (cur_cfg), the ports forward as configured
 // after each command, and ofport / error / datapath_id are written back
-// as ovs-vswitchd writes them (read back with ovs-vsctl get).
+// as ovs-vswitchd writes them (read back with ovs-vsctl get); a port
+// moved between bridges in one transaction, fail_mode secure/standalone,
+// and a server restart (the switch keeps forwarding, then resyncs).
 #include "flowpath/switch/switch_db.hpp"
 
 #include <gtest/gtest.h>
@@ -44,7 +46,11 @@ struct Follower {
     o.pmd_cores = {-1};
     return o;
   }
-  Follower() : sw(memory()), client(server.unix_remote()), db(sw) {}
+  Follower()
+      : sw(memory()),
+        client(server.unix_remote(),
+               {.probe_interval_ms = 2000, .backoff_min_ms = 50, .backoff_max_ms = 400}),
+        db(sw) {}
 
   void turn() {
     for (const auto& a : client.run_once(20)) {
@@ -53,6 +59,9 @@ struct Follower {
         if (!ops.empty()) client.transact(ops);
       } else if (a.kind == K::kTransactReply && !a.error.empty()) {
         errors.push_back(a.error);
+        db.forget();
+      } else if (a.kind == K::kReconnect) {
+        db.forget();
       }
     }
   }
@@ -112,6 +121,39 @@ TEST(SwitchDb, FollowsOvsVsctlAndWritesBack) {
   EXPECT_EQ(f.get("interface pa ofport"), "-1");  // its peer went with br1
   EXPECT_EQ(f.flood_from("p1", "p3"), 1u);
   EXPECT_TRUE(f.errors.empty()) << f.errors[0];
+}
+
+TEST(SwitchDb, MovesFailModeAndServerRestart) {
+  NEED_OVSDB();
+  Follower f;
+  f.vsctl(
+      "add-br br0 -- add-port br0 p1 tag=1 -- add-port br0 p2 tag=1 -- add-br br1 -- "
+      "add-port br1 q1 tag=1");
+  EXPECT_EQ(f.flood_from("p1", "p2"), 1u);
+  // p2 moves to br1 in one transaction: removed and added, on br1 now.
+  f.vsctl("del-port br0 p2 -- add-port br1 p2 tag=1");
+  EXPECT_EQ(f.flood_from("p1", "p2"), 0u);
+  EXPECT_EQ(f.flood_from("q1", "p2"), 1u);
+  EXPECT_EQ(f.get("interface p2 ofport"), "2");  // br1: q1 is 1
+  // secure: the bridge's NORMAL flow goes, it drops; standalone: back.
+  f.vsctl("set bridge br1 fail_mode=secure");
+  EXPECT_EQ(f.flood_from("q1", "p2"), 0u);
+  f.vsctl("set bridge br1 fail_mode=standalone");
+  EXPECT_EQ(f.flood_from("q1", "p2"), 1u);
+  // The server goes away: the switch keeps forwarding with what it has;
+  // it comes back (same database file), resyncs, and follows again.
+  SwitchPort* p1 = f.sw.port("p1");
+  f.server.stop();
+  for (int i = 0; i < 20; ++i) f.turn();
+  EXPECT_EQ(f.flood_from("q1", "p2"), 1u);
+  f.server.start();
+  auto deadline = ovsdb::Client::now_ms() + 10000;
+  while (f.client.session().state() != ovsdb::Session::State::kSynced &&
+         ovsdb::Client::now_ms() < deadline)
+    f.turn();
+  f.vsctl("set port p2 tag=2");
+  EXPECT_EQ(f.flood_from("q1", "p2"), 0u);
+  EXPECT_EQ(f.sw.port("p1"), p1);  // untouched by the reconnect
 }
 
 }  // namespace
