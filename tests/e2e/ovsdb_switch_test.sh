@@ -17,10 +17,12 @@
 #      LOCAL TAP comes and goes); vm1 -> vm3 lost no packet over 5-6
 #   7. SIGTERM, then the switch started again on the same database forwards
 #      with no command (vm1 -> vm3), same ofport; SIGTERM leaves nothing
-# Usage: tests/e2e/ovsdb_switch_test.sh BUILD_DIR
+# Usage: tests/e2e/ovsdb_switch_test.sh BUILD_DIR [PMD_CORES]   (e.g. 0,1: two
+#        PMD threads, ports split between them)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-B=$(cd "${1:?usage: ovsdb_switch_test.sh BUILD_DIR}" && pwd)
+B=$(cd "${1:?usage: ovsdb_switch_test.sh BUILD_DIR [PMD_CORES]}" && pwd)
+CORES=${2:-}
 [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (network namespaces, AF_XDP)"; exit 77; }
 for t in ping ovsdb-server ovsdb-tool ovs-vsctl; do
   command -v $t >/dev/null || { echo "SKIP: no $t (scripts/deps.sh installs it)"; exit 77; }
@@ -53,7 +55,8 @@ must_ping() { can_ping "$1" "$2" 3 || fail "$3"; }
 must_not_ping() { can_ping "$1" "$2" 1 && fail "$3" || true; }
 start_switch() {
   rm -f "$SOCK"
-  ip netns exec "$SW" "$B/flowpath" switch --db "$DB" --ctl "$SOCK" >>"$LOG" 2>&1 &
+  ip netns exec "$SW" "$B/flowpath" switch --db "$DB" --ctl "$SOCK" ${CORES:+--pmd-cores "$CORES"} \
+    >>"$LOG" 2>&1 &
   SWPID=$!
   for _ in $(seq 100); do [[ -S $SOCK ]] && break; kill -0 "$SWPID" 2>/dev/null || break; sleep 0.1; done
   [[ -S $SOCK ]] || fail "the switch did not start"
