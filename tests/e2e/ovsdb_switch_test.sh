@@ -15,6 +15,9 @@
 #   6. a missing device: ofport -1 and `error`, vm1 -> vm3 still forwards;
 #      `ovs-vsctl show` prints the error; add-br/del-br of a bridge (its
 #      LOCAL TAP comes and goes); vm1 -> vm3 lost no packet over 5-6
+#   6b. br-eth2 + eth2 + the patch pair in one ovs-vsctl call, the VLAN
+#      translation flows via the control socket: vm1 -> remote (VLAN 1000);
+#      del-port of one half: vm1 !-> remote, the other half ofport -1
 #   7. SIGTERM, then the switch started again on the same database forwards
 #      with no command (vm1 -> vm3), same ofport; SIGTERM leaves nothing
 # Usage: tests/e2e/ovsdb_switch_test.sh BUILD_DIR [PMD_CORES]   (e.g. 0,1: two
@@ -73,6 +76,8 @@ vsctl --no-wait init
 ip netns exec "$SW" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
 ip -n "$P-vm1" route add 198.51.100.0/24 dev eth0
 ip -n "$P-vm3" route add 192.0.2.0/24 dev eth0
+# remote holds both VLANs' hosts in one namespace: ARP only on the owner
+ns remote sysctl -qw net.ipv4.conf.all.arp_ignore=1
 start_switch
 echo "ok: private ovsdb-server, switch following it"
 
@@ -136,6 +141,25 @@ grep -q " 500 received" "$D/untouched.txt" ||
   fail "vm1 -> vm3 lost packets during the changes: $(grep 'packet loss' "$D/untouched.txt")"
 echo "ok: untouched vm1 -> vm3 during steps 5-6: $(grep -o '[0-9]* received, [0-9.]*% packet loss' "$D/untouched.txt")"
 
+# 6b. the provider side, live: br-eth2 with eth2 and the patch pair in one
+#     ovs-vsctl call; Neutron's VLAN translation flows through the control
+#     socket (the OpenFlow channel is issue 11); vm1 -> remote (VLAN 1000)
+vsctl add-br br-eth2 -- add-port br-eth2 eth2 \
+  -- add-port br-int int-br-eth2 -- set interface int-br-eth2 type=patch options:peer=phy-br-eth2 \
+  -- add-port br-eth2 phy-br-eth2 -- set interface phy-br-eth2 type=patch options:peer=int-br-eth2 ||
+  fail "add-br br-eth2 with the patch pair"
+ctl() { "$B/flowpath" ctl --socket "$SOCK" "$@"; }
+ctl add-flow br-int "priority=3,in_port=int-br-eth2,dl_vlan=1000 actions=mod_vlan_vid:1,NORMAL"
+ctl add-flow br-int "priority=2,in_port=int-br-eth2 actions=drop"
+ctl add-flow br-eth2 "priority=4,in_port=phy-br-eth2,dl_vlan=1 actions=mod_vlan_vid:1000,NORMAL"
+ctl add-flow br-eth2 "priority=2,in_port=phy-br-eth2 actions=drop"
+must_ping vm1 192.0.2.100 "vm1 -> remote (VLAN 1000) over the new patch pair"
+vsctl del-port br-int int-br-eth2 || fail "del-port int-br-eth2"
+must_not_ping vm1 192.0.2.100 "vm1 reached remote with half the patch pair gone"
+[[ $(vsctl get interface phy-br-eth2 ofport) == -1 ]] || fail "phy-br-eth2 without its peer has an ofport"
+must_ping vm1 198.51.100.3 "vm1 -> vm3 (control)"
+echo "ok: br-eth2 + patch pair live: vm1 -> remote VLAN 1000; del-port of one half cuts it (peer: ofport -1)"
+
 # 7. restart on the same database
 stop_switch
 ip -n "$SW" link show | grep -q xdp && fail "XDP left after SIGTERM"
@@ -148,7 +172,9 @@ rc=0; wait "$SWPID" || rc=$?
 SWPID=""
 [[ $rc -eq 0 ]] || fail "the switch exited with $rc on SIGTERM"
 ip -n "$SW" link show | grep -q xdp && fail "XDP program left attached"
-ip -n "$SW" link show br-int >/dev/null 2>&1 && fail "TAP device br-int left behind"
+for t in br-int br-eth2; do
+  ip -n "$SW" link show $t >/dev/null 2>&1 && fail "TAP device $t left behind"
+done
 cleanup; trap - EXIT
 ip netns list | grep -q "^$P-" && fail "namespaces left"
 echo "ok: stopped, nothing left behind"
