@@ -8,6 +8,7 @@
 
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "flowpath/switch/switch.hpp"
@@ -149,6 +150,42 @@ add-port br0 p2 tag=1
 add-port br0 p3 tag=2
 add-flow br0 priority=0 actions=NORMAL
 )";
+
+TEST(ConfigDiff, KeyedByNameRetagInPlaceOtherChangesReAdd) {
+  SwitchConfig a = SwitchConfig::parse(R"(
+add-br br0
+add-port br0 p1 tag=1
+add-port br0 p2 tag=1
+add-port br0 p3
+add-port br0 p4
+add-br br1
+add-flow br0 priority=0 actions=NORMAL
+)");
+  SwitchConfig b = SwitchConfig::parse(R"(
+add-br br0
+add-port br0 p1 tag=2
+add-port br0 p3 type=internal
+add-port br0 p4 ofport=9
+add-br br2
+add-port br2 p2 tag=1
+add-flow br0 priority=1 actions=NORMAL
+)");
+  ConfigDiff d = diff_config(a, b);
+  ASSERT_EQ(d.retag_ports.size(), 1u);
+  EXPECT_EQ(d.retag_ports[0].second.name, "p1");
+  std::set<std::string> removed(d.remove_ports.begin(), d.remove_ports.end());
+  EXPECT_EQ(removed, (std::set<std::string>{"br1", "p2", "p3", "p4"}));  // br1: its LOCAL port
+  std::set<std::string> added;
+  for (const auto& [br, p] : d.add_ports) added.insert(br + "/" + p.name);
+  EXPECT_EQ(added, (std::set<std::string>{"br0/p3", "br0/p4", "br2/p2", "br2/br2"}));
+  EXPECT_EQ(d.remove_bridges, std::vector<std::string>{"br1"});
+  EXPECT_EQ(d.add_bridges, std::vector<std::string>{"br2"});
+  ASSERT_EQ(d.del_flows.size(), 1u);
+  EXPECT_EQ(d.del_flows[0].second.text, "priority=0 actions=NORMAL");
+  ASSERT_EQ(d.add_flows.size(), 1u);
+  EXPECT_EQ(d.add_flows[0].second.text, "priority=1 actions=NORMAL");
+  EXPECT_TRUE(diff_config(b, b).empty());
+}
 
 TEST(SwitchReconfig, RetagMovesIsolationInPlace) {
   Switch sw(SwitchConfig::parse(kBase), memory());
