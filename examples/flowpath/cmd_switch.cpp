@@ -1,29 +1,43 @@
-// flowpath switch --config FILE [--pmd-cores LIST] [--ctl PATH] [--generic]
-//   Runs the configuration's bridges over real ports (AF_XDP, TAP for
-//   internal ports), one busy-polling PMD thread per listed core (default:
-//   one, on the last CPU), and serves the control socket (default
+// flowpath switch (--config FILE | --db unix:PATH|tcp:IP:PORT) [--pmd-cores LIST]
+//                 [--ctl PATH] [--generic]
+//   Runs the bridges over real ports (AF_XDP, TAP for internal ports), one
+//   busy-polling PMD thread per listed core (default: one, on the last
+//   CPU), and serves the control socket (default
 //   /run/flowpath/flowpath.<pid>.ctl; `flowpath ctl` or `ovs-appctl -t`).
+//   --config reads a file once; --db follows an Open_vSwitch database
+//   (ovsdb-server) live, as ovs-vswitchd does (switch/switch_db.hpp).
+//   One control loop on the main thread polls the control socket, the
+//   database connection and a signalfd together, so a database change and
+//   a control command never run at the same time.
 //   Runs until SIGINT/SIGTERM/SIGHUP or `flowpath ctl exit`; then stops the
 //   threads, detaches XDP, deletes the TAP devices and the socket file.
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <string>
 
+#include "flowpath/ovsdb/client.hpp"
 #include "flowpath/switch/switch_control.hpp"
+#include "flowpath/switch/switch_db.hpp"
 
 namespace flowpath_cli {
 namespace {
 
 void switch_usage(FILE* f) {
-  std::fprintf(f,
-               "usage: flowpath switch --config FILE [--pmd-cores LIST] [--ctl PATH] [--generic]\n"
-               "  --pmd-cores LIST  cores of the polling threads, e.g. 1 or 1,2 (default: the\n"
-               "                    last CPU, one thread)\n"
-               "  --ctl PATH        control socket (default /run/flowpath/flowpath.<pid>.ctl)\n"
-               "  --generic         attach XDP in generic (SKB) mode\n");
+  std::fprintf(
+      f,
+      "usage: flowpath switch (--config FILE | --db REMOTE) [--pmd-cores LIST] [--ctl PATH]\n"
+      "                       [--generic]\n"
+      "  --config FILE     bridges and ports from a file, read once\n"
+      "  --db REMOTE       follow an Open_vSwitch database live (ovsdb-server at\n"
+      "                    unix:PATH or tcp:IP:PORT), as ovs-vswitchd does\n"
+      "  --pmd-cores LIST  cores of the polling threads, e.g. 1 or 1,2 (default: the\n"
+      "                    last CPU, one thread)\n"
+      "  --ctl PATH        control socket (default /run/flowpath/flowpath.<pid>.ctl)\n"
+      "  --generic         attach XDP in generic (SKB) mode\n");
 }
 
 void print_ports(flowpath::Switch& sw) {
@@ -41,10 +55,75 @@ void print_ports(flowpath::Switch& sw) {
                 sw.pmd(i).core() < 0 ? " (not pinned)" : "");
 }
 
+void on_db_action(flowpath::SwitchDb& sdb, flowpath::ovsdb::Client& c,
+                  const flowpath::ovsdb::Action& a) {
+  using K = flowpath::ovsdb::Action::Kind;
+  switch (a.kind) {
+    case K::kReplicaUpdated: {
+      flowpath::ovsdb::Json ops = sdb.on_replica(c.replica());
+      for (const auto& e : sdb.last_result().errors)
+        std::fprintf(stderr, "flowpath switch: %s\n", e.message.c_str());
+      if (!ops.empty()) c.transact(ops);
+      break;
+    }
+    case K::kTransactReply:
+      if (!a.error.empty()) {
+        std::fprintf(stderr, "flowpath switch: write-back refused: %s\n", a.error.c_str());
+        sdb.forget();  // the next update writes everything again
+      }
+      break;
+    case K::kReconnect:
+      std::fprintf(stderr, "flowpath switch: %s: %s; reconnecting in %lld ms\n",
+                   c.remote().text.c_str(), a.error.c_str(), (long long)a.delay_ms);
+      sdb.forget();
+      break;
+    case K::kError:
+      std::fprintf(stderr, "flowpath switch: %s\n", a.error.c_str());
+      break;
+    default:
+      break;
+  }
+}
+
+// The control thread: the control socket, the database and the signals in
+// one poll(); MAC and flow expiry once a second.  Returns the signal.
+int control_loop(flowpath::Switch& sw, flowpath::UnixctlServer& srv,
+                 flowpath::ovsdb::Client* client, const sigset_t& sigs) {
+  int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) throw flowpath::Error(std::string("signalfd: ") + std::strerror(errno));
+  flowpath::SwitchDb sdb(sw);
+  using flowpath::ovsdb::Client;
+  int64_t next_tick = Client::now_ms() + 1000;
+  for (;;) {
+    int64_t now = Client::now_ms(), wake = next_tick;
+    if (client) {
+      wake = std::min(wake, now + 100);  // a pending connect wants POLLOUT: look again soon
+      if (int64_t t = client->next_wakeup_ms(); t >= 0) wake = std::min(wake, t);
+    }
+    pollfd extra[2] = {{sfd, POLLIN, 0}, {client ? client->fd() : -1, POLLIN, 0}};
+    srv.serve_once(int(std::max<int64_t>(0, wake - now)), extra);
+    if (extra[0].revents & POLLIN) {
+      signalfd_siginfo si{};
+      if (read(sfd, &si, sizeof si) == ssize_t(sizeof si)) {
+        close(sfd);
+        return int(si.ssi_signo);
+      }
+    }
+    if (client)
+      for (const auto& a : client->run_once(0)) on_db_action(sdb, *client, a);
+    if (Client::now_ms() >= next_tick) {
+      sw.ofproto().run_periodic();
+      if (client && client->session().state() == flowpath::ovsdb::Session::State::kSynced)
+        if (auto ops = sdb.refresh(client->replica()); !ops.empty()) client->transact(ops);
+      next_tick = Client::now_ms() + 1000;
+    }
+  }
+}
+
 }  // namespace
 
 int cmd_switch(int argc, char** argv) {
-  std::string config, ctl, cores;
+  std::string config, db, ctl, cores;
   flowpath::Switch::Options opt;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -54,6 +133,8 @@ int cmd_switch(int argc, char** argv) {
     }
     if (a == "--config" && i + 1 < argc)
       config = argv[++i];
+    else if (a == "--db" && i + 1 < argc)
+      db = argv[++i];
     else if (a == "--ctl" && i + 1 < argc)
       ctl = argv[++i];
     else if (a == "--pmd-cores" && i + 1 < argc)
@@ -66,11 +147,12 @@ int cmd_switch(int argc, char** argv) {
       return 2;
     }
   }
-  if (config.empty()) {
+  if (config.empty() == db.empty()) {
+    std::fprintf(stderr, "flowpath switch: give one of --config FILE and --db REMOTE\n");
     switch_usage(stderr);
     return 2;
   }
-  // Signals wait for sigwait() below, in every thread: a Ctrl-C during
+  // Signals wait for the control loop's signalfd, in every thread: a Ctrl-C during
   // start-up still ends in the orderly shutdown (XDP detached).
   sigset_t sigs;
   sigemptyset(&sigs);
@@ -90,19 +172,24 @@ int cmd_switch(int argc, char** argv) {
             (errno == EACCES ? " (no permission: run as root or give --ctl)" : ""));
       ctl = "/run/flowpath/flowpath." + std::to_string(getpid()) + ".ctl";
     }
-    flowpath::Switch sw(flowpath::SwitchConfig::load(config), opt);
+    flowpath::Switch sw(opt);
+    if (!config.empty()) {
+      flowpath::ApplyResult r = sw.apply(flowpath::SwitchConfig::load(config));
+      if (!r.errors.empty()) throw flowpath::Error(r.errors.front().message);
+    }
+    std::unique_ptr<flowpath::ovsdb::Client> client;
+    if (!db.empty()) client = std::make_unique<flowpath::ovsdb::Client>(db);
     flowpath::UnixctlServer srv(ctl);
     flowpath::add_switch_commands(srv, sw, [] { kill(getpid(), SIGTERM); });
-    srv.set_periodic([&sw] { sw.ofproto().run_periodic(); }, 1000);
-    srv.start();
     sw.start();
     std::printf("flowpath switch: control socket %s\n", ctl.c_str());
-    print_ports(sw);
+    if (client)
+      std::printf("flowpath switch: following %s\n", db.c_str());
+    else
+      print_ports(sw);
     std::fflush(stdout);
-    int sig = 0;
-    sigwait(&sigs, &sig);
+    int sig = control_loop(sw, srv, client.get(), sigs);
     std::printf("flowpath switch: signal %d, stopping\n", sig);
-    srv.stop();
     sw.stop();
     std::printf("%s", sw.dpctl_show().c_str());
     std::fflush(stdout);

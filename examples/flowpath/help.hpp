@@ -58,15 +58,24 @@ inline constexpr CommandHelp kHelp[] = {
      "  dump-flows and the datapath's pmd-stats-show.\n"
      "exit: 0 ok, 1 bad config or unreadable input, 2 bad usage.\n"},
     {"switch", "run the bridges over AF_XDP/TAP ports with a control socket (root)",
-     "switch --config FILE [--pmd-cores LIST] [--ctl PATH] [--generic]",
+     "switch (--config FILE | --db REMOTE) [--pmd-cores LIST] [--ctl PATH] [--generic]",
      "flowpath switch --config examples/compute_node/compute-node.conf --pmd-cores 1",
+     "  --config FILE     bridges, ports and flows from a file, read once\n"
+     "  --db REMOTE       follow an Open_vSwitch database (ovsdb-server at\n"
+     "                    unix:PATH or tcp:IP:PORT) live, as ovs-vswitchd:\n"
+     "                    ovs-vsctl add-br/add-port/set/del-port take effect\n"
+     "                    at once; writes back ofport (-1 and error for an\n"
+     "                    interface it cannot open), link_state, mac_in_use,\n"
+     "                    datapath_id and cur_cfg.  Types: afxdp, \"\" and\n"
+     "                    system -> AF_XDP; internal -> TAP; patch.\n"
      "  --pmd-cores LIST  cores of the polling threads, e.g. 1 or 1,2 (default:\n"
      "                    the last CPU, one thread)\n"
      "  --ctl PATH        control socket (default /run/flowpath/flowpath.<pid>.ctl)\n"
      "  --generic         attach XDP in generic (SKB) mode\n"
      "prints: on stdout the ports and PMD threads once started; runs until\n"
      "  SIGINT/SIGTERM or `flowpath ctl exit`, then detaches everything.\n"
-     "exit: 0 clean stop, 1 bad config or a port that cannot be opened,\n"
+     "exit: 0 clean stop, 1 bad config or a port that cannot be opened\n"
+     "  (--config; with --db such a port is an error in the database),\n"
      "  2 bad usage.\n"},
     {"trace", "show how a bridge handles a packet (as ovs-appctl ofproto/trace)",
      "trace --config FILE BRIDGE FLOW",

@@ -10,3 +10,11 @@ add_test(NAME e2e_switch_2pmd
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/switch_test.sh ${PROJECT_BINARY_DIR} 0,1)
 set_tests_properties(e2e_switch e2e_switch_2pmd PROPERTIES
                      LABELS e2e TIMEOUT 120 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+# flowpath switch --db following a private real ovsdb-server, changed live
+# with ovs-vsctl (tests/e2e/ovsdb_switch_test.sh).
+add_test(NAME e2e_ovsdb_switch
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/ovsdb_switch_test.sh ${PROJECT_BINARY_DIR})
+add_test(NAME e2e_ovsdb_switch_2pmd
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/ovsdb_switch_test.sh ${PROJECT_BINARY_DIR} 0,1)
+set_tests_properties(e2e_ovsdb_switch e2e_ovsdb_switch_2pmd PROPERTIES
+                     LABELS e2e TIMEOUT 180 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)

@@ -55,6 +55,14 @@ class Bridge {
     while (it != ports_.end() && (*it)->ofport() < p->ofport()) ++it;
     ports_.insert(it, p);
   }
+  /// Takes a port out (live reconfiguration); the caller owns it.
+  void remove_port(const BridgePort* p) noexcept {
+    for (auto it = ports_.begin(); it != ports_.end(); ++it)
+      if (*it == p) {
+        ports_.erase(it);
+        return;
+      }
+  }
   BridgePort* port_by_ofport(uint32_t ofport) const noexcept {
     for (auto* p : ports_)
       if (p->ofport() == ofport) return p;

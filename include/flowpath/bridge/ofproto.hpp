@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -166,6 +167,106 @@ class Ofproto {
   }
   const Clock* clock() const noexcept { return opt_.clock; }
 
+  // ---- live reconfiguration (switch/switch.hpp's apply) -----------------
+  // Called by the one control thread.  add_bridge/remove_bridge change
+  // the bridge list that generation() reads unlocked: the caller keeps
+  // every datapath thread out of generation() meanwhile (the switch holds
+  // its PMDs' mutexes).  Each change moves the port generation, so the
+  // datapaths revalidate before their next batch.
+
+  /// The datapath's port limit (the switch's port table has this many slots).
+  static constexpr uint32_t kMaxDpPorts = 4096;
+
+  /// A new bridge with no ports and no flows; throws Error when the name is taken.
+  Bridge& add_bridge(std::string_view name) {
+    std::lock_guard lock(mu_);
+    if (find_bridge(name) || find_port(name))
+      throw Error("bridge " + std::string(name) + ": name already in use");
+    bridges_.push_back(std::make_unique<Bridge>(std::string(name), opt_.clock, opt_.mac));
+    port_changed();
+    return *bridges_.back();
+  }
+  /// Removes a bridge whose ports were removed first (remove_port).  Its
+  /// generations move into the port generation: generation() never falls.
+  void remove_bridge(std::string_view name) {
+    std::lock_guard lock(mu_);
+    Bridge& b = require_bridge(name);
+    if (!b.ports().empty()) throw Error("bridge " + std::string(name) + ": still has ports");
+    port_generation_.fetch_add(b.tables().generation() + b.macs().generation() + 1);
+    std::erase_if(bridges_, [&](const auto& x) { return x.get() == &b; });
+  }
+  /// A datapath port number for a port about to be opened: the lowest
+  /// free one (numbers come back only through free_dp_port), else a new one.
+  uint32_t reserve_dp_port() {
+    std::lock_guard lock(mu_);
+    if (!free_dp_ports_.empty()) {
+      uint32_t n = *free_dp_ports_.begin();
+      free_dp_ports_.erase(free_dp_ports_.begin());
+      return n;
+    }
+    if (dp_ports_.size() >= kMaxDpPorts)
+      throw Error("datapath port limit (" + std::to_string(kMaxDpPorts) + ") reached");
+    dp_ports_.push_back(nullptr);
+    return uint32_t(dp_ports_.size());
+  }
+  /// Gives a number back: one never published (its port failed to open),
+  /// or one removed that no megaflow can name any more (after every
+  /// datapath revalidated past its removal).
+  void free_dp_port(uint32_t n) {
+    std::lock_guard lock(mu_);
+    if (n >= 1 && n <= dp_ports_.size() && !dp_ports_[n - 1]) free_dp_ports_.insert(n);
+  }
+  /// Adds a port to a bridge; dp_port from reserve_dp_port (0 for patch
+  /// ports).  A patch port links with its peer if the peer exists.
+  BridgePort& add_port(std::string_view bridge, const PortConfig& pc, uint32_t dp) {
+    std::lock_guard lock(mu_);
+    Bridge& b = require_bridge(bridge);
+    if (find_port(pc.name)) throw Error("port " + pc.name + ": name already in use");
+    auto p = std::make_unique<BridgePort>();
+    p->cfg = pc;
+    p->bridge = &b;
+    if (!p->is_patch()) {
+      p->dp_port = dp;
+      dp_ports_.at(dp - 1) = p.get();
+    } else if (BridgePort* q = find_port(pc.peer); q && q->is_patch() && q->cfg.peer == pc.name) {
+      p->peer = q;
+      q->peer = p.get();
+    }
+    b.add_port(p.get());
+    ports_.push_back(std::move(p));
+    port_changed();
+    return *ports_.back();
+  }
+  /// Removes a port (its learned MACs go too); returns its datapath number
+  /// (0: patch), which the caller frees with free_dp_port once no
+  /// datapath can still name it.
+  uint32_t remove_port(std::string_view name) {
+    std::lock_guard lock(mu_);
+    BridgePort* p = find_port(name);
+    if (!p) throw Error("no port named " + std::string(name));
+    uint32_t dp = p->dp_port;
+    if (dp) dp_ports_[dp - 1] = nullptr;
+    if (p->peer) p->peer->peer = nullptr;
+    p->bridge->macs().flush_port(p->ofport(), true);
+    p->bridge->remove_port(p);
+    std::erase_if(ports_, [&](const auto& x) { return x.get() == p; });
+    port_changed();
+    return dp;
+  }
+  /// Changes a port's VLAN policy in place; what it learned goes (OVS
+  /// flushes a bundle's MACs when its VLAN changes).
+  void set_port_vlan(std::string_view name, std::optional<uint16_t> tag,
+                     std::vector<uint16_t> trunks, std::optional<VlanMode> mode) {
+    std::lock_guard lock(mu_);
+    BridgePort* p = find_port(name);
+    if (!p) throw Error("no port named " + std::string(name));
+    p->cfg.tag = tag;
+    p->cfg.trunks = std::move(trunks);
+    p->cfg.vlan_mode = mode;
+    p->bridge->macs().flush_port(p->ofport(), true);
+    port_changed();
+  }
+
  private:
   void add_flow_locked(Bridge& b, std::string_view text) {
     b.tables().add(parse_flow(text, b.resolver()));
@@ -189,6 +290,7 @@ class Ofproto {
   std::vector<std::unique_ptr<BridgePort>> ports_;
   std::vector<BridgePort*> dp_ports_;
   std::atomic<uint64_t> port_generation_{0};
+  std::set<uint32_t> free_dp_ports_;  // live reconfiguration: reusable numbers
 };
 
 static_assert(UpcallHandler<Ofproto>);

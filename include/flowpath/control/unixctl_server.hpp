@@ -41,6 +41,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -135,6 +136,31 @@ class UnixctlServer {
     clients_.clear();
     close(wake_[0]);
     close(wake_[1]);
+  }
+
+  /// One turn of the control loop on the caller's own thread, instead of
+  /// start(): polls the socket, its clients and the caller's `extra` fds
+  /// (their revents are filled in) for at most timeout_ms and serves the
+  /// requests that arrived.  The caller runs its periodic work itself.
+  void serve_once(int timeout_ms, std::span<pollfd> extra = {}) {
+    std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
+    for (auto& c : clients_) fds.push_back({c.fd, POLLIN, 0});
+    const size_t base = fds.size();
+    fds.insert(fds.end(), extra.begin(), extra.end());
+    int r = poll(fds.data(), fds.size(), timeout_ms);
+    for (size_t i = 0; i < extra.size(); ++i) extra[i].revents = r > 0 ? fds[base + i].revents : 0;
+    if (r <= 0) return;
+    std::vector<Client> keep;
+    for (size_t i = 0; i + 1 < base; ++i) {
+      bool ok = true;
+      if (fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) ok = serve(clients_[i]);
+      if (ok)
+        keep.push_back(std::move(clients_[i]));
+      else
+        close(clients_[i].fd);
+    }
+    clients_ = std::move(keep);
+    if (fds[0].revents & POLLIN) accept_client();
   }
 
   /// Runs one request as a client would see it: the reply object's text.

@@ -2,9 +2,19 @@
 // switch: busy-polls its ports and runs their packets through its own
 // datapath (caches per thread, as in Open vSwitch's dpif-netdev).
 //
-//   Pmd pmd(of, /*index=*/0, /*core=*/1, ports);   // ports: index dp_port-1
+//   Pmd pmd(of, /*index=*/0, /*core=*/1, table);   // table: the switch's
 //   pmd.add_rx_port(port);                         // ports it receives from
 //   std::thread t([&] { pmd.run(stop); });         // or poll_once() in tests
+//
+// The generation fence.  Each poll starts, under the mutex, by
+// revalidating the datapath if the Ofproto's generation moved and then
+// publishing the generation it has now seen (seen_generation()).  At that
+// point the PMD holds no packet and no port pointer from an earlier pass,
+// so once seen_generation() >= g every later pass sees the configuration
+// of generation g: no megaflow, table read or deferred output from before
+// it is left (Switch::wait_pmds_past builds "in effect" on this).
+// The rx list changes under the mutex (add_rx_port/remove_rx_port); the
+// loop indexes it afresh under the mutex for each port.
 //
 // One poll: for every rx port (TAP ports every 8th poll only: each empty
 // poll of a TAP is a read() syscall), under the PMD's mutex: rx_burst (<= 32
@@ -51,14 +61,29 @@ class Pmd {
   /// pass, so the AF_XDP ports come round sooner.
   static constexpr uint64_t kTapPollInterval = 8;
 
-  Pmd(Ofproto& of, unsigned index, int core, std::span<SwitchPort* const> ports,
-      DatapathConfig dpc = {})
-      : index_(index), core_(core), dp_(of, with_core(dpc, core)), sink_(ports, index) {}
+  Pmd(Ofproto& of, unsigned index, int core, PortTable ports, DatapathConfig dpc = {})
+      : index_(index), core_(core), of_(of), dp_(of, with_core(dpc, core)), sink_(ports, index) {}
 
+  /// Takes the mutex: safe while the PMD runs.
   void add_rx_port(SwitchPort* p) {
+    std::lock_guard lock(mu_);
     p->set_domain(&mu_);
     rx_ports_.push_back(p);
   }
+  /// Stops receiving from p (flushed first); the caller closes it after
+  /// the fence.  Takes the mutex.
+  void remove_rx_port(SwitchPort* p) {
+    std::lock_guard lock(mu_);
+    p->flush();
+    std::erase(rx_ports_, p);
+  }
+  /// Revalidates if the Ofproto moved and publishes the generation seen
+  /// (the fence; poll_once does it at the start of every pass).
+  void sync() {
+    std::lock_guard lock(mu_);
+    sync_locked();
+  }
+  uint64_t seen_generation() const noexcept { return seen_.load(std::memory_order_acquire); }
   /// This PMD's UMEM, created on first use (AF_XDP ports of the PMD share it).
   Umem& umem(const Umem::Config& cfg = {}) {
     if (!umem_) umem_ = std::make_unique<Umem>(cfg);
@@ -69,10 +94,13 @@ class Pmd {
   uint32_t poll_once() noexcept {
     uint32_t total = 0;
     const bool slow_ports = (++polls_ & (kTapPollInterval - 1)) == 0;
-    for (SwitchPort* port : rx_ports_) {
-      if (port->kind() == SwitchPortKind::kTap && !slow_ports) continue;
+    sync();
+    for (size_t i = 0;; ++i) {
       uint64_t t0 = read_cycles();
       std::unique_lock lock(mu_);
+      if (i >= rx_ports_.size()) break;
+      SwitchPort* port = rx_ports_[i];
+      if (port->kind() == SwitchPortKind::kTap && !slow_ports) continue;
       busy_ += carry_;
       carry_ = 0;
       batch_.clear();
@@ -162,6 +190,12 @@ class Pmd {
   const std::vector<SwitchPort*>& rx_ports() const noexcept { return rx_ports_; }
 
  private:
+  void sync_locked() {
+    uint64_t g = of_.generation();  // before: the revalidation covers at least g
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // then the port table's slots
+    dp_.revalidate_if_needed();
+    seen_.store(g, std::memory_order_release);
+  }
   static DatapathConfig with_core(DatapathConfig c, int core) {
     c.core_id = unsigned(core < 0 ? 0 : core);
     return c;
@@ -169,7 +203,9 @@ class Pmd {
 
   unsigned index_;
   int core_;
+  Ofproto& of_;
   std::mutex mu_;
+  std::atomic<uint64_t> seen_{0};
   std::unique_ptr<Umem> umem_;  // before the ports that use it are closed: see Switch
   std::vector<SwitchPort*> rx_ports_;
   Datapath<Ofproto> dp_;

@@ -22,23 +22,38 @@
 // every flow or MAC change moves its generation, so each PMD revalidates
 // before its next batch: changes take effect at once.
 //
-// Errors (flowpath::Error, nothing left open or attached): bad flows
-// (FILE:LINE from the Ofproto), no such interface (named), no permission,
-// XDP attach failures — as thrown by the ports.
-// Thread-safety: start/stop from one thread; the query functions from any
-// thread (they take the PMD mutexes and the Ofproto's, never both at once
-// in the opposite order to a PMD).
+// Live reconfiguration (docs/live-reconfiguration.md).  apply(desired)
+// diffs by name (config_diff.hpp) and changes only that, while the PMDs
+// run: (1) removed ports leave the Ofproto, the port table and their PMD's
+// rx list; (2) bridges come and go with every PMD paused for the moment
+// (the bridge list is what generation() reads); (3) new ports are opened
+// on the calling thread, entered in the port table, published in the
+// Ofproto and handed to their PMD; VLAN changes are made in place; flows
+// follow; (4) the fence wait_pmds_past(generation) — after it the change
+// is "in effect" — then the removed ports are closed and their datapath
+// numbers become reusable (never while a megaflow may name them).  A port
+// that fails to open is an error for it alone (ApplyResult::errors); it
+// is not in the running configuration, so the next apply tries again.
+//
+// Errors: the constructor throws the first apply error (flowpath::Error,
+// nothing left open or attached): bad flows (FILE:LINE from the config),
+// no such interface (named), no permission, XDP attach failures.
+// Thread-safety: start/stop/apply from one (control) thread; the query
+// functions from any thread (they take the PMD mutexes and the Ofproto's,
+// never both at once in the opposite order to a PMD).
 #pragma once
 
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "flowpath/bridge/ofproto.hpp"
+#include "flowpath/switch/config_diff.hpp"
 #include "flowpath/switch/pmd.hpp"
 
 namespace flowpath {
@@ -74,6 +89,22 @@ inline std::vector<int> parse_core_list(std::string_view s) {
   return out;
 }
 
+/// What apply() did not do: per port (or bridge, for flows) messages.
+struct ApplyResult {
+  struct Failure {
+    std::string name;     // port (or bridge) name
+    std::string message;  // "port vm9: no such interface ..."
+  };
+  std::vector<Failure> errors;
+  uint64_t generation = 0;  // the Ofproto's generation once in effect
+  bool in_effect = true;    // false: the fence timed out (PMDs stalled)
+  bool failed(std::string_view port) const {
+    for (const auto& e : errors)
+      if (e.name == port) return true;
+    return false;
+  }
+};
+
 class Switch {
  public:
   struct Options {
@@ -88,13 +119,21 @@ class Switch {
   };
 
   explicit Switch(const SwitchConfig& cfg) : Switch(cfg, Options{}) {}
-  Switch(const SwitchConfig& cfg, Options opt) : opt_(std::move(opt)), of_(cfg, opt_.ofproto) {
+  Switch(const SwitchConfig& cfg, Options opt) : Switch(std::move(opt)) {
+    ApplyResult r = apply(cfg);
+    if (!r.errors.empty()) throw Error(r.errors.front().message);
+  }
+  /// An empty switch (no bridges): configure it with apply().
+  explicit Switch(Options opt)
+      : opt_(std::move(opt)),
+        of_(SwitchConfig{}, opt_.ofproto),
+        table_(new std::atomic<SwitchPort*>[Ofproto::kMaxDpPorts]) {
     if (opt_.pmd_cores.empty()) opt_.pmd_cores.push_back(default_pmd_core());
-    table_.assign(of_.dp_ports().size(), nullptr);
+    for (uint32_t i = 0; i < Ofproto::kMaxDpPorts; ++i) table_[i].store(nullptr);
+    PortTable table(table_.get(), Ofproto::kMaxDpPorts);
     for (size_t i = 0; i < opt_.pmd_cores.size(); ++i)
-      pmds_.push_back(std::make_unique<Pmd>(of_, unsigned(i), opt_.pmd_cores[i],
-                                            std::span<SwitchPort* const>(table_), opt_.datapath));
-    for (size_t i = 0; i < of_.dp_ports().size(); ++i) open_port(*of_.dp_ports()[i]);
+      pmds_.push_back(
+          std::make_unique<Pmd>(of_, unsigned(i), opt_.pmd_cores[i], table, opt_.datapath));
   }
   Switch(const Switch&) = delete;
   Switch& operator=(const Switch&) = delete;
@@ -112,13 +151,39 @@ class Switch {
   }
   bool running() const noexcept { return !threads_.empty(); }
 
+  /// Makes the running configuration `want` (see the header comment).
+  ApplyResult apply(const SwitchConfig& want, int fence_timeout_ms = 5000);
+  /// The fence: true once every PMD has revalidated at generation >= g.
+  /// Without PMD threads (tests) the PMDs are synced on this thread.
+  bool wait_pmds_past(uint64_t g, int timeout_ms = 5000) {
+    if (!running()) {
+      for (auto& p : pmds_) p->sync();
+      return true;
+    }
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (auto& p : pmds_)
+      while (p->seen_generation() < g) {
+        if (std::chrono::steady_clock::now() > until) return false;
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+    return true;
+  }
+  /// The configuration running now (what apply() achieved).
+  const SwitchConfig& config() const noexcept { return cfg_; }
+
   Ofproto& ofproto() noexcept { return of_; }
   size_t num_pmds() const noexcept { return pmds_.size(); }
   Pmd& pmd(size_t i) noexcept { return *pmds_[i]; }
-  const std::vector<SwitchPort*>& ports() const noexcept { return table_; }
+  /// The open ports, in datapath-number order (control thread).
+  std::vector<SwitchPort*> ports() const {
+    std::vector<SwitchPort*> out;
+    for (uint32_t i = 0; i < Ofproto::kMaxDpPorts; ++i)
+      if (SwitchPort* p = table_[i].load(std::memory_order_acquire)) out.push_back(p);
+    return out;
+  }
   SwitchPort* port(std::string_view name) const noexcept {
-    for (SwitchPort* p : table_)
-      if (p->name() == name) return p;
+    for (const auto& p : owned_)
+      if (p->name() == name) return p.get();
     return nullptr;
   }
   /// One poll of every PMD on the calling thread (tests, no threads).
@@ -138,87 +203,41 @@ class Switch {
     for (auto& p : pmds_) p->pmd_stats_clear();
   }
   std::string dpctl_dump_flows() {
-    DpPortNamer namer = [this](uint32_t dp) { return of_.dp_port_name(dp); };
+    DpPortNamer namer = [this](uint32_t dp) {
+      std::lock_guard lock(of_.mutex());  // after the PMD's: the PMDs' order
+      return of_.dp_port_name(dp);
+    };
     std::string out;
     for (auto& p : pmds_) out += p->dpctl_dump_flows(namer);
     return out;
   }
   /// `ovs-appctl dpctl/show -s` shape: datapath totals, then each port.
-  std::string dpctl_show() {
-    uint64_t hit = 0, missed = 0, lost = 0, flows = 0;
-    for (auto& p : pmds_) {
-      std::lock_guard lock(p->mutex());
-      const PmdStats& s = p->datapath().stats();
-      hit += s.emc_hits + s.megaflow_hits;
-      missed += s.upcall_ok + s.lost;
-      lost += s.lost;
-      flows += p->datapath().megaflows().size();
-    }
-    std::string out = "netdev@flowpath:\n  lookups: hit:" + std::to_string(hit) +
-                      " missed:" + std::to_string(missed) + " lost:" + std::to_string(lost) +
-                      "\n  flows: " + std::to_string(flows) + "\n";
-    for (SwitchPort* sp : table_) {
-      SwitchPortStats s;
-      {
-        std::lock_guard lock(sp->domain());
-        s = sp->stats();
-      }
-      out += "  port " + std::to_string(sp->dp_port()) + ": " + sp->name() + " (" +
-             to_string(sp->kind()) + ", pmd " + std::to_string(sp->pmd()) + ")\n";
-      out += "    RX packets:" + std::to_string(s.rx) + " dropped:" + std::to_string(s.rx_dropped) +
-             "\n    TX packets:" + std::to_string(s.tx) +
-             " dropped:" + std::to_string(s.tx_dropped) + "\n";
-    }
-    return out;
-  }
+  std::string dpctl_show();
 
  private:
-  void open_port(const BridgePort& bp) {
-    const PortConfig& c = bp.cfg;
-    Pmd& pmd = *pmds_[(bp.dp_port - 1) % pmds_.size()];
-    std::unique_ptr<SwitchPort> sp;
-    switch (opt_.memory_ports ? PortType::kMemory : c.type) {
-      case PortType::kAfxdp: {
-        AfxdpPort::Config ac;
-        auto it = c.options.find("ifname");
-        ac.ifname = it != c.options.end() ? it->second : c.name;
-        ac.mode = opt_.xdp_mode;
-        auto port = std::make_unique<AfxdpPort>(pmd.umem(opt_.umem), ac);
-        sp = std::make_unique<SwitchPort>(c.name, bp.dp_port, pmd.index(), std::move(port));
-        break;
-      }
-      case PortType::kInternal: {
-        TapPort::Config tc;
-        tc.name = c.name;
-        sp = std::make_unique<SwitchPort>(c.name, bp.dp_port, pmd.index(),
-                                          std::make_unique<TapPort>(tc));
-        break;
-      }
-      case PortType::kMemory:
-        if (opt_.memory_ports) {
-          MemoryPort::Config mc;
-          mc.port_no = bp.dp_port;
-          sp = std::make_unique<SwitchPort>(c.name, bp.dp_port, pmd.index(),
-                                            std::make_unique<MemoryPort>(mc));
-          break;
-        }
-        [[fallthrough]];
-      default:
-        throw Error("port " + c.name + ": type " + std::string(to_string(c.type)) +
-                    " is not supported by `flowpath switch` (use `flowpath replay`)");
-    }
-    pmd.add_rx_port(sp.get());
-    table_[bp.dp_port - 1] = sp.get();
-    owned_.push_back(std::move(sp));
+  std::unique_ptr<SwitchPort> open_port(const PortConfig& c, uint32_t dp);
+  void retire_port(const std::string& name, std::vector<std::unique_ptr<SwitchPort>>& closing,
+                   std::vector<uint32_t>& numbers);
+  void add_port(const std::string& bridge, const PortConfig& pc, ApplyResult& r);
+  /// Runs fn with every PMD paused between two batches (bridge list changes).
+  template <typename Fn>
+  void with_pmds_paused(Fn&& fn) {
+    std::vector<std::unique_lock<std::mutex>> locks;
+    for (auto& p : pmds_) locks.emplace_back(p->mutex());
+    fn();
   }
 
   Options opt_;
   Ofproto of_;
-  std::vector<SwitchPort*> table_;          // index dp_port - 1
-  std::vector<std::unique_ptr<Pmd>> pmds_;  // own the UMEMs: outlive the ports
+  SwitchConfig cfg_;                                   // running configuration
+  std::unique_ptr<std::atomic<SwitchPort*>[]> table_;  // slot dp_port - 1
+  std::vector<std::unique_ptr<Pmd>> pmds_;             // own the UMEMs: outlive the ports
   std::vector<std::unique_ptr<SwitchPort>> owned_;
+  std::vector<std::unique_ptr<SwitchPort>> graveyard_;  // removed, fence timed out
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
 };
 
 }  // namespace flowpath
+
+#include "flowpath/switch/switch_apply.hpp"

@@ -2,7 +2,8 @@
 // the ActionSink (action/executor.hpp) that routes output(dp_port, ...)
 // to the switch's port objects.
 //
-//   SwitchSink sink(ports, /*pmd=*/0);     // ports: index dp_port - 1
+//   SwitchSink sink(table, /*pmd=*/0);     // the switch's port table:
+//                                          // slot dp_port - 1, atomic
 //   sink.begin(origin);                    // the port the batch came from
 //   dp.process(batch, sink);               // PMD mutex held
 //   sink.flush_local();                    // still held
@@ -28,11 +29,20 @@
 // A non-final output that finds no free staging buffer is dropped and
 // counted (staging_overflow).  With one PMD none of this happens.
 //
+// The port table changes while PMDs run (Switch::apply): each slot is an
+// atomic pointer read with acquire.  An output to an empty slot — a port
+// removed while a batch was in flight, or a number not yet published —
+// is dropped: a final one counts as the origin's rx_dropped and in
+// `drops`, so conservation holds; both kinds count in `to_removed`.
+// Pointers read here stay valid until the PMD's next generation fence
+// (switch.hpp), after which the switch may close the port.
+//
 // Cost per packet: a table lookup and the port's tx; flush once per port
 // per batch.  Never allocates after construction, never throws.
 // Thread-safety: one sink per PMD thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <span>
@@ -49,14 +59,17 @@ struct SwitchSinkStats {
   uint64_t drops = 0;             // packets dropped
   uint64_t foreign = 0;           // outputs to another PMD's port
   uint64_t staging_overflow = 0;  // non-final foreign copies lost
+  uint64_t to_removed = 0;        // outputs to an empty port slot
 };
+
+/// The switch's port table as the PMDs see it (index dp_port - 1).
+using PortTable = std::span<const std::atomic<SwitchPort*>>;
 
 class SwitchSink {
  public:
   static constexpr uint32_t kStaging = 64;
 
-  SwitchSink(std::span<SwitchPort* const> ports, unsigned pmd)
-      : ports_(ports), pmd_(pmd), staging_(kStaging) {
+  SwitchSink(PortTable ports, unsigned pmd) : ports_(ports), pmd_(pmd), staging_(kStaging) {
     dirty_.reserve(ports.size());
     mark_.assign(ports.size() + 1, 0);
   }
@@ -64,8 +77,11 @@ class SwitchSink {
   void begin(SwitchPort& origin) noexcept { origin_ = &origin; }
 
   void output(uint32_t dp_port, Packet& p, bool last) noexcept {
-    SwitchPort* dst = dp_port >= 1 && dp_port <= ports_.size() ? ports_[dp_port - 1] : nullptr;
+    SwitchPort* dst = dp_port >= 1 && dp_port <= ports_.size()
+                          ? ports_[dp_port - 1].load(std::memory_order_acquire)
+                          : nullptr;
     if (!dst) {
+      ++stats_.to_removed;
       if (last) drop(p);
       return;
     }
@@ -153,7 +169,7 @@ class SwitchSink {
 
   static constexpr uint32_t kMaxForeign = kBatchSize + kStaging;
 
-  std::span<SwitchPort* const> ports_;
+  PortTable ports_;
   unsigned pmd_;
   SwitchPort* origin_ = nullptr;
   std::vector<SwitchPort*> dirty_;

@@ -1,0 +1,168 @@
+// flowpath/switch/switch_apply.hpp — Switch's live reconfiguration and
+// the port life cycle (included by switch.hpp; read that header's
+// contract first, and docs/live-reconfiguration.md).
+//
+// Order inside apply(), and why:
+//  - removals first: a port moved between bridges, or re-added with a new
+//    type, frees its name before it is added again;
+//  - a new port's table slot is filled before the Ofproto publishes its
+//    number, so no translation can name a number whose slot is empty
+//    (outputs to an empty slot are dropped and counted, see switch_sink.hpp);
+//  - a removed port's slot is emptied before the Ofproto forgets it (so
+//    before the generation moves), and the port is closed only after the fence, when no PMD can
+//    hold a packet of it or a deferred output to it; its number is reusable only then, so no
+//    megaflow still naming it can reach the new port.
+// Cost: O(changes) Ofproto calls plus one fence (a few µs with running
+// PMDs); opening AF_XDP/TAP ports dominates.  Control thread only.
+#pragma once
+
+#include "flowpath/switch/switch.hpp"
+
+namespace flowpath {
+
+inline ApplyResult Switch::apply(const SwitchConfig& want, int fence_timeout_ms) {
+  ConfigDiff d = diff_config(cfg_, want);
+  ApplyResult r;
+  std::vector<std::unique_ptr<SwitchPort>> closing;
+  std::vector<uint32_t> numbers;
+  for (const auto& name : d.remove_ports) retire_port(name, closing, numbers);
+  if (!d.remove_bridges.empty() || !d.add_bridges.empty())
+    with_pmds_paused([&] {
+      for (const auto& b : d.remove_bridges) of_.remove_bridge(b);
+      for (const auto& b : d.add_bridges) of_.add_bridge(b);
+    });
+  for (const auto& [bridge, pc] : d.add_ports) add_port(bridge, pc, r);
+  for (const auto& [bridge, pc] : d.retag_ports)
+    of_.set_port_vlan(pc.name, pc.tag, pc.trunks, pc.vlan_mode);
+  for (const auto& [bridge, fl] : d.del_flows) of_.del_flows(bridge, fl.text, true);
+  for (const auto& [bridge, fl] : d.add_flows) {
+    try {
+      of_.add_flow(bridge, fl.text);
+    } catch (const Error& e) {
+      r.errors.push_back({bridge, fl.where + ": " + e.what()});
+    }
+  }
+  // The running configuration: what was asked, minus ports that failed
+  // (so the next apply retries them) and flows that did not parse.
+  cfg_ = want;
+  for (auto& b : cfg_.bridges) {
+    std::erase_if(b.ports, [&](const PortConfig& p) { return r.failed(p.name); });
+    std::erase_if(b.flows, [&](const FlowLine& f) {
+      for (const auto& e : r.errors)
+        if (e.name == b.name && e.message.starts_with(f.where + ": ")) return true;
+      return false;
+    });
+  }
+  r.generation = of_.generation();
+  r.in_effect = wait_pmds_past(r.generation, fence_timeout_ms);
+  if (r.in_effect) {
+    closing.clear();  // closes the devices (XDP detached, TAP deleted)
+    for (uint32_t n : numbers) of_.free_dp_port(n);
+  } else {
+    // A stalled PMD may still hold a pointer: keep the ports (closed with
+    // the switch) and their numbers (never reused).
+    for (auto& p : closing) graveyard_.push_back(std::move(p));
+  }
+  return r;
+}
+
+inline void Switch::retire_port(const std::string& name,
+                                std::vector<std::unique_ptr<SwitchPort>>& closing,
+                                std::vector<uint32_t>& numbers) {
+  // The slot empties before the generation moves: a PMD that has seen the
+  // new generation (the fence) cannot read the old pointer any more.
+  const BridgePort* bp = of_.find_port(name);
+  uint32_t dp = bp ? bp->dp_port : 0;
+  if (dp) table_[dp - 1].store(nullptr, std::memory_order_seq_cst);
+  of_.remove_port(name);
+  if (!dp) return;  // patch port: nothing open
+  numbers.push_back(dp);
+  for (auto it = owned_.begin(); it != owned_.end(); ++it)
+    if ((*it)->dp_port() == dp) {
+      pmds_[(*it)->pmd()]->remove_rx_port(it->get());
+      closing.push_back(std::move(*it));
+      owned_.erase(it);
+      return;
+    }
+}
+
+inline void Switch::add_port(const std::string& bridge, const PortConfig& pc, ApplyResult& r) {
+  if (pc.type == PortType::kPatch) {
+    of_.add_port(bridge, pc, 0);
+    return;
+  }
+  uint32_t dp = of_.reserve_dp_port();
+  std::unique_ptr<SwitchPort> sp;
+  try {
+    sp = open_port(pc, dp);
+  } catch (const std::exception& e) {
+    of_.free_dp_port(dp);  // never published
+    r.errors.push_back({pc.name, e.what()});
+    return;
+  }
+  table_[dp - 1].store(sp.get(), std::memory_order_release);
+  of_.add_port(bridge, pc, dp);
+  pmds_[sp->pmd()]->add_rx_port(sp.get());
+  owned_.push_back(std::move(sp));
+}
+
+inline std::unique_ptr<SwitchPort> Switch::open_port(const PortConfig& c, uint32_t dp) {
+  Pmd& pmd = *pmds_[(dp - 1) % pmds_.size()];
+  // Memory mode replaces every device but pcap (never a switch port).
+  switch (opt_.memory_ports && c.type != PortType::kPcap ? PortType::kMemory : c.type) {
+    case PortType::kAfxdp: {
+      AfxdpPort::Config ac;
+      auto it = c.options.find("ifname");
+      ac.ifname = it != c.options.end() ? it->second : c.name;
+      ac.mode = opt_.xdp_mode;
+      auto port = std::make_unique<AfxdpPort>(pmd.umem(opt_.umem), ac);
+      return std::make_unique<SwitchPort>(c.name, dp, pmd.index(), std::move(port));
+    }
+    case PortType::kInternal: {
+      TapPort::Config tc;
+      tc.name = c.name;
+      return std::make_unique<SwitchPort>(c.name, dp, pmd.index(), std::make_unique<TapPort>(tc));
+    }
+    case PortType::kMemory:
+      if (opt_.memory_ports) {
+        MemoryPort::Config mc;
+        mc.port_no = dp;
+        return std::make_unique<SwitchPort>(c.name, dp, pmd.index(),
+                                            std::make_unique<MemoryPort>(mc));
+      }
+      [[fallthrough]];
+    default:
+      throw Error("port " + c.name + ": type " + std::string(to_string(c.type)) +
+                  " is not supported by `flowpath switch` (use `flowpath replay`)");
+  }
+}
+
+inline std::string Switch::dpctl_show() {
+  uint64_t hit = 0, missed = 0, lost = 0, flows = 0;
+  for (auto& p : pmds_) {
+    std::lock_guard lock(p->mutex());
+    const PmdStats& s = p->datapath().stats();
+    hit += s.emc_hits + s.megaflow_hits;
+    missed += s.upcall_ok + s.lost;
+    lost += s.lost;
+    flows += p->datapath().megaflows().size();
+  }
+  std::string out = "netdev@flowpath:\n  lookups: hit:" + std::to_string(hit) +
+                    " missed:" + std::to_string(missed) + " lost:" + std::to_string(lost) +
+                    "\n  flows: " + std::to_string(flows) + "\n";
+  for (SwitchPort* sp : ports()) {
+    SwitchPortStats s;
+    {
+      std::lock_guard lock(sp->domain());
+      s = sp->stats();
+    }
+    out += "  port " + std::to_string(sp->dp_port()) + ": " + sp->name() + " (" +
+           to_string(sp->kind()) + ", pmd " + std::to_string(sp->pmd()) + ")\n";
+    out += "    RX packets:" + std::to_string(s.rx) + " dropped:" + std::to_string(s.rx_dropped) +
+           "\n    TX packets:" + std::to_string(s.tx) + " dropped:" + std::to_string(s.tx_dropped) +
+           "\n";
+  }
+  return out;
+}
+
+}  // namespace flowpath

@@ -1,0 +1,160 @@
+// The switch following a REAL private ovsdb-server (SwitchDb over the
+// ovsdb Client), memory ports: ovs-vsctl WITHOUT --no-wait returns only
+// once the change is in effect (cur_cfg), the ports forward as configured
+// after each command, and ofport / error / datapath_id are written back
+// as ovs-vswitchd writes them (read back with ovs-vsctl get); a port
+// moved between bridges in one transaction, fail_mode secure/standalone,
+// and a server restart (the switch keeps forwarding, then resyncs).
+#include "flowpath/switch/switch_db.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "flowpath/ovsdb/client.hpp"
+#include "ovsdb/ovsdb_server.hpp"
+#include "support/packet_builder.hpp"
+
+namespace flowpath {
+namespace {
+
+using flowpath::testing::OvsdbServer;
+using namespace flowpath::test;
+using K = ovsdb::Action::Kind;
+
+#define NEED_OVSDB()                                              \
+  if (std::string why = OvsdbServer::available(); !why.empty()) { \
+    GTEST_SKIP() << "no ovsdb-server: " << why;                   \
+  }
+
+std::vector<uint8_t> bcast(const char* src) {
+  return (Eth{mac("ff:ff:ff:ff:ff:ff"), mac(src)} / IPv4{.src = "192.0.2.1", .dst = "192.0.2.2"} /
+          UDP{.sport = 1, .dport = 2} / Payload{.n = 18})
+      .bytes();
+}
+
+struct Follower {
+  OvsdbServer server;
+  Switch sw;
+  ovsdb::Client client;
+  SwitchDb db;
+  std::vector<std::string> errors;
+
+  static Switch::Options memory() {
+    Switch::Options o;
+    o.memory_ports = true;
+    o.pmd_cores = {-1};
+    return o;
+  }
+  Follower()
+      : sw(memory()),
+        client(server.unix_remote(),
+               {.probe_interval_ms = 2000, .backoff_min_ms = 50, .backoff_max_ms = 400}),
+        db(sw) {}
+
+  void turn() {
+    for (const auto& a : client.run_once(20)) {
+      if (a.kind == K::kReplicaUpdated) {
+        ovsdb::Json ops = db.on_replica(client.replica());
+        if (!ops.empty()) client.transact(ops);
+      } else if (a.kind == K::kTransactReply && !a.error.empty()) {
+        errors.push_back(a.error);
+        db.forget();
+      } else if (a.kind == K::kReconnect) {
+        db.forget();
+      }
+    }
+  }
+  /// ovs-vsctl without --no-wait: returns once cur_cfg reached next_cfg,
+  /// which only our loop (running meanwhile) can write.
+  std::string vsctl(const std::string& args) {
+    auto f = std::async(std::launch::async, [&] { return server.vsctl(args, false); });
+    while (f.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) turn();
+    return f.get();
+  }
+  std::string get(const std::string& what) { return server.vsctl("get " + what); }
+  size_t flood_from(const char* from, const char* to) {
+    size_t before = sw.port(to)->memory()->sent().size();
+    sw.port(from)->memory()->inject(bcast("02:00:00:00:00:01"));
+    while (sw.poll_once()) {
+    }
+    return sw.port(to)->memory()->sent().size() - before;
+  }
+};
+
+TEST(SwitchDb, FollowsOvsVsctlAndWritesBack) {
+  NEED_OVSDB();
+  Follower f;
+  f.vsctl("add-br br0 -- add-port br0 p1 tag=1 -- add-port br0 p2 tag=1 -- add-port br0 p3 tag=2");
+  EXPECT_EQ(f.get("interface p1 ofport"), "1");
+  EXPECT_EQ(f.get("interface p3 ofport"), "3");
+  EXPECT_EQ(f.get("interface br0 ofport"), "65534");
+  EXPECT_EQ(f.get("bridge br0 datapath_id").size(), 18u);  // "0123456789abcdef" quoted
+  EXPECT_EQ(f.get("open_vswitch . cur_cfg"), f.get("open_vswitch . next_cfg"));
+  ASSERT_NE(f.sw.port("p1"), nullptr);
+  EXPECT_EQ(f.flood_from("p1", "p2"), 1u);
+  EXPECT_EQ(f.flood_from("p1", "p3"), 0u);  // VLAN 2
+
+  f.vsctl("set port p3 tag=1");  // in place: isolation moves
+  EXPECT_EQ(f.flood_from("p1", "p3"), 1u);
+
+  f.vsctl("add-port br0 p4 -- set interface p4 ofport_request=10");
+  EXPECT_EQ(f.get("interface p4 ofport"), "10");
+
+  f.vsctl("add-port br0 vx -- set interface vx type=vxlan");
+  EXPECT_EQ(f.get("interface vx ofport"), "-1");
+  EXPECT_NE(f.get("interface vx error").find("unknown type"), std::string::npos);
+  EXPECT_EQ(f.flood_from("p1", "p2"), 1u);  // the rest forwards
+
+  f.vsctl("del-port p2");
+  EXPECT_EQ(f.sw.port("p2"), nullptr);
+  EXPECT_EQ(f.flood_from("p1", "p3"), 1u);
+
+  // A second bridge and a patch pair, in one transaction.
+  f.vsctl(
+      "add-br br1 -- add-port br1 q1 tag=1 -- add-port br0 pa -- set interface pa type=patch "
+      "options:peer=pb -- add-port br1 pb -- set interface pb type=patch options:peer=pa");
+  EXPECT_EQ(f.flood_from("p1", "q1"), 1u);
+  f.vsctl("del-br br1");
+  EXPECT_EQ(f.sw.port("q1"), nullptr);
+  EXPECT_EQ(f.sw.ofproto().find_bridge("br1"), nullptr);
+  EXPECT_EQ(f.get("interface pa ofport"), "-1");  // its peer went with br1
+  EXPECT_EQ(f.flood_from("p1", "p3"), 1u);
+  EXPECT_TRUE(f.errors.empty()) << f.errors[0];
+}
+
+TEST(SwitchDb, MovesFailModeAndServerRestart) {
+  NEED_OVSDB();
+  Follower f;
+  f.vsctl(
+      "add-br br0 -- add-port br0 p1 tag=1 -- add-port br0 p2 tag=1 -- add-br br1 -- "
+      "add-port br1 q1 tag=1");
+  EXPECT_EQ(f.flood_from("p1", "p2"), 1u);
+  // p2 moves to br1 in one transaction: removed and added, on br1 now.
+  f.vsctl("del-port br0 p2 -- add-port br1 p2 tag=1");
+  EXPECT_EQ(f.flood_from("p1", "p2"), 0u);
+  EXPECT_EQ(f.flood_from("q1", "p2"), 1u);
+  EXPECT_EQ(f.get("interface p2 ofport"), "2");  // br1: q1 is 1
+  // secure: the bridge's NORMAL flow goes, it drops; standalone: back.
+  f.vsctl("set bridge br1 fail_mode=secure");
+  EXPECT_EQ(f.flood_from("q1", "p2"), 0u);
+  f.vsctl("set bridge br1 fail_mode=standalone");
+  EXPECT_EQ(f.flood_from("q1", "p2"), 1u);
+  // The server goes away: the switch keeps forwarding with what it has;
+  // it comes back (same database file), resyncs, and follows again.
+  SwitchPort* p1 = f.sw.port("p1");
+  f.server.stop();
+  for (int i = 0; i < 20; ++i) f.turn();
+  EXPECT_EQ(f.flood_from("q1", "p2"), 1u);
+  f.server.start();
+  auto deadline = ovsdb::Client::now_ms() + 10000;
+  while (f.client.session().state() != ovsdb::Session::State::kSynced &&
+         ovsdb::Client::now_ms() < deadline)
+    f.turn();
+  f.vsctl("set port p2 tag=2");
+  EXPECT_EQ(f.flood_from("q1", "p2"), 0u);
+  EXPECT_EQ(f.sw.port("p1"), p1);  // untouched by the reconnect
+}
+
+}  // namespace
+}  // namespace flowpath
