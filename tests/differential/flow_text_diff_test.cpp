@@ -1,0 +1,124 @@
+// Differential test of the flow text: `flowpath parse-flows` (the library
+// functions behind it, in-process) against the real `ovs-ofctl
+// parse-flows` of Open vSwitch 3.1, in its default OpenFlow 1.0 mode and
+// with -O OpenFlow13, on thousands of generated flows (flow_text_gen.hpp).
+//
+// Per flow: both accept or both reject; when both accept, the usable
+// protocols and the printed flow-mod message are identical; when both
+// reject, OVS's reason appears in our message.  Skips when ovs-ofctl is
+// missing.  FLOWPATH_DIFF_SEED (default 1) picks the cases,
+// FLOWPATH_DIFF_FLOWS (default 3000) their number per mode.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "differential/flow_text_gen.hpp"
+#include "differential/flow_text_oracle.hpp"
+#include "flowpath/flow/ofctl_parse_flows.hpp"
+
+namespace flowpath::difftest {
+namespace {
+
+uint64_t env_u64(const char* name, uint64_t def) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::strtoull(v, nullptr, 0) : def;
+}
+
+struct Verdict {
+  bool agree = false;
+  std::string why;
+};
+
+Verdict compare(const FlowModText& ours, bool ovs_ok, const std::string& ovs_usable,
+                const std::string& ovs_msg, const std::string& ovs_reason) {
+  if (ours.ok != ovs_ok)
+    return {false, ovs_ok ? "we reject (" + ours.error + "), OVS accepts: " + ovs_msg
+                          : "we accept (" + ours.message + "), OVS rejects: " + ovs_reason};
+  if (!ovs_ok) {
+    if (ours.error.find(ovs_reason) == std::string::npos)
+      return {false, "reason: ours \"" + ours.error + "\", OVS \"" + ovs_reason + "\""};
+    return {true, {}};
+  }
+  if (ours.usable != ovs_usable)
+    return {false, "usable protocols: ours " + ours.usable + ", OVS " + ovs_usable};
+  if (strip_xid(ours.message) != ovs_msg)
+    return {false, "text:\n  ours " + strip_xid(ours.message) + "\n  OVS  " + ovs_msg};
+  return {true, {}};
+}
+
+struct Tally {
+  unsigned cases = 0, agree = 0;
+  std::map<std::string, unsigned> by_kind, agree_by_kind;
+  std::vector<std::string> samples;
+};
+
+void run_mode(OfProtocolSet allowed, const char* flag, const std::vector<FlowCase>& cases,
+              const std::string& dir, Tally& t) {
+  OvsOfctl ovs(dir, flag);
+  std::vector<FlowModText> ours;
+  for (const auto& c : cases) ours.push_back(parse_flow_mod_text(c.text, allowed));
+  std::vector<Verdict> verdicts(cases.size());
+  std::vector<bool> done(cases.size());
+  // Batches: flows we accept, grouped by the protocol set we compute.
+  std::map<std::string, std::vector<size_t>> groups;
+  for (size_t i = 0; i < cases.size(); ++i)
+    if (ours[i].ok) groups[ours[i].usable].push_back(i);
+  for (auto& [usable, idx] : groups) {
+    for (size_t b = 0; b < idx.size(); b += 400) {
+      std::vector<size_t> batch(idx.begin() + long(b), idx.begin() + long(std::min(idx.size(), b + 400)));
+      std::vector<std::string> lines;
+      for (size_t i : batch) lines.push_back(cases[i].text);
+      OvsAnswer a = ovs.run(lines);
+      if (!a.ok || a.flows.size() != batch.size() || a.usable != usable) continue;
+      bool all = true;
+      for (size_t k = 0; k < batch.size(); ++k)
+        all = all && compare(ours[batch[k]], true, a.usable, a.flows[k], "").agree;
+      if (!all) continue;  // find out which, one by one
+      for (size_t i : batch) verdicts[i] = {true, {}}, done[i] = true;
+    }
+  }
+  for (size_t i = 0; i < cases.size(); ++i) {
+    if (done[i]) continue;
+    OvsAnswer a = ovs.run({cases[i].text});
+    verdicts[i] = compare(ours[i], a.ok, a.usable, a.flows.empty() ? "" : a.flows[0], a.reason);
+  }
+  for (size_t i = 0; i < cases.size(); ++i) {
+    ++t.cases, ++t.by_kind[cases[i].kind];
+    if (verdicts[i].agree) {
+      ++t.agree, ++t.agree_by_kind[cases[i].kind];
+    } else if (t.samples.size() < 60) {
+      t.samples.push_back(std::string(flag) + " [" + cases[i].kind + "] " + cases[i].text + "\n  " +
+                          verdicts[i].why);
+    }
+  }
+  std::printf("%s: %u ovs-ofctl runs\n", flag, ovs.runs());
+}
+
+TEST(FlowTextDiff, AgreesWithOvsOfctl) {
+  if (!OvsOfctl::available()) GTEST_SKIP() << "ovs-ofctl not installed (openvswitch-common)";
+  uint64_t seed = env_u64("FLOWPATH_DIFF_SEED", 1);
+  size_t n = env_u64("FLOWPATH_DIFF_FLOWS", 3000);
+  FlowTextGen gen(seed);
+  std::vector<FlowCase> cases;
+  for (size_t i = 0; i < n; ++i) cases.push_back(i % 4 == 3 ? gen.invalid() : gen.valid());
+  auto dir = std::filesystem::temp_directory_path() /
+             ("flowpath-flowtext-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  Tally t;
+  run_mode(OfProtocolSet::kOpenFlow10, "", cases, dir.string(), t);
+  run_mode(OfProtocolSet::kOpenFlow13, "-O OpenFlow13", cases, dir.string(), t);
+  std::filesystem::remove_all(dir);
+  std::printf("seed %llu: %u/%u cases agree (%.1f%%)\n", static_cast<unsigned long long>(seed),
+              t.agree, t.cases, 100.0 * t.agree / t.cases);
+  for (const auto& [kind, total] : t.by_kind)
+    std::printf("  %-16s %5u/%u\n", kind.c_str(), t.agree_by_kind[kind], total);
+  for (const auto& s : t.samples) std::printf("%s\n", s.c_str());
+  EXPECT_EQ(t.agree, t.cases) << "seed " << seed << ": see the disagreements above";
+}
+
+}  // namespace
+}  // namespace flowpath::difftest
