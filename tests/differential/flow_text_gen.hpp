@@ -18,6 +18,7 @@
 // standard distributions differ between library implementations).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <random>
@@ -45,9 +46,15 @@ class FlowTextGen {
     if (chance(6)) parts.push_back("idle_timeout=" + std::to_string(below(65536)));
     if (chance(6)) parts.push_back("hard_timeout=" + std::to_string(below(65536)));
     if (!c.shorthand.empty()) parts.push_back(c.shorthand);
+    std::vector<std::string> used;  // one setting per field (OVS lets the last win)
     for (unsigned n = unsigned(below(5)), i = 0; i < n; ++i) {
       std::string m = match_field(c);
-      if (!m.empty()) parts.push_back(m);
+      std::string g = group(m.substr(0, m.find('=')));
+      if (m.empty() || std::find(used.begin(), used.end(), g) != used.end()) continue;
+      used.push_back(g);
+      if (g == "vlan_tci") used.insert(used.end(), {"dl_vlan", "dl_vlan_pcp"});
+      if (g == "dl_vlan" || g == "dl_vlan_pcp") used.push_back("vlan_tci");
+      parts.push_back(m);
     }
     shuffle(parts);
     std::string text = join(parts, ",");
@@ -72,6 +79,17 @@ class FlowTextGen {
     bool icmp4 = false, icmp6 = false, nd_ns = false, nd_na = false;
   };
 
+  // Fields that share key bits, by one name.
+  static std::string group(const std::string& name) {
+    static const std::pair<const char*, const char*> kSame[] = {
+        {"eth_src", "dl_src"}, {"eth_dst", "dl_dst"}, {"ip_src", "nw_src"}, {"ip_dst", "nw_dst"},
+        {"ip_dscp", "nw_tos"}, {"ip_ecn", "nw_ecn"}, {"tcp_src", "tp_src"}, {"udp_src", "tp_src"},
+        {"sctp_src", "tp_src"}, {"tcp_dst", "tp_dst"}, {"udp_dst", "tp_dst"}, {"sctp_dst", "tp_dst"},
+        {"icmpv6_type", "icmp_type"}, {"icmpv6_code", "icmp_code"}};
+    for (auto [a, b] : kSame)
+      if (name == a) return b;
+    return name;
+  }
   uint64_t below(uint64_t n) { return n ? rng_() % n : 0; }
   bool chance(unsigned one_in) { return below(one_in) == 0; }
   template <class T>

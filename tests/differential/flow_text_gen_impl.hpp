@@ -106,12 +106,11 @@ inline std::string FlowTextGen::set_field(const Ctx& c, bool& vlan) {
   if (c.nd_na) opts.push_back("nd_tll");
   std::string f = pick(opts), v;
   if (f == "in_port") v = std::to_string(1 + below(100));
-  else if (f == "eth_src" || f == "eth_dst" || f.starts_with("arp_s") || f == "arp_tha" || f.starts_with("nd_") && f != "nd_target") v = mac();
+  else if (f == "eth_src" || f == "eth_dst" || f.starts_with("arp_s") || f == "arp_tha" || (f.starts_with("nd_") && f != "nd_target")) v = mac();
   else if (f == "vlan_tci") v = hex(chance(2) ? 0x1000 | below(0x10000) : 0), vlan = v != "0x0";
   else if (f == "vlan_vid") v = std::to_string(0x1000 | below(4096));
   else if (f == "vlan_pcp") v = num(7);
-  else if (f.ends_with("_src") && (f.starts_with("ip_") || f.starts_with("nw_")) ||
-           f.ends_with("_dst") && (f.starts_with("ip_") || f.starts_with("nw_")) || f == "arp_spa" || f == "arp_tpa") v = ipv4();
+  else if (f == "ip_src" || f == "ip_dst" || f == "nw_src" || f == "nw_dst" || f == "arp_spa" || f == "arp_tpa") v = ipv4();
   else if (f == "nw_tos") v = std::to_string(4 * below(64));
   else if (f == "ip_dscp") v = num(63);
   else if (f == "nw_ecn" || f == "ip_ecn") v = num(3);
@@ -168,8 +167,13 @@ inline std::string FlowTextGen::defect(const std::string& kind) {
   size_t ap = t.find("actions=");
   std::string match = t.substr(0, ap), acts = t.substr(ap + 8);
   if (!match.empty() && match.back() == ' ') match.pop_back();
+  // A defect that brings its own protocol replaces the match (else the
+  // spliced shorthand would conflict with the base flow's one).
   auto with_match = [&](const std::string& extra) {
-    return (match.empty() ? extra : match + "," + extra) + " actions=" + (acts.empty() ? "drop" : acts);
+    bool own_proto = extra.find(',') != std::string::npos;
+    std::string a = own_proto ? actions(Ctx{}) : acts;
+    std::string m = own_proto || match.empty() ? extra : match + "," + extra;
+    return m + " actions=" + (a.empty() ? "drop" : a);
   };
   auto with_action = [&](const std::string& extra) {
     std::string a = acts.empty() || acts == "drop" ? extra : acts + "," + extra;

@@ -58,6 +58,9 @@ enum class OfActionType : uint8_t {
 struct OfAction {
   OfActionType type{};
   uint8_t table = kOfTableCurrent;  // kResubmit, kGotoTable
+  // kSetVlanVid/kSetVlanPcp: push a tag when there is none (mod_vlan_vid,
+  // mod_vlan_pcp); false for set_field:->vlan_vid/vlan_pcp, which need one.
+  bool push_vlan_if_needed = true;
   uint16_t u16 = 0;                 // vid, pcp, tpid, tos, L4 port
   uint32_t port = 0;                // kOutput, kResubmit
   uint32_t ipv4 = 0;                // kSetNwSrc/Dst, host order

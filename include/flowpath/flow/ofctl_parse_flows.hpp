@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "flowpath/flow/ofctl_text.hpp"
+#include "flowpath/flow/ofctl_flow_mod.hpp"
 
 namespace flowpath {
 
@@ -22,17 +22,56 @@ struct FlowModText {
   std::string error;    // when !ok
 };
 
+/// The protocols `allowed` stands for, as an ofproto bit set.
+inline uint32_t allowed_protocols(OfProtocolSet allowed) {
+  return allowed == OfProtocolSet::kOpenFlow13 ? ofproto::kOf13 : ofproto::kOf10Any;
+}
+
+/// Parses one flow as a flow-mod ADD and computes the protocols that can
+/// carry it; throws flowpath::Error (OVS's reason, naming the input).
+inline OfctlFlow parse_flow_mod(std::string_view text, uint32_t& usable) {
+  OfctlFlow f = parse_flow(text);
+  std::string err;
+  uint32_t acts = ofctl::check_actions(f, err);
+  if (!err.empty())
+    throw Error(std::string(ofctl::trim(text)) + ": actions are invalid with specified match (" +
+                err + ")");
+  usable = ofproto::match_usable(f.match) & acts;
+  if (f.table_given && f.table != kOfTableAll) usable &= ofproto::kTid;
+  if (!usable)
+    throw Error(std::string(ofctl::trim(text)) +
+                ": actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT)");
+  return f;
+}
+
+/// The flow-mod message ovs-ofctl prints for `f` encoded in `proto`.
+inline std::string flow_mod_message(const OfctlFlow& f, uint32_t proto, unsigned xid) {
+  char b[64];
+  bool nxm = proto & ofproto::kNxmAny, of13 = proto & ofproto::kOf13;
+  std::snprintf(b, sizeof b, "%s%s (xid=0x%x): ADD ", nxm ? "NXT_FLOW_MOD" : "OFPT_FLOW_MOD",
+                of13 ? " (OF1.3)" : "", xid);
+  std::string s = format_flow_mod(f);
+  size_t ap = s.rfind("actions=");
+  return b + s.substr(0, ap) + "actions=" + ofctl::format_actions_as(f, proto);
+}
+
+/// Lowest protocol in both sets, or 0.
+inline uint32_t choose_protocol(uint32_t usable, OfProtocolSet allowed) {
+  uint32_t both = usable & allowed_protocols(allowed);
+  return both & -both;
+}
+
 inline FlowModText parse_flow_mod_text(std::string_view text, OfProtocolSet allowed,
                                        unsigned xid = 1) {
   FlowModText r;
   try {
-    OfctlFlow f = parse_flow(text);
+    uint32_t usable = 0;
+    OfctlFlow f = parse_flow_mod(text, usable);
+    r.usable = ofproto::to_string(usable);
+    uint32_t proto = choose_protocol(usable, allowed);
+    if (!proto) throw Error(std::string(ofctl::trim(text)) + ": no usable protocol");
     r.ok = true;
-    r.usable = "any";
-    char b[64];
-    std::snprintf(b, sizeof b, "OFPT_FLOW_MOD%s (xid=0x%x): ADD ",
-                  allowed == OfProtocolSet::kOpenFlow13 ? " (OF1.3)" : "", xid);
-    r.message = b + format_flow_mod(f);
+    r.message = flow_mod_message(f, proto, xid);
   } catch (const Error& e) {
     r.error = e.what();
   }
