@@ -56,7 +56,7 @@ inline uint32_t parse_action_port(std::string_view s, std::string_view tok,
   if (auto p = parse_port(s, resolver);
       p && (*p < kOfppMax || (*p >= kOfppInPort && *p <= kOfppNone)))
     return *p;
-  throw Error(std::string(tok) + ": bad port \"" + std::string(s) + "\"");
+  throw Error(std::string(tok) + ": " + std::string(s) + ": output to unknown port");
 }
 
 inline uint64_t action_uint(std::string_view s, uint64_t max, std::string_view tok) {
@@ -142,7 +142,7 @@ inline OfAction parse_one_action(std::string_view tok, const PortNameResolver& r
         return OfAction::output(r.port);
     if (auto p = parse_uint(name, 0xffffffffull))
       return OfAction::output(parse_action_port(name, tok, resolver));
-    throw Error(std::string(tok) + ": unknown action");
+    throw Error(std::string(tok) + ": unknown action " + std::string(name));
   }
   need_arg();
   if (iequals(name, "controller")) {  // CONTROLLER:MAX_LEN (the length is not kept)
@@ -151,19 +151,34 @@ inline OfAction parse_one_action(std::string_view tok, const PortNameResolver& r
   }
   if (name == "output") return OfAction::output(parse_action_port(arg, tok, resolver));
   if (name == "goto_table") return OfAction::goto_table(uint8_t(action_uint(arg, 254, tok)));
-  if (name == "mod_vlan_vid")
-    return OfAction::with_u16(T::kSetVlanVid, uint16_t(action_uint(arg, 4095, tok)));
-  if (name == "mod_vlan_pcp")
-    return OfAction::with_u16(T::kSetVlanPcp, uint16_t(action_uint(arg, 7, tok)));
+  // OVS's wording: `invalid WHAT "ARG"` when not a number of the C type,
+  // `ARG: not a valid WHAT` when out of the action's range.
+  auto typed = [&](uint64_t type_max, const char* what) {
+    auto v = parse_uint(arg, type_max);
+    if (!v) throw Error(std::string(tok) + ": invalid " + what + " \"" + std::string(arg) + "\"");
+    return *v;
+  };
+  auto not_valid = [&](const char* what) {
+    throw Error(std::string(tok) + ": " + std::string(arg) + ": not a valid " + what);
+  };
+  if (name == "mod_vlan_vid") {
+    uint64_t v = typed(0xffff, "VLAN VID");
+    if (v > 4095) not_valid("VLAN VID");
+    return OfAction::with_u16(T::kSetVlanVid, uint16_t(v));
+  }
+  if (name == "mod_vlan_pcp") {
+    uint64_t v = typed(0xff, "VLAN PCP");
+    if (v > 7) not_valid("VLAN PCP");
+    return OfAction::with_u16(T::kSetVlanPcp, uint16_t(v));
+  }
   if (name == "push_vlan") {
-    uint64_t t = action_uint(arg, 0xffff, tok);
-    if (t != kEthTypeVlan && t != kEthTypeQinQ)
-      throw Error(std::string(tok) + ": bad value, push_vlan takes 0x8100 or 0x88a8");
+    uint64_t t = typed(0xffff, "ethertype");
+    if (t != kEthTypeVlan && t != kEthTypeQinQ) not_valid("VLAN ethertype");
     return OfAction::with_u16(T::kPushVlan, uint16_t(t));
   }
   if (name == "mod_nw_tos") {
-    uint64_t t = action_uint(arg, 255, tok);
-    if (t & 3) throw Error(std::string(tok) + ": bad value, TOS must be a multiple of 4");
+    uint64_t t = typed(0xff, "TOS");
+    if (t & 3) not_valid("TOS");
     return OfAction::with_u16(T::kSetNwTos, uint16_t(t));
   }
   if (name == "mod_tp_src" || name == "mod_tp_dst")
@@ -184,7 +199,7 @@ inline OfAction parse_one_action(std::string_view tok, const PortNameResolver& r
     return a;
   }
   if (name == "set_field" || name == "load") return parse_set_field(arg, tok);
-  throw Error(std::string(tok) + ": unknown action \"" + std::string(name) + "\"");
+  throw Error(std::string(tok) + ": unknown action " + std::string(name));
 }
 
 /// Parses the text after `actions=` without normalizing set_field.
@@ -195,7 +210,9 @@ inline OfActionList parse_actions_raw(std::string_view text, const PortNameResol
   auto toks = split_actions(text);
   for (auto tok : toks) {
     if (tok == "drop") {
-      if (toks.size() != 1) throw Error("drop: must not be accompanied by any other action");
+      if (toks.size() != 1)
+        throw Error("actions=" + std::string(text) +
+                    ": \"drop\" must not be accompanied by any other action or instruction");
       return out;
     }
     if (tok.empty()) throw Error("actions=" + std::string(text) + ": empty action");

@@ -42,7 +42,10 @@ inline uint32_t check_actions(const OfctlFlow& f, std::string& err) {
   auto w = flow_mod_detail::start(f.match);
   uint32_t u = ofproto::kAny;
   auto inconsistent = [&] { u &= ofproto::kOf10Any; };
-  for (const auto& a : f.actions) {
+  for (size_t i = 0; i < f.actions.size(); ++i) {
+    const OfAction& a = f.actions[i];
+    if (a.type == T::kGotoTable && i + 1 != f.actions.size())
+      err = "goto_table";  // instructions come after the apply-actions
     switch (a.type) {
       case T::kOutput:
         if (a.port == kOfppNone || a.port == kOfppTable) err = "OFPBAC_BAD_OUT_PORT";
@@ -89,6 +92,22 @@ inline uint32_t check_actions(const OfctlFlow& f, std::string& err) {
   return u;
 }
 
+// OpenFlow 1.0's twin of a set_field where it has one, else `load:`.
+inline std::string of10_set_field(const OfAction& a) {
+  Match m;
+  const FieldInfo& fi = field_info(a.field);
+  std::memcpy(reinterpret_cast<uint8_t*>(&m.value) + fi.offset, a.value.data(), fi.n_bytes);
+  uint64_t v = get_field(m.value, a.field);
+  switch (a.field) {
+    case FieldId::kNwTos: return "mod_nw_tos:" + std::to_string(v);
+    case FieldId::kIpDscp: return "mod_nw_tos:" + std::to_string(v << 2);
+    case FieldId::kVlanTci:
+      if (!(v & kVlanCfi)) return "strip_vlan";
+      return "mod_vlan_vid:" + std::to_string(v & 0x0fff) + ",mod_vlan_pcp:" + std::to_string(v >> 13);
+    default: return nxm_load(a);
+  }
+}
+
 inline std::string format_actions_as(const OfctlFlow& f, uint32_t proto) {
   using T = OfActionType;
   if (!(proto & ofproto::kOxm)) {
@@ -98,7 +117,7 @@ inline std::string format_actions_as(const OfctlFlow& f, uint32_t proto) {
       if (a.type == T::kGotoTable)
         one = "resubmit(," + std::to_string(a.table) + ")";
       else if (a.type == T::kSetField)
-        one = nxm_load(a);
+        one = of10_set_field(a);
       else
         one = format_one_action(a, nullptr);
       s += (s.empty() ? "" : ",") + one;

@@ -115,7 +115,7 @@ inline void parse_ipv6_field(Match& out, const FieldInfo& f, std::string_view v,
                              std::string_view token) {
   auto [val, msk] = split_mask(v);
   auto a = parse_ipv6(val);
-  if (!a) bad_value(token, "invalid IPv6 address");
+  if (!a) throw Error(std::string(token) + ": " + std::string(val) + ": invalid IPv6 address");
   Ipv6Addr m = ipv6_prefix_mask(128);
   if (!msk.empty()) {
     if (auto len = parse_uint(msk, 128); len && msk.find(':') == std::string_view::npos)
@@ -135,7 +135,8 @@ inline std::pair<uint64_t, uint64_t> parse_scalar(const FieldInfo& f, std::strin
   uint64_t full = f.bits >> f.shift;
   auto [val, msk] = split_mask(v);
   if (!msk.empty() && !f.maskable)
-    throw Error(std::string(token) + ": field " + std::string(f.name) + " does not support masks");
+    throw Error(std::string(token) + ": " + std::string(v) + ": invalid mask for field " +
+                std::string(f.name) + " (it does not support masks)");
   switch (f.format) {
     case FieldFormat::kPort:
       if (auto p = parse_port(val, resolver); p && (*p < 0xff00 || *p == 0xfffe)) return {*p, full};
@@ -147,12 +148,14 @@ inline std::pair<uint64_t, uint64_t> parse_scalar(const FieldInfo& f, std::strin
     case FieldFormat::kEth: {
       auto e = parse_eth(val);
       auto m = msk.empty() ? std::optional<EthAddr>(u64_to_eth(full)) : parse_eth(msk);
-      if (!e || !m) bad_value(token, "expected a MAC address xx:xx:xx:xx:xx:xx[/mask]");
+      if (!e || !m)
+        throw Error(std::string(token) + ": " + std::string(!e ? val : msk) +
+                    ": invalid Ethernet address");
       return {eth_to_u64(*e), eth_to_u64(*m)};
     }
     case FieldFormat::kIpv4: {
       auto a = parse_ipv4(val);
-      if (!a) bad_value(token, "invalid IPv4 address");
+      if (!a) throw Error(std::string(token) + ": " + std::string(val) + ": invalid IP address");
       return {*a, msk.empty() ? full : parse_ipv4_mask(msk, token)};
     }
     default:
@@ -184,7 +187,7 @@ inline void parse_match_token(Match& m, std::string_view name, std::string_view 
         if (s.nw_proto) match_set(add, FieldId::kNwProto, s.nw_proto);
         return merge_checked(m, add, token);
       }
-    throw Error(std::string(token) + ": unknown field \"" + std::string(name) + "\"");
+    throw Error(std::string(token) + ": unknown keyword " + std::string(name));
   }
   if (value.empty()) throw Error(std::string(token) + ": field needs a value");
   if (f->n_bytes == 16) {

@@ -33,6 +33,10 @@ inline OfctlFlow parse_flow_mod(std::string_view text, uint32_t& usable) {
   OfctlFlow f = parse_flow(text);
   std::string err;
   uint32_t acts = ofctl::check_actions(f, err);
+  if (err == "goto_table")
+    throw Error(std::string(ofctl::trim(text)) +
+                ": invalid instruction ordering: apply_actions must appear before goto_table, "
+                "for OpenFlow 1.1+ compatibility");
   if (!err.empty())
     throw Error(std::string(ofctl::trim(text)) + ": actions are invalid with specified match (" +
                 err + ")");

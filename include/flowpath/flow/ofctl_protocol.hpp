@@ -99,10 +99,8 @@ inline uint32_t match_usable(const Match& m) {
   for (F id : {F::kTpSrc, F::kTpDst})
     if (msk(id) && !full(id)) u &= kNxmOxm;
   uint16_t type = match_is_exact(m, F::kDlType, kEthTypeIpv6) ? kEthTypeIpv6 : 0;
-  bool sctp = match_is_exact(m, F::kNwProto, kIpProtoSctp);
-  if (sctp && (msk(F::kTpSrc) || msk(F::kTpDst))) u &= kNxmOf11Up;
   if (type == kEthTypeIpv6 &&
-      (msk(F::kNwProto) || msk(F::kNwTos) || msk(F::kTpSrc) || msk(F::kTpDst)))
+      (msk(F::kNwProto) || msk(F::kNwTos) || msk(F::kNwEcn) || msk(F::kTpSrc) || msk(F::kTpDst)))
     u &= kNxmOxm;
   return u;
 }

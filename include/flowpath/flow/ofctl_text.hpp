@@ -54,23 +54,31 @@ inline size_t find_actions(std::string_view s) noexcept {
 inline bool parse_flow_keyword(OfctlFlow& f, std::string_view name, std::string_view value,
                                std::string_view tok, FlowTextMode mode,
                                const PortNameResolver& resolver) {
+  // OVS's wording: `invalid priority "X"`, `unknown table "X"`.
   auto num = [&](uint64_t max) {
     auto v = parse_uint(value, max);
-    if (!v) bad_value(tok, "expected a number 0.." + std::to_string(max));
+    if (!v)
+      throw Error(std::string(tok) + ": invalid " + std::string(name) + " \"" +
+                  std::string(value) + "\" (expected a number 0.." + std::to_string(max) + ")");
     return *v;
   };
   if (name == "priority")
     f.priority = int32_t(num(0xffff));
-  else if (name == "table")
-    f.table = uint8_t(num(254)), f.table_given = true;
-  else if (name == "idle_timeout")
+  else if (name == "table") {
+    auto t = parse_uint(value, 255);
+    if (!t) throw Error(std::string(tok) + ": unknown table \"" + std::string(value) + "\"");
+    // table=255 means "any table", as in OVS: the flow goes to table 0.
+    f.table = *t == 255 ? 0 : uint8_t(*t), f.table_given = *t != 255;
+  } else if (name == "idle_timeout")
     f.idle_timeout = uint16_t(num(0xffff));
   else if (name == "hard_timeout")
     f.hard_timeout = uint16_t(num(0xffff));
   else if (name == "cookie") {
     auto [v, m] = split_mask(value);
     auto c = parse_uint(v), cm = m.empty() ? std::optional<uint64_t>(~0ull) : parse_uint(m);
-    if (!c || !cm) bad_value(tok, "expected a 64-bit number[/mask]");
+    if (!c || !cm)
+      throw Error(std::string(tok) + ": invalid numeric format " +
+                  std::string(!c ? v : m) + " (expected a 64-bit number[/mask])");
     if (!m.empty() && mode == FlowTextMode::kAdd)
       throw Error(std::string(tok) + ": flow additions cannot use a cookie mask");
     f.cookie = *c & *cm;
