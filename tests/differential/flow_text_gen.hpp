@@ -49,11 +49,15 @@ class FlowTextGen {
     std::vector<std::string> used;  // one setting per field (OVS lets the last win)
     for (unsigned n = unsigned(below(5)), i = 0; i < n; ++i) {
       std::string m = match_field(c);
-      std::string g = group(m.substr(0, m.find('=')));
-      if (m.empty() || std::find(used.begin(), used.end(), g) != used.end()) continue;
-      used.push_back(g);
-      if (g == "vlan_tci") used.insert(used.end(), {"dl_vlan", "dl_vlan_pcp"});
-      if (g == "dl_vlan" || g == "dl_vlan_pcp") used.push_back("vlan_tci");
+      if (m.empty()) continue;
+      std::vector<std::string> claims = {group(m.substr(0, m.find('=')))};
+      if (claims[0] == "vlan_tci") claims.insert(claims.end(), {"dl_vlan", "dl_vlan_pcp"});
+      if (claims[0] == "dl_vlan" || claims[0] == "dl_vlan_pcp") claims.push_back("vlan_tci");
+      if (m == "dl_vlan=0xffff") claims.push_back("dl_vlan_pcp");  // "no tag" has no PCP
+      bool clash = false;
+      for (const auto& g : claims) clash = clash || std::find(used.begin(), used.end(), g) != used.end();
+      if (clash) continue;
+      used.insert(used.end(), claims.begin(), claims.end());
       parts.push_back(m);
     }
     shuffle(parts);
@@ -67,7 +71,9 @@ class FlowTextGen {
                                    "unmaskable_mask", "bad_keyword",    "goto_backward",
                                    "readonly_set",    "set_prereq",     "no_actions",
                                    "drop_with_other", "bad_push_vlan",  "bad_action_arg",
-                                   "bad_resubmit",    "cookie_mask_add", "bad_prefix"};
+                                   "bad_resubmit",    "cookie_mask_add", "bad_prefix",
+                                   "ovs_truncates",   "ovs_garbles",    "goto_order",
+                                   "empty_value"};
     std::string kind = kKinds[below(std::size(kKinds))];
     return {defect(kind), kind};
   }

@@ -72,7 +72,7 @@ inline std::string FlowTextGen::match_field(const Ctx& c) {
     case 16:
       if (c.icmp4) return std::string(chance(2) ? "icmp_type=" : "icmp_code=") + num(255);
       if (c.icmp6 && !c.nd_ns && !c.nd_na) return std::string(chance(2) ? "icmpv6_type=" : "icmpv6_code=") + num(255);
-      if (c.icmp6) return "icmp_code=" + num(255);
+      if (c.icmp6) return chance(3) ? "icmp_code=" + num(255) : "icmp_code=0";  // ND needs code 0
       return "";
     case 17:
       if (c.arp) return std::string(chance(2) ? "arp_sha=" : "arp_tha=") + mac() + (chance(3) ? "/" + mac_mask() : "");
@@ -106,7 +106,7 @@ inline std::string FlowTextGen::set_field(const Ctx& c, bool& vlan) {
   if (c.nd_na) opts.push_back("nd_tll");
   std::string f = pick(opts), v;
   if (f == "in_port") v = std::to_string(1 + below(100));
-  else if (f == "eth_src" || f == "eth_dst" || f.starts_with("arp_s") || f == "arp_tha" || (f.starts_with("nd_") && f != "nd_target")) v = mac();
+  else if (f == "eth_src" || f == "eth_dst" || f == "arp_sha" || f == "arp_tha" || f == "nd_sll" || f == "nd_tll") v = mac();
   else if (f == "vlan_tci") v = hex(chance(2) ? 0x1000 | below(0x10000) : 0), vlan = v != "0x0";
   else if (f == "vlan_vid") v = std::to_string(0x1000 | below(4096));
   else if (f == "vlan_pcp") v = num(7);
@@ -150,14 +150,13 @@ inline std::string FlowTextGen::actions(const Ctx& c) {
           default: acts.push_back("resubmit(" + std::to_string(1 + below(100)) + "," + std::to_string(below(255)) + ")");
         }
         break;
-      case 14: {
-        int t = table_ < 0 ? int(below(8)) : table_ + 1 + int(below(4));
-        acts.push_back("goto_table:" + std::to_string(t));
-        break;
-      }
+      case 14: break;  // goto_table: below, last
       default: acts.push_back("output:" + std::to_string(1 + below(8))); break;
     }
   }
+  // goto_table is an instruction: once, after the actions (a later action
+  // or a second goto_table is the "goto_order" defect).
+  if (chance(4)) acts.push_back("goto_table:" + std::to_string(table_ < 0 ? below(8) : table_ + 1 + below(4)));
   return join(acts, ",");
 }
 
@@ -172,6 +171,9 @@ inline std::string FlowTextGen::defect(const std::string& kind) {
   auto with_match = [&](const std::string& extra) {
     bool own_proto = extra.find(',') != std::string::npos;
     std::string a = own_proto ? actions(Ctx{}) : acts;
+    // Kept differences are about the match: give OVS actions it takes in any mode.
+    if (kind.starts_with("ovs_") || kind == "empty_value" || kind == "missing_prereq")
+      a = "output:" + std::to_string(1 + below(8));
     std::string m = own_proto || match.empty() ? extra : match + "," + extra;
     return m + " actions=" + (a.empty() ? "drop" : a);
   };
@@ -180,11 +182,10 @@ inline std::string FlowTextGen::defect(const std::string& kind) {
     return (match.empty() ? "" : match + " ") + "actions=" + a;
   };
   if (kind == "bad_number")
-    return with_match(pick(std::vector<std::string>{"tcp,tp_src=abc", "ip,nw_ttl=1x", "priority=-1", "in_port=", "dl_type=0xzz", "ip,nw_tos=four"}));
+    return with_match(pick(std::vector<std::string>{"tcp,tp_src=abc", "ip,nw_ttl=1x", "priority=-1", "in_port=x", "dl_type=0xzz", "ip,nw_tos=four"}));
   if (kind == "out_of_range")
     return with_match(pick(std::vector<std::string>{"tcp,tp_dst=65536", "ip,nw_ttl=256", "icmp,icmp_type=256", "priority=65536",
                                                     "idle_timeout=65536", "hard_timeout=99999", "table=256", "dl_type=0x10000",
-                                                    "arp,arp_op=256", "ipv6,ipv6_label=0x100000", "ip,ip_dscp=64", "ip,nw_ecn=4",
                                                     "ip,nw_tos=256", "vlan_tci=0x10000", "cookie=0x10000000000000000"}));
   if (kind == "bad_address")
     return with_match(pick(std::vector<std::string>{"dl_src=00:11:22:33:44", "dl_dst=00:11:22:33:44:gg", "ip,nw_src=1.2.3",
@@ -197,7 +198,7 @@ inline std::string FlowTextGen::defect(const std::string& kind) {
   if (kind == "unmaskable_mask")
     return with_match(pick(std::vector<std::string>{"in_port=1/1", "ip,nw_ttl=1/0xff", "icmp,icmp_type=1/0xf", "dl_vlan=5/0xfff",
                                                     "arp,arp_op=1/1", "ip,nw_tos=4/0xfc", "dl_vlan_pcp=1/7"}));
-  if (kind == "bad_keyword") return with_match(pick(std::vector<std::string>{"priority", "table=x", "cookie=zz", "idle_timeout=-5"}));
+  if (kind == "bad_keyword") return with_match(pick(std::vector<std::string>{"priority", "table=x", "cookie=zz", "idle_timeout=-5", "table=", "hard_timeout"}));
   if (kind == "goto_backward") {
     std::string m = match;
     size_t tp = m.find("table=");
@@ -217,9 +218,18 @@ inline std::string FlowTextGen::defect(const std::string& kind) {
   if (kind == "bad_push_vlan") return with_action("push_vlan:" + pick(std::vector<std::string>{"0x1234", "0x800", "33024x", "0x10000"}));
   if (kind == "bad_action_arg")
     return with_action(pick(std::vector<std::string>{"mod_vlan_vid:4096", "mod_vlan_pcp:8", "mod_nw_tos:3", "mod_nw_tos:256",
-                                                     "mod_dl_src:1:2:3", "mod_tp_src:65536", "output:abc", "goto_table:255",
+                                                     "mod_dl_src:1:2:3", "mod_tp_src:65536", "output:abc",
                                                      "goto_table:x", "mod_nw_src:1.2.3", "output:0xff00", "set_field:5->ip_dscpx"}));
   if (kind == "bad_resubmit") return with_action(pick(std::vector<std::string>{"resubmit(,255)", "resubmit(x,1)", "resubmit(1,256)", "resubmit:"}));
+  if (kind == "ovs_truncates")  // OVS keeps the bits that fit: kept difference
+    return with_match(pick(std::vector<std::string>{"arp,arp_op=256", "ip,ip_dscp=64", "ip,nw_ecn=4", "ip,nw_tos=3",
+                                                    "ip,nw_tos=253", "dl_vlan=4096", "dl_vlan_pcp=8", "vlan_pcp=9"}));
+  if (kind == "ovs_garbles")  // OVS accepts and prints nonsense: kept difference
+    return pick(std::vector<std::string>{"ipv6,ipv6_label=0x100000 actions=drop", "actions=goto_table:255",
+                                         "ipv6,ipv6_label=0x1fffff/0xfffff actions=drop"});
+  if (kind == "goto_order") return with_action(chance(2) ? "goto_table:9,output:1" : "goto_table:9,goto_table:10");
+  if (kind == "empty_value")  // OVS reads a match field's empty value as 0/0: kept difference
+    return with_match(pick(std::vector<std::string>{"in_port=", "dl_src=", "ip,nw_ttl=", "tcp,tp_dst=", "dl_vlan="}));
   if (kind == "cookie_mask_add") return with_match("cookie=0x1/0xff");
   return with_match(pick(std::vector<std::string>{"ip,nw_src=10.0.0.0/33", "ipv6,ipv6_src=::1/129", "ip,nw_dst=1.2.3.4/255.255.0.x"}));
 }

@@ -69,20 +69,33 @@ inline uint64_t action_uint(std::string_view s, uint64_t max, std::string_view t
 inline OfAction parse_resubmit(std::string_view arg, std::string_view tok,
                                const PortNameResolver& resolver) {
   OfAction a = OfAction::resubmit(kOfppInPort);
+  auto port_of = [&](std::string_view p) {
+    try {
+      return parse_action_port(p, tok, resolver);
+    } catch (const Error&) {
+      throw Error(std::string(tok) + ": " + std::string(p) + ": resubmit to unknown port");
+    }
+  };
   if (arg.size() >= 2 && arg.front() == '(' && arg.back() == ')') {
     auto inner = arg.substr(1, arg.size() - 2);
     size_t comma = inner.find(',');
     if (comma == std::string_view::npos) throw Error(std::string(tok) + ": expected (PORT,TABLE)");
     auto port = trim(inner.substr(0, comma)), table = trim(inner.substr(comma + 1));
-    if (!port.empty()) a.port = parse_action_port(port, tok, resolver);
-    if (!table.empty()) a.table = uint8_t(action_uint(table, kOfNumTables - 1, tok));
-  } else if (!arg.empty() && arg[0] == ':') {
-    a.port = parse_action_port(arg.substr(1), tok, resolver);
-  } else {
+    if (!port.empty()) a.port = port_of(port);
+    if (!table.empty()) {
+      auto t = parse_uint(table, 255);  // 255: "the current table", as if left out
+      if (!t)
+        throw Error(std::string(tok) + ": " + std::string(table) + ": resubmit to unknown table");
+      a.table = uint8_t(*t);
+    }
+  } else if (arg.size() > 1 && arg[0] == ':') {
+    a.port = port_of(arg.substr(1));
+  } else if (arg != ":") {
     throw Error(std::string(tok) + ": expected resubmit:PORT or resubmit(PORT,TABLE)");
   }
   if (a.port == kOfppInPort && a.table == kOfTableCurrent)
-    throw Error(std::string(tok) + ": at least one of in_port and table must be given");
+    throw Error(std::string(tok) +
+                ": at least one \"in_port\" or \"table\" must be specified on resubmit");
   return a;
 }
 
@@ -106,7 +119,8 @@ inline OfAction parse_set_field(std::string_view arg, std::string_view tok) {
     a.push_vlan_if_needed = false;
     return a;
   }
-  if (f->id == FieldId::kDlType || f->id == FieldId::kNwFrag || f->id == FieldId::kTcpFlags)
+  if (f->id == FieldId::kDlType || f->id == FieldId::kNwFrag || f->id == FieldId::kTcpFlags ||
+      f->id == FieldId::kNwProto)
     throw Error(std::string(tok) + ": " + std::string(f->id == FieldId::kDlType ? "eth_type" : f->id == FieldId::kNwFrag ? "nw_frag" : f->name) + " is read-only");
   Match m;
   std::array<bool, size_t(FieldId::kCount)> used{};
@@ -150,7 +164,13 @@ inline OfAction parse_one_action(std::string_view tok, const PortNameResolver& r
     return OfAction::output(kOfppController);
   }
   if (name == "output") return OfAction::output(parse_action_port(arg, tok, resolver));
-  if (name == "goto_table") return OfAction::goto_table(uint8_t(action_uint(arg, 254, tok)));
+  if (name == "goto_table") {
+    auto t = parse_uint(arg, 255);
+    if (!t) throw Error(std::string(tok) + ": unknown table \"" + std::string(arg) + "\"");
+    // OVS takes 255 too and prints it back as "resubmit(,)": we refuse it.
+    if (*t == 255) throw Error(std::string(tok) + ": bad value, expected a table 0..254");
+    return OfAction::goto_table(uint8_t(*t));
+  }
   // OVS's wording: `invalid WHAT "ARG"` when not a number of the C type,
   // `ARG: not a valid WHAT` when out of the action's range.
   auto typed = [&](uint64_t type_max, const char* what) {
@@ -182,18 +202,19 @@ inline OfAction parse_one_action(std::string_view tok, const PortNameResolver& r
     return OfAction::with_u16(T::kSetNwTos, uint16_t(t));
   }
   if (name == "mod_tp_src" || name == "mod_tp_dst")
-    return OfAction::with_u16(name == "mod_tp_src" ? T::kSetTpSrc : T::kSetTpDst,
-                              uint16_t(action_uint(arg, 0xffff, tok)));
+    return OfAction::with_u16(
+        name == "mod_tp_src" ? T::kSetTpSrc : T::kSetTpDst,
+        uint16_t(typed(0xffff, name == "mod_tp_src" ? "source port" : "destination port")));
   if (name == "mod_dl_src" || name == "mod_dl_dst") {
     auto e = parse_eth(arg);
-    if (!e) throw Error(std::string(tok) + ": bad value, expected a MAC address");
+    if (!e) throw Error(std::string(tok) + ": invalid mac address " + std::string(arg));
     OfAction a = OfAction::with_u16(name == "mod_dl_src" ? T::kSetDlSrc : T::kSetDlDst, 0);
     a.mac = *e;
     return a;
   }
   if (name == "mod_nw_src" || name == "mod_nw_dst") {
     auto ip = parse_ipv4(arg);
-    if (!ip) throw Error(std::string(tok) + ": bad value, expected an IPv4 address");
+    if (!ip) throw Error(std::string(tok) + ": " + std::string(arg) + ": could not convert to IP address");
     OfAction a = OfAction::with_u16(name == "mod_nw_src" ? T::kSetNwSrc : T::kSetNwDst, 0);
     a.ipv4 = *ip;
     return a;
@@ -218,6 +239,16 @@ inline OfActionList parse_actions_raw(std::string_view text, const PortNameResol
     if (tok.empty()) throw Error("actions=" + std::string(text) + ": empty action");
     out.push_back(parse_one_action(tok, resolver));
   }
+  // goto_table is an instruction: it must come last, once (checked after
+  // every action parsed, as OVS does, so a bad action is reported first).
+  for (size_t i = 1; i < out.size(); ++i)
+    if (out[i - 1].type == OfActionType::kGotoTable)
+      throw Error("actions=" + std::string(text) +
+                  (out[i].type == OfActionType::kGotoTable
+                       ? ": duplicate goto_table instruction not allowed"
+                       : ": invalid instruction ordering: apply_actions must appear before "
+                         "goto_table") +
+                  ", for OpenFlow 1.1+ compatibility");
   return out;
 }
 
@@ -258,13 +289,11 @@ inline void legacy_set_fields(OfActionList& list) {
       case FieldId::kTpSrc:
       case FieldId::kTcpSrc:
       case FieldId::kUdpSrc:
-      case FieldId::kSctpSrc:
         b = OfAction::with_u16(T::kSetTpSrc, uint16_t(v));
         break;
       case FieldId::kTpDst:
       case FieldId::kTcpDst:
       case FieldId::kUdpDst:
-      case FieldId::kSctpDst:
         b = OfAction::with_u16(T::kSetTpDst, uint16_t(v));
         break;
       default:

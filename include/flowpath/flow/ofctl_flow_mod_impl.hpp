@@ -18,7 +18,9 @@ inline Walk start(const Match& m) {
   w.ip = w.ip4 || match_is_exact(m, FieldId::kDlType, kEthTypeIpv6);
   if (w.ip && get_field(m.mask, FieldId::kNwProto) == 0xff)
     w.proto = uint8_t(get_field(m.value, FieldId::kNwProto));
-  w.l4 = w.proto == kIpProtoTcp || w.proto == kIpProtoUdp || w.proto == kIpProtoSctp;
+  // Later fragments carry no L4 header: rewriting ports does not fit them.
+  bool later = get_field(m.value, FieldId::kNwFrag) & kFragLater;
+  w.l4 = !later && (w.proto == kIpProtoTcp || w.proto == kIpProtoUdp || w.proto == kIpProtoSctp);
   return w;
 }
 // Protocols that can carry a set_field of `id` (its exact-match usability).
@@ -33,6 +35,7 @@ inline uint32_t set_field_usable(FieldId id) {
   else
     put_field(m.mask, id, ~0ull);
   if (id == FieldId::kSctpSrc || id == FieldId::kSctpDst) return ofproto::kNxmOf11Up;
+  if (id == FieldId::kIcmpType || id == FieldId::kIcmpCode) return ofproto::kAny;
   return ofproto::match_usable(m);
 }
 }  // namespace flow_mod_detail
@@ -42,10 +45,8 @@ inline uint32_t check_actions(const OfctlFlow& f, std::string& err) {
   auto w = flow_mod_detail::start(f.match);
   uint32_t u = ofproto::kAny;
   auto inconsistent = [&] { u &= ofproto::kOf10Any; };
-  for (size_t i = 0; i < f.actions.size(); ++i) {
+  for (size_t i = 0; i < f.actions.size() && err.empty(); ++i) {
     const OfAction& a = f.actions[i];
-    if (a.type == T::kGotoTable && i + 1 != f.actions.size())
-      err = "goto_table";  // instructions come after the apply-actions
     switch (a.type) {
       case T::kOutput:
         if (a.port == kOfppNone || a.port == kOfppTable) err = "OFPBAC_BAD_OUT_PORT";
@@ -101,6 +102,9 @@ inline std::string of10_set_field(const OfAction& a) {
   switch (a.field) {
     case FieldId::kNwTos: return "mod_nw_tos:" + std::to_string(v);
     case FieldId::kIpDscp: return "mod_nw_tos:" + std::to_string(v << 2);
+    case FieldId::kSctpSrc:
+    case FieldId::kSctpDst:
+      return nxm_load(a);
     case FieldId::kVlanTci:
       if (!(v & kVlanCfi)) return "strip_vlan";
       return "mod_vlan_vid:" + std::to_string(v & 0x0fff) + ",mod_vlan_pcp:" + std::to_string(v >> 13);

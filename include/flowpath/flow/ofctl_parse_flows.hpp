@@ -33,14 +33,12 @@ inline OfctlFlow parse_flow_mod(std::string_view text, uint32_t& usable) {
   OfctlFlow f = parse_flow(text);
   std::string err;
   uint32_t acts = ofctl::check_actions(f, err);
-  if (err == "goto_table")
-    throw Error(std::string(ofctl::trim(text)) +
-                ": invalid instruction ordering: apply_actions must appear before goto_table, "
-                "for OpenFlow 1.1+ compatibility");
   if (!err.empty())
     throw Error(std::string(ofctl::trim(text)) + ": actions are invalid with specified match (" +
                 err + ")");
   usable = ofproto::match_usable(f.match) & acts;
+  if (f.named[size_t(FieldId::kSctpSrc)] || f.named[size_t(FieldId::kSctpDst)])
+    usable &= ofproto::kNxmOf11Up;
   if (f.table_given && f.table != kOfTableAll) usable &= ofproto::kTid;
   if (!usable)
     throw Error(std::string(ofctl::trim(text)) +
@@ -54,7 +52,17 @@ inline std::string flow_mod_message(const OfctlFlow& f, uint32_t proto, unsigned
   bool nxm = proto & ofproto::kNxmAny, of13 = proto & ofproto::kOf13;
   std::snprintf(b, sizeof b, "%s%s (xid=0x%x): ADD ", nxm ? "NXT_FLOW_MOD" : "OFPT_FLOW_MOD",
                 of13 ? " (OF1.3)" : "", xid);
-  std::string s = format_flow_mod(f);
+  std::string s;
+  if (proto & ofproto::kOf10StdAny && get_field(f.match.mask, FieldId::kVlanTci) == 0xffff &&
+      !(get_field(f.match.value, FieldId::kVlanTci) & kVlanCfi)) {
+    // OpenFlow 1.0 can only say "no tag" (dl_vlan=0xffff) for an exact TCI
+    // without the present bit: it comes back as vlan_tci=0x0000.
+    OfctlFlow g = f;
+    put_field(g.match.value, FieldId::kVlanTci, 0);
+    s = format_flow_mod(g);
+  } else {
+    s = format_flow_mod(f);
+  }
   size_t ap = s.rfind("actions=");
   return b + s.substr(0, ap) + "actions=" + ofctl::format_actions_as(f, proto);
 }

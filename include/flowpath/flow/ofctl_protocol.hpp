@@ -83,8 +83,8 @@ inline uint32_t match_usable(const Match& m) {
   for (F id : {F::kDlSrc, F::kDlDst})
     if (msk(id) && !full(id)) u &= kNxmOf11Up;
   uint64_t tci_mask = msk(F::kVlanTci), tci = get_field(m.value, F::kVlanTci);
-  bool of10_vlan = tci_mask == 0 || (tci_mask == 0xffff && tci == 0) ||
-                   ((tci_mask & kVlanCfi) && (tci & kVlanCfi) &&
+  bool of10_vlan = tci_mask == 0 || tci_mask == 0xffff ||
+                   ((tci_mask & kVlanCfi) && (tci & kVlanCfi) && (tci_mask & ~kVlanCfi) &&
                     ((tci_mask & 0x0fff) == 0 || (tci_mask & 0x0fff) == 0x0fff) &&
                     ((tci_mask & 0xe000) == 0 || (tci_mask & 0xe000) == 0xe000));
   if (!of10_vlan) u &= kNxmOxm;
@@ -96,8 +96,10 @@ inline uint32_t match_usable(const Match& m) {
     if (msk(id)) u &= kNxmOxm;
   for (F id : {F::kIpv6Src, F::kIpv6Dst, F::kNdTarget})
     if (get_field_ipv6(m.mask, id) != Ipv6Addr{}) u &= kNxmOxm;
+  bool icmp = match_is_exact(m, F::kNwProto, kIpProtoIcmp) ||
+              match_is_exact(m, F::kNwProto, kIpProtoIcmpv6);
   for (F id : {F::kTpSrc, F::kTpDst})
-    if (msk(id) && !full(id)) u &= kNxmOxm;
+    if (!icmp && msk(id) && !full(id)) u &= kNxmOxm;
   uint16_t type = match_is_exact(m, F::kDlType, kEthTypeIpv6) ? kEthTypeIpv6 : 0;
   if (type == kEthTypeIpv6 &&
       (msk(F::kNwProto) || msk(F::kNwTos) || msk(F::kNwEcn) || msk(F::kTpSrc) || msk(F::kTpDst)))

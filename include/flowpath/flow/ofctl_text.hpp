@@ -18,6 +18,7 @@
 // Cost: control path only.  Thread-safety: pure functions.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,10 @@ struct OfctlFlow {
   uint32_t out_port = kOfppNone;  // filters only; kOfppNone = any
   OfActionList actions;
   bool has_actions = false;
+  // Fields the text named (an alias names its field): OVS's protocol
+  // choice depends on the name, e.g. sctp_src needs OpenFlow 1.1+ or NXM
+  // where tp_src on the same SCTP flow does not.
+  std::array<bool, size_t(FieldId::kCount)> named{};
 };
 
 enum class FlowTextMode { kAdd, kFilter };
@@ -120,12 +125,19 @@ inline OfctlFlow parse_flow(std::string_view text, const PortNameResolver& resol
     size_t eq = tok.find('=');
     std::string_view name = tok.substr(0, eq);
     std::string_view value = eq == std::string_view::npos ? "" : tok.substr(eq + 1);
+    static constexpr std::string_view kKeywords[] = {"priority", "table", "idle_timeout",
+                                                     "hard_timeout", "cookie", "out_port"};
+    if (value.empty() && std::find(std::begin(kKeywords), std::end(kKeywords), name) !=
+                             std::end(kKeywords))
+      throw Error(std::string(tok) + ": field " + std::string(name) + " missing value");
     if (eq != std::string_view::npos && value.empty())
-      throw Error(std::string(tok) + ": missing value");
+      throw Error(std::string(tok) +
+                  ": missing value (ovs-ofctl reads an empty value as 0/0, a wildcard)");
     if (parse_flow_keyword(f, name, value, tok, mode, resolver)) continue;
     parse_match_token(f.match, name, value, tok, resolver, used);
   }
   check_prereqs(f.match, used);
+  f.named = used;
   check_set_field_prereqs(f.match, f.actions);
   legacy_set_fields(f.actions);
   return f;
