@@ -83,7 +83,9 @@ inline uint32_t check_actions(const OfctlFlow& f, std::string& err) {
         if (a.field == FieldId::kVlanTci) w.tags = a.value[0] & (kVlanCfi >> 8) ? 1 : 0;
         break;
       case T::kGotoTable:
-        if (f.table_given && a.table <= f.table) err = "OFPBIC_BAD_TABLE_ID";
+        // Only forward: a flow without table= is in table 0 (OVS checks
+        // this only with table=, then fails to decode its own 1.3 message).
+        if (a.table <= f.table) err = "OFPBIC_BAD_TABLE_ID";
         break;
       default:
         break;
@@ -157,6 +159,7 @@ inline std::string format_actions_as(const OfctlFlow& f, uint32_t proto) {
       case T::kSetTpSrc: put("set_field:" + std::to_string(a.u16) + "->" + l4 + "_src"); break;
       case T::kSetTpDst: put("set_field:" + std::to_string(a.u16) + "->" + l4 + "_dst"); break;
       case T::kSetField:
+        if (a.field == FieldId::kVlanTci) w.tags = a.value[0] & (kVlanCfi >> 8) ? 1 : 0;
         put("set_field:" + mf_value(a) + "->" + std::string(mf_name(a.field)));
         break;
       default:

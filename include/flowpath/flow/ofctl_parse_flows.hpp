@@ -52,17 +52,24 @@ inline std::string flow_mod_message(const OfctlFlow& f, uint32_t proto, unsigned
   bool nxm = proto & ofproto::kNxmAny, of13 = proto & ofproto::kOf13;
   std::snprintf(b, sizeof b, "%s%s (xid=0x%x): ADD ", nxm ? "NXT_FLOW_MOD" : "OFPT_FLOW_MOD",
                 of13 ? " (OF1.3)" : "", xid);
-  std::string s;
-  if (proto & ofproto::kOf10StdAny && get_field(f.match.mask, FieldId::kVlanTci) == 0xffff &&
-      !(get_field(f.match.value, FieldId::kVlanTci) & kVlanCfi)) {
-    // OpenFlow 1.0 can only say "no tag" (dl_vlan=0xffff) for an exact TCI
-    // without the present bit: it comes back as vlan_tci=0x0000.
-    OfctlFlow g = f;
+  // What the protocol's match encoding gives back for the VLAN TCI.
+  OfctlFlow g = f;
+  uint64_t tci = get_field(f.match.value, FieldId::kVlanTci);
+  uint64_t tci_mask = get_field(f.match.mask, FieldId::kVlanTci);
+  if (proto & ofproto::kOf10StdAny && tci_mask == 0xffff && !(tci & kVlanCfi)) {
+    // OpenFlow 1.0 says "no tag" (dl_vlan=0xffff) for an exact TCI without
+    // the present bit: it comes back as vlan_tci=0x0000.
     put_field(g.match.value, FieldId::kVlanTci, 0);
-    s = format_flow_mod(g);
-  } else {
-    s = format_flow_mod(f);
+  } else if (proto & ofproto::kOxm && (tci_mask & kVlanCfi) && !(tci & kVlanCfi)) {
+    // OXM's vlan_pcp exists only with a tag: "no tag" is vlan_vid alone.
+    put_field(g.match.mask, FieldId::kVlanTci, tci_mask & 0x1fff);
+    g.match.normalize();
+    if (tci & 0xe000) put_field(g.match.value, FieldId::kVlanTci, tci);  // OVS: decode error
+  } else if (proto & ofproto::kOxm && (tci_mask & kVlanCfi) && (tci_mask & 0xe000)) {
+    // ... and it cannot be masked: any PCP bit matched matches all three.
+    put_field(g.match.mask, FieldId::kVlanTci, tci_mask | 0xe000);
   }
+  std::string s = format_flow_mod(g);
   size_t ap = s.rfind("actions=");
   return b + s.substr(0, ap) + "actions=" + ofctl::format_actions_as(f, proto);
 }
