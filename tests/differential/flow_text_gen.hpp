@@ -41,8 +41,10 @@ class FlowTextGen {
     std::vector<std::string> parts;
     if (chance(4)) parts.push_back("priority=" + std::to_string(below(65536)));
     if (chance(5)) parts.push_back("cookie=" + hex(rng_() >> below(64)));
-    if (chance(4)) table_ = int(below(6)), parts.push_back("table=" + std::to_string(table_));
-    else table_ = -1;
+    if (chance(4))
+      table_ = int(below(6)), parts.push_back("table=" + std::to_string(table_));
+    else
+      table_ = -1;
     if (chance(6)) parts.push_back("idle_timeout=" + std::to_string(below(65536)));
     if (chance(6)) parts.push_back("hard_timeout=" + std::to_string(below(65536)));
     if (!c.shorthand.empty()) parts.push_back(c.shorthand);
@@ -55,7 +57,8 @@ class FlowTextGen {
       if (claims[0] == "dl_vlan" || claims[0] == "dl_vlan_pcp") claims.push_back("vlan_tci");
       if (m == "dl_vlan=0xffff") claims.push_back("dl_vlan_pcp");  // "no tag" has no PCP
       bool clash = false;
-      for (const auto& g : claims) clash = clash || std::find(used.begin(), used.end(), g) != used.end();
+      for (const auto& g : claims)
+        clash = clash || std::find(used.begin(), used.end(), g) != used.end();
       if (clash) continue;
       used.insert(used.end(), claims.begin(), claims.end());
       parts.push_back(m);
@@ -66,14 +69,12 @@ class FlowTextGen {
   }
 
   FlowCase invalid() {
-    static const char* kKinds[] = {"bad_number",      "out_of_range",   "bad_address",
-                                   "missing_prereq",  "unknown_field",  "unknown_action",
-                                   "unmaskable_mask", "bad_keyword",    "goto_backward",
-                                   "readonly_set",    "set_prereq",     "no_actions",
-                                   "drop_with_other", "bad_push_vlan",  "bad_action_arg",
-                                   "bad_resubmit",    "cookie_mask_add", "bad_prefix",
-                                   "ovs_truncates",   "ovs_garbles",    "goto_order",
-                                   "empty_value"};
+    static const char* kKinds[] = {
+        "bad_number",     "out_of_range",    "bad_address",     "missing_prereq", "unknown_field",
+        "unknown_action", "unmaskable_mask", "bad_keyword",     "goto_backward",  "readonly_set",
+        "set_prereq",     "no_actions",      "drop_with_other", "bad_push_vlan",  "bad_action_arg",
+        "bad_resubmit",   "cookie_mask_add", "bad_prefix",      "ovs_truncates",  "ovs_garbles",
+        "goto_order",     "empty_value",     "conflict"};
     std::string kind = kKinds[below(std::size(kKinds))];
     return {defect(kind), kind};
   }
@@ -88,9 +89,10 @@ class FlowTextGen {
   // Fields that share key bits, by one name.
   static std::string group(const std::string& name) {
     static const std::pair<const char*, const char*> kSame[] = {
-        {"eth_src", "dl_src"}, {"eth_dst", "dl_dst"}, {"ip_src", "nw_src"}, {"ip_dst", "nw_dst"},
-        {"ip_dscp", "nw_tos"}, {"ip_ecn", "nw_ecn"}, {"tcp_src", "tp_src"}, {"udp_src", "tp_src"},
-        {"sctp_src", "tp_src"}, {"tcp_dst", "tp_dst"}, {"udp_dst", "tp_dst"}, {"sctp_dst", "tp_dst"},
+        {"eth_src", "dl_src"},        {"eth_dst", "dl_dst"},       {"ip_src", "nw_src"},
+        {"ip_dst", "nw_dst"},         {"ip_dscp", "nw_tos"},       {"ip_ecn", "nw_ecn"},
+        {"tcp_src", "tp_src"},        {"udp_src", "tp_src"},       {"sctp_src", "tp_src"},
+        {"tcp_dst", "tp_dst"},        {"udp_dst", "tp_dst"},       {"sctp_dst", "tp_dst"},
         {"icmpv6_type", "icmp_type"}, {"icmpv6_code", "icmp_code"}};
     for (auto [a, b] : kSame)
       if (name == a) return b;
@@ -99,7 +101,9 @@ class FlowTextGen {
   uint64_t below(uint64_t n) { return n ? rng_() % n : 0; }
   bool chance(unsigned one_in) { return below(one_in) == 0; }
   template <class T>
-  const T& pick(const std::vector<T>& v) { return v[below(v.size())]; }
+  const T& pick(const std::vector<T>& v) {
+    return v[below(v.size())];
+  }
   void shuffle(std::vector<std::string>& v) {
     for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(i)]);
   }
@@ -134,7 +138,7 @@ class FlowTextGen {
     return kMasks[below(std::size(kMasks))];
   }
   std::string ipv4() {
-    static const char* kIps[] = {"192.0.2.1", "198.51.100.7", "203.0.113.0", "10.0.0.0",
+    static const char* kIps[] = {"192.0.2.1", "198.51.100.7",    "203.0.113.0", "10.0.0.0",
                                  "0.0.0.0",   "255.255.255.255", "224.0.0.1"};
     if (chance(2)) return kIps[below(std::size(kIps))];
     uint64_t v = rng_();
@@ -144,29 +148,37 @@ class FlowTextGen {
   std::string ipv4_masked() {
     std::string a = ipv4();
     switch (below(4)) {
-      case 0: return a + "/" + std::to_string(below(33));
-      case 1: return a + "/" + pick(std::vector<std::string>{"255.255.255.0", "255.0.255.0",
-                                                             "0.0.0.0", "255.255.255.255"});
-      default: return a;
+      case 0:
+        return a + "/" + std::to_string(below(33));
+      case 1:
+        return a + "/" +
+               pick(std::vector<std::string>{"255.255.255.0", "255.0.255.0", "0.0.0.0",
+                                             "255.255.255.255"});
+      default:
+        return a;
     }
   }
   std::string ipv6() {
-    static const char* kIps[] = {"2001:db8::1", "::1", "fe80::1", "::", "2001:db8:0:1::/64",
-                                 "ff02::1", "2001:db8::a:b:c:d"};
+    static const char* kIps[] = {
+        "2001:db8::1", "::1", "fe80::1", "::", "2001:db8:0:1::/64", "ff02::1", "2001:db8::a:b:c:d"};
     std::string s = kIps[below(std::size(kIps))];
     return s.find('/') == std::string::npos ? s : s.substr(0, s.find('/'));
   }
   std::string ipv6_masked() {
     std::string a = ipv6();
     switch (below(4)) {
-      case 0: return a + "/" + std::to_string(below(129));
-      case 1: return a + "/ffff:ffff::ffff";
-      default: return a;
+      case 0:
+        return a + "/" + std::to_string(below(129));
+      case 1:
+        return a + "/ffff:ffff::ffff";
+      default:
+        return a;
     }
   }
   std::string l4_port(bool masked) {
     std::string v = num(65535);
-    if (masked && chance(3)) v += "/" + pick(std::vector<std::string>{"0xff00", "0xfff0", "0x1", "0xffff"});
+    if (masked && chance(3))
+      v += "/" + pick(std::vector<std::string>{"0xff00", "0xfff0", "0x1", "0xffff"});
     return v;
   }
 

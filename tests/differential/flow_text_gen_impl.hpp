@@ -5,7 +5,7 @@ namespace flowpath::difftest {
 
 inline FlowTextGen::Ctx FlowTextGen::context() {
   Ctx c;
-  static const char* kShort[] = {"",     "ip",   "ipv6", "arp",  "rarp", "tcp",  "udp",
+  static const char* kShort[] = {"",     "ip",   "ipv6", "arp",  "rarp",  "tcp",   "udp",
                                  "sctp", "icmp", "tcp6", "udp6", "sctp6", "icmp6", "icmp6"};
   c.shorthand = kShort[below(std::size(kShort))];
   const std::string& s = c.shorthand;
@@ -30,28 +30,52 @@ inline FlowTextGen::Ctx FlowTextGen::context() {
 inline std::string FlowTextGen::match_field(const Ctx& c) {
   bool ip = c.ip4 || c.ip6, l4 = c.tcp || c.udp || c.sctp;
   switch (below(22)) {
-    case 0: return "in_port=" + (chance(6) ? std::string("LOCAL") : std::to_string(1 + below(0xfeff)));
-    case 1: return std::string(chance(2) ? "dl_src=" : "eth_src=") + mac() + (chance(3) ? "/" + mac_mask() : "");
-    case 2: return std::string(chance(2) ? "dl_dst=" : "eth_dst=") + mac() + (chance(3) ? "/" + mac_mask() : "");
-    case 3: return "dl_vlan=" + (chance(8) ? std::string("0xffff") : num(4095));
-    case 4: return "dl_vlan_pcp=" + num(7);
+    case 0:
+      return "in_port=" + (chance(6) ? std::string("LOCAL") : std::to_string(1 + below(0xfeff)));
+    case 1:
+      return std::string(chance(2) ? "dl_src=" : "eth_src=") + mac() +
+             (chance(3) ? "/" + mac_mask() : "");
+    case 2:
+      return std::string(chance(2) ? "dl_dst=" : "eth_dst=") + mac() +
+             (chance(3) ? "/" + mac_mask() : "");
+    case 3:
+      return "dl_vlan=" + (chance(8) ? std::string("0xffff") : num(4095));
+    case 4:
+      return "dl_vlan_pcp=" + num(7);
     case 5:
       switch (below(4)) {
-        case 0: return "vlan_tci=" + num(0xffff);
-        case 1: return "vlan_tci=" + hex(below(0x10000)) + "/" + hex(below(0x10000));
-        case 2: return "vlan_tci=0x1000/0x1000";
-        default: return "vlan_tci=0";
+        case 0:
+          return "vlan_tci=" + num(0xffff);
+        case 1:
+          return "vlan_tci=" + hex(below(0x10000)) + "/" + hex(below(0x10000));
+        case 2:
+          return "vlan_tci=0x1000/0x1000";
+        default:
+          return "vlan_tci=0";
       }
-    case 6: return c.ip4 ? std::string(chance(2) ? "nw_src=" : "ip_src=") + ipv4_masked()
-                         : c.arp ? "arp_spa=" + ipv4_masked() : "";
-    case 7: return c.ip4 ? std::string(chance(2) ? "nw_dst=" : "ip_dst=") + ipv4_masked()
-                         : c.arp ? "arp_tpa=" + ipv4_masked() : "";
-    case 8: return ip && !l4 && !c.icmp4 && !c.icmp6 ? "nw_proto=" + num(255)
-                   : c.arp ? "arp_op=" + num(255) : "";
-    case 9: return ip ? (chance(2) ? "nw_tos=" + std::to_string(4 * below(64)) : "ip_dscp=" + num(63)) : "";
-    case 10: return ip ? std::string(chance(2) ? "nw_ecn=" : "ip_ecn=") + num(3) : "";
-    case 11: return ip ? "nw_ttl=" + num(255) : "";
-    case 12: return ip ? "nw_frag=" + pick(std::vector<std::string>{"no", "yes", "first", "later", "not_later"}) : "";
+    case 6:
+      return c.ip4   ? std::string(chance(2) ? "nw_src=" : "ip_src=") + ipv4_masked()
+             : c.arp ? "arp_spa=" + ipv4_masked()
+                     : "";
+    case 7:
+      return c.ip4   ? std::string(chance(2) ? "nw_dst=" : "ip_dst=") + ipv4_masked()
+             : c.arp ? "arp_tpa=" + ipv4_masked()
+                     : "";
+    case 8:
+      return ip && !l4 && !c.icmp4 && !c.icmp6 ? "nw_proto=" + num(255)
+             : c.arp                           ? "arp_op=" + num(255)
+                                               : "";
+    case 9:
+      return ip ? (chance(2) ? "nw_tos=" + std::to_string(4 * below(64)) : "ip_dscp=" + num(63))
+                : "";
+    case 10:
+      return ip ? std::string(chance(2) ? "nw_ecn=" : "ip_ecn=") + num(3) : "";
+    case 11:
+      return ip ? "nw_ttl=" + num(255) : "";
+    case 12:
+      return ip ? "nw_frag=" +
+                      pick(std::vector<std::string>{"no", "yes", "first", "later", "not_later"})
+                : "";
     case 13: {
       if (!l4) return "";
       std::string p = c.tcp ? "tcp" : c.udp ? "udp" : "sctp";
@@ -65,21 +89,33 @@ inline std::string FlowTextGen::match_field(const Ctx& c) {
     case 15:
       if (!c.tcp) return "";
       switch (below(3)) {
-        case 0: return "tcp_flags=" + pick(std::vector<std::string>{"+syn", "+syn-ack", "-rst+fin", "+ece+cwr+ns"});
-        case 1: return "tcp_flags=" + hex(below(0x1000)) + (chance(2) ? "/" + hex(below(0x1000)) : "");
-        default: return "tcp_flags=" + pick(std::vector<std::string>{"syn", "syn|ack", "0"});
+        case 0:
+          return "tcp_flags=" +
+                 pick(std::vector<std::string>{"+syn", "+syn-ack", "-rst+fin", "+ece+cwr+ns"});
+        case 1:
+          return "tcp_flags=" + hex(below(0x1000)) + (chance(2) ? "/" + hex(below(0x1000)) : "");
+        default:
+          return "tcp_flags=" + pick(std::vector<std::string>{"syn", "syn|ack", "0"});
       }
     case 16:
       if (c.icmp4) return std::string(chance(2) ? "icmp_type=" : "icmp_code=") + num(255);
-      if (c.icmp6 && !c.nd_ns && !c.nd_na) return std::string(chance(2) ? "icmpv6_type=" : "icmpv6_code=") + num(255);
+      if (c.icmp6 && !c.nd_ns && !c.nd_na)
+        return std::string(chance(2) ? "icmpv6_type=" : "icmpv6_code=") + num(255);
       if (c.icmp6) return chance(3) ? "icmp_code=" + num(255) : "icmp_code=0";  // ND needs code 0
       return "";
     case 17:
-      if (c.arp) return std::string(chance(2) ? "arp_sha=" : "arp_tha=") + mac() + (chance(3) ? "/" + mac_mask() : "");
+      if (c.arp)
+        return std::string(chance(2) ? "arp_sha=" : "arp_tha=") + mac() +
+               (chance(3) ? "/" + mac_mask() : "");
       return "";
-    case 18: return c.ip6 ? std::string(chance(2) ? "ipv6_src=" : "ipv6_dst=") + ipv6_masked() : "";
-    case 19: return c.ip6 ? "ipv6_label=" + hex(below(0x100000)) + (chance(3) ? "/" + hex(below(0x100000)) : "") : "";
-    case 20: return c.nd_ns || c.nd_na ? "nd_target=" + ipv6_masked() : "";
+    case 18:
+      return c.ip6 ? std::string(chance(2) ? "ipv6_src=" : "ipv6_dst=") + ipv6_masked() : "";
+    case 19:
+      return c.ip6 ? "ipv6_label=" + hex(below(0x100000)) +
+                         (chance(3) ? "/" + hex(below(0x100000)) : "")
+                   : "";
+    case 20:
+      return c.nd_ns || c.nd_na ? "nd_target=" + ipv6_masked() : "";
     default:
       if (c.nd_ns) return "nd_sll=" + mac() + (chance(3) ? "/" + mac_mask() : "");
       if (c.nd_na) return "nd_tll=" + mac() + (chance(3) ? "/" + mac_mask() : "");
@@ -105,19 +141,34 @@ inline std::string FlowTextGen::set_field(const Ctx& c, bool& vlan) {
   if (c.nd_ns) opts.push_back("nd_sll");
   if (c.nd_na) opts.push_back("nd_tll");
   std::string f = pick(opts), v;
-  if (f == "in_port") v = std::to_string(1 + below(100));
-  else if (f == "eth_src" || f == "eth_dst" || f == "arp_sha" || f == "arp_tha" || f == "nd_sll" || f == "nd_tll") v = mac();
-  else if (f == "vlan_tci") v = hex(chance(2) ? 0x1000 | below(0x10000) : 0), vlan = v != "0x0";
-  else if (f == "vlan_vid") v = std::to_string(0x1000 | below(4096));
-  else if (f == "vlan_pcp") v = num(7);
-  else if (f == "ip_src" || f == "ip_dst" || f == "nw_src" || f == "nw_dst" || f == "arp_spa" || f == "arp_tpa") v = ipv4();
-  else if (f == "nw_tos") v = std::to_string(4 * below(64));
-  else if (f == "ip_dscp") v = num(63);
-  else if (f == "nw_ecn" || f == "ip_ecn") v = num(3);
-  else if (f == "nw_ttl" || f == "arp_op" || f.starts_with("icmp")) v = num(255);
-  else if (f == "ipv6_src" || f == "ipv6_dst" || f == "nd_target") v = ipv6();
-  else if (f == "ipv6_label") v = hex(below(0x100000));
-  else v = num(65535);
+  if (f == "in_port")
+    v = std::to_string(1 + below(100));
+  else if (f == "eth_src" || f == "eth_dst" || f == "arp_sha" || f == "arp_tha" || f == "nd_sll" ||
+           f == "nd_tll")
+    v = mac();
+  else if (f == "vlan_tci")
+    v = hex(chance(2) ? 0x1000 | below(0x10000) : 0), vlan = v != "0x0";
+  else if (f == "vlan_vid")
+    v = std::to_string(0x1000 | below(4096));
+  else if (f == "vlan_pcp")
+    v = num(7);
+  else if (f == "ip_src" || f == "ip_dst" || f == "nw_src" || f == "nw_dst" || f == "arp_spa" ||
+           f == "arp_tpa")
+    v = ipv4();
+  else if (f == "nw_tos")
+    v = std::to_string(4 * below(64));
+  else if (f == "ip_dscp")
+    v = num(63);
+  else if (f == "nw_ecn" || f == "ip_ecn")
+    v = num(3);
+  else if (f == "nw_ttl" || f == "arp_op" || f.starts_with("icmp"))
+    v = num(255);
+  else if (f == "ipv6_src" || f == "ipv6_dst" || f == "nd_target")
+    v = ipv6();
+  else if (f == "ipv6_label")
+    v = hex(below(0x100000));
+  else
+    v = num(65535);
   return "set_field:" + v + "->" + f;
 }
 
@@ -127,36 +178,72 @@ inline std::string FlowTextGen::actions(const Ctx& c) {
   std::vector<std::string> acts;
   for (unsigned n = 1 + unsigned(below(5)), i = 0; i < n; ++i) {
     switch (below(16)) {
-      case 0: acts.push_back("output:" + std::to_string(1 + below(0xfeff))); break;
-      case 1: acts.push_back(std::to_string(1 + below(64))); break;
-      case 2: acts.push_back(pick(std::vector<std::string>{"NORMAL", "FLOOD", "ALL", "IN_PORT", "LOCAL", "CONTROLLER", "normal", "output:LOCAL"})); break;
-      case 3: acts.push_back("mod_vlan_vid:" + num(4095)), vlan = true; break;
-      case 4: acts.push_back("mod_vlan_pcp:" + num(7)), vlan = true; break;
-      case 5: acts.push_back(chance(2) ? "strip_vlan" : "pop_vlan"), vlan = false; break;
+      case 0:
+        acts.push_back("output:" + std::to_string(1 + below(0xfeff)));
+        break;
+      case 1:
+        acts.push_back(std::to_string(1 + below(64)));
+        break;
+      case 2:
+        acts.push_back(pick(std::vector<std::string>{"NORMAL", "FLOOD", "ALL", "IN_PORT", "LOCAL",
+                                                     "CONTROLLER", "normal", "output:LOCAL"}));
+        break;
+      case 3:
+        acts.push_back("mod_vlan_vid:" + num(4095)), vlan = true;
+        break;
+      case 4:
+        acts.push_back("mod_vlan_pcp:" + num(7)), vlan = true;
+        break;
+      case 5:
+        acts.push_back(chance(2) ? "strip_vlan" : "pop_vlan"), vlan = false;
+        break;
       case 6:
         acts.push_back(std::string("push_vlan:") + (chance(3) ? "0x88a8" : "0x8100"));
-        acts.push_back(chance(2) ? "mod_vlan_vid:" + num(4095) : "set_field:" + std::to_string(0x1000 | below(4096)) + "->vlan_vid");
+        acts.push_back(chance(2)
+                           ? "mod_vlan_vid:" + num(4095)
+                           : "set_field:" + std::to_string(0x1000 | below(4096)) + "->vlan_vid");
         vlan = true;
         break;
-      case 7: acts.push_back(std::string(chance(2) ? "mod_dl_src:" : "mod_dl_dst:") + mac()); break;
-      case 8: if (c.ip4) acts.push_back(std::string(chance(2) ? "mod_nw_src:" : "mod_nw_dst:") + ipv4()); break;
-      case 9: if (ip) acts.push_back("mod_nw_tos:" + std::to_string(4 * below(64))); break;
-      case 10: if (l4) acts.push_back(std::string(chance(2) ? "mod_tp_src:" : "mod_tp_dst:") + num(65535)); break;
-      case 11: case 12: acts.push_back(set_field(c, vlan)); break;
+      case 7:
+        acts.push_back(std::string(chance(2) ? "mod_dl_src:" : "mod_dl_dst:") + mac());
+        break;
+      case 8:
+        if (c.ip4) acts.push_back(std::string(chance(2) ? "mod_nw_src:" : "mod_nw_dst:") + ipv4());
+        break;
+      case 9:
+        if (ip) acts.push_back("mod_nw_tos:" + std::to_string(4 * below(64)));
+        break;
+      case 10:
+        if (l4) acts.push_back(std::string(chance(2) ? "mod_tp_src:" : "mod_tp_dst:") + num(65535));
+        break;
+      case 11:
+      case 12:
+        acts.push_back(set_field(c, vlan));
+        break;
       case 13:
         switch (below(3)) {
-          case 0: acts.push_back("resubmit:" + std::to_string(1 + below(100))); break;
-          case 1: acts.push_back("resubmit(," + std::to_string(below(255)) + ")"); break;
-          default: acts.push_back("resubmit(" + std::to_string(1 + below(100)) + "," + std::to_string(below(255)) + ")");
+          case 0:
+            acts.push_back("resubmit:" + std::to_string(1 + below(100)));
+            break;
+          case 1:
+            acts.push_back("resubmit(," + std::to_string(below(255)) + ")");
+            break;
+          default:
+            acts.push_back("resubmit(" + std::to_string(1 + below(100)) + "," +
+                           std::to_string(below(255)) + ")");
         }
         break;
-      case 14: break;  // goto_table: below, last
-      default: acts.push_back("output:" + std::to_string(1 + below(8))); break;
+      case 14:
+        break;  // goto_table: below, last
+      default:
+        acts.push_back("output:" + std::to_string(1 + below(8)));
+        break;
     }
   }
   // goto_table is an instruction: once, after the actions (a later action
   // or a second goto_table is the "goto_order" defect).
-  if (chance(4)) acts.push_back("goto_table:" + std::to_string(table_ < 0 ? below(8) : table_ + 1 + below(4)));
+  if (chance(4))
+    acts.push_back("goto_table:" + std::to_string(table_ < 0 ? below(8) : table_ + 1 + below(4)));
   return join(acts, ",");
 }
 
@@ -182,56 +269,88 @@ inline std::string FlowTextGen::defect(const std::string& kind) {
     return (match.empty() ? "" : match + " ") + "actions=" + a;
   };
   if (kind == "bad_number")
-    return with_match(pick(std::vector<std::string>{"tcp,tp_src=abc", "ip,nw_ttl=1x", "priority=-1", "in_port=x", "dl_type=0xzz", "ip,nw_tos=four"}));
+    return with_match(
+        pick(std::vector<std::string>{"tcp,tp_src=abc", "ip,nw_ttl=1x", "priority=-1", "in_port=x",
+                                      "dl_type=0xzz", "ip,nw_tos=four"}));
   if (kind == "out_of_range")
-    return with_match(pick(std::vector<std::string>{"tcp,tp_dst=65536", "ip,nw_ttl=256", "icmp,icmp_type=256", "priority=65536",
-                                                    "idle_timeout=65536", "hard_timeout=99999", "table=256", "dl_type=0x10000",
-                                                    "ip,nw_tos=256", "vlan_tci=0x10000", "cookie=0x10000000000000000"}));
+    return with_match(pick(std::vector<std::string>{
+        "tcp,tp_dst=65536", "ip,nw_ttl=256", "icmp,icmp_type=256", "priority=65536",
+        "idle_timeout=65536", "hard_timeout=99999", "table=256", "dl_type=0x10000", "ip,nw_tos=256",
+        "vlan_tci=0x10000", "cookie=0x10000000000000000"}));
   if (kind == "bad_address")
-    return with_match(pick(std::vector<std::string>{"dl_src=00:11:22:33:44", "dl_dst=00:11:22:33:44:gg", "ip,nw_src=1.2.3",
-                                                    "ipv6,ipv6_src=::g", "arp,arp_sha=1:2:3", "ip,nw_dst=a.b.c.d"}));
+    return with_match(pick(std::vector<std::string>{
+        "dl_src=00:11:22:33:44", "dl_dst=00:11:22:33:44:gg", "ip,nw_src=1.2.3", "ipv6,ipv6_src=::g",
+        "arp,arp_sha=1:2:3", "ip,nw_dst=a.b.c.d"}));
   if (kind == "missing_prereq")
-    return with_match(pick(std::vector<std::string>{"tp_src=1", "nw_src=192.0.2.1", "ipv6_src=::1", "arp_op=1", "icmp_type=3",
-                                                    "nd_target=::1", "tcp_flags=+syn", "nw_ttl=3", "udp,tcp_flags=+syn", "ip,nd_sll=00:00:00:00:00:01"}));
-  if (kind == "unknown_field") return with_match(pick(std::vector<std::string>{"foo=1", "nw_srcx=1.2.3.4", "vlan=5", "dl_vlanx=1"}));
-  if (kind == "unknown_action") return with_action(pick(std::vector<std::string>{"foo", "mod_foo:1", "outputx:1", "set_vlan:3"}));
+    return with_match(pick(std::vector<std::string>{
+        "tp_src=1", "nw_src=192.0.2.1", "ipv6_src=::1", "arp_op=1", "icmp_type=3", "nd_target=::1",
+        "tcp_flags=+syn", "nw_ttl=3", "udp,tcp_flags=+syn", "ip,nd_sll=00:00:00:00:00:01"}));
+  if (kind == "unknown_field")
+    return with_match(
+        pick(std::vector<std::string>{"foo=1", "nw_srcx=1.2.3.4", "vlan=5", "dl_vlanx=1"}));
+  if (kind == "unknown_action")
+    return with_action(
+        pick(std::vector<std::string>{"foo", "mod_foo:1", "outputx:1", "set_vlan:3"}));
   if (kind == "unmaskable_mask")
-    return with_match(pick(std::vector<std::string>{"in_port=1/1", "ip,nw_ttl=1/0xff", "icmp,icmp_type=1/0xf", "dl_vlan=5/0xfff",
-                                                    "arp,arp_op=1/1", "ip,nw_tos=4/0xfc", "dl_vlan_pcp=1/7"}));
-  if (kind == "bad_keyword") return with_match(pick(std::vector<std::string>{"priority", "table=x", "cookie=zz", "idle_timeout=-5", "table=", "hard_timeout"}));
+    return with_match(pick(std::vector<std::string>{
+        "in_port=1/1", "ip,nw_ttl=1/0xff", "icmp,icmp_type=1/0xf", "dl_vlan=5/0xfff",
+        "arp,arp_op=1/1", "ip,nw_tos=4/0xfc", "dl_vlan_pcp=1/7"}));
+  if (kind == "bad_keyword")
+    return with_match(pick(std::vector<std::string>{"priority", "table=x", "cookie=zz",
+                                                    "idle_timeout=-5", "table=", "hard_timeout"}));
   if (kind == "goto_backward") {
     std::string m = match;
     size_t tp = m.find("table=");
     if (tp == std::string::npos) m = m.empty() ? "table=3" : m + ",table=3";
     int t = 3;
     if (tp != std::string::npos) t = std::stoi(m.substr(tp + 6));
-    return (m.empty() ? "" : m + " ") + "actions=goto_table:" + std::to_string(t - int(below(unsigned(t) + 1)));
+    return (m.empty() ? "" : m + " ") +
+           "actions=goto_table:" + std::to_string(t - int(below(unsigned(t) + 1)));
   }
   if (kind == "readonly_set")
-    return "tcp actions=" + pick(std::vector<std::string>{"set_field:0x800->eth_type", "set_field:6->nw_proto", "set_field:1->nw_frag", "set_field:0x2->tcp_flags"});
+    return "tcp actions=" +
+           pick(std::vector<std::string>{"set_field:0x800->eth_type", "set_field:6->nw_proto",
+                                         "set_field:1->nw_frag", "set_field:0x2->tcp_flags"});
   if (kind == "set_prereq")
     return pick(std::vector<std::string>{"", "arp", "ipv6", "udp", "icmp"}) + " actions=" +
-           pick(std::vector<std::string>{"set_field:1->tcp_src", "set_field:192.0.2.1->ip_src", "set_field:::1->ipv6_dst",
-                                         "set_field:4097->vlan_vid", "set_field:3->vlan_pcp", "set_field:1->arp_op", "set_field:1->icmp_type"});
+           pick(std::vector<std::string>{"set_field:1->tcp_src", "set_field:192.0.2.1->ip_src",
+                                         "set_field:::1->ipv6_dst", "set_field:4097->vlan_vid",
+                                         "set_field:3->vlan_pcp", "set_field:1->arp_op",
+                                         "set_field:1->icmp_type"});
   if (kind == "no_actions") return match.empty() ? "priority=5" : match;
   if (kind == "drop_with_other") return with_action("drop");
-  if (kind == "bad_push_vlan") return with_action("push_vlan:" + pick(std::vector<std::string>{"0x1234", "0x800", "33024x", "0x10000"}));
+  if (kind == "bad_push_vlan")
+    return with_action("push_vlan:" +
+                       pick(std::vector<std::string>{"0x1234", "0x800", "33024x", "0x10000"}));
   if (kind == "bad_action_arg")
-    return with_action(pick(std::vector<std::string>{"mod_vlan_vid:4096", "mod_vlan_pcp:8", "mod_nw_tos:3", "mod_nw_tos:256",
-                                                     "mod_dl_src:1:2:3", "mod_tp_src:65536", "output:abc",
-                                                     "goto_table:x", "mod_nw_src:1.2.3", "output:0xff00", "set_field:5->ip_dscpx"}));
-  if (kind == "bad_resubmit") return with_action(pick(std::vector<std::string>{"resubmit(,255)", "resubmit(x,1)", "resubmit(1,256)", "resubmit:"}));
+    return with_action(pick(std::vector<std::string>{
+        "mod_vlan_vid:4096", "mod_vlan_pcp:8", "mod_nw_tos:3", "mod_nw_tos:256", "mod_dl_src:1:2:3",
+        "mod_tp_src:65536", "output:abc", "goto_table:x", "mod_nw_src:1.2.3", "output:0xff00",
+        "set_field:5->ip_dscpx"}));
+  if (kind == "bad_resubmit")
+    return with_action(pick(std::vector<std::string>{"resubmit(,255)", "resubmit(x,1)",
+                                                     "resubmit(1,256)", "resubmit:"}));
   if (kind == "ovs_truncates")  // OVS keeps the bits that fit: kept difference
-    return with_match(pick(std::vector<std::string>{"arp,arp_op=256", "ip,ip_dscp=64", "ip,nw_ecn=4", "ip,nw_tos=3",
-                                                    "ip,nw_tos=253", "dl_vlan=4096", "dl_vlan_pcp=8", "vlan_pcp=9"}));
+    return with_match(pick(
+        std::vector<std::string>{"arp,arp_op=256", "ip,ip_dscp=64", "ip,nw_ecn=4", "ip,nw_tos=3",
+                                 "ip,nw_tos=253", "dl_vlan=4096", "dl_vlan_pcp=8", "vlan_pcp=9"}));
   if (kind == "ovs_garbles")  // OVS accepts and prints nonsense: kept difference
-    return pick(std::vector<std::string>{"ipv6,ipv6_label=0x100000 actions=drop", "actions=goto_table:255",
+    return pick(std::vector<std::string>{"ipv6,ipv6_label=0x100000 actions=drop",
+                                         "actions=goto_table:255",
                                          "ipv6,ipv6_label=0x1fffff/0xfffff actions=drop"});
-  if (kind == "goto_order") return with_action(chance(2) ? "goto_table:9,output:1" : "goto_table:9,goto_table:10");
+  if (kind == "goto_order")
+    return with_action(chance(2) ? "goto_table:9,output:1" : "goto_table:9,goto_table:10");
   if (kind == "empty_value")  // OVS reads a match field's empty value as 0/0: kept difference
-    return with_match(pick(std::vector<std::string>{"in_port=", "dl_src=", "ip,nw_ttl=", "tcp,tp_dst=", "dl_vlan="}));
+    return with_match(pick(
+        std::vector<std::string>{"in_port=", "dl_src=", "ip,nw_ttl=", "tcp,tp_dst=", "dl_vlan="}));
+  if (kind == "conflict")  // OVS lets the last setting win: kept difference
+    return pick(std::vector<std::string>{"tcp,udp", "dl_type=0x0800,dl_type=0x0806",
+                                         "ip,nw_ttl=1,nw_ttl=2", "icmp6,arp_op=1",
+                                         "tcp,tp_src=1,tcp_src=2", "dl_vlan=5,vlan_tci=0x1006"}) +
+           " actions=output:1";
   if (kind == "cookie_mask_add") return with_match("cookie=0x1/0xff");
-  return with_match(pick(std::vector<std::string>{"ip,nw_src=10.0.0.0/33", "ipv6,ipv6_src=::1/129", "ip,nw_dst=1.2.3.4/255.255.0.x"}));
+  return with_match(pick(std::vector<std::string>{"ip,nw_src=10.0.0.0/33", "ipv6,ipv6_src=::1/129",
+                                                  "ip,nw_dst=1.2.3.4/255.255.0.x"}));
 }
 
 }  // namespace flowpath::difftest

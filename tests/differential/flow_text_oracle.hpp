@@ -60,8 +60,10 @@ class OvsOfctl {
     a.ok = WIFEXITED(rc) && WEXITSTATUS(rc) == 0;
     std::ifstream o(out);
     for (std::string line; std::getline(o, line);) {
-      if (line.rfind("usable protocols: ", 0) == 0) a.usable = line.substr(18);
-      else if (line.rfind("chosen protocol: ", 0) == 0) continue;
+      if (line.rfind("usable protocols: ", 0) == 0)
+        a.usable = line.substr(18);
+      else if (line.rfind("chosen protocol: ", 0) == 0)
+        continue;
       else if (line.rfind("OFPT_FLOW_MOD", 0) == 0 || line.rfind("NXT_FLOW_MOD", 0) == 0)
         a.flows.push_back(strip_xid(line));
       else if (!a.flows.empty())

@@ -307,7 +307,8 @@ inline std::string_view missing_prereq(const Match& m, FieldPrereq p) noexcept {
     case FieldPrereq::kIcmpv6:
       return ip6 && proto(kIpProtoIcmpv6) ? "" : "icmp6";
     case FieldPrereq::kNd:
-      return icmp6_type(135) || icmp6_type(136) ? "" : "icmp6 with icmp_type=135 or 136 and icmp_code=0";
+      return icmp6_type(135) || icmp6_type(136) ? ""
+                                                : "icmp6 with icmp_type=135 or 136 and icmp_code=0";
     case FieldPrereq::kNdSolicit:
       return icmp6_type(135) ? "" : "icmp6 with icmp_type=135 and icmp_code=0";
     case FieldPrereq::kNdAdvert:

@@ -104,24 +104,30 @@ inline OfAction parse_set_field(std::string_view arg, std::string_view tok) {
   if (arrow == std::string_view::npos) throw Error(std::string(tok) + ": expected VALUE->FIELD");
   auto name = trim(arg.substr(arrow + 2));
   const FieldInfo* f = find_field(name);
-  if (!f) throw Error(std::string(tok) + ": " + std::string(name) + " is not a valid OXM field name");
+  if (!f)
+    throw Error(std::string(tok) + ": " + std::string(name) + " is not a valid OXM field name");
   auto value = trim(arg.substr(0, arrow));
   if (name == "vlan_vid" || f->id == FieldId::kDlVlanPcp) {
     // OXM's vlan_vid carries the tag-present bit 0x1000 with the VID; both
     // rewrite an existing tag and, unlike mod_vlan_vid, never push one.
     uint64_t max = name == "vlan_vid" ? 0x1fff : 7;
     auto v = parse_uint(value, max);
-    if (!v) throw Error(std::string(tok) + ": " + std::string(value) +
-                        " is not a valid value for field " + std::string(name));
-    OfAction a = OfAction::with_u16(name == "vlan_vid" ? OfActionType::kSetVlanVid
-                                                       : OfActionType::kSetVlanPcp,
-                                    uint16_t(*v & (name == "vlan_vid" ? 0x0fff : 7)));
+    if (!v)
+      throw Error(std::string(tok) + ": " + std::string(value) +
+                  " is not a valid value for field " + std::string(name));
+    OfAction a = OfAction::with_u16(
+        name == "vlan_vid" ? OfActionType::kSetVlanVid : OfActionType::kSetVlanPcp,
+        uint16_t(*v & (name == "vlan_vid" ? 0x0fff : 7)));
     a.push_vlan_if_needed = false;
     return a;
   }
   if (f->id == FieldId::kDlType || f->id == FieldId::kNwFrag || f->id == FieldId::kTcpFlags ||
       f->id == FieldId::kNwProto)
-    throw Error(std::string(tok) + ": " + std::string(f->id == FieldId::kDlType ? "eth_type" : f->id == FieldId::kNwFrag ? "nw_frag" : f->name) + " is read-only");
+    throw Error(std::string(tok) + ": " +
+                std::string(f->id == FieldId::kDlType   ? "eth_type"
+                            : f->id == FieldId::kNwFrag ? "nw_frag"
+                                                        : f->name) +
+                " is read-only");
   Match m;
   std::array<bool, size_t(FieldId::kCount)> used{};
   parse_match_token(m, f->name, value, tok, nullptr, used);
@@ -214,7 +220,8 @@ inline OfAction parse_one_action(std::string_view tok, const PortNameResolver& r
   }
   if (name == "mod_nw_src" || name == "mod_nw_dst") {
     auto ip = parse_ipv4(arg);
-    if (!ip) throw Error(std::string(tok) + ": " + std::string(arg) + ": could not convert to IP address");
+    if (!ip)
+      throw Error(std::string(tok) + ": " + std::string(arg) + ": could not convert to IP address");
     OfAction a = OfAction::with_u16(name == "mod_nw_src" ? T::kSetNwSrc : T::kSetNwDst, 0);
     a.ipv4 = *ip;
     return a;
@@ -260,7 +267,8 @@ inline void check_set_field_prereqs(const Match& m, const OfActionList& list) {
     if (auto need = missing_prereq(m, f.prereq); !need.empty())
       throw Error("set_field ->" + std::string(f.name) +
                   ": actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT): "
-                  "the match lacks " + std::string(need));
+                  "the match lacks " +
+                  std::string(need));
   }
 }
 

@@ -30,13 +30,20 @@ namespace ofctl {
 /// OVS's name of a field in set_field (meta-flow's canonical name).
 inline std::string_view mf_name(FieldId id) {
   switch (id) {
-    case FieldId::kDlSrc: return "eth_src";
-    case FieldId::kDlDst: return "eth_dst";
-    case FieldId::kNwSrc: return "ip_src";
-    case FieldId::kNwDst: return "ip_dst";
-    case FieldId::kTpSrc: return "tcp_src";
-    case FieldId::kTpDst: return "tcp_dst";
-    default: return field_info(id).name;
+    case FieldId::kDlSrc:
+      return "eth_src";
+    case FieldId::kDlDst:
+      return "eth_dst";
+    case FieldId::kNwSrc:
+      return "ip_src";
+    case FieldId::kNwDst:
+      return "ip_dst";
+    case FieldId::kTpSrc:
+      return "tcp_src";
+    case FieldId::kTpDst:
+      return "tcp_dst";
+    default:
+      return field_info(id).name;
   }
 }
 
@@ -44,28 +51,50 @@ inline std::string_view mf_name(FieldId id) {
 inline std::string_view nxm_name(FieldId id) {
   using F = FieldId;
   switch (id) {
-    case F::kInPort: return "NXM_OF_IN_PORT";
-    case F::kNwEcn: return "NXM_NX_IP_ECN";
-    case F::kNwTtl: return "NXM_NX_IP_TTL";
-    case F::kSctpSrc: return "OXM_OF_SCTP_SRC";
-    case F::kSctpDst: return "OXM_OF_SCTP_DST";
-    case F::kIcmpType: return "NXM_OF_ICMP_TYPE";
-    case F::kIcmpCode: return "NXM_OF_ICMP_CODE";
-    case F::kIcmpv6Type: return "NXM_NX_ICMPV6_TYPE";
-    case F::kIcmpv6Code: return "NXM_NX_ICMPV6_CODE";
-    case F::kArpOp: return "NXM_OF_ARP_OP";
-    case F::kArpSpa: return "NXM_OF_ARP_SPA";
-    case F::kArpTpa: return "NXM_OF_ARP_TPA";
-    case F::kArpSha: return "NXM_NX_ARP_SHA";
-    case F::kArpTha: return "NXM_NX_ARP_THA";
-    case F::kIpv6Src: return "NXM_NX_IPV6_SRC";
-    case F::kIpv6Dst: return "NXM_NX_IPV6_DST";
-    case F::kIpv6Label: return "NXM_NX_IPV6_LABEL";
-    case F::kNdTarget: return "NXM_NX_ND_TARGET";
-    case F::kNdSll: return "NXM_NX_ND_SLL";
-    case F::kNdTll: return "NXM_NX_ND_TLL";
-    case F::kVlanTci: return "NXM_OF_VLAN_TCI";
-    default: return field_info(id).name;
+    case F::kInPort:
+      return "NXM_OF_IN_PORT";
+    case F::kNwEcn:
+      return "NXM_NX_IP_ECN";
+    case F::kNwTtl:
+      return "NXM_NX_IP_TTL";
+    case F::kSctpSrc:
+      return "OXM_OF_SCTP_SRC";
+    case F::kSctpDst:
+      return "OXM_OF_SCTP_DST";
+    case F::kIcmpType:
+      return "NXM_OF_ICMP_TYPE";
+    case F::kIcmpCode:
+      return "NXM_OF_ICMP_CODE";
+    case F::kIcmpv6Type:
+      return "NXM_NX_ICMPV6_TYPE";
+    case F::kIcmpv6Code:
+      return "NXM_NX_ICMPV6_CODE";
+    case F::kArpOp:
+      return "NXM_OF_ARP_OP";
+    case F::kArpSpa:
+      return "NXM_OF_ARP_SPA";
+    case F::kArpTpa:
+      return "NXM_OF_ARP_TPA";
+    case F::kArpSha:
+      return "NXM_NX_ARP_SHA";
+    case F::kArpTha:
+      return "NXM_NX_ARP_THA";
+    case F::kIpv6Src:
+      return "NXM_NX_IPV6_SRC";
+    case F::kIpv6Dst:
+      return "NXM_NX_IPV6_DST";
+    case F::kIpv6Label:
+      return "NXM_NX_IPV6_LABEL";
+    case F::kNdTarget:
+      return "NXM_NX_ND_TARGET";
+    case F::kNdSll:
+      return "NXM_NX_ND_SLL";
+    case F::kNdTll:
+      return "NXM_NX_ND_TLL";
+    case F::kVlanTci:
+      return "NXM_OF_VLAN_TCI";
+    default:
+      return field_info(id).name;
   }
 }
 
@@ -94,7 +123,8 @@ inline std::string nxm_load(const OfAction& a) {
   std::string n(nxm_name(a.field));
   if (f.n_bytes == 16) {
     uint64_t hi = 0, lo = 0;
-    for (int i = 0; i < 8; ++i) hi = hi << 8 | a.value[size_t(i)], lo = lo << 8 | a.value[size_t(i) + 8];
+    for (int i = 0; i < 8; ++i)
+      hi = hi << 8 | a.value[size_t(i)], lo = lo << 8 | a.value[size_t(i) + 8];
     return "load:" + hex_or_zero(lo) + "->" + n + "[0..63],load:" + hex_or_zero(hi) + "->" + n +
            "[64..127]";
   }

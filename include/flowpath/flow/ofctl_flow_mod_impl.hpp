@@ -6,14 +6,17 @@ namespace ofctl {
 
 namespace flow_mod_detail {
 struct Walk {  // what the actions know of the packet so far
-  int tags = 0;
+  // Tag-present bits of the outer two tags, as OVS's check tracks them.
+  bool tag0 = false, tag1 = false;
+  void push() { tag1 = tag0, tag0 = true; }
+  void pop() { tag0 = tag1, tag1 = false; }
   bool ip4 = false, ip = false, l4 = false;
   uint8_t proto = 0;
 };
 inline Walk start(const Match& m) {
   Walk w;
   uint64_t tci_mask = get_field(m.mask, FieldId::kVlanTci);
-  w.tags = (tci_mask & kVlanCfi) && (get_field(m.value, FieldId::kVlanTci) & kVlanCfi);
+  w.tag0 = (tci_mask & kVlanCfi) && (get_field(m.value, FieldId::kVlanTci) & kVlanCfi);
   w.ip4 = match_is_exact(m, FieldId::kDlType, kEthTypeIpv4);
   w.ip = w.ip4 || match_is_exact(m, FieldId::kDlType, kEthTypeIpv6);
   if (w.ip && get_field(m.mask, FieldId::kNwProto) == 0xff)
@@ -53,17 +56,17 @@ inline uint32_t check_actions(const OfctlFlow& f, std::string& err) {
         break;
       case T::kSetVlanVid:
       case T::kSetVlanPcp:
-        if (!w.tags && !a.push_vlan_if_needed) err = "OFPBAC_MATCH_INCONSISTENT";
-        w.tags = std::max(w.tags, 1);
+        if (!w.tag0 && !a.push_vlan_if_needed) err = "OFPBAC_MATCH_INCONSISTENT";
+        w.tag0 = true;
         break;
       case T::kStripVlan:
-        if (!w.tags) inconsistent();
-        w.tags = std::max(0, w.tags - 1);
+        if (!w.tag0) inconsistent();
+        w.pop();
         break;
       case T::kPushVlan:
         u &= ofproto::kOf11Up;
-        if (w.tags == 2) err = "OFPBAC_BAD_TAG";
-        w.tags = std::min(2, w.tags + 1);
+        if (w.tag1) err = "OFPBAC_BAD_TAG";
+        w.push();
         break;
       case T::kSetNwSrc:
       case T::kSetNwDst:
@@ -80,7 +83,7 @@ inline uint32_t check_actions(const OfctlFlow& f, std::string& err) {
         if (!missing_prereq(f.match, field_info(a.field).prereq).empty())
           err = "OFPBAC_MATCH_INCONSISTENT";
         u &= flow_mod_detail::set_field_usable(a.field);
-        if (a.field == FieldId::kVlanTci) w.tags = a.value[0] & (kVlanCfi >> 8) ? 1 : 0;
+        if (a.field == FieldId::kVlanTci) w.tag0 = a.value[0] & (kVlanCfi >> 8);
         break;
       case T::kGotoTable:
         // Only forward: a flow without table= is in table 0 (OVS checks
@@ -102,15 +105,19 @@ inline std::string of10_set_field(const OfAction& a) {
   std::memcpy(reinterpret_cast<uint8_t*>(&m.value) + fi.offset, a.value.data(), fi.n_bytes);
   uint64_t v = get_field(m.value, a.field);
   switch (a.field) {
-    case FieldId::kNwTos: return "mod_nw_tos:" + std::to_string(v);
-    case FieldId::kIpDscp: return "mod_nw_tos:" + std::to_string(v << 2);
+    case FieldId::kNwTos:
+      return "mod_nw_tos:" + std::to_string(v);
+    case FieldId::kIpDscp:
+      return "mod_nw_tos:" + std::to_string(v << 2);
     case FieldId::kSctpSrc:
     case FieldId::kSctpDst:
       return nxm_load(a);
     case FieldId::kVlanTci:
       if (!(v & kVlanCfi)) return "strip_vlan";
-      return "mod_vlan_vid:" + std::to_string(v & 0x0fff) + ",mod_vlan_pcp:" + std::to_string(v >> 13);
-    default: return nxm_load(a);
+      return "mod_vlan_vid:" + std::to_string(v & 0x0fff) +
+             ",mod_vlan_pcp:" + std::to_string(v >> 13);
+    default:
+      return nxm_load(a);
   }
 }
 
@@ -138,28 +145,42 @@ inline std::string format_actions_as(const OfctlFlow& f, uint32_t proto) {
     switch (a.type) {
       case T::kSetVlanVid:
       case T::kSetVlanPcp:
-        if (!w.tags) put("push_vlan:0x8100");
-        w.tags = std::max(w.tags, 1);
+        if (!w.tag0) put("push_vlan:0x8100");
+        w.tag0 = true;
         put(a.type == T::kSetVlanVid ? "set_field:" + std::to_string(0x1000 | a.u16) + "->vlan_vid"
                                      : "set_field:" + std::to_string(a.u16) + "->vlan_pcp");
         break;
       case T::kStripVlan:
-        w.tags = std::max(0, w.tags - 1);
+        w.pop();
         put("pop_vlan");
         break;
       case T::kPushVlan:
-        w.tags = std::min(2, w.tags + 1);
+        w.push();
         put(format_one_action(a, nullptr));
         break;
-      case T::kSetDlSrc: put("set_field:" + format_eth(a.mac) + "->eth_src"); break;
-      case T::kSetDlDst: put("set_field:" + format_eth(a.mac) + "->eth_dst"); break;
-      case T::kSetNwSrc: put("set_field:" + format_ipv4(a.ipv4) + "->ip_src"); break;
-      case T::kSetNwDst: put("set_field:" + format_ipv4(a.ipv4) + "->ip_dst"); break;
-      case T::kSetNwTos: put("set_field:" + std::to_string(a.u16 >> 2) + "->ip_dscp"); break;
-      case T::kSetTpSrc: put("set_field:" + std::to_string(a.u16) + "->" + l4 + "_src"); break;
-      case T::kSetTpDst: put("set_field:" + std::to_string(a.u16) + "->" + l4 + "_dst"); break;
+      case T::kSetDlSrc:
+        put("set_field:" + format_eth(a.mac) + "->eth_src");
+        break;
+      case T::kSetDlDst:
+        put("set_field:" + format_eth(a.mac) + "->eth_dst");
+        break;
+      case T::kSetNwSrc:
+        put("set_field:" + format_ipv4(a.ipv4) + "->ip_src");
+        break;
+      case T::kSetNwDst:
+        put("set_field:" + format_ipv4(a.ipv4) + "->ip_dst");
+        break;
+      case T::kSetNwTos:
+        put("set_field:" + std::to_string(a.u16 >> 2) + "->ip_dscp");
+        break;
+      case T::kSetTpSrc:
+        put("set_field:" + std::to_string(a.u16) + "->" + l4 + "_src");
+        break;
+      case T::kSetTpDst:
+        put("set_field:" + std::to_string(a.u16) + "->" + l4 + "_dst");
+        break;
       case T::kSetField:
-        if (a.field == FieldId::kVlanTci) w.tags = a.value[0] & (kVlanCfi >> 8) ? 1 : 0;
+        if (a.field == FieldId::kVlanTci) w.tag0 = a.value[0] & (kVlanCfi >> 8);
         put("set_field:" + mf_value(a) + "->" + std::string(mf_name(a.field)));
         break;
       default:

@@ -116,9 +116,9 @@ inline uint64_t parse_ipv4_mask(std::string_view msk, std::string_view token) {
 /// the text used (tp_src is OVS's alias of tcp_src, dl_type of eth_type).
 inline std::string_view ovs_field_name(std::string_view used) {
   static constexpr std::pair<std::string_view, std::string_view> kMap[] = {
-      {"dl_src", "eth_src"}, {"dl_dst", "eth_dst"},   {"dl_type", "eth_type"},
-      {"nw_src", "ip_src"},  {"nw_dst", "ip_dst"},    {"ip_proto", "nw_proto"},
-      {"ip_ecn", "nw_ecn"},  {"tp_src", "tcp_src"},   {"tp_dst", "tcp_dst"},
+      {"dl_src", "eth_src"}, {"dl_dst", "eth_dst"}, {"dl_type", "eth_type"},
+      {"nw_src", "ip_src"},  {"nw_dst", "ip_dst"},  {"ip_proto", "nw_proto"},
+      {"ip_ecn", "nw_ecn"},  {"tp_src", "tcp_src"}, {"tp_dst", "tcp_dst"},
       {"nw_frag", "ip_frag"}};
   for (auto [a, b] : kMap)
     if (a == used) return b;
@@ -215,7 +215,8 @@ inline std::pair<uint64_t, uint64_t> parse_scalar(const FieldInfo& f, std::strin
   if (*n > max && !(f.id == FieldId::kDlVlan && *n == 0xffff))
     bad_value(token, "not a number in range 0.." + std::to_string(full) +
                          " (ovs-ofctl would truncate it)");
-  if (f.id == FieldId::kNwTos && (*n & 3)) bad_value(token, "nw_tos must be a multiple of 4 (ovs-ofctl would truncate it)");
+  if (f.id == FieldId::kNwTos && (*n & 3))
+    bad_value(token, "nw_tos must be a multiple of 4 (ovs-ofctl would truncate it)");
   if (f.id == FieldId::kNwTos) return {*n, full};
   auto m = msk.empty() || full_mask ? std::optional<uint64_t>(full) : parse_uint(msk, full);
   if (!m) bad_value(token, "mask out of range");

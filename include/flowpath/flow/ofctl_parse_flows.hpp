@@ -60,12 +60,13 @@ inline std::string flow_mod_message(const OfctlFlow& f, uint32_t proto, unsigned
     // OpenFlow 1.0 says "no tag" (dl_vlan=0xffff) for an exact TCI without
     // the present bit: it comes back as vlan_tci=0x0000.
     put_field(g.match.value, FieldId::kVlanTci, 0);
-  } else if (proto & ofproto::kOxm && (tci_mask & kVlanCfi) && !(tci & kVlanCfi)) {
-    // OXM's vlan_pcp exists only with a tag: "no tag" is vlan_vid alone.
+  } else if (proto & ofproto::kOxm && !((tci_mask & kVlanCfi) && (tci & kVlanCfi))) {
+    // OXM's vlan_pcp exists only with a tag: without one, vlan_vid alone.
+    // (A VID without the present bit is then undecodable: OVS prints a
+    // decode error for it.)
     put_field(g.match.mask, FieldId::kVlanTci, tci_mask & 0x1fff);
     g.match.normalize();
-    if (tci & 0xe000) put_field(g.match.value, FieldId::kVlanTci, tci);  // OVS: decode error
-  } else if (proto & ofproto::kOxm && (tci_mask & kVlanCfi) && (tci_mask & 0xe000)) {
+  } else if (proto & ofproto::kOxm && (tci_mask & 0xe000)) {
     // ... and it cannot be masked: any PCP bit matched matches all three.
     put_field(g.match.mask, FieldId::kVlanTci, tci_mask | 0xe000);
   }

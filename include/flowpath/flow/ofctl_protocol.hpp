@@ -25,8 +25,8 @@ namespace flowpath {
 namespace ofproto {
 
 inline constexpr uint32_t kOf10Std = 1u << 0, kOf10StdTid = 1u << 1, kOf10Nxm = 1u << 2,
-                          kOf10NxmTid = 1u << 3, kOf11 = 1u << 4, kOf12 = 1u << 5,
-                          kOf13 = 1u << 6, kOf14 = 1u << 7, kOf15 = 1u << 8;
+                          kOf10NxmTid = 1u << 3, kOf11 = 1u << 4, kOf12 = 1u << 5, kOf13 = 1u << 6,
+                          kOf14 = 1u << 7, kOf15 = 1u << 8;
 inline constexpr uint32_t kAny = (1u << 9) - 1;
 inline constexpr uint32_t kOxm = kOf12 | kOf13 | kOf14 | kOf15;
 inline constexpr uint32_t kOf10StdAny = kOf10Std | kOf10StdTid;
@@ -39,15 +39,24 @@ inline constexpr uint32_t kTid = kOf10StdTid | kOf10NxmTid | kOf11 | kOxm;
 
 inline std::string name(uint32_t bit) {
   switch (bit) {
-    case kOf10Std: return "OpenFlow10-table_id";
-    case kOf10StdTid: return "OpenFlow10+table_id";
-    case kOf10Nxm: return "NXM-table_id";
-    case kOf10NxmTid: return "NXM+table_id";
-    case kOf11: return "OpenFlow11";
-    case kOf12: return "OXM-OpenFlow12";
-    case kOf13: return "OXM-OpenFlow13";
-    case kOf14: return "OXM-OpenFlow14";
-    default: return "OXM-OpenFlow15";
+    case kOf10Std:
+      return "OpenFlow10-table_id";
+    case kOf10StdTid:
+      return "OpenFlow10+table_id";
+    case kOf10Nxm:
+      return "NXM-table_id";
+    case kOf10NxmTid:
+      return "NXM+table_id";
+    case kOf11:
+      return "OpenFlow11";
+    case kOf12:
+      return "OXM-OpenFlow12";
+    case kOf13:
+      return "OXM-OpenFlow13";
+    case kOf14:
+      return "OXM-OpenFlow14";
+    default:
+      return "OXM-OpenFlow15";
   }
 }
 

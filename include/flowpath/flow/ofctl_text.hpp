@@ -63,8 +63,8 @@ inline bool parse_flow_keyword(OfctlFlow& f, std::string_view name, std::string_
   auto num = [&](uint64_t max) {
     auto v = parse_uint(value, max);
     if (!v)
-      throw Error(std::string(tok) + ": invalid " + std::string(name) + " \"" +
-                  std::string(value) + "\" (expected a number 0.." + std::to_string(max) + ")");
+      throw Error(std::string(tok) + ": invalid " + std::string(name) + " \"" + std::string(value) +
+                  "\" (expected a number 0.." + std::to_string(max) + ")");
     return *v;
   };
   if (name == "priority")
@@ -82,8 +82,8 @@ inline bool parse_flow_keyword(OfctlFlow& f, std::string_view name, std::string_
     auto [v, m] = split_mask(value);
     auto c = parse_uint(v), cm = m.empty() ? std::optional<uint64_t>(~0ull) : parse_uint(m);
     if (!c || !cm)
-      throw Error(std::string(tok) + ": invalid numeric format " +
-                  std::string(!c ? v : m) + " (expected a 64-bit number[/mask])");
+      throw Error(std::string(tok) + ": invalid numeric format " + std::string(!c ? v : m) +
+                  " (expected a 64-bit number[/mask])");
     if (!m.empty() && mode == FlowTextMode::kAdd)
       throw Error(std::string(tok) + ": flow additions cannot use a cookie mask");
     f.cookie = *c & *cm;
@@ -125,10 +125,10 @@ inline OfctlFlow parse_flow(std::string_view text, const PortNameResolver& resol
     size_t eq = tok.find('=');
     std::string_view name = tok.substr(0, eq);
     std::string_view value = eq == std::string_view::npos ? "" : tok.substr(eq + 1);
-    static constexpr std::string_view kKeywords[] = {"priority", "table", "idle_timeout",
+    static constexpr std::string_view kKeywords[] = {"priority",     "table",  "idle_timeout",
                                                      "hard_timeout", "cookie", "out_port"};
-    if (value.empty() && std::find(std::begin(kKeywords), std::end(kKeywords), name) !=
-                             std::end(kKeywords))
+    if (value.empty() &&
+        std::find(std::begin(kKeywords), std::end(kKeywords), name) != std::end(kKeywords))
       throw Error(std::string(tok) + ": field " + std::string(name) + " missing value");
     if (eq != std::string_view::npos && value.empty())
       throw Error(std::string(tok) +
