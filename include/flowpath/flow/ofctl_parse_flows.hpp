@@ -1,10 +1,30 @@
-// flowpath/flow/ofctl_parse_flows.hpp — `ovs-ofctl parse-flows` in a
-// library: each flow parsed as a flow-mod ADD, the OpenFlow protocols that
-// can carry it, and the text ovs-ofctl prints for it.
+// flowpath/flow/ofctl_parse_flows.hpp — `ovs-ofctl parse-flows` as a
+// library: each flow parsed as a flow-mod ADD with OVS's checks, the
+// OpenFlow protocols that can carry it ("usable protocols"), the protocol
+// chosen among those -O allows, and the message text ovs-ofctl prints.
+//
+//   FlowModText t = parse_flow_mod_text("tcp actions=mod_tp_src:1",
+//                                       OfProtocolSet::kOpenFlow13);
+//   t.usable   // "any"
+//   t.message  // "OFPT_FLOW_MOD (OF1.3) (xid=0x1): ADD tcp actions=set_field:1->tcp_src"
+//
+//   ParseFlowsOutput o = parse_flows_file(lines, ofproto::kOf10Any, "flows.txt");
+//   o.out      // "usable protocols: ...\nchosen protocol: ...\nOFPT_FLOW_MOD ..."
+//
+// A file behaves as in ovs-ofctl: every line is parsed first; the first bad
+// one fails the whole file ("FILE:LINE: reason", nothing printed); the
+// usable protocols are those of every flow; the chosen one is the lowest
+// both usable and allowed ("no usable protocol" when none), and every flow
+// is printed as that protocol encodes it.  Checked against ovs-ofctl 3.1
+// by tests/differential/flow_text_diff_test.cpp.
+//
+// Errors: flowpath::Error whose message names the flow and carries OVS's
+// reason.  Cost: control path only.  Thread-safety: pure functions.
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "flowpath/flow/ofctl_flow_mod.hpp"
 
@@ -71,13 +91,17 @@ inline std::string flow_mod_message(const OfctlFlow& f, uint32_t proto, unsigned
     put_field(g.match.mask, FieldId::kVlanTci, tci_mask | 0xe000);
   }
   std::string s = format_flow_mod(g);
+  // OpenFlow 1.0 with table ids sends 255 ("any table") for a flow without
+  // table=, and prints it.
+  if (proto & (ofproto::kOf10StdTid | ofproto::kOf10NxmTid) && !f.table_given)
+    s = "table:255 " + s;
   size_t ap = s.rfind("actions=");
   return b + s.substr(0, ap) + "actions=" + ofctl::format_actions_as(f, proto);
 }
 
 /// Lowest protocol in both sets, or 0.
-inline uint32_t choose_protocol(uint32_t usable, OfProtocolSet allowed) {
-  uint32_t both = usable & allowed_protocols(allowed);
+inline uint32_t choose_protocol_in(uint32_t usable, uint32_t allowed) {
+  uint32_t both = usable & allowed;
   return both & -both;
 }
 
@@ -88,7 +112,7 @@ inline FlowModText parse_flow_mod_text(std::string_view text, OfProtocolSet allo
     uint32_t usable = 0;
     OfctlFlow f = parse_flow_mod(text, usable);
     r.usable = ofproto::to_string(usable);
-    uint32_t proto = choose_protocol(usable, allowed);
+    uint32_t proto = choose_protocol_in(usable, allowed_protocols(allowed));
     if (!proto) throw Error(std::string(ofctl::trim(text)) + ": no usable protocol");
     r.ok = true;
     r.message = flow_mod_message(f, proto, xid);
@@ -96,6 +120,65 @@ inline FlowModText parse_flow_mod_text(std::string_view text, OfProtocolSet allo
     r.error = e.what();
   }
   return r;
+}
+
+/// What `ovs-ofctl parse-flows FILE` prints: `out` on stdout, `error`
+/// ("FILE:LINE: reason" or "no usable protocol") and status 1 on failure.
+struct ParseFlowsOutput {
+  std::string out, error;
+  int status = 0;
+};
+
+/// `lines` as read from the file (comments from '#' and blank lines are
+/// skipped, line numbers kept); `allowed` an ofproto bit set (-O).
+inline ParseFlowsOutput parse_flows_file(const std::vector<std::string>& lines, uint32_t allowed,
+                                         std::string_view file_name) {
+  ParseFlowsOutput r;
+  std::vector<OfctlFlow> flows;
+  uint32_t usable_all = ofproto::kAny;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string_view line = lines[i];
+    line = ofctl::trim(line.substr(0, line.find('#')));
+    if (line.empty()) continue;
+    try {
+      uint32_t usable = 0;
+      flows.push_back(parse_flow_mod(line, usable));
+      usable_all &= usable;
+    } catch (const Error& e) {
+      r.error = std::string(file_name) + ":" + std::to_string(i + 1) + ": " + e.what();
+      r.status = 1;
+      return r;
+    }
+  }
+  r.out = "usable protocols: " + ofproto::to_string(usable_all) + "\n";
+  uint32_t proto = choose_protocol_in(usable_all, allowed);
+  if (!proto) {
+    r.error = "no usable protocol";
+    r.status = 1;
+    return r;
+  }
+  r.out += "chosen protocol: " + ofproto::name(proto) + "\n";
+  unsigned xid = 0;
+  for (const auto& f : flows) r.out += flow_mod_message(f, proto, ++xid) + "\n";
+  return r;
+}
+
+/// The protocols of an -O list ("OpenFlow10,OpenFlow13"); 0 when it names
+/// a version we do not print (1.1, 1.2, 1.4, 1.5) or no version at all.
+inline uint32_t protocols_from_versions(std::string_view list) {
+  uint32_t set = 0;
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view v = ofctl::trim(list.substr(0, comma));
+    if (v == "OpenFlow10")
+      set |= ofproto::kOf10Any;
+    else if (v == "OpenFlow13")
+      set |= ofproto::kOf13;
+    else
+      return 0;
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+  }
+  return set;
 }
 
 }  // namespace flowpath
