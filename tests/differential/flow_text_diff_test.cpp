@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ uint64_t env_u64(const char* name, uint64_t def) {
 struct Verdict {
   bool agree = false;
   std::string why;
+  bool kept = false;  // agreed by a kept-difference rule
 };
 
 // The differences we keep on purpose (docs/flow-syntax.md, "Where we differ
@@ -97,7 +99,7 @@ bool kept_difference(const std::string& kind, const FlowModText& ours, bool ovs_
 Verdict compare(const std::string& kind, const FlowModText& ours, bool ovs_ok,
                 const std::string& ovs_usable, const std::string& ovs_msg,
                 const std::string& ovs_reason) {
-  if (kept_difference(kind, ours, ovs_ok, ovs_msg, ovs_reason)) return {true, {}};
+  if (kept_difference(kind, ours, ovs_ok, ovs_msg, ovs_reason)) return {true, {}, true};
   if (ours.ok != ovs_ok)
     return {false, ovs_ok ? "we reject (" + ours.error + "), OVS accepts: " + ovs_msg
                           : "we accept (" + ours.message + "), OVS rejects: " + ovs_reason};
@@ -114,10 +116,48 @@ Verdict compare(const std::string& kind, const FlowModText& ours, bool ovs_ok,
 }
 
 struct Tally {
-  unsigned cases = 0, agree = 0;
+  unsigned cases = 0, agree = 0, kept = 0, files = 0, files_agree = 0;
   std::map<std::string, unsigned> by_kind, agree_by_kind;
   std::vector<std::string> samples;
 };
+
+// Whole files, as ovs-ofctl reads them: up to 25 flows both sides took
+// (so their protocol sets mix: the intersection, the chosen protocol and
+// "table:255" of OpenFlow 1.0 with table ids show), half of the files with
+// one flow both sides refused at a random line; comments and blank lines
+// too.  Only flows that agreed exactly (no kept difference) take part.
+// stdout must be identical; on failure, the same line and reason.
+void whole_files(OfProtocolSet allowed, OvsOfctl& ovs, const std::vector<FlowCase>& cases,
+                 const std::vector<FlowModText>& ours, const std::vector<Verdict>& verdicts,
+                 Tally& t) {
+  std::vector<size_t> good, bad;
+  for (size_t i = 0; i < cases.size(); ++i)
+    if (verdicts[i].agree && !verdicts[i].kept) (ours[i].ok ? good : bad).push_back(i);
+  if (good.empty()) return;
+  std::mt19937_64 rng(cases.size() * 7919 + good.size());
+  for (int f = 0; f < 60; ++f) {
+    std::vector<std::string> lines;
+    for (size_t n = 1 + rng() % 25, k = 0; k < n; ++k) {
+      lines.push_back(cases[good[rng() % good.size()]].text);
+      if (rng() % 10 == 0) lines.push_back(rng() % 2 ? "" : "# a comment");
+    }
+    if (f % 2 && !bad.empty())
+      lines.insert(lines.begin() + long(rng() % lines.size()), cases[bad[rng() % bad.size()]].text);
+    OvsAnswer a = ovs.run(lines);
+    ParseFlowsOutput o = parse_flows_file(lines, allowed_protocols(allowed), ovs.path());
+    bool same = o.status == (a.ok ? 0 : 1) && o.out == (a.ok || !a.bad_line ? a.raw_out : "");
+    if (!a.ok)
+      same = same &&
+             (a.bad_line
+                  ? o.error.rfind(ovs.path() + ":" + std::to_string(a.bad_line) + ": ", 0) == 0 &&
+                        o.error.find(a.reason) != std::string::npos
+                  : o.error == a.reason);
+    ++t.files, t.files_agree += same;
+    if (!same && t.samples.size() < 60)
+      t.samples.push_back("file of " + std::to_string(lines.size()) + " lines:\n--- ours\n" +
+                          o.out + o.error + "\n--- OVS\n" + a.raw_out + a.reason);
+  }
+}
 
 void run_mode(OfProtocolSet allowed, const char* flag, const std::vector<FlowCase>& cases,
               const std::string& dir, Tally& t) {
@@ -143,7 +183,11 @@ void run_mode(OfProtocolSet allowed, const char* flag, const std::vector<FlowCas
         all = all &&
               compare(cases[batch[k]].kind, ours[batch[k]], true, a.usable, a.flows[k], "").agree;
       if (!all) continue;  // find out which, one by one
-      for (size_t i : batch) verdicts[i] = {true, {}}, done[i] = true;
+      for (size_t k = 0; k < batch.size(); ++k) {
+        size_t i = batch[k];
+        verdicts[i] = compare(cases[i].kind, ours[i], true, a.usable, a.flows[k], ""),
+        done[i] = true;
+      }
     }
   }
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -156,12 +200,14 @@ void run_mode(OfProtocolSet allowed, const char* flag, const std::vector<FlowCas
     ++t.cases, ++t.by_kind[cases[i].kind];
     if (verdicts[i].agree) {
       ++t.agree, ++t.agree_by_kind[cases[i].kind];
+      t.kept += verdicts[i].kept;
     } else if (t.samples.size() < 60) {
       t.samples.push_back(std::string(flag) + " [" + cases[i].kind + "] " + cases[i].text + "\n  " +
                           verdicts[i].why);
     }
   }
-  std::printf("%s: %u ovs-ofctl runs\n", flag, ovs.runs());
+  whole_files(allowed, ovs, cases, ours, verdicts, t);
+  std::printf("%s: %u ovs-ofctl runs\n", flag[0] ? flag : "OpenFlow10", ovs.runs());
 }
 
 TEST(FlowTextDiff, AgreesWithOvsOfctl) {
@@ -178,12 +224,16 @@ TEST(FlowTextDiff, AgreesWithOvsOfctl) {
   run_mode(OfProtocolSet::kOpenFlow10, "", cases, dir.string(), t);
   run_mode(OfProtocolSet::kOpenFlow13, "-O OpenFlow13", cases, dir.string(), t);
   std::filesystem::remove_all(dir);
-  std::printf("seed %llu: %u/%u cases agree (%.1f%%)\n", static_cast<unsigned long long>(seed),
-              t.agree, t.cases, 100.0 * t.agree / t.cases);
+  std::printf(
+      "seed %llu: %u/%u cases agree (%.1f%%; %u of them by a kept difference), "
+      "%u/%u whole files\n",
+      static_cast<unsigned long long>(seed), t.agree, t.cases, 100.0 * t.agree / t.cases, t.kept,
+      t.files_agree, t.files);
   for (const auto& [kind, total] : t.by_kind)
     std::printf("  %-16s %5u/%u\n", kind.c_str(), t.agree_by_kind[kind], total);
   for (const auto& s : t.samples) std::printf("%s\n", s.c_str());
   EXPECT_EQ(t.agree, t.cases) << "seed " << seed << ": see the disagreements above";
+  EXPECT_EQ(t.files_agree, t.files) << "seed " << seed << ": see the files above";
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ struct OvsAnswer {
   std::vector<std::string> flows;  // one message per flow, "(xid=0xN) " removed
   std::string reason;              // after "FILE:LINE: ", or the whole error line
   int bad_line = 0;                // 1-based, 0 when not a line error
+  std::string raw_out;             // stdout as printed
 };
 
 /// Drops " (xid=0x..)" from a flow-mod message so batch and single runs compare.
@@ -60,6 +61,7 @@ class OvsOfctl {
     a.ok = WIFEXITED(rc) && WEXITSTATUS(rc) == 0;
     std::ifstream o(out);
     for (std::string line; std::getline(o, line);) {
+      a.raw_out += line + "\n";
       if (line.rfind("usable protocols: ", 0) == 0)
         a.usable = line.substr(18);
       else if (line.rfind("chosen protocol: ", 0) == 0)
@@ -85,6 +87,7 @@ class OvsOfctl {
     return a;
   }
   unsigned runs() const { return runs_; }
+  std::string path() const { return dir_ + "/flows.txt"; }
 
  private:
   std::string dir_, flag_;
