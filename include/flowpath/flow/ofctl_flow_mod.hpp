@@ -3,12 +3,8 @@
 // against the match (ofpacts_check), the protocols that can carry the flow,
 // and the actions printed as each protocol decodes them.
 //
-// The actions are walked with the VLAN tags the flow is known to carry (the
-// match's tag, then push/pop/mod_vlan): strip_vlan with no tag, or mod_nw_*
-// on a flow that does not match IPv4, are "inconsistent" and keep only
-// OpenFlow 1.0; set_field on a field whose prerequisite the match lacks
-// (vlan_vid with no tag) is an error, as is goto_table to a table not after
-// the flow's own and output to a port that is not one.
+// The checks themselves are in flow/ofctl_action_check.hpp (parse_flow
+// runs them).
 //
 // Printing: OpenFlow 1.0 (and NXM) prints set_field with an OpenFlow 1.0
 // twin as that action and the rest as Nicira `load:VALUE->NXM_FIELD[]`,
@@ -21,6 +17,7 @@
 
 #include <string>
 
+#include "flowpath/flow/ofctl_action_check.hpp"
 #include "flowpath/flow/ofctl_protocol.hpp"
 #include "flowpath/flow/ofctl_text.hpp"
 
@@ -132,10 +129,6 @@ inline std::string nxm_load(const OfAction& a) {
   std::memcpy(reinterpret_cast<uint8_t*>(&m.value) + f.offset, a.value.data(), f.n_bytes);
   return "load:" + hex_or_zero(get_field(m.value, f.id)) + "->" + n + "[]";
 }
-
-/// Walks the actions against the match: the protocols they allow, or the
-/// OpenFlow error name (e.g. "OFPBAC_MATCH_INCONSISTENT") in `err`.
-inline uint32_t check_actions(const OfctlFlow& f, std::string& err);
 
 /// The actions as protocol `proto` (one ofproto bit) decodes them.
 inline std::string format_actions_as(const OfctlFlow& f, uint32_t proto);

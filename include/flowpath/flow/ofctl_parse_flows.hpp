@@ -52,7 +52,7 @@ inline uint32_t allowed_protocols(OfProtocolSet allowed) {
 inline OfctlFlow parse_flow_mod(std::string_view text, uint32_t& usable) {
   OfctlFlow f = parse_flow(text);
   std::string err;
-  uint32_t acts = ofctl::check_actions(f, err);
+  uint32_t acts = ofctl::check_actions(f.match, f.actions, f.table, err);
   if (!err.empty())
     throw Error(std::string(ofctl::trim(text)) + ": actions are invalid with specified match (" +
                 err + ")");
@@ -93,8 +93,7 @@ inline std::string flow_mod_message(const OfctlFlow& f, uint32_t proto, unsigned
   std::string s = format_flow_mod(g);
   // OpenFlow 1.0 with table ids sends 255 ("any table") for a flow without
   // table=, and prints it.
-  if (proto & (ofproto::kOf10StdTid | ofproto::kOf10NxmTid) && !f.table_given)
-    s = "table:255 " + s;
+  if (proto & (ofproto::kOf10StdTid | ofproto::kOf10NxmTid) && !f.table_given) s = "table:255 " + s;
   size_t ap = s.rfind("actions=");
   return b + s.substr(0, ap) + "actions=" + ofctl::format_actions_as(f, proto);
 }

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "flowpath/flow/ofctl_action_check.hpp"
 #include "flowpath/flow/ofctl_actions.hpp"
 #include "flowpath/flow/ofctl_match.hpp"
 
@@ -139,6 +140,13 @@ inline OfctlFlow parse_flow(std::string_view text, const PortNameResolver& resol
   check_prereqs(f.match, used);
   f.named = used;
   check_set_field_prereqs(f.match, f.actions);
+  if (f.has_actions) {  // OVS's checks of the actions against the match
+    std::string err;
+    ofctl::check_actions(f.match, f.actions, f.table, err);
+    if (!err.empty())
+      throw Error(std::string(ofctl::trim(text)) + ": actions are invalid with specified match (" +
+                  err + ")");
+  }
   legacy_set_fields(f.actions);
   return f;
 }
