@@ -38,9 +38,15 @@ struct Verdict {
 // The differences we keep on purpose (docs/flow-syntax.md, "Where we differ
 // from ovs-ofctl"), each a rule that still checks both sides.  Returns true
 // when the case is one of them and both sides behave as the rule says.
-bool kept_difference(const std::string& kind, const FlowModText& ours, bool ovs_ok,
+bool kept_difference(const FlowCase& c, const FlowModText& ours, bool ovs_ok,
                      const std::string& ovs_msg, const std::string& ovs_reason) {
+  const std::string& kind = c.kind;
   auto has = [](const std::string& s, const char* part) { return s.find(part) != s.npos; };
+  // set_field on OpenFlow 1.0's dl_vlan/dl_vlan_pcp: OVS prints another
+  // field ("set_field:N->in_port") or cannot decode its message; we take
+  // them as rewrites of the tag's VID/PCP (mod_vlan_vid, mod_vlan_pcp).
+  if (has(c.text, "->dl_vlan") && ours.ok && ovs_ok)
+    return has(ovs_msg, "->in_port") || has(ovs_msg, "***decode error");
   // OVS keeps the bits of an out-of-range value that fit the field's bytes.
   if (kind == "ovs_truncates")
     return !ours.ok && has(ours.error, "ovs-ofctl would truncate it") && ovs_ok;
@@ -78,8 +84,9 @@ bool kept_difference(const std::string& kind, const FlowModText& ours, bool ovs_
   }
   // Two settings of the same key bits that disagree (tcp,udp): OVS lets
   // the last win; we refuse the flow.
-  if (kind == "missing_prereq" || kind == "conflict")
-    return !ours.ok && has(ours.error, "conflicts with an earlier match") && ovs_ok;
+  bool conflict = !ours.ok && has(ours.error, "conflicts with an earlier match") && ovs_ok;
+  if (kind == "conflict") return conflict;
+  if (kind == "missing_prereq" && conflict) return true;
   // A match field with an empty value: OVS reads it as 0/0 (a wildcard, or
   // "0/0: invalid ..." where 0 is no valid value); we refuse it.
   if (kind == "empty_value")
@@ -96,10 +103,10 @@ bool kept_difference(const std::string& kind, const FlowModText& ours, bool ovs_
   return false;
 }
 
-Verdict compare(const std::string& kind, const FlowModText& ours, bool ovs_ok,
+Verdict compare(const FlowCase& c, const FlowModText& ours, bool ovs_ok,
                 const std::string& ovs_usable, const std::string& ovs_msg,
                 const std::string& ovs_reason) {
-  if (kept_difference(kind, ours, ovs_ok, ovs_msg, ovs_reason)) return {true, {}, true};
+  if (kept_difference(c, ours, ovs_ok, ovs_msg, ovs_reason)) return {true, {}, true};
   if (ours.ok != ovs_ok)
     return {false, ovs_ok ? "we reject (" + ours.error + "), OVS accepts: " + ovs_msg
                           : "we accept (" + ours.message + "), OVS rejects: " + ovs_reason};
@@ -180,21 +187,19 @@ void run_mode(OfProtocolSet allowed, const char* flag, const std::vector<FlowCas
       if (!a.ok || a.flows.size() != batch.size() || a.usable != usable) continue;
       bool all = true;
       for (size_t k = 0; k < batch.size(); ++k)
-        all = all &&
-              compare(cases[batch[k]].kind, ours[batch[k]], true, a.usable, a.flows[k], "").agree;
+        all = all && compare(cases[batch[k]], ours[batch[k]], true, a.usable, a.flows[k], "").agree;
       if (!all) continue;  // find out which, one by one
       for (size_t k = 0; k < batch.size(); ++k) {
         size_t i = batch[k];
-        verdicts[i] = compare(cases[i].kind, ours[i], true, a.usable, a.flows[k], ""),
-        done[i] = true;
+        verdicts[i] = compare(cases[i], ours[i], true, a.usable, a.flows[k], ""), done[i] = true;
       }
     }
   }
   for (size_t i = 0; i < cases.size(); ++i) {
     if (done[i]) continue;
     OvsAnswer a = ovs.run({cases[i].text});
-    verdicts[i] = compare(cases[i].kind, ours[i], a.ok, a.usable, a.flows.empty() ? "" : a.flows[0],
-                          a.reason);
+    verdicts[i] =
+        compare(cases[i], ours[i], a.ok, a.usable, a.flows.empty() ? "" : a.flows[0], a.reason);
   }
   for (size_t i = 0; i < cases.size(); ++i) {
     ++t.cases, ++t.by_kind[cases[i].kind];

@@ -127,7 +127,7 @@ inline std::string FlowTextGen::match_field(const Ctx& c) {
 inline std::string FlowTextGen::set_field(const Ctx& c, bool& vlan) {
   bool ip = c.ip4 || c.ip6;
   std::vector<std::string> opts = {"in_port", "eth_src", "eth_dst", "vlan_tci"};
-  if (vlan) opts.insert(opts.end(), {"vlan_vid", "vlan_pcp"});
+  if (vlan) opts.insert(opts.end(), {"vlan_vid", "vlan_pcp", "dl_vlan", "dl_vlan_pcp"});
   if (c.ip4) opts.insert(opts.end(), {"ip_src", "ip_dst", "nw_src", "nw_dst"});
   if (ip) opts.insert(opts.end(), {"nw_tos", "ip_dscp", "nw_ecn", "ip_ecn", "nw_ttl"});
   if (c.tcp) opts.insert(opts.end(), {"tcp_src", "tcp_dst", "tp_src", "tp_dst"});
@@ -150,8 +150,10 @@ inline std::string FlowTextGen::set_field(const Ctx& c, bool& vlan) {
     v = hex(chance(2) ? 0x1000 | below(0x10000) : 0), vlan = v != "0x0";
   else if (f == "vlan_vid")
     v = std::to_string(0x1000 | below(4096));
-  else if (f == "vlan_pcp")
+  else if (f == "vlan_pcp" || f == "dl_vlan_pcp")
     v = num(7);
+  else if (f == "dl_vlan")
+    v = num(4095);
   else if (f == "ip_src" || f == "ip_dst" || f == "nw_src" || f == "nw_dst" || f == "arp_spa" ||
            f == "arp_tpa")
     v = ipv4();

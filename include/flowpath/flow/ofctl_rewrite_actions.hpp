@@ -27,17 +27,18 @@ inline OfAction parse_set_field(std::string_view arg, std::string_view tok) {
   if (!f)
     throw Error(std::string(tok) + ": " + std::string(name) + " is not a valid OXM field name");
   auto value = trim(arg.substr(0, arrow));
-  if (name == "vlan_vid" || f->id == FieldId::kDlVlanPcp) {
-    // OXM's vlan_vid carries the tag-present bit 0x1000 with the VID; both
-    // rewrite an existing tag and, unlike mod_vlan_vid, never push one.
-    uint64_t max = name == "vlan_vid" ? 0x1fff : 7;
+  if (f->id == FieldId::kDlVlan || f->id == FieldId::kDlVlanPcp) {
+    // OXM's vlan_vid carries the tag-present bit 0x1000 with the VID
+    // (dl_vlan: the VID alone); all rewrite an existing tag and, unlike
+    // mod_vlan_vid, never push one.
+    bool vid = f->id == FieldId::kDlVlan;
+    uint64_t max = name == "vlan_vid" ? 0x1fff : vid ? 0x0fff : 7;
     auto v = parse_uint(value, max);
     if (!v)
       throw Error(std::string(tok) + ": " + std::string(value) +
                   " is not a valid value for field " + std::string(name));
-    OfAction a = OfAction::with_u16(
-        name == "vlan_vid" ? OfActionType::kSetVlanVid : OfActionType::kSetVlanPcp,
-        uint16_t(*v & (name == "vlan_vid" ? 0x0fff : 7)));
+    OfAction a = OfAction::with_u16(vid ? OfActionType::kSetVlanVid : OfActionType::kSetVlanPcp,
+                                    uint16_t(*v & (vid ? 0x0fff : 7)));
     a.push_vlan_if_needed = false;
     return a;
   }
