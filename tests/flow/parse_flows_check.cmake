@@ -1,6 +1,7 @@
-# Runs `CLI parse-flows INPUT`.  With EXPECTED: must succeed and print it.
-# With ERROR: must fail and print a stderr line matching the regex ERROR.
-execute_process(COMMAND ${CLI} parse-flows ${INPUT}
+# Runs `CLI parse-flows [OPTS] INPUT`.  With EXPECTED: must succeed and
+# print it.  With ERROR: must fail and print a stderr line matching the
+# regex ERROR.  OPTS: e.g. "-O;OpenFlow13".
+execute_process(COMMAND ${CLI} parse-flows ${OPTS} ${INPUT}
                 OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
 if(DEFINED ERROR)
   if(rc EQUAL 0 OR NOT err MATCHES "${ERROR}")

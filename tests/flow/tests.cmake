@@ -1,5 +1,6 @@
-# `flowpath parse-flows` on a sample file against its expected output, and
-# on a file with an invalid line (must fail, naming file:line).
+# `flowpath parse-flows` on sample files against what `ovs-ofctl parse-flows`
+# prints for them (OpenFlow 1.0 and -O OpenFlow13), and on a file with an
+# invalid line (must fail, naming file:line).
 if(TARGET flowpath_cli)
   set(_flow_data ${CMAKE_CURRENT_LIST_DIR}/data)
   add_test(NAME flow_parse_flows_cli
@@ -12,5 +13,11 @@ if(TARGET flowpath_cli)
                    -DINPUT=${_flow_data}/flows_bad.txt
                    "-DERROR=flows_bad.txt:2: udp: conflicts"
                    -P ${CMAKE_CURRENT_LIST_DIR}/parse_flows_check.cmake)
-  set_tests_properties(flow_parse_flows_cli flow_parse_flows_cli_invalid PROPERTIES LABELS flow)
+  add_test(NAME flow_parse_flows_cli_of13
+           COMMAND ${CMAKE_COMMAND} -DCLI=$<TARGET_FILE:flowpath_cli> "-DOPTS=-O;OpenFlow13"
+                   -DINPUT=${_flow_data}/flows_of13.txt
+                   -DEXPECTED=${_flow_data}/flows_of13.expected
+                   -P ${CMAKE_CURRENT_LIST_DIR}/parse_flows_check.cmake)
+  set_tests_properties(flow_parse_flows_cli flow_parse_flows_cli_invalid flow_parse_flows_cli_of13
+                       PROPERTIES LABELS flow)
 endif()

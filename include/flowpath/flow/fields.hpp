@@ -272,8 +272,12 @@ inline std::string_view missing_prereq(const Match& m, FieldPrereq p) noexcept {
   auto type = [&](uint16_t t) { return match_is_exact(m, FieldId::kDlType, t); };
   auto proto = [&](uint8_t n) { return match_is_exact(m, FieldId::kNwProto, n); };
   bool ip4 = type(kEthTypeIpv4), ip6 = type(kEthTypeIpv6), ip = ip4 || ip6;
+  bool later = get_field(m.value, FieldId::kNwFrag) & kFragLater;
+  constexpr std::string_view kNotLater = "no later fragment (nw_frag=later has no L4 header)";
+  // ND: ICMPv6 type 135/136 with code 0 (an unmatched code counts as 0).
   auto icmp6_type = [&](uint64_t t) {
-    return ip6 && proto(kIpProtoIcmpv6) && match_is_exact(m, FieldId::kIcmpv6Type, t);
+    return ip6 && proto(kIpProtoIcmpv6) && match_is_exact(m, FieldId::kIcmpv6Type, t) &&
+           get_field(m.value, FieldId::kIcmpv6Code) == 0;
   };
   switch (p) {
     case FieldPrereq::kNone:
@@ -286,26 +290,29 @@ inline std::string_view missing_prereq(const Match& m, FieldPrereq p) noexcept {
       return ip ? "" : "ip or ipv6";
     case FieldPrereq::kArp:
       return type(kEthTypeArp) || type(kEthTypeRarp) ? "" : "arp or rarp";
+    // L4 fields: not in later fragments, which carry no L4 header (OVS's
+    // prerequisite too; its decoder rejects such a match as BAD_PREREQ).
     case FieldPrereq::kL4:
-      return ip && (proto(kIpProtoTcp) || proto(kIpProtoUdp) || proto(kIpProtoSctp))
-                 ? ""
-                 : "ip or ipv6 with tcp, udp or sctp";
+      if (!(ip && (proto(kIpProtoTcp) || proto(kIpProtoUdp) || proto(kIpProtoSctp))))
+        return "ip or ipv6 with tcp, udp or sctp";
+      return later ? kNotLater : "";
     case FieldPrereq::kTcp:
-      return ip && proto(kIpProtoTcp) ? "" : "tcp or tcp6";
+      return !(ip && proto(kIpProtoTcp)) ? "tcp or tcp6" : later ? kNotLater : "";
     case FieldPrereq::kUdp:
-      return ip && proto(kIpProtoUdp) ? "" : "udp or udp6";
+      return !(ip && proto(kIpProtoUdp)) ? "udp or udp6" : later ? kNotLater : "";
     case FieldPrereq::kSctp:
-      return ip && proto(kIpProtoSctp) ? "" : "sctp or sctp6";
+      return !(ip && proto(kIpProtoSctp)) ? "sctp or sctp6" : later ? kNotLater : "";
     case FieldPrereq::kIcmpv4:
       return ip4 && proto(kIpProtoIcmp) ? "" : "icmp";
     case FieldPrereq::kIcmpv6:
       return ip6 && proto(kIpProtoIcmpv6) ? "" : "icmp6";
     case FieldPrereq::kNd:
-      return icmp6_type(135) || icmp6_type(136) ? "" : "icmp6 with icmp_type=135 or 136";
+      return icmp6_type(135) || icmp6_type(136) ? ""
+                                                : "icmp6 with icmp_type=135 or 136 and icmp_code=0";
     case FieldPrereq::kNdSolicit:
-      return icmp6_type(135) ? "" : "icmp6 with icmp_type=135";
+      return icmp6_type(135) ? "" : "icmp6 with icmp_type=135 and icmp_code=0";
     case FieldPrereq::kNdAdvert:
-      return icmp6_type(136) ? "" : "icmp6 with icmp_type=136";
+      return icmp6_type(136) ? "" : "icmp6 with icmp_type=136 and icmp_code=0";
   }
   return {};
 }

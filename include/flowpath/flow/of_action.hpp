@@ -58,11 +58,14 @@ enum class OfActionType : uint8_t {
 struct OfAction {
   OfActionType type{};
   uint8_t table = kOfTableCurrent;  // kResubmit, kGotoTable
-  uint16_t u16 = 0;                 // vid, pcp, tpid, tos, L4 port
-  uint32_t port = 0;                // kOutput, kResubmit
-  uint32_t ipv4 = 0;                // kSetNwSrc/Dst, host order
-  EthAddr mac{};                    // kSetDlSrc/Dst
-  FieldId field{};                  // kSetField
+  // kSetVlanVid/kSetVlanPcp: push a tag when there is none (mod_vlan_vid,
+  // mod_vlan_pcp); false for set_field:->vlan_vid/vlan_pcp, which need one.
+  bool push_vlan_if_needed = true;
+  uint16_t u16 = 0;   // vid, pcp, tpid, tos, L4 port
+  uint32_t port = 0;  // kOutput, kResubmit
+  uint32_t ipv4 = 0;  // kSetNwSrc/Dst, host order
+  EthAddr mac{};      // kSetDlSrc/Dst
+  FieldId field{};    // kSetField
   // kSetField: the bytes to write into FlowKey at field_info(field).offset
   // (network order, already shifted into place) and which bits to write.
   std::array<uint8_t, 16> value{};

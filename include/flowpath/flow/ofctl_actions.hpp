@@ -8,7 +8,9 @@
 // mod_vlan_pcp:PCP, strip_vlan, pop_vlan, push_vlan:ETHERTYPE,
 // mod_dl_src/dst:MAC, mod_nw_src/dst:IP, mod_nw_tos:TOS, mod_tp_src/dst:N,
 // set_field:VALUE[/MASK]->FIELD, resubmit:PORT, resubmit([PORT],[TABLE]),
-// goto_table:N.  Anything else throws flowpath::Error naming the action.
+// goto_table:N (last, once: OVS's instruction rule).  Anything else throws
+// flowpath::Error naming the action, with Open vSwitch's reason text; the
+// rewrite actions live in flow/ofctl_rewrite_actions.hpp.
 //
 // Cost: control path only.  Thread-safety: pure functions.
 #pragma once
@@ -19,6 +21,7 @@
 
 #include "flowpath/flow/of_action.hpp"
 #include "flowpath/flow/ofctl_match.hpp"
+#include "flowpath/flow/ofctl_rewrite_actions.hpp"
 
 namespace flowpath {
 namespace ofctl {
@@ -56,7 +59,7 @@ inline uint32_t parse_action_port(std::string_view s, std::string_view tok,
   if (auto p = parse_port(s, resolver);
       p && (*p < kOfppMax || (*p >= kOfppInPort && *p <= kOfppNone)))
     return *p;
-  throw Error(std::string(tok) + ": bad port \"" + std::string(s) + "\"");
+  throw Error(std::string(tok) + ": " + std::string(s) + ": output to unknown port");
 }
 
 inline uint64_t action_uint(std::string_view s, uint64_t max, std::string_view tok) {
@@ -69,46 +72,34 @@ inline uint64_t action_uint(std::string_view s, uint64_t max, std::string_view t
 inline OfAction parse_resubmit(std::string_view arg, std::string_view tok,
                                const PortNameResolver& resolver) {
   OfAction a = OfAction::resubmit(kOfppInPort);
+  auto port_of = [&](std::string_view p) {
+    try {
+      return parse_action_port(p, tok, resolver);
+    } catch (const Error&) {
+      throw Error(std::string(tok) + ": " + std::string(p) + ": resubmit to unknown port");
+    }
+  };
   if (arg.size() >= 2 && arg.front() == '(' && arg.back() == ')') {
     auto inner = arg.substr(1, arg.size() - 2);
     size_t comma = inner.find(',');
     if (comma == std::string_view::npos) throw Error(std::string(tok) + ": expected (PORT,TABLE)");
     auto port = trim(inner.substr(0, comma)), table = trim(inner.substr(comma + 1));
-    if (!port.empty()) a.port = parse_action_port(port, tok, resolver);
-    if (!table.empty()) a.table = uint8_t(action_uint(table, kOfNumTables - 1, tok));
-  } else if (!arg.empty() && arg[0] == ':') {
-    a.port = parse_action_port(arg.substr(1), tok, resolver);
-  } else {
+    if (!port.empty()) a.port = port_of(port);
+    if (!table.empty()) {
+      auto t = parse_uint(table, 255);  // 255: "the current table", as if left out
+      if (!t)
+        throw Error(std::string(tok) + ": " + std::string(table) + ": resubmit to unknown table");
+      a.table = uint8_t(*t);
+    }
+  } else if (arg.size() > 1 && arg[0] == ':') {
+    a.port = port_of(arg.substr(1));
+  } else if (arg != ":") {
     throw Error(std::string(tok) + ": expected resubmit:PORT or resubmit(PORT,TABLE)");
   }
   if (a.port == kOfppInPort && a.table == kOfTableCurrent)
-    throw Error(std::string(tok) + ": at least one of in_port and table must be given");
+    throw Error(std::string(tok) +
+                ": at least one \"in_port\" or \"table\" must be specified on resubmit");
   return a;
-}
-
-inline OfAction parse_set_field(std::string_view arg, std::string_view tok) {
-  size_t arrow = arg.find("->");
-  if (arrow == std::string_view::npos) throw Error(std::string(tok) + ": expected VALUE->FIELD");
-  auto name = trim(arg.substr(arrow + 2));
-  const FieldInfo* f = find_field(name);
-  if (!f) throw Error(std::string(tok) + ": unknown field \"" + std::string(name) + "\"");
-  if (f->id == FieldId::kDlType || f->id == FieldId::kNwFrag || f->id == FieldId::kTcpFlags)
-    throw Error(std::string(tok) + ": field " + std::string(f->name) + " is read-only");
-  Match m;
-  std::array<bool, size_t(FieldId::kCount)> used{};
-  parse_match_token(m, f->name, trim(arg.substr(0, arrow)), tok, nullptr, used);
-  OfAction a;
-  a.type = OfActionType::kSetField;
-  a.field = f->id;
-  std::memcpy(a.value.data(), reinterpret_cast<const uint8_t*>(&m.value) + f->offset, f->n_bytes);
-  std::memcpy(a.mask.data(), reinterpret_cast<const uint8_t*>(&m.mask) + f->offset, f->n_bytes);
-  return a;
-}
-
-inline bool get_bytes_mask_full(const OfAction& a, const FieldInfo& f) {
-  for (unsigned i = 0; i < f.n_bytes; ++i)
-    if (a.mask[i] != 0xff) return false;
-  return true;
 }
 
 inline OfAction parse_one_action(std::string_view tok, const PortNameResolver& resolver) {
@@ -128,7 +119,7 @@ inline OfAction parse_one_action(std::string_view tok, const PortNameResolver& r
         return OfAction::output(r.port);
     if (auto p = parse_uint(name, 0xffffffffull))
       return OfAction::output(parse_action_port(name, tok, resolver));
-    throw Error(std::string(tok) + ": unknown action");
+    throw Error(std::string(tok) + ": unknown action " + std::string(name));
   }
   need_arg();
   if (iequals(name, "controller")) {  // CONTROLLER:MAX_LEN (the length is not kept)
@@ -136,41 +127,15 @@ inline OfAction parse_one_action(std::string_view tok, const PortNameResolver& r
     return OfAction::output(kOfppController);
   }
   if (name == "output") return OfAction::output(parse_action_port(arg, tok, resolver));
-  if (name == "goto_table") return OfAction::goto_table(uint8_t(action_uint(arg, 254, tok)));
-  if (name == "mod_vlan_vid")
-    return OfAction::with_u16(T::kSetVlanVid, uint16_t(action_uint(arg, 4095, tok)));
-  if (name == "mod_vlan_pcp")
-    return OfAction::with_u16(T::kSetVlanPcp, uint16_t(action_uint(arg, 7, tok)));
-  if (name == "push_vlan") {
-    uint64_t t = action_uint(arg, 0xffff, tok);
-    if (t != kEthTypeVlan && t != kEthTypeQinQ)
-      throw Error(std::string(tok) + ": bad value, push_vlan takes 0x8100 or 0x88a8");
-    return OfAction::with_u16(T::kPushVlan, uint16_t(t));
+  if (name == "goto_table") {
+    auto t = parse_uint(arg, 255);
+    if (!t) throw Error(std::string(tok) + ": unknown table \"" + std::string(arg) + "\"");
+    // OVS takes 255 too and prints it back as "resubmit(,)": we refuse it.
+    if (*t == 255) throw Error(std::string(tok) + ": bad value, expected a table 0..254");
+    return OfAction::goto_table(uint8_t(*t));
   }
-  if (name == "mod_nw_tos") {
-    uint64_t t = action_uint(arg, 255, tok);
-    if (t & 3) throw Error(std::string(tok) + ": bad value, TOS must be a multiple of 4");
-    return OfAction::with_u16(T::kSetNwTos, uint16_t(t));
-  }
-  if (name == "mod_tp_src" || name == "mod_tp_dst")
-    return OfAction::with_u16(name == "mod_tp_src" ? T::kSetTpSrc : T::kSetTpDst,
-                              uint16_t(action_uint(arg, 0xffff, tok)));
-  if (name == "mod_dl_src" || name == "mod_dl_dst") {
-    auto e = parse_eth(arg);
-    if (!e) throw Error(std::string(tok) + ": bad value, expected a MAC address");
-    OfAction a = OfAction::with_u16(name == "mod_dl_src" ? T::kSetDlSrc : T::kSetDlDst, 0);
-    a.mac = *e;
-    return a;
-  }
-  if (name == "mod_nw_src" || name == "mod_nw_dst") {
-    auto ip = parse_ipv4(arg);
-    if (!ip) throw Error(std::string(tok) + ": bad value, expected an IPv4 address");
-    OfAction a = OfAction::with_u16(name == "mod_nw_src" ? T::kSetNwSrc : T::kSetNwDst, 0);
-    a.ipv4 = *ip;
-    return a;
-  }
-  if (name == "set_field" || name == "load") return parse_set_field(arg, tok);
-  throw Error(std::string(tok) + ": unknown action \"" + std::string(name) + "\"");
+  if (auto a = parse_rewrite_action(name, arg, tok)) return *a;
+  throw Error(std::string(tok) + ": unknown action " + std::string(name));
 }
 
 /// Parses the text after `actions=` without normalizing set_field.
@@ -181,65 +146,25 @@ inline OfActionList parse_actions_raw(std::string_view text, const PortNameResol
   auto toks = split_actions(text);
   for (auto tok : toks) {
     if (tok == "drop") {
-      if (toks.size() != 1) throw Error("drop: must not be accompanied by any other action");
+      if (toks.size() != 1)
+        throw Error("actions=" + std::string(text) +
+                    ": \"drop\" must not be accompanied by any other action or instruction");
       return out;
     }
     if (tok.empty()) throw Error("actions=" + std::string(text) + ": empty action");
     out.push_back(parse_one_action(tok, resolver));
   }
+  // goto_table is an instruction: it must come last, once (checked after
+  // every action parsed, as OVS does, so a bad action is reported first).
+  for (size_t i = 1; i < out.size(); ++i)
+    if (out[i - 1].type == OfActionType::kGotoTable)
+      throw Error("actions=" + std::string(text) +
+                  (out[i].type == OfActionType::kGotoTable
+                       ? ": duplicate goto_table instruction not allowed"
+                       : ": invalid instruction ordering: apply_actions must appear before "
+                         "goto_table") +
+                  ", for OpenFlow 1.1+ compatibility");
   return out;
-}
-
-/// Throws when a set_field's field lacks its prerequisite in `m`.
-inline void check_set_field_prereqs(const Match& m, const OfActionList& list) {
-  for (const auto& a : list) {
-    if (a.type != OfActionType::kSetField) continue;
-    const FieldInfo& f = field_info(a.field);
-    if (auto need = missing_prereq(m, f.prereq); !need.empty())
-      throw Error("set_field ->" + std::string(f.name) +
-                  ": missing prerequisite: the match requires " + std::string(need));
-  }
-}
-
-/// Rewrites unmasked set_field actions that have an OpenFlow 1.0 twin
-/// (mod_dl_src, mod_nw_dst, mod_tp_src, ...) into it, as ovs-ofctl does.
-inline void legacy_set_fields(OfActionList& list) {
-  using T = OfActionType;
-  for (auto& a : list) {
-    if (a.type != T::kSetField) continue;
-    const FieldInfo& f = field_info(a.field);
-    if (f.n_bytes == 16 || get_bytes_mask_full(a, f) == false) continue;
-    uint64_t v = 0;
-    for (unsigned i = 0; i < f.n_bytes; ++i) v = v << 8 | a.value[i];
-    OfAction b;
-    switch (f.id) {
-      case FieldId::kDlSrc:
-      case FieldId::kDlDst:
-        b = OfAction::with_u16(f.id == FieldId::kDlSrc ? T::kSetDlSrc : T::kSetDlDst, 0);
-        b.mac = u64_to_eth(v);
-        break;
-      case FieldId::kNwSrc:
-      case FieldId::kNwDst:
-        b = OfAction::with_u16(f.id == FieldId::kNwSrc ? T::kSetNwSrc : T::kSetNwDst, 0);
-        b.ipv4 = uint32_t(v);
-        break;
-      case FieldId::kTpSrc:
-      case FieldId::kTcpSrc:
-      case FieldId::kUdpSrc:
-      case FieldId::kSctpSrc:
-        b = OfAction::with_u16(T::kSetTpSrc, uint16_t(v));
-        break;
-      case FieldId::kTpDst:
-      case FieldId::kTcpDst:
-      case FieldId::kUdpDst:
-      case FieldId::kSctpDst:
-        b = OfAction::with_u16(T::kSetTpDst, uint16_t(v));
-        break;
-      default:
-        continue;
-    }
-    a = b;
-  }
 }
 
 }  // namespace ofctl

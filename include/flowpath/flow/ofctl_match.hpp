@@ -108,14 +108,42 @@ inline uint64_t parse_ipv4_mask(std::string_view msk, std::string_view token) {
   if (auto len = parse_uint(msk, 32); len && msk.find('.') == std::string_view::npos)
     return *len ? ~uint64_t(0) << (32 - *len) & 0xffffffff : 0;
   if (auto m = parse_ipv4(msk)) return *m;
-  bad_value(token, "mask must be a prefix length 0..32 or a dotted quad");
+  throw Error(std::string(token) + ": " + std::string(token.substr(token.find('=') + 1)) +
+              ": IPv4 network prefix bits not between 0 and 32, inclusive");
+}
+
+/// The name OVS reports a field under: its meta-flow name for the alias
+/// the text used (tp_src is OVS's alias of tcp_src, dl_type of eth_type).
+inline std::string_view ovs_field_name(std::string_view used) {
+  static constexpr std::pair<std::string_view, std::string_view> kMap[] = {
+      {"dl_src", "eth_src"}, {"dl_dst", "eth_dst"}, {"dl_type", "eth_type"},
+      {"nw_src", "ip_src"},  {"nw_dst", "ip_dst"},  {"ip_proto", "nw_proto"},
+      {"ip_ecn", "nw_ecn"},  {"tp_src", "tcp_src"}, {"tp_dst", "tcp_dst"},
+      {"nw_frag", "ip_frag"}};
+  for (auto [a, b] : kMap)
+    if (a == used) return b;
+  return used;
+}
+
+/// Bytes of the field in OVS (its "value too large for N-byte field").
+inline unsigned ovs_field_bytes(const FieldInfo& f) {
+  switch (f.id) {
+    case FieldId::kArpOp:
+    case FieldId::kDlVlan:
+    case FieldId::kTcpFlags:
+      return 2;
+    case FieldId::kDlVlanPcp:
+      return 1;
+    default:
+      return f.n_bytes == 2 && f.bits <= 0xff ? 1 : f.n_bytes;
+  }
 }
 
 inline void parse_ipv6_field(Match& out, const FieldInfo& f, std::string_view v,
                              std::string_view token) {
   auto [val, msk] = split_mask(v);
   auto a = parse_ipv6(val);
-  if (!a) bad_value(token, "invalid IPv6 address");
+  if (!a) throw Error(std::string(token) + ": " + std::string(val) + ": invalid IPv6 address");
   Ipv6Addr m = ipv6_prefix_mask(128);
   if (!msk.empty()) {
     if (auto len = parse_uint(msk, 128); len && msk.find(':') == std::string_view::npos)
@@ -123,7 +151,8 @@ inline void parse_ipv6_field(Match& out, const FieldInfo& f, std::string_view v,
     else if (auto mm = parse_ipv6(msk))
       m = *mm;
     else
-      bad_value(token, "mask must be a prefix length 0..128 or an IPv6 address");
+      throw Error(std::string(token) + ": " + std::string(v) +
+                  ": IPv6 network prefix bits not between 0 and 128, inclusive");
   }
   match_set_ipv6(out, f.id, *a, m);
 }
@@ -134,12 +163,22 @@ inline std::pair<uint64_t, uint64_t> parse_scalar(const FieldInfo& f, std::strin
                                                   const PortNameResolver& resolver) {
   uint64_t full = f.bits >> f.shift;
   auto [val, msk] = split_mask(v);
-  if (!msk.empty() && !f.maskable)
-    throw Error(std::string(token) + ": field " + std::string(f.name) + " does not support masks");
+  // OVS takes an all-ones mask (all of its field's bytes) on a field that
+  // has none (nw_ttl=1/0xff, dl_vlan=5/0xffff).
+  unsigned mask_bytes = ovs_field_bytes(f);
+  bool full_mask = mask_bytes < 8 && parse_uint(msk) == (uint64_t(1) << (8 * mask_bytes)) - 1;
+  if (!msk.empty() && !f.maskable && f.format != FieldFormat::kPort && !full_mask)
+    throw Error(std::string(token) + ": " + std::string(v) + ": invalid mask for field " +
+                std::string(f.name) + " (it does not support masks)");
   switch (f.format) {
     case FieldFormat::kPort:
+      if (!msk.empty())
+        throw Error(std::string(token) + ": " + std::string(v) +
+                    ": invalid or unknown port for in_port (it does not support masks)");
       if (auto p = parse_port(val, resolver); p && (*p < 0xff00 || *p == 0xfffe)) return {*p, full};
-      bad_value(token, "not a port number below 0xff00, LOCAL or a known port name");
+      throw Error(std::string(token) + ": " + std::string(val) +
+                  ": invalid or unknown port for in_port (a port number below 0xff00, LOCAL "
+                  "or a known port name)");
     case FieldFormat::kFrag:
       return parse_frag(v, token);
     case FieldFormat::kTcpFlags:
@@ -147,25 +186,39 @@ inline std::pair<uint64_t, uint64_t> parse_scalar(const FieldInfo& f, std::strin
     case FieldFormat::kEth: {
       auto e = parse_eth(val);
       auto m = msk.empty() ? std::optional<EthAddr>(u64_to_eth(full)) : parse_eth(msk);
-      if (!e || !m) bad_value(token, "expected a MAC address xx:xx:xx:xx:xx:xx[/mask]");
+      if (!e || !m)
+        throw Error(std::string(token) + ": " + std::string(!e ? val : msk) +
+                    ": invalid Ethernet address");
       return {eth_to_u64(*e), eth_to_u64(*m)};
     }
     case FieldFormat::kIpv4: {
       auto a = parse_ipv4(val);
-      if (!a) bad_value(token, "invalid IPv4 address");
+      if (!a) throw Error(std::string(token) + ": " + std::string(val) + ": invalid IP address");
       return {*a, msk.empty() ? full : parse_ipv4_mask(msk, token)};
     }
     default:
       break;
   }
-  uint64_t max = f.id == FieldId::kDlVlan ? 0xffff : full;
-  if (f.id == FieldId::kNwTos) max = 0xff;
-  auto n = parse_uint(val, max);
-  if (!n || (f.id == FieldId::kDlVlan && *n > full && *n != 0xffff))
-    bad_value(token, "not a number in range 0.." + std::to_string(full));
-  if (f.id == FieldId::kNwTos && (*n & 3)) bad_value(token, "nw_tos must be a multiple of 4");
+  std::string name(ovs_field_name(token.substr(0, token.find('='))));
+  unsigned bytes = ovs_field_bytes(f);
+  uint64_t type_max = bytes >= 8 ? ~0ull : (uint64_t(1) << (8 * bytes)) - 1;
+  if (!parse_uint(val))
+    throw Error(std::string(token) + ": " + std::string(val) + ": bad syntax for " + name +
+                " value");
+  auto n = parse_uint(val, type_max);
+  if (!n)
+    throw Error(std::string(token) + ": " + std::string(val) + ": value too large for " +
+                std::to_string(bytes) + "-byte field " + name);
+  // OVS silently truncates values that fit the field's bytes but not its
+  // bits (nw_ecn=4 -> 0, dl_vlan=4096 -> 0): we reject them.
+  uint64_t max = f.id == FieldId::kNwTos ? 0xff : full;
+  if (*n > max && !(f.id == FieldId::kDlVlan && *n == 0xffff))
+    bad_value(token, "not a number in range 0.." + std::to_string(full) +
+                         " (ovs-ofctl would truncate it)");
+  if (f.id == FieldId::kNwTos && (*n & 3))
+    bad_value(token, "nw_tos must be a multiple of 4 (ovs-ofctl would truncate it)");
   if (f.id == FieldId::kNwTos) return {*n, full};
-  auto m = msk.empty() ? std::optional<uint64_t>(full) : parse_uint(msk, full);
+  auto m = msk.empty() || full_mask ? std::optional<uint64_t>(full) : parse_uint(msk, full);
   if (!m) bad_value(token, "mask out of range");
   return {*n, *m};
 }
@@ -184,7 +237,7 @@ inline void parse_match_token(Match& m, std::string_view name, std::string_view 
         if (s.nw_proto) match_set(add, FieldId::kNwProto, s.nw_proto);
         return merge_checked(m, add, token);
       }
-    throw Error(std::string(token) + ": unknown field \"" + std::string(name) + "\"");
+    throw Error(std::string(token) + ": unknown keyword " + std::string(name));
   }
   if (value.empty()) throw Error(std::string(token) + ": field needs a value");
   if (f->n_bytes == 16) {

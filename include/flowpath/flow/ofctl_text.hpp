@@ -18,9 +18,11 @@
 // Cost: control path only.  Thread-safety: pure functions.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
+#include "flowpath/flow/ofctl_action_check.hpp"
 #include "flowpath/flow/ofctl_actions.hpp"
 #include "flowpath/flow/ofctl_match.hpp"
 
@@ -38,6 +40,10 @@ struct OfctlFlow {
   uint32_t out_port = kOfppNone;  // filters only; kOfppNone = any
   OfActionList actions;
   bool has_actions = false;
+  // Fields the text named (an alias names its field): OVS's protocol
+  // choice depends on the name, e.g. sctp_src needs OpenFlow 1.1+ or NXM
+  // where tp_src on the same SCTP flow does not.
+  std::array<bool, size_t(FieldId::kCount)> named{};
 };
 
 enum class FlowTextMode { kAdd, kFilter };
@@ -54,23 +60,31 @@ inline size_t find_actions(std::string_view s) noexcept {
 inline bool parse_flow_keyword(OfctlFlow& f, std::string_view name, std::string_view value,
                                std::string_view tok, FlowTextMode mode,
                                const PortNameResolver& resolver) {
+  // OVS's wording: `invalid priority "X"`, `unknown table "X"`.
   auto num = [&](uint64_t max) {
     auto v = parse_uint(value, max);
-    if (!v) bad_value(tok, "expected a number 0.." + std::to_string(max));
+    if (!v)
+      throw Error(std::string(tok) + ": invalid " + std::string(name) + " \"" + std::string(value) +
+                  "\" (expected a number 0.." + std::to_string(max) + ")");
     return *v;
   };
   if (name == "priority")
     f.priority = int32_t(num(0xffff));
-  else if (name == "table")
-    f.table = uint8_t(num(254)), f.table_given = true;
-  else if (name == "idle_timeout")
+  else if (name == "table") {
+    auto t = parse_uint(value, 255);
+    if (!t) throw Error(std::string(tok) + ": unknown table \"" + std::string(value) + "\"");
+    // table=255 means "any table", as in OVS: the flow goes to table 0.
+    f.table = *t == 255 ? 0 : uint8_t(*t), f.table_given = *t != 255;
+  } else if (name == "idle_timeout")
     f.idle_timeout = uint16_t(num(0xffff));
   else if (name == "hard_timeout")
     f.hard_timeout = uint16_t(num(0xffff));
   else if (name == "cookie") {
     auto [v, m] = split_mask(value);
     auto c = parse_uint(v), cm = m.empty() ? std::optional<uint64_t>(~0ull) : parse_uint(m);
-    if (!c || !cm) bad_value(tok, "expected a 64-bit number[/mask]");
+    if (!c || !cm)
+      throw Error(std::string(tok) + ": invalid numeric format " + std::string(!c ? v : m) +
+                  " (expected a 64-bit number[/mask])");
     if (!m.empty() && mode == FlowTextMode::kAdd)
       throw Error(std::string(tok) + ": flow additions cannot use a cookie mask");
     f.cookie = *c & *cm;
@@ -112,13 +126,27 @@ inline OfctlFlow parse_flow(std::string_view text, const PortNameResolver& resol
     size_t eq = tok.find('=');
     std::string_view name = tok.substr(0, eq);
     std::string_view value = eq == std::string_view::npos ? "" : tok.substr(eq + 1);
+    static constexpr std::string_view kKeywords[] = {"priority",     "table",  "idle_timeout",
+                                                     "hard_timeout", "cookie", "out_port"};
+    if (value.empty() &&
+        std::find(std::begin(kKeywords), std::end(kKeywords), name) != std::end(kKeywords))
+      throw Error(std::string(tok) + ": field " + std::string(name) + " missing value");
     if (eq != std::string_view::npos && value.empty())
-      throw Error(std::string(tok) + ": missing value");
+      throw Error(std::string(tok) +
+                  ": missing value (ovs-ofctl reads an empty value as 0/0, a wildcard)");
     if (parse_flow_keyword(f, name, value, tok, mode, resolver)) continue;
     parse_match_token(f.match, name, value, tok, resolver, used);
   }
   check_prereqs(f.match, used);
+  f.named = used;
   check_set_field_prereqs(f.match, f.actions);
+  if (f.has_actions) {  // OVS's checks of the actions against the match
+    std::string err;
+    ofctl::check_actions(f.match, f.actions, f.table, err);
+    if (!err.empty())
+      throw Error(std::string(ofctl::trim(text)) + ": actions are invalid with specified match (" +
+                  err + ")");
+  }
   legacy_set_fields(f.actions);
   return f;
 }

@@ -1,0 +1,100 @@
+// flowpath/flow/ofctl_flow_mod_impl.hpp — bodies of ofctl_flow_mod.hpp.
+#pragma once
+
+namespace flowpath {
+namespace ofctl {
+
+// OpenFlow 1.0's twin of a set_field where it has one, else `load:`.
+inline std::string of10_set_field(const OfAction& a) {
+  Match m;
+  const FieldInfo& fi = field_info(a.field);
+  std::memcpy(reinterpret_cast<uint8_t*>(&m.value) + fi.offset, a.value.data(), fi.n_bytes);
+  uint64_t v = get_field(m.value, a.field);
+  switch (a.field) {
+    case FieldId::kNwTos:
+      return "mod_nw_tos:" + std::to_string(v);
+    case FieldId::kIpDscp:
+      return "mod_nw_tos:" + std::to_string(v << 2);
+    case FieldId::kSctpSrc:
+    case FieldId::kSctpDst:
+      return nxm_load(a);
+    case FieldId::kVlanTci:
+      if (!(v & kVlanCfi)) return "strip_vlan";
+      return "mod_vlan_vid:" + std::to_string(v & 0x0fff) +
+             ",mod_vlan_pcp:" + std::to_string(v >> 13);
+    default:
+      return nxm_load(a);
+  }
+}
+
+inline std::string format_actions_as(const OfctlFlow& f, uint32_t proto) {
+  using T = OfActionType;
+  if (!(proto & ofproto::kOxm)) {
+    std::string s;
+    for (const auto& a : f.actions) {
+      std::string one;
+      if (a.type == T::kGotoTable)
+        one = "resubmit(," + std::to_string(a.table) + ")";
+      else if (a.type == T::kSetField)
+        one = of10_set_field(a);
+      else
+        one = format_one_action(a, nullptr);
+      s += (s.empty() ? "" : ",") + one;
+    }
+    return s.empty() ? "drop" : s;
+  }
+  auto w = action_check::start(f.match);
+  const char* l4 = w.proto == kIpProtoUdp ? "udp" : w.proto == kIpProtoSctp ? "sctp" : "tcp";
+  std::string s;
+  auto put = [&](const std::string& x) { s += (s.empty() ? "" : ",") + x; };
+  for (const auto& a : f.actions) {
+    switch (a.type) {
+      case T::kSetVlanVid:
+      case T::kSetVlanPcp:
+        if (!w.tag0) put("push_vlan:0x8100");
+        w.tag0 = true;
+        put(a.type == T::kSetVlanVid ? "set_field:" + std::to_string(0x1000 | a.u16) + "->vlan_vid"
+                                     : "set_field:" + std::to_string(a.u16) + "->vlan_pcp");
+        break;
+      case T::kStripVlan:
+        w.pop();
+        put("pop_vlan");
+        break;
+      case T::kPushVlan:
+        w.push();
+        put(format_one_action(a, nullptr));
+        break;
+      case T::kSetDlSrc:
+        put("set_field:" + format_eth(a.mac) + "->eth_src");
+        break;
+      case T::kSetDlDst:
+        put("set_field:" + format_eth(a.mac) + "->eth_dst");
+        break;
+      case T::kSetNwSrc:
+        put("set_field:" + format_ipv4(a.ipv4) + "->ip_src");
+        break;
+      case T::kSetNwDst:
+        put("set_field:" + format_ipv4(a.ipv4) + "->ip_dst");
+        break;
+      case T::kSetNwTos:
+        put("set_field:" + std::to_string(a.u16 >> 2) + "->ip_dscp");
+        break;
+      case T::kSetTpSrc:
+        put("set_field:" + std::to_string(a.u16) + "->" + l4 + "_src");
+        break;
+      case T::kSetTpDst:
+        put("set_field:" + std::to_string(a.u16) + "->" + l4 + "_dst");
+        break;
+      case T::kSetField:
+        if (a.field == FieldId::kVlanTci) w.tag0 = a.value[0] & (kVlanCfi >> 8);
+        put("set_field:" + mf_value(a) + "->" + std::string(mf_name(a.field)));
+        break;
+      default:
+        put(format_one_action(a, nullptr));
+    }
+  }
+  return s.empty() ? "drop" : s;
+}
+
+}  // namespace ofctl
+}  // namespace flowpath
