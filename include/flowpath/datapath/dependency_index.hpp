@@ -22,9 +22,9 @@
 // overlap test.  Hash collisions only invalidate more: never wrong.
 //
 // References are not removed when a megaflow dies: each carries the
-// megaflow's serial and is skipped once stale; the whole index is rebuilt
-// from the live records when stale references outnumber live ones (O(1)
-// amortised per install).
+// megaflow's serial and is skipped once stale; the index is compacted in
+// place when stale references outnumber live ones (O(1) amortised per
+// install).
 //
 // Cost: add O(deps); invalidate O(1 + matching references) for a MAC or a
 // rule whose match covers the lookups' wc, O(group size) otherwise.
@@ -33,6 +33,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -57,13 +58,15 @@ class DependencyIndex {
     } else if (seq < rec.seq) {
       rec.seq = seq;  // the older of the two translations decides
     }
+    rec.tables.reserve(rec.tables.size() + deps.tables.size());
+    rec.macs.reserve(rec.macs.size() + deps.macs.size());
     for (const TableDep& d : deps.tables) {
       rec.tables.push_back(d);
       add_table_ref(e, rec, uint32_t(rec.tables.size() - 1));
     }
     for (const MacDep& d : deps.macs) {
       rec.macs.push_back(d);
-      macs_[mac_key(d.owner, d.vlan, d.mac)].push_back(Ref{e, rec.serial, 0, rec.seq});
+      macs_[mac_key(d.owner, d.vlan, d.mac)].push_back(Ref{e, rec.serial, 0, rec.seq, 0});
       ++rec.nrefs;
       ++live_refs_;
     }
@@ -122,6 +125,7 @@ class DependencyIndex {
     uint32_t serial;
     uint32_t dep;  // index into the record's tables (table references)
     uint64_t seq;
+    uint64_t hash;  // table references: key_hash(K & wc)
   };
   struct Record {
     uint32_t serial = 0;
@@ -173,8 +177,9 @@ class DependencyIndex {
   void add_table_ref(MegaflowEntry* e, Record& rec, uint32_t dep) {
     const TableDep& d = rec.tables[dep];
     Group& g = group_for(d);
-    g.by_key[key_hash(masked(d.key, d.wc))].push_back(uint32_t(g.refs.size()));
-    g.refs.push_back(Ref{e, rec.serial, dep, rec.seq});
+    uint64_t h = key_hash(masked(d.key, d.wc));
+    g.by_key[h].push_back(uint32_t(g.refs.size()));
+    g.refs.push_back(Ref{e, rec.serial, dep, rec.seq, h});
     ++rec.nrefs;
     ++live_refs_;
   }
@@ -216,18 +221,30 @@ class DependencyIndex {
     records_.erase(it);
   }
 
+  // Drops stale references in place: O(references), no re-hashing of
+  // masks or keys (each reference kept its bucket's hash).
   void maybe_rebuild() {
     if (dead_refs_ <= live_refs_ + 4096) return;
     ++rebuilds_;
-    auto old = std::move(records_);
-    clear();
-    XlateDeps deps;
-    for (auto& [e, rec] : old) {
-      if (!e->alive(rec.serial)) continue;
-      deps.tables = std::move(rec.tables);
-      deps.macs = std::move(rec.macs);
-      add(e, deps, rec.seq);
+    auto alive = [](const Ref& r) { return r.e->alive(r.serial); };
+    for (auto it = records_.begin(); it != records_.end();)
+      it = it->first->alive(it->second.serial) ? std::next(it) : records_.erase(it);
+    uint64_t live = 0;
+    for (auto it = macs_.begin(); it != macs_.end();) {
+      auto& v = it->second;
+      v.erase(std::remove_if(v.begin(), v.end(), [&](const Ref& r) { return !alive(r); }), v.end());
+      live += v.size();
+      it = v.empty() ? macs_.erase(it) : std::next(it);
     }
+    for (auto& g : groups_) {
+      auto& v = g->refs;
+      v.erase(std::remove_if(v.begin(), v.end(), [&](const Ref& r) { return !alive(r); }), v.end());
+      g->by_key.clear();
+      for (uint32_t i = 0; i < v.size(); ++i) g->by_key[v[i].hash].push_back(i);
+      live += v.size();
+    }
+    live_refs_ = live;
+    dead_refs_ = 0;
   }
 
   std::unordered_map<MegaflowEntry*, Record> records_;
