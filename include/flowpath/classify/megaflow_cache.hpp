@@ -8,8 +8,8 @@
 // most traffic matches the same one or two, so subtables are kept in rank
 // order — hits counted per subtable, re-sorted every `resort_interval`
 // lookups — and a batch usually finishes in the first subtable it probes.
-// When the first subtable took at least half of the hits since the last
-// sort, it is probed alone before the others (the "leader"): its traffic
+// When the first subtable took at least a quarter of the hits since the
+// last sort, it is probed alone before the others (the "leader"): its traffic
 // then costs one probe however many other masks exist, which is what keeps
 // a victim's flows fast under a tuple-space explosion attack.
 //
@@ -191,7 +191,9 @@ class MegaflowCache {
 
   /// Re-sorts subtables by hits since the last sort (most hit first).
   /// The first subtable becomes the leader (probed alone, before the
-  /// staged lookup of the rest) when it took at least half of the hits.
+  /// staged lookup of the rest) when it took at least a quarter of the
+  /// hits: one probe for its share, against up to kStageSubtables staged
+  /// probes, pays off well before that.
   void resort() {
     lookups_since_sort_ = 0;
     ++counters_.resorts;
@@ -199,7 +201,7 @@ class MegaflowCache {
                      [](const Subtable* a, const Subtable* b) { return a->hits > b->hits; });
     uint64_t total = 0;
     for (const Subtable* st : ranked_) total += st->hits;
-    leader_ = ranked_.size() > 1 && total && uint64_t(ranked_[0]->hits) * 2 >= total;
+    leader_ = ranked_.size() > 1 && total && uint64_t(ranked_[0]->hits) * 4 >= total;
     for (Subtable* st : ranked_) st->hits = 0;
   }
   bool has_leader() const noexcept { return leader_; }
