@@ -95,7 +95,8 @@ class MacTable {
         clock_(clock),
         entries_(cfg.capacity),
         index_(cfg.capacity),
-        buckets_(cfg.capacity) {
+        buckets_(cfg.capacity),
+        rate_(cfg.learn_rate, cfg.learn_burst) {
     free_.reserve(cfg.capacity);
     for (size_t i = cfg.capacity; i-- > 0;) free_.push_back(uint32_t(i));
   }
@@ -320,20 +321,9 @@ class MacTable {
 
   /// Takes one learning token of `port` (always true without a rate).
   bool take_token(uint32_t port, int64_t now) {
-    if (cfg_.learn_rate <= 0) return true;
-    double burst = cfg_.learn_burst ? double(cfg_.learn_burst) : std::max(1.0, cfg_.learn_rate);
-    auto [it, fresh] = tokens_.try_emplace(port, Tokens{burst, now});
-    Tokens& t = it->second;
-    if (now > t.last_ms) {
-      t.have = std::min(burst, t.have + double(now - t.last_ms) * cfg_.learn_rate / 1000.0);
-      t.last_ms = now;
-    }
-    if (t.have < 1.0) {
-      ++refused_;
-      return false;
-    }
-    t.have -= 1.0;
-    return true;
+    if (cfg_.learn_rate <= 0 || rate_.take(port, now)) return true;
+    ++refused_;
+    return false;
   }
 
   /// Unlinks an entry from every structure and frees its slot; a change.
@@ -385,11 +375,7 @@ class MacTable {
   uint64_t generation_ = 0;
   uint64_t evictions_ = 0;
   uint64_t refused_ = 0;
-  struct Tokens {
-    double have;
-    int64_t last_ms;
-  };
-  std::unordered_map<uint32_t, Tokens> tokens_;  // per port (ports are few)
+  mac_detail::TokenBuckets rate_;
   ChangeHook hook_;
   bool quiet_ = false;
   mutable std::vector<uint64_t>* lookup_log_ = nullptr;
