@@ -176,5 +176,41 @@ TEST(Revalidation, NewMacsDoNotTouchUnrelatedFlows) {
   EXPECT_GE(h.dp->stats().changes, 500u);
 }
 
+// A datapath that fell further behind than the journal holds cannot know
+// what changed: it flushes once, and forwards correctly afterwards.
+TEST(Revalidation, LaggingReaderFlushesOnce) {
+  TableUpcall<> table;
+  FlowKey v;
+  FlowMask m;
+  m.in_port = 0xffffffffu;
+  v.in_port = 1;
+  table.add_flow(Match(v, m), 10, {DpAction::output(2)});
+  Datapath<TableUpcall<>, simd::Scalar> dp(table);
+  std::vector<uint8_t> frame(64, 0);
+  frame[12] = 0x88, frame[13] = 0xb5;
+  auto send = [&] {
+    PacketBuffer b(frame, 1);
+    Batch batch;
+    batch.push(&b.packet());
+    RecordingSink sink;
+    dp.process(batch, sink);
+    auto rec = sink.rec[&b.packet()];
+    return rec.outs.empty() ? 0u : rec.outs.back().first;
+  };
+  EXPECT_EQ(send(), 2u);
+  EXPECT_EQ(dp.megaflows().size(), 1u);
+  FlowKey other = v;
+  other.in_port = 9;
+  for (size_t i = 0; i < ChangeJournal::kDefaultCapacity; ++i) {  // 2x capacity changes
+    table.add_flow(Match(other, m), 10, {DpAction::output(3)});
+    table.remove_flow(Match(other, m), 10);
+  }
+  table.add_flow(Match(v, m), 20, {DpAction::output(4)});  // lost in the overflow
+  EXPECT_EQ(send(), 4u);
+  EXPECT_EQ(dp.stats().full_flushes, 1u);
+  EXPECT_EQ(send(), 4u);
+  EXPECT_EQ(dp.stats().full_flushes, 1u);
+}
+
 }  // namespace
 }  // namespace flowpath
