@@ -10,7 +10,9 @@
 //   * lookup logs that begin()/end() switch on around one translation:
 //     every OpenFlow lookup -> TableDep, every MAC lookup -> MacDep.
 // mark_ports_changed() is lock-free (a port came or went, a link moved):
-// it becomes a kAll change the next time the journal is used.
+// it becomes a kAll change the next time the journal is used.  A bridge
+// added or removed after attach() is noticed by the next begin(), which
+// wires the bridges again (owners are indices) and journals kAll.
 //
 // The journal position a translation reports is taken after it ran, so
 // the MACs it learned itself count as seen (its decision was made with
@@ -56,6 +58,10 @@ class OfprotoChanges {
   /// Starts recording a translation's lookups into `deps`.
   void begin(XlateDeps& deps) {
     flush_port_change();
+    if (bridges_->size() != table_logs_.size()) {  // bridges came or went
+      attach(*bridges_);
+      push(CacheChange::all());
+    }
     deps_ = &deps;
     refused_before_ = refused();
     for (uint32_t i = 0; i < bridges_->size(); ++i) {
