@@ -64,7 +64,8 @@ TYPED_TEST(DatapathTyped, FastPathEqualsSlowPathOnRandomTables) {
 }
 
 TYPED_TEST(DatapathTyped, ChurnBetweenBatches) {
-  for (Invalidation inv : {Invalidation::kRevalidate, Invalidation::kFlush}) {
+  for (Invalidation inv :
+       {Invalidation::kIndexed, Invalidation::kRevalidate, Invalidation::kFlush}) {
     std::mt19937 rng(7);
     TableUpcall<> table;
     std::vector<std::pair<Match, int32_t>> rules;

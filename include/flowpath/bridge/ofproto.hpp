@@ -12,6 +12,11 @@
 // so the sum moves whenever any answer may have changed.  The datapath
 // compares it before each batch and revalidates its caches.
 //
+// Dependencies (bridge/ofproto_changes.hpp).  Every change is also
+// journaled (rule matches, MAC entries, kAll for ports), and each upcall
+// reports what its translation consulted, so a datapath in
+// Invalidation::kIndexed mode drops only the flows a change can affect.
+//
 // Thread-safety: every public member takes `mutex()`; a switch's control
 // thread and its datapath threads share one Ofproto.
 #pragma once
@@ -24,6 +29,7 @@
 #include <vector>
 
 #include "flowpath/bridge/config.hpp"
+#include "flowpath/bridge/ofproto_changes.hpp"
 #include "flowpath/bridge/xlate.hpp"
 #include "flowpath/datapath/upcall.hpp"
 
@@ -54,6 +60,7 @@ class Ofproto {
       }
     for (auto& p : ports_)
       if (p->is_patch()) p->peer = find_port(p->cfg.peer);
+    changes_.attach(bridges_);
     for (size_t i = 0; i < cfg.bridges.size(); ++i)
       for (const auto& fl : cfg.bridges[i].flows) {
         try {
@@ -70,7 +77,14 @@ class Ofproto {
   void upcall(const FlowKey& key, const Packet* pkt, UpcallResult& r) {
     std::lock_guard lock(mu_);
     XlateResult x;
-    translate_locked(key, pkt != nullptr, x, nullptr);
+    changes_.begin(r.deps);
+    try {
+      translate_locked(key, pkt != nullptr, x, nullptr);
+    } catch (...) {
+      changes_.end(r);
+      throw;
+    }
+    changes_.end(r);
     r.actions = std::move(x.actions);
     r.mask = x.mask;
     r.stats = std::move(x.stats);
@@ -129,7 +143,17 @@ class Ofproto {
       if (bridge.empty() || b->name() == bridge) b->macs().flush();
   }
   /// Tells caches that ports changed (added, removed, up/down).
-  void port_changed() noexcept { port_generation_.fetch_add(1, std::memory_order_relaxed); }
+  void port_changed() noexcept {
+    port_generation_.fetch_add(1, std::memory_order_relaxed);
+    changes_.mark_ports_changed();
+  }
+
+  /// JournaledUpcallHandler (datapath/upcall.hpp): the changes since *cursor.
+  bool read_changes(uint64_t* cursor, std::vector<CacheChange>& out) {
+    std::lock_guard lock(mu_);
+    return changes_.read(cursor, out);
+  }
+  uint64_t change_seq() const noexcept { return changes_.change_seq(); }
 
   /// Ages MAC entries and expires timed-out flows; returns how many went.
   size_t run_periodic() {
@@ -183,6 +207,7 @@ class Ofproto {
     if (find_bridge(name) || find_port(name))
       throw Error("bridge " + std::string(name) + ": name already in use");
     bridges_.push_back(std::make_unique<Bridge>(std::string(name), opt_.clock, opt_.mac));
+    changes_.attach(bridges_);  // journal owners are bridge indices: wire them again
     port_changed();
     return *bridges_.back();
   }
@@ -194,6 +219,8 @@ class Ofproto {
     if (!b.ports().empty()) throw Error("bridge " + std::string(name) + ": still has ports");
     port_generation_.fetch_add(b.tables().generation() + b.macs().generation() + 1);
     std::erase_if(bridges_, [&](const auto& x) { return x.get() == &b; });
+    changes_.attach(bridges_);  // indices shifted: wire again, and journal "everything"
+    changes_.mark_ports_changed();
   }
   /// A datapath port number for a port about to be opened: the lowest
   /// free one (numbers come back only through free_dp_port), else a new one.
@@ -291,8 +318,9 @@ class Ofproto {
   std::vector<BridgePort*> dp_ports_;
   std::atomic<uint64_t> port_generation_{0};
   std::set<uint32_t> free_dp_ports_;  // live reconfiguration: reusable numbers
+  OfprotoChanges changes_;
 };
 
-static_assert(UpcallHandler<Ofproto>);
+static_assert(JournaledUpcallHandler<Ofproto>);
 
 }  // namespace flowpath

@@ -22,6 +22,11 @@
 //   classifier's contract, classify/linear_classifier.hpp).
 // - generation() increments on every change, so caches built from lookups
 //   (megaflows) know when to revalidate.
+// - set_change_hook(f): f(table, match) for every rule added, modified or
+//   removed (expiry included); set_lookup_log(&f): f(table, key, wc) for
+//   every lookup, wc being the bits that lookup consulted.  Together they
+//   let a datapath invalidate only the flows a change can affect
+//   (datapath/dependency_index.hpp).
 //
 // The classifier is a template parameter with the LinearClassifier API
 // over OfRulePtr values, so switching to a faster one is a one-line change.
@@ -36,6 +41,7 @@
 #include <array>
 #include <cinttypes>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -77,6 +83,7 @@ class OpenFlowTable {
     }
     t.cls.insert(r->match, priority, r);
     ++generation_;
+    if (hook_) hook_(table_id, r->match);
     return *r;
   }
   const OfRule& add(const OfctlFlow& f) {
@@ -91,6 +98,7 @@ class OpenFlowTable {
     for (auto& r : rules) {
       r->actions = actions;
       r->modified_ms = now;
+      if (hook_) hook_(r->table_id, r->match);
     }
     if (!rules.empty()) ++generation_;
     return rules.size();
@@ -99,17 +107,28 @@ class OpenFlowTable {
   /// OpenFlow DELETE / DELETE_STRICT.  Returns the number removed.
   size_t remove(const OfFlowFilter& filter) {
     auto rules = select(filter, /*use_out_port=*/true);
-    for (auto& r : rules) erase(*r);
+    for (auto& r : rules) {
+      erase(*r);
+      if (hook_) hook_(r->table_id, r->match);
+    }
     if (!rules.empty()) ++generation_;
     return rules.size();
   }
 
   /// Best rule of `table_id` for `key`, or nullptr; ORs consulted bits into *wc.
   const OfRule* lookup(uint8_t table_id, const FlowKey& key, FlowMask* wc = nullptr) const {
+    if (lookup_log_) return logged_lookup(table_id, key, wc);
     if (table_id >= kOfNumTables || !tables_[table_id]) return nullptr;
     auto* hit = tables_[table_id]->cls.lookup(key, wc);
     return hit ? hit->value.get() : nullptr;
   }
+
+  using ChangeHook = std::function<void(uint8_t table, const Match& match)>;
+  using LookupLog = std::function<void(uint8_t table, const FlowKey& key, const FlowMask& wc)>;
+  /// f(table, match) after each rule added, modified or removed.
+  void set_change_hook(ChangeHook f) { hook_ = std::move(f); }
+  /// Calls *f for each lookup while set (nullptr: off); f outlives that.
+  void set_lookup_log(const LookupLog* f) const noexcept { lookup_log_ = f; }
 
   /// Removes rules whose idle or hard timeout passed; returns how many.
   /// Idle time counts from the last hit (RuleStats::used_ms) or creation,
@@ -122,7 +141,10 @@ class OpenFlowTable {
       bool idle = r->idle_timeout && now - r->last_used_ms() >= int64_t(r->idle_timeout) * 1000;
       if (hard || idle) dead.push_back(r);
     });
-    for (auto& r : dead) erase(*r);
+    for (auto& r : dead) {
+      erase(*r);
+      if (hook_) hook_(r->table_id, r->match);
+    }
     if (!dead.empty()) ++generation_;
     if (removed) removed->insert(removed->end(), dead.begin(), dead.end());
     return dead.size();
@@ -222,6 +244,18 @@ class OpenFlowTable {
     return out;
   }
 
+  const OfRule* logged_lookup(uint8_t table_id, const FlowKey& key, FlowMask* wc) const {
+    FlowMask own{};  // this lookup's bits alone, whatever *wc held before
+    const OfRule* rule = nullptr;
+    if (table_id < kOfNumTables && tables_[table_id]) {
+      auto* hit = tables_[table_id]->cls.lookup(key, &own);
+      rule = hit ? hit->value.get() : nullptr;
+    }
+    if (wc) mask_union(*wc, own);
+    (*lookup_log_)(table_id, key, own);
+    return rule;
+  }
+
   void erase(const OfRule& r) {
     Table& t = *tables_[r.table_id];
     t.cls.remove(r.match, r.priority);
@@ -232,6 +266,8 @@ class OpenFlowTable {
   std::array<std::unique_ptr<Table>, kOfNumTables> tables_{};
   uint64_t generation_ = 0;
   uint64_t next_seq_ = 0;
+  ChangeHook hook_;
+  mutable const LookupLog* lookup_log_ = nullptr;
 };
 
 }  // namespace flowpath

@@ -8,6 +8,10 @@
 // most traffic matches the same one or two, so subtables are kept in rank
 // order — hits counted per subtable, re-sorted every `resort_interval`
 // lookups — and a batch usually finishes in the first subtable it probes.
+// When the first subtable took at least a quarter of the hits since the
+// last sort, it is probed alone before the others (the "leader"): its traffic
+// then costs one probe however many other masks exist, which is what keeps
+// a victim's flows fast under a tuple-space explosion attack.
 //
 // Batch lookup: a 32-bit map of packets still unmatched goes through the
 // subtables in rank order; each subtable hashes only those packets' masked
@@ -92,7 +96,15 @@ class MegaflowCache {
       ranked_[0]->hits += uint32_t(std::popcount(found));
       if (probes) *probes += uint32_t(std::popcount(found));
     } else if (!ranked_.empty()) {
-      found = lookup_filtered(keys, todo, out, probes);
+      size_t first = 0;
+      if (leader_) {  // one subtable takes most hits: probe it alone first
+        found = ranked_[0]->lookup_batch(keys, todo, out);
+        ranked_[0]->hits += uint32_t(std::popcount(found));
+        if (probes) *probes += uint32_t(std::popcount(found));
+        todo &= ~found;
+        first = 1;
+      }
+      if (todo) found |= lookup_filtered(keys, todo, out, probes, first);
     }
     if (++lookups_since_sort_ >= cfg_.resort_interval) resort();
     return found;
@@ -178,13 +190,21 @@ class MegaflowCache {
   }
 
   /// Re-sorts subtables by hits since the last sort (most hit first).
+  /// The first subtable becomes the leader (probed alone, before the
+  /// staged lookup of the rest) when it took at least a quarter of the
+  /// hits: one probe for its share, against up to kStageSubtables staged
+  /// probes, pays off well before that.
   void resort() {
     lookups_since_sort_ = 0;
     ++counters_.resorts;
     std::stable_sort(ranked_.begin(), ranked_.end(),
                      [](const Subtable* a, const Subtable* b) { return a->hits > b->hits; });
+    uint64_t total = 0;
+    for (const Subtable* st : ranked_) total += st->hits;
+    leader_ = ranked_.size() > 1 && total && uint64_t(ranked_[0]->hits) * 4 >= total;
     for (Subtable* st : ranked_) st->hits = 0;
   }
+  bool has_leader() const noexcept { return leader_; }
 
   size_t size() const noexcept { return size_; }
   size_t n_subtables() const noexcept { return ranked_.size(); }
@@ -204,9 +224,10 @@ class MegaflowCache {
   // not confirmed in later ones (its prefetches there were wasted, which
   // the pre-filter makes rare).
   uint32_t lookup_filtered(const FlowKey* keys, uint32_t todo, MegaflowEntry** out,
-                           uint64_t* probes) noexcept {
+                           uint64_t* probes, size_t first) noexcept {
     uint32_t fh[32];
-    uint8_t tried[32] = {};
+    uint8_t tried[32];
+    std::fill(std::begin(tried), std::end(tried), uint8_t(first));
     for (uint32_t m = todo; m; m &= m - 1) {
       uint32_t i = uint32_t(std::countr_zero(m));
       fh[i] = filter_hash_of(keys[i]);
@@ -215,7 +236,7 @@ class MegaflowCache {
     typename Subtable::Probe probe[kStageSubtables];
     uint32_t map[kStageSubtables];
     Subtable* sts[kStageSubtables];
-    for (size_t base = 0; base < ranked_.size() && todo; base += kStageSubtables) {
+    for (size_t base = first; base < ranked_.size() && todo; base += kStageSubtables) {
       size_t n = 0;
       for (size_t k = base; k < ranked_.size() && k < base + kStageSubtables; ++k) {
         uint32_t pass = ranked_[k]->filter(fh, todo);
@@ -324,7 +345,8 @@ class MegaflowCache {
   std::vector<MegaflowEntry*> free_;
   size_t size_ = 0;
   uint32_t lookups_since_sort_ = 0;
-  FlowMask common_;  // bits in every subtable's mask (pre-filter key)
+  bool leader_ = false;  // see resort()
+  FlowMask common_;      // bits in every subtable's mask (pre-filter key)
   uint32_t n_common_ = 0;
   uint8_t common_idx_[FlowKey::kWords] = {};
   uint64_t common_words_[FlowKey::kWords] = {};

@@ -22,17 +22,26 @@
 // Every packet ends in the sink exactly once: an output (last=true) or
 // drop().  A failed upcall drops the packet and counts it as lost.
 //
-// Correct under change.  Before each batch the handler's generation() is
-// compared with the one last seen.  If it moved, every megaflow is
-// re-translated with handler.upcall(key, nullptr, r) (nullptr: no side
-// effects) and removed unless the same mask and actions come back; the
-// rules' counters are re-pointed when only they changed.  Removing a
-// megaflow kills its EMC entries with it (serial check), so the next
-// packet can only see current decisions.  Cost: one translation per
-// megaflow per generation change — what OVS's revalidators do, but inline.
-// Invalidation::kFlush empties both caches instead (O(megaflows) frees,
-// then every flow pays an upcall again): simpler, and cheaper when
-// translations are expensive or changes are frequent.
+// Correct under change (docs/datapath.md, "Revalidation").  Before each
+// batch the datapath applies every slow-path change made visible since the
+// last batch, so no packet of this batch can be forwarded by a decision
+// older than a change that invalidated it.  Three ways, by config:
+//  * Invalidation::kIndexed (default, for a JournaledUpcallHandler): each
+//    change in the handler's journal removes only the megaflows whose
+//    translation consulted what changed (datapath/dependency_index.hpp: a
+//    MAC entry, or an OpenFlow lookup the changed rule overlaps); they are
+//    translated again lazily on their next miss, so the work of a batch is
+//    one index probe per change plus one removal per affected flow, and
+//    re-translation is paced by the misses (at most a batch's worth of
+//    upcalls per batch).  A kAll change, or a reader that fell behind the
+//    journal's ring, empties both caches.  Handlers without a journal fall
+//    back to kRevalidate.
+//  * Invalidation::kRevalidate: when generation() moved, every megaflow is
+//    re-translated with handler.upcall(key, nullptr, r) (no side effects)
+//    and removed unless the same mask and actions come back — inline,
+//    O(megaflows) translations per change (kept for comparison).
+//  * Invalidation::kFlush empties both caches on every generation change.
+// Removing a megaflow kills its EMC entries with it (serial check).
 //
 // Cost per packet: parse + hash + EMC probe on a hit; + one megaflow
 // subtable probe per subtable tried on an EMC miss; an upcall on a miss.
@@ -43,12 +52,14 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "flowpath/action/executor.hpp"
 #include "flowpath/classify/emc.hpp"
 #include "flowpath/classify/megaflow_cache.hpp"
 #include "flowpath/core/batch.hpp"
 #include "flowpath/core/clock.hpp"
+#include "flowpath/datapath/dependency_index.hpp"
 #include "flowpath/datapath/dp_format.hpp"
 #include "flowpath/datapath/flow_hash.hpp"
 #include "flowpath/datapath/miss_handler.hpp"
@@ -59,13 +70,13 @@
 
 namespace flowpath {
 
-enum class Invalidation { kRevalidate, kFlush };
+enum class Invalidation { kIndexed, kRevalidate, kFlush };
 
 struct DatapathConfig {
   MegaflowConfig megaflow;
   EmcConfig emc;
   bool emc_enabled = true;
-  Invalidation invalidation = Invalidation::kRevalidate;
+  Invalidation invalidation = Invalidation::kIndexed;
   const Clock* clock = Clock::system();
   unsigned numa_id = 0;  // labels for pmd_stats_show()
   unsigned core_id = 0;
@@ -80,7 +91,9 @@ class Datapath {
         megaflows_(cfg.megaflow),
         emc_(cfg.emc),
         misses_(handler, megaflows_),
-        seen_generation_(handler.generation()) {}
+        seen_generation_(handler.generation()) {
+    if constexpr (JournaledUpcallHandler<H>) cursor_ = handler.change_seq();
+  }
 
   template <ActionSink S>
   void process(Batch& batch, S& sink) noexcept {
@@ -96,13 +109,19 @@ class Datapath {
 
     PacketPlan plan[kBatchSize];
     uint32_t todo = classify_cached(batch, plan);
-    if (todo) misses_.handle(batch, todo, plan, stats_);
+    if (todo) misses_.handle(batch, todo, plan, stats_, indexed() ? &deps_ : nullptr);
     execute(batch, plan, sink);
     stats_.cycles += read_cycles() - t0;
   }
 
-  /// Applies a pending generation change now (process() does it itself).
+  /// Applies pending changes now (process() does it itself).
   void revalidate_if_needed() {
+    if constexpr (JournaledUpcallHandler<H>) {
+      if (indexed()) {
+        apply_changes();
+        return;
+      }
+    }
     uint64_t g = handler_->generation();
     if (g == seen_generation_) return;
     seen_generation_ = g;
@@ -116,7 +135,17 @@ class Datapath {
   }
 
   /// Empties both caches.
-  void flush() { megaflows_.flush(); }
+  void flush() {
+    megaflows_.flush();
+    deps_.clear();
+  }
+
+  /// True when changes invalidate by dependency (kIndexed with a journal).
+  static constexpr bool kJournaled = JournaledUpcallHandler<H>;
+  bool indexed() const noexcept {
+    return kJournaled && cfg_.invalidation == Invalidation::kIndexed;
+  }
+  const DependencyIndex& dependencies() const noexcept { return deps_; }
 
   const PmdStats& stats() const noexcept { return stats_; }
   std::string pmd_stats_show() const {
@@ -142,6 +171,33 @@ class Datapath {
   const DatapathConfig& config() const noexcept { return cfg_; }
 
  private:
+  // kIndexed: every journal change since the last batch removes the
+  // megaflows that depend on it.  Cost: one probe per change + one removal
+  // per affected flow; a lagging reader or a kAll change flushes instead.
+  void apply_changes() {
+    if constexpr (JournaledUpcallHandler<H>) {
+      if (handler_->change_seq() == cursor_) return;
+      changes_.clear();
+      bool complete = handler_->read_changes(&cursor_, changes_);
+      ++stats_.revalidations;
+      stats_.changes += changes_.size();
+      auto remove = [this](MegaflowEntry* e) { megaflows_.remove(e); };
+      if (!complete) flush_counted();
+      for (const CacheChange& c : changes_) {
+        if (c.kind == CacheChange::Kind::kAll)
+          flush_counted();
+        else
+          stats_.revalidated_out += deps_.invalidate(c, remove);
+      }
+    }
+  }
+  void flush_counted() {
+    if (megaflows_.size() == 0) return;
+    ++stats_.full_flushes;
+    stats_.revalidated_out += megaflows_.size();
+    flush();
+  }
+
   // Hash, EMC, megaflow.  Returns the map of packets that missed both.
   uint32_t classify_cached(Batch& batch, PacketPlan* plan) noexcept {
     const uint32_t n = batch.count;
@@ -249,6 +305,9 @@ class Datapath {
   Emc emc_;
   MissHandler<H, B> misses_;
   uint64_t seen_generation_;
+  uint64_t cursor_ = 0;  // kIndexed: the next journal change to apply
+  std::vector<CacheChange> changes_;
+  DependencyIndex deps_;
   uint32_t batch_tag_ = 0;
   PmdStats stats_;
 };

@@ -6,9 +6,12 @@
 //      the same batch may have installed its flow (one upcall per flow, not
 //      per packet, as OVS's fast_path_processing does);
 //   2. handler.upcall(key, &pkt, r); r.failed or an exception = lost;
-//   3. install key & (r.mask | in_port exact) -> r.actions.  When the cache
-//      refuses (flow or subtable limit), the packet runs r.actions from a
-//      per-batch scratch result instead: still correct, never cached.
+//   3. install key & (r.mask | in_port exact) -> r.actions, and record what
+//      the translation consulted in the dependency index (when the handler
+//      tracks it and the datapath invalidates by dependency).  When the
+//      cache refuses (flow or subtable limit) or the handler says the
+//      result is not cacheable, the packet runs r.actions from a per-batch
+//      scratch result instead: still correct, never cached.
 // Scratch results keep their vectors' capacity, so a steady stream of
 // uncached flows does not allocate once warm.
 //
@@ -26,6 +29,7 @@
 
 #include "flowpath/classify/megaflow_cache.hpp"
 #include "flowpath/core/batch.hpp"
+#include "flowpath/datapath/dependency_index.hpp"
 #include "flowpath/datapath/pmd_stats.hpp"
 #include "flowpath/datapath/upcall.hpp"
 
@@ -44,7 +48,9 @@ class MissHandler {
   MissHandler(H& handler, MegaflowCache<B>& megaflows) noexcept
       : handler_(&handler), megaflows_(&megaflows) {}
 
-  void handle(Batch& batch, uint32_t todo, PacketPlan* plan, PmdStats& st) noexcept {
+  /// `deps`: where to record installed flows' dependencies (nullptr: none).
+  void handle(Batch& batch, uint32_t todo, PacketPlan* plan, PmdStats& st,
+              DependencyIndex* deps = nullptr) noexcept {
     uint32_t n_scratch = 0;
     for (uint32_t m = todo; m; m &= m - 1) {
       const uint32_t i = uint32_t(std::countr_zero(m));
@@ -63,8 +69,13 @@ class MissHandler {
       ++st.upcall_ok;
       MegaflowEntry* e = nullptr;
       try {
-        e = megaflows_->install(key, r.mask, r.actions, r.stats);
-      } catch (...) {  // allocation failure: run uncached
+        if (r.cacheable && (!deps || r.tracked)) {
+          e = megaflows_->install(key, r.mask, r.actions, r.stats);
+          if (e && deps) deps->add(e, r.deps, r.journal_seq);
+        }
+      } catch (...) {  // allocation failure: run uncached (and forget the flow)
+        if (e) megaflows_->remove(e);
+        e = nullptr;
       }
       if (e) {
         plan[i].flow = e;

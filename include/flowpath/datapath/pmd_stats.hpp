@@ -41,7 +41,7 @@ struct PmdStats {
   uint64_t subtable_lookups = 0;  // subtables probed for the megaflow hits
   uint64_t upcall_ok = 0;         // miss with success upcall
   uint64_t lost = 0;              // miss with failed upcall (packet dropped)
-  uint64_t uncached = 0;          // upcalls whose flow hit a cache limit
+  uint64_t uncached = 0;          // upcalls not cached (cache limit, or not cacheable)
   uint64_t malformed = 0;         // parser flagged the packet (still classified)
   uint64_t groups = 0;            // flow groups executed (output batches)
   uint64_t group_packets = 0;     // packets in those groups
@@ -49,6 +49,8 @@ struct PmdStats {
   uint64_t action_drops = 0;      // packets dropped by their actions
   uint64_t revalidations = 0;     // generation changes handled
   uint64_t revalidated_out = 0;   // megaflows removed by revalidation
+  uint64_t changes = 0;           // journal changes applied (kIndexed)
+  uint64_t full_flushes = 0;      // kIndexed: a kAll change or a lagging reader
   uint64_t batches = 0;
   uint64_t cycles = 0;  // processing cycles (rdtsc)
 

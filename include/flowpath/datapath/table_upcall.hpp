@@ -12,7 +12,9 @@
 // remove(match, priority) and lookup(key, FlowMask* wc) returning a
 // pointer with ->value, as LinearClassifier (the default).
 //
-// Every add/remove bumps generation(), so the datapath revalidates.
+// Every add/remove bumps generation() and journals the rule's match
+// (datapath/change_journal.hpp); each upcall reports its lookup as a
+// dependency, so the datapath invalidates only the flows a change touches.
 // Cost: one classifier lookup per upcall.  Thread-safety: none — edit the
 // table between batches, from the datapath's thread.
 #pragma once
@@ -39,12 +41,16 @@ class TableUpcall {
     auto stats = std::make_shared<RuleStats>();
     cls_.insert(match, priority, TableFlow{std::move(actions), stats});
     ++generation_;
+    journal_.push(CacheChange::rule_changed(0, 0, match));
     return stats;
   }
 
   bool remove_flow(const Match& match, int32_t priority) {
+    // Copy first: `match` may live in the rule being removed.
+    CacheChange change = CacheChange::rule_changed(0, 0, match);
     bool removed = cls_.remove(match, priority);
     generation_ += removed;
+    if (removed) journal_.push(std::move(change));
     return removed;
   }
 
@@ -52,6 +58,9 @@ class TableUpcall {
   void upcall(const FlowKey& key, const Packet* /*pkt*/, UpcallResult& r) {
     ++upcalls_;
     const auto* rule = cls_.lookup(key, &r.mask);
+    r.tracked = true;
+    r.deps.tables.push_back(TableDep{0, 0, masked(key, r.mask), r.mask});
+    r.journal_seq = journal_.next_seq();
     if (!rule) return;  // table miss: drop
     r.actions = rule->value.actions;
     r.stats.push_back(rule->value.stats);
@@ -59,16 +68,25 @@ class TableUpcall {
 
   uint64_t generation() const noexcept { return generation_; }
   /// Marks a change made outside add/remove (e.g. a port went down).
-  void bump_generation() noexcept { ++generation_; }
+  void bump_generation() {
+    ++generation_;
+    journal_.push(CacheChange::all());
+  }
+  /// JournaledUpcallHandler: the changes from *cursor on.
+  bool read_changes(uint64_t* cursor, std::vector<CacheChange>& out) const {
+    return journal_.read(cursor, out);
+  }
+  uint64_t change_seq() const noexcept { return journal_.next_seq(); }
   uint64_t upcalls() const noexcept { return upcalls_; }
   Classifier& classifier() noexcept { return cls_; }
 
  private:
   Classifier cls_;
   uint64_t generation_ = 1;
+  ChangeJournal journal_;
   uint64_t upcalls_ = 0;
 };
 
-static_assert(UpcallHandler<TableUpcall<>>);
+static_assert(JournaledUpcallHandler<TableUpcall<>>);
 
 }  // namespace flowpath

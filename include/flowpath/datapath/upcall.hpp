@@ -15,8 +15,19 @@
 // treated the same way.
 //
 // handler.generation() changes whenever any answer could change (flow
-// table edit, MAC learned/moved/expired, port change).  The datapath
-// compares it before each batch and revalidates its caches when it moved.
+// table edit, MAC learned/moved/expired, port change).
+//
+// A JournaledUpcallHandler says more: what changed, in a ChangeJournal
+// (datapath/change_journal.hpp) read with read_changes(), and per upcall
+// what the translation consulted (result.deps, result.tracked = true) and
+// the journal position after it (result.journal_seq).  The datapath then
+// invalidates only the cached flows a change can affect
+// (datapath/dependency_index.hpp); otherwise it revalidates everything
+// when generation() moves.
+//
+// result.cacheable = false: the decision is right for this packet but must
+// not be cached (e.g. MAC learning was refused by the per-port rate limit,
+// so the next packet from that source must come back to try again).
 #pragma once
 
 #include <concepts>
@@ -27,6 +38,7 @@
 #include "flowpath/action/dp_action.hpp"
 #include "flowpath/core/packet.hpp"
 #include "flowpath/core/stats.hpp"
+#include "flowpath/datapath/change_journal.hpp"
 #include "flowpath/flow/flow_key.hpp"
 
 namespace flowpath {
@@ -35,13 +47,21 @@ struct UpcallResult {
   DpActionList actions;
   FlowMask mask{};
   std::vector<std::shared_ptr<RuleStats>> stats;
-  bool failed = false;  // translation failed: drop, count as lost
+  bool failed = false;    // translation failed: drop, count as lost
+  bool cacheable = true;  // false: run the actions for this packet only
+  bool tracked = false;   // deps and journal_seq are filled in
+  XlateDeps deps;         // what the translation consulted
+  uint64_t journal_seq = 0;
 
   void clear() {
     actions.clear();
     mask = FlowMask{};
     stats.clear();
     failed = false;
+    cacheable = true;
+    tracked = false;
+    deps.clear();
+    journal_seq = 0;
   }
 };
 
@@ -49,6 +69,13 @@ template <class H>
 concept UpcallHandler = requires(H& h, const FlowKey& key, const Packet* pkt, UpcallResult& r) {
   { h.upcall(key, pkt, r) } -> std::same_as<void>;
   { h.generation() } -> std::convertible_to<uint64_t>;
+};
+
+template <class H>
+concept JournaledUpcallHandler = UpcallHandler<H> &&
+    requires(H& h, uint64_t* cursor, std::vector<CacheChange>& out) {
+  { h.read_changes(cursor, out) } -> std::same_as<bool>;
+  { h.change_seq() } -> std::convertible_to<uint64_t>;
 };
 
 }  // namespace flowpath

@@ -20,6 +20,19 @@
 //    mac-learning.h); OVS keeps ports in a heap by entry count, here ports
 //    sit in count buckets (an entry count changes by +-1, so the busiest
 //    port is found and maintained in O(1)).
+//  * Learning rate per port (optional, learn_rate > 0).  Each port has a
+//    token bucket (learn_burst tokens, refilled at learn_rate per second);
+//    learning a new address, re-learning an aged-out one or moving one to
+//    this port takes a token, refreshing does not.  Without a token learn()
+//    changes nothing, returns kRefused and counts it (refused()): a port
+//    spraying source addresses then churns at most learn_rate entries per
+//    second, whatever it sends.  Open vSwitch has no such limit (it relies
+//    on capacity and fair eviction, and rate-limits upcalls instead); here
+//    it also bounds the invalidation work a flood causes downstream.
+//  * Change hook.  set_change_hook(f) calls f(vlan, &mac) for every entry
+//    whose lookup answer changed (learned, moved, aged out, evicted,
+//    removed, static added) and f(0, nullptr) for a flush: what the
+//    datapath needs to invalidate only the flows built from that entry.
 //  * Generation.  Every change that may alter a lookup answer (learned,
 //    moved, aged out, evicted, removed, flushed, static added) increments
 //    generation(); the datapath compares it to decide when cached
@@ -62,12 +75,15 @@ namespace flowpath {
 struct MacTableConfig {
   size_t capacity = 8192;
   int64_t aging_ms = 300'000;
+  double learn_rate = 0;     // learnings per second per port; 0 = unlimited
+  uint32_t learn_burst = 0;  // bucket size; 0 = max(1, learn_rate)
 };
 
 /// kLearned and kMoved change forwarding (generation() moved); kRefreshed
 /// only restarted the entry's age; kUnchanged: a static entry was hit, or
-/// the table is full of static entries and nothing could be learned.
-enum class LearnResult { kUnchanged, kRefreshed, kLearned, kMoved };
+/// the table is full of static entries and nothing could be learned;
+/// kRefused: the port's learning rate is spent, nothing changed.
+enum class LearnResult { kUnchanged, kRefreshed, kLearned, kMoved, kRefused };
 
 class MacTable {
   using Entry = mac_detail::Entry;
@@ -79,7 +95,8 @@ class MacTable {
         clock_(clock),
         entries_(cfg.capacity),
         index_(cfg.capacity),
-        buckets_(cfg.capacity) {
+        buckets_(cfg.capacity),
+        rate_(cfg.learn_rate, cfg.learn_burst) {
     free_.reserve(cfg.capacity);
     for (size_t i = cfg.capacity; i-- > 0;) free_.push_back(uint32_t(i));
   }
@@ -97,34 +114,43 @@ class MacTable {
       Entry& e = entries_[idx];
       if (e.is_static) return LearnResult::kUnchanged;
       bool was_expired = expired(e, now);
+      if (e.port == port && !was_expired) {
+        e.used_ms = now;
+        lru_.move_to_back(entries_, idx, &Entry::lru);
+        port_rec(e.port_rec).list.move_to_back(entries_, idx, &Entry::by_port);
+        return LearnResult::kRefreshed;
+      }
+      if (!take_token(port, now)) return LearnResult::kRefused;
       e.used_ms = now;
       lru_.move_to_back(entries_, idx, &Entry::lru);
-      if (e.port == port) {
+      bool moved = e.port != port;
+      if (moved) {
+        detach_port(idx);
+        attach_port(idx, port);
+      } else {
         port_rec(e.port_rec).list.move_to_back(entries_, idx, &Entry::by_port);
-        if (!was_expired) return LearnResult::kRefreshed;
-        ++generation_;
-        return LearnResult::kLearned;
       }
-      detach_port(idx);
-      attach_port(idx, port);
-      ++generation_;
+      changed(key);
       return was_expired ? LearnResult::kLearned : LearnResult::kMoved;
     }
+    if (!take_token(port, now)) return LearnResult::kRefused;
     if (free_.empty() && !make_room(now)) return LearnResult::kUnchanged;
     idx = alloc(key, port, now, false);
     lru_.push_back(entries_, idx, &Entry::lru);
     attach_port(idx, port);
-    ++generation_;
+    changed(key);
     return LearnResult::kLearned;
   }
 
   /// The port for (vlan, mac); none if unknown or aged out.
-  std::optional<uint32_t> lookup(uint16_t vlan, const EthAddr& mac) const noexcept {
+  std::optional<uint32_t> lookup(uint16_t vlan, const EthAddr& mac) const {
     return lookup(vlan, mac, clock_->now_ms());
   }
   /// As above at a given time of this table's clock (see learn()).
-  std::optional<uint32_t> lookup(uint16_t vlan, const EthAddr& mac, int64_t now) const noexcept {
-    uint32_t idx = index_.find(mac_detail::make_key(vlan, mac), entries_);
+  std::optional<uint32_t> lookup(uint16_t vlan, const EthAddr& mac, int64_t now) const {
+    uint64_t key = mac_detail::make_key(vlan, mac);
+    if (lookup_log_) lookup_log_->push_back(key);
+    uint32_t idx = index_.find(key, entries_);
     if (idx == kNil || expired(entries_[idx], now)) return std::nullopt;
     return entries_[idx].port;
   }
@@ -146,34 +172,35 @@ class MacTable {
       statics_.push_back(entries_, idx, &Entry::lru);
     }
     entries_[idx].port = port;
-    ++generation_;
+    changed(key);
   }
 
-  bool remove(uint16_t vlan, const EthAddr& mac) noexcept {
+  bool remove(uint16_t vlan, const EthAddr& mac) {
     uint32_t idx = index_.find(mac_detail::make_key(vlan, mac), entries_);
     if (idx == kNil) return false;
     erase(idx);
-    ++generation_;
     return true;
   }
 
   /// Reclaims aged-out entries; returns how many.
-  size_t expire() noexcept {
+  size_t expire() {
     int64_t now = clock_->now_ms();
     size_t n = 0;
     while (lru_.head != kNil && expired(entries_[lru_.head], now)) {
       erase(lru_.head);
       ++n;
     }
-    if (n) ++generation_;
     return n;
   }
 
   /// Forgets every learned entry (and the static ones if asked).
-  void flush(bool include_static = false) noexcept {
+  void flush(bool include_static = false) {
+    quiet_ = true;
     while (lru_.head != kNil) erase(lru_.head);
     while (include_static && statics_.head != kNil) erase(statics_.head);
+    quiet_ = false;
     ++generation_;
+    if (hook_) hook_(0, nullptr);
   }
 
   /// Forgets what was learned on `port` (and its static entries if asked,
@@ -189,7 +216,6 @@ class MacTable {
       if (entries_[i].port == port) erase(i);
       i = next;
     }
-    ++generation_;
   }
 
   size_t size() const noexcept { return cfg_.capacity - free_.size(); }
@@ -197,6 +223,18 @@ class MacTable {
   const MacTableConfig& config() const noexcept { return cfg_; }
   uint64_t generation() const noexcept { return generation_; }
   uint64_t evictions() const noexcept { return evictions_; }
+  /// Learnings refused by the per-port rate limit.
+  uint64_t refused() const noexcept { return refused_; }
+
+  /// f(vlan, &mac) after every change of that entry's answer, f(0, nullptr)
+  /// after a flush (see the header).  Called with the table's state
+  /// already changed; must not call back into the table.
+  using ChangeHook = std::function<void(uint16_t vlan, const EthAddr* mac)>;
+  void set_change_hook(ChangeHook f) { hook_ = std::move(f); }
+
+  /// Records (vlan, mac) of every lookup() into *log while set (nullptr:
+  /// off): what a translation consulted, for the datapath's dependencies.
+  void set_lookup_log(std::vector<uint64_t>* log) const noexcept { lookup_log_ = log; }
   /// Learned (non-static) entries currently held for `port`.
   size_t port_entries(uint32_t port) const noexcept {
     auto it = port_index_.find(port);
@@ -242,6 +280,9 @@ class MacTable {
     if (cfg.capacity == 0 || cfg.capacity > (size_t(1) << 28))
       throw std::invalid_argument("MacTableConfig.capacity must be in 1..2^28, got " +
                                   std::to_string(cfg.capacity));
+    if (!(cfg.learn_rate >= 0) || cfg.learn_rate > 1e12)
+      throw std::invalid_argument("MacTableConfig.learn_rate must be in 0..1e12, got " +
+                                  std::to_string(cfg.learn_rate));
     if (cfg.aging_ms <= 0)
       throw std::invalid_argument("MacTableConfig.aging_ms must be positive, got " +
                                   std::to_string(cfg.aging_ms));
@@ -271,8 +312,27 @@ class MacTable {
     return idx;
   }
 
-  /// Unlinks an entry from every structure and frees its slot.
-  void erase(uint32_t idx) noexcept {
+  void changed(uint64_t key) {
+    ++generation_;
+    if (!hook_ || quiet_) return;
+    EthAddr mac = mac_detail::key_mac(key);
+    hook_(uint16_t(key >> 48), &mac);
+  }
+
+  /// Takes one learning token of `port` (always true without a rate).
+  bool take_token(uint32_t port, int64_t now) {
+    if (cfg_.learn_rate <= 0 || rate_.take(port, now)) return true;
+    ++refused_;
+    return false;
+  }
+
+  /// Unlinks an entry from every structure and frees its slot; a change.
+  void erase(uint32_t idx) {
+    uint64_t key = entries_[idx].key;
+    unlink(idx);
+    changed(key);
+  }
+  void unlink(uint32_t idx) noexcept {
     Entry& e = entries_[idx];
     if (e.is_static) {
       statics_.remove(entries_, idx, &Entry::lru);
@@ -286,7 +346,7 @@ class MacTable {
 
   /// Frees one slot: an aged-out entry if any, else the oldest entry of
   /// the port with the most entries.  False if only static entries remain.
-  bool make_room(int64_t now) noexcept {
+  bool make_room(int64_t now) {
     if (lru_.head != kNil && expired(entries_[lru_.head], now)) {
       erase(lru_.head);
       return true;
@@ -314,6 +374,11 @@ class MacTable {
   mac_detail::CountBuckets buckets_;
   uint64_t generation_ = 0;
   uint64_t evictions_ = 0;
+  uint64_t refused_ = 0;
+  mac_detail::TokenBuckets rate_;
+  ChangeHook hook_;
+  bool quiet_ = false;
+  mutable std::vector<uint64_t>* lookup_log_ = nullptr;
 };
 
 inline void MacTable::attach_port(uint32_t idx, uint32_t port) {

@@ -1,6 +1,7 @@
 // flowpath/l2/mac_table_detail.hpp — the parts MacTable is built from:
-// an intrusive doubly linked list over a slab, an open-addressing index
-// and count buckets that find the port with the most entries in O(1).
+// an intrusive doubly linked list over a slab, an open-addressing index,
+// count buckets that find the port with the most entries in O(1), and the
+// per-port token buckets of the learning rate.
 // Internal: use l2/mac_table.hpp.
 //
 // Thread-safety: none (owned by one MacTable).
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "flowpath/flow/flow_key.hpp"
@@ -163,6 +165,36 @@ class CountBuckets {
  private:
   std::vector<List> heads_;
   uint32_t max_ = 0;
+};
+
+/// One token bucket per port: `burst` tokens, refilled at `rate` per
+/// second (times in ms, never going backwards).  Ports are few (they come
+/// from the configuration, not from packets), so a hash map suffices.
+class TokenBuckets {
+ public:
+  TokenBuckets(double rate, uint32_t burst)
+      : rate_per_ms_(rate / 1000.0), burst_(burst ? double(burst) : std::max(1.0, rate)) {}
+
+  bool take(uint32_t port, int64_t now) {
+    auto [it, fresh] = buckets_.try_emplace(port, Bucket{burst_, now});
+    Bucket& b = it->second;
+    if (now > b.last_ms) {
+      b.tokens = std::min(burst_, b.tokens + double(now - b.last_ms) * rate_per_ms_);
+      b.last_ms = now;
+    }
+    if (b.tokens < 1.0) return false;
+    b.tokens -= 1.0;
+    return true;
+  }
+
+ private:
+  struct Bucket {
+    double tokens;
+    int64_t last_ms;
+  };
+  double rate_per_ms_;
+  double burst_;
+  std::unordered_map<uint32_t, Bucket> buckets_;
 };
 
 }  // namespace flowpath::mac_detail
