@@ -76,6 +76,7 @@ inline InstructionSet decode_instructions(Reader r) {
       case 2:
       case 6:
         bad(OfpErrc::kInstUnsup, "write_metadata/meter not supported");
+        break;  // not reached: bad() throws
       default:
         bad(OfpErrc::kInstUnknown, "type " + std::to_string(type));
     }
