@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <string>
 
+#include "flowpath/switch/openflow_service.hpp"
 #include "flowpath/switch/switch_control.hpp"
 
 namespace flowpath_cli {
@@ -94,6 +95,16 @@ int cmd_switch(int argc, char** argv) {
     flowpath::UnixctlServer srv(ctl);
     flowpath::add_switch_commands(srv, sw, [] { kill(getpid(), SIGTERM); });
     srv.set_periodic([&sw] { sw.ofproto().run_periodic(); }, 1000);
+    // OpenFlow (the config's set-controller lines): served on a thread of
+    // its own; the guard stops it before the switch goes.
+    flowpath::OpenFlowService ofsvc(sw, flowpath::SwitchConfig::load(config));
+    std::atomic<bool> of_stop{false};
+    std::jthread of_thread;
+    if (!ofsvc.empty()) of_thread = std::jthread([&] { ofsvc.run(of_stop); });
+    struct StopOf {
+      std::atomic<bool>& stop;
+      ~StopOf() { stop = true; }
+    } stop_of{of_stop};
     srv.start();
     sw.start();
     std::printf("flowpath switch: control socket %s\n", ctl.c_str());
