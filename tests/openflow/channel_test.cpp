@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "flowpath/switch/openflow_backend.hpp"
+#include "flowpath/switch/openflow_service.hpp"
 
 namespace of = flowpath::openflow;
 
@@ -117,6 +117,84 @@ TEST(OpenflowChannel, ActiveTargetConnectsAndReconnectsWithBackoff) {
   drive(ch, now, 1500, [&] { return (peer = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK)) >= 0; });
   EXPECT_GE(peer, 0) << "no reconnection";
   if (peer >= 0) close(peer);
+  close(lfd);
+  unlink(path.c_str());
+  rmdir(dir.c_str());
+}
+
+namespace {
+/// A switch whose br0 (p1, p2) has a unix: controller target at `path`.
+struct FailModeSwitch {
+  flowpath::SwitchConfig cfg;
+  std::unique_ptr<flowpath::Switch> sw;
+  std::unique_ptr<flowpath::OpenFlowService> svc;
+  FailModeSwitch(const std::string& path, const char* mode) {
+    cfg = flowpath::SwitchConfig::parse(
+        "add-br br0\nadd-port br0 p1\nadd-port br0 p2\n"
+        "set-controller br0 unix:" +
+        path + "\nset-fail-mode br0 " + mode + "\n");
+    flowpath::Switch::Options o;
+    o.memory_ports = true;
+    o.pmd_cores = {-1};
+    sw = std::make_unique<flowpath::Switch>(cfg, o);
+    of::ChannelOptions co;
+    co.probe_interval_ms = 50;  // fail open after 150 ms
+    svc = std::make_unique<flowpath::OpenFlowService>(*sw, cfg, co);
+  }
+  void serve_for(int ms) {
+    for (int64_t end = flowpath::OpenFlowService::now_ms() + ms;
+         flowpath::OpenFlowService::now_ms() < end;) {
+      std::vector<pollfd> fds;
+      svc->add_pollfds(fds);
+      poll(fds.data(), fds.size(), 10);
+      svc->handle(fds, flowpath::OpenFlowService::now_ms());
+    }
+  }
+  size_t forwarded() {  // one broadcast frame from p1: copies that reach p2
+    size_t before = sw->port("p2")->memory()->sent().size();
+    std::vector<uint8_t> f(60, 0);
+    std::fill(f.begin(), f.begin() + 6, 0xff);
+    f[6] = 2, f[11] = 1, f[12] = 0x08, f[13] = 0x06;
+    sw->port("p1")->memory()->inject(f);
+    sw->poll_once();
+    return sw->port("p2")->memory()->sent().size() - before;
+  }
+};
+}  // namespace
+
+TEST(OpenflowChannel, StandaloneFailsOpenSecureDoesNot) {
+  std::string dir = "/tmp/fp-ofchfo-" + std::to_string(getpid());
+  mkdir(dir.c_str(), 0700);
+  std::string path = dir + "/ctrl.sock";
+  FailModeSwitch secure(path, "secure");
+  FailModeSwitch standalone(path, "standalone");
+  EXPECT_EQ(standalone.forwarded(), 0u);
+  secure.serve_for(250);
+  standalone.serve_for(250);
+  EXPECT_TRUE(standalone.svc->failed_open("br0"));
+  EXPECT_EQ(standalone.forwarded(), 1u);  // NORMAL floods to p2
+  EXPECT_FALSE(secure.svc->failed_open("br0"));
+  EXPECT_EQ(secure.forwarded(), 0u);
+  // Hidden from OpenFlow: flow stats do not list it.
+  flowpath::OfprotoBackend be(standalone.sw->ofproto(), "br0");
+  of::StatsRequest rq;
+  rq.type = of::StatsType::kFlow;
+  EXPECT_TRUE(be.stats(rq).flows.empty());
+  // A controller connects: the fail-open flow goes.
+  int lfd = listen_unix(path);
+  ASSERT_GE(lfd, 0);
+  int peer = -1;
+  for (int i = 0; i < 200 && peer < 0; ++i) {
+    standalone.serve_for(10);
+    peer = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK);
+  }
+  ASSERT_GE(peer, 0);
+  auto hello = of::encode(of::Message{of::kOfp13, 1, of::Hello{1u << 4}});
+  ASSERT_EQ(write(peer, hello.data(), hello.size()), ssize_t(hello.size()));
+  standalone.serve_for(100);
+  EXPECT_FALSE(standalone.svc->failed_open("br0"));
+  EXPECT_EQ(standalone.forwarded(), 0u);
+  close(peer);
   close(lfd);
   unlink(path.c_str());
   rmdir(dir.c_str());

@@ -102,6 +102,18 @@ class Channel {
 
   /// The port a ptcp: target is bound to (useful with port 0).
   uint16_t bound_port(size_t target) const { return eps_.at(target).bound_port; }
+  /// Outgoing (controller) connections in the active state.
+  size_t num_active_controllers() const {
+    size_t n = 0;
+    for (const auto& e : eps_) n += e.conn && e.conn->conn.state() == Connection::State::kActive;
+    return n;
+  }
+  bool has_active_targets() const {
+    for (const auto& e : eps_)
+      if (!e.target.passive()) return true;
+    return false;
+  }
+  const ChannelOptions& options() const noexcept { return opt_; }
   /// Connections in the active state (accepted and outgoing).
   size_t num_active() const {
     size_t n = 0;

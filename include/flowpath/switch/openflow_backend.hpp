@@ -28,6 +28,9 @@
 // flow tables: no packet processed after the barrier reply meets a stale
 // megaflow.  (Batches already delivered are not affected.)
 //
+// Hidden rules (priority > 65535, e.g. OpenFlowService's fail-open flow)
+// are left out of stats and survive a controller's modify/delete, as OVS.
+//
 // Packet-out: output actions only (a port, IN_PORT, FLOOD/ALL, LOCAL),
 // each copy sent on the SwitchPort under its PMD's mutex; other actions,
 // buffered packets and a packet-out without a Switch get an error.
@@ -118,6 +121,7 @@ class OfprotoBackend : public openflow::SwitchBackend {
     OfFlowFilter f = filter(rq.match, 0, false, rq.table_id, rq.cookie, rq.cookie_mask, 0);
     std::vector<const OfRule*> out;
     for (const OfRule* r : bridge().tables().rules(rq.table_id)) {
+      if (r->priority > 0xffff) continue;  // hidden (fail-open), as OVS
       if ((r->cookie & f.cookie_mask) != (f.cookie & f.cookie_mask) || !f.covers(r->match))
         continue;
       if (rq.out_port != kOfppNone && !r->outputs_to(rq.out_port)) continue;
@@ -150,6 +154,20 @@ inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod(const openflow:
     t.add(add_table, fm.match, fm.priority, actions, fm.cookie, fm.idle_timeout, fm.hard_timeout);
     return std::nullopt;
   };
+  // Hidden rules (priority above 16 bits: the fail-open flow) are the
+  // switch's own: a controller's modify or delete must not touch them.
+  std::vector<OfRule> hidden;
+  if (fm.command != C::kAdd)
+    for (const OfRule* r : t.rules())
+      if (r->priority > 0xffff) hidden.push_back(*r);
+  struct Restore {
+    BridgeTables& t;
+    std::vector<OfRule>& rules;
+    ~Restore() {
+      for (const OfRule& r : rules)
+        t.add(r.table_id, r.match, r.priority, r.actions, r.cookie, r.idle_timeout, r.hard_timeout);
+    }
+  } restore{t, hidden};
   switch (fm.command) {
     case C::kAdd:
       return add();
