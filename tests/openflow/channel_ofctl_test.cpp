@@ -169,6 +169,7 @@ TEST(OpenflowChannelOfctl, ShowPortsTablesProbe) {
   if (!have_ofctl()) GTEST_SKIP() << "ovs-ofctl not installed";
   Served s;
   s.send_from("p1");  // counted as received on p1
+  int rx = 1;
   for (std::string opts : {"", "-O OpenFlow13"}) {
     SCOPED_TRACE(opts);
     std::string show = s.ofctl(opts, "show");
@@ -177,11 +178,18 @@ TEST(OpenflowChannelOfctl, ShowPortsTablesProbe) {
     EXPECT_NE(show.find(" 1(p1): addr:"), std::string::npos) << show;
     EXPECT_NE(show.find(" LOCAL(br0): addr:"), std::string::npos) << show;
     std::string ports = s.ofctl(opts, "dump-ports");
-    EXPECT_NE(ports.find("port  1: rx pkts=1"), std::string::npos) << ports;
+    EXPECT_NE(ports.find("port  1: rx pkts=" + std::to_string(rx)), std::string::npos) << ports;
     EXPECT_NE(s.ofctl(opts, "dump-ports-desc").find(" 3(p3): addr:"), std::string::npos);
     std::string tables = s.ofctl(opts, "dump-tables");
     EXPECT_NE(tables.find("table 0"), std::string::npos) << tables;
     s.ofctl(opts, "probe");
+    // Port names, resolved by ovs-ofctl from our port-desc reply.
+    s.ofctl(opts, "add-flow", "'priority=77,in_port=p1 actions=output:p2'");
+    std::string named = s.ofctl(opts, "--names dump-flows");
+    EXPECT_NE(named.find("priority=77,in_port=p1 actions=output:p2"), std::string::npos) << named;
+    EXPECT_EQ(s.send_from("p1"), (Counts{0, 1, 0, 0}));
+    ++rx;
+    s.ofctl(opts, "del-flows");
   }
 }
 
