@@ -208,3 +208,21 @@ TEST(OpenflowConnection, StatsFromTheTablesAndMultipartSplit) {
   r = f.send(of::PacketIn{});  // a switch-to-controller message
   EXPECT_EQ(std::get<of::ErrorMsg>(r.at(0).body).type, 1);
 }
+
+TEST(OpenflowConnection, AReplyThatCannotBeEncodedClosesInsteadOfHanging) {
+  Fixture f(of::kOfp13);
+  {
+    std::lock_guard l(f.ofp.mutex());  // mod_tp_src without an L4 match: no OpenFlow 1.3 form
+    f.ofp.require_bridge("br0").tables().add(
+        0, parse_match("ip"), 5,
+        {flowpath::OfAction::with_u16(flowpath::OfActionType::kSetTpSrc, 5),
+         flowpath::OfAction::output(2)});
+  }
+  of::StatsRequest rq;
+  rq.type = of::StatsType::kFlow;
+  rq.match_format = of::MatchFormat::kOxm;
+  auto r = f.send(rq);
+  EXPECT_TRUE(r.empty());
+  EXPECT_TRUE(f.c.closed());
+  EXPECT_NE(f.c.close_reason().find("cannot answer"), std::string::npos) << f.c.close_reason();
+}

@@ -24,7 +24,9 @@
 // per-connection state; set-packet-in-format accepts only the standard
 // format (OVS's ovs-ofctl tolerates the error).  Messages that only a
 // switch sends (replies, packet-in, port-status, flow-removed) get
-// BAD_REQUEST/BAD_TYPE.
+// BAD_REQUEST/BAD_TYPE.  If the switch side throws (a reply that cannot be
+// encoded), the connection closes with that reason rather than leave the
+// peer waiting.
 //
 // OpenFlow 1.0 table ids: without NXT_FLOW_MOD_TABLE_ID the command's
 // high byte is not a table, so the flow-mod is for table 255 ("all" for
@@ -142,7 +144,15 @@ class Connection {
     if (r.error) return append(*r.error);
     if (r.message.version != version_ && !std::holds_alternative<Hello>(r.message.body))
       return append(make_error_reply(OfpErrc::kBadVersion, bytes));
-    dispatch(r.message, bytes);
+    try {
+      dispatch(r.message, bytes);
+    } catch (const std::exception& e) {
+      // The switch side failed (e.g. a rule whose actions have no form in
+      // this version): the stream is consistent up to here, but the answer
+      // is lost, so the peer must not wait for it.
+      state_ = State::kClosed;
+      why_ = std::string("cannot answer: ") + e.what();
+    }
   }
 
   void handle_hello(const DecodeResult& r, const std::vector<uint8_t>& bytes) {
