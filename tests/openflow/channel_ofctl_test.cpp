@@ -223,3 +223,40 @@ TEST(OpenflowChannelOfctl, RawSocketNegotiatesVersionByBitmap) {
     EXPECT_EQ(std::get<of::EchoReply>(got[1].body).data, std::vector<uint8_t>{9});
   }
 }
+
+// With the PMD on its own thread: ovs-ofctl returns after our barrier
+// reply, and the very next frame follows the new flow (no stale megaflow).
+// Frames are injected and counted under the PMD's mutex (MemoryPort is not
+// thread-safe; the PMD holds that mutex around each receive).
+TEST(OpenflowChannelOfctl, AfterTheBarrierTheRunningDatapathUsesTheNewFlow) {
+  if (!have_ofctl()) GTEST_SKIP() << "ovs-ofctl not installed";
+  Served s;
+  flowpath::Switch& sw = s.sw();
+  auto sent = [&](const char* p) {
+    std::lock_guard l(sw.pmd(0).mutex());
+    return sw.port(p)->memory()->sent().size();
+  };
+  auto inject_and_wait = [&](size_t expect_total) {
+    {
+      std::lock_guard l(sw.pmd(0).mutex());
+      sw.port("p1")->memory()->inject(frame());
+    }
+    for (int i = 0; i < 2000; ++i) {
+      if (sent("p2") + sent("p3") >= expect_total) return;
+      usleep(1000);
+    }
+  };
+  s.ofctl("-O OpenFlow13", "add-flow", "'in_port=1 actions=output:2'");
+  sw.start();
+  for (size_t i = 1; i <= 5; ++i) inject_and_wait(i);  // megaflow in place
+  EXPECT_EQ(sent("p2"), 5u);
+  for (int round = 0; round < 4; ++round) {
+    const char* to = round % 2 ? "2" : "3";
+    s.ofctl("-O OpenFlow13", "mod-flows", std::string("'in_port=1 actions=output:") + to + "'");
+    size_t p2 = sent("p2"), p3 = sent("p3");
+    inject_and_wait(p2 + p3 + 1);
+    EXPECT_EQ(sent(round % 2 ? "p2" : "p3"), (round % 2 ? p2 : p3) + 1) << "round " << round;
+    EXPECT_EQ(sent(round % 2 ? "p3" : "p2"), round % 2 ? p3 : p2) << "round " << round;
+  }
+  sw.stop();
+}
