@@ -17,9 +17,12 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "flowpath/ovsdb/client.hpp"
+#include "flowpath/switch/openflow_service.hpp"
 #include "flowpath/switch/switch_control.hpp"
 #include "flowpath/switch/switch_db.hpp"
 
@@ -88,7 +91,8 @@ void on_db_action(flowpath::SwitchDb& sdb, flowpath::ovsdb::Client& c,
 // The control thread: the control socket, the database and the signals in
 // one poll(); MAC and flow expiry once a second.  Returns the signal.
 int control_loop(flowpath::Switch& sw, flowpath::UnixctlServer& srv,
-                 flowpath::ovsdb::Client* client, const sigset_t& sigs) {
+                 flowpath::ovsdb::Client* client, flowpath::OpenFlowService* of,
+                 const sigset_t& sigs) {
   int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) throw flowpath::Error(std::string("signalfd: ") + std::strerror(errno));
   flowpath::SwitchDb sdb(sw);
@@ -100,7 +104,11 @@ int control_loop(flowpath::Switch& sw, flowpath::UnixctlServer& srv,
       wake = std::min(wake, now + 100);  // a pending connect wants POLLOUT: look again soon
       if (int64_t t = client->next_wakeup_ms(); t >= 0) wake = std::min(wake, t);
     }
-    pollfd extra[2] = {{sfd, POLLIN, 0}, {client ? client->fd() : -1, POLLIN, 0}};
+    std::vector<pollfd> extra = {{sfd, POLLIN, 0}, {client ? client->fd() : -1, POLLIN, 0}};
+    if (of) {
+      of->add_pollfds(extra);
+      if (int t = of->timeout_ms(now); t >= 0) wake = std::min(wake, now + t);
+    }
     srv.serve_once(int(std::max<int64_t>(0, wake - now)), extra);
     if (extra[0].revents & POLLIN) {
       signalfd_siginfo si{};
@@ -111,6 +119,7 @@ int control_loop(flowpath::Switch& sw, flowpath::UnixctlServer& srv,
     }
     if (client)
       for (const auto& a : client->run_once(0)) on_db_action(sdb, *client, a);
+    if (of) of->handle(extra, Client::now_ms());
     if (Client::now_ms() >= next_tick) {
       sw.ofproto().run_periodic();
       if (client && client->session().state() == flowpath::ovsdb::Session::State::kSynced)
@@ -173,9 +182,13 @@ int cmd_switch(int argc, char** argv) {
       ctl = "/run/flowpath/flowpath." + std::to_string(getpid()) + ".ctl";
     }
     flowpath::Switch sw(opt);
+    std::unique_ptr<flowpath::OpenFlowService> ofsvc;  // the config's set-controller lines
     if (!config.empty()) {
-      flowpath::ApplyResult r = sw.apply(flowpath::SwitchConfig::load(config));
+      flowpath::SwitchConfig cfg = flowpath::SwitchConfig::load(config);
+      flowpath::ApplyResult r = sw.apply(cfg);
       if (!r.errors.empty()) throw flowpath::Error(r.errors.front().message);
+      ofsvc = std::make_unique<flowpath::OpenFlowService>(sw, cfg);
+      if (ofsvc->empty()) ofsvc.reset();
     }
     std::unique_ptr<flowpath::ovsdb::Client> client;
     if (!db.empty()) client = std::make_unique<flowpath::ovsdb::Client>(db);
@@ -188,7 +201,7 @@ int cmd_switch(int argc, char** argv) {
     else
       print_ports(sw);
     std::fflush(stdout);
-    int sig = control_loop(sw, srv, client.get(), sigs);
+    int sig = control_loop(sw, srv, client.get(), ofsvc.get(), sigs);
     std::printf("flowpath switch: signal %d, stopping\n", sig);
     sw.stop();
     std::printf("%s", sw.dpctl_show().c_str());

@@ -8,6 +8,9 @@
 //            [vlan_mode=access|trunk|native-tagged|native-untagged]
 //            [peer=PORT] [options:KEY=VALUE ...]
 //   add-flow BRIDGE FLOW          (FLOW: the rest of the line, ovs-ofctl)
+//   set-controller BRIDGE TARGET...   (OpenFlow: tcp:IP[:PORT], unix:PATH,
+//                                      ptcp:[PORT][:IP], punix:PATH)
+//   set-fail-mode BRIDGE secure|standalone
 //
 // `#` starts a comment; blank lines are ignored.  Ports without ofport are
 // numbered 1, 2, ... per bridge in order of appearance, skipping numbers
@@ -33,6 +36,7 @@
 
 #include "flowpath/bridge/port.hpp"
 #include "flowpath/core/error.hpp"
+#include "flowpath/openflow/target.hpp"
 
 namespace flowpath {
 
@@ -45,6 +49,8 @@ struct BridgeConfig {
   std::string name;
   std::vector<PortConfig> ports;  // LOCAL last
   std::vector<FlowLine> flows;
+  std::vector<std::string> controllers;  // set-controller targets (openflow/target.hpp)
+  std::string fail_mode;                 // set-fail-mode: "", "secure" or "standalone"
 };
 
 struct SwitchConfig {
@@ -199,7 +205,7 @@ inline SwitchConfig SwitchConfig::parse(std::string_view text, std::string_view 
       if (words.size() > 2) throw Error(where + ": unexpected '" + std::string(words[2]) + "'");
       if (cfg.find_bridge(words[1]) || cfg.find_port(words[1]))
         throw Error(where + ": duplicate bridge '" + std::string(words[1]) + "'");
-      cfg.bridges.push_back(BridgeConfig{std::string(words[1]), {}, {}});
+      cfg.bridges.push_back(BridgeConfig{std::string(words[1]), {}, {}, {}, {}});
     } else if (cmd == "add-port") {
       need(3, "add-port BRIDGE PORT [KEY=VALUE...]");
       BridgeConfig& b = bridge(words[1]);
@@ -223,6 +229,23 @@ inline SwitchConfig SwitchConfig::parse(std::string_view text, std::string_view 
       BridgeConfig& b = bridge(words[1]);
       auto rest = line.substr(size_t(words[2].data() - line.data()));
       b.flows.push_back(FlowLine{std::string(trim(rest)), where});
+    } else if (cmd == "set-controller") {
+      need(2, "set-controller BRIDGE [TARGET...]");
+      BridgeConfig& b = bridge(words[1]);
+      b.controllers.clear();  // as ovs-vsctl: the last line wins
+      for (size_t i = 2; i < words.size(); ++i) {
+        try {
+          openflow::Target::parse(words[i]);
+        } catch (const Error& e) {
+          throw Error(where + ": " + e.what());
+        }
+        b.controllers.emplace_back(words[i]);
+      }
+    } else if (cmd == "set-fail-mode") {
+      need(3, "set-fail-mode BRIDGE secure|standalone");
+      if (words.size() > 3 || (words[2] != "secure" && words[2] != "standalone"))
+        throw Error(where + ": usage: set-fail-mode BRIDGE secure|standalone");
+      bridge(words[1]).fail_mode = std::string(words[2]);
     } else {
       throw Error(where + ": unknown command '" + std::string(cmd) +
                   "' (expected add-br, add-port or add-flow)");

@@ -192,7 +192,7 @@ inline void add_bridge(const Replica& r, const BridgeRow& b, std::set<std::strin
     }
   }
   number(cs, out);
-  BridgeConfig bc{b.name, {}, {}};
+  BridgeConfig bc{b.name, {}, {}, {}, b.fail_mode.value_or("")};
   for (auto& c : cs) {
     c.bind.ofport = c.cfg.ofport;
     out.bindings.push_back(c.bind);
@@ -214,6 +214,7 @@ inline void add_bridge(const Replica& r, const BridgeRow& b, std::set<std::strin
   for (const auto& u : b.controller)
     if (const ControllerRow* c = Replica::find(r.controllers(), u))
       info.controllers.push_back(c->target);
+  bc.controllers = info.controllers;  // the OpenFlow targets (openflow/target.hpp syntax)
   // OVS: standalone with no controller behaves as a learning switch, with a
   // flow that dump-flows shows.
   if (info.fail_mode != "secure" && b.controller.empty())

@@ -1,0 +1,245 @@
+// flowpath/openflow/connection.hpp — one OpenFlow connection, sans-I/O:
+// bytes and clock ticks in, bytes out (and "close"), with the switch side
+// behind the SwitchBackend interface (openflow/backend.hpp).
+//
+//   Connection c(backend, {.passive = true}, now_ms);   // queues our hello
+//   c.receive(bytes, now_ms);      // whatever the socket read, any split
+//   c.tick(now_ms);                // at next_deadline(): probes, timeouts
+//   send(c.take_output());         // everything to write, in order
+//   if (c.closed()) close(fd);     // after writing the output
+//
+// States: kHelloWait (our hello sent, waiting for the peer's) → kActive
+// (version negotiated by the hello bitmap, negotiate_version()) →
+// kClosed.  A first message that is not a hello, or a hello with no
+// common version, gets HELLO_FAILED and closes; a broken frame (length
+// field below 8 or above the cap) gets BAD_LEN and closes.
+//
+// Messages (as Open vSwitch answers them): echo → echo reply; features,
+// get-config, desc/flow/aggregate/table/table-features/port/port-desc
+// stats → replies from the backend, split into several multipart replies
+// (flag "more") when one would exceed 65535 bytes; set-config stores
+// flags and miss_send_len; barrier → backend.barrier() then the reply;
+// flow-mod → backend.flow_mod() (error reply on failure); packet-out →
+// backend.packet_out(); Nicira set-flow-format / flow-mod-table-id are
+// per-connection state; set-packet-in-format accepts only the standard
+// format (OVS's ovs-ofctl tolerates the error).  Messages that only a
+// switch sends (replies, packet-in, port-status, flow-removed) get
+// BAD_REQUEST/BAD_TYPE.  If the switch side throws (a reply that cannot be
+// encoded), the connection closes with that reason rather than leave the
+// peer waiting.
+//
+// OpenFlow 1.0 table ids: without NXT_FLOW_MOD_TABLE_ID the command's
+// high byte is not a table, so the flow-mod is for table 255 ("all" for
+// modify and delete; table 0 for add), as OVS's ofputil_decode_flow_mod.
+//
+// Inactivity (OVS's rconn): after probe_interval_ms without receiving
+// anything an echo request goes out; after as long again still nothing,
+// the connection closes.  0 disables probing.
+//
+// miss_send_len: 128 for active connections (to a controller), 0 for
+// passive ones (OVS: a service connection gets no asynchronous messages
+// until it sets a non-zero miss_send_len); wants_async() tells the owner.
+//
+// Cost: linear in the bytes; stats replies as the backend's.
+// Thread-safety: none; one thread owns a connection.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "flowpath/openflow/backend.hpp"
+#include "flowpath/openflow/framing.hpp"
+
+namespace flowpath::openflow {
+
+struct ConnectionConfig {
+  bool passive = false;              // accepted by a ptcp:/punix: listener
+  int64_t probe_interval_ms = 5000;  // 0: no echo probes, no inactivity close
+  size_t max_message_len = kMaxMessageLen;
+};
+
+class Connection {
+ public:
+  enum class State { kHelloWait, kActive, kClosed };
+
+  Connection(SwitchBackend& backend, ConnectionConfig cfg, int64_t now_ms)
+      : be_(&backend), cfg_(cfg), framer_(cfg.max_message_len), last_rx_(now_ms) {
+    miss_send_len_ = cfg.passive ? 0 : 128;
+    append(make_hello());
+  }
+
+  /// Feeds bytes read from the socket; handles every whole message.
+  void receive(std::span<const uint8_t> bytes, int64_t now_ms) {
+    if (state_ == State::kClosed) return;
+    last_rx_ = now_ms;
+    probe_sent_ = false;
+    framer_.feed(bytes);
+    while (state_ != State::kClosed) {
+      auto f = framer_.next();
+      if (!f) break;
+      if (f->error) {
+        close_with(*f->error, "bad message length");
+        break;
+      }
+      handle_frame(f->bytes);
+    }
+  }
+
+  /// Echo probe / inactivity close; call at next_deadline() or later.
+  void tick(int64_t now_ms) {
+    if (state_ == State::kClosed || cfg_.probe_interval_ms <= 0) return;
+    if (now_ms - last_rx_ < cfg_.probe_interval_ms) return;
+    if (!probe_sent_) {
+      probe_sent_ = true;
+      probe_at_ = now_ms;
+      send(EchoRequest{});
+    } else if (now_ms - probe_at_ >= cfg_.probe_interval_ms) {
+      state_ = State::kClosed;
+      why_ = "inactivity probe timed out";
+    }
+  }
+  /// When tick() next has work (INT64_MAX: none).
+  int64_t next_deadline() const noexcept {
+    if (state_ == State::kClosed || cfg_.probe_interval_ms <= 0) return INT64_MAX;
+    return probe_sent_ ? probe_at_ + cfg_.probe_interval_ms : last_rx_ + cfg_.probe_interval_ms;
+  }
+
+  /// The bytes to write, in order; the buffer is handed over.
+  std::vector<uint8_t> take_output() { return std::exchange(out_, {}); }
+  bool has_output() const noexcept { return !out_.empty(); }
+
+  /// Sends an asynchronous message (packet-in, port-status, flow-removed)
+  /// if the connection is active and wants them.
+  void send_async(MessageBody body) {
+    if (wants_async()) send(std::move(body));
+  }
+  bool wants_async() const noexcept { return state_ == State::kActive && miss_send_len_ > 0; }
+
+  State state() const noexcept { return state_; }
+  bool closed() const noexcept { return state_ == State::kClosed; }
+  const std::string& close_reason() const noexcept { return why_; }
+  uint8_t version() const noexcept { return version_; }
+  uint16_t miss_send_len() const noexcept { return miss_send_len_; }
+  uint16_t config_flags() const noexcept { return flags_; }
+  uint32_t flow_format() const noexcept { return flow_format_; }
+  bool flow_mod_table_id() const noexcept { return table_id_ext_; }
+
+ private:
+  void append(const std::vector<uint8_t>& b) { out_.insert(out_.end(), b.begin(), b.end()); }
+  void send(MessageBody body, uint32_t xid = 0) {
+    append(encode(Message{version_ ? version_ : kOfp13, xid, std::move(body)}));
+  }
+  void close_with(const std::vector<uint8_t>& err, std::string why) {
+    append(err);
+    state_ = State::kClosed;
+    why_ = std::move(why);
+  }
+
+  void handle_frame(const std::vector<uint8_t>& bytes) {
+    auto r = decode_or_error(bytes, DecodeOptions{cfg_.max_message_len});
+    if (state_ == State::kHelloWait) return handle_hello(r, bytes);
+    if (r.error) return append(*r.error);
+    if (r.message.version != version_ && !std::holds_alternative<Hello>(r.message.body))
+      return append(make_error_reply(OfpErrc::kBadVersion, bytes));
+    try {
+      dispatch(r.message, bytes);
+    } catch (const std::exception& e) {
+      // The switch side failed (e.g. a rule whose actions have no form in
+      // this version): the stream is consistent up to here, but the answer
+      // is lost, so the peer must not wait for it.
+      state_ = State::kClosed;
+      why_ = std::string("cannot answer: ") + e.what();
+    }
+  }
+
+  void handle_hello(const DecodeResult& r, const std::vector<uint8_t>& bytes) {
+    const Hello* h = r.error ? nullptr : std::get_if<Hello>(&r.message.body);
+    if (!h) {
+      uint8_t v = bytes.empty() ? kOfp13 : bytes[0];
+      ErrorMsg e{0, 0, false, {}};
+      std::string text = "expected a hello first";
+      e.data.assign(text.begin(), text.end());
+      return close_with(encode(Message{v >= kOfp13 ? kOfp13 : kOfp10, 0, e}), text);
+    }
+    Negotiated n = negotiate_version(r.message.version, h->version_bitmap);
+    if (n.error) return close_with(*n.error, "no common OpenFlow version");
+    version_ = n.version;
+    state_ = State::kActive;
+  }
+
+  void dispatch(const Message& m, const std::vector<uint8_t>& raw);
+  void flow_mod(FlowMod fm, const std::vector<uint8_t>& raw);
+  void stats(const StatsRequest& rq, uint32_t xid);
+
+  SwitchBackend* be_;
+  ConnectionConfig cfg_;
+  Framer framer_;
+  State state_ = State::kHelloWait;
+  std::string why_;
+  std::vector<uint8_t> out_;
+  uint8_t version_ = 0;
+  int64_t last_rx_ = 0, probe_at_ = 0;
+  bool probe_sent_ = false;
+  uint16_t miss_send_len_ = 128, flags_ = 0;
+  uint32_t flow_format_ = 0;  // NXT_SET_FLOW_FORMAT: 0 OpenFlow 1.0, 2 NXM
+  bool table_id_ext_ = false;
+};
+
+inline void Connection::dispatch(const Message& m, const std::vector<uint8_t>& raw) {
+  const MessageBody& b = m.body;
+  if (std::holds_alternative<Hello>(b) || std::holds_alternative<ErrorMsg>(b) ||
+      std::holds_alternative<EchoReply>(b))
+    return;  // activity only (recorded in receive())
+  if (auto* e = std::get_if<EchoRequest>(&b)) return send(EchoReply{e->data}, m.xid);
+  if (std::holds_alternative<FeaturesRequest>(b)) return send(be_->features(), m.xid);
+  if (std::holds_alternative<GetConfigRequest>(b))
+    return send(SwitchConfig{false, flags_, miss_send_len_}, m.xid);
+  if (auto* c = std::get_if<SwitchConfig>(&b)) {
+    if (!c->is_set) return append(make_error_reply(OfpErrc::kBadType, raw));
+    flags_ = c->flags;
+    miss_send_len_ = c->miss_send_len;
+    return;
+  }
+  if (std::holds_alternative<BarrierRequest>(b)) {
+    be_->barrier();
+    return send(BarrierReply{}, m.xid);
+  }
+  if (auto* fm = std::get_if<FlowMod>(&b)) return flow_mod(*fm, raw);
+  if (auto* rq = std::get_if<StatsRequest>(&b)) return stats(*rq, m.xid);
+  if (auto* po = std::get_if<PacketOut>(&b)) {
+    if (auto err = be_->packet_out(*po)) append(make_error_reply(*err, raw));
+    return;
+  }
+  if (auto* f = std::get_if<SetFlowFormat>(&b)) {
+    if (f->format != 0 && f->format != 2)
+      return append(make_error_reply(OfpErrc::kBadSubtype, raw));
+    flow_format_ = f->format;
+    return;
+  }
+  if (auto* t = std::get_if<FlowModTableId>(&b)) {
+    table_id_ext_ = t->enable;
+    return;
+  }
+  if (auto* p = std::get_if<SetPacketInFormat>(&b)) {
+    if (p->format != 0) append(make_error_reply(OfpErrc::kBadSubtype, raw));
+    return;
+  }
+  append(make_error_reply(OfpErrc::kBadType, raw));  // a switch-to-controller message
+}
+
+inline void Connection::flow_mod(FlowMod fm, const std::vector<uint8_t>& raw) {
+  if (version_ == kOfp10 && !table_id_ext_) fm.table_id = kOfTableAll;
+  if (auto err = be_->flow_mod(fm, version_)) append(make_error_reply(*err, raw));
+}
+
+inline void Connection::stats(const StatsRequest& rq, uint32_t xid) {
+  StatsReply full = be_->stats(rq);
+  full.type = rq.type;
+  full.match_format = rq.match_format;
+  for (const StatsReply& part : split_stats_reply(full, version_)) send(part, xid);
+}
+
+}  // namespace flowpath::openflow

@@ -1,0 +1,307 @@
+// flowpath/switch/openflow_backend.hpp — one bridge of an Ofproto (and,
+// optionally, of the running Switch around it) as the switch side of
+// OpenFlow connections (openflow/backend.hpp).
+//
+//   OfprotoBackend be(sw.ofproto(), "br0", &sw);
+//   openflow::Connection conn(be, {}, now);
+//
+// Flow-mods change the bridge's OpenFlowTable under the Ofproto's mutex,
+// exactly as `flowpath ctl add-flow` does (Ofproto::add_flow): the
+// generation moves, so every PMD revalidates before its next batch.
+// Semantics as Open vSwitch 3.1 (ofproto/ofproto.c):
+// - add: table 255 means table 0; `check_overlap` refuses (OFPFMFC_OVERLAP)
+//   when a rule of the same table and priority could match a packet the
+//   new one matches; otherwise a rule with the same match and priority is
+//   replaced.
+// - modify / modify-strict: new actions for the selected rules; in
+//   OpenFlow 1.0 (and NXM), a modify that selects nothing and has no
+//   cookie mask adds the flow, as OVS does; in 1.3 it does not.
+// - delete / delete-strict: table 255 = every table; out_port narrows.
+// Stats are built from the same tables (flow, aggregate: the non-strict
+// selection with cookie/mask, out_port and table), the Switch's port
+// counters, and fixed desc/table data (254 tables, as OVS).
+//
+// Barrier: the Switch's generation fence (docs/live-reconfiguration.md,
+// "In effect"): barrier() returns once every PMD has revalidated past the
+// Ofproto generation of this moment, i.e. after every earlier flow change
+// of the connection, so no packet processed after the barrier reply meets
+// a stale megaflow.  (Batches already delivered are not affected.)
+//
+// Hidden rules (priority > 65535, e.g. OpenFlowService's fail-open flow)
+// are left out of stats and survive a controller's modify/delete, as OVS.
+//
+// Packet-out: output actions only (a port, IN_PORT, FLOOD/ALL, LOCAL),
+// each copy sent on the SwitchPort under its PMD's mutex; other actions,
+// buffered packets and a packet-out without a Switch get an error.
+//
+// Thread-safety: each call takes the Ofproto's mutex or the PMD mutexes,
+// never both at once (the Switch's lock order).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "flowpath/openflow/backend.hpp"
+#include "flowpath/switch/switch.hpp"
+
+namespace flowpath {
+
+class OfprotoBackend : public openflow::SwitchBackend {
+ public:
+  static constexpr uint8_t kNumTables = 254;  // 0..253, as OVS (254 is hidden)
+
+  OfprotoBackend(Ofproto& of, std::string bridge, Switch* sw = nullptr)
+      : of_(of), bridge_(std::move(bridge)), sw_(sw) {
+    of_.require_bridge(bridge_);
+  }
+
+  /// A stable datapath id: a hash of the bridge name (OVS uses its MAC).
+  uint64_t datapath_id() const noexcept {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (char c : bridge_) h = (h ^ uint8_t(c)) * 0x100000001b3ull;
+    return h & 0x0000ffffffffffffull;
+  }
+
+  openflow::FeaturesReply features() override {
+    openflow::FeaturesReply f;
+    f.datapath_id = datapath_id();
+    f.n_tables = kNumTables;
+    f.capabilities = 0x7;  // flow, table and port stats
+    f.actions = 0xfff;     // every OpenFlow 1.0 action
+    f.ports = port_descs();
+    return f;
+  }
+
+  std::optional<openflow::OfpErrc> flow_mod(const openflow::FlowMod& fm, uint8_t version) override;
+  openflow::StatsReply stats(const openflow::StatsRequest& rq) override;
+  std::optional<openflow::OfpErrc> packet_out(const openflow::PacketOut& po) override;
+
+  void barrier() override {
+    if (sw_) sw_->wait_pmds_past(of_.generation());
+  }
+
+  std::vector<openflow::PortDesc> port_descs() {
+    std::lock_guard lock(of_.mutex());
+    std::vector<openflow::PortDesc> out;
+    for (const BridgePort* p : bridge().ports()) {
+      openflow::PortDesc d;
+      d.port_no = p->ofport();
+      d.name = p->name().substr(0, 15);
+      uint64_t h = std::hash<std::string>{}(p->name());
+      d.hw_addr = EthAddr{{0x02, uint8_t(h >> 32), uint8_t(h >> 24), uint8_t(h >> 16),
+                           uint8_t(h >> 8), uint8_t(h)}};
+      out.push_back(std::move(d));
+    }
+    return out;
+  }
+
+ private:
+  Bridge& bridge() const { return of_.require_bridge(bridge_); }
+
+  static bool overlaps(const Match& a, const Match& b) noexcept {
+    for (size_t i = 0; i < FlowKey::kWords; ++i)
+      if ((a.value.word(i) ^ b.value.word(i)) & a.mask.word(i) & b.mask.word(i)) return false;
+    return true;
+  }
+  static OfFlowFilter filter(const Match& m, int32_t prio, bool strict, uint8_t table,
+                             uint64_t cookie, uint64_t mask, uint32_t out_port) {
+    OfFlowFilter f;
+    f.match = m;
+    f.priority = prio;
+    f.strict = strict;
+    f.table = table;
+    f.cookie = cookie;
+    f.cookie_mask = mask;
+    f.out_port = out_port;
+    return f;
+  }
+  std::vector<const OfRule*> select(const openflow::StatsRequest& rq) const {
+    OfFlowFilter f = filter(rq.match, 0, false, rq.table_id, rq.cookie, rq.cookie_mask, 0);
+    std::vector<const OfRule*> out;
+    for (const OfRule* r : bridge().tables().rules(rq.table_id)) {
+      if (r->priority > 0xffff) continue;  // hidden (fail-open), as OVS
+      if ((r->cookie & f.cookie_mask) != (f.cookie & f.cookie_mask) || !f.covers(r->match))
+        continue;
+      if (rq.out_port != kOfppNone && !r->outputs_to(rq.out_port)) continue;
+      out.push_back(r);
+    }
+    return out;
+  }
+  openflow::FlowStats flow_stats(const OfRule& r, int64_t now) const;
+  void port_stats(const openflow::StatsRequest& rq, openflow::StatsReply& rep);
+
+  Ofproto& of_;
+  std::string bridge_;
+  Switch* sw_;
+};
+
+inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod(const openflow::FlowMod& fm,
+                                                                 uint8_t version) {
+  using C = openflow::FlowModCommand;
+  std::lock_guard lock(of_.mutex());
+  BridgeTables& t = bridge().tables();
+  OfActionList actions = fm.instructions.flattened();
+  const bool strict = fm.command == C::kModifyStrict || fm.command == C::kDeleteStrict;
+  uint8_t add_table = fm.table_id == kOfTableAll ? 0 : fm.table_id;
+  if (add_table >= kNumTables) return openflow::OfpErrc::kBadTableId;
+  auto add = [&]() -> std::optional<openflow::OfpErrc> {
+    if (fm.flags & openflow::kFlowModCheckOverlap)
+      for (const OfRule* r : t.rules(add_table))
+        if (r->priority == fm.priority && overlaps(r->match, fm.match))
+          return openflow::OfpErrc::kFlowModOverlap;
+    t.add(add_table, fm.match, fm.priority, actions, fm.cookie, fm.idle_timeout, fm.hard_timeout);
+    return std::nullopt;
+  };
+  // Hidden rules (priority above 16 bits: the fail-open flow) are the
+  // switch's own: a controller's modify or delete must not touch them.
+  std::vector<OfRule> hidden;
+  if (fm.command != C::kAdd)
+    for (const OfRule* r : t.rules())
+      if (r->priority > 0xffff) hidden.push_back(*r);
+  struct Restore {
+    BridgeTables& t;
+    std::vector<OfRule>& rules;
+    ~Restore() {
+      for (const OfRule& r : rules)
+        t.add(r.table_id, r.match, r.priority, r.actions, r.cookie, r.idle_timeout, r.hard_timeout);
+    }
+  } restore{t, hidden};
+  switch (fm.command) {
+    case C::kAdd:
+      return add();
+    case C::kModify:
+    case C::kModifyStrict: {
+      auto f =
+          filter(fm.match, fm.priority, strict, fm.table_id, fm.cookie, fm.cookie_mask, kOfppNone);
+      if (t.modify(f, actions) == 0 && version == openflow::kOfp10 && fm.cookie_mask == 0)
+        return add();
+      return std::nullopt;
+    }
+    case C::kDelete:
+    case C::kDeleteStrict:
+      t.remove(filter(fm.match, fm.priority, strict, fm.table_id, fm.cookie, fm.cookie_mask,
+                      fm.out_port));
+      return std::nullopt;
+  }
+  return openflow::OfpErrc::kFlowModBadCommand;
+}
+
+inline openflow::FlowStats OfprotoBackend::flow_stats(const OfRule& r, int64_t now) const {
+  openflow::FlowStats s;
+  s.table_id = r.table_id;
+  int64_t age = now - r.created_ms < 0 ? 0 : now - r.created_ms;
+  s.duration_sec = uint32_t(age / 1000);
+  s.duration_nsec = uint32_t(age % 1000) * 1000000u;
+  s.priority = r.priority;
+  s.idle_timeout = r.idle_timeout;
+  s.hard_timeout = r.hard_timeout;
+  s.idle_age = uint16_t(std::min<int64_t>((now - r.last_used_ms()) / 1000, 0xffff));
+  s.hard_age = uint16_t(std::min<int64_t>((now - r.modified_ms) / 1000, 0xffff));
+  s.cookie = r.cookie;
+  s.packet_count = r.stats ? r.stats->packets.load(std::memory_order_relaxed) : 0;
+  s.byte_count = r.stats ? r.stats->bytes.load(std::memory_order_relaxed) : 0;
+  s.match = r.match;
+  s.instructions.actions = r.actions;
+  return s;
+}
+
+inline openflow::StatsReply OfprotoBackend::stats(const openflow::StatsRequest& rq) {
+  using T = openflow::StatsType;
+  openflow::StatsReply rep;
+  rep.type = rq.type;
+  rep.match_format = rq.match_format;
+  if (rq.type == T::kPort) return port_stats(rq, rep), rep;
+  if (rq.type == T::kPortDesc) return rep.port_descs = port_descs(), rep;
+  std::lock_guard lock(of_.mutex());
+  int64_t now = of_.clock()->now_ms();
+  switch (rq.type) {
+    case T::kDesc:
+      rep.desc = {"flowpath", "flowpath switch", "flowpath", "None", bridge_};
+      break;
+    case T::kFlow:
+      for (const OfRule* r : select(rq)) rep.flows.push_back(flow_stats(*r, now));
+      break;
+    case T::kAggregate:
+      for (const OfRule* r : select(rq)) {
+        ++rep.aggregate.flow_count;
+        rep.aggregate.packet_count += r->stats ? r->stats->packets.load() : 0;
+        rep.aggregate.byte_count += r->stats ? r->stats->bytes.load() : 0;
+      }
+      break;
+    case T::kTable: {
+      std::array<uint32_t, 256> active{};
+      for (const OfRule* r : bridge().tables().rules()) ++active[r->table_id];
+      for (uint8_t id = 0; id < kNumTables; ++id)
+        rep.tables.push_back({id, id ? "table" + std::to_string(id) : "classifier", 0x3fffff,
+                              1000000, active[id], 0, 0});
+      break;
+    }
+    case T::kTableFeatures:
+      for (uint8_t id = 0; id < kNumTables; ++id)
+        rep.table_features.push_back(
+            {id, id ? "table" + std::to_string(id) : "classifier", 0, 0, 0, 1000000});
+      break;
+    default:
+      break;
+  }
+  return rep;
+}
+
+inline void OfprotoBackend::port_stats(const openflow::StatsRequest& rq,
+                                       openflow::StatsReply& rep) {
+  std::vector<std::pair<uint32_t, uint32_t>> ports;  // ofport, dp_port
+  {
+    std::lock_guard lock(of_.mutex());
+    for (const BridgePort* p : bridge().ports())
+      if (rq.port_no == kOfppNone || rq.port_no == p->ofport())
+        ports.emplace_back(p->ofport(), p->dp_port);
+  }
+  for (auto [ofport, dp] : ports) {
+    openflow::PortStats s;
+    s.port_no = ofport;
+    if (sw_ && dp >= 1 && dp <= sw_->ports().size()) {
+      SwitchPort* sp = sw_->ports()[dp - 1];
+      std::lock_guard lock(sp->domain());
+      SwitchPortStats st = sp->stats();
+      s.counters[0] = st.rx, s.counters[1] = st.tx;
+      s.counters[4] = st.rx_dropped, s.counters[5] = st.tx_dropped;
+    }
+    rep.ports.push_back(s);
+  }
+}
+
+inline std::optional<openflow::OfpErrc> OfprotoBackend::packet_out(const openflow::PacketOut& po) {
+  using openflow::OfpErrc;
+  if (!sw_ || po.buffer_id != openflow::kNoBuffer) return OfpErrc::kActionBadArgument;
+  std::vector<SwitchPort*> targets;
+  {
+    std::lock_guard lock(of_.mutex());
+    Bridge& b = bridge();
+    auto by_ofport = [&](uint32_t n) -> SwitchPort* {
+      BridgePort* p = b.port_by_ofport(n);
+      return p && p->dp_port ? sw_->ports()[p->dp_port - 1] : nullptr;
+    };
+    for (const OfAction& a : po.actions) {
+      if (a.type != OfActionType::kOutput) return OfpErrc::kActionBadType;
+      if (a.port == kOfppFlood || a.port == kOfppAll) {
+        for (BridgePort* p : b.ports())
+          if (p->ofport() != po.in_port && p->dp_port) targets.push_back(by_ofport(p->ofport()));
+        continue;
+      }
+      SwitchPort* sp = by_ofport(a.port == kOfppInPort ? po.in_port : a.port);
+      if (!sp) return OfpErrc::kActionBadOutPort;
+      targets.push_back(sp);
+    }
+  }
+  std::vector<uint8_t> buf(po.data.size() + 64);
+  for (SwitchPort* sp : targets) {
+    std::copy(po.data.begin(), po.data.end(), buf.begin() + 64);
+    Packet p(buf.data(), uint32_t(buf.size()), 64, uint32_t(po.data.size()));
+    std::lock_guard lock(sp->domain());
+    sp->tx(p, /*owned=*/false);
+    sp->flush();
+  }
+  return std::nullopt;
+}
+
+}  // namespace flowpath
