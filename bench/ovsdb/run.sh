@@ -24,7 +24,8 @@
 #      every ofport is checked (no -1) after the adds;
 #   5. the ping stops; a sequence number below the last answered one that
 #      got no answer is a lost packet.
-# Two kinds of port, each a separate pass (KINDS="system internal" by default),
+# Three kinds of port, each a separate pass (KINDS="system internal afxdp" by
+# default),
 # the same ovs-vsctl command for both switches:
 #   system    `add-port br-int pK tag=1`: pK is a veth (plain system interface).
 #             flowpath opens it as an AF_XDP port (XDP program attached,
@@ -32,6 +33,10 @@
 #             datapath with netdev-linux (a packet socket): NOT the same work.
 #   internal  `add-port br-int pK tag=1 -- set interface pK type=internal`:
 #             both switches create a TAP device pK: the same work.
+#   afxdp     `add-port br-int pK tag=1 -- set interface pK type=afxdp`, pK a
+#             veth, and vm1, vm2 afxdp too: both switches attach an XDP
+#             program and bind an AF_XDP socket (ovs-vswitchd's afxdp ports
+#             are PMD ports: it then busy-polls too, as flowpath always does).
 # The seconds per change include starting ovs-vsctl (the same for both); its
 # own cost is measured too (20 `--no-wait` calls, which wait for no switch).
 # Prints median and p90 seconds per add and per delete, and the loss.
@@ -84,7 +89,7 @@ run_side() {
   vsctl --no-wait init
   "$root/scripts/netns/topology.sh" up "$P" "$B/bpf" >/dev/null
   ip netns exec "$SW" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
-  if [[ $kind == system ]]; then
+  if [[ $kind != internal ]]; then
     for k in $(seq "$N"); do
       ip -n "$SW" link add "p$k" type veth peer name "q$k"
       ip -n "$SW" link set "p$k" up
@@ -104,8 +109,13 @@ run_side() {
     PIDS+=("$swpid")
     vsctl add-br br-int -- set bridge br-int datapath_type=netdev
   fi
-  vsctl add-port br-int vm1 tag=1
-  vsctl add-port br-int vm2 tag=1
+  for v in vm1 vm2; do
+    if [[ $kind == afxdp ]]; then
+      vsctl add-port br-int $v tag=1 -- set interface $v type=afxdp
+    else
+      vsctl add-port br-int $v tag=1
+    fi
+  done
   ip netns exec "$P-vm1" ping -c 3 -i 0.2 -W 2 192.0.2.2 >/dev/null ||
     { echo "$side: vm1 -> vm2 does not ping before the benchmark"; exit 1; }
 
@@ -129,7 +139,7 @@ run_side() {
     if [[ $kind == system ]]; then
       vsctl add-port br-int "p$k" tag=1
     else
-      vsctl add-port br-int "p$k" tag=1 -- set interface "p$k" type=internal
+      vsctl add-port br-int "p$k" tag=1 -- set interface "p$k" type="$kind"
     fi
     echo "$EPOCHREALTIME - $t0" | bc -l >>"$R.add"
   done
@@ -159,7 +169,7 @@ run_side() {
   "$root/scripts/netns/topology.sh" down "$P" >/dev/null 2>&1
   PIDS=() PREFIXES=()   # stopped and waited for: never signal a reused PID
   echo "$(stats "$R.add") $(stats "$R.del") $last $lost $(stats "$R.base")" >"$R.result"
-  if [[ -n ${KEEP_LOGS:-} ]]; then cp -r "$D" "$KEEP_LOGS/$side-$kind"; fi
+  if [[ -n ${KEEP_LOGS:-} ]]; then cp -r "$D" "$KEEP_LOGS/$side-$kind"; cp "$R".* "$KEEP_LOGS/"; fi
 }
 
 echo "reconfiguration through OVSDB: $N ports added then removed, one ovs-vsctl call each"
@@ -170,7 +180,7 @@ report() {  # KIND
   read -r fam fa9 fdm fd9 fsent flost fbm _ <"$T/flowpath-$1.result"
   read -r oam oa9 odm od9 osent olost obm _ <"$T/ovs-$1.result"
   echo
-  if [[ $1 == system ]]; then echo 'ports of type "" (system interfaces: veths):'; else echo "ports of type $1:"; fi
+  if [[ $1 == system ]]; then echo 'ports of type "" (system interfaces: veths):'; else echo "ports of type $1 (vm1, vm2 too: ${1/internal/\"\"}):"; fi
   printf '%-34s %11s %11s %11s %11s %16s\n' "switch" "add median" "add p90" "del median" "del p90" "vm1->vm2 lost"
   printf '%-34s %10ss %10ss %10ss %10ss %9s / %s\n' "flowpath switch --db" "$fam" "$fa9" "$fdm" "$fd9" "$flost" "$fsent"
   printf '%-34s %10ss %10ss %10ss %10ss %9s / %s\n' "ovs-vswitchd (netdev datapath)" "$oam" "$oa9" "$odm" "$od9" "$olost" "$osent"
@@ -178,10 +188,10 @@ report() {  # KIND
   echo "ovs-vswitchd / flowpath, median: add $(ratio "$oam" "$fam")x, del $(ratio "$odm" "$fdm")x;" \
     "p90: add $(ratio "$oa9" "$fa9")x, del $(ratio "$od9" "$fd9")x  (goal: >= 5x, 0 lost)"
 }
-for kind in ${KINDS:-system internal}; do
+for kind in ${KINDS:-system internal afxdp}; do
   for side in flowpath ovs; do
     echo "running $side, $N ports of type $kind ..."
     run_side "$side" "$kind"
   done
 done
-for kind in ${KINDS:-system internal}; do report "$kind"; done
+for kind in ${KINDS:-system internal afxdp}; do report "$kind"; done
