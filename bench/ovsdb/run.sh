@@ -12,8 +12,8 @@
 # each with its own private ovsdb-server (database, sockets, pid and log files
 # in a fresh temp dir; two OVS-style instances in one namespace would collide
 # on the bridges' LOCAL devices), the same work is done:
-#   1. scripts/netns/topology.sh builds the namespaces; for system ports N
-#      spare veth pairs pK/qK (K = 1..N, both ends up) are made in the
+#   1. scripts/netns/topology.sh builds the namespaces; for system and afxdp
+#      ports N spare veth pairs pK/qK (K = 1..N, both ends up) are made in the
 #      switch's namespace;
 #   2. br-int with vm1 and vm2 (tag=1) is built with ovs-vsctl; vm1 -> vm2
 #      must ping;
@@ -25,8 +25,7 @@
 #   5. the ping stops; a sequence number below the last answered one that
 #      got no answer is a lost packet.
 # Three kinds of port, each a separate pass (KINDS="system internal afxdp" by
-# default),
-# the same ovs-vsctl command for both switches:
+# default), the same ovs-vsctl command for both switches:
 #   system    `add-port br-int pK tag=1`: pK is a veth (plain system interface).
 #             flowpath opens it as an AF_XDP port (XDP program attached,
 #             socket bound: kernel work of its own), ovs-vswitchd's netdev
@@ -40,6 +39,7 @@
 # The seconds per change include starting ovs-vsctl (the same for both); its
 # own cost is measured too (20 `--no-wait` calls, which wait for no switch).
 # Prints median and p90 seconds per add and per delete, and the loss.
+# KEEP_LOGS=DIR keeps each pass's logs and per-change series there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${1:?usage: bench/ovsdb/run.sh BUILD_DIR [N]}" && pwd)
