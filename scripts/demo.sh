@@ -6,16 +6,23 @@
 #
 # 1. installs missing Debian packages (scripts/deps.sh) and builds only what
 #    the demo needs (build-demo/, or $FLOWPATH_DEMO_BUILD);
-# 2. as root: builds the topology in network namespaces only
-#    (scripts/netns/topology.sh: vm1, vm2 on tenant VLAN 1 <-> provider
-#    VLAN 1000, vm3 on VLAN 2 <-> 1001, remote at eth2's far end with its
-#    VLAN 1000/1001 hosts; addresses from 192.0.2.0/24 and 198.51.100.0/24
-#    inside the namespaces only), starts `flowpath switch` on
-#    examples/compute_node/compute-node.conf, pings vm1 -> remote, vm3 ->
-#    remote and vm1 -> vm2, shows that vm1 cannot reach the VLAN 1001
-#    network, prints `flowpath ctl show`, both bridges' dump-flows with
-#    their counters, fdb/show br-int, dpctl/show and pmd-stats-show, and
-#    removes everything it created (also on Ctrl-C or failure);
+# 2. as root: starts a private ovsdb-server (the standard Open_vSwitch
+#    schema; its database, sockets, pid and log files in a fresh temp dir,
+#    never the system's /var/run/openvswitch or its service), builds the
+#    topology in network namespaces only (scripts/netns/topology.sh: vm1,
+#    vm2 on tenant VLAN 1 <-> provider VLAN 1000, vm3 on VLAN 2 <-> 1001,
+#    remote at eth2's far end with its VLAN 1000/1001 hosts; addresses from
+#    192.0.2.0/24 and 198.51.100.0/24 inside the namespaces only), starts
+#    `flowpath switch --db unix:...` in the switch's namespace, builds the
+#    compute node with ovs-vsctl as an operator would (br-int with vm1-vm3,
+#    br-eth2 with eth2, the patch pair), puts the Neutron VLAN-translation
+#    flows of examples/compute_node/compute-node.conf in through `flowpath
+#    ctl add-flow` (no OpenFlow channel yet), prints `ovs-vsctl show`, pings
+#    vm1 -> remote, vm3 -> remote and vm1 -> vm2, shows that vm1 cannot
+#    reach the VLAN 1001 network, prints `flowpath ctl show`, both bridges'
+#    dump-flows with their counters, fdb/show br-int, dpctl/show and
+#    pmd-stats-show, and removes everything it created (also on Ctrl-C or
+#    failure; it kills only the PIDs it started);
 # 3. without root: says so and runs the same bridges over pcap files
 #    instead (`flowpath replay`, no privileges): the inputs are written by
 #    flowpath-demo-pcaps, the outputs shown with tcpdump -r -e.
@@ -51,21 +58,47 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 cmake --build "$out" -j "${JOBS:-$(nproc)}" --target flowpath_cli flowpath_bpf
+for t in ovsdb-server ovsdb-tool ovs-vsctl; do
+  command -v $t >/dev/null || { echo "demo: no $t (scripts/deps.sh installs openvswitch-switch)"; exit 1; }
+done
+SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
 P=fpdemo
-SOCK=/run/flowpath/demo.$$.ctl
-LOG=$out/demo/switch.log
-mkdir -p "$out/demo" /run/flowpath
-SWPID=""
+# Everything of ours under one temp dir: the database, its socket, pid,
+# log and unixctl files, the switch's control socket and log.  OVS_* make
+# ovs-vsctl and ovsdb-server use it instead of /var/run/openvswitch.
+D=$(mktemp -d /tmp/flowpath-demo.XXXXXX)
+export OVS_RUNDIR=$D OVS_DBDIR=$D OVS_LOGDIR=$D OVS_SYSCONFDIR=$D
+DB=unix:$D/db.sock SOCK=$D/switch.ctl LOG=$D/switch.log
+SWPID="" DBPID=""
 cleanup() {
   set +e
+  # only the PIDs this script started
   if [[ -n $SWPID ]]; then kill -TERM "$SWPID" 2>/dev/null; wait "$SWPID" 2>/dev/null; fi
+  if [[ -n $DBPID ]]; then kill -TERM "$DBPID" 2>/dev/null; wait "$DBPID" 2>/dev/null; fi
   "$root/scripts/netns/topology.sh" down "$P" >/dev/null 2>&1
-  rm -f "$SOCK"
+  rm -rf "$D"
 }
 trap cleanup EXIT
+trap 'echo; echo "demo: interrupted, cleaning up"; exit 130' INT TERM
 ns() { local n=$1; shift; ip netns exec "$P-$n" "$@"; }
 ctl() { "$out/flowpath" ctl --socket "$SOCK" "$@"; }
 show() { say "flowpath ctl $*"; ctl "$@"; }
+# ovs-vsctl as an operator types it (printed), on our private database;
+# without --no-wait each call returns once the switch has the change in effect
+vsctl() {
+  printf '$ ovs-vsctl'; printf ' %s' "$@"; echo
+  ovs-vsctl --timeout=20 --db="$DB" "$@"
+}
+
+say "private ovsdb-server in $D (not the system's /var/run/openvswitch)"
+ovsdb-tool create "$D/conf.db" "$SCHEMA"
+ovsdb-server "$D/conf.db" --remote="punix:$D/db.sock" --pidfile="$D/ovsdb.pid" \
+  --unixctl="$D/ovsdb.ctl" --log-file="$D/ovsdb.log" -vconsole:off 2>/dev/null &
+DBPID=$!
+for _ in $(seq 100); do [[ -S $D/db.sock ]] && break; sleep 0.05; done
+[[ -S $D/db.sock ]] || { echo "demo: ovsdb-server did not start ($D/ovsdb.log)"; exit 1; }
+ovs-vsctl --db="$DB" --no-wait init
+echo "ovsdb-server $D/conf.db --remote=punix:$D/db.sock (pid $DBPID)"
 
 say "topology: namespaces $P-{sw,vm1,vm2,vm3,remote}"
 "$root/scripts/netns/topology.sh" up "$P" "$out/bpf"
@@ -73,12 +106,34 @@ ip netns exec "$P-sw" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.c
 ns remote sysctl -qw net.ipv4.conf.all.arp_ignore=1   # its two hosts share a namespace
 ip -n "$P-vm1" route add 198.51.100.0/24 dev eth0   # so vm1 really tries (ARPs)
 
-say "flowpath switch --config $conf --ctl $SOCK   (in namespace $P-sw)"
-ip netns exec "$P-sw" "$out/flowpath" switch --config "$conf" --ctl "$SOCK" >"$LOG" 2>&1 &
+say "flowpath switch --db $DB --ctl $SOCK   (in namespace $P-sw)"
+ip netns exec "$P-sw" "$out/flowpath" switch --db "$DB" --ctl "$SOCK" >"$LOG" 2>&1 &
 SWPID=$!
 for _ in $(seq 100); do [[ -S $SOCK ]] && break; kill -0 "$SWPID" 2>/dev/null || break; sleep 0.1; done
 cat "$LOG"
 [[ -S $SOCK ]] || { echo "demo: the switch did not start (log above)"; exit 1; }
+
+say "the compute node, built with ovs-vsctl as an operator (or Neutron's agent) would"
+vsctl add-br br-int -- set-fail-mode br-int secure
+vsctl add-port br-int vm1 tag=1 -- set interface vm1 type=afxdp
+vsctl add-port br-int vm2 tag=1 -- set interface vm2 type=afxdp
+vsctl add-port br-int vm3 tag=2 -- set interface vm3 type=afxdp
+vsctl add-br br-eth2 -- set-fail-mode br-eth2 secure
+vsctl add-port br-eth2 eth2 -- set interface eth2 type=afxdp
+vsctl add-port br-int int-br-eth2 -- set interface int-br-eth2 type=patch options:peer=phy-br-eth2 \
+  -- add-port br-eth2 phy-br-eth2 -- set interface phy-br-eth2 type=patch options:peer=int-br-eth2
+
+say "the Neutron VLAN-translation flows (from $(basename "$conf")) through flowpath ctl add-flow"
+echo "(flowpath has no OpenFlow channel yet -- it is being built -- so these go in through"
+echo " the control socket instead of ovs-ofctl / the agent's OpenFlow connection)"
+while read -r verb br flow; do
+  [[ $verb == add-flow ]] || continue
+  echo "\$ flowpath ctl add-flow $br \"$flow\""
+  ctl add-flow "$br" "$flow" >/dev/null
+done <"$conf"
+
+say "ovs-vsctl show   (the seed's first command)"
+ovs-vsctl --db="$DB" show
 
 status=0
 ping_ok() {  # ns addr what
@@ -102,5 +157,7 @@ show fdb/show br-int
 show dpctl/dump-flows
 show dpctl/show
 show pmd-stats-show
-say "cleaning up (switch, namespaces)"
+say "ovs-vsctl list interface vm1   (what the switch wrote back)"
+ovs-vsctl --db="$DB" --columns=name,ofport,link_state,admin_state,mac_in_use,error list interface vm1
+say "cleaning up (switch, ovsdb-server, namespaces, $D)"
 exit $status

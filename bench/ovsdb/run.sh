@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Reconfiguration through OVSDB (issue 10 §4): how soon is a change made
+# with ovs-vsctl in effect, and does traffic on untouched ports notice?
+#
+# Usage: sudo bench/ovsdb/run.sh BUILD_DIR [N]     (N ports, default 100)
+#   BUILD_DIR holds `flowpath` and bpf/ (targets flowpath_cli, flowpath_bpf).
+#
+# For each switch in turn, in the same run:
+#   flowpath  `flowpath switch --db unix:...` in namespace fpr<pid>f-sw
+#   ovs       the real ovs-vswitchd, userspace datapath (datapath_type=netdev),
+#             in its OWN namespace fpr<pid>o-sw
+# each with its own private ovsdb-server (database, sockets, pid and log files
+# in a fresh temp dir; two OVS-style instances in one namespace would collide
+# on the bridges' LOCAL devices), the same work is done:
+#   1. scripts/netns/topology.sh builds the namespaces; for system and afxdp
+#      ports N spare veth pairs pK/qK (K = 1..N, both ends up) are made in the
+#      switch's namespace;
+#   2. br-int with vm1 and vm2 (tag=1) is built with ovs-vsctl; vm1 -> vm2
+#      must ping;
+#   3. a steady ping vm1 -> vm2 every 10 ms starts;
+#   4. N times `ovs-vsctl add-port br-int pK tag=1 ...` (one call per port,
+#      WITHOUT --no-wait: it returns when the switch has raised cur_cfg,
+#      i.e. when the change is in effect), then N times `del-port br-int pK`;
+#      every ofport is checked (no -1) after the adds;
+#   5. the ping stops; a sequence number below the last answered one that
+#      got no answer is a lost packet.
+# Three kinds of port, each a separate pass (KINDS="system internal afxdp" by
+# default), the same ovs-vsctl command for both switches:
+#   system    `add-port br-int pK tag=1`: pK is a veth (plain system interface).
+#             flowpath opens it as an AF_XDP port (XDP program attached,
+#             socket bound: kernel work of its own), ovs-vswitchd's netdev
+#             datapath with netdev-linux (a packet socket): NOT the same work.
+#   internal  `add-port br-int pK tag=1 -- set interface pK type=internal`:
+#             both switches create a TAP device pK: the same work.
+#   afxdp     `add-port br-int pK tag=1 -- set interface pK type=afxdp`, pK a
+#             veth, and vm1, vm2 afxdp too: both switches attach an XDP
+#             program and bind an AF_XDP socket (ovs-vswitchd's afxdp ports
+#             are PMD ports: it then busy-polls too, as flowpath always does).
+# The seconds per change include starting ovs-vsctl (the same for both); its
+# own cost is measured too (20 `--no-wait` calls, which wait for no switch).
+# Prints median and p90 seconds per add and per delete, and the loss.
+# KEEP_LOGS=DIR keeps each pass's logs and per-change series there.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+B=$(cd "${1:?usage: bench/ovsdb/run.sh BUILD_DIR [N]}" && pwd)
+N=${2:-100}
+[[ $(id -u) -eq 0 ]] || { echo "needs root (network namespaces, AF_XDP)"; exit 77; }
+for t in ping ovsdb-server ovsdb-tool ovs-vsctl ovs-vswitchd; do
+  command -v $t >/dev/null || { echo "no $t (scripts/deps.sh installs openvswitch-switch)"; exit 77; }
+done
+SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+[[ -x $B/flowpath && -f $B/bpf/vlan_host.bpf.o ]] ||
+  { echo "build the targets flowpath_cli and flowpath_bpf in $B first"; exit 77; }
+T=$(mktemp -d /tmp/fpr$$-XXXXXX)
+PIDS=() PREFIXES=()
+cleanup() {
+  set +e
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  for p in "${PREFIXES[@]}"; do "$root/scripts/netns/topology.sh" down "$p" >/dev/null 2>&1; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# stats FILE -> "median p90" of the numbers in FILE (one a line)
+stats() {
+  sort -g "$1" | awk '{ v[NR] = $1 } END {
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    i = int(0.9 * NR + 0.999999); if (i < 1) i = 1
+    printf "%.4f %.4f", m, v[i] }'
+}
+
+# run_side NAME KIND   (flowpath | ovs, system | internal);
+# writes $T/NAME-KIND.{add,del,base,result}
+run_side() {
+  local side=$1 kind=$2 P=fpr$$${1:0:1}
+  local D=$T/$side-$kind SW=$P-sw R=$T/$side-$kind
+  mkdir -p "$D"
+  PREFIXES+=("$P")
+  export OVS_RUNDIR=$D OVS_DBDIR=$D OVS_LOGDIR=$D OVS_SYSCONFDIR=$D
+  local DB=unix:$D/db.sock
+  vsctl() { ovs-vsctl --timeout=60 --db="$DB" "$@"; }
+  ovsdb-tool create "$D/conf.db" "$SCHEMA"
+  ovsdb-server "$D/conf.db" --remote="punix:$D/db.sock" --pidfile="$D/ovsdb.pid" \
+    --unixctl="$D/ovsdb.ctl" --log-file="$D/ovsdb.log" -vconsole:off 2>/dev/null &
+  local dbpid=$!
+  PIDS+=("$dbpid")
+  for _ in $(seq 100); do [[ -S $D/db.sock ]] && break; sleep 0.05; done
+  vsctl --no-wait init
+  "$root/scripts/netns/topology.sh" up "$P" "$B/bpf" >/dev/null
+  ip netns exec "$SW" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
+  if [[ $kind != internal ]]; then
+    for k in $(seq "$N"); do
+      ip -n "$SW" link add "p$k" type veth peer name "q$k"
+      ip -n "$SW" link set "p$k" up
+      ip -n "$SW" link set "q$k" up
+    done
+  fi
+  local swpid
+  if [[ $side == flowpath ]]; then
+    ip netns exec "$SW" "$B/flowpath" switch --db "$DB" --ctl "$D/switch.ctl" >"$D/switch.log" 2>&1 &
+    swpid=$!
+    PIDS+=("$swpid")
+    vsctl add-br br-int
+  else
+    ip netns exec "$SW" ovs-vswitchd "$DB" --pidfile="$D/vswitchd.pid" --unixctl="$D/vswitchd.ctl" \
+      --log-file="$D/vswitchd.log" -vconsole:off --no-chdir 2>/dev/null &
+    swpid=$!
+    PIDS+=("$swpid")
+    vsctl add-br br-int -- set bridge br-int datapath_type=netdev
+  fi
+  for v in vm1 vm2; do
+    if [[ $kind == afxdp ]]; then
+      vsctl add-port br-int $v tag=1 -- set interface $v type=afxdp
+    else
+      vsctl add-port br-int $v tag=1
+    fi
+  done
+  ip netns exec "$P-vm1" ping -c 3 -i 0.2 -W 2 192.0.2.2 >/dev/null ||
+    { echo "$side: vm1 -> vm2 does not ping before the benchmark"; exit 1; }
+
+  ip netns exec "$P-vm1" ping -i 0.01 -W 1 192.0.2.2 >"$D/ping.txt" 2>&1 &
+  local pingpid=$!
+  PIDS+=("$pingpid")
+  sleep 0.5
+  : >"$R.add"
+  : >"$R.del"
+  : >"$R.base"
+  local t0
+  # ovs-vsctl's own cost (start, read the database, commit) without waiting
+  # for any switch: the floor under every figure below
+  for k in $(seq 20); do
+    t0=$EPOCHREALTIME
+    vsctl --no-wait set open_vswitch . "external_ids:fpbench=$k"
+    echo "$EPOCHREALTIME - $t0" | bc -l >>"$R.base"
+  done
+  for k in $(seq "$N"); do
+    t0=$EPOCHREALTIME
+    if [[ $kind == system ]]; then
+      vsctl add-port br-int "p$k" tag=1
+    else
+      vsctl add-port br-int "p$k" tag=1 -- set interface "p$k" type="$kind"
+    fi
+    echo "$EPOCHREALTIME - $t0" | bc -l >>"$R.add"
+  done
+  local bad
+  bad=$(vsctl --bare --columns=name,ofport find interface ofport=-1 | grep -c . || true)
+  [[ $bad -eq 0 ]] || { echo "$side: $bad interfaces with ofport -1 after the adds"; vsctl show; exit 1; }
+  [[ $(vsctl --bare --columns=ofport list interface | grep -c '^[0-9]') -ge $((N + 3)) ]] ||
+    { echo "$side: not every added interface got an ofport"; exit 1; }
+  for k in $(seq "$N"); do
+    t0=$EPOCHREALTIME
+    vsctl del-port br-int "p$k"
+    echo "$EPOCHREALTIME - $t0" | bc -l >>"$R.del"
+  done
+  sleep 0.5
+  kill -INT "$pingpid"
+  wait "$pingpid" || true
+  # received sequence numbers; lost = those missing below the last one answered
+  grep -o 'icmp_seq=[0-9]*' "$D/ping.txt" | cut -d= -f2 | sort -n | uniq >"$D/seqs"
+  local last got lost
+  last=$(tail -1 "$D/seqs")
+  got=$(wc -l <"$D/seqs")
+  lost=$((last - got))
+  kill -TERM "$swpid"
+  wait "$swpid" || true
+  kill -TERM "$dbpid"
+  wait "$dbpid" || true
+  "$root/scripts/netns/topology.sh" down "$P" >/dev/null 2>&1
+  PIDS=() PREFIXES=()   # stopped and waited for: never signal a reused PID
+  echo "$(stats "$R.add") $(stats "$R.del") $last $lost $(stats "$R.base")" >"$R.result"
+  if [[ -n ${KEEP_LOGS:-} ]]; then cp -r "$D" "$KEEP_LOGS/$side-$kind"; cp "$R".* "$KEEP_LOGS/"; fi
+}
+
+echo "reconfiguration through OVSDB: $N ports added then removed, one ovs-vsctl call each"
+echo "kernel $(uname -r), $(nproc) cores, $(ovs-vswitchd --version | head -1)"
+ratio() { echo "scale=1; $1 / $2" | bc -l; }
+report() {  # KIND
+  local fam fa9 fdm fd9 fsent flost fbm oam oa9 odm od9 osent olost obm
+  read -r fam fa9 fdm fd9 fsent flost fbm _ <"$T/flowpath-$1.result"
+  read -r oam oa9 odm od9 osent olost obm _ <"$T/ovs-$1.result"
+  echo
+  if [[ $1 == system ]]; then echo 'ports of type "" (system interfaces: veths):'; else echo "ports of type $1 (vm1, vm2 too: ${1/internal/\"\"}):"; fi
+  printf '%-34s %11s %11s %11s %11s %16s\n' "switch" "add median" "add p90" "del median" "del p90" "vm1->vm2 lost"
+  printf '%-34s %10ss %10ss %10ss %10ss %9s / %s\n' "flowpath switch --db" "$fam" "$fa9" "$fdm" "$fd9" "$flost" "$fsent"
+  printf '%-34s %10ss %10ss %10ss %10ss %9s / %s\n' "ovs-vswitchd (netdev datapath)" "$oam" "$oa9" "$odm" "$od9" "$olost" "$osent"
+  echo "ovs-vsctl --no-wait (waits for no switch), median: ${fbm}s (flowpath run), ${obm}s (ovs run)"
+  echo "ovs-vswitchd / flowpath, median: add $(ratio "$oam" "$fam")x, del $(ratio "$odm" "$fdm")x;" \
+    "p90: add $(ratio "$oa9" "$fa9")x, del $(ratio "$od9" "$fd9")x  (goal: >= 5x, 0 lost)"
+}
+for kind in ${KINDS:-system internal afxdp}; do
+  for side in flowpath ovs; do
+    echo "running $side, $N ports of type $kind ..."
+    run_side "$side" "$kind"
+  done
+done
+for kind in ${KINDS:-system internal afxdp}; do report "$kind"; done
