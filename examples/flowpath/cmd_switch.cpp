@@ -88,11 +88,41 @@ void on_db_action(flowpath::SwitchDb& sdb, flowpath::ovsdb::Client& c,
   }
 }
 
-// The control thread: the control socket, the database and the signals in
-// one poll(); MAC and flow expiry once a second.  Returns the signal.
+// What the OpenFlow service is built from: each bridge's controller
+// targets and fail_mode.  With --db they come from the Controller table and
+// may change at run time; the service is then rebuilt (its connections
+// start again, as when ovs-vsctl set-controller changes a bridge's targets).
+std::string openflow_signature(const flowpath::SwitchConfig& c) {
+  std::string sig;
+  for (const auto& b : c.bridges) {
+    sig += b.name + '\n' + b.fail_mode + '\n';
+    for (const auto& t : b.controllers) sig += t + ' ';
+    sig += '\n';
+  }
+  return sig;
+}
+
+void follow_openflow_config(flowpath::Switch& sw, std::unique_ptr<flowpath::OpenFlowService>& of,
+                            std::string& sig) {
+  std::string now = openflow_signature(sw.config());
+  if (now == sig) return;
+  sig = now;
+  of.reset();
+  try {
+    of = std::make_unique<flowpath::OpenFlowService>(sw, sw.config());
+    if (of->empty()) of.reset();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "flowpath switch: controller: %s\n", e.what());
+  }
+}
+
+// The control thread: the control socket, the database, the OpenFlow
+// channels and the signals in one poll(); MAC and flow expiry once a
+// second.  Returns the signal.
 int control_loop(flowpath::Switch& sw, flowpath::UnixctlServer& srv,
-                 flowpath::ovsdb::Client* client, flowpath::OpenFlowService* of,
+                 flowpath::ovsdb::Client* client, std::unique_ptr<flowpath::OpenFlowService>& of,
                  const sigset_t& sigs) {
+  std::string of_sig = openflow_signature(sw.config());
   int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) throw flowpath::Error(std::string("signalfd: ") + std::strerror(errno));
   flowpath::SwitchDb sdb(sw);
@@ -117,9 +147,11 @@ int control_loop(flowpath::Switch& sw, flowpath::UnixctlServer& srv,
         return int(si.ssi_signo);
       }
     }
-    if (client)
-      for (const auto& a : client->run_once(0)) on_db_action(sdb, *client, a);
     if (of) of->handle(extra, Client::now_ms());
+    if (client) {
+      for (const auto& a : client->run_once(0)) on_db_action(sdb, *client, a);
+      follow_openflow_config(sw, of, of_sig);
+    }
     if (Client::now_ms() >= next_tick) {
       sw.ofproto().run_periodic();
       if (client && client->session().state() == flowpath::ovsdb::Session::State::kSynced)
@@ -201,7 +233,7 @@ int cmd_switch(int argc, char** argv) {
     else
       print_ports(sw);
     std::fflush(stdout);
-    int sig = control_loop(sw, srv, client.get(), ofsvc.get(), sigs);
+    int sig = control_loop(sw, srv, client.get(), ofsvc, sigs);
     std::printf("flowpath switch: signal %d, stopping\n", sig);
     sw.stop();
     std::printf("%s", sw.dpctl_show().c_str());
