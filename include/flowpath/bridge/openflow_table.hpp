@@ -39,6 +39,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cinttypes>
 #include <cstdio>
 #include <functional>
@@ -150,7 +151,7 @@ class OpenFlowTable {
     return dead.size();
   }
 
-  uint64_t generation() const noexcept { return generation_; }
+  uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
   size_t size() const noexcept {
     size_t n = 0;
     for (const auto& t : tables_)
@@ -264,7 +265,7 @@ class OpenFlowTable {
 
   const Clock* clock_;
   std::array<std::unique_ptr<Table>, kOfNumTables> tables_{};
-  uint64_t generation_ = 0;
+  std::atomic<uint64_t> generation_{0};  // read unlocked by the datapaths (Ofproto::generation)
   uint64_t next_seq_ = 0;
   ChangeHook hook_;
   mutable const LookupLog* lookup_log_ = nullptr;

@@ -55,6 +55,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cinttypes>
 #include <cstdint>
@@ -221,7 +222,7 @@ class MacTable {
   size_t size() const noexcept { return cfg_.capacity - free_.size(); }
   size_t capacity() const noexcept { return cfg_.capacity; }
   const MacTableConfig& config() const noexcept { return cfg_; }
-  uint64_t generation() const noexcept { return generation_; }
+  uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
   uint64_t evictions() const noexcept { return evictions_; }
   /// Learnings refused by the per-port rate limit.
   uint64_t refused() const noexcept { return refused_; }
@@ -372,7 +373,7 @@ class MacTable {
   std::vector<uint32_t> free_ports_;
   std::unordered_map<uint32_t, uint32_t> port_index_;  // port -> ports_ slot
   mac_detail::CountBuckets buckets_;
-  uint64_t generation_ = 0;
+  std::atomic<uint64_t> generation_{0};  // read unlocked by the datapaths (Ofproto::generation)
   uint64_t evictions_ = 0;
   uint64_t refused_ = 0;
   mac_detail::TokenBuckets rate_;
