@@ -16,11 +16,12 @@
 #    `flowpath switch --db unix:...` in the switch's namespace, builds the
 #    compute node with ovs-vsctl as an operator would (br-int with vm1-vm3,
 #    br-eth2 with eth2, the patch pair), puts the Neutron VLAN-translation
-#    flows of examples/compute_node/compute-node.conf in through `flowpath
-#    ctl add-flow` (no OpenFlow channel yet), prints `ovs-vsctl show`, pings
+#    flows of examples/compute_node/compute-node.conf in with `ovs-ofctl
+#    add-flow` over OpenFlow (each bridge gets a punix: controller target
+#    with ovs-vsctl set-controller), prints `ovs-vsctl show`, pings
 #    vm1 -> remote, vm3 -> remote and vm1 -> vm2, shows that vm1 cannot
 #    reach the VLAN 1001 network, prints `flowpath ctl show`, both bridges'
-#    dump-flows with their counters, fdb/show br-int, dpctl/show and
+#    `ovs-ofctl dump-flows` and dump-flows with their counters, fdb/show br-int, dpctl/show and
 #    pmd-stats-show, and removes everything it created (also on Ctrl-C or
 #    failure; it kills only the PIDs it started);
 # 3. without root: says so and runs the same bridges over pcap files
@@ -58,7 +59,7 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 cmake --build "$out" -j "${JOBS:-$(nproc)}" --target flowpath_cli flowpath_bpf
-for t in ovsdb-server ovsdb-tool ovs-vsctl; do
+for t in ovsdb-server ovsdb-tool ovs-vsctl ovs-ofctl; do
   command -v $t >/dev/null || { echo "demo: no $t (scripts/deps.sh installs openvswitch-switch)"; exit 1; }
 done
 SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
@@ -123,13 +124,19 @@ vsctl add-port br-eth2 eth2 -- set interface eth2 type=afxdp
 vsctl add-port br-int int-br-eth2 -- set interface int-br-eth2 type=patch options:peer=phy-br-eth2 \
   -- add-port br-eth2 phy-br-eth2 -- set interface phy-br-eth2 type=patch options:peer=int-br-eth2
 
-say "the Neutron VLAN-translation flows (from $(basename "$conf")) through flowpath ctl add-flow"
-echo "(flowpath has no OpenFlow channel yet -- it is being built -- so these go in through"
-echo " the control socket instead of ovs-ofctl / the agent's OpenFlow connection)"
+say "the Neutron VLAN-translation flows (from $(basename "$conf")) over OpenFlow, with ovs-ofctl"
+# Each bridge gets a passive OpenFlow target (a unix socket in $D), as
+# ovs-vswitchd's br.mgmt; ovs-ofctl talks to it as it would to OVS.
+vsctl set-controller br-int "punix:$D/br-int.mgmt" -- set-controller br-eth2 "punix:$D/br-eth2.mgmt"
+for _ in $(seq 100); do [[ -S $D/br-int.mgmt && -S $D/br-eth2.mgmt ]] && break; sleep 0.05; done
+ofctl() {
+  local cmd=$1 br=$2; shift 2
+  printf '$ ovs-ofctl %s %s' "$cmd" "$br"; (($#)) && printf ' "%s"' "$@"; echo
+  ovs-ofctl "$cmd" "unix:$D/$br.mgmt" "$@"
+}
 while read -r verb br flow; do
   [[ $verb == add-flow ]] || continue
-  echo "\$ flowpath ctl add-flow $br \"$flow\""
-  ctl add-flow "$br" "$flow" >/dev/null
+  ofctl add-flow "$br" "$flow"
 done <"$conf"
 
 say "ovs-vsctl show   (the seed's first command)"
@@ -151,6 +158,9 @@ else
 fi
 
 show show
+say "ovs-ofctl dump-flows   (the seed's second command, over the OpenFlow channel)"
+ofctl dump-flows br-int
+ofctl dump-flows br-eth2
 show dump-flows br-int
 show dump-flows br-eth2
 show fdb/show br-int
