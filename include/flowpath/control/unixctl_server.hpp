@@ -277,35 +277,24 @@ class UnixctlServer {
     return true;
   }
 
+  // start()'s thread: serve_once with the wake pipe as the one extra fd,
+  // and the periodic work every interval_ms_.
   void run() {
-    auto next_tick = std::chrono::steady_clock::now() + std::chrono::milliseconds(interval_ms_);
+    using clock = std::chrono::steady_clock;
+    auto next_tick = clock::now() + std::chrono::milliseconds(interval_ms_);
     while (!stop_.load()) {
-      std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
-      for (auto& c : clients_) fds.push_back({c.fd, POLLIN, 0});
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      next_tick - std::chrono::steady_clock::now())
-                      .count();
-      int r = poll(fds.data(), fds.size(), int(left < 0 ? 0 : left));
-      if (periodic_ && std::chrono::steady_clock::now() >= next_tick) {
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - clock::now()).count();
+      pollfd wake{wake_[0], POLLIN, 0};
+      serve_once(int(left < 0 ? 0 : left), {&wake, 1});
+      if (clock::now() < next_tick) continue;
+      if (periodic_) {
         try {
           periodic_();
         } catch (...) {
         }
       }
-      if (std::chrono::steady_clock::now() >= next_tick)
-        next_tick = std::chrono::steady_clock::now() + std::chrono::milliseconds(interval_ms_);
-      if (r <= 0) continue;
-      std::vector<Client> keep;
-      for (size_t i = 0; i < clients_.size(); ++i) {
-        bool ok = true;
-        if (fds[i + 2].revents & (POLLIN | POLLHUP | POLLERR)) ok = serve(clients_[i]);
-        if (ok)
-          keep.push_back(std::move(clients_[i]));
-        else
-          close(clients_[i].fd);
-      }
-      clients_ = std::move(keep);
-      if (fds[0].revents & POLLIN) accept_client();
+      next_tick = clock::now() + std::chrono::milliseconds(interval_ms_);
     }
   }
 
