@@ -1,5 +1,5 @@
 // flowpath switch (--config FILE | --db unix:PATH|tcp:IP:PORT) [--pmd-cores LIST]
-//                 [--ctl PATH] [--generic]
+//                 [--ctl PATH] [--generic] [--xdp-fast | --no-xdp-fast]
 //   Runs the bridges over real ports (AF_XDP, TAP for internal ports), one
 //   busy-polling PMD thread per listed core (default: one, on the last
 //   CPU), and serves the control socket (default
@@ -33,14 +33,17 @@ void switch_usage(FILE* f) {
   std::fprintf(
       f,
       "usage: flowpath switch (--config FILE | --db REMOTE) [--pmd-cores LIST] [--ctl PATH]\n"
-      "                       [--generic]\n"
+      "                       [--generic] [--xdp-fast | --no-xdp-fast]\n"
       "  --config FILE     bridges and ports from a file, read once\n"
       "  --db REMOTE       follow an Open_vSwitch database live (ovsdb-server at\n"
       "                    unix:PATH or tcp:IP:PORT), as ovs-vswitchd does\n"
       "  --pmd-cores LIST  cores of the polling threads, e.g. 1 or 1,2 (default: the\n"
       "                    last CPU, one thread)\n"
       "  --ctl PATH        control socket (default /run/flowpath/flowpath.<pid>.ctl)\n"
-      "  --generic         attach XDP in generic (SKB) mode\n");
+      "  --generic         attach XDP in generic (SKB) mode\n"
+      "  --xdp-fast        forward cached flows inside the kernel (XDP fast path;\n"
+      "                    a port opts out with options:xdp-fast=false)\n"
+      "  --no-xdp-fast     every packet through the PMD (the default)\n");
 }
 
 void print_ports(flowpath::Switch& sw) {
@@ -182,6 +185,8 @@ int cmd_switch(int argc, char** argv) {
       cores = argv[++i];
     else if (a == "--generic")
       opt.xdp_mode = flowpath::XdpMode::kGeneric;
+    else if (a == "--xdp-fast" || a == "--no-xdp-fast")
+      opt.xdp_fast = a == "--xdp-fast";
     else {
       std::fprintf(stderr, "flowpath switch: unexpected argument '%s'\n", a.c_str());
       switch_usage(stderr);

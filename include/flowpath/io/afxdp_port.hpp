@@ -48,6 +48,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -95,6 +96,9 @@ class AfxdpPort {
     uint32_t rx_size = 2048;
     uint32_t tx_size = 2048;
     bool mount_bpffs = false;  // only libxdp's dispatcher needs bpffs
+    /// Set: loads this port's XDP program instead of XskProgram's own,
+    /// returning (program fd, XSKMAP fd) (the XDP fast path's loader).
+    std::function<std::pair<int, int>(const std::string&, uint32_t)> load_program;
   };
 
   AfxdpPort(Umem& umem, const Config& cfg) : umem_(umem), name_(cfg.ifname) {
@@ -103,7 +107,9 @@ class AfxdpPort {
       throw Error("afxdp port " + cfg.ifname + ": no such interface");
     if (cfg.mount_bpffs) ensure_bpffs();
     uint32_t nq = cfg.queues ? cfg.queues : interface_rx_queues(cfg.ifname);
-    prog_ = std::make_unique<XskProgram>(cfg.ifname, ifindex_, nq, cfg.mode);
+    prog_ = cfg.load_program ? std::make_unique<XskProgram>(cfg.ifname, ifindex_, cfg.mode,
+                                                            cfg.load_program(cfg.ifname, nq))
+                             : std::make_unique<XskProgram>(cfg.ifname, ifindex_, nq, cfg.mode);
     XskQueueConfig qc;
     qc.rx_size = cfg.rx_size;
     qc.tx_size = cfg.tx_size;

@@ -39,6 +39,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "flowpath/core/error.hpp"
 
@@ -113,6 +114,13 @@ class XskProgram {
     map_fd_ = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "fp_xsks", 4, 4, queues, nullptr);
     if (map_fd_ < 0) fail(ifname, "creating the XSKMAP", -map_fd_);
     load(ifname);
+    attach(ifname, mode);
+    xdp_registry::add(ifindex_, prog_fd_, flags_);
+  }
+  /// Attaches a program loaded elsewhere whose XSKMAP is map_fd (the XDP
+  /// fast path, io/xdp_fast_path.hpp); takes ownership of both fds.
+  XskProgram(const std::string& ifname, int ifindex, XdpMode mode, std::pair<int, int> prog_map)
+      : ifindex_(ifindex), map_fd_(prog_map.second), prog_fd_(prog_map.first) {
     attach(ifname, mode);
     xdp_registry::add(ifindex_, prog_fd_, flags_);
   }

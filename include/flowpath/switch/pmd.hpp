@@ -49,6 +49,7 @@
 
 #include "flowpath/bridge/ofproto.hpp"
 #include "flowpath/datapath/datapath.hpp"
+#include "flowpath/datapath/xdp_offload.hpp"
 #include "flowpath/io/umem.hpp"
 #include "flowpath/switch/switch_sink.hpp"
 
@@ -110,6 +111,7 @@ class Pmd {
         sink_.begin(*port);
         dp_.process(batch_, sink_);
         sink_.flush_local();
+        if (xdp_) offer_to_kernel();
       }
       uint64_t dt = read_cycles() - t0;
       (n ? busy_ : idle_) += dt;
@@ -121,6 +123,7 @@ class Pmd {
       }
       total += n;
     }
+    if (xdp_ && (polls_ & 1023) == 0) maybe_collect();
     if (total == 0 && (++empty_polls_ & 63) == 0) {
       std::lock_guard lock(mu_);
       for (SwitchPort* p : rx_ports_) p->flush();
@@ -141,12 +144,38 @@ class Pmd {
     for (SwitchPort* p : rx_ports_) p->flush();
   }
 
+  /// Turns the XDP fast path's offload on for this PMD (docs/xdp-fast-path.md):
+  /// its datapath's cacheable flows go into fp's kernel map.  Takes the mutex.
+  void enable_xdp_offload(XdpFastPath& fp) {
+    std::lock_guard lock(mu_);
+    xdp_ = std::make_unique<XdpOffload>(fp);
+  }
+  /// Kernel hits read back now (the PMD also does it every ~100 ms).
+  void collect_xdp_counters() {
+    std::lock_guard lock(mu_);
+    if (xdp_) xdp_->collect(dp_.config().clock->now_ms());
+  }
+  /// Kernel-forwarded packets of datapath port dp (rx on it, tx to it).
+  XdpOffload::PortCounts xdp_port_counts(uint32_t dp) {
+    std::lock_guard lock(mu_);
+    return xdp_ ? xdp_->port(dp) : XdpOffload::PortCounts{};
+  }
+  const XdpOffload* xdp_offload() const noexcept { return xdp_.get(); }
+
   // ---- control thread (take mutex() or use these) ------------------------
   std::string pmd_stats_show() {
     std::lock_guard lock(mu_);
     PmdStats s = dp_.stats();
     s.cycles = 0;  // the datapath's own figure; ours (whole polls) follows
     std::string out = flowpath::pmd_stats_show(s, 0, unsigned(core_ < 0 ? 0 : core_));
+    if (xdp_) {
+      xdp_->collect(dp_.config().clock->now_ms());
+      const XdpOffloadStats& x = xdp_->stats();
+      out += "  xdp fast path hits: " + std::to_string(x.kernel_packets) +
+             "\n  xdp fast path flows: " + std::to_string(xdp_->size()) + " (inserted " +
+             std::to_string(x.inserted) + ", removed " + std::to_string(x.removed) + ", refused " +
+             std::to_string(x.refused) + ")\n";
+    }
     uint64_t total = busy_ + idle_;
     if (total == 0) return out;
     char buf[256];
@@ -174,7 +203,18 @@ class Pmd {
   }
   std::string dpctl_dump_flows(const DpPortNamer& namer) {
     std::lock_guard lock(mu_);
-    return dp_.dpctl_dump_flows(namer);
+    if (!xdp_) return dp_.dpctl_dump_flows(namer);
+    // As Open vSwitch marks flows a hardware datapath holds: "offloaded:yes".
+    const int64_t now = dp_.config().clock->now_ms();
+    xdp_->collect(now);
+    std::string out;
+    dp_.megaflows().for_each([&](const MegaflowEntry& e) {
+      std::string line = format_megaflow(e, now, namer);
+      size_t at = line.rfind(", actions:");
+      if (xdp_->offloaded(e) && at != std::string::npos) line.insert(at, ", offloaded:yes, dp:xdp");
+      out += line + '\n';
+    });
+    return out;
   }
   uint64_t busy_cycles() {
     std::lock_guard lock(mu_);
@@ -194,7 +234,21 @@ class Pmd {
     uint64_t g = of_.generation();  // before: the revalidation covers at least g
     std::atomic_thread_fence(std::memory_order_seq_cst);  // then the port table's slots
     dp_.revalidate_if_needed();
+    // Kernel entries of removed megaflows go before the generation is
+    // published: the fence then covers both paths (xdp_offload.hpp).
+    if (xdp_) xdp_->sweep(dp_.megaflows(), dp_.config().clock->now_ms());
     seen_.store(g, std::memory_order_release);
+  }
+  void offer_to_kernel() noexcept {
+    xdp_->sweep(dp_.megaflows(), dp_.config().clock->now_ms());  // limit evictions
+    xdp_->offer(batch_, dp_.megaflows());
+  }
+  void maybe_collect() noexcept {
+    std::lock_guard lock(mu_);
+    int64_t now = dp_.config().clock->now_ms();
+    if (now - last_collect_ms_ < 100) return;
+    last_collect_ms_ = now;
+    xdp_->collect(now);
   }
   static DatapathConfig with_core(DatapathConfig c, int core) {
     c.core_id = unsigned(core < 0 ? 0 : core);
@@ -213,6 +267,8 @@ class Pmd {
   Batch batch_;
   uint64_t busy_ = 0, idle_ = 0, carry_ = 0, empty_polls_ = 0, polls_ = 0;
   bool pinned_ = false;
+  std::unique_ptr<XdpOffload> xdp_;  // the XDP fast path's writer, when on
+  int64_t last_collect_ms_ = 0;
 };
 
 }  // namespace flowpath

@@ -113,6 +113,9 @@ class Switch {
     /// Tests: every non-patch port (LOCAL ports too) is a MemoryPort, so
     /// a switch runs with no interfaces, no privileges and no threads.
     bool memory_ports = false;
+    /// The XDP fast path (docs/xdp-fast-path.md): cacheable flows are
+    /// forwarded inside the kernel; a port opts out with options:xdp-fast=false.
+    bool xdp_fast = false;
     Umem::Config umem{};
     DatapathConfig datapath{};
     Ofproto::Options ofproto{};
@@ -130,10 +133,13 @@ class Switch {
         table_(new std::atomic<SwitchPort*>[Ofproto::kMaxDpPorts]) {
     if (opt_.pmd_cores.empty()) opt_.pmd_cores.push_back(default_pmd_core());
     for (uint32_t i = 0; i < Ofproto::kMaxDpPorts; ++i) table_[i].store(nullptr);
+    if (opt_.xdp_fast) xdp_ = std::make_unique<XdpFastPath>();
     PortTable table(table_.get(), Ofproto::kMaxDpPorts);
     for (size_t i = 0; i < opt_.pmd_cores.size(); ++i)
       pmds_.push_back(
           std::make_unique<Pmd>(of_, unsigned(i), opt_.pmd_cores[i], table, opt_.datapath));
+    if (xdp_)
+      for (auto& p : pmds_) p->enable_xdp_offload(*xdp_);
   }
   Switch(const Switch&) = delete;
   Switch& operator=(const Switch&) = delete;
@@ -211,6 +217,12 @@ class Switch {
     for (auto& p : pmds_) out += p->dpctl_dump_flows(namer);
     return out;
   }
+  /// The XDP fast path's shared maps, or nullptr when it is off.
+  XdpFastPath* xdp_fast_path() noexcept { return xdp_.get(); }
+  /// Reads kernel hits back into the flow and rule counters now.
+  void collect_xdp_counters() {
+    for (auto& p : pmds_) p->collect_xdp_counters();
+  }
   /// `ovs-appctl dpctl/show -s` shape: datapath totals, then each port.
   std::string dpctl_show();
 
@@ -231,6 +243,7 @@ class Switch {
   Ofproto of_;
   SwitchConfig cfg_;                                   // running configuration
   std::unique_ptr<std::atomic<SwitchPort*>[]> table_;  // slot dp_port - 1
+  std::unique_ptr<XdpFastPath> xdp_;                   // outlives the PMDs' offloads
   std::vector<std::unique_ptr<Pmd>> pmds_;             // own the UMEMs: outlive the ports
   std::vector<std::unique_ptr<SwitchPort>> owned_;
   std::vector<std::unique_ptr<SwitchPort>> graveyard_;  // removed, fence timed out

@@ -73,6 +73,7 @@ inline void Switch::retire_port(const std::string& name,
   // new generation (the fence) cannot read the old pointer any more.
   const BridgePort* bp = of_.find_port(name);
   uint32_t dp = bp ? bp->dp_port : 0;
+  if (dp && xdp_) xdp_->clear_port(dp);  // kernel entries naming it punt from now on
   if (dp) table_[dp - 1].store(nullptr, std::memory_order_seq_cst);
   of_.remove_port(name);
   if (!dp) return;  // patch port: nothing open
@@ -115,7 +116,12 @@ inline std::unique_ptr<SwitchPort> Switch::open_port(const PortConfig& c, uint32
       auto it = c.options.find("ifname");
       ac.ifname = it != c.options.end() ? it->second : c.name;
       ac.mode = opt_.xdp_mode;
+      auto fast = c.options.find("xdp-fast");
+      bool use_fast = xdp_ && (fast == c.options.end() || fast->second != "false");
+      if (use_fast) ac.load_program = xdp_->loader(dp);
       auto port = std::make_unique<AfxdpPort>(pmd.umem(opt_.umem), ac);
+      if (use_fast && !xdp_->set_port(dp, port->ifindex()))
+        throw Error("port " + c.name + ": cannot enter it in the XDP fast path's port map");
       return std::make_unique<SwitchPort>(c.name, dp, pmd.index(), std::move(port));
     }
     case PortType::kInternal: {
@@ -155,6 +161,11 @@ inline std::string Switch::dpctl_show() {
     {
       std::lock_guard lock(sp->domain());
       s = sp->stats();
+    }
+    for (auto& p : pmds_) {  // packets the XDP fast path forwarded in the kernel
+      XdpOffload::PortCounts k = p->xdp_port_counts(sp->dp_port());
+      s.rx += k.rx;
+      s.tx += k.tx;
     }
     out += "  port " + std::to_string(sp->dp_port()) + ": " + sp->name() + " (" +
            to_string(sp->kind()) + ", pmd " + std::to_string(sp->pmd()) + ")\n";

@@ -1,0 +1,246 @@
+// flowpath_xdp.bpf.c — the XDP fast path of the flowpath switch.
+//
+// Attached to every AF_XDP port of a switch with the fast path on (one
+// loaded copy per port: fp_port_no and fp_xsks are per port; fp_flows,
+// fp_ports and fp_stats are shared by all copies of one switch).
+//
+//   parse    Ethernet, one 802.1Q/802.1ad tag, IPv4 (any IHL, not a
+//            fragment) or IPv6 (no extension headers), TCP or UDP.
+//            Anything else is punted: ARP, ICMP, QinQ, fragments, frames
+//            the userspace parser would call malformed.
+//   lookup   fp_flows, exact match on struct fp_xdp_key (the FlowKey
+//            fields above, built exactly as parse/layers.hpp builds them).
+//   hit      count (atomic adds), check that the output port is still in
+//            fp_ports (else punt, untouched), run the ops (VLAN pop, push,
+//            TCI rewrite; a failed push drops, as the userspace executor),
+//            redirect through fp_ports; no output op = drop.
+//   miss     bpf_redirect_map(fp_xsks, rx queue): to the PMD over AF_XDP,
+//            exactly what the plain redirect program does.
+//
+// Helpers used: map lookup, redirect_map, xdp_adjust_head — all in kernel
+// 5.x, so the verifier of Debian 12's 6.1 accepts what 6.18's does.  No BTF
+// or CO-RE is needed (no kernel structs are read beyond xdp_md).
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "flowpath/io/xdp_fast_abi.h"
+
+struct {
+  __uint(type, BPF_MAP_TYPE_XSKMAP);
+  __uint(max_entries, 64);
+  __type(key, __u32);
+  __type(value, __u32);
+} fp_xsks SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, FP_XDP_MAX_FLOWS);
+  __type(key, struct fp_xdp_key);
+  __type(value, struct fp_xdp_flow);
+} fp_flows SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_DEVMAP);
+  __uint(max_entries, FP_XDP_MAX_PORTS);
+  __type(key, __u32);
+  __type(value, __u32);
+} fp_ports SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, FP_XDP_STAT_COUNT);
+  __type(key, __u32);
+  __type(value, __u64);
+} fp_stats SEC(".maps");
+
+// This copy's datapath port number (set by the loader before load).
+volatile const __u32 fp_port_no = 0;
+
+static __always_inline void count(__u32 which) {
+  __u64 *v = bpf_map_lookup_elem(&fp_stats, &which);
+  if (v) *v += 1;
+}
+
+static __always_inline int to_pmd(struct xdp_md *ctx, __u32 which) {
+  count(which);
+  return bpf_redirect_map(&fp_xsks, ctx->rx_queue_index, XDP_PASS);
+}
+
+static __always_inline int is_vlan(__u16 tpid_be) {
+  return tpid_be == bpf_htons(ETH_P_8021Q) || tpid_be == bpf_htons(ETH_P_8021AD);
+}
+
+// Fills the L4 ports; returns 0 when the frame is one the program handles.
+// `end` is the frame's end (what the verifier checks reads against);
+// `ip_end` is where the IP payload ends (the header must fit in it, too).
+static __always_inline int parse_l4(void *l4, void *end, void *ip_end, __u8 proto,
+                                    struct fp_xdp_key *k) {
+  if (proto == IPPROTO_UDP) {
+    struct udphdr *u = l4;
+    if ((void *)(u + 1) > end || (void *)(u + 1) > ip_end) return -1;
+    k->tp_src = bpf_ntohs(u->source);
+    k->tp_dst = bpf_ntohs(u->dest);
+    return 0;
+  }
+  if (proto == IPPROTO_TCP) {
+    struct tcphdr *t = l4;
+    if ((void *)(t + 1) > end || (void *)(t + 1) > ip_end) return -1;
+    __u32 doff = t->doff * 4;
+    if (doff < sizeof(*t) || l4 + doff > ip_end) return -1;  // userspace: malformed
+    if (t->syn || t->fin || t->rst) return -1;  // tcp_flags are not in the key; see docs
+    k->tp_src = bpf_ntohs(t->source);
+    k->tp_dst = bpf_ntohs(t->dest);
+    return 0;
+  }
+  return -1;
+}
+
+static __always_inline int parse_ipv4(void *l3, void *end, struct fp_xdp_key *k) {
+  struct iphdr *ip = l3;
+  if ((void *)(ip + 1) > end) return -1;
+  __u32 ihl = ip->ihl * 4;
+  __u32 tot = bpf_ntohs(ip->tot_len);
+  if (ip->version != 4 || ihl < sizeof(*ip) || tot < ihl || l3 + tot > end) return -1;
+  if (ip->frag_off & bpf_htons(0x3fff)) return -1;  // MF or an offset: a fragment
+  __builtin_memcpy(k->src, &ip->saddr, 4);
+  __builtin_memcpy(k->dst, &ip->daddr, 4);
+  k->nw_proto = ip->protocol;
+  k->nw_tos = ip->tos;
+  k->nw_ttl = ip->ttl;
+  void *l4 = l3 + ihl;
+  return parse_l4(l4, end, l3 + tot, ip->protocol, k);
+}
+
+static __always_inline int parse_ipv6(void *l3, void *end, struct fp_xdp_key *k) {
+  struct ipv6hdr *ip = l3;
+  if ((void *)(ip + 1) > end) return -1;
+  if (ip->version != 6) return -1;
+  void *l4 = (void *)(ip + 1);
+  void *l4_end = l4 + bpf_ntohs(ip->payload_len);
+  if (l4_end > end) return -1;
+  __u32 vtf = bpf_ntohl(*(__be32 *)ip);
+  k->ipv6_label = vtf & 0xfffff;
+  k->nw_tos = (__u8)(vtf >> 20);
+  k->nw_ttl = ip->hop_limit;
+  k->nw_proto = ip->nexthdr;
+  __builtin_memcpy(k->src, &ip->saddr, 16);
+  __builtin_memcpy(k->dst, &ip->daddr, 16);
+  return parse_l4(l4, end, l4_end, ip->nexthdr, k);
+}
+
+static __always_inline int parse(struct xdp_md *ctx, struct fp_xdp_key *k) {
+  void *data = (void *)(long)ctx->data;
+  void *end = (void *)(long)ctx->data_end;
+  struct ethhdr *eth = data;
+  if ((void *)(eth + 1) > end) return -1;
+  k->in_port = fp_port_no;
+  __builtin_memcpy(k->dl_dst, eth->h_dest, 6);
+  __builtin_memcpy(k->dl_src, eth->h_source, 6);
+  __u16 type = eth->h_proto;
+  void *l3 = (void *)(eth + 1);
+  if (is_vlan(type)) {
+    __u16 *tag = l3;
+    if ((void *)(tag + 2) > end) return -1;
+    k->vlan_tpid = bpf_ntohs(type);
+    k->vlan_tci = bpf_ntohs(tag[0]) | 0x1000;
+    type = tag[1];
+    l3 += 4;
+    if (is_vlan(type)) return -1;  // a second tag: the PMD's
+  }
+  k->dl_type = bpf_ntohs(type);
+  if (type == bpf_htons(ETH_P_IP)) return parse_ipv4(l3, end, k);
+  if (type == bpf_htons(ETH_P_IPV6)) return parse_ipv6(l3, end, k);
+  return -1;
+}
+
+static __always_inline int has_tag(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *end = (void *)(long)ctx->data_end;
+  if (data + 18 > end) return 0;
+  return is_vlan(((struct ethhdr *)data)->h_proto);
+}
+
+// The 12 MAC bytes move by 4 through a local copy (the ranges overlap).
+static __always_inline int push_tag(struct xdp_md *ctx, __u16 tpid, __u16 tci) {
+  void *data = (void *)(long)ctx->data;
+  void *end = (void *)(long)ctx->data_end;
+  if (data + 14 > end) return 0;  // userspace: skipped
+  __u8 macs[12];
+  __builtin_memcpy(macs, data, 12);
+  if (bpf_xdp_adjust_head(ctx, -4)) return -1;
+  data = (void *)(long)ctx->data;
+  end = (void *)(long)ctx->data_end;
+  if (data + 16 > end) return -1;
+  __builtin_memcpy(data, macs, 12);
+  __u16 *t = data + 12;
+  t[0] = bpf_htons(tpid);
+  t[1] = bpf_htons(tci & ~0x1000);
+  return 0;
+}
+
+static __always_inline int pop_tag(struct xdp_md *ctx) {
+  if (!has_tag(ctx)) return 0;
+  void *data = (void *)(long)ctx->data;
+  void *end = (void *)(long)ctx->data_end;
+  if (data + 18 > end) return 0;
+  __u8 macs[12];
+  __builtin_memcpy(macs, data, 12);
+  __builtin_memcpy(data + 4, macs, 12);
+  return bpf_xdp_adjust_head(ctx, 4) ? -1 : 0;
+}
+
+static __always_inline int rewrite_tci(struct xdp_md *ctx, __u16 mask, __u16 bits) {
+  if (!has_tag(ctx) && push_tag(ctx, ETH_P_8021Q, 0)) return -1;
+  void *data = (void *)(long)ctx->data;
+  void *end = (void *)(long)ctx->data_end;
+  if (data + 16 > end) return 0;  // too short to carry a tag: skipped
+  __u16 *tci = data + 14;
+  __u16 v = bpf_ntohs(*tci);
+  *tci = bpf_htons(((v & ~mask) | (bits & mask)) & ~0x1000);
+  return 0;
+}
+
+SEC("xdp")
+int fp_xdp_fast(struct xdp_md *ctx) {
+  struct fp_xdp_key k;
+  __builtin_memset(&k, 0, sizeof(k));
+  if (parse(ctx, &k)) return to_pmd(ctx, FP_XDP_STAT_PUNT);
+  struct fp_xdp_flow *f = bpf_map_lookup_elem(&fp_flows, &k);
+  if (!f) return to_pmd(ctx, FP_XDP_STAT_MISS);
+  __u32 n = f->n_ops;
+  if (n > FP_XDP_MAX_OPS) return to_pmd(ctx, FP_XDP_STAT_ABORT);
+  // The output port is checked before the frame is touched, so a port that
+  // left the switch sends its packets to the PMD unchanged.
+  int out = 0;
+  __u32 last = (n - 1) & 7;
+  if (n > 0 && last < FP_XDP_MAX_OPS && f->ops[last].type == FP_XDP_OP_OUTPUT) {
+    if (bpf_redirect_map(&fp_ports, f->ops[last].port, 0) != XDP_REDIRECT)
+      return to_pmd(ctx, FP_XDP_STAT_ABORT);
+    out = 1;
+  }
+  __sync_fetch_and_add(&f->packets, 1);
+  __sync_fetch_and_add(&f->bytes, (__u64)(ctx->data_end - ctx->data));
+  count(FP_XDP_STAT_HIT);
+  for (__u32 i = 0; i < FP_XDP_MAX_OPS; i++) {
+    if (i >= n) break;
+    struct fp_xdp_op *op = &f->ops[i];
+    int err = 0;
+    if (op->type == FP_XDP_OP_POP_VLAN)
+      err = pop_tag(ctx);
+    else if (op->type == FP_XDP_OP_PUSH_VLAN)
+      err = push_tag(ctx, op->tpid, op->bits);
+    else if (op->type == FP_XDP_OP_REWRITE_TCI)
+      err = rewrite_tci(ctx, op->mask, op->bits);
+    if (err) return XDP_DROP;
+  }
+  return out ? XDP_REDIRECT : XDP_DROP;
+}
+
+char _license[] SEC("license") = "GPL";

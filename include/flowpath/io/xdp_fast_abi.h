@@ -1,0 +1,92 @@
+/* flowpath/io/xdp_fast_abi.h — the layout shared by the XDP fast-path
+ * program (bpf/flowpath_xdp.bpf.c, compiled with clang -target bpf) and its
+ * userspace writer (io/xdp_fast_path.hpp, datapath/xdp_offload.hpp).
+ *
+ * Plain C, no includes beyond fixed-width types, so both compilers see one
+ * definition.  Scalars are host order (the program converts as it parses);
+ * addresses are wire bytes.  Every struct is padded explicitly: the kernel
+ * hashes the whole key, so padding must be zero on both sides.
+ *
+ * Key: the exact-match fields of one flow (a subset of FlowKey: the fields
+ * the program can parse).  Value: the actions as ops, the output port and
+ * the kernel-hit counters (atomic adds in the program, read back by the
+ * PMD).  Thread-safety: n/a (a layout).
+ */
+#ifndef FLOWPATH_IO_XDP_FAST_ABI_H
+#define FLOWPATH_IO_XDP_FAST_ABI_H
+
+#ifdef __cplusplus
+#include <cstdint>
+#define FP_U8 std::uint8_t
+#define FP_U16 std::uint16_t
+#define FP_U32 std::uint32_t
+#define FP_U64 std::uint64_t
+#else
+#define FP_U8 __u8
+#define FP_U16 __u16
+#define FP_U32 __u32
+#define FP_U64 __u64
+#endif
+
+#define FP_XDP_MAX_OPS 6
+#define FP_XDP_MAX_PORTS 1024 /* devmap slots: datapath port numbers */
+#define FP_XDP_MAX_FLOWS 65536
+
+enum fp_xdp_op_type {
+  FP_XDP_OP_NONE = 0,
+  FP_XDP_OP_POP_VLAN = 1,
+  FP_XDP_OP_PUSH_VLAN = 2, /* tpid, bits = TCI */
+  FP_XDP_OP_REWRITE_TCI = 3, /* mask, bits; pushes 0x8100/TCI 0 first if untagged */
+  FP_XDP_OP_OUTPUT = 4, /* port: devmap slot; always the last op */
+};
+
+struct fp_xdp_op {
+  FP_U8 type;
+  FP_U8 pad;
+  FP_U16 tpid;
+  FP_U16 mask;
+  FP_U16 bits;
+  FP_U32 port;
+};
+
+struct fp_xdp_key {
+  FP_U32 in_port;    /* datapath port number */
+  FP_U8 dl_dst[6];
+  FP_U8 dl_src[6];
+  FP_U16 dl_type;    /* after the tag, as FlowKey */
+  FP_U16 vlan_tpid;  /* 0 when untagged */
+  FP_U16 vlan_tci;   /* wire TCI | 0x1000 (present), as FlowKey; 0 untagged */
+  FP_U8 nw_proto;
+  FP_U8 nw_tos;
+  FP_U8 nw_ttl;
+  FP_U8 pad0[3];
+  FP_U32 ipv6_label; /* 20 bits; 0 for IPv4 */
+  FP_U8 src[16];     /* IPv4: first 4 bytes */
+  FP_U8 dst[16];
+  FP_U16 tp_src;
+  FP_U16 tp_dst;
+  FP_U8 pad1[4];
+};
+
+struct fp_xdp_flow {
+  FP_U64 packets; /* kernel hits (atomic adds) */
+  FP_U64 bytes;   /* frame bytes before actions, as the userspace path */
+  FP_U32 n_ops;
+  FP_U32 pad;
+  struct fp_xdp_op ops[FP_XDP_MAX_OPS];
+};
+
+/* Per-CPU program counters, array index: */
+enum fp_xdp_stat {
+  FP_XDP_STAT_HIT = 0,     /* forwarded or dropped by a flow entry */
+  FP_XDP_STAT_MISS = 1,    /* parsed, no entry: to the PMD */
+  FP_XDP_STAT_PUNT = 2,    /* not parseable by the program: to the PMD */
+  FP_XDP_STAT_ABORT = 3,   /* entry could not be applied (no headroom, port gone): to the PMD */
+  FP_XDP_STAT_COUNT = 4,
+};
+
+#undef FP_U8
+#undef FP_U16
+#undef FP_U32
+#undef FP_U64
+#endif

@@ -1,0 +1,273 @@
+// The XDP fast path against the userspace datapath, frame by frame.
+//
+// A switch with memory ports and the fast path on runs each frame through
+// the userspace datapath (the PMD's offload then writes the kernel map);
+// the same frame then runs through the real program, loaded as the port's
+// copy would be, with BPF_PROG_RUN.  Compared: the verdict (forwarded,
+// dropped, or to the PMD), the bytes out, the output port (kernel port
+// counters), and the counters that come back (dump-flows, dpctl).  Then
+// revalidation: a flow change, a MAC move and a port removal must leave no
+// kernel entry that forwards by the removed decision.  Needs root (BPF
+// maps and programs); skips otherwise.
+#include "flowpath/io/xdp_fast_path.hpp"
+
+#include <gtest/gtest.h>
+#include <net/if.h>
+
+#include "flowpath/bridge/views.hpp"
+#include "flowpath/switch/switch.hpp"
+#include "support/packet_builder.hpp"
+
+namespace flowpath {
+namespace {
+
+using namespace flowpath::test;
+using Bytes = std::vector<uint8_t>;
+
+constexpr const char* kConf = R"(
+add-br br0
+add-port br0 p1
+add-port br0 p2
+add-port br0 p3
+add-flow br0 priority=10,in_port=p1,udp,actions=mod_vlan_vid:1000,output:p2
+add-flow br0 priority=10,in_port=p2,dl_vlan=1000,actions=strip_vlan,output:p1
+add-flow br0 priority=9,in_port=p1,tcp,actions=mod_vlan_pcp:5,output:p3
+add-flow br0 priority=9,in_port=p1,ipv6,actions=output:p2
+add-flow br0 priority=8,in_port=p1,ip,nw_proto=132,actions=drop
+add-flow br0 priority=8,in_port=p3,udp,actions=mod_nw_src:192.0.2.99,output:p1
+add-flow br0 priority=1,actions=NORMAL
+)";
+
+constexpr const char* kA = "02:00:00:00:00:0a";
+constexpr const char* kB = "02:00:00:00:00:0b";
+
+Bytes udp4(uint16_t sport, std::optional<uint16_t> vid = {}) {
+  IPv4 ip{.src = "192.0.2.1", .dst = "192.0.2.2"};
+  UDP udp{.sport = sport, .dport = 9};
+  if (vid)
+    return (Eth{mac(kB), mac(kA)} / Dot1Q{.vid = *vid, .pcp = 2} / ip / udp / Payload{.n = 18})
+        .bytes();
+  return (Eth{mac(kB), mac(kA)} / ip / udp / Payload{.n = 18}).bytes();
+}
+
+struct KernelRun {
+  uint32_t verdict = 0;
+  Bytes out;
+};
+
+class XdpFastPathTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!XdpFastPath::available()) GTEST_SKIP() << "built without clang -target bpf";
+    Switch::Options o;
+    o.memory_ports = true;
+    o.pmd_cores = {-1};
+    o.xdp_fast = true;
+    o.datapath.emc.insert_inv_prob = 1;
+    try {
+      sw_ = std::make_unique<Switch>(SwitchConfig::parse(kConf), o);
+    } catch (const Error& e) {
+      GTEST_SKIP() << "no BPF here (needs root): " << e.what();
+    }
+    fp_ = sw_->xdp_fast_path();
+    ASSERT_NE(fp_, nullptr);
+    // Memory ports have no interfaces: the devmap slots name loopback
+    // (BPF_PROG_RUN does not transmit; the slot only has to be full).
+    for (SwitchPort* p : sw_->ports()) fp_->set_port(p->dp_port(), int(if_nametoindex("lo")));
+  }
+  void TearDown() override {
+    for (auto& [dp, fds] : progs_) close(fds.first), close(fds.second);
+  }
+
+  uint32_t dp(const char* port) { return sw_->port(port)->dp_port(); }
+  int prog_for(const char* port) {
+    auto it = progs_.find(dp(port));
+    if (it == progs_.end()) it = progs_.emplace(dp(port), fp_->load(port, dp(port), 1)).first;
+    return it->second.first;
+  }
+  KernelRun kernel(const char* port, const Bytes& frame) {
+    KernelRun r;
+    r.out.resize(frame.size() + 64);
+    LIBBPF_OPTS(bpf_test_run_opts, t);
+    t.data_in = frame.data();
+    t.data_size_in = uint32_t(frame.size());
+    t.data_out = r.out.data();
+    t.data_size_out = uint32_t(r.out.size());
+    t.repeat = 1;
+    EXPECT_EQ(bpf_prog_test_run_opts(prog_for(port), &t), 0) << std::strerror(errno);
+    r.verdict = t.retval;
+    r.out.resize(t.data_size_out);
+    return r;
+  }
+  /// Userspace: injects on `port`, polls; returns (port that sent, bytes)
+  /// for the single output, or ("", {}) when the frame was dropped.
+  std::pair<std::string, Bytes> userspace(const char* port, const Bytes& frame) {
+    std::map<std::string, size_t> before;
+    for (SwitchPort* p : sw_->ports()) before[p->name()] = p->memory()->sent().size();
+    sw_->port(port)->memory()->inject(frame);
+    sw_->poll_once();
+    std::pair<std::string, Bytes> got;
+    int outputs = 0;
+    for (SwitchPort* p : sw_->ports()) {
+      const auto& s = p->memory()->sent();
+      for (size_t i = before[p->name()]; i < s.size(); ++i, ++outputs)
+        got = {p->name(), Bytes(s[i].bytes.begin(), s[i].bytes.end())};
+    }
+    if (outputs > 1) got = {"<flood>", {}};
+    return got;
+  }
+  size_t entries() { return sw_->pmd(0).xdp_offload()->size(); }
+
+  /// The differential check for one frame: userspace first (that inserts),
+  /// then the kernel must do the same or hand the frame to the PMD.
+  void same_decision(const char* in, const Bytes& frame, bool cacheable) {
+    SCOPED_TRACE(std::string("frame from ") + in);
+    auto [out_port, out_bytes] = userspace(in, frame);
+    XdpFastStats s0 = fp_->stats();
+    KernelRun k = kernel(in, frame);
+    XdpFastStats s1 = fp_->stats();
+    if (!cacheable) {
+      EXPECT_EQ(k.verdict, uint32_t(XDP_PASS)) << "must go to the PMD (empty XSKMAP: pass)";
+      EXPECT_EQ(s1.hit, s0.hit);
+      return;
+    }
+    ASSERT_EQ(s1.hit, s0.hit + 1) << "expected a kernel hit";
+    if (out_port.empty()) {
+      EXPECT_EQ(k.verdict, uint32_t(XDP_DROP));
+      return;
+    }
+    EXPECT_EQ(k.verdict, uint32_t(XDP_REDIRECT));
+    EXPECT_EQ(k.out, out_bytes) << "kernel bytes differ from userspace";
+    uint64_t tx0 = sw_->pmd(0).xdp_port_counts(dp(out_port.c_str())).tx;
+    sw_->collect_xdp_counters();
+    EXPECT_EQ(sw_->pmd(0).xdp_port_counts(dp(out_port.c_str())).tx, tx0 + 1)
+        << "kernel output went elsewhere than " << out_port;
+  }
+
+  std::unique_ptr<Switch> sw_;
+  XdpFastPath* fp_ = nullptr;
+  std::map<uint32_t, std::pair<int, int>> progs_;
+};
+
+TEST_F(XdpFastPathTest, VerifierAcceptsTheProgram) {
+  int fd = prog_for("p1");
+  EXPECT_GE(fd, 0);
+}
+
+TEST_F(XdpFastPathTest, KernelMatchesUserspaceFrameByFrame) {
+  // Push a tag / pop it, PCP rewrite on an untagged frame (pushes a tag),
+  // IPv6, an IPv4 header with options, a drop, a learned unicast (NORMAL).
+  same_decision("p1", udp4(1000), true);
+  same_decision("p2", udp4(1000, 1000), true);
+  auto tcp = (Eth{mac(kB), mac(kA)} / IPv4{.src = "192.0.2.1", .dst = "192.0.2.2"} /
+              TCP{.sport = 80, .dport = 5000, .flags = 0x010} / Payload{.n = 10})
+                 .bytes();
+  same_decision("p1", tcp, true);
+  auto v6 = (Eth{mac(kB), mac(kA)} / IPv6{.src = "2001:db8::1", .dst = "2001:db8::2", .flow = 7} /
+             UDP{.sport = 5, .dport = 6} / Payload{.n = 12})
+                .bytes();
+  same_decision("p1", v6, true);
+  auto opts = (Eth{mac(kB), mac(kA)} /
+               IPv4{.src = "192.0.2.1", .dst = "192.0.2.3", .options = {1, 1, 1, 1}} /
+               UDP{.sport = 7, .dport = 8} / Payload{.n = 4})
+                  .bytes();
+  same_decision("p1", opts, true);
+  auto sctp = (Eth{mac(kB), mac(kA)} / IPv4{.src = "192.0.2.1", .dst = "192.0.2.2"} /
+               SCTP{.sport = 1, .dport = 2} / Payload{.n = 4})
+                  .bytes();
+  same_decision("p1", sctp, false);  // SCTP: not parsed by the program, the PMD drops it
+  // Set-field (mod_nw_src) is not offloaded: the PMD keeps the flow.
+  same_decision("p3", udp4(3000), false);
+  // A SYN is punted (tcp_flags are credited in userspace).
+  auto syn = (Eth{mac(kB), mac(kA)} / IPv4{.src = "192.0.2.1", .dst = "192.0.2.2"} /
+              TCP{.sport = 80, .dport = 5000} / Payload{.n = 10})
+                 .bytes();
+  same_decision("p1", syn, false);
+  // A fragment is punted.
+  auto frag =
+      (Eth{mac(kB), mac(kA)} /
+       IPv4{.src = "192.0.2.1", .dst = "192.0.2.2", .proto = 17, .frag = 0x2000} / Payload{.n = 20})
+          .bytes();
+  same_decision("p1", frag, false);
+}
+
+TEST_F(XdpFastPathTest, KernelHitsReachFlowAndRuleCounters) {
+  same_decision("p1", udp4(1000), true);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(kernel("p1", udp4(1000)).verdict, uint32_t(XDP_REDIRECT));
+  sw_->collect_xdp_counters();
+  // 1 packet in userspace + 5 in the kernel (one in same_decision).
+  std::string of = dump_flows(sw_->ofproto(), "br0");
+  EXPECT_NE(of.find("n_packets=6, n_bytes=360, idle_age=0, priority=10,udp,in_port=p1"),
+            std::string::npos)
+      << of;
+  std::string dp_flows = sw_->dpctl_dump_flows();
+  EXPECT_NE(dp_flows.find("packets:6, bytes:360"), std::string::npos) << dp_flows;
+  EXPECT_NE(dp_flows.find("offloaded:yes"), std::string::npos) << dp_flows;
+  EXPECT_NE(sw_->pmd_stats_show().find("xdp fast path hits: 5"), std::string::npos)
+      << sw_->pmd_stats_show();
+  EXPECT_NE(sw_->dpctl_show().find("port 1: p1 (memory, pmd 0)\n    RX packets:6"),
+            std::string::npos)
+      << sw_->dpctl_show();
+}
+
+TEST_F(XdpFastPathTest, FlowChangeRemovesTheKernelEntryBeforeTheFence) {
+  same_decision("p1", udp4(1000), true);
+  ASSERT_EQ(entries(), 1u);
+  sw_->ofproto().add_flow("br0", "priority=20,in_port=p1,udp,actions=output:p3");
+  ASSERT_TRUE(sw_->wait_pmds_past(sw_->ofproto().generation()));  // the fence
+  EXPECT_EQ(kernel("p1", udp4(1000)).verdict, uint32_t(XDP_PASS)) << "stale kernel entry";
+  EXPECT_EQ(entries(), 0u);
+  auto [port, bytes] = userspace("p1", udp4(1000));
+  EXPECT_EQ(port, "p3");
+  same_decision("p1", udp4(1000), true);  // the new decision, offloaded again
+}
+
+TEST_F(XdpFastPathTest, MacMoveRemovesTheKernelEntry) {
+  // kB learned on p2; a TCP unicast kA -> kB from p3 (NORMAL: p3 has a
+  // rule for UDP only) goes to p2 alone, a single output: offloaded.
+  auto from_b = (Eth{mac(kA), mac(kB)} / IPv4{.src = "192.0.2.2", .dst = "192.0.2.1"} /
+                 TCP{.sport = 1, .dport = 2, .flags = 0x010} / Payload{.n = 4})
+                    .bytes();
+  userspace("p2", from_b);  // learns kB on p2 (NORMAL)
+  auto to_b = (Eth{mac(kB), mac(kA)} / IPv4{.src = "192.0.2.1", .dst = "192.0.2.2"} /
+               TCP{.sport = 2, .dport = 1, .flags = 0x010} / Payload{.n = 4})
+                  .bytes();
+  auto [port, bytes] = userspace("p3", to_b);
+  ASSERT_EQ(port, "p2");
+  same_decision("p3", to_b, true);
+  // kB moves to p1 (an ICMP frame: p1's rules send it to NORMAL, which
+  // learns): the entry that sends p3's frames to p2 must go.
+  userspace(
+      "p1",
+      (Eth{mac(kA), mac(kB)} / IPv4{.src = "192.0.2.2", .dst = "192.0.2.1"} / ICMP{}).bytes());
+  sw_->wait_pmds_past(sw_->ofproto().generation());
+  EXPECT_EQ(kernel("p3", to_b).verdict, uint32_t(XDP_PASS)) << "stale entry after a MAC move";
+  auto [port2, bytes2] = userspace("p3", to_b);
+  EXPECT_EQ(port2, "p1");
+  same_decision("p3", to_b, true);
+}
+
+TEST_F(XdpFastPathTest, PortRemovalPuntsAndRemoves) {
+  // The flows naming p2 go first (they stop parsing once p2 is gone); then
+  // NORMAL sends p3's TCP to kB, learned on p2, from the kernel; then p2 goes.
+  auto cfg = sw_->config();
+  std::erase_if(cfg.bridges[0].flows,
+                [](const FlowLine& f) { return f.text.find("p2") != std::string::npos; });
+  ASSERT_TRUE(sw_->apply(cfg).errors.empty());
+  userspace(
+      "p2",
+      (Eth{mac(kA), mac(kB)} / IPv4{.src = "192.0.2.2", .dst = "192.0.2.1"} / ICMP{}).bytes());
+  auto to_b = (Eth{mac(kB), mac(kA)} / IPv4{.src = "192.0.2.1", .dst = "192.0.2.2"} /
+               TCP{.sport = 2, .dport = 1, .flags = 0x010} / Payload{.n = 4})
+                  .bytes();
+  same_decision("p3", to_b, true);
+  std::erase_if(cfg.bridges[0].ports, [](const PortConfig& p) { return p.name == "p2"; });
+  ApplyResult r = sw_->apply(cfg);
+  ASSERT_TRUE(r.errors.empty());
+  EXPECT_TRUE(r.in_effect);
+  EXPECT_EQ(entries(), 0u);
+  EXPECT_EQ(kernel("p3", to_b).verdict, uint32_t(XDP_PASS)) << "stale entry to a removed port";
+}
+
+}  // namespace
+}  // namespace flowpath
