@@ -1,0 +1,77 @@
+// xdp_bench.bpf.c — the XDP helpers of bench/e2e/xdp_fast.sh (loaded by
+// xdp_bench.cpp):
+//   fp_gen   the live-frames generator's program (BPF_PROG_RUN with
+//            BPF_F_TEST_XDP_LIVE_FRAMES): gives each frame UDP source port
+//            1024 + (i % flows) and transmits it (XDP_TX = out of the
+//            generator's veth, into the switch's port)
+//   fp_sink  the far end: counts (per CPU) and drops
+//   fp_bare  the floor: push an 802.1Q tag (VID 1000) and redirect through
+//            a devmap, no parsing, no lookup
+#include <linux/bpf.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 2);
+  __type(key, __u32);
+  __type(value, __u64);
+} fp_cnt SEC(".maps");  // [0] packets (sink) / frame index (gen); [1] bytes
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} fp_cfg SEC(".maps");  // [0] flows (gen)
+
+struct {
+  __uint(type, BPF_MAP_TYPE_DEVMAP);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} fp_out SEC(".maps");  // [0] the bare floor's output ifindex
+
+SEC("xdp")
+int fp_gen(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+  __u32 k = 0;
+  __u64 *i = bpf_map_lookup_elem(&fp_cnt, &k);
+  __u32 *flows = bpf_map_lookup_elem(&fp_cfg, &k);
+  if (!i || !flows || data + 14 + 20 + 8 > end) return XDP_ABORTED;
+  __u32 n = *flows ? *flows : 1;
+  __u16 *sport = data + 14 + 20;
+  *sport = bpf_htons(1024 + (__u16)(*i % n));
+  *i += 1;
+  return XDP_TX;
+}
+
+SEC("xdp")
+int fp_sink(struct xdp_md *ctx) {
+  __u32 k = 0;
+  __u64 *v = bpf_map_lookup_elem(&fp_cnt, &k);
+  if (v) *v += 1;
+  k = 1;
+  v = bpf_map_lookup_elem(&fp_cnt, &k);
+  if (v) *v += ctx->data_end - ctx->data;
+  return XDP_DROP;
+}
+
+SEC("xdp")
+int fp_bare(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+  if (data + 14 > end) return XDP_DROP;
+  __u8 macs[12];
+  __builtin_memcpy(macs, data, 12);
+  if (bpf_xdp_adjust_head(ctx, -4)) return XDP_DROP;
+  data = (void *)(long)ctx->data;
+  end = (void *)(long)ctx->data_end;
+  if (data + 18 > end) return XDP_DROP;
+  __builtin_memcpy(data, macs, 12);
+  __u16 *t = data + 12;
+  t[0] = bpf_htons(0x8100);
+  t[1] = bpf_htons(1000);
+  return bpf_redirect_map(&fp_out, 0, 0);
+}
+
+char _license[] SEC("license") = "GPL";

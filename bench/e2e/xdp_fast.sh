@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# The XDP fast path benchmark (issue 14): gen --veth--> [in1 switch out1]
+# --veth--> sink, 64-byte UDP from a live-frames generator (xdp_bench gen:
+# BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES) on CPU 0, the far end
+# counting and dropping in XDP (xdp_bench sink).  Rule of the compute node:
+# in_port=in1,actions=mod_vlan_vid:1000,output:out1.  Contestants, one run:
+#   bare       XDP on in1: VLAN push + devmap redirect, no parse, no lookup
+#   fp-slow    flowpath switch --no-xdp-fast (every packet over AF_XDP)
+#   fp-fast    flowpath switch --xdp-fast, PMD on CPU 0 (misses only)
+#   fp-fast1   flowpath switch --xdp-fast, PMD busy-polling on CPU 1 too
+#   ovs        Open vSwitch 3.1, netdev datapath, afxdp ports (private
+#              instance), PMD on CPU 1
+# The forwarding core is CPU 1: in1's NAPI is threaded and its thread
+# pinned there (XDP on a veth runs in the receiving NAPI), and the PMD of
+# fp-slow / fp-fast1 / ovs runs there.  cycles/packet = CPU 1's busy time
+# (/proc/stat) x its clock / packets delivered.
+# Usage: bench/e2e/xdp_fast.sh [--build DIR] [--seconds S] [--flows "1 1000"]
+#                              [--only "bare fp-slow fp-fast fp-fast1 ovs"]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$root/build SECS=5 FLOWS="1 1000" ONLY="bare fp-slow fp-fast fp-fast1 ovs"
+while (($#)); do
+  case $1 in
+    --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
+    --seconds) SECS=$2; shift 2 ;;
+    --flows) FLOWS=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    *) echo "xdp_fast.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[[ $(id -u) -eq 0 ]] || { echo "xdp_fast.sh: needs root" >&2; exit 77; }
+[[ -x $BUILD/flowpath ]] || { echo "xdp_fast.sh: build flowpath_cli in $BUILD" >&2; exit 1; }
+P=fxb$$
+T=$(mktemp -d /tmp/$P.XXXX)
+PIDS=()
+ARCH=$(gcc -print-multiarch)
+clang -O2 -g -target bpf -I/usr/include/$ARCH -c "$root/bench/e2e/xdp_bench.bpf.c" -o "$T/b.o"
+g++ -O2 -std=c++20 -o "$T/xdp_bench" "$root/bench/e2e/xdp_bench.cpp" -lbpf
+XB="$T/xdp_bench $T/b.o"
+
+stop_pid() { kill -TERM "$1" 2>/dev/null || return 0; for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -KILL "$1" 2>/dev/null || true; }
+ovs_stop() {
+  [[ -f $T/ovs/ovs-vswitchd.pid ]] && stop_pid "$(cat "$T/ovs/ovs-vswitchd.pid")"
+  [[ -f $T/ovs/ovsdb-server.pid ]] && stop_pid "$(cat "$T/ovs/ovsdb-server.pid")"
+  rm -f "$T/ovs/"*.pid
+}
+cleanup() {
+  set +e
+  for p in "${PIDS[@]}"; do stop_pid "$p"; done
+  ovs_stop
+  for n in gen sw sink; do ip netns del "$P-$n" 2>/dev/null; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for n in gen sw sink; do ip netns add "$P-$n"; done
+ip link add g0 netns "$P-gen" type veth peer name in1 netns "$P-sw"
+ip link add k0 netns "$P-sink" type veth peer name out1 netns "$P-sw"
+ip -n "$P-gen" link set g0 up
+ip -n "$P-sink" link set k0 address 02:00:00:00:00:02 up
+ip -n "$P-sw" link set in1 up
+ip -n "$P-sw" link set out1 up
+for n in gen sw sink; do ip netns exec "$P-$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
+ip netns exec "$P-sink" "$T/xdp_bench" "$T/b.o" sink k0 "$T/sink.cnt" & PIDS+=($!)
+cat >"$T/sw.conf" <<'EOF'
+add-br br0
+add-port br0 in1
+add-port br0 out1
+add-flow br0 priority=10,in_port=in1,actions=mod_vlan_vid:1000,output:out1
+add-flow br0 priority=1,actions=drop
+EOF
+
+sink_count() { cat "$T/sink.cnt" 2>/dev/null || echo 0; }
+cpu1_busy() { awk '$1=="cpu1"{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+mhz=$(awk -F: '/cpu MHz/{print $2; exit}' /proc/cpuinfo)
+threaded_on() {  # in1's NAPI as a thread pinned to CPU 1
+  ip netns exec "$P-sw" sh -c 'echo 1 > /sys/class/net/in1/threaded'
+  sleep 0.2
+  for t in $(ps -eLo tid,comm | awk '/napi\/in1-/{print $1}'); do taskset -pc 1 "$t" >/dev/null; done
+}
+threaded_off() { ip netns exec "$P-sw" sh -c 'echo 0 > /sys/class/net/in1/threaded' 2>/dev/null || true; }
+measure() {  # name flows
+  local before b0 sent after b1
+  sleep 1  # warm: first packets, kernel entries in
+  ip netns exec "$P-gen" "$T/xdp_bench" "$T/b.o" gen g0 "$2" 1 0 >/dev/null
+  sleep 0.5
+  before=$(sink_count); b0=$(cpu1_busy)
+  sent=$(ip netns exec "$P-gen" "$T/xdp_bench" "$T/b.o" gen g0 "$2" "$SECS" 0 | awk '{print $2}')
+  sleep 0.3
+  after=$(sink_count); b1=$(cpu1_busy)
+  awk -v n="$1" -v f="$2" -v s="$sent" -v d=$((after - before)) -v t="$SECS" \
+      -v busy=$((b1 - b0)) -v mhz="$mhz" 'BEGIN {
+    cyc = d > 0 ? busy / 100.0 * mhz * 1e6 / d : 0
+    printf "%-9s %6d %10.2f %10.2f %9.0f\n", n, f, s / t / 1e6, d / t / 1e6, cyc }' | tee -a "$T/results"
+}
+
+run_bare() {
+  ip netns exec "$P-sw" "$T/xdp_bench" "$T/b.o" bare in1 out1 & local pid=$!
+  sleep 0.5; threaded_on
+  for f in $FLOWS; do measure bare "$f"; done
+  threaded_off; stop_pid "$pid"
+}
+run_flowpath() {  # name pmd-core args...
+  local name=$1 core=$2; shift 2
+  ip netns exec "$P-sw" "$BUILD/flowpath" switch --config "$T/sw.conf" --ctl "$T/ctl" \
+    --pmd-cores "$core" "$@" >"$T/sw.log" 2>&1 & local pid=$!
+  for _ in $(seq 100); do [[ -S $T/ctl ]] && break; sleep 0.1; done
+  [[ -S $T/ctl ]] || { cat "$T/sw.log"; exit 1; }
+  threaded_on
+  for f in $FLOWS; do measure "$name" "$f"; done
+  "$BUILD/flowpath" ctl --socket "$T/ctl" dpif-netdev/pmd-stats-show >"$T/$name.pmd" || true
+  threaded_off; stop_pid "$pid"; rm -f "$T/ctl"
+}
+run_ovs() {
+  command -v ovs-vswitchd >/dev/null || { echo "ovs: not installed, skipped"; return 0; }
+  mkdir -p "$T/ovs"
+  export OVS_RUNDIR=$T/ovs OVS_DBDIR=$T/ovs OVS_LOGDIR=$T/ovs OVS_SYSCONFDIR=$T/ovs
+  ovsdb-tool create "$T/ovs/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+  ip netns exec "$P-sw" ovsdb-server "$T/ovs/conf.db" --remote=punix:"$T/ovs/db.sock" \
+    --pidfile="$T/ovs/ovsdb-server.pid" --unixctl="$T/ovs/ovsdb-server.ctl" --detach --log-file="$T/ovs/db.log"
+  local V="ovs-vsctl --db=unix:$T/ovs/db.sock --no-wait"
+  $V init
+  $V set Open_vSwitch . other_config:pmd-cpu-mask=0x2
+  ip netns exec "$P-sw" ovs-vswitchd unix:"$T/ovs/db.sock" --pidfile="$T/ovs/ovs-vswitchd.pid" \
+    --unixctl="$T/ovs/vswitchd.ctl" --detach --log-file="$T/ovs/vswitchd.log"
+  $V add-br br0 -- set bridge br0 datapath_type=netdev
+  $V add-port br0 in1 -- set interface in1 type=afxdp ofport_request=1
+  $V add-port br0 out1 -- set interface out1 type=afxdp ofport_request=2
+  sleep 2
+  ovs-ofctl del-flows br0
+  ovs-ofctl add-flow br0 "priority=10,in_port=1,actions=mod_vlan_vid:1000,output:2"
+  threaded_on
+  for f in $FLOWS; do measure ovs "$f"; done
+  threaded_off; ovs_stop
+}
+
+echo "contestant flows  sent Mpps  recv Mpps  cyc/pkt(cpu1)" | tee "$T/results"
+for c in $ONLY; do
+  case $c in
+    bare) run_bare ;;
+    fp-slow) run_flowpath fp-slow 1 --no-xdp-fast ;;
+    fp-fast) run_flowpath fp-fast 0 --xdp-fast ;;
+    fp-fast1) run_flowpath fp-fast1 1 --xdp-fast ;;
+    ovs) run_ovs ;;
+    *) echo "unknown contestant $c" >&2 ;;
+  esac
+done
+for f in "$T"/*.pmd; do [[ -f $f ]] && { echo "== $(basename "$f")"; grep -E "packets received|xdp fast path" "$f"; }; done
