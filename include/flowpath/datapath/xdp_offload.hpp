@@ -144,7 +144,8 @@ class XdpOffload {
       auto r = refused_.find(e);
       if (r != refused_.end() && r->second == e->serial) continue;
       fp_xdp_flow f;
-      if (e->match.mask.tcp_flags.host() != 0 || !xdp_flow_from(e->actions, f)) {
+      if (e->match.mask.tcp_flags.host() != 0 || !xdp_flow_from(e->actions, f) ||
+          !output_in_kernel(f)) {
         refused_[e] = e->serial;
         ++stats_.refused;
         continue;
@@ -245,6 +246,10 @@ class XdpOffload {
   };
   static_assert(sizeof(fp_xdp_key) % 8 == 0);
 
+  bool output_in_kernel(const fp_xdp_flow& f) const noexcept {
+    if (f.n_ops == 0 || f.ops[f.n_ops - 1].type != FP_XDP_OP_OUTPUT) return true;  // drop
+    return fp_.has_port(f.ops[f.n_ops - 1].port);
+  }
   void credit(Tracked& t, const fp_xdp_flow& f, int64_t now_ms) noexcept {
     if (f.packets <= t.packets) return;
     uint64_t dp = f.packets - t.packets, db = f.bytes - t.bytes;

@@ -30,9 +30,11 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -107,12 +109,22 @@ class XdpFastPath {
   /// Outputs to dp_port go to ifindex (set when the port opens).
   bool set_port(uint32_t dp_port, int ifindex) noexcept {
     uint32_t k = dp_port, v = uint32_t(ifindex);
-    return dp_port < FP_XDP_MAX_PORTS && bpf_map_update_elem(ports_, &k, &v, BPF_ANY) == 0;
+    if (dp_port >= FP_XDP_MAX_PORTS || bpf_map_update_elem(ports_, &k, &v, BPF_ANY) != 0)
+      return false;
+    present_[dp_port].store(true, std::memory_order_release);
+    return true;
+  }
+  /// True when outputs to dp_port can be done in the kernel (the PMDs
+  /// refuse to offload flows whose output is not: TAP ports, opted out).
+  bool has_port(uint32_t dp_port) const noexcept {
+    return dp_port < FP_XDP_MAX_PORTS && present_[dp_port].load(std::memory_order_acquire);
   }
   /// Removes dp_port: kernel entries naming it punt to the PMD from now on.
   void clear_port(uint32_t dp_port) noexcept {
     uint32_t k = dp_port;
-    if (dp_port < FP_XDP_MAX_PORTS) bpf_map_delete_elem(ports_, &k);
+    if (dp_port >= FP_XDP_MAX_PORTS) return;
+    present_[dp_port].store(false, std::memory_order_release);
+    bpf_map_delete_elem(ports_, &k);
   }
 
   bool insert(const fp_xdp_key& k, const fp_xdp_flow& f) noexcept {
@@ -177,6 +189,8 @@ class XdpFastPath {
   }
 
   int flows_ = -1, ports_ = -1, stats_ = -1;
+  std::unique_ptr<std::atomic<bool>[]> present_ =
+      std::make_unique<std::atomic<bool>[]>(FP_XDP_MAX_PORTS);  // devmap slots in use
 };
 
 }  // namespace flowpath
