@@ -2,7 +2,7 @@
 // xdp_bench.cpp):
 //   fp_gen   the live-frames generator's program (BPF_PROG_RUN with
 //            BPF_F_TEST_XDP_LIVE_FRAMES): gives each frame UDP source port
-//            1024 + (i % flows) and transmits it (XDP_TX = out of the
+//            1024 + (i % flows), headers rewritten each time, and transmits it (XDP_TX = out of the
 //            generator's veth, into the switch's port)
 //   fp_sink  the far end: counts (per CPU) and drops
 //   fp_bare  the floor: push an 802.1Q tag (VID 1000) and redirect through
@@ -18,12 +18,16 @@ struct {
   __type(value, __u64);
 } fp_cnt SEC(".maps");  // [0] packets (sink) / frame index (gen); [1] bytes
 
+struct gen_cfg {
+  __u32 flows;
+  __u8 hdr[44];  // Ethernet + IPv4 + UDP headers (42 bytes used)
+};
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(max_entries, 1);
   __type(key, __u32);
-  __type(value, __u32);
-} fp_cfg SEC(".maps");  // [0] flows (gen)
+  __type(value, struct gen_cfg);
+} fp_cfg SEC(".maps");  // [0] the generator's flows and frame headers
 
 struct {
   __uint(type, BPF_MAP_TYPE_DEVMAP);
@@ -37,9 +41,12 @@ int fp_gen(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
   __u32 k = 0;
   __u64 *i = bpf_map_lookup_elem(&fp_cnt, &k);
-  __u32 *flows = bpf_map_lookup_elem(&fp_cfg, &k);
-  if (!i || !flows || data + 14 + 20 + 8 > end) return XDP_ABORTED;
-  __u32 n = *flows ? *flows : 1;
+  struct gen_cfg *c = bpf_map_lookup_elem(&fp_cfg, &k);
+  if (!i || !c || data + 14 + 20 + 8 > end) return XDP_ABORTED;
+  // Live frames are recycled as the last program left them (the switch's
+  // XDP pushes tags in place): rewrite the whole header every time.
+  __builtin_memcpy(data, c->hdr, 42);
+  __u32 n = c->flows ? c->flows : 1;
   __u16 *sport = data + 14 + 20;
   *sport = bpf_htons(1024 + (__u16)(*i % n));
   *i += 1;

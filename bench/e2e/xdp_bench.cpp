@@ -102,8 +102,14 @@ int gen(bpf_object* o, const char* ifname, uint32_t flows, double seconds, int c
   CPU_SET(cpu, &set);
   sched_setaffinity(0, sizeof set, &set);
   uint32_t k = 0;
-  bpf_map_update_elem(map_fd(o, "fp_cfg"), &k, &flows, BPF_ANY);
   std::vector<uint8_t> frame = udp_frame();
+  struct {
+    uint32_t flows;
+    uint8_t hdr[44];
+  } cfg{};
+  cfg.flows = flows;
+  std::memcpy(cfg.hdr, frame.data(), 42);
+  if (bpf_map_update_elem(map_fd(o, "fp_cfg"), &k, &cfg, BPF_ANY)) die("fp_cfg update");
   xdp_md ctx{};
   ctx.ingress_ifindex = uint32_t(ifindex(ifname));
   ctx.data_end = uint32_t(frame.size());  // the kernel insists: data_end = frame size
