@@ -139,6 +139,7 @@ class XdpOffload {
     for (uint32_t i = 0; i < batch.count; ++i) {
       fp_xdp_key k;
       if (!xdp_key_from(batch.keys[i], k) || entries_.contains(k)) continue;
+      if (!fp_.has_port(k.in_port)) continue;  // no fast-path program there (TAP, opted out)
       MegaflowEntry* e = megaflows.lookup(batch.keys[i]);
       if (!e) continue;  // uncached decision (a limit refused it)
       auto r = refused_.find(e);

@@ -114,8 +114,8 @@ class XdpFastPath {
     present_[dp_port].store(true, std::memory_order_release);
     return true;
   }
-  /// True when outputs to dp_port can be done in the kernel (the PMDs
-  /// refuse to offload flows whose output is not: TAP ports, opted out).
+  /// True when dp_port runs the fast-path program and has a devmap slot:
+  /// the PMDs offload only flows that enter and leave through such ports.
   bool has_port(uint32_t dp_port) const noexcept {
     return dp_port < FP_XDP_MAX_PORTS && present_[dp_port].load(std::memory_order_acquire);
   }
