@@ -30,9 +30,20 @@
 // Hidden rules (priority > 65535, e.g. OpenFlowService's fail-open flow)
 // are left out of stats and survive a controller's modify/delete, as OVS.
 //
-// Packet-out: output actions only (a port, IN_PORT, FLOOD/ALL, LOCAL),
-// each copy sent on the SwitchPort under its PMD's mutex; other actions,
-// buffered packets and a packet-out without a Switch get an error.
+// Packet-out (as OVS): from a port of the bridge, the actions are
+// translated as a flow's (bridge/xlate.hpp: NORMAL learns and forwards,
+// FLOOD, ALL, IN_PORT, TABLE runs table 0, CONTROLLER makes a packet-in,
+// set-field and VLAN actions rewrite) and the datapath actions run on the
+// frame, each output sent on its SwitchPort under its PMD's mutex.  From
+// CONTROLLER, LOCAL-less or NONE in_ports only outputs to ports, FLOOD and
+// ALL are accepted.  Buffered packets and a packet-out without a Switch get
+// an error.
+//
+// Flow-removed: rules added with OFPFF_SEND_FLOW_REM are remembered;
+// take_removed() expires the bridge's timed-out flows and reports every
+// remembered rule that is gone — idle or hard timeout, else delete (a
+// flow-mod, the control socket) — as OVS sends them.  A rule replaced by
+// an add of the same match and priority is not reported (OVS neither).
 //
 // Thread-safety: each call takes the Ofproto's mutex or the PMD mutexes,
 // never both at once (the Switch's lock order).
@@ -40,8 +51,10 @@
 
 #include <optional>
 #include <string>
+#include <unordered_set>
 
 #include "flowpath/openflow/backend.hpp"
+#include "flowpath/parse/parser.hpp"
 #include "flowpath/switch/switch.hpp"
 
 namespace flowpath {
@@ -79,6 +92,9 @@ class OfprotoBackend : public openflow::SwitchBackend {
   void barrier() override {
     if (sw_) sw_->wait_pmds_past(of_.generation());
   }
+
+  /// Flow-removed messages for the remembered rules that are gone (see above).
+  std::vector<openflow::FlowRemoved> take_removed();
 
   std::vector<openflow::PortDesc> port_descs() {
     std::lock_guard lock(of_.mutex());
@@ -130,9 +146,29 @@ class OfprotoBackend : public openflow::SwitchBackend {
   openflow::FlowStats flow_stats(const OfRule& r, int64_t now) const;
   void port_stats(const openflow::StatsRequest& rq, openflow::StatsReply& rep);
 
+  // Flow-removed bookkeeping: a rule is known by its counters' identity.
+  struct Tracked {
+    openflow::FlowRemoved msg;
+    std::shared_ptr<RuleStats> stats;
+    int64_t created_ms = 0;
+  };
+  void track(const openflow::FlowMod& fm, uint8_t table) {
+    for (const OfRule* r : bridge().tables().rules(table))
+      if (r->priority == fm.priority && r->match == fm.match && r->stats) {
+        openflow::FlowRemoved m{fm.match, fm.cookie, fm.priority, 0, table, 0, 0,
+                                fm.idle_timeout, fm.hard_timeout};
+        tracked_.push_back({std::move(m), r->stats, r->created_ms});
+        return;
+      }
+  }
+  std::vector<SwitchPort*> packet_out_ports(const openflow::PacketOut& po,
+                                            std::optional<openflow::OfpErrc>& err);
+  void packet_out_translated(const openflow::PacketOut& po, BridgePort& in, DpActionList& acts);
+
   Ofproto& of_;
   std::string bridge_;
   Switch* sw_;
+  std::vector<Tracked> tracked_;
 };
 
 inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod(const openflow::FlowMod& fm,
@@ -150,6 +186,7 @@ inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod(const openflow:
         if (r->priority == fm.priority && overlaps(r->match, fm.match))
           return openflow::OfpErrc::kFlowModOverlap;
     t.add(add_table, fm.match, fm.priority, actions, fm.cookie, fm.idle_timeout, fm.hard_timeout);
+    if (fm.flags & openflow::kFlowModSendFlowRem) track(fm, add_table);
     return std::nullopt;
   };
   // Hidden rules (priority above 16 bits: the fail-open flow) are the
@@ -270,38 +307,118 @@ inline void OfprotoBackend::port_stats(const openflow::StatsRequest& rq,
   }
 }
 
-inline std::optional<openflow::OfpErrc> OfprotoBackend::packet_out(const openflow::PacketOut& po) {
-  using openflow::OfpErrc;
-  if (!sw_ || po.buffer_id != openflow::kNoBuffer) return OfpErrc::kActionBadArgument;
-  std::vector<SwitchPort*> targets;
-  {
-    std::lock_guard lock(of_.mutex());
-    Bridge& b = bridge();
-    auto by_ofport = [&](uint32_t n) -> SwitchPort* {
-      BridgePort* p = b.port_by_ofport(n);
-      return p && p->dp_port ? sw_->ports()[p->dp_port - 1] : nullptr;
-    };
-    for (const OfAction& a : po.actions) {
-      if (a.type != OfActionType::kOutput) return OfpErrc::kActionBadType;
-      if (a.port == kOfppFlood || a.port == kOfppAll) {
-        for (BridgePort* p : b.ports())
-          if (p->ofport() != po.in_port && p->dp_port) targets.push_back(by_ofport(p->ofport()));
-        continue;
-      }
-      SwitchPort* sp = by_ofport(a.port == kOfppInPort ? po.in_port : a.port);
-      if (!sp) return OfpErrc::kActionBadOutPort;
-      targets.push_back(sp);
-    }
-  }
-  std::vector<uint8_t> buf(po.data.size() + 64);
-  for (SwitchPort* sp : targets) {
-    std::copy(po.data.begin(), po.data.end(), buf.begin() + 64);
-    Packet p(buf.data(), uint32_t(buf.size()), 64, uint32_t(po.data.size()));
+namespace openflow_backend_detail {
+/// ActionSink that sends each output on the Switch's port (packet-out).
+struct PortSender {
+  Switch& sw;
+  void output(uint32_t dp_port, Packet& p, bool) noexcept {
+    if (dp_port < 1 || dp_port > sw.ports().size()) return;
+    SwitchPort* sp = sw.ports()[dp_port - 1];
+    if (!sp) return;
     std::lock_guard lock(sp->domain());
     sp->tx(p, /*owned=*/false);
     sp->flush();
   }
+  void drop(Packet&) noexcept {}
+};
+}  // namespace openflow_backend_detail
+
+inline std::optional<openflow::OfpErrc> OfprotoBackend::packet_out(const openflow::PacketOut& po) {
+  using openflow::OfpErrc;
+  if (!sw_ || po.buffer_id != openflow::kNoBuffer) return OfpErrc::kActionBadArgument;
+  DpActionList acts;
+  std::optional<OfpErrc> err;
+  {
+    std::lock_guard lock(of_.mutex());
+    BridgePort* in = bridge().port_by_ofport(po.in_port);
+    if (in && in->dp_port) {
+      packet_out_translated(po, *in, acts);
+    } else {
+      for (SwitchPort* sp : packet_out_ports(po, err)) acts.push_back(DpAction::output(sp->dp_port()));
+      if (err) return err;
+    }
+  }
+  std::vector<uint8_t> buf(po.data.size() + 128);
+  std::copy(po.data.begin(), po.data.end(), buf.begin() + 64);
+  Packet p(buf.data(), uint32_t(buf.size()), 64, uint32_t(po.data.size()));
+  openflow_backend_detail::PortSender sender{*sw_};
+  ActionExecutor<openflow_backend_detail::PortSender> exec(sender);
+  Packet* one[1] = {&p};
+  exec.run(acts, std::span<Packet*>(one, 1));
   return std::nullopt;
+}
+
+// Translated as a flow's actions; packet-ins it makes go to the bridge's sink.
+inline void OfprotoBackend::packet_out_translated(const openflow::PacketOut& po, BridgePort& in,
+                                                  DpActionList& acts) {
+  std::vector<uint8_t> copy(po.data.begin(), po.data.end());
+  Packet pkt(copy.data(), uint32_t(copy.size()), 0, uint32_t(copy.size()));
+  FlowKey key{};
+  parse_packet(pkt, key);
+  key.in_port = in.dp_port;
+  XlateResult x;
+  Xlate xl(key, /*learn=*/true, x);
+  xl.run_actions(*in.bridge, in, po.actions);
+  for (const ControllerOutput& c : x.controller)
+    if (ControllerSink* s = c.bridge->controller_sink())
+      s->packet_in(controller_packet_in(pkt, x.actions, c));
+  acts = std::move(x.actions);
+}
+
+// From a reserved in_port: outputs to ports, FLOOD and ALL only.
+inline std::vector<SwitchPort*> OfprotoBackend::packet_out_ports(
+    const openflow::PacketOut& po, std::optional<openflow::OfpErrc>& err) {
+  using openflow::OfpErrc;
+  std::vector<SwitchPort*> targets;
+  Bridge& b = bridge();
+  auto by_ofport = [&](uint32_t n) -> SwitchPort* {
+    BridgePort* p = b.port_by_ofport(n);
+    return p && p->dp_port ? sw_->ports()[p->dp_port - 1] : nullptr;
+  };
+  for (const OfAction& a : po.actions) {
+    if (a.type != OfActionType::kOutput) return err = OfpErrc::kActionBadType, targets;
+    if (a.port == kOfppFlood || a.port == kOfppAll) {
+      for (BridgePort* p : b.ports())
+        if (p->ofport() != po.in_port && p->dp_port) targets.push_back(by_ofport(p->ofport()));
+      continue;
+    }
+    SwitchPort* sp = by_ofport(a.port);
+    if (!sp) return err = OfpErrc::kActionBadOutPort, targets;
+    targets.push_back(sp);
+  }
+  return targets;
+}
+
+inline std::vector<openflow::FlowRemoved> OfprotoBackend::take_removed() {
+  std::vector<openflow::FlowRemoved> out;
+  if (tracked_.empty()) return out;
+  std::lock_guard lock(of_.mutex());
+  BridgeTables& t = bridge().tables();
+  t.expire();
+  const int64_t now = of_.clock()->now_ms();
+  std::unordered_set<const RuleStats*> live;
+  for (const OfRule* r : t.rules()) live.insert(r->stats.get());
+  std::erase_if(tracked_, [&](Tracked& k) {
+    if (live.count(k.stats.get())) return false;
+    openflow::FlowRemoved m = k.msg;
+    for (const OfRule* r : t.rules(m.table_id))  // replaced by an add: no message
+      if (r->priority == m.priority && r->match == m.match) return true;
+    const int64_t age = std::max<int64_t>(0, now - k.created_ms);
+    const int64_t used = std::max(k.created_ms, k.stats->used_ms.load(std::memory_order_relaxed));
+    if (m.hard_timeout && age >= int64_t(m.hard_timeout) * 1000)
+      m.reason = 1;
+    else if (m.idle_timeout && now - used >= int64_t(m.idle_timeout) * 1000)
+      m.reason = 0;
+    else
+      m.reason = 2;
+    m.duration_sec = uint32_t(age / 1000);
+    m.duration_nsec = uint32_t(age % 1000) * 1000000u;
+    m.packet_count = k.stats->packets.load(std::memory_order_relaxed);
+    m.byte_count = k.stats->bytes.load(std::memory_order_relaxed);
+    out.push_back(std::move(m));
+    return true;
+  });
+  return out;
 }
 
 }  // namespace flowpath
