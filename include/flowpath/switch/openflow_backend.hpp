@@ -155,8 +155,8 @@ class OfprotoBackend : public openflow::SwitchBackend {
   void track(const openflow::FlowMod& fm, uint8_t table) {
     for (const OfRule* r : bridge().tables().rules(table))
       if (r->priority == fm.priority && r->match == fm.match && r->stats) {
-        openflow::FlowRemoved m{fm.match, fm.cookie, fm.priority, 0, table, 0, 0,
-                                fm.idle_timeout, fm.hard_timeout};
+        openflow::FlowRemoved m{fm.match, fm.cookie,       fm.priority,    0, table, 0,
+                                0,        fm.idle_timeout, fm.hard_timeout};
         tracked_.push_back({std::move(m), r->stats, r->created_ms});
         return;
       }
@@ -310,10 +310,11 @@ inline void OfprotoBackend::port_stats(const openflow::StatsRequest& rq,
 namespace openflow_backend_detail {
 /// ActionSink that sends each output on the Switch's port (packet-out).
 struct PortSender {
-  Switch& sw;
+  std::vector<std::pair<uint32_t, SwitchPort*>> ports;  // dp_port -> port, resolved under the lock
   void output(uint32_t dp_port, Packet& p, bool) noexcept {
-    if (dp_port < 1 || dp_port > sw.ports().size()) return;
-    SwitchPort* sp = sw.ports()[dp_port - 1];
+    SwitchPort* sp = nullptr;
+    for (auto [n, q] : ports)
+      if (n == dp_port) sp = q;
     if (!sp) return;
     std::lock_guard lock(sp->domain());
     sp->tx(p, /*owned=*/false);
@@ -328,20 +329,25 @@ inline std::optional<openflow::OfpErrc> OfprotoBackend::packet_out(const openflo
   if (!sw_ || po.buffer_id != openflow::kNoBuffer) return OfpErrc::kActionBadArgument;
   DpActionList acts;
   std::optional<OfpErrc> err;
+  openflow_backend_detail::PortSender sender;
   {
     std::lock_guard lock(of_.mutex());
     BridgePort* in = bridge().port_by_ofport(po.in_port);
     if (in && in->dp_port) {
       packet_out_translated(po, *in, acts);
     } else {
-      for (SwitchPort* sp : packet_out_ports(po, err)) acts.push_back(DpAction::output(sp->dp_port()));
+      for (SwitchPort* sp : packet_out_ports(po, err))
+        if (sp) acts.push_back(DpAction::output(sp->dp_port()));
       if (err) return err;
     }
+    for (const DpAction& a : acts)
+      if (a.type == DpActionType::kOutput)
+        if (BridgePort* bp = of_.dp_port(a.port))
+          if (SwitchPort* sp = sw_->port(bp->name())) sender.ports.emplace_back(a.port, sp);
   }
   std::vector<uint8_t> buf(po.data.size() + 128);
   std::copy(po.data.begin(), po.data.end(), buf.begin() + 64);
   Packet p(buf.data(), uint32_t(buf.size()), 64, uint32_t(po.data.size()));
-  openflow_backend_detail::PortSender sender{*sw_};
   ActionExecutor<openflow_backend_detail::PortSender> exec(sender);
   Packet* one[1] = {&p};
   exec.run(acts, std::span<Packet*>(one, 1));
@@ -373,7 +379,7 @@ inline std::vector<SwitchPort*> OfprotoBackend::packet_out_ports(
   Bridge& b = bridge();
   auto by_ofport = [&](uint32_t n) -> SwitchPort* {
     BridgePort* p = b.port_by_ofport(n);
-    return p && p->dp_port ? sw_->ports()[p->dp_port - 1] : nullptr;
+    return p && p->dp_port ? sw_->port(p->name()) : nullptr;
   };
   for (const OfAction& a : po.actions) {
     if (a.type != OfActionType::kOutput) return err = OfpErrc::kActionBadType, targets;

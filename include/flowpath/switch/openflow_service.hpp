@@ -208,9 +208,8 @@ class OpenFlowService {
   static void send_packet_ins(Entry& e) {
     e.queue.take(e.pending);
     for (PacketInEvent& ev : e.pending)
-      e.channel->broadcast_async_by([&](const openflow::Connection& c) {
-        return packet_in_for(ev, c.version());
-      });
+      e.channel->broadcast_async_by(
+          [&](const openflow::Connection& c) { return packet_in_for(ev, c.version()); });
   }
   static std::optional<openflow::MessageBody> packet_in_for(const PacketInEvent& ev,
                                                             uint8_t version) {
@@ -221,8 +220,12 @@ class OpenFlowService {
         if (v13) return std::nullopt;  // OpenFlow 1.3: no implicit table-miss packet-in
         pin.reason = 0;
         break;
-      case PacketInReason::kExplicitMiss: pin.reason = v13 ? 0 : 1; break;
-      case PacketInReason::kAction: pin.reason = 1; break;
+      case PacketInReason::kExplicitMiss:
+        pin.reason = v13 ? 0 : 1;
+        break;
+      case PacketInReason::kAction:
+        pin.reason = 1;
+        break;
     }
     pin.buffer_id = openflow::kNoBuffer;
     pin.total_len = uint16_t(std::min<size_t>(ev.data.size(), 0xffff));
