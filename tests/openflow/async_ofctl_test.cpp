@@ -331,3 +331,27 @@ TEST(OpenflowAsync, SlowConsumerDropsPacketInsNeverThePmd) {
   q.take(got);
   EXPECT_TRUE(got.empty());
 }
+
+TEST(OpenflowAsync, MonitorWithWatchStillShowsPacketInsAndPortStatus) {
+  std::string why;
+  if (!have_ovs(why)) GTEST_SKIP() << why;
+  // `monitor TARGET 65534 watch:` also asks for a flow monitor, which we
+  // answer with an error; ovs-ofctl prints it and goes on monitoring.
+  FlowpathSide f;
+  sh("ovs-ofctl add-flow " + f.target() + " 'actions=CONTROLLER'");
+  char tmpl[] = "/tmp/fp-ofmonw-XXXXXX";
+  close(mkstemp(tmpl));
+  std::system(("(timeout 2 ovs-ofctl -P standard monitor " + f.target() +
+               " 65534 watch: 2>&1; echo END) >" + tmpl + " &")
+                  .c_str());
+  sleep_ms(700);
+  f.inject("p1", udp_frame());
+  f.add_port4();
+  sleep_ms(1800);
+  std::string out = sh(std::string("cat ") + tmpl);
+  unlink(tmpl);
+  EXPECT_NE(out.find("OFPT_PACKET_IN (xid=0x0): total_len=60 in_port=1 (via action)"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("OFPT_PORT_STATUS (xid=0x0): ADD: 4(p4)"), std::string::npos) << out;
+}
