@@ -200,7 +200,7 @@ std::string script_of10(Side& s) {
 
 std::string script_of13(Side& s) {
   std::string t = s.target();
-  return monitored(s, "-O OpenFlow13 -P standard", 3, [&] {
+  return monitored(s, "-O OpenFlow13 -P standard", 4, [&] {
     s.inject("p1", udp_frame());  // no flows: OpenFlow 1.3 gets no packet-in
     sh("ovs-ofctl -O OpenFlow13 add-flow " + t + " 'priority=0,cookie=0x5 actions=CONTROLLER:40'");
     s.settle();
@@ -211,6 +211,10 @@ std::string script_of13(Side& s) {
        " 'table=3,priority=1,cookie=0x7 actions=CONTROLLER'");
     s.settle();
     s.inject("p2", udp_frame());  // via action, from table 3
+    // packet-out with CONTROLLER (in both versions): a packet-in "via action".
+    sh("ovs-ofctl packet-out " + t + " 1 'mod_dl_src:02:00:00:00:00:dd,CONTROLLER' " +
+       hexstr(udp_frame()));
+    sh("ovs-ofctl -O OpenFlow13 packet-out " + t + " 2 CONTROLLER:64 " + hexstr(udp_frame()));
   });
 }
 
@@ -252,6 +256,7 @@ TEST(OpenflowAsync, MonitorOpenFlow13PrintsWhatOvsPrints) {
     fp = script_of13(f);
   }
   EXPECT_NE(ovs.find("cookie=0x5"), std::string::npos) << ovs;
+  EXPECT_NE(ovs.find("dl_src=02:00:00:00:00:dd"), std::string::npos) << ovs;
   EXPECT_EQ(normalized(fp), normalized(ovs)) << "flowpath:\n" << fp << "\nOVS:\n" << ovs;
 }
 

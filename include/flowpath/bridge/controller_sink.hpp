@@ -40,7 +40,7 @@ struct ControllerOutput {
   uint32_t in_port = 0;  // OpenFlow port of the packet in that bridge
   PacketInReason reason = PacketInReason::kAction;
   uint8_t table_id = 0;
-  uint64_t cookie = 0;
+  uint64_t cookie = ~0ull;  // the rule's; all-ones without one (packet-out, miss), as OVS
   uint16_t max_len = 0;     // 0: 65535 (OFPCML_NO_BUFFER)
   size_t action_index = 0;  // datapath actions emitted before it
   friend bool operator==(const ControllerOutput&, const ControllerOutput&) = default;

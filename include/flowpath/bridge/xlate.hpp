@@ -170,12 +170,12 @@ class Xlate {
   void to_controller(PacketInReason why, uint8_t table_id, uint64_t cookie, uint16_t max_len) {
     line(" -> sending to controller");
     commit_flow(flow_, base_, out_.mask, out_.actions);  // the packet-in sees the rewrites
-    out_.controller.push_back({bridge_, in_port_->ofport(), why, table_id, cookie, max_len,
-                               out_.actions.size()});
+    out_.controller.push_back(
+        {bridge_, in_port_->ofport(), why, table_id, cookie, max_len, out_.actions.size()});
   }
   void miss_to_controller(uint8_t table_id) {
     ControllerSink* s = bridge_->controller_sink();
-    if (s && s->miss_to_controller()) to_controller(PacketInReason::kNoMatch, table_id, 0, 0);
+    if (s && s->miss_to_controller()) to_controller(PacketInReason::kNoMatch, table_id, ~0ull, 0);
   }
 
   /// Runs one OpenFlow action; false stops the rest of the list.

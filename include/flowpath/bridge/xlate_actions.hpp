@@ -38,7 +38,7 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
       if (a.port == kOfppController) {
         const bool miss_flow = rule_ && rule_->priority == 0 && rule_->match == Match{};
         to_controller(miss_flow ? PacketInReason::kExplicitMiss : PacketInReason::kAction,
-                      table_id, rule_ ? rule_->cookie : 0, a.u16);
+                      table_id, rule_ ? rule_->cookie : ~0ull, a.u16);
       } else {
         output_ofport(a.port);
       }
