@@ -360,3 +360,44 @@ TEST(OpenflowAsync, MonitorWithWatchStillShowsPacketInsAndPortStatus) {
       << out;
   EXPECT_NE(out.find("OFPT_PORT_STATUS (xid=0x0): ADD: 4(p4)"), std::string::npos) << out;
 }
+
+// A flow that turns into a CONTROLLER flow reaches the controller for every
+// packet, in each invalidation mode: the cached drop flow goes (its
+// translation is no longer cacheable) and nothing with CONTROLLER is cached.
+TEST(OpenflowAsync, PacketInsAreNeverCachedInAnyInvalidationMode) {
+  for (auto mode : {flowpath::Invalidation::kIndexed, flowpath::Invalidation::kRevalidate,
+                    flowpath::Invalidation::kFlush}) {
+    flowpath::Switch::Options o;
+    o.memory_ports = true;
+    o.pmd_cores = {-1};
+    o.datapath.invalidation = mode;
+    flowpath::Switch sw(flowpath::SwitchConfig::parse(std::string(kConfig) +
+                                                      "add-flow br0 priority=5,udp actions=drop\n"),
+                        o);
+    flowpath::PacketInQueue q;
+    {
+      std::lock_guard lock(sw.ofproto().mutex());
+      sw.ofproto().require_bridge("br0").set_controller_sink(&q);
+    }
+    auto send = [&] {
+      sw.port("p1")->memory()->inject(udp_frame());
+      sw.poll_once();
+    };
+    send();
+    send();  // the drop flow is cached now
+    std::vector<flowpath::PacketInEvent> got;
+    q.take(got);
+    EXPECT_TRUE(got.empty());
+    sw.ofproto().mod_flows("br0", "priority=5,udp actions=CONTROLLER", true);
+    for (int i = 0; i < 3; ++i) send();
+    q.take(got);
+    EXPECT_EQ(got.size(), 3u) << "mode " << int(mode);
+    if (got.size() == 3) {
+      EXPECT_EQ(got[0].data, udp_frame());
+      EXPECT_EQ(got[0].out.in_port, 1u);
+      EXPECT_EQ(got[0].out.reason, flowpath::PacketInReason::kAction);
+    }
+    std::lock_guard lock(sw.ofproto().mutex());
+    sw.ofproto().require_bridge("br0").set_controller_sink(nullptr);
+  }
+}
