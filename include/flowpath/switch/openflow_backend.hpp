@@ -168,6 +168,8 @@ class OfprotoBackend : public openflow::SwitchBackend {
   std::string bridge_;
   Switch* sw_;
   std::vector<Tracked> tracked_;
+  int64_t next_expire_ms_ = 0;
+  uint64_t scanned_generation_ = ~0ull;
 };
 
 inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod(const openflow::FlowMod& fm,

@@ -7,7 +7,8 @@
 // SwitchPort under its PMD's mutex (resolved under the Ofproto's lock);
 // packet-ins it makes go to the bridge's ControllerSink.  take_removed()
 // expires the bridge's flows and reports remembered send_flow_rem rules
-// that are gone.
+// that are gone (expiry at most every 100 ms, a scan only after the
+// tables changed).
 //
 // Cost: packet-out one translation; take_removed O(rules) when any rule is
 // remembered, nothing otherwise.  Thread-safety: as OfprotoBackend (the
@@ -114,8 +115,14 @@ inline std::vector<openflow::FlowRemoved> OfprotoBackend::take_removed() {
   if (tracked_.empty()) return out;
   std::lock_guard lock(of_.mutex());
   BridgeTables& t = bridge().tables();
-  t.expire();
   const int64_t now = of_.clock()->now_ms();
+  // Both passes are O(rules) under the lock: expiry at most every 100 ms
+  // and only with a timed rule remembered, the scan only after a change.
+  bool timed = false;
+  for (const Tracked& k : tracked_) timed |= k.msg.idle_timeout || k.msg.hard_timeout;
+  if (timed && now >= next_expire_ms_) t.expire(), next_expire_ms_ = now + 100;
+  if (t.generation() == scanned_generation_) return out;
+  scanned_generation_ = t.generation();
   std::unordered_set<const RuleStats*> live;
   for (const OfRule* r : t.rules()) live.insert(r->stats.get());
   std::erase_if(tracked_, [&](Tracked& k) {
