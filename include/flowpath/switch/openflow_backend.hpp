@@ -297,8 +297,13 @@ inline void OfprotoBackend::port_stats(const openflow::StatsRequest& rq,
   for (auto [ofport, dp] : ports) {
     openflow::PortStats s;
     s.port_no = ofport;
-    if (sw_ && dp >= 1 && dp <= sw_->ports().size()) {
-      SwitchPort* sp = sw_->ports()[dp - 1];
+    // By number: ports() lists the open ports only, so an index would
+    // shift once a port has gone.
+    SwitchPort* sp = nullptr;
+    if (sw_)
+      for (SwitchPort* q : sw_->ports())
+        if (q->dp_port() == dp) sp = q;
+    if (sp) {
       std::lock_guard lock(sp->domain());
       SwitchPortStats st = sp->stats();
       s.counters[0] = st.rx, s.counters[1] = st.tx;
