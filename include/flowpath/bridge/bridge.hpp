@@ -17,6 +17,7 @@
 #include "flowpath/bridge/openflow_table.hpp"
 #include "flowpath/bridge/port.hpp"
 #include "flowpath/classify/classifier.hpp"
+#include "flowpath/bridge/controller_sink.hpp"
 #include "flowpath/l2/mac_table.hpp"
 
 namespace flowpath {
@@ -77,6 +78,11 @@ class Bridge {
     if (auto* p = port_by_ofport(ofport)) return p->name();
     return std::to_string(ofport);
   }
+  /// Where this bridge's packet-ins go (bridge/controller_sink.hpp);
+  /// nullptr: CONTROLLER actions drop.  Set under the Ofproto's lock.
+  ControllerSink* controller_sink() const noexcept { return controller_sink_; }
+  void set_controller_sink(ControllerSink* s) noexcept { controller_sink_ = s; }
+
   /// OpenFlow port number -> name, for the ovs-ofctl printers.
   PortNamer namer() const {
     return [this](uint32_t ofport) -> std::optional<std::string> {
@@ -97,6 +103,7 @@ class Bridge {
   std::vector<BridgePort*> ports_;
   BridgeTables tables_;
   MacTable macs_;
+  ControllerSink* controller_sink_ = nullptr;
 };
 
 }  // namespace flowpath

@@ -85,6 +85,7 @@ class Ofproto {
       throw;
     }
     changes_.end(r);
+    if (!x.controller.empty()) deliver_packet_ins(x, pkt, r);
     r.actions = std::move(x.actions);
     r.mask = x.mask;
     r.stats = std::move(x.stats);
@@ -295,6 +296,16 @@ class Ofproto {
   }
 
  private:
+  // Packet-ins (bridge/controller_sink.hpp): never cached, so every packet
+  // of the flow reaches its controller; a revalidation (no packet) sends none.
+  static void deliver_packet_ins(const XlateResult& x, const Packet* pkt, UpcallResult& r) {
+    r.cacheable = false;
+    if (!pkt) return;
+    for (const ControllerOutput& c : x.controller)
+      if (ControllerSink* s = c.bridge->controller_sink())
+        s->packet_in(controller_packet_in(*pkt, x.actions, c));
+  }
+
   void add_flow_locked(Bridge& b, std::string_view text) {
     b.tables().add(parse_flow(text, b.resolver()));
   }

@@ -43,6 +43,9 @@ struct XlateResult {
   std::vector<std::shared_ptr<RuleStats>> stats;
   bool needs_upcall = false;  // revalidation only: source MAC must be (re)learned
   bool learned = false;       // a MAC was learned or moved
+  // Packet-ins (bridge/controller_sink.hpp): non-empty makes the result
+  // uncacheable (Ofproto::upcall).
+  std::vector<ControllerOutput> controller;
 };
 
 class Xlate {
@@ -75,6 +78,20 @@ class Xlate {
     // Translation saw an inner tag (or its absence) as the ethertype: pin it.
     out_.mask.vlans[1].tpid = Be16::from_raw(0xffff);
     out_.mask.vlans[1].tci = out_.mask.vlans[1].tci | Be16{kVlanCfi};
+  }
+
+  /// Runs `actions` on a packet that entered `bridge` through `port`, as
+  /// an OpenFlow packet-out does: `output:TABLE` runs table 0.
+  void run_actions(Bridge& bridge, BridgePort& port, const OfActionList& actions) {
+    bridge_ = &bridge;
+    in_port_ = &port;
+    flow_.in_port = port.ofport();
+    for (const auto& a : actions) {
+      if (a.type == OfActionType::kOutput && a.port == kOfppTable)
+        run_table(0);
+      else if (!do_action(a, 0))
+        break;
+    }
   }
 
  private:
@@ -117,6 +134,7 @@ class Xlate {
     mask_union(out_.mask, wc);
     std::string head = (table_id < 10 ? " " : "") + std::to_string(table_id) + ". ";
     if (!rule) {
+      if (honor_miss_) miss_to_controller(table_id);
       line(head + "No match.");
       line("    drop");
       --depth_;
@@ -131,9 +149,12 @@ class Xlate {
     out_.stats.push_back(rule->stats);
     indent_ += 4;
     auto actions = rule->actions;  // the rule may be replaced while we run
+    const OfRule* saved_rule = rule_;
+    rule_ = rule;
     for (const auto& a : actions) {
       if (!do_action(a, table_id)) break;
     }
+    rule_ = saved_rule;
     indent_ -= 4;
     --depth_;
   }
@@ -143,6 +164,18 @@ class Xlate {
     char buf[24];
     std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
     return buf;
+  }
+
+  // ---- the controller (bridge/controller_sink.hpp) --------------------
+  void to_controller(PacketInReason why, uint8_t table_id, uint64_t cookie, uint16_t max_len) {
+    line(" -> sending to controller");
+    commit_flow(flow_, base_, out_.mask, out_.actions);  // the packet-in sees the rewrites
+    out_.controller.push_back(
+        {bridge_, in_port_->ofport(), why, table_id, cookie, max_len, out_.actions.size()});
+  }
+  void miss_to_controller(uint8_t table_id) {
+    ControllerSink* s = bridge_->controller_sink();
+    if (s && s->miss_to_controller()) to_controller(PacketInReason::kNoMatch, table_id, ~0ull, 0);
   }
 
   /// Runs one OpenFlow action; false stops the rest of the list.
@@ -166,6 +199,8 @@ class Xlate {
   std::string* trace_;
   Bridge* bridge_ = nullptr;
   BridgePort* in_port_ = nullptr;
+  const OfRule* rule_ = nullptr;  // the rule whose actions run
+  bool honor_miss_ = true;        // false inside a resubmit (OVS: no packet-in on its miss)
   int depth_ = 0;
   int indent_ = 0;
 };

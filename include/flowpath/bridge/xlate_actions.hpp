@@ -35,7 +35,13 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
   };
   switch (a.type) {
     case OfActionType::kOutput:
-      output_ofport(a.port);
+      if (a.port == kOfppController) {
+        const bool miss_flow = rule_ && rule_->priority == 0 && rule_->match == Match{};
+        to_controller(miss_flow ? PacketInReason::kExplicitMiss : PacketInReason::kAction,
+                      table_id, rule_ ? rule_->cookie : ~0ull, a.u16);
+      } else {
+        output_ofport(a.port);
+      }
       break;
     case OfActionType::kSetVlanVid:
       set_vid_pcp(kVlanVidMask, uint16_t(a.u16 & kVlanVidMask));
@@ -67,9 +73,12 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
     case OfActionType::kSetField: apply_set_field(a, flow_); break;
     case OfActionType::kResubmit: {
       uint32_t saved = flow_.in_port;
+      const bool saved_miss = honor_miss_;
       if (a.port != kOfppInPort) flow_.in_port = a.port;
       indent_ += 4;
+      honor_miss_ = false;
       run_table(a.table == kOfTableCurrent ? table_id : a.table);
+      honor_miss_ = saved_miss;
       indent_ -= 4;
       flow_.in_port = saved;
       break;

@@ -16,7 +16,8 @@
 // uncached flows does not allocate once warm.
 //
 // revalidate_all() re-translates every megaflow's key without a packet
-// (no side effects) and removes those whose mask or actions changed.
+// (no side effects) and removes those whose mask or actions changed, or
+// whose translation became uncacheable (e.g. it now sends to a controller).
 //
 // Cost: one megaflow probe + one upcall + one install per new flow.
 // Thread-safety: the datapath's thread only.
@@ -95,7 +96,8 @@ class MissHandler {
     size_t removed = 0;
     for (MegaflowEntry* e : all) {
       bool ok = translate(e->match.value, nullptr, reval_);
-      if (!ok || !(reval_.mask == e->match.mask) || reval_.actions != e->actions) {
+      if (!ok || !reval_.cacheable || !(reval_.mask == e->match.mask) ||
+          reval_.actions != e->actions) {
         megaflows_->remove(e);
         ++removed;
       } else if (reval_.stats != e->rule_stats) {

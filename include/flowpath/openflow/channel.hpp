@@ -34,6 +34,8 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "flowpath/openflow/connection.hpp"
@@ -98,6 +100,33 @@ class Channel {
     for (auto& e : eps_)
       if (e.conn && !e.connecting) e.conn->conn.send_async(body), flush(*e.conn);
     for (auto& c : accepted_) c->conn.send_async(body), flush(*c);
+  }
+
+  /// Sends, to every connection that wants asynchronous messages, what
+  /// `make(connection)` returns for it (std::nullopt: nothing), so a
+  /// message can depend on the connection's version.
+  template <class F>
+  void broadcast_async_by(F&& make) {
+    auto one = [&](Conn& c) {
+      if (!c.conn.wants_async()) return;
+      if (std::optional<MessageBody> m = make(std::as_const(c.conn))) {
+        c.conn.send_async(std::move(*m));
+        flush(c);
+      }
+    };
+    for (auto& e : eps_)
+      if (e.conn && !e.connecting) one(*e.conn);
+    for (auto& c : accepted_) one(*c);
+  }
+  /// True when a connection that takes asynchronous messages speaks
+  /// OpenFlow 1.0: OVS then sends implicit table misses to the controller.
+  bool wants_implicit_miss() const {
+    auto old = [](const Conn& c) { return c.conn.wants_async() && c.conn.version() < kOfp13; };
+    for (const auto& e : eps_)
+      if (e.conn && !e.connecting && old(*e.conn)) return true;
+    for (const auto& c : accepted_)
+      if (old(*c)) return true;
+    return false;
   }
 
   /// The port a ptcp: target is bound to (useful with port 0).

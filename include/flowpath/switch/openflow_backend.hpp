@@ -30,9 +30,20 @@
 // Hidden rules (priority > 65535, e.g. OpenFlowService's fail-open flow)
 // are left out of stats and survive a controller's modify/delete, as OVS.
 //
-// Packet-out: output actions only (a port, IN_PORT, FLOOD/ALL, LOCAL),
-// each copy sent on the SwitchPort under its PMD's mutex; other actions,
-// buffered packets and a packet-out without a Switch get an error.
+// Packet-out (as OVS): from a port of the bridge, the actions are
+// translated as a flow's (bridge/xlate.hpp: NORMAL learns and forwards,
+// FLOOD, ALL, IN_PORT, TABLE runs table 0, CONTROLLER makes a packet-in,
+// set-field and VLAN actions rewrite) and the datapath actions run on the
+// frame, each output sent on its SwitchPort under its PMD's mutex.  From
+// a reserved in_port (CONTROLLER, NONE) only outputs to ports, FLOOD and
+// ALL are accepted.  Buffered packets and a packet-out without a Switch get
+// an error.
+//
+// Flow-removed: rules added with OFPFF_SEND_FLOW_REM are remembered;
+// take_removed() expires the bridge's timed-out flows and reports every
+// remembered rule that is gone — idle or hard timeout, else delete (a
+// flow-mod, the control socket) — as OVS sends them.  A rule replaced by
+// an add of the same match and priority is not reported (OVS neither).
 //
 // Thread-safety: each call takes the Ofproto's mutex or the PMD mutexes,
 // never both at once (the Switch's lock order).
@@ -79,6 +90,9 @@ class OfprotoBackend : public openflow::SwitchBackend {
   void barrier() override {
     if (sw_) sw_->wait_pmds_past(of_.generation());
   }
+
+  /// Flow-removed messages for the remembered rules that are gone (see above).
+  std::vector<openflow::FlowRemoved> take_removed();
 
   std::vector<openflow::PortDesc> port_descs() {
     std::lock_guard lock(of_.mutex());
@@ -130,9 +144,32 @@ class OfprotoBackend : public openflow::SwitchBackend {
   openflow::FlowStats flow_stats(const OfRule& r, int64_t now) const;
   void port_stats(const openflow::StatsRequest& rq, openflow::StatsReply& rep);
 
+  // Flow-removed bookkeeping: a rule is known by its counters' identity.
+  struct Tracked {
+    openflow::FlowRemoved msg;
+    std::shared_ptr<RuleStats> stats;
+    int64_t created_ms = 0;
+  };
+  void track(const openflow::FlowMod& fm, uint8_t table) {
+    for (const OfRule* r : bridge().tables().rules(table))
+      if (r->priority == fm.priority && r->match == fm.match && r->stats) {
+        openflow::FlowRemoved m;
+        m.match = fm.match, m.cookie = fm.cookie, m.priority = fm.priority, m.table_id = table;
+        m.idle_timeout = fm.idle_timeout, m.hard_timeout = fm.hard_timeout;
+        tracked_.push_back({std::move(m), r->stats, r->created_ms});
+        return;
+      }
+  }
+  std::vector<SwitchPort*> packet_out_ports(const openflow::PacketOut& po,
+                                            std::optional<openflow::OfpErrc>& err);
+  void packet_out_translated(const openflow::PacketOut& po, BridgePort& in, DpActionList& acts);
+
   Ofproto& of_;
   std::string bridge_;
   Switch* sw_;
+  std::vector<Tracked> tracked_;
+  int64_t next_expire_ms_ = 0;
+  uint64_t scanned_generation_ = ~0ull;
 };
 
 inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod(const openflow::FlowMod& fm,
@@ -150,6 +187,7 @@ inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod(const openflow:
         if (r->priority == fm.priority && overlaps(r->match, fm.match))
           return openflow::OfpErrc::kFlowModOverlap;
     t.add(add_table, fm.match, fm.priority, actions, fm.cookie, fm.idle_timeout, fm.hard_timeout);
+    if (fm.flags & openflow::kFlowModSendFlowRem) track(fm, add_table);
     return std::nullopt;
   };
   // Hidden rules (priority above 16 bits: the fail-open flow) are the
@@ -259,8 +297,13 @@ inline void OfprotoBackend::port_stats(const openflow::StatsRequest& rq,
   for (auto [ofport, dp] : ports) {
     openflow::PortStats s;
     s.port_no = ofport;
-    if (sw_ && dp >= 1 && dp <= sw_->ports().size()) {
-      SwitchPort* sp = sw_->ports()[dp - 1];
+    // By number: ports() lists the open ports only, so an index would
+    // shift once a port has gone.
+    SwitchPort* sp = nullptr;
+    if (sw_)
+      for (SwitchPort* q : sw_->ports())
+        if (q->dp_port() == dp) sp = q;
+    if (sp) {
       std::lock_guard lock(sp->domain());
       SwitchPortStats st = sp->stats();
       s.counters[0] = st.rx, s.counters[1] = st.tx;
@@ -270,38 +313,6 @@ inline void OfprotoBackend::port_stats(const openflow::StatsRequest& rq,
   }
 }
 
-inline std::optional<openflow::OfpErrc> OfprotoBackend::packet_out(const openflow::PacketOut& po) {
-  using openflow::OfpErrc;
-  if (!sw_ || po.buffer_id != openflow::kNoBuffer) return OfpErrc::kActionBadArgument;
-  std::vector<SwitchPort*> targets;
-  {
-    std::lock_guard lock(of_.mutex());
-    Bridge& b = bridge();
-    auto by_ofport = [&](uint32_t n) -> SwitchPort* {
-      BridgePort* p = b.port_by_ofport(n);
-      return p && p->dp_port ? sw_->ports()[p->dp_port - 1] : nullptr;
-    };
-    for (const OfAction& a : po.actions) {
-      if (a.type != OfActionType::kOutput) return OfpErrc::kActionBadType;
-      if (a.port == kOfppFlood || a.port == kOfppAll) {
-        for (BridgePort* p : b.ports())
-          if (p->ofport() != po.in_port && p->dp_port) targets.push_back(by_ofport(p->ofport()));
-        continue;
-      }
-      SwitchPort* sp = by_ofport(a.port == kOfppInPort ? po.in_port : a.port);
-      if (!sp) return OfpErrc::kActionBadOutPort;
-      targets.push_back(sp);
-    }
-  }
-  std::vector<uint8_t> buf(po.data.size() + 64);
-  for (SwitchPort* sp : targets) {
-    std::copy(po.data.begin(), po.data.end(), buf.begin() + 64);
-    Packet p(buf.data(), uint32_t(buf.size()), 64, uint32_t(po.data.size()));
-    std::lock_guard lock(sp->domain());
-    sp->tx(p, /*owned=*/false);
-    sp->flush();
-  }
-  return std::nullopt;
-}
-
 }  // namespace flowpath
+
+#include "flowpath/switch/openflow_backend_async.hpp"

@@ -16,6 +16,18 @@
 // every PMD forwards by the new flows; a barrier reply means no PMD will
 // use an older flow table (see openflow_backend.hpp).
 //
+// Asynchronous messages (to every connection that wants them: active
+// ones by default, passive ones once they set a non-zero miss_send_len):
+// - packet-in: each bridge's PacketInQueue (switch/packet_in_queue.hpp)
+//   is its ControllerSink; handle() drains it.  As OVS with no buffers:
+//   buffer_id NO_BUFFER and the whole frame (max_len and miss_send_len
+//   only truncate buffered packets); OpenFlow 1.3 connections get no
+//   implicit table misses, 1.0 ones do while any is connected
+//   (miss_to_controller; the caches are flushed when that changes).
+// - port-status: the bridge's ports are compared with the last snapshot
+//   (every poll_interval_ms): ADD, DELETE, MODIFY.
+// - flow-removed: OfprotoBackend::take_removed() (timeouts, deletes).
+//
 // Fail modes (set-fail-mode): a `secure` bridge keeps its flows and
 // forwards nothing new while no controller is connected (no flow is
 // added); a `standalone` bridge (the default) with active controller
@@ -35,6 +47,7 @@
 
 #include "flowpath/openflow/channel.hpp"
 #include "flowpath/switch/openflow_backend.hpp"
+#include "flowpath/switch/packet_in_queue.hpp"
 
 namespace flowpath {
 
@@ -53,8 +66,29 @@ class OpenFlowService {
           b.fail_mode != "secure" && e->channel->has_active_targets() && opt.probe_interval_ms > 0;
       e->last_connected = now_ms();
       e->of = &sw.ofproto();
+      e->ports = e->backend->port_descs();
+      {
+        std::lock_guard lock(e->of->mutex());
+        e->of->require_bridge(b.name).set_controller_sink(&e->queue);
+      }
       entries_.push_back(std::move(e));
     }
+  }
+  ~OpenFlowService() {
+    for (const auto& e : entries_) {
+      std::lock_guard lock(e->of->mutex());
+      if (Bridge* b = e->of->find_bridge(e->bridge); b && b->controller_sink() == &e->queue)
+        b->set_controller_sink(nullptr);
+    }
+  }
+  OpenFlowService(const OpenFlowService&) = delete;
+  OpenFlowService& operator=(const OpenFlowService&) = delete;
+
+  /// Packet-ins dropped on `bridge` because its queue was full.
+  uint64_t packet_ins_dropped(std::string_view bridge) const noexcept {
+    for (const auto& e : entries_)
+      if (e->bridge == bridge) return e->queue.dropped();
+    return 0;
   }
 
   bool empty() const noexcept { return entries_.empty(); }
@@ -73,14 +107,30 @@ class OpenFlowService {
       int c = e->channel->timeout_ms(now);
       if (c >= 0 && (t < 0 || c < t)) t = c;
     }
+    // Packet-ins wait in the queues and ports change without waking
+    // poll(): come back soon enough to pass them on.
+    if (!entries_.empty() && (t < 0 || t > kPollIntervalMs)) t = kPollIntervalMs;
     return t;
   }
   void handle(const std::vector<pollfd>& fds, int64_t now) {
     for (const auto& e : entries_) {
       e->channel->handle(fds, now);
       if (e->fail_open) fail_open(*e, now);
+      update_miss(*e);
+      send_packet_ins(*e);
+      if (now - e->last_poll >= kPollIntervalMs) {
+        e->last_poll = now;
+        send_port_status(*e);
+        for (auto& fr : e->backend->take_removed())
+          e->channel->broadcast_async_by(
+              [&](const openflow::Connection&) -> std::optional<openflow::MessageBody> {
+                return fr;
+              });
+      }
     }
   }
+  /// How often port changes and flow expiry are looked at.
+  static constexpr int kPollIntervalMs = 20;
   /// True while `bridge` forwards by its fail-open flow.
   bool failed_open(std::string_view bridge) const noexcept {
     for (const auto& e : entries_)
@@ -110,6 +160,10 @@ class OpenFlowService {
  private:
   struct Entry {
     std::string bridge;
+    PacketInQueue queue;
+    std::vector<PacketInEvent> pending;
+    std::vector<openflow::PortDesc> ports;  // as last reported
+    int64_t last_poll = 0;
     Ofproto* of = nullptr;
     bool fail_open = false, failed_open = false;
     int64_t last_connected = 0;
@@ -139,6 +193,72 @@ class OpenFlowService {
     e.of->require_bridge(e.bridge).tables().add(0, Match{}, kFailOpenPriority,
                                                 {OfAction::output(kOfppNormal)});
     e.failed_open = true;
+  }
+
+  // OVS's connmgr_wants_packet_in_on_miss(): an OpenFlow 1.0 connection
+  // that takes packet-ins makes table misses go to the controller.  The
+  // cached drop flows must go when that changes.
+  static void update_miss(Entry& e) {
+    bool want = e.channel->wants_implicit_miss();
+    if (want == e.queue.miss_to_controller()) return;
+    std::lock_guard lock(e.of->mutex());
+    e.queue.set_miss_to_controller(want);
+    e.of->port_changed();
+  }
+  static void send_packet_ins(Entry& e) {
+    e.queue.take(e.pending);
+    for (PacketInEvent& ev : e.pending)
+      e.channel->broadcast_async_by(
+          [&](const openflow::Connection& c) { return packet_in_for(ev, c.version()); });
+  }
+  static std::optional<openflow::MessageBody> packet_in_for(const PacketInEvent& ev,
+                                                            uint8_t version) {
+    const bool v13 = version >= openflow::kOfp13;
+    openflow::PacketIn pin;
+    switch (ev.out.reason) {
+      case PacketInReason::kNoMatch:
+        if (v13) return std::nullopt;  // OpenFlow 1.3: no implicit table-miss packet-in
+        pin.reason = 0;
+        break;
+      case PacketInReason::kExplicitMiss:
+        pin.reason = v13 ? 0 : 1;
+        break;
+      case PacketInReason::kAction:
+        pin.reason = 1;
+        break;
+    }
+    pin.buffer_id = openflow::kNoBuffer;
+    pin.total_len = uint16_t(std::min<size_t>(ev.data.size(), 0xffff));
+    pin.in_port = ev.out.in_port;
+    pin.table_id = ev.out.table_id;
+    pin.cookie = v13 ? ev.out.cookie : 0;
+    pin.data.assign(ev.data.begin(), ev.data.begin() + pin.total_len);
+    return pin;
+  }
+  static void send_port_status(Entry& e) {
+    std::vector<openflow::PortDesc> now = e.backend->port_descs();
+    if (now == e.ports) return;
+    auto find = [](const std::vector<openflow::PortDesc>& v, uint32_t no) {
+      for (const auto& d : v)
+        if (d.port_no == no) return &d;
+      return static_cast<const openflow::PortDesc*>(nullptr);
+    };
+    auto send = [&](uint8_t reason, const openflow::PortDesc& d) {
+      e.channel->broadcast_async_by(
+          [&](const openflow::Connection&) -> std::optional<openflow::MessageBody> {
+            return openflow::PortStatus{reason, d};
+          });
+    };
+    for (const auto& d : e.ports)
+      if (!find(now, d.port_no)) send(1, d);  // OFPPR_DELETE
+    for (const auto& d : now) {
+      const openflow::PortDesc* old = find(e.ports, d.port_no);
+      if (!old)
+        send(0, d);  // OFPPR_ADD
+      else if (!(*old == d))
+        send(2, d);  // OFPPR_MODIFY
+    }
+    e.ports = std::move(now);
   }
 
   std::vector<std::unique_ptr<Entry>> entries_;
