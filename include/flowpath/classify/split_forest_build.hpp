@@ -1,0 +1,177 @@
+// flowpath/classify/split_forest_build.hpp — the compiler of one
+// SplitForest tree (see split_forest.hpp for the design).  Included by
+// split_forest.hpp only.
+//
+// Cost: O(rules x dims) per level, ~depth levels; the writer runs it on a
+// background thread (classifier_v2.hpp).  Thread-safety: one builder per
+// thread; reads only immutable rule fields.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace flowpath::classify_detail {
+
+template <class Rule>
+class SplitForest<Rule>::Builder {
+ public:
+  Builder(const std::vector<Rule*>& rules, uint32_t leaf_size, size_t& budget)
+      : rules_(rules), leaf_(std::max<uint32_t>(leaf_size, 1)), budget_(budget) {}
+
+  Tree build() {
+    choose_dims();
+    t_.stride = 2 + t_.n_dims;
+    t_.max_rank = rules_.empty() ? 0 : rules_[0]->rank;
+    std::vector<uint32_t> all;
+    for (uint32_t i = 0; i < rules_.size(); ++i)
+      if (!rr_[i].dead) all.push_back(i);
+    uint32_t blo[kMaxDims] = {}, bhi[kMaxDims];
+    for (uint32_t d = 0; d < t_.n_dims; ++d) bhi[d] = t_.full[d];
+    t_.nodes.push_back({});
+    build_node(0, all, blo, bhi, 0);
+    t_.nodes.shrink_to_fit();
+    t_.ents.shrink_to_fit();
+    return std::move(t_);
+  }
+
+ private:
+  struct Proj {
+    uint32_t lo[kMaxDims], hi[kMaxDims];
+    bool full_check = false;  // the ranges do not say everything the match says
+    bool dead = false;        // empty range: the rule matches nothing
+  };
+  struct Split {
+    uint32_t dim, t;
+    size_t score;
+  };
+
+  /// The (at most kMaxDims) dimensions most rules constrain, and each
+  /// rule's projection on them.
+  void choose_dims() {
+    std::array<std::pair<size_t, uint32_t>, kNumKeyDims> use{};
+    for (uint32_t d = 0; d < kNumKeyDims; ++d) use[d].second = d;
+    for (const Rule* r : rules_)
+      for (uint32_t d = 0; d < kNumKeyDims; ++d) use[d].first += !is_full(*r, d);
+    std::stable_sort(use.begin(), use.end(), [](auto a, auto b) { return a.first > b.first; });
+    uint32_t chosen[kNumKeyDims];
+    std::fill(std::begin(chosen), std::end(chosen), kMaxDims);
+    for (uint32_t k = 0; k < kMaxDims && use[k].first > 0; ++k) {
+      chosen[use[k].second] = t_.n_dims;
+      t_.dims[t_.n_dims] = kKeyDims[use[k].second];
+      t_.full[t_.n_dims] = dim_full(kKeyDims[use[k].second]);
+      ++t_.n_dims;
+    }
+    rr_.resize(rules_.size());
+    for (size_t i = 0; i < rules_.size(); ++i) {
+      Proj& p = rr_[i];
+      for (uint32_t d = 0; d < kNumKeyDims; ++d) {
+        DimRange r = project(rules_[i]->match, rules_[i]->ranges, kKeyDims[d]);
+        p.dead |= r.lo > r.hi;
+        p.full_check |= !r.exact;
+        if (chosen[d] < kMaxDims) {
+          p.lo[chosen[d]] = r.lo;
+          p.hi[chosen[d]] = r.hi;
+        } else if (r.lo != 0 || r.hi != dim_full(kKeyDims[d])) {
+          p.full_check = true;  // constrained on a dimension the tree does not see
+        }
+      }
+    }
+  }
+  static bool is_full(const Rule& r, uint32_t d) {
+    DimRange x = project(r.match, r.ranges, kKeyDims[d]);
+    return x.lo == 0 && x.hi == dim_full(kKeyDims[d]);
+  }
+
+  /// Rules that matter for splitting: up to and including the first one
+  /// that covers the whole box with its ranges alone (a scan stops there).
+  size_t effective(const std::vector<uint32_t>& s, const uint32_t* blo, const uint32_t* bhi) const {
+    for (size_t i = 0; i < s.size(); ++i) {
+      const Proj& p = rr_[s[i]];
+      if (p.full_check) continue;
+      bool cover = true;
+      for (uint32_t d = 0; d < t_.n_dims; ++d) cover &= p.lo[d] <= blo[d] && p.hi[d] >= bhi[d];
+      if (cover) return i + 1;
+    }
+    return s.size();
+  }
+
+  void build_node(uint32_t idx, std::vector<uint32_t>& s, uint32_t* blo, uint32_t* bhi, int depth) {
+    size_t eff = effective(s, blo, bhi);
+    Split sp{0, 0, ~size_t{0}};
+    if (eff > leaf_ && depth < kMaxDepth && budget_ >= 2 * s.size()) sp = choose(s, eff, blo, bhi);
+    if (sp.score == ~size_t{0}) return make_leaf(idx, s);
+    std::vector<uint32_t> l, r;
+    for (uint32_t i : s) {
+      if (rr_[i].lo[sp.dim] < sp.t) l.push_back(i);
+      if (rr_[i].hi[sp.dim] >= sp.t) r.push_back(i);
+    }
+    std::vector<uint32_t>().swap(s);
+    uint32_t li = static_cast<uint32_t>(t_.nodes.size());
+    t_.nodes.push_back({});
+    t_.nodes.push_back({});
+    t_.nodes[idx] = {static_cast<uint8_t>(sp.dim), sp.t, li, li + 1};
+    uint32_t saved = bhi[sp.dim];
+    bhi[sp.dim] = sp.t - 1;
+    build_node(li, l, blo, bhi, depth + 1);
+    bhi[sp.dim] = saved;
+    saved = blo[sp.dim];
+    blo[sp.dim] = sp.t;
+    build_node(li + 1, r, blo, bhi, depth + 1);
+    blo[sp.dim] = saved;
+  }
+
+  /// Best split of the first `eff` rules: per dimension, the quartiles of
+  /// the range ends inside the box; the score favours balance, then little
+  /// replication.  No split when none leaves fewer rules on both sides.
+  Split choose(const std::vector<uint32_t>& s, size_t eff, const uint32_t* blo,
+               const uint32_t* bhi) {
+    Split best{0, 0, ~size_t{0}};
+    for (uint32_t d = 0; d < t_.n_dims; ++d) {
+      cand_.clear();
+      for (size_t i = 0; i < eff; ++i) {
+        const Proj& p = rr_[s[i]];
+        if (p.lo[d] > blo[d]) cand_.push_back(p.lo[d]);
+        if (p.hi[d] < bhi[d]) cand_.push_back(p.hi[d] + 1);
+      }
+      if (cand_.empty()) continue;
+      for (size_t q = 1; q <= 3; ++q) {
+        auto nth = cand_.begin() + static_cast<ptrdiff_t>(cand_.size() * q / 4);
+        std::nth_element(cand_.begin(), nth, cand_.end());
+        uint32_t t = *nth;
+        size_t nl = 0, nr = 0;
+        for (size_t i = 0; i < eff; ++i) {
+          nl += rr_[s[i]].lo[d] < t;
+          nr += rr_[s[i]].hi[d] >= t;
+        }
+        if (std::max(nl, nr) >= eff) continue;
+        size_t score = 4 * std::max(nl, nr) + (nl + nr - eff);
+        if (score < best.score) best = {d, t, score};
+      }
+    }
+    return best;
+  }
+
+  void make_leaf(uint32_t idx, const std::vector<uint32_t>& s) {
+    uint32_t first = static_cast<uint32_t>(t_.ents.size() / t_.stride);
+    for (uint32_t i : s) {
+      const Proj& p = rr_[i];
+      t_.ents.push_back(rules_[i]->rank);
+      t_.ents.push_back(reinterpret_cast<uintptr_t>(rules_[i]) | (p.full_check ? 1 : 0));
+      for (uint32_t d = 0; d < t_.n_dims; ++d)
+        t_.ents.push_back(p.lo[d] | uint64_t{p.hi[d] - p.lo[d]} << 32);
+    }
+    budget_ -= std::min(budget_, s.size());
+    t_.nodes[idx] = {kLeaf, 0, first, static_cast<uint32_t>(s.size())};
+  }
+
+  const std::vector<Rule*>& rules_;
+  uint32_t leaf_;
+  size_t& budget_;
+  std::vector<Proj> rr_;
+  std::vector<uint32_t> cand_;
+  Tree t_;
+};
+
+}  // namespace flowpath::classify_detail
