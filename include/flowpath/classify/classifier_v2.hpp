@@ -15,7 +15,10 @@
 // more than max(Config::compile_min, rules / Config::compile_fraction)
 // rules, a background thread compiles a new forest from a snapshot of every
 // rule a reader could still see, swaps it in, and after a grace period
-// unlinks the folded rules from the delta.
+// unlinks the folded rules from the delta.  A compile that took t waits
+// Config::compile_pause x t before the next one, so under heavy churn the
+// compile thread takes at most 1 / (1 + pause) of a core and the delta
+// grows instead (lookups then cost up to the delta's tables more).
 //
 // Consistency.  Every update publishes a new version and rules carry
 // [add_version, remove_version), as in Classifier.  A reader loads the
@@ -39,6 +42,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <span>
@@ -60,6 +64,7 @@ struct ClassifierV2Config {
   uint32_t replication_budget = 8;  // forest: leaf entries per rule at most
   uint32_t compile_min = 64;        // compile when the delta holds more than
   uint32_t compile_fraction = 16;   //   max(compile_min, rules / compile_fraction)
+  uint32_t compile_pause = 4;       // after a compile of t ms, none for pause x t ms
   bool background = true;           // compile on a thread (else inside the update)
 };
 
@@ -237,6 +242,7 @@ class ClassifierV2 {
   std::vector<Rule*> job_;
   bool job_ready_ = false, compiling_ = false, stop_ = false;
   uint64_t compiles_ = 0;
+  std::chrono::steady_clock::time_point next_compile_{};  // duty-cycle limit
   size_t pending_drops_ = 0;
 };
 

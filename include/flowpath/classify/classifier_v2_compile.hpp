@@ -46,6 +46,7 @@ template <class T>
 void ClassifierV2<T>::maybe_compile() {
   size_t threshold = std::max<size_t>(cfg_.compile_min, n_rules_ / cfg_.compile_fraction);
   if (compiling_ || pending_drops_ || delta_.size() <= threshold) return;
+  if (cfg_.background && std::chrono::steady_clock::now() < next_compile_) return;
   classify_detail::SplitForestConfig fc{cfg_.leaf_size, cfg_.replication_budget};
   if (!cfg_.background) return install(new Forest(snapshot(), fc));
   compiling_ = true;
@@ -92,10 +93,13 @@ void ClassifierV2<T>::worker() {
     job_.clear();
     job_ready_ = false;
     lock.unlock();
+    auto t0 = std::chrono::steady_clock::now();
     auto* f = new Forest(std::move(rs), fc);
+    auto t1 = std::chrono::steady_clock::now();
     lock.lock();
     install(f);
     compiling_ = false;
+    next_compile_ = t1 + cfg_.compile_pause * (t1 - t0);
     cv_.notify_all();
     // Fold the delta even when no update comes to run the grace periods.
     while (pending_drops_ && !stop_ && !job_ready_) {
@@ -105,6 +109,9 @@ void ClassifierV2<T>::worker() {
       std::this_thread::sleep_for(std::chrono::microseconds(200));
       lock.lock();
     }
+    // Compile what piled up during the pause even if no update comes.
+    cv_.wait_until(lock, next_compile_, [&] { return stop_ || job_ready_; });
+    if (!stop_ && !job_ready_) maybe_compile();
   }
 }
 

@@ -53,15 +53,7 @@ class DeltaTuples {
         break;
       }
     }
-    if (!into) {
-      for (Table* t : tables_)
-        if (t->mask() == dm) into = t;
-      if (!into) {
-        into = new Table(dm);
-        tables_.push_back(into);
-        dirty_ = true;
-      }
-    }
+    if (!into) into = new_table_for(dm);
     r->dtable = into;
     if (into->link(r, rec_)) dirty_ = true;
     ++n_;
@@ -121,6 +113,24 @@ class DeltaTuples {
   }
 
  private:
+  /// A table of the relaxed shape (as Classifier's: IPv4 prefixes rounded
+  /// down to 16 bits, ranged ports dropped), or of the exact shape when the
+  /// relaxed table exists (its bucket is full).
+  Table* new_table_for(const FlowMask& dm) {
+    FlowMask relaxed = relax(dm, 16, 16);
+    Table* t = table_with(relaxed);
+    if (t && !(relaxed == dm)) t = table_with(dm);
+    if (t) return t;
+    t = new Table(table_with(relaxed) ? dm : relaxed);
+    tables_.push_back(t);
+    dirty_ = true;
+    return t;
+  }
+  Table* table_with(const FlowMask& m) const {
+    for (Table* t : tables_)
+      if (t->mask() == m) return t;
+    return nullptr;
+  }
   void publish() {
     std::stable_sort(tables_.begin(), tables_.end(),
                      [](const Table* a, const Table* b) { return a->max_rank() > b->max_rank(); });

@@ -52,8 +52,11 @@ class SplitForest<Rule>::Builder {
   void choose_dims() {
     std::array<std::pair<size_t, uint32_t>, kNumKeyDims> use{};
     for (uint32_t d = 0; d < kNumKeyDims; ++d) use[d].second = d;
-    for (const Rule* r : rules_)
-      for (uint32_t d = 0; d < kNumKeyDims; ++d) use[d].first += !is_full(*r, d);
+    std::vector<uint64_t> cons(rules_.size());  // dimensions each rule constrains
+    for (size_t i = 0; i < rules_.size(); ++i) {
+      cons[i] = constrained(*rules_[i]);
+      for (uint64_t m = cons[i]; m; m &= m - 1) ++use[std::countr_zero(m)].first;
+    }
     std::stable_sort(use.begin(), use.end(), [](auto a, auto b) { return a.first > b.first; });
     uint32_t chosen[kNumKeyDims];
     std::fill(std::begin(chosen), std::end(chosen), kMaxDims);
@@ -66,22 +69,35 @@ class SplitForest<Rule>::Builder {
     rr_.resize(rules_.size());
     for (size_t i = 0; i < rules_.size(); ++i) {
       Proj& p = rr_[i];
-      for (uint32_t d = 0; d < kNumKeyDims; ++d) {
+      for (uint32_t d = 0; d < t_.n_dims; ++d) {
+        p.lo[d] = 0;
+        p.hi[d] = t_.full[d];
+      }
+      for (uint64_t m = cons[i]; m; m &= m - 1) {
+        uint32_t d = static_cast<uint32_t>(std::countr_zero(m));
         DimRange r = project(rules_[i]->match, rules_[i]->ranges, kKeyDims[d]);
         p.dead |= r.lo > r.hi;
         p.full_check |= !r.exact;
         if (chosen[d] < kMaxDims) {
           p.lo[chosen[d]] = r.lo;
           p.hi[chosen[d]] = r.hi;
-        } else if (r.lo != 0 || r.hi != dim_full(kKeyDims[d])) {
+        } else {
           p.full_check = true;  // constrained on a dimension the tree does not see
         }
       }
     }
   }
-  static bool is_full(const Rule& r, uint32_t d) {
-    DimRange x = project(r.match, r.ranges, kKeyDims[d]);
-    return x.lo == 0 && x.hi == dim_full(kKeyDims[d]);
+  /// Bit d set when the rule's mask touches dimension d (or d is a ranged port).
+  static uint64_t constrained(const Rule& r) {
+    uint64_t out = 0;
+    for (uint32_t d = 0; d < kNumKeyDims; ++d) {
+      KeyDim k = kKeyDims[d];
+      bool c = dim_read(bytes_of(r.match.mask), k) != 0;
+      c |= k.off == kTpSrcOff && !r.ranges.tp_src.full();
+      c |= k.off == kTpDstOff && !r.ranges.tp_dst.full();
+      out |= uint64_t{c} << d;
+    }
+    return out;
   }
 
   /// Rules that matter for splitting: up to and including the first one
@@ -128,9 +144,11 @@ class SplitForest<Rule>::Builder {
   Split choose(const std::vector<uint32_t>& s, size_t eff, const uint32_t* blo,
                const uint32_t* bhi) {
     Split best{0, 0, ~size_t{0}};
+    size_t step = std::max<size_t>(1, eff / kSample);  // sampled: the split only steers
+    size_t n = (eff + step - 1) / step;
     for (uint32_t d = 0; d < t_.n_dims; ++d) {
       cand_.clear();
-      for (size_t i = 0; i < eff; ++i) {
+      for (size_t i = 0; i < eff; i += step) {
         const Proj& p = rr_[s[i]];
         if (p.lo[d] > blo[d]) cand_.push_back(p.lo[d]);
         if (p.hi[d] < bhi[d]) cand_.push_back(p.hi[d] + 1);
@@ -141,12 +159,12 @@ class SplitForest<Rule>::Builder {
         std::nth_element(cand_.begin(), nth, cand_.end());
         uint32_t t = *nth;
         size_t nl = 0, nr = 0;
-        for (size_t i = 0; i < eff; ++i) {
+        for (size_t i = 0; i < eff; i += step) {
           nl += rr_[s[i]].lo[d] < t;
           nr += rr_[s[i]].hi[d] >= t;
         }
-        if (std::max(nl, nr) >= eff) continue;
-        size_t score = 4 * std::max(nl, nr) + (nl + nr - eff);
+        if (std::max(nl, nr) >= n) continue;
+        size_t score = 4 * std::max(nl, nr) + (nl + nr - n);
         if (score < best.score) best = {d, t, score};
       }
     }
@@ -165,6 +183,8 @@ class SplitForest<Rule>::Builder {
     budget_ -= std::min(budget_, s.size());
     t_.nodes[idx] = {kLeaf, 0, first, static_cast<uint32_t>(s.size())};
   }
+
+  static constexpr size_t kSample = 64;
 
   const std::vector<Rule*>& rules_;
   uint32_t leaf_;
