@@ -176,6 +176,8 @@ class ClassifierV2 {
     return b;
   }
   const ClassifierV2Config& config() const noexcept { return cfg_; }
+  /// The current forest (diagnostics; valid until the next compile).
+  const classify_detail::SplitForest<Rule>* forest() const noexcept { return cur_forest_; }
 
  private:
   using Forest = classify_detail::SplitForest<Rule>;

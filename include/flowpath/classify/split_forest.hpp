@@ -34,6 +34,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "flowpath/classify/split_dims.hpp"
@@ -66,10 +67,35 @@ class SplitForest {
   }
 
   const std::vector<Rule*>& rules() const noexcept { return rules_; }
+  struct Stats {
+    size_t nodes = 0, entries = 0, max_depth = 0;
+  };
+  Stats stats() const {
+    Stats st;
+    for (const Tree& t : trees_) {
+      st.nodes += t.nodes.size();
+      st.entries += t.ents.size();
+      st.max_depth = std::max(st.max_depth, t.depth(0));
+    }
+    return st;
+  }
+  /// Nodes visited and leaf entries scanned for key in all trees (no early exit).
+  std::pair<size_t, size_t> path_cost(const FlowKey& key) const {
+    size_t nodes = 0, ents = 0;
+    uint32_t x[kMaxDims];
+    for (const Tree& t : trees_) {
+      t.extract(key, x);
+      uint32_t n = 0;
+      for (; !t.nodes[n].leaf; ++nodes) n = t.step(t.nodes[n], x);
+      ents += t.nodes[n].count;
+    }
+    return {nodes, ents};
+  }
   size_t n_trees() const noexcept { return trees_.size(); }
   size_t memory_bytes() const noexcept {
     size_t b = sizeof(*this) + rules_.capacity() * sizeof(Rule*);
-    for (const Tree& t : trees_) b += t.nodes.capacity() * sizeof(Node) + t.ents.capacity() * 8;
+    for (const Tree& t : trees_)
+      b += t.nodes.capacity() * sizeof(Node) + t.ents.capacity() * sizeof(Entry);
     return b;
   }
 
@@ -111,14 +137,14 @@ class SplitForest {
         for (size_t k = 0; k < n; ++k) {
           if (node[k] == kDone) continue;
           const Node& nd = t.nodes[node[k]];
-          if (nd.dim == kLeaf) continue;
-          node[k] = x[k][nd.dim] >= nd.t ? nd.b : nd.a;
+          if (nd.leaf) continue;
+          node[k] = t.step(nd, x[k]);
           __builtin_prefetch(&t.nodes[node[k]]);
           moving = true;
         }
       }
       for (size_t k = 0; k < n; ++k)
-        if (node[k] != kDone) __builtin_prefetch(&t.ents[size_t{t.nodes[node[k]].a} * t.stride]);
+        if (node[k] != kDone) __builtin_prefetch(&t.ents[t.nodes[node[k]].base]);
       for (size_t k = 0; k < n; ++k)
         if (node[k] != kDone) t.scan(t.nodes[node[k]], x[k], keys[k], v, out[k], best_rank[k]);
     }
@@ -129,66 +155,115 @@ class SplitForest {
   static constexpr uint32_t kDone = ~0u;
   static constexpr int kMaxDepth = 48;
 
-  struct Node {
-    uint8_t dim;  // index into Tree::dims, or kLeaf
-    uint32_t t;   // go right when x[dim] >= t
-    uint32_t a;   // left child, or first entry of a leaf
-    uint32_t b;   // right child, or entries in a leaf
+  /// The builder's binary node: go to a + 1 when x[dim] >= t, else a;
+  /// a leaf (dim == kLeaf) holds entries [a, a + b).
+  struct BNode {
+    uint8_t dim;
+    uint32_t t;
+    uint32_t a;
+    uint32_t b;
+  };
+  /// What lookups walk: three levels of the binary tree in one cache line
+  /// (7 tests, a path of 3 picks one of 8 children at base..base+7), so a
+  /// lookup waits for a third of the memory loads.  Test i of level l sits
+  /// at index 2^l - 1 + path; a test with t == 0 always goes right (it
+  /// stands below a leaf reached early).
+  struct alignas(64) Node {
+    uint32_t t[7];
+    uint8_t d[7];
+    uint8_t leaf;
+    uint32_t base;   // first child, or first entry of a leaf
+    uint32_t count;  // entries in a leaf
+  };
+  /// A leaf entry: the rule's range on every dimension (unused dimensions
+  /// [0, ~0]), so the check is one fixed-size loop the compiler vectorises.
+  struct Entry {
+    uint64_t rank;
+    uintptr_t rule;  // Rule*, low bit: the ranges do not say everything (full check)
+    uint32_t lo[kMaxDims];
+    uint32_t span[kMaxDims];  // hi - lo
   };
 
   struct Tree {
     uint32_t n_dims = 0;
-    uint32_t stride = 2;  // words per entry: rank, rule|full-check bit, (lo | span << 32) x dims
     KeyDim dims[kMaxDims] = {};
     uint32_t full[kMaxDims] = {};
+    uint8_t shift[kMaxDims] = {};  // fast read: 32-bit big-endian load >> shift
+    bool fast_read = true;         // every dimension lies in the key's first 116 bytes
     uint64_t max_rank = 0;
     std::vector<Node> nodes;
-    std::vector<uint64_t> ents;
+    std::vector<Entry> ents;
 
+    static uint32_t step(const Node& m, const uint32_t* x) noexcept {
+      uint32_t p = x[m.d[0]] >= m.t[0];
+      p = 2 * p + (x[m.d[1 + p]] >= m.t[1 + p]);
+      p = 2 * p + (x[m.d[3 + p]] >= m.t[3 + p]);
+      return m.base + p;
+    }
+    size_t depth(uint32_t n) const {
+      if (nodes[n].leaf) return 0;
+      size_t d = 0;
+      for (uint32_t i = 0; i < 8; ++i) d = std::max(d, depth(nodes[n].base + i));
+      return 1 + d;
+    }
     void extract(const FlowKey& key, uint32_t* x) const noexcept {
-      for (uint32_t d = 0; d < n_dims; ++d) x[d] = dim_read(bytes_of(key), dims[d]);
+      const uint8_t* kb = bytes_of(key);
+      if (fast_read) {
+        for (uint32_t d = 0; d < kMaxDims; ++d) {
+          uint32_t w;
+          std::memcpy(&w, kb + dims[d].off, 4);
+          x[d] = d < n_dims ? __builtin_bswap32(w) >> shift[d] : 0;
+        }
+        return;
+      }
+      for (uint32_t d = 0; d < kMaxDims; ++d) x[d] = d < n_dims ? dim_read(kb, dims[d]) : 0;
     }
     uint32_t descend(const uint32_t* x) const noexcept {
       uint32_t n = 0;
-      while (nodes[n].dim != kLeaf) n = x[nodes[n].dim] >= nodes[n].t ? nodes[n].b : nodes[n].a;
+      while (!nodes[n].leaf) n = step(nodes[n], x);
       return n;
     }
     uint32_t descend_wc(const uint32_t* x, FlowMask& wc) const noexcept {
       uint32_t n = 0;
-      while (nodes[n].dim != kLeaf) {
-        const Node& nd = nodes[n];
-        dim_or(bytes_of(wc), dims[nd.dim], split_explain(x[nd.dim], nd.t, full[nd.dim]));
-        n = x[nd.dim] >= nd.t ? nd.b : nd.a;
+      while (!nodes[n].leaf) {
+        const Node& m = nodes[n];
+        uint32_t i = 0, p = 0;
+        for (int level = 0; level < 3; ++level, i = 2 * i + 1) {
+          uint32_t j = i + p;
+          if (m.t[j])
+            dim_or(bytes_of(wc), dims[m.d[j]], split_explain(x[m.d[j]], m.t[j], full[m.d[j]]));
+          p = 2 * p + (x[m.d[j]] >= m.t[j]);
+        }
+        n = m.base + p;
       }
       return n;
     }
     void scan(const Node& leaf, const uint32_t* x, const FlowKey& key, uint64_t v,
               const Rule*& best, uint64_t& best_rank) const noexcept {
-      const uint64_t* e = ents.data() + size_t{leaf.a} * stride;
-      for (uint32_t i = 0; i < leaf.b; ++i, e += stride) {
-        if (e[0] <= best_rank) return;
-        bool ok = true;
-        for (uint32_t d = 0; d < n_dims; ++d)
-          ok &= x[d] - static_cast<uint32_t>(e[2 + d]) <= static_cast<uint32_t>(e[2 + d] >> 32);
-        if (!ok) continue;
-        const Rule* r = reinterpret_cast<const Rule*>(e[1] & ~uint64_t{1});
-        if ((e[1] & 1) && !r->matches(key)) continue;
+      const Entry* e = ents.data() + leaf.base;
+      for (uint32_t i = 0; i < leaf.count; ++i, ++e) {
+        if (e->rank <= best_rank) return;
+        uint32_t out = 0;
+        for (uint32_t d = 0; d < kMaxDims; ++d) out |= (x[d] - e->lo[d]) > e->span[d];
+        if (out) continue;
+        const Rule* r = reinterpret_cast<const Rule*>(e->rule & ~uintptr_t{1});
+        if ((e->rule & 1) && !r->matches(key)) continue;
         if (!r->visible(v)) continue;
         best = r;
-        best_rank = e[0];
+        best_rank = e->rank;
         return;
       }
     }
     void scan_wc(const Node& leaf, const FlowKey& key, uint64_t v, const Rule*& best,
                  uint64_t& best_rank, FlowMask& wc) const noexcept {
-      const uint64_t* e = ents.data() + size_t{leaf.a} * stride;
-      for (uint32_t i = 0; i < leaf.b; ++i, e += stride) {
-        if (e[0] <= best_rank) return;
-        const Rule* r = reinterpret_cast<const Rule*>(e[1] & ~uint64_t{1});
+      const Entry* e = ents.data() + leaf.base;
+      for (uint32_t i = 0; i < leaf.count; ++i, ++e) {
+        if (e->rank <= best_rank) return;
+        const Rule* r = reinterpret_cast<const Rule*>(e->rule & ~uintptr_t{1});
         if (!r->visible(v)) continue;
         if (r->explain(key, wc)) {
           best = r;
-          best_rank = e[0];
+          best_rank = e->rank;
           return;
         }
       }

@@ -22,15 +22,20 @@ class SplitForest<Rule>::Builder {
 
   Tree build() {
     choose_dims();
-    t_.stride = 2 + t_.n_dims;
+    for (uint32_t d = 0; d < t_.n_dims; ++d) {
+      t_.shift[d] = static_cast<uint8_t>(32 - 8 * t_.dims[d].width);
+      t_.fast_read &= t_.dims[d].off + 4 <= sizeof(FlowKey);
+    }
     t_.max_rank = rules_.empty() ? 0 : rules_[0]->rank;
     std::vector<uint32_t> all;
     for (uint32_t i = 0; i < rules_.size(); ++i)
       if (!rr_[i].dead) all.push_back(i);
     uint32_t blo[kMaxDims] = {}, bhi[kMaxDims];
     for (uint32_t d = 0; d < t_.n_dims; ++d) bhi[d] = t_.full[d];
-    t_.nodes.push_back({});
+    bn_.push_back({});
     build_node(0, all, blo, bhi, 0);
+    t_.nodes.push_back({});
+    widen(0, 0);
     t_.nodes.shrink_to_fit();
     t_.ents.shrink_to_fit();
     return std::move(t_);
@@ -124,10 +129,10 @@ class SplitForest<Rule>::Builder {
       if (rr_[i].hi[sp.dim] >= sp.t) r.push_back(i);
     }
     std::vector<uint32_t>().swap(s);
-    uint32_t li = static_cast<uint32_t>(t_.nodes.size());
-    t_.nodes.push_back({});
-    t_.nodes.push_back({});
-    t_.nodes[idx] = {static_cast<uint8_t>(sp.dim), sp.t, li, li + 1};
+    uint32_t li = static_cast<uint32_t>(bn_.size());
+    bn_.push_back({});
+    bn_.push_back({});
+    bn_[idx] = {static_cast<uint8_t>(sp.dim), sp.t, li, 0};
     uint32_t saved = bhi[sp.dim];
     bhi[sp.dim] = sp.t - 1;
     build_node(li, l, blo, bhi, depth + 1);
@@ -172,16 +177,50 @@ class SplitForest<Rule>::Builder {
   }
 
   void make_leaf(uint32_t idx, const std::vector<uint32_t>& s) {
-    uint32_t first = static_cast<uint32_t>(t_.ents.size() / t_.stride);
+    uint32_t first = static_cast<uint32_t>(t_.ents.size());
     for (uint32_t i : s) {
       const Proj& p = rr_[i];
-      t_.ents.push_back(rules_[i]->rank);
-      t_.ents.push_back(reinterpret_cast<uintptr_t>(rules_[i]) | (p.full_check ? 1 : 0));
-      for (uint32_t d = 0; d < t_.n_dims; ++d)
-        t_.ents.push_back(p.lo[d] | uint64_t{p.hi[d] - p.lo[d]} << 32);
+      Entry e{
+          rules_[i]->rank, reinterpret_cast<uintptr_t>(rules_[i]) | (p.full_check ? 1 : 0), {}, {}};
+      for (uint32_t d = 0; d < kMaxDims; ++d) {
+        e.lo[d] = d < t_.n_dims ? p.lo[d] : 0;
+        e.span[d] = d < t_.n_dims ? p.hi[d] - p.lo[d] : ~0u;
+      }
+      t_.ents.push_back(e);
     }
     budget_ -= std::min(budget_, s.size());
-    t_.nodes[idx] = {kLeaf, 0, first, static_cast<uint32_t>(s.size())};
+    bn_[idx] = {kLeaf, 0, first, static_cast<uint32_t>(s.size())};
+  }
+
+  /// Writes at t_.nodes[w] the wide node for binary node b: its tests down
+  /// three levels (a leaf met early repeats itself below, under always-true
+  /// tests), then the eight subtrees it leads to.
+  void widen(uint32_t w, uint32_t b) {
+    if (bn_[b].dim == kLeaf) {
+      Node leaf{};
+      leaf.leaf = 1;
+      leaf.base = bn_[b].a;
+      leaf.count = bn_[b].b;
+      t_.nodes[w] = leaf;
+      return;
+    }
+    Node m{};
+    uint32_t level[8] = {b}, next[8];
+    for (uint32_t l = 0, width = 1; l < 3; ++l, width *= 2) {
+      for (uint32_t i = 0; i < width; ++i) {
+        const BNode& n = bn_[level[i]];
+        bool leaf = n.dim == kLeaf;
+        m.d[width - 1 + i] = leaf ? 0 : n.dim;
+        m.t[width - 1 + i] = leaf ? 0 : n.t;
+        next[2 * i] = leaf ? level[i] : n.a;
+        next[2 * i + 1] = leaf ? level[i] : n.a + 1;
+      }
+      std::copy(next, next + 2 * width, level);
+    }
+    m.base = static_cast<uint32_t>(t_.nodes.size());
+    t_.nodes[w] = m;
+    t_.nodes.resize(t_.nodes.size() + 8);
+    for (uint32_t p = 0; p < 8; ++p) widen(m.base + p, level[p]);
   }
 
   static constexpr size_t kSample = 64;
@@ -190,6 +229,7 @@ class SplitForest<Rule>::Builder {
   uint32_t leaf_;
   size_t& budget_;
   std::vector<Proj> rr_;
+  std::vector<BNode> bn_;
   std::vector<uint32_t> cand_;
   Tree t_;
 };
