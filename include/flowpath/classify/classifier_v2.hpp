@@ -167,7 +167,15 @@ class ClassifierV2 {
     return (f ? f->n_trees() : 0) + delta_.n_tables();
   }
   size_t delta_size() const noexcept { return delta_.size(); }
-  uint64_t compiles() const noexcept { return compiles_; }
+  uint64_t compiles() const noexcept {
+    std::lock_guard lock(mu_);
+    return compiles_;
+  }
+  /// CPU seconds the background thread spent building forests.
+  double compile_cpu_seconds() const noexcept {
+    std::lock_guard lock(mu_);
+    return compile_cpu_;
+  }
   size_t memory_bytes() const {
     std::lock_guard lock(mu_);
     size_t b = sizeof(*this) + index_.size() * 32 + index_.bucket_count() * 8;
@@ -192,6 +200,7 @@ class ClassifierV2 {
   /// reader can see it, out of the delta after the same grace period.
   void retire_rule(Rule* r, uint64_t v) {
     r->remove_version.store(v, std::memory_order_relaxed);
+    for (Forest* f : live_forests_) f->mark_removed(r, v);
     auto [b, e] = index_.equal_range(r->identity_hash());
     for (auto it = b; it != e; ++it)
       if (it->second == r) {
@@ -231,7 +240,8 @@ class ClassifierV2 {
   mutable std::mutex mu_;
   std::atomic<uint64_t> version_{1};
   std::atomic<const Forest*> forest_{nullptr};
-  Forest* cur_forest_ = nullptr;  // writer's view of forest_
+  Forest* cur_forest_ = nullptr;       // writer's view of forest_
+  std::vector<Forest*> live_forests_;  // cur_forest_ and retired ones readers may hold
   rcu::Reclaimer rec_;
   classify_detail::DeltaTuples<Rule> delta_;
   std::unordered_multimap<uint64_t, Rule*> index_;
@@ -244,6 +254,7 @@ class ClassifierV2 {
   std::vector<Rule*> job_;
   bool job_ready_ = false, compiling_ = false, stop_ = false;
   uint64_t compiles_ = 0;
+  double compile_cpu_ = 0;
   std::chrono::steady_clock::time_point next_compile_{};  // duty-cycle limit
   size_t pending_drops_ = 0;
 };

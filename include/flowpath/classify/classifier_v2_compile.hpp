@@ -8,9 +8,16 @@
 #pragma once
 
 #include <chrono>
+#include <ctime>
 #include <thread>
 
 namespace flowpath {
+
+inline double thread_cpu_seconds() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
 
 template <class T>
 ClassifierV2<T>::~ClassifierV2() {
@@ -66,6 +73,8 @@ void ClassifierV2<T>::install(Forest* f) {
     if (r->in_delta) folded.push_back(r);
   Forest* old = cur_forest_;
   cur_forest_ = f;
+  f->sync_removals();  // removals made while it was being built
+  live_forests_.push_back(f);
   forest_.store(f, std::memory_order_release);
   ++compiles_;
   if (!folded.empty()) {
@@ -78,6 +87,7 @@ void ClassifierV2<T>::install(Forest* f) {
   if (old)
     rec_.retire([this, old] {
       for (Rule* r : old->rules()) unref(r);
+      std::erase(live_forests_, old);
       delete old;
     });
 }
@@ -94,9 +104,12 @@ void ClassifierV2<T>::worker() {
     job_ready_ = false;
     lock.unlock();
     auto t0 = std::chrono::steady_clock::now();
+    double c0 = thread_cpu_seconds();
     auto* f = new Forest(std::move(rs), fc);
+    double c1 = thread_cpu_seconds();
     auto t1 = std::chrono::steady_clock::now();
     lock.lock();
+    compile_cpu_ += c1 - c0;
     install(f);
     compiling_ = false;
     next_compile_ = t1 + cfg_.compile_pause * (t1 - t0);

@@ -33,8 +33,10 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "flowpath/classify/split_dims.hpp"
@@ -57,16 +59,38 @@ class SplitForest {
   /// the forest).
   SplitForest(std::vector<Rule*> rules, SplitForestConfig cfg) : rules_(std::move(rules)) {
     std::sort(rules_.begin(), rules_.end(), [](Rule* a, Rule* b) { return a->rank > b->rank; });
-    std::vector<Rule*> parts[3];
-    for (Rule* r : rules_) parts[subset_of(*r)].push_back(r);
+    gone_ = std::make_unique<std::atomic<uint64_t>[]>(rules_.size());
+    std::vector<uint32_t> parts[3];
+    for (uint32_t i = 0; i < rules_.size(); ++i) {
+      parts[subset_of(*rules_[i])].push_back(i);
+      max_add_ = std::max(max_add_, rules_[i]->add_version);
+    }
+    sync_removals();
     budget_ = size_t{cfg.replication_budget} * rules_.size() + 4096;
     for (auto& p : parts)
-      if (!p.empty()) trees_.push_back(Builder(p, cfg.leaf_size, budget_).build());
+      if (!p.empty()) trees_.push_back(Builder(rules_, p, cfg.leaf_size, budget_).build());
     std::sort(trees_.begin(), trees_.end(),
               [](const Tree& a, const Tree& b) { return a.max_rank > b.max_rank; });
   }
 
   const std::vector<Rule*>& rules() const noexcept { return rules_; }
+
+  /// Readers learn removals from the forest's own copy of each rule's
+  /// remove_version (a small array, so a lookup never touches a rule it
+  /// does not return).  The writer refreshes it when installing the forest
+  /// and marks each later removal in every forest a reader may still hold,
+  /// before publishing the removal's version.
+  void sync_removals() noexcept {
+    for (size_t i = 0; i < rules_.size(); ++i)
+      gone_[i].store(rules_[i]->remove_version.load(std::memory_order_relaxed),
+                     std::memory_order_relaxed);
+  }
+  void mark_removed(const Rule* r, uint64_t v) noexcept {
+    auto it = std::lower_bound(rules_.begin(), rules_.end(), r->rank,
+                               [](const Rule* a, uint64_t rank) { return a->rank > rank; });
+    for (; it != rules_.end() && (*it)->rank == r->rank; ++it)
+      if (*it == r) gone_[it - rules_.begin()].store(v, std::memory_order_relaxed);
+  }
   struct Stats {
     size_t nodes = 0, entries = 0, max_depth = 0;
   };
@@ -93,7 +117,7 @@ class SplitForest {
   }
   size_t n_trees() const noexcept { return trees_.size(); }
   size_t memory_bytes() const noexcept {
-    size_t b = sizeof(*this) + rules_.capacity() * sizeof(Rule*);
+    size_t b = sizeof(*this) + rules_.capacity() * (sizeof(Rule*) + 8);
     for (const Tree& t : trees_)
       b += t.nodes.capacity() * sizeof(Node) + t.ents.capacity() * sizeof(Entry);
     return b;
@@ -110,9 +134,9 @@ class SplitForest {
       t.extract(key, x);
       uint32_t n = wc ? t.descend_wc(x, *wc) : t.descend(x);
       if (wc)
-        t.scan_wc(t.nodes[n], key, v, best, best_rank, *wc);
+        scan_wc(t, t.nodes[n], key, v, best, best_rank, *wc);
       else
-        t.scan(t.nodes[n], x, key, v, best, best_rank);
+        scan(t, t.nodes[n], x, key, v, best, best_rank);
     }
     return best;
   }
@@ -123,6 +147,10 @@ class SplitForest {
                     uint64_t* best_rank) const {
     uint32_t x[kBatch][kMaxDims];
     uint32_t node[kBatch];
+    for (size_t k = 0; k < n; ++k) {  // the key's bytes the dimensions use
+      __builtin_prefetch(bytes_of(keys[k]) + 16);
+      __builtin_prefetch(bytes_of(keys[k]) + 80);
+    }
     for (const Tree& t : trees_) {
       bool any = false;
       for (size_t k = 0; k < n; ++k) {
@@ -146,12 +174,13 @@ class SplitForest {
       for (size_t k = 0; k < n; ++k)
         if (node[k] != kDone) __builtin_prefetch(&t.ents[t.nodes[node[k]].base]);
       for (size_t k = 0; k < n; ++k)
-        if (node[k] != kDone) t.scan(t.nodes[node[k]], x[k], keys[k], v, out[k], best_rank[k]);
+        if (node[k] != kDone) scan(t, t.nodes[node[k]], x[k], keys[k], v, out[k], best_rank[k]);
     }
   }
 
  private:
   static constexpr uint8_t kLeaf = 0xff;
+  static constexpr uint32_t kFullCheck = 1u << 31;
   static constexpr uint32_t kDone = ~0u;
   static constexpr int kMaxDepth = 48;
 
@@ -179,7 +208,7 @@ class SplitForest {
   /// [0, ~0]), so the check is one fixed-size loop the compiler vectorises.
   struct Entry {
     uint64_t rank;
-    uintptr_t rule;  // Rule*, low bit: the ranges do not say everything (full check)
+    uint32_t id;  // index in rules_ | kFullCheck: the ranges do not say everything
     uint32_t lo[kMaxDims];
     uint32_t span[kMaxDims];  // hi - lo
   };
@@ -238,37 +267,41 @@ class SplitForest {
       }
       return n;
     }
-    void scan(const Node& leaf, const uint32_t* x, const FlowKey& key, uint64_t v,
-              const Rule*& best, uint64_t& best_rank) const noexcept {
-      const Entry* e = ents.data() + leaf.base;
-      for (uint32_t i = 0; i < leaf.count; ++i, ++e) {
-        if (e->rank <= best_rank) return;
-        uint32_t out = 0;
-        for (uint32_t d = 0; d < kMaxDims; ++d) out |= (x[d] - e->lo[d]) > e->span[d];
-        if (out) continue;
-        const Rule* r = reinterpret_cast<const Rule*>(e->rule & ~uintptr_t{1});
-        if ((e->rule & 1) && !r->matches(key)) continue;
-        if (!r->visible(v)) continue;
+  };
+
+  void scan(const Tree& t, const Node& leaf, const uint32_t* x, const FlowKey& key, uint64_t v,
+            const Rule*& best, uint64_t& best_rank) const noexcept {
+    const Entry* e = t.ents.data() + leaf.base;
+    for (uint32_t i = 0; i < leaf.count; ++i, ++e) {
+      if (e->rank <= best_rank) return;
+      uint32_t out = 0;
+      for (uint32_t d = 0; d < kMaxDims; ++d) out |= (x[d] - e->lo[d]) > e->span[d];
+      if (out) continue;
+      uint32_t id = e->id & ~kFullCheck;
+      if (gone_[id].load(std::memory_order_relaxed) <= v) continue;
+      const Rule* r = rules_[id];
+      if ((e->id & kFullCheck) && !r->matches(key)) continue;
+      if (v < max_add_ && r->add_version > v) continue;  // a reader of an older version
+      best = r;
+      best_rank = e->rank;
+      return;
+    }
+  }
+
+  void scan_wc(const Tree& t, const Node& leaf, const FlowKey& key, uint64_t v, const Rule*& best,
+               uint64_t& best_rank, FlowMask& wc) const noexcept {
+    const Entry* e = t.ents.data() + leaf.base;
+    for (uint32_t i = 0; i < leaf.count; ++i, ++e) {
+      if (e->rank <= best_rank) return;
+      const Rule* r = rules_[e->id & ~kFullCheck];
+      if (!r->visible(v)) continue;
+      if (r->explain(key, wc)) {
         best = r;
         best_rank = e->rank;
         return;
       }
     }
-    void scan_wc(const Node& leaf, const FlowKey& key, uint64_t v, const Rule*& best,
-                 uint64_t& best_rank, FlowMask& wc) const noexcept {
-      const Entry* e = ents.data() + leaf.base;
-      for (uint32_t i = 0; i < leaf.count; ++i, ++e) {
-        if (e->rank <= best_rank) return;
-        const Rule* r = reinterpret_cast<const Rule*>(e->rule & ~uintptr_t{1});
-        if (!r->visible(v)) continue;
-        if (r->explain(key, wc)) {
-          best = r;
-          best_rank = e->rank;
-          return;
-        }
-      }
-    }
-  };
+  }
 
   /// 0: small source range, 1: small destination range, 2: the rest.
   static int subset_of(const Rule& r) {
@@ -281,7 +314,9 @@ class SplitForest {
 
   class Builder;
 
-  std::vector<Rule*> rules_;  // every rule compiled in, best rank first
+  std::vector<Rule*> rules_;                       // every rule compiled in, best rank first
+  std::unique_ptr<std::atomic<uint64_t>[]> gone_;  // remove_version of rules_[i]
+  uint64_t max_add_ = 0;                           // newest add_version in rules_
   std::vector<Tree> trees_;
   size_t budget_ = 0;
 };

@@ -17,14 +17,19 @@ namespace flowpath::classify_detail {
 template <class Rule>
 class SplitForest<Rule>::Builder {
  public:
-  Builder(const std::vector<Rule*>& rules, uint32_t leaf_size, size_t& budget)
-      : rules_(rules), leaf_(std::max<uint32_t>(leaf_size, 1)), budget_(budget) {}
+  /// Builds the tree of the rules all[ids[i]] (ids in rank order).
+  Builder(const std::vector<Rule*>& all, std::vector<uint32_t> ids, uint32_t leaf_size,
+          size_t& budget)
+      : ids_(std::move(ids)), leaf_(std::max<uint32_t>(leaf_size, 1)), budget_(budget) {
+    rules_.reserve(ids_.size());
+    for (uint32_t id : ids_) rules_.push_back(all[id]);
+  }
 
   Tree build() {
     choose_dims();
     for (uint32_t d = 0; d < t_.n_dims; ++d) {
       t_.shift[d] = static_cast<uint8_t>(32 - 8 * t_.dims[d].width);
-      t_.fast_read &= t_.dims[d].off + 4 <= sizeof(FlowKey);
+      t_.fast_read &= size_t{t_.dims[d].off} + 4 <= sizeof(FlowKey);
     }
     t_.max_rank = rules_.empty() ? 0 : rules_[0]->rank;
     std::vector<uint32_t> all;
@@ -180,8 +185,7 @@ class SplitForest<Rule>::Builder {
     uint32_t first = static_cast<uint32_t>(t_.ents.size());
     for (uint32_t i : s) {
       const Proj& p = rr_[i];
-      Entry e{
-          rules_[i]->rank, reinterpret_cast<uintptr_t>(rules_[i]) | (p.full_check ? 1 : 0), {}, {}};
+      Entry e{rules_[i]->rank, ids_[i] | (p.full_check ? kFullCheck : 0), {}, {}};
       for (uint32_t d = 0; d < kMaxDims; ++d) {
         e.lo[d] = d < t_.n_dims ? p.lo[d] : 0;
         e.span[d] = d < t_.n_dims ? p.hi[d] - p.lo[d] : ~0u;
@@ -225,7 +229,8 @@ class SplitForest<Rule>::Builder {
 
   static constexpr size_t kSample = 64;
 
-  const std::vector<Rule*>& rules_;
+  std::vector<Rule*> rules_;
+  std::vector<uint32_t> ids_;
   uint32_t leaf_;
   size_t& budget_;
   std::vector<Proj> rr_;
