@@ -75,6 +75,7 @@ struct LogRule : ClassifierRule<T> {
   RankedTable<LogRule>* dtable = nullptr;  // writer only, from here down
   uint32_t refs = 0;
   bool in_delta = false;
+  bool quiesced = false;  // removed more than a grace period ago
 };
 }  // namespace classify_detail
 
@@ -179,7 +180,7 @@ class ClassifierV2 {
   size_t memory_bytes() const {
     std::lock_guard lock(mu_);
     size_t b = sizeof(*this) + index_.size() * 32 + index_.bucket_count() * 8;
-    b += n_rules_ * sizeof(Rule) + delta_.memory_bytes() + limbo_.size() * 32;
+    b += n_rules_ * sizeof(Rule) + delta_.memory_bytes() + limbo_.capacity() * 8;
     if (cur_forest_) b += cur_forest_->memory_bytes();
     return b;
   }
@@ -207,11 +208,19 @@ class ClassifierV2 {
         index_.erase(it);
         break;
       }
-    limbo_.insert(r);  // takes over the index's reference
+    limbo_.push_back(r);  // takes over the index's reference
+    if (limbo_.size() > 1024 + n_rules_) compact_limbo();
     rec_.retire([this, r] {
       drop_from_delta(r);
-      limbo_.erase(r);
+      r->quiesced = true;  // no reader can see it any more
+    });
+  }
+  /// Drops the limbo's references to rules no reader can see.
+  void compact_limbo() {
+    std::erase_if(limbo_, [this](Rule* r) {
+      if (!r->quiesced) return false;
       unref(r);
+      return true;
     });
   }
   void drop_from_delta(Rule* r) {
@@ -245,7 +254,7 @@ class ClassifierV2 {
   rcu::Reclaimer rec_;
   classify_detail::DeltaTuples<Rule> delta_;
   std::unordered_multimap<uint64_t, Rule*> index_;
-  std::unordered_set<Rule*> limbo_;  // removed, maybe still visible to a reader
+  std::vector<Rule*> limbo_;  // removed rules, until quiesced and compacted
   size_t n_rules_ = 0;
   uint64_t next_seq_ = 0;
   // Compilation (guarded by mu_).

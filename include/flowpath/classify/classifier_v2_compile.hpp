@@ -41,6 +41,7 @@ ClassifierV2<T>::~ClassifierV2() {
 /// less than a grace period ago.  Each gets a reference for the forest.
 template <class T>
 std::vector<typename ClassifierV2<T>::Rule*> ClassifierV2<T>::snapshot() {
+  compact_limbo();
   std::vector<Rule*> rs;
   rs.reserve(index_.size() + limbo_.size());
   for (auto& e : index_) rs.push_back(e.second);
@@ -132,6 +133,7 @@ template <class T>
 void ClassifierV2<T>::compile_now() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !compiling_; });
+  compact_limbo();
   if (delta_.size() > 0 || limbo_.size() > 0)
     install(new Forest(snapshot(), {cfg_.leaf_size, cfg_.replication_budget}));
   while (pending_drops_) {
