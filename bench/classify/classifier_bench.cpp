@@ -258,13 +258,15 @@ double thread_cpu() {
 }
 
 /// Remove + re-insert of a random rule while another thread looks up the
-/// trace and background compiles run.  updates_per_s counts the writer's
+/// trace (and, for v2, background compiles run).  updates_per_s counts the writer's
 /// CPU time plus the compile thread's (the whole cost of an update);
 /// writer_updates_per_s the writer's alone (what v1's figure measures);
 /// lookups_per_s is the concurrent reader's rate per CPU second.
-void BM_v2_update(benchmark::State& st, std::string set) {
-  const auto& d = load(set);
-  auto& c = *built_v2(set).c;
+double compile_cpu(const ClassifierV2<int>& c) { return c.compile_cpu_seconds(); }
+double compile_cpu(const Classifier<int>&) { return 0; }
+
+template <class C>
+void update_with_reader(benchmark::State& st, const SetData& d, C& c) {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> looked{0};
   std::atomic<double> reader_cpu{0};
@@ -281,8 +283,7 @@ void BM_v2_update(benchmark::State& st, std::string set) {
     looked = n;
   });
   std::mt19937 rng(42);
-  double w0 = thread_cpu(), k0 = c.compile_cpu_seconds();
-  uint64_t compiles0 = c.compiles();
+  double w0 = thread_cpu(), k0 = compile_cpu(c);
   for (auto _ : st) {
     size_t i = rng() % d.rules.size();
     c.remove(d.rules[i].match, classbench::priority_of(i), d.rules[i].ranges);
@@ -291,12 +292,22 @@ void BM_v2_update(benchmark::State& st, std::string set) {
   double writer = thread_cpu() - w0;
   stop = true;
   reader.join();
-  double compile = c.compile_cpu_seconds() - k0;
+  double compile = compile_cpu(c) - k0;
   st.counters["updates_per_s"] = 2.0 * double(st.iterations()) / (writer + compile);
   st.counters["writer_updates_per_s"] = 2.0 * double(st.iterations()) / writer;
   st.counters["lookups_per_s"] = double(looked.load()) / reader_cpu.load();
+}
+
+
+void BM_v2_update(benchmark::State& st, std::string set) {
+  auto& c = *built_v2(set).c;
+  uint64_t compiles0 = c.compiles();
+  update_with_reader(st, load(set), c);
   st.counters["compiles"] = double(c.compiles() - compiles0);
-  st.counters["delta"] = double(c.delta_size());
+}
+/// The same for Classifier (v1, prefix tries on), for a like-for-like ratio.
+void BM_classifier_update_reader(benchmark::State& st, std::string set) {
+  update_with_reader(st, load(set), *built(set).c);
 }
 
 int register_all() {
@@ -317,6 +328,9 @@ int register_all() {
     benchmark::RegisterBenchmark(("v2_single/" + set).c_str(), BM_v2_single, set)->MinTime(0.3);
     benchmark::RegisterBenchmark(("v2_batch32/" + set).c_str(), BM_v2_batch, set)->MinTime(0.3);
     benchmark::RegisterBenchmark(("v2_update/" + set).c_str(), BM_v2_update, set)->MinTime(0.5);
+    benchmark::RegisterBenchmark(("classifier_updreader/" + set).c_str(),
+                                 BM_classifier_update_reader, set)
+        ->MinTime(0.5);
     benchmark::RegisterBenchmark(("v2_megaflow/" + set).c_str(), BM_v2_megaflow, set)->MinTime(0.3);
     if (set.find("100k") == std::string::npos)
       benchmark::RegisterBenchmark(("linear_single/" + set).c_str(), BM_linear_single, set)

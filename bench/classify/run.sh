@@ -80,13 +80,14 @@ print("Updates/s (CPU time; v2: writer + compile thread, writer alone in bracket
       "meanwhile, its lookups per CPU second), build, memory, megaflow bits per lookup:\n")
 def other(s, r, p):
     return [s, "%.2fM" % (g(r, "classifier_update", "updates_per_s") / 1e6),
+            "%.2fM" % (g(r, "classifier_updreader", "updates_per_s") / 1e6),
             "%.2fM" % (g(r, "classifier_update_notries", "updates_per_s") / 1e6),
             "%.2fM (%.2fM)" % (g(r, "v2_update", "updates_per_s") / 1e6, g(r, "v2_update", "writer_updates_per_s") / 1e6),
-            "%.2fM" % (g(r, "v2_update", "lookups_per_s") / 1e6), "%d / %d" % (g(r, "v2_update", "compiles"), g(r, "v2_update", "delta")),
+            "%.2fM" % (g(r, "v2_update", "lookups_per_s") / 1e6), "%d" % g(r, "v2_update", "compiles"),
             "%.1f" % g(r, "classifier_single", "build_ms"), "%.1f" % g(r, "v2_single", "build_ms"),
             str(p.get("build", "-")), "%.1f" % g(r, "classifier_single", "memory_MB"),
             "%.1f" % g(r, "v2_single", "memory_MB"), str(p.get("mem", "-")),
             "%.1f" % g(r, "classifier_megaflow", "wc_bits"), "%.1f" % g(r, "v2_megaflow", "wc_bits")]
-table(("set", "v1 upd/s", "v1 upd/s no tries", "v2 upd/s", "v2 reader lk/s", "v2 compiles / delta left", "v1 build ms",
+table(("set", "v1 upd/s", "v1 upd/s + reader", "v1 upd/s no tries", "v2 upd/s", "v2 reader lk/s", "v2 compiles", "v1 build ms",
        "v2 build ms", "acl build ms", "v1 MB", "v2 MB", "acl MB", "v1 wc bits", "v2 wc bits"), other)
 PY
