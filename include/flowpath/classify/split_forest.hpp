@@ -54,7 +54,6 @@ class SplitForest {
  public:
   static constexpr size_t kMaxDims = 8;
   static constexpr size_t kBatch = 32;
-  static constexpr size_t kMaxTrees = 3;  // one per subset (subset_of)
 
   /// Compiles `rules` (ownership stays with the caller; they must outlive
   /// the forest).
@@ -128,14 +127,16 @@ class SplitForest {
   /// nullptr.  With wc, ORs the consulted bits into *wc.
   const Rule* lookup(const FlowKey& key, uint64_t v, uint64_t& best_rank,
                      FlowMask* wc = nullptr) const {
-    if (!wc) return lookup_fast(key, v, best_rank);
     const Rule* best = nullptr;
     uint32_t x[kMaxDims];
     for (const Tree& t : trees_) {
       if (t.max_rank <= best_rank) break;
       t.extract(key, x);
-      uint32_t n = t.descend_wc(x, *wc);
-      scan_wc(t, t.nodes[n], key, v, best, best_rank, *wc);
+      uint32_t n = wc ? t.descend_wc(x, *wc) : t.descend(x);
+      if (wc)
+        scan_wc(t, t.nodes[n], key, v, best, best_rank, *wc);
+      else
+        scan(t, t.nodes[n], x, key, v, best, best_rank);
     }
     return best;
   }
@@ -267,31 +268,6 @@ class SplitForest {
       return n;
     }
   };
-
-  /// Without a mask to build, the (at most three) trees are descended in
-  /// lock step: their chains of dependent loads overlap.
-  const Rule* lookup_fast(const FlowKey& key, uint64_t v, uint64_t& best_rank) const {
-    const Rule* best = nullptr;
-    uint32_t x[kMaxTrees][kMaxDims];
-    uint32_t n[kMaxTrees] = {};
-    size_t nt = 0;
-    while (nt < trees_.size() && trees_[nt].max_rank > best_rank) {
-      trees_[nt].extract(key, x[nt]);
-      ++nt;
-    }
-    for (bool moving = true; moving;) {
-      moving = false;
-      for (size_t i = 0; i < nt; ++i) {
-        const Node& m = trees_[i].nodes[n[i]];
-        if (m.leaf) continue;
-        n[i] = Tree::step(m, x[i]);
-        moving = true;
-      }
-    }
-    for (size_t i = 0; i < nt && trees_[i].max_rank > best_rank; ++i)
-      scan(trees_[i], trees_[i].nodes[n[i]], x[i], key, v, best, best_rank);
-    return best;
-  }
 
   void scan(const Tree& t, const Node& leaf, const uint32_t* x, const FlowKey& key, uint64_t v,
             const Rule*& best, uint64_t& best_rank) const noexcept {
