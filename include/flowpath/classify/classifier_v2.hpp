@@ -75,7 +75,8 @@ struct LogRule : ClassifierRule<T> {
   RankedTable<LogRule>* dtable = nullptr;  // writer only, from here down
   uint32_t refs = 0;
   bool in_delta = false;
-  bool quiesced = false;  // removed more than a grace period ago
+  bool quiesced = false;    // removed more than a grace period ago
+  uint32_t forest_pos = 0;  // index in the current forest's rules(), if there
 };
 }  // namespace classify_detail
 
@@ -201,15 +202,18 @@ class ClassifierV2 {
   /// reader can see it, out of the delta after the same grace period.
   void retire_rule(Rule* r, uint64_t v) {
     r->remove_version.store(v, std::memory_order_relaxed);
-    for (Forest* f : live_forests_) f->mark_removed(r, v);
+    for (Forest* f : live_forests_) f->mark_removed(r, f == cur_forest_ ? r->forest_pos : ~0u, v);
     auto [b, e] = index_.equal_range(r->identity_hash());
     for (auto it = b; it != e; ++it)
       if (it->second == r) {
         index_.erase(it);
         break;
       }
-    limbo_.push_back(r);  // takes over the index's reference
-    if (limbo_.size() > 1024 + n_rules_) compact_limbo();
+    limbo_.push_back(r);                 // takes over the index's reference
+    if (limbo_.size() > limbo_limit_) {  // amortised: the limit doubles past what stays
+      compact_limbo();
+      limbo_limit_ = 2 * limbo_.size() + 1024 + n_rules_;
+    }
     rec_.retire([this, r] {
       drop_from_delta(r);
       r->quiesced = true;  // no reader can see it any more
@@ -255,6 +259,7 @@ class ClassifierV2 {
   classify_detail::DeltaTuples<Rule> delta_;
   std::unordered_multimap<uint64_t, Rule*> index_;
   std::vector<Rule*> limbo_;  // removed rules, until quiesced and compacted
+  size_t limbo_limit_ = 1024;
   size_t n_rules_ = 0;
   uint64_t next_seq_ = 0;
   // Compilation (guarded by mu_).

@@ -70,8 +70,11 @@ void ClassifierV2<T>::maybe_compile() {
 template <class T>
 void ClassifierV2<T>::install(Forest* f) {
   std::vector<Rule*> folded;
-  for (Rule* r : f->rules())
+  for (uint32_t i = 0; i < f->rules().size(); ++i) {
+    Rule* r = f->rules()[i];
+    r->forest_pos = i;
     if (r->in_delta) folded.push_back(r);
+  }
   Forest* old = cur_forest_;
   cur_forest_ = f;
   f->sync_removals();  // removals made while it was being built

@@ -85,7 +85,10 @@ class SplitForest {
       gone_[i].store(rules_[i]->remove_version.load(std::memory_order_relaxed),
                      std::memory_order_relaxed);
   }
-  void mark_removed(const Rule* r, uint64_t v) noexcept {
+  /// pos: r's index in rules() when the caller knows it, else ~0u.
+  void mark_removed(const Rule* r, uint32_t pos, uint64_t v) noexcept {
+    if (pos < rules_.size() && rules_[pos] == r)
+      return gone_[pos].store(v, std::memory_order_relaxed);
     auto it = std::lower_bound(rules_.begin(), rules_.end(), r->rank,
                                [](const Rule* a, uint64_t rank) { return a->rank > rank; });
     for (; it != rules_.end() && (*it)->rank == r->rank; ++it)
