@@ -12,7 +12,7 @@
 // split_dims.hpp) with a split point t chosen among the rules' range ends
 // (three quantiles per dimension, the one leaving the fewest rules in the
 // bigger child); a leaf holds the rules whose ranges meet the leaf's box,
-// sorted by rank, stored inline as (rank, rule, [lo, span] per dimension)
+// sorted by rank, stored inline as (rank, rule index, [lo, span] x 8)
 // so the check of a candidate is a few subtractions without touching the
 // rule.  Splitting stops at Config::leaf_size rules above the first rule
 // that covers the whole box (the scan stops there anyway), when no split
@@ -26,10 +26,12 @@
 // agrees on those bits takes the same path and gets the same answer.
 //
 // Removed rules stay in the trees until the next compile; lookups skip
-// rules not visible in their version.  Cost: lookup ~ depth (≤ ~20) node
-// reads + one leaf scan per tree; batches walk up to 32 keys in lock step
-// with prefetches.  Build: O(rules x dims x depth).  Thread-safety:
-// immutable after construction; any number of concurrent readers.
+// rules not visible in their version, reading removals from the forest's
+// own array (mark_removed).  Cost: lookup ~ 3-6 cache-line nodes (three
+// binary levels each) + one leaf scan per tree; batches walk up to 32 keys
+// in lock step with prefetches.  Build: O(rules x dims x depth).
+// Thread-safety: immutable after construction except the removal array
+// (writer: mark_removed/sync_removals); any number of concurrent readers.
 #pragma once
 
 #include <algorithm>
