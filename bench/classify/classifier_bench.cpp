@@ -7,17 +7,21 @@
 //   wc_bits
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "flowpath/classify/classbench.hpp"
 #include "flowpath/classify/classifier.hpp"
+#include "flowpath/classify/classifier_v2.hpp"
 
 namespace {
 using namespace flowpath;
@@ -174,6 +178,138 @@ void BM_linear_single(benchmark::State& st, std::string set) {
       double(st.iterations()), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+// ---- ClassifierV2 (forest + delta) ------------------------------------------
+struct BuiltV2 {
+  std::unique_ptr<ClassifierV2<int>> c;
+  double build_ms;  // inserts, then compile_now()
+};
+BuiltV2& built_v2(const std::string& set) {
+  static std::map<std::string, BuiltV2> cache;
+  auto it = cache.find(set);
+  if (it != cache.end()) return it->second;
+  const auto& d = load(set);
+  BuiltV2 b{std::make_unique<ClassifierV2<int>>(), 0};
+  auto t0 = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < d.rules.size(); ++i)
+    b.c->insert(d.rules[i].match, classbench::priority_of(i), int(i), d.rules[i].ranges);
+  b.c->compile_now();
+  b.build_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return cache.emplace(set, std::move(b)).first->second;
+}
+
+void BM_v2_single(benchmark::State& st, std::string set) {
+  const auto& d = load(set);
+  auto& b = built_v2(set);
+  b.c->compile_now();  // fold what the update benchmark left in the delta
+  const auto& c = *b.c;
+  size_t i = 0;
+  for (auto _ : st) {
+    benchmark::DoNotOptimize(c.lookup(d.keys[i]));
+    if (++i == d.keys.size()) i = 0;
+  }
+  st.counters["ns_per_lookup"] = benchmark::Counter(
+      double(st.iterations()), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  st.counters["build_ms"] = b.build_ms;
+  st.counters["memory_MB"] = double(c.memory_bytes()) / 1048576.0;
+  st.counters["tables"] = double(c.n_tables());
+  st.counters["rules"] = double(c.size());
+}
+
+void BM_v2_batch(benchmark::State& st, std::string set) {
+  const auto& d = load(set);
+  auto& b = built_v2(set);
+  b.c->compile_now();
+  const auto& c = *b.c;
+  std::vector<const ClassifierV2<int>::Rule*> out(32);
+  size_t i = 0;
+  for (auto _ : st) {
+    size_t n = std::min<size_t>(32, d.keys.size() - i);
+    c.lookup_batch(std::span<const FlowKey>(d.keys.data() + i, n), out.data());
+    benchmark::DoNotOptimize(out.data());
+    i += n;
+    if (i == d.keys.size()) i = 0;
+    st.SetItemsProcessed(st.items_processed() + int64_t(n));
+  }
+  st.counters["ns_per_lookup"] = benchmark::Counter(
+      double(st.items_processed()), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void BM_v2_megaflow(benchmark::State& st, std::string set) {
+  const auto& d = load(set);
+  auto& b = built_v2(set);
+  b.c->compile_now();
+  const auto& c = *b.c;
+  size_t i = 0, bits = 0, n = 0;
+  for (auto _ : st) {
+    FlowMask wc{};
+    benchmark::DoNotOptimize(c.lookup(d.keys[i], &wc));
+    for (size_t w = 0; w < FlowKey::kWords; ++w) bits += std::popcount(wc.word(w));
+    ++n;
+    if (++i == d.keys.size()) i = 0;
+  }
+  st.counters["wc_bits"] = double(bits) / double(n ? n : 1);
+}
+
+double thread_cpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+/// Remove + re-insert of a random rule while another thread looks up the
+/// trace (and, for v2, background compiles run).  updates_per_s counts the writer's
+/// CPU time plus the compile thread's (the whole cost of an update);
+/// writer_updates_per_s the writer's alone (what v1's figure measures);
+/// lookups_per_s is the concurrent reader's rate per CPU second.
+double compile_cpu(const ClassifierV2<int>& c) { return c.compile_cpu_seconds(); }
+double compile_cpu(const Classifier<int>&) { return 0; }
+
+template <class C>
+void update_with_reader(benchmark::State& st, const SetData& d, C& c) {
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> looked{0};
+  std::atomic<double> reader_cpu{0};
+  std::thread reader([&] {
+    size_t i = 0;
+    uint64_t n = 0;
+    double t0 = thread_cpu();
+    while (!stop.load(std::memory_order_relaxed)) {
+      benchmark::DoNotOptimize(c.lookup(d.keys[i]));
+      if (++i == d.keys.size()) i = 0;
+      ++n;
+    }
+    reader_cpu = thread_cpu() - t0;
+    looked = n;
+  });
+  std::mt19937 rng(42);
+  double w0 = thread_cpu(), k0 = compile_cpu(c);
+  for (auto _ : st) {
+    size_t i = rng() % d.rules.size();
+    c.remove(d.rules[i].match, classbench::priority_of(i), d.rules[i].ranges);
+    c.insert(d.rules[i].match, classbench::priority_of(i), int(i), d.rules[i].ranges);
+  }
+  double writer = thread_cpu() - w0;
+  stop = true;
+  reader.join();
+  double compile = compile_cpu(c) - k0;
+  st.counters["updates_per_s"] = 2.0 * double(st.iterations()) / (writer + compile);
+  st.counters["writer_updates_per_s"] = 2.0 * double(st.iterations()) / writer;
+  st.counters["lookups_per_s"] = double(looked.load()) / reader_cpu.load();
+}
+
+
+void BM_v2_update(benchmark::State& st, std::string set) {
+  auto& c = *built_v2(set).c;
+  uint64_t compiles0 = c.compiles();
+  update_with_reader(st, load(set), c);
+  st.counters["compiles"] = double(c.compiles() - compiles0);
+}
+/// The same for Classifier (v1, prefix tries on), for a like-for-like ratio.
+void BM_classifier_update_reader(benchmark::State& st, std::string set) {
+  update_with_reader(st, load(set), *built(set).c);
+}
+
 int register_all() {
   for (std::string set :
        {"acl1_1k", "fw1_1k", "ipc1_1k", "acl1_10k", "fw1_10k", "ipc1_10k", "acl1_100k"}) {
@@ -189,6 +325,13 @@ int register_all() {
     benchmark::RegisterBenchmark(("classifier_megaflow/" + set).c_str(), BM_classifier_megaflow,
                                  set)
         ->MinTime(0.3);
+    benchmark::RegisterBenchmark(("v2_single/" + set).c_str(), BM_v2_single, set)->MinTime(0.3);
+    benchmark::RegisterBenchmark(("v2_batch32/" + set).c_str(), BM_v2_batch, set)->MinTime(0.3);
+    benchmark::RegisterBenchmark(("v2_update/" + set).c_str(), BM_v2_update, set)->MinTime(0.5);
+    benchmark::RegisterBenchmark(("classifier_updreader/" + set).c_str(),
+                                 BM_classifier_update_reader, set)
+        ->MinTime(0.5);
+    benchmark::RegisterBenchmark(("v2_megaflow/" + set).c_str(), BM_v2_megaflow, set)->MinTime(0.3);
     if (set.find("100k") == std::string::npos)
       benchmark::RegisterBenchmark(("linear_single/" + set).c_str(), BM_linear_single, set)
           ->MinTime(0.3);

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Classifier vs naive linear vs DPDK rte_acl on the ClassBench sets, in one run.
+# Classifier (v1), ClassifierV2 and DPDK rte_acl on the ClassBench sets, in one run.
 # Usage: bench/classify/run.sh [BUILD_DIR] [SET_REGEX]
 #   BUILD_DIR defaults to build-bench (configured RelWithDebInfo if absent);
 #   FLOWPATH_CLASSBENCH_DIR defaults to <repo>/../shared/data/classbench.
-# Prints a table: ns per lookup (flowpath single / batch32, linear, rte_acl
-# best burst-64 and burst-1), updates/s, build ms, memory, wc bits, ratios.
+# Prints two tables: ns per lookup (v1 and v2 single / batch32, rte_acl best
+# burst-64 and burst-1, ratios), and updates/s, build ms, memory, wc bits.
 # Times are CPU time (the machines are shared).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,7 +19,7 @@ cmake --build "$build" -j2 --target peers_rte_acl >/dev/null 2>&1 || true
 json=$(mktemp)
 peer=$(mktemp)
 trap 'rm -f "$json" "$peer"' EXIT
-"$build/bench/classify_classifier_bench" --benchmark_filter="/($filter)" \
+"$build/bench/classify_classifier_bench" --benchmark_filter="^(classifier|v2)_[a-z0-9]+/($filter)" \
   --benchmark_format=json >"$json" 2>/dev/null
 : >"$peer"
 if [[ -x "$build/bench/peers_rte_acl" ]]; then
@@ -50,24 +50,44 @@ for line in open(sys.argv[2]):
     p[key] = min(p[key], float(kv["ns_per_lookup"]))
     p["ok"] &= "ANSWERS_DIFFER" not in line
 order = ["acl1_1k", "fw1_1k", "ipc1_1k", "acl1_10k", "fw1_10k", "ipc1_10k", "acl1_100k"]
-hdr = ("set", "rules", "tables", "fp ns", "fp b32 ns", "linear ns", "acl b64", "acl b1",
-       "fp/acl b64", "lin/fp", "upd/s", "upd/s no tries", "fp build ms", "acl build ms", "fp MB", "acl MB", "wc bits")
-print("| " + " | ".join(hdr) + " |")
-print("|" + "---|" * len(hdr))
-for s in sorted(rows, key=lambda x: order.index(x) if x in order else 99):
-    r = rows[s]; p = peer.get(s, {})
-    g = lambda k, c: r[k][c] if k in r and c in r[k] else float("nan")
-    ns = lambda k: g(k, "ns_per_lookup") * 1e9  # the counter is seconds per lookup
-    fp, fb, lin = ns("classifier_single"), ns("classifier_batch32"), ns("linear_single")
-    a64, a1 = p.get("b64", float("nan")), p.get("b1", float("nan"))
-    best = min(fp, fb)
-    print("| %s | %d | %d | %.0f | %.0f | %s | %s | %s | %s | %s | %.2fM | %.2fM | %.1f | %s | %.1f | %s | %.1f |" % (
-        s, g("classifier_single", "rules"), g("classifier_single", "tables"), fp, fb,
-        "-" if lin != lin else "%.0f" % lin,
-        "-" if a64 > 1e17 else "%.0f" % a64, "-" if a1 > 1e17 else "%.0f" % a1,
-        "-" if a64 > 1e17 else "%.2f" % (best / a64), "-" if lin != lin else "%.1f" % (lin / best),
-        g("classifier_update", "updates_per_s") / 1e6,
-        g("classifier_update_notries", "updates_per_s") / 1e6, g("classifier_single", "build_ms"),
-        p.get("build", "-"), g("classifier_single", "memory_MB"), p.get("mem", "-"),
-        g("classifier_megaflow", "wc_bits")))
+# OVS 3.1 classifier, ns per lookup on the same sets and traces (issue 15's
+# quiet-machine run; no OVS peer is built here).
+ovs = {"acl1_1k": 1581, "fw1_1k": 16210, "ipc1_1k": 5394, "acl1_10k": 3153, "fw1_10k": 21914,
+       "ipc1_10k": 13011, "acl1_100k": 1266}
+nan = float("nan")
+f1 = lambda x: "-" if x != x or x > 1e17 else "%.0f" % x
+f2 = lambda x: "-" if x != x or x > 1e17 else "%.2f" % x
+def table(hdr, rowfn):
+    print("| " + " | ".join(hdr) + " |")
+    print("|" + "---|" * len(hdr))
+    for s in sorted(rows, key=lambda x: order.index(x) if x in order else 99):
+        print("| " + " | ".join(rowfn(s, rows[s], peer.get(s, {}))) + " |")
+    print()
+def g(r, k, c):
+    return r[k][c] if k in r and c in r[k] else nan
+def ns(r, k):
+    return g(r, k, "ns_per_lookup") * 1e9  # the counter is seconds per lookup
+print("Lookups (ns, CPU time; acl = DPDK rte_acl best burst-64 / burst-1; OVS from issue 15):\n")
+def lookups(s, r, p):
+    v1, v1b, v2, v2b = ns(r, "classifier_single"), ns(r, "classifier_batch32"), ns(r, "v2_single"), ns(r, "v2_batch32")
+    a64, a1 = p.get("b64", nan), p.get("b1", nan)
+    o = ovs.get(s, nan)
+    return [s, "%d" % g(r, "classifier_single", "rules"), f1(v1), f1(v1b), f1(v2), f1(v2b), f1(a64), f1(a1),
+            f2(v2 / a64), f2(v2b / a64), "%.1f" % (o / v2), f2(v1 / v2)]
+table(("set", "rules", "v1", "v1 b32", "v2", "v2 b32", "acl b64", "acl b1", "v2/acl", "v2 b32/acl",
+       "OVS/v2", "v1/v2"), lookups)
+print("Updates/s (CPU time; v2: writer + compile thread, writer alone in brackets, a reader thread looking up\n"
+      "meanwhile, its lookups per CPU second), build, memory, megaflow bits per lookup:\n")
+def other(s, r, p):
+    return [s, "%.2fM" % (g(r, "classifier_update", "updates_per_s") / 1e6),
+            "%.2fM" % (g(r, "classifier_updreader", "updates_per_s") / 1e6),
+            "%.2fM" % (g(r, "classifier_update_notries", "updates_per_s") / 1e6),
+            "%.2fM (%.2fM)" % (g(r, "v2_update", "updates_per_s") / 1e6, g(r, "v2_update", "writer_updates_per_s") / 1e6),
+            "%.2fM" % (g(r, "v2_update", "lookups_per_s") / 1e6), "%d" % g(r, "v2_update", "compiles"),
+            "%.1f" % g(r, "classifier_single", "build_ms"), "%.1f" % g(r, "v2_single", "build_ms"),
+            str(p.get("build", "-")), "%.1f" % g(r, "classifier_single", "memory_MB"),
+            "%.1f" % g(r, "v2_single", "memory_MB"), str(p.get("mem", "-")),
+            "%.1f" % g(r, "classifier_megaflow", "wc_bits"), "%.1f" % g(r, "v2_megaflow", "wc_bits")]
+table(("set", "v1 upd/s", "v1 upd/s + reader", "v1 upd/s no tries", "v2 upd/s", "v2 reader lk/s", "v2 compiles", "v1 build ms",
+       "v2 build ms", "acl build ms", "v1 MB", "v2 MB", "acl MB", "v1 wc bits", "v2 wc bits"), other)
 PY

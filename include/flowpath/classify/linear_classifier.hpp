@@ -56,9 +56,8 @@ class LinearClassifier {
     const Rule* best = nullptr;
     for (const auto& r : rules_) {
       if (wc) mask_union(*wc, r.match.mask);
-      if (r.match.matches(key) &&
-          (!best || r.priority > best->priority ||
-           (r.priority == best->priority && r.seq < best->seq)))
+      if (r.match.matches(key) && (!best || r.priority > best->priority ||
+                                   (r.priority == best->priority && r.seq < best->seq)))
         best = &r;
     }
     return best;

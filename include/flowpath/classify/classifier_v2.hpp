@@ -1,0 +1,278 @@
+// flowpath/classify/classifier_v2.hpp — the log-structured priority
+// classifier: a compiled, read-optimised part for the bulk of the rules
+// plus a small incremental part for the rules changed since the last
+// compile.  Same API and semantics as Classifier (classifier.hpp) and
+// LinearClassifier: highest priority wins, equal priorities -> first
+// inserted wins, insert of an existing match+priority(+ranges) replaces its
+// value and keeps its place; lookup(key, &wc) ORs into wc the key bits the
+// answer depended on.
+//
+// Design.  The compiled part is a SplitForest (split_forest.hpp): decision
+// trees over a snapshot of the rules, immutable once built.  The
+// incremental part is DeltaTuples (delta_tuples.hpp): merged tuple tables
+// taking inserts in about a microsecond.  A lookup asks the forest, then
+// the delta for rules outranking the forest's answer.  When the delta holds
+// more than max(Config::compile_min, rules / Config::compile_fraction)
+// rules, a background thread compiles a new forest from a snapshot of every
+// rule a reader could still see, swaps it in, and after a grace period
+// unlinks the folded rules from the delta.  A compile that took t waits
+// Config::compile_pause x t before the next one, so under heavy churn the
+// compile thread takes at most 1 / (1 + pause) of a core and the delta
+// grows instead (lookups then cost up to the delta's tables more).
+//
+// Consistency.  Every update publishes a new version and rules carry
+// [add_version, remove_version), as in Classifier.  A reader loads the
+// forest, then the version v, then the delta list: a forest holds every
+// rule that was live or not yet quiesced (removed less than a grace period
+// ago) when its snapshot was taken, and a rule leaves the delta only a
+// grace period after a forest holding it was published, so a rule visible
+// in v is always in the forest or the delta the reader walks; rules not
+// visible in v are skipped.  Readers never block and see exactly the rule
+// set of one version.  Rules are reference-counted by the writer (index,
+// delta, each forest) and freed a grace period after the last reference
+// goes.
+//
+// Cost: lookup ~ forest depth + a leaf scan per tree (+ the delta's tables
+// when non-empty); update ~ a delta insert plus bookkeeping; a compile is
+// O(rules x dims x depth) off the update path.  Thread-safety: any number of
+// concurrent lookups with one or more writers (serialised by a mutex
+// shared with the compile thread).  A returned Rule* stays valid while the
+// caller holds an rcu::ReadGuard.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "flowpath/classify/classifier_rule.hpp"
+#include "flowpath/classify/delta_tuples.hpp"
+#include "flowpath/classify/epoch.hpp"
+#include "flowpath/classify/split_forest.hpp"
+
+namespace flowpath {
+
+struct ClassifierV2Config {
+  uint32_t collision_limit = 16;    // delta: rules per bucket before a new table
+  uint32_t leaf_size = 8;           // forest: rules per leaf before a split
+  uint32_t replication_budget = 8;  // forest: leaf entries per rule at most
+  uint32_t compile_min = 64;        // compile when the delta holds more than
+  uint32_t compile_fraction = 16;   //   max(compile_min, rules / compile_fraction)
+  uint32_t compile_pause = 4;       // after a compile of t ms, none for pause x t ms
+  bool background = true;           // compile on a thread (else inside the update)
+};
+
+namespace classify_detail {
+template <class T>
+struct LogRule : ClassifierRule<T> {
+  using ClassifierRule<T>::ClassifierRule;
+  RankedTable<LogRule>* dtable = nullptr;  // writer only, from here down
+  uint32_t refs = 0;
+  bool in_delta = false;
+  bool quiesced = false;    // removed more than a grace period ago
+  uint32_t forest_pos = 0;  // index in the current forest's rules(), if there
+};
+}  // namespace classify_detail
+
+template <class T>
+class ClassifierV2 {
+ public:
+  using Rule = classify_detail::LogRule<T>;
+
+  explicit ClassifierV2(ClassifierV2Config cfg = {})
+      : cfg_(cfg), delta_(rec_, cfg.collision_limit) {}
+  ~ClassifierV2();
+  ClassifierV2(const ClassifierV2&) = delete;
+  ClassifierV2& operator=(const ClassifierV2&) = delete;
+
+  bool insert(const Match& m, int32_t priority, T value) {
+    return insert(m, priority, std::move(value), PortRanges{});
+  }
+  /// Inserts, or replaces the value of the rule with the same identity;
+  /// true when a rule was replaced.
+  bool insert(const Match& m, int32_t priority, T value, const PortRanges& ranges) {
+    std::lock_guard lock(mu_);
+    uint64_t v = version_.load(std::memory_order_relaxed) + 1;
+    Rule* old = find_rule(m, priority, ranges);
+    auto* r = new Rule(m, priority, std::move(value), ranges);
+    r->add_version = v;
+    r->refs = 1;  // the index's
+    if (old) {
+      r->seq = old->seq;
+      r->rank = old->rank;
+      retire_rule(old, v);
+    } else {
+      r->seq = next_seq_++;
+      r->rank = classify_detail::make_rank(priority, r->seq);
+      ++n_rules_;
+    }
+    index_.emplace(r->identity_hash(), r);
+    delta_.add(r);
+    r->in_delta = true;
+    ++r->refs;
+    finish_update(v);
+    return old != nullptr;
+  }
+
+  bool remove(const Match& m, int32_t priority) { return remove(m, priority, PortRanges{}); }
+  bool remove(const Match& m, int32_t priority, const PortRanges& ranges) {
+    std::lock_guard lock(mu_);
+    Rule* old = find_rule(m, priority, ranges);
+    if (!old) return false;
+    uint64_t v = version_.load(std::memory_order_relaxed) + 1;
+    retire_rule(old, v);
+    --n_rules_;
+    finish_update(v);
+    return true;
+  }
+
+  /// Best rule for key, or nullptr.  ORs the consulted bits into *wc.
+  const Rule* lookup(const FlowKey& key, FlowMask* wc = nullptr) const {
+    rcu::ReadGuard guard;
+    const Forest* f = forest_.load(std::memory_order_acquire);
+    uint64_t v = version_.load(std::memory_order_acquire);
+    uint64_t best_rank = 0;
+    const Rule* best = f ? f->lookup(key, v, best_rank, wc) : nullptr;
+    const Rule* d = delta_.lookup(key, v, best_rank, wc);
+    return d ? d : best;
+  }
+
+  /// out[i] = lookup(keys[i]); the forest is walked for 32 keys at a time.
+  void lookup_batch(std::span<const FlowKey> keys, const Rule** out) const {
+    rcu::ReadGuard guard;
+    const Forest* f = forest_.load(std::memory_order_acquire);
+    uint64_t v = version_.load(std::memory_order_acquire);
+    for (size_t i = 0; i < keys.size(); i += Forest::kBatch) {
+      size_t n = std::min(Forest::kBatch, keys.size() - i);
+      uint64_t best_rank[Forest::kBatch] = {};
+      for (size_t k = 0; k < n; ++k) out[i + k] = nullptr;
+      if (f) f->lookup_batch(keys.data() + i, n, v, out + i, best_rank);
+      for (size_t k = 0; k < n; ++k)
+        if (const Rule* d = delta_.lookup(keys[i + k], v, best_rank[k], nullptr)) out[i + k] = d;
+    }
+  }
+
+  /// Compiles everything now and waits until the delta is folded in
+  /// (benchmarks, tests; never call it inside an rcu::ReadGuard).
+  void compile_now();
+
+  size_t size() const noexcept { return n_rules_; }
+  /// Forest trees plus delta tables.
+  size_t n_tables() const noexcept {
+    const Forest* f = cur_forest_;
+    return (f ? f->n_trees() : 0) + delta_.n_tables();
+  }
+  size_t delta_size() const noexcept { return delta_.size(); }
+  uint64_t compiles() const noexcept {
+    std::lock_guard lock(mu_);
+    return compiles_;
+  }
+  /// CPU seconds the background thread spent building forests.
+  double compile_cpu_seconds() const noexcept {
+    std::lock_guard lock(mu_);
+    return compile_cpu_;
+  }
+  size_t memory_bytes() const {
+    std::lock_guard lock(mu_);
+    size_t b = sizeof(*this) + index_.size() * 32 + index_.bucket_count() * 8;
+    b += n_rules_ * sizeof(Rule) + delta_.memory_bytes() + limbo_.capacity() * 8;
+    if (cur_forest_) b += cur_forest_->memory_bytes();
+    return b;
+  }
+  const ClassifierV2Config& config() const noexcept { return cfg_; }
+  /// The current forest (diagnostics; valid until the next compile).
+  const classify_detail::SplitForest<Rule>* forest() const noexcept { return cur_forest_; }
+
+ private:
+  using Forest = classify_detail::SplitForest<Rule>;
+
+  Rule* find_rule(const Match& m, int32_t priority, const PortRanges& rg) const {
+    auto [b, e] = index_.equal_range(classify_detail::identity_hash(m, priority, rg));
+    for (auto it = b; it != e; ++it)
+      if (it->second->same_identity(m, priority, rg)) return it->second;
+    return nullptr;
+  }
+  /// Ends r's life in version v: out of the index, into limbo until no
+  /// reader can see it, out of the delta after the same grace period.
+  void retire_rule(Rule* r, uint64_t v) {
+    r->remove_version.store(v, std::memory_order_relaxed);
+    for (Forest* f : live_forests_) f->mark_removed(r, f == cur_forest_ ? r->forest_pos : ~0u, v);
+    auto [b, e] = index_.equal_range(r->identity_hash());
+    for (auto it = b; it != e; ++it)
+      if (it->second == r) {
+        index_.erase(it);
+        break;
+      }
+    limbo_.push_back(r);                 // takes over the index's reference
+    if (limbo_.size() > limbo_limit_) {  // amortised: the limit doubles past what stays
+      compact_limbo();
+      limbo_limit_ = 2 * limbo_.size() + 1024 + n_rules_;
+    }
+    rec_.retire([this, r] {
+      drop_from_delta(r);
+      r->quiesced = true;  // no reader can see it any more
+    });
+  }
+  /// Drops the limbo's references to rules no reader can see.
+  void compact_limbo() {
+    std::erase_if(limbo_, [this](Rule* r) {
+      if (!r->quiesced) return false;
+      unref(r);
+      return true;
+    });
+  }
+  void drop_from_delta(Rule* r) {
+    if (!r->in_delta) return;
+    delta_.remove(r);
+    r->in_delta = false;
+    unref(r);
+  }
+  void unref(Rule* r) {
+    if (--r->refs == 0) rec_.retire([r] { delete r; });
+  }
+  void finish_update(uint64_t v) {
+    delta_.publish_if_dirty();
+    version_.store(v, std::memory_order_release);
+    rec_.collect();
+    delta_.publish_if_dirty();
+    maybe_compile();
+  }
+
+  std::vector<Rule*> snapshot();
+  void maybe_compile();
+  void install(Forest* f);
+  void worker();
+
+  ClassifierV2Config cfg_;
+  mutable std::mutex mu_;
+  std::atomic<uint64_t> version_{1};
+  std::atomic<const Forest*> forest_{nullptr};
+  Forest* cur_forest_ = nullptr;       // writer's view of forest_
+  std::vector<Forest*> live_forests_;  // cur_forest_ and retired ones readers may hold
+  rcu::Reclaimer rec_;
+  classify_detail::DeltaTuples<Rule> delta_;
+  std::unordered_multimap<uint64_t, Rule*> index_;
+  std::vector<Rule*> limbo_;  // removed rules, until quiesced and compacted
+  size_t limbo_limit_ = 1024;
+  size_t n_rules_ = 0;
+  uint64_t next_seq_ = 0;
+  // Compilation (guarded by mu_).
+  std::thread thread_;
+  std::condition_variable cv_;
+  std::vector<Rule*> job_;
+  bool job_ready_ = false, compiling_ = false, stop_ = false;
+  uint64_t compiles_ = 0;
+  double compile_cpu_ = 0;
+  std::chrono::steady_clock::time_point next_compile_{};  // duty-cycle limit
+  size_t pending_drops_ = 0;
+};
+
+}  // namespace flowpath
+
+#include "flowpath/classify/classifier_v2_compile.hpp"

@@ -1,0 +1,153 @@
+// flowpath/classify/classifier_v2_compile.hpp — ClassifierV2's compile
+// cycle (snapshot, background build, swap, folding the delta) and its
+// destructor.  Included by classifier_v2.hpp only; see its design notes.
+//
+// Thread-safety: every function here runs under ClassifierV2::mu_ except
+// the forest build itself, which reads only immutable rule fields of rules
+// the snapshot holds references to.
+#pragma once
+
+#include <chrono>
+#include <ctime>
+#include <thread>
+
+namespace flowpath {
+
+inline double thread_cpu_seconds() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+template <class T>
+ClassifierV2<T>::~ClassifierV2() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  rec_.drain();  // no reader can be active any more
+  std::unordered_set<Rule*> all(limbo_.begin(), limbo_.end());
+  for (auto& e : index_) all.insert(e.second);
+  if (cur_forest_) all.insert(cur_forest_->rules().begin(), cur_forest_->rules().end());
+  all.insert(job_.begin(), job_.end());
+  delta_.for_each_rule([&](Rule* r) { all.insert(r); });
+  delete cur_forest_;
+  for (Rule* r : all) delete r;
+}
+
+/// Every rule a reader could still see: the live ones and those removed
+/// less than a grace period ago.  Each gets a reference for the forest.
+template <class T>
+std::vector<typename ClassifierV2<T>::Rule*> ClassifierV2<T>::snapshot() {
+  compact_limbo();
+  std::vector<Rule*> rs;
+  rs.reserve(index_.size() + limbo_.size());
+  for (auto& e : index_) rs.push_back(e.second);
+  rs.insert(rs.end(), limbo_.begin(), limbo_.end());
+  for (Rule* r : rs) ++r->refs;
+  return rs;
+}
+
+template <class T>
+void ClassifierV2<T>::maybe_compile() {
+  size_t threshold = std::max<size_t>(cfg_.compile_min, n_rules_ / cfg_.compile_fraction);
+  if (compiling_ || pending_drops_ || delta_.size() <= threshold) return;
+  if (cfg_.background && std::chrono::steady_clock::now() < next_compile_) return;
+  classify_detail::SplitForestConfig fc{cfg_.leaf_size, cfg_.replication_budget};
+  if (!cfg_.background) return install(new Forest(snapshot(), fc));
+  compiling_ = true;
+  job_ = snapshot();
+  job_ready_ = true;
+  if (!thread_.joinable()) thread_ = std::thread([this] { worker(); });
+  cv_.notify_all();
+}
+
+/// Publishes f; the rules it folds leave the delta after a grace period
+/// (a reader that loaded the old forest may still need them there), and
+/// the old forest's references go after another.
+template <class T>
+void ClassifierV2<T>::install(Forest* f) {
+  std::vector<Rule*> folded;
+  for (uint32_t i = 0; i < f->rules().size(); ++i) {
+    Rule* r = f->rules()[i];
+    r->forest_pos = i;
+    if (r->in_delta) folded.push_back(r);
+  }
+  Forest* old = cur_forest_;
+  cur_forest_ = f;
+  f->sync_removals();  // removals made while it was being built
+  live_forests_.push_back(f);
+  forest_.store(f, std::memory_order_release);
+  ++compiles_;
+  if (!folded.empty()) {
+    ++pending_drops_;
+    rec_.retire([this, folded = std::move(folded)] {
+      for (Rule* r : folded) drop_from_delta(r);
+      --pending_drops_;
+    });
+  }
+  if (old)
+    rec_.retire([this, old] {
+      for (Rule* r : old->rules()) unref(r);
+      std::erase(live_forests_, old);
+      delete old;
+    });
+}
+
+template <class T>
+void ClassifierV2<T>::worker() {
+  std::unique_lock lock(mu_);
+  classify_detail::SplitForestConfig fc{cfg_.leaf_size, cfg_.replication_budget};
+  for (;;) {
+    cv_.wait(lock, [&] { return stop_ || job_ready_; });
+    if (stop_) return;
+    std::vector<Rule*> rs = std::move(job_);
+    job_.clear();
+    job_ready_ = false;
+    lock.unlock();
+    auto t0 = std::chrono::steady_clock::now();
+    double c0 = thread_cpu_seconds();
+    auto* f = new Forest(std::move(rs), fc);
+    double c1 = thread_cpu_seconds();
+    auto t1 = std::chrono::steady_clock::now();
+    lock.lock();
+    compile_cpu_ += c1 - c0;
+    install(f);
+    compiling_ = false;
+    next_compile_ = t1 + cfg_.compile_pause * (t1 - t0);
+    cv_.notify_all();
+    // Fold the delta even when no update comes to run the grace periods.
+    while (pending_drops_ && !stop_ && !job_ready_) {
+      rec_.collect();
+      delta_.publish_if_dirty();
+      lock.unlock();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      lock.lock();
+    }
+    // Compile what piled up during the pause even if no update comes.
+    cv_.wait_until(lock, next_compile_, [&] { return stop_ || job_ready_; });
+    if (!stop_ && !job_ready_) maybe_compile();
+  }
+}
+
+template <class T>
+void ClassifierV2<T>::compile_now() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return !compiling_; });
+  compact_limbo();
+  if (delta_.size() > 0 || limbo_.size() > 0)
+    install(new Forest(snapshot(), {cfg_.leaf_size, cfg_.replication_budget}));
+  while (pending_drops_) {
+    rec_.collect();
+    delta_.publish_if_dirty();
+    lock.unlock();
+    std::this_thread::yield();
+    lock.lock();
+  }
+  rec_.collect();
+  delta_.publish_if_dirty();
+}
+
+}  // namespace flowpath

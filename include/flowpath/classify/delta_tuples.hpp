@@ -1,0 +1,151 @@
+// flowpath/classify/delta_tuples.hpp — the small incremental part of
+// ClassifierV2 (classifier_v2.hpp): rules changed since the last compile,
+// in merged tuple tables (the same TupleMerge tables as Classifier, see
+// classifier.hpp, without prefix tries: this part is small and usually
+// empty right after a compile).
+//
+// The owner decides visibility (rule versions) and when to unlink (after a
+// grace period); this class only links, unlinks and publishes the
+// rank-sorted table list.  Cost: insert O(tables) subset tests + one node
+// copy; lookup ~ tables probed, skipped entirely when empty.
+// Thread-safety: writer methods under the owner's lock; lookup() from any
+// thread inside an rcu::ReadGuard.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <vector>
+
+#include "flowpath/classify/classifier_rule.hpp"
+#include "flowpath/classify/epoch.hpp"
+
+namespace flowpath::classify_detail {
+
+template <class Rule>
+class DeltaTuples {
+ public:
+  using Table = RankedTable<Rule>;
+  using List = TableList<Table>;
+
+  DeltaTuples(rcu::Reclaimer& rec, uint32_t collision_limit) : rec_(rec), limit_(collision_limit) {
+    publish();
+  }
+  ~DeltaTuples() {
+    for (Table* t : tables_) delete t;
+    ::operator delete(list_.load(std::memory_order_relaxed));
+  }
+  DeltaTuples(const DeltaTuples&) = delete;
+  DeltaTuples& operator=(const DeltaTuples&) = delete;
+
+  /// Links r into the first table whose mask fits and whose bucket has
+  /// room, else a new table of r's determined mask.
+  void add(Rule* r) {
+    FlowMask dm;
+    FlowKey dv;
+    r->determined(dm, dv);
+    uint64_t kw[FlowKey::kWords];
+    Table* into = nullptr;
+    for (Table* t : tables_) {
+      if (!mask_subset(t->mask(), dm)) continue;
+      const auto* node = t->find(t->extract(dv, kw), kw);
+      if (!node || node->n_rules < limit_) {
+        into = t;
+        break;
+      }
+    }
+    if (!into) into = new_table_for(dm);
+    r->dtable = into;
+    if (into->link(r, rec_)) dirty_ = true;
+    ++n_;
+  }
+  /// Unlinks r now; the caller waits a grace period first so no reader
+  /// that could still see r visible misses it.
+  void remove(Rule* r) {
+    Table* t = r->dtable;
+    if (t->unlink(r, rec_)) dirty_ = true;
+    --n_;
+    if (t->n_rules() == 0) {
+      tables_.erase(std::find(tables_.begin(), tables_.end(), t));
+      dirty_ = true;
+      rec_.retire([t] { delete t; });
+    }
+  }
+  /// Publishes the table list if it changed (before the version store).
+  void publish_if_dirty() {
+    if (dirty_) publish();
+  }
+
+  size_t size() const noexcept { return n_; }
+  size_t n_tables() const noexcept { return tables_.size(); }
+  size_t memory_bytes() const noexcept {
+    size_t b = sizeof(*this);
+    for (const Table* t : tables_) b += t->memory_bytes();
+    return b;
+  }
+  template <class F>
+  void for_each_rule(F&& f) {
+    for (Table* t : tables_) t->for_each_rule(f);
+  }
+
+  /// Best rule visible in v outranking best_rank (updated), or nullptr.
+  const Rule* lookup(const FlowKey& key, uint64_t v, uint64_t& best_rank, FlowMask* wc) const {
+    const List* list = list_.load(std::memory_order_acquire);
+    const Rule* best = nullptr;
+    uint64_t kw[FlowKey::kWords];
+    for (uint32_t i = 0; i < list->n; ++i) {
+      const auto& e = list->e[i];
+      if (e.max_rank <= best_rank) break;
+      const auto* node = e.t->find(e.t->extract(key, kw), kw);
+      if (wc) mask_union(*wc, e.t->mask());
+      if (!node) continue;
+      for (uint32_t j = 0; j < node->n_rules; ++j) {
+        const Rule* r = node->rules()[j];
+        if (r->rank <= best_rank) break;
+        if (!r->visible(v)) continue;
+        if (wc ? r->explain(key, *wc) : r->matches(key)) {
+          best = r;
+          best_rank = r->rank;
+          break;
+        }
+      }
+    }
+    return best;
+  }
+
+ private:
+  /// A table of the relaxed shape (as Classifier's: IPv4 prefixes rounded
+  /// down to 16 bits, ranged ports dropped), or of the exact shape when the
+  /// relaxed table exists (its bucket is full).
+  Table* new_table_for(const FlowMask& dm) {
+    FlowMask relaxed = relax(dm, 16, 16);
+    Table* t = table_with(relaxed);
+    if (t && !(relaxed == dm)) t = table_with(dm);
+    if (t) return t;
+    t = new Table(table_with(relaxed) ? dm : relaxed);
+    tables_.push_back(t);
+    dirty_ = true;
+    return t;
+  }
+  Table* table_with(const FlowMask& m) const {
+    for (Table* t : tables_)
+      if (t->mask() == m) return t;
+    return nullptr;
+  }
+  void publish() {
+    std::stable_sort(tables_.begin(), tables_.end(),
+                     [](const Table* a, const Table* b) { return a->max_rank() > b->max_rank(); });
+    List* nl = List::make(tables_);
+    List* old = list_.exchange(nl, std::memory_order_acq_rel);
+    if (old) rec_.retire([old] { ::operator delete(old); });
+    dirty_ = false;
+  }
+
+  rcu::Reclaimer& rec_;
+  uint32_t limit_;
+  std::atomic<List*> list_{nullptr};
+  std::vector<Table*> tables_;
+  bool dirty_ = false;
+  size_t n_ = 0;
+};
+
+}  // namespace flowpath::classify_detail

@@ -1,0 +1,331 @@
+// flowpath/classify/split_forest.hpp — the read-optimised, immutable part of
+// ClassifierV2 (classifier_v2.hpp): a few binary decision trees compiled
+// from a snapshot of the rules.
+//
+// Design (HyperSplit, Qi et al. 2009, over CutSplit-style subsets, Li et al.
+// 2018).  Rules are first split into subsets by whether their nw_src /
+// nw_dst ranges are small (≤ 2^16 addresses): "small source", "small
+// destination", the rest.  Inside a subset rules rarely overlap on the
+// small field, so a tree over it replicates few rules; the big, overlapping
+// rules (wildcards) go to their own tree instead of being copied into
+// every leaf.  Each tree node compares one dimension of the key (see
+// split_dims.hpp) with a split point t chosen among the rules' range ends
+// (three quantiles per dimension, the one leaving the fewest rules in the
+// bigger child); a leaf holds the rules whose ranges meet the leaf's box,
+// sorted by rank, stored inline as (rank, rule index, [lo, span] x 8)
+// so the check of a candidate is a few subtractions without touching the
+// rule.  Splitting stops at Config::leaf_size rules above the first rule
+// that covers the whole box (the scan stops there anyway), when no split
+// helps, or when the replication budget is spent.  Trees are walked in
+// order of the best rank they hold and skipped when they cannot beat the
+// best match so far.
+//
+// Megaflow masks: a node adds the bits of its dimension that decide
+// `x >= t` (split_explain), a leaf adds, for each rule it checks, the bits
+// Rule::explain adds (mismatch proof, or the winner's mask).  Any key that
+// agrees on those bits takes the same path and gets the same answer.
+//
+// Removed rules stay in the trees until the next compile; lookups skip
+// rules not visible in their version, reading removals from the forest's
+// own array (mark_removed).  Cost: lookup ~ 3-6 cache-line nodes (three
+// binary levels each) + one leaf scan per tree; batches walk up to 32 keys
+// in lock step with prefetches.  Build: O(rules x dims x depth).
+// Thread-safety: immutable after construction except the removal array
+// (writer: mark_removed/sync_removals); any number of concurrent readers.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "flowpath/classify/split_dims.hpp"
+#include "flowpath/flow/flow_key.hpp"
+
+namespace flowpath::classify_detail {
+
+struct SplitForestConfig {
+  uint32_t leaf_size = 8;           // rules per leaf before a split is tried
+  uint32_t replication_budget = 8;  // leaf entries per rule before splitting stops
+};
+
+template <class Rule>
+class SplitForest {
+ public:
+  static constexpr size_t kMaxDims = 8;
+  static constexpr size_t kBatch = 32;
+
+  /// Compiles `rules` (ownership stays with the caller; they must outlive
+  /// the forest).
+  SplitForest(std::vector<Rule*> rules, SplitForestConfig cfg) : rules_(std::move(rules)) {
+    std::sort(rules_.begin(), rules_.end(), [](Rule* a, Rule* b) { return a->rank > b->rank; });
+    gone_ = std::make_unique<std::atomic<uint64_t>[]>(rules_.size());
+    std::vector<uint32_t> parts[3];
+    for (uint32_t i = 0; i < rules_.size(); ++i) {
+      parts[subset_of(*rules_[i])].push_back(i);
+      max_add_ = std::max(max_add_, rules_[i]->add_version);
+    }
+    sync_removals();
+    budget_ = size_t{cfg.replication_budget} * rules_.size() + 4096;
+    for (auto& p : parts)
+      if (!p.empty()) trees_.push_back(Builder(rules_, p, cfg.leaf_size, budget_).build());
+    std::sort(trees_.begin(), trees_.end(),
+              [](const Tree& a, const Tree& b) { return a.max_rank > b.max_rank; });
+  }
+
+  const std::vector<Rule*>& rules() const noexcept { return rules_; }
+
+  /// Readers learn removals from the forest's own copy of each rule's
+  /// remove_version (a small array, so a lookup never touches a rule it
+  /// does not return).  The writer refreshes it when installing the forest
+  /// and marks each later removal in every forest a reader may still hold,
+  /// before publishing the removal's version.
+  void sync_removals() noexcept {
+    for (size_t i = 0; i < rules_.size(); ++i)
+      gone_[i].store(rules_[i]->remove_version.load(std::memory_order_relaxed),
+                     std::memory_order_relaxed);
+  }
+  /// pos: r's index in rules() when the caller knows it, else ~0u.
+  void mark_removed(const Rule* r, uint32_t pos, uint64_t v) noexcept {
+    if (pos < rules_.size() && rules_[pos] == r)
+      return gone_[pos].store(v, std::memory_order_relaxed);
+    auto it = std::lower_bound(rules_.begin(), rules_.end(), r->rank,
+                               [](const Rule* a, uint64_t rank) { return a->rank > rank; });
+    for (; it != rules_.end() && (*it)->rank == r->rank; ++it)
+      if (*it == r) gone_[it - rules_.begin()].store(v, std::memory_order_relaxed);
+  }
+  struct Stats {
+    size_t nodes = 0, entries = 0, max_depth = 0;
+  };
+  Stats stats() const {
+    Stats st;
+    for (const Tree& t : trees_) {
+      st.nodes += t.nodes.size();
+      st.entries += t.ents.size();
+      st.max_depth = std::max(st.max_depth, t.depth(0));
+    }
+    return st;
+  }
+  /// Nodes visited and leaf entries scanned for key in all trees (no early exit).
+  std::pair<size_t, size_t> path_cost(const FlowKey& key) const {
+    size_t nodes = 0, ents = 0;
+    uint32_t x[kMaxDims];
+    for (const Tree& t : trees_) {
+      t.extract(key, x);
+      uint32_t n = 0;
+      for (; !t.nodes[n].leaf; ++nodes) n = t.step(t.nodes[n], x);
+      ents += t.nodes[n].count;
+    }
+    return {nodes, ents};
+  }
+  size_t n_trees() const noexcept { return trees_.size(); }
+  size_t memory_bytes() const noexcept {
+    size_t b = sizeof(*this) + rules_.capacity() * (sizeof(Rule*) + 8);
+    for (const Tree& t : trees_)
+      b += t.nodes.capacity() * sizeof(Node) + t.ents.capacity() * sizeof(Entry);
+    return b;
+  }
+
+  /// Best rule visible in version v that outranks best_rank (updated), or
+  /// nullptr.  With wc, ORs the consulted bits into *wc.
+  const Rule* lookup(const FlowKey& key, uint64_t v, uint64_t& best_rank,
+                     FlowMask* wc = nullptr) const {
+    const Rule* best = nullptr;
+    uint32_t x[kMaxDims];
+    for (const Tree& t : trees_) {
+      if (t.max_rank <= best_rank) break;
+      t.extract(key, x);
+      uint32_t n = wc ? t.descend_wc(x, *wc) : t.descend(x);
+      if (wc)
+        scan_wc(t, t.nodes[n], key, v, best, best_rank, *wc);
+      else
+        scan(t, t.nodes[n], x, key, v, best, best_rank);
+    }
+    return best;
+  }
+
+  /// out[i] / best_rank[i] as lookup() for n ≤ kBatch keys, walking every
+  /// tree for all keys in lock step so their cache misses overlap.
+  void lookup_batch(const FlowKey* keys, size_t n, uint64_t v, const Rule** out,
+                    uint64_t* best_rank) const {
+    uint32_t x[kBatch][kMaxDims];
+    uint32_t node[kBatch];
+    for (size_t k = 0; k < n; ++k) {  // the key's bytes the dimensions use
+      __builtin_prefetch(bytes_of(keys[k]) + 16);
+      __builtin_prefetch(bytes_of(keys[k]) + 80);
+    }
+    for (const Tree& t : trees_) {
+      bool any = false;
+      for (size_t k = 0; k < n; ++k) {
+        node[k] = best_rank[k] < t.max_rank ? 0 : kDone;
+        if (node[k] == kDone) continue;
+        any = true;
+        t.extract(keys[k], x[k]);
+      }
+      if (!any) break;
+      for (bool moving = true; moving;) {
+        moving = false;
+        for (size_t k = 0; k < n; ++k) {
+          if (node[k] == kDone) continue;
+          const Node& nd = t.nodes[node[k]];
+          if (nd.leaf) continue;
+          node[k] = t.step(nd, x[k]);
+          __builtin_prefetch(&t.nodes[node[k]]);
+          moving = true;
+        }
+      }
+      for (size_t k = 0; k < n; ++k)
+        if (node[k] != kDone) __builtin_prefetch(&t.ents[t.nodes[node[k]].base]);
+      for (size_t k = 0; k < n; ++k)
+        if (node[k] != kDone) scan(t, t.nodes[node[k]], x[k], keys[k], v, out[k], best_rank[k]);
+    }
+  }
+
+ private:
+  static constexpr uint8_t kLeaf = 0xff;
+  static constexpr uint32_t kFullCheck = 1u << 31;
+  static constexpr uint32_t kDone = ~0u;
+  static constexpr int kMaxDepth = 48;
+
+  /// The builder's binary node: go to a + 1 when x[dim] >= t, else a;
+  /// a leaf (dim == kLeaf) holds entries [a, a + b).
+  struct BNode {
+    uint8_t dim;
+    uint32_t t;
+    uint32_t a;
+    uint32_t b;
+  };
+  /// What lookups walk: three levels of the binary tree in one cache line
+  /// (7 tests, a path of 3 picks one of 8 children at base..base+7), so a
+  /// lookup waits for a third of the memory loads.  Test i of level l sits
+  /// at index 2^l - 1 + path; a test with t == 0 always goes right (it
+  /// stands below a leaf reached early).
+  struct alignas(64) Node {
+    uint32_t t[7];
+    uint8_t d[7];
+    uint8_t leaf;
+    uint32_t base;   // first child, or first entry of a leaf
+    uint32_t count;  // entries in a leaf
+  };
+  /// A leaf entry: the rule's range on every dimension (unused dimensions
+  /// [0, ~0]), so the check is one fixed-size loop the compiler vectorises.
+  struct Entry {
+    uint64_t rank;
+    uint32_t id;  // index in rules_ | kFullCheck: the ranges do not say everything
+    uint32_t lo[kMaxDims];
+    uint32_t span[kMaxDims];  // hi - lo
+  };
+
+  struct Tree {
+    uint32_t n_dims = 0;
+    KeyDim dims[kMaxDims] = {};
+    uint32_t full[kMaxDims] = {};
+    uint8_t shift[kMaxDims] = {};  // fast read: 32-bit big-endian load >> shift
+    bool fast_read = true;         // every dimension lies in the key's first 116 bytes
+    uint64_t max_rank = 0;
+    std::vector<Node> nodes;
+    std::vector<Entry> ents;
+
+    static uint32_t step(const Node& m, const uint32_t* x) noexcept {
+      uint32_t p = x[m.d[0]] >= m.t[0];
+      p = 2 * p + (x[m.d[1 + p]] >= m.t[1 + p]);
+      p = 2 * p + (x[m.d[3 + p]] >= m.t[3 + p]);
+      return m.base + p;
+    }
+    size_t depth(uint32_t n) const {
+      if (nodes[n].leaf) return 0;
+      size_t d = 0;
+      for (uint32_t i = 0; i < 8; ++i) d = std::max(d, depth(nodes[n].base + i));
+      return 1 + d;
+    }
+    void extract(const FlowKey& key, uint32_t* x) const noexcept {
+      const uint8_t* kb = bytes_of(key);
+      if (fast_read) {
+        for (uint32_t d = 0; d < kMaxDims; ++d) {
+          uint32_t w;
+          std::memcpy(&w, kb + dims[d].off, 4);
+          x[d] = d < n_dims ? __builtin_bswap32(w) >> shift[d] : 0;
+        }
+        return;
+      }
+      for (uint32_t d = 0; d < kMaxDims; ++d) x[d] = d < n_dims ? dim_read(kb, dims[d]) : 0;
+    }
+    uint32_t descend(const uint32_t* x) const noexcept {
+      uint32_t n = 0;
+      while (!nodes[n].leaf) n = step(nodes[n], x);
+      return n;
+    }
+    uint32_t descend_wc(const uint32_t* x, FlowMask& wc) const noexcept {
+      uint32_t n = 0;
+      while (!nodes[n].leaf) {
+        const Node& m = nodes[n];
+        uint32_t i = 0, p = 0;
+        for (int level = 0; level < 3; ++level, i = 2 * i + 1) {
+          uint32_t j = i + p;
+          if (m.t[j])
+            dim_or(bytes_of(wc), dims[m.d[j]], split_explain(x[m.d[j]], m.t[j], full[m.d[j]]));
+          p = 2 * p + (x[m.d[j]] >= m.t[j]);
+        }
+        n = m.base + p;
+      }
+      return n;
+    }
+  };
+
+  void scan(const Tree& t, const Node& leaf, const uint32_t* x, const FlowKey& key, uint64_t v,
+            const Rule*& best, uint64_t& best_rank) const noexcept {
+    const Entry* e = t.ents.data() + leaf.base;
+    for (uint32_t i = 0; i < leaf.count; ++i, ++e) {
+      if (e->rank <= best_rank) return;
+      uint32_t out = 0;
+      for (uint32_t d = 0; d < kMaxDims; ++d) out |= (x[d] - e->lo[d]) > e->span[d];
+      if (out) continue;
+      uint32_t id = e->id & ~kFullCheck;
+      if (gone_[id].load(std::memory_order_relaxed) <= v) continue;
+      const Rule* r = rules_[id];
+      if ((e->id & kFullCheck) && !r->matches(key)) continue;
+      if (v < max_add_ && r->add_version > v) continue;  // a reader of an older version
+      best = r;
+      best_rank = e->rank;
+      return;
+    }
+  }
+
+  void scan_wc(const Tree& t, const Node& leaf, const FlowKey& key, uint64_t v, const Rule*& best,
+               uint64_t& best_rank, FlowMask& wc) const noexcept {
+    const Entry* e = t.ents.data() + leaf.base;
+    for (uint32_t i = 0; i < leaf.count; ++i, ++e) {
+      if (e->rank <= best_rank) return;
+      const Rule* r = rules_[e->id & ~kFullCheck];
+      if (!r->visible(v)) continue;
+      if (r->explain(key, wc)) {
+        best = r;
+        best_rank = e->rank;
+        return;
+      }
+    }
+  }
+
+  /// 0: small source range, 1: small destination range, 2: the rest.
+  static int subset_of(const Rule& r) {
+    constexpr KeyDim src{32, 4}, dst{36, 4};
+    DimRange s = project(r.match, r.ranges, src), d = project(r.match, r.ranges, dst);
+    if (s.hi - s.lo < (1u << 16)) return 0;
+    if (d.hi - d.lo < (1u << 16)) return 1;
+    return 2;
+  }
+
+  class Builder;
+
+  std::vector<Rule*> rules_;                       // every rule compiled in, best rank first
+  std::unique_ptr<std::atomic<uint64_t>[]> gone_;  // remove_version of rules_[i]
+  uint64_t max_add_ = 0;                           // newest add_version in rules_
+  std::vector<Tree> trees_;
+  size_t budget_ = 0;
+};
+
+}  // namespace flowpath::classify_detail
+
+#include "flowpath/classify/split_forest_build.hpp"

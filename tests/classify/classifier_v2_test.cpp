@@ -1,0 +1,234 @@
+// ClassifierV2 (forest + delta): differential tests against the linear
+// reference on random rule sets while compiles fold the delta in, the
+// megaflow property (any key agreeing with the looked-up key on the
+// returned mask's bits gets the same answer) in both parts, and readers
+// running during updates and background compiles.
+#include "flowpath/classify/classifier_v2.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "flowpath/classify/linear_classifier.hpp"
+#include "support/classify_random.hpp"
+
+namespace flowpath {
+namespace {
+
+using testing::RandomRule;
+using testing::RangeLinear;
+using testing::RuleGen;
+
+/// Random key agreeing with `key` on the bits of wc (noise near `near`
+/// half of the time, so that the probe lands near rule boundaries).
+FlowKey probe_inside(RuleGen& g, const FlowKey& key, const FlowMask& wc, const FlowKey& near) {
+  FlowKey k;
+  for (size_t i = 0; i < FlowKey::kWords; ++i) {
+    uint64_t r = (uint64_t(g.rng()()) << 32) | g.rng()();
+    uint64_t noise = g.coin(2) ? near.word(i) ^ (r & (r >> 7) & (r >> 13)) : r;
+    k.words()[i] = (key.word(i) & wc.word(i)) | (noise & ~wc.word(i));
+  }
+  k.pad0_ = 0;
+  std::fill(std::begin(k.pad1_), std::end(k.pad1_), 0);
+  std::fill(std::begin(k.pad2_), std::end(k.pad2_), 0);
+  std::fill(std::begin(k.pad3_), std::end(k.pad3_), 0);
+  return k;
+}
+
+void check_lookup(const ClassifierV2<int>& c, const RangeLinear& ref, RuleGen& g,
+                  const std::vector<RandomRule>& pool, size_t& wc_bits) {
+  const RandomRule& base = pool[g.pick(static_cast<uint32_t>(pool.size()))];
+  FlowKey key =
+      g.coin(10) ? probe_inside(g, FlowKey{}, FlowKey{}, base.match.value) : g.key_near(base);
+  FlowMask wc{};
+  const auto* got = c.lookup(key, &wc);
+  const auto* want = ref.lookup(key);
+  ASSERT_EQ(got ? got->value : -1, want ? want->id : -1);
+  ASSERT_EQ(c.lookup(key), got);
+  const ClassifierV2<int>::Rule* batch_out[3];
+  FlowKey three[3] = {key, g.key_near(base), key};
+  c.lookup_batch(std::span<const FlowKey>(three, 3), batch_out);
+  ASSERT_EQ(batch_out[0], got);
+  ASSERT_EQ(batch_out[2], got);
+  ASSERT_EQ(batch_out[1], c.lookup(three[1]));
+  for (int p = 0; p < 8; ++p) {
+    FlowKey k2 = probe_inside(g, key, wc, base.match.value);
+    const auto* w2 = ref.lookup(k2);
+    ASSERT_EQ(w2 ? w2->id : -1, want ? want->id : -1) << "megaflow property violated";
+    ASSERT_EQ(c.lookup(k2), got) << "megaflow property violated (same classifier)";
+  }
+  for (size_t i = 0; i < FlowKey::kWords; ++i) wc_bits += std::popcount(wc.word(i));
+}
+
+void run_differential(uint32_t seed, bool ranges, int n_rules, int n_ops, ClassifierV2Config cfg) {
+  RuleGen g(seed, ranges);
+  ClassifierV2<int> c(cfg);
+  RangeLinear ref;
+  std::vector<RandomRule> pool;
+  for (int i = 0; i < n_rules; ++i) pool.push_back(g.rule());
+  int next_id = 0;
+  for (const auto& r : pool) {
+    int id = next_id++;
+    size_t before = ref.rules.size();
+    ref.insert(r, id);
+    ASSERT_EQ(c.insert(r.match, r.priority, id, r.ranges), ref.rules.size() == before);
+  }
+  size_t wc_bits = 0, lookups = 0;
+  for (int op = 0; op < n_ops; ++op) {
+    uint32_t what = g.pick(10);
+    if (what == 0) {
+      const auto& r = pool[g.pick(static_cast<uint32_t>(pool.size()))];
+      ASSERT_EQ(c.remove(r.match, r.priority, r.ranges), ref.remove(r));
+    } else if (what == 1) {
+      RandomRule r = g.coin(2) ? pool[g.pick(static_cast<uint32_t>(pool.size()))] : g.rule();
+      if (g.coin(2)) pool.push_back(r);
+      int id = next_id++;
+      size_t before = ref.rules.size();
+      ref.insert(r, id);
+      ASSERT_EQ(c.insert(r.match, r.priority, id, r.ranges), ref.rules.size() == before);
+    } else if (what == 2 && g.coin(50)) {
+      c.compile_now();
+      ASSERT_EQ(c.delta_size(), 0u);
+    } else {
+      check_lookup(c, ref, g, pool, wc_bits);
+      ++lookups;
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+    ASSERT_EQ(c.size(), ref.rules.size());
+  }
+  EXPECT_GT(c.compiles(), 0u);
+  std::printf("seed %u: %zu rules, %zu delta, %zu compiles, %.1f wc bits per lookup\n", seed,
+              c.size(), c.delta_size(), size_t(c.compiles()),
+              double(wc_bits) / double(lookups ? lookups : 1));
+}
+
+ClassifierV2Config sync_cfg() {
+  ClassifierV2Config cfg;
+  cfg.background = false;
+  cfg.compile_min = 16;
+  cfg.compile_fraction = 4;
+  return cfg;
+}
+
+TEST(ClassifierV2, MatchesLinearOnMasksOnly) {
+  for (uint32_t seed = 1; seed <= 5; ++seed) run_differential(seed, false, 200, 3000, sync_cfg());
+}
+
+TEST(ClassifierV2, MatchesLinearWithRanges) {
+  for (uint32_t seed = 11; seed <= 15; ++seed) run_differential(seed, true, 300, 3000, sync_cfg());
+}
+
+TEST(ClassifierV2, MatchesLinearSmallLeavesTinyBudget) {
+  ClassifierV2Config cfg = sync_cfg();
+  cfg.leaf_size = 1;
+  cfg.replication_budget = 1;
+  cfg.collision_limit = 1;
+  for (uint32_t seed = 21; seed <= 23; ++seed) run_differential(seed, true, 300, 2000, cfg);
+}
+
+TEST(ClassifierV2, MatchesLinearWithBackgroundCompiles) {
+  ClassifierV2Config cfg;
+  cfg.compile_min = 8;
+  for (uint32_t seed = 31; seed <= 33; ++seed) run_differential(seed, true, 300, 3000, cfg);
+}
+
+TEST(ClassifierV2, SameApiAsLinearClassifier) {
+  RuleGen g(99, false);
+  ClassifierV2<int> c(sync_cfg());
+  LinearClassifier<int> lin;
+  for (int i = 0; i < 300; ++i) {
+    RandomRule r = g.rule();
+    ASSERT_EQ(c.insert(r.match, r.priority, i), lin.insert(r.match, r.priority, i));
+    if (i % 7 == 0) {
+      ASSERT_EQ(c.remove(r.match, r.priority), lin.remove(r.match, r.priority));
+    }
+    FlowKey k = g.key_near(r);
+    const auto* a = c.lookup(k);
+    const auto* b = lin.lookup(k);
+    ASSERT_EQ(a ? a->value : -1, b ? b->value : -1);
+    if (a) {
+      EXPECT_EQ(a->priority, b->priority);
+      EXPECT_EQ(a->match, b->match);
+    }
+  }
+  EXPECT_EQ(c.size(), lin.size());
+}
+
+TEST(ClassifierV2, ReplaceKeepsPlaceAcrossCompiles) {
+  ClassifierV2<int> c(sync_cfg());
+  FlowKey k;
+  Match any(FlowKey{}, FlowKey{});
+  c.insert(any, 5, 1);
+  FlowKey m;
+  m.nw_src = Be32{~0u};
+  c.insert(Match(k, m), 5, 2);  // same priority, later: loses to the first
+  c.compile_now();
+  EXPECT_EQ(c.lookup(k)->value, 1);
+  EXPECT_TRUE(c.insert(any, 5, 3));  // replaced in the delta, keeps its place
+  EXPECT_EQ(c.lookup(k)->value, 3);
+  c.compile_now();
+  EXPECT_EQ(c.lookup(k)->value, 3);
+  EXPECT_TRUE(c.remove(any, 5));
+  EXPECT_EQ(c.lookup(k)->value, 2);
+  c.compile_now();
+  EXPECT_EQ(c.lookup(k)->value, 2);
+  EXPECT_EQ(c.size(), 1u);
+}
+
+TEST(ClassifierV2, ReadersSeeOnlyRuleSetsThatExisted) {
+  // Generation rules g = 1, 2, ... all match `key`, with priority g; the
+  // writer inserts g + 1 before removing g, so every version has one and a
+  // reader's answers never go back.  Filler rules keep background compiles
+  // running (low compile_min) meanwhile.
+  ClassifierV2Config cfg;
+  cfg.compile_min = 4;
+  ClassifierV2<int> c(cfg);
+  RuleGen g(7);
+  FlowKey key;
+  key.nw_src = Be32{0x0a000001};
+  FlowKey mm;
+  mm.nw_src = Be32{~0u};
+  Match gen(key, mm);
+  c.insert(gen, 1, 1);
+  std::vector<RandomRule> filler;
+  for (int i = 0; i < 500; ++i) {
+    filler.push_back(g.rule());
+    c.insert(filler.back().match, filler.back().priority - 1000, 0, filler.back().ranges);
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<long> seen{0}, bad{0};
+  auto reader = [&](bool batch) {
+    int last = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      FlowMask wc{};
+      const ClassifierV2<int>::Rule* r;
+      if (batch)
+        c.lookup_batch(std::span<const FlowKey>(&key, 1), &r);
+      else
+        r = c.lookup(key, seen % 2 ? &wc : nullptr);
+      if (!r || r->value < last) bad.fetch_add(1);
+      if (r) last = r->value;
+      seen.fetch_add(1, std::memory_order_relaxed);
+    }
+  };
+  std::thread r1(reader, false), r2(reader, true);
+  for (int gnum = 1; gnum < 4000; ++gnum) {
+    c.insert(gen, gnum + 1, gnum + 1);
+    c.remove(gen, gnum);
+    auto& f = filler[size_t(gnum) % filler.size()];
+    c.remove(f.match, f.priority - 1000, f.ranges);
+    c.insert(f.match, f.priority - 1000, 0, f.ranges);
+  }
+  stop = true;
+  r1.join();
+  r2.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GT(seen.load(), 0);
+  EXPECT_GT(c.compiles(), 0u);
+  c.compile_now();
+  EXPECT_EQ(c.lookup(key)->value, 4000);
+}
+
+}  // namespace
+}  // namespace flowpath
