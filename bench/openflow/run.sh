@@ -228,7 +228,7 @@ for side in ${SIDES:-flowpath ovs}; do
   echo "running $side ..."
   run_side "$side"
 done
-ratio() { echo "scale=1; $1 / $2" | bc -l; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf("%.2f", (b > 0) ? a / b : 0) }'; }
 echo
 printf '%-24s %12s %12s %12s %12s %12s %12s %12s %12s\n' "" add dump del floor "add (1.3)" "dump (1.3)" "del (1.3)" "floor (1.3)"
 for side in ${SIDES:-flowpath ovs}; do
