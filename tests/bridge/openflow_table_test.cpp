@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "flowpath/classify/classifier.hpp"
+
 namespace flowpath {
 namespace {
 
@@ -152,6 +154,49 @@ TEST_F(OpenFlowTableTest, ManyRulesReplaceAndDeleteConsistently) {
   for (uint32_t p = 0; p < 200; ++p) ASSERT_NE(t.lookup(0, key(p)), nullptr);
   EXPECT_EQ(t.remove(filter("", false)), 200u);
   EXPECT_EQ(t.rules().size(), 0u);
+}
+
+// A delete that takes most of a big table rebuilds it from the rules that
+// stay (OpenFlowTable::remove): the same survivors, the same lookups, and
+// equal-priority ties still go to the rule added first; the change hook
+// still hears of every rule removed.  With both classifiers.
+template <class Table>
+void check_bulk_delete(Table& t) {
+  size_t hooked = 0;
+  t.set_change_hook([&](uint8_t, const Match&) { ++hooked; });
+  auto in_port = [](uint32_t p) { return MatchBuilder().set(FieldId::kInPort, p).build(); };
+  t.add(0, in_port(7), 5, parse_actions("output:1"), /*cookie=*/0);  // the older of a tie
+  for (uint32_t p = 0; p < 3000; ++p)
+    t.add(0, in_port(p + 100), int32_t(p % 9), parse_actions("output:2"), 1);
+  t.add(0, Match{}, 5, parse_actions("output:3"), 0);  // ties with the first on in_port 7
+  t.add(0, in_port(8), 4, parse_actions("output:4"), 0);
+  t.add(1, in_port(9), 4, parse_actions("output:5"), 1);  // other table: below the threshold
+  uint64_t g = t.generation();
+  hooked = 0;  // adds call it too
+  EXPECT_EQ(t.remove(filter("cookie=0x1/0xffffffffffffffff", false)), 3001u);
+  EXPECT_GT(t.generation(), g);
+  EXPECT_EQ(hooked, 3001u);
+  EXPECT_EQ(t.size(), 3u);
+  EXPECT_EQ(t.max_priority(), 5);
+  auto out = [&](uint32_t p) -> uint32_t {
+    const OfRule* r = t.lookup(0, key(p));
+    return r ? r->actions.at(0).port : 0;
+  };
+  EXPECT_EQ(out(7), 1u);  // the tie still goes to the rule added first
+  EXPECT_EQ(out(8), 3u);
+  EXPECT_EQ(out(150), 3u);
+  EXPECT_EQ(t.lookup(1, key(9)), nullptr);
+  t.add(0, in_port(150), 6, parse_actions("output:6"));  // the rebuilt table takes more
+  EXPECT_EQ(out(150), 6u);
+  EXPECT_EQ(t.remove(filter("in_port=8", true)), 0u);  // strict: the default priority is not 4
+  EXPECT_EQ(t.remove(filter("priority=4,in_port=8", true)), 1u);
+  EXPECT_EQ(out(8), 3u);
+}
+
+TEST_F(OpenFlowTableTest, BulkDeleteRebuildsTheTableKeepingOrder) {
+  check_bulk_delete(t);
+  OpenFlowTable<Classifier<OfRulePtr>> c{&clock};
+  check_bulk_delete(c);
 }
 
 }  // namespace

@@ -15,8 +15,11 @@
 // next attempt waits 1 s, doubling to 8 s (OVS's rconn), reset by a
 // connection that reaches the active state.  punix: unlinks a stale socket
 // file before binding and removes its file when the Channel goes.
-// Writes are non-blocking; what the kernel does not take waits for POLLOUT
-// (a peer that stops reading for over 1 MiB is dropped).
+// Writes are non-blocking; what the kernel does not take waits for POLLOUT.
+// Backpressure: while over 1 MiB waits, the connection's input is neither
+// read nor handled, so a flow dump of any size is served at the peer's
+// pace; a peer that lets asynchronous messages pile up beyond 1 MiB is
+// dropped.
 //
 // Errors: the constructor throws flowpath::Error naming the target when a
 // listener cannot be created (address in use, no permission, ...).
@@ -89,6 +92,11 @@ class Channel {
       if (e.conn && !e.connecting) next = std::min(next, e.conn->conn.next_deadline());
     }
     for (const auto& c : accepted_) next = std::min(next, c->conn.next_deadline());
+    auto held = [](const Conn& c) { return c.unsent() < kHighWater && c.conn.has_pending_input(); };
+    for (const auto& e : eps_)
+      if (e.conn && !e.connecting && held(*e.conn)) return 0;
+    for (const auto& c : accepted_)
+      if (held(*c)) return 0;
     if (next == INT64_MAX) return -1;
     return int(std::clamp<int64_t>(next - now, 0, 60000));
   }
@@ -98,8 +106,8 @@ class Channel {
   /// Sends an asynchronous message to every connection that wants it.
   void broadcast_async(const MessageBody& body) {
     for (auto& e : eps_)
-      if (e.conn && !e.connecting) e.conn->conn.send_async(body), flush(*e.conn);
-    for (auto& c : accepted_) c->conn.send_async(body), flush(*c);
+      if (e.conn && !e.connecting) e.conn->conn.send_async(body), flush(*e.conn, true);
+    for (auto& c : accepted_) c->conn.send_async(body), flush(*c, true);
   }
 
   /// Sends, to every connection that wants asynchronous messages, what
@@ -155,8 +163,16 @@ class Channel {
   struct Conn {
     int fd;
     Connection conn;
-    std::vector<uint8_t> pending;  // output the kernel has not taken yet
+    std::vector<uint8_t> pending;  // output the kernel has not taken yet,
+    size_t sent = 0;               // from pending[sent] on
+    size_t unsent() const noexcept { return pending.size() - sent; }
   };
+  // Backpressure: above kHighWater unsent bytes a connection's input is
+  // not read or handled (its replies wait for the peer to read), so the
+  // replies queued are bounded by one request's (a dump of every flow).
+  // Asynchronous messages cannot wait: a peer that lets them pile up
+  // beyond kHighWater is dropped.
+  static constexpr size_t kHighWater = 1u << 20;
   struct Endpoint {
     Target target;
     int fd = -1;  // listeners
@@ -166,7 +182,9 @@ class Channel {
     int64_t retry_at = 0, backoff = 0;
   };
 
-  static short events(const Conn& c) { return short(POLLIN | (c.pending.empty() ? 0 : POLLOUT)); }
+  static short events(const Conn& c) {
+    return short((c.unsent() < kHighWater ? POLLIN : 0) | (c.unsent() ? POLLOUT : 0));
+  }
   [[noreturn]] static void fail(const Target& t, const char* what) {
     throw Error("OpenFlow target " + t.str() + ": " + what + ": " + std::strerror(errno));
   }
@@ -182,17 +200,32 @@ class Channel {
   }
   /// Reads and answers; false when the connection is to be closed.
   bool serve(Conn& c, short revents, int64_t now);
-  bool flush(Conn& c) {
-    auto out = c.conn.take_output();
-    c.pending.insert(c.pending.end(), out.begin(), out.end());
-    while (!c.pending.empty()) {
-      ssize_t n = ::send(c.fd, c.pending.data(), c.pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  /// Writes what the kernel takes; false when the connection is to be
+  /// closed (error, closed and drained, or async output over kHighWater).
+  bool flush(Conn& c, bool async = false) {
+    if (c.pending.empty()) {
+      c.pending = c.conn.take_output();
+      c.sent = 0;
+    } else if (c.conn.has_output()) {
+      auto out = c.conn.take_output();
+      c.pending.insert(c.pending.end(), out.begin(), out.end());
+    }
+    while (c.unsent()) {
+      ssize_t n = ::send(c.fd, c.pending.data() + c.sent, c.unsent(), MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
       if (n <= 0) return false;
-      c.pending.erase(c.pending.begin(), c.pending.begin() + n);
+      c.sent += size_t(n);
     }
-    return c.pending.size() < (1u << 20) && !(c.conn.closed() && c.pending.empty());
+    if (!c.unsent()) {
+      c.pending.clear();
+      c.sent = 0;
+    } else if (c.sent > kHighWater && c.sent * 2 > c.pending.size()) {  // amortized O(1)
+      c.pending.erase(c.pending.begin(), c.pending.begin() + std::ptrdiff_t(c.sent));
+      c.sent = 0;
+    }
+    if (async && c.unsent() > kHighWater) return false;
+    return !(c.conn.closed() && !c.unsent());
   }
   Connection make_conn(bool passive, int64_t now) {
     ConnectionConfig cc;
@@ -264,8 +297,12 @@ inline void Channel::try_connect(Endpoint& e, int64_t now) {
 }
 
 inline bool Channel::serve(Conn& c, short revents, int64_t now) {
+  if (!flush(c)) return false;
+  if (c.unsent() >= kHighWater) return true;  // input waits (backpressure)
+  c.conn.resume();                            // what the budget held back
   if (revents & POLLIN) {
-    uint8_t buf[16384];
+    if (c.conn.has_pending_input()) return flush(c);  // read more once these are handled
+    uint8_t buf[65536];
     ssize_t n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return false;
     if (n > 0) c.conn.receive(std::span(buf, size_t(n)), now);

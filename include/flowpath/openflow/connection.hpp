@@ -40,6 +40,12 @@
 // passive ones (OVS: a service connection gets no asynchronous messages
 // until it sets a non-zero miss_send_len); wants_async() tells the owner.
 //
+// Flow stats replies are encoded straight into full multipart messages
+// (openflow/flow_stats_stream.hpp).  Backpressure: receive() handles
+// messages only while the output is below cfg.output_budget; the rest
+// waits in the framer (has_pending_input()) until the owner has taken the
+// output and calls resume().
+//
 // Cost: linear in the bytes; stats replies as the backend's.
 // Thread-safety: none; one thread owns a connection.
 #pragma once
@@ -51,6 +57,7 @@
 #include <vector>
 
 #include "flowpath/openflow/backend.hpp"
+#include "flowpath/openflow/flow_stats_stream.hpp"
 #include "flowpath/openflow/framing.hpp"
 
 namespace flowpath::openflow {
@@ -59,6 +66,7 @@ struct ConnectionConfig {
   bool passive = false;              // accepted by a ptcp:/punix: listener
   int64_t probe_interval_ms = 5000;  // 0: no echo probes, no inactivity close
   size_t max_message_len = kMaxMessageLen;
+  size_t output_budget = 1u << 20;  // stop handling input above this much output
 };
 
 class Connection {
@@ -71,13 +79,20 @@ class Connection {
     append(make_hello());
   }
 
-  /// Feeds bytes read from the socket; handles every whole message.
+  /// Feeds bytes read from the socket; handles whole messages until the
+  /// output holds cfg.output_budget bytes (the rest waits: resume()).
   void receive(std::span<const uint8_t> bytes, int64_t now_ms) {
     if (state_ == State::kClosed) return;
     last_rx_ = now_ms;
     probe_sent_ = false;
     framer_.feed(bytes);
-    while (state_ != State::kClosed) {
+    resume();
+  }
+  /// Handles buffered messages (after take_output() made room); the
+  /// owner's backpressure: a peer that sends requests faster than it
+  /// reads the replies gets no more than one budget's worth queued here.
+  void resume() {
+    while (state_ != State::kClosed && out_.size() < cfg_.output_budget) {
       auto f = framer_.next();
       if (!f) break;
       if (f->error) {
@@ -107,6 +122,8 @@ class Connection {
     return probe_sent_ ? probe_at_ + cfg_.probe_interval_ms : last_rx_ + cfg_.probe_interval_ms;
   }
 
+  /// Whole messages received but not handled yet (output budget reached).
+  bool has_pending_input() const noexcept { return state_ != State::kClosed && framer_.ready(); }
   /// The bytes to write, in order; the buffer is handed over.
   std::vector<uint8_t> take_output() { return std::exchange(out_, {}); }
   bool has_output() const noexcept { return !out_.empty(); }
@@ -239,6 +256,15 @@ inline void Connection::stats(const StatsRequest& rq, uint32_t xid) {
   StatsReply full = be_->stats(rq);
   full.type = rq.type;
   full.match_format = rq.match_format;
+  if (full.type == StatsType::kFlow) {  // the big one: streamed, no copies
+    size_t mark = out_.size();
+    try {
+      return append_flow_stats_replies(out_, version_, xid, full);
+    } catch (...) {
+      out_.resize(mark);  // no half reply: the caller closes with the reason
+      throw;
+    }
+  }
   for (const StatsReply& part : split_stats_reply(full, version_)) send(part, xid);
 }
 

@@ -58,6 +58,12 @@ class Framer {
     return f;
   }
   size_t buffered() const noexcept { return buf_.size() - head_; }
+  /// True when next() has a frame (or a length error) to return.
+  bool ready() const noexcept {
+    if (broken_ || buffered() < kHeaderLen) return false;
+    size_t len = size_t(buf_[head_ + 2]) << 8 | buf_[head_ + 3];
+    return len < kHeaderLen || len > max_ || buffered() >= len;
+  }
   bool broken() const noexcept { return broken_; }
 
  private:

@@ -22,10 +22,13 @@
 // counters, and fixed desc/table data (254 tables, as OVS).
 //
 // Barrier: the Switch's generation fence (docs/live-reconfiguration.md,
-// "In effect"): barrier() returns once every PMD has revalidated past the
-// Ofproto generation of this moment, i.e. after every earlier flow change
-// of the connection, so no packet processed after the barrier reply meets
-// a stale megaflow.  (Batches already delivered are not affected.)
+// "In effect"): barrier() returns once no PMD can process a packet with a
+// table older than this moment's Ofproto generation — each PMD either
+// started a pass past it, or was seen between batches (its mutex free:
+// every batch starts by revalidating) — so no packet processed after the
+// barrier reply meets a stale megaflow.  (Batches already delivered are
+// not affected.)  A barrier with no table change since the last one
+// returns at once; ovs-ofctl add-flows sends one after every flow-mod.
 //
 // Hidden rules (priority > 65535, e.g. OpenFlowService's fail-open flow)
 // are left out of stats and survive a controller's modify/delete, as OVS.
@@ -49,8 +52,10 @@
 // never both at once (the Switch's lock order).
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "flowpath/openflow/backend.hpp"
 #include "flowpath/switch/switch.hpp"
@@ -87,8 +92,40 @@ class OfprotoBackend : public openflow::SwitchBackend {
   openflow::StatsReply stats(const openflow::StatsRequest& rq) override;
   std::optional<openflow::OfpErrc> packet_out(const openflow::PacketOut& po) override;
 
+  /// ovs-ofctl sends a barrier after every flow-mod of add-flows, so this
+  /// is on the path of each one.  Nothing to wait for when no table moved
+  /// since the last fence.  Else each PMD is past the change once either
+  /// it published a generation >= g (its next pass began), or we hold its
+  /// mutex for a moment: a PMD processes every batch under that mutex and
+  /// Datapath::process revalidates before each batch, so with the mutex
+  /// free no batch is in flight and every later one sees generation g.
+  /// The second way matters when cores are oversubscribed: a PMD that was
+  /// descheduled (or shares our core) may not run a pass for milliseconds,
+  /// but then its mutex is free.  try_lock, never lock: a PMD that runs
+  /// retakes its mutex at once, and its next pass is microseconds away.
   void barrier() override {
-    if (sw_) sw_->wait_pmds_past(of_.generation());
+    if (!sw_) return;
+    uint64_t g = of_.generation();
+    if (g <= fenced_) return;
+    if (!sw_->running()) {  // no PMD threads: the switch syncs them itself
+      if (sw_->wait_pmds_past(g)) fenced_ = g;
+      return;
+    }
+    using Clock = std::chrono::steady_clock;
+    auto start = Clock::now();
+    for (size_t i = 0; i < sw_->num_pmds(); ++i) {
+      Pmd& p = sw_->pmd(i);
+      for (unsigned k = 0;; ++k) {
+        if (p.seen_generation() >= g) break;
+        if (std::unique_lock l(p.mutex(), std::try_to_lock); l.owns_lock()) break;
+        if ((k & 63) != 63) continue;
+        auto waited = Clock::now() - start;
+        if (waited > std::chrono::seconds(5)) return;  // a stuck PMD: no fence claimed
+        if (waited > std::chrono::microseconds(50))
+          std::this_thread::sleep_for(std::chrono::microseconds(20));
+      }
+    }
+    fenced_ = g;
   }
 
   /// Flow-removed messages for the remembered rules that are gone (see above).
@@ -170,6 +207,7 @@ class OfprotoBackend : public openflow::SwitchBackend {
   std::vector<Tracked> tracked_;
   int64_t next_expire_ms_ = 0;
   uint64_t scanned_generation_ = ~0ull;
+  uint64_t fenced_ = 0;  // every PMD is known to be past this generation
 };
 
 inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod(const openflow::FlowMod& fm,
@@ -193,7 +231,7 @@ inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod(const openflow:
   // Hidden rules (priority above 16 bits: the fail-open flow) are the
   // switch's own: a controller's modify or delete must not touch them.
   std::vector<OfRule> hidden;
-  if (fm.command != C::kAdd)
+  if (fm.command != C::kAdd && t.max_priority() > 0xffff)
     for (const OfRule* r : t.rules())
       if (r->priority > 0xffff) hidden.push_back(*r);
   struct Restore {

@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# Flow programming over OpenFlow (issue 11 §4): how long do `ovs-ofctl
+# add-flows` of N flows, `dump-flows` and `del-flows` take against
+# flowpath and against the real ovs-vswitchd, and does an existing flow
+# keep forwarding meanwhile?
+#
+# Usage: sudo bench/openflow/run.sh BUILD_DIR [N] [RUNS]
+#   N flows (default 100000), RUNS rounds per mode (default 3; medians).
+#   BUILD_DIR holds `flowpath` and bpf/ (targets flowpath_cli, flowpath_bpf).
+#   PORTS=afxdp (default) or PORTS=system: the kind of vm1/vm2.
+#   SEED=42 the flow file's seed; KEEP_LOGS=DIR keeps logs and series.
+#
+# For each switch in turn, in the same run:
+#   flowpath  `flowpath switch --db unix:...` in namespace fpo<pid>f-sw,
+#             OpenFlow on `set-controller br-int punix:DIR/br-int.mgmt`
+#   ovs       the real ovs-vswitchd, userspace datapath (datapath_type=netdev),
+#             in its OWN namespace fpo<pid>o-sw, OpenFlow on its own
+#             management socket DIR/br-int.mgmt
+# each with its own private ovsdb-server (database, sockets, pid and log
+# files in a fresh temp dir), the same work:
+#   1. scripts/netns/topology.sh builds the namespaces; br-int with vm1 and
+#      vm2 (tag=1, type afxdp by default: both switches attach an XDP
+#      program and bind an AF_XDP socket) is built with ovs-vsctl; the
+#      bridge's flow count before (the visible priority=0 NORMAL flow) is
+#      recorded; vm1 -> vm2 must ping;
+#   2. a steady ping vm1 -> vm2 every 10 ms starts (it goes by NORMAL);
+#   3. RUNS times, in the default mode and with -O OpenFlow13, each step
+#      timed (wall seconds, including ovs-ofctl's own start and parsing,
+#      the same for both switches):
+#        add   ovs-ofctl add-flows unix:DIR/br-int.mgmt FLOWS
+#              (N flows, cookie=0x1; ovs-ofctl ends with a barrier)
+#        dump  ovs-ofctl dump-flows unix:DIR/br-int.mgmt >FILE (then the
+#              flows in FILE are counted: N + the flows before; the header
+#              lines, one per multipart reply, are not flows)
+#        del   ovs-ofctl del-flows unix:DIR/br-int.mgmt cookie=0x1/-1
+#              (spares the flows before; the count is checked after)
+#        floor ovs-ofctl del-flows unix:DIR/br-int.mgmt cookie=0x2/-1
+#              (matches nothing: ovs-ofctl's own start and exchanges, the
+#              floor under each step)
+#   4. the ping stops; a sequence number below the last answered one that
+#      got no answer is lost, and charged to the step during which it was
+#      sent (its send time estimated from its answered neighbours).
+# ovs-ofctl's own cost is measured too: the same add-flows parsing with
+# `ovs-ofctl parse-flows` (which talks to no switch).
+# Prints per step and mode the median seconds, OVS/flowpath ratios, losses.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+B=$(cd "${1:?usage: bench/openflow/run.sh BUILD_DIR [N] [RUNS]}" && pwd)
+N=${2:-100000}
+RUNS=${3:-3}
+PORTS=${PORTS:-afxdp}
+SEED=${SEED:-42}
+[[ $(id -u) -eq 0 ]] || { echo "needs root (network namespaces, AF_XDP)"; exit 77; }
+for t in ping ovsdb-server ovsdb-tool ovs-vsctl ovs-vswitchd ovs-ofctl /usr/bin/python3; do
+  command -v $t >/dev/null || { echo "no $t (scripts/deps.sh installs openvswitch-switch)"; exit 77; }
+done
+SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+[[ -x $B/flowpath && -f $B/bpf/vlan_host.bpf.o ]] ||
+  { echo "build the targets flowpath_cli and flowpath_bpf in $B first"; exit 77; }
+T=$(mktemp -d /tmp/fpo$$-XXXXXX)
+PIDS=() PREFIXES=()
+cleanup() {
+  set +e
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  for p in "${PREFIXES[@]}"; do "$root/scripts/netns/topology.sh" down "$p" >/dev/null 2>&1; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+/usr/bin/python3 "$root/bench/openflow/gen_flows.py" "$N" "$SEED" 0x1 >"$T/flows.txt"
+[[ $(wc -l <"$T/flows.txt") -eq $N ]] || { echo "flow file: not $N lines"; exit 1; }
+
+# median FILE -> the median of the numbers in FILE (one a line)
+median() {
+  sort -g "$1" | awk '{ v[NR] = $1 } END {
+    printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# The switch's own CPU time: nanoseconds on CPU (schedstat) summed over
+# its threads except the busy-polling ones (PMDs, found as the threads
+# that use over 5% of a core while nothing happens), which burn a core
+# whatever they do.  SWPID and POLLERS are set by run_side.
+thread_ns() {  # -> "TID NS" lines
+  local t
+  for t in /proc/$SWPID/task/*; do echo "${t##*/} $(cut -d' ' -f1 "$t/schedstat" 2>/dev/null || echo 0)"; done
+}
+find_pollers() {
+  thread_ns >"$D/ns0"
+  sleep 0.5
+  thread_ns >"$D/ns1"
+  POLLERS=$(join "$D/ns0" "$D/ns1" | awk '$3 - $2 > 25000000 { print $1 }' | paste -sd' ')
+}
+switch_ns() {
+  thread_ns | awk -v p=" $POLLERS " 'index(p, " " $1 " ") == 0 { s += $2 } END { printf "%.0f", s }'
+}
+
+# step NAME CMD...: runs CMD (a shell string), records its wall seconds
+# in $R.NAME, the switch's CPU seconds in $R.NAME.cpu and its [start, end)
+# in $D/steps for the loss accounting.
+step() {
+  local name=$1 t0 t1 c0 c1
+  shift
+  c0=$(switch_ns)
+  t0=$EPOCHREALTIME
+  eval "$@"
+  t1=$EPOCHREALTIME
+  c1=$(switch_ns)
+  echo "$t1 - $t0" | bc -l >>"$R.$name"
+  echo "($c1 - $c0) / 1000000000" | bc -l >>"$R.$name.cpu"
+  echo "$name $t0 $t1" >>"$D/steps"
+}
+
+# run_side NAME   (flowpath | ovs); writes $T/NAME.* figures
+run_side() {
+  local side=$1 P=fpo$$${1:0:1}
+  D=$T/$side R=$T/$side
+  local SW=$P-sw
+  mkdir -p "$D"
+  PREFIXES+=("$P")
+  export OVS_RUNDIR=$D OVS_DBDIR=$D OVS_LOGDIR=$D OVS_SYSCONFDIR=$D
+  local DB=unix:$D/db.sock OF=unix:$D/br-int.mgmt
+  vsctl() { ovs-vsctl --timeout=60 --db="$DB" "$@"; }
+  ovsdb-tool create "$D/conf.db" "$SCHEMA"
+  ovsdb-server "$D/conf.db" --remote="punix:$D/db.sock" --pidfile="$D/ovsdb.pid" \
+    --unixctl="$D/ovsdb.ctl" --log-file="$D/ovsdb.log" -vconsole:off 2>/dev/null &
+  local dbpid=$!
+  PIDS+=("$dbpid")
+  for _ in $(seq 100); do [[ -S $D/db.sock ]] && break; sleep 0.05; done
+  vsctl --no-wait init
+  "$root/scripts/netns/topology.sh" up "$P" "$B/bpf" >/dev/null
+  ip netns exec "$SW" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
+  local swpid
+  if [[ $side == flowpath ]]; then
+    ip netns exec "$SW" "$B/flowpath" switch --db "$DB" --ctl "$D/switch.ctl" >"$D/switch.log" 2>&1 &
+    swpid=$!
+    PIDS+=("$swpid")
+    vsctl add-br br-int -- set-controller br-int "punix:$D/br-int.mgmt"
+  else
+    ip netns exec "$SW" ovs-vswitchd "$DB" --pidfile="$D/vswitchd.pid" --unixctl="$D/vswitchd.ctl" \
+      --log-file="$D/vswitchd.log" -vconsole:off --no-chdir 2>/dev/null &
+    swpid=$!
+    PIDS+=("$swpid")
+    vsctl add-br br-int -- set bridge br-int datapath_type=netdev
+  fi
+  for v in vm1 vm2; do
+    if [[ $PORTS == afxdp ]]; then
+      vsctl add-port br-int $v tag=1 -- set interface $v type=afxdp
+    else
+      vsctl add-port br-int $v tag=1
+    fi
+  done
+  for _ in $(seq 100); do [[ -S $D/br-int.mgmt ]] && break; sleep 0.05; done
+  # the existing flow: ovs-vswitchd's bridge (no controller) has its
+  # visible priority=0 NORMAL flow; flowpath's (a controller target
+  # configured, as OVS would with one) gets the same over OpenFlow
+  local base
+  base=$(ovs-ofctl dump-flows "$OF" | grep -c 'actions=' || true)
+  if [[ $base -eq 0 ]]; then
+    ovs-ofctl add-flow "$OF" priority=0,actions=NORMAL
+    base=$(ovs-ofctl dump-flows "$OF" | grep -c 'actions=' || true)
+  fi
+  ip netns exec "$P-vm1" ping -c 3 -i 0.2 -W 2 192.0.2.2 >/dev/null ||
+    { echo "$side: vm1 -> vm2 does not ping before the benchmark (flows: $base)"; ovs-ofctl dump-flows "$OF"; exit 1; }
+
+  SWPID=$swpid
+  find_pollers
+  echo "$side: busy-polling threads (left out of the CPU figures): ${POLLERS:-none}"
+  ip netns exec "$P-vm1" ping -D -i 0.01 -W 1 192.0.2.2 >"$D/ping.txt" 2>&1 &
+  local pingpid=$!
+  PIDS+=("$pingpid")
+  sleep 0.5
+  : >"$D/steps"
+  local mode opt k n
+  for mode in of10 of13; do
+    opt=
+    [[ $mode == of13 ]] && opt="-O OpenFlow13"
+    for k in $(seq "$RUNS"); do
+      step "$mode-add" "ovs-ofctl $opt add-flows $OF $T/flows.txt"
+      step "$mode-dump" "ovs-ofctl $opt dump-flows $OF >$D/dump.txt"
+      n=$(grep -c 'actions=' "$D/dump.txt" || true)
+      [[ $n -eq $((N + base)) ]] || { echo "$side $mode: dump-flows printed $n flows, not $N + $base"; exit 1; }
+      step "$mode-del" "ovs-ofctl $opt del-flows $OF cookie=0x1/-1"
+      n=$(ovs-ofctl dump-flows "$OF" | grep -c 'actions=' || true)
+      [[ $n -eq $base ]] || { echo "$side $mode: $n flows after del-flows, not $base"; exit 1; }
+      # the floor under every step: ovs-ofctl starting, connecting, asking
+      # for the table names, one flow-mod that matches nothing, a barrier
+      step "$mode-floor" "ovs-ofctl $opt del-flows $OF cookie=0x2/-1"
+      sleep 0.3
+    done
+  done
+  sleep 0.5
+  kill -INT "$pingpid"
+  wait "$pingpid" || true
+  # answered sequence numbers with their time; a missing one below the last
+  # answered is lost, sent at about the time interpolated between its
+  # answered neighbours; charged to the step that was running then.
+  grep -o '^\[[0-9.]*\].*icmp_seq=[0-9]*' "$D/ping.txt" |
+    sed 's/^\[\([0-9.]*\)\].*icmp_seq=\([0-9]*\)/\2 \1/' | sort -n -k1,1 -u >"$D/seqs"
+  awk -v steps="$D/steps" '
+    BEGIN { while ((getline l < steps) > 0) { split(l, f, " "); ns++; sn[ns] = f[1]; s0[ns] = f[2]; s1[ns] = f[3] } }
+    { if (NR > 1 && $1 > ps + 1) for (q = ps + 1; q < $1; q++) {
+        t = pt + ($2 - pt) * (q - ps) / ($1 - ps); lost++; where = "between"
+        for (i = 1; i <= ns; i++) if (t >= s0[i] && t < s1[i]) where = sn[i]
+        per[where]++ }
+      ps = $1; pt = $2; last = $1 }
+    END { printf "sent %d lost %d", last, lost + 0
+          for (w in per) printf " %s=%d", w, per[w]; printf "\n" }' "$D/seqs" >"$R.loss"
+  kill -TERM "$swpid"
+  wait "$swpid" || true
+  kill -TERM "$dbpid"
+  wait "$dbpid" || true
+  "$root/scripts/netns/topology.sh" down "$P" >/dev/null 2>&1
+  PIDS=() PREFIXES=()   # stopped and waited for: never signal a reused PID
+  echo "$base" >"$R.base"
+  if [[ -n ${KEEP_LOGS:-} ]]; then cp -r "$D" "$KEEP_LOGS/$side"; cp "$R".* "$KEEP_LOGS/" 2>/dev/null || true; fi
+}
+
+echo "flow programming over OpenFlow: $N flows (seed $SEED) added, dumped, deleted; $RUNS runs per mode"
+echo "kernel $(uname -r), $(nproc) cores, $(ovs-vswitchd --version | head -1), ports $PORTS"
+: >"$T/parse"
+for k in $(seq "$RUNS"); do
+  t0=$EPOCHREALTIME
+  ovs-ofctl parse-flows "$T/flows.txt" >/dev/null
+  echo "$EPOCHREALTIME - $t0" | bc -l >>"$T/parse"
+done
+for side in ${SIDES:-flowpath ovs}; do
+  echo "running $side ..."
+  run_side "$side"
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf("%.2f", (b > 0) ? a / b : 0) }'; }
+echo
+printf '%-24s %12s %12s %12s %12s %12s %12s %12s %12s\n' "" add dump del floor "add (1.3)" "dump (1.3)" "del (1.3)" "floor (1.3)"
+for side in ${SIDES:-flowpath ovs}; do
+  row=()
+  for m in of10 of13; do for s in add dump del floor; do row+=("$(median "$T/$side.$m-$s")s"); done; done
+  printf '%-24s %12s %12s %12s %12s %12s %12s %12s %12s\n' "$side" "${row[@]}"
+done
+if [[ ${SIDES:-flowpath ovs} == "flowpath ovs" ]]; then
+  row=()
+  for m in of10 of13; do for s in add dump del floor; do
+    row+=("$(ratio "$(median "$T/ovs.$m-$s")" "$(median "$T/flowpath.$m-$s")")x")
+  done; done
+  printf '%-24s %12s %12s %12s %12s %12s %12s %12s %12s\n' "ovs-vswitchd / flowpath" "${row[@]}"
+fi
+echo
+echo "the switch's own CPU seconds per step (every thread but the busy-polling ones), median:"
+printf '%-24s %12s %12s %12s %12s %12s %12s\n' "" add dump del "add (1.3)" "dump (1.3)" "del (1.3)"
+for side in ${SIDES:-flowpath ovs}; do
+  row=()
+  for m in of10 of13; do for s in add dump del; do row+=("$(median "$T/$side.$m-$s.cpu")s"); done; done
+  printf '%-24s %12s %12s %12s %12s %12s %12s\n' "$side" "${row[@]}"
+done
+if [[ ${SIDES:-flowpath ovs} == "flowpath ovs" ]]; then
+  row=()
+  for m in of10 of13; do for s in add dump del; do
+    row+=("$(ratio "$(median "$T/ovs.$m-$s.cpu")" "$(median "$T/flowpath.$m-$s.cpu")")x")
+  done; done
+  printf '%-24s %12s %12s %12s %12s %12s %12s\n' "ovs-vswitchd / flowpath" "${row[@]}"
+fi
+echo
+echo "ovs-ofctl parse-flows of the file alone (no switch): $(median "$T/parse")s"
+for side in ${SIDES:-flowpath ovs}; do
+  echo "$side: flows before: $(cat "$T/$side.base"); vm1->vm2 ping every 10 ms: $(cat "$T/$side.loss")"
+done
