@@ -119,7 +119,8 @@ inline OfAction parse_ct(std::string_view tok,
       c.force = true;
     } else if (key == "table" && arg[key.size()] == '=') {
       auto t = parse_uint(val, 255);
-      if (!t || *t == 255) throw Error(std::string(tok) + ": invalid table " + std::string(val));
+      if (!t || *t == 255)
+        throw Error(std::string(tok) + ": invalid table " + (t ? "0xff" : std::string(val)));
       c.table = uint8_t(*t);
     } else if (key == "zone" && arg[key.size()] == '=') {
       if (auto z = parse_uint(val, 0xffff)) {
@@ -172,9 +173,11 @@ inline std::string format_nat(const NatArgs& n) {
       if (n.port_max != n.port_min) s += "-" + std::to_string(n.port_max);
     }
   }
-  if (n.persistent) s += ",persistent";
-  if (n.hash) s += ",hash";
-  if (n.random) s += ",random";
+  if (n.has_addr) {  // OVS keeps the flags only with an address range
+    if (n.persistent) s += ",persistent";
+    if (n.hash) s += ",hash";
+    if (n.random) s += ",random";
+  }
   return s + ")";
 }
 

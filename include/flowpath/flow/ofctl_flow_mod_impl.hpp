@@ -42,7 +42,8 @@ inline std::string format_actions_as(const OfctlFlow& f, uint32_t proto) {
   // and every load: print as Nicira's reg_load, which carries them.
   auto of13_set_field = [](const OfAction& a) {
     const FieldInfo& fi = field_info(a.field);
-    if (a.is_load || !get_bytes_mask_full(a, fi)) return format_load(a);
+    U128 whole = fi.n_bytes == 16 ? ~U128(0) : U128(fi.bits >> fi.shift);
+    if (a.is_load || set_field_logical(a, true) != whole) return format_load(a);
     return "set_field:" + mf_value(a) + "->" + std::string(mf_name(a.field));
   };
   auto w = action_check::start(f.match);

@@ -59,7 +59,7 @@ inline U128 set_field_logical(const OfAction& a, bool mask) {
   PipelineMeta meta;
   uint8_t* p = f.space == FieldSpace::kMeta ? field_bytes(meta, f) : field_bytes(k, f);
   std::memcpy(p, (mask ? a.mask : a.value).data(), f.n_bytes);
-  return read_field(k, meta, a.field) & low_bits(field_width(a.field) ? field_width(a.field) : 128);
+  return read_field(k, meta, a.field);
 }
 
 /// `load:VALUE->DST[a..b]`: a kSetField over the subfield's bits.
@@ -94,8 +94,13 @@ inline OfAction parse_move(std::string_view arg, std::string_view /*tok*/) {
   if (arrow == std::string_view::npos) throw Error(std::string(arg) + ": missing `->'");
   OfAction a;
   a.type = OfActionType::kMove;
-  a.src = parse_subfield(trim(arg.substr(0, arrow)));
-  a.dst = parse_subfield(trim(arg.substr(arrow + 2)));
+  try {
+    a.src = parse_subfield(trim(arg.substr(0, arrow)));
+    a.dst = parse_subfield(trim(arg.substr(arrow + 2)));
+  } catch (const Error& e) {  // OVS names the whole argument
+    std::string m = e.what();
+    throw Error(std::string(arg) + m.substr(m.find(": ")));
+  }
   if (a.src.n_bits != a.dst.n_bits)
     throw Error(std::string(arg) + ": source field is " + std::to_string(a.src.n_bits) +
                 " bits wide but destination is " + std::to_string(a.dst.n_bits) + " bits wide");
@@ -143,7 +148,11 @@ inline std::string hex_u128(U128 v) {
 /// one piece per contiguous run of mask bits, as OVS encodes it.
 inline std::string format_load(const OfAction& a) {
   unsigned width = field_width(a.field) ? field_width(a.field) : 128;
+  const FieldInfo& f = field_info(a.field);
   U128 v = set_field_logical(a, false), mk = set_field_logical(a, true) & low_bits(width);
+  // A set_field of the whole field writes OVS's whole (maybe wider) field.
+  if (!a.is_load && f.n_bytes != 16 && set_field_logical(a, true) == U128(f.bits >> f.shift))
+    mk = low_bits(width);
   std::string s;
   unsigned bit = 0;
   while (bit < width) {

@@ -68,7 +68,7 @@ inline OfctlFlow parse_flow_mod(std::string_view text, uint32_t& usable) {
 
 /// The flow-mod message ovs-ofctl prints for `f` encoded in `proto`.
 namespace ofctl {
-/// OXM brings a match on recirc_id and dl_type back with packet_type=eth,
+/// NXM and OXM bring a match on recirc_id and dl_type back with packet_type=eth,
 /// which OVS prints as `eth` after the conntrack fields.
 inline std::string with_eth_packet_type(const std::string& s) {
   size_t p = s.find("recirc_id=");
@@ -108,8 +108,7 @@ inline std::string flow_mod_message(const OfctlFlow& f, uint32_t proto, unsigned
     put_field(g.match.mask, FieldId::kVlanTci, tci_mask | 0xe000);
   }
   std::string s = format_flow_mod(g);
-  if (proto & ofproto::kOxm && match_has(f.match, FieldId::kRecircId) &&
-      match_has(f.match, FieldId::kDlType))
+  if (match_has(f.match, FieldId::kRecircId) && match_has(f.match, FieldId::kDlType))
     s = ofctl::with_eth_packet_type(s);
   // OpenFlow 1.0 with table ids sends 255 ("any table") for a flow without
   // table=, and prints it.
