@@ -118,9 +118,12 @@ inline uint32_t check_actions(const Match& match, const OfActionList& actions, u
           err = "OFPBAC_MATCH_INCONSISTENT";
         break;
       case T::kCt: {
-        // ct() needs an IP packet, and nat's addresses its family.
+        // ct() needs an IP packet, nat's addresses its family, and a commit
+        // cannot follow a match on invalid packets (ct_state=+inv).
         bool v6 = match_is_exact(match, FieldId::kDlType, kEthTypeIpv6);
-        if (!w.ip || (a.ct.nat.has_addr && a.ct.nat.v6 != v6)) err = "OFPBAC_MATCH_INCONSISTENT";
+        bool inv = get_field(match.value, FieldId::kCtState) & kCsInvalid;
+        if (!w.ip || (a.ct.nat.has_addr && a.ct.nat.v6 != v6) || (inv && a.ct.commit))
+          err = "OFPBAC_MATCH_INCONSISTENT";
         for (const auto& e : a.exec)
           if (e.type == T::kSetField && !e.is_load) u &= action_check::set_field_usable(e.field);
         break;

@@ -68,8 +68,9 @@ inline OfctlFlow parse_flow_mod(std::string_view text, uint32_t& usable) {
 
 /// The flow-mod message ovs-ofctl prints for `f` encoded in `proto`.
 namespace ofctl {
-/// NXM and OXM bring a match on recirc_id and dl_type back with packet_type=eth,
-/// which OVS prints as `eth` after the conntrack fields.
+/// NXM and OXM bring a match on recirc_id and an Ethernet field (dl_type,
+/// dl_src/dst, VLAN) back with packet_type=eth, which OVS prints as `eth`
+/// after the conntrack fields.
 inline std::string with_eth_packet_type(const std::string& s) {
   size_t p = s.find("recirc_id=");
   if (p == std::string::npos) return s;
@@ -108,7 +109,9 @@ inline std::string flow_mod_message(const OfctlFlow& f, uint32_t proto, unsigned
     put_field(g.match.mask, FieldId::kVlanTci, tci_mask | 0xe000);
   }
   std::string s = format_flow_mod(g);
-  if (match_has(f.match, FieldId::kRecircId) && match_has(f.match, FieldId::kDlType))
+  if (match_has(f.match, FieldId::kRecircId) &&
+      (match_has(f.match, FieldId::kDlType) || match_has(f.match, FieldId::kDlSrc) ||
+       match_has(f.match, FieldId::kDlDst) || match_has(f.match, FieldId::kVlanTci)))
     s = ofctl::with_eth_packet_type(s);
   // OpenFlow 1.0 with table ids sends 255 ("any table") for a flow without
   // table=, and prints it.
