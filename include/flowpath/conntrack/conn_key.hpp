@@ -1,0 +1,270 @@
+// flowpath/conntrack/conn_key.hpp — a connection's 5-tuple plus zone, and
+// its extraction from a frame.
+//
+// ConnKey is a fixed 48-byte POD so that equality is a memcmp and hashing
+// reads six words.  TCP/UDP/SCTP keep their ports; ICMP/ICMPv6 keep the
+// echo id in both port slots and the type in `stype`, with `dtype` the
+// type its answer carries (echo request 8 -> reply 0), so that the key of a
+// reply is exactly the reverse of the key of its request, as in OVS.
+//
+// extract_key() reads the frame at the offsets the parser left in
+// Packet::meta (l3, l4) and never trusts a length field: every read is
+// checked against the frame and against the IP total/payload length.
+// ICMP errors (v4 types 3, 4, 5, 11, 12; v6 types 1-4) yield the key of the
+// connection quoted inside them, reversed (the error travels back towards
+// the sender of the quoted packet), with `related` set.
+// Cost: ~20-40 ns.  Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "flowpath/action/checksum.hpp"
+#include "flowpath/conntrack/ct_types.hpp"
+#include "flowpath/core/packet.hpp"
+
+namespace flowpath::ct {
+
+struct ConnKey {
+  CtAddr src{}, dst{};
+  uint16_t sport = 0, dport = 0;  // host order; ICMP: the echo id
+  uint16_t zone = 0;
+  uint8_t proto = 0;
+  uint8_t v6 = 0;
+  uint8_t stype = 0, dtype = 0;  // ICMP type of this side / of the answer
+  uint8_t code = 0;
+  uint8_t pad_[5] = {};
+
+  friend bool operator==(const ConnKey& a, const ConnKey& b) noexcept {
+    return std::memcmp(&a, &b, sizeof a) == 0;
+  }
+  ConnKey reversed() const noexcept {
+    ConnKey r = *this;
+    r.src = dst;
+    r.dst = src;
+    r.sport = dport;
+    r.dport = sport;
+    r.stype = dtype;
+    r.dtype = stype;
+    return r;
+  }
+  bool icmp() const noexcept { return proto == 1 || proto == 58; }
+  bool has_ports() const noexcept { return proto == 6 || proto == 17 || proto == 132; }
+};
+static_assert(sizeof(ConnKey) == 48);
+
+/// A 64-bit mix of the key's six words (the shard takes the top bits, the
+/// bucket the low ones).
+inline uint64_t hash_key(const ConnKey& k) noexcept {
+  uint64_t w[6];
+  std::memcpy(w, &k, sizeof w);
+  uint64_t h = 0x9e3779b97f4a7c15ull;
+  for (uint64_t x : w) {
+    h ^= x;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 29;
+  }
+  return h ^ (h >> 32);
+}
+
+/// TCP fields the state machine needs (host order).
+struct TcpInfo {
+  uint32_t seq = 0, ack = 0, payload = 0;
+  uint16_t window = 0;
+  uint8_t flags = 0;   // FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20
+  uint8_t wscale = 0;  // 0x80 | shift when the option is present (SYNs)
+};
+
+enum class Extract : uint8_t { kOk, kInvalid, kFragment, kNotIp };
+
+struct Extracted {
+  ConnKey key;
+  TcpInfo tcp;
+  bool related = false;     // an ICMP error quoting `key`'s connection
+  uint16_t l3 = 0, l4 = 0;  // offsets in the frame (outer headers)
+  uint16_t inner_l3 = 0, inner_l4 = 0;
+};
+
+namespace key_detail {
+
+inline uint16_t rd16(const uint8_t* p) noexcept { return uint16_t(p[0] << 8 | p[1]); }
+inline uint32_t rd32(const uint8_t* p) noexcept {
+  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+}
+
+inline uint8_t tcp_wscale(const uint8_t* opt, uint32_t len) noexcept {
+  uint8_t ws = 0;
+  while (len >= 3) {
+    if (opt[0] == 0) return ws;  // end of options
+    if (opt[0] == 1) {           // NOP
+      ++opt;
+      --len;
+      continue;
+    }
+    if (opt[0] == 3) ws = uint8_t(0x80 | (opt[2] > 14 ? 14 : opt[2]));
+    uint32_t ol = opt[1] < 2 ? 2 : opt[1];
+    if (ol > len) return ws;
+    opt += ol;
+    len -= ol;
+  }
+  return ws;
+}
+
+// IP header at p, `avail` bytes to the end of the frame.  Fills the L3 part
+// of k; *l4 = offset of the L4 header from p, *end = IP payload end from p.
+// `quoted`: the header inside an ICMP error, whose length fields describe
+// the original packet although only its start was quoted; no checksum.
+inline Extract ip_header(const uint8_t* p, uint32_t avail, ConnKey& k, uint32_t* l4, uint32_t* end,
+                         bool quoted) noexcept {
+  if (avail < 20) return Extract::kInvalid;
+  const uint8_t ver = p[0] >> 4;
+  if (ver == 4) {
+    const uint32_t ihl = uint32_t(p[0] & 15) * 4;
+    uint32_t tot = rd16(p + 2);
+    if (quoted && tot > avail) tot = avail;
+    if (ihl < 20 || ihl > avail || tot < ihl || tot > avail) return Extract::kInvalid;
+    if (!quoted && csum_fold(csum_add_bytes(0, p, ihl)) != 0xffff) return Extract::kInvalid;
+    if (rd16(p + 6) & 0x3fff) return Extract::kFragment;  // MF or offset
+    k.v6 = 0;
+    k.proto = p[9];
+    std::memcpy(k.src.data(), p + 12, 4);
+    std::memcpy(k.dst.data(), p + 16, 4);
+    *l4 = ihl;
+    *end = tot;
+    return Extract::kOk;
+  }
+  if (ver != 6 || avail < 40) return Extract::kInvalid;
+  uint32_t end6 = 40 + rd16(p + 4);
+  if (quoted && end6 > avail) end6 = avail;
+  if (end6 > avail) return Extract::kInvalid;
+  uint8_t nh = p[6];
+  uint32_t off = 40;
+  for (int i = 0; i < 8; ++i) {  // extension headers, bounded
+    if (nh == 44) return Extract::kFragment;
+    if (nh != 0 && nh != 43 && nh != 60) break;
+    if (off + 8 > end6) return Extract::kInvalid;
+    nh = p[off];
+    off += (uint32_t(p[off + 1]) + 1) * 8;
+    if (off > end6) return Extract::kInvalid;
+  }
+  k.v6 = 1;
+  k.proto = nh;
+  std::memcpy(k.src.data(), p + 8, 16);
+  std::memcpy(k.dst.data(), p + 24, 16);
+  *l4 = off;
+  *end = end6;
+  return Extract::kOk;
+}
+
+inline bool icmp_error(bool v6, uint8_t type) noexcept {
+  return v6 ? (type >= 1 && type <= 4)
+            : (type == 3 || type == 4 || type == 5 || type == 11 || type == 12);
+}
+// Echo-style queries and their answers (v4: echo, timestamp, info; v6: echo).
+inline int icmp_answer(bool v6, uint8_t type) noexcept {
+  if (v6) return type == 128 ? 129 : type == 129 ? 128 : -1;
+  switch (type) {
+    case 8:
+      return 0;
+    case 0:
+      return 8;
+    case 13:
+      return 14;
+    case 14:
+      return 13;
+    case 15:
+      return 16;
+    case 16:
+      return 15;
+    default:
+      return -1;
+  }
+}
+
+// L4 part of k from the header at p (len bytes of IP payload available).
+// `inner`: a quoted header, of which only the first 8 bytes are promised.
+inline bool l4_header(const uint8_t* p, uint32_t len, ConnKey& k, TcpInfo* tcp,
+                      bool inner) noexcept {
+  switch (k.proto) {
+    case 6: {
+      if (len < (inner ? 8u : 20u)) return false;
+      k.sport = rd16(p);
+      k.dport = rd16(p + 2);
+      if (inner) return true;
+      const uint32_t doff = uint32_t(p[12] >> 4) * 4;
+      if (doff < 20 || doff > len) return false;
+      tcp->seq = rd32(p + 4);
+      tcp->ack = rd32(p + 8);
+      tcp->flags = p[13] & 0x3f;
+      tcp->window = rd16(p + 14);
+      tcp->payload = len - doff;
+      tcp->wscale = (tcp->flags & 0x02) ? tcp_wscale(p + 20, doff - 20) : 0;
+      return true;
+    }
+    case 17:
+    case 132:
+      if (len < 8) return false;
+      k.sport = rd16(p);
+      k.dport = rd16(p + 2);
+      return true;
+    case 1:
+    case 58: {
+      if (len < 8) return false;
+      const int ans = icmp_answer(k.v6, p[0]);
+      if (ans < 0) return false;
+      k.sport = k.dport = rd16(p + 4);
+      k.stype = p[0];
+      k.dtype = uint8_t(ans);
+      k.code = p[1];
+      return true;
+    }
+    default:
+      return true;  // "other": addresses and protocol only
+  }
+}
+
+}  // namespace key_detail
+
+/// Extracts the key of the packet's connection in `zone`.  kInvalid for a
+/// truncated or inconsistent frame (or an ICMP type that cannot start or
+/// answer a connection), kFragment for IPv4/IPv6 fragments.
+inline Extract extract_key(const Packet& pkt, uint16_t zone, Extracted& out) noexcept {
+  using namespace key_detail;
+  out = Extracted{};
+  const uint32_t l3 = pkt.meta.l3;
+  if (l3 == kNoOffset || l3 >= pkt.size()) return Extract::kNotIp;
+  const uint8_t* base = pkt.data() + l3;
+  uint32_t l4 = 0, end = 0;
+  ConnKey& k = out.key;
+  k.zone = zone;
+  Extract r = ip_header(base, pkt.size() - l3, k, &l4, &end, false);
+  if (r != Extract::kOk) return r;
+  out.l3 = uint16_t(l3);
+  out.l4 = uint16_t(l3 + l4);
+  const uint8_t* h = base + l4;
+  const uint32_t len = end - l4;
+  const bool icmp = (k.proto == 1 && !k.v6) || (k.proto == 58 && k.v6);
+  if (icmp && len >= 8 && icmp_error(k.v6, h[0])) {
+    // The quoted packet: its IP header, then at least 8 bytes of L4.
+    ConnKey inner;
+    inner.zone = zone;
+    uint32_t il4 = 0, iend = 0;
+    const uint8_t* q = h + 8;
+    if (ip_header(q, len - 8, inner, &il4, &iend, true) != Extract::kOk) return Extract::kInvalid;
+    if (inner.v6 != k.v6 || inner.src != k.dst) return Extract::kInvalid;
+    if (!l4_header(q + il4, iend - il4, inner, nullptr, true)) return Extract::kInvalid;
+    out.key = inner.reversed();
+    out.related = true;
+    out.inner_l3 = uint16_t(l3 + l4 + 8);
+    out.inner_l4 = uint16_t(l3 + l4 + 8 + il4);
+    return Extract::kOk;
+  }
+  if (k.proto == 6 || k.proto == 17 || k.proto == 132 || icmp) {
+    if (!l4_header(h, len, k, &out.tcp, false)) return Extract::kInvalid;
+  } else if (k.proto == 1 || k.proto == 58) {
+    return Extract::kInvalid;  // ICMPv4 in IPv6 or the reverse
+  }
+  return Extract::kOk;
+}
+
+}  // namespace flowpath::ct

@@ -1,0 +1,216 @@
+// flowpath/conntrack/conntrack_impl.hpp — Conntrack's member functions
+// (internal; include conntrack.hpp).  Thread-safety: see conntrack.hpp.
+#pragma once
+
+#include "flowpath/conntrack/conntrack.hpp"
+
+namespace flowpath::ct {
+
+namespace ct_detail {
+
+inline bool valid_new(const Extracted& x) noexcept {
+  if (x.key.proto == 6) return tcp_valid_new(x.tcp);
+  if (x.key.icmp()) {  // only a query may open an ICMP "connection"
+    const uint8_t t = x.key.stype;
+    return x.key.v6 ? t == 128 : (t == 8 || t == 13 || t == 15);
+  }
+  return true;
+}
+
+// base + off, as an address: IPv4 in 32 bits, IPv6 in its low 64 bits.
+inline CtAddr addr_add(CtAddr a, uint64_t off, bool v6) noexcept {
+  const int lo = v6 ? 15 : 3, hi = v6 ? 0 : 0;
+  for (int i = lo; i >= hi && off; --i) {
+    const uint64_t s = uint64_t(a[i]) + (off & 0xff);
+    a[i] = uint8_t(s);
+    off = (off >> 8) + (s >> 8);
+  }
+  return a;
+}
+inline uint64_t addr_span(const CtAddr& lo, const CtAddr& hi, bool v6) noexcept {
+  uint64_t a = 0, b = 0;
+  const int first = v6 ? 8 : 0, last = v6 ? 16 : 4;
+  for (int i = first; i < last; ++i) {
+    a = a << 8 | lo[i];
+    b = b << 8 | hi[i];
+  }
+  return b >= a ? std::min<uint64_t>(b - a, 0xffffffffull) + 1 : 1;
+}
+
+}  // namespace ct_detail
+
+inline CtResult Conntrack::execute(Packet& pkt, const CtParams& p, int64_t now) noexcept {
+  CtResult r;
+  r.zone = p.zone;
+  r.state = kCsTracked;
+  Extracted x;
+  const Extract e = extract_key(pkt, p.zone, x);
+  if (e != Extract::kOk) {
+    r.state |= kCsInvalid;
+    (e == Extract::kFragment ? counters_.fragments : counters_.invalid)
+        .fetch_add(1, std::memory_order_relaxed);
+    return r;
+  }
+  const uint64_t h = hash_key(x.key);
+  ConnTable::Shard& s = table_.shard(table_.shard_of(h));
+  Conn* victim = nullptr;
+  bool found = false;
+  s.lock.lock();
+  KeyNode* n = ConnTable::find(s, x.key, h, now);
+  if (n) {
+    Conn& c = *n->conn;
+    bool reopen = p.force && n->reply && !x.related;
+    c.lock.lock();
+    const uint8_t st = reopen ? 0 : update_existing(c, n->reply, x, now, &reopen);
+    if (!reopen) {
+      found = true;
+      r.state |= st;
+      if (p.set_mark) c.mark = (c.mark & ~p.mark_mask) | (p.mark & p.mark_mask);
+      if (p.set_label) {
+        c.label.hi = (c.label.hi & ~p.label_mask.hi) | (p.label.hi & p.label_mask.hi);
+        c.label.lo = (c.label.lo & ~p.label_mask.lo) | (p.label.lo & p.label_mask.lo);
+      }
+      r.mark = c.mark;
+      r.label = c.label;
+      if (p.nat.present && c.nat && !(st & kCsInvalid)) {
+        apply_nat(pkt, c.nat, c.key(), c.rev_key(), n->reply, x);
+        r.state |= c.nat;
+      }
+    }
+    c.lock.unlock();
+    bool no = false;
+    if (reopen && c.dead.compare_exchange_strong(no, true)) victim = &c;
+  }
+  s.lock.unlock();
+  if (victim) {
+    release(victim->key().zone);
+    table_.destroy(victim);
+  }
+  if (found) return r;
+  if (x.related || !ct_detail::valid_new(x)) {
+    r.state |= kCsInvalid;
+    counters_.invalid.fetch_add(1, std::memory_order_relaxed);
+    return r;
+  }
+  r.state |= kCsNew;
+  if (p.commit) {
+    uint8_t nat = 0;
+    if (create(x, p, now, pkt, &nat)) {
+      if (p.set_mark) r.mark = p.mark & p.mark_mask;
+      if (p.set_label) r.label = {p.label.hi & p.label_mask.hi, p.label.lo & p.label_mask.lo};
+      r.state |= nat;
+    }
+  }
+  return r;
+}
+
+inline uint8_t Conntrack::update_existing(Conn& c, bool reply, const Extracted& x, int64_t now,
+                                          bool* reopen) {
+  const uint8_t rpl = reply ? kCsReplyDir : 0;
+  if (x.related) return kCsRelated | rpl;
+  const Timeouts& t = cfg_.timeouts;
+  if (x.key.proto == 6) {
+    switch (tcp_update(c.tcp, x.tcp, reply, cfg_.tcp_seq_check)) {
+      case TcpVerdict::kValid:
+        set_expiry(c, t.tcp(c.tcp.timeout), now);
+        return kCsEstablished | rpl;
+      case TcpVerdict::kValidNew:
+        set_expiry(c, t.tcp(c.tcp.timeout), now);
+        return kCsNew;
+      case TcpVerdict::kPass:
+        return kCsEstablished | rpl;
+      case TcpVerdict::kInvalid:
+        counters_.invalid.fetch_add(1, std::memory_order_relaxed);
+        return kCsInvalid;
+      case TcpVerdict::kReopen:
+        *reopen = true;
+        return 0;
+    }
+  }
+  if (x.key.icmp()) {  // ICMP: first -> reply
+    if (reply) c.other = OtherState::kBidir;
+    const bool first = c.other != OtherState::kBidir;
+    set_expiry(c, first ? t.icmp_first : t.icmp_reply, now);
+    return first ? kCsNew : kCsEstablished | rpl;
+  }
+  if (reply)
+    c.other = OtherState::kBidir;
+  else if (c.other == OtherState::kFirst)
+    c.other = OtherState::kMultiple;
+  set_expiry(c,
+             c.other == OtherState::kBidir      ? t.udp_multiple
+             : c.other == OtherState::kMultiple ? t.udp_single
+                                                : t.udp_first,
+             now);
+  return c.other == OtherState::kBidir ? kCsEstablished | rpl : kCsNew;
+}
+
+inline bool Conntrack::admit(uint16_t zone) noexcept {
+  const int64_t zl = zone_limit_[zone].load(std::memory_order_relaxed);
+  const uint32_t limit = zl >= 0 ? uint32_t(zl) : default_limit_.load(std::memory_order_relaxed);
+  if (zone_count_[zone].fetch_add(1) >= limit && limit) {
+    zone_count_[zone].fetch_sub(1);
+    counters_.zone_limit_refused.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (n_conns_.fetch_add(1) >= cfg_.max_conns) {
+    n_conns_.fetch_sub(1);
+    zone_count_[zone].fetch_sub(1);
+    counters_.table_full_refused.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
+inline void Conntrack::release(uint16_t zone) noexcept {
+  zone_count_[zone].fetch_sub(1);
+  n_conns_.fetch_sub(1);
+}
+
+inline Conn* Conntrack::create(const Extracted& x, const CtParams& p, int64_t now, Packet& pkt,
+                               uint8_t* nat_out) {
+  if (!admit(x.key.zone)) return nullptr;
+  auto c = std::make_unique<Conn>();
+  c->node[0] = {x.key, hash_key(x.key), nullptr, c.get(), false};
+  const ConnKey rev = x.key.reversed();
+  c->node[1] = {rev, hash_key(rev), nullptr, c.get(), true};
+  const Timeouts& t = cfg_.timeouts;
+  if (x.key.proto == 6) {
+    c->tcp = tcp_new(x.tcp);
+    set_expiry(*c, t.tcp(c->tcp.timeout), now);
+  } else {
+    set_expiry(*c, x.key.icmp() ? t.icmp_first : t.udp_first, now);
+  }
+  c->id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  if (p.set_mark) c->mark = p.mark & p.mark_mask;
+  if (p.set_label) c->label = {p.label.hi & p.label_mask.hi, p.label.lo & p.label_mask.lo};
+  bool ok;
+  ConnKey rev_final = rev;
+  const uint8_t nat = !p.nat.present                ? 0
+                      : p.nat.kind == NatSpec::kSrc ? kCsSrcNat
+                      : p.nat.kind == NatSpec::kDst ? kCsDstNat
+                                                    : 0;
+  c->nat = nat;
+  if (nat) {
+    std::lock_guard g(nat_mutex_);
+    ok = choose_nat(c.get(), p.nat, now, &rev_final);
+    if (!ok) counters_.nat_exhausted.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    ok = insert(c.get(), now);
+  }
+  if (!ok) {  // NAT space exhausted, or another thread created it first
+    release(x.key.zone);
+    return nullptr;
+  }
+  // From here the table owns the Conn and a concurrent flush may free it:
+  // only local copies are used below.
+  Conn* raw = c.release();
+  counters_.created.fetch_add(1, std::memory_order_relaxed);
+  *nat_out = nat;
+  if (nat) apply_nat(pkt, nat, x.key, rev_final, false, x);
+  return raw;
+}
+
+}  // namespace flowpath::ct
+
+#include "flowpath/conntrack/conntrack_nat.hpp"
