@@ -110,6 +110,23 @@ inline uint8_t tcp_wscale(const uint8_t* opt, uint32_t len) noexcept {
   return ws;
 }
 
+// The IPv4 header checksum verifies: a 32-bit-word sum (the header is a
+// whole number of words), folded; about twice as fast as a 16-bit loop.
+inline bool ipv4_csum_ok(const uint8_t* p, uint32_t ihl) noexcept {
+  uint64_t sum = 0;
+  for (uint32_t i = 0; i < ihl; i += 4) {
+    uint32_t w;
+    std::memcpy(&w, p + i, 4);
+    sum += w;  // byte order does not matter to a one's-complement sum
+  }
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  uint32_t s32 = uint32_t(sum);
+  s32 = (s32 & 0xffff) + (s32 >> 16);
+  s32 = (s32 & 0xffff) + (s32 >> 16);
+  return s32 == 0xffff;
+}
+
 // IP header at p, `avail` bytes to the end of the frame.  Fills the L3 part
 // of k; *l4 = offset of the L4 header from p, *end = IP payload end from p.
 // `quoted`: the header inside an ICMP error, whose length fields describe
@@ -123,7 +140,7 @@ inline Extract ip_header(const uint8_t* p, uint32_t avail, ConnKey& k, uint32_t*
     uint32_t tot = rd16(p + 2);
     if (quoted && tot > avail) tot = avail;
     if (ihl < 20 || ihl > avail || tot < ihl || tot > avail) return Extract::kInvalid;
-    if (!quoted && csum_fold(csum_add_bytes(0, p, ihl)) != 0xffff) return Extract::kInvalid;
+    if (!quoted && !ipv4_csum_ok(p, ihl)) return Extract::kInvalid;
     if (rd16(p + 6) & 0x3fff) return Extract::kFragment;  // MF or offset
     k.v6 = 0;
     k.proto = p[9];

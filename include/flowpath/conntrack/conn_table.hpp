@@ -8,6 +8,11 @@
 // small test-and-test-and-set lock each, so PMD threads contend only when
 // they hit the same shard.
 //
+// A Conn's mutable state is guarded by its home shard's lock (the shard of
+// its original-direction key): a packet in the original direction takes
+// one lock; a reply whose key hashes elsewhere takes both, in index order
+// (or try-locks the lower one and retries), like the removal below.
+//
 // Lifetime, without epochs: a Conn is only used while the lock of a shard
 // that holds one of its nodes is held.  Removal first *claims* the Conn
 // (an atomic dead flag set once, under a shard lock that holds it), then
@@ -40,6 +45,10 @@ class SpinLock {
         if (i > 64) std::this_thread::yield();
     }
   }
+  bool try_lock() noexcept {
+    return !locked_.load(std::memory_order_relaxed) &&
+           !locked_.exchange(true, std::memory_order_acquire);
+  }
   void unlock() noexcept { locked_.store(false, std::memory_order_release); }
 
  private:
@@ -62,7 +71,8 @@ struct Conn {
   KeyNode node[2];  // [0] original direction, [1] reply direction
   std::atomic<int64_t> expires_ms{0};
   std::atomic<bool> dead{false};
-  SpinLock lock;  // protects everything below
+  // Everything below is guarded by the lock of the shard holding node[0]
+  // (the "home" shard): one lock per packet in the original direction.
   uint32_t mark = 0;
   CtLabel label{};
   uint8_t nat = 0;  // kCsSrcNat / kCsDstNat applied to this connection

@@ -125,6 +125,7 @@ class Conntrack {
   struct Ctx;
   template <class Pred>
   size_t remove_if(Pred&& pred);
+  KeyNode* lock_for(const ConnKey& key, uint64_t h, int64_t now, ConnTable::Shard** home) noexcept;
   uint8_t update_existing(Conn& c, bool reply, const Extracted& x, int64_t now, bool* reopen);
   Conn* create(const Extracted& x, const CtParams& p, int64_t now, Packet& pkt, uint8_t* state);
   bool admit(uint16_t zone) noexcept;

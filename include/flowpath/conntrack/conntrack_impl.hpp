@@ -52,15 +52,14 @@ inline CtResult Conntrack::execute(Packet& pkt, const CtParams& p, int64_t now) 
     return r;
   }
   const uint64_t h = hash_key(x.key);
+  ConnTable::Shard* home = nullptr;
+  KeyNode* n = lock_for(x.key, h, now, &home);
   ConnTable::Shard& s = table_.shard(table_.shard_of(h));
   Conn* victim = nullptr;
   bool found = false;
-  s.lock.lock();
-  KeyNode* n = ConnTable::find(s, x.key, h, now);
   if (n) {
     Conn& c = *n->conn;
     bool reopen = p.force && n->reply && !x.related;
-    c.lock.lock();
     const uint8_t st = reopen ? 0 : update_existing(c, n->reply, x, now, &reopen);
     if (!reopen) {
       found = true;
@@ -77,10 +76,10 @@ inline CtResult Conntrack::execute(Packet& pkt, const CtParams& p, int64_t now) 
         r.state |= c.nat;
       }
     }
-    c.lock.unlock();
     bool no = false;
     if (reopen && c.dead.compare_exchange_strong(no, true)) victim = &c;
   }
+  if (home && home != &s) home->lock.unlock();
   s.lock.unlock();
   if (victim) {
     release(victim->key().zone);
@@ -102,6 +101,37 @@ inline CtResult Conntrack::execute(Packet& pkt, const CtParams& p, int64_t now) 
     }
   }
   return r;
+}
+
+// Locks the key's shard and, when the hit is a reply-direction node of a
+// Conn homed elsewhere, the home shard too (*home; else *home = the key's
+// shard).  Returns the live node or nullptr (the key's shard stays locked).
+inline KeyNode* Conntrack::lock_for(const ConnKey& key, uint64_t h, int64_t now,
+                                    ConnTable::Shard** home) noexcept {
+  const uint32_t b = table_.shard_of(h);
+  ConnTable::Shard& s = table_.shard(b);
+  for (;;) {
+    s.lock.lock();
+    *home = &s;
+    KeyNode* n = ConnTable::find(s, key, h, now);
+    if (!n || !n->reply) return n;
+    const uint32_t a = table_.shard_of(n->conn->node[0].hash);
+    if (a == b) return n;
+    ConnTable::Shard& sa = table_.shard(a);
+    *home = &sa;
+    if (a > b || sa.lock.try_lock()) {
+      if (a > b) sa.lock.lock();
+      return n;
+    }
+    // Wrong order: drop ours, take both in order, and look again.
+    s.lock.unlock();
+    sa.lock.lock();
+    s.lock.lock();
+    n = ConnTable::find(s, key, h, now);
+    if (n && n->reply && table_.shard_of(n->conn->node[0].hash) == a) return n;
+    sa.lock.unlock();
+    s.lock.unlock();
+  }
 }
 
 inline uint8_t Conntrack::update_existing(Conn& c, bool reply, const Extracted& x, int64_t now,

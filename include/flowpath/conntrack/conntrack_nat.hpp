@@ -150,11 +150,11 @@ inline std::vector<ConnEntry> Conntrack::dump(int64_t now, std::optional<uint16_
     for (KeyNode* head : s.buckets)
       for (KeyNode* n = head; n; n = n->next) {
         Conn& c = *n->conn;
+        // Node 0 lives in its home shard, whose lock (held) guards the Conn.
         if (n->reply || !c.live(now) || (zone && c.key().zone != *zone)) continue;
         ConnEntry e;
         e.orig = c.key();
         e.reply = c.rev_key();
-        c.lock.lock();
         e.mark = c.mark;
         e.label = c.label;
         e.id = c.id;
@@ -165,7 +165,6 @@ inline std::vector<ConnEntry> Conntrack::dump(int64_t now, std::optional<uint16_
           e.tcp_wscale[j] = ws & 0x0f;
           e.tcp_flags[j] = uint8_t((ws & 0x80 ? 0x01 : 0) | (ws & 0x40 ? 0x08 : 0));
         }
-        c.lock.unlock();
         const int64_t left = c.expires_ms.load(std::memory_order_relaxed) - now;
         e.timeout_s = left > 0 ? uint32_t(left / 1000) : 0;
         out.push_back(e);

@@ -1,0 +1,78 @@
+// Connection tracker throughput: established-connection packets/s and new
+// connections/s.  The established workload is the one of OVS's
+// `ovstest test-conntrack benchmark N_THREADS N_PKTS 32 1`: each thread
+// sends one batch of 32 UDP packets (10.1.1.1 -> 10.1.1.2, source port
+// 1 + thread, destination ports 2..33) over and over with commit.  The
+// new-connection workload commits packets of never-seen flows.
+// Peer: bench/conntrack/run_peer.sh runs OVS in the same session.
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "flowpath/conntrack/conntrack.hpp"
+#include "flowpath/parse/parser.hpp"
+#include "support/packet_builder.hpp"
+
+namespace {
+using namespace flowpath;
+using namespace flowpath::test;
+
+std::vector<PacketBuffer> udp_flows(uint32_t n, uint16_t sport, uint32_t salt) {
+  std::vector<PacketBuffer> v;
+  v.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    Be32 src = ipv4("10.1.1.1");
+    uint8_t b[4];
+    std::memcpy(b, &src, 4);
+    b[2] = uint8_t(salt + i / 65000);
+    std::memcpy(&src, b, 4);
+    PacketBuffer p =
+        (Eth{} / IPv4{.src = Ip4{src}, .dst = "10.1.1.2"} /
+         UDP{.sport = uint16_t(sport + (i / 65000) * 0), .dport = uint16_t(2 + i % 65000)} /
+         Payload{.n = 0})
+            .packet();
+    FlowKey key;
+    parse_packet(p.packet(), key);
+    v.push_back(p);
+  }
+  return v;
+}
+
+ct::Conntrack* g_ct = nullptr;
+
+void BM_Established(benchmark::State& state) {
+  if (state.thread_index() == 0) g_ct = new ct::Conntrack();
+  auto pkts = udp_flows(32, uint16_t(1 + state.thread_index()), 0);
+  std::vector<Packet*> batch;
+  for (auto& p : pkts) batch.push_back(&p.packet());
+  ct::CtParams p{.zone = 0, .commit = true};
+  ct::CtResult out[32];
+  for (auto _ : state) {
+    g_ct->execute(batch, p, 1000, out);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetItemsProcessed(state.iterations() * 32);
+  if (state.thread_index() == 0) {
+    state.counters["conns"] = g_ct->n_conns();
+  }
+}
+BENCHMARK(BM_Established)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_NewConnections(benchmark::State& state) {
+  const uint32_t n = uint32_t(state.range(0));
+  auto pkts = udp_flows(n, 1, 0);
+  ct::CtParams p{.zone = 0, .commit = true};
+  ct::Conntrack tracker;
+  for (auto _ : state) {
+    for (auto& b : pkts) benchmark::DoNotOptimize(tracker.execute(b.packet(), p, 1000));
+    state.PauseTiming();
+    tracker.flush();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_NewConnections)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
