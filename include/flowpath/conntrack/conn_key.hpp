@@ -53,17 +53,20 @@ struct ConnKey {
 };
 static_assert(sizeof(ConnKey) == 48);
 
-/// A 64-bit mix of the key's six words (the shard takes the top bits, the
-/// bucket the low ones).
+/// A 64-bit mix of the key's six words in two independent lanes (half the
+/// dependency chain of one), folded at the end; the shard takes the top
+/// bits, the bucket the low ones.
 inline uint64_t hash_key(const ConnKey& k) noexcept {
   uint64_t w[6];
   std::memcpy(w, &k, sizeof w);
-  uint64_t h = 0x9e3779b97f4a7c15ull;
-  for (uint64_t x : w) {
-    h ^= x;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 29;
+  uint64_t a = 0x9e3779b97f4a7c15ull, b = 0xc2b2ae3d27d4eb4full;
+  for (int i = 0; i < 6; i += 2) {
+    a = (a ^ w[i]) * 0xbf58476d1ce4e5b9ull;
+    b = (b ^ w[i + 1]) * 0x94d049bb133111ebull;
+    a ^= a >> 29;
+    b ^= b >> 31;
   }
+  uint64_t h = (a ^ (b >> 17) ^ (b << 47)) * 0xff51afd7ed558ccdull;
   return h ^ (h >> 32);
 }
 

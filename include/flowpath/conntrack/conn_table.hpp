@@ -30,30 +30,11 @@
 #include <vector>
 
 #include "flowpath/conntrack/conn_key.hpp"
+#include "flowpath/conntrack/conn_pool.hpp"
+#include "flowpath/conntrack/spin_lock.hpp"
 #include "flowpath/conntrack/tcp_tracker.hpp"
 
 namespace flowpath::ct {
-
-/// A test-and-test-and-set spin lock (critical sections here are tens of
-/// nanoseconds; a futex mutex would cost more than the work).
-class SpinLock {
- public:
-  void lock() noexcept {
-    for (;;) {
-      if (!locked_.exchange(true, std::memory_order_acquire)) return;
-      for (int i = 0; locked_.load(std::memory_order_relaxed); ++i)
-        if (i > 64) std::this_thread::yield();
-    }
-  }
-  bool try_lock() noexcept {
-    return !locked_.load(std::memory_order_relaxed) &&
-           !locked_.exchange(true, std::memory_order_acquire);
-  }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
-
- private:
-  std::atomic<bool> locked_{false};
-};
 
 struct Conn;
 struct KeyNode {
@@ -78,8 +59,6 @@ struct Conn {
   uint8_t nat = 0;  // kCsSrcNat / kCsDstNat applied to this connection
   OtherState other = OtherState::kFirst;
   TcpConn tcp{};
-  uint32_t id = 0;
-  uint64_t packets[2] = {0, 0}, bytes[2] = {0, 0};
 
   const ConnKey& key() const noexcept { return node[0].key; }
   const ConnKey& rev_key() const noexcept { return node[1].key; }
@@ -99,6 +78,14 @@ class ConnTable {
 
   explicit ConnTable(uint32_t shard_bits = 10)
       : bits_(shard_bits), shards_(std::make_unique<Shard[]>(size_t(1) << shard_bits)) {}
+
+  /// A new, unlinked Conn from the pool (throws std::bad_alloc).
+  Conn* make() { return new (pool_.alloc()) Conn(); }
+  /// Returns a never-linked Conn to the pool.
+  void discard(Conn* c) noexcept {
+    c->~Conn();
+    pool_.free(c);
+  }
 
   uint32_t shard_of(uint64_t hash) const noexcept { return uint32_t(hash >> (64 - bits_)); }
   Shard& shard(uint32_t i) noexcept { return shards_[i]; }
@@ -143,7 +130,7 @@ class ConnTable {
     unlink(shards_[shard_of(c->node[1].hash)], &c->node[1]);
     if (b != a) shards_[b].lock.unlock();
     shards_[a].lock.unlock();
-    delete c;
+    discard(c);
   }
 
   /// Claims (under s's lock) the Conns of shard s matching pred; the caller
@@ -175,6 +162,7 @@ class ConnTable {
 
   uint32_t bits_;
   std::unique_ptr<Shard[]> shards_;
+  ObjectPool pool_{sizeof(Conn)};
 };
 
 }  // namespace flowpath::ct

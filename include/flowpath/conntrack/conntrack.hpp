@@ -50,7 +50,7 @@ struct CtCounters {
 /// One connection as the dump shows it (a consistent copy).
 struct ConnEntry {
   ConnKey orig, reply;
-  uint32_t mark = 0, id = 0;
+  uint32_t mark = 0;
   CtLabel label{};
   uint32_t timeout_s = 0;
   uint8_t nat = 0;
@@ -142,7 +142,6 @@ class Conntrack {
   ConnTable table_;
   CtCounters counters_;
   std::atomic<uint32_t> n_conns_{0};
-  std::atomic<uint32_t> next_id_{1};
   std::atomic<uint32_t> default_limit_{0};
   std::array<std::atomic<int64_t>, 65536> zone_limit_;
   std::array<std::atomic<uint32_t>, 65536> zone_count_{};

@@ -200,10 +200,17 @@ inline void Conntrack::release(uint16_t zone) noexcept {
 inline Conn* Conntrack::create(const Extracted& x, const CtParams& p, int64_t now, Packet& pkt,
                                uint8_t* nat_out) {
   if (!admit(x.key.zone)) return nullptr;
-  auto c = std::make_unique<Conn>();
-  c->node[0] = {x.key, hash_key(x.key), nullptr, c.get(), false};
+  Conn* c;
+  try {
+    c = table_.make();
+  } catch (const std::bad_alloc&) {
+    release(x.key.zone);
+    counters_.table_full_refused.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  c->node[0] = {x.key, hash_key(x.key), nullptr, c, false};
   const ConnKey rev = x.key.reversed();
-  c->node[1] = {rev, hash_key(rev), nullptr, c.get(), true};
+  c->node[1] = {rev, hash_key(rev), nullptr, c, true};
   const Timeouts& t = cfg_.timeouts;
   if (x.key.proto == 6) {
     c->tcp = tcp_new(x.tcp);
@@ -211,7 +218,6 @@ inline Conn* Conntrack::create(const Extracted& x, const CtParams& p, int64_t no
   } else {
     set_expiry(*c, x.key.icmp() ? t.icmp_first : t.udp_first, now);
   }
-  c->id = next_id_.fetch_add(1, std::memory_order_relaxed);
   if (p.set_mark) c->mark = p.mark & p.mark_mask;
   if (p.set_label) c->label = {p.label.hi & p.label_mask.hi, p.label.lo & p.label_mask.lo};
   bool ok;
@@ -223,22 +229,22 @@ inline Conn* Conntrack::create(const Extracted& x, const CtParams& p, int64_t no
   c->nat = nat;
   if (nat) {
     std::lock_guard g(nat_mutex_);
-    ok = choose_nat(c.get(), p.nat, now, &rev_final);
+    ok = choose_nat(c, p.nat, now, &rev_final);
     if (!ok) counters_.nat_exhausted.fetch_add(1, std::memory_order_relaxed);
   } else {
-    ok = insert(c.get(), now);
+    ok = insert(c, now);
   }
   if (!ok) {  // NAT space exhausted, or another thread created it first
+    table_.discard(c);
     release(x.key.zone);
     return nullptr;
   }
   // From here the table owns the Conn and a concurrent flush may free it:
   // only local copies are used below.
-  Conn* raw = c.release();
   counters_.created.fetch_add(1, std::memory_order_relaxed);
   *nat_out = nat;
   if (nat) apply_nat(pkt, nat, x.key, rev_final, false, x);
-  return raw;
+  return c;
 }
 
 }  // namespace flowpath::ct

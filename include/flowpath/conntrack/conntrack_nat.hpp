@@ -157,7 +157,6 @@ inline std::vector<ConnEntry> Conntrack::dump(int64_t now, std::optional<uint16_
         e.reply = c.rev_key();
         e.mark = c.mark;
         e.label = c.label;
-        e.id = c.id;
         e.nat = c.nat;
         for (int j = 0; j < 2; ++j) {
           const uint8_t ws = c.tcp.peer[j].wscale;
