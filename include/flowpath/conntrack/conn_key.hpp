@@ -16,6 +16,7 @@
 // Cost: ~20-40 ns.  Thread-safety: pure functions.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -130,12 +131,38 @@ inline bool ipv4_csum_ok(const uint8_t* p, uint32_t ihl) noexcept {
   return s32 == 0xffff;
 }
 
-// IP header at p, `avail` bytes to the end of the frame.  Fills the L3 part
-// of k; *l4 = offset of the L4 header from p, *end = IP payload end from p.
+// The parts of a key, built in registers: writing a ConnKey field by field
+// and then hashing it as 64-bit words stalls every load on the store
+// buffer (a load spanning several smaller stores is not forwarded); the
+// key is written once, as six words, by make_key().
+struct L3Parts {
+  uint64_t w[4];  // source (2 words), destination (2 words); IPv4 in w[0]/w[2]
+  uint32_t l4, end;
+  uint8_t proto;
+  bool v6;
+};
+struct L4Parts {
+  uint16_t sport = 0, dport = 0;
+  uint8_t stype = 0, dtype = 0, code = 0;
+};
+
+inline uint32_t ld32(const uint8_t* p) noexcept {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint64_t ld64(const uint8_t* p) noexcept {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// IP header at p, `avail` bytes to the end of the frame.  o.l4 = offset of
+// the L4 header from p, o.end = IP payload end from p.
 // `quoted`: the header inside an ICMP error, whose length fields describe
 // the original packet although only its start was quoted; no checksum.
-inline Extract ip_header(const uint8_t* p, uint32_t avail, ConnKey& k, uint32_t* l4, uint32_t* end,
-                         bool quoted) noexcept {
+[[gnu::always_inline]] inline Extract ip_header(const uint8_t* p, uint32_t avail, L3Parts& o,
+                                                bool quoted) noexcept {
   if (avail < 20) return Extract::kInvalid;
   const uint8_t ver = p[0] >> 4;
   if (ver == 4) {
@@ -145,12 +172,13 @@ inline Extract ip_header(const uint8_t* p, uint32_t avail, ConnKey& k, uint32_t*
     if (ihl < 20 || ihl > avail || tot < ihl || tot > avail) return Extract::kInvalid;
     if (!quoted && !ipv4_csum_ok(p, ihl)) return Extract::kInvalid;
     if (rd16(p + 6) & 0x3fff) return Extract::kFragment;  // MF or offset
-    k.v6 = 0;
-    k.proto = p[9];
-    std::memcpy(k.src.data(), p + 12, 4);
-    std::memcpy(k.dst.data(), p + 16, 4);
-    *l4 = ihl;
-    *end = tot;
+    o.v6 = false;
+    o.proto = p[9];
+    o.w[0] = ld32(p + 12);
+    o.w[2] = ld32(p + 16);
+    o.w[1] = o.w[3] = 0;
+    o.l4 = ihl;
+    o.end = tot;
     return Extract::kOk;
   }
   if (ver != 6 || avail < 40) return Extract::kInvalid;
@@ -167,12 +195,11 @@ inline Extract ip_header(const uint8_t* p, uint32_t avail, ConnKey& k, uint32_t*
     off += (uint32_t(p[off + 1]) + 1) * 8;
     if (off > end6) return Extract::kInvalid;
   }
-  k.v6 = 1;
-  k.proto = nh;
-  std::memcpy(k.src.data(), p + 8, 16);
-  std::memcpy(k.dst.data(), p + 24, 16);
-  *l4 = off;
-  *end = end6;
+  o.v6 = true;
+  o.proto = nh;
+  for (int i = 0; i < 4; ++i) o.w[i] = ld64(p + 8 + 8 * i);
+  o.l4 = off;
+  o.end = end6;
   return Extract::kOk;
 }
 
@@ -201,11 +228,11 @@ inline int icmp_answer(bool v6, uint8_t type) noexcept {
   }
 }
 
-// L4 part of k from the header at p (len bytes of IP payload available).
+// L4 part of a key from the header at p (len bytes of IP payload there).
 // `inner`: a quoted header, of which only the first 8 bytes are promised.
-inline bool l4_header(const uint8_t* p, uint32_t len, ConnKey& k, TcpInfo* tcp,
-                      bool inner) noexcept {
-  switch (k.proto) {
+[[gnu::always_inline]] inline bool l4_header(const uint8_t* p, uint32_t len, uint8_t proto, bool v6,
+                                             L4Parts& k, TcpInfo* tcp, bool inner) noexcept {
+  switch (proto) {
     case 6: {
       if (len < (inner ? 8u : 20u)) return false;
       k.sport = rd16(p);
@@ -230,7 +257,7 @@ inline bool l4_header(const uint8_t* p, uint32_t len, ConnKey& k, TcpInfo* tcp,
     case 1:
     case 58: {
       if (len < 8) return false;
-      const int ans = icmp_answer(k.v6, p[0]);
+      const int ans = icmp_answer(v6, p[0]);
       if (ans < 0) return false;
       k.sport = k.dport = rd16(p + 4);
       k.stype = p[0];
@@ -243,6 +270,24 @@ inline bool l4_header(const uint8_t* p, uint32_t len, ConnKey& k, TcpInfo* tcp,
   }
 }
 
+// Writes the key as six words (the layout of ConnKey, little-endian).
+inline void make_key(ConnKey& k, const L3Parts& a, const L4Parts& b, uint16_t zone,
+                     bool reversed) noexcept {
+  uint64_t w[6];
+  const int s = reversed ? 2 : 0, d = reversed ? 0 : 2;
+  w[0] = a.w[s];
+  w[1] = a.w[s + 1];
+  w[2] = a.w[d];
+  w[3] = a.w[d + 1];
+  const uint16_t sp = reversed ? b.dport : b.sport, dp = reversed ? b.sport : b.dport;
+  const uint8_t st = reversed ? b.dtype : b.stype, dt = reversed ? b.stype : b.dtype;
+  w[4] = uint64_t(sp) | uint64_t(dp) << 16 | uint64_t(zone) << 32 | uint64_t(a.proto) << 48 |
+         uint64_t(a.v6) << 56;
+  w[5] = uint64_t(st) | uint64_t(dt) << 8 | uint64_t(b.code) << 16;
+  std::memcpy(static_cast<void*>(&k), w, sizeof w);
+}
+static_assert(std::endian::native == std::endian::little, "make_key lays out words little-endian");
+
 }  // namespace key_detail
 
 /// Extracts the key of the packet's connection in `zone`.  kInvalid for a
@@ -250,40 +295,41 @@ inline bool l4_header(const uint8_t* p, uint32_t len, ConnKey& k, TcpInfo* tcp,
 /// answer a connection), kFragment for IPv4/IPv6 fragments.
 inline Extract extract_key(const Packet& pkt, uint16_t zone, Extracted& out) noexcept {
   using namespace key_detail;
-  out = Extracted{};
+  out.related = false;
+  out.inner_l3 = out.inner_l4 = 0;
   const uint32_t l3 = pkt.meta.l3;
   if (l3 == kNoOffset || l3 >= pkt.size()) return Extract::kNotIp;
   const uint8_t* base = pkt.data() + l3;
-  uint32_t l4 = 0, end = 0;
-  ConnKey& k = out.key;
-  k.zone = zone;
-  Extract r = ip_header(base, pkt.size() - l3, k, &l4, &end, false);
+  L3Parts a;
+  Extract r = ip_header(base, pkt.size() - l3, a, false);
   if (r != Extract::kOk) return r;
   out.l3 = uint16_t(l3);
-  out.l4 = uint16_t(l3 + l4);
-  const uint8_t* h = base + l4;
-  const uint32_t len = end - l4;
-  const bool icmp = (k.proto == 1 && !k.v6) || (k.proto == 58 && k.v6);
-  if (icmp && len >= 8 && icmp_error(k.v6, h[0])) {
+  out.l4 = uint16_t(l3 + a.l4);
+  const uint8_t* h = base + a.l4;
+  const uint32_t len = a.end - a.l4;
+  const bool icmp = (a.proto == 1 && !a.v6) || (a.proto == 58 && a.v6);
+  L4Parts b;
+  if (icmp && len >= 8 && icmp_error(a.v6, h[0])) {
     // The quoted packet: its IP header, then at least 8 bytes of L4.
-    ConnKey inner;
-    inner.zone = zone;
-    uint32_t il4 = 0, iend = 0;
+    L3Parts ia;
     const uint8_t* q = h + 8;
-    if (ip_header(q, len - 8, inner, &il4, &iend, true) != Extract::kOk) return Extract::kInvalid;
-    if (inner.v6 != k.v6 || inner.src != k.dst) return Extract::kInvalid;
-    if (!l4_header(q + il4, iend - il4, inner, nullptr, true)) return Extract::kInvalid;
-    out.key = inner.reversed();
+    if (ip_header(q, len - 8, ia, true) != Extract::kOk) return Extract::kInvalid;
+    // The error goes back to the quoted packet's sender.
+    if (ia.v6 != a.v6 || ia.w[0] != a.w[2] || ia.w[1] != a.w[3]) return Extract::kInvalid;
+    if (!l4_header(q + ia.l4, ia.end - ia.l4, ia.proto, ia.v6, b, nullptr, true))
+      return Extract::kInvalid;
+    make_key(out.key, ia, b, zone, true);
     out.related = true;
-    out.inner_l3 = uint16_t(l3 + l4 + 8);
-    out.inner_l4 = uint16_t(l3 + l4 + 8 + il4);
+    out.inner_l3 = uint16_t(l3 + a.l4 + 8);
+    out.inner_l4 = uint16_t(l3 + a.l4 + 8 + ia.l4);
     return Extract::kOk;
   }
-  if (k.proto == 6 || k.proto == 17 || k.proto == 132 || icmp) {
-    if (!l4_header(h, len, k, &out.tcp, false)) return Extract::kInvalid;
-  } else if (k.proto == 1 || k.proto == 58) {
+  if (a.proto == 6 || a.proto == 17 || a.proto == 132 || icmp) {
+    if (!l4_header(h, len, a.proto, a.v6, b, &out.tcp, false)) return Extract::kInvalid;
+  } else if (a.proto == 1 || a.proto == 58) {
     return Extract::kInvalid;  // ICMPv4 in IPv6 or the reverse
   }
+  make_key(out.key, a, b, zone, false);
   return Extract::kOk;
 }
 

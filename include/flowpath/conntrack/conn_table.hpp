@@ -1,34 +1,37 @@
 // flowpath/conntrack/conn_table.hpp — the connection entries and the
 // sharded hash table that holds them (internal to Conntrack).
 //
-// Design: every connection is one heap object holding two key nodes, its
+// Design: every connection is one pooled object holding two key nodes, its
 // original-direction key and its reply-direction key (after NAT), each
 // chained into the shard its hash selects; a lookup of either direction
 // finds the same Conn.  Shards (a power of two, 1024 by default) have a
-// small test-and-test-and-set lock each, so PMD threads contend only when
-// they hit the same shard.
+// small spin lock each, so writers contend only on the same shard.
 //
-// A Conn's mutable state is guarded by its home shard's lock (the shard of
-// its original-direction key): a packet in the original direction takes
-// one lock; a reply whose key hashes elsewhere takes both, in index order
-// (or try-locks the lower one and retries), like the removal below.
+// Readers come in two kinds.  The fast path walks a chain without any lock
+// inside an epoch read section (classify/epoch.hpp): chain links, bucket
+// arrays and the fields it reads are atomics, and nothing it can reach is
+// freed before every reader has left its section.  It may miss an entry
+// while a bucket array is being regrown; a miss always falls back to the
+// locked path, which is exact.  The locked path guards a Conn's mutable
+// state with its home shard's lock (the shard of its original-direction
+// key): one lock per original-direction packet, both (in index order) for a
+// reply whose key hashes elsewhere.
 //
-// Lifetime, without epochs: a Conn is only used while the lock of a shard
-// that holds one of its nodes is held.  Removal first *claims* the Conn
-// (an atomic dead flag set once, under a shard lock that holds it), then
-// takes both of its shards' locks in index order, unlinks both nodes and
-// frees it.  Only the claimer frees, and nobody can reach the Conn after
-// both unlinks, so no reader ever sees freed memory.  Claimed or expired
-// entries are invisible to lookups.
-// Cost: lookup ~ one lock + a short chain walk.  Thread-safety: as above.
+// Removal first *claims* the Conn (its dead flag, set once, under a lock of
+// a shard that holds it), then takes both of its shards' locks in index
+// order, unlinks both nodes and retires the memory to the epoch reclaimer.
+// Only the claimer removes; claimed or expired entries are invisible.
+// Cost: lookup = a chain walk (+ one lock on the slow path).
+// Thread-safety: as above.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <thread>
+#include <mutex>
 #include <vector>
 
+#include "flowpath/classify/epoch.hpp"
 #include "flowpath/conntrack/conn_key.hpp"
 #include "flowpath/conntrack/conn_pool.hpp"
 #include "flowpath/conntrack/spin_lock.hpp"
@@ -40,7 +43,7 @@ struct Conn;
 struct KeyNode {
   ConnKey key;
   uint64_t hash = 0;
-  KeyNode* next = nullptr;
+  std::atomic<KeyNode*> next{nullptr};
   Conn* conn = nullptr;
   bool reply = false;
 };
@@ -52,12 +55,12 @@ struct Conn {
   KeyNode node[2];  // [0] original direction, [1] reply direction
   std::atomic<int64_t> expires_ms{0};
   std::atomic<bool> dead{false};
-  // Everything below is guarded by the lock of the shard holding node[0]
-  // (the "home" shard): one lock per packet in the original direction.
-  uint32_t mark = 0;
-  CtLabel label{};
-  uint8_t nat = 0;  // kCsSrcNat / kCsDstNat applied to this connection
-  OtherState other = OtherState::kFirst;
+  uint8_t nat = 0;  // kCsSrcNat / kCsDstNat; immutable once linked
+  // Written under the home shard's lock; read lock-free by the fast path.
+  std::atomic<OtherState> other{OtherState::kFirst};
+  std::atomic<uint32_t> mark{0};
+  std::atomic<uint64_t> label_hi{0}, label_lo{0};
+  // Guarded by the home shard's lock only.
   TcpConn tcp{};
 
   const ConnKey& key() const noexcept { return node[0].key; }
@@ -66,18 +69,39 @@ struct Conn {
     return !dead.load(std::memory_order_acquire) &&
            expires_ms.load(std::memory_order_relaxed) > now;
   }
+  CtLabel label() const noexcept {
+    return {label_hi.load(std::memory_order_relaxed), label_lo.load(std::memory_order_relaxed)};
+  }
+  void set_label(CtLabel l) noexcept {
+    label_hi.store(l.hi, std::memory_order_relaxed);
+    label_lo.store(l.lo, std::memory_order_relaxed);
+  }
 };
 
 class ConnTable {
  public:
+  struct Buckets {
+    explicit Buckets(size_t n) : mask(n - 1), head(n) {}
+    size_t mask;
+    std::vector<std::atomic<KeyNode*>> head;
+  };
   struct Shard {
     alignas(64) SpinLock lock;
-    std::vector<KeyNode*> buckets = std::vector<KeyNode*>(8);
+    std::atomic<Buckets*> buckets{new Buckets(8)};
     size_t count = 0;
+    ~Shard() { delete buckets.load(); }
   };
 
   explicit ConnTable(uint32_t shard_bits = 10)
       : bits_(shard_bits), shards_(std::make_unique<Shard[]>(size_t(1) << shard_bits)) {}
+  ~ConnTable() {
+    std::lock_guard g(rcu_mu_);
+    reclaimer_.drain();
+  }
+
+  uint32_t shard_of(uint64_t hash) const noexcept { return uint32_t(hash >> (64 - bits_)); }
+  Shard& shard(uint32_t i) noexcept { return shards_[i]; }
+  uint32_t n_shards() const noexcept { return 1u << bits_; }
 
   /// A new, unlinked Conn from the pool (throws std::bad_alloc).
   Conn* make() { return new (pool_.alloc()) Conn(); }
@@ -87,15 +111,23 @@ class ConnTable {
     pool_.free(c);
   }
 
-  uint32_t shard_of(uint64_t hash) const noexcept { return uint32_t(hash >> (64 - bits_)); }
-  Shard& shard(uint32_t i) noexcept { return shards_[i]; }
-  uint32_t n_shards() const noexcept { return 1u << bits_; }
+  /// Lock-free lookup (inside an rcu::ReadGuard): the live node or nullptr
+  /// (possibly a false miss during a regrow; never a wrong hit).
+  KeyNode* find_rcu(const ConnKey& key, uint64_t hash, int64_t now) noexcept {
+    const Buckets* b = shards_[shard_of(hash)].buckets.load(std::memory_order_acquire);
+    for (KeyNode* n = b->head[hash & b->mask].load(std::memory_order_acquire); n;
+         n = n->next.load(std::memory_order_acquire))
+      if (n->hash == hash && n->key == key && n->conn->live(now)) return n;
+    return nullptr;
+  }
 
   /// The live node for key in its (locked) shard, or nullptr.  Sets
   /// *stale to an expired, unclaimed Conn with this key, if any.
   static KeyNode* find(Shard& s, const ConnKey& key, uint64_t hash, int64_t now,
                        Conn** stale = nullptr) noexcept {
-    for (KeyNode* n = s.buckets[hash & (s.buckets.size() - 1)]; n; n = n->next) {
+    const Buckets* b = s.buckets.load(std::memory_order_relaxed);
+    for (KeyNode* n = b->head[hash & b->mask].load(std::memory_order_relaxed); n;
+         n = n->next.load(std::memory_order_relaxed)) {
       if (n->hash != hash || !(n->key == key)) continue;
       if (n->conn->live(now)) return n;
       if (stale && !n->conn->dead.load(std::memory_order_acquire)) *stale = n->conn;
@@ -103,25 +135,33 @@ class ConnTable {
     return nullptr;
   }
 
-  static void link(Shard& s, KeyNode* n) {
-    if (s.count >= s.buckets.size()) grow(s);
-    KeyNode*& head = s.buckets[n->hash & (s.buckets.size() - 1)];
-    n->next = head;
-    head = n;
+  /// Links n into its (locked) shard, publishing it to lock-free readers.
+  void link(Shard& s, KeyNode* n) {
+    if (s.count >= s.buckets.load(std::memory_order_relaxed)->head.size()) grow(s);
+    Buckets* b = s.buckets.load(std::memory_order_relaxed);
+    std::atomic<KeyNode*>& head = b->head[n->hash & b->mask];
+    n->next.store(head.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    head.store(n, std::memory_order_release);
     ++s.count;
   }
+  /// Unlinks n from its (locked) shard; n->next stays intact for readers
+  /// still standing on n.
   static void unlink(Shard& s, KeyNode* n) noexcept {
-    for (KeyNode** p = &s.buckets[n->hash & (s.buckets.size() - 1)]; *p; p = &(*p)->next) {
-      if (*p == n) {
-        *p = n->next;
+    Buckets* b = s.buckets.load(std::memory_order_relaxed);
+    for (std::atomic<KeyNode*>* p = &b->head[n->hash & b->mask];;) {
+      KeyNode* cur = p->load(std::memory_order_relaxed);
+      if (!cur) return;
+      if (cur == n) {
+        p->store(n->next.load(std::memory_order_relaxed), std::memory_order_release);
         --s.count;
         return;
       }
+      p = &cur->next;
     }
   }
 
-  /// Unlinks and frees a Conn this thread has claimed (dead flag won).
-  void destroy(Conn* c) noexcept {
+  /// Unlinks a Conn this thread has claimed (dead flag won) and retires it.
+  void destroy(Conn* c) {
     uint32_t a = shard_of(c->node[0].hash), b = shard_of(c->node[1].hash);
     if (a > b) std::swap(a, b);
     shards_[a].lock.lock();
@@ -130,15 +170,16 @@ class ConnTable {
     unlink(shards_[shard_of(c->node[1].hash)], &c->node[1]);
     if (b != a) shards_[b].lock.unlock();
     shards_[a].lock.unlock();
-    discard(c);
+    retire([this, c] { discard(c); });
   }
 
   /// Claims (under s's lock) the Conns of shard s matching pred; the caller
   /// destroys them after releasing the lock.
   template <class Pred>
   static void claim_if(Shard& s, Pred&& pred, std::vector<Conn*>& out) {
-    for (KeyNode* head : s.buckets)
-      for (KeyNode* n = head; n; n = n->next) {
+    for (const auto& head : s.buckets.load(std::memory_order_relaxed)->head)
+      for (KeyNode* n = head.load(std::memory_order_relaxed); n;
+           n = n->next.load(std::memory_order_relaxed)) {
         Conn* c = n->conn;
         if (c->dead.load(std::memory_order_acquire) || !pred(*c)) continue;
         bool expected = false;
@@ -146,23 +187,44 @@ class ConnTable {
       }
   }
 
+  /// Frees what no reader can see any more (also done every 256 retires).
+  void collect() {
+    std::lock_guard g(rcu_mu_);
+    reclaimer_.collect();
+  }
+
  private:
-  static void grow(Shard& s) {
-    std::vector<KeyNode*> nb(s.buckets.size() * 2, nullptr);
-    for (KeyNode* head : s.buckets)
-      for (KeyNode* n = head; n;) {
-        KeyNode* next = n->next;
-        KeyNode*& h = nb[n->hash & (nb.size() - 1)];
-        n->next = h;
-        h = n;
+  template <class Fn>
+  void retire(Fn&& fn) {
+    std::lock_guard g(rcu_mu_);
+    reclaimer_.retire(std::forward<Fn>(fn));
+    if (++retired_ % 256 == 0) reclaimer_.collect();
+  }
+
+  // Doubles a (locked) shard's bucket array.  Nodes are relinked into the
+  // new array before it is published, so a reader on the old one may be
+  // carried into a new chain and miss: it then takes the locked path.
+  void grow(Shard& s) {
+    Buckets* old = s.buckets.load(std::memory_order_relaxed);
+    auto* nb = new Buckets(old->head.size() * 2);
+    for (auto& head : old->head)
+      for (KeyNode* n = head.load(std::memory_order_relaxed); n;) {
+        KeyNode* next = n->next.load(std::memory_order_relaxed);
+        std::atomic<KeyNode*>& h = nb->head[n->hash & nb->mask];
+        n->next.store(h.load(std::memory_order_relaxed), std::memory_order_release);
+        h.store(n, std::memory_order_relaxed);
         n = next;
       }
-    s.buckets.swap(nb);
+    s.buckets.store(nb, std::memory_order_release);
+    retire([old] { delete old; });
   }
 
   uint32_t bits_;
   std::unique_ptr<Shard[]> shards_;
   ObjectPool pool_{sizeof(Conn)};
+  std::mutex rcu_mu_;
+  rcu::Reclaimer reclaimer_;  // guarded by rcu_mu_
+  uint64_t retired_ = 0;      // guarded by rcu_mu_
 };
 
 }  // namespace flowpath::ct

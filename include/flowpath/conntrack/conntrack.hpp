@@ -79,9 +79,11 @@ class Conntrack {
   /// Tracks one parsed packet (meta.l3/l4 set) at time now_ms.
   CtResult execute(Packet& pkt, const CtParams& p, int64_t now_ms) noexcept;
 
-  /// Tracks a batch: out[i] is the result of pkts[i].
+  /// Tracks a batch: out[i] is the result of pkts[i].  One epoch read
+  /// section covers the batch (the per-packet ones nest for ~1 ns).
   void execute(std::span<Packet* const> pkts, const CtParams& p, int64_t now_ms,
                CtResult* out) noexcept {
+    rcu::ReadGuard guard;
     for (size_t i = 0; i < pkts.size(); ++i) out[i] = execute(*pkts[i], p, now_ms);
   }
 
@@ -125,6 +127,9 @@ class Conntrack {
   struct Ctx;
   template <class Pred>
   size_t remove_if(Pred&& pred);
+  uint8_t touch_other(Conn& c, bool reply, const Extracted& x, int64_t now) noexcept;
+  bool try_fast(Packet& pkt, const Extracted& x, uint64_t h, const CtParams& p, int64_t now,
+                CtResult& r) noexcept;
   KeyNode* lock_for(const ConnKey& key, uint64_t h, int64_t now, ConnTable::Shard** home) noexcept;
   uint8_t update_existing(Conn& c, bool reply, const Extracted& x, int64_t now, bool* reopen);
   Conn* create(const Extracted& x, const CtParams& p, int64_t now, Packet& pkt, uint8_t* state);

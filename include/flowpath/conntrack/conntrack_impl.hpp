@@ -52,6 +52,7 @@ inline CtResult Conntrack::execute(Packet& pkt, const CtParams& p, int64_t now) 
     return r;
   }
   const uint64_t h = hash_key(x.key);
+  if (try_fast(pkt, x, h, p, now, r)) return r;
   ConnTable::Shard* home = nullptr;
   KeyNode* n = lock_for(x.key, h, now, &home);
   ConnTable::Shard& s = table_.shard(table_.shard_of(h));
@@ -64,13 +65,17 @@ inline CtResult Conntrack::execute(Packet& pkt, const CtParams& p, int64_t now) 
     if (!reopen) {
       found = true;
       r.state |= st;
-      if (p.set_mark) c.mark = (c.mark & ~p.mark_mask) | (p.mark & p.mark_mask);
+      if (p.set_mark)
+        c.mark.store(
+            (c.mark.load(std::memory_order_relaxed) & ~p.mark_mask) | (p.mark & p.mark_mask),
+            std::memory_order_relaxed);
       if (p.set_label) {
-        c.label.hi = (c.label.hi & ~p.label_mask.hi) | (p.label.hi & p.label_mask.hi);
-        c.label.lo = (c.label.lo & ~p.label_mask.lo) | (p.label.lo & p.label_mask.lo);
+        const CtLabel l = c.label();
+        c.set_label({(l.hi & ~p.label_mask.hi) | (p.label.hi & p.label_mask.hi),
+                     (l.lo & ~p.label_mask.lo) | (p.label.lo & p.label_mask.lo)});
       }
-      r.mark = c.mark;
-      r.label = c.label;
+      r.mark = c.mark.load(std::memory_order_relaxed);
+      r.label = c.label();
       if (p.nat.present && c.nat && !(st & kCsInvalid)) {
         apply_nat(pkt, c.nat, c.key(), c.rev_key(), n->reply, x);
         r.state |= c.nat;
@@ -158,21 +163,58 @@ inline uint8_t Conntrack::update_existing(Conn& c, bool reply, const Extracted& 
     }
   }
   if (x.key.icmp()) {  // ICMP: first -> reply
-    if (reply) c.other = OtherState::kBidir;
-    const bool first = c.other != OtherState::kBidir;
-    set_expiry(c, first ? t.icmp_first : t.icmp_reply, now);
-    return first ? kCsNew : kCsEstablished | rpl;
+    if (reply) c.other.store(OtherState::kBidir, std::memory_order_relaxed);
+    return touch_other(c, reply, x, now);
   }
+  const OtherState o = c.other.load(std::memory_order_relaxed);
   if (reply)
-    c.other = OtherState::kBidir;
-  else if (c.other == OtherState::kFirst)
-    c.other = OtherState::kMultiple;
+    c.other.store(OtherState::kBidir, std::memory_order_relaxed);
+  else if (o == OtherState::kFirst)
+    c.other.store(OtherState::kMultiple, std::memory_order_relaxed);
+  return touch_other(c, reply, x, now);
+}
+
+// The verdict and timeout of a UDP/other/ICMP connection in its current
+// state (no transition): shared by the locked and the lock-free paths.
+inline uint8_t Conntrack::touch_other(Conn& c, bool reply, const Extracted& x,
+                                      int64_t now) noexcept {
+  const Timeouts& t = cfg_.timeouts;
+  const OtherState o = c.other.load(std::memory_order_relaxed);
+  const uint8_t rpl = reply ? kCsReplyDir : 0;
+  if (x.key.icmp()) {
+    set_expiry(c, o == OtherState::kBidir ? t.icmp_reply : t.icmp_first, now);
+    return o == OtherState::kBidir ? kCsEstablished | rpl : kCsNew;
+  }
   set_expiry(c,
-             c.other == OtherState::kBidir      ? t.udp_multiple
-             : c.other == OtherState::kMultiple ? t.udp_single
-                                                : t.udp_first,
+             o == OtherState::kBidir      ? t.udp_multiple
+             : o == OtherState::kMultiple ? t.udp_single
+                                          : t.udp_first,
              now);
-  return c.other == OtherState::kBidir ? kCsEstablished | rpl : kCsNew;
+  return o == OtherState::kBidir ? kCsEstablished | rpl : kCsNew;
+}
+
+// The lock-free path: an existing UDP/other/ICMP connection whose state
+// this packet does not change, with no mark/label to write.  Returns false
+// when the locked path must run.
+inline bool Conntrack::try_fast(Packet& pkt, const Extracted& x, uint64_t h, const CtParams& p,
+                                int64_t now, CtResult& r) noexcept {
+  if (x.key.proto == 6 || x.related || p.force || p.set_mark || p.set_label) return false;
+  rcu::ReadGuard guard;
+  KeyNode* n = table_.find_rcu(x.key, h, now);
+  if (!n) return false;
+  Conn& c = *n->conn;
+  const OtherState o = c.other.load(std::memory_order_relaxed);
+  const bool steady = x.key.icmp() ? (!n->reply || o == OtherState::kBidir)
+                                   : (n->reply ? o == OtherState::kBidir : o != OtherState::kFirst);
+  if (!steady) return false;
+  r.state |= touch_other(c, n->reply, x, now);
+  r.mark = c.mark.load(std::memory_order_relaxed);
+  r.label = c.label();
+  if (p.nat.present && c.nat) {
+    apply_nat(pkt, c.nat, c.key(), c.rev_key(), n->reply, x);
+    r.state |= c.nat;
+  }
+  return true;
 }
 
 inline bool Conntrack::admit(uint16_t zone) noexcept {
@@ -208,9 +250,13 @@ inline Conn* Conntrack::create(const Extracted& x, const CtParams& p, int64_t no
     counters_.table_full_refused.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   }
-  c->node[0] = {x.key, hash_key(x.key), nullptr, c, false};
   const ConnKey rev = x.key.reversed();
-  c->node[1] = {rev, hash_key(rev), nullptr, c, true};
+  for (int i = 0; i < 2; ++i) {
+    c->node[i].key = i ? rev : x.key;
+    c->node[i].hash = hash_key(c->node[i].key);
+    c->node[i].conn = c;
+    c->node[i].reply = i == 1;
+  }
   const Timeouts& t = cfg_.timeouts;
   if (x.key.proto == 6) {
     c->tcp = tcp_new(x.tcp);
@@ -218,8 +264,8 @@ inline Conn* Conntrack::create(const Extracted& x, const CtParams& p, int64_t no
   } else {
     set_expiry(*c, x.key.icmp() ? t.icmp_first : t.udp_first, now);
   }
-  if (p.set_mark) c->mark = p.mark & p.mark_mask;
-  if (p.set_label) c->label = {p.label.hi & p.label_mask.hi, p.label.lo & p.label_mask.lo};
+  if (p.set_mark) c->mark.store(p.mark & p.mark_mask, std::memory_order_relaxed);
+  if (p.set_label) c->set_label({p.label.hi & p.label_mask.hi, p.label.lo & p.label_mask.lo});
   bool ok;
   ConnKey rev_final = rev;
   const uint8_t nat = !p.nat.present                ? 0

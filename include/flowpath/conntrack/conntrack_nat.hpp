@@ -26,8 +26,8 @@ inline bool Conntrack::insert(Conn* c, int64_t now) {
       bool no = false;
       if (stale[i] && stale[i]->dead.compare_exchange_strong(no, true)) victims[i] = stale[i];
     }
-    ConnTable::link(sa, &c->node[0]);
-    ConnTable::link(sb, &c->node[1]);
+    table_.link(sa, &c->node[0]);
+    table_.link(sb, &c->node[1]);
   }
   if (a != b) second.lock.unlock();
   first.lock.unlock();
@@ -124,6 +124,10 @@ inline void Conntrack::apply_nat(Packet& pkt, uint8_t nat, const ConnKey& orig, 
 
 template <class Pred>
 size_t Conntrack::remove_if(Pred&& pred) {
+  struct Collect {  // frees what earlier removals retired, on the way out
+    ConnTable& t;
+    ~Collect() { t.collect(); }
+  } collect{table_};
   size_t n = 0;
   std::vector<Conn*> claimed;
   for (uint32_t i = 0; i < table_.n_shards(); ++i) {
@@ -147,16 +151,17 @@ inline std::vector<ConnEntry> Conntrack::dump(int64_t now, std::optional<uint16_
   for (uint32_t i = 0; i < table_.n_shards(); ++i) {
     ConnTable::Shard& s = table_.shard(i);
     s.lock.lock();
-    for (KeyNode* head : s.buckets)
-      for (KeyNode* n = head; n; n = n->next) {
+    for (const auto& head : s.buckets.load(std::memory_order_relaxed)->head)
+      for (KeyNode* n = head.load(std::memory_order_relaxed); n;
+           n = n->next.load(std::memory_order_relaxed)) {
         Conn& c = *n->conn;
         // Node 0 lives in its home shard, whose lock (held) guards the Conn.
         if (n->reply || !c.live(now) || (zone && c.key().zone != *zone)) continue;
         ConnEntry e;
         e.orig = c.key();
         e.reply = c.rev_key();
-        e.mark = c.mark;
-        e.label = c.label;
+        e.mark = c.mark.load(std::memory_order_relaxed);
+        e.label = c.label();
         e.nat = c.nat;
         for (int j = 0; j < 2; ++j) {
           const uint8_t ws = c.tcp.peer[j].wscale;
