@@ -57,9 +57,7 @@ static_assert(sizeof(ConnKey) == 48);
 /// A 64-bit mix of the key's six words in two independent lanes (half the
 /// dependency chain of one), folded at the end; the shard takes the top
 /// bits, the bucket the low ones.
-inline uint64_t hash_key(const ConnKey& k) noexcept {
-  uint64_t w[6];
-  std::memcpy(w, &k, sizeof w);
+inline uint64_t hash_words(const uint64_t* w) noexcept {
   uint64_t a = 0x9e3779b97f4a7c15ull, b = 0xc2b2ae3d27d4eb4full;
   for (int i = 0; i < 6; i += 2) {
     a = (a ^ w[i]) * 0xbf58476d1ce4e5b9ull;
@@ -69,6 +67,11 @@ inline uint64_t hash_key(const ConnKey& k) noexcept {
   }
   uint64_t h = (a ^ (b >> 17) ^ (b << 47)) * 0xff51afd7ed558ccdull;
   return h ^ (h >> 32);
+}
+inline uint64_t hash_key(const ConnKey& k) noexcept {
+  uint64_t w[6];
+  std::memcpy(w, &k, sizeof w);
+  return hash_words(w);
 }
 
 /// TCP fields the state machine needs (host order).
@@ -83,6 +86,7 @@ enum class Extract : uint8_t { kOk, kInvalid, kFragment, kNotIp };
 
 struct Extracted {
   ConnKey key;
+  uint64_t hash = 0;  // hash_key(key), computed from registers while building it
   TcpInfo tcp;
   bool related = false;     // an ICMP error quoting `key`'s connection
   uint16_t l3 = 0, l4 = 0;  // offsets in the frame (outer headers)
@@ -270,9 +274,10 @@ inline int icmp_answer(bool v6, uint8_t type) noexcept {
   }
 }
 
-// Writes the key as six words (the layout of ConnKey, little-endian).
-inline void make_key(ConnKey& k, const L3Parts& a, const L4Parts& b, uint16_t zone,
-                     bool reversed) noexcept {
+// Writes the key as six words (the layout of ConnKey, little-endian) and
+// returns its hash, computed from the words still in registers.
+inline uint64_t make_key(ConnKey& k, const L3Parts& a, const L4Parts& b, uint16_t zone,
+                         bool reversed) noexcept {
   uint64_t w[6];
   const int s = reversed ? 2 : 0, d = reversed ? 0 : 2;
   w[0] = a.w[s];
@@ -285,6 +290,7 @@ inline void make_key(ConnKey& k, const L3Parts& a, const L4Parts& b, uint16_t zo
          uint64_t(a.v6) << 56;
   w[5] = uint64_t(st) | uint64_t(dt) << 8 | uint64_t(b.code) << 16;
   std::memcpy(static_cast<void*>(&k), w, sizeof w);
+  return hash_words(w);
 }
 static_assert(std::endian::native == std::endian::little, "make_key lays out words little-endian");
 
@@ -318,7 +324,7 @@ inline Extract extract_key(const Packet& pkt, uint16_t zone, Extracted& out) noe
     if (ia.v6 != a.v6 || ia.w[0] != a.w[2] || ia.w[1] != a.w[3]) return Extract::kInvalid;
     if (!l4_header(q + ia.l4, ia.end - ia.l4, ia.proto, ia.v6, b, nullptr, true))
       return Extract::kInvalid;
-    make_key(out.key, ia, b, zone, true);
+    out.hash = make_key(out.key, ia, b, zone, true);
     out.related = true;
     out.inner_l3 = uint16_t(l3 + a.l4 + 8);
     out.inner_l4 = uint16_t(l3 + a.l4 + 8 + ia.l4);
@@ -329,7 +335,7 @@ inline Extract extract_key(const Packet& pkt, uint16_t zone, Extracted& out) noe
   } else if (a.proto == 1 || a.proto == 58) {
     return Extract::kInvalid;  // ICMPv4 in IPv6 or the reverse
   }
-  make_key(out.key, a, b, zone, false);
+  out.hash = make_key(out.key, a, b, zone, false);
   return Extract::kOk;
 }
 

@@ -121,6 +121,12 @@ class ConnTable {
     return nullptr;
   }
 
+  /// Starts loading the first node of hash's chain (inside a read section).
+  void prefetch(uint64_t hash) const noexcept {
+    const Buckets* b = shards_[shard_of(hash)].buckets.load(std::memory_order_acquire);
+    __builtin_prefetch(b->head[hash & b->mask].load(std::memory_order_relaxed));
+  }
+
   /// The live node for key in its (locked) shard, or nullptr.  Sets
   /// *stale to an expired, unclaimed Conn with this key, if any.
   static KeyNode* find(Shard& s, const ConnKey& key, uint64_t hash, int64_t now,

@@ -40,19 +40,48 @@ inline uint64_t addr_span(const CtAddr& lo, const CtAddr& hi, bool v6) noexcept 
 }  // namespace ct_detail
 
 inline CtResult Conntrack::execute(Packet& pkt, const CtParams& p, int64_t now) noexcept {
-  CtResult r;
-  r.zone = p.zone;
-  r.state = kCsTracked;
+  rcu::ReadGuard guard;
   Extracted x;
   const Extract e = extract_key(pkt, p.zone, x);
+  CtResult r;
+  process(pkt, x, e, p, now, r);
+  return r;
+}
+
+inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p, int64_t now,
+                               CtResult* out) noexcept {
+  // Two passes per 32 packets: extract, hash and prefetch every chain head
+  // first, so the table's cache misses overlap instead of queueing.
+  constexpr size_t kStep = 32;
+  Extracted x[kStep];
+  Extract e[kStep];
+  rcu::ReadGuard guard;
+  for (size_t base = 0; base < pkts.size(); base += kStep) {
+    const size_t n = std::min(kStep, pkts.size() - base);
+    for (size_t i = 0; i < n; ++i) {
+      e[i] = extract_key(*pkts[base + i], p.zone, x[i]);
+      if (e[i] == Extract::kOk) table_.prefetch(x[i].hash);
+    }
+    for (size_t i = 0; i < n; ++i) process(*pkts[base + i], x[i], e[i], p, now, out[base + i]);
+  }
+}
+
+// One packet, extracted, inside the caller's epoch read section.  Writes
+// its result in place (returning it by value made the caller copy it with
+// wide loads over narrow stores: a store-forwarding stall per packet).
+inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const CtParams& p,
+                               int64_t now, CtResult& r) noexcept {
+  const uint64_t h = x.hash;
+  r = CtResult{};
+  r.zone = p.zone;
+  r.state = kCsTracked;
   if (e != Extract::kOk) {
     r.state |= kCsInvalid;
     (e == Extract::kFragment ? counters_.fragments : counters_.invalid)
         .fetch_add(1, std::memory_order_relaxed);
-    return r;
+    return;
   }
-  const uint64_t h = hash_key(x.key);
-  if (try_fast(pkt, x, h, p, now, r)) return r;
+  if (try_fast(pkt, x, h, p, now, r)) return;
   ConnTable::Shard* home = nullptr;
   KeyNode* n = lock_for(x.key, h, now, &home);
   ConnTable::Shard& s = table_.shard(table_.shard_of(h));
@@ -90,11 +119,11 @@ inline CtResult Conntrack::execute(Packet& pkt, const CtParams& p, int64_t now) 
     release(victim->key().zone);
     table_.destroy(victim);
   }
-  if (found) return r;
+  if (found) return;
   if (x.related || !ct_detail::valid_new(x)) {
     r.state |= kCsInvalid;
     counters_.invalid.fetch_add(1, std::memory_order_relaxed);
-    return r;
+    return;
   }
   r.state |= kCsNew;
   if (p.commit) {
@@ -105,7 +134,7 @@ inline CtResult Conntrack::execute(Packet& pkt, const CtParams& p, int64_t now) 
       r.state |= nat;
     }
   }
-  return r;
+  return;
 }
 
 // Locks the key's shard and, when the hit is a reply-direction node of a
@@ -193,13 +222,12 @@ inline uint8_t Conntrack::touch_other(Conn& c, bool reply, const Extracted& x,
   return o == OtherState::kBidir ? kCsEstablished | rpl : kCsNew;
 }
 
-// The lock-free path: an existing UDP/other/ICMP connection whose state
-// this packet does not change, with no mark/label to write.  Returns false
+// The lock-free path (inside the caller's epoch read section): an existing UDP/other/ICMP
+// connection whose state this packet does not change, with no mark/label to write.  Returns false
 // when the locked path must run.
 inline bool Conntrack::try_fast(Packet& pkt, const Extracted& x, uint64_t h, const CtParams& p,
                                 int64_t now, CtResult& r) noexcept {
   if (x.key.proto == 6 || x.related || p.force || p.set_mark || p.set_label) return false;
-  rcu::ReadGuard guard;
   KeyNode* n = table_.find_rcu(x.key, h, now);
   if (!n) return false;
   Conn& c = *n->conn;
