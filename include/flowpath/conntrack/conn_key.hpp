@@ -57,7 +57,7 @@ static_assert(sizeof(ConnKey) == 48);
 /// A 64-bit mix of the key's six words in two independent lanes (half the
 /// dependency chain of one), folded at the end; the shard takes the top
 /// bits, the bucket the low ones.
-inline uint64_t hash_words(const uint64_t* w) noexcept {
+[[gnu::always_inline]] inline uint64_t hash_words(const uint64_t* w) noexcept {
   uint64_t a = 0x9e3779b97f4a7c15ull, b = 0xc2b2ae3d27d4eb4full;
   for (int i = 0; i < 6; i += 2) {
     a = (a ^ w[i]) * 0xbf58476d1ce4e5b9ull;
@@ -276,8 +276,8 @@ inline int icmp_answer(bool v6, uint8_t type) noexcept {
 
 // Writes the key as six words (the layout of ConnKey, little-endian) and
 // returns its hash, computed from the words still in registers.
-inline uint64_t make_key(ConnKey& k, const L3Parts& a, const L4Parts& b, uint16_t zone,
-                         bool reversed) noexcept {
+[[gnu::always_inline]] inline uint64_t make_key(ConnKey& k, const L3Parts& a, const L4Parts& b,
+                                                uint16_t zone, bool reversed) noexcept {
   uint64_t w[6];
   const int s = reversed ? 2 : 0, d = reversed ? 0 : 2;
   w[0] = a.w[s];

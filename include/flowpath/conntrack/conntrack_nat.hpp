@@ -151,8 +151,9 @@ inline std::vector<ConnEntry> Conntrack::dump(int64_t now, std::optional<uint16_
   for (uint32_t i = 0; i < table_.n_shards(); ++i) {
     ConnTable::Shard& s = table_.shard(i);
     s.lock.lock();
-    for (const auto& head : s.buckets.load(std::memory_order_relaxed)->head)
-      for (KeyNode* n = head.load(std::memory_order_relaxed); n;
+    const ConnTable::Buckets b = s.get(std::memory_order_relaxed);
+    for (size_t bi = 0; bi <= b.mask; ++bi)
+      for (KeyNode* n = b.head[bi].load(std::memory_order_relaxed); n;
            n = n->next.load(std::memory_order_relaxed)) {
         Conn& c = *n->conn;
         // Node 0 lives in its home shard, whose lock (held) guards the Conn.
