@@ -1,11 +1,87 @@
-// flowpath/conntrack/conntrack_nat.hpp — Conntrack's table insertion, NAT
-// tuple choice and rewrite, removal and dump (internal; include
+// flowpath/conntrack/conntrack_nat.hpp — Conntrack's admission (limits),
+// creation, table insertion, NAT tuple choice and rewrite, removal and dump (internal; include
 // conntrack.hpp).  Thread-safety: see conntrack.hpp and conn_table.hpp.
 #pragma once
 
 #include "flowpath/conntrack/conntrack.hpp"
 
 namespace flowpath::ct {
+
+inline bool Conntrack::admit(uint16_t zone) noexcept {
+  const int64_t zl = zone_limit_[zone].load(std::memory_order_relaxed);
+  const uint32_t limit = zl >= 0 ? uint32_t(zl) : default_limit_.load(std::memory_order_relaxed);
+  if (zone_count_[zone].fetch_add(1) >= limit && limit) {
+    zone_count_[zone].fetch_sub(1);
+    counters_.zone_limit_refused.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (n_conns_.fetch_add(1) >= cfg_.max_conns) {
+    n_conns_.fetch_sub(1);
+    zone_count_[zone].fetch_sub(1);
+    counters_.table_full_refused.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
+inline void Conntrack::release(uint16_t zone) noexcept {
+  zone_count_[zone].fetch_sub(1);
+  n_conns_.fetch_sub(1);
+}
+
+inline Conn* Conntrack::create(const Extracted& x, const CtParams& p, int64_t now, Packet& pkt,
+                               uint8_t* nat_out) {
+  if (!admit(x.key.zone)) return nullptr;
+  Conn* c;
+  try {
+    c = table_.make();
+  } catch (const std::bad_alloc&) {
+    release(x.key.zone);
+    counters_.table_full_refused.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  const ConnKey rev = x.key.reversed();
+  for (int i = 0; i < 2; ++i) {
+    c->node[i].key = i ? rev : x.key;
+    c->node[i].hash = hash_key(c->node[i].key);
+    c->node[i].conn = c;
+    c->node[i].reply = i == 1;
+  }
+  const Timeouts& t = cfg_.timeouts;
+  if (x.key.proto == 6) {
+    c->tcp = tcp_new(x.tcp);
+    set_expiry(*c, t.tcp(c->tcp.timeout), now);
+  } else {
+    set_expiry(*c, x.key.icmp() ? t.icmp_first : t.udp_first, now);
+  }
+  if (p.set_mark) c->mark.store(p.mark & p.mark_mask, std::memory_order_relaxed);
+  if (p.set_label) c->set_label({p.label.hi & p.label_mask.hi, p.label.lo & p.label_mask.lo});
+  bool ok;
+  ConnKey rev_final = rev;
+  const uint8_t nat = !p.nat.present                ? 0
+                      : p.nat.kind == NatSpec::kSrc ? kCsSrcNat
+                      : p.nat.kind == NatSpec::kDst ? kCsDstNat
+                                                    : 0;
+  c->nat = nat;
+  if (nat) {
+    std::lock_guard g(nat_mutex_);
+    ok = choose_nat(c, p.nat, now, &rev_final);
+    if (!ok) counters_.nat_exhausted.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    ok = insert(c, now);
+  }
+  if (!ok) {  // NAT space exhausted, or another thread created it first
+    table_.discard(c);
+    release(x.key.zone);
+    return nullptr;
+  }
+  // From here the table owns the Conn and a concurrent flush may free it:
+  // only local copies are used below.
+  counters_.created.fetch_add(1, std::memory_order_relaxed);
+  *nat_out = nat;
+  if (nat) apply_nat(pkt, nat, x.key, rev_final, false, x);
+  return c;
+}
 
 // Links both keys of a new Conn unless either is taken by a live entry.
 // An expired entry in the way is claimed and destroyed.
