@@ -30,11 +30,12 @@ struct KeyDim {
   uint8_t width;  // 1..4 bytes
 };
 
-inline constexpr size_t kNumKeyDims = 40;
+inline constexpr size_t kNumKeyDims = 44;
 
 constexpr std::array<KeyDim, kNumKeyDims> make_key_dims() {
-  constexpr uint8_t starts[] = {0,  4,  8,  14, 20, 22, 24, 26,  28,  30,  32,  36,  40, 56,
-                                72, 76, 77, 78, 79, 80, 96, 102, 108, 112, 114, 116, 118};
+  constexpr uint8_t starts[] = {0,   4,   8,   14,  20,  22,  24,  26,  28, 30, 32,
+                                36,  40,  56,  72,  76,  77,  78,  79,  80, 96, 102,
+                                108, 112, 114, 116, 118, 120, 121, 122, 124};
   std::array<KeyDim, kNumKeyDims> out{};
   size_t n = 0;
   for (size_t f = 0; f < std::size(starts); ++f) {
@@ -45,7 +46,8 @@ constexpr std::array<KeyDim, kNumKeyDims> make_key_dims() {
   return out;
 }
 inline constexpr auto kKeyDims = make_key_dims();
-static_assert(kKeyDims[kNumKeyDims - 1].off == 118, "dimension table covers FlowKey");
+static_assert(kKeyDims[kNumKeyDims - 1].off + kKeyDims[kNumKeyDims - 1].width == sizeof(FlowKey),
+              "dimension table covers FlowKey");
 
 inline constexpr uint8_t kTpSrcOff = 112, kTpDstOff = 114;
 

@@ -10,17 +10,21 @@
 #include <array>
 #include <cstdint>
 
+#include "flowpath/flow/flow_key.hpp"
+
 namespace flowpath::ct {
 
-// ct_state bits, as OVS's CS_* (lib/packets.h) and the OpenFlow NXM field.
-inline constexpr uint8_t kCsNew = 0x01;
-inline constexpr uint8_t kCsEstablished = 0x02;
-inline constexpr uint8_t kCsRelated = 0x04;
-inline constexpr uint8_t kCsReplyDir = 0x08;
-inline constexpr uint8_t kCsInvalid = 0x10;
-inline constexpr uint8_t kCsTracked = 0x20;
-inline constexpr uint8_t kCsSrcNat = 0x40;
-inline constexpr uint8_t kCsDstNat = 0x80;
+// ct_state bits, as OVS's CS_* (lib/packets.h) and the OpenFlow NXM field:
+// the flow key's own constants (flow/flow_key.hpp), so that the tracker's
+// result is stored in FlowKey::ct_state as it is.
+using flowpath::kCsDstNat;
+using flowpath::kCsEstablished;
+using flowpath::kCsInvalid;
+using flowpath::kCsNew;
+using flowpath::kCsRelated;
+using flowpath::kCsReplyDir;
+using flowpath::kCsSrcNat;
+using flowpath::kCsTracked;
 
 /// The 128-bit ct_label, as two host-order halves (hi holds bits 127..64).
 struct CtLabel {
