@@ -95,6 +95,9 @@ class AfxdpPort {
     uint32_t rx_size = 2048;
     uint32_t tx_size = 2048;
     bool mount_bpffs = false;  // only libxdp's dispatcher needs bpffs
+    /// false: the fill rings stay empty until the first rx_burst, so the
+    /// port can be opened on a thread other than the one polling its Umem.
+    bool fill_on_open = true;
   };
 
   AfxdpPort(Umem& umem, const Config& cfg) : umem_(umem), name_(cfg.ifname) {
@@ -109,6 +112,7 @@ class AfxdpPort {
     qc.tx_size = cfg.tx_size;
     qc.xdp_flags = prog_->xdp_flags();
     qc.zero_copy = cfg.zero_copy;
+    qc.fill_on_open = cfg.fill_on_open;
     for (uint32_t q = 0; q < nq; ++q)
       queues_.push_back(std::make_unique<XskQueue>(umem, cfg.ifname, q, prog_->map_fd(), qc));
   }
@@ -185,6 +189,13 @@ class AfxdpPort {
   /// Publishes queued frames, kicks the kernel, recycles completions.
   void flush() noexcept {
     for (auto& q : queues_) q->tx_flush();
+  }
+
+  /// The last touch of the Umem (under its thread's lock): completed frames
+  /// go back to the pool; the port may then be destroyed on any thread,
+  /// the slow part of closing (socket, XDP detach) away from the PMD.
+  void detach_pool() noexcept {
+    for (auto& q : queues_) q->detach_pool();
   }
 
   /// Returns a dropped packet's frame to the pool (no-op for foreign buffers).

@@ -31,6 +31,9 @@ struct XskQueueConfig {
   uint32_t tx_size = 2048;
   uint32_t xdp_flags = 0;
   bool zero_copy = true;  // try XDP_ZEROCOPY first, then XDP_COPY
+  /// false: leave the fill ring empty until the first refill(), so a
+  /// socket opened on another thread than the Umem's never touches its pool.
+  bool fill_on_open = true;
 };
 
 class XskQueue {
@@ -50,7 +53,7 @@ class XskQueue {
       throw Error("afxdp port " + ifname + ": registering queue " + std::to_string(queue_id) +
                   " in the XSKMAP failed: " + std::strerror(-err));
     }
-    refill();
+    if (cfg.fill_on_open) refill();
   }
   XskQueue(const XskQueue&) = delete;
   XskQueue& operator=(const XskQueue&) = delete;
@@ -58,8 +61,14 @@ class XskQueue {
     // Completed TX frames go back to the pool.  Frames still sitting in
     // this socket's fill/RX/TX rings are not recovered (the rings vanish
     // with the socket); a Umem outlives its ports, so size it for that.
-    drain_completions();
+    if (!pool_detached_) drain_completions();
     xsk_socket__delete(xsk_);
+  }
+  /// Recycles completed frames one last time, then never touches the Umem
+  /// again: the socket may then be deleted on another thread.
+  void detach_pool() noexcept {
+    drain_completions();
+    pool_detached_ = true;
   }
 
   /// Keeps the fill ring full; false when the pool ran dry.
@@ -173,6 +182,7 @@ class XskQueue {
   uint32_t tx_pending_ = 0;
   uint32_t tx_size_ = 0;
   bool zero_copy_ = false;
+  bool pool_detached_ = false;
   uint64_t kick_errors_ = 0;
 };
 

@@ -55,6 +55,7 @@
 #include "flowpath/bridge/ofproto.hpp"
 #include "flowpath/switch/config_diff.hpp"
 #include "flowpath/switch/pmd.hpp"
+#include "flowpath/switch/port_closer.hpp"
 
 namespace flowpath {
 
@@ -96,11 +97,17 @@ struct ApplyResult {
     std::string message;  // "port vm9: no such interface ..."
   };
   std::vector<Failure> errors;
-  uint64_t generation = 0;  // the Ofproto's generation once in effect
-  bool in_effect = true;    // false: the fence timed out (PMDs stalled)
+  std::vector<std::string> opened;  // ports whose device was opened (new or re-added)
+  uint64_t generation = 0;          // the Ofproto's generation once in effect
+  bool in_effect = true;            // false: the fence timed out (PMDs stalled)
   bool failed(std::string_view port) const {
     for (const auto& e : errors)
       if (e.name == port) return true;
+    return false;
+  }
+  bool was_opened(std::string_view port) const {
+    for (const auto& n : opened)
+      if (n == port) return true;
     return false;
   }
 };
@@ -153,7 +160,8 @@ class Switch {
 
   /// Makes the running configuration `want` (see the header comment).
   ApplyResult apply(const SwitchConfig& want, int fence_timeout_ms = 5000);
-  /// The fence: true once every PMD has revalidated at generation >= g.
+  /// The fence: true once every PMD has revalidated at generation >= g
+  /// and polls from the rx list last published (pmd.hpp).
   /// Without PMD threads (tests) the PMDs are synced on this thread.
   bool wait_pmds_past(uint64_t g, int timeout_ms = 5000) {
     if (!running()) {
@@ -162,12 +170,16 @@ class Switch {
     }
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     for (auto& p : pmds_)
-      while (p->seen_generation() < g) {
+      while (p->seen_generation() < g || p->seen_rx_version() < p->rx_version()) {
         if (std::chrono::steady_clock::now() > until) return false;
         std::this_thread::sleep_for(std::chrono::microseconds(50));
       }
     return true;
   }
+  /// Removed ports whose devices are still being closed (port_closer.hpp),
+  /// and a wait for them all (tests; stop() does not need it).
+  size_t closing() const { return closer_.pending(); }
+  void finish_closing() { closer_.close_all(); }
   /// The configuration running now (what apply() achieved).
   const SwitchConfig& config() const noexcept { return cfg_; }
 
@@ -234,6 +246,7 @@ class Switch {
   std::vector<std::unique_ptr<Pmd>> pmds_;             // own the UMEMs: outlive the ports
   std::vector<std::unique_ptr<SwitchPort>> owned_;
   std::vector<std::unique_ptr<SwitchPort>> graveyard_;  // removed, fence timed out
+  PortCloser closer_;  // after pmds_: closes with their mutexes and UMEMs alive
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
 };

@@ -128,6 +128,16 @@ class SwitchPort {
   }
 
   const std::string& name() const noexcept { return name_; }
+  /// The kernel device behind the port (the interface, the TAP), or the
+  /// port name for memory ports.
+  const std::string& device() const noexcept {
+    return afxdp_ ? afxdp_->name() : tap_ ? tap_->name() : name_;
+  }
+  /// Before a close on another thread (port_closer.hpp), under domain():
+  /// frames the port still holds from its PMD's pool are given back.
+  void detach_pool() noexcept {
+    if (afxdp_) afxdp_->detach_pool();
+  }
   uint32_t dp_port() const noexcept { return dp_port_; }
   unsigned pmd() const noexcept { return pmd_; }
   SwitchPortKind kind() const noexcept { return kind_; }
