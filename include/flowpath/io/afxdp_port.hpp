@@ -113,6 +113,7 @@ class AfxdpPort {
     qc.xdp_flags = prog_->xdp_flags();
     qc.zero_copy = cfg.zero_copy;
     qc.fill_on_open = cfg.fill_on_open;
+    qc.xskmap_base = prog_->key_base();
     for (uint32_t q = 0; q < nq; ++q)
       queues_.push_back(std::make_unique<XskQueue>(umem, cfg.ifname, q, prog_->map_fd(), qc));
   }

@@ -12,6 +12,7 @@
 // the kernel wants a wakeup.  Thread-safety: one thread.
 #pragma once
 
+#include <bpf/bpf.h>
 #include <sys/socket.h>
 #include <xdp/xsk.h>
 
@@ -34,6 +35,7 @@ struct XskQueueConfig {
   /// false: leave the fill ring empty until the first refill(), so a
   /// socket opened on another thread than the Umem's never touches its pool.
   bool fill_on_open = true;
+  uint32_t xskmap_base = 0;  // this socket's XSKMAP slot: xskmap_base + queue_id
 };
 
 class XskQueue {
@@ -47,7 +49,8 @@ class XskQueue {
     }
     create(ifname, cfg);
     fd_ = xsk_socket__fd(xsk_);
-    int err = xsk_socket__update_xskmap(xsk_, map_fd);
+    uint32_t slot = cfg.xskmap_base + queue_id;
+    int err = bpf_map_update_elem(map_fd, &slot, &fd_, BPF_ANY);
     if (err) {
       xsk_socket__delete(xsk_);
       throw Error("afxdp port " + ifname + ": registering queue " + std::to_string(queue_id) +
