@@ -43,6 +43,8 @@
 # minus its paired --no-wait call: what the switch and the database round
 # trip add), with the ratios ovs-vswitchd / flowpath, raw and net.
 # KEEP_LOGS=DIR keeps each pass's logs and per-change series there.
+# PMD_MAX_SLEEP=US runs flowpath with --pmd-max-sleep US (idle PMDs sleep,
+# as ovs-vswitchd's other_config:pmd-maxsleep; default: busy-poll).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${1:?usage: bench/ovsdb/run.sh BUILD_DIR [N]}" && pwd)
@@ -101,7 +103,8 @@ run_side() {
   fi
   local swpid
   if [[ $side == flowpath ]]; then
-    ip netns exec "$SW" "$B/flowpath" switch --db "$DB" --ctl "$D/switch.ctl" >"$D/switch.log" 2>&1 &
+    ip netns exec "$SW" "$B/flowpath" switch --db "$DB" --ctl "$D/switch.ctl" \
+      ${PMD_MAX_SLEEP:+--pmd-max-sleep "$PMD_MAX_SLEEP"} >"$D/switch.log" 2>&1 &
     swpid=$!
     PIDS+=("$swpid")
     vsctl add-br br-int
@@ -191,7 +194,8 @@ run_side() {
 }
 
 echo "reconfiguration through OVSDB: $N ports added then removed, one ovs-vsctl call each"
-echo "kernel $(uname -r), $(nproc) cores, $(ovs-vswitchd --version | head -1)"
+echo "kernel $(uname -r), $(nproc) cores, $(ovs-vswitchd --version | head -1)," \
+  "flowpath --pmd-max-sleep ${PMD_MAX_SLEEP:-0}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 ratio() { echo "scale=1; $1 / $2" | bc -l; }
 # pos X: X floored at 0.1 ms, so that a ratio stays defined when the noise
 # eats a difference

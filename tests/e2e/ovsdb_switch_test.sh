@@ -20,12 +20,14 @@
 #      del-port of one half: vm1 !-> remote, the other half ofport -1
 #   7. SIGTERM, then the switch started again on the same database forwards
 #      with no command (vm1 -> vm3), same ofport; SIGTERM leaves nothing
-# Usage: tests/e2e/ovsdb_switch_test.sh BUILD_DIR [PMD_CORES]   (e.g. 0,1: two
-#        PMD threads, ports split between them)
+# Usage: tests/e2e/ovsdb_switch_test.sh BUILD_DIR [PMD_CORES [MAX_SLEEP_US]]
+#        (e.g. 0,1: two PMD threads, ports split between them; MAX_SLEEP_US:
+#        idle PMDs sleep, `--pmd-max-sleep`: every step must hold the same)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${1:?usage: ovsdb_switch_test.sh BUILD_DIR [PMD_CORES]}" && pwd)
 CORES=${2:-}
+SLEEP_US=${3:-}
 [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (network namespaces, AF_XDP)"; exit 77; }
 for t in ping ovsdb-server ovsdb-tool ovs-vsctl; do
   command -v $t >/dev/null || { echo "SKIP: no $t (scripts/deps.sh installs it)"; exit 77; }
@@ -64,7 +66,7 @@ has_link() { ip -n "$SW" link show "$1" >/dev/null 2>&1; }
 start_switch() {
   rm -f "$SOCK"
   ip netns exec "$SW" "$B/flowpath" switch --db "$DB" --ctl "$SOCK" ${CORES:+--pmd-cores "$CORES"} \
-    >>"$LOG" 2>&1 &
+    ${SLEEP_US:+--pmd-max-sleep "$SLEEP_US"} >>"$LOG" 2>&1 &
   SWPID=$!
   for _ in $(seq 100); do [[ -S $SOCK ]] && break; kill -0 "$SWPID" 2>/dev/null || break; sleep 0.1; done
   [[ -S $SOCK ]] || fail "the switch did not start"

@@ -36,6 +36,18 @@
 // it, so they see the datapath between two batches.  Uncontended, it costs
 // one atomic pair per port poll.
 //
+// Sleeping when idle (off by default, as Open vSwitch's pmd-maxsleep).
+// With set_max_sleep_us(N > 0), a PMD whose passes found nothing for
+// kParkAfterPolls passes parks: it blocks in poll() on its ports' fds and
+// a wake eventfd for at most N µs, then polls again.  A parked PMD is
+// quiescent (parked(): between two passes, holding no packet; its next
+// pass starts with the fence's sync), so wait_pmds_past does not wait for
+// it to be scheduled, it only wakes it (a new rx list changes the fds it
+// sleeps on).  On a machine whose PMD core is shared, a busy-polling PMD
+// that is preempted delays every fence by a scheduler slice; a parked one
+// does not, and leaves its core to the rest while idle.  Cost: up to the
+// wake-up latency (tens of µs) on the first packet after a quiet spell.
+//
 // Busy cycles (the benchmark's figure): TSC cycles of port polls that
 // received packets (receive, process, transmit, flush), kept apart from
 // the cycles of empty polls (idle).  pmd_stats_show() prints them in Open
@@ -46,8 +58,11 @@
 // under mutex().
 #pragma once
 
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cinttypes>
@@ -76,9 +91,32 @@ class Pmd {
   /// read() syscall per poll even when empty; they are polled every 8th
   /// pass, so the AF_XDP ports come round sooner.
   static constexpr uint64_t kTapPollInterval = 8;
+  /// Empty passes before an idle PMD may sleep (see set_max_sleep_us).
+  static constexpr uint64_t kParkAfterPolls = 1024;
 
   Pmd(Ofproto& of, unsigned index, int core, PortTable ports, DatapathConfig dpc = {})
       : index_(index), core_(core), of_(of), dp_(of, with_core(dpc, core)), sink_(ports, index) {}
+  ~Pmd() {
+    if (wake_fd_ >= 0) close(wake_fd_);
+  }
+  Pmd(const Pmd&) = delete;
+  Pmd& operator=(const Pmd&) = delete;
+
+  /// 0 (default): always busy-poll; else sleep up to us µs when idle
+  /// (before run()).
+  void set_max_sleep_us(uint32_t us) {
+    max_sleep_us_ = us;
+    if (us && wake_fd_ < 0) wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ < 0) max_sleep_us_ = 0;  // no eventfd: keep polling
+  }
+  /// True while the PMD sleeps between two passes (quiescent: the fence).
+  bool parked() const noexcept { return parked_.load(std::memory_order_seq_cst); }
+  /// Ends a sleep at once (control thread, after a change).
+  void wake() noexcept {
+    uint64_t one = 1;
+    if (wake_fd_ >= 0 && write(wake_fd_, &one, sizeof one) < 0) {
+    }
+  }
 
   /// Publishes a new rx list with p (no lock: see the header comment).
   void add_rx_port(SwitchPort* p) {
@@ -159,7 +197,14 @@ class Pmd {
       CPU_SET(core_, &set);
       pinned_ = pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
     }
-    while (!stop.load(std::memory_order_relaxed)) poll_once();
+    uint64_t quiet = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      quiet = poll_once() ? 0 : quiet + 1;
+      if (max_sleep_us_ && quiet >= kParkAfterPolls) {
+        park();
+        quiet = 0;
+      }
+    }
     std::lock_guard lock(mu_);
     for (SwitchPort* p : rx_.load(std::memory_order_acquire)->ports) p->flush();
   }
@@ -226,6 +271,27 @@ class Pmd {
     seen_.store(g, std::memory_order_release);
     return *l;
   }
+  // Sleeps in poll() on the ports' fds and wake_fd_, unless something
+  // changed since this pass's sync (then the next pass must see it first).
+  void park() noexcept {
+    const RxList* l = rx_.load(std::memory_order_acquire);
+    std::vector<int> fds;
+    for (SwitchPort* p : l->ports)
+      if (!p->add_rx_fds(fds)) return;  // a port without fds: keep polling
+    std::vector<pollfd> pfds;
+    for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
+    pfds.push_back({wake_fd_, POLLIN, 0});
+    parked_.store(true, std::memory_order_seq_cst);
+    std::atomic_thread_fence(
+        std::memory_order_seq_cst);  // parked, then re-read: see wait_pmds_past
+    if (of_.generation() == seen_.load(std::memory_order_relaxed) &&
+        rx_.load(std::memory_order_seq_cst) == l)
+      ::poll(pfds.data(), pfds.size(), int((max_sleep_us_ + 999) / 1000));
+    uint64_t drained;
+    if (read(wake_fd_, &drained, sizeof drained) < 0) {
+    }
+    parked_.store(false, std::memory_order_seq_cst);
+  }
   void publish(std::vector<SwitchPort*> v) {
     auto next = std::make_unique<RxList>(RxList{std::move(v), list_->version + 1});
     rx_.store(next.get(), std::memory_order_release);
@@ -247,6 +313,9 @@ class Pmd {
   std::vector<std::unique_ptr<RxList>> retired_;               // until reclaim()
   std::atomic<const RxList*> rx_{list_.get()};                 // what passes load
   std::atomic<uint64_t> seen_rx_{0};
+  std::atomic<bool> parked_{false};
+  int wake_fd_ = -1;
+  uint32_t max_sleep_us_ = 0;
   Datapath<Ofproto> dp_;
   SwitchSink sink_;
   Batch batch_;

@@ -117,6 +117,9 @@ class Switch {
   struct Options {
     std::vector<int> pmd_cores;  // empty: {default_pmd_core()}; -1: do not pin
     XdpMode xdp_mode = XdpMode::kAuto;
+    /// 0: PMDs always busy-poll; else an idle PMD sleeps up to this many µs
+    /// (pmd.hpp; Open vSwitch's other_config:pmd-maxsleep).
+    uint32_t pmd_max_sleep_us = 0;
     /// Tests: every non-patch port (LOCAL ports too) is a MemoryPort, so
     /// a switch runs with no interfaces, no privileges and no threads.
     bool memory_ports = false;
@@ -138,9 +141,11 @@ class Switch {
     if (opt_.pmd_cores.empty()) opt_.pmd_cores.push_back(default_pmd_core());
     for (uint32_t i = 0; i < Ofproto::kMaxDpPorts; ++i) table_[i].store(nullptr);
     PortTable table(table_.get(), Ofproto::kMaxDpPorts);
-    for (size_t i = 0; i < opt_.pmd_cores.size(); ++i)
+    for (size_t i = 0; i < opt_.pmd_cores.size(); ++i) {
       pmds_.push_back(
           std::make_unique<Pmd>(of_, unsigned(i), opt_.pmd_cores[i], table, opt_.datapath));
+      pmds_.back()->set_max_sleep_us(opt_.pmd_max_sleep_us);
+    }
   }
   Switch(const Switch&) = delete;
   Switch& operator=(const Switch&) = delete;
@@ -161,7 +166,8 @@ class Switch {
   /// Makes the running configuration `want` (see the header comment).
   ApplyResult apply(const SwitchConfig& want, int fence_timeout_ms = 5000);
   /// The fence: true once every PMD has revalidated at generation >= g
-  /// and polls from the rx list last published (pmd.hpp).
+  /// and polls from the rx list last published, or sleeps (parked: it
+  /// syncs before its next packet; woken here) (pmd.hpp).
   /// Without PMD threads (tests) the PMDs are synced on this thread.
   bool wait_pmds_past(uint64_t g, int timeout_ms = 5000) {
     if (!running()) {
@@ -169,8 +175,13 @@ class Switch {
       return true;
     }
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // the change, then parked()
     for (auto& p : pmds_)
       while (p->seen_generation() < g || p->seen_rx_version() < p->rx_version()) {
+        if (p->parked()) {  // quiescent: its next pass syncs first
+          p->wake();
+          break;
+        }
         if (std::chrono::steady_clock::now() > until) return false;
         std::this_thread::sleep_for(std::chrono::microseconds(50));
       }
