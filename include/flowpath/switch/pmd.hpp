@@ -92,7 +92,7 @@ class Pmd {
   /// pass, so the AF_XDP ports come round sooner.
   static constexpr uint64_t kTapPollInterval = 8;
   /// Empty passes before an idle PMD may sleep (see set_max_sleep_us).
-  static constexpr uint64_t kParkAfterPolls = 16;
+  static constexpr uint64_t kParkAfterPolls = 1024;
 
   Pmd(Ofproto& of, unsigned index, int core, PortTable ports, DatapathConfig dpc = {})
       : index_(index), core_(core), of_(of), dp_(of, with_core(dpc, core)), sink_(ports, index) {}
