@@ -30,8 +30,10 @@
 // on the calling thread, entered in the port table, published in the
 // Ofproto and handed to their PMD; VLAN changes are made in place; flows
 // follow; (4) the fence wait_pmds_past(generation) — after it the change
-// is "in effect" — then the removed ports are closed and their datapath
-// numbers become reusable (never while a megaflow may name them).  A port
+// is "in effect" — then the removed ports go to the PortCloser's thread
+// (port_closer.hpp: the slow kernel close runs after apply returns) and
+// their datapath numbers become reusable (never while a megaflow may name
+// them).  Rx lists change read-copy-update (pmd.hpp), no PMD lock.  A port
 // that fails to open is an error for it alone (ApplyResult::errors); it
 // is not in the running configuration, so the next apply tries again.
 //
