@@ -37,9 +37,14 @@
 #             program and bind an AF_XDP socket (ovs-vswitchd's afxdp ports
 #             are PMD ports: it then busy-polls too, as flowpath always does).
 # The seconds per change include starting ovs-vsctl (the same for both); its
-# own cost is measured too (20 `--no-wait` calls, which wait for no switch).
-# Prints median and p90 seconds per add and per delete, and the loss.
+# own cost is measured too: before each change, one `--no-wait` call (which
+# waits for no switch).  Prints median and p90 seconds per add and per
+# delete, the loss, and the median net of ovs-vsctl's own cost (each change
+# minus its paired --no-wait call: what the switch and the database round
+# trip add), with the ratios ovs-vswitchd / flowpath, raw and net.
 # KEEP_LOGS=DIR keeps each pass's logs and per-change series there.
+# PMD_MAX_SLEEP=US runs flowpath with --pmd-max-sleep US (idle PMDs sleep,
+# as ovs-vswitchd's other_config:pmd-maxsleep; default: busy-poll).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${1:?usage: bench/ovsdb/run.sh BUILD_DIR [N]}" && pwd)
@@ -98,7 +103,8 @@ run_side() {
   fi
   local swpid
   if [[ $side == flowpath ]]; then
-    ip netns exec "$SW" "$B/flowpath" switch --db "$DB" --ctl "$D/switch.ctl" >"$D/switch.log" 2>&1 &
+    ip netns exec "$SW" "$B/flowpath" switch --db "$DB" --ctl "$D/switch.ctl" \
+      ${PMD_MAX_SLEEP:+--pmd-max-sleep "$PMD_MAX_SLEEP"} >"$D/switch.log" 2>&1 &
     swpid=$!
     PIDS+=("$swpid")
     vsctl add-br br-int
@@ -126,22 +132,35 @@ run_side() {
   : >"$R.add"
   : >"$R.del"
   : >"$R.base"
-  local t0
-  # ovs-vsctl's own cost (start, read the database, commit) without waiting
-  # for any switch: the floor under every figure below
-  for k in $(seq 20); do
+  : >"$R.addnet"
+  : >"$R.delnet"
+  local t0 t1
+  # Each change is paired with a `--no-wait` call just before it: ovs-vsctl's
+  # own cost (start, read the database, commit) waiting for no switch, taken
+  # under the same load a moment earlier; change - pair is what the switch
+  # and the database round trip add (on a loaded 2-core machine a baseline
+  # taken once, apart, drifts more than the differences measured here).
+  base() {  # K
     t0=$EPOCHREALTIME
-    vsctl --no-wait set open_vswitch . "external_ids:fpbench=$k"
-    echo "$EPOCHREALTIME - $t0" | bc -l >>"$R.base"
-  done
+    vsctl --no-wait set open_vswitch . "external_ids:fpbench=$1"
+    t1=$EPOCHREALTIME
+    echo "$t1 - $t0" | bc -l >>"$R.base"
+  }
+  timed() {  # FILE NETFILE
+    local now=$EPOCHREALTIME
+    echo "$now - $t0" | bc -l >>"$1"
+    echo "$now - $t0 - ($t1 - $t0_base)" | bc -l >>"$2"
+  }
+  local t0_base
   for k in $(seq "$N"); do
-    t0=$EPOCHREALTIME
+    base "a$k"
+    t0_base=$t0 t0=$EPOCHREALTIME
     if [[ $kind == system ]]; then
       vsctl add-port br-int "p$k" tag=1
     else
       vsctl add-port br-int "p$k" tag=1 -- set interface "p$k" type="$kind"
     fi
-    echo "$EPOCHREALTIME - $t0" | bc -l >>"$R.add"
+    timed "$R.add" "$R.addnet"
   done
   local bad
   bad=$(vsctl --bare --columns=name,ofport find interface ofport=-1 | grep -c . || true)
@@ -149,9 +168,10 @@ run_side() {
   [[ $(vsctl --bare --columns=ofport list interface | grep -c '^[0-9]') -ge $((N + 3)) ]] ||
     { echo "$side: not every added interface got an ofport"; exit 1; }
   for k in $(seq "$N"); do
-    t0=$EPOCHREALTIME
+    base "d$k"
+    t0_base=$t0 t0=$EPOCHREALTIME
     vsctl del-port br-int "p$k"
-    echo "$EPOCHREALTIME - $t0" | bc -l >>"$R.del"
+    timed "$R.del" "$R.delnet"
   done
   sleep 0.5
   kill -INT "$pingpid"
@@ -168,25 +188,35 @@ run_side() {
   wait "$dbpid" || true
   "$root/scripts/netns/topology.sh" down "$P" >/dev/null 2>&1
   PIDS=() PREFIXES=()   # stopped and waited for: never signal a reused PID
-  echo "$(stats "$R.add") $(stats "$R.del") $last $lost $(stats "$R.base")" >"$R.result"
+  echo "$(stats "$R.add") $(stats "$R.del") $last $lost $(stats "$R.base") $(stats "$R.addnet")" \
+    "$(stats "$R.delnet")" >"$R.result"
   if [[ -n ${KEEP_LOGS:-} ]]; then cp -r "$D" "$KEEP_LOGS/$side-$kind"; cp "$R".* "$KEEP_LOGS/"; fi
 }
 
 echo "reconfiguration through OVSDB: $N ports added then removed, one ovs-vsctl call each"
-echo "kernel $(uname -r), $(nproc) cores, $(ovs-vswitchd --version | head -1)"
+echo "kernel $(uname -r), $(nproc) cores, $(ovs-vswitchd --version | head -1)," \
+  "flowpath --pmd-max-sleep ${PMD_MAX_SLEEP:-0}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 ratio() { echo "scale=1; $1 / $2" | bc -l; }
+# pos X: X floored at 0.1 ms, so that a ratio stays defined when the noise
+# eats a difference
+pos() { echo "x = $1; if (x < 0.0001) x = 0.0001; x" | bc -l | awk '{ printf "%.4f", $1 }'; }
 report() {  # KIND
-  local fam fa9 fdm fd9 fsent flost fbm oam oa9 odm od9 osent olost obm
-  read -r fam fa9 fdm fd9 fsent flost fbm _ <"$T/flowpath-$1.result"
-  read -r oam oa9 odm od9 osent olost obm _ <"$T/ovs-$1.result"
+  local fam fa9 fdm fd9 fsent flost fbm fan fdn oam oa9 odm od9 osent olost obm oan odn
+  read -r fam fa9 fdm fd9 fsent flost fbm _ fan _ fdn _ <"$T/flowpath-$1.result"
+  read -r oam oa9 odm od9 osent olost obm _ oan _ odn _ <"$T/ovs-$1.result"
+  fan=$(pos "$fan") fdn=$(pos "$fdn") oan=$(pos "$oan") odn=$(pos "$odn")
   echo
   if [[ $1 == system ]]; then echo 'ports of type "" (system interfaces: veths):'; else echo "ports of type $1 (vm1, vm2 too: ${1/internal/\"\"}):"; fi
   printf '%-34s %11s %11s %11s %11s %16s\n' "switch" "add median" "add p90" "del median" "del p90" "vm1->vm2 lost"
   printf '%-34s %10ss %10ss %10ss %10ss %9s / %s\n' "flowpath switch --db" "$fam" "$fa9" "$fdm" "$fd9" "$flost" "$fsent"
   printf '%-34s %10ss %10ss %10ss %10ss %9s / %s\n' "ovs-vswitchd (netdev datapath)" "$oam" "$oa9" "$odm" "$od9" "$olost" "$osent"
   echo "ovs-vsctl --no-wait (waits for no switch), median: ${fbm}s (flowpath run), ${obm}s (ovs run)"
-  echo "ovs-vswitchd / flowpath, median: add $(ratio "$oam" "$fam")x, del $(ratio "$odm" "$fdm")x;" \
-    "p90: add $(ratio "$oa9" "$fa9")x, del $(ratio "$od9" "$fd9")x  (goal: >= 5x, 0 lost)"
+  echo "net of ovs-vsctl's own cost (median of change - its paired --no-wait call):" \
+    "flowpath add ${fan}s del ${fdn}s; ovs-vswitchd add ${oan}s del ${odn}s"
+  echo "ovs-vswitchd / flowpath, raw median: add $(ratio "$oam" "$fam")x, del $(ratio "$odm" "$fdm")x;" \
+    "p90: add $(ratio "$oa9" "$fa9")x, del $(ratio "$od9" "$fd9")x"
+  echo "ovs-vswitchd / flowpath, net median: add $(ratio "$oan" "$fan")x, del $(ratio "$odn" "$fdn")x" \
+    " (goal: >= 5x, 0 lost)"
 }
 for kind in ${KINDS:-system internal afxdp}; do
   for side in flowpath ovs; do

@@ -1,5 +1,6 @@
 // flowpath switch (--config FILE | --db unix:PATH|tcp:IP:PORT) [--pmd-cores LIST]
-//                 [--ctl PATH] [--generic] [--xdp-fast | --no-xdp-fast]
+//                 [--ctl PATH] [--generic] [--pmd-max-sleep US]
+//                 [--xdp-fast | --no-xdp-fast]
 //   Runs the bridges over real ports (AF_XDP, TAP for internal ports), one
 //   busy-polling PMD thread per listed core (default: one, on the last
 //   CPU), and serves the control socket (default
@@ -33,7 +34,7 @@ void switch_usage(FILE* f) {
   std::fprintf(
       f,
       "usage: flowpath switch (--config FILE | --db REMOTE) [--pmd-cores LIST] [--ctl PATH]\n"
-      "                       [--generic] [--xdp-fast | --no-xdp-fast]\n"
+      "                       [--generic] [--pmd-max-sleep US] [--xdp-fast | --no-xdp-fast]\n"
       "  --config FILE     bridges and ports from a file, read once\n"
       "  --db REMOTE       follow an Open_vSwitch database live (ovsdb-server at\n"
       "                    unix:PATH or tcp:IP:PORT), as ovs-vswitchd does\n"
@@ -41,6 +42,8 @@ void switch_usage(FILE* f) {
       "                    last CPU, one thread)\n"
       "  --ctl PATH        control socket (default /run/flowpath/flowpath.<pid>.ctl)\n"
       "  --generic         attach XDP in generic (SKB) mode\n"
+      "  --pmd-max-sleep US  an idle PMD sleeps up to US microseconds instead of\n"
+      "                    busy-polling (default 0: never; as OVS's pmd-maxsleep)\n"
       "  --xdp-fast        forward cached flows inside the kernel (XDP fast path;\n"
       "                    a port opts out with options:xdp-fast=false)\n"
       "  --no-xdp-fast     every packet through the PMD (the default)\n");
@@ -183,7 +186,15 @@ int cmd_switch(int argc, char** argv) {
       ctl = argv[++i];
     else if (a == "--pmd-cores" && i + 1 < argc)
       cores = argv[++i];
-    else if (a == "--generic")
+    else if (a == "--pmd-max-sleep" && i + 1 < argc) {
+      std::string v = argv[++i];
+      if (v.empty() || v.size() > 7 || v.find_first_not_of("0123456789") != std::string::npos) {
+        std::fprintf(stderr, "flowpath switch: --pmd-max-sleep '%s': expected microseconds\n",
+                     v.c_str());
+        return 2;
+      }
+      opt.pmd_max_sleep_us = uint32_t(std::stoul(v));
+    } else if (a == "--generic")
       opt.xdp_mode = flowpath::XdpMode::kGeneric;
     else if (a == "--xdp-fast" || a == "--no-xdp-fast")
       opt.xdp_fast = a == "--xdp-fast";

@@ -26,9 +26,10 @@ add-port br0 p2
 add-flow br0 in_port=p1,udp,actions=mod_vlan_vid:1000,output:p2
 )"),
                       opt);
-  // Outputs to p2 may be done in the kernel once p2 has a devmap slot
-  // (the switch fills it for AF_XDP ports; here: loopback, never used).
-  sw.xdp_fast_path()->set_port(sw.port("p2")->dp_port(), 1);
+  // A flow is offloaded when it enters and leaves through ports with a
+  // devmap slot (the switch fills them for AF_XDP ports; here: loopback,
+  // never used).
+  for (const char* name : {"p1", "p2"}) sw.xdp_fast_path()->set_port(sw.port(name)->dp_port(), 1);
   // 02:..:02 <- 02:..:01, 192.0.2.1:1000 -> 192.0.2.2:9, UDP.
   std::vector<uint8_t> f = {2,    0, 0,   0,  0, 2, 2,    0,    0,  0,  0, 1, 8,   0,
                             0x45, 0, 0,   46, 0, 0, 0,    0,    64, 17, 0, 0, 192, 0,

@@ -16,5 +16,7 @@ add_test(NAME e2e_ovsdb_switch
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/ovsdb_switch_test.sh ${PROJECT_BINARY_DIR})
 add_test(NAME e2e_ovsdb_switch_2pmd
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/ovsdb_switch_test.sh ${PROJECT_BINARY_DIR} 0,1)
-set_tests_properties(e2e_ovsdb_switch e2e_ovsdb_switch_2pmd PROPERTIES
+add_test(NAME e2e_ovsdb_switch_sleep
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/ovsdb_switch_test.sh ${PROJECT_BINARY_DIR} 0,1 500)
+set_tests_properties(e2e_ovsdb_switch e2e_ovsdb_switch_2pmd e2e_ovsdb_switch_sleep PROPERTIES
                      LABELS e2e TIMEOUT 180 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)

@@ -324,5 +324,52 @@ TEST(SwitchReconfig, UntouchedPortsLoseNothingWhileTheConfigurationChanges) {
   expect_conservation(sw);
 }
 
+// PMD threads running: a port removed and added again at once, 20 times.
+// Each removed port closes on the closer thread after the change is in
+// effect; the re-add waits for its own name's close, never fails, and the
+// port forwards each time.
+TEST(SwitchReconfig, RemovedPortsCloseInTheBackgroundAndTheirNamesComeBack) {
+  Switch sw(SwitchConfig::parse(kBase), memory({-1, -1}));
+  sw.start();
+  const std::string with = std::string(kBase) + "add-port br0 p9 tag=1\n";
+  std::vector<SwitchPort*> seen;
+  for (int i = 0; i < 20; ++i) {
+    ApplyResult r = sw.apply(SwitchConfig::parse(with));
+    ASSERT_TRUE(r.errors.empty()) << r.errors[0].message;
+    ASSERT_TRUE(r.in_effect);
+    ASSERT_EQ(r.opened, std::vector<std::string>{"p9"});
+    ASSERT_NE(sw.port("p9"), nullptr);
+    seen.push_back(sw.port("p9"));
+    r = sw.apply(SwitchConfig::parse(kBase));
+    ASSERT_TRUE(r.in_effect);
+    EXPECT_TRUE(r.opened.empty());
+    EXPECT_EQ(sw.port("p9"), nullptr);
+  }
+  sw.finish_closing();
+  EXPECT_EQ(sw.closing(), 0u);
+  for (size_t i = 0; i < sw.num_pmds(); ++i)  // every removed port left the rx lists
+    for (SwitchPort* p : sw.pmd(i).rx_ports()) EXPECT_NE(p->name(), "p9");
+  sw.stop();
+}
+
+// The closer alone: ports queued, a wait for one device, then all closed.
+TEST(PortCloser, ClosesQueuedPortsAndWaitsForADevice) {
+  std::mutex domain;
+  PortCloser closer;
+  for (int i = 0; i < 5; ++i) {
+    MemoryPort::Config mc;
+    mc.port_no = uint32_t(i + 1);
+    auto p = std::make_unique<SwitchPort>("m" + std::to_string(i), uint32_t(i + 1), 0,
+                                          std::make_unique<MemoryPort>(mc));
+    p->set_domain(&domain);
+    closer.close_later(std::move(p));
+  }
+  closer.wait_closed("m4");  // the last queued: the others closed before it
+  EXPECT_EQ(closer.pending(), 0u);
+  closer.wait_closed("never-queued");  // returns at once
+  closer.close_all();
+  EXPECT_EQ(closer.pending(), 0u);
+}
+
 }  // namespace
 }  // namespace flowpath

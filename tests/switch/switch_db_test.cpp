@@ -39,6 +39,7 @@ struct Follower {
   ovsdb::Client client;
   SwitchDb db;
   std::vector<std::string> errors;
+  std::vector<ovsdb::Json> transactions;  // every write-back sent, in order
 
   static Switch::Options memory() {
     Switch::Options o;
@@ -56,7 +57,10 @@ struct Follower {
     for (const auto& a : client.run_once(20)) {
       if (a.kind == K::kReplicaUpdated) {
         ovsdb::Json ops = db.on_replica(client.replica());
-        if (!ops.empty()) client.transact(ops);
+        if (!ops.empty()) {
+          transactions.push_back(ops);
+          client.transact(ops);
+        }
       } else if (a.kind == K::kTransactReply && !a.error.empty()) {
         errors.push_back(a.error);
         db.forget();
@@ -154,6 +158,54 @@ TEST(SwitchDb, MovesFailModeAndServerRestart) {
   f.vsctl("set port p2 tag=2");
   EXPECT_EQ(f.flood_from("q1", "p2"), 0u);
   EXPECT_EQ(f.sw.port("p1"), p1);  // untouched by the reconnect
+}
+
+// One change touches only its own rows: `add-port` is one transaction
+// writing the new Interface row and cur_cfg, reading one device, however
+// many ports there are; `del-port` writes cur_cfg alone; the echo of our
+// own write writes nothing.  refresh() reads every device again.
+TEST(SwitchDb, OneChangeWritesOnlyItsRowsInOneTransaction) {
+  NEED_OVSDB();
+  Follower f;
+  std::string cmd = "add-br br0";
+  for (int i = 1; i <= 20; ++i) cmd += " -- add-port br0 p" + std::to_string(i) + " tag=1";
+  f.vsctl(cmd);
+  ASSERT_EQ(f.get("open_vswitch . cur_cfg"), f.get("open_vswitch . next_cfg"));
+  auto count = [](const ovsdb::Json& ops, const std::string& table) {
+    size_t n = 0;
+    for (const auto& op : ops) n += op["table"] == table;
+    return n;
+  };
+  for (int i = 0; i < 5; ++i) f.turn();  // let the echo of the first write settle
+  size_t tx0 = f.transactions.size();
+  uint64_t reads0 = f.db.devices_read();
+  f.vsctl("add-port br0 p21 tag=1");
+  for (int i = 0; i < 5; ++i) f.turn();
+  ASSERT_EQ(f.transactions.size(), tx0 + 1);
+  const ovsdb::Json& add = f.transactions.back();
+  EXPECT_EQ(add.size(), 2u) << add.dump();
+  EXPECT_EQ(count(add, "Interface"), 1u);
+  EXPECT_EQ(count(add, "Open_vSwitch"), 1u);
+  EXPECT_EQ(f.db.devices_read() - reads0, 1u);
+  EXPECT_EQ(f.get("interface p21 ofport"), "21");
+  EXPECT_EQ(f.flood_from("p1", "p21"), 1u);
+
+  f.vsctl("del-port br0 p5");
+  for (int i = 0; i < 5; ++i) f.turn();
+  ASSERT_EQ(f.transactions.size(), tx0 + 2);
+  EXPECT_EQ(f.transactions.back().size(), 1u) << f.transactions.back().dump();
+  EXPECT_EQ(count(f.transactions.back(), "Open_vSwitch"), 1u);
+  EXPECT_EQ(f.db.devices_read() - reads0, 1u);
+
+  // A failed interface: its row alone, ofport -1; then the periodic
+  // refresh reads every device (22 ports minus p5, the LOCAL port, br0).
+  f.vsctl("add-port br0 vx -- set interface vx type=vxlan");
+  EXPECT_EQ(count(f.transactions.back(), "Interface"), 1u);
+  EXPECT_EQ(f.get("interface vx ofport"), "-1");
+  uint64_t reads1 = f.db.devices_read();
+  f.db.refresh(f.client.replica());
+  EXPECT_EQ(f.db.devices_read() - reads1, 20u + 1 + 1);
+  EXPECT_TRUE(f.errors.empty()) << f.errors[0];
 }
 
 }  // namespace

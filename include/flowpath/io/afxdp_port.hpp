@@ -99,6 +99,9 @@ class AfxdpPort {
     /// Set: loads this port's XDP program instead of XskProgram's own,
     /// returning (program fd, XSKMAP fd) (the XDP fast path's loader).
     std::function<std::pair<int, int>(const std::string&, uint32_t)> load_program;
+    /// false: the fill rings stay empty until the first rx_burst, so the
+    /// port can be opened on a thread other than the one polling its Umem.
+    bool fill_on_open = true;
   };
 
   AfxdpPort(Umem& umem, const Config& cfg) : umem_(umem), name_(cfg.ifname) {
@@ -115,6 +118,8 @@ class AfxdpPort {
     qc.tx_size = cfg.tx_size;
     qc.xdp_flags = prog_->xdp_flags();
     qc.zero_copy = cfg.zero_copy;
+    qc.fill_on_open = cfg.fill_on_open;
+    qc.xskmap_base = prog_->key_base();
     for (uint32_t q = 0; q < nq; ++q)
       queues_.push_back(std::make_unique<XskQueue>(umem, cfg.ifname, q, prog_->map_fd(), qc));
   }
@@ -191,6 +196,13 @@ class AfxdpPort {
   /// Publishes queued frames, kicks the kernel, recycles completions.
   void flush() noexcept {
     for (auto& q : queues_) q->tx_flush();
+  }
+
+  /// The last touch of the Umem (under its thread's lock): completed frames
+  /// go back to the pool; the port may then be destroyed on any thread,
+  /// the slow part of closing (socket, XDP detach) away from the PMD.
+  void detach_pool() noexcept {
+    for (auto& q : queues_) q->detach_pool();
   }
 
   /// Returns a dropped packet's frame to the pool (no-op for foreign buffers).

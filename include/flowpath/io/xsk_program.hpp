@@ -1,14 +1,17 @@
-// flowpath/io/xsk_program.hpp — the XDP program that steers an
-// interface's frames into its AF_XDP sockets, and the cleanup registry.
+// flowpath/io/xsk_program.hpp — the XDP program attached to one
+// interface to steer its frames into its AF_XDP sockets, and the cleanup
+// registry.
 //
-// XskProgram creates an XSKMAP (one slot per receive queue) and a 6-
-// instruction XDP program, `return bpf_redirect_map(&xsks,
-// ctx->rx_queue_index, XDP_PASS)`, and attaches it to one interface:
+// XskProgram reserves one slot per receive queue in the process-wide
+// steering program's XSKMAP (xsk_steering.hpp: one program for every
+// interface, so that attaching it to one more interface does not wait for
+// an RCU grace period) and attaches that program to the interface:
 // native (driver) mode first, generic (SKB) mode when the driver has no
 // native XDP.  It does not use libxdp's multi-program dispatcher: that
 // needs CAP_SYS_RESOURCE, which root lacks on the project's machines, and
 // a program we attached ourselves is one we can detach by id from a signal
 // handler.  Queues whose slot is empty pass frames to the kernel stack.
+// The socket of queue q goes in slot key_base() + q.
 //
 // Cleanup registry: every attached program is recorded in a small global
 // table (ifindex, program fd, mode).  xdp_cleanup_all() detaches every
@@ -42,6 +45,7 @@
 #include <utility>
 
 #include "flowpath/core/error.hpp"
+#include "flowpath/io/xsk_steering.hpp"
 
 namespace flowpath {
 
@@ -51,7 +55,7 @@ struct Entry {
   std::atomic<int> prog_fd{-1};
   std::atomic<uint32_t> flags{0};
 };
-inline constexpr int kSlots = 64;
+inline constexpr int kSlots = 1024;  // attached programs (ports)
 inline std::array<Entry, kSlots> entries;
 
 inline void add(int ifindex, int prog_fd, uint32_t flags) noexcept {
@@ -110,59 +114,46 @@ enum class XdpMode { kAuto, kNative, kGeneric };
 class XskProgram {
  public:
   XskProgram(const std::string& ifname, int ifindex, uint32_t queues, XdpMode mode)
-      : ifindex_(ifindex) {
-    map_fd_ = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "fp_xsks", 4, 4, queues, nullptr);
-    if (map_fd_ < 0) fail(ifname, "creating the XSKMAP", -map_fd_);
-    load(ifname);
-    attach(ifname, mode);
+      : ifindex_(ifindex), queues_(queues) {
+    XskSteering& s = XskSteering::instance();
+    prog_fd_ = s.prog_fd();
+    base_ = s.add(ifindex_, queues_);
+    try {
+      attach(ifname, mode);
+    } catch (...) {
+      s.remove(ifindex_, base_, queues_);
+      throw;
+    }
     xdp_registry::add(ifindex_, prog_fd_, flags_);
   }
   /// Attaches a program loaded elsewhere whose XSKMAP is map_fd (the XDP
   /// fast path, io/xdp_fast_path.hpp); takes ownership of both fds.
   XskProgram(const std::string& ifname, int ifindex, XdpMode mode, std::pair<int, int> prog_map)
-      : ifindex_(ifindex), map_fd_(prog_map.second), prog_fd_(prog_map.first) {
+      : ifindex_(ifindex), queues_(0), prog_fd_(prog_map.first), own_map_fd_(prog_map.second) {
     attach(ifname, mode);
     xdp_registry::add(ifindex_, prog_fd_, flags_);
   }
   XskProgram(const XskProgram&) = delete;
   XskProgram& operator=(const XskProgram&) = delete;
   ~XskProgram() {
-    xdp_registry::remove(ifindex_, prog_fd_);
-    if (prog_fd_ >= 0) close(prog_fd_);
-    if (map_fd_ >= 0) close(map_fd_);
+    xdp_registry::remove(ifindex_, prog_fd_);  // detaches
+    if (own_map_fd_ < 0) {
+      XskSteering::instance().remove(ifindex_, base_, queues_);
+      return;
+    }
+    close(prog_fd_);
+    close(own_map_fd_);
   }
 
-  int map_fd() const noexcept { return map_fd_; }
+  int map_fd() const noexcept {
+    return own_map_fd_ >= 0 ? own_map_fd_ : XskSteering::instance().xsks_fd();
+  }
+  /// The XSKMAP slot of queue 0 (queue q: key_base() + q).
+  uint32_t key_base() const noexcept { return base_; }
   uint32_t xdp_flags() const noexcept { return flags_; }
   bool native() const noexcept { return flags_ & XDP_FLAGS_DRV_MODE; }
 
  private:
-  static bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-    bpf_insn i{};
-    i.code = code;
-    i.dst_reg = dst & 0xf;
-    i.src_reg = src & 0xf;
-    i.off = off;
-    i.imm = imm;
-    return i;
-  }
-
-  void load(const std::string& ifname) {
-    const bpf_insn prog[] = {
-        // r2 = ctx->rx_queue_index
-        insn(BPF_LDX | BPF_MEM | BPF_W, 2, 1, offsetof(xdp_md, rx_queue_index), 0),
-        // r1 = &xsks (64-bit immediate, map fd resolved by the verifier)
-        insn(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, map_fd_),
-        insn(0, 0, 0, 0, 0),
-        insn(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, XDP_PASS),  // fallback action
-        insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_redirect_map),
-        insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
-    };
-    prog_fd_ = bpf_prog_load(BPF_PROG_TYPE_XDP, "fp_xsk_redir", "GPL", prog,
-                             sizeof(prog) / sizeof(prog[0]), nullptr);
-    if (prog_fd_ < 0) fail(ifname, "loading the XDP program", -prog_fd_);
-  }
-
   void attach(const std::string& ifname, XdpMode mode) {
     int err = -EINVAL;
     if (mode != XdpMode::kGeneric) {
@@ -181,9 +172,6 @@ class XskProgram {
     if (err) fail(ifname, "XDP attach", -err);
   }
   [[noreturn]] void fail(const std::string& ifname, const char* what, int err) {
-    if (prog_fd_ >= 0) close(prog_fd_);
-    if (map_fd_ >= 0) close(map_fd_);
-    prog_fd_ = map_fd_ = -1;
     std::string msg = "afxdp port " + ifname + ": " + what + " failed: " + std::strerror(err);
     if (err == EPERM || err == EACCES)
       msg += " (no permission: needs root / CAP_BPF, CAP_NET_ADMIN)";
@@ -191,8 +179,10 @@ class XskProgram {
   }
 
   int ifindex_;
-  int map_fd_ = -1;
-  int prog_fd_ = -1;
+  uint32_t queues_;
+  uint32_t base_ = 0;
+  int prog_fd_ = -1;     // the steering program's (not ours to close), or our own
+  int own_map_fd_ = -1;  // set: a program loaded elsewhere, with its own XSKMAP
   uint32_t flags_ = 0;
 };
 

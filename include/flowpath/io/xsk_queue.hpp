@@ -12,6 +12,7 @@
 // the kernel wants a wakeup.  Thread-safety: one thread.
 #pragma once
 
+#include <bpf/bpf.h>
 #include <sys/socket.h>
 #include <xdp/xsk.h>
 
@@ -31,6 +32,10 @@ struct XskQueueConfig {
   uint32_t tx_size = 2048;
   uint32_t xdp_flags = 0;
   bool zero_copy = true;  // try XDP_ZEROCOPY first, then XDP_COPY
+  /// false: leave the fill ring empty until the first refill(), so a
+  /// socket opened on another thread than the Umem's never touches its pool.
+  bool fill_on_open = true;
+  uint32_t xskmap_base = 0;  // this socket's XSKMAP slot: xskmap_base + queue_id
 };
 
 class XskQueue {
@@ -44,13 +49,14 @@ class XskQueue {
     }
     create(ifname, cfg);
     fd_ = xsk_socket__fd(xsk_);
-    int err = xsk_socket__update_xskmap(xsk_, map_fd);
+    uint32_t slot = cfg.xskmap_base + queue_id;
+    int err = bpf_map_update_elem(map_fd, &slot, &fd_, BPF_ANY);
     if (err) {
       xsk_socket__delete(xsk_);
       throw Error("afxdp port " + ifname + ": registering queue " + std::to_string(queue_id) +
                   " in the XSKMAP failed: " + std::strerror(-err));
     }
-    refill();
+    if (cfg.fill_on_open) refill();
   }
   XskQueue(const XskQueue&) = delete;
   XskQueue& operator=(const XskQueue&) = delete;
@@ -58,8 +64,14 @@ class XskQueue {
     // Completed TX frames go back to the pool.  Frames still sitting in
     // this socket's fill/RX/TX rings are not recovered (the rings vanish
     // with the socket); a Umem outlives its ports, so size it for that.
-    drain_completions();
+    if (!pool_detached_) drain_completions();
     xsk_socket__delete(xsk_);
+  }
+  /// Recycles completed frames one last time, then never touches the Umem
+  /// again: the socket may then be deleted on another thread.
+  void detach_pool() noexcept {
+    drain_completions();
+    pool_detached_ = true;
   }
 
   /// Keeps the fill ring full; false when the pool ran dry.
@@ -173,6 +185,7 @@ class XskQueue {
   uint32_t tx_pending_ = 0;
   uint32_t tx_size_ = 0;
   bool zero_copy_ = false;
+  bool pool_detached_ = false;
   uint64_t kick_errors_ = 0;
 };
 

@@ -13,8 +13,15 @@
 // so once seen_generation() >= g every later pass sees the configuration
 // of generation g: no megaflow, table read or deferred output from before
 // it is left (Switch::wait_pmds_past builds "in effect" on this).
-// The rx list changes under the mutex (add_rx_port/remove_rx_port); the
-// loop indexes it afresh under the mutex for each port.
+//
+// The rx list is read-copy-update, not locked.  add_rx_port/remove_rx_port
+// (control thread) publish a new immutable list with a higher version; each
+// pass loads the list once, at its start, and publishes the version it
+// loaded (seen_rx_version()).  Once seen_rx_version() >= rx_version() no
+// pass that could still use an older list is running, so a removed port may
+// be closed and the old lists are freed (reclaim()).  So the control thread
+// never waits for the PMD's mutex to change ports; it only waits for the
+// PMD to start its next pass (Switch::wait_pmds_past, a few µs when busy).
 //
 // One poll: for every rx port (TAP ports every 8th poll only: each empty
 // poll of a TAP is a read() syscall), under the PMD's mutex: rx_burst (<= 32
@@ -23,20 +30,39 @@
 // for other PMDs' ports (switch_sink.hpp).  Every 64 empty polls the PMD
 // also flushes all its ports (recycles finished transmissions).
 //
-// The mutex is what makes the control thread safe: pmd-stats-show,
-// pmd-stats-clear and dpctl/dump-flows take it, so they see the datapath
-// between two batches.  Uncontended, it costs one atomic pair per poll.
+// The mutex guards the ports' rings and the datapath's state, per port
+// poll: another PMD sending to one of our ports (switch_sink.hpp),
+// packet-outs, pmd-stats-show, pmd-stats-clear and dpctl/dump-flows take
+// it, so they see the datapath between two batches.  Uncontended, it costs
+// one atomic pair per port poll.
+//
+// Sleeping when idle (off by default, as Open vSwitch's pmd-maxsleep).
+// With set_max_sleep_us(N > 0), a PMD whose passes found nothing for
+// kParkAfterPolls passes parks: it blocks in poll() on its ports' fds and
+// a wake eventfd for at most N µs, then polls again.  A parked PMD is
+// quiescent (parked(): between two passes, holding no packet; its next
+// pass starts with the fence's sync), so wait_pmds_past does not wait for
+// it to be scheduled, it only wakes it (a new rx list changes the fds it
+// sleeps on).  On a machine whose PMD core is shared, a busy-polling PMD
+// that is preempted delays every fence by a scheduler slice; a parked one
+// does not, and leaves its core to the rest while idle.  Cost: up to the
+// wake-up latency (tens of µs) on the first packet after a quiet spell.
 //
 // Busy cycles (the benchmark's figure): TSC cycles of port polls that
 // received packets (receive, process, transmit, flush), kept apart from
 // the cycles of empty polls (idle).  pmd_stats_show() prints them in Open
 // vSwitch's shape: "processing cycles" = busy, "avg processing cycles per
 // packet" = busy / packets received.
-// Thread-safety: run()/poll_once() on one thread; the rest under mutex().
+// Thread-safety: run()/poll_once() on one thread; add_rx_port,
+// remove_rx_port, rx_version and reclaim on the control thread; the rest
+// under mutex().
 #pragma once
 
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cinttypes>
@@ -56,33 +82,70 @@
 namespace flowpath {
 
 class Pmd {
+  struct RxList {  // immutable once published
+    std::vector<SwitchPort*> ports;
+    uint64_t version = 0;
+  };
+
  public:
   /// TAP ports (internal ports: the host's own traffic, low rate) cost a
   /// read() syscall per poll even when empty; they are polled every 8th
   /// pass, so the AF_XDP ports come round sooner.
   static constexpr uint64_t kTapPollInterval = 8;
+  /// Empty passes before an idle PMD may sleep (see set_max_sleep_us).
+  static constexpr uint64_t kParkAfterPolls = 1024;
 
   Pmd(Ofproto& of, unsigned index, int core, PortTable ports, DatapathConfig dpc = {})
       : index_(index), core_(core), of_(of), dp_(of, with_core(dpc, core)), sink_(ports, index) {}
-
-  /// Takes the mutex: safe while the PMD runs.
-  void add_rx_port(SwitchPort* p) {
-    std::lock_guard lock(mu_);
-    p->set_domain(&mu_);
-    rx_ports_.push_back(p);
+  ~Pmd() {
+    if (wake_fd_ >= 0) close(wake_fd_);
   }
-  /// Stops receiving from p (flushed first); the caller closes it after
-  /// the fence.  Takes the mutex.
+  Pmd(const Pmd&) = delete;
+  Pmd& operator=(const Pmd&) = delete;
+
+  /// 0 (default): always busy-poll; else sleep up to us µs when idle
+  /// (before run()).
+  void set_max_sleep_us(uint32_t us) {
+    max_sleep_us_ = us;
+    if (us && wake_fd_ < 0) wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ < 0) max_sleep_us_ = 0;  // no eventfd: keep polling
+  }
+  /// True while the PMD sleeps between two passes (quiescent: the fence).
+  bool parked() const noexcept { return parked_.load(std::memory_order_seq_cst); }
+  /// Ends a sleep at once (control thread, after a change).
+  void wake() noexcept {
+    uint64_t one = 1;
+    if (wake_fd_ >= 0 && write(wake_fd_, &one, sizeof one) < 0) {
+    }
+  }
+
+  /// Publishes a new rx list with p (no lock: see the header comment).
+  void add_rx_port(SwitchPort* p) {
+    p->set_domain(&mu_);
+    std::vector<SwitchPort*> v = list_->ports;
+    v.push_back(p);
+    publish(std::move(v));
+  }
+  /// Publishes a new rx list without p; the caller closes p once
+  /// seen_rx_version() >= rx_version() (Switch::wait_pmds_past).
   void remove_rx_port(SwitchPort* p) {
-    std::lock_guard lock(mu_);
-    p->flush();
-    std::erase(rx_ports_, p);
+    std::vector<SwitchPort*> v = list_->ports;
+    std::erase(v, p);
+    publish(std::move(v));
+  }
+  /// The version of the last rx list published, and the one the PMD's
+  /// current pass uses.
+  uint64_t rx_version() const noexcept { return list_->version; }
+  uint64_t seen_rx_version() const noexcept { return seen_rx_.load(std::memory_order_acquire); }
+  /// Frees the rx lists no pass can use any more (control thread).
+  void reclaim() {
+    if (seen_rx_version() >= rx_version()) retired_.clear();
   }
   /// Revalidates if the Ofproto moved and publishes the generation seen
   /// (the fence; poll_once does it at the start of every pass).
-  void sync() {
+  const RxList& sync() {
     std::lock_guard lock(mu_);
-    sync_locked();
+    return sync_locked();
   }
   uint64_t seen_generation() const noexcept { return seen_.load(std::memory_order_acquire); }
   /// This PMD's UMEM, created on first use (AF_XDP ports of the PMD share it).
@@ -95,13 +158,11 @@ class Pmd {
   uint32_t poll_once() noexcept {
     uint32_t total = 0;
     const bool slow_ports = (++polls_ & (kTapPollInterval - 1)) == 0;
-    sync();
-    for (size_t i = 0;; ++i) {
+    const RxList& list = sync();
+    for (SwitchPort* port : list.ports) {
+      if (port->kind() == SwitchPortKind::kTap && !slow_ports) continue;
       uint64_t t0 = read_cycles();
       std::unique_lock lock(mu_);
-      if (i >= rx_ports_.size()) break;
-      SwitchPort* port = rx_ports_[i];
-      if (port->kind() == SwitchPortKind::kTap && !slow_ports) continue;
       busy_ += carry_;
       carry_ = 0;
       batch_.clear();
@@ -126,7 +187,7 @@ class Pmd {
     if (xdp_ && (polls_ & 1023) == 0) maybe_collect();
     if (total == 0 && (++empty_polls_ & 63) == 0) {
       std::lock_guard lock(mu_);
-      for (SwitchPort* p : rx_ports_) p->flush();
+      for (SwitchPort* p : list.ports) p->flush();
     }
     return total;
   }
@@ -139,9 +200,16 @@ class Pmd {
       CPU_SET(core_, &set);
       pinned_ = pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
     }
-    while (!stop.load(std::memory_order_relaxed)) poll_once();
+    uint64_t quiet = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      quiet = poll_once() ? 0 : quiet + 1;
+      if (max_sleep_us_ && quiet >= kParkAfterPolls) {
+        park();
+        quiet = 0;
+      }
+    }
     std::lock_guard lock(mu_);
-    for (SwitchPort* p : rx_ports_) p->flush();
+    for (SwitchPort* p : rx_.load(std::memory_order_acquire)->ports) p->flush();
   }
 
   /// Turns the XDP fast path's offload on for this PMD (docs/xdp-fast-path.md):
@@ -227,17 +295,51 @@ class Pmd {
   unsigned index() const noexcept { return index_; }
   int core() const noexcept { return core_; }
   bool pinned() const noexcept { return pinned_; }
-  const std::vector<SwitchPort*>& rx_ports() const noexcept { return rx_ports_; }
+  /// The rx list last published (control thread).
+  const std::vector<SwitchPort*>& rx_ports() const noexcept { return list_->ports; }
 
  private:
-  void sync_locked() {
-    uint64_t g = of_.generation();  // before: the revalidation covers at least g
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // then the port table's slots
+  // The start of a pass: generation first (the revalidation covers at
+  // least g), then the port table's slots and the rx list (stored before
+  // the generation moved, see Switch::apply).
+  const RxList& sync_locked() {
+    uint64_t g = of_.generation();
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    const RxList* l = rx_.load(std::memory_order_acquire);
     dp_.revalidate_if_needed();
     // Kernel entries of removed megaflows go before the generation is
     // published: the fence then covers both paths (xdp_offload.hpp).
     if (xdp_) xdp_->sweep(dp_.megaflows(), dp_.config().clock->now_ms());
+    seen_rx_.store(l->version, std::memory_order_release);
     seen_.store(g, std::memory_order_release);
+    return *l;
+  }
+  // Sleeps in poll() on the ports' fds and wake_fd_, unless something
+  // changed since this pass's sync (then the next pass must see it first).
+  void park() noexcept {
+    const RxList* l = rx_.load(std::memory_order_acquire);
+    std::vector<int> fds;
+    for (SwitchPort* p : l->ports)
+      if (!p->add_rx_fds(fds)) return;  // a port without fds: keep polling
+    std::vector<pollfd> pfds;
+    for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
+    pfds.push_back({wake_fd_, POLLIN, 0});
+    parked_.store(true, std::memory_order_seq_cst);
+    std::atomic_thread_fence(
+        std::memory_order_seq_cst);  // parked, then re-read: see wait_pmds_past
+    if (of_.generation() == seen_.load(std::memory_order_relaxed) &&
+        rx_.load(std::memory_order_seq_cst) == l)
+      ::poll(pfds.data(), pfds.size(), int((max_sleep_us_ + 999) / 1000));
+    uint64_t drained;
+    if (read(wake_fd_, &drained, sizeof drained) < 0) {
+    }
+    parked_.store(false, std::memory_order_seq_cst);
+  }
+  void publish(std::vector<SwitchPort*> v) {
+    auto next = std::make_unique<RxList>(RxList{std::move(v), list_->version + 1});
+    rx_.store(next.get(), std::memory_order_release);
+    retired_.push_back(std::move(list_));
+    list_ = std::move(next);
   }
   void offer_to_kernel() noexcept {
     xdp_->sweep(dp_.megaflows(), dp_.config().clock->now_ms());  // limit evictions
@@ -261,7 +363,13 @@ class Pmd {
   std::mutex mu_;
   std::atomic<uint64_t> seen_{0};
   std::unique_ptr<Umem> umem_;  // before the ports that use it are closed: see Switch
-  std::vector<SwitchPort*> rx_ports_;
+  std::unique_ptr<RxList> list_ = std::make_unique<RxList>();  // control thread's
+  std::vector<std::unique_ptr<RxList>> retired_;               // until reclaim()
+  std::atomic<const RxList*> rx_{list_.get()};                 // what passes load
+  std::atomic<uint64_t> seen_rx_{0};
+  std::atomic<bool> parked_{false};
+  int wake_fd_ = -1;
+  uint32_t max_sleep_us_ = 0;
   Datapath<Ofproto> dp_;
   SwitchSink sink_;
   Batch batch_;

@@ -30,8 +30,10 @@
 // on the calling thread, entered in the port table, published in the
 // Ofproto and handed to their PMD; VLAN changes are made in place; flows
 // follow; (4) the fence wait_pmds_past(generation) — after it the change
-// is "in effect" — then the removed ports are closed and their datapath
-// numbers become reusable (never while a megaflow may name them).  A port
+// is "in effect" — then the removed ports go to the PortCloser's thread
+// (port_closer.hpp: the slow kernel close runs after apply returns) and
+// their datapath numbers become reusable (never while a megaflow may name
+// them).  Rx lists change read-copy-update (pmd.hpp), no PMD lock.  A port
 // that fails to open is an error for it alone (ApplyResult::errors); it
 // is not in the running configuration, so the next apply tries again.
 //
@@ -55,6 +57,7 @@
 #include "flowpath/bridge/ofproto.hpp"
 #include "flowpath/switch/config_diff.hpp"
 #include "flowpath/switch/pmd.hpp"
+#include "flowpath/switch/port_closer.hpp"
 
 namespace flowpath {
 
@@ -96,11 +99,17 @@ struct ApplyResult {
     std::string message;  // "port vm9: no such interface ..."
   };
   std::vector<Failure> errors;
-  uint64_t generation = 0;  // the Ofproto's generation once in effect
-  bool in_effect = true;    // false: the fence timed out (PMDs stalled)
+  std::vector<std::string> opened;  // ports whose device was opened (new or re-added)
+  uint64_t generation = 0;          // the Ofproto's generation once in effect
+  bool in_effect = true;            // false: the fence timed out (PMDs stalled)
   bool failed(std::string_view port) const {
     for (const auto& e : errors)
       if (e.name == port) return true;
+    return false;
+  }
+  bool was_opened(std::string_view port) const {
+    for (const auto& n : opened)
+      if (n == port) return true;
     return false;
   }
 };
@@ -110,6 +119,9 @@ class Switch {
   struct Options {
     std::vector<int> pmd_cores;  // empty: {default_pmd_core()}; -1: do not pin
     XdpMode xdp_mode = XdpMode::kAuto;
+    /// 0: PMDs always busy-poll; else an idle PMD sleeps up to this many µs
+    /// (pmd.hpp; Open vSwitch's other_config:pmd-maxsleep).
+    uint32_t pmd_max_sleep_us = 0;
     /// Tests: every non-patch port (LOCAL ports too) is a MemoryPort, so
     /// a switch runs with no interfaces, no privileges and no threads.
     bool memory_ports = false;
@@ -135,9 +147,11 @@ class Switch {
     for (uint32_t i = 0; i < Ofproto::kMaxDpPorts; ++i) table_[i].store(nullptr);
     if (opt_.xdp_fast) xdp_ = std::make_unique<XdpFastPath>();
     PortTable table(table_.get(), Ofproto::kMaxDpPorts);
-    for (size_t i = 0; i < opt_.pmd_cores.size(); ++i)
+    for (size_t i = 0; i < opt_.pmd_cores.size(); ++i) {
       pmds_.push_back(
           std::make_unique<Pmd>(of_, unsigned(i), opt_.pmd_cores[i], table, opt_.datapath));
+      pmds_.back()->set_max_sleep_us(opt_.pmd_max_sleep_us);
+    }
     if (xdp_)
       for (auto& p : pmds_) p->enable_xdp_offload(*xdp_);
   }
@@ -159,7 +173,9 @@ class Switch {
 
   /// Makes the running configuration `want` (see the header comment).
   ApplyResult apply(const SwitchConfig& want, int fence_timeout_ms = 5000);
-  /// The fence: true once every PMD has revalidated at generation >= g.
+  /// The fence: true once every PMD has revalidated at generation >= g
+  /// and polls from the rx list last published, or sleeps (parked: it
+  /// syncs before its next packet; woken here) (pmd.hpp).
   /// Without PMD threads (tests) the PMDs are synced on this thread.
   bool wait_pmds_past(uint64_t g, int timeout_ms = 5000) {
     if (!running()) {
@@ -167,13 +183,22 @@ class Switch {
       return true;
     }
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // the change, then parked()
     for (auto& p : pmds_)
-      while (p->seen_generation() < g) {
+      while (p->seen_generation() < g || p->seen_rx_version() < p->rx_version()) {
+        if (p->parked()) {  // quiescent: its next pass syncs first
+          p->wake();
+          break;
+        }
         if (std::chrono::steady_clock::now() > until) return false;
         std::this_thread::sleep_for(std::chrono::microseconds(50));
       }
     return true;
   }
+  /// Removed ports whose devices are still being closed (port_closer.hpp),
+  /// and a wait for them all (tests; stop() does not need it).
+  size_t closing() const { return closer_.pending(); }
+  void finish_closing() { closer_.close_all(); }
   /// The configuration running now (what apply() achieved).
   const SwitchConfig& config() const noexcept { return cfg_; }
 
@@ -247,6 +272,7 @@ class Switch {
   std::vector<std::unique_ptr<Pmd>> pmds_;             // own the UMEMs: outlive the ports
   std::vector<std::unique_ptr<SwitchPort>> owned_;
   std::vector<std::unique_ptr<SwitchPort>> graveyard_;  // removed, fence timed out
+  PortCloser closer_;  // after pmds_: closes with their mutexes and UMEMs alive
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
 };

@@ -11,7 +11,8 @@
 //  - a removed port's slot is emptied before the Ofproto forgets it (so
 //    before the generation moves), and the port is closed only after the fence, when no PMD can
 //    hold a packet of it or a deferred output to it; its number is reusable only then, so no
-//    megaflow still naming it can reach the new port.
+//    megaflow still naming it can reach the new port.  The close itself runs on the
+//    PortCloser's thread (port_closer.hpp): the change is in effect before it ends.
 // Cost: O(changes) Ofproto calls plus one fence (a few µs with running
 // PMDs); opening AF_XDP/TAP ports dominates.  Control thread only.
 #pragma once
@@ -56,8 +57,12 @@ inline ApplyResult Switch::apply(const SwitchConfig& want, int fence_timeout_ms)
   r.generation = of_.generation();
   r.in_effect = wait_pmds_past(r.generation, fence_timeout_ms);
   if (r.in_effect) {
-    closing.clear();  // closes the devices (XDP detached, TAP deleted)
+    // In effect: no PMD holds the removed ports.  Their devices close on
+    // the closer's thread (XDP detached, TAP deleted), so the caller's
+    // write-back (cur_cfg) does not wait for that kernel work.
+    for (auto& p : closing) closer_.close_later(std::move(p));
     for (uint32_t n : numbers) of_.free_dp_port(n);
+    for (auto& p : pmds_) p->reclaim();
   } else {
     // A stalled PMD may still hold a pointer: keep the ports (closed with
     // the switch) and their numbers (never reused).
@@ -92,6 +97,8 @@ inline void Switch::add_port(const std::string& bridge, const PortConfig& pc, Ap
     of_.add_port(bridge, pc, 0);
     return;
   }
+  auto ifname = pc.options.find("ifname");
+  closer_.wait_closed(ifname != pc.options.end() ? ifname->second : pc.name);  // re-added
   uint32_t dp = of_.reserve_dp_port();
   std::unique_ptr<SwitchPort> sp;
   try {
@@ -105,6 +112,7 @@ inline void Switch::add_port(const std::string& bridge, const PortConfig& pc, Ap
   of_.add_port(bridge, pc, dp);
   pmds_[sp->pmd()]->add_rx_port(sp.get());
   owned_.push_back(std::move(sp));
+  r.opened.push_back(pc.name);
 }
 
 inline std::unique_ptr<SwitchPort> Switch::open_port(const PortConfig& c, uint32_t dp) {
@@ -119,6 +127,7 @@ inline std::unique_ptr<SwitchPort> Switch::open_port(const PortConfig& c, uint32
       auto fast = c.options.find("xdp-fast");
       bool use_fast = xdp_ && (fast == c.options.end() || fast->second != "false");
       if (use_fast) ac.load_program = xdp_->loader(dp);
+      ac.fill_on_open = false;  // the PMD fills the rings: its pool, its thread
       auto port = std::make_unique<AfxdpPort>(pmd.umem(opt_.umem), ac);
       if (use_fast && !xdp_->set_port(dp, port->ifindex()))
         throw Error("port " + c.name + ": cannot enter it in the XDP fast path's port map");

@@ -15,13 +15,21 @@
 // configure (every other port keeps forwarding); Bridge datapath_id (the
 // LOCAL device's MAC, as OVS, else derived from the bridge UUID); and
 // Open_vSwitch cur_cfg = next_cfg once apply's fence passed, which is what
-// `ovs-vsctl` without --no-wait waits for.
-// refresh() (once a second) writes link/admin state and MAC again when
-// the device's changed.  Rows are written only when what we would write
-// changed since the last write, so our own writes (which the monitor echoes back) end the loop.
+// `ovs-vsctl` without --no-wait waits for.  All in one transaction.
+//
+// Only what changed.  An update touches the rows it changed, so the
+// write-back does too: an interface's state is recomputed (its device
+// read: a socket and two ioctls) only when its binding (port, ofport,
+// error) changed or apply() opened its device again; a bridge's
+// datapath_id only when the bridge is new or its LOCAL port was opened.
+// One `add-port` so costs one device read and one row, not O(ports).
+// refresh() (once a second) reads every device and writes the rows whose
+// link/admin state or MAC changed.  A row is written only when what we
+// would write differs from what we last wrote, so our own writes (which
+// the monitor echoes back) end the exchange.
 // forget() drops that memory (after a reconnect or a failed transaction).
-// Cost: one to_switch_config + apply per update; one ioctl per open port.
-// Thread-safety: the control thread only.
+// Cost: one to_switch_config + apply per update, plus one device read per
+// changed interface.  Thread-safety: the control thread only.
 #pragma once
 
 #include <net/if.h>
@@ -76,7 +84,7 @@ class SwitchDb {
   ovsdb::Json on_replica(const ovsdb::Replica& replica) {
     ovsdb::DbConfig d = ovsdb::to_switch_config(replica);
     last_ = sw_.apply(d.config);
-    ovsdb::Json ops = write_back(d);
+    ovsdb::Json ops = write_back(d, false);
     if (!d.root.empty() && last_.in_effect && d.cur_cfg != d.next_cfg)
       ops.push_back(ovsdb::op_cur_cfg(d.root, d.next_cfg));
     return ops;
@@ -85,18 +93,32 @@ class SwitchDb {
   /// state (link, admin, MAC) changed since they were written.  Nothing
   /// is applied: the replica is the one on_replica last applied.
   ovsdb::Json refresh(const ovsdb::Replica& replica) {
-    return write_back(ovsdb::to_switch_config(replica));
+    return write_back(ovsdb::to_switch_config(replica), true);
   }
   /// Forgets what was written: the next update writes every row again.
-  void forget() { written_.clear(); }
+  void forget() {
+    written_.clear();
+    bound_.clear();
+  }
   const ApplyResult& last_result() const noexcept { return last_; }
+  /// Devices read so far (socket + ioctls each): what a change costs here.
+  uint64_t devices_read() const noexcept { return devices_read_; }
 
  private:
-  ovsdb::Json write_back(const ovsdb::DbConfig& d) {
+  // every: recompute each row (refresh); else only the rows whose binding
+  // changed or whose device apply() opened.
+  ovsdb::Json write_back(const ovsdb::DbConfig& d, bool every) {
     ovsdb::Json ops = ovsdb::Json::array();
+    std::map<std::string, std::string> bound;
     for (const auto& b : d.bindings) {
+      const std::string* err = failure(b.port);
+      std::string key = b.port + '\n' + std::to_string(b.ofport) + '\n' + (err ? *err : "");
+      auto old = bound_.find(b.interface_uuid);
+      bool same = old != bound_.end() && old->second == key && !last_.was_opened(b.port);
+      bound[b.interface_uuid] = key;
+      if (same && !every) continue;
       ovsdb::InterfaceState st;
-      if (const std::string* err = failure(b.port)) {
+      if (err) {
         st.ofport = -1;
         st.error = *err;
       } else {
@@ -109,15 +131,23 @@ class SwitchDb {
       if (!e.interface_uuid.empty()) {
         ovsdb::InterfaceState st;
         st.error = e.message;
-        write_interface(e.interface_uuid, st, ops);
+        bound[e.interface_uuid] = "error\n" + e.message;
+        write_interface(e.interface_uuid, st, ops);  // no device read: cheap
       }
     for (const auto& b : d.bridges) {
+      bound[b.uuid] = b.name;
+      auto w = written_.find(b.uuid);
+      if (!every && w != written_.end() && !last_.was_opened(b.name)) continue;
       std::string dpid = datapath_id(b);
-      if (written_[b.uuid] != dpid) {
+      if (w == written_.end() || w->second != dpid) {
         written_[b.uuid] = dpid;
         ops.push_back(ovsdb::op_bridge_datapath_id(b.uuid, dpid));
       }
     }
+    // Rows gone from the database are forgotten (a row re-created gets a
+    // new UUID anyway).
+    std::erase_if(written_, [&](const auto& kv) { return !bound.count(kv.first); });
+    bound_ = std::move(bound);
     return ops;
   }
   const std::string* failure(const std::string& port) const {
@@ -130,6 +160,7 @@ class SwitchDb {
     const PortConfig* pc = sw_.config().find_port(port);
     if (!pc || pc->type == PortType::kPatch) return st;  // OVS leaves these empty for patch
     auto it = pc->options.find("ifname");
+    ++devices_read_;
     DeviceState ds = read_device(it != pc->options.end() ? it->second : port);
     if (!ds.found) return st;
     st.admin_state = ds.admin_up ? "up" : "down";
@@ -145,8 +176,9 @@ class SwitchDb {
     ops.push_back(std::move(op));
   }
   // OVS: the LOCAL port's MAC as 48 bits; a hash of the UUID when unknown.
-  std::string datapath_id(const ovsdb::BridgeInfo& b) const {
+  std::string datapath_id(const ovsdb::BridgeInfo& b) {
     uint64_t id = 0;
+    ++devices_read_;
     DeviceState ds = read_device(b.name);
     if (ds.found && ds.mac.size() == 17) {
       for (size_t i = 0; i < 17; i += 3)
@@ -161,6 +193,8 @@ class SwitchDb {
   Switch& sw_;
   ApplyResult last_;
   std::map<std::string, std::string> written_;  // row UUID -> what we wrote
+  std::map<std::string, std::string> bound_;    // row UUID -> binding last written
+  uint64_t devices_read_ = 0;
 };
 
 }  // namespace flowpath

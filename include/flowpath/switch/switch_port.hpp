@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "flowpath/core/batch.hpp"
 #include "flowpath/io/afxdp_port.hpp"
@@ -128,6 +129,25 @@ class SwitchPort {
   }
 
   const std::string& name() const noexcept { return name_; }
+  /// The kernel device behind the port (the interface, the TAP), or the
+  /// port name for memory ports.
+  const std::string& device() const noexcept {
+    return afxdp_ ? afxdp_->name() : tap_ ? tap_->name() : name_;
+  }
+  /// Before a close on another thread (port_closer.hpp), under domain():
+  /// frames the port still holds from its PMD's pool are given back.
+  void detach_pool() noexcept {
+    if (afxdp_) afxdp_->detach_pool();
+  }
+  /// Appends the fds that turn readable when the port receives; false for
+  /// a port with none (memory ports: a PMD with one never sleeps).
+  bool add_rx_fds(std::vector<int>& fds) const {
+    if (afxdp_)
+      for (int fd : afxdp_->fds()) fds.push_back(fd);
+    else if (tap_)
+      fds.push_back(tap_->fd());
+    return afxdp_ || tap_;
+  }
   uint32_t dp_port() const noexcept { return dp_port_; }
   unsigned pmd() const noexcept { return pmd_; }
   SwitchPortKind kind() const noexcept { return kind_; }
