@@ -136,8 +136,12 @@ class OpenFlowTable {
     for (uint8_t id = 0; id < kOfNumTables; ++id)
       if (per_table[id] >= kRebuildMin && per_table[id] * 2 >= tables_[id]->index.size())
         rebuild_without(id, rules), rebuilt[id] = true;
+    // Every rule of the cookie goes: drop its index entry whole, freed later.
+    bool whole_cookie = filter.cookie_mask == ~uint64_t(0) && !rules.empty() &&
+                        cookies_.count(filter.cookie) == rules.size();
+    if (whole_cookie) old_cookie_sets_.push_back(cookies_.take(filter.cookie));
     for (auto& r : rules) {
-      cookies_.remove(r.get());
+      if (!whole_cookie) cookies_.remove(r.get());
       if (rebuilt[r->table_id])
         forget_priority(r->priority);  // already out of the rebuilt table
       else
@@ -158,6 +162,7 @@ class OpenFlowTable {
   void reclaim() noexcept {
     graveyard_.clear();
     old_tables_.clear();
+    old_cookie_sets_.clear();
   }
 
   /// Best rule of `table_id` for `key`, or nullptr; ORs consulted bits into *wc.
@@ -361,8 +366,9 @@ class OpenFlowTable {
   uint64_t next_seq_ = 0;
   std::map<int32_t, size_t> priorities_;  // rules per priority, all tables
   OfCookieIndex cookies_;
-  std::vector<OfRulePtr> graveyard_;                // retired rules, freed by reclaim()
-  std::vector<std::unique_ptr<Table>> old_tables_;  // replaced by rebuilds, likewise
+  std::vector<OfRulePtr> graveyard_;                   // retired rules, freed by reclaim()
+  std::vector<std::unique_ptr<Table>> old_tables_;     // replaced by rebuilds, likewise
+  std::vector<OfCookieIndex::Rules> old_cookie_sets_;  // taken whole by deletes, likewise
   ChangeHook hook_;
   mutable const LookupLog* lookup_log_ = nullptr;
 };
