@@ -26,7 +26,8 @@ FlowKey probe_inside(RuleGen& g, const FlowKey& key, const FlowMask& wc, const F
     uint64_t noise = g.coin(2) ? near.word(i) ^ (r & (r >> 7) & (r >> 13)) : r;
     k.words()[i] = (key.word(i) & wc.word(i)) | (noise & ~wc.word(i));
   }
-  k.pad0_ = 0;
+  k.recirc_id = 0;
+  k.pad4_ = 0;
   std::fill(std::begin(k.pad1_), std::end(k.pad1_), 0);
   std::fill(std::begin(k.pad2_), std::end(k.pad2_), 0);
   std::fill(std::begin(k.pad3_), std::end(k.pad3_), 0);

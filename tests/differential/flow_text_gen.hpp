@@ -9,7 +9,9 @@
 // mod_vlan_pcp, strip/pop, push_vlan followed by mod_vlan_vid or
 // set_field:->vlan_vid), mod_dl/nw/tp, mod_nw_tos, set_field on every
 // settable field whose prerequisite the match meets, resubmit, goto_table
-// forward and backward.
+// forward and backward.  The pipeline part (flow_text_gen_ct.hpp): ct_*,
+// registers, conj_id, recirc_id in matches; load, move, set_field to
+// registers, ct(...), ct_clear and conjunction in actions.
 // Invalid flows: one valid flow with one defect spliced in (bad value,
 // out-of-range number, missing prerequisite, unknown field or action, mask
 // on an unmaskable field, ...).  Each case carries the name of its kind.
@@ -49,10 +51,15 @@ class FlowTextGen {
     if (chance(6)) parts.push_back("hard_timeout=" + std::to_string(below(65536)));
     if (!c.shorthand.empty()) parts.push_back(c.shorthand);
     std::vector<std::string> used;  // one setting per field (OVS lets the last win)
-    for (unsigned n = unsigned(below(5)), i = 0; i < n; ++i) {
-      std::string m = match_field(c);
+    unsigned n_pipeline = chance(3) ? 1 + unsigned(below(3)) : 0;
+    for (unsigned n = unsigned(below(5)) + n_pipeline, i = 0; i < n; ++i) {
+      std::string m = i < n_pipeline ? pipeline_field(c) : match_field(c);
       if (m.empty()) continue;
       std::vector<std::string> claims = {group(m.substr(0, m.find('=')))};
+      if (claims[0].starts_with("xreg")) {  // xregN is reg2N and reg2N+1
+        unsigned x = unsigned(std::stoul(claims[0].substr(4)));
+        claims = {"reg" + std::to_string(2 * x), "reg" + std::to_string(2 * x + 1)};
+      }
       if (claims[0] == "vlan_tci") claims.insert(claims.end(), {"dl_vlan", "dl_vlan_pcp"});
       if (claims[0] == "dl_vlan" || claims[0] == "dl_vlan_pcp") claims.push_back("vlan_tci");
       if (m == "dl_vlan=0xffff") claims.push_back("dl_vlan_pcp");  // "no tag" has no PCP
@@ -74,7 +81,7 @@ class FlowTextGen {
         "unknown_action", "unmaskable_mask", "bad_keyword",     "goto_backward",  "readonly_set",
         "set_prereq",     "no_actions",      "drop_with_other", "bad_push_vlan",  "bad_action_arg",
         "bad_resubmit",   "cookie_mask_add", "bad_prefix",      "ovs_truncates",  "ovs_garbles",
-        "goto_order",     "empty_value",     "conflict"};
+        "goto_order",     "empty_value",     "conflict",        "ct_defect"};
     std::string kind = kKinds[below(std::size(kKinds))];
     return {defect(kind), kind};
   }
@@ -187,6 +194,14 @@ class FlowTextGen {
   std::string set_field(const Ctx& c, bool& vlan);
   std::string actions(const Ctx& c);
   std::string defect(const std::string& kind);
+  // flow_text_gen_ct.hpp: connection tracking, registers, conjunction.
+  std::string pipeline_field(const Ctx& c);
+  std::string reg_subfield(unsigned& bits);
+  std::string readable_field(const Ctx& c, unsigned& bits);
+  std::string ct_action(const Ctx& c);
+  std::string nx_action(const Ctx& c);
+  std::string conjunctions();
+  std::string ct_defect();
 
   std::mt19937_64 rng_;
   int table_ = -1;
@@ -194,4 +209,5 @@ class FlowTextGen {
 
 }  // namespace flowpath::difftest
 
+#include "flow_text_gen_ct.hpp"
 #include "flow_text_gen_impl.hpp"

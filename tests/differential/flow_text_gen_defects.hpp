@@ -28,6 +28,7 @@ inline std::string FlowTextGen::defect(const std::string& kind) {
     std::string a = acts.empty() || acts == "drop" ? extra : acts + "," + extra;
     return (match.empty() ? "" : match + " ") + "actions=" + a;
   };
+  if (kind == "ct_defect") return ct_defect();
   if (kind == "bad_number")
     return with_match(
         pick(std::vector<std::string>{"tcp,tp_src=abc", "ip,nw_ttl=1x", "priority=-1", "in_port=x",

@@ -177,9 +177,14 @@ inline std::string FlowTextGen::set_field(const Ctx& c, bool& vlan) {
 
 inline std::string FlowTextGen::actions(const Ctx& c) {
   if (chance(8)) return chance(2) ? "drop" : "";
+  if (chance(16)) return conjunctions();  // alone, as OVS requires
   bool vlan = false, ip = c.ip4 || c.ip6, l4 = c.tcp || c.udp || c.sctp;
   std::vector<std::string> acts;
   for (unsigned n = 1 + unsigned(below(5)), i = 0; i < n; ++i) {
+    if (chance(4)) {
+      acts.push_back(nx_action(c));
+      continue;
+    }
     switch (below(16)) {
       case 0:
         acts.push_back("output:" + std::to_string(1 + below(0xfeff)));

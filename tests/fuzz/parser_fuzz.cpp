@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FlowKey key;
   const bool ok = parse_packet(pkt, key);
   check(ok == !pkt.meta.malformed);
-  check(key.in_port == 42 && key.pad0_ == 0);
+  check(key.in_port == 42 && key.recirc_id == 0 && key.pad4_ == 0);
   check(key.pad1_[0] == 0 && key.pad1_[1] == 0 && key.pad3_[0] == 0 && key.pad3_[1] == 0);
   check(std::memcmp(key.pad2_, "\0\0\0\0", 4) == 0);
   const PacketMeta m = pkt.meta;

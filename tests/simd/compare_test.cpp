@@ -64,7 +64,7 @@ TYPED_TEST(SimdCompare, FindMaskedMatchesScalar) {
 
 TYPED_TEST(SimdCompare, FindWordsEveryN) {
   std::mt19937_64 rng(23);
-  for_each_n<15>([&](auto nc) {
+  for_each_n<FlowKey::kWords>([&](auto nc) {
     constexpr size_t N = decltype(nc)::value;
     for (int it = 0; it < 60; ++it) {
       const size_t n_entries = size_t(rng() % 20);

@@ -98,7 +98,8 @@ class RuleGen {
                                        41, 55, 76, 77, 112, 113, 114, 115};
     for (int i = 0; i < flips; ++i)
       b[kOffsets[pick(std::size(kOffsets))]] ^= static_cast<uint8_t>(1u << pick(8));
-    k.pad0_ = 0;
+    k.recirc_id = 0;
+    k.pad4_ = 0;
     std::fill(std::begin(k.pad1_), std::end(k.pad1_), 0);
     std::fill(std::begin(k.pad2_), std::end(k.pad2_), 0);
     std::fill(std::begin(k.pad3_), std::end(k.pad3_), 0);

@@ -31,8 +31,8 @@ using BridgeTables = OpenFlowTable<Classifier<OfRulePtr>>;
 struct BridgePort {
   PortConfig cfg;
   Bridge* bridge = nullptr;
-  uint32_t dp_port = 0;          // datapath port number; 0 for patch ports
-  BridgePort* peer = nullptr;    // patch ports: the other end
+  uint32_t dp_port = 0;        // datapath port number; 0 for patch ports
+  BridgePort* peer = nullptr;  // patch ports: the other end
 
   const std::string& name() const noexcept { return cfg.name; }
   uint32_t ofport() const noexcept { return cfg.ofport; }

@@ -94,8 +94,10 @@ inline std::vector<std::string_view> split_words(std::string_view s) {
 }
 
 inline std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -123,13 +125,19 @@ inline void parse_port_option(PortConfig& p, std::string_view opt, const std::st
     throw Error(where + ": bad port setting '" + std::string(opt) + "' (expected KEY=VALUE)");
   auto key = opt.substr(0, eq), val = opt.substr(eq + 1);
   if (key == "type") {
-    if (val == "afxdp") p.type = PortType::kAfxdp;
-    else if (val == "pcap") p.type = PortType::kPcap;
-    else if (val == "memory") p.type = PortType::kMemory;
-    else if (val == "internal") p.type = PortType::kInternal;
-    else if (val == "patch") p.type = PortType::kPatch;
-    else throw Error(where + ": unknown port type '" + std::string(val) +
-                     "' (expected afxdp, pcap, memory, internal or patch)");
+    if (val == "afxdp")
+      p.type = PortType::kAfxdp;
+    else if (val == "pcap")
+      p.type = PortType::kPcap;
+    else if (val == "memory")
+      p.type = PortType::kMemory;
+    else if (val == "internal")
+      p.type = PortType::kInternal;
+    else if (val == "patch")
+      p.type = PortType::kPatch;
+    else
+      throw Error(where + ": unknown port type '" + std::string(val) +
+                  "' (expected afxdp, pcap, memory, internal or patch)");
   } else if (key == "ofport") {
     p.ofport = number<uint32_t>(val, 0xfeff, where, "ofport");
     if (p.ofport == 0) throw Error(where + ": bad ofport '0' (OpenFlow ports start at 1)");
@@ -145,12 +153,17 @@ inline void parse_port_option(PortConfig& p, std::string_view opt, const std::st
       i = j + 1;
     }
   } else if (key == "vlan_mode") {
-    if (val == "access") p.vlan_mode = VlanMode::kAccess;
-    else if (val == "trunk") p.vlan_mode = VlanMode::kTrunk;
-    else if (val == "native-tagged") p.vlan_mode = VlanMode::kNativeTagged;
-    else if (val == "native-untagged") p.vlan_mode = VlanMode::kNativeUntagged;
-    else throw Error(where + ": unknown vlan_mode '" + std::string(val) +
-                     "' (expected access, trunk, native-tagged or native-untagged)");
+    if (val == "access")
+      p.vlan_mode = VlanMode::kAccess;
+    else if (val == "trunk")
+      p.vlan_mode = VlanMode::kTrunk;
+    else if (val == "native-tagged")
+      p.vlan_mode = VlanMode::kNativeTagged;
+    else if (val == "native-untagged")
+      p.vlan_mode = VlanMode::kNativeUntagged;
+    else
+      throw Error(where + ": unknown vlan_mode '" + std::string(val) +
+                  "' (expected access, trunk, native-tagged or native-untagged)");
   } else if (key == "peer") {
     p.peer = std::string(val);
   } else {

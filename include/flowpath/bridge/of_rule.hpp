@@ -43,6 +43,15 @@ struct OfRule {
       if (a.type == OfActionType::kOutput && a.port == port) return true;
     return false;
   }
+  /// A clause of conjunctive matches (its actions are conjunction(...)):
+  /// it never wins a lookup itself (OVS's "soft" match).
+  bool is_conjunctive() const noexcept {
+    return !actions.empty() && actions[0].type == OfActionType::kConjunction;
+  }
+  /// Kept beside the classifier, in the table's ordered side list: rules
+  /// that match pipeline metadata (the classifier sees only FlowKey) and
+  /// conjunction clauses.
+  bool needs_side_list() const noexcept { return match.has_meta() || is_conjunctive(); }
 };
 using OfRulePtr = std::shared_ptr<OfRule>;
 
@@ -73,6 +82,11 @@ struct OfFlowFilter {
       uint64_t fm = match.mask.word(i);
       if (fm & ~rule.mask.word(i)) return false;
       if ((rule.value.word(i) ^ match.value.word(i)) & fm) return false;
+    }
+    for (size_t i = 0; i < PipelineMeta::kWords; ++i) {
+      uint64_t fm = match.meta_mask.words()[i];
+      if (fm & ~rule.meta_mask.words()[i]) return false;
+      if ((rule.meta_value.words()[i] ^ match.meta_value.words()[i]) & fm) return false;
     }
     return true;
   }

@@ -122,8 +122,7 @@ class Ofproto {
   }
   /// `ovs-ofctl del-flows BRIDGE [MATCH]` (non-strict; `--strict` form with
   /// strict=true).  Returns how many rules went.
-  size_t del_flows(std::string_view bridge, std::string_view match_text = "",
-                   bool strict = false) {
+  size_t del_flows(std::string_view bridge, std::string_view match_text = "", bool strict = false) {
     std::lock_guard lock(mu_);
     Bridge& b = require_bridge(bridge);
     auto f = parse_flow(match_text, b.resolver(), FlowTextMode::kFilter);

@@ -19,7 +19,15 @@
 //   least as specific as the filter's match (any priority).  Both may be
 //   narrowed by cookie/mask, delete also by out_port (an output action).
 // - lookup: highest priority wins, ties go to the rule added first (the
-//   classifier's contract, classify/linear_classifier.hpp).
+//   classifier's contract, classify/linear_classifier.hpp).  Rules that
+//   match pipeline metadata (registers, conj_id, ct_label) and conjunction
+//   clauses live in a per-table side list ordered by priority, scanned
+//   after the classifier down to its hit's priority (their key masks go
+//   into wc: the registers themselves never reach a megaflow, they derive
+//   from the key).  Conjunctive match as OVS: clauses (actions
+//   conjunction(ID,K/N)) above the best ordinary rule are collected; when
+//   all N clauses of an ID matched, the table is looked up again with
+//   conj_id=ID and a rule found there above the ordinary one wins.
 // - generation() increments on every change, so caches built from lookups
 //   (megaflows) know when to revalidate.
 // - set_change_hook(f): f(table, match) for every rule added, modified or
@@ -85,14 +93,14 @@ class OpenFlowTable {
     Table& t = table(table_id);
     auto [it, inserted] = t.index.try_emplace(RuleKey{r->match, priority}, r);
     if (!inserted) {
-      t.cls.remove(r->match, priority);
+      unplace(t, *it->second);
       cookies_.remove(it->second.get());
       graveyard_.push_back(std::move(it->second));
       it->second = r;
     } else {
       ++priorities_[priority];
     }
-    t.cls.insert(r->match, priority, r);
+    place(t, r);
     cookies_.add(r);
     ++generation_;
     if (hook_) hook_(table_id, r->match);
@@ -108,7 +116,10 @@ class OpenFlowTable {
     auto rules = select(filter, /*use_out_port=*/false);
     int64_t now = clock_->now_ms();
     for (auto& r : rules) {
+      Table& t = *tables_[r->table_id];
+      unplace(t, *r);  // a rule may become (or stop being) a conjunction clause
       r->actions = actions;
+      place(t, r);
       r->modified_ms = now;
       if (hook_) hook_(r->table_id, r->match);
     }
@@ -165,12 +176,12 @@ class OpenFlowTable {
     old_cookie_sets_.clear();
   }
 
-  /// Best rule of `table_id` for `key`, or nullptr; ORs consulted bits into *wc.
-  const OfRule* lookup(uint8_t table_id, const FlowKey& key, FlowMask* wc = nullptr) const {
-    if (lookup_log_) return logged_lookup(table_id, key, wc);
-    if (table_id >= kOfNumTables || !tables_[table_id]) return nullptr;
-    auto* hit = tables_[table_id]->cls.lookup(key, wc);
-    return hit ? hit->value.get() : nullptr;
+  /// Best rule of `table_id` for `key` (and the translation's registers in
+  /// `meta`; nullptr: all zero), or nullptr; ORs consulted bits into *wc.
+  const OfRule* lookup(uint8_t table_id, const FlowKey& key, FlowMask* wc = nullptr,
+                       const PipelineMeta* meta = nullptr) const {
+    if (lookup_log_) return logged_lookup(table_id, key, wc, meta);
+    return lookup_conj(table_id, key, wc, meta);
   }
 
   using ChangeHook = std::function<void(uint8_t table, const Match& match)>;
@@ -264,7 +275,73 @@ class OpenFlowTable {
   struct Table {
     Classifier cls;
     std::unordered_map<RuleKey, OfRulePtr, RuleKeyHash> index;
+    std::vector<OfRulePtr> side;  // needs_side_list() rules: priority desc, then seq
   };
+
+  static void place(Table& t, const OfRulePtr& r) {
+    if (!r->needs_side_list()) {
+      t.cls.insert(r->match, r->priority, r);
+      return;
+    }
+    auto before = [](const OfRulePtr& a, const OfRulePtr& b) {
+      return a->priority != b->priority ? a->priority > b->priority : a->seq < b->seq;
+    };
+    t.side.insert(std::upper_bound(t.side.begin(), t.side.end(), r, before), r);
+  }
+  static void unplace(Table& t, const OfRule& r) {
+    if (!r.needs_side_list()) return void(t.cls.remove(r.match, r.priority));
+    std::erase_if(t.side, [&](const OfRulePtr& x) { return x.get() == &r; });
+  }
+  static bool beats(const OfRule& a, const OfRule* b) {
+    return !b || a.priority > b->priority || (a.priority == b->priority && a.seq < b->seq);
+  }
+
+  // Classifier, then the side list down to the hit's priority.
+  const OfRule* lookup_plain(const Table& t, const FlowKey& key, FlowMask* wc,
+                             const PipelineMeta& meta) const {
+    auto* hit = t.cls.lookup(key, wc);
+    const OfRule* best = hit ? hit->value.get() : nullptr;
+    for (const auto& r : t.side) {
+      if (!beats(*r, best)) break;
+      if (wc) mask_union(*wc, r->match.mask);
+      if (!r->is_conjunctive() && r->match.matches(key, meta)) return r.get();
+    }
+    return best;
+  }
+
+  const OfRule* lookup_conj(uint8_t table_id, const FlowKey& key, FlowMask* wc,
+                            const PipelineMeta* meta_in) const {
+    if (table_id >= kOfNumTables || !tables_[table_id]) return nullptr;
+    const Table& t = *tables_[table_id];
+    static const PipelineMeta kZero{};
+    const PipelineMeta& meta = meta_in ? *meta_in : kZero;
+    const OfRule* hard = lookup_plain(t, key, wc, meta);
+    // Soft matches above the hard one: clauses seen per conjunction id.
+    struct Conj {
+      uint32_t id;
+      uint8_t n;
+      uint64_t seen;
+    };
+    std::vector<Conj> conj;
+    for (const auto& r : t.side) {
+      if (!beats(*r, hard)) break;
+      if (!r->is_conjunctive() || !r->match.matches(key, meta)) continue;
+      for (const auto& a : r->actions) {
+        auto it = std::find_if(conj.begin(), conj.end(),
+                               [&](const Conj& c) { return c.id == a.u32 && c.n == a.n_clauses; });
+        if (it == conj.end()) it = conj.insert(conj.end(), Conj{a.u32, a.n_clauses, 0});
+        it->seen |= uint64_t(1) << (a.clause - 1);
+      }
+    }
+    for (const auto& c : conj) {
+      if (c.seen != (c.n == 64 ? ~uint64_t(0) : (uint64_t(1) << c.n) - 1)) continue;
+      PipelineMeta with = meta;
+      with.conj_id = Be32{c.id};
+      const OfRule* r = lookup_plain(t, key, wc, with);
+      if (r && r != hard && match_has(r->match, FieldId::kConjId) && beats(*r, hard)) return r;
+    }
+    return hard;
+  }
 
   Table& table(uint8_t id) {
     if (!tables_[id]) tables_[id] = std::make_unique<Table>();
@@ -308,13 +385,10 @@ class OpenFlowTable {
     return out;
   }
 
-  const OfRule* logged_lookup(uint8_t table_id, const FlowKey& key, FlowMask* wc) const {
+  const OfRule* logged_lookup(uint8_t table_id, const FlowKey& key, FlowMask* wc,
+                              const PipelineMeta* meta) const {
     FlowMask own{};  // this lookup's bits alone, whatever *wc held before
-    const OfRule* rule = nullptr;
-    if (table_id < kOfNumTables && tables_[table_id]) {
-      auto* hit = tables_[table_id]->cls.lookup(key, &own);
-      rule = hit ? hit->value.get() : nullptr;
-    }
+    const OfRule* rule = lookup_conj(table_id, key, &own, meta);
     if (wc) mask_union(*wc, own);
     (*lookup_log_)(table_id, key, own);
     return rule;
@@ -322,9 +396,11 @@ class OpenFlowTable {
 
   void erase(const OfRule& r) {
     Table& t = *tables_[r.table_id];
-    t.cls.remove(r.match, r.priority);
-    t.index.erase(RuleKey{r.match, r.priority});
-    forget_priority(r.priority);
+    RuleKey k{r.match, r.priority};  // r may die with its index entry
+    int32_t priority = r.priority;
+    unplace(t, r);
+    t.index.erase(k);
+    forget_priority(priority);
   }
   void forget_priority(int32_t priority) {
     if (auto it = priorities_.find(priority); it != priorities_.end() && --it->second == 0)
@@ -345,7 +421,7 @@ class OpenFlowTable {
               [](const auto& a, const auto& b) { return a->seq < b->seq; });
     auto t = std::make_unique<Table>();
     for (auto& r : keep) {
-      t->cls.insert(r->match, r->priority, r);
+      place(*t, r);
       t->index.emplace(RuleKey{r->match, r->priority}, r);
     }
     old_tables_.push_back(std::move(tables_[id]));

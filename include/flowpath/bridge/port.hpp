@@ -35,20 +35,29 @@ inline constexpr uint32_t kOfPortLocal = 0xfffe;  // OpenFlow LOCAL
 
 inline std::string_view to_string(PortType t) noexcept {
   switch (t) {
-    case PortType::kAfxdp: return "afxdp";
-    case PortType::kPcap: return "pcap";
-    case PortType::kMemory: return "memory";
-    case PortType::kInternal: return "internal";
-    case PortType::kPatch: return "patch";
+    case PortType::kAfxdp:
+      return "afxdp";
+    case PortType::kPcap:
+      return "pcap";
+    case PortType::kMemory:
+      return "memory";
+    case PortType::kInternal:
+      return "internal";
+    case PortType::kPatch:
+      return "patch";
   }
   return "?";
 }
 inline std::string_view to_string(VlanMode m) noexcept {
   switch (m) {
-    case VlanMode::kAccess: return "access";
-    case VlanMode::kTrunk: return "trunk";
-    case VlanMode::kNativeTagged: return "native-tagged";
-    case VlanMode::kNativeUntagged: return "native-untagged";
+    case VlanMode::kAccess:
+      return "access";
+    case VlanMode::kTrunk:
+      return "trunk";
+    case VlanMode::kNativeTagged:
+      return "native-tagged";
+    case VlanMode::kNativeUntagged:
+      return "native-untagged";
   }
   return "?";
 }
@@ -56,11 +65,11 @@ inline std::string_view to_string(VlanMode m) noexcept {
 struct PortConfig {
   std::string name;
   PortType type = PortType::kAfxdp;
-  uint32_t ofport = 0;            // 0 = assign the next free number
-  std::optional<uint16_t> tag;    // access VLAN or native VLAN
-  std::vector<uint16_t> trunks;   // empty = all VLANs
+  uint32_t ofport = 0;           // 0 = assign the next free number
+  std::optional<uint16_t> tag;   // access VLAN or native VLAN
+  std::vector<uint16_t> trunks;  // empty = all VLANs
   std::optional<VlanMode> vlan_mode;
-  std::string peer;               // patch ports
+  std::string peer;  // patch ports
   std::map<std::string, std::string> options;
 
   /// The effective mode: explicit vlan_mode, else access when tagged,

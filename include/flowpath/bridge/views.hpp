@@ -35,8 +35,7 @@ inline std::string show(const Ofproto& of) {
     out += "    Bridge " + b->name() + "\n";
     out += "        datapath_type: netdev\n";
     std::vector<BridgePort*> ports = b->ports();
-    std::sort(ports.begin(), ports.end(),
-              [](auto* x, auto* y) { return x->name() < y->name(); });
+    std::sort(ports.begin(), ports.end(), [](auto* x, auto* y) { return x->name() < y->name(); });
     for (const BridgePort* p : ports) {
       const PortConfig& c = p->cfg;
       out += "        Port " + c.name + "\n";
@@ -47,7 +46,8 @@ inline std::string show(const Ofproto& of) {
           out += (i ? ", " : "") + std::to_string(c.trunks[i]);
         out += "]\n";
       }
-      if (c.vlan_mode) out += "            vlan_mode: " + std::string(to_string(*c.vlan_mode)) + "\n";
+      if (c.vlan_mode)
+        out += "            vlan_mode: " + std::string(to_string(*c.vlan_mode)) + "\n";
       out += "            Interface " + c.name + "\n";
       out += "                type: " + std::string(to_string(c.type)) + "\n";
       std::string opts;

@@ -23,6 +23,19 @@
 // With `trace` set, every bridge, table, rule and decision is explained in
 // the shape of `ovs-appctl ofproto/trace`.
 //
+// Pipeline metadata (registers, conj_id: flow/pipeline_meta.hpp) starts at
+// zero for each translation and for each bridge a patch port enters, as in
+// OVS; load/move/set_field write it, table lookups match it, and it never
+// reaches the megaflow (a register's value is a function of the key and
+// the rules already consulted).  ct() is the hand-off point to the
+// connection tracker: translation records an XlateCtCall (the datapath
+// `ct(...)` action, with the zone read from its register now, the
+// ct_mark/ct_label writes of exec(...) resolved, and the table a
+// recirculation continues in) at the position in the datapath actions
+// where it belongs, and carries on with the next action, as OVS's ct()
+// forks the pipeline.  The tracker itself (and recirc ids) is
+// conntrack/'s; format_dp_ct() prints the call as dpctl does.
+//
 // Cost: one classifier lookup per table visited plus O(ports) for a flood.
 // Thread-safety: the caller holds the Ofproto's lock.
 #pragma once
@@ -37,8 +50,42 @@
 
 namespace flowpath {
 
+/// One hand-off to the connection tracker (or ct_clear) made by translation.
+struct XlateCtCall {
+  size_t at = 0;                     // index in XlateResult::actions before which it runs
+  bool clear = false;                // ct_clear (the fields below unused)
+  CtArgs args;                       // commit, force, nat, table (255: no recirculation)
+  uint16_t zone = 0;                 // resolved: zone=N or the register's value now
+  uint32_t mark = 0, mark_mask = 0;  // exec(...) writes to ct_mark
+  U128 label = 0, label_mask = 0;    // ... and to ct_label
+  friend bool operator==(const XlateCtCall&, const XlateCtCall&) = default;
+};
+
+/// As `ovs-appctl dpctl/dump-flows` prints the datapath actions:
+/// `ct(commit,zone=1,mark=0x1/0xffffffff,nat(src=192.0.2.1)),recirc(0x5)`,
+/// `ct_clear`.  `recirc_id`: the id the datapath gave table `args.table`.
+inline std::string format_dp_ct(const XlateCtCall& c, uint32_t recirc_id = 0) {
+  if (c.clear) return "ct_clear";
+  std::string s;
+  auto put = [&](const std::string& x) { s += (s.empty() ? "" : ",") + x; };
+  if (c.args.commit) put("commit");
+  if (c.args.force) put("force");
+  if (c.zone) put("zone=" + std::to_string(c.zone));
+  if (c.mark_mask) put("mark=" + ofctl::hex_u128(c.mark) + "/" + ofctl::hex_u128(c.mark_mask));
+  if (c.label_mask) put("label=" + ofctl::hex_u128(c.label) + "/" + ofctl::hex_u128(c.label_mask));
+  if (c.args.nat.kind != NatArgs::kNone) put(ofctl::format_nat(c.args.nat));
+  std::string out = "ct(" + s + ")";
+  if (c.args.table != 255) {
+    char b[24];
+    std::snprintf(b, sizeof b, ",recirc(%#x)", recirc_id);
+    out += b;
+  }
+  return out;
+}
+
 struct XlateResult {
   DpActionList actions;
+  std::vector<XlateCtCall> ct_calls;  // where connection tracking goes (see Xlate)
   FlowMask mask{};
   std::vector<std::shared_ptr<RuleStats>> stats;
   bool needs_upcall = false;  // revalidation only: source MAC must be (re)learned
@@ -114,12 +161,15 @@ class Xlate {
   void enter_bridge(Bridge& bridge, BridgePort& port) {
     Bridge* saved_bridge = bridge_;
     BridgePort* saved_port = in_port_;
+    PipelineMeta saved_meta = meta_;
     bridge_ = &bridge;
     in_port_ = &port;
+    meta_ = PipelineMeta{};  // registers start at zero in every bridge, as in OVS
     flow_.in_port = port.ofport();
     run_table(0);
     bridge_ = saved_bridge;
     in_port_ = saved_port;
+    meta_ = saved_meta;
   }
 
   void run_table(uint8_t table_id) {
@@ -129,7 +179,7 @@ class Xlate {
       return;
     }
     FlowMask wc{};
-    const auto* rule = bridge_->tables().lookup(table_id, flow_, &wc);
+    const auto* rule = bridge_->tables().lookup(table_id, flow_, &wc, &meta_);
     wc.in_port = 0;
     mask_union(out_.mask, wc);
     std::string head = (table_id < 10 ? " " : "") + std::to_string(table_id) + ". ";
@@ -191,9 +241,13 @@ class Xlate {
   void normal();
   void normal_output(BridgePort& port, const NormalVlan& nv);
   void flood(bool all);
+  void move(const OfAction& a);
+  void conntrack(const OfAction& a);
+  void ct_clear();
 
-  FlowKey flow_;   // the packet as OpenFlow actions have made it
-  FlowKey base_;   // the packet as emitted datapath actions have made it
+  FlowKey flow_;         // the packet as OpenFlow actions have made it
+  FlowKey base_;         // the packet as emitted datapath actions have made it
+  PipelineMeta meta_{};  // registers, conj_id: this translation's only
   XlateResult& out_;
   bool learn_;
   std::string* trace_;

@@ -61,16 +61,41 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
       v0.tpid = Be16{a.u16};
       v0.tci = Be16{kVlanCfi};
       break;
-    case OfActionType::kSetDlSrc: flow_.dl_src = a.mac; break;
-    case OfActionType::kSetDlDst: flow_.dl_dst = a.mac; break;
-    case OfActionType::kSetNwSrc: flow_.nw_src = Be32{a.ipv4}; break;
-    case OfActionType::kSetNwDst: flow_.nw_dst = Be32{a.ipv4}; break;
+    case OfActionType::kSetDlSrc:
+      flow_.dl_src = a.mac;
+      break;
+    case OfActionType::kSetDlDst:
+      flow_.dl_dst = a.mac;
+      break;
+    case OfActionType::kSetNwSrc:
+      flow_.nw_src = Be32{a.ipv4};
+      break;
+    case OfActionType::kSetNwDst:
+      flow_.nw_dst = Be32{a.ipv4};
+      break;
     case OfActionType::kSetNwTos:
       flow_.nw_tos = uint8_t((flow_.nw_tos & 3) | (a.u16 & 0xfc));
       break;
-    case OfActionType::kSetTpSrc: flow_.tp_src = Be16{a.u16}; break;
-    case OfActionType::kSetTpDst: flow_.tp_dst = Be16{a.u16}; break;
-    case OfActionType::kSetField: apply_set_field(a, flow_); break;
+    case OfActionType::kSetTpSrc:
+      flow_.tp_src = Be16{a.u16};
+      break;
+    case OfActionType::kSetTpDst:
+      flow_.tp_dst = Be16{a.u16};
+      break;
+    case OfActionType::kSetField:
+      apply_set_field(a, flow_, meta_);
+      break;
+    case OfActionType::kMove:
+      move(a);
+      break;
+    case OfActionType::kCt:
+      conntrack(a);
+      break;
+    case OfActionType::kCtClear:
+      ct_clear();
+      break;
+    case OfActionType::kConjunction:
+      break;  // a clause never wins a lookup itself
     case OfActionType::kResubmit: {
       uint32_t saved = flow_.in_port;
       const bool saved_miss = honor_miss_;
@@ -94,13 +119,75 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
   return true;
 }
 
+// move:SRC->DST: the bits of SRC read now; a key field read pins those
+// bits in the megaflow (registers are not in it: they derive from the key).
+inline void Xlate::move(const OfAction& a) {
+  U128 v = read_subfield(flow_, meta_, a.src);
+  if (field_info(a.src.field).space == FieldSpace::kKey) {
+    PipelineMeta unused;
+    write_subfield(out_.mask, unused, a.src, ~U128(0));
+  }
+  write_subfield(flow_, meta_, a.dst, v);
+}
+
+// ct(): commit what the actions changed so far, then record the hand-off.
+inline void Xlate::conntrack(const OfAction& a) {
+  commit_flow(flow_, base_, out_.mask, out_.actions);
+  XlateCtCall c;
+  c.at = out_.actions.size();
+  c.args = a.ct;
+  c.zone = a.ct.zone_from_field ? uint16_t(read_subfield(flow_, meta_, a.ct.zone_src)) : a.ct.zone;
+  // exec(...): writes to ct_mark/ct_label, resolved against a scratch copy.
+  FlowKey k = flow_;
+  PipelineMeta m = meta_;
+  U128 mark_mask = 0, label_mask = 0;
+  for (const auto& e : a.exec) {
+    Subfield dst = e.type == OfActionType::kMove ? e.dst : Subfield{e.field, 0, 0};
+    if (e.type == OfActionType::kMove) {
+      write_subfield(k, m, e.dst, read_subfield(k, m, e.src));
+      (dst.field == FieldId::kCtMark ? mark_mask : label_mask) |= low_bits(e.dst.n_bits)
+                                                                  << e.dst.ofs;
+    } else {
+      apply_set_field(e, k, m);
+      (e.field == FieldId::kCtMark ? mark_mask : label_mask) |= ofctl::set_field_logical(e, true);
+    }
+  }
+  c.mark_mask = uint32_t(mark_mask);
+  c.mark = uint32_t(read_field(k, m, FieldId::kCtMark) & mark_mask);
+  c.label_mask = label_mask;
+  c.label = read_field(k, m, FieldId::kCtLabel) & label_mask;
+  line(" -> ct: " + format_dp_ct(c));
+  out_.ct_calls.push_back(c);
+}
+
+// ct_clear: the packet forgets its connection (the datapath clears too).
+inline void Xlate::ct_clear() {
+  commit_flow(flow_, base_, out_.mask, out_.actions);
+  XlateCtCall c;
+  c.at = out_.actions.size();
+  c.clear = true;
+  out_.ct_calls.push_back(c);
+  flow_.ct_state = 0, flow_.ct_zone = Be16{}, flow_.ct_mark = Be32{};
+  base_.ct_state = 0, base_.ct_zone = Be16{}, base_.ct_mark = Be32{};
+  meta_.ct_label = {};
+}
+
 inline void Xlate::output_ofport(uint32_t ofport) {
   switch (ofport) {
-    case kOfppNormal: normal(); return;
-    case kOfppFlood: flood(false); return;
-    case kOfppAll: flood(true); return;
-    case kOfppInPort: output_port(*in_port_); return;
-    default: break;
+    case kOfppNormal:
+      normal();
+      return;
+    case kOfppFlood:
+      flood(false);
+      return;
+    case kOfppAll:
+      flood(true);
+      return;
+    case kOfppInPort:
+      output_port(*in_port_);
+      return;
+    default:
+      break;
   }
   BridgePort* p = bridge_->port_by_ofport(ofport);
   if (!p) {

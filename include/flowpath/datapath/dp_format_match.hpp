@@ -140,7 +140,8 @@ inline std::string format_megaflow_match(const Match& match, const DpPortNamer& 
   const FlowKey& v = match.value;
   const FlowKey& m = match.mask;
   const EthAddr kMacFull{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
-  std::string out = "recirc_id(0)";
+  // The key's recirc_id (0 on the first pass), as OVS prints it: %#x.
+  std::string out = v.recirc_id ? "recirc_id(" + hex(v.recirc_id, 0) + ")" : "recirc_id(0)";
   if (m.in_port) out += ",in_port(" + (port_name ? port_name(v.in_port) : dec(v.in_port)) + ")";
   out += ",packet_type(ns=0,id=0)";
   Attr eth;

@@ -7,15 +7,15 @@
 // megaflow subtables hash their compact words separately), so it is tuned
 // for the common packet rather than for bit-compatibility:
 //
-//   - An IPv4/ARP-less packet fills at most words 0-4, 9 and 14; words 5-8
+//   - An IPv4/ARP-less packet fills at most words 0-4, 9, 14 and 15; words 5-8
 //     and 10-13 (IPv6 addresses, ND target, ARP hardware addresses) are
 //     zero.  One OR of those eight words decides the path.
-//   - Common path: the seven words are folded into two 64-bit lanes
+//   - Common path: the eight words are folded into two 64-bit lanes
 //     (positions rotated apart so that equal fields in different words do
 //     not cancel), then two 64x64->128-bit multiplies mix them ("mum", as
 //     in wyhash) and the halves are folded to 32 bits.  ~20 instructions.
 //   - Otherwise (IPv6, ND, ARP): the strong full-key hash of simd/hash.hpp
-//     (simd::hash_words over 15 words, backend B), xor a constant so that
+//     (simd::hash_words over all 16 words, backend B), xor a constant so that
 //     the two paths do not share values by construction.
 //
 // Open vSwitch's EMC uses the NIC's RSS hash (a Toeplitz hash of the
@@ -54,8 +54,11 @@ inline uint32_t flow_hash(const FlowKey& key) noexcept {
   const uint64_t rare = w[5] | w[6] | w[7] | w[8] | w[10] | w[11] | w[12] | w[13];
   if (rare != 0) [[unlikely]]
     return simd::hash_words<B, FlowKey::kWords>(w, 0) ^ 0x5bd1e995u;
-  // Lane a: addresses (MACs, IPs); lane b: metadata, VLANs, L3/L4 fields.
-  const uint64_t a = w[1] ^ std::rotl(uint64_t(w[2]), 23) ^ std::rotl(uint64_t(w[4]), 41);
+  // Lane a: addresses (MACs, IPs) and the conntrack word (zero before a
+  // ct(), so it costs one XOR); lane b: metadata (in_port, recirc_id),
+  // VLANs, L3/L4 fields.
+  const uint64_t a = w[1] ^ std::rotl(uint64_t(w[2]), 23) ^ std::rotl(uint64_t(w[4]), 41) ^
+                     std::rotl(uint64_t(w[15]), 7);
   const uint64_t b = w[0] ^ std::rotl(uint64_t(w[3]), 11) ^ std::rotl(uint64_t(w[9]), 29) ^
                      std::rotl(uint64_t(w[14]), 47);
   const uint64_t m = mum(a ^ 0xa0761d6478bd642full, b ^ 0xe7037ed1a0b428dbull);

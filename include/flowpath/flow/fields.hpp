@@ -72,6 +72,18 @@ enum class FieldId : uint8_t {
   kNdTarget,
   kNdSll,
   kNdTll,
+  // Datapath metadata in FlowKey (kept across recirculation).
+  kRecircId,
+  kCtState,
+  kCtZone,
+  kCtMark,
+  // Pipeline metadata (PipelineMeta): OpenFlow translation only.
+  kCtLabel,
+  kConjId,
+  kReg0,
+  kReg15 = kReg0 + 15,
+  kXreg0,
+  kXreg7 = kXreg0 + 7,
   kCount
 };
 
@@ -92,7 +104,22 @@ enum class FieldPrereq : uint8_t {
   kNdAdvert
 };
 
-enum class FieldFormat : uint8_t { kDec, kHex, kEth, kIpv4, kIpv6, kPort, kFrag, kTcpFlags };
+enum class FieldFormat : uint8_t {
+  kDec,
+  kHex,
+  kEth,
+  kIpv4,
+  kIpv6,
+  kPort,
+  kFrag,
+  kTcpFlags,
+  kCtState,  // new|trk (exact) or +new-inv+trk (masked)
+  kLabel,    // 128-bit hex (ct_label)
+};
+
+/// Which struct a field's bytes live in: FlowKey (the datapath's key) or
+/// PipelineMeta (registers, conj_id, ct_label: translation only).
+enum class FieldSpace : uint8_t { kKey, kMeta };
 
 struct FieldInfo {
   FieldId id;
@@ -105,13 +132,15 @@ struct FieldInfo {
   FieldPrereq prereq;
   FieldFormat format;
   bool maskable;
-  bool host_order;  // in_port only: stored in host order
+  bool host_order;  // in_port, recirc_id: stored in host order
+  FieldSpace space = FieldSpace::kKey;
 };
 
 namespace fields_detail {
 using F = FieldId;
 using P = FieldPrereq;
 using X = FieldFormat;
+using S = FieldSpace;
 inline constexpr uint64_t k48 = 0xffffffffffffull;
 // clang-format off
 inline constexpr std::array<FieldInfo, size_t(FieldId::kCount)> kFields{{
@@ -154,9 +183,53 @@ inline constexpr std::array<FieldInfo, size_t(FieldId::kCount)> kFields{{
   {F::kNdTarget,   "nd_target",   {},                  80, 16, 0,         0, P::kNd,       X::kIpv6, true,  false},
   {F::kNdSll,      "nd_sll",      {},                  96, 6, k48,        0, P::kNdSolicit, X::kEth, true,  false},
   {F::kNdTll,      "nd_tll",      {},                 102, 6, k48,        0, P::kNdAdvert, X::kEth,  true,  false},
+  {F::kRecircId,   "recirc_id",   {},                   4, 4, 0xffffffff, 0, P::kNone,     X::kHex,  false, true},
+  {F::kCtState,    "ct_state",    {},                 120, 1, 0xff,       0, P::kNone,     X::kCtState, true, false},
+  {F::kCtZone,     "ct_zone",     {},                 122, 2, 0xffff,     0, P::kNone,     X::kDec,  false, false},
+  {F::kCtMark,     "ct_mark",     {},                 124, 4, 0xffffffff, 0, P::kNone,     X::kHex,  true,  false},
+  {F::kCtLabel,    "ct_label",    {},                  64, 16, 0,         0, P::kNone,     X::kLabel, true, false, S::kMeta},
+  {F::kConjId,     "conj_id",     {},                  80, 4, 0xffffffff, 0, P::kNone,     X::kDec,  false, false, S::kMeta},
+  {F(int(F::kReg0) + 0), "reg0", {}, 0, 4, 0xffffffff, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kReg0) + 1), "reg1", {}, 4, 4, 0xffffffff, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kReg0) + 2), "reg2", {}, 8, 4, 0xffffffff, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kReg0) + 3), "reg3", {}, 12, 4, 0xffffffff, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kReg0) + 4), "reg4", {}, 16, 4, 0xffffffff, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kReg0) + 5), "reg5", {}, 20, 4, 0xffffffff, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kReg0) + 6), "reg6", {}, 24, 4, 0xffffffff, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kReg0) + 7), "reg7", {}, 28, 4, 0xffffffff, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kReg0) + 8), "reg8", {}, 32, 4, 0xffffffff, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kReg0) + 9), "reg9", {}, 36, 4, 0xffffffff, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kReg0) + 10), "reg10", {}, 40, 4, 0xffffffff, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kReg0) + 11), "reg11", {}, 44, 4, 0xffffffff, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kReg0) + 12), "reg12", {}, 48, 4, 0xffffffff, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kReg0) + 13), "reg13", {}, 52, 4, 0xffffffff, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kReg0) + 14), "reg14", {}, 56, 4, 0xffffffff, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kReg0) + 15), "reg15", {}, 60, 4, 0xffffffff, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kXreg0) + 0), "xreg0", {}, 0, 8, ~0ull, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kXreg0) + 1), "xreg1", {}, 8, 8, ~0ull, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kXreg0) + 2), "xreg2", {}, 16, 8, ~0ull, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kXreg0) + 3), "xreg3", {}, 24, 8, ~0ull, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kXreg0) + 4), "xreg4", {}, 32, 8, ~0ull, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kXreg0) + 5), "xreg5", {}, 40, 8, ~0ull, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kXreg0) + 6), "xreg6", {}, 48, 8, ~0ull, 0, P::kNone, X::kHex, true, false, S::kMeta},
+  {F(int(F::kXreg0) + 7), "xreg7", {}, 56, 8, ~0ull, 0, P::kNone, X::kHex, true, false, S::kMeta},
 }};
 // clang-format on
+constexpr bool ids_in_order() {
+  for (size_t i = 0; i < kFields.size(); ++i)
+    if (size_t(kFields[i].id) != i) return false;
+  return true;
+}
+static_assert(ids_in_order(), "kFields rows must follow FieldId order");
 }  // namespace fields_detail
+
+/// reg<n> / xreg<n> as a FieldId.
+inline constexpr FieldId reg_field(unsigned n) noexcept {
+  return FieldId(unsigned(FieldId::kReg0) + n);
+}
+inline constexpr FieldId xreg_field(unsigned n) noexcept {
+  return FieldId(unsigned(FieldId::kXreg0) + n);
+}
 
 inline constexpr const FieldInfo& field_info(FieldId id) noexcept {
   return fields_detail::kFields[size_t(id)];
@@ -174,50 +247,86 @@ inline const FieldInfo* find_field(std::string_view name) noexcept {
 }
 
 namespace fields_detail {
-inline uint8_t* key_bytes(FlowKey& k, const FieldInfo& f) noexcept {
-  return reinterpret_cast<uint8_t*>(&k) + f.offset;
-}
-inline const uint8_t* key_bytes(const FlowKey& k, const FieldInfo& f) noexcept {
-  return reinterpret_cast<const uint8_t*>(&k) + f.offset;
-}
-inline uint64_t load_span(const FlowKey& k, const FieldInfo& f) noexcept {
+inline uint64_t load_span(const uint8_t* p, const FieldInfo& f) noexcept {
   if (f.host_order) {
     uint32_t v;
-    std::memcpy(&v, key_bytes(k, f), 4);
+    std::memcpy(&v, p, 4);
     return v;
   }
   uint64_t v = 0;
-  for (unsigned i = 0; i < f.n_bytes; ++i) v = v << 8 | key_bytes(k, f)[i];
+  for (unsigned i = 0; i < f.n_bytes; ++i) v = v << 8 | p[i];
   return v;
 }
-inline void store_span(FlowKey& k, const FieldInfo& f, uint64_t v) noexcept {
+inline void store_span(uint8_t* p, const FieldInfo& f, uint64_t v) noexcept {
   if (f.host_order) {
     uint32_t w = uint32_t(v);
-    std::memcpy(key_bytes(k, f), &w, 4);
+    std::memcpy(p, &w, 4);
     return;
   }
-  for (unsigned i = f.n_bytes; i-- > 0; v >>= 8) key_bytes(k, f)[i] = uint8_t(v);
+  for (unsigned i = f.n_bytes; i-- > 0; v >>= 8) p[i] = uint8_t(v);
 }
 }  // namespace fields_detail
 
-/// Logical value of a (<= 64-bit) field in a key or mask.
-inline uint64_t get_field(const FlowKey& k, FieldId id) noexcept {
-  const FieldInfo& f = field_info(id);
-  return (fields_detail::load_span(k, f) & f.bits) >> f.shift;
+/// The bytes of field `f` in a key or in pipeline metadata; nullptr when
+/// the field lives in the other struct (FieldInfo::space).
+inline uint8_t* field_bytes(FlowKey& k, const FieldInfo& f) noexcept {
+  return f.space == FieldSpace::kKey ? reinterpret_cast<uint8_t*>(&k) + f.offset : nullptr;
 }
-inline Ipv6Addr get_field_ipv6(const FlowKey& k, FieldId id) noexcept {
+inline const uint8_t* field_bytes(const FlowKey& k, const FieldInfo& f) noexcept {
+  return f.space == FieldSpace::kKey ? reinterpret_cast<const uint8_t*>(&k) + f.offset : nullptr;
+}
+inline uint8_t* field_bytes(PipelineMeta& k, const FieldInfo& f) noexcept {
+  return f.space == FieldSpace::kMeta ? reinterpret_cast<uint8_t*>(&k) + f.offset : nullptr;
+}
+inline const uint8_t* field_bytes(const PipelineMeta& k, const FieldInfo& f) noexcept {
+  return f.space == FieldSpace::kMeta ? reinterpret_cast<const uint8_t*>(&k) + f.offset : nullptr;
+}
+/// The value (mask = false) or mask bytes of field `f` in a match.
+inline uint8_t* field_bytes(Match& m, const FieldInfo& f, bool mask) noexcept {
+  if (f.space == FieldSpace::kMeta) return field_bytes(mask ? m.meta_mask : m.meta_value, f);
+  return field_bytes(mask ? m.mask : m.value, f);
+}
+inline const uint8_t* field_bytes(const Match& m, const FieldInfo& f, bool mask) noexcept {
+  if (f.space == FieldSpace::kMeta) return field_bytes(mask ? m.meta_mask : m.meta_value, f);
+  return field_bytes(mask ? m.mask : m.value, f);
+}
+
+/// Logical value of a (<= 64-bit) field in a key, metadata or mask of the
+/// same; 0 for a field of the other struct.
+template <class K>
+inline uint64_t get_field(const K& k, FieldId id) noexcept {
+  const FieldInfo& f = field_info(id);
+  const uint8_t* p = field_bytes(k, f);
+  return p ? (fields_detail::load_span(p, f) & f.bits) >> f.shift : 0;
+}
+/// A 16-byte field (IPv6 address, ND target, ct_label).
+template <class K>
+inline Ipv6Addr get_field_ipv6(const K& k, FieldId id) noexcept {
   Ipv6Addr a;
-  std::memcpy(a.b.data(), fields_detail::key_bytes(k, field_info(id)), 16);
+  if (const uint8_t* p = field_bytes(k, field_info(id))) std::memcpy(a.b.data(), p, 16);
   return a;
 }
-/// Writes the logical value into the field's bits of a key (other bits kept).
-inline void put_field(FlowKey& k, FieldId id, uint64_t v) noexcept {
+/// Writes the logical value into the field's bits (other bits kept).
+template <class K>
+inline void put_field(K& k, FieldId id, uint64_t v) noexcept {
   const FieldInfo& f = field_info(id);
-  uint64_t span = fields_detail::load_span(k, f) & ~f.bits;
-  fields_detail::store_span(k, f, span | ((v << f.shift) & f.bits));
+  uint8_t* p = field_bytes(k, f);
+  if (!p) return;
+  uint64_t span = fields_detail::load_span(p, f) & ~f.bits;
+  fields_detail::store_span(p, f, span | ((v << f.shift) & f.bits));
 }
-inline void put_field_ipv6(FlowKey& k, FieldId id, const Ipv6Addr& a) noexcept {
-  std::memcpy(fields_detail::key_bytes(k, field_info(id)), a.b.data(), 16);
+template <class K>
+inline void put_field_ipv6(K& k, FieldId id, const Ipv6Addr& a) noexcept {
+  if (uint8_t* p = field_bytes(k, field_info(id))) std::memcpy(p, a.b.data(), 16);
+}
+/// A match's value / mask of a field, from whichever struct holds it.
+inline uint64_t match_value(const Match& m, FieldId id) noexcept {
+  return field_info(id).space == FieldSpace::kMeta ? get_field(m.meta_value, id)
+                                                   : get_field(m.value, id);
+}
+inline uint64_t match_mask(const Match& m, FieldId id) noexcept {
+  return field_info(id).space == FieldSpace::kMeta ? get_field(m.meta_mask, id)
+                                                   : get_field(m.mask, id);
 }
 
 inline constexpr uint64_t eth_to_u64(const EthAddr& e) noexcept {
@@ -244,26 +353,38 @@ inline void match_set(Match& m, FieldId id, uint64_t value, uint64_t mask = ~0ul
     put_field(m.mask, FieldId::kVlanTci, get_field(m.mask, FieldId::kVlanTci) | kVlanCfi);
     put_field(m.value, FieldId::kVlanTci, get_field(m.value, FieldId::kVlanTci) | kVlanCfi);
   }
+  if (field_info(id).space == FieldSpace::kMeta) {
+    put_field(m.meta_mask, id, mask);
+    put_field(m.meta_value, id, value & mask);
+    return;
+  }
   put_field(m.mask, id, mask);
   put_field(m.value, id, value & mask);
 }
+/// A 16-byte field (IPv6 address, ND target, ct_label) to value/mask.
 inline void match_set_ipv6(Match& m, FieldId id, const Ipv6Addr& value,
                            const Ipv6Addr& mask) noexcept {
-  Ipv6Addr v;
-  for (size_t i = 0; i < 16; ++i) v.b[i] = value.b[i] & mask.b[i];
-  put_field_ipv6(m.mask, id, mask);
-  put_field_ipv6(m.value, id, v);
+  const FieldInfo& f = field_info(id);
+  for (size_t i = 0; i < 16; ++i) {
+    field_bytes(m, f, true)[i] = mask.b[i];
+    field_bytes(m, f, false)[i] = value.b[i] & mask.b[i];
+  }
 }
 /// True when the match constrains any bit of the field.
 inline bool match_has(const Match& m, FieldId id) noexcept {
   const FieldInfo& f = field_info(id);
-  if (f.n_bytes == 16) return get_field_ipv6(m.mask, id) != Ipv6Addr{};
-  return get_field(m.mask, id) != 0;
+  if (f.n_bytes == 16) {
+    const uint8_t* p = field_bytes(m, f, true);
+    for (unsigned i = 0; i < 16; ++i)
+      if (p[i]) return true;
+    return false;
+  }
+  return match_mask(m, id) != 0;
 }
 /// True when the match pins the field exactly to `v`.
 inline bool match_is_exact(const Match& m, FieldId id, uint64_t v) noexcept {
   const FieldInfo& f = field_info(id);
-  return get_field(m.mask, id) == (f.bits >> f.shift) && get_field(m.value, id) == v;
+  return match_mask(m, id) == (f.bits >> f.shift) && match_value(m, id) == v;
 }
 
 /// Empty string when the match satisfies the field's prerequisite, else a

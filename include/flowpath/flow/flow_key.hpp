@@ -1,13 +1,20 @@
 // flowpath/flow/flow_key.hpp — the flow key: every header field the
-// classifiers can match, in one fixed 120-byte, 8-byte-aligned layout.
+// classifiers can match, plus the datapath metadata that survives a
+// recirculation (recirc_id, ct_state/zone/mark), in one fixed 128-byte,
+// 8-byte-aligned layout.
 //
 // Design.  Open vSwitch's `struct flow` holds ~670 bytes and a sparse
 // "miniflow" to make hashing cheap.  flowpath's key covers the fields of
-// Ethernet/802.1Q/802.1ad/ARP/IPv4/IPv6(+ND)/TCP/UDP/SCTP/ICMP in 15 64-bit
-// words, small enough to hash and compare densely: a masked compare of a
-// whole key is two AVX-512 loads.  Fields are grouped so that each 64-bit
-// word belongs to one lookup stage (staged lookup, as in OVS): metadata,
-// L2, L3, L4.  A key is also used as a mask (FlowMask): 1 bits matter.
+// Ethernet/802.1Q/802.1ad/ARP/IPv4/IPv6(+ND)/TCP/UDP/SCTP/ICMP and the
+// connection-tracking metadata in 16 64-bit words, small enough to hash
+// and compare densely: a masked compare of a whole key is two AVX-512 loads.
+// The connection tracker's fields sit in the key because a megaflow after
+// recirculation matches them (`recirc_id(1),ct_state(+est+trk)`);
+// ct_label (128 bits) and the OpenFlow registers do not: they live in
+// PipelineMeta (flow/pipeline_meta.hpp), which exists only while a packet
+// is translated (docs/flow-syntax.md, "Where the new fields live").  Fields are grouped so that
+// each 64-bit word belongs to one lookup stage (staged lookup, as in OVS): metadata, L2, L3, L4.  A
+// key is also used as a mask (FlowMask): 1 bits matter.
 //
 // Values are in network byte order (Be16/Be32 or raw bytes) exactly as on
 // the wire, except in_port (host order).  Absent headers leave their fields
@@ -15,7 +22,7 @@
 //
 //   word  byte  field                  notes
 //   0     0     in_port    u32         host order
-//         4     (pad)      u32
+//         4     recirc_id  u32         host order; 0 = first pass
 //   1     8     dl_dst     6 bytes
 //         14    dl_src     6 bytes     (straddles words 1-2)
 //   2     20    dl_type    Be16        innermost ethertype (after VLANs)
@@ -39,6 +46,10 @@
 //         114   tp_dst     Be16        L4 dst port; ICMP/ICMPv6 code
 //         116   tcp_flags  Be16        low 12 bits
 //         118   (pad)      2
+//   15    120   ct_state   u8          CS_* flags (new, est, ... dnat)
+//         121   (pad)      1
+//         122   ct_zone    Be16
+//         124   ct_mark    Be32
 //
 // Thread-safety: plain value type.
 #pragma once
@@ -100,11 +111,11 @@ inline constexpr uint8_t kIpProtoIcmpv6 = 58;
 using KeyWord = uint64_t __attribute__((__may_alias__));
 
 struct alignas(8) FlowKey {
-  static constexpr size_t kWords = 15;
+  static constexpr size_t kWords = 16;
 
   // word 0: metadata
   uint32_t in_port = 0;
-  uint32_t pad0_ = 0;
+  uint32_t recirc_id = 0;
   // words 1-3: L2
   EthAddr dl_dst;
   EthAddr dl_src;
@@ -130,12 +141,17 @@ struct alignas(8) FlowKey {
   Be16 tp_dst;
   Be16 tcp_flags;
   uint8_t pad3_[2] = {};
+  // word 15: connection tracking (zero until a ct() action ran)
+  uint8_t ct_state = 0;
+  uint8_t pad4_ = 0;
+  Be16 ct_zone;
+  Be32 ct_mark;
 
   KeyWord* words() noexcept { return reinterpret_cast<KeyWord*>(this); }
   const KeyWord* words() const noexcept { return reinterpret_cast<const KeyWord*>(this); }
   uint64_t word(size_t i) const noexcept { return words()[i]; }
 
-  // A branch-free XOR/OR over the 15 words instead of a call to memcmp;
+  // A branch-free XOR/OR over the 16 words instead of a call to memcmp;
   // compilers unroll it and vectorise it where the target allows.  (Vector
   // types with reduced alignment are not portable: clang keeps their
   // natural 32-byte alignment and faults on 8-byte-aligned keys.)
@@ -145,7 +161,7 @@ struct alignas(8) FlowKey {
     return diff == 0;
   }
 };
-static_assert(sizeof(FlowKey) == 120);
+static_assert(sizeof(FlowKey) == 128);
 static_assert(alignof(FlowKey) == 8);
 static_assert(offsetof(FlowKey, dl_dst) == 8 && offsetof(FlowKey, dl_src) == 14);
 static_assert(offsetof(FlowKey, dl_type) == 20 && offsetof(FlowKey, vlans) == 24);
@@ -154,7 +170,19 @@ static_assert(offsetof(FlowKey, ipv6_dst) == 56 && offsetof(FlowKey, ipv6_label)
 static_assert(offsetof(FlowKey, nw_proto) == 76 && offsetof(FlowKey, nw_frag) == 79);
 static_assert(offsetof(FlowKey, nd_target) == 80 && offsetof(FlowKey, arp_sha) == 96);
 static_assert(offsetof(FlowKey, arp_tha) == 102 && offsetof(FlowKey, tp_src) == 112);
-static_assert(offsetof(FlowKey, tcp_flags) == 116);
+static_assert(offsetof(FlowKey, tcp_flags) == 116 && offsetof(FlowKey, recirc_id) == 4);
+static_assert(offsetof(FlowKey, ct_state) == 120 && offsetof(FlowKey, ct_zone) == 122);
+static_assert(offsetof(FlowKey, ct_mark) == 124);
+
+// ct_state flags (OVS's CS_*: the bits of the ct_state match field).
+inline constexpr uint8_t kCsNew = 0x01;
+inline constexpr uint8_t kCsEstablished = 0x02;
+inline constexpr uint8_t kCsRelated = 0x04;
+inline constexpr uint8_t kCsReplyDir = 0x08;
+inline constexpr uint8_t kCsInvalid = 0x10;
+inline constexpr uint8_t kCsTracked = 0x20;
+inline constexpr uint8_t kCsSrcNat = 0x40;
+inline constexpr uint8_t kCsDstNat = 0x80;
 
 /// A mask over a FlowKey: same layout, 1 bits are significant.
 using FlowMask = FlowKey;
@@ -163,7 +191,8 @@ using FlowMask = FlowKey;
 struct KeyStage {
   uint8_t begin, end;
 };
-inline constexpr std::array<KeyStage, 4> kKeyStages{{{0, 1}, {1, 4}, {4, 14}, {14, 15}}};
+/// (The ct word 15 rides with L4: stages must be contiguous word ranges.)
+inline constexpr std::array<KeyStage, 4> kKeyStages{{{0, 1}, {1, 4}, {4, 14}, {14, 16}}};
 
 /// A mask with every bit set (exact match on the whole key).
 inline FlowMask exact_mask() noexcept {

@@ -4,7 +4,10 @@
 //
 // Unlike datapath actions these may name reserved ports (NORMAL, FLOOD,
 // ALL, IN_PORT, LOCAL, CONTROLLER), other tables (resubmit, goto_table) and
-// any field of the registry (set_field).  Ports are OpenFlow port numbers:
+// any field of the registry (set_field), the pipeline's registers (load,
+// move), the connection tracker (ct, ct_clear: the bridge translates ct()
+// into a datapath ct + recirculation) and conjunctive matches
+// (conjunction).  Ports are OpenFlow port numbers:
 // the reserved ones use Open vSwitch's 16-bit OpenFlow 1.0 numbers below.
 // An empty list means drop.
 //
@@ -17,6 +20,7 @@
 
 #include "flowpath/flow/fields.hpp"
 #include "flowpath/flow/flow_key.hpp"
+#include "flowpath/flow/subfield.hpp"
 
 namespace flowpath {
 
@@ -38,21 +42,48 @@ inline constexpr uint8_t kOfTableCurrent = 255;
 inline constexpr uint8_t kOfTableAll = 255;
 
 enum class OfActionType : uint8_t {
-  kOutput,      // port (physical or reserved: NORMAL, FLOOD, ALL, LOCAL...)
-  kSetVlanVid,  // u16: VID (pushes a tag when there is none)
-  kSetVlanPcp,  // u16: PCP 0..7
-  kStripVlan,   // pop the outermost tag (strip_vlan / pop_vlan)
-  kPushVlan,    // u16: TPID (0x8100 or 0x88a8)
-  kSetDlSrc,    // mac
-  kSetDlDst,    // mac
-  kSetNwSrc,    // ipv4 (host order)
-  kSetNwDst,    // ipv4
-  kSetNwTos,    // u16: TOS byte, DSCP bits only (multiple of 4)
-  kSetTpSrc,    // u16: L4 port (host order)
-  kSetTpDst,    // u16
-  kSetField,    // field, value/mask: key bytes at the field's offset
-  kResubmit,    // port (kOfppInPort = the packet's in_port), table
-  kGotoTable,   // table
+  kOutput,       // port (physical or reserved: NORMAL, FLOOD, ALL, LOCAL...)
+  kSetVlanVid,   // u16: VID (pushes a tag when there is none)
+  kSetVlanPcp,   // u16: PCP 0..7
+  kStripVlan,    // pop the outermost tag (strip_vlan / pop_vlan)
+  kPushVlan,     // u16: TPID (0x8100 or 0x88a8)
+  kSetDlSrc,     // mac
+  kSetDlDst,     // mac
+  kSetNwSrc,     // ipv4 (host order)
+  kSetNwDst,     // ipv4
+  kSetNwTos,     // u16: TOS byte, DSCP bits only (multiple of 4)
+  kSetTpSrc,     // u16: L4 port (host order)
+  kSetTpDst,     // u16
+  kSetField,     // field, value/mask: key bytes at the field's offset
+  kResubmit,     // port (kOfppInPort = the packet's in_port), table
+  kGotoTable,    // table
+  kMove,         // src -> dst (subfields of equal width)
+  kCt,           // ct(...): see CtArgs; `exec` holds its nested set_field/load
+  kCtClear,      // forget the connection-tracking state (ct_* fields to 0)
+  kConjunction,  // u32 = id, clause (1-based k), n_clauses (n)
+};
+
+/// nat(...) inside ct(): address range, port range, flags.
+struct NatArgs {
+  enum Kind : uint8_t { kNone, kPlain, kSrc, kDst };  // kPlain: `nat` (reverse only)
+  Kind kind = kNone;
+  bool v6 = false, has_addr = false, has_ports = false;
+  bool persistent = false, hash = false, random = false;
+  Ipv6Addr addr_min{}, addr_max{};  // IPv4: the first 4 bytes
+  uint16_t port_min = 0, port_max = 0;
+  friend bool operator==(const NatArgs&, const NatArgs&) = default;
+};
+
+/// The arguments of ct(...).
+struct CtArgs {
+  bool commit = false, force = false;
+  uint8_t table = 255;  // 255: no recirculation (ct without table=)
+  uint16_t zone = 0;    // when !zone_from_field
+  bool zone_from_field = false;
+  Subfield zone_src{};  // zone=NXM_NX_REG6[0..15]
+  NatArgs nat;
+  bool nat_in_exec = false;  // nat written after exec actions (prints inside exec)
+  friend bool operator==(const CtArgs&, const CtArgs&) = default;
 };
 
 struct OfAction {
@@ -70,6 +101,13 @@ struct OfAction {
   // (network order, already shifted into place) and which bits to write.
   std::array<uint8_t, 16> value{};
   std::array<uint8_t, 16> mask{};
+  // kSetField written as `load:V->FIELD[a..b]` (OVS prints it back so).
+  bool is_load = false;
+  Subfield src{}, dst{};              // kMove
+  uint32_t u32 = 0;                   // kConjunction: id
+  uint8_t clause = 0, n_clauses = 0;  // kConjunction: k (1-based), n
+  CtArgs ct;                          // kCt
+  std::vector<OfAction> exec;         // kCt: exec(...) actions
 
   static OfAction output(uint32_t p) {
     OfAction a;
@@ -103,10 +141,19 @@ struct OfAction {
 /// An ordered list; empty means drop.
 using OfActionList = std::vector<OfAction>;
 
-/// Applies a kSetField action's bytes to a key (masked byte copy).
+/// Applies a kSetField action's bytes to a key (masked byte copy).  A
+/// field of the pipeline metadata is left alone: use the overload below.
 inline void apply_set_field(const OfAction& a, FlowKey& key) noexcept {
   const FieldInfo& f = field_info(a.field);
-  auto* bytes = reinterpret_cast<uint8_t*>(&key) + f.offset;
+  uint8_t* bytes = field_bytes(key, f);
+  if (!bytes) return;
+  for (unsigned i = 0; i < f.n_bytes; ++i)
+    bytes[i] = uint8_t((bytes[i] & ~a.mask[i]) | (a.value[i] & a.mask[i]));
+}
+/// The same for a field of either struct (registers included).
+inline void apply_set_field(const OfAction& a, FlowKey& key, PipelineMeta& meta) noexcept {
+  const FieldInfo& f = field_info(a.field);
+  uint8_t* bytes = f.space == FieldSpace::kMeta ? field_bytes(meta, f) : field_bytes(key, f);
   for (unsigned i = 0; i < f.n_bytes; ++i)
     bytes[i] = uint8_t((bytes[i] & ~a.mask[i]) | (a.value[i] & a.mask[i]));
 }

@@ -59,6 +59,7 @@ inline uint32_t set_field_usable(FieldId id) {
     put_field(m.mask, id, ~0ull);
   if (id == FieldId::kSctpSrc || id == FieldId::kSctpDst) return ofproto::kNxmOf11Up;
   if (id == FieldId::kIcmpType || id == FieldId::kIcmpCode) return ofproto::kAny;
+  if (fi.space == FieldSpace::kMeta) return ofproto::kNxmOxm;
   return ofproto::match_usable(m);
 }
 }  // namespace action_check
@@ -106,9 +107,27 @@ inline uint32_t check_actions(const Match& match, const OfActionList& actions, u
       case T::kSetField:
         if (!missing_prereq(match, field_info(a.field).prereq).empty())
           err = "OFPBAC_MATCH_INCONSISTENT";
-        u &= action_check::set_field_usable(a.field);
+        // Nicira's reg_load goes in any protocol; set_field only where the
+        // field itself can be matched.
+        if (!a.is_load) u &= action_check::set_field_usable(a.field);
         if (a.field == FieldId::kVlanTci) w.tag0 = a.value[0] & (kVlanCfi >> 8);
         break;
+      case T::kMove:
+        if (!missing_prereq(match, field_info(a.src.field).prereq).empty() ||
+            !missing_prereq(match, field_info(a.dst.field).prereq).empty())
+          err = "OFPBAC_MATCH_INCONSISTENT";
+        break;
+      case T::kCt: {
+        // ct() needs an IP packet, nat's addresses its family, and a commit
+        // cannot follow a match on invalid packets (ct_state=+inv).
+        bool v6 = match_is_exact(match, FieldId::kDlType, kEthTypeIpv6);
+        bool inv = get_field(match.value, FieldId::kCtState) & kCsInvalid;
+        if (!w.ip || (a.ct.nat.has_addr && a.ct.nat.v6 != v6) || (inv && a.ct.commit))
+          err = "OFPBAC_MATCH_INCONSISTENT";
+        for (const auto& e : a.exec)
+          if (e.type == T::kSetField && !e.is_load) u &= action_check::set_field_usable(e.field);
+        break;
+      }
       case T::kGotoTable:
         // Only forward: a flow without table= is in table 0 (OVS checks
         // this only with table=, then fails to decode its own 1.3 message).

@@ -15,12 +15,14 @@
 // Cost: control path only.  Thread-safety: pure functions.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "flowpath/flow/of_action.hpp"
 #include "flowpath/flow/ofctl_match.hpp"
+#include "flowpath/flow/ofctl_nx_actions.hpp"
 #include "flowpath/flow/ofctl_rewrite_actions.hpp"
 
 namespace flowpath {
@@ -35,22 +37,6 @@ inline constexpr ReservedPort kReservedPorts[] = {
     {"FLOOD", kOfppFlood},    {"ALL", kOfppAll},     {"CONTROLLER", kOfppController},
     {"LOCAL", kOfppLocal},    {"NONE", kOfppNone},
 };
-
-/// Splits at top-level commas (not inside parentheses).
-inline std::vector<std::string_view> split_actions(std::string_view s) {
-  std::vector<std::string_view> out;
-  int depth = 0;
-  size_t start = 0;
-  for (size_t i = 0; i <= s.size(); ++i) {
-    if (i < s.size() && s[i] == '(') ++depth;
-    if (i < s.size() && s[i] == ')') --depth;
-    if (i == s.size() || (s[i] == ',' && depth == 0)) {
-      out.push_back(trim(s.substr(start, i - start)));
-      start = i + 1;
-    }
-  }
-  return out;
-}
 
 inline uint32_t parse_action_port(std::string_view s, std::string_view tok,
                                   const PortNameResolver& resolver) {
@@ -102,8 +88,91 @@ inline OfAction parse_resubmit(std::string_view arg, std::string_view tok,
   return a;
 }
 
+inline OfActionList parse_actions_raw(std::string_view text, const PortNameResolver& resolver);
+
+/// OVS's name of an action kind, for its conjunction message.
+inline std::string_view ovs_action_name(const OfAction& a) {
+  using T = OfActionType;
+  switch (a.type) {
+    case T::kOutput:
+      return a.port == kOfppController ? "controller" : "output";
+    case T::kSetVlanVid:
+      return "set_vlan_vid";
+    case T::kSetVlanPcp:
+      return "set_vlan_pcp";
+    case T::kStripVlan:
+      return "strip_vlan";
+    case T::kPushVlan:
+      return "push_vlan";
+    case T::kSetDlSrc:
+      return "set_eth_src";
+    case T::kSetDlDst:
+      return "set_eth_dst";
+    case T::kSetNwSrc:
+      return "set_ipv4_src";
+    case T::kSetNwDst:
+      return "set_ipv4_dst";
+    case T::kSetNwTos:
+      return "set_ip_dscp";
+    case T::kSetTpSrc:
+      return "set_l4_src_port";
+    case T::kSetTpDst:
+      return "set_l4_dst_port";
+    case T::kSetField:
+      return "set_field";
+    case T::kResubmit:
+      return "resubmit";
+    case T::kGotoTable:
+      return "goto_table";
+    case T::kMove:
+      return "move";
+    case T::kCt:
+      return "ct";
+    case T::kCtClear:
+      return "ct_clear";
+    case T::kConjunction:
+      return "conjunction";
+  }
+  return "output";
+}
+
+inline bool is_ct_field(FieldId id) { return id == FieldId::kCtMark || id == FieldId::kCtLabel; }
+
+/// exec(...) of ct(): only writes to ct_mark and ct_label (OVS's texts).
+inline OfActionList parse_ct_exec(std::string_view text, const PortNameResolver& resolver) {
+  OfActionList ex;
+  auto toks = split_actions(trim(text));
+  for (auto t : toks) {
+    if (t.empty()) continue;
+    size_t colon = t.find(':');
+    std::string_view name = t.substr(0, colon);
+    OfAction e;
+    if (name == "set_field" || name == "load" || name == "move") {
+      e = name == "set_field" ? parse_set_field(t.substr(colon + 1), t)
+          : name == "load"    ? parse_load(t.substr(colon + 1), t)
+                              : parse_move(t.substr(colon + 1), t);
+    } else {
+      OfActionList other = parse_actions_raw(t, resolver);  // its own errors first
+      throw Error(std::string(t) + ": ct action doesn't support nested action " +
+                  std::string(other.empty() ? "drop" : ovs_action_name(other[0])));
+    }
+    FieldId dst = e.type == OfActionType::kMove ? e.dst.field : e.field;
+    if (!is_ct_field(dst))
+      throw Error(std::string(t) + ": ct action doesn't support nested modification of " +
+                  std::string(field_info(dst).name));
+    ex.push_back(e);
+  }
+  return ex;
+}
+
 inline OfAction parse_one_action(std::string_view tok, const PortNameResolver& resolver) {
   using T = OfActionType;
+  if (tok == "ct" || tok.substr(0, 3) == "ct(")
+    return parse_ct(tok, [&](std::string_view x) { return parse_ct_exec(x, resolver); });
+  if (tok == "ct_clear") return OfAction::with_u16(T::kCtClear, 0);
+  if (tok.substr(0, 11) == "conjunction") return parse_conjunction(tok.substr(11), tok);
+  if (tok.substr(0, 5) == "load:") return parse_load(tok.substr(5), tok);
+  if (tok.substr(0, 5) == "move:") return parse_move(tok.substr(5), tok);
   size_t colon = tok.find_first_of(":(");
   std::string_view name = tok.substr(0, colon);
   std::string_view arg = colon == std::string_view::npos ? "" : tok.substr(colon + 1);
@@ -154,6 +223,19 @@ inline OfActionList parse_actions_raw(std::string_view text, const PortNameResol
     if (tok.empty()) throw Error("actions=" + std::string(text) + ": empty action");
     out.push_back(parse_one_action(tok, resolver));
   }
+  for (const auto& a : out) {
+    FieldId dst = a.type == OfActionType::kMove ? a.dst.field : a.field;
+    if ((a.type == OfActionType::kSetField || a.type == OfActionType::kMove) && is_ct_field(dst))
+      throw Error("actions=" + std::string(text) + ": cannot set CT fields outside of ct action");
+  }
+  bool conj = std::any_of(out.begin(), out.end(),
+                          [](const OfAction& a) { return a.type == OfActionType::kConjunction; });
+  for (const auto& a : out)
+    if (conj && a.type != OfActionType::kConjunction)
+      throw Error("actions=" + std::string(text) +
+                  ": \"conjunction\" actions may be used along with \"note\" but not any other "
+                  "kind of action (such as the \"" +
+                  std::string(ovs_action_name(a)) + "\" action used here)");
   // goto_table is an instruction: it must come last, once (checked after
   // every action parsed, as OVS does, so a bad action is reported first).
   for (size_t i = 1; i < out.size(); ++i)

@@ -46,15 +46,19 @@ inline std::string_view set_field_name(FieldId id) {
 inline std::string set_field_value(const OfAction& a) {
   const FieldInfo& f = field_info(a.field);
   Match m;
-  std::memcpy(reinterpret_cast<uint8_t*>(&m.value) + f.offset, a.value.data(), f.n_bytes);
-  std::memcpy(reinterpret_cast<uint8_t*>(&m.mask) + f.offset, a.mask.data(), f.n_bytes);
+  std::memcpy(field_bytes(m, f, false), a.value.data(), f.n_bytes);
+  std::memcpy(field_bytes(m, f, true), a.mask.data(), f.n_bytes);
+  if (f.format == FieldFormat::kLabel) {
+    U128 v = set_field_logical(a, false), mk = set_field_logical(a, true);
+    return mk == ~U128(0) ? hex_u128(v) : hex_u128(v) + "/" + hex_u128(mk);
+  }
   if (f.n_bytes == 16) {
     Ipv6Addr v = get_field_ipv6(m.value, f.id), mk = get_field_ipv6(m.mask, f.id);
     int len = ipv6_prefix_len(mk);
     std::string s = format_ipv6(v);
     return len == 128 ? s : s + "/" + (len >= 0 ? std::to_string(len) : format_ipv6(mk));
   }
-  uint64_t v = get_field(m.value, f.id), mk = get_field(m.mask, f.id);
+  uint64_t v = match_value(m, f.id), mk = match_mask(m, f.id);
   uint64_t full = f.bits >> f.shift;
   auto num = [&](uint64_t x) {
     return f.format == FieldFormat::kHex
@@ -115,7 +119,17 @@ inline std::string format_one_action(const OfAction& a, const PortNamer* namer) 
     case T::kSetTpDst:
       return "mod_tp_dst:" + n(a.u16);
     case T::kSetField:
+      if (a.is_load) return format_load(a);
       return "set_field:" + set_field_value(a) + "->" + std::string(set_field_name(a.field));
+    case T::kMove:
+      return "move:" + format_subfield(a.src) + "->" + format_subfield(a.dst);
+    case T::kCt:
+      return format_ct(a, [&](const OfAction& x) { return format_one_action(x, namer); });
+    case T::kCtClear:
+      return "ct_clear";
+    case T::kConjunction:
+      return "conjunction(" + n(a.u32) + "," + n(unsigned(a.clause)) + "/" +
+             n(unsigned(a.n_clauses)) + ")";
     case T::kResubmit: {
       std::string port = a.port == kOfppInPort ? "" : format_action_port(a.port, namer);
       if (a.table == kOfTableCurrent) return "resubmit:" + port;

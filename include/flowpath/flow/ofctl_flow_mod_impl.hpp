@@ -6,10 +6,8 @@ namespace ofctl {
 
 // OpenFlow 1.0's twin of a set_field where it has one, else `load:`.
 inline std::string of10_set_field(const OfAction& a) {
-  Match m;
-  const FieldInfo& fi = field_info(a.field);
-  std::memcpy(reinterpret_cast<uint8_t*>(&m.value) + fi.offset, a.value.data(), fi.n_bytes);
-  uint64_t v = get_field(m.value, a.field);
+  if (a.is_load) return format_load(a);
+  uint64_t v = uint64_t(set_field_logical(a, false));
   switch (a.field) {
     case FieldId::kNwTos:
       return "mod_nw_tos:" + std::to_string(v);
@@ -30,19 +28,24 @@ inline std::string of10_set_field(const OfAction& a) {
 inline std::string format_actions_as(const OfctlFlow& f, uint32_t proto) {
   using T = OfActionType;
   if (!(proto & ofproto::kOxm)) {
+    std::function<std::string(const OfAction&)> one = [&](const OfAction& a) -> std::string {
+      if (a.type == T::kGotoTable) return "resubmit(," + std::to_string(a.table) + ")";
+      if (a.type == T::kSetField) return of10_set_field(a);
+      if (a.type == T::kCt) return format_ct(a, one);
+      return format_one_action(a, nullptr);
+    };
     std::string s;
-    for (const auto& a : f.actions) {
-      std::string one;
-      if (a.type == T::kGotoTable)
-        one = "resubmit(," + std::to_string(a.table) + ")";
-      else if (a.type == T::kSetField)
-        one = of10_set_field(a);
-      else
-        one = format_one_action(a, nullptr);
-      s += (s.empty() ? "" : ",") + one;
-    }
+    for (const auto& a : f.actions) s += (s.empty() ? "" : ",") + one(a);
     return s.empty() ? "drop" : s;
   }
+  // OpenFlow 1.3: set_field of a whole field stays set_field; a masked one
+  // and every load: print as Nicira's reg_load, which carries them.
+  auto of13_set_field = [](const OfAction& a) {
+    const FieldInfo& fi = field_info(a.field);
+    U128 whole = fi.n_bytes == 16 ? ~U128(0) : U128(fi.bits >> fi.shift);
+    if (a.is_load || set_field_logical(a, true) != whole) return format_load(a);
+    return "set_field:" + mf_value(a) + "->" + std::string(mf_name(a.field));
+  };
   auto w = action_check::start(f.match);
   const char* l4 = w.proto == kIpProtoUdp ? "udp" : w.proto == kIpProtoSctp ? "sctp" : "tcp";
   std::string s;
@@ -87,7 +90,12 @@ inline std::string format_actions_as(const OfctlFlow& f, uint32_t proto) {
         break;
       case T::kSetField:
         if (a.field == FieldId::kVlanTci) w.tag0 = a.value[0] & (kVlanCfi >> 8);
-        put("set_field:" + mf_value(a) + "->" + std::string(mf_name(a.field)));
+        put(of13_set_field(a));
+        break;
+      case T::kCt:
+        put(format_ct(a, [&](const OfAction& x) {
+          return x.type == T::kSetField ? of13_set_field(x) : format_one_action(x, nullptr);
+        }));
         break;
       default:
         put(format_one_action(a, nullptr));

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "flowpath/flow/fields.hpp"
+#include "flowpath/flow/ofctl_ct_match.hpp"
 #include "flowpath/flow/ofctl_values.hpp"
 
 namespace flowpath {
@@ -49,6 +50,13 @@ inline void merge_checked(Match& m, const Match& add, std::string_view token) {
     uint64_t both = m.mask.word(i) & add.mask.word(i);
     if ((m.value.word(i) ^ add.value.word(i)) & both)
       throw Error(std::string(token) + ": conflicts with an earlier match on the same field");
+  }
+  for (size_t i = 0; i < PipelineMeta::kWords; ++i) {
+    uint64_t both = m.meta_mask.words()[i] & add.meta_mask.words()[i];
+    if ((m.meta_value.words()[i] ^ add.meta_value.words()[i]) & both)
+      throw Error(std::string(token) + ": conflicts with an earlier match on the same field");
+    m.meta_mask.words()[i] |= add.meta_mask.words()[i];
+    m.meta_value.words()[i] |= add.meta_value.words()[i];
   }
   mask_union(m.mask, add.mask);
   mask_union(m.value, add.value);
@@ -134,6 +142,8 @@ inline unsigned ovs_field_bytes(const FieldInfo& f) {
       return 2;
     case FieldId::kDlVlanPcp:
       return 1;
+    case FieldId::kCtState:
+      return 4;
     default:
       return f.n_bytes == 2 && f.bits <= 0xff ? 1 : f.n_bytes;
   }
@@ -183,6 +193,8 @@ inline std::pair<uint64_t, uint64_t> parse_scalar(const FieldInfo& f, std::strin
       return parse_frag(v, token);
     case FieldFormat::kTcpFlags:
       return parse_tcp_flags(v, token);
+    case FieldFormat::kCtState:
+      return parse_ct_state(v, token);
     case FieldFormat::kEth: {
       auto e = parse_eth(val);
       auto m = msk.empty() ? std::optional<EthAddr>(u64_to_eth(full)) : parse_eth(msk);
@@ -240,7 +252,9 @@ inline void parse_match_token(Match& m, std::string_view name, std::string_view 
     throw Error(std::string(token) + ": unknown keyword " + std::string(name));
   }
   if (value.empty()) throw Error(std::string(token) + ": field needs a value");
-  if (f->n_bytes == 16) {
+  if (f->format == FieldFormat::kLabel) {
+    parse_label_field(add, *f, value, token);
+  } else if (f->n_bytes == 16) {
     parse_ipv6_field(add, *f, value, token);
   } else {
     auto [v, mk] = parse_scalar(*f, value, token, resolver);

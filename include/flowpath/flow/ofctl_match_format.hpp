@@ -1,7 +1,8 @@
 // flowpath/flow/ofctl_match_format.hpp — printing a Match (or a packet's
 // FlowKey) as ovs-ofctl flow text, in Open vSwitch's match_format() order:
 //
-//   priority, shorthand (ip/tcp/arp/...), in_port, dl_vlan/dl_vlan_pcp or
+//   priority, recirc_id, conj_id, ct_state, ct_zone, ct_mark, ct_label,
+//   shorthand (ip/tcp/arp/...), reg0..reg15, in_port, dl_vlan/dl_vlan_pcp or
 //   vlan_tci, dl_src, dl_dst, dl_type (when no shorthand), nw_src/nw_dst or
 //   ipv6_src/ipv6_dst/ipv6_label or arp_spa/arp_tpa, nw_proto or arp_op
 //   (when no shorthand), arp_sha/arp_tha, nw_tos, nw_ecn, nw_ttl, nw_frag,
@@ -26,11 +27,14 @@ class MatchPrinter {
 
   std::string print(int32_t priority) {
     if (priority != kOfDefaultPriority) put("priority=" + std::to_string(priority));
+    conntrack();
     uint16_t type = exact(FieldId::kDlType) ? uint16_t(val(FieldId::kDlType)) : 0;
     bool ip4 = type == kEthTypeIpv4, ip6 = type == kEthTypeIpv6;
     bool arp = type == kEthTypeArp || type == kEthTypeRarp;
     uint8_t proto = uint8_t(val(FieldId::kNwProto));
     bool skip_proto = shorthand(type, ip4 || ip6, arp);
+    for (unsigned r = 0; r < kNumRegs; ++r)
+      hex_field(("reg" + std::to_string(r)).c_str(), reg_field(r));
     if (msk(FieldId::kInPort)) put("in_port=" + port_name(uint32_t(val(FieldId::kInPort))));
     vlan();
     eth("dl_src", FieldId::kDlSrc);
@@ -59,8 +63,8 @@ class MatchPrinter {
   }
 
  private:
-  uint64_t msk(FieldId id) const { return get_field(m_.mask, id); }
-  uint64_t val(FieldId id) const { return get_field(m_.value, id); }
+  uint64_t msk(FieldId id) const { return match_mask(m_, id); }
+  uint64_t val(FieldId id) const { return match_value(m_, id); }
   bool exact(FieldId id) const {
     const auto& f = field_info(id);
     return msk(id) == f.bits >> f.shift;
@@ -73,6 +77,46 @@ class MatchPrinter {
     char buf[48];
     std::snprintf(buf, sizeof buf, fmt, v);
     return buf;
+  }
+
+  static std::string hex0(uint64_t v) { return v ? hex("0x%" PRIx64, v) : "0"; }
+  // `name=0x..[/0x..]`, value 0 as `0`, no mask when all ones.
+  void hex_field(const char* name, FieldId id) {
+    uint64_t mk = msk(id);
+    if (!mk) return;
+    const auto& f = field_info(id);
+    std::string s = std::string(name) + "=" + hex0(val(id));
+    put(mk == f.bits >> f.shift ? s : s + "/" + hex0(mk));
+  }
+
+  // OVS's match_format order: recirc_id, conj_id, then the ct_* fields.
+  void conntrack() {
+    if (msk(FieldId::kRecircId)) put("recirc_id=" + hex0(val(FieldId::kRecircId)));
+    if (msk(FieldId::kConjId)) put("conj_id=" + std::to_string(val(FieldId::kConjId)));
+    if (uint64_t mk = msk(FieldId::kCtState))
+      put("ct_state=" + ct_state(val(FieldId::kCtState), mk));
+    if (msk(FieldId::kCtZone)) put("ct_zone=" + std::to_string(val(FieldId::kCtZone)));
+    hex_field("ct_mark", FieldId::kCtMark);
+    if (match_has(m_, FieldId::kCtLabel)) {
+      Ipv6Addr v = get_field_ipv6(m_.meta_value, FieldId::kCtLabel);
+      Ipv6Addr mk = get_field_ipv6(m_.meta_mask, FieldId::kCtLabel);
+      Ipv6Addr ones;
+      ones.b.fill(0xff);
+      std::string s = "ct_label=" + format_u128(v);
+      put(mk == ones ? s : s + "/" + format_u128(mk));
+    }
+  }
+
+  static std::string ct_state(uint64_t v, uint64_t mk) {
+    std::string s;
+    if (mk == 0xff) {  // every flag pinned: the exact form
+      for (int b = 0; b < 8; ++b)
+        if (v >> b & 1) s += (s.empty() ? "" : "|") + std::string(kCtStateNames[b]);
+      return s.empty() ? "0" : s;
+    }
+    for (int b = 0; b < 8; ++b)
+      if (mk >> b & 1) s += (v >> b & 1 ? "+" : "-") + std::string(kCtStateNames[b]);
+    return s;
   }
 
   // Returns true when nw_proto was absorbed into the shorthand.

@@ -67,6 +67,24 @@ inline OfctlFlow parse_flow_mod(std::string_view text, uint32_t& usable) {
 }
 
 /// The flow-mod message ovs-ofctl prints for `f` encoded in `proto`.
+namespace ofctl {
+/// NXM and OXM bring a match on recirc_id and an Ethernet field (dl_type,
+/// dl_src/dst, VLAN) back with packet_type=eth, which OVS prints as `eth`
+/// after the conntrack fields.
+inline std::string with_eth_packet_type(const std::string& s) {
+  size_t p = s.find("recirc_id=");
+  if (p == std::string::npos) return s;
+  p = s.find_first_of(", ", p);
+  while (p != std::string::npos && s[p] == ',') {
+    std::string_view next = std::string_view(s).substr(p + 1);
+    if (next.substr(0, 8) != "conj_id=" && next.substr(0, 3) != "ct_") break;
+    p = s.find_first_of(", ", p + 1);
+  }
+  if (p == std::string::npos) return s + ",eth";
+  return s.substr(0, p) + ",eth" + s.substr(p);
+}
+}  // namespace ofctl
+
 inline std::string flow_mod_message(const OfctlFlow& f, uint32_t proto, unsigned xid) {
   char b[64];
   bool nxm = proto & ofproto::kNxmAny, of13 = proto & ofproto::kOf13;
@@ -91,6 +109,10 @@ inline std::string flow_mod_message(const OfctlFlow& f, uint32_t proto, unsigned
     put_field(g.match.mask, FieldId::kVlanTci, tci_mask | 0xe000);
   }
   std::string s = format_flow_mod(g);
+  if (match_has(f.match, FieldId::kRecircId) &&
+      (match_has(f.match, FieldId::kDlType) || match_has(f.match, FieldId::kDlSrc) ||
+       match_has(f.match, FieldId::kDlDst) || match_has(f.match, FieldId::kVlanTci)))
+    s = ofctl::with_eth_packet_type(s);
   // OpenFlow 1.0 with table ids sends 255 ("any table") for a flow without
   // table=, and prints it.
   if (proto & (ofproto::kOf10StdTid | ofproto::kOf10NxmTid) && !f.table_given) s = "table:255 " + s;

@@ -109,6 +109,11 @@ inline uint32_t match_usable(const Match& m) {
               match_is_exact(m, F::kNwProto, kIpProtoIcmpv6);
   for (F id : {F::kTpSrc, F::kTpDst})
     if (!icmp && msk(id) && !full(id)) u &= kNxmOxm;
+  // Connection tracking, recirculation and the pipeline metadata are
+  // Nicira extensions (NXM) that OXM carries as experimenter fields.
+  for (F id : {F::kRecircId, F::kCtState, F::kCtZone, F::kCtMark})
+    if (msk(id)) u &= kNxmOxm;
+  if (m.has_meta()) u &= kNxmOxm;
   uint16_t type = match_is_exact(m, F::kDlType, kEthTypeIpv6) ? kEthTypeIpv6 : 0;
   if (type == kEthTypeIpv6 &&
       (msk(F::kNwProto) || msk(F::kNwTos) || msk(F::kNwEcn) || msk(F::kTpSrc) || msk(F::kTpDst)))

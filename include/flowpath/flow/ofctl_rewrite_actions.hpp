@@ -43,7 +43,8 @@ inline OfAction parse_set_field(std::string_view arg, std::string_view tok) {
     return a;
   }
   if (f->id == FieldId::kDlType || f->id == FieldId::kNwFrag || f->id == FieldId::kTcpFlags ||
-      f->id == FieldId::kNwProto)
+      f->id == FieldId::kNwProto || f->id == FieldId::kRecircId || f->id == FieldId::kConjId ||
+      f->id == FieldId::kCtState || f->id == FieldId::kCtZone)
     throw Error(std::string(tok) + ": " +
                 std::string(f->id == FieldId::kDlType   ? "eth_type"
                             : f->id == FieldId::kNwFrag ? "nw_frag"
@@ -55,8 +56,8 @@ inline OfAction parse_set_field(std::string_view arg, std::string_view tok) {
   OfAction a;
   a.type = OfActionType::kSetField;
   a.field = f->id;
-  std::memcpy(a.value.data(), reinterpret_cast<const uint8_t*>(&m.value) + f->offset, f->n_bytes);
-  std::memcpy(a.mask.data(), reinterpret_cast<const uint8_t*>(&m.mask) + f->offset, f->n_bytes);
+  std::memcpy(a.value.data(), field_bytes(m, *f, false), f->n_bytes);
+  std::memcpy(a.mask.data(), field_bytes(m, *f, true), f->n_bytes);
   return a;
 }
 
@@ -119,7 +120,7 @@ inline std::optional<OfAction> parse_rewrite_action(std::string_view name, std::
     a.ipv4 = *ip;
     return a;
   }
-  if (name == "set_field" || name == "load") return parse_set_field(arg, tok);
+  if (name == "set_field") return parse_set_field(arg, tok);
   return std::nullopt;
 }
 
@@ -141,7 +142,7 @@ inline void check_set_field_prereqs(const Match& m, const OfActionList& list) {
 inline void legacy_set_fields(OfActionList& list) {
   using T = OfActionType;
   for (auto& a : list) {
-    if (a.type != T::kSetField) continue;
+    if (a.type != T::kSetField || a.is_load) continue;
     const FieldInfo& f = field_info(a.field);
     if (f.n_bytes == 16 || get_bytes_mask_full(a, f) == false) continue;
     uint64_t v = 0;

@@ -141,6 +141,18 @@ inline std::string format_ipv6(const Ipv6Addr& a) {
   return buf;
 }
 
+/// A 128-bit number (ct_label) as OVS prints it: `0x` and the hex digits
+/// without leading zeros, `0` for zero.
+inline std::string format_u128(const Ipv6Addr& a) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (uint8_t b : a.b) {
+    for (int nib : {b >> 4, b & 15})
+      if (!s.empty() || nib) s += kHex[nib];
+  }
+  return s.empty() ? "0" : "0x" + s;
+}
+
 inline Ipv6Addr ipv6_prefix_mask(unsigned len) noexcept {
   Ipv6Addr m;
   for (unsigned i = 0; i < 16; ++i) {

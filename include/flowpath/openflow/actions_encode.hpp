@@ -8,6 +8,7 @@
 // Cost: linear in the actions.  Thread-safety: pure functions.
 #pragma once
 
+#include "flowpath/flow/ofctl_actions.hpp"
 #include "flowpath/openflow/actions.hpp"
 
 namespace flowpath::openflow {
@@ -25,8 +26,8 @@ inline bool put_set_field_tlv(Writer& w, FieldId fid, const std::array<uint8_t, 
   using F = FieldId;
   const FieldInfo& f = field_info(fid);
   Match m;
-  std::memcpy(reinterpret_cast<uint8_t*>(&m.value) + f.offset, value.data(), f.n_bytes);
-  std::memcpy(reinterpret_cast<uint8_t*>(&m.mask) + f.offset, mask.data(), f.n_bytes);
+  std::memcpy(field_bytes(m, f, false), value.data(), f.n_bytes);
+  std::memcpy(field_bytes(m, f, true), mask.data(), f.n_bytes);
   F wire = fid == F::kDlVlan                           ? F::kVlanTci
            : fid == F::kTpSrc                          ? F::kTcpSrc
            : fid == F::kTpDst                          ? F::kTcpDst
@@ -93,8 +94,8 @@ inline void put_of13_field(Writer& w, FieldId fid, uint64_t logical) {
   put_field(m.value, fid, logical);
   put_field(m.mask, fid, ~0ull);
   std::array<uint8_t, 16> v{}, mk{};
-  std::memcpy(v.data(), reinterpret_cast<const uint8_t*>(&m.value) + f.offset, f.n_bytes);
-  std::memcpy(mk.data(), reinterpret_cast<const uint8_t*>(&m.mask) + f.offset, f.n_bytes);
+  std::memcpy(v.data(), field_bytes(m, f, false), f.n_bytes);
+  std::memcpy(mk.data(), field_bytes(m, f, true), f.n_bytes);
   put_set_field(w, kOfp13, fid, v, mk);
 }
 
@@ -161,6 +162,11 @@ inline void encode_of10_action(Writer& w, const OfAction& a) {
       return put_resubmit(w, a.port, a.table);
     case T::kGotoTable:
       return put_resubmit(w, kOfppInPort, a.table);
+    case T::kMove:
+    case T::kCt:
+    case T::kCtClear:
+    case T::kConjunction:
+      throw Error(ofctl::format_one_action(a, nullptr) + ": no OpenFlow encoding in flowpath yet");
   }
 }
 
@@ -211,6 +217,11 @@ inline void encode_of13_action(Writer& w, const OfAction& a, const Match& match,
       return put_resubmit(w, a.port, a.table);
     case T::kGotoTable:
       throw Error("goto_table is an instruction, not an action");
+    case T::kMove:
+    case T::kCt:
+    case T::kCtClear:
+    case T::kConjunction:
+      throw Error(ofctl::format_one_action(a, nullptr) + ": no OpenFlow encoding in flowpath yet");
   }
 }
 }  // namespace act

@@ -15,7 +15,9 @@
 // ARP opcode and ND link-layer addresses share key bytes with tp_*,
 // nw_proto and arp_sha/tha, and the encoder picks the header from the
 // match's protocol.  NXM_NX_COOKIE (flow-mod and stats filters) is
-// returned through `cookie`.
+// returned through `cookie`.  Registers (NXM_NX_REG0..15), recirc_id,
+// conj_id and ct_state/zone/mark/label are Nicira headers in both
+// dialects (xregs travel as their two registers).
 //
 // Decoding errors (OVS's codes): unknown header → BAD_FIELD, mask on an
 // unmaskable field → BAD_MASK, wrong length → BAD_LEN, value out of the
@@ -92,6 +94,28 @@ inline constexpr TlvField kTlvFields[] = {
   {kNxmNx, 28, 1, F::kNwEcn, false},    {kNxmNx, 29, 1, F::kNwTtl, false},
   {kNxmNx, 30, 8, F::kCount, true, K::kCookie},
   {kNxmNx, 34, 2, F::kTcpFlags, true},
+  // Pipeline and connection-tracking fields (Nicira's; OXM carries them as
+  // NXM headers too, as OVS does).
+  {kNxmNx, 0, 4, FieldId(unsigned(F::kReg0) + 0), true},
+  {kNxmNx, 1, 4, FieldId(unsigned(F::kReg0) + 1), true},
+  {kNxmNx, 2, 4, FieldId(unsigned(F::kReg0) + 2), true},
+  {kNxmNx, 3, 4, FieldId(unsigned(F::kReg0) + 3), true},
+  {kNxmNx, 4, 4, FieldId(unsigned(F::kReg0) + 4), true},
+  {kNxmNx, 5, 4, FieldId(unsigned(F::kReg0) + 5), true},
+  {kNxmNx, 6, 4, FieldId(unsigned(F::kReg0) + 6), true},
+  {kNxmNx, 7, 4, FieldId(unsigned(F::kReg0) + 7), true},
+  {kNxmNx, 8, 4, FieldId(unsigned(F::kReg0) + 8), true},
+  {kNxmNx, 9, 4, FieldId(unsigned(F::kReg0) + 9), true},
+  {kNxmNx, 10, 4, FieldId(unsigned(F::kReg0) + 10), true},
+  {kNxmNx, 11, 4, FieldId(unsigned(F::kReg0) + 11), true},
+  {kNxmNx, 12, 4, FieldId(unsigned(F::kReg0) + 12), true},
+  {kNxmNx, 13, 4, FieldId(unsigned(F::kReg0) + 13), true},
+  {kNxmNx, 14, 4, FieldId(unsigned(F::kReg0) + 14), true},
+  {kNxmNx, 15, 4, FieldId(unsigned(F::kReg0) + 15), true},
+  {kNxmNx, 36, 4, F::kRecircId, false}, {kNxmNx, 37, 4, F::kConjId, false},
+  {kNxmNx, 105, 4, F::kCtState, true},  {kNxmNx, 106, 2, F::kCtZone, false},
+  {kNxmNx, 107, 4, F::kCtMark, true},
+  {kNxmNx, 108, 16, F::kCtLabel, true, K::kIpv6},
 };
 // clang-format on
 
@@ -174,8 +198,7 @@ inline void apply_tlv(Match& m, const nxm::TlvField& t, Reader& x, bool hasmask,
     put_field(m.value, FieldId::kVlanTci, (ov & ~0x1fffull) | (v & mk));
     return;
   }
-  put_field(m.mask, t.fid, mk);
-  put_field(m.value, t.fid, v & mk);
+  match_set(m, t.fid, v & mk, mk);  // key or pipeline metadata
 }
 
 /// Decodes `r` (all of it) as OXM/NXM entries into a Match.

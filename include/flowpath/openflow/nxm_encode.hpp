@@ -30,17 +30,20 @@ inline void put_entry(Writer& w, const Match& m, FieldId fid, TlvDialect d, Matc
   const TlvField* t = for_field(fid, d);
   if (!t) throw Error(std::string("match field ") + std::string(f.name) + ": no OXM/NXM header");
   if (t->kind == Kind::kIpv6) {
-    Ipv6Addr v = get_field_ipv6(m.value, fid), mk = get_field_ipv6(m.mask, fid), all;
+    const uint8_t* pv = field_bytes(m, f, false);
+    const uint8_t* pm = field_bytes(m, f, true);
+    Ipv6Addr v, mk, all;
+    std::memcpy(v.b.data(), pv, 16), std::memcpy(mk.b.data(), pm, 16);
     all.b.fill(0xff);
     if (mk == Ipv6Addr{}) return;
     bool masked = mk != all;
     w.u32(header(*t, masked));
     w.bytes(v.b.data(), 16);
     if (masked) w.bytes(mk.b.data(), 16);
-    put_field_ipv6(covered.mask, fid, mk);
+    std::memcpy(field_bytes(covered, f, true), mk.b.data(), 16);
     return;
   }
-  uint64_t mk = get_field(m.mask, fid), v = get_field(m.value, fid);
+  uint64_t mk = match_mask(m, fid), v = match_value(m, fid);
   uint64_t width = f.bits >> f.shift;
   if (t->kind == Kind::kVlanVid) mk &= 0x1fff, v &= 0x1fff, width = 0x1fff;
   if (mk == 0) return;
@@ -55,7 +58,7 @@ inline void put_entry(Writer& w, const Match& m, FieldId fid, TlvDialect d, Matc
   if (t->kind == Kind::kVlanVid)
     put_field(covered.mask, FieldId::kVlanTci, get_field(covered.mask, FieldId::kVlanTci) | mk);
   else
-    put_field(covered.mask, fid, mk);
+    match_set(covered, fid, 0, mk);
 }
 
 inline void put_vlan(Writer& w, const Match& m, TlvDialect d, Match& covered) {
@@ -122,6 +125,12 @@ inline size_t encode_tlvs(Writer& w, const Match& m, TlvDialect d,
   if (arp) {
     for (F fid : {F::kArpOp, F::kArpSpa, F::kArpTpa, F::kArpSha, F::kArpTha}) put(fid);
   }
+  for (unsigned r = 0; r < kNumRegs; ++r) put(reg_field(r));
+  for (F fid : {F::kRecircId, F::kConjId, F::kCtState, F::kCtZone, F::kCtMark, F::kCtLabel})
+    put(fid);
+  for (size_t i = 0; i < PipelineMeta::kWords; ++i)
+    if (m.meta_mask.words()[i] & ~covered.meta_mask.words()[i])
+      throw Error("match has pipeline bits that no OXM/NXM field carries");
   for (size_t i = 0; i < FlowKey::kWords; ++i) {
     if (!(m.mask.word(i) & ~covered.mask.word(i))) continue;
     for (const auto& f : all_fields())

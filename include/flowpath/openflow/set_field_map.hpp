@@ -58,8 +58,8 @@ inline OfAction set_field_action(const Match& m, FieldId fid, bool full_mask) {
   OfAction a;
   a.type = T::kSetField;
   a.field = fid;
-  std::memcpy(a.value.data(), reinterpret_cast<const uint8_t*>(&m.value) + f.offset, f.n_bytes);
-  std::memcpy(a.mask.data(), reinterpret_cast<const uint8_t*>(&m.mask) + f.offset, f.n_bytes);
+  std::memcpy(a.value.data(), field_bytes(m, f, false), f.n_bytes);
+  std::memcpy(a.mask.data(), field_bytes(m, f, true), f.n_bytes);
   return a;
 }
 
@@ -67,7 +67,7 @@ inline OfAction set_field_action(const Match& m, FieldId fid, bool full_mask) {
 inline bool full_set_field(const OfAction& a) {
   const FieldInfo& f = field_info(a.field);
   Match m;
-  std::memcpy(reinterpret_cast<uint8_t*>(&m.mask) + f.offset, a.mask.data(), f.n_bytes);
+  std::memcpy(field_bytes(m, f, true), a.mask.data(), f.n_bytes);
   if (f.n_bytes == 16) {
     Ipv6Addr all;
     all.b.fill(0xff);
@@ -98,8 +98,8 @@ inline void normalize_set_fields(OfActionList& list) {
       continue;
     const FieldInfo& f = field_info(a.field);
     Match m;
-    std::memcpy(reinterpret_cast<uint8_t*>(&m.value) + f.offset, a.value.data(), f.n_bytes);
-    std::memcpy(reinterpret_cast<uint8_t*>(&m.mask) + f.offset, a.mask.data(), f.n_bytes);
+    std::memcpy(field_bytes(m, f, false), a.value.data(), f.n_bytes);
+    std::memcpy(field_bytes(m, f, true), a.mask.data(), f.n_bytes);
     a = set_field_action(m, a.field, true);
   }
   list = std::move(out);

@@ -1,0 +1,258 @@
+// flowpath/conntrack/conn_table.hpp — the connection entries and the
+// sharded hash table that holds them (internal to Conntrack).
+//
+// Design: every connection is one pooled object holding two key nodes, its
+// original-direction key and its reply-direction key (after NAT), each
+// chained into the shard its hash selects; a lookup of either direction
+// finds the same Conn.  Shards (a power of two, 1024 by default) have a
+// small spin lock each, so writers contend only on the same shard.
+//
+// Readers come in two kinds.  The fast path walks a chain without any lock
+// inside an epoch read section (classify/epoch.hpp): chain links, bucket
+// arrays and the fields it reads are atomics, and nothing it can reach is
+// freed before every reader has left its section.  It may miss an entry
+// while a bucket array is being regrown; a miss always falls back to the
+// locked path, which is exact.  The locked path guards a Conn's mutable
+// state with its home shard's lock (the shard of its original-direction
+// key): one lock per original-direction packet, both (in index order) for a
+// reply whose key hashes elsewhere.
+//
+// Removal first *claims* the Conn (its dead flag, set once, under a lock of
+// a shard that holds it), then takes both of its shards' locks in index
+// order, unlinks both nodes and retires the memory to the epoch reclaimer.
+// Only the claimer removes; claimed or expired entries are invisible.
+// Cost: lookup = a chain walk (+ one lock on the slow path).
+// Thread-safety: as above.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <vector>
+
+#include "flowpath/classify/epoch.hpp"
+#include "flowpath/conntrack/conn_key.hpp"
+#include "flowpath/conntrack/conn_pool.hpp"
+#include "flowpath/conntrack/spin_lock.hpp"
+#include "flowpath/conntrack/tcp_tracker.hpp"
+
+namespace flowpath::ct {
+
+struct Conn;
+struct KeyNode {
+  ConnKey key;
+  uint64_t hash = 0;
+  std::atomic<KeyNode*> next{nullptr};
+  Conn* conn = nullptr;
+  bool reply = false;
+};
+
+// Per-protocol state for UDP/"other" and ICMP (OVS's other/icmp machines).
+enum class OtherState : uint8_t { kFirst, kMultiple, kBidir };
+
+struct Conn {
+  KeyNode node[2];  // [0] original direction, [1] reply direction
+  std::atomic<int64_t> expires_ms{0};
+  std::atomic<bool> dead{false};
+  uint8_t nat = 0;  // kCsSrcNat / kCsDstNat; immutable once linked
+  // Written under the home shard's lock; read lock-free by the fast path.
+  std::atomic<OtherState> other{OtherState::kFirst};
+  std::atomic<uint32_t> mark{0};
+  std::atomic<uint64_t> label_hi{0}, label_lo{0};
+  // Guarded by the home shard's lock only.
+  TcpConn tcp{};
+
+  const ConnKey& key() const noexcept { return node[0].key; }
+  const ConnKey& rev_key() const noexcept { return node[1].key; }
+  bool live(int64_t now) const noexcept {
+    return !dead.load(std::memory_order_acquire) &&
+           expires_ms.load(std::memory_order_relaxed) > now;
+  }
+  CtLabel label() const noexcept {
+    return {label_hi.load(std::memory_order_relaxed), label_lo.load(std::memory_order_relaxed)};
+  }
+  void set_label(CtLabel l) noexcept {
+    label_hi.store(l.hi, std::memory_order_relaxed);
+    label_lo.store(l.lo, std::memory_order_relaxed);
+  }
+};
+
+class ConnTable {
+ public:
+  // A shard's bucket array: chain heads, 64-byte aligned, published as one
+  // word (address | log2(size)) so a reader gets both from a single load
+  // (one dependent load fewer on the fast path than a header object).
+  struct Buckets {
+    std::atomic<KeyNode*>* head;
+    size_t mask;
+    static uintptr_t make(unsigned log2) {
+      const size_t n = size_t(1) << log2;
+      auto* h = static_cast<std::atomic<KeyNode*>*>(std::aligned_alloc(64, n * sizeof(void*)));
+      if (!h) throw std::bad_alloc();
+      for (size_t i = 0; i < n; ++i) new (&h[i]) std::atomic<KeyNode*>(nullptr);
+      return reinterpret_cast<uintptr_t>(h) | log2;
+    }
+    static Buckets of(uintptr_t w) noexcept {
+      return {reinterpret_cast<std::atomic<KeyNode*>*>(w & ~uintptr_t(63)),
+              (size_t(1) << (w & 63)) - 1};
+    }
+    static void free(uintptr_t w) noexcept { std::free(of(w).head); }
+  };
+  struct Shard {
+    alignas(64) SpinLock lock;
+    std::atomic<uintptr_t> buckets{Buckets::make(6)};
+    size_t count = 0;
+    ~Shard() { Buckets::free(buckets.load()); }
+    Buckets get(std::memory_order o) const noexcept { return Buckets::of(buckets.load(o)); }
+  };
+
+  explicit ConnTable(uint32_t shard_bits = 10)
+      : bits_(shard_bits), shards_(std::make_unique<Shard[]>(size_t(1) << shard_bits)) {}
+  ~ConnTable() {
+    std::lock_guard g(rcu_mu_);
+    reclaimer_.drain();
+  }
+
+  uint32_t shard_of(uint64_t hash) const noexcept { return uint32_t(hash >> (64 - bits_)); }
+  Shard& shard(uint32_t i) noexcept { return shards_[i]; }
+  uint32_t n_shards() const noexcept { return 1u << bits_; }
+
+  /// A new, unlinked Conn from the pool (throws std::bad_alloc).
+  Conn* make() { return new (pool_.alloc()) Conn(); }
+  /// Returns a never-linked Conn to the pool.
+  void discard(Conn* c) noexcept {
+    c->~Conn();
+    pool_.free(c);
+  }
+
+  /// Lock-free lookup (inside an rcu::ReadGuard): the live node or nullptr
+  /// (possibly a false miss during a regrow; never a wrong hit).
+  KeyNode* find_rcu(const ConnKey& key, uint64_t hash, int64_t now) noexcept {
+    const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);
+    for (KeyNode* n = b.head[hash & b.mask].load(std::memory_order_acquire); n;
+         n = n->next.load(std::memory_order_acquire))
+      if (n->hash == hash && n->key == key && n->conn->live(now)) return n;
+    return nullptr;
+  }
+
+  /// Starts loading the first node of hash's chain (inside a read section).
+  void prefetch(uint64_t hash) const noexcept {
+    const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);
+    __builtin_prefetch(b.head[hash & b.mask].load(std::memory_order_relaxed));
+  }
+
+  /// The live node for key in its (locked) shard, or nullptr.  Sets
+  /// *stale to an expired, unclaimed Conn with this key, if any.
+  static KeyNode* find(Shard& s, const ConnKey& key, uint64_t hash, int64_t now,
+                       Conn** stale = nullptr) noexcept {
+    const Buckets b = s.get(std::memory_order_relaxed);
+    for (KeyNode* n = b.head[hash & b.mask].load(std::memory_order_relaxed); n;
+         n = n->next.load(std::memory_order_relaxed)) {
+      if (n->hash != hash || !(n->key == key)) continue;
+      if (n->conn->live(now)) return n;
+      if (stale && !n->conn->dead.load(std::memory_order_acquire)) *stale = n->conn;
+    }
+    return nullptr;
+  }
+
+  /// Links n into its (locked) shard, publishing it to lock-free readers.
+  void link(Shard& s, KeyNode* n) {
+    if (s.count > s.get(std::memory_order_relaxed).mask) grow(s);
+    const Buckets b = s.get(std::memory_order_relaxed);
+    std::atomic<KeyNode*>& head = b.head[n->hash & b.mask];
+    n->next.store(head.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    head.store(n, std::memory_order_release);
+    ++s.count;
+  }
+  /// Unlinks n from its (locked) shard; n->next stays intact for readers
+  /// still standing on n.
+  static void unlink(Shard& s, KeyNode* n) noexcept {
+    const Buckets b = s.get(std::memory_order_relaxed);
+    for (std::atomic<KeyNode*>* p = &b.head[n->hash & b.mask];;) {
+      KeyNode* cur = p->load(std::memory_order_relaxed);
+      if (!cur) return;
+      if (cur == n) {
+        p->store(n->next.load(std::memory_order_relaxed), std::memory_order_release);
+        --s.count;
+        return;
+      }
+      p = &cur->next;
+    }
+  }
+
+  /// Unlinks a Conn this thread has claimed (dead flag won) and retires it.
+  void destroy(Conn* c) {
+    uint32_t a = shard_of(c->node[0].hash), b = shard_of(c->node[1].hash);
+    if (a > b) std::swap(a, b);
+    shards_[a].lock.lock();
+    if (b != a) shards_[b].lock.lock();
+    unlink(shards_[shard_of(c->node[0].hash)], &c->node[0]);
+    unlink(shards_[shard_of(c->node[1].hash)], &c->node[1]);
+    if (b != a) shards_[b].lock.unlock();
+    shards_[a].lock.unlock();
+    retire([this, c] { discard(c); });
+  }
+
+  /// Claims (under s's lock) the Conns of shard s matching pred; the caller
+  /// destroys them after releasing the lock.
+  template <class Pred>
+  static void claim_if(Shard& s, Pred&& pred, std::vector<Conn*>& out) {
+    const Buckets b = s.get(std::memory_order_relaxed);
+    for (size_t i = 0; i <= b.mask; ++i)
+      for (KeyNode* n = b.head[i].load(std::memory_order_relaxed); n;
+           n = n->next.load(std::memory_order_relaxed)) {
+        Conn* c = n->conn;
+        if (c->dead.load(std::memory_order_acquire) || !pred(*c)) continue;
+        bool expected = false;
+        if (c->dead.compare_exchange_strong(expected, true)) out.push_back(c);
+      }
+  }
+
+  /// Frees what no reader can see any more (also done every 256 retires).
+  void collect() {
+    std::lock_guard g(rcu_mu_);
+    reclaimer_.collect();
+  }
+
+ private:
+  template <class Fn>
+  void retire(Fn&& fn) {
+    std::lock_guard g(rcu_mu_);
+    reclaimer_.retire(std::forward<Fn>(fn));
+    if (++retired_ % 256 == 0) reclaimer_.collect();
+  }
+
+  // Quadruples a (locked) shard's bucket array (each regrow walks every
+  // node of the shard, cache-cold at scale: growing by 4 walks a third as
+  // many as doubling).  Nodes are relinked into the
+  // new array before it is published, so a reader on the old one may be
+  // carried into a new chain and miss: it then takes the locked path.
+  void grow(Shard& s) {
+    const uintptr_t old_word = s.buckets.load(std::memory_order_relaxed);
+    const Buckets old = Buckets::of(old_word);
+    const uintptr_t nw = Buckets::make(unsigned(old_word & 63) + 2);
+    const Buckets nb = Buckets::of(nw);
+    for (size_t i = 0; i <= old.mask; ++i)
+      for (KeyNode* n = old.head[i].load(std::memory_order_relaxed); n;) {
+        KeyNode* next = n->next.load(std::memory_order_relaxed);
+        std::atomic<KeyNode*>& h = nb.head[n->hash & nb.mask];
+        n->next.store(h.load(std::memory_order_relaxed), std::memory_order_release);
+        h.store(n, std::memory_order_relaxed);
+        n = next;
+      }
+    s.buckets.store(nw, std::memory_order_release);
+    retire([old_word] { Buckets::free(old_word); });
+  }
+
+  uint32_t bits_;
+  std::unique_ptr<Shard[]> shards_;
+  ObjectPool pool_{sizeof(Conn)};
+  std::mutex rcu_mu_;
+  rcu::Reclaimer reclaimer_;  // guarded by rcu_mu_
+  uint64_t retired_ = 0;      // guarded by rcu_mu_
+};
+
+}  // namespace flowpath::ct

@@ -1,0 +1,250 @@
+// flowpath/conntrack/conntrack_impl.hpp — Conntrack's member functions
+// (internal; include conntrack.hpp).  Thread-safety: see conntrack.hpp.
+#pragma once
+
+#include "flowpath/conntrack/conntrack.hpp"
+
+namespace flowpath::ct {
+
+namespace ct_detail {
+
+inline bool valid_new(const Extracted& x) noexcept {
+  if (x.key.proto == 6) return tcp_valid_new(x.tcp);
+  if (x.key.icmp()) {  // only a query may open an ICMP "connection"
+    const uint8_t t = x.key.stype;
+    return x.key.v6 ? t == 128 : (t == 8 || t == 13 || t == 15);
+  }
+  return true;
+}
+
+// base + off, as an address: IPv4 in 32 bits, IPv6 in its low 64 bits.
+inline CtAddr addr_add(CtAddr a, uint64_t off, bool v6) noexcept {
+  const int lo = v6 ? 15 : 3, hi = v6 ? 0 : 0;
+  for (int i = lo; i >= hi && off; --i) {
+    const uint64_t s = uint64_t(a[i]) + (off & 0xff);
+    a[i] = uint8_t(s);
+    off = (off >> 8) + (s >> 8);
+  }
+  return a;
+}
+inline uint64_t addr_span(const CtAddr& lo, const CtAddr& hi, bool v6) noexcept {
+  uint64_t a = 0, b = 0;
+  const int first = v6 ? 8 : 0, last = v6 ? 16 : 4;
+  for (int i = first; i < last; ++i) {
+    a = a << 8 | lo[i];
+    b = b << 8 | hi[i];
+  }
+  return b >= a ? std::min<uint64_t>(b - a, 0xffffffffull) + 1 : 1;
+}
+
+}  // namespace ct_detail
+
+inline CtResult Conntrack::execute(Packet& pkt, const CtParams& p, int64_t now) noexcept {
+  rcu::ReadGuard guard;
+  Extracted x;
+  const Extract e = extract_key(pkt, p.zone, x);
+  CtResult r;
+  process(pkt, x, e, p, now, r);
+  return r;
+}
+
+inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p, int64_t now,
+                               CtResult* out) noexcept {
+  // Two passes per 32 packets: extract, hash and prefetch every chain head
+  // first, so the table's cache misses overlap instead of queueing.
+  constexpr size_t kStep = 32;
+  Extracted x[kStep];
+  Extract e[kStep];
+  rcu::ReadGuard guard;
+  for (size_t base = 0; base < pkts.size(); base += kStep) {
+    const size_t n = std::min(kStep, pkts.size() - base);
+    for (size_t i = 0; i < n; ++i) {
+      e[i] = extract_key(*pkts[base + i], p.zone, x[i]);
+      if (e[i] == Extract::kOk) table_.prefetch(x[i].hash);
+    }
+    for (size_t i = 0; i < n; ++i) process(*pkts[base + i], x[i], e[i], p, now, out[base + i]);
+  }
+}
+
+// One packet, extracted, inside the caller's epoch read section.  Writes
+// its result in place (returning it by value made the caller copy it with
+// wide loads over narrow stores: a store-forwarding stall per packet).
+inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const CtParams& p,
+                               int64_t now, CtResult& r) noexcept {
+  const uint64_t h = x.hash;
+  r = CtResult{};
+  r.zone = p.zone;
+  r.state = kCsTracked;
+  if (e != Extract::kOk) {
+    r.state |= kCsInvalid;
+    (e == Extract::kFragment ? counters_.fragments : counters_.invalid)
+        .fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  if (try_fast(pkt, x, h, p, now, r)) return;
+  ConnTable::Shard* home = nullptr;
+  KeyNode* n = lock_for(x.key, h, now, &home);
+  ConnTable::Shard& s = table_.shard(table_.shard_of(h));
+  Conn* victim = nullptr;
+  bool found = false;
+  if (n) {
+    Conn& c = *n->conn;
+    bool reopen = p.force && n->reply && !x.related;
+    const uint8_t st = reopen ? 0 : update_existing(c, n->reply, x, now, &reopen);
+    if (!reopen) {
+      found = true;
+      r.state |= st;
+      if (p.set_mark)
+        c.mark.store(
+            (c.mark.load(std::memory_order_relaxed) & ~p.mark_mask) | (p.mark & p.mark_mask),
+            std::memory_order_relaxed);
+      if (p.set_label) {
+        const CtLabel l = c.label();
+        c.set_label({(l.hi & ~p.label_mask.hi) | (p.label.hi & p.label_mask.hi),
+                     (l.lo & ~p.label_mask.lo) | (p.label.lo & p.label_mask.lo)});
+      }
+      r.mark = c.mark.load(std::memory_order_relaxed);
+      r.label = c.label();
+      if (p.nat.present && c.nat && !(st & kCsInvalid)) {
+        apply_nat(pkt, c.nat, c.key(), c.rev_key(), n->reply, x);
+        r.state |= c.nat;
+      }
+    }
+    bool no = false;
+    if (reopen && c.dead.compare_exchange_strong(no, true)) victim = &c;
+  }
+  if (home && home != &s) home->lock.unlock();
+  s.lock.unlock();
+  if (victim) {
+    release(victim->key().zone);
+    table_.destroy(victim);
+  }
+  if (found) return;
+  if (x.related || !ct_detail::valid_new(x)) {
+    r.state |= kCsInvalid;
+    counters_.invalid.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  r.state |= kCsNew;
+  if (p.commit) {
+    uint8_t nat = 0;
+    if (create(x, p, now, pkt, &nat)) {
+      if (p.set_mark) r.mark = p.mark & p.mark_mask;
+      if (p.set_label) r.label = {p.label.hi & p.label_mask.hi, p.label.lo & p.label_mask.lo};
+      r.state |= nat;
+    }
+  }
+  return;
+}
+
+// Locks the key's shard and, when the hit is a reply-direction node of a
+// Conn homed elsewhere, the home shard too (*home; else *home = the key's
+// shard).  Returns the live node or nullptr (the key's shard stays locked).
+inline KeyNode* Conntrack::lock_for(const ConnKey& key, uint64_t h, int64_t now,
+                                    ConnTable::Shard** home) noexcept {
+  const uint32_t b = table_.shard_of(h);
+  ConnTable::Shard& s = table_.shard(b);
+  for (;;) {
+    s.lock.lock();
+    *home = &s;
+    KeyNode* n = ConnTable::find(s, key, h, now);
+    if (!n || !n->reply) return n;
+    const uint32_t a = table_.shard_of(n->conn->node[0].hash);
+    if (a == b) return n;
+    ConnTable::Shard& sa = table_.shard(a);
+    *home = &sa;
+    if (a > b || sa.lock.try_lock()) {
+      if (a > b) sa.lock.lock();
+      return n;
+    }
+    // Wrong order: drop ours, take both in order, and look again.
+    s.lock.unlock();
+    sa.lock.lock();
+    s.lock.lock();
+    n = ConnTable::find(s, key, h, now);
+    if (n && n->reply && table_.shard_of(n->conn->node[0].hash) == a) return n;
+    sa.lock.unlock();
+    s.lock.unlock();
+  }
+}
+
+inline uint8_t Conntrack::update_existing(Conn& c, bool reply, const Extracted& x, int64_t now,
+                                          bool* reopen) {
+  const uint8_t rpl = reply ? kCsReplyDir : 0;
+  if (x.related) return kCsRelated | rpl;
+  const Timeouts& t = cfg_.timeouts;
+  if (x.key.proto == 6) {
+    switch (tcp_update(c.tcp, x.tcp, reply, cfg_.tcp_seq_check)) {
+      case TcpVerdict::kValid:
+        set_expiry(c, t.tcp(c.tcp.timeout), now);
+        return kCsEstablished | rpl;
+      case TcpVerdict::kValidNew:
+        set_expiry(c, t.tcp(c.tcp.timeout), now);
+        return kCsNew;
+      case TcpVerdict::kPass:
+        return kCsEstablished | rpl;
+      case TcpVerdict::kInvalid:
+        counters_.invalid.fetch_add(1, std::memory_order_relaxed);
+        return kCsInvalid;
+      case TcpVerdict::kReopen:
+        *reopen = true;
+        return 0;
+    }
+  }
+  if (x.key.icmp()) {  // ICMP: first -> reply
+    if (reply) c.other.store(OtherState::kBidir, std::memory_order_relaxed);
+    return touch_other(c, reply, x, now);
+  }
+  const OtherState o = c.other.load(std::memory_order_relaxed);
+  if (reply)
+    c.other.store(OtherState::kBidir, std::memory_order_relaxed);
+  else if (o == OtherState::kFirst)
+    c.other.store(OtherState::kMultiple, std::memory_order_relaxed);
+  return touch_other(c, reply, x, now);
+}
+
+// The verdict and timeout of a UDP/other/ICMP connection in its current
+// state (no transition): shared by the locked and the lock-free paths.
+inline uint8_t Conntrack::touch_other(Conn& c, bool reply, const Extracted& x,
+                                      int64_t now) noexcept {
+  const Timeouts& t = cfg_.timeouts;
+  const OtherState o = c.other.load(std::memory_order_relaxed);
+  const uint8_t rpl = reply ? kCsReplyDir : 0;
+  if (x.key.icmp()) {
+    set_expiry(c, o == OtherState::kBidir ? t.icmp_reply : t.icmp_first, now);
+    return o == OtherState::kBidir ? kCsEstablished | rpl : kCsNew;
+  }
+  set_expiry(c,
+             o == OtherState::kBidir      ? t.udp_multiple
+             : o == OtherState::kMultiple ? t.udp_single
+                                          : t.udp_first,
+             now);
+  return o == OtherState::kBidir ? kCsEstablished | rpl : kCsNew;
+}
+
+// The lock-free path (inside the caller's epoch read section): an existing UDP/other/ICMP
+// connection whose state this packet does not change, with no mark/label to write.  Returns false
+// when the locked path must run.
+inline bool Conntrack::try_fast(Packet& pkt, const Extracted& x, uint64_t h, const CtParams& p,
+                                int64_t now, CtResult& r) noexcept {
+  if (x.key.proto == 6 || x.related || p.force || p.set_mark || p.set_label) return false;
+  KeyNode* n = table_.find_rcu(x.key, h, now);
+  if (!n) return false;
+  Conn& c = *n->conn;
+  const OtherState o = c.other.load(std::memory_order_relaxed);
+  const bool steady = x.key.icmp() ? (!n->reply || o == OtherState::kBidir)
+                                   : (n->reply ? o == OtherState::kBidir : o != OtherState::kFirst);
+  if (!steady) return false;
+  r.state |= touch_other(c, n->reply, x, now);
+  r.mark = c.mark.load(std::memory_order_relaxed);
+  r.label = c.label();
+  if (p.nat.present && c.nat) {
+    apply_nat(pkt, c.nat, c.key(), c.rev_key(), n->reply, x);
+    r.state |= c.nat;
+  }
+  return true;
+}
+
+}  // namespace flowpath::ct
+
+#include "flowpath/conntrack/conntrack_nat.hpp"
