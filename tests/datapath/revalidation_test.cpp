@@ -273,3 +273,32 @@ TEST(Revalidation, LaggingReaderFlushesOnce) {
 
 }  // namespace
 }  // namespace flowpath
+
+namespace flowpath {
+namespace {
+
+// A bulk delete (OpenFlowTable::kBulkChange rules or more) journals one
+// catch-all change for the table: the megaflow a removed rule installed
+// must not forward by it afterwards, in every invalidation mode.
+TEST(Revalidation, BulkDeleteDropsMegaflowsOfRemovedRules) {
+  for (Invalidation inv : {Invalidation::kIndexed, Invalidation::kRevalidate}) {
+    Harness h(inv, {.capacity = 4096});
+    const EthAddr vm2 = test::host_mac(2), remote = test::host_mac(100);
+    auto frame = test::udp_frame(vm2, remote);
+    ASSERT_TRUE(h.send_and_check(frame, h.ports[1]));
+    h.of->add_flow("br-int",
+                   "cookie=0x7,priority=50,dl_src=" + ofctl::format_eth(vm2) + " actions=drop");
+    for (uint32_t i = 0; i < 2 * OpenFlowTable<>::kBulkChange; ++i)
+      h.of->add_flow("br-int", "cookie=0x7,priority=40,dl_src=" +
+                                   ofctl::format_eth(test::host_mac(5000 + i)) + " actions=drop");
+    ASSERT_TRUE(h.send_and_check(frame, h.ports[1]));  // dropped, cached as such
+    ASSERT_TRUE(h.send_and_check(frame, h.ports[1]));
+    EXPECT_EQ(h.of->del_flows("br-int", "cookie=0x7/0xffffffffffffffff"),
+              2 * OpenFlowTable<>::kBulkChange + 1);
+    ASSERT_TRUE(h.send_and_check(frame, h.ports[1]));  // forwarded again
+    ASSERT_TRUE(h.send_and_check(frame, h.ports[1]));
+  }
+}
+
+}  // namespace
+}  // namespace flowpath

@@ -149,16 +149,19 @@ TEST(OfctlText, ErrorsNameTheTokenAndTheProblem) {
       {"ipv6,icmp_type=1 actions=drop", "icmp_type: missing prerequisite"},
       {"arp,ipv6_src=::1 actions=drop", "ipv6_src: missing prerequisite"},
       {"ip,nw_src=1.2.3 actions=drop", "nw_src=1.2.3: 1.2.3: invalid IP address"},
-      {"ip,nw_src=1.2.3.4/33 actions=drop", "nw_src=1.2.3.4/33: 1.2.3.4/33: IPv4 network prefix bits"},
+      {"ip,nw_src=1.2.3.4/33 actions=drop",
+       "nw_src=1.2.3.4/33: 1.2.3.4/33: IPv4 network prefix bits"},
       {"ipv6,ipv6_src=::g actions=drop", "ipv6_src=::g: ::g: invalid IPv6 address"},
-      {"dl_src=00:11:22:33:44 actions=drop", "dl_src=00:11:22:33:44: 00:11:22:33:44: invalid Ethernet"},
+      {"dl_src=00:11:22:33:44 actions=drop",
+       "dl_src=00:11:22:33:44: 00:11:22:33:44: invalid Ethernet"},
       {"dl_vlan=4096 actions=drop", "dl_vlan=4096: bad value"},
       {"dl_vlan_pcp=8 actions=drop", "dl_vlan_pcp=8: bad value"},
       {"ip,nw_tos=3 actions=drop", "nw_tos=3: bad value"},
       {"ip,nw_ecn=4 actions=drop", "nw_ecn=4: bad value"},
       {"ip,nw_frag=maybe actions=drop", "nw_frag=maybe: bad value"},
       {"tcp,tcp_flags=+foo actions=drop", "unknown TCP flag"},
-      {"tcp,tp_src=65536 actions=drop", "tp_src=65536: 65536: value too large for 2-byte field tcp_src"},
+      {"tcp,tp_src=65536 actions=drop",
+       "tp_src=65536: 65536: value too large for 2-byte field tcp_src"},
       {"dl_type=0x800/0xff00 actions=drop", "0x800/0xff00: invalid mask for field dl_type"},
       {"priority=65536 actions=drop", "priority=65536: invalid priority \"65536\""},
       {"table=256 actions=drop", "table=256: unknown table \"256\""},
@@ -195,6 +198,20 @@ TEST(OfctlText, FiltersAcceptCookieMaskOutPortAndNoActions) {
   EXPECT_EQ(f.table, kOfTableAll);
   EXPECT_FALSE(f.has_actions);
   EXPECT_EQ(format_match(parse_match("tcp,tp_dst=80")), "tcp,tp_dst=80");
+}
+
+// ovs-ofctl reads cookies with strtoull: "-N" is 2^64 - N, so `del-flows
+// BR cookie=0x1/-1` selects cookie 0x1 exactly (ovs-ofctl parse-flow
+// "cookie=-2,actions=drop" prints cookie:0xfffffffffffffffe).
+TEST(OfctlText, CookieTakesNegativeNumbersAsStrtoullDoes) {
+  OfctlFlow f = parse_flow("cookie=0x1/-1", {}, FlowTextMode::kFilter);
+  EXPECT_EQ(f.cookie, 0x1u);
+  EXPECT_EQ(f.cookie_mask, ~uint64_t(0));
+  EXPECT_EQ(parse_flow("cookie=-0x10 actions=drop").cookie, 0xfffffffffffffff0u);
+  EXPECT_EQ(mod("cookie=-2 actions=drop"), "cookie:0xfffffffffffffffe actions=drop");
+  EXPECT_NE(error_of("cookie=0x1/- actions=drop").find("invalid numeric format"),
+            std::string::npos);
+  EXPECT_NE(error_of("cookie=-x actions=drop").find("invalid numeric format"), std::string::npos);
 }
 
 TEST(OfctlText, FormatKeyShowsPresentFields) {

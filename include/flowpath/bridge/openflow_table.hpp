@@ -31,7 +31,8 @@
 // - generation() increments on every change, so caches built from lookups
 //   (megaflows) know when to revalidate.
 // - set_change_hook(f): f(table, match) for every rule added, modified or
-//   removed (expiry included); set_lookup_log(&f): f(table, key, wc) for
+//   removed (expiry included) -- once with the catch-all Match{} for a
+//   delete of kBulkChange or more rules of a table; set_lookup_log(&f): f(table, key, wc) for
 //   every lookup, wc being the bits that lookup consulted.  Together they
 //   let a datapath invalidate only the flows a change can affect
 //   (datapath/dependency_index.hpp).
@@ -40,7 +41,9 @@
 // over OfRulePtr values, so switching to a faster one is a one-line change.
 //
 // Cost: lookup = one classifier lookup per table; flow-mods O(rules) for
-// non-strict selections, O(1) average for strict ones.
+// non-strict selections, O(selected) for a full cookie mask (cookie index,
+// bridge/of_cookie_index.hpp), O(1) average for strict ones.  Removed
+// rules are freed by reclaim() or the next expire(), not by the flow-mod.
 // Thread-safety: none; one control thread owns the tables.  The data path
 // only touches the shared RuleStats (atomics).
 #pragma once
@@ -51,12 +54,14 @@
 #include <cinttypes>
 #include <cstdio>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "flowpath/bridge/of_cookie_index.hpp"
 #include "flowpath/bridge/of_rule.hpp"
 #include "flowpath/classify/linear_classifier.hpp"
 #include "flowpath/core/clock.hpp"
@@ -89,11 +94,14 @@ class OpenFlowTable {
     auto [it, inserted] = t.index.try_emplace(RuleKey{r->match, priority}, r);
     if (!inserted) {
       unplace(t, *it->second);
+      cookies_.remove(it->second.get());
+      graveyard_.push_back(std::move(it->second));
       it->second = r;
     } else {
       ++priorities_[priority];
     }
     place(t, r);
+    cookies_.add(r);
     ++generation_;
     if (hook_) hook_(table_id, r->match);
     return *r;
@@ -125,6 +133,12 @@ class OpenFlowTable {
   /// that stay, in their order, instead of unlinking rules one by one:
   /// O(kept) inserts instead of O(removed) unlinks, each of which pays
   /// the classifier's bookkeeping (ranks, buckets, prefix tries).
+  /// A delete of at least kBulkChange rules of one table tells the change
+  /// hook once, with the catch-all match ("anything in this table may have
+  /// changed"), instead of once per rule: caches then drop what consulted
+  /// that table, as they would after the journal overflowed anyway.
+  /// Removed rules are freed later (reclaim(), expire()), off the path of
+  /// the flow-mod and of the barrier reply that follows it.
   size_t remove(const OfFlowFilter& filter) {
     auto rules = select(filter, /*use_out_port=*/true);
     std::array<size_t, kOfNumTables> per_table{};
@@ -133,17 +147,34 @@ class OpenFlowTable {
     for (uint8_t id = 0; id < kOfNumTables; ++id)
       if (per_table[id] >= kRebuildMin && per_table[id] * 2 >= tables_[id]->index.size())
         rebuild_without(id, rules), rebuilt[id] = true;
+    // Every rule of the cookie goes: drop its index entry whole, freed later.
+    bool whole_cookie = filter.cookie_mask == ~uint64_t(0) && !rules.empty() &&
+                        cookies_.count(filter.cookie) == rules.size();
+    if (whole_cookie) old_cookie_sets_.push_back(cookies_.take(filter.cookie));
     for (auto& r : rules) {
+      if (!whole_cookie) cookies_.remove(r.get());
       if (rebuilt[r->table_id])
         forget_priority(r->priority);  // already out of the rebuilt table
       else
         erase(*r);
-      if (hook_) hook_(r->table_id, r->match);
+      if (hook_ && per_table[r->table_id] < kBulkChange) hook_(r->table_id, r->match);
     }
+    for (uint8_t id = 0; id < kOfNumTables; ++id)
+      if (hook_ && per_table[id] >= kBulkChange) hook_(id, Match{});
     if (!rules.empty()) ++generation_;
-    return rules.size();
+    size_t n = rules.size();
+    retire(std::move(rules));
+    return n;
   }
   static constexpr size_t kRebuildMin = 1024;
+  static constexpr size_t kBulkChange = 64;
+
+  /// Frees the rules (and rebuilt tables) that flow-mods retired.
+  void reclaim() noexcept {
+    graveyard_.clear();
+    old_tables_.clear();
+    old_cookie_sets_.clear();
+  }
 
   /// Best rule of `table_id` for `key` (and the translation's registers in
   /// `meta`; nullptr: all zero), or nullptr; ORs consulted bits into *wc.
@@ -171,7 +202,9 @@ class OpenFlowTable {
       bool idle = r->idle_timeout && now - r->last_used_ms() >= int64_t(r->idle_timeout) * 1000;
       if (hard || idle) dead.push_back(r);
     });
+    reclaim();  // the periodic path: free what flow-mods retired
     for (auto& r : dead) {
+      cookies_.remove(r.get());
       erase(*r);
       if (hook_) hook_(r->table_id, r->match);
     }
@@ -329,6 +362,13 @@ class OpenFlowTable {
       if (use_out_port && flt.out_port != kOfppNone && !r->outputs_to(flt.out_port)) return;
       out.push_back(r);
     };
+    if (!flt.strict && flt.cookie_mask == ~uint64_t(0)) {  // the cookie index
+      if (const auto* rules = cookies_.find(flt.cookie))
+        for (const auto& [p, r] : *rules)
+          if ((flt.table == kOfTableAll || flt.table == r->table_id) && flt.covers(r->match))
+            consider(r);
+      return out;
+    }
     for (uint8_t id = 0; id < kOfNumTables; ++id) {
       if (!tables_[id] || (flt.table != kOfTableAll && flt.table != id)) continue;
       const Table& t = *tables_[id];
@@ -384,7 +424,16 @@ class OpenFlowTable {
       place(*t, r);
       t->index.emplace(RuleKey{r->match, r->priority}, r);
     }
+    old_tables_.push_back(std::move(tables_[id]));
     tables_[id] = std::move(t);
+  }
+  void retire(std::vector<OfRulePtr> rules) {
+    if (graveyard_.empty()) {
+      graveyard_ = std::move(rules);
+    } else {
+      graveyard_.insert(graveyard_.end(), std::make_move_iterator(rules.begin()),
+                        std::make_move_iterator(rules.end()));
+    }
   }
 
   const Clock* clock_;
@@ -392,6 +441,10 @@ class OpenFlowTable {
   std::atomic<uint64_t> generation_{0};  // read unlocked by the datapaths (Ofproto::generation)
   uint64_t next_seq_ = 0;
   std::map<int32_t, size_t> priorities_;  // rules per priority, all tables
+  OfCookieIndex cookies_;
+  std::vector<OfRulePtr> graveyard_;                   // retired rules, freed by reclaim()
+  std::vector<std::unique_ptr<Table>> old_tables_;     // replaced by rebuilds, likewise
+  std::vector<OfCookieIndex::Rules> old_cookie_sets_;  // taken whole by deletes, likewise
   ChangeHook hook_;
   mutable const LookupLog* lookup_log_ = nullptr;
 };

@@ -81,7 +81,13 @@ inline bool parse_flow_keyword(OfctlFlow& f, std::string_view name, std::string_
     f.hard_timeout = uint16_t(num(0xffff));
   else if (name == "cookie") {
     auto [v, m] = split_mask(value);
-    auto c = parse_uint(v), cm = m.empty() ? std::optional<uint64_t>(~0ull) : parse_uint(m);
+    // OVS reads both with strtoull, which takes "-N" as 2^64 - N: "/-1" is all ones.
+    auto u64 = [](std::string_view x) -> std::optional<uint64_t> {
+      if (x.size() < 2 || x[0] != '-') return parse_uint(x);
+      auto n = parse_uint(x.substr(1));
+      return n ? std::optional<uint64_t>(0 - *n) : std::nullopt;
+    };
+    auto c = u64(v), cm = m.empty() ? std::optional<uint64_t>(~0ull) : u64(m);
     if (!c || !cm)
       throw Error(std::string(tok) + ": invalid numeric format " + std::string(!c ? v : m) +
                   " (expected a 64-bit number[/mask])");
