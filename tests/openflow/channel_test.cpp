@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <filesystem>
+
 #include "flowpath/switch/openflow_service.hpp"
 
 namespace of = flowpath::openflow;
@@ -85,12 +87,25 @@ int64_t drive(of::Channel& ch, int64_t now, int ms, F done) {
   }
   return now;
 }
+// A fresh private directory for one test's unix sockets, removed with
+// whatever the test left in it on every exit (a failed ASSERT included).
+struct SocketDir {
+  std::string dir;
+  explicit SocketDir(const char* prefix) {
+    std::string tmpl = std::string("/tmp/") + prefix + "XXXXXX";
+    if (char* d = mkdtemp(tmpl.data())) dir = d;
+  }
+  ~SocketDir() {
+    if (!dir.empty()) std::filesystem::remove_all(dir);
+  }
+  std::string path(const char* name) const { return dir + "/" + name; }
+};
 }  // namespace
 
 TEST(OpenflowChannel, ActiveTargetConnectsAndReconnectsWithBackoff) {
-  std::string dir = "/tmp/fp-ofchan-" + std::to_string(getpid());
-  mkdir(dir.c_str(), 0700);
-  std::string path = dir + "/ctrl.sock";
+  SocketDir tmp("fp-ofchan-");
+  ASSERT_FALSE(tmp.dir.empty()) << "mkdtemp in /tmp failed";
+  std::string path = tmp.path("ctrl.sock");
   flowpath::Ofproto ofp(flowpath::SwitchConfig::parse("add-br br0\n"));
   flowpath::OfprotoBackend be(ofp, "br0");
   of::Channel ch(be, {of::Target::parse("unix:" + path)});
@@ -118,8 +133,6 @@ TEST(OpenflowChannel, ActiveTargetConnectsAndReconnectsWithBackoff) {
   EXPECT_GE(peer, 0) << "no reconnection";
   if (peer >= 0) close(peer);
   close(lfd);
-  unlink(path.c_str());
-  rmdir(dir.c_str());
 }
 
 namespace {
@@ -163,9 +176,9 @@ struct FailModeSwitch {
 }  // namespace
 
 TEST(OpenflowChannel, StandaloneFailsOpenSecureDoesNot) {
-  std::string dir = "/tmp/fp-ofchfo-" + std::to_string(getpid());
-  mkdir(dir.c_str(), 0700);
-  std::string path = dir + "/ctrl.sock";
+  SocketDir tmp("fp-ofchfo-");
+  ASSERT_FALSE(tmp.dir.empty()) << "mkdtemp in /tmp failed";
+  std::string path = tmp.path("ctrl.sock");
   FailModeSwitch secure(path, "secure");
   FailModeSwitch standalone(path, "standalone");
   EXPECT_EQ(standalone.forwarded(), 0u);
@@ -196,6 +209,4 @@ TEST(OpenflowChannel, StandaloneFailsOpenSecureDoesNot) {
   EXPECT_EQ(standalone.forwarded(), 0u);
   close(peer);
   close(lfd);
-  unlink(path.c_str());
-  rmdir(dir.c_str());
 }
