@@ -16,26 +16,10 @@
 namespace flowpath {
 namespace {
 
+using testing::probe_inside;
 using testing::RandomRule;
 using testing::RangeLinear;
 using testing::RuleGen;
-
-/// Random key agreeing with `key` on the bits of wc (noise near `near`
-/// half of the time, so that the probe lands near rule boundaries).
-FlowKey probe_inside(RuleGen& g, const FlowKey& key, const FlowMask& wc, const FlowKey& near) {
-  FlowKey k;
-  for (size_t i = 0; i < FlowKey::kWords; ++i) {
-    uint64_t r = (uint64_t(g.rng()()) << 32) | g.rng()();
-    uint64_t noise = g.coin(2) ? near.word(i) ^ (r & (r >> 7) & (r >> 13)) : r;
-    k.words()[i] = (key.word(i) & wc.word(i)) | (noise & ~wc.word(i));
-  }
-  k.recirc_id = 0;
-  k.pad4_ = 0;
-  std::fill(std::begin(k.pad1_), std::end(k.pad1_), 0);
-  std::fill(std::begin(k.pad2_), std::end(k.pad2_), 0);
-  std::fill(std::begin(k.pad3_), std::end(k.pad3_), 0);
-  return k;
-}
 
 void check_lookup(const ClassifierV2<int>& c, const RangeLinear& ref, RuleGen& g,
                   const std::vector<RandomRule>& pool, size_t& wc_bits) {

@@ -3,6 +3,7 @@
 // that also understands port ranges.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -11,6 +12,16 @@
 #include "flowpath/flow/match.hpp"
 
 namespace flowpath::testing {
+
+/// Zeroes what a parsed key never has set (padding, and recirc_id on a
+/// first pass), so a random key is one the datapath could build.
+inline void clear_padding(FlowKey& k) {
+  k.recirc_id = 0;
+  k.pad4_ = 0;
+  std::fill(std::begin(k.pad1_), std::end(k.pad1_), 0);
+  std::fill(std::begin(k.pad2_), std::end(k.pad2_), 0);
+  std::fill(std::begin(k.pad3_), std::end(k.pad3_), 0);
+}
 
 struct RandomRule {
   Match match;
@@ -98,11 +109,7 @@ class RuleGen {
                                        41, 55, 76, 77, 112, 113, 114, 115};
     for (int i = 0; i < flips; ++i)
       b[kOffsets[pick(std::size(kOffsets))]] ^= static_cast<uint8_t>(1u << pick(8));
-    k.recirc_id = 0;
-    k.pad4_ = 0;
-    std::fill(std::begin(k.pad1_), std::end(k.pad1_), 0);
-    std::fill(std::begin(k.pad2_), std::end(k.pad2_), 0);
-    std::fill(std::begin(k.pad3_), std::end(k.pad3_), 0);
+    clear_padding(k);
     return k;
   }
 
@@ -142,5 +149,19 @@ class RuleGen {
   std::mt19937 rng_;
   bool ranges_;
 };
+
+/// Random key agreeing with `key` on the bits of wc (noise near `near`
+/// half of the time, so that the probe lands near rule boundaries).
+inline FlowKey probe_inside(RuleGen& g, const FlowKey& key, const FlowMask& wc,
+                            const FlowKey& near) {
+  FlowKey k;
+  for (size_t i = 0; i < FlowKey::kWords; ++i) {
+    uint64_t r = (uint64_t(g.rng()()) << 32) | g.rng()();
+    uint64_t noise = g.coin(2) ? near.word(i) ^ (r & (r >> 7) & (r >> 13)) : r;
+    k.words()[i] = (key.word(i) & wc.word(i)) | (noise & ~wc.word(i));
+  }
+  clear_padding(k);
+  return k;
+}
 
 }  // namespace flowpath::testing
