@@ -73,5 +73,27 @@ TEST(PipelineFields, CtStateFormsAsOvsPrintsThem) {
   EXPECT_THROW(parse_match("ct_state=0x100"), Error);
 }
 
+// tcp_flags and ct_state share one flag-list grammar (flow/ofctl_flags.hpp);
+// as ovs-ofctl, a signed list names each flag once and a `|` list may repeat.
+TEST(PipelineFields, FlagListsRejectAFlagNamedTwiceWithASign) {
+  auto error_of = [](const char* text) -> std::string {
+    try {
+      parse_match(text);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(
+      error_of("tcp,tcp_flags=+syn-syn").find("syn: Each TCP flag can be specified only once"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of("ip,ct_state=+trk+trk").find("trk: Each ct_state flag can be specified only once"),
+      std::string::npos);
+  EXPECT_EQ(format_match(parse_match("tcp,tcp_flags=syn|syn")), "tcp,tcp_flags=syn");
+  EXPECT_EQ(format_match(parse_match("ip,ct_state=trk|trk")), "ct_state=trk,ip");
+  EXPECT_EQ(format_match(parse_match("tcp,tcp_flags=+syn-ack")), "tcp,tcp_flags=+syn-ack");
+}
+
 }  // namespace
 }  // namespace flowpath

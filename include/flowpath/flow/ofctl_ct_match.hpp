@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "flowpath/flow/fields.hpp"
+#include "flowpath/flow/ofctl_flags.hpp"
 #include "flowpath/flow/ofctl_values.hpp"
 
 namespace flowpath {
@@ -40,29 +41,18 @@ inline std::pair<uint64_t, uint64_t> parse_ct_state(std::string_view v, std::str
     if (*mk & ~0xffull) return unknown(msk);
     return {*n & *mk, *mk};
   }
-  bool signed_form = v[0] == '+' || v[0] == '-';
-  uint64_t value = 0, mask = 0;
-  while (!v.empty()) {
-    char sign = '|';
-    if (signed_form) {
-      sign = v[0];
-      if (sign != '+' && sign != '-') ct_bad_value(token, "expected + or - before a ct_state flag");
-      v.remove_prefix(1);
-    }
-    size_t end = v.find_first_of(signed_form ? "+-" : "|");
-    std::string_view name = v.substr(0, end);
-    v = end == std::string_view::npos ? std::string_view{} : v.substr(end + (signed_form ? 0 : 1));
-    int bit = -1;
+  auto bit_of = [&](std::string_view name) {
     for (int i = 0; i < 8; ++i)
-      if (name == kCtStateNames[i]) bit = i;
-    if (bit < 0) return unknown(name);
-    if (signed_form && (mask >> bit & 1))
-      throw Error(std::string(token) + ": " + std::string(name) +
-                  ": Each ct_state flag can be specified only once");
-    if (sign != '-') value |= 1u << bit;
-    mask |= 1u << bit;
-  }
-  return {value, signed_form ? mask : 0xff};
+      if (name == kCtStateNames[i]) return i;
+    unknown(name);
+    return -1;
+  };
+  return parse_flag_list(
+      v, 0xff, bit_of, [&] { ct_bad_value(token, "expected + or - before a ct_state flag"); },
+      [&](std::string_view name) {
+        throw Error(std::string(token) + ": " + std::string(name) +
+                    ": Each ct_state flag can be specified only once");
+      });
 }
 
 /// A 128-bit hex or decimal number (ct_label), most significant byte first.

@@ -78,29 +78,20 @@ inline std::pair<uint64_t, uint64_t> parse_tcp_flags(std::string_view v, std::st
       return {*n & *mk, *mk};
     }
   }
-  bool signed_form = v[0] == '+' || v[0] == '-';
-  uint64_t value = 0, mask = 0;
-  while (!v.empty()) {
-    char sign = '|';
-    if (signed_form) {
-      sign = v[0];
-      if (sign != '+' && sign != '-') bad_value(token, "expected + or - before a flag name");
-      v.remove_prefix(1);
-    }
-    size_t end = v.find_first_of(signed_form ? "+-" : "|");
-    std::string_view name = v.substr(0, end);
-    v = end == std::string_view::npos ? std::string_view{} : v.substr(end + (signed_form ? 0 : 1));
-    int bit = -1;
+  auto bit_of = [&](std::string_view name) {
     for (int i = 0; i < 9; ++i)
-      if (name == kTcpFlagNames[i]) bit = i;
+      if (name == kTcpFlagNames[i]) return i;
     if (name.size() > 2 && name.front() == '[' && name.back() == ']')
       if (auto n = parse_uint("0x" + std::string(name.substr(1, name.size() - 2)), 0x800))
-        if (std::has_single_bit(*n)) bit = std::countr_zero(*n);
-    if (bit < 0) bad_value(token, "unknown TCP flag \"" + std::string(name) + "\"");
-    if (sign != '-') value |= 1u << bit;
-    mask |= 1u << bit;
-  }
-  return {value, signed_form ? mask : 0x0fff};
+        if (std::has_single_bit(*n)) return std::countr_zero(*n);
+    bad_value(token, "unknown TCP flag \"" + std::string(name) + "\"");
+  };
+  return parse_flag_list(
+      v, 0x0fff, bit_of, [&] { bad_value(token, "expected + or - before a flag name"); },
+      [&](std::string_view name) {
+        throw Error(std::string(token) + ": " + std::string(name) +
+                    ": Each TCP flag can be specified only once");
+      });
 }
 
 inline std::pair<uint64_t, uint64_t> parse_frag(std::string_view v, std::string_view token) {
