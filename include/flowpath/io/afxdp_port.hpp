@@ -141,6 +141,7 @@ class AfxdpPort {
       for (uint32_t i = 0; i < n; ++i) {
         const xdp_desc* d = q.rx_desc(i);
         uint32_t len = d->len <= umem_.frame_size() ? d->len : 0;  // never trust lengths
+        umem_.mark(d->addr, 0);                                    // the application's now
         batch.push(&umem_.packet_at(d->addr, len));
       }
       if (n) q.rx_done(n);
@@ -198,11 +199,19 @@ class AfxdpPort {
     for (auto& q : queues_) q->tx_flush();
   }
 
-  /// The last touch of the Umem (under its thread's lock): completed frames
-  /// go back to the pool; the port may then be destroyed on any thread,
-  /// the slow part of closing (socket, XDP detach) away from the PMD.
-  void detach_pool() noexcept {
-    for (auto& q : queues_) q->detach_pool();
+  /// The last touch of the Umem before closing (under its thread's lock):
+  /// completed frames go back to the pool; the port may then be destroyed
+  /// on any thread, the slow part of closing (socket, XDP detach) away
+  /// from the PMD.  Returns the owner ids whose frames the caller gives
+  /// back with Umem::reclaim once the port is destroyed (on the Umem's
+  /// thread again).
+  std::vector<uint32_t> detach_pool() {
+    std::vector<uint32_t> owners;
+    for (auto& q : queues_) {
+      q->detach_pool();
+      if (q->reclaimable()) owners.push_back(q->owner());
+    }
+    return owners;
   }
 
   /// Returns a dropped packet's frame to the pool (no-op for foreign buffers).

@@ -20,13 +20,26 @@
 // bytes after the frame start (plus `headroom` below), far more than
 // kMinHeadroom, so VLAN pushes happen in place.
 //
+// Recovery.  A socket's fill ring and TX ring hold frames the kernel owns;
+// when the socket closes they vanish with its rings, and a Umem shared by
+// ports that come and go would drain (100 idle ports, or a VM booted and
+// deleted eight times, is 16,384 frames).  So every frame carries the id
+// of the socket whose rings hold it (mark(): set when it enters a fill or
+// TX ring, cleared when it comes back through RX or completion, or is
+// freed), and once a socket is gone, reclaim(id) returns its frames: the
+// kernel no longer touches them.  Two stores per packet; a reclaim scans
+// the frames once (16,384: microseconds).
+//
 // Cost: alloc/free are one array access.  Thread-safety: none — all ports
-// sharing a Umem must be polled by one thread (one PMD thread per Umem).
+// sharing a Umem must be polled by one thread (one PMD thread per Umem);
+// new_owner() is the exception (atomic: a port may open on another thread).
 #pragma once
 
 #include <sys/mman.h>
 #include <xdp/xsk.h>
 
+#include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -75,6 +88,8 @@ class Umem {
                   " bytes with AF_XDP failed: " + std::strerror(-err) +
                   (err == -EPERM ? " (needs root / CAP_NET_RAW, CAP_IPC_LOCK)" : ""));
     }
+    shift_ = uint32_t(std::countr_zero(cfg.frame_size));
+    owner_ = std::make_unique<uint32_t[]>(cfg.num_frames);
     free_.reserve(cfg.num_frames);
     for (uint32_t i = cfg.num_frames; i-- > 0;) free_.push_back(uint64_t(i) * cfg.frame_size);
     packets_ = std::make_unique<Packet[]>(cfg.num_frames);
@@ -95,8 +110,29 @@ class Umem {
     return a;
   }
   /// Returns a frame (any address inside it) to the pool.
-  void free(uint64_t addr) noexcept { free_.push_back(frame_base(addr)); }
+  void free(uint64_t addr) noexcept {
+    owner_[addr >> shift_] = 0;
+    free_.push_back(frame_base(addr));
+  }
   uint32_t available() const noexcept { return uint32_t(free_.size()); }
+
+  // ---- recovery (see the header) ---------------------------------------
+  /// A fresh owner id for one socket's rings (never 0, never reused).
+  uint32_t new_owner() noexcept { return next_owner_.fetch_add(1, std::memory_order_relaxed); }
+  /// The frame at addr now sits in the rings of `owner` (0: the application).
+  void mark(uint64_t addr, uint32_t owner) noexcept { owner_[addr >> shift_] = owner; }
+  /// Returns to the pool every frame still marked with `owner`; call only
+  /// once that socket is closed.  Returns how many.
+  uint32_t reclaim(uint32_t owner) noexcept {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < cfg_.num_frames; ++i)
+      if (owner_[i] == owner) {
+        owner_[i] = 0;
+        free_.push_back(uint64_t(i) << shift_);
+        ++n;
+      }
+    return n;
+  }
 
   // ---- addresses ------------------------------------------------------
   uint64_t frame_base(uint64_t addr) const noexcept {
@@ -144,6 +180,9 @@ class Umem {
   xsk_ring_prod fq0_{};
   xsk_ring_cons cq0_{};
   bool initial_taken_ = false;
+  uint32_t shift_ = 0;                 // log2(frame_size)
+  std::unique_ptr<uint32_t[]> owner_;  // per frame: the socket whose rings hold it
+  std::atomic<uint32_t> next_owner_{1};
   std::vector<uint64_t> free_;
   std::unique_ptr<Packet[]> packets_;
 };

@@ -42,10 +42,11 @@ class XskQueue {
  public:
   XskQueue(Umem& umem, const std::string& ifname, uint32_t queue_id, int map_fd,
            const XskQueueConfig& cfg)
-      : umem_(umem), queue_id_(queue_id) {
+      : umem_(umem), queue_id_(queue_id), owner_(umem.new_owner()) {
     if (!umem.take_initial_rings(&fq_, &cq_)) {
       fq_ = &own_fq_;
       cq_ = &own_cq_;
+      own_rings_ = true;
     }
     create(ifname, cfg);
     fd_ = xsk_socket__fd(xsk_);
@@ -61,18 +62,25 @@ class XskQueue {
   XskQueue(const XskQueue&) = delete;
   XskQueue& operator=(const XskQueue&) = delete;
   ~XskQueue() {
-    // Completed TX frames go back to the pool.  Frames still sitting in
-    // this socket's fill/RX/TX rings are not recovered (the rings vanish
-    // with the socket); a Umem outlives its ports, so size it for that.
+    // Completed TX frames go back to the pool, and once the socket is
+    // gone, the frames its fill/RX/TX rings held (umem.hpp, "Recovery").
     if (!pool_detached_) drain_completions();
     xsk_socket__delete(xsk_);
+    if (!pool_detached_ && reclaimable()) umem_.reclaim(owner_);
   }
   /// Recycles completed frames one last time, then never touches the Umem
-  /// again: the socket may then be deleted on another thread.
+  /// again: the socket may then be deleted on another thread, and the
+  /// caller reclaims owner() afterwards, on the Umem's thread.
   void detach_pool() noexcept {
     drain_completions();
     pool_detached_ = true;
   }
+  /// The id marking the frames in this socket's rings (Umem::mark).
+  uint32_t owner() const noexcept { return owner_; }
+  /// Whether closing the socket really releases its rings.  The first
+  /// socket of a Umem is bound on the Umem's own fd, which libxdp keeps
+  /// open (and bound) until the Umem goes: its frames stay the kernel's.
+  bool reclaimable() const noexcept { return own_rings_; }
 
   /// Keeps the fill ring full; false when the pool ran dry.
   bool refill() noexcept {
@@ -81,7 +89,11 @@ class XskQueue {
     if (want == 0) return xsk_prod_nb_free(fq_, 1) == 0;
     uint32_t idx = 0;
     uint32_t got = xsk_ring_prod__reserve(fq_, want, &idx);
-    for (uint32_t i = 0; i < got; ++i) *xsk_ring_prod__fill_addr(fq_, idx + i) = umem_.alloc();
+    for (uint32_t i = 0; i < got; ++i) {
+      uint64_t a = umem_.alloc();
+      umem_.mark(a, owner_);
+      *xsk_ring_prod__fill_addr(fq_, idx + i) = a;
+    }
     xsk_ring_prod__submit(fq_, got);
     return true;
   }
@@ -105,6 +117,7 @@ class XskQueue {
     d->addr = addr;
     d->len = len;
     d->options = 0;
+    umem_.mark(addr, owner_);
     ++tx_pending_;
     return true;
   }
@@ -173,6 +186,8 @@ class XskQueue {
 
   Umem& umem_;
   uint32_t queue_id_;
+  uint32_t owner_;
+  bool own_rings_ = false;
   xsk_socket* xsk_ = nullptr;
   int fd_ = -1;
   xsk_ring_cons rx_{};

@@ -16,9 +16,10 @@
 // switch behaves the same whether the device goes now or a few
 // milliseconds later; only the kernel still shows it meanwhile.
 //
-// Each port first gives its UMEM frames back under its PMD's mutex
-// (SwitchPort::detach_pool, the last touch of the PMD's pool), then is
-// destroyed unlocked.  A port opened on a device that is still closing
+// Each port first gives its completed UMEM frames back under its PMD's
+// mutex (SwitchPort::detach_pool), then is destroyed unlocked, then the
+// frames its rings held go back to the pool, under the mutex again
+// (io/umem.hpp, "Recovery").  A port opened on a device that is still closing
 // waits for that close first (wait_closed), so the same interface or TAP
 // name is never opened twice at once.
 // Cost: one thread, started on first use, asleep when idle.
@@ -85,12 +86,18 @@ class PortCloser {
       std::unique_ptr<SwitchPort> p = std::move(queue_.front());
       queue_.pop_front();
       lock.unlock();
+      std::mutex& domain = p->domain();
+      SwitchPort::FrameReclaim frames;
       {
-        std::lock_guard pool(p->domain());
-        p->detach_pool();
+        std::lock_guard pool(domain);
+        frames = p->detach_pool();
       }
       std::string device = p->device();
       p.reset();  // the slow part: socket deleted, XDP detached, TAP unregistered
+      if (frames.umem) {
+        std::lock_guard pool(domain);  // the rings are gone: their frames are free
+        frames.run();
+      }
       lock.lock();
       devices_.erase(std::ranges::find(devices_, device));
       cv_.notify_all();

@@ -134,10 +134,21 @@ class SwitchPort {
   const std::string& device() const noexcept {
     return afxdp_ ? afxdp_->name() : tap_ ? tap_->name() : name_;
   }
+  /// Frames of a closed port still to give back to its PMD's pool.
+  struct FrameReclaim {
+    Umem* umem = nullptr;
+    std::vector<uint32_t> owners;
+    /// Under the PMD's domain(), once the port is destroyed.
+    void run() noexcept {
+      for (uint32_t o : owners) umem->reclaim(o);
+    }
+  };
   /// Before a close on another thread (port_closer.hpp), under domain():
-  /// frames the port still holds from its PMD's pool are given back.
-  void detach_pool() noexcept {
-    if (afxdp_) afxdp_->detach_pool();
+  /// frames the port still holds from its PMD's pool are given back, and
+  /// what is left for after the close is returned.
+  FrameReclaim detach_pool() {
+    if (!afxdp_) return {};
+    return {&afxdp_->umem(), afxdp_->detach_pool()};
   }
   /// Appends the fds that turn readable when the port receives; false for
   /// a port with none (memory ports: a PMD with one never sleeps).
