@@ -16,8 +16,9 @@
 // program takes (IPv4 non-fragment or IPv6 without extension headers, TCP
 // or UDP, at most one VLAN tag), (2) its megaflow's mask consults nothing
 // the kernel key lacks (tcp_flags is the only such field for that shape),
-// and (3) the actions encode (xdp_flow_from: VLAN pop/push/VID/PCP and at
-// most one output, as the last action; none = drop).  Then every packet
+// and (3) the actions encode (xdp_flow_from: VLAN pop/push/VID/PCP,
+// set-field of Ethernet/IPv4 addresses, TOS, TTL, TCP/UDP ports with the
+// executor's checksum updates, at most one output; none = drop).  Then every packet
 // with that kernel key matches the megaflow, so the kernel decides exactly
 // as the userspace datapath would.  Refusals are remembered per megaflow
 // (pointer + serial), so an uncacheable flow costs one table probe per
@@ -50,6 +51,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "flowpath/action/dp_action.hpp"
+#include "flowpath/action/frame_view.hpp"
 #include "flowpath/classify/megaflow_cache.hpp"
 #include "flowpath/core/batch.hpp"
 #include "flowpath/io/xdp_fast_path.hpp"
@@ -87,37 +90,90 @@ inline bool xdp_key_from(const FlowKey& k, fp_xdp_key& out) noexcept {
   return true;
 }
 
-/// Encodes a megaflow's actions for the program; false for anything it
-/// cannot do (set-field, several outputs, an output that is not last).
-inline bool xdp_flow_from(const DpActionList& acts, fp_xdp_flow& out) noexcept {
+namespace detail {
+
+/// One non-output action as an op.  `depth` is the frame's tag count when
+/// the action runs (the key's, then as the earlier actions left it), so an
+/// IPv4/L4 op knows where the IPv4 header is.  IPv4 and L4 rewrites of an
+/// IPv6 frame are skipped by the userspace executor and become no op here.
+inline bool xdp_op_from(const DpAction& a, bool ipv4, uint32_t& depth, fp_xdp_op& op) noexcept {
+  const uint16_t l3 = uint16_t(kEthHeaderLen + kVlanTagLen * depth);
+  switch (a.type) {
+    case DpActionType::kPopVlan:
+      op.type = FP_XDP_OP_POP_VLAN, depth -= depth > 0;
+      return true;
+    case DpActionType::kPushVlan:
+      op.type = FP_XDP_OP_PUSH_VLAN, op.tpid = a.tpid, op.bits = a.tci, ++depth;
+      return true;
+    case DpActionType::kSetVlanVid:
+      op.type = FP_XDP_OP_REWRITE_TCI, op.mask = kVlanVidMask, op.bits = a.tci;
+      depth += depth == 0;
+      return true;
+    case DpActionType::kSetVlanPcp:
+      op.type = FP_XDP_OP_REWRITE_TCI, op.mask = kVlanPcpMask;
+      op.bits = uint16_t(uint16_t(a.u8 & 7) << kVlanPcpShift);
+      depth += depth == 0;
+      return true;
+    case DpActionType::kSetEthSrc:
+    case DpActionType::kSetEthDst:
+      op.type = FP_XDP_OP_SET_ETH, op.field = a.type == DpActionType::kSetEthSrc ? 6 : 0;
+      std::memcpy(op.mac, a.mac.b.data(), 6);
+      return true;
+    default:
+      break;
+  }
+  if (!ipv4) return true;  // kSkipped in userspace: nothing to do
+  if (depth > kMaxVlanTags || l3 > FP_XDP_MAX_L3) return false;  // userspace stops at 4 tags
+  op.l3 = l3;
+  switch (a.type) {
+    case DpActionType::kSetIpv4Src:
+    case DpActionType::kSetIpv4Dst:
+      op.type = FP_XDP_OP_SET_IPV4_ADDR, op.addr = a.ipv4;
+      op.field = a.type == DpActionType::kSetIpv4Src ? 12 : 16;
+      return true;
+    case DpActionType::kSetIpv4Tos:  // as set_ipv4_tos: DSCP bits of word 0
+      op.type = FP_XDP_OP_SET_IPV4_WORD, op.field = 0, op.mask = 0x00fc, op.bits = a.u8;
+      return true;
+    case DpActionType::kSetIpv4Ttl:
+      op.type = FP_XDP_OP_SET_IPV4_WORD, op.field = 8, op.mask = 0xff00;
+      op.bits = uint16_t(a.u8 << 8);
+      return true;
+    case DpActionType::kSetTpSrc:
+    case DpActionType::kSetTpDst:
+      op.type = FP_XDP_OP_SET_TP_PORT, op.bits = a.l4_port;
+      op.field = a.type == DpActionType::kSetTpSrc ? 0 : 2;
+      return true;
+    default:
+      return false;  // an action the program does not know: the PMD keeps the flow
+  }
+}
+
+}  // namespace detail
+
+/// Encodes a megaflow's actions for the program, for packets of kernel key
+/// k; false for anything it cannot do (several outputs, an action it does
+/// not know).  As the executor, actions after the last output are not run
+/// and a list without an output drops.
+inline bool xdp_flow_from(const DpActionList& acts, const fp_xdp_key& k,
+                          fp_xdp_flow& out) noexcept {
   std::memset(&out, 0, sizeof out);
-  if (acts.size() > FP_XDP_MAX_OPS) return false;
-  for (size_t i = 0; i < acts.size(); ++i) {
+  size_t outputs = 0, end = 0;
+  for (size_t i = 0; i < acts.size(); ++i)
+    if (acts[i].type == DpActionType::kOutput) ++outputs, end = i + 1;
+  if (outputs > 1 || end > FP_XDP_MAX_OPS) return false;
+  uint32_t depth = k.vlan_tpid != 0;
+  const bool ipv4 = k.dl_type == kEthTypeIpv4;
+  for (size_t i = 0; i < end; ++i) {
     const DpAction& a = acts[i];
     fp_xdp_op& op = out.ops[i];
-    switch (a.type) {
-      case DpActionType::kOutput:
-        if (i + 1 != acts.size() || a.port >= FP_XDP_MAX_PORTS) return false;
-        op.type = FP_XDP_OP_OUTPUT, op.port = a.port;
-        break;
-      case DpActionType::kPopVlan:
-        op.type = FP_XDP_OP_POP_VLAN;
-        break;
-      case DpActionType::kPushVlan:
-        op.type = FP_XDP_OP_PUSH_VLAN, op.tpid = a.tpid, op.bits = a.tci;
-        break;
-      case DpActionType::kSetVlanVid:
-        op.type = FP_XDP_OP_REWRITE_TCI, op.mask = kVlanVidMask, op.bits = a.tci;
-        break;
-      case DpActionType::kSetVlanPcp:
-        op.type = FP_XDP_OP_REWRITE_TCI, op.mask = kVlanPcpMask;
-        op.bits = uint16_t(uint16_t(a.u8 & 7) << kVlanPcpShift);
-        break;
-      default:
-        return false;
+    if (a.type == DpActionType::kOutput) {
+      if (a.port >= FP_XDP_MAX_PORTS) return false;
+      op.type = FP_XDP_OP_OUTPUT, op.port = a.port;
+    } else if (!detail::xdp_op_from(a, ipv4, depth, op)) {
+      return false;
     }
   }
-  out.n_ops = uint32_t(acts.size());
+  out.n_ops = uint32_t(end);
   return true;
 }
 
@@ -145,7 +201,7 @@ class XdpOffload {
       auto r = refused_.find(e);
       if (r != refused_.end() && r->second == e->serial) continue;
       fp_xdp_flow f;
-      if (e->match.mask.tcp_flags.host() != 0 || !xdp_flow_from(e->actions, f) ||
+      if (e->match.mask.tcp_flags.host() != 0 || !xdp_flow_from(e->actions, k, f) ||
           !output_in_kernel(f)) {
         refused_[e] = e->serial;
         ++stats_.refused;
