@@ -4,7 +4,9 @@
 //            BPF_F_TEST_XDP_LIVE_FRAMES): gives each frame UDP source port
 //            1024 + (i % flows), headers rewritten each time, and transmits it (XDP_TX = out of the
 //            generator's veth, into the switch's port)
-//   fp_sink  the far end: counts (per CPU) and drops
+//   fp_sink  the far end: counts correct and wrong frames (per CPU), the
+//            flows seen correct, and drops
+//   fp_fwd   a plain devmap redirect
 //   fp_bare  the floor: push an 802.1Q tag (VID 1000) and redirect through
 //            a devmap, no parsing, no lookup
 #include <linux/bpf.h>
@@ -13,10 +15,17 @@
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 2);
+  __uint(max_entries, 3);
   __type(key, __u32);
   __type(value, __u64);
-} fp_cnt SEC(".maps");  // [0] packets (sink) / frame index (gen); [1] bytes
+} fp_cnt SEC(".maps");  // [0] packets (sink: correct ones) / frame index (gen); [1] bytes; [2] wrong frames (sink)
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 4096);
+  __type(key, __u32);
+  __type(value, __u32);
+} fp_seen SEC(".maps");  // sink: 1 once a correct frame of flow (source port - 1024) arrived
 
 struct gen_cfg {
   __u32 flows;
@@ -53,16 +62,46 @@ int fp_gen(struct xdp_md *ctx) {
   return XDP_TX;
 }
 
+// The far end: a frame is correct when it is what the compute node's rule
+// makes of the generator's frame (dst 02:00:00:00:00:02, one 802.1Q tag
+// with VID 1000, then the generator's IPv4/UDP headers, source port
+// 1024 + flow); fp_seen records the flows that arrived correct at least
+// once (the first packet of a flow took the upcall path).
+static __always_inline int correct(void *data, void *end, __u32 *flow) {
+  __u8 *p = data;
+  if (data + 14 + 4 + 20 + 8 > end) return 0;
+  if (p[0] != 2 || p[1] || p[2] || p[3] || p[4] || p[5] != 2) return 0;
+  __u16 *t = data + 12;
+  if (t[0] != bpf_htons(0x8100) || (bpf_ntohs(t[1]) & 0xfff) != 1000 || t[2] != bpf_htons(0x0800))
+    return 0;
+  __u8 *ip = data + 18;
+  if (ip[0] != 0x45 || ip[9] != 17) return 0;
+  __u16 sport = bpf_ntohs(*(__u16 *)(ip + 20));
+  if (sport < 1024 || sport >= 1024 + 4096) return 0;
+  *flow = sport - 1024;
+  return 1;
+}
+
 SEC("xdp")
 int fp_sink(struct xdp_md *ctx) {
-  __u32 k = 0;
+  void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+  __u32 flow = 0;
+  int ok = correct(data, end, &flow);
+  __u32 k = ok ? 0 : 2;
   __u64 *v = bpf_map_lookup_elem(&fp_cnt, &k);
   if (v) *v += 1;
   k = 1;
   v = bpf_map_lookup_elem(&fp_cnt, &k);
   if (v) *v += ctx->data_end - ctx->data;
+  if (!ok) return XDP_DROP;
+  __u32 *seen = bpf_map_lookup_elem(&fp_seen, &flow);
+  if (seen && !*seen) *seen = 1;
   return XDP_DROP;
 }
+
+// A plain devmap redirect (the second hop of the veth-pair floor).
+SEC("xdp")
+int fp_fwd(struct xdp_md *ctx) { return bpf_redirect_map(&fp_out, 0, 0); }
 
 SEC("xdp")
 int fp_bare(struct xdp_md *ctx) {
