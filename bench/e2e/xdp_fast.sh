@@ -16,6 +16,9 @@
 #   fp-slow    flowpath switch --no-xdp-fast (every packet over AF_XDP)
 #   fp-fast    flowpath switch --xdp-fast, PMD on CPU 0 (misses only)
 #   fp-fast1   flowpath switch --xdp-fast, PMD busy-polling on CPU 1 too
+#   fp-sleep   flowpath switch --xdp-fast --pmd-max-sleep 1000, PMD on
+#              CPU 1 but sleeping when idle (misses wake it: poll() on the
+#              sockets), so the kernel's forwarding keeps the core
 #   ovs        Open vSwitch 3.1, netdev datapath, afxdp ports (private
 #              instance), PMD on CPU 1
 # The forwarding core is CPU 1: in1's NAPI is threaded and its thread
@@ -24,10 +27,10 @@
 # and the PMD of fp-slow / fp-fast1 / ovs runs there.  cycles/packet =
 # CPU 1's busy time (/proc/stat) x its clock / correct packets delivered.
 # Usage: bench/e2e/xdp_fast.sh [--build DIR] [--seconds S] [--flows "1 1000"]
-#          [--topos "patch veth"] [--only "bare fp-slow fp-fast fp-fast1 ovs"]
+#          [--topos "patch veth"] [--only "bare fp-slow fp-fast fp-fast1 fp-sleep ovs"]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=$root/build SECS=5 FLOWS="1 1000" ONLY="bare fp-slow fp-fast fp-fast1 ovs" TOPOS="patch veth"
+BUILD=$root/build SECS=5 FLOWS="1 1000" ONLY="bare fp-slow fp-fast fp-fast1 fp-sleep ovs" TOPOS="patch veth"
 while (($#)); do
   case $1 in
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
@@ -131,7 +134,7 @@ measure() {  # name flows
   awk -v topo="$TOPO" -v n="$1" -v f="$2" -v s="$sent" -v d=$((after - before)) -v t="$SECS" \
       -v busy=$((b1 - b0)) -v mhz="$mhz" -v w="$wrong" -v seen="$seen" 'BEGIN {
     cyc = d > 0 ? busy / 100.0 * mhz * 1e6 / d : 0
-    printf "%-5s %-9s %6d %10.2f %10.2f %9.0f %6d %5d/%d\n", topo, n, f, s / t / 1e6, d / t / 1e6,
+    printf "%-5s %-9s %6d %10.2f %10.3f %9.0f %6d %5d/%d\n", topo, n, f, s / t / 1e6, d / t / 1e6,
            cyc, w, seen, f }' | tee -a "$T/results"
 }
 
@@ -201,6 +204,7 @@ for TOPO in $TOPOS; do
       fp-slow) run_flowpath fp-slow 1 --no-xdp-fast ;;
       fp-fast) run_flowpath fp-fast 0 --xdp-fast ;;
       fp-fast1) run_flowpath fp-fast1 1 --xdp-fast ;;
+      fp-sleep) run_flowpath fp-sleep 1 --xdp-fast --pmd-max-sleep 1000 ;;
       ovs) run_ovs ;;
       *) echo "unknown contestant $c" >&2 ;;
     esac
@@ -213,6 +217,9 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 awk 'NR > 1 { r[$1 " " $3 " " $2] = $5 }
   END { for (k in r) { split(k, a, " "); if (a[3] != "fp-fast") continue
     t = a[1] " " a[2]; o = r[t " ovs"]; b = r[t " bare"]; s = r[t " fp-slow"]
-    printf "%-5s flows=%-5s fp-fast = %.2fx ovs, %.0f%% of bare; fp-slow = %.2fx ovs\n", a[1], a[2],
-      o > 0 ? r[k] / o : 0, b > 0 ? 100 * r[k] / b : 0, o > 0 ? s / o : 0 } }' "$T/results"
+    x = (o > 0) ? r[k] / o : 0; y = (b > 0) ? 100 * r[k] / b : 0; z = (o > 0) ? s / o : 0
+    f1 = r[t " fp-fast1"]; x1 = (o > 0) ? f1 / o : 0; y1 = (b > 0) ? 100 * f1 / b : 0
+    f2 = r[t " fp-sleep"]; x2 = (o > 0) ? f2 / o : 0; y2 = (b > 0) ? 100 * f2 / b : 0
+    printf "%-5s flows=%-5s vs ovs / %% of bare: fp-fast %.2fx %.0f%%, fp-fast1 %.2fx %.0f%%, fp-sleep %.2fx %.0f%%; fp-slow %.2fx ovs\n",
+      a[1], a[2], x, y, x1, y1, x2, y2, z } }' "$T/results"
 for f in "$T"/*.pmd; do [[ -f $f ]] && { echo "== $(basename "$f")"; grep -E "packets received|xdp fast path" "$f"; }; done
