@@ -11,16 +11,17 @@
 //
 // What is offered.  Every packet that reaches the PMD missed the kernel (or
 // was punted).  offer() builds the packet's exact kernel key from its
-// FlowKey (xdp_key_from: the fields the program parses, built the same way)
-// and inserts key -> encoded actions when (1) the packet's shape is one the
-// program takes (IPv4 non-fragment or IPv6 without extension headers, TCP
-// or UDP, at most one VLAN tag), (2) its megaflow's mask consults nothing
-// the kernel key lacks (tcp_flags is the only such field for that shape),
-// and (3) the actions encode (xdp_flow_from: VLAN pop/push/VID/PCP,
-// set-field of Ethernet/IPv4 addresses, TOS, TTL, TCP/UDP ports with the
-// executor's checksum updates, at most one output; none = drop).  Then every packet
-// with that kernel key matches the megaflow, so the kernel decides exactly
-// as the userspace datapath would.  Refusals are remembered per megaflow
+// FlowKey (xdp_key_from, io/xdp_fast_encode.hpp: the fields the program
+// parses, built the same way) and inserts key -> encoded actions when (1)
+// the packet's shape is one the program takes (IPv4 non-fragment or IPv6
+// without extension headers, TCP or UDP, at most one VLAN tag), (2) its
+// megaflow's mask consults nothing the kernel key lacks (tcp_flags is the
+// only such field for that shape), and (3) the actions encode
+// (xdp_flow_from: VLAN pop/push/VID/PCP, set-field of Ethernet/IPv4
+// addresses, TOS, TTL, TCP/UDP ports with the executor's checksum updates,
+// at most one output, at most 8 ops; none = drop).  Then every packet with
+// that kernel key matches the megaflow, so the kernel decides exactly as
+// the userspace datapath would.  Refusals are remembered per megaflow
 // (pointer + serial), so an uncacheable flow costs one table probe per
 // packet, not an encoding.
 //
