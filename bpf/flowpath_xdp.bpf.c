@@ -12,14 +12,20 @@
 //            fields above, built exactly as parse/layers.hpp builds them).
 //   hit      count (atomic adds), check that the output port is still in
 //            fp_ports (else punt, untouched), run the ops (VLAN pop, push,
-//            TCI rewrite; a failed push drops, as the userspace executor),
-//            redirect through fp_ports; no output op = drop.
+//            TCI rewrite; set-field on Ethernet addresses, IPv4 addresses,
+//            TOS, TTL and TCP/UDP ports with incremental checksum updates;
+//            a failed push drops, as the userspace executor), redirect
+//            through fp_ports; no output op = drop.
 //   miss     bpf_redirect_map(fp_xsks, rx queue): to the PMD over AF_XDP,
 //            exactly what the plain redirect program does.
 //
 // Helpers used: map lookup, redirect_map, xdp_adjust_head — all in kernel
 // 5.x, so the verifier of Debian 12's 6.1 accepts what 6.18's does.  No BTF
-// or CO-RE is needed (no kernel structs are read beyond xdp_md).
+// or CO-RE is needed (no kernel structs are read beyond xdp_md), no kfuncs,
+// no bpf_loop; the one loop has a constant bound (verifier, kernel >= 5.3),
+// and packet offsets taken from the map (op->l3) are clamped before use.
+// linux/bpf.h first: it defines the types the libbpf headers use.
+// clang-format off
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -29,6 +35,7 @@
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+// clang-format on
 
 #include "flowpath/io/xdp_fast_abi.h"
 
@@ -64,11 +71,11 @@ struct {
 volatile const __u32 fp_port_no = 0;
 
 static __always_inline void count(__u32 which) {
-  __u64 *v = bpf_map_lookup_elem(&fp_stats, &which);
+  __u64* v = bpf_map_lookup_elem(&fp_stats, &which);
   if (v) *v += 1;
 }
 
-static __always_inline int to_pmd(struct xdp_md *ctx, __u32 which) {
+static __always_inline int to_pmd(struct xdp_md* ctx, __u32 which) {
   count(which);
   return bpf_redirect_map(&fp_xsks, ctx->rx_queue_index, XDP_PASS);
 }
@@ -80,18 +87,18 @@ static __always_inline int is_vlan(__u16 tpid_be) {
 // Fills the L4 ports; returns 0 when the frame is one the program handles.
 // `end` is the frame's end (what the verifier checks reads against);
 // `ip_end` is where the IP payload ends (the header must fit in it, too).
-static __always_inline int parse_l4(void *l4, void *end, void *ip_end, __u8 proto,
-                                    struct fp_xdp_key *k) {
+static __always_inline int parse_l4(void* l4, void* end, void* ip_end, __u8 proto,
+                                    struct fp_xdp_key* k) {
   if (proto == IPPROTO_UDP) {
-    struct udphdr *u = l4;
-    if ((void *)(u + 1) > end || (void *)(u + 1) > ip_end) return -1;
+    struct udphdr* u = l4;
+    if ((void*)(u + 1) > end || (void*)(u + 1) > ip_end) return -1;
     k->tp_src = bpf_ntohs(u->source);
     k->tp_dst = bpf_ntohs(u->dest);
     return 0;
   }
   if (proto == IPPROTO_TCP) {
-    struct tcphdr *t = l4;
-    if ((void *)(t + 1) > end || (void *)(t + 1) > ip_end) return -1;
+    struct tcphdr* t = l4;
+    if ((void*)(t + 1) > end || (void*)(t + 1) > ip_end) return -1;
     __u32 doff = t->doff * 4;
     if (doff < sizeof(*t) || l4 + doff > ip_end) return -1;  // userspace: malformed
     if (t->syn || t->fin || t->rst) return -1;  // tcp_flags are not in the key; see docs
@@ -102,9 +109,9 @@ static __always_inline int parse_l4(void *l4, void *end, void *ip_end, __u8 prot
   return -1;
 }
 
-static __always_inline int parse_ipv4(void *l3, void *end, struct fp_xdp_key *k) {
-  struct iphdr *ip = l3;
-  if ((void *)(ip + 1) > end) return -1;
+static __always_inline int parse_ipv4(void* l3, void* end, struct fp_xdp_key* k) {
+  struct iphdr* ip = l3;
+  if ((void*)(ip + 1) > end) return -1;
   __u32 ihl = ip->ihl * 4;
   __u32 tot = bpf_ntohs(ip->tot_len);
   if (ip->version != 4 || ihl < sizeof(*ip) || tot < ihl || l3 + tot > end) return -1;
@@ -114,18 +121,18 @@ static __always_inline int parse_ipv4(void *l3, void *end, struct fp_xdp_key *k)
   k->nw_proto = ip->protocol;
   k->nw_tos = ip->tos;
   k->nw_ttl = ip->ttl;
-  void *l4 = l3 + ihl;
+  void* l4 = l3 + ihl;
   return parse_l4(l4, end, l3 + tot, ip->protocol, k);
 }
 
-static __always_inline int parse_ipv6(void *l3, void *end, struct fp_xdp_key *k) {
-  struct ipv6hdr *ip = l3;
-  if ((void *)(ip + 1) > end) return -1;
+static __always_inline int parse_ipv6(void* l3, void* end, struct fp_xdp_key* k) {
+  struct ipv6hdr* ip = l3;
+  if ((void*)(ip + 1) > end) return -1;
   if (ip->version != 6) return -1;
-  void *l4 = (void *)(ip + 1);
-  void *l4_end = l4 + bpf_ntohs(ip->payload_len);
+  void* l4 = (void*)(ip + 1);
+  void* l4_end = l4 + bpf_ntohs(ip->payload_len);
   if (l4_end > end) return -1;
-  __u32 vtf = bpf_ntohl(*(__be32 *)ip);
+  __u32 vtf = bpf_ntohl(*(__be32*)ip);
   k->ipv6_label = vtf & 0xfffff;
   k->nw_tos = (__u8)(vtf >> 20);
   k->nw_ttl = ip->hop_limit;
@@ -135,19 +142,19 @@ static __always_inline int parse_ipv6(void *l3, void *end, struct fp_xdp_key *k)
   return parse_l4(l4, end, l4_end, ip->nexthdr, k);
 }
 
-static __always_inline int parse(struct xdp_md *ctx, struct fp_xdp_key *k) {
-  void *data = (void *)(long)ctx->data;
-  void *end = (void *)(long)ctx->data_end;
-  struct ethhdr *eth = data;
-  if ((void *)(eth + 1) > end) return -1;
+static __always_inline int parse(struct xdp_md* ctx, struct fp_xdp_key* k) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  struct ethhdr* eth = data;
+  if ((void*)(eth + 1) > end) return -1;
   k->in_port = fp_port_no;
   __builtin_memcpy(k->dl_dst, eth->h_dest, 6);
   __builtin_memcpy(k->dl_src, eth->h_source, 6);
   __u16 type = eth->h_proto;
-  void *l3 = (void *)(eth + 1);
+  void* l3 = (void*)(eth + 1);
   if (is_vlan(type)) {
-    __u16 *tag = l3;
-    if ((void *)(tag + 2) > end) return -1;
+    __u16* tag = l3;
+    if ((void*)(tag + 2) > end) return -1;
     k->vlan_tpid = bpf_ntohs(type);
     k->vlan_tci = bpf_ntohs(tag[0]) | 0x1000;
     type = tag[1];
@@ -160,35 +167,35 @@ static __always_inline int parse(struct xdp_md *ctx, struct fp_xdp_key *k) {
   return -1;
 }
 
-static __always_inline int has_tag(struct xdp_md *ctx) {
-  void *data = (void *)(long)ctx->data;
-  void *end = (void *)(long)ctx->data_end;
+static __always_inline int has_tag(struct xdp_md* ctx) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
   if (data + 18 > end) return 0;
-  return is_vlan(((struct ethhdr *)data)->h_proto);
+  return is_vlan(((struct ethhdr*)data)->h_proto);
 }
 
 // The 12 MAC bytes move by 4 through a local copy (the ranges overlap).
-static __always_inline int push_tag(struct xdp_md *ctx, __u16 tpid, __u16 tci) {
-  void *data = (void *)(long)ctx->data;
-  void *end = (void *)(long)ctx->data_end;
+static __always_inline int push_tag(struct xdp_md* ctx, __u16 tpid, __u16 tci) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
   if (data + 14 > end) return 0;  // userspace: skipped
   __u8 macs[12];
   __builtin_memcpy(macs, data, 12);
   if (bpf_xdp_adjust_head(ctx, -4)) return -1;
-  data = (void *)(long)ctx->data;
-  end = (void *)(long)ctx->data_end;
+  data = (void*)(long)ctx->data;
+  end = (void*)(long)ctx->data_end;
   if (data + 16 > end) return -1;
   __builtin_memcpy(data, macs, 12);
-  __u16 *t = data + 12;
+  __u16* t = data + 12;
   t[0] = bpf_htons(tpid);
   t[1] = bpf_htons(tci & ~0x1000);
   return 0;
 }
 
-static __always_inline int pop_tag(struct xdp_md *ctx) {
+static __always_inline int pop_tag(struct xdp_md* ctx) {
   if (!has_tag(ctx)) return 0;
-  void *data = (void *)(long)ctx->data;
-  void *end = (void *)(long)ctx->data_end;
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
   if (data + 18 > end) return 0;
   __u8 macs[12];
   __builtin_memcpy(macs, data, 12);
@@ -196,23 +203,145 @@ static __always_inline int pop_tag(struct xdp_md *ctx) {
   return bpf_xdp_adjust_head(ctx, 4) ? -1 : 0;
 }
 
-static __always_inline int rewrite_tci(struct xdp_md *ctx, __u16 mask, __u16 bits) {
+static __always_inline int rewrite_tci(struct xdp_md* ctx, __u16 mask, __u16 bits) {
   if (!has_tag(ctx) && push_tag(ctx, ETH_P_8021Q, 0)) return -1;
-  void *data = (void *)(long)ctx->data;
-  void *end = (void *)(long)ctx->data_end;
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
   if (data + 16 > end) return 0;  // too short to carry a tag: skipped
-  __u16 *tci = data + 14;
+  __u16* tci = data + 14;
   __u16 v = bpf_ntohs(*tci);
   *tci = bpf_htons(((v & ~mask) | (bits & mask)) & ~0x1000);
   return 0;
 }
 
+// Set-field, as action/set_field.hpp does it: RFC 1624 eq. 3 incremental
+// checksums (so the result equals a recomputation), a field already at its
+// value left alone (the checksum keeps its representation), a UDP checksum
+// of zero left at zero and a result of zero stored as 0xffff.  A frame the
+// op cannot reach is left unchanged (userspace: kSkipped).
+static __always_inline __u16 csum_fold(__u32 s) {
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  return (__u16)s;
+}
+
+static __always_inline __u16 csum_replace16(__u16 c, __u16 old, __u16 neu) {
+  return (__u16)~csum_fold((__u32)(__u16)~c + (__u16)~old + neu);
+}
+
+static __always_inline __u16 csum_replace32(__u16 c, __u32 old, __u32 neu) {
+  __u32 s = (__u32)(__u16)~c + (__u16) ~(old >> 16) + (__u16)~old + (neu >> 16) + (neu & 0xffff);
+  return (__u16)~csum_fold(s);
+}
+
+static __always_inline void set_eth(struct xdp_md* ctx, const struct fp_xdp_op* op) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  if (data + 14 > end) return;
+  __builtin_memcpy(data + (op->field ? 6 : 0), op->mac, 6);
+}
+
+// The IPv4 header at op->l3, or NULL.
+static __always_inline __u8* ipv4_at(struct xdp_md* ctx, const struct fp_xdp_op* op) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  __u32 l3 = op->l3;
+  if (l3 > FP_XDP_MAX_L3) return 0;
+  __u8* ip = data + l3;
+  if ((void*)(ip + 20) > end || (ip[0] >> 4) != 4) return 0;
+  return ip;
+}
+
+// The TCP/UDP checksum field of the IPv4 header ip (NULL: none there).
+static __always_inline __u16* l4_csum(struct xdp_md* ctx, __u8* ip) {
+  void* end = (void*)(long)ctx->data_end;
+  __u32 hlen = (ip[0] & 0x0f) * 4;
+  if (hlen < 20) return 0;
+  __u8* l4 = ip + hlen;
+  if (ip[9] == IPPROTO_TCP && (void*)(l4 + 18) <= end) return (__u16*)(l4 + 16);
+  if (ip[9] == IPPROTO_UDP && (void*)(l4 + 8) <= end) return (__u16*)(l4 + 6);
+  return 0;
+}
+
+static __always_inline void update_l4(__u16* f, __u8 proto, __u32 old, __u32 neu, int wide) {
+  __u16 c = bpf_ntohs(*f);
+  if (proto == IPPROTO_UDP && c == 0) return;
+  c = wide ? csum_replace32(c, old, neu) : csum_replace16(c, (__u16)old, (__u16)neu);
+  if (proto == IPPROTO_UDP && c == 0) c = 0xffff;
+  *f = bpf_htons(c);
+}
+
+static __always_inline void set_ipv4_addr(struct xdp_md* ctx, const struct fp_xdp_op* op) {
+  __u8* ip = ipv4_at(ctx, op);
+  if (!ip) return;
+  __be32* a = (__be32*)(ip + (op->field == 12 ? 12 : 16));
+  __u32 old = bpf_ntohl(*a), neu = op->addr;
+  if (old == neu) return;
+  *a = bpf_htonl(neu);
+  __u16* ck = (__u16*)(ip + 10);
+  *ck = bpf_htons(csum_replace32(bpf_ntohs(*ck), old, neu));
+  __u16* f = l4_csum(ctx, ip);
+  if (f) update_l4(f, ip[9], old, neu, 1);
+}
+
+static __always_inline void set_ipv4_word(struct xdp_md* ctx, const struct fp_xdp_op* op) {
+  __u8* ip = ipv4_at(ctx, op);
+  if (!ip) return;
+  __u16* w = (__u16*)(ip + (op->field == 8 ? 8 : 0));
+  __u16 old = bpf_ntohs(*w);
+  __u16 neu = (old & ~op->mask) | (op->bits & op->mask);
+  if (old == neu) return;
+  *w = bpf_htons(neu);
+  __u16* ck = (__u16*)(ip + 10);
+  *ck = bpf_htons(csum_replace16(bpf_ntohs(*ck), old, neu));
+}
+
+static __always_inline void set_tp_port(struct xdp_md* ctx, const struct fp_xdp_op* op) {
+  __u8* ip = ipv4_at(ctx, op);
+  if (!ip) return;
+  __u16* f = l4_csum(ctx, ip);
+  if (!f) return;  // SCTP and the rest: never offloaded (the key has TCP/UDP only)
+  void* end = (void*)(long)ctx->data_end;
+  __u8* l4 = ip + (ip[0] & 0x0f) * 4;
+  __u16* p = (__u16*)(l4 + (op->field ? 2 : 0));
+  if ((void*)(p + 1) > end) return;
+  __u16 old = bpf_ntohs(*p), neu = op->bits;
+  if (old == neu) return;
+  *p = bpf_htons(neu);
+  update_l4(f, ip[9], old, neu, 0);
+}
+
+// One op; nonzero: the packet is dropped (a failed VLAN push, as userspace).
+static __always_inline int run_op(struct xdp_md* ctx, const struct fp_xdp_op* op) {
+  switch (op->type) {
+    case FP_XDP_OP_POP_VLAN:
+      return pop_tag(ctx);
+    case FP_XDP_OP_PUSH_VLAN:
+      return push_tag(ctx, op->tpid, op->bits);
+    case FP_XDP_OP_REWRITE_TCI:
+      return rewrite_tci(ctx, op->mask, op->bits);
+    case FP_XDP_OP_SET_ETH:
+      set_eth(ctx, op);
+      return 0;
+    case FP_XDP_OP_SET_IPV4_ADDR:
+      set_ipv4_addr(ctx, op);
+      return 0;
+    case FP_XDP_OP_SET_IPV4_WORD:
+      set_ipv4_word(ctx, op);
+      return 0;
+    case FP_XDP_OP_SET_TP_PORT:
+      set_tp_port(ctx, op);
+      return 0;
+  }
+  return 0;
+}
+
 SEC("xdp")
-int fp_xdp_fast(struct xdp_md *ctx) {
+int fp_xdp_fast(struct xdp_md* ctx) {
   struct fp_xdp_key k;
   __builtin_memset(&k, 0, sizeof(k));
   if (parse(ctx, &k)) return to_pmd(ctx, FP_XDP_STAT_PUNT);
-  struct fp_xdp_flow *f = bpf_map_lookup_elem(&fp_flows, &k);
+  struct fp_xdp_flow* f = bpf_map_lookup_elem(&fp_flows, &k);
   if (!f) return to_pmd(ctx, FP_XDP_STAT_MISS);
   __u32 n = f->n_ops;
   if (n > FP_XDP_MAX_OPS) return to_pmd(ctx, FP_XDP_STAT_ABORT);
@@ -230,15 +359,7 @@ int fp_xdp_fast(struct xdp_md *ctx) {
   count(FP_XDP_STAT_HIT);
   for (__u32 i = 0; i < FP_XDP_MAX_OPS; i++) {
     if (i >= n) break;
-    struct fp_xdp_op *op = &f->ops[i];
-    int err = 0;
-    if (op->type == FP_XDP_OP_POP_VLAN)
-      err = pop_tag(ctx);
-    else if (op->type == FP_XDP_OP_PUSH_VLAN)
-      err = push_tag(ctx, op->tpid, op->bits);
-    else if (op->type == FP_XDP_OP_REWRITE_TCI)
-      err = rewrite_tci(ctx, op->mask, op->bits);
-    if (err) return XDP_DROP;
+    if (run_op(ctx, &f->ops[i])) return XDP_DROP;
   }
   return out ? XDP_REDIRECT : XDP_DROP;
 }

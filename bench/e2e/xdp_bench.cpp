@@ -6,10 +6,12 @@
 //       198.51.100.1 -> 198.51.100.2, source port 1024 + i % FLOWS) sent
 //       out of IFNAME by BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES, the
 //       technique of xdp-trafficgen, from CPU; prints "sent N packets"
-//   xdp_bench OBJ sink IFNAME FILE    counts and drops in XDP; writes the
-//       packet count to FILE every 100 ms until SIGTERM, then detaches
+//   xdp_bench OBJ sink IFNAME FILE    counts and drops in XDP; writes
+//       "correct wrong flows-seen-correct" to FILE every 100 ms until
+//       SIGTERM, then detaches
 //   xdp_bench OBJ bare IN OUT         the floor: VLAN push + devmap
 //       redirect IN -> OUT until SIGTERM, then detaches
+//   xdp_bench OBJ fwd IN OUT          devmap redirect only (no push)
 //
 // Errors go to stderr with exit 1.  Needs root.
 #include <arpa/inet.h>
@@ -134,15 +136,25 @@ int gen(bpf_object* o, const char* ifname, uint32_t flows, double seconds, int c
   return 0;
 }
 
+unsigned flows_seen(int fd) {
+  unsigned n = 0;
+  for (uint32_t k = 0; k < 4096; ++k) {
+    uint32_t v = 0;
+    n += bpf_map_lookup_elem(fd, &k, &v) == 0 && v;
+  }
+  return n;
+}
+
 int sink(bpf_object* o, const char* ifname, const char* file) {
   int ifi = ifindex(ifname);
   attach(ifi, prog_fd(o, "fp_sink"), ifname);
   wait_for_signal();
-  int cnt = map_fd(o, "fp_cnt");
+  int cnt = map_fd(o, "fp_cnt"), seen = map_fd(o, "fp_seen");
   while (!g_stop) {
     std::string tmp = std::string(file) + ".tmp";
     if (FILE* f = std::fopen(tmp.c_str(), "w")) {
-      std::fprintf(f, "%llu\n", (unsigned long long)percpu_sum(cnt, 0));
+      std::fprintf(f, "%llu %llu %u\n", (unsigned long long)percpu_sum(cnt, 0),
+                   (unsigned long long)percpu_sum(cnt, 2), flows_seen(seen));
       std::fclose(f);
       std::rename(tmp.c_str(), file);
     }
@@ -152,11 +164,11 @@ int sink(bpf_object* o, const char* ifname, const char* file) {
   return 0;
 }
 
-int bare(bpf_object* o, const char* in, const char* out) {
+int bare(bpf_object* o, const char* in, const char* out, const char* prog) {
   uint32_t k = 0, v = uint32_t(ifindex(out));
   if (bpf_map_update_elem(map_fd(o, "fp_out"), &k, &v, BPF_ANY)) die("devmap update");
   int ifi = ifindex(in);
-  attach(ifi, prog_fd(o, "fp_bare"), in);
+  attach(ifi, prog_fd(o, prog), in);
   wait_for_signal();
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   bpf_xdp_detach(ifi, XDP_FLAGS_DRV_MODE, nullptr);
@@ -177,7 +189,8 @@ int main(int argc, char** argv) {
   if (cmd == "gen" && argc == 7)
     return gen(o, argv[3], uint32_t(std::atoi(argv[4])), std::atof(argv[5]), std::atoi(argv[6]));
   if (cmd == "sink" && argc == 5) return sink(o, argv[3], argv[4]);
-  if (cmd == "bare" && argc == 5) return bare(o, argv[3], argv[4]);
+  if (cmd == "bare" && argc == 5) return bare(o, argv[3], argv[4], "fp_bare");
+  if (cmd == "fwd" && argc == 5) return bare(o, argv[3], argv[4], "fp_fwd");
   std::fprintf(stderr, "xdp_bench: bad arguments for %s\n", cmd.c_str());
   return 2;
 }

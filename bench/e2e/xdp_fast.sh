@@ -2,29 +2,42 @@
 # The XDP fast path benchmark (issue 14): gen --veth--> [in1 switch out1]
 # --veth--> sink, 64-byte UDP from a live-frames generator (xdp_bench gen:
 # BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES) on CPU 0, the far end
-# counting and dropping in XDP (xdp_bench sink).  Rule of the compute node:
-# in_port=in1,actions=mod_vlan_vid:1000,output:out1.  Contestants, one run:
-#   bare       XDP on in1: VLAN push + devmap redirect, no parse, no lookup
+# checking, counting and dropping in XDP (xdp_bench sink: a frame counts
+# only when it is what the rules make of it, and every flow must arrive
+# correct at least once: the first packet of each flow).  The compute node
+# in two shapes (--topos):
+#   patch  br-int (in1) and br-eth2 (out1) joined by patch ports
+#   veth   the same bridges joined by the veth pair int-br-eth2 <->
+#          phy-br-eth2, both AF_XDP ports (the seed's shape)
+# Rules: br-int in_port=in1 -> mod_vlan_vid:1, to br-eth2; br-eth2
+# dl_vlan=1 from br-int -> mod_vlan_vid:1000,output:out1.  Contestants:
+#   bare       the floor: XDP VLAN push + devmap redirect, no parse, no
+#              lookup (veth shape: push on in1, plain redirect on phy-br-eth2)
 #   fp-slow    flowpath switch --no-xdp-fast (every packet over AF_XDP)
 #   fp-fast    flowpath switch --xdp-fast, PMD on CPU 0 (misses only)
 #   fp-fast1   flowpath switch --xdp-fast, PMD busy-polling on CPU 1 too
+#   fp-sleep   flowpath switch --xdp-fast --pmd-max-sleep 1000, PMD on
+#              CPU 1 but sleeping when idle (misses wake it: poll() on the
+#              sockets), so the kernel's forwarding keeps the core
 #   ovs        Open vSwitch 3.1, netdev datapath, afxdp ports (private
 #              instance), PMD on CPU 1
 # The forwarding core is CPU 1: in1's NAPI is threaded and its thread
-# pinned there (XDP on a veth runs in the receiving NAPI), and the PMD of
-# fp-slow / fp-fast1 / ovs runs there.  cycles/packet = CPU 1's busy time
-# (/proc/stat) x its clock / packets delivered.
+# pinned there (XDP on a veth runs in the receiving NAPI; the veth pair's
+# second hop runs in the NAPI the first hop schedules, on the same CPU),
+# and the PMD of fp-slow / fp-fast1 / ovs runs there.  cycles/packet =
+# CPU 1's busy time (/proc/stat) x its clock / correct packets delivered.
 # Usage: bench/e2e/xdp_fast.sh [--build DIR] [--seconds S] [--flows "1 1000"]
-#                              [--only "bare fp-slow fp-fast fp-fast1 ovs"]
+#          [--topos "patch veth"] [--only "bare fp-slow fp-fast fp-fast1 fp-sleep ovs"]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=$root/build SECS=5 FLOWS="1 1000" ONLY="bare fp-slow fp-fast fp-fast1 ovs"
+BUILD=$root/build SECS=5 FLOWS="1 1000" ONLY="bare fp-slow fp-fast fp-fast1 fp-sleep ovs" TOPOS="patch veth"
 while (($#)); do
   case $1 in
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
     --seconds) SECS=$2; shift 2 ;;
     --flows) FLOWS=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
+    --topos) TOPOS=$2; shift 2 ;;
     *) echo "xdp_fast.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -48,6 +61,7 @@ cleanup() {
   set +e
   for p in "${PIDS[@]}"; do stop_pid "$p"; done
   ovs_stop
+  [[ -n $SINK ]] && stop_pid "$SINK"
   for n in gen sw sink; do ip netns del "$P-$n" 2>/dev/null; done
   rm -rf "$T"
 }
@@ -62,16 +76,43 @@ ip -n "$P-sink" link set k0 address 02:00:00:00:00:02 up
 ip -n "$P-sw" link set in1 up
 ip -n "$P-sw" link set out1 up
 for n in gen sw sink; do ip netns exec "$P-$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
-ip netns exec "$P-sink" "$T/xdp_bench" "$T/b.o" sink k0 "$T/sink.cnt" & PIDS+=($!)
-cat >"$T/sw.conf" <<'EOF'
-add-br br0
-add-port br0 in1
-add-port br0 out1
-add-flow br0 priority=10,in_port=in1,actions=mod_vlan_vid:1000,output:out1
-add-flow br0 priority=1,actions=drop
-EOF
+SINK=""
+sink_start() {  # a fresh sink per contestant: its flows-seen set starts empty
+  rm -f "$T/sink.cnt"
+  ip netns exec "$P-sink" "$T/xdp_bench" "$T/b.o" sink k0 "$T/sink.cnt" & SINK=$!
+  for _ in $(seq 50); do [[ -f $T/sink.cnt ]] && break; sleep 0.1; done
+}
+sink_stop() { stop_pid "$SINK"; SINK=""; }
+write_conf() {  # TOPO: the compute node's two bridges, joined as TOPO says
+  local join=""
+  [[ $1 == patch ]] && join=" type=patch peer="
+  {
+    echo "add-br br-int"
+    echo "add-port br-int in1"
+    echo "add-port br-int int-br-eth2${join:+${join}phy-br-eth2}"
+    echo "add-flow br-int priority=10,in_port=in1,actions=mod_vlan_vid:1,output:int-br-eth2"
+    echo "add-flow br-int priority=1,actions=drop"
+    echo "add-br br-eth2"
+    echo "add-port br-eth2 phy-br-eth2${join:+${join}int-br-eth2}"
+    echo "add-port br-eth2 out1"
+    echo "add-flow br-eth2 priority=10,in_port=phy-br-eth2,dl_vlan=1,actions=mod_vlan_vid:1000,output:out1"
+    echo "add-flow br-eth2 priority=1,actions=drop"
+  } >"$T/sw.conf"
+}
+veth_pair() {  # up|down: the veth pair of the seed's shape, inside sw
+  if [[ $1 == up ]]; then
+    ip -n "$P-sw" link add int-br-eth2 type veth peer name phy-br-eth2
+    for d in int-br-eth2 phy-br-eth2; do
+      ip netns exec "$P-sw" ethtool -K $d rxvlan off txvlan off >/dev/null 2>&1 || true
+      ip -n "$P-sw" link set $d up
+    done
+  else
+    ip -n "$P-sw" link del int-br-eth2 2>/dev/null || true
+  fi
+}
 
-sink_count() { cat "$T/sink.cnt" 2>/dev/null || echo 0; }
+sink_read() { cat "$T/sink.cnt" 2>/dev/null || echo "0 0 0"; }
+sink_count() { sink_read | awk '{print $1}'; }
 cpu1_busy() { awk '$1=="cpu1"{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
 mhz=$(awk -F: '/cpu MHz/{print $2; exit}' /proc/cpuinfo)
 threaded_on() {  # in1's NAPI as a thread pinned to CPU 1
@@ -81,7 +122,7 @@ threaded_on() {  # in1's NAPI as a thread pinned to CPU 1
 }
 threaded_off() { ip netns exec "$P-sw" sh -c 'echo 0 > /sys/class/net/in1/threaded' 2>/dev/null || true; }
 measure() {  # name flows
-  local before b0 sent after b1
+  local before b0 sent after b1 wrong seen
   sleep 1  # warm: first packets, kernel entries in
   ip netns exec "$P-gen" "$T/xdp_bench" "$T/b.o" gen g0 "$2" 1 0 >/dev/null
   sleep 0.5
@@ -89,17 +130,25 @@ measure() {  # name flows
   sent=$(ip netns exec "$P-gen" "$T/xdp_bench" "$T/b.o" gen g0 "$2" "$SECS" 0 | awk '{print $2}')
   sleep 0.3
   after=$(sink_count); b1=$(cpu1_busy)
-  awk -v n="$1" -v f="$2" -v s="$sent" -v d=$((after - before)) -v t="$SECS" \
-      -v busy=$((b1 - b0)) -v mhz="$mhz" 'BEGIN {
+  read -r _ wrong seen < <(sink_read)
+  awk -v topo="$TOPO" -v n="$1" -v f="$2" -v s="$sent" -v d=$((after - before)) -v t="$SECS" \
+      -v busy=$((b1 - b0)) -v mhz="$mhz" -v w="$wrong" -v seen="$seen" 'BEGIN {
     cyc = d > 0 ? busy / 100.0 * mhz * 1e6 / d : 0
-    printf "%-9s %6d %10.2f %10.2f %9.0f\n", n, f, s / t / 1e6, d / t / 1e6, cyc }' | tee -a "$T/results"
+    printf "%-5s %-9s %6d %10.2f %10.3f %9.0f %6d %5d/%d\n", topo, n, f, s / t / 1e6, d / t / 1e6,
+           cyc, w, seen, f }' | tee -a "$T/results"
 }
 
 run_bare() {
-  ip netns exec "$P-sw" "$T/xdp_bench" "$T/b.o" bare in1 out1 & local pid=$!
+  local pid2=""
+  if [[ $TOPO == patch ]]; then
+    ip netns exec "$P-sw" "$T/xdp_bench" "$T/b.o" bare in1 out1 & local pid=$!
+  else
+    ip netns exec "$P-sw" "$T/xdp_bench" "$T/b.o" bare in1 int-br-eth2 & local pid=$!
+    ip netns exec "$P-sw" "$T/xdp_bench" "$T/b.o" fwd phy-br-eth2 out1 & pid2=$!
+  fi
   sleep 0.5; threaded_on
   for f in $FLOWS; do measure bare "$f"; done
-  threaded_off; stop_pid "$pid"
+  threaded_off; stop_pid "$pid"; [[ -z $pid2 ]] || stop_pid "$pid2"
 }
 run_flowpath() {  # name pmd-core args...
   local name=$1 core=$2; shift 2
@@ -109,12 +158,12 @@ run_flowpath() {  # name pmd-core args...
   [[ -S $T/ctl ]] || { cat "$T/sw.log"; exit 1; }
   threaded_on
   for f in $FLOWS; do measure "$name" "$f"; done
-  "$BUILD/flowpath" ctl --socket "$T/ctl" dpif-netdev/pmd-stats-show >"$T/$name.pmd" || true
+  "$BUILD/flowpath" ctl --socket "$T/ctl" dpif-netdev/pmd-stats-show >"$T/$TOPO-$name.pmd" || true
   threaded_off; stop_pid "$pid"; rm -f "$T/ctl"
 }
 run_ovs() {
   command -v ovs-vswitchd >/dev/null || { echo "ovs: not installed, skipped"; return 0; }
-  mkdir -p "$T/ovs"
+  rm -rf "$T/ovs"; mkdir -p "$T/ovs"
   export OVS_RUNDIR=$T/ovs OVS_DBDIR=$T/ovs OVS_LOGDIR=$T/ovs OVS_SYSCONFDIR=$T/ovs
   ovsdb-tool create "$T/ovs/conf.db" /usr/share/openvswitch/vswitch.ovsschema
   ip netns exec "$P-sw" ovsdb-server "$T/ovs/conf.db" --remote=punix:"$T/ovs/db.sock" \
@@ -124,26 +173,53 @@ run_ovs() {
   $V set Open_vSwitch . other_config:pmd-cpu-mask=0x2
   ip netns exec "$P-sw" ovs-vswitchd unix:"$T/ovs/db.sock" --pidfile="$T/ovs/ovs-vswitchd.pid" \
     --unixctl="$T/ovs/vswitchd.ctl" --detach --log-file="$T/ovs/vswitchd.log"
-  $V add-br br0 -- set bridge br0 datapath_type=netdev
-  $V add-port br0 in1 -- set interface in1 type=afxdp ofport_request=1
-  $V add-port br0 out1 -- set interface out1 type=afxdp ofport_request=2
+  local int=(type=afxdp) phy=(type=afxdp)
+  [[ $TOPO == patch ]] && int=(type=patch options:peer=phy-br-eth2) phy=(type=patch options:peer=int-br-eth2)
+  $V add-br br-int -- set bridge br-int datapath_type=netdev
+  $V add-br br-eth2 -- set bridge br-eth2 datapath_type=netdev
+  $V add-port br-int in1 -- set interface in1 type=afxdp ofport_request=1
+  $V add-port br-int int-br-eth2 -- set interface int-br-eth2 "${int[@]}" ofport_request=2
+  $V add-port br-eth2 phy-br-eth2 -- set interface phy-br-eth2 "${phy[@]}" ofport_request=1
+  $V add-port br-eth2 out1 -- set interface out1 type=afxdp ofport_request=2
   sleep 2
-  ovs-ofctl del-flows br0
-  ovs-ofctl add-flow br0 "priority=10,in_port=1,actions=mod_vlan_vid:1000,output:2"
+  ovs-ofctl del-flows br-int; ovs-ofctl del-flows br-eth2
+  ovs-ofctl add-flow br-int "priority=10,in_port=1,actions=mod_vlan_vid:1,output:2"
+  ovs-ofctl add-flow br-int "priority=1,actions=drop"
+  ovs-ofctl add-flow br-eth2 "priority=10,in_port=1,dl_vlan=1,actions=mod_vlan_vid:1000,output:2"
+  ovs-ofctl add-flow br-eth2 "priority=1,actions=drop"
   threaded_on
   for f in $FLOWS; do measure ovs "$f"; done
   threaded_off; ovs_stop
 }
 
-echo "contestant flows  sent Mpps  recv Mpps  cyc/pkt(cpu1)" | tee "$T/results"
-for c in $ONLY; do
-  case $c in
-    bare) run_bare ;;
-    fp-slow) run_flowpath fp-slow 1 --no-xdp-fast ;;
-    fp-fast) run_flowpath fp-fast 0 --xdp-fast ;;
-    fp-fast1) run_flowpath fp-fast1 1 --xdp-fast ;;
-    ovs) run_ovs ;;
-    *) echo "unknown contestant $c" >&2 ;;
-  esac
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "topo  contestant flows  sent Mpps  recv Mpps  cyc/pkt(cpu1) wrong flows-ok" | tee "$T/results"
+for TOPO in $TOPOS; do
+  [[ $TOPO == veth ]] && veth_pair up
+  write_conf "$TOPO"
+  for c in $ONLY; do
+    sink_start
+    case $c in
+      bare) run_bare ;;
+      fp-slow) run_flowpath fp-slow 1 --no-xdp-fast ;;
+      fp-fast) run_flowpath fp-fast 0 --xdp-fast ;;
+      fp-fast1) run_flowpath fp-fast1 1 --xdp-fast ;;
+      fp-sleep) run_flowpath fp-sleep 1 --xdp-fast --pmd-max-sleep 1000 ;;
+      ovs) run_ovs ;;
+      *) echo "unknown contestant $c" >&2 ;;
+    esac
+    sink_stop
+  done
+  [[ $TOPO == veth ]] && veth_pair down
 done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Ratios within this run: the fast path against OVS and against the floor.
+awk 'NR > 1 { r[$1 " " $3 " " $2] = $5 }
+  END { for (k in r) { split(k, a, " "); if (a[3] != "fp-fast") continue
+    t = a[1] " " a[2]; o = r[t " ovs"]; b = r[t " bare"]; s = r[t " fp-slow"]
+    x = (o > 0) ? r[k] / o : 0; y = (b > 0) ? 100 * r[k] / b : 0; z = (o > 0) ? s / o : 0
+    f1 = r[t " fp-fast1"]; x1 = (o > 0) ? f1 / o : 0; y1 = (b > 0) ? 100 * f1 / b : 0
+    f2 = r[t " fp-sleep"]; x2 = (o > 0) ? f2 / o : 0; y2 = (b > 0) ? 100 * f2 / b : 0
+    printf "%-5s flows=%-5s vs ovs / %% of bare: fp-fast %.2fx %.0f%%, fp-fast1 %.2fx %.0f%%, fp-sleep %.2fx %.0f%%; fp-slow %.2fx ovs\n",
+      a[1], a[2], x, y, x1, y1, x2, y2, z } }' "$T/results"
 for f in "$T"/*.pmd; do [[ -f $f ]] && { echo "== $(basename "$f")"; grep -E "packets received|xdp fast path" "$f"; }; done

@@ -23,12 +23,13 @@ int main() {
 add-br br0
 add-port br0 p1
 add-port br0 p2
-add-flow br0 in_port=p1,udp,actions=mod_vlan_vid:1000,output:p2
+add-flow br0 in_port=p1,udp,actions=mod_vlan_vid:1000,mod_nw_src:198.51.100.1,mod_tp_dst:53,output:p2
 )"),
                       opt);
-  // A flow is offloaded when it enters and leaves through ports with a
-  // devmap slot (the switch fills them for AF_XDP ports; here: loopback,
-  // never used).
+  // The VLAN push and the two set-fields (with their IPv4 and UDP checksum
+  // updates) run in the kernel too.  A flow is offloaded when it enters and
+  // leaves through ports with a devmap slot (the switch fills them for
+  // AF_XDP ports; here: loopback, never used).
   for (const char* name : {"p1", "p2"}) sw.xdp_fast_path()->set_port(sw.port(name)->dp_port(), 1);
   // 02:..:02 <- 02:..:01, 192.0.2.1:1000 -> 192.0.2.2:9, UDP.
   std::vector<uint8_t> f = {2,    0, 0,   0,  0, 2, 2,    0,    0,  0,  0, 1, 8,   0,

@@ -6,10 +6,18 @@
 # fast path on: a flow change must stop the kernel forwarding at once (no
 # frame of the old decision after `add-flow` returns); pmd-stats-show shows
 # kernel hits; and on SIGTERM no XDP program is left attached.
+# SHAPE "bridge" (default): one bridge br0 with s1 and s2.  SHAPE
+# "veth-pair": the seed's compute node, h1 on br-int, h2 on br-eth2, the
+# bridges joined by the veth pair int-br-eth2 <-> phy-br-eth2 (both AF_XDP
+# ports of the switch), VLAN 1 inside br-int and 1000 on br-eth2; a cached
+# flow crosses both bridges inside the kernel (a redirect into
+# int-br-eth2 is received by phy-br-eth2's copy of the program).
 # Needs root; exits 77 (ctest: skipped) otherwise.
-# Usage: tests/xdp/xdp_veth_test.sh BUILD_DIR
+# Usage: tests/xdp/xdp_veth_test.sh BUILD_DIR [bridge|veth-pair]
 set -euo pipefail
-B=$(cd "${1:?usage: xdp_veth_test.sh BUILD_DIR}" && pwd)
+B=$(cd "${1:?usage: xdp_veth_test.sh BUILD_DIR [bridge|veth-pair]}" && pwd)
+SHAPE=${2:-bridge}
+[[ $SHAPE == bridge || $SHAPE == veth-pair ]] || { echo "xdp_veth_test.sh: unknown shape $SHAPE"; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (network namespaces, AF_XDP, BPF)"; exit 77; }
 for t in tcpdump ethtool /usr/bin/python3; do
   command -v $t >/dev/null || { echo "SKIP: no $t"; exit 77; }
@@ -41,7 +49,9 @@ ip -n "$P-sw" link set lo up
 for n in sw h1 h2; do  # no IPv6 chatter (router solicitations) in the captures
   ns $n sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 done
-cat >"$T/sw.conf" <<'EOF'
+if [[ $SHAPE == bridge ]]; then
+  BR=br0
+  cat >"$T/sw.conf" <<'EOF'
 add-br br0
 add-port br0 s1
 add-port br0 s2
@@ -49,6 +59,28 @@ add-flow br0 priority=10,in_port=s1,udp,actions=mod_vlan_vid:1000,output:s2
 add-flow br0 priority=10,in_port=s2,dl_vlan=1000,actions=strip_vlan,output:s1
 add-flow br0 priority=1,actions=NORMAL
 EOF
+else
+  BR=br-int
+  ip -n "$P-sw" link add int-br-eth2 type veth peer name phy-br-eth2
+  for d in int-br-eth2 phy-br-eth2; do
+    ns sw ethtool -K $d rxvlan off txvlan off >/dev/null 2>&1 || true
+    ip -n "$P-sw" link set $d up
+  done
+  cat >"$T/sw.conf" <<'EOF'
+add-br br-int
+add-port br-int s1
+add-port br-int int-br-eth2
+add-flow br-int priority=10,in_port=s1,udp,actions=mod_vlan_vid:1,output:int-br-eth2
+add-flow br-int priority=10,in_port=int-br-eth2,dl_vlan=1,actions=strip_vlan,output:s1
+add-flow br-int priority=1,actions=NORMAL
+add-br br-eth2
+add-port br-eth2 s2
+add-port br-eth2 phy-br-eth2
+add-flow br-eth2 priority=10,in_port=phy-br-eth2,dl_vlan=1,actions=mod_vlan_vid:1000,output:s2
+add-flow br-eth2 priority=10,in_port=s2,dl_vlan=1000,actions=mod_vlan_vid:1,output:phy-br-eth2
+add-flow br-eth2 priority=1,actions=NORMAL
+EOF
+fi
 
 # send.py DEV: UDP flows (untagged, h1 -> h2), TCP ACKs and ICMP through
 # NORMAL, and VLAN 1000 UDP back (h2 -> h1), paced (no loss by overload).
@@ -157,7 +189,10 @@ run() {  # run NAME SWITCH_ARGS...
   end_capture
   ctl dpif-netdev/pmd-stats-show >"$T/$name-pmd.txt" || fail "pmd-stats-show"
   ctl dpctl/dump-flows >"$T/$name-dpflows.txt" || fail "dpctl/dump-flows"
-  ctl bridge/dump-flows br0 >"$T/$name-flows.txt" || fail "dump-flows"
+  ctl bridge/dump-flows $BR >"$T/$name-flows.txt" || fail "dump-flows"
+  if [[ $SHAPE == veth-pair ]]; then
+    ctl bridge/dump-flows br-eth2 >"$T/$name-flows2.txt" || fail "dump-flows br-eth2"
+  fi
 }
 
 run slow --no-xdp-fast
@@ -185,10 +220,15 @@ hits=$(sed -n 's/.*xdp fast path hits: \([0-9]*\).*/\1/p' "$T/fast-pmd.txt" | he
 grep -q "offloaded:yes" "$T/fast-dpflows.txt" || fail "dpctl/dump-flows marks nothing offloaded"
 grep -q "n_packets=168, .*priority=10,udp,in_port=s1" "$T/fast-flows.txt" ||
   fail "rule counters lack kernel hits: $(cat "$T/fast-flows.txt")"
+if [[ $SHAPE == veth-pair ]]; then  # the second bridge's hop ran in the kernel too
+  grep -q "n_packets=168, .*priority=10,in_port=phy-br-eth2,dl_vlan=1 " "$T/fast-flows2.txt" ||
+    fail "br-eth2's rule counters lack kernel hits: $(cat "$T/fast-flows2.txt")"
+  ((hits >= 2 * 160)) || fail "only $hits kernel hits: both hops of the UDP flows should be in the kernel"
+fi
 echo "ok: $hits packets forwarded in the kernel; counters exact (n_packets=168 on the UDP rule)"
 
 # A flow change stops kernel forwarding at once.
-ctl add-flow br0 "priority=20,in_port=s1,udp,actions=drop" >/dev/null || fail "add-flow"
+ctl add-flow $BR "priority=20,in_port=s1,udp,actions=drop" >/dev/null || fail "add-flow"
 capture after
 ns h1 /usr/bin/python3 "$T/send.py" eth0 h1 5
 end_capture
@@ -196,4 +236,4 @@ end_capture
   fail "h2 still got VLAN 1000 UDP after add-flow ...drop (stale kernel entry)"
 echo "ok: add-flow drop stops the kernel's forwarding at once"
 stop_switch
-echo "ok: xdp fast path on real veths"
+echo "ok: xdp fast path on real veths ($SHAPE)"

@@ -11,15 +11,17 @@
 //
 // What is offered.  Every packet that reaches the PMD missed the kernel (or
 // was punted).  offer() builds the packet's exact kernel key from its
-// FlowKey (xdp_key_from: the fields the program parses, built the same way)
-// and inserts key -> encoded actions when (1) the packet's shape is one the
-// program takes (IPv4 non-fragment or IPv6 without extension headers, TCP
-// or UDP, at most one VLAN tag), (2) its megaflow's mask consults nothing
-// the kernel key lacks (tcp_flags is the only such field for that shape),
-// and (3) the actions encode (xdp_flow_from: VLAN pop/push/VID/PCP and at
-// most one output, as the last action; none = drop).  Then every packet
-// with that kernel key matches the megaflow, so the kernel decides exactly
-// as the userspace datapath would.  Refusals are remembered per megaflow
+// FlowKey (xdp_key_from, io/xdp_fast_encode.hpp: the fields the program
+// parses, built the same way) and inserts key -> encoded actions when (1)
+// the packet's shape is one the program takes (IPv4 non-fragment or IPv6
+// without extension headers, TCP or UDP, at most one VLAN tag), (2) its
+// megaflow's mask consults nothing the kernel key lacks (tcp_flags is the
+// only such field for that shape), and (3) the actions encode
+// (xdp_flow_from: VLAN pop/push/VID/PCP, set-field of Ethernet/IPv4
+// addresses, TOS, TTL, TCP/UDP ports with the executor's checksum updates,
+// at most one output, at most 8 ops; none = drop).  Then every packet with
+// that kernel key matches the megaflow, so the kernel decides exactly as
+// the userspace datapath would.  Refusals are remembered per megaflow
 // (pointer + serial), so an uncacheable flow costs one table probe per
 // packet, not an encoding.
 //
@@ -52,74 +54,10 @@
 
 #include "flowpath/classify/megaflow_cache.hpp"
 #include "flowpath/core/batch.hpp"
+#include "flowpath/io/xdp_fast_encode.hpp"
 #include "flowpath/io/xdp_fast_path.hpp"
 
 namespace flowpath {
-
-/// The kernel key of a packet whose FlowKey is k; false when the program
-/// would punt a packet of that shape (then nothing may be offloaded).
-inline bool xdp_key_from(const FlowKey& k, fp_xdp_key& out) noexcept {
-  std::memset(&out, 0, sizeof out);
-  const uint16_t type = k.dl_type.host();
-  if (type != kEthTypeIpv4 && type != kEthTypeIpv6) return false;
-  if (k.nw_frag || k.vlans[1].tpid.host() != 0) return false;
-  if (k.nw_proto != kIpProtoTcp && k.nw_proto != kIpProtoUdp) return false;
-  out.in_port = k.in_port;
-  std::memcpy(out.dl_dst, k.dl_dst.b.data(), 6);
-  std::memcpy(out.dl_src, k.dl_src.b.data(), 6);
-  out.dl_type = type;
-  out.vlan_tpid = k.vlans[0].tpid.host();
-  out.vlan_tci = k.vlans[0].tci.host();
-  out.nw_proto = k.nw_proto;
-  out.nw_tos = k.nw_tos;
-  out.nw_ttl = k.nw_ttl;
-  if (type == kEthTypeIpv4) {
-    Be32 s = k.nw_src, d = k.nw_dst;  // Be32 holds wire order
-    std::memcpy(out.src, &s, 4);
-    std::memcpy(out.dst, &d, 4);
-  } else {
-    out.ipv6_label = k.ipv6_label.host();
-    std::memcpy(out.src, k.ipv6_src.b.data(), 16);
-    std::memcpy(out.dst, k.ipv6_dst.b.data(), 16);
-  }
-  out.tp_src = k.tp_src.host();
-  out.tp_dst = k.tp_dst.host();
-  return true;
-}
-
-/// Encodes a megaflow's actions for the program; false for anything it
-/// cannot do (set-field, several outputs, an output that is not last).
-inline bool xdp_flow_from(const DpActionList& acts, fp_xdp_flow& out) noexcept {
-  std::memset(&out, 0, sizeof out);
-  if (acts.size() > FP_XDP_MAX_OPS) return false;
-  for (size_t i = 0; i < acts.size(); ++i) {
-    const DpAction& a = acts[i];
-    fp_xdp_op& op = out.ops[i];
-    switch (a.type) {
-      case DpActionType::kOutput:
-        if (i + 1 != acts.size() || a.port >= FP_XDP_MAX_PORTS) return false;
-        op.type = FP_XDP_OP_OUTPUT, op.port = a.port;
-        break;
-      case DpActionType::kPopVlan:
-        op.type = FP_XDP_OP_POP_VLAN;
-        break;
-      case DpActionType::kPushVlan:
-        op.type = FP_XDP_OP_PUSH_VLAN, op.tpid = a.tpid, op.bits = a.tci;
-        break;
-      case DpActionType::kSetVlanVid:
-        op.type = FP_XDP_OP_REWRITE_TCI, op.mask = kVlanVidMask, op.bits = a.tci;
-        break;
-      case DpActionType::kSetVlanPcp:
-        op.type = FP_XDP_OP_REWRITE_TCI, op.mask = kVlanPcpMask;
-        op.bits = uint16_t(uint16_t(a.u8 & 7) << kVlanPcpShift);
-        break;
-      default:
-        return false;
-    }
-  }
-  out.n_ops = uint32_t(acts.size());
-  return true;
-}
 
 struct XdpOffloadStats {
   uint64_t inserted = 0, refused = 0, removed = 0, insert_failed = 0;
@@ -145,7 +83,7 @@ class XdpOffload {
       auto r = refused_.find(e);
       if (r != refused_.end() && r->second == e->serial) continue;
       fp_xdp_flow f;
-      if (e->match.mask.tcp_flags.host() != 0 || !xdp_flow_from(e->actions, f) ||
+      if (e->match.mask.tcp_flags.host() != 0 || !xdp_flow_from(e->actions, k, f) ||
           !output_in_kernel(f)) {
         refused_[e] = e->serial;
         ++stats_.refused;

@@ -28,34 +28,47 @@
 #define FP_U64 __u64
 #endif
 
-#define FP_XDP_MAX_OPS 6
+#define FP_XDP_MAX_OPS 8
 #define FP_XDP_MAX_PORTS 1024 /* devmap slots: datapath port numbers */
 #define FP_XDP_MAX_FLOWS 65536
+#define FP_XDP_MAX_L3 30 /* IPv4 header offset bound: Ethernet + 4 tags */
 
+/* Ops run in order, as action/executor.hpp runs the datapath actions up to
+ * the last output.  The set-field ops mirror action/set_field.hpp: `l3` is
+ * where the IPv4 header is in the frame when the op runs (the encoder knows
+ * the tag depth from the key and the earlier ops), `field` the offset of
+ * the field inside its header. */
 enum fp_xdp_op_type {
   FP_XDP_OP_NONE = 0,
   FP_XDP_OP_POP_VLAN = 1,
-  FP_XDP_OP_PUSH_VLAN = 2, /* tpid, bits = TCI */
-  FP_XDP_OP_REWRITE_TCI = 3, /* mask, bits; pushes 0x8100/TCI 0 first if untagged */
-  FP_XDP_OP_OUTPUT = 4, /* port: devmap slot; always the last op */
+  FP_XDP_OP_PUSH_VLAN = 2,     /* tpid, bits = TCI */
+  FP_XDP_OP_REWRITE_TCI = 3,   /* mask, bits; pushes 0x8100/TCI 0 first if untagged */
+  FP_XDP_OP_OUTPUT = 4,        /* port: devmap slot; always the last op */
+  FP_XDP_OP_SET_ETH = 5,       /* field 0 (dst) or 6 (src) := mac */
+  FP_XDP_OP_SET_IPV4_ADDR = 6, /* field 12 (src) or 16 (dst) := addr; IP + L4 checksums */
+  FP_XDP_OP_SET_IPV4_WORD = 7, /* 16-bit word at field := (w & ~mask) | bits; IP checksum */
+  FP_XDP_OP_SET_TP_PORT = 8,   /* TCP/UDP port at field 0 (src) or 2 (dst) := bits; L4 checksum */
 };
 
 struct fp_xdp_op {
   FP_U8 type;
-  FP_U8 pad;
+  FP_U8 field;
   FP_U16 tpid;
   FP_U16 mask;
   FP_U16 bits;
   FP_U32 port;
+  FP_U32 addr; /* IPv4 address, host order */
+  FP_U16 l3;
+  FP_U8 mac[6];
 };
 
 struct fp_xdp_key {
-  FP_U32 in_port;    /* datapath port number */
+  FP_U32 in_port; /* datapath port number */
   FP_U8 dl_dst[6];
   FP_U8 dl_src[6];
-  FP_U16 dl_type;    /* after the tag, as FlowKey */
-  FP_U16 vlan_tpid;  /* 0 when untagged */
-  FP_U16 vlan_tci;   /* wire TCI | 0x1000 (present), as FlowKey; 0 untagged */
+  FP_U16 dl_type;   /* after the tag, as FlowKey */
+  FP_U16 vlan_tpid; /* 0 when untagged */
+  FP_U16 vlan_tci;  /* wire TCI | 0x1000 (present), as FlowKey; 0 untagged */
   FP_U8 nw_proto;
   FP_U8 nw_tos;
   FP_U8 nw_ttl;
@@ -78,10 +91,10 @@ struct fp_xdp_flow {
 
 /* Per-CPU program counters, array index: */
 enum fp_xdp_stat {
-  FP_XDP_STAT_HIT = 0,     /* forwarded or dropped by a flow entry */
-  FP_XDP_STAT_MISS = 1,    /* parsed, no entry: to the PMD */
-  FP_XDP_STAT_PUNT = 2,    /* not parseable by the program: to the PMD */
-  FP_XDP_STAT_ABORT = 3,   /* entry could not be applied (no headroom, port gone): to the PMD */
+  FP_XDP_STAT_HIT = 0,   /* forwarded or dropped by a flow entry */
+  FP_XDP_STAT_MISS = 1,  /* parsed, no entry: to the PMD */
+  FP_XDP_STAT_PUNT = 2,  /* not parseable by the program: to the PMD */
+  FP_XDP_STAT_ABORT = 3, /* entry could not be applied (no headroom, port gone): to the PMD */
   FP_XDP_STAT_COUNT = 4,
 };
 
