@@ -31,11 +31,14 @@
 #      zone=1` on the switch's control socket: its next message never arrives
 #   7. remote group (conjunction): vm2 -> vm1 TCP 80 arrives, vm3 -> vm1
 #      TCP 80 does not (control: vm3 -> vm1 TCP 22 arrives)
-# Usage: tests/e2e/neutron_sg_test.sh BUILD_DIR ovs|flowpath
+# Usage: tests/e2e/neutron_sg_test.sh BUILD_DIR ovs|flowpath [PMD_CORES]
+#        PMD_CORES (flowpath only), e.g. 0,1: two PMD threads, the ports
+#        split between them, one connection tracker shared
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 B=$(cd "${1:?usage: neutron_sg_test.sh BUILD_DIR ovs|flowpath}" && pwd)
 SIDE=${2:?usage: neutron_sg_test.sh BUILD_DIR ovs|flowpath}
+CORES=${3:-}
 [[ $SIDE == ovs || $SIDE == flowpath ]] || { echo "side must be ovs or flowpath"; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (network namespaces, AF_XDP)"; exit 77; }
 for t in ping ethtool ovsdb-server ovsdb-tool ovs-vsctl ovs-ofctl ovs-appctl /usr/bin/python3; do
@@ -110,7 +113,8 @@ if [[ $SIDE == ovs ]]; then
   ip netns exec "$SW" ovs-vswitchd "$DB" --pidfile="$D/vswitchd.pid" --unixctl="$CTL" \
     --log-file="$LOG" -vconsole:off --no-chdir 2>/dev/null &
 else
-  ip netns exec "$SW" "$B/flowpath" switch --db "$DB" --ctl "$CTL" >"$LOG" 2>&1 &
+  ip netns exec "$SW" "$B/flowpath" switch --db "$DB" --ctl "$CTL" ${CORES:+--pmd-cores "$CORES"} \
+    >"$LOG" 2>&1 &
 fi
 SWPID=$!
 PIDS+=("$SWPID")

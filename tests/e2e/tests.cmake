@@ -27,5 +27,7 @@ add_test(NAME e2e_neutron_sg_ovs
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/neutron_sg_test.sh ${PROJECT_BINARY_DIR} ovs)
 add_test(NAME e2e_neutron_sg_flowpath
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/neutron_sg_test.sh ${PROJECT_BINARY_DIR} flowpath)
-set_tests_properties(e2e_neutron_sg_ovs e2e_neutron_sg_flowpath PROPERTIES
+add_test(NAME e2e_neutron_sg_flowpath_2pmd
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/neutron_sg_test.sh ${PROJECT_BINARY_DIR} flowpath 0,1)
+set_tests_properties(e2e_neutron_sg_ovs e2e_neutron_sg_flowpath e2e_neutron_sg_flowpath_2pmd PROPERTIES
                      LABELS e2e TIMEOUT 180 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
