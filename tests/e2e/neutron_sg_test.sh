@@ -18,7 +18,8 @@
 # vm1 runs a listener (tests/e2e/neutron_sg_peer.py) that records every
 # connection and message that ARRIVES; every "must not pass" below is
 # checked in that record and paired with a control that passes:
-#   1. ICMP vm2 -> vm1 passes and the replies come back
+#   1. ICMP vm2 -> vm1 passes and the replies come back; vm1 -> vm2 never
+#      reaches vm2 (no ingress ICMP in "clients"; vm2's Icmp InEchos)
 #   2. TCP 22 and UDP 53 pass (acks come back); TCP 23, UDP 54 never arrive
 #   3. raw frames from vm2: its own MAC and IP arrive; a spoofed source MAC,
 #      a spoofed source IP never arrive
@@ -121,7 +122,7 @@ PIDS+=("$SWPID")
 for _ in $(seq 100); do [[ -S $CTL ]] && break; kill -0 "$SWPID" 2>/dev/null || break; sleep 0.1; done
 [[ -S $CTL ]] || fail "the switch did not start"
 # br-int as Neutron's agent sets it up: secure, OpenFlow 1.0 and 1.3
-br=(add-br br-int -- set bridge br-int fail_mode=secure protocols=OpenFlow10,OpenFlow13)
+br=(add-br br-int -- set bridge br-int fail_mode=secure "protocols=OpenFlow10,OpenFlow13")
 if [[ $SIDE == ovs ]]; then
   br+=(datapath_type=netdev)  # the OpenFlow socket: ovs-vswitchd's own br-int.mgmt
 else
@@ -171,22 +172,30 @@ arrived() { grep -q -- " $1\$" "$RX"; }  # MESSAGE: did it reach vm1?
 accepted() { grep -q -- "^accept $1 $2\$" "$RX"; }  # PORT SRC: a connection reached vm1
 must_pass() {  # VM PROTO PORT MSG [SPORT]: the ack comes back, vm1 recorded it
   local vm=$1 proto=$2 port=$3 msg=$4
-  ns "$vm" "$PY" "$PEER" "$proto" "$V1" "$port" "$msg" ${5:-} ||
+  ns "$vm" "$PY" "$PEER" "$proto" "$V1" "$port" "$msg" ${5:+"$5"} ||
     fail "$vm -> vm1 $proto $port ($msg): no reply came back"
   arrived "$msg" || fail "$vm -> vm1 $proto $port ($msg): not recorded at vm1"
 }
 must_not_pass() {  # VM PROTO PORT MSG [SPORT]: nothing of it reaches vm1
   local vm=$1 proto=$2 port=$3 msg=$4
-  ns "$vm" "$PY" "$PEER" "$proto" "$V1" "$port" "$msg" ${5:-} &&
+  ns "$vm" "$PY" "$PEER" "$proto" "$V1" "$port" "$msg" ${5:+"$5"} &&
     fail "$vm -> vm1 $proto $port ($msg): a reply came back"
   arrived "$msg" && fail "$vm -> vm1 $proto $port ($msg) reached vm1"
   return 0
 }
 
-# 1. ICMP (the first pings also wait for the ports to come up)
+# 1. ICMP (the first pings also wait for the ports to come up); at the
+#    receiver: its kernel's count of echo requests (Icmp InEchos)
+# shellcheck disable=SC2016  # awk's own $10
+in_echos() { ns "$1" awk '/^Icmp:/ && ++n == 2 { print $10 }' /proc/net/snmp; }
 for _ in $(seq 20); do ns vm2 ping -c 1 -W 1 "$V1" >/dev/null 2>&1 && break; done
+e1=$(in_echos vm1)
 ns vm2 ping -c 3 -i 0.2 -W 1 "$V1" >/dev/null || fail "vm2 -> vm1 ping"
-echo "ok ($SIDE): ICMP vm2 -> vm1 allowed, replies come back"
+(($(in_echos vm1) >= e1 + 3)) || fail "vm1 counted $(($(in_echos vm1) - e1)) of 3 echo requests"
+e2=$(in_echos vm2)
+ns vm1 ping -c 2 -i 0.2 -W 1 "${IP[vm2]}" >/dev/null && fail "vm1 -> vm2 ping answered (vm2 allows no ICMP)"
+(($(in_echos vm2) == e2)) || fail "vm1's echo requests reached vm2 (its group allows no ingress ICMP)"
+echo "ok ($SIDE): ICMP vm2 -> vm1 allowed, replies come back; vm1 -> vm2 never reaches vm2"
 
 # 2. allowed and blocked ports
 must_pass vm2 tcp 22 tcp22-a
@@ -239,13 +248,14 @@ said() {  # MSG: the session's verdict on MSG (ok / lost), waiting for it
   grep -Eo "^(ok|lost) $1\$" "$D/sess.out" | cut -d' ' -f1
 }
 echo sess-1 >&7
-[[ $(said sess-1) == ok ]] && arrived sess-1 || fail "the established TCP 8080 connection (before)"
+[[ $(said sess-1) == ok ]] || fail "the established TCP 8080 connection: no answer (before)"
+arrived sess-1 || fail "the established TCP 8080 connection: not recorded at vm1 (before)"
 gen --match rule "$p1" 1 ingress tcp 8080 | grep -- "+new-est" >"$D/del8080new.txt"
 del_rule "$D/del8080new.txt"
 must_not_pass vm2 tcp 8080 tcp8080-new-after-removal
 echo sess-2 >&7
-[[ $(said sess-2) == ok ]] && arrived sess-2 ||
-  fail "the established connection stopped when only the +new rule was removed"
+[[ $(said sess-2) == ok ]] || fail "the established connection stopped when its +new rule went"
+arrived sess-2 || fail "the established connection's message after its +new rule went: not at vm1"
 appctl dpctl/flush-conntrack zone=1 || fail "dpctl/flush-conntrack zone=1"
 echo sess-3 >&7
 [[ $(said sess-3) == lost ]] || fail "the connection answered after the zone was flushed"
