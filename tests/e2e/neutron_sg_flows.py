@@ -133,6 +133,8 @@ def rule_match(proto, ports):
     """The L3/L4 part of a rule's match and its priority (rules.py)."""
     if proto in ("any", "any6"):
         return ("dl_type=0x0800" if proto == "any" else "dl_type=0x86dd"), 70
+    if proto not in PROTO_NUM:
+        raise ValueError(f"protocol {proto}: not tcp, udp, icmp, any or any6")
     m = f"dl_type=0x0800,nw_proto={PROTO_NUM[proto]}"
     if proto == "icmp":
         return m, 76
@@ -190,7 +192,10 @@ def main(argv):
     cmds = {"base": base, "port": port, "rule": rule, "conj": conj}
     if not argv or argv[0] not in cmds:
         sys.exit(__doc__)
-    cmds[argv[0]](*argv[1:])
+    try:
+        cmds[argv[0]](*argv[1:])
+    except (TypeError, ValueError, KeyError, AssertionError) as e:
+        sys.exit(f"neutron_sg_flows.py {' '.join(argv)}: bad arguments ({e}); run it without arguments for the usage")
     for table, prio, m, actions in flows:
         if match_only:
             print(f"table={table},priority={prio}" + (f",{m}" if m else ""))
