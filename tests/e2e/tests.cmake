@@ -20,3 +20,14 @@ add_test(NAME e2e_ovsdb_switch_sleep
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/ovsdb_switch_test.sh ${PROJECT_BINARY_DIR} 0,1 500)
 set_tests_properties(e2e_ovsdb_switch e2e_ovsdb_switch_2pmd e2e_ovsdb_switch_sleep PROPERTIES
                      LABELS e2e TIMEOUT 180 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+# Neutron's openvswitch firewall flows (security groups) on the compute node,
+# the same script against the real ovs-vswitchd (the oracle) and against
+# flowpath switch --db (tests/e2e/neutron_sg_test.sh, issue 12 §4).
+add_test(NAME e2e_neutron_sg_ovs
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/neutron_sg_test.sh ${PROJECT_BINARY_DIR} ovs)
+add_test(NAME e2e_neutron_sg_flowpath
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/neutron_sg_test.sh ${PROJECT_BINARY_DIR} flowpath)
+add_test(NAME e2e_neutron_sg_flowpath_2pmd
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/neutron_sg_test.sh ${PROJECT_BINARY_DIR} flowpath 0,1)
+set_tests_properties(e2e_neutron_sg_ovs e2e_neutron_sg_flowpath e2e_neutron_sg_flowpath_2pmd PROPERTIES
+                     LABELS e2e TIMEOUT 180 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
