@@ -48,6 +48,15 @@ inline void put_set_field(Writer& w, uint8_t version, FieldId fid,
   size_t at = w.size();
   std::vector<uint8_t> tlv;
   Writer tw(tlv);
+  // OVS: 1.0 always, and 1.3 for a partial write of a field that has an
+  // NXM header, use NXAST_REG_LOAD; 1.3 otherwise SET_FIELD or REG_LOAD2.
+  const nxm::TlvField* nx = nxm::for_field(fid, TlvDialect::kNxm);
+  bool has_nxm = nx && nx->cls != nxm::kOxmBasic;
+  if (version != kOfp10 && has_nxm) {
+    std::vector<uint8_t> probe;
+    Writer pw(probe);
+    if (!put_set_field_tlv(pw, fid, value, mask, TlvDialect::kOxm)) version = kOfp10;
+  }
   if (version == kOfp10) {  // NXAST_REG_LOAD, as ovs-ofctl sends it
     bool full = put_set_field_tlv(tw, fid, value, mask, TlvDialect::kNxm);
     Reader r(tlv);
@@ -163,10 +172,13 @@ inline void encode_of10_action(Writer& w, const OfAction& a) {
     case T::kGotoTable:
       return put_resubmit(w, kOfppInPort, a.table);
     case T::kMove:
+      return encode_move(w, a);
     case T::kCt:
+      return encode_ct(w, a, [](Writer& o, const OfAction& e) { encode_of10_action(o, e); });
     case T::kCtClear:
+      return encode_ct_clear(w);
     case T::kConjunction:
-      throw Error(ofctl::format_one_action(a, nullptr) + ": no OpenFlow encoding in flowpath yet");
+      return encode_conjunction(w, a);
   }
 }
 
@@ -218,10 +230,14 @@ inline void encode_of13_action(Writer& w, const OfAction& a, const Match& match,
     case T::kGotoTable:
       throw Error("goto_table is an instruction, not an action");
     case T::kMove:
+      return encode_move(w, a);
     case T::kCt:
+      return encode_ct(
+          w, a, [&](Writer& o, const OfAction& e) { encode_of13_action(o, e, match, has_vlan); });
     case T::kCtClear:
+      return encode_ct_clear(w);
     case T::kConjunction:
-      throw Error(ofctl::format_one_action(a, nullptr) + ": no OpenFlow encoding in flowpath yet");
+      return encode_conjunction(w, a);
   }
 }
 }  // namespace act

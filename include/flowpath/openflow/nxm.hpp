@@ -116,6 +116,16 @@ inline constexpr TlvField kTlvFields[] = {
   {kNxmNx, 105, 4, F::kCtState, true},  {kNxmNx, 106, 2, F::kCtZone, false},
   {kNxmNx, 107, 4, F::kCtMark, true},
   {kNxmNx, 108, 16, F::kCtLabel, true, K::kIpv6},
+  // OXM_OF_PKT_REG0..7 (xreg0..7, 64 bits over two registers): OVS names
+  // them in load/move/set_field; its matches carry the registers instead.
+  {0x8001, 0, 8, FieldId(unsigned(F::kXreg0) + 0), true},
+  {0x8001, 1, 8, FieldId(unsigned(F::kXreg0) + 1), true},
+  {0x8001, 2, 8, FieldId(unsigned(F::kXreg0) + 2), true},
+  {0x8001, 3, 8, FieldId(unsigned(F::kXreg0) + 3), true},
+  {0x8001, 4, 8, FieldId(unsigned(F::kXreg0) + 4), true},
+  {0x8001, 5, 8, FieldId(unsigned(F::kXreg0) + 5), true},
+  {0x8001, 6, 8, FieldId(unsigned(F::kXreg0) + 6), true},
+  {0x8001, 7, 8, FieldId(unsigned(F::kXreg0) + 7), true},
 };
 // clang-format on
 
