@@ -109,6 +109,8 @@ const Bad kBad[] = {
      OfpErrc::kActionBadArgument},
     {"conjunction 3 of 2", "ffff0010 00002320 0022 0302 00000011", OfpErrc::kActionBadArgument,
      kOfp10, "NXBAC_BAD_CONJUNCTION"},
+    {"conjunction with an output", "ffff0010 00002320 0022 0102 00000011 0000 0008 0001 0000",
+     OfpErrc::kActionBadArgument, kOfp10, "NXBAC_BAD_CONJUNCTION"},
     {"move from an unknown field", "ffff0018 00002320 0006 0010 0000 0000 00057e04 00010204",
      OfpErrc::kMatchBadField},
     {"move into eth_type", "ffff0018 00002320 0006 0010 0000 0000 00010004 00000602",

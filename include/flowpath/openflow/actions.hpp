@@ -260,8 +260,11 @@ inline OfActionList decode_action_list(Reader r, uint8_t version, Nest nest) {
                                     : decode_of13_action(type, len, x, nest));
   }
   normalize_set_fields(out);
-  if (nest == Nest::kTop)
-    for (const auto& a : out) check_top_level(a);
+  if (nest != Nest::kTop) return out;
+  size_t conj = 0;
+  for (const auto& a : out) check_top_level(a), conj += a.type == OfActionType::kConjunction;
+  if (conj && conj != out.size())  // OVS: NXBAC_BAD_CONJUNCTION, not in flowpath's table
+    fail(OfpErrc::kActionBadArgument, "conjunction may not be mixed with other actions");
   return out;
 }
 }  // namespace act
