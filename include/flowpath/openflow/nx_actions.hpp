@@ -75,9 +75,9 @@ inline Subfield decode_subfield(uint32_t h, unsigned ofs, unsigned n_bits, const
 
 inline bool writable(FieldId f) {
   using F = FieldId;
-  return f != F::kDlType && f != F::kNwProto && f != F::kNwFrag &&
-         f != F::kTcpFlags && f != F::kRecircId && f != F::kConjId && f != F::kCtState &&
-         f != F::kCtZone && f != F::kCtMark && f != F::kCtLabel;
+  return f != F::kDlType && f != F::kNwProto && f != F::kNwFrag && f != F::kTcpFlags &&
+         f != F::kRecircId && f != F::kConjId && f != F::kCtState && f != F::kCtZone &&
+         f != F::kCtMark && f != F::kCtLabel;
 }
 
 inline void put_nx_header(Writer& w, uint16_t len, uint16_t subtype) {

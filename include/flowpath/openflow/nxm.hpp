@@ -216,7 +216,6 @@ inline Match decode_tlvs(Reader r, TlvCookie* cookie = nullptr) {
   Match m;
   std::array<bool, std::size(nxm::kTlvFields)> seen{};
   std::array<bool, size_t(FieldId::kCount)> used{};
-  bool oxm_vid = false;
   while (!r.empty()) {
     uint32_t h = r.u32();
     uint16_t cls = uint16_t(h >> 16);
@@ -235,15 +234,12 @@ inline Match decode_tlvs(Reader r, TlvCookie* cookie = nullptr) {
     size_t idx = size_t(t - nxm::kTlvFields);
     if (seen[idx]) throw DecodeError(OfpErrc::kMatchDupField, "match: field given twice");
     seen[idx] = true;
-    oxm_vid |= t->kind == nxm::Kind::kVlanVid;
     if (t->fid != FieldId::kCount) used[size_t(t->fid)] = true;
     apply_tlv(m, *t, x, hasmask, cookie);
   }
-  // OXM's "no tag" (VLAN_VID 0) is flowpath's TCI == 0 with a full mask;
-  // NXM's vlan_tci=0x0000/0x1fff stays as sent (OVS prints it back so).
-  uint64_t tm = get_field(m.mask, FieldId::kVlanTci), tv = get_field(m.value, FieldId::kVlanTci);
-  if (oxm_vid && (tm & 0x1fff) == 0x1fff && !(tv & kVlanCfi))
-    put_field(m.mask, FieldId::kVlanTci, 0xffff);
+  // OXM's "no tag" (VLAN_VID 0) is TCI 0x0000/0x1fff, as in OVS (which
+  // then prints it so in any version; `dl_vlan=0xffff`'s mask 0xffff does
+  // not survive OXM there either).
   for (const auto& f : all_fields()) {
     if (!used[size_t(f.id)]) continue;
     auto need =
