@@ -3,6 +3,10 @@
 // openflow/actions.hpp).  `match` is the rule's match: 1.3 needs it to
 // pick tcp_src vs udp_src and to know whether a VLAN tag is present.
 //
+// set_field goes as OVS sends it: NXAST_REG_LOAD in 1.0, and in 1.3 for a
+// partial write of a field with an NXM header or an action marked
+// `is_load`; else SET_FIELD, or NXAST_REG_LOAD2 for a partial OXM-only one.
+//
 // Errors: flowpath::Error when an action has no form in the version
 // (a port above 0xffff in 1.0, mod_tp_src without a transport protocol).
 // Cost: linear in the actions.  Thread-safety: pure functions.

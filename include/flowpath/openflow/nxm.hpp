@@ -17,7 +17,8 @@
 // match's protocol.  NXM_NX_COOKIE (flow-mod and stats filters) is
 // returned through `cookie`.  Registers (NXM_NX_REG0..15), recirc_id,
 // conj_id and ct_state/zone/mark/label are Nicira headers in both
-// dialects (xregs travel as their two registers).
+// dialects (xregs travel as their two registers; OXM_OF_PKT_REG0..7, class
+// 0x8001, decode too and name xregs in load/move/set_field).
 //
 // Decoding errors (OVS's codes): unknown header → BAD_FIELD, mask on an
 // unmaskable field → BAD_MASK, wrong length → BAD_LEN, value out of the
