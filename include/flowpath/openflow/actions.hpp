@@ -6,8 +6,11 @@
 //   OF1.3: OUTPUT, PUSH_VLAN, POP_VLAN, SET_FIELD (VLAN_VID with
 //          OFPVID_PRESENT, VLAN_PCP, ETH_*, IPV4_*, IP_DSCP, L4 ports, and
 //          any other writable field as a generic set_field)
-//   both:  NXAST_RESUBMIT, NXAST_RESUBMIT_TABLE, NXAST_REG_LOAD2 (masked
-//          set_field)
+//   both:  NXAST_RESUBMIT, NXAST_RESUBMIT_TABLE, NXAST_REG_LOAD (1.0's
+//          set_field), NXAST_REG_LOAD2 (masked set_field), NXAST_REG_MOVE,
+//          NXAST_CONJUNCTION, NXAST_CT_CLEAR (openflow/nx_actions.hpp),
+//          NXAST_CT with nested NXAST_NAT and set_field of ct_mark/ct_label
+//          (openflow/nx_ct.hpp; nesting depth 1, as OVS)
 //
 // Encoding into 1.3 follows Open vSwitch: mod_vlan_vid becomes
 // set_field:VID|0x1000->vlan_vid, preceded by push_vlan when the packet
@@ -27,6 +30,7 @@
 #pragma once
 
 #include "flowpath/flow/of_action.hpp"
+#include "flowpath/openflow/nx_ct.hpp"
 #include "flowpath/openflow/nx_reg_load.hpp"
 #include "flowpath/openflow/nxm.hpp"
 #include "flowpath/openflow/set_field_map.hpp"
@@ -34,6 +38,10 @@
 namespace flowpath::openflow {
 namespace act {
 inline constexpr uint16_t kNxResubmit = 1, kNxResubmitTable = 14, kNxRegLoad2 = 33;
+
+/// Where an action list sits: at the top, or nested inside ct().
+enum class Nest : uint8_t { kTop, kCt };
+inline OfActionList decode_action_list(Reader r, uint8_t version, Nest nest);
 
 inline bool valid_out_port(uint32_t p) {
   return p < kOfppMax || (p >= kOfppInPort && p <= kOfppLocal);
@@ -85,7 +93,29 @@ inline OfAction decode_set_field(Reader& x, bool allow_mask) {
   return set_field_action(m, fid, typed);
 }
 
-inline OfAction decode_nicira(Reader& x, uint16_t len) {
+/// The Nicira actions of nx_actions.hpp and nx_ct.hpp; nullopt otherwise.
+inline std::optional<OfAction> decode_nicira_ext(Reader& x, uint16_t sub, uint16_t len,
+                                                 uint8_t version, Nest nest) {
+  switch (sub) {
+    case kNxRegMove:
+      return decode_move(x);
+    case kNxConjunction:
+      return decode_conjunction(x, len);
+    case kNxCtClear:
+      return decode_ct_clear(len);
+    case kNxCt:
+      if (len < 24) fail(OfpErrc::kActionBadLen, "ct: shorter than 24 bytes");
+      if (nest != Nest::kTop) fail(OfpErrc::kActionBadArgument, "ct inside ct");
+      return decode_ct(x, [&](Reader r) { return decode_action_list(r, version, Nest::kCt); });
+    case kNxNat:
+      if (nest != Nest::kCt) fail(OfpErrc::kActionBadSetArgument, "nat outside ct");
+      return nat_placeholder(x);
+    default:
+      return std::nullopt;
+  }
+}
+
+inline OfAction decode_nicira(Reader& x, uint16_t len, uint8_t version, Nest nest) {
   if (len < 16) fail(OfpErrc::kActionBadLen, "Nicira action shorter than 16 bytes");
   uint32_t vendor = x.u32();
   if (vendor != kNiciraVendor) fail(OfpErrc::kActionBadVendor, "vendor " + std::to_string(vendor));
@@ -107,10 +137,11 @@ inline OfAction decode_nicira(Reader& x, uint16_t len) {
     OfAction a = decode_set_field(x, true);
     return a;
   }
+  if (auto a = decode_nicira_ext(x, sub, len, version, nest)) return *a;
   fail(OfpErrc::kActionBadVendorType, "Nicira subtype " + std::to_string(sub));
 }
 
-inline OfAction decode_of10_action(uint16_t type, uint16_t len, Reader& x) {
+inline OfAction decode_of10_action(uint16_t type, uint16_t len, Reader& x, Nest nest) {
   using T = OfActionType;
   auto need_len = [&](uint16_t want) {
     if (len != want)
@@ -166,13 +197,13 @@ inline OfAction decode_of10_action(uint16_t type, uint16_t len, Reader& x) {
       need_len(8);
       return OfAction::with_u16(type == 9 ? T::kSetTpSrc : T::kSetTpDst, x.u16());
     case 0xffff:
-      return decode_nicira(x, len);
+      return decode_nicira(x, len, kOfp10, nest);
     default:
       fail(OfpErrc::kActionBadType, "unknown OpenFlow 1.0 action type " + std::to_string(type));
   }
 }
 
-inline OfAction decode_of13_action(uint16_t type, uint16_t len, Reader& x) {
+inline OfAction decode_of13_action(uint16_t type, uint16_t len, Reader& x, Nest nest) {
   using T = OfActionType;
   switch (type) {
     case 0: {
@@ -197,30 +228,50 @@ inline OfAction decode_of13_action(uint16_t type, uint16_t len, Reader& x) {
     case 25:
       return decode_set_field(x, false);
     case 0xffff:
-      return decode_nicira(x, len);
+      return decode_nicira(x, len, kOfp13, nest);
     default:
       fail(OfpErrc::kActionBadType, "unsupported OpenFlow 1.3 action type " + std::to_string(type));
   }
 }
 }  // namespace act
 
-/// Decodes an action list (all of `r`) in OpenFlow `version`.
-inline OfActionList decode_actions(Reader r, uint8_t version) {
+namespace act {
+/// A ct field may only be written inside ct() (OVS: "cannot set CT fields
+/// outside of ct action").
+inline void check_top_level(const OfAction& a) {
+  if (a.type == OfActionType::kSetField &&
+      (a.field == FieldId::kCtMark || a.field == FieldId::kCtLabel ||
+       a.field == FieldId::kCtState || a.field == FieldId::kCtZone))
+    fail(OfpErrc::kActionBadSetArgument,
+         "set_field ->" + std::string(field_info(a.field).name) + " outside ct()");
+}
+
+inline OfActionList decode_action_list(Reader r, uint8_t version, Nest nest) {
   OfActionList out;
   while (!r.empty()) {
-    if (r.remaining() < 8)
-      act::fail(OfpErrc::kActionBadLen, "trailing bytes after the last action");
+    if (r.remaining() < 8) fail(OfpErrc::kActionBadLen, "trailing bytes after the last action");
     Reader peek(std::span(r.cur(), 4));
     uint16_t type = peek.u16(), len = peek.u16();
     if (len < 8 || len % 8 || len > r.remaining())
-      act::fail(OfpErrc::kActionBadLen, "action length " + std::to_string(len));
+      fail(OfpErrc::kActionBadLen, "action length " + std::to_string(len));
     Reader x = r.sub(len, OfpErrc::kActionBadLen, "action");
     x.skip(4);
-    out.push_back(version == kOfp10 ? act::decode_of10_action(type, len, x)
-                                    : act::decode_of13_action(type, len, x));
+    out.push_back(version == kOfp10 ? decode_of10_action(type, len, x, nest)
+                                    : decode_of13_action(type, len, x, nest));
   }
-  act::normalize_set_fields(out);
+  normalize_set_fields(out);
+  if (nest != Nest::kTop) return out;
+  size_t conj = 0;
+  for (const auto& a : out) check_top_level(a), conj += a.type == OfActionType::kConjunction;
+  if (conj && conj != out.size())  // OVS: NXBAC_BAD_CONJUNCTION, not in flowpath's table
+    fail(OfpErrc::kActionBadArgument, "conjunction may not be mixed with other actions");
   return out;
+}
+}  // namespace act
+
+/// Decodes an action list (all of `r`) in OpenFlow `version`.
+inline OfActionList decode_actions(Reader r, uint8_t version) {
+  return act::decode_action_list(r, version, act::Nest::kTop);
 }
 
 }  // namespace flowpath::openflow

@@ -3,6 +3,10 @@
 // openflow/actions.hpp).  `match` is the rule's match: 1.3 needs it to
 // pick tcp_src vs udp_src and to know whether a VLAN tag is present.
 //
+// set_field goes as OVS sends it: NXAST_REG_LOAD in 1.0, and in 1.3 for a
+// partial write of a field with an NXM header or an action marked
+// `is_load`; else SET_FIELD, or NXAST_REG_LOAD2 for a partial OXM-only one.
+//
 // Errors: flowpath::Error when an action has no form in the version
 // (a port above 0xffff in 1.0, mod_tp_src without a transport protocol).
 // Cost: linear in the actions.  Thread-safety: pure functions.
@@ -43,11 +47,21 @@ inline bool put_set_field_tlv(Writer& w, FieldId fid, const std::array<uint8_t, 
 }
 
 inline void put_set_field(Writer& w, uint8_t version, FieldId fid,
-                          const std::array<uint8_t, 16>& value,
-                          const std::array<uint8_t, 16>& mask) {
+                          const std::array<uint8_t, 16>& value, const std::array<uint8_t, 16>& mask,
+                          bool as_load = false) {
   size_t at = w.size();
   std::vector<uint8_t> tlv;
   Writer tw(tlv);
+  // OVS: 1.0 always, and 1.3 for a partial write of a field that has an
+  // NXM header, use NXAST_REG_LOAD; 1.3 otherwise SET_FIELD or REG_LOAD2.
+  const nxm::TlvField* nx = nxm::for_field(fid, TlvDialect::kNxm);
+  bool has_nxm = nx && nx->cls != nxm::kOxmBasic;
+  if (as_load && has_nxm) version = kOfp10;  // a load stays a load (OVS)
+  if (version != kOfp10 && has_nxm) {
+    std::vector<uint8_t> probe;
+    Writer pw(probe);
+    if (!put_set_field_tlv(pw, fid, value, mask, TlvDialect::kOxm)) version = kOfp10;
+  }
   if (version == kOfp10) {  // NXAST_REG_LOAD, as ovs-ofctl sends it
     bool full = put_set_field_tlv(tw, fid, value, mask, TlvDialect::kNxm);
     Reader r(tlv);
@@ -163,10 +177,13 @@ inline void encode_of10_action(Writer& w, const OfAction& a) {
     case T::kGotoTable:
       return put_resubmit(w, kOfppInPort, a.table);
     case T::kMove:
+      return encode_move(w, a);
     case T::kCt:
+      return encode_ct(w, a, [](Writer& o, const OfAction& e) { encode_of10_action(o, e); });
     case T::kCtClear:
+      return encode_ct_clear(w);
     case T::kConjunction:
-      throw Error(ofctl::format_one_action(a, nullptr) + ": no OpenFlow encoding in flowpath yet");
+      return encode_conjunction(w, a);
   }
 }
 
@@ -212,16 +229,20 @@ inline void encode_of13_action(Writer& w, const OfAction& a, const Match& match,
     case T::kSetTpDst:
       return put_of13_field(w, l4_field(match, false), a.u16);
     case T::kSetField:
-      return put_set_field(w, kOfp13, a.field, a.value, a.mask);
+      return put_set_field(w, kOfp13, a.field, a.value, a.mask, a.is_load);
     case T::kResubmit:
       return put_resubmit(w, a.port, a.table);
     case T::kGotoTable:
       throw Error("goto_table is an instruction, not an action");
     case T::kMove:
+      return encode_move(w, a);
     case T::kCt:
+      return encode_ct(
+          w, a, [&](Writer& o, const OfAction& e) { encode_of13_action(o, e, match, has_vlan); });
     case T::kCtClear:
+      return encode_ct_clear(w);
     case T::kConjunction:
-      throw Error(ofctl::format_one_action(a, nullptr) + ": no OpenFlow encoding in flowpath yet");
+      return encode_conjunction(w, a);
   }
 }
 }  // namespace act

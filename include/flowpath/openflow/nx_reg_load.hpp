@@ -7,11 +7,10 @@
 //
 // A load writes `value` into bits [ofs, ofs + nbits) of the field (bit 0 =
 // its least significant bit).  Decoded loads become generic set_field
-// actions (value/mask over the field's key bytes); decode_actions() then
-// merges adjacent loads into one field (OVS writes a 128-bit IPv6 address
-// as two loads) and turns full-width ones into flowpath's typed action
-// where one exists, so `set_field:9->nw_ttl` and `mod_dl_src:...` come back
-// as the flow-text parser gives them.  Encoding splits the set bits of a
+// actions (value/mask over the field's key bytes) marked `is_load`, as OVS
+// keeps a load's raw form (a load added in 1.0 dumps as `load:` in 1.3
+// too); decode_actions() then merges adjacent loads into one field (OVS
+// writes a 128-bit value as two loads).  Encoding splits the set bits of a
 // set_field's mask into contiguous runs of at most 64 bits, low bits first,
 // one load per run — the bytes ovs-ofctl sends.
 //
@@ -67,7 +66,9 @@ inline OfAction decode_reg_load(Reader& x) {
   } catch (const DecodeError& e) {
     throw DecodeError(OfpErrc::kActionBadSetArgument, e.what());
   }
-  return set_field_action(m, fid, false);
+  OfAction a = set_field_action(m, fid, false);
+  a.is_load = true;  // OVS keeps the raw form: a load dumps as a load in any version
+  return a;
 }
 
 /// Writes one load per contiguous run (<= 64 bits) of `mask` over the

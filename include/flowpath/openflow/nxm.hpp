@@ -17,7 +17,8 @@
 // match's protocol.  NXM_NX_COOKIE (flow-mod and stats filters) is
 // returned through `cookie`.  Registers (NXM_NX_REG0..15), recirc_id,
 // conj_id and ct_state/zone/mark/label are Nicira headers in both
-// dialects (xregs travel as their two registers).
+// dialects (xregs travel as their two registers; OXM_OF_PKT_REG0..7, class
+// 0x8001, decode too and name xregs in load/move/set_field).
 //
 // Decoding errors (OVS's codes): unknown header → BAD_FIELD, mask on an
 // unmaskable field → BAD_MASK, wrong length → BAD_LEN, value out of the
@@ -116,6 +117,16 @@ inline constexpr TlvField kTlvFields[] = {
   {kNxmNx, 105, 4, F::kCtState, true},  {kNxmNx, 106, 2, F::kCtZone, false},
   {kNxmNx, 107, 4, F::kCtMark, true},
   {kNxmNx, 108, 16, F::kCtLabel, true, K::kIpv6},
+  // OXM_OF_PKT_REG0..7 (xreg0..7, 64 bits over two registers): OVS names
+  // them in load/move/set_field; its matches carry the registers instead.
+  {0x8001, 0, 8, FieldId(unsigned(F::kXreg0) + 0), true},
+  {0x8001, 1, 8, FieldId(unsigned(F::kXreg0) + 1), true},
+  {0x8001, 2, 8, FieldId(unsigned(F::kXreg0) + 2), true},
+  {0x8001, 3, 8, FieldId(unsigned(F::kXreg0) + 3), true},
+  {0x8001, 4, 8, FieldId(unsigned(F::kXreg0) + 4), true},
+  {0x8001, 5, 8, FieldId(unsigned(F::kXreg0) + 5), true},
+  {0x8001, 6, 8, FieldId(unsigned(F::kXreg0) + 6), true},
+  {0x8001, 7, 8, FieldId(unsigned(F::kXreg0) + 7), true},
 };
 // clang-format on
 
@@ -227,9 +238,9 @@ inline Match decode_tlvs(Reader r, TlvCookie* cookie = nullptr) {
     if (t->fid != FieldId::kCount) used[size_t(t->fid)] = true;
     apply_tlv(m, *t, x, hasmask, cookie);
   }
-  // OXM's "no tag" (VLAN_VID 0) is flowpath's TCI == 0 with a full mask.
-  uint64_t tm = get_field(m.mask, FieldId::kVlanTci), tv = get_field(m.value, FieldId::kVlanTci);
-  if ((tm & 0x1fff) == 0x1fff && !(tv & kVlanCfi)) put_field(m.mask, FieldId::kVlanTci, 0xffff);
+  // OXM's "no tag" (VLAN_VID 0) is TCI 0x0000/0x1fff, as in OVS (which
+  // then prints it so in any version; `dl_vlan=0xffff`'s mask 0xffff does
+  // not survive OXM there either).
   for (const auto& f : all_fields()) {
     if (!used[size_t(f.id)]) continue;
     auto need =

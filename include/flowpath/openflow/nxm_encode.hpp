@@ -95,6 +95,8 @@ inline size_t encode_tlvs(Writer& w, const Match& m, TlvDialect d,
   bool ip4 = type(kEthTypeIpv4), ip6 = type(kEthTypeIpv6),
        arp = type(kEthTypeArp) || type(kEthTypeRarp);
   bool ip = ip4 || ip6, icmp6 = ip6 && proto(kIpProtoIcmpv6);
+  put(F::kRecircId);  // OVS's order: metadata first, then in_port
+  put(F::kConjId);
   put(F::kInPort);
   put(F::kDlSrc);
   put(F::kDlDst);
@@ -126,8 +128,7 @@ inline size_t encode_tlvs(Writer& w, const Match& m, TlvDialect d,
     for (F fid : {F::kArpOp, F::kArpSpa, F::kArpTpa, F::kArpSha, F::kArpTha}) put(fid);
   }
   for (unsigned r = 0; r < kNumRegs; ++r) put(reg_field(r));
-  for (F fid : {F::kRecircId, F::kConjId, F::kCtState, F::kCtZone, F::kCtMark, F::kCtLabel})
-    put(fid);
+  for (F fid : {F::kCtState, F::kCtZone, F::kCtMark, F::kCtLabel}) put(fid);
   for (size_t i = 0; i < PipelineMeta::kWords; ++i)
     if (m.meta_mask.words()[i] & ~covered.meta_mask.words()[i])
       throw Error("match has pipeline bits that no OXM/NXM field carries");

@@ -144,7 +144,7 @@ inline bool of10_expressible(const Match& m) {
   for (F id : {F::kInPort, F::kDlSrc, F::kDlDst, F::kDlType, F::kVlanTci, F::kNwTos, F::kNwProto,
                F::kNwSrc, F::kNwDst, F::kTpSrc, F::kTpDst})
     put_field(rest.mask, id, 0);
-  return is_zero(rest.mask);
+  return is_zero(rest.mask) && !m.has_meta();
 }
 
 /// Encodes `m` as an ofp_match; throws flowpath::Error when it does not fit.

@@ -82,7 +82,8 @@ inline void normalize_set_fields(OfActionList& list) {
   OfActionList out;
   for (const auto& a : list) {
     if (a.type == OfActionType::kSetField && !out.empty() &&
-        out.back().type == OfActionType::kSetField && out.back().field == a.field) {
+        out.back().type == OfActionType::kSetField && out.back().field == a.field &&
+        out.back().is_load == a.is_load) {
       OfAction& b = out.back();
       bool disjoint = true;
       for (size_t i = 0; i < 16; ++i) disjoint &= (b.mask[i] & a.mask[i]) == 0;
@@ -94,7 +95,8 @@ inline void normalize_set_fields(OfActionList& list) {
     out.push_back(a);
   }
   for (auto& a : out) {
-    if (a.type != OfActionType::kSetField || a.field == FieldId::kVlanTci || !full_set_field(a))
+    if (a.type != OfActionType::kSetField || a.is_load || a.field == FieldId::kVlanTci ||
+        !full_set_field(a))
       continue;
     const FieldInfo& f = field_info(a.field);
     Match m;
