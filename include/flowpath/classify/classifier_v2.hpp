@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "flowpath/classify/classifier_rule.hpp"
+#include "flowpath/classify/classifier_v2_index.hpp"
 #include "flowpath/classify/delta_tuples.hpp"
 #include "flowpath/classify/epoch.hpp"
 #include "flowpath/classify/split_forest.hpp"
@@ -72,11 +73,12 @@ namespace classify_detail {
 template <class T>
 struct LogRule : ClassifierRule<T> {
   using ClassifierRule<T>::ClassifierRule;
-  RankedTable<LogRule>* dtable = nullptr;  // writer only, from here down
+  DeltaTable<LogRule>* dtable = nullptr;  // writer only, from here down
+  uint64_t ihash = 0;                     // identity_hash(), for the index
   uint32_t refs = 0;
   bool in_delta = false;
-  bool quiesced = false;    // removed more than a grace period ago
-  uint32_t forest_pos = 0;  // index in the current forest's rules(), if there
+  bool quiesced = false;      // removed more than a grace period ago
+  uint32_t forest_pos = ~0u;  // index in the current forest's rules(), if there
 };
 }  // namespace classify_detail
 
@@ -99,8 +101,10 @@ class ClassifierV2 {
   bool insert(const Match& m, int32_t priority, T value, const PortRanges& ranges) {
     std::lock_guard lock(mu_);
     uint64_t v = version_.load(std::memory_order_relaxed) + 1;
-    Rule* old = find_rule(m, priority, ranges);
+    uint64_t h = classify_detail::v2_identity_hash(m, priority, ranges);
+    Rule* old = find_rule(h, m, priority, ranges);
     auto* r = new Rule(m, priority, std::move(value), ranges);
+    r->ihash = h;
     r->add_version = v;
     r->refs = 1;  // the index's
     if (old) {
@@ -112,7 +116,7 @@ class ClassifierV2 {
       r->rank = classify_detail::make_rank(priority, r->seq);
       ++n_rules_;
     }
-    index_.emplace(r->identity_hash(), r);
+    index_.insert(r);
     delta_.add(r);
     r->in_delta = true;
     ++r->refs;
@@ -123,7 +127,8 @@ class ClassifierV2 {
   bool remove(const Match& m, int32_t priority) { return remove(m, priority, PortRanges{}); }
   bool remove(const Match& m, int32_t priority, const PortRanges& ranges) {
     std::lock_guard lock(mu_);
-    Rule* old = find_rule(m, priority, ranges);
+    Rule* old =
+        find_rule(classify_detail::v2_identity_hash(m, priority, ranges), m, priority, ranges);
     if (!old) return false;
     uint64_t v = version_.load(std::memory_order_relaxed) + 1;
     retire_rule(old, v);
@@ -180,7 +185,7 @@ class ClassifierV2 {
   }
   size_t memory_bytes() const {
     std::lock_guard lock(mu_);
-    size_t b = sizeof(*this) + index_.size() * 32 + index_.bucket_count() * 8;
+    size_t b = sizeof(*this) + index_.memory_bytes();
     b += n_rules_ * sizeof(Rule) + delta_.memory_bytes() + limbo_.capacity() * 8;
     if (cur_forest_) b += cur_forest_->memory_bytes();
     return b;
@@ -192,23 +197,20 @@ class ClassifierV2 {
  private:
   using Forest = classify_detail::SplitForest<Rule>;
 
-  Rule* find_rule(const Match& m, int32_t priority, const PortRanges& rg) const {
-    auto [b, e] = index_.equal_range(classify_detail::identity_hash(m, priority, rg));
-    for (auto it = b; it != e; ++it)
-      if (it->second->same_identity(m, priority, rg)) return it->second;
-    return nullptr;
+  Rule* find_rule(uint64_t h, const Match& m, int32_t priority, const PortRanges& rg) const {
+    return index_.find(h, [&](const Rule& r) { return r.same_identity(m, priority, rg); });
   }
   /// Ends r's life in version v: out of the index, into limbo until no
   /// reader can see it, out of the delta after the same grace period.
   void retire_rule(Rule* r, uint64_t v) {
     r->remove_version.store(v, std::memory_order_relaxed);
-    for (Forest* f : live_forests_) f->mark_removed(r, f == cur_forest_ ? r->forest_pos : ~0u, v);
-    auto [b, e] = index_.equal_range(r->identity_hash());
-    for (auto it = b; it != e; ++it)
-      if (it->second == r) {
-        index_.erase(it);
-        break;
-      }
+    // A live rule in an older forest is in the current one too (each
+    // snapshot takes every live rule), so a rule outside the current
+    // forest (added since its snapshot) is in none: no search.
+    const Forest* cur = cur_forest_;
+    if (cur && r->forest_pos < cur->rules().size() && cur->rules()[r->forest_pos] == r)
+      for (Forest* f : live_forests_) f->mark_removed(r, f == cur ? r->forest_pos : ~0u, v);
+    index_.erase(r);
     limbo_.push_back(r);                 // takes over the index's reference
     if (limbo_.size() > limbo_limit_) {  // amortised: the limit doubles past what stays
       compact_limbo();
@@ -239,8 +241,14 @@ class ClassifierV2 {
   void finish_update(uint64_t v) {
     delta_.publish_if_dirty();
     version_.store(v, std::memory_order_release);
-    rec_.collect();
-    delta_.publish_if_dirty();
+    // Grace periods are run every kCollectEvery updates: each try to
+    // advance the epoch takes the domain's mutex and writes the line every
+    // reader's guard loads; deferred work only waits a few updates longer.
+    if (++since_collect_ >= kCollectEvery) {
+      since_collect_ = 0;
+      rec_.collect();
+      delta_.publish_if_dirty();
+    }
     maybe_compile();
   }
 
@@ -257,7 +265,7 @@ class ClassifierV2 {
   std::vector<Forest*> live_forests_;  // cur_forest_ and retired ones readers may hold
   rcu::Reclaimer rec_;
   classify_detail::DeltaTuples<Rule> delta_;
-  std::unordered_multimap<uint64_t, Rule*> index_;
+  classify_detail::RuleIndex<Rule> index_;
   std::vector<Rule*> limbo_;  // removed rules, until quiesced and compacted
   size_t limbo_limit_ = 1024;
   size_t n_rules_ = 0;
@@ -271,6 +279,8 @@ class ClassifierV2 {
   double compile_cpu_ = 0;
   std::chrono::steady_clock::time_point next_compile_{};  // duty-cycle limit
   size_t pending_drops_ = 0;
+  static constexpr uint32_t kCollectEvery = 16;
+  uint32_t since_collect_ = 0;
 };
 
 }  // namespace flowpath

@@ -29,7 +29,7 @@ ClassifierV2<T>::~ClassifierV2() {
   if (thread_.joinable()) thread_.join();
   rec_.drain();  // no reader can be active any more
   std::unordered_set<Rule*> all(limbo_.begin(), limbo_.end());
-  for (auto& e : index_) all.insert(e.second);
+  index_.for_each([&](Rule* r) { all.insert(r); });
   if (cur_forest_) all.insert(cur_forest_->rules().begin(), cur_forest_->rules().end());
   all.insert(job_.begin(), job_.end());
   delta_.for_each_rule([&](Rule* r) { all.insert(r); });
@@ -44,7 +44,7 @@ std::vector<typename ClassifierV2<T>::Rule*> ClassifierV2<T>::snapshot() {
   compact_limbo();
   std::vector<Rule*> rs;
   rs.reserve(index_.size() + limbo_.size());
-  for (auto& e : index_) rs.push_back(e.second);
+  index_.for_each([&](Rule* r) { rs.push_back(r); });
   rs.insert(rs.end(), limbo_.begin(), limbo_.end());
   for (Rule* r : rs) ++r->refs;
   return rs;

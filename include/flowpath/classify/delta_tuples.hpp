@@ -6,7 +6,13 @@
 //
 // The owner decides visibility (rule versions) and when to unlink (after a
 // grace period); this class only links, unlinks and publishes the
-// rank-sorted table list.  Cost: insert O(tables) subset tests + one node
+// rank-sorted table list.  A table's published max rank is an upper bound
+// (raised by a link, never lowered by an unlink): the reader's early exit
+// stays exact, and an unlink, the fold's per-rule cost, never republishes
+// the list nor keeps a sorted rank set (v1's RankedTable keeps a multiset,
+// a tree node per rule: a fifth of v2's delta cost).  The delta is emptied
+// by every compile, so a stale bound lives one compile cycle at most.
+// Cost: insert O(tables) subset tests + one node copy; unlink one node
 // copy; lookup ~ tables probed, skipped entirely when empty.
 // Thread-safety: writer methods under the owner's lock; lookup() from any
 // thread inside an rcu::ReadGuard.
@@ -18,13 +24,72 @@
 
 #include "flowpath/classify/classifier_rule.hpp"
 #include "flowpath/classify/epoch.hpp"
+#include "flowpath/classify/tuple_table.hpp"
 
 namespace flowpath::classify_detail {
+
+/// A TupleTable whose buckets hold rank-sorted rules, with a rule count
+/// and an upper bound of their ranks.
+template <class Rule>
+class DeltaTable : public TupleTable<Rule> {
+  using Base = TupleTable<Rule>;
+
+ public:
+  using Base::Base;
+  uint64_t max_rank() const noexcept { return max_rank_; }
+  size_t n_rules() const noexcept { return n_rules_; }
+  size_t memory_bytes() const noexcept { return Base::memory_bytes(); }
+
+  /// Links r into its bucket (a new node replaces the old); true when the
+  /// rank bound rose.
+  bool link(Rule* r, rcu::Reclaimer& rec) {
+    auto [h, node] = locate(*r);
+    uint32_t n = node ? node->n_rules : 0, at = 0;
+    scratch_.resize(n + 1);
+    while (at < n && node->rules()[at]->rank >= r->rank) ++at;
+    for (uint32_t i = 0; i < n; ++i) scratch_[i + (i >= at)] = node->rules()[i];
+    scratch_[at] = r;
+    this->put(h, node, this->make_node(h, kw_, scratch_.data(), n + 1), rec);
+    ++n_rules_;
+    if (r->rank <= max_rank_) return false;
+    max_rank_ = r->rank;
+    return true;
+  }
+  void unlink(Rule* r, rcu::Reclaimer& rec) {
+    auto [h, node] = locate(*r);
+    scratch_.clear();
+    for (uint32_t i = 0; i < node->n_rules; ++i)
+      if (node->rules()[i] != r) scratch_.push_back(node->rules()[i]);
+    auto n = static_cast<uint32_t>(scratch_.size());
+    this->put(h, node, n ? this->make_node(h, kw_, scratch_.data(), n) : nullptr, rec);
+    --n_rules_;
+  }
+  template <class F>
+  void for_each_rule(F&& f) {
+    this->for_each_node([&](const typename Base::Node* n) {
+      for (uint32_t i = 0; i < n->n_rules; ++i) f(n->rules()[i]);
+    });
+  }
+
+ private:
+  std::pair<uint64_t, const typename Base::Node*> locate(const Rule& r) {
+    FlowMask dm;
+    FlowKey dv;
+    r.determined(dm, dv);
+    uint64_t h = this->extract(dv, kw_);
+    return {h, this->find(h, kw_)};
+  }
+
+  uint64_t max_rank_ = 0;
+  size_t n_rules_ = 0;
+  uint64_t kw_[FlowKey::kWords] = {};
+  std::vector<Rule*> scratch_;
+};
 
 template <class Rule>
 class DeltaTuples {
  public:
-  using Table = RankedTable<Rule>;
+  using Table = DeltaTable<Rule>;
   using List = TableList<Table>;
 
   DeltaTuples(rcu::Reclaimer& rec, uint32_t collision_limit) : rec_(rec), limit_(collision_limit) {
@@ -62,7 +127,7 @@ class DeltaTuples {
   /// that could still see r visible misses it.
   void remove(Rule* r) {
     Table* t = r->dtable;
-    if (t->unlink(r, rec_)) dirty_ = true;
+    t->unlink(r, rec_);
     --n_;
     if (t->n_rules() == 0) {
       tables_.erase(std::find(tables_.begin(), tables_.end(), t));
