@@ -27,12 +27,15 @@ ClassifierV2<T>::~ClassifierV2() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  rec_.drain();  // no reader can be active any more
+  rec_.drain();  // no reader can be active any more (frees dropped generations)
   std::unordered_set<Rule*> all(limbo_.begin(), limbo_.end());
   index_.for_each([&](Rule* r) { all.insert(r); });
   if (cur_forest_) all.insert(cur_forest_->rules().begin(), cur_forest_->rules().end());
   all.insert(job_.begin(), job_.end());
-  delta_.for_each_rule([&](Rule* r) { all.insert(r); });
+  for (Delta* d : {delta_, sealed_})
+    if (d) d->for_each_rule([&](Rule* r) { all.insert(r); });
+  delete delta_;
+  delete sealed_;
   delete cur_forest_;
   for (Rule* r : all) delete r;
 }
@@ -53,9 +56,10 @@ std::vector<typename ClassifierV2<T>::Rule*> ClassifierV2<T>::snapshot() {
 template <class T>
 void ClassifierV2<T>::maybe_compile() {
   size_t threshold = std::max<size_t>(cfg_.compile_min, n_rules_ / cfg_.compile_fraction);
-  if (compiling_ || pending_drops_ || delta_.size() <= threshold) return;
+  if (compiling_ || sealed_ || delta_->size() <= threshold) return;
   if (cfg_.background && std::chrono::steady_clock::now() < next_compile_) return;
   classify_detail::SplitForestConfig fc{cfg_.leaf_size, cfg_.replication_budget};
+  seal();
   if (!cfg_.background) return install(new Forest(snapshot(), fc));
   compiling_ = true;
   job_ = snapshot();
@@ -64,30 +68,48 @@ void ClassifierV2<T>::maybe_compile() {
   cv_.notify_all();
 }
 
-/// Publishes f; the rules it folds leave the delta after a grace period
-/// (a reader that loaded the old forest may still need them there), and
-/// the old forest's references go after another.
+/// Starts a new delta generation; the current one, sealed, is what the
+/// snapshot taken next folds.  The new one is published after the sealed
+/// one (readers load them in the opposite order), so a reader that sees
+/// the new generation also sees the sealed one.
+template <class T>
+void ClassifierV2<T>::seal() {
+  sealed_ = delta_;
+  ++sealed_live_;
+  delta_ = new Delta(rec_, cfg_.collision_limit);
+  sealed_pub_.store(sealed_, std::memory_order_release);
+  delta_pub_.store(delta_, std::memory_order_release);
+}
+
+/// After a grace period from f's publication (a reader that loaded the old
+/// forest may still need the sealed generation) the sealed generation is
+/// unpublished; after another it is freed with its rule references.
+template <class T>
+void ClassifierV2<T>::drop_sealed() {
+  Delta* s = sealed_;
+  rec_.retire([this, s] {
+    sealed_pub_.store(nullptr, std::memory_order_release);
+    sealed_ = nullptr;
+    rec_.retire([this, s] {
+      s->for_each_rule([this](Rule* r) { unref(r); });
+      delete s;
+      --sealed_live_;
+    });
+  });
+}
+
+/// Publishes f (which holds every rule of the sealed generation a reader
+/// could see), then drops the sealed generation and the old forest.
 template <class T>
 void ClassifierV2<T>::install(Forest* f) {
-  std::vector<Rule*> folded;
-  for (uint32_t i = 0; i < f->rules().size(); ++i) {
-    Rule* r = f->rules()[i];
-    r->forest_pos = i;
-    if (r->in_delta) folded.push_back(r);
-  }
+  for (uint32_t i = 0; i < f->rules().size(); ++i) f->rules()[i]->forest_pos = i;
   Forest* old = cur_forest_;
   cur_forest_ = f;
   f->sync_removals();  // removals made while it was being built
   live_forests_.push_back(f);
   forest_.store(f, std::memory_order_release);
   ++compiles_;
-  if (!folded.empty()) {
-    ++pending_drops_;
-    rec_.retire([this, folded = std::move(folded)] {
-      for (Rule* r : folded) drop_from_delta(r);
-      --pending_drops_;
-    });
-  }
+  if (sealed_) drop_sealed();
   if (old)
     rec_.retire([this, old] {
       for (Rule* r : old->rules()) unref(r);
@@ -119,9 +141,8 @@ void ClassifierV2<T>::worker() {
     next_compile_ = t1 + cfg_.compile_pause * (t1 - t0);
     cv_.notify_all();
     // Fold the delta even when no update comes to run the grace periods.
-    while (pending_drops_ && !stop_ && !job_ready_) {
+    while (sealed_live_ && !stop_ && !job_ready_) {
       rec_.collect();
-      delta_.publish_if_dirty();
       lock.unlock();
       std::this_thread::sleep_for(std::chrono::microseconds(200));
       lock.lock();
@@ -136,18 +157,22 @@ template <class T>
 void ClassifierV2<T>::compile_now() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !compiling_; });
+  auto settle = [&] {  // until no sealed generation is left
+    while (sealed_live_) {
+      rec_.collect();
+      lock.unlock();
+      std::this_thread::yield();
+      lock.lock();
+    }
+  };
+  settle();
   compact_limbo();
-  if (delta_.size() > 0 || limbo_.size() > 0)
+  if (delta_->size() > 0 || limbo_.size() > 0) {
+    seal();
     install(new Forest(snapshot(), {cfg_.leaf_size, cfg_.replication_budget}));
-  while (pending_drops_) {
-    rec_.collect();
-    delta_.publish_if_dirty();
-    lock.unlock();
-    std::this_thread::yield();
-    lock.lock();
   }
+  settle();
   rec_.collect();
-  delta_.publish_if_dirty();
 }
 
 }  // namespace flowpath

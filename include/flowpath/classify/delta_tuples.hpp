@@ -4,16 +4,13 @@
 // classifier.hpp, without prefix tries: this part is small and usually
 // empty right after a compile).
 //
-// The owner decides visibility (rule versions) and when to unlink (after a
-// grace period); this class only links, unlinks and publishes the
-// rank-sorted table list.  A table's published max rank is an upper bound
-// (raised by a link, never lowered by an unlink): the reader's early exit
-// stays exact, and an unlink, the fold's per-rule cost, never republishes
-// the list nor keeps a sorted rank set (v1's RankedTable keeps a multiset,
-// a tree node per rule: a fifth of v2's delta cost).  The delta is emptied
-// by every compile, so a stale bound lives one compile cycle at most.
-// Cost: insert O(tables) subset tests + one node copy; unlink one node
-// copy; lookup ~ tables probed, skipped entirely when empty.
+// One generation of the delta: rules are linked and never unlinked; the
+// owner decides visibility (rule versions) and drops a whole generation
+// once a compiled forest holds its rules (a grace period later).  So a
+// table's published max rank only rises, and the tables keep a rule count
+// instead of v1 RankedTable's sorted rank multiset (a tree node per rule).
+// Cost: insert O(tables) subset tests + one node copy; lookup ~ tables
+// probed, skipped entirely when empty.
 // Thread-safety: writer methods under the owner's lock; lookup() from any
 // thread inside an rcu::ReadGuard.
 #pragma once
@@ -54,15 +51,6 @@ class DeltaTable : public TupleTable<Rule> {
     if (r->rank <= max_rank_) return false;
     max_rank_ = r->rank;
     return true;
-  }
-  void unlink(Rule* r, rcu::Reclaimer& rec) {
-    auto [h, node] = locate(*r);
-    scratch_.clear();
-    for (uint32_t i = 0; i < node->n_rules; ++i)
-      if (node->rules()[i] != r) scratch_.push_back(node->rules()[i]);
-    auto n = static_cast<uint32_t>(scratch_.size());
-    this->put(h, node, n ? this->make_node(h, kw_, scratch_.data(), n) : nullptr, rec);
-    --n_rules_;
   }
   template <class F>
   void for_each_rule(F&& f) {
@@ -122,18 +110,6 @@ class DeltaTuples {
     r->dtable = into;
     if (into->link(r, rec_)) dirty_ = true;
     ++n_;
-  }
-  /// Unlinks r now; the caller waits a grace period first so no reader
-  /// that could still see r visible misses it.
-  void remove(Rule* r) {
-    Table* t = r->dtable;
-    t->unlink(r, rec_);
-    --n_;
-    if (t->n_rules() == 0) {
-      tables_.erase(std::find(tables_.begin(), tables_.end(), t));
-      dirty_ = true;
-      rec_.retire([t] { delete t; });
-    }
   }
   /// Publishes the table list if it changed (before the version store).
   void publish_if_dirty() {
