@@ -110,7 +110,7 @@ class ClassifierV2 {
     uint64_t v = version_.load(std::memory_order_relaxed) + 1;
     uint64_t h = classify_detail::v2_identity_hash(m, priority, ranges);
     Rule* old = find_rule(h, m, priority, ranges);
-    auto* r = new Rule(m, priority, std::move(value), ranges);
+    Rule* r = pool_.make(m, priority, std::move(value), ranges);
     r->ihash = h;
     r->add_version = v;
     r->refs = 1;  // the index's
@@ -124,7 +124,7 @@ class ClassifierV2 {
       ++n_rules_;
     }
     index_.insert(r);
-    delta_->add(r);
+    delta_->add(r, [this](Rule* q) { unref(q); });
     ++r->refs;  // the delta generation's
     finish_update(v);
     return old != nullptr;
@@ -205,6 +205,7 @@ class ClassifierV2 {
     std::lock_guard lock(mu_);
     size_t b = sizeof(*this) + index_.memory_bytes();
     b += n_rules_ * sizeof(Rule) + delta_->memory_bytes() + limbo_.capacity() * 8;
+    b += pool_.memory_bytes();
     if (sealed_) b += sealed_->memory_bytes();
     if (cur_forest_) b += cur_forest_->memory_bytes();
     return b;
@@ -247,7 +248,7 @@ class ClassifierV2 {
     });
   }
   void unref(Rule* r) {
-    if (--r->refs == 0) rec_.retire([r] { delete r; });
+    if (--r->refs == 0) rec_.retire([this, r] { pool_.destroy(r); });
   }
   void finish_update(uint64_t v) {
     delta_->publish_if_dirty();
@@ -281,6 +282,7 @@ class ClassifierV2 {
   std::atomic<const Delta*> delta_pub_{nullptr}, sealed_pub_{nullptr};
   size_t sealed_live_ = 0;  // sealed generations not yet freed
   classify_detail::RuleIndex<Rule> index_;
+  classify_detail::RulePool<Rule> pool_;
   std::vector<Rule*> limbo_;  // removed rules, until quiesced and compacted
   size_t limbo_limit_ = 1024;
   size_t n_rules_ = 0;

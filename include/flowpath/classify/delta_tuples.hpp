@@ -4,9 +4,11 @@
 // classifier.hpp, without prefix tries: this part is small and usually
 // empty right after a compile).
 //
-// One generation of the delta: rules are linked and never unlinked; the
-// owner decides visibility (rule versions) and drops a whole generation
-// once a compiled forest holds its rules (a grace period later).  So a
+// One generation of the delta: rules are linked and never unlinked one by
+// one (a removed rule, once quiesced, is only left out when its bucket is
+// next copied for an insert); the owner decides visibility (rule versions)
+// and drops a whole generation once a compiled forest holds its rules (a
+// grace period later).  So a
 // table's published max rank only rises, and the tables keep a rule count
 // instead of v1 RankedTable's sorted rank multiset (a tree node per rule).
 // Cost: insert O(tables) subset tests + one node copy; lookup ~ tables
@@ -37,16 +39,30 @@ class DeltaTable : public TupleTable<Rule> {
   size_t n_rules() const noexcept { return n_rules_; }
   size_t memory_bytes() const noexcept { return Base::memory_bytes(); }
 
-  /// Links r into its bucket (a new node replaces the old); true when the
-  /// rank bound rose.
-  bool link(Rule* r, rcu::Reclaimer& rec) {
+  /// Links r into its bucket (a new node replaces the old), leaving out
+  /// the bucket's quiesced rules (removed more than a grace period ago),
+  /// each passed to drop(q); true when the rank bound rose.  A rule churned
+  /// again and again thus keeps one dead copy in its bucket, not one per
+  /// update.
+  template <class Drop>
+  bool link(Rule* r, rcu::Reclaimer& rec, Drop&& drop) {
     auto [h, node] = locate(*r);
-    uint32_t n = node ? node->n_rules : 0, at = 0;
-    scratch_.resize(n + 1);
-    while (at < n && node->rules()[at]->rank >= r->rank) ++at;
-    for (uint32_t i = 0; i < n; ++i) scratch_[i + (i >= at)] = node->rules()[i];
-    scratch_[at] = r;
-    this->put(h, node, this->make_node(h, kw_, scratch_.data(), n + 1), rec);
+    uint32_t n = node ? node->n_rules : 0;
+    bool placed = false;
+    scratch_.clear();
+    for (uint32_t i = 0; i < n; ++i) {
+      Rule* q = node->rules()[i];
+      if (q->quiesced) {
+        drop(q);
+        --n_rules_;
+        continue;
+      }
+      if (!placed && q->rank < r->rank) scratch_.push_back(r), placed = true;
+      scratch_.push_back(q);
+    }
+    if (!placed) scratch_.push_back(r);
+    auto m = static_cast<uint32_t>(scratch_.size());
+    this->put(h, node, this->make_node(h, kw_, scratch_.data(), m), rec);
     ++n_rules_;
     if (r->rank <= max_rank_) return false;
     max_rank_ = r->rank;
@@ -92,7 +108,10 @@ class DeltaTuples {
 
   /// Links r into the first table whose mask fits and whose bucket has
   /// room, else a new table of r's determined mask.
-  void add(Rule* r) {
+  /// drop(q) takes over the generation's reference to each rule q left
+  /// out of a bucket (see DeltaTable::link).
+  template <class Drop>
+  void add(Rule* r, Drop&& drop) {
     FlowMask dm;
     FlowKey dv;
     r->determined(dm, dv);
@@ -108,7 +127,7 @@ class DeltaTuples {
     }
     if (!into) into = new_table_for(dm);
     r->dtable = into;
-    if (into->link(r, rec_)) dirty_ = true;
+    if (into->link(r, rec_, [&](Rule* q) { --n_, drop(q); })) dirty_ = true;
     ++n_;
   }
   /// Publishes the table list if it changed (before the version store).
