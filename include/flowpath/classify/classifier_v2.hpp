@@ -71,7 +71,7 @@ struct ClassifierV2Config {
   uint32_t replication_budget = 8;  // forest: leaf entries per rule at most
   uint32_t compile_min = 64;        // compile when the delta holds more than
   uint32_t compile_fraction = 16;   //   max(compile_min, rules / compile_fraction)
-  uint32_t compile_pause = 4;       // after a compile of t ms, none for pause x t ms
+  uint32_t compile_pause = 8;       // after a compile of t ms, none for pause x t ms
   bool background = true;           // compile on a thread (else inside the update)
 };
 
