@@ -248,7 +248,7 @@ class ClassifierV2 {
     });
   }
   void unref(Rule* r) {
-    if (--r->refs == 0) rec_.retire([this, r] { pool_.destroy(r); });
+    if (--r->refs == 0) rec_.retire([this, r] { pool_.destroy(r, 64 + n_rules_ / 8); });
   }
   void finish_update(uint64_t v) {
     delta_->publish_if_dirty();

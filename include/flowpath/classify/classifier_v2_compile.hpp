@@ -37,7 +37,7 @@ ClassifierV2<T>::~ClassifierV2() {
   delete delta_;
   delete sealed_;
   delete cur_forest_;
-  for (Rule* r : all) pool_.destroy(r);
+  for (Rule* r : all) pool_.destroy(r, 0);
 }
 
 /// Every rule a reader could still see: the live ones and those removed

@@ -103,7 +103,8 @@ class RuleIndex {
   size_t n_ = 0, tombs_ = 0;
 };
 
-/// Free list of Rule-sized blocks, at most kKeep of them.
+/// Free list of Rule-sized blocks: at most `keep` (the caller's choice,
+/// sized by its rule count) and never more than kKeep.
 template <class Rule>
 class RulePool {
  public:
@@ -125,9 +126,9 @@ class RulePool {
       throw;
     }
   }
-  void destroy(Rule* r) noexcept {
+  void destroy(Rule* r, size_t keep) noexcept {
     r->~Rule();
-    if (free_.size() < kKeep)
+    if (free_.size() < std::min(keep, kKeep))
       free_.push_back(r);  // reserved below kKeep: no allocation here
     else
       ::operator delete(r);
