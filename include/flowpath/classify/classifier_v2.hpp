@@ -237,7 +237,7 @@ class ClassifierV2 {
       compact_limbo();
       limbo_limit_ = 2 * limbo_.size() + 1024 + n_rules_;
     }
-    rec_.retire([r] { r->quiesced = true; });  // no reader can see it any more
+    removed_.push_back(r);  // quiesced a grace period after the next run_grace()
   }
   /// Drops the limbo's references to rules no reader can see.
   void compact_limbo() {
@@ -248,7 +248,24 @@ class ClassifierV2 {
     });
   }
   void unref(Rule* r) {
-    if (--r->refs == 0) rec_.retire([this, r] { pool_.destroy(r, 64 + n_rules_ / 8); });
+    if (--r->refs == 0) dead_.push_back(r);  // freed a grace period after the next run_grace()
+  }
+  /// Retires the rules removed and unreferenced since the last call, one
+  /// callback per batch (a callback per rule cost a std::function and a
+  /// deque slot each), then runs what is due.  A batch retired later than
+  /// its updates only waits longer.
+  void run_grace() {
+    if (!removed_.empty())
+      rec_.retire([v = std::move(removed_)] {
+        for (Rule* r : v) r->quiesced = true;  // no reader can see it any more
+      });
+    removed_.clear();
+    if (!dead_.empty())
+      rec_.retire([this, v = std::move(dead_)] {
+        for (Rule* r : v) pool_.destroy(r, 64 + n_rules_ / 8);
+      });
+    dead_.clear();
+    rec_.collect();
   }
   void finish_update(uint64_t v) {
     delta_->publish_if_dirty();
@@ -258,7 +275,7 @@ class ClassifierV2 {
     // reader's guard loads; deferred work only waits a few updates longer.
     if (++since_collect_ >= kCollectEvery) {
       since_collect_ = 0;
-      rec_.collect();
+      run_grace();
     }
     maybe_compile();
   }
@@ -283,7 +300,8 @@ class ClassifierV2 {
   size_t sealed_live_ = 0;  // sealed generations not yet freed
   classify_detail::RuleIndex<Rule> index_;
   classify_detail::RulePool<Rule> pool_;
-  std::vector<Rule*> limbo_;  // removed rules, until quiesced and compacted
+  std::vector<Rule*> limbo_;           // removed rules, until quiesced and compacted
+  std::vector<Rule*> removed_, dead_;  // batches for run_grace()
   size_t limbo_limit_ = 1024;
   size_t n_rules_ = 0;
   uint64_t next_seq_ = 0;

@@ -28,6 +28,7 @@ ClassifierV2<T>::~ClassifierV2() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   rec_.drain();  // no reader can be active any more (frees dropped generations)
+  for (Rule* r : dead_) pool_.destroy(r, 0);  // unreferenced, in no structure
   std::unordered_set<Rule*> all(limbo_.begin(), limbo_.end());
   index_.for_each([&](Rule* r) { all.insert(r); });
   if (cur_forest_) all.insert(cur_forest_->rules().begin(), cur_forest_->rules().end());
@@ -142,7 +143,7 @@ void ClassifierV2<T>::worker() {
     cv_.notify_all();
     // Fold the delta even when no update comes to run the grace periods.
     while (sealed_live_ && !stop_ && !job_ready_) {
-      rec_.collect();
+      run_grace();
       lock.unlock();
       std::this_thread::sleep_for(std::chrono::microseconds(200));
       lock.lock();
@@ -159,7 +160,7 @@ void ClassifierV2<T>::compile_now() {
   cv_.wait(lock, [&] { return !compiling_; });
   auto settle = [&] {  // until no sealed generation is left
     while (sealed_live_) {
-      rec_.collect();
+      run_grace();
       lock.unlock();
       std::this_thread::yield();
       lock.lock();
@@ -172,7 +173,7 @@ void ClassifierV2<T>::compile_now() {
     install(new Forest(snapshot(), {cfg_.leaf_size, cfg_.replication_budget}));
   }
   settle();
-  rec_.collect();
+  run_grace();
 }
 
 }  // namespace flowpath
