@@ -232,7 +232,9 @@ TEST(ClassifierV2, ChurnedRuleKeepsOneDeadCopyInTheDelta) {
   EXPECT_EQ(c.size(), 1u);
   EXPECT_LT(c.delta_size(), 100u);
   FlowKey k = r.match.value;
-  if (const auto* hit = c.lookup(k)) EXPECT_EQ(hit->value, 999);
+  if (const auto* hit = c.lookup(k)) {  // k may fall outside the rule's port ranges
+    EXPECT_EQ(hit->value, 999);
+  }
 }
 
 TEST(ClassifierV2, ReplacedRulesNeverVanishAcrossGenerations) {
