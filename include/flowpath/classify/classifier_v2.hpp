@@ -223,22 +223,7 @@ class ClassifierV2 {
   }
   /// Ends r's life in version v: out of the index, into limbo until no
   /// reader can see it (its delta generation, if any, keeps it till dropped).
-  void retire_rule(Rule* r, uint64_t v) {
-    r->remove_version.store(v, std::memory_order_relaxed);
-    // A live rule in an older forest is in the current one too (each
-    // snapshot takes every live rule), so a rule outside the current
-    // forest (added since its snapshot) is in none: no search.
-    const Forest* cur = cur_forest_;
-    if (cur && r->forest_pos < cur->rules().size() && cur->rules()[r->forest_pos] == r)
-      for (Forest* f : live_forests_) f->mark_removed(r, f == cur ? r->forest_pos : ~0u, v);
-    index_.erase(r);
-    limbo_.push_back(r);                 // takes over the index's reference
-    if (limbo_.size() > limbo_limit_) {  // amortised: the limit doubles past what stays
-      compact_limbo();
-      limbo_limit_ = 2 * limbo_.size() + 1024 + n_rules_;
-    }
-    removed_.push_back(r);  // quiesced a grace period after the next run_grace()
-  }
+  void retire_rule(Rule* r, uint64_t v);
   /// Drops the limbo's references to rules no reader can see.
   void compact_limbo() {
     std::erase_if(limbo_, [this](Rule* r) {
@@ -251,22 +236,8 @@ class ClassifierV2 {
     if (--r->refs == 0) dead_.push_back(r);  // freed a grace period after the next run_grace()
   }
   /// Retires the rules removed and unreferenced since the last call, one
-  /// callback per batch (a callback per rule cost a std::function and a
-  /// deque slot each), then runs what is due.  A batch retired later than
-  /// its updates only waits longer.
-  void run_grace() {
-    if (!removed_.empty())
-      rec_.retire([v = std::move(removed_)] {
-        for (Rule* r : v) r->quiesced = true;  // no reader can see it any more
-      });
-    removed_.clear();
-    if (!dead_.empty())
-      rec_.retire([this, v = std::move(dead_)] {
-        for (Rule* r : v) pool_.destroy(r, 64 + n_rules_ / 8);
-      });
-    dead_.clear();
-    rec_.collect();
-  }
+  /// callback per batch, then runs what is due.
+  void run_grace();
   void finish_update(uint64_t v) {
     delta_->publish_if_dirty();
     version_.store(v, std::memory_order_release);

@@ -1,5 +1,6 @@
-// flowpath/classify/classifier_v2_compile.hpp — ClassifierV2's compile
-// cycle (snapshot, background build, swap, folding the delta) and its
+// flowpath/classify/classifier_v2_compile.hpp — ClassifierV2's writer
+// side out of line: retiring rules, grace runs, the compile cycle
+// (snapshot, background build, swap, dropping a delta generation) and the
 // destructor.  Included by classifier_v2.hpp only; see its design notes.
 //
 // Thread-safety: every function here runs under ClassifierV2::mu_ except
@@ -39,6 +40,45 @@ ClassifierV2<T>::~ClassifierV2() {
   delete sealed_;
   delete cur_forest_;
   for (Rule* r : all) pool_.destroy(r, 0);
+}
+
+/// Ends r's life in version v: out of the index, into limbo until no
+/// reader can see it (its delta generation, if any, keeps it till dropped).
+template <class T>
+void ClassifierV2<T>::retire_rule(Rule* r, uint64_t v) {
+  r->remove_version.store(v, std::memory_order_relaxed);
+  // A live rule in an older forest is in the current one too (each
+  // snapshot takes every live rule), so a rule outside the current
+  // forest (added since its snapshot) is in none: no search.
+  const Forest* cur = cur_forest_;
+  if (cur && r->forest_pos < cur->rules().size() && cur->rules()[r->forest_pos] == r)
+    for (Forest* f : live_forests_) f->mark_removed(r, f == cur ? r->forest_pos : ~0u, v);
+  index_.erase(r);
+  limbo_.push_back(r);                 // takes over the index's reference
+  if (limbo_.size() > limbo_limit_) {  // amortised: the limit doubles past what stays
+    compact_limbo();
+    limbo_limit_ = 2 * limbo_.size() + 1024 + n_rules_;
+  }
+  removed_.push_back(r);  // quiesced a grace period after the next run_grace()
+}
+
+/// Retires the rules removed and unreferenced since the last call, one
+/// callback per batch (a callback per rule cost a std::function and a
+/// deque slot each), then runs what is due.  A batch retired later than
+/// its updates only waits longer.
+template <class T>
+void ClassifierV2<T>::run_grace() {
+  if (!removed_.empty())
+    rec_.retire([v = std::move(removed_)] {
+      for (Rule* r : v) r->quiesced = true;  // no reader can see it any more
+    });
+  removed_.clear();
+  if (!dead_.empty())
+    rec_.retire([this, v = std::move(dead_)] {
+      for (Rule* r : v) pool_.destroy(r, 64 + n_rules_ / 8);
+    });
+  dead_.clear();
+  rec_.collect();
 }
 
 /// Every rule a reader could still see: the live ones and those removed
