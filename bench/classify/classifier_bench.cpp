@@ -304,6 +304,8 @@ void BM_v2_update(benchmark::State& st, std::string set) {
   uint64_t compiles0 = c.compiles();
   update_with_reader(st, load(set), c);
   st.counters["compiles"] = double(c.compiles() - compiles0);
+  st.counters["delta_end"] = double(c.delta_size());  // rules in the delta when churn stops
+  st.counters["tables_end"] = double(c.n_tables());
 }
 /// The same for Classifier (v1, prefix tries on), for a like-for-like ratio.
 void BM_classifier_update_reader(benchmark::State& st, std::string set) {

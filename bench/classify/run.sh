@@ -11,6 +11,10 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build-bench}
 filter=${2:-.}
 export FLOWPATH_CLASSBENCH_DIR=${FLOWPATH_CLASSBENCH_DIR:-$root/../shared/data/classbench}
+if [[ ! -d "$FLOWPATH_CLASSBENCH_DIR" ]]; then  # a worktree sits one level deeper
+  echo "run.sh: no ClassBench data in $FLOWPATH_CLASSBENCH_DIR; set FLOWPATH_CLASSBENCH_DIR" >&2
+  exit 1
+fi
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi

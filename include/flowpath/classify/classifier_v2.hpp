@@ -15,17 +15,24 @@
 // more than max(Config::compile_min, rules / Config::compile_fraction)
 // rules, a background thread compiles a new forest from a snapshot of every
 // rule a reader could still see, swaps it in, and after a grace period
-// unlinks the folded rules from the delta.  A compile that took t waits
+// drops the folded delta whole.  The delta comes in generations: the
+// compile's snapshot seals the current one (readers still walk it) and a
+// fresh one takes the inserts made meanwhile; a removed rule stays in its
+// delta, invisible, until its generation is dropped.  So a rule costs the
+// delta one node copy when it comes and nothing when it goes or is folded
+// (unlinking each folded or removed rule was a third of an update's cost;
+// see docs/classifier.md).  A compile that took t waits
 // Config::compile_pause x t before the next one, so under heavy churn the
 // compile thread takes at most 1 / (1 + pause) of a core and the delta
 // grows instead (lookups then cost up to the delta's tables more).
 //
 // Consistency.  Every update publishes a new version and rules carry
 // [add_version, remove_version), as in Classifier.  A reader loads the
-// forest, then the version v, then the delta list: a forest holds every
+// forest, then the version v, then the current delta, then the sealed one
+// (the writer publishes them in the opposite order): a forest holds every
 // rule that was live or not yet quiesced (removed less than a grace period
-// ago) when its snapshot was taken, and a rule leaves the delta only a
-// grace period after a forest holding it was published, so a rule visible
+// ago) when its snapshot was taken, and a sealed delta is dropped only a
+// grace period after a forest holding its rules was published, so a rule visible
 // in v is always in the forest or the delta the reader walks; rules not
 // visible in v are skipped.  Readers never block and see exactly the rule
 // set of one version.  Rules are reference-counted by the writer (index,
@@ -47,11 +54,11 @@
 #include <mutex>
 #include <span>
 #include <thread>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "flowpath/classify/classifier_rule.hpp"
+#include "flowpath/classify/classifier_v2_index.hpp"
 #include "flowpath/classify/delta_tuples.hpp"
 #include "flowpath/classify/epoch.hpp"
 #include "flowpath/classify/split_forest.hpp"
@@ -64,7 +71,7 @@ struct ClassifierV2Config {
   uint32_t replication_budget = 8;  // forest: leaf entries per rule at most
   uint32_t compile_min = 64;        // compile when the delta holds more than
   uint32_t compile_fraction = 16;   //   max(compile_min, rules / compile_fraction)
-  uint32_t compile_pause = 4;       // after a compile of t ms, none for pause x t ms
+  uint32_t compile_pause = 8;       // after a compile of t ms, none for pause x t ms
   bool background = true;           // compile on a thread (else inside the update)
 };
 
@@ -72,11 +79,11 @@ namespace classify_detail {
 template <class T>
 struct LogRule : ClassifierRule<T> {
   using ClassifierRule<T>::ClassifierRule;
-  RankedTable<LogRule>* dtable = nullptr;  // writer only, from here down
+  DeltaTable<LogRule>* dtable = nullptr;  // writer only, from here down
+  uint64_t ihash = 0;                     // identity_hash(), for the index
   uint32_t refs = 0;
-  bool in_delta = false;
-  bool quiesced = false;    // removed more than a grace period ago
-  uint32_t forest_pos = 0;  // index in the current forest's rules(), if there
+  bool quiesced = false;      // removed more than a grace period ago
+  uint32_t forest_pos = ~0u;  // index in the current forest's rules(), if there
 };
 }  // namespace classify_detail
 
@@ -86,7 +93,9 @@ class ClassifierV2 {
   using Rule = classify_detail::LogRule<T>;
 
   explicit ClassifierV2(ClassifierV2Config cfg = {})
-      : cfg_(cfg), delta_(rec_, cfg.collision_limit) {}
+      : cfg_(cfg), delta_(new Delta(rec_, cfg.collision_limit)) {
+    delta_pub_.store(delta_, std::memory_order_release);
+  }
   ~ClassifierV2();
   ClassifierV2(const ClassifierV2&) = delete;
   ClassifierV2& operator=(const ClassifierV2&) = delete;
@@ -99,8 +108,10 @@ class ClassifierV2 {
   bool insert(const Match& m, int32_t priority, T value, const PortRanges& ranges) {
     std::lock_guard lock(mu_);
     uint64_t v = version_.load(std::memory_order_relaxed) + 1;
-    Rule* old = find_rule(m, priority, ranges);
-    auto* r = new Rule(m, priority, std::move(value), ranges);
+    uint64_t h = classify_detail::v2_identity_hash(m, priority, ranges);
+    Rule* old = find_rule(h, m, priority, ranges);
+    Rule* r = pool_.make(m, priority, std::move(value), ranges);
+    r->ihash = h;
     r->add_version = v;
     r->refs = 1;  // the index's
     if (old) {
@@ -112,10 +123,9 @@ class ClassifierV2 {
       r->rank = classify_detail::make_rank(priority, r->seq);
       ++n_rules_;
     }
-    index_.emplace(r->identity_hash(), r);
-    delta_.add(r);
-    r->in_delta = true;
-    ++r->refs;
+    index_.insert(r);
+    delta_->add(r, [this](Rule* q) { unref(q); });
+    ++r->refs;  // the delta generation's
     finish_update(v);
     return old != nullptr;
   }
@@ -123,7 +133,8 @@ class ClassifierV2 {
   bool remove(const Match& m, int32_t priority) { return remove(m, priority, PortRanges{}); }
   bool remove(const Match& m, int32_t priority, const PortRanges& ranges) {
     std::lock_guard lock(mu_);
-    Rule* old = find_rule(m, priority, ranges);
+    Rule* old =
+        find_rule(classify_detail::v2_identity_hash(m, priority, ranges), m, priority, ranges);
     if (!old) return false;
     uint64_t v = version_.load(std::memory_order_relaxed) + 1;
     retire_rule(old, v);
@@ -137,10 +148,14 @@ class ClassifierV2 {
     rcu::ReadGuard guard;
     const Forest* f = forest_.load(std::memory_order_acquire);
     uint64_t v = version_.load(std::memory_order_acquire);
+    const Delta* d = delta_pub_.load(std::memory_order_acquire);
+    const Delta* s = sealed_pub_.load(std::memory_order_acquire);
     uint64_t best_rank = 0;
     const Rule* best = f ? f->lookup(key, v, best_rank, wc) : nullptr;
-    const Rule* d = delta_.lookup(key, v, best_rank, wc);
-    return d ? d : best;
+    if (s && s != d)
+      if (const Rule* r = s->lookup(key, v, best_rank, wc)) best = r;
+    if (const Rule* r = d->lookup(key, v, best_rank, wc)) best = r;
+    return best;
   }
 
   /// out[i] = lookup(keys[i]); the forest is walked for 32 keys at a time.
@@ -148,13 +163,19 @@ class ClassifierV2 {
     rcu::ReadGuard guard;
     const Forest* f = forest_.load(std::memory_order_acquire);
     uint64_t v = version_.load(std::memory_order_acquire);
+    const Delta* d = delta_pub_.load(std::memory_order_acquire);
+    const Delta* s = sealed_pub_.load(std::memory_order_acquire);
+    if (s == d) s = nullptr;
     for (size_t i = 0; i < keys.size(); i += Forest::kBatch) {
       size_t n = std::min(Forest::kBatch, keys.size() - i);
       uint64_t best_rank[Forest::kBatch] = {};
       for (size_t k = 0; k < n; ++k) out[i + k] = nullptr;
       if (f) f->lookup_batch(keys.data() + i, n, v, out + i, best_rank);
-      for (size_t k = 0; k < n; ++k)
-        if (const Rule* d = delta_.lookup(keys[i + k], v, best_rank[k], nullptr)) out[i + k] = d;
+      for (size_t k = 0; k < n; ++k) {
+        if (s)
+          if (const Rule* r = s->lookup(keys[i + k], v, best_rank[k], nullptr)) out[i + k] = r;
+        if (const Rule* r = d->lookup(keys[i + k], v, best_rank[k], nullptr)) out[i + k] = r;
+      }
     }
   }
 
@@ -166,9 +187,11 @@ class ClassifierV2 {
   /// Forest trees plus delta tables.
   size_t n_tables() const noexcept {
     const Forest* f = cur_forest_;
-    return (f ? f->n_trees() : 0) + delta_.n_tables();
+    return (f ? f->n_trees() : 0) + delta_->n_tables() + (sealed_ ? sealed_->n_tables() : 0);
   }
-  size_t delta_size() const noexcept { return delta_.size(); }
+  /// Rules in the delta generations, removed ones included (they leave
+  /// with their generation, at the next compile).
+  size_t delta_size() const noexcept { return delta_->size() + (sealed_ ? sealed_->size() : 0); }
   uint64_t compiles() const noexcept {
     std::lock_guard lock(mu_);
     return compiles_;
@@ -180,8 +203,10 @@ class ClassifierV2 {
   }
   size_t memory_bytes() const {
     std::lock_guard lock(mu_);
-    size_t b = sizeof(*this) + index_.size() * 32 + index_.bucket_count() * 8;
-    b += n_rules_ * sizeof(Rule) + delta_.memory_bytes() + limbo_.capacity() * 8;
+    size_t b = sizeof(*this) + index_.memory_bytes();
+    b += n_rules_ * sizeof(Rule) + delta_->memory_bytes() + limbo_.capacity() * 8;
+    b += pool_.memory_bytes();
+    if (sealed_) b += sealed_->memory_bytes();
     if (cur_forest_) b += cur_forest_->memory_bytes();
     return b;
   }
@@ -191,34 +216,14 @@ class ClassifierV2 {
 
  private:
   using Forest = classify_detail::SplitForest<Rule>;
+  using Delta = classify_detail::DeltaTuples<Rule>;
 
-  Rule* find_rule(const Match& m, int32_t priority, const PortRanges& rg) const {
-    auto [b, e] = index_.equal_range(classify_detail::identity_hash(m, priority, rg));
-    for (auto it = b; it != e; ++it)
-      if (it->second->same_identity(m, priority, rg)) return it->second;
-    return nullptr;
+  Rule* find_rule(uint64_t h, const Match& m, int32_t priority, const PortRanges& rg) const {
+    return index_.find(h, [&](const Rule& r) { return r.same_identity(m, priority, rg); });
   }
   /// Ends r's life in version v: out of the index, into limbo until no
-  /// reader can see it, out of the delta after the same grace period.
-  void retire_rule(Rule* r, uint64_t v) {
-    r->remove_version.store(v, std::memory_order_relaxed);
-    for (Forest* f : live_forests_) f->mark_removed(r, f == cur_forest_ ? r->forest_pos : ~0u, v);
-    auto [b, e] = index_.equal_range(r->identity_hash());
-    for (auto it = b; it != e; ++it)
-      if (it->second == r) {
-        index_.erase(it);
-        break;
-      }
-    limbo_.push_back(r);                 // takes over the index's reference
-    if (limbo_.size() > limbo_limit_) {  // amortised: the limit doubles past what stays
-      compact_limbo();
-      limbo_limit_ = 2 * limbo_.size() + 1024 + n_rules_;
-    }
-    rec_.retire([this, r] {
-      drop_from_delta(r);
-      r->quiesced = true;  // no reader can see it any more
-    });
-  }
+  /// reader can see it (its delta generation, if any, keeps it till dropped).
+  void retire_rule(Rule* r, uint64_t v);
   /// Drops the limbo's references to rules no reader can see.
   void compact_limbo() {
     std::erase_if(limbo_, [this](Rule* r) {
@@ -227,26 +232,30 @@ class ClassifierV2 {
       return true;
     });
   }
-  void drop_from_delta(Rule* r) {
-    if (!r->in_delta) return;
-    delta_.remove(r);
-    r->in_delta = false;
-    unref(r);
-  }
   void unref(Rule* r) {
-    if (--r->refs == 0) rec_.retire([r] { delete r; });
+    if (--r->refs == 0) dead_.push_back(r);  // freed a grace period after the next run_grace()
   }
+  /// Retires the rules removed and unreferenced since the last call, one
+  /// callback per batch, then runs what is due.
+  void run_grace();
   void finish_update(uint64_t v) {
-    delta_.publish_if_dirty();
+    delta_->publish_if_dirty();
     version_.store(v, std::memory_order_release);
-    rec_.collect();
-    delta_.publish_if_dirty();
+    // Grace periods are run every kCollectEvery updates: each try to
+    // advance the epoch takes the domain's mutex and writes the line every
+    // reader's guard loads; deferred work only waits a few updates longer.
+    if (++since_collect_ >= kCollectEvery) {
+      since_collect_ = 0;
+      run_grace();
+    }
     maybe_compile();
   }
 
   std::vector<Rule*> snapshot();
   void maybe_compile();
   void install(Forest* f);
+  void seal();
+  void drop_sealed();
   void worker();
 
   ClassifierV2Config cfg_;
@@ -256,9 +265,14 @@ class ClassifierV2 {
   Forest* cur_forest_ = nullptr;       // writer's view of forest_
   std::vector<Forest*> live_forests_;  // cur_forest_ and retired ones readers may hold
   rcu::Reclaimer rec_;
-  classify_detail::DeltaTuples<Rule> delta_;
-  std::unordered_multimap<uint64_t, Rule*> index_;
-  std::vector<Rule*> limbo_;  // removed rules, until quiesced and compacted
+  Delta* delta_;             // the generation taking inserts (writer's view)
+  Delta* sealed_ = nullptr;  // the one the compile in flight folds, until dropped
+  std::atomic<const Delta*> delta_pub_{nullptr}, sealed_pub_{nullptr};
+  size_t sealed_live_ = 0;  // sealed generations not yet freed
+  classify_detail::RuleIndex<Rule> index_;
+  classify_detail::RulePool<Rule> pool_;
+  std::vector<Rule*> limbo_;           // removed rules, until quiesced and compacted
+  std::vector<Rule*> removed_, dead_;  // batches for run_grace()
   size_t limbo_limit_ = 1024;
   size_t n_rules_ = 0;
   uint64_t next_seq_ = 0;
@@ -270,7 +284,8 @@ class ClassifierV2 {
   uint64_t compiles_ = 0;
   double compile_cpu_ = 0;
   std::chrono::steady_clock::time_point next_compile_{};  // duty-cycle limit
-  size_t pending_drops_ = 0;
+  static constexpr uint32_t kCollectEvery = 16;
+  uint32_t since_collect_ = 0;
 };
 
 }  // namespace flowpath

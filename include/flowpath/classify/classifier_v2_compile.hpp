@@ -1,5 +1,6 @@
-// flowpath/classify/classifier_v2_compile.hpp — ClassifierV2's compile
-// cycle (snapshot, background build, swap, folding the delta) and its
+// flowpath/classify/classifier_v2_compile.hpp — ClassifierV2's writer
+// side out of line: retiring rules, grace runs, the compile cycle
+// (snapshot, background build, swap, dropping a delta generation) and the
 // destructor.  Included by classifier_v2.hpp only; see its design notes.
 //
 // Thread-safety: every function here runs under ClassifierV2::mu_ except
@@ -27,14 +28,57 @@ ClassifierV2<T>::~ClassifierV2() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  rec_.drain();  // no reader can be active any more
+  rec_.drain();  // no reader can be active any more (frees dropped generations)
+  for (Rule* r : dead_) pool_.destroy(r, 0);  // unreferenced, in no structure
   std::unordered_set<Rule*> all(limbo_.begin(), limbo_.end());
-  for (auto& e : index_) all.insert(e.second);
+  index_.for_each([&](Rule* r) { all.insert(r); });
   if (cur_forest_) all.insert(cur_forest_->rules().begin(), cur_forest_->rules().end());
   all.insert(job_.begin(), job_.end());
-  delta_.for_each_rule([&](Rule* r) { all.insert(r); });
+  for (Delta* d : {delta_, sealed_})
+    if (d) d->for_each_rule([&](Rule* r) { all.insert(r); });
+  delete delta_;
+  delete sealed_;
   delete cur_forest_;
-  for (Rule* r : all) delete r;
+  for (Rule* r : all) pool_.destroy(r, 0);
+}
+
+/// Ends r's life in version v: out of the index, into limbo until no
+/// reader can see it (its delta generation, if any, keeps it till dropped).
+template <class T>
+void ClassifierV2<T>::retire_rule(Rule* r, uint64_t v) {
+  r->remove_version.store(v, std::memory_order_relaxed);
+  // A live rule in an older forest is in the current one too (each
+  // snapshot takes every live rule), so a rule outside the current
+  // forest (added since its snapshot) is in none: no search.
+  const Forest* cur = cur_forest_;
+  if (cur && r->forest_pos < cur->rules().size() && cur->rules()[r->forest_pos] == r)
+    for (Forest* f : live_forests_) f->mark_removed(r, f == cur ? r->forest_pos : ~0u, v);
+  index_.erase(r);
+  limbo_.push_back(r);                 // takes over the index's reference
+  if (limbo_.size() > limbo_limit_) {  // amortised: the limit doubles past what stays
+    compact_limbo();
+    limbo_limit_ = 2 * limbo_.size() + 1024 + n_rules_;
+  }
+  removed_.push_back(r);  // quiesced a grace period after the next run_grace()
+}
+
+/// Retires the rules removed and unreferenced since the last call, one
+/// callback per batch (a callback per rule cost a std::function and a
+/// deque slot each), then runs what is due.  A batch retired later than
+/// its updates only waits longer.
+template <class T>
+void ClassifierV2<T>::run_grace() {
+  if (!removed_.empty())
+    rec_.retire([v = std::move(removed_)] {
+      for (Rule* r : v) r->quiesced = true;  // no reader can see it any more
+    });
+  removed_.clear();
+  if (!dead_.empty())
+    rec_.retire([this, v = std::move(dead_)] {
+      for (Rule* r : v) pool_.destroy(r, 64 + n_rules_ / 8);
+    });
+  dead_.clear();
+  rec_.collect();
 }
 
 /// Every rule a reader could still see: the live ones and those removed
@@ -44,7 +88,7 @@ std::vector<typename ClassifierV2<T>::Rule*> ClassifierV2<T>::snapshot() {
   compact_limbo();
   std::vector<Rule*> rs;
   rs.reserve(index_.size() + limbo_.size());
-  for (auto& e : index_) rs.push_back(e.second);
+  index_.for_each([&](Rule* r) { rs.push_back(r); });
   rs.insert(rs.end(), limbo_.begin(), limbo_.end());
   for (Rule* r : rs) ++r->refs;
   return rs;
@@ -53,9 +97,10 @@ std::vector<typename ClassifierV2<T>::Rule*> ClassifierV2<T>::snapshot() {
 template <class T>
 void ClassifierV2<T>::maybe_compile() {
   size_t threshold = std::max<size_t>(cfg_.compile_min, n_rules_ / cfg_.compile_fraction);
-  if (compiling_ || pending_drops_ || delta_.size() <= threshold) return;
+  if (compiling_ || sealed_ || delta_->size() <= threshold) return;
   if (cfg_.background && std::chrono::steady_clock::now() < next_compile_) return;
   classify_detail::SplitForestConfig fc{cfg_.leaf_size, cfg_.replication_budget};
+  seal();
   if (!cfg_.background) return install(new Forest(snapshot(), fc));
   compiling_ = true;
   job_ = snapshot();
@@ -64,30 +109,48 @@ void ClassifierV2<T>::maybe_compile() {
   cv_.notify_all();
 }
 
-/// Publishes f; the rules it folds leave the delta after a grace period
-/// (a reader that loaded the old forest may still need them there), and
-/// the old forest's references go after another.
+/// Starts a new delta generation; the current one, sealed, is what the
+/// snapshot taken next folds.  The new one is published after the sealed
+/// one (readers load them in the opposite order), so a reader that sees
+/// the new generation also sees the sealed one.
+template <class T>
+void ClassifierV2<T>::seal() {
+  sealed_ = delta_;
+  ++sealed_live_;
+  delta_ = new Delta(rec_, cfg_.collision_limit);
+  sealed_pub_.store(sealed_, std::memory_order_release);
+  delta_pub_.store(delta_, std::memory_order_release);
+}
+
+/// After a grace period from f's publication (a reader that loaded the old
+/// forest may still need the sealed generation) the sealed generation is
+/// unpublished; after another it is freed with its rule references.
+template <class T>
+void ClassifierV2<T>::drop_sealed() {
+  Delta* s = sealed_;
+  rec_.retire([this, s] {
+    sealed_pub_.store(nullptr, std::memory_order_release);
+    sealed_ = nullptr;
+    rec_.retire([this, s] {
+      s->for_each_rule([this](Rule* r) { unref(r); });
+      delete s;
+      --sealed_live_;
+    });
+  });
+}
+
+/// Publishes f (which holds every rule of the sealed generation a reader
+/// could see), then drops the sealed generation and the old forest.
 template <class T>
 void ClassifierV2<T>::install(Forest* f) {
-  std::vector<Rule*> folded;
-  for (uint32_t i = 0; i < f->rules().size(); ++i) {
-    Rule* r = f->rules()[i];
-    r->forest_pos = i;
-    if (r->in_delta) folded.push_back(r);
-  }
+  for (uint32_t i = 0; i < f->rules().size(); ++i) f->rules()[i]->forest_pos = i;
   Forest* old = cur_forest_;
   cur_forest_ = f;
   f->sync_removals();  // removals made while it was being built
   live_forests_.push_back(f);
   forest_.store(f, std::memory_order_release);
   ++compiles_;
-  if (!folded.empty()) {
-    ++pending_drops_;
-    rec_.retire([this, folded = std::move(folded)] {
-      for (Rule* r : folded) drop_from_delta(r);
-      --pending_drops_;
-    });
-  }
+  if (sealed_) drop_sealed();
   if (old)
     rec_.retire([this, old] {
       for (Rule* r : old->rules()) unref(r);
@@ -119,9 +182,8 @@ void ClassifierV2<T>::worker() {
     next_compile_ = t1 + cfg_.compile_pause * (t1 - t0);
     cv_.notify_all();
     // Fold the delta even when no update comes to run the grace periods.
-    while (pending_drops_ && !stop_ && !job_ready_) {
-      rec_.collect();
-      delta_.publish_if_dirty();
+    while (sealed_live_ && !stop_ && !job_ready_) {
+      run_grace();
       lock.unlock();
       std::this_thread::sleep_for(std::chrono::microseconds(200));
       lock.lock();
@@ -136,18 +198,22 @@ template <class T>
 void ClassifierV2<T>::compile_now() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !compiling_; });
+  auto settle = [&] {  // until no sealed generation is left
+    while (sealed_live_) {
+      run_grace();
+      lock.unlock();
+      std::this_thread::yield();
+      lock.lock();
+    }
+  };
+  settle();
   compact_limbo();
-  if (delta_.size() > 0 || limbo_.size() > 0)
+  if (delta_->size() > 0 || limbo_.size() > 0) {
+    seal();
     install(new Forest(snapshot(), {cfg_.leaf_size, cfg_.replication_budget}));
-  while (pending_drops_) {
-    rec_.collect();
-    delta_.publish_if_dirty();
-    lock.unlock();
-    std::this_thread::yield();
-    lock.lock();
   }
-  rec_.collect();
-  delta_.publish_if_dirty();
+  settle();
+  run_grace();
 }
 
 }  // namespace flowpath

@@ -4,10 +4,15 @@
 // classifier.hpp, without prefix tries: this part is small and usually
 // empty right after a compile).
 //
-// The owner decides visibility (rule versions) and when to unlink (after a
-// grace period); this class only links, unlinks and publishes the
-// rank-sorted table list.  Cost: insert O(tables) subset tests + one node
-// copy; lookup ~ tables probed, skipped entirely when empty.
+// One generation of the delta: rules are linked and never unlinked one by
+// one (a removed rule, once quiesced, is only left out when its bucket is
+// next copied for an insert); the owner decides visibility (rule versions)
+// and drops a whole generation once a compiled forest holds its rules (a
+// grace period later).  So a
+// table's published max rank only rises, and the tables keep a rule count
+// instead of v1 RankedTable's sorted rank multiset (a tree node per rule).
+// Cost: insert O(tables) subset tests + one node copy; lookup ~ tables
+// probed, skipped entirely when empty.
 // Thread-safety: writer methods under the owner's lock; lookup() from any
 // thread inside an rcu::ReadGuard.
 #pragma once
@@ -18,13 +23,77 @@
 
 #include "flowpath/classify/classifier_rule.hpp"
 #include "flowpath/classify/epoch.hpp"
+#include "flowpath/classify/tuple_table.hpp"
 
 namespace flowpath::classify_detail {
+
+/// A TupleTable whose buckets hold rank-sorted rules, with a rule count
+/// and an upper bound of their ranks.
+template <class Rule>
+class DeltaTable : public TupleTable<Rule> {
+  using Base = TupleTable<Rule>;
+
+ public:
+  using Base::Base;
+  uint64_t max_rank() const noexcept { return max_rank_; }
+  size_t n_rules() const noexcept { return n_rules_; }
+  size_t memory_bytes() const noexcept { return Base::memory_bytes(); }
+
+  /// Links r into its bucket (a new node replaces the old), leaving out
+  /// the bucket's quiesced rules (removed more than a grace period ago),
+  /// each passed to drop(q); true when the rank bound rose.  A rule churned
+  /// again and again thus keeps one dead copy in its bucket, not one per
+  /// update.
+  template <class Drop>
+  bool link(Rule* r, rcu::Reclaimer& rec, Drop&& drop) {
+    auto [h, node] = locate(*r);
+    uint32_t n = node ? node->n_rules : 0;
+    bool placed = false;
+    scratch_.clear();
+    for (uint32_t i = 0; i < n; ++i) {
+      Rule* q = node->rules()[i];
+      if (q->quiesced) {
+        drop(q);
+        --n_rules_;
+        continue;
+      }
+      if (!placed && q->rank < r->rank) scratch_.push_back(r), placed = true;
+      scratch_.push_back(q);
+    }
+    if (!placed) scratch_.push_back(r);
+    auto m = static_cast<uint32_t>(scratch_.size());
+    this->put(h, node, this->make_node(h, kw_, scratch_.data(), m), rec);
+    ++n_rules_;
+    if (r->rank <= max_rank_) return false;
+    max_rank_ = r->rank;
+    return true;
+  }
+  template <class F>
+  void for_each_rule(F&& f) {
+    this->for_each_node([&](const typename Base::Node* n) {
+      for (uint32_t i = 0; i < n->n_rules; ++i) f(n->rules()[i]);
+    });
+  }
+
+ private:
+  std::pair<uint64_t, const typename Base::Node*> locate(const Rule& r) {
+    FlowMask dm;
+    FlowKey dv;
+    r.determined(dm, dv);
+    uint64_t h = this->extract(dv, kw_);
+    return {h, this->find(h, kw_)};
+  }
+
+  uint64_t max_rank_ = 0;
+  size_t n_rules_ = 0;
+  uint64_t kw_[FlowKey::kWords] = {};
+  std::vector<Rule*> scratch_;
+};
 
 template <class Rule>
 class DeltaTuples {
  public:
-  using Table = RankedTable<Rule>;
+  using Table = DeltaTable<Rule>;
   using List = TableList<Table>;
 
   DeltaTuples(rcu::Reclaimer& rec, uint32_t collision_limit) : rec_(rec), limit_(collision_limit) {
@@ -39,14 +108,17 @@ class DeltaTuples {
 
   /// Links r into the first table whose mask fits and whose bucket has
   /// room, else a new table of r's determined mask.
-  void add(Rule* r) {
+  /// drop(q) takes over the generation's reference to each rule q left
+  /// out of a bucket (see DeltaTable::link).
+  template <class Drop>
+  void add(Rule* r, Drop&& drop) {
     FlowMask dm;
     FlowKey dv;
     r->determined(dm, dv);
     uint64_t kw[FlowKey::kWords];
     Table* into = nullptr;
     for (Table* t : tables_) {
-      if (!mask_subset(t->mask(), dm)) continue;
+      if (!fits(*t, dm)) continue;
       const auto* node = t->find(t->extract(dv, kw), kw);
       if (!node || node->n_rules < limit_) {
         into = t;
@@ -55,20 +127,8 @@ class DeltaTuples {
     }
     if (!into) into = new_table_for(dm);
     r->dtable = into;
-    if (into->link(r, rec_)) dirty_ = true;
+    if (into->link(r, rec_, [&](Rule* q) { --n_, drop(q); })) dirty_ = true;
     ++n_;
-  }
-  /// Unlinks r now; the caller waits a grace period first so no reader
-  /// that could still see r visible misses it.
-  void remove(Rule* r) {
-    Table* t = r->dtable;
-    if (t->unlink(r, rec_)) dirty_ = true;
-    --n_;
-    if (t->n_rules() == 0) {
-      tables_.erase(std::find(tables_.begin(), tables_.end(), t));
-      dirty_ = true;
-      rec_.retire([t] { delete t; });
-    }
   }
   /// Publishes the table list if it changed (before the version store).
   void publish_if_dirty() {
@@ -125,6 +185,16 @@ class DeltaTuples {
     tables_.push_back(t);
     dirty_ = true;
     return t;
+  }
+  /// t's mask within dm: mask_subset() over t's non-zero words only (4-5
+  /// of 16 on 5-tuples; every insert tests every table).
+  static bool fits(const Table& t, const FlowMask& dm) noexcept {
+    uint64_t extra = 0;
+    for (size_t i = 0; i < t.n_words(); ++i) {
+      size_t w = t.words()[i];
+      extra |= t.mask().word(w) & ~dm.word(w);
+    }
+    return extra == 0;
   }
   Table* table_with(const FlowMask& m) const {
     for (Table* t : tables_)
