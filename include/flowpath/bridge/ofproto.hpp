@@ -17,6 +17,11 @@
 // reports what its translation consulted, so a datapath in
 // Invalidation::kIndexed mode drops only the flows a change can affect.
 //
+// Connection tracking.  The upcall turns translation's ct() hand-offs into
+// datapath actions: ct(...) with an interned DpCtSpec, recirc(id) with the
+// id of the frozen state a ct(table=T) resumes (bridge/frozen.hpp); a key
+// with recirc_id != 0 resumes that state.  Every megaflow pins recirc_id.
+//
 // Thread-safety: every public member takes `mutex()`; a switch's control
 // thread and its datapath threads share one Ofproto.
 #pragma once
@@ -86,8 +91,9 @@ class Ofproto {
     }
     changes_.end(r);
     if (!x.controller.empty()) deliver_packet_ins(x, pkt, r);
-    r.actions = std::move(x.actions);
+    r.actions = x.ct_calls.empty() ? std::move(x.actions) : with_conntrack(x);
     r.mask = x.mask;
+    r.mask.recirc_id = ~0u;  // each pass has its own megaflows
     r.stats = std::move(x.stats);
     if (x.needs_upcall) r.mask = exact_mask();  // forces a fresh upcall (see xlate.hpp)
   }
@@ -309,7 +315,36 @@ class Ofproto {
     b.tables().add(parse_flow(text, b.resolver()));
   }
 
+  // The datapath actions with the ct(), ct_clear and recirc() of the
+  // translation inserted where they run.  A recirc id that cannot be
+  // allocated (FrozenTable::kMaxIds) makes the flow drop.
+  DpActionList with_conntrack(const XlateResult& x) {
+    DpActionList out;
+    out.reserve(x.actions.size() + 2 * x.ct_calls.size());
+    size_t next = 0;
+    for (size_t k = 0; k < x.ct_calls.size(); ++k) {
+      const XlateCtCall& c = x.ct_calls[k];
+      out.insert(out.end(), x.actions.begin() + ptrdiff_t(next), x.actions.begin() + ptrdiff_t(c.at));
+      next = c.at;
+      if (c.clear) {
+        out.push_back(DpAction::ct_clear());
+        continue;
+      }
+      XlateCtCall plain = c;
+      plain.args.table = 255;
+      out.push_back(DpAction::conntrack(
+          frozen_.ct_spec(format_dp_ct(plain), [&] { return dp_ct_params(c); })));
+      if (c.args.table == 255) continue;
+      const uint32_t id = frozen_.intern(x.freezes[k]);
+      if (!id) return {};
+      out.push_back(DpAction::recirc(id));
+    }
+    out.insert(out.end(), x.actions.begin() + ptrdiff_t(next), x.actions.end());
+    return out;
+  }
+
   void translate_locked(const FlowKey& key, bool learn, XlateResult& out, std::string* trace) {
+    if (key.recirc_id) return resume_locked(key, learn, out, trace);
     BridgePort* in = dp_port(key.in_port);
     if (!in) {
       out.mask.in_port = 0xffffffffu;
@@ -321,7 +356,23 @@ class Ofproto {
     x.run(*in->bridge, *in);
   }
 
+  // A recirculated pass: translation resumes the frozen state; a state
+  // whose bridge or port is gone drops.
+  void resume_locked(const FlowKey& key, bool learn, XlateResult& out, std::string* trace) {
+    const FrozenState* s = frozen_.find(key.recirc_id);
+    Bridge* b = s ? find_bridge(s->bridge) : nullptr;
+    BridgePort* in = b ? b->port_by_ofport(s->entry_ofport) : nullptr;
+    if (!in) {
+      out.mask.in_port = 0xffffffffu;
+      if (trace) *trace += "no frozen state for recirc_id " + std::to_string(key.recirc_id) + "\n";
+      return;
+    }
+    Xlate x(key, learn, out, trace);
+    x.run_frozen(*b, *in, *s);
+  }
+
   Options opt_;
+  FrozenTable frozen_;  // recirc ids and ct() specs (bridge/frozen.hpp)
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Bridge>> bridges_;
   std::vector<std::unique_ptr<BridgePort>> ports_;

@@ -158,6 +158,12 @@ inline void Xlate::conntrack(const OfAction& a) {
   c.label = read_field(k, m, FieldId::kCtLabel) & label_mask;
   line(" -> ct: " + format_dp_ct(c));
   out_.ct_calls.push_back(c);
+  FrozenState fz;
+  if (a.ct.table != 255) {  // what the recirculation resumes (bridge/frozen.hpp)
+    fz = FrozenState{bridge_->name(), in_port_->ofport(), flow_.in_port, a.ct.table, meta_};
+    fz.meta.conj_id = Be32{}, fz.meta.ct_label = {};
+  }
+  out_.freezes.push_back(std::move(fz));
 }
 
 // ct_clear: the packet forgets its connection (the datapath clears too).
@@ -167,6 +173,7 @@ inline void Xlate::ct_clear() {
   c.at = out_.actions.size();
   c.clear = true;
   out_.ct_calls.push_back(c);
+  out_.freezes.emplace_back();
   flow_.ct_state = 0, flow_.ct_zone = Be16{}, flow_.ct_mark = Be32{};
   base_.ct_state = 0, base_.ct_zone = Be16{}, base_.ct_mark = Be32{};
   meta_.ct_label = {};
