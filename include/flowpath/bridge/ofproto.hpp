@@ -324,7 +324,8 @@ class Ofproto {
     size_t next = 0;
     for (size_t k = 0; k < x.ct_calls.size(); ++k) {
       const XlateCtCall& c = x.ct_calls[k];
-      out.insert(out.end(), x.actions.begin() + ptrdiff_t(next), x.actions.begin() + ptrdiff_t(c.at));
+      out.insert(out.end(), x.actions.begin() + ptrdiff_t(next),
+                 x.actions.begin() + ptrdiff_t(c.at));
       next = c.at;
       if (c.clear) {
         out.push_back(DpAction::ct_clear());

@@ -142,11 +142,13 @@ inline std::string hex_or_zero(uint32_t v) {
 // ct_state(+new-est+trk), ct_zone(0x1), ct_mark(0x1/0xff): before
 // recirc_id, in the order of OVS's key attributes; only consulted bits.
 inline void format_ct(std::string& out, const FlowKey& v, const FlowKey& m) {
-  static constexpr const char* kNames[8] = {"new", "est", "rel", "rpl", "inv", "trk", "snat", "dnat"};
+  static constexpr const char* kNames[8] = {"new", "est", "rel",  "rpl",
+                                            "inv", "trk", "snat", "dnat"};
   if (m.ct_state) {
     out += "ct_state(";
     for (int b = 0; b < 8; ++b)
-      if (m.ct_state & (1u << b)) out += std::string(v.ct_state & (1u << b) ? "+" : "-") + kNames[b];
+      if (m.ct_state & (1u << b))
+        out += std::string(v.ct_state & (1u << b) ? "+" : "-") + kNames[b];
     out += "),";
   }
   auto num = [&](const char* name, uint32_t val, uint32_t mask, uint32_t full) {

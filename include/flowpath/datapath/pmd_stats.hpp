@@ -54,7 +54,7 @@ struct PmdStats {
   uint64_t batches = 0;
   uint64_t recirculations = 0;      // packet passes after the first (recirc actions)
   uint64_t recirc_depth_drops = 0;  // dropped after 6 recirculations
-  uint64_t cycles = 0;  // processing cycles (rdtsc)
+  uint64_t cycles = 0;              // processing cycles (rdtsc)
 
   double cycles_per_packet() const noexcept { return packets ? double(cycles) / packets : 0.0; }
 };
