@@ -125,7 +125,12 @@ class Xlate {
   static constexpr int kMaxDepth = 64;
 
   Xlate(const FlowKey& key, bool learn, XlateResult& out, std::string* trace = nullptr)
-      : flow_(one_tag_view(key)), base_(flow_), out_(out), learn_(learn), trace_(trace) {}
+      : flow_(one_tag_view(key)),
+        base_(flow_),
+        out_(out),
+        learn_(learn),
+        trace_(trace),
+        conntracked_(key.ct_state & kCsTracked) {}
 
   /// What OpenFlow sees of a packet: one VLAN tag, as Open vSwitch with its
   /// default other_config:vlan-limit=1.  An inner tag is payload: the
@@ -295,6 +300,7 @@ class Xlate {
   BridgePort* in_port_ = nullptr;
   const OfRule* rule_ = nullptr;  // the rule whose actions run
   bool honor_miss_ = true;        // false inside a resubmit (OVS: no packet-in on its miss)
+  bool conntracked_;              // tracked in this pass: ct_clear has something to clear
   int depth_ = 0;
   int indent_ = 0;
 };
