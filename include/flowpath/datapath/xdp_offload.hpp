@@ -60,6 +60,7 @@ namespace flowpath {
 /// would punt a packet of that shape (then nothing may be offloaded).
 inline bool xdp_key_from(const FlowKey& k, fp_xdp_key& out) noexcept {
   std::memset(&out, 0, sizeof out);
+  if (k.recirc_id || k.ct_state) return false;  // the kernel sees first passes only
   const uint16_t type = k.dl_type.host();
   if (type != kEthTypeIpv4 && type != kEthTypeIpv6) return false;
   if (k.nw_frag || k.vlans[1].tpid.host() != 0) return false;
