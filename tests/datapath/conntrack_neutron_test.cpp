@@ -5,6 +5,7 @@
 // (conjunction), anything else new is dropped before the VM.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "flowpath/bridge/ofproto.hpp"
@@ -117,6 +118,27 @@ TEST_F(Neutron, FlushedConnectionsAreNewAgain) {
   // A mid-stream segment with no state is +new (as OVS): ingress 8080 is
   // not allowed, so the reply no longer reaches the VM.
   EXPECT_EQ(send(to_vm("192.0.2.30", 8080, 40001, kAck, 501, 2), "up"), Ports{});
+}
+
+// The datapath actions of both passes, as ovs-vswitchd 3.1 (dummy datapath,
+// netdev-dummy/receive) installs them for the same flows and packets.
+TEST_F(Neutron, DatapathActionsAsOvs) {
+  send(from_vm("192.0.2.30", 40000, 8080, kSyn, 1, 0), "vm");
+  send(to_vm("198.51.100.7", 50000, 22, kSyn, 1, 0), "up");
+  std::vector<std::string> actions;
+  dp_.megaflows().for_each([&](const MegaflowEntry& e) {
+    actions.push_back(std::to_string(e.match.value.recirc_id) + " " +
+                      format_dp_actions(e.actions, [](uint32_t n) {
+                        return n == 1 ? std::string("up") : std::string("vm");
+                      }));
+  });
+  std::sort(actions.begin(), actions.end());
+  EXPECT_EQ(actions, (std::vector<std::string>{
+                         "0 ct(zone=1),recirc(0x1)",
+                         "0 pop_vlan,ct(zone=1),recirc(0x2)",
+                         "1 ct(commit,zone=1),push_vlan(vid=1,pcp=0),up",
+                         "2 ct(commit,zone=1),vm",
+                     }));
 }
 
 }  // namespace
