@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "flowpath/bridge/ofproto.hpp"
+#include "flowpath/bridge/trace.hpp"
 #include "flowpath/conntrack/dpctl_commands.hpp"
 #include "flowpath/datapath/datapath.hpp"
 #include "support/packet_builder.hpp"
@@ -212,6 +213,14 @@ TEST_F(CtDatapath, DpctlCommandsSeeTheDatapathsConnections) {
       << dump;
   EXPECT_NE(dump.find("zone=5"), std::string::npos) << dump;
   EXPECT_NE(dump.find("mark=42"), std::string::npos) << dump;
+}
+
+TEST_F(CtDatapath, TraceEndsWithTheCtAndRecirc) {
+  std::string t = trace(of_, "br", "in_port=1,tcp,nw_src=192.0.2.1,tp_dst=80");
+  EXPECT_NE(t.find("Datapath actions: ct(zone=5),recirc(0x1)\n"), std::string::npos) << t;
+  // The same frozen state as the datapath's first pass: the same id.
+  send(tcp(kA, kB, 1000, 80, kSyn, 100, 0), "a");
+  EXPECT_NE(dump_flows().find("actions:ct(zone=5),recirc(0x1)"), std::string::npos);
 }
 
 }  // namespace

@@ -103,6 +103,13 @@ class Ofproto {
     return g;
   }
 
+  /// The datapath actions of a translation with its ct(), ct_clear and
+  /// recirc() in place (recirc ids allocated as the upcall would).
+  DpActionList datapath_actions(const XlateResult& x) {
+    std::lock_guard lock(mu_);
+    return x.ct_calls.empty() ? x.actions : with_conntrack(x);
+  }
+
   /// Translation with full detail (used by upcall, trace and tests).
   void translate(const FlowKey& key, bool learn, XlateResult& out, std::string* trace) {
     std::lock_guard lock(mu_);
