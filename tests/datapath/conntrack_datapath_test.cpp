@@ -24,12 +24,14 @@ add-port br c ofport=3 type=memory
 add-port br d ofport=4 type=memory
 add-port br e ofport=5 type=memory
 add-port br f ofport=6 type=memory
+add-port br g ofport=7 type=memory
 add-flow br table=0,priority=10,ip,in_port=1 actions=load:1->NXM_NX_REG5[],load:5->NXM_NX_REG6[],goto_table:10
 add-flow br table=0,priority=10,ip,in_port=2 actions=load:2->NXM_NX_REG5[],load:5->NXM_NX_REG6[],goto_table:10
 add-flow br table=0,priority=10,ip,in_port=3 actions=ct(table=30,zone=7),output:5
 add-flow br table=0,priority=10,ip,in_port=4 actions=ct(table=40)
 add-flow br table=0,priority=10,ip,in_port=5 actions=ct(commit,zone=9,table=50)
 add-flow br table=0,priority=10,ip,in_port=6 actions=ct(commit,zone=9),ct_clear,output:1
+add-flow br table=0,priority=10,ip,in_port=7 actions=output:1,ct(commit,zone=11)
 add-flow br table=10,priority=10,ct_state=-trk,ip actions=ct(table=20,zone=NXM_NX_REG6[0..15])
 add-flow br table=20,priority=30,ct_state=+inv+trk actions=drop
 add-flow br table=20,priority=20,ct_state=+new-est+trk,tcp,reg5=1,tp_dst=80 actions=ct(commit,zone=NXM_NX_REG6[0..15],exec(set_field:0x2a->ct_mark)),output:2
@@ -213,6 +215,15 @@ TEST_F(CtDatapath, DpctlCommandsSeeTheDatapathsConnections) {
       << dump;
   EXPECT_NE(dump.find("zone=5"), std::string::npos) << dump;
   EXPECT_NE(dump.find("mark=42"), std::string::npos) << dump;
+}
+
+TEST_F(CtDatapath, CtAfterTheLastOutputStillCommits) {
+  Sink s = send(tcp(kA, kB, 7000, 80, kSyn, 1, 0), "g");
+  ASSERT_EQ(s.outs.size(), 1u);
+  EXPECT_FALSE(s.outs[0].last);  // a copy: the packet is needed by the ct()
+  EXPECT_EQ(s.drops, 1);         // ... and ends after it
+  EXPECT_EQ(dp_.conntrack().dump(clock_.now_ms(), uint16_t{11}).size(), 1u);
+  EXPECT_NE(dump_flows().find("actions:1,ct(commit,zone=11)"), std::string::npos) << dump_flows();
 }
 
 TEST_F(CtDatapath, TraceEndsWithTheCtAndRecirc) {
