@@ -36,6 +36,7 @@
 #include "flowpath/bridge/config.hpp"
 #include "flowpath/bridge/ofproto_changes.hpp"
 #include "flowpath/bridge/xlate.hpp"
+#include "flowpath/bridge/xlate_ct.hpp"
 #include "flowpath/datapath/upcall.hpp"
 
 namespace flowpath {
@@ -91,7 +92,7 @@ class Ofproto {
     }
     changes_.end(r);
     if (!x.controller.empty()) deliver_packet_ins(x, pkt, r);
-    r.actions = x.ct_calls.empty() ? std::move(x.actions) : with_conntrack(x);
+    r.actions = x.ct_calls.empty() ? std::move(x.actions) : dp_actions_with_ct(x, frozen_);
     r.mask = x.mask;
     r.mask.recirc_id = ~0u;  // each pass has its own megaflows
     r.stats = std::move(x.stats);
@@ -107,7 +108,7 @@ class Ofproto {
   /// recirc() in place (recirc ids allocated as the upcall would).
   DpActionList datapath_actions(const XlateResult& x) {
     std::lock_guard lock(mu_);
-    return x.ct_calls.empty() ? x.actions : with_conntrack(x);
+    return x.ct_calls.empty() ? x.actions : dp_actions_with_ct(x, frozen_);
   }
 
   /// Translation with full detail (used by upcall, trace and tests).
@@ -320,35 +321,6 @@ class Ofproto {
 
   void add_flow_locked(Bridge& b, std::string_view text) {
     b.tables().add(parse_flow(text, b.resolver()));
-  }
-
-  // The datapath actions with the ct(), ct_clear and recirc() of the
-  // translation inserted where they run.  A recirc id that cannot be
-  // allocated (FrozenTable::kMaxIds) makes the flow drop.
-  DpActionList with_conntrack(const XlateResult& x) {
-    DpActionList out;
-    out.reserve(x.actions.size() + 2 * x.ct_calls.size());
-    size_t next = 0;
-    for (size_t k = 0; k < x.ct_calls.size(); ++k) {
-      const XlateCtCall& c = x.ct_calls[k];
-      out.insert(out.end(), x.actions.begin() + ptrdiff_t(next),
-                 x.actions.begin() + ptrdiff_t(c.at));
-      next = c.at;
-      if (c.clear) {
-        out.push_back(DpAction::ct_clear());
-        continue;
-      }
-      XlateCtCall plain = c;
-      plain.args.table = 255;
-      out.push_back(DpAction::conntrack(
-          frozen_.ct_spec(format_dp_ct(plain), [&] { return dp_ct_params(c); })));
-      if (c.args.table == 255) continue;
-      const uint32_t id = frozen_.intern(x.freezes[k]);
-      if (!id) return {};
-      out.push_back(DpAction::recirc(id));
-    }
-    out.insert(out.end(), x.actions.begin() + ptrdiff_t(next), x.actions.end());
-    return out;
   }
 
   void translate_locked(const FlowKey& key, bool learn, XlateResult& out, std::string* trace) {
