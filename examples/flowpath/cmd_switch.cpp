@@ -160,6 +160,7 @@ int control_loop(flowpath::Switch& sw, flowpath::UnixctlServer& srv,
     }
     if (Client::now_ms() >= next_tick) {
       sw.ofproto().run_periodic();
+      sw.sweep_conntrack();
       if (client && client->session().state() == flowpath::ovsdb::Session::State::kSynced)
         if (auto ops = sdb.refresh(client->replica()); !ops.empty()) client->transact(ops);
       next_tick = Client::now_ms() + 1000;

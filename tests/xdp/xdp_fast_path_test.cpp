@@ -343,4 +343,20 @@ TEST_F(XdpFastPathTest, PortRemovalPuntsAndRemoves) {
 }
 
 }  // namespace
+// Connection tracking never goes to the kernel, wherever it stands in the
+// list: a ct() after the last output still commits in the PMD, and a
+// recirculation is another pass through the PMD's caches.
+TEST(XdpFastEncode, RefusesConnectionTrackingAnywhereInTheList) {
+  fp_xdp_key k{};
+  k.dl_type = kEthTypeIpv4;
+  fp_xdp_flow f{};
+  static const DpCtSpec spec{};
+  ASSERT_TRUE(xdp_flow_from({DpAction::output(2)}, k, f));
+  EXPECT_FALSE(xdp_flow_from({DpAction::output(2), DpAction::conntrack(&spec)}, k, f));
+  EXPECT_FALSE(xdp_flow_from({DpAction::conntrack(&spec), DpAction::output(2)}, k, f));
+  EXPECT_FALSE(xdp_flow_from({DpAction::conntrack(&spec)}, k, f));
+  EXPECT_FALSE(xdp_flow_from({DpAction::conntrack(&spec), DpAction::recirc(1)}, k, f));
+  EXPECT_FALSE(xdp_flow_from({DpAction::ct_clear(), DpAction::output(2)}, k, f));
+}
+
 }  // namespace flowpath

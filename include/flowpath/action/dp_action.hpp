@@ -6,12 +6,22 @@
 // resolved, no tables, no NORMAL; ports are datapath port numbers (one
 // number space across all bridges of a Datapath).
 //
+// Connection tracking: kCt points at a DpCtSpec (the tracker's parameters
+// and their dpctl text), interned by whoever translates (bridge/frozen.hpp:
+// one spec object per distinct ct() call, alive as long as the Ofproto), so
+// the action stays 32 bytes and two equal ct() actions compare equal.
+// kRecirc (port = recirc id) hands the packet back to the datapath for
+// another pass (datapath/recirc_sink.hpp); kCtClear forgets the packet's
+// connection.
+//
 // Thread-safety: plain values; an installed action list is immutable.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "flowpath/conntrack/ct_types.hpp"
 #include "flowpath/flow/flow_key.hpp"
 
 namespace flowpath {
@@ -30,6 +40,15 @@ enum class DpActionType : uint8_t {
   kSetIpv4Ttl,  // u8
   kSetTpSrc,    // l4_port (host order); TCP/UDP/SCTP
   kSetTpDst,    // l4_port
+  kCt,          // ct: the tracker's parameters (DpCtSpec, never null)
+  kCtClear,     // the packet's ct_state/zone/mark become zero
+  kRecirc,      // port: recirc id; the packet (a copy unless last) takes another pass
+};
+
+/// The parameters of one datapath ct(...) action.
+struct DpCtSpec {
+  ct::CtParams params;
+  std::string text;  // as dpctl prints it: "ct(commit,zone=1)"
 };
 
 struct DpAction {
@@ -41,6 +60,7 @@ struct DpAction {
   uint32_t port = 0;
   uint32_t ipv4 = 0;
   EthAddr mac{};
+  const DpCtSpec* ct = nullptr;
 
   static DpAction output(uint32_t port) { DpAction a; a.type = DpActionType::kOutput; a.port = port; return a; }
   static DpAction push_vlan(uint16_t tpid, uint16_t tci) {
@@ -76,6 +96,14 @@ struct DpAction {
   }
   static DpAction set_tp_dst(uint16_t port) {
     DpAction a; a.type = DpActionType::kSetTpDst; a.l4_port = port; return a;
+  }
+
+  static DpAction conntrack(const DpCtSpec* spec) {
+    DpAction a; a.type = DpActionType::kCt; a.ct = spec; return a;
+  }
+  static DpAction ct_clear() { DpAction a; a.type = DpActionType::kCtClear; return a; }
+  static DpAction recirc(uint32_t id) {
+    DpAction a; a.type = DpActionType::kRecirc; a.port = id; return a;
   }
 
   friend bool operator==(const DpAction&, const DpAction&) = default;

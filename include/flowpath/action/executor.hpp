@@ -22,6 +22,14 @@
 // the packet continues.  The span's order is preserved but its tail may be
 // overwritten when packets leave.
 //
+// Connection tracking and recirculation need a datapath: a sink that has
+// conntrack(spec, group), ct_clear(group) and recirculate(id, group, last)
+// (ConntrackSink; datapath/recirc_sink.hpp) gets them called; any other
+// sink sees ct actions skipped and a recirculation as a drop.  A ct() has
+// side effects (a commit), so it runs even after the last output; a recirc
+// consumes the packet like an output (last=true: the packet itself goes on,
+// else a copy).  Packets whose last use precedes a ct are dropped after it.
+//
 // Cost per packet: one output ~2-5 ns plus the sink's own cost; each
 // rewrite as in vlan.hpp / set_field.hpp.  Never allocates, never throws.
 // Thread-safety: an executor (its counters) belongs to one thread.
@@ -42,6 +50,14 @@ template <class S>
 concept ActionSink = requires(S& s, uint32_t port, Packet& p) {
   s.output(port, p, bool{});
   s.drop(p);
+};
+
+/// A sink that also runs the connection tracker and recirculation.
+template <class S>
+concept ConntrackSink = requires(S& s, const DpCtSpec& spec, std::span<Packet*> g, uint32_t id) {
+  s.conntrack(spec, g);
+  s.ct_clear(g);
+  s.recirculate(id, g, bool{});
 };
 
 /// Applies one non-output action to one packet.
@@ -72,6 +88,9 @@ inline ActionStatus apply_action(Packet& pkt, const DpAction& a) noexcept {
     case DpActionType::kSetTpDst:
       return set_tp_dst(pkt, a.l4_port);
     case DpActionType::kOutput:
+    case DpActionType::kCt:
+    case DpActionType::kCtClear:
+    case DpActionType::kRecirc:
       break;
   }
   return ActionStatus::kSkipped;
@@ -92,30 +111,66 @@ class ActionExecutor {
   /// Runs `actions` over every packet of `group`; each packet ends in the
   /// sink exactly once.
   void run(std::span<const DpAction> actions, std::span<Packet*> group) noexcept {
-    size_t last_out = actions.size();
-    for (size_t i = actions.size(); i-- > 0;) {
-      if (actions[i].type == DpActionType::kOutput) {
-        last_out = i;
-        break;
-      }
-    }
+    const Plan pl = plan(actions);
     size_t n = group.size();
-    if (last_out == actions.size()) return drop_all(group.first(n));
-    for (size_t i = 0; i <= last_out && n > 0; ++i) {
+    if (pl.end == 0) return drop_all(group.first(n));
+    for (size_t i = 0; i < pl.end && n > 0; ++i) {
       const DpAction& a = actions[i];
-      if (a.type == DpActionType::kOutput) {
-        output_all(a.port, group.first(n), i == last_out);
-      } else {
-        n = apply_all(a, group.first(n));
+      switch (a.type) {
+        case DpActionType::kOutput:
+          output_all(a.port, group.first(n), i == pl.final_use);
+          break;
+        case DpActionType::kRecirc:
+          recirc_all(a.port, group.first(n), i == pl.final_use);
+          break;
+        case DpActionType::kCt:
+        case DpActionType::kCtClear:
+          conntrack_all(a, group.first(n));
+          break;
+        default:
+          n = apply_all(a, group.first(n));
       }
     }
+    if (pl.final_use == kNone) drop_all(group.first(n));  // a ct ran after the last use
   }
-
   Sink& sink() noexcept { return *sink_; }
   const ExecutorStats& stats() const noexcept { return stats_; }
   void reset_stats() noexcept { stats_ = {}; }
 
  private:
+  static constexpr size_t kNone = ~size_t(0);
+  struct Plan {
+    size_t end;        // actions [0, end) can have an effect
+    size_t final_use;  // the output/recirc that consumes the packet, or kNone
+  };
+  static Plan plan(std::span<const DpAction> actions) noexcept {
+    size_t last_use = kNone, last_ct = kNone;
+    for (size_t i = actions.size(); i-- > 0 && (last_use == kNone || last_ct == kNone);) {
+      const DpActionType t = actions[i].type;
+      if (last_use == kNone && (t == DpActionType::kOutput || t == DpActionType::kRecirc))
+        last_use = i;
+      if (last_ct == kNone && t == DpActionType::kCt) last_ct = i;
+    }
+    if (last_ct != kNone && (last_use == kNone || last_ct > last_use)) return {last_ct + 1, kNone};
+    return {last_use == kNone ? 0 : last_use + 1, last_use};
+  }
+  void conntrack_all(const DpAction& a, std::span<Packet*> g) noexcept {
+    if constexpr (ConntrackSink<Sink>) {
+      if (a.type == DpActionType::kCtClear)
+        sink_->ct_clear(g);
+      else
+        sink_->conntrack(*a.ct, g);
+    } else {
+      stats_.skipped += g.size();
+    }
+  }
+  void recirc_all(uint32_t id, std::span<Packet*> g, bool last) noexcept {
+    if constexpr (ConntrackSink<Sink>) {
+      sink_->recirculate(id, g, last);
+    } else if (last) {
+      drop_all(g);
+    }
+  }
   void drop_all(std::span<Packet*> g) noexcept {
     for (Packet* p : g) sink_->drop(*p);
     stats_.drops += g.size();

@@ -17,6 +17,11 @@
 // reports what its translation consulted, so a datapath in
 // Invalidation::kIndexed mode drops only the flows a change can affect.
 //
+// Connection tracking.  The upcall turns translation's ct() hand-offs into
+// datapath actions: ct(...) with an interned DpCtSpec, recirc(id) with the
+// id of the frozen state a ct(table=T) resumes (bridge/frozen.hpp); a key
+// with recirc_id != 0 resumes that state.  Every megaflow pins recirc_id.
+//
 // Thread-safety: every public member takes `mutex()`; a switch's control
 // thread and its datapath threads share one Ofproto.
 #pragma once
@@ -31,6 +36,7 @@
 #include "flowpath/bridge/config.hpp"
 #include "flowpath/bridge/ofproto_changes.hpp"
 #include "flowpath/bridge/xlate.hpp"
+#include "flowpath/bridge/xlate_ct.hpp"
 #include "flowpath/datapath/upcall.hpp"
 
 namespace flowpath {
@@ -86,8 +92,9 @@ class Ofproto {
     }
     changes_.end(r);
     if (!x.controller.empty()) deliver_packet_ins(x, pkt, r);
-    r.actions = std::move(x.actions);
+    r.actions = x.ct_calls.empty() ? std::move(x.actions) : dp_actions_with_ct(x, frozen_);
     r.mask = x.mask;
+    r.mask.recirc_id = ~0u;  // each pass has its own megaflows
     r.stats = std::move(x.stats);
     if (x.needs_upcall) r.mask = exact_mask();  // forces a fresh upcall (see xlate.hpp)
   }
@@ -95,6 +102,13 @@ class Ofproto {
     uint64_t g = port_generation_.load(std::memory_order_relaxed);
     for (const auto& b : bridges_) g += b->tables().generation() + b->macs().generation();
     return g;
+  }
+
+  /// The datapath actions of a translation with its ct(), ct_clear and
+  /// recirc() in place (recirc ids allocated as the upcall would).
+  DpActionList datapath_actions(const XlateResult& x) {
+    std::lock_guard lock(mu_);
+    return x.ct_calls.empty() ? x.actions : dp_actions_with_ct(x, frozen_);
   }
 
   /// Translation with full detail (used by upcall, trace and tests).
@@ -310,6 +324,7 @@ class Ofproto {
   }
 
   void translate_locked(const FlowKey& key, bool learn, XlateResult& out, std::string* trace) {
+    if (key.recirc_id) return resume_locked(key, learn, out, trace);
     BridgePort* in = dp_port(key.in_port);
     if (!in) {
       out.mask.in_port = 0xffffffffu;
@@ -321,7 +336,23 @@ class Ofproto {
     x.run(*in->bridge, *in);
   }
 
+  // A recirculated pass: translation resumes the frozen state; a state
+  // whose bridge or port is gone drops.
+  void resume_locked(const FlowKey& key, bool learn, XlateResult& out, std::string* trace) {
+    const FrozenState* s = frozen_.find(key.recirc_id);
+    Bridge* b = s ? find_bridge(s->bridge) : nullptr;
+    BridgePort* in = b ? b->port_by_ofport(s->entry_ofport) : nullptr;
+    if (!in) {
+      out.mask.in_port = 0xffffffffu;
+      if (trace) *trace += "no frozen state for recirc_id " + std::to_string(key.recirc_id) + "\n";
+      return;
+    }
+    Xlate x(key, learn, out, trace);
+    x.run_frozen(*b, *in, *s);
+  }
+
   Options opt_;
+  FrozenTable frozen_;  // recirc ids and ct() specs (bridge/frozen.hpp)
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Bridge>> bridges_;
   std::vector<std::unique_ptr<BridgePort>> ports_;

@@ -11,6 +11,10 @@
 // side effects (nothing is learned), as ovs-appctl ofproto/trace given a
 // flow rather than a packet.
 //
+// A ct() prints as the datapath runs it (`ct(zone=1),recirc(0x1)`); the
+// trace stops there (OVS's continuation into the recirculated pass with
+// --ct-next is not done).
+//
 // Thread-safety: takes the Ofproto's lock.
 #pragma once
 
@@ -66,7 +70,7 @@ inline std::string trace(Ofproto& of, std::string_view bridge, std::string_view 
   Match mega(shown, x.mask);
   out += "\nFinal flow: unchanged\n";
   out += "Megaflow: " + format_match(mega, kOfDefaultPriority, &ofnamer) + "\n";
-  out += "Datapath actions: " + format_dp_actions(x.actions, namer) + "\n";
+  out += "Datapath actions: " + format_dp_actions(of.datapath_actions(x), namer) + "\n";
   return out;
 }
 

@@ -44,6 +44,7 @@
 
 #include "flowpath/action/dp_action.hpp"
 #include "flowpath/bridge/bridge.hpp"
+#include "flowpath/bridge/frozen.hpp"
 #include "flowpath/bridge/xlate_commit.hpp"
 #include "flowpath/core/stats.hpp"
 #include "flowpath/flow/ofctl_text.hpp"
@@ -83,9 +84,33 @@ inline std::string format_dp_ct(const XlateCtCall& c, uint32_t recirc_id = 0) {
   return out;
 }
 
+/// The tracker's parameters of a ct() call (the datapath's DpCtSpec).
+inline ct::CtParams dp_ct_params(const XlateCtCall& c) {
+  ct::CtParams p;
+  p.zone = c.zone;
+  p.commit = c.args.commit;
+  p.force = c.args.force;
+  p.set_mark = c.mark_mask != 0;
+  p.mark = c.mark, p.mark_mask = c.mark_mask;
+  p.set_label = c.label_mask != 0;
+  p.label = {uint64_t(c.label >> 64), uint64_t(c.label)};
+  p.label_mask = {uint64_t(c.label_mask >> 64), uint64_t(c.label_mask)};
+  const NatArgs& n = c.args.nat;
+  p.nat.present = n.kind != NatArgs::kNone;
+  p.nat.kind = n.kind == NatArgs::kSrc   ? ct::NatSpec::kSrc
+               : n.kind == NatArgs::kDst ? ct::NatSpec::kDst
+                                         : ct::NatSpec::kNone;
+  p.nat.has_addr = n.has_addr;
+  p.nat.has_port = n.has_ports;
+  p.nat.addr_min = n.addr_min.b, p.nat.addr_max = n.addr_max.b;
+  p.nat.port_min = n.port_min, p.nat.port_max = n.port_max;
+  return p;
+}
+
 struct XlateResult {
   DpActionList actions;
   std::vector<XlateCtCall> ct_calls;  // where connection tracking goes (see Xlate)
+  std::vector<FrozenState> freezes;   // per ct_call: what its recirculation resumes
   FlowMask mask{};
   std::vector<std::shared_ptr<RuleStats>> stats;
   bool needs_upcall = false;  // revalidation only: source MAC must be (re)learned
@@ -100,7 +125,12 @@ class Xlate {
   static constexpr int kMaxDepth = 64;
 
   Xlate(const FlowKey& key, bool learn, XlateResult& out, std::string* trace = nullptr)
-      : flow_(one_tag_view(key)), base_(flow_), out_(out), learn_(learn), trace_(trace) {}
+      : flow_(one_tag_view(key)),
+        base_(flow_),
+        out_(out),
+        learn_(learn),
+        trace_(trace),
+        conntracked_(key.ct_state & kCsTracked) {}
 
   /// What OpenFlow sees of a packet: one VLAN tag, as Open vSwitch with its
   /// default other_config:vlan-limit=1.  An inner tag is payload: the
@@ -123,6 +153,21 @@ class Xlate {
     enter_bridge(bridge, port);
     out_.mask.in_port = 0xffffffffu;  // megaflows always pin the datapath port
     // Translation saw an inner tag (or its absence) as the ethertype: pin it.
+    out_.mask.vlans[1].tpid = Be16::from_raw(0xffff);
+    out_.mask.vlans[1].tci = out_.mask.vlans[1].tci | Be16{kVlanCfi};
+  }
+
+  /// Resumes a recirculated packet (key.recirc_id) in the state frozen at
+  /// its ct(table=T): table T of `bridge`, the registers restored; `port`
+  /// is where the packet entered the bridge.  The megaflow pins as run().
+  void run_frozen(Bridge& bridge, BridgePort& port, const FrozenState& s) {
+    bridge_section(bridge);
+    bridge_ = &bridge;
+    in_port_ = &port;
+    meta_ = s.meta;
+    flow_.in_port = s.in_port;
+    run_table(s.table);
+    out_.mask.in_port = 0xffffffffu;
     out_.mask.vlans[1].tpid = Be16::from_raw(0xffff);
     out_.mask.vlans[1].tci = out_.mask.vlans[1].tci | Be16{kVlanCfi};
   }
@@ -255,6 +300,7 @@ class Xlate {
   BridgePort* in_port_ = nullptr;
   const OfRule* rule_ = nullptr;  // the rule whose actions run
   bool honor_miss_ = true;        // false inside a resubmit (OVS: no packet-in on its miss)
+  bool conntracked_;              // tracked in this pass: ct_clear has something to clear
   int depth_ = 0;
   int indent_ = 0;
 };

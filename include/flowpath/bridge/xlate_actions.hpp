@@ -37,8 +37,8 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
     case OfActionType::kOutput:
       if (a.port == kOfppController) {
         const bool miss_flow = rule_ && rule_->priority == 0 && rule_->match == Match{};
-        to_controller(miss_flow ? PacketInReason::kExplicitMiss : PacketInReason::kAction,
-                      table_id, rule_ ? rule_->cookie : ~0ull, a.u16);
+        to_controller(miss_flow ? PacketInReason::kExplicitMiss : PacketInReason::kAction, table_id,
+                      rule_ ? rule_->cookie : ~0ull, a.u16);
       } else {
         output_ofport(a.port);
       }
@@ -158,15 +158,29 @@ inline void Xlate::conntrack(const OfAction& a) {
   c.label = read_field(k, m, FieldId::kCtLabel) & label_mask;
   line(" -> ct: " + format_dp_ct(c));
   out_.ct_calls.push_back(c);
+  FrozenState fz;
+  if (a.ct.table != 255) {  // what the recirculation resumes (bridge/frozen.hpp)
+    fz = FrozenState{bridge_->name(), in_port_->ofport(), flow_.in_port, a.ct.table, meta_};
+    fz.meta.conj_id = Be32{}, fz.meta.ct_label = {};
+  }
+  out_.freezes.push_back(std::move(fz));
+  conntracked_ = false;  // the rest of this pass sees the packet untracked (OVS)
 }
 
-// ct_clear: the packet forgets its connection (the datapath clears too).
+// ct_clear: the packet forgets its connection.  As OVS, the datapath
+// action is emitted only while the packet is tracked in this pass (it came
+// back from a ct(table=T) recirculation and no ct() ran since): otherwise
+// the datapath has nothing to clear.
 inline void Xlate::ct_clear() {
-  commit_flow(flow_, base_, out_.mask, out_.actions);
-  XlateCtCall c;
-  c.at = out_.actions.size();
-  c.clear = true;
-  out_.ct_calls.push_back(c);
+  if (conntracked_) {
+    commit_flow(flow_, base_, out_.mask, out_.actions);
+    XlateCtCall c;
+    c.at = out_.actions.size();
+    c.clear = true;
+    out_.ct_calls.push_back(c);
+    out_.freezes.emplace_back();
+  }
+  conntracked_ = false;
   flow_.ct_state = 0, flow_.ct_zone = Be16{}, flow_.ct_mark = Be32{};
   base_.ct_state = 0, base_.ct_zone = Be16{}, base_.ct_mark = Be32{};
   meta_.ct_label = {};

@@ -8,7 +8,8 @@
 // memory ports; AF_XDP ports point Packets into their UMEM frames.
 //
 // Metadata filled by the parser: layer offsets (relative to data()), the
-// flow hash and the `malformed` flag.  Offsets are kNoOffset when a layer
+// flow hash and the `malformed` flag; by the datapath: connection-tracking
+// state and the recirculation pass.  Offsets are kNoOffset when a layer
 // is absent.
 //
 // Cost: all inline, no allocation.  Thread-safety: none (a packet belongs
@@ -34,6 +35,12 @@ struct PacketMeta {
   uint16_t l4 = kNoOffset;     // TCP/UDP/SCTP/ICMP header
   uint32_t hash = 0;           // flow hash (see simd/hash.hpp)
   bool malformed = false;      // parser stopped early on bad/truncated data
+  // Connection tracking (OVS's pkt->md.ct_*): set by the datapath's ct
+  // action, carried into the next pass by recirculation, zero on receive.
+  uint8_t ct_state = 0;
+  uint16_t ct_zone = 0;
+  uint32_t ct_mark = 0;
+  uint32_t recirc_id = 0;  // the pass the packet is in (0: first)
 };
 
 class Packet {

@@ -19,6 +19,15 @@
 //   execute   each group's actions once (action/executor.hpp) into sink;
 //             the flow's and its OpenFlow rules' counters are credited
 //             once per group
+//   recirculate  packets that a recirc(id) action queued (after a ct(),
+//             datapath/recirc_sink.hpp) take another pass: re-parsed (NAT
+//             may have changed them), key.recirc_id = id and key.ct_* from
+//             the tracker's result, then EMC, megaflow, upcall (the handler
+//             resumes the frozen translation the id names) and execute, in
+//             batches of up to 32, until no packet recirculates; a packet
+//             on its 7th pass (OVS's limit of 6 recirculations) is dropped
+//             and counted.  Every megaflow matches recirc_id exactly, so
+//             each pass has its own flows.
 // Every packet ends in the sink exactly once: an output (last=true) or
 // drop().  A failed upcall drops the packet and counts it as lost.
 //
@@ -64,6 +73,7 @@
 #include "flowpath/datapath/flow_hash.hpp"
 #include "flowpath/datapath/miss_handler.hpp"
 #include "flowpath/datapath/pmd_stats.hpp"
+#include "flowpath/datapath/recirc_sink.hpp"
 #include "flowpath/datapath/upcall.hpp"
 #include "flowpath/parse/parser.hpp"
 #include "flowpath/simd/hash.hpp"
@@ -80,6 +90,9 @@ struct DatapathConfig {
   const Clock* clock = Clock::system();
   unsigned numa_id = 0;  // labels for pmd_stats_show()
   unsigned core_id = 0;
+  // The connection tracker ct() actions use, shared by a switch's PMDs;
+  // nullptr: the datapath creates its own on the first ct().
+  ct::Conntrack* conntrack = nullptr;
 };
 
 template <UpcallHandler H, class B = simd::Default>
@@ -93,6 +106,7 @@ class Datapath {
         misses_(handler, megaflows_),
         seen_generation_(handler.generation()) {
     if constexpr (JournaledUpcallHandler<H>) cursor_ = handler.change_seq();
+    recirc_.set_tracker(cfg.conntrack);
   }
 
   template <ActionSink S>
@@ -101,19 +115,16 @@ class Datapath {
     const uint32_t n = batch.count;
     if (n == 0) return;
     revalidate_if_needed();
-    ParseStats ps;
-    parse_batch(batch, ps);
-    stats_.malformed += ps.malformed;
     stats_.packets += n;
-    ++stats_.batches;
-
-    PacketPlan plan[kBatchSize];
-    uint32_t todo = classify_cached(batch, plan);
-    if (todo) misses_.handle(batch, todo, plan, stats_, indexed() ? &deps_ : nullptr);
-    execute(batch, plan, sink);
+    for (uint32_t i = 0; i < n; ++i) {  // received packets are untracked
+      PacketMeta& m = batch.pkts[i]->meta;
+      m.recirc_id = 0, m.ct_state = 0, m.ct_zone = 0, m.ct_mark = 0;
+    }
+    RecircSink<S> rs(sink, recirc_, cfg_.clock->now_ms());
+    run_pass(batch, rs, false);
+    if (!recirc_.next.empty()) recirculate(rs);
     stats_.cycles += read_cycles() - t0;
   }
-
   /// Applies pending changes now (process() does it itself).
   void revalidate_if_needed() {
     if constexpr (JournaledUpcallHandler<H>) {
@@ -164,6 +175,10 @@ class Datapath {
     return out;
   }
 
+  /// The connection tracker ct() actions run (created if none was given).
+  ct::Conntrack& conntrack() { return recirc_.tracker(); }
+  const RecircState& recirc() const noexcept { return recirc_; }
+
   MegaflowCache<B>& megaflows() noexcept { return megaflows_; }
   const MegaflowCache<B>& megaflows() const noexcept { return megaflows_; }
   Emc& emc() noexcept { return emc_; }
@@ -171,6 +186,54 @@ class Datapath {
   const DatapathConfig& config() const noexcept { return cfg_; }
 
  private:
+  // One pass over a batch: parse (a recirculated pass takes recirc_id and
+  // ct_* from the packet's metadata), cached lookups, upcalls, execution.
+  template <ActionSink S>
+  void run_pass(Batch& batch, RecircSink<S>& rs, bool recirculated) noexcept {
+    ParseStats ps;
+    parse_batch(batch, ps);
+    stats_.malformed += ps.malformed;
+    ++stats_.batches;
+    if (recirculated) {
+      for (uint32_t i = 0; i < batch.count; ++i) {
+        const PacketMeta& m = batch.pkts[i]->meta;
+        FlowKey& k = batch.keys[i];
+        k.recirc_id = m.recirc_id;
+        k.ct_state = m.ct_state;
+        k.ct_zone = Be16{m.ct_zone};
+        k.ct_mark = Be32{m.ct_mark};
+      }
+    }
+    PacketPlan plan[kBatchSize];
+    uint32_t todo = classify_cached(batch, plan);
+    if (todo) misses_.handle(batch, todo, plan, stats_, indexed() ? &deps_ : nullptr);
+    execute(batch, plan, rs);
+  }
+
+  // The passes after the first: each pass runs the packets the previous
+  // one queued, in batches of 32; beyond kMaxDepth they are dropped.
+  template <ActionSink S>
+  void recirculate(RecircSink<S>& rs) noexcept {
+    for (int depth = 1; !recirc_.next.empty(); ++depth) {
+      recirc_.cur.swap(recirc_.next);
+      recirc_.next.clear();
+      if (depth > RecircState::kMaxDepth) {
+        recirc_.recirc_drops += recirc_.cur.size();
+        stats_.recirc_depth_drops += recirc_.cur.size();
+        for (Packet* p : recirc_.cur) rs.drop(*p);
+        break;
+      }
+      stats_.recirculations += recirc_.cur.size();
+      Batch& b = recirc_.batch;
+      for (size_t off = 0; off < recirc_.cur.size(); off += kBatchSize) {
+        b.clear();
+        for (size_t i = off; i < recirc_.cur.size() && !b.full(); ++i) b.push(recirc_.cur[i]);
+        run_pass(b, rs, true);
+      }
+    }
+    recirc_.cur.clear();
+  }
+
   // kIndexed: every journal change since the last batch removes the
   // megaflows that depend on it.  Cost: one probe per change + one removal
   // per affected flow; a lagging reader or a kAll change flushes instead.
@@ -309,6 +372,7 @@ class Datapath {
   std::vector<CacheChange> changes_;
   DependencyIndex deps_;
   uint32_t batch_tag_ = 0;
+  RecircState recirc_;
   PmdStats stats_;
 };
 

@@ -6,7 +6,8 @@
 //     "set(ipv4(src=..,dst=..,tos=..,ttl=..))"; "set(tcp(src=..))"; output
 //     as the bare port (or port_name(port) when given); "drop" when empty.
 //     Consecutive sets of one header merge into one set(), as OVS commits
-//     them.  Set-VLAN actions, which OVS expresses as pop+push, print as
+//     them.  ct(...) as its DpCtSpec's text, recirc(0x1), ct_clear.
+//     Set-VLAN actions, which OVS expresses as pop+push, print as
 //     set(vlan(vid=..)) / set(vlan(pcp=..)).
 //   format_megaflow_match(match, port_name)
 //     "recirc_id(0),in_port(2),packet_type(ns=0,id=0),eth(src=..,dst=..),
@@ -110,6 +111,15 @@ inline std::string format_dp_actions(const DpActionList& actions, const DpPortNa
         continue;
       case DpActionType::kSetVlanPcp:
         out += "set(vlan(pcp=" + std::to_string(a.u8) + "))";
+        continue;
+      case DpActionType::kCt:
+        out += a.ct ? a.ct->text : "ct";
+        continue;
+      case DpActionType::kCtClear:
+        out += "ct_clear";
+        continue;
+      case DpActionType::kRecirc:
+        out += "recirc(" + hex_or_zero(a.port) + ")";
         continue;
       default:
         break;

@@ -132,6 +132,35 @@ inline void format_l3_l4(std::string& out, const FlowKey& v, const FlowKey& m) {
   }
 }
 
+// OVS's %#x: "0" for zero, else "0x..".
+inline std::string hex_or_zero(uint32_t v) {
+  char b[16];
+  std::snprintf(b, sizeof b, "%#x", v);
+  return b;
+}
+
+// ct_state(+new-est+trk), ct_zone(0x1), ct_mark(0x1/0xff): before
+// recirc_id, in the order of OVS's key attributes; only consulted bits.
+inline void format_ct(std::string& out, const FlowKey& v, const FlowKey& m) {
+  static constexpr const char* kNames[8] = {"new", "est", "rel",  "rpl",
+                                            "inv", "trk", "snat", "dnat"};
+  if (m.ct_state) {
+    out += "ct_state(";
+    for (int b = 0; b < 8; ++b)
+      if (m.ct_state & (1u << b))
+        out += std::string(v.ct_state & (1u << b) ? "+" : "-") + kNames[b];
+    out += "),";
+  }
+  auto num = [&](const char* name, uint32_t val, uint32_t mask, uint32_t full) {
+    if (!mask) return;
+    out += std::string(name) + "(" + hex_or_zero(val);
+    if (mask != full) out += "/" + hex_or_zero(mask);
+    out += "),";
+  };
+  num("ct_zone", v.ct_zone.host(), m.ct_zone.host(), 0xffffu);
+  num("ct_mark", v.ct_mark.host(), m.ct_mark.host(), 0xffffffffu);
+}
+
 }  // namespace dp_format_detail
 
 /// The match part of a dpctl/dump-flows line.
@@ -141,7 +170,9 @@ inline std::string format_megaflow_match(const Match& match, const DpPortNamer& 
   const FlowKey& m = match.mask;
   const EthAddr kMacFull{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
   // The key's recirc_id (0 on the first pass), as OVS prints it: %#x.
-  std::string out = v.recirc_id ? "recirc_id(" + hex(v.recirc_id, 0) + ")" : "recirc_id(0)";
+  std::string out;
+  format_ct(out, v, m);
+  out += v.recirc_id ? "recirc_id(" + hex(v.recirc_id, 0) + ")" : "recirc_id(0)";
   if (m.in_port) out += ",in_port(" + (port_name ? port_name(v.in_port) : dec(v.in_port)) + ")";
   out += ",packet_type(ns=0,id=0)";
   Attr eth;

@@ -52,7 +52,9 @@ struct PmdStats {
   uint64_t changes = 0;           // journal changes applied (kIndexed)
   uint64_t full_flushes = 0;      // kIndexed: a kAll change or a lagging reader
   uint64_t batches = 0;
-  uint64_t cycles = 0;  // processing cycles (rdtsc)
+  uint64_t recirculations = 0;      // packet passes after the first (recirc actions)
+  uint64_t recirc_depth_drops = 0;  // dropped after 6 recirculations
+  uint64_t cycles = 0;              // processing cycles (rdtsc)
 
   double cycles_per_packet() const noexcept { return packets ? double(cycles) / packets : 0.0; }
 };
@@ -67,12 +69,12 @@ inline std::string pmd_stats_show(const PmdStats& s, unsigned numa_id = 0, unsig
     std::snprintf(buf, sizeof buf, fmt, args...);
     out += buf;
   };
-  double passes = s.packets ? 1.0 : 0.0;
+  double passes = s.packets ? double(s.packets + s.recirculations) / double(s.packets) : 0.0;
   double lookups = s.megaflow_hits ? double(s.subtable_lookups) / s.megaflow_hits : 0.0;
   double per_batch = s.groups ? double(s.group_packets) / s.groups : 0.0;
   put("pmd thread numa_id %u core_id %u:\n", numa_id, core_id);
   put("  packets received: %" PRIu64 "\n", s.packets);
-  put("  packet recirculations: %" PRIu64 "\n", uint64_t{0});
+  put("  packet recirculations: %" PRIu64 "\n", s.recirculations);
   put("  avg. datapath passes per packet: %.02f\n", passes);
   put("  phwol hits: %" PRIu64 "\n", uint64_t{0});
   put("  mfex opt hits: %" PRIu64 "\n", uint64_t{0});

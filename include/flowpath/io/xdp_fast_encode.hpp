@@ -32,6 +32,7 @@ namespace flowpath {
 /// would punt a packet of that shape (then nothing may be offloaded).
 inline bool xdp_key_from(const FlowKey& k, fp_xdp_key& out) noexcept {
   std::memset(&out, 0, sizeof out);
+  if (k.recirc_id || k.ct_state) return false;  // the kernel sees first passes only
   const uint16_t type = k.dl_type.host();
   if (type != kEthTypeIpv4 && type != kEthTypeIpv6) return false;
   if (k.nw_frag || k.vlans[1].tpid.host() != 0) return false;
@@ -120,15 +121,21 @@ inline bool xdp_op_from(const DpAction& a, bool ipv4, uint32_t& depth, fp_xdp_op
 }  // namespace detail
 
 /// Encodes a megaflow's actions for the program, for packets of kernel key
-/// k; false for anything it cannot do (several outputs, an action it does
-/// not know).  As the executor, actions after the last output are not run
-/// and a list without an output drops.
+/// k; false for anything it cannot do (several outputs, ct/ct_clear/recirc
+/// anywhere in the list, an action it does not know).  As the executor, actions after the last
+/// output are not run and a list without an output drops.
 inline bool xdp_flow_from(const DpActionList& acts, const fp_xdp_key& k,
                           fp_xdp_flow& out) noexcept {
   std::memset(&out, 0, sizeof out);
   size_t outputs = 0, end = 0;
-  for (size_t i = 0; i < acts.size(); ++i)
+  for (size_t i = 0; i < acts.size(); ++i) {
     if (acts[i].type == DpActionType::kOutput) ++outputs, end = i + 1;
+    // Connection tracking is the PMD's, wherever it stands: a ct() after
+    // the last output still commits (executor.hpp).
+    if (acts[i].type == DpActionType::kCt || acts[i].type == DpActionType::kCtClear ||
+        acts[i].type == DpActionType::kRecirc)
+      return false;
+  }
   if (outputs > 1 || end > FP_XDP_MAX_OPS) return false;
   uint32_t depth = k.vlan_tpid != 0;
   const bool ipv4 = k.dl_type == kEthTypeIpv4;

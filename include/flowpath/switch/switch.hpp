@@ -37,6 +37,12 @@
 // that fails to open is an error for it alone (ApplyResult::errors); it
 // is not in the running configuration, so the next apply tries again.
 //
+// Connection tracking: one ct::Conntrack per switch (as OVS has one per
+// datapath), shared by every PMD's Datapath (it is safe under concurrent
+// PMDs); conntrack() for the dpctl/*conntrack commands (switch_control.hpp),
+// sweep_conntrack() from the control loop's periodic tick expires
+// connections.
+//
 // Errors: the constructor throws the first apply error (flowpath::Error,
 // nothing left open or attached): bad flows (FILE:LINE from the config),
 // no such interface (named), no permission, XDP attach failures.
@@ -144,6 +150,7 @@ class Switch {
         of_(SwitchConfig{}, opt_.ofproto),
         table_(new std::atomic<SwitchPort*>[Ofproto::kMaxDpPorts]) {
     if (opt_.pmd_cores.empty()) opt_.pmd_cores.push_back(default_pmd_core());
+    if (!opt_.datapath.conntrack) opt_.datapath.conntrack = ct_.get();
     for (uint32_t i = 0; i < Ofproto::kMaxDpPorts; ++i) table_[i].store(nullptr);
     if (opt_.xdp_fast) xdp_ = std::make_unique<XdpFastPath>();
     PortTable table(table_.get(), Ofproto::kMaxDpPorts);
@@ -203,6 +210,11 @@ class Switch {
   const SwitchConfig& config() const noexcept { return cfg_; }
 
   Ofproto& ofproto() noexcept { return of_; }
+  const Options& options() const noexcept { return opt_; }
+  /// The tracker every PMD's ct() runs (Options::datapath.conntrack if given).
+  ct::Conntrack& conntrack() noexcept { return *opt_.datapath.conntrack; }
+  /// Expires connections at the datapath clock's now; returns how many.
+  size_t sweep_conntrack() { return conntrack().sweep(opt_.datapath.clock->now_ms()); }
   size_t num_pmds() const noexcept { return pmds_.size(); }
   Pmd& pmd(size_t i) noexcept { return *pmds_[i]; }
   /// The open ports, in datapath-number order (control thread).
@@ -266,10 +278,11 @@ class Switch {
 
   Options opt_;
   Ofproto of_;
-  SwitchConfig cfg_;                                   // running configuration
-  std::unique_ptr<std::atomic<SwitchPort*>[]> table_;  // slot dp_port - 1
-  std::unique_ptr<XdpFastPath> xdp_;                   // outlives the PMDs' offloads
-  std::vector<std::unique_ptr<Pmd>> pmds_;             // own the UMEMs: outlive the ports
+  std::unique_ptr<ct::Conntrack> ct_ = std::make_unique<ct::Conntrack>();  // outlives the PMDs
+  SwitchConfig cfg_;                                                       // running configuration
+  std::unique_ptr<std::atomic<SwitchPort*>[]> table_;                      // slot dp_port - 1
+  std::unique_ptr<XdpFastPath> xdp_;        // outlives the PMDs' offloads
+  std::vector<std::unique_ptr<Pmd>> pmds_;  // own the UMEMs: outlive the ports
   std::vector<std::unique_ptr<SwitchPort>> owned_;
   std::vector<std::unique_ptr<SwitchPort>> graveyard_;  // removed, fence timed out
   PortCloser closer_;  // after pmds_: closes with their mutexes and UMEMs alive

@@ -17,6 +17,9 @@
 //   pmd-stats-show                    dpif-netdev/pmd-stats-show
 //   pmd-stats-clear                   dpif-netdev/pmd-stats-clear
 //   ofproto/trace BRIDGE FLOW         exit
+//   dpctl/dump-conntrack [zone=N] [-m] [-s], dpctl/flush-conntrack [zone=N],
+//   dpctl/ct-stats-show, dpctl/ct-set-limits, ct-get-limits, ct-del-limits
+//                                     on the switch's tracker (conntrack/dpctl.hpp)
 // plus the server's list-commands and version.  Flow changes go through
 // Ofproto, whose generation moves, so every PMD revalidates its caches
 // before its next batch.
@@ -29,6 +32,7 @@
 
 #include "flowpath/bridge/trace.hpp"
 #include "flowpath/bridge/views.hpp"
+#include "flowpath/conntrack/dpctl.hpp"
 #include "flowpath/control/unixctl_server.hpp"
 #include "flowpath/switch/switch.hpp"
 
@@ -83,6 +87,8 @@ inline void add_switch_commands(UnixctlServer& srv, Switch& sw, std::function<vo
   srv.add_command("dpif-netdev/pmd-stats-clear", 0, 3, "[-pmd core] [dp]", clear);
   srv.add_command("ofproto/trace", 2, -1, "BRIDGE FLOW",
                   [&of](const UnixctlArgs& a) { return trace(of, a[0], join(a, 1, ",")); });
+  const Clock* clock = sw.options().datapath.clock;
+  ct::register_dpctl_conntrack(srv, sw.conntrack(), [clock] { return clock->now_ms(); });
   srv.add_command("exit", 0, 0, "", [fn = std::move(on_exit)](const UnixctlArgs&) {
     if (fn) fn();
     return std::string();

@@ -1,0 +1,165 @@
+// flowpath/datapath/recirc_sink.hpp — connection tracking and recirculation
+// inside the datapath: the sink the executor runs a datapath's actions into.
+//
+//   RecircState st;                         // per Datapath: clones, next pass
+//   RecircSink<UserSink> rs(user, st, now_ms);
+//   exec(rs).run(actions, group);           // ct(), ct_clear, recirc(id)
+//   ... st.next: packets for the next pass, meta.recirc_id/ct_* set
+//
+// conntrack(spec, group) runs the tracker (conntrack/conntrack.hpp) over the
+// group in the spec's zone (commit, NAT, exec's mark/label writes) and
+// stores each packet's result in its metadata (meta.ct_state/zone/mark), as
+// OVS's conntrack_execute() fills pkt->md.  ct_clear zeroes them.
+// recirculate(id, group, last) queues the packets for another pass with
+// meta.recirc_id = id: the packet itself when the recirc consumes it
+// (last), else a copy into one of the state's clone buffers, as OVS's
+// recirc action clones when actions follow it.  A copy never reaches the
+// user's sink as itself: its outputs are passed on as copies (last=false)
+// and its drops are counted here, so the user's sink still sees each of
+// its own packets end exactly once.  No clone buffer free or the next pass
+// full (kMaxPending): the packet is dropped and counted (recirc_drops).
+//
+// ct_label is written to the connection (dump-conntrack shows it) but is
+// not carried in the packet's metadata: no megaflow can match it (it is not
+// in FlowKey; docs/conntrack.md).
+//
+// Cost: the tracker's (~50-100 ns per packet for an established
+// connection, batched per group) plus a 2 KB copy per cloned packet.
+// Thread-safety: one per datapath thread; the tracker is shared and safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "flowpath/action/executor.hpp"
+#include "flowpath/conntrack/conntrack.hpp"
+#include "flowpath/core/batch.hpp"
+
+namespace flowpath {
+
+/// A datapath's recirculation state: the packets of the next pass and the
+/// buffers of cloned packets.
+class RecircState {
+ public:
+  static constexpr size_t kClones = 64;       // clone buffers (allocated on first use)
+  static constexpr size_t kMaxPending = 256;  // packets queued for one pass
+  static constexpr int kMaxDepth = 6;         // recirculations per packet, as OVS
+
+  RecircState() {
+    next.reserve(kMaxPending);
+    cur.reserve(kMaxPending);
+  }
+
+  /// A copy of p in a clone buffer, or nullptr when none is free.
+  Packet* clone(const Packet& p) {
+    if (!pool_) {
+      pool_ = std::make_unique<PacketBuffer[]>(kClones);
+      free_.reserve(kClones);
+      for (size_t i = kClones; i-- > 0;) free_.push_back(uint16_t(i));
+    }
+    if (free_.empty()) return nullptr;
+    PacketBuffer& b = pool_[free_.back()];
+    free_.pop_back();
+    b.assign(p.bytes());
+    Packet& c = b.packet();
+    c.in_port = p.in_port;
+    c.timestamp_ns = p.timestamp_ns;
+    c.meta = p.meta;
+    return &c;
+  }
+  bool is_clone(const Packet* p) const noexcept {
+    if (!pool_) return false;
+    auto a = reinterpret_cast<uintptr_t>(p), lo = reinterpret_cast<uintptr_t>(&pool_[0]);
+    return a >= lo && a < lo + kClones * sizeof(PacketBuffer);
+  }
+  void release(const Packet* p) noexcept {
+    auto off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(&pool_[0]);
+    free_.push_back(uint16_t(off / sizeof(PacketBuffer)));
+  }
+  size_t clones_in_use() const noexcept { return pool_ ? kClones - free_.size() : 0; }
+
+  /// The tracker: the shared one given (set_tracker), else one of our own
+  /// created on the first ct() (a datapath used alone, e.g. by tests).
+  ct::Conntrack& tracker() {
+    if (!tracker_) {
+      own_tracker_ = std::make_unique<ct::Conntrack>();
+      tracker_ = own_tracker_.get();
+    }
+    return *tracker_;
+  }
+  void set_tracker(ct::Conntrack* t) noexcept { tracker_ = t; }
+  ct::Conntrack* tracker_if_any() const noexcept { return tracker_; }
+
+  std::vector<Packet*> next;  // queued by recirculate() for the next pass
+  std::vector<Packet*> cur;   // the pass being run (Datapath's)
+  Batch batch;                // a recirculated pass's batch (Datapath's)
+  uint64_t recirculations = 0;
+  uint64_t recirc_drops = 0;  // no clone buffer, next pass full, or too deep
+  uint64_t ct_packets = 0;    // packets through the tracker
+
+ private:
+  std::unique_ptr<PacketBuffer[]> pool_;
+  std::vector<uint16_t> free_;
+  ct::Conntrack* tracker_ = nullptr;
+  std::unique_ptr<ct::Conntrack> own_tracker_;
+};
+
+template <ActionSink S>
+class RecircSink {
+ public:
+  RecircSink(S& sink, RecircState& st, int64_t now_ms) noexcept
+      : sink_(&sink), st_(&st), now_(now_ms) {}
+
+  void output(uint32_t port, Packet& p, bool last) {
+    if (!st_->is_clone(&p)) return sink_->output(port, p, last);
+    sink_->output(port, p, false);  // the sink copies; the clone stays ours
+    if (last) st_->release(&p);
+  }
+  void drop(Packet& p) {
+    if (st_->is_clone(&p))
+      st_->release(&p);
+    else
+      sink_->drop(p);
+  }
+
+  void conntrack(const DpCtSpec& spec, std::span<Packet*> g) noexcept {
+    ct::CtResult res[kBatchSize];
+    ct::Conntrack& tracker = st_->tracker();
+    st_->ct_packets += g.size();
+    for (size_t off = 0; off < g.size(); off += kBatchSize) {
+      const size_t n = std::min<size_t>(kBatchSize, g.size() - off);
+      tracker.execute(std::span<Packet* const>(g.data() + off, n), spec.params, now_, res);
+      for (size_t i = 0; i < n; ++i) {
+        PacketMeta& m = g[off + i]->meta;
+        m.ct_state = res[i].state;
+        m.ct_zone = res[i].zone;
+        m.ct_mark = res[i].mark;
+      }
+    }
+  }
+  void ct_clear(std::span<Packet*> g) noexcept {
+    for (Packet* p : g) p->meta.ct_state = 0, p->meta.ct_zone = 0, p->meta.ct_mark = 0;
+  }
+  void recirculate(uint32_t id, std::span<Packet*> g, bool last) {
+    for (Packet* p : g) {
+      Packet* q =
+          st_->next.size() < RecircState::kMaxPending ? (last ? p : st_->clone(*p)) : nullptr;
+      if (!q) {
+        ++st_->recirc_drops;
+        if (last) drop(*p);
+        continue;
+      }
+      q->meta.recirc_id = id;
+      st_->next.push_back(q);
+    }
+  }
+
+ private:
+  S* sink_;
+  RecircState* st_;
+  int64_t now_;
+};
+
+}  // namespace flowpath
