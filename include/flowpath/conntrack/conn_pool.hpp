@@ -11,6 +11,7 @@
 
 #include <sys/mman.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <new>
 #include <vector>
@@ -42,6 +43,10 @@ class ObjectPool {
     lock_.unlock();
     return f;
   }
+  /// Bytes of the chunks taken so far (they are kept until the pool dies).
+  size_t bytes() const noexcept { return n_chunks_.load(std::memory_order_relaxed) * kChunk; }
+  /// Objects one chunk holds.
+  size_t per_chunk() const noexcept { return kChunk / size_; }
   void free(void* p) noexcept {
     lock_.lock();
     auto* f = static_cast<Free*>(p);
@@ -61,6 +66,7 @@ class ObjectPool {
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (c == MAP_FAILED) return false;
     chunks_.push_back(c);
+    n_chunks_.store(chunks_.size(), std::memory_order_relaxed);
     auto* base = static_cast<char*>(c);
     for (size_t off = kChunk / size_ * size_; off >= size_; off -= size_) {
       auto* f = reinterpret_cast<Free*>(base + off - size_);
@@ -74,6 +80,7 @@ class ObjectPool {
   SpinLock lock_;
   Free* free_ = nullptr;
   std::vector<void*> chunks_;
+  std::atomic<size_t> n_chunks_{0};  // chunks_.size(), readable without the lock
 };
 
 }  // namespace flowpath::ct

@@ -122,6 +122,8 @@ class ConnTable {
 
   /// A new, unlinked Conn from the pool (throws std::bad_alloc).
   Conn* make() { return new (pool_.alloc()) Conn(); }
+  /// The pool's bytes and its chunk granularity (see conn_pool.hpp).
+  const ObjectPool& pool() const noexcept { return pool_; }
   /// Returns a never-linked Conn to the pool.
   void discard(Conn* c) noexcept {
     c->~Conn();
@@ -142,6 +144,21 @@ class ConnTable {
   void prefetch(uint64_t hash) const noexcept {
     const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);
     __builtin_prefetch(b.head[hash & b.mask].load(std::memory_order_relaxed));
+  }
+  /// Starts loading hash's chain-head slot, without waiting for it (the
+  /// first stage of a batch's prefetch pipeline; at a million connections
+  /// the bucket arrays are far beyond the caches).
+  void prefetch_slot(uint64_t hash) const noexcept {
+    const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);
+    __builtin_prefetch(&b.head[hash & b.mask]);
+  }
+  /// The second stage: loads the (prefetched) slot, starts loading its
+  /// first node, and says whether the chain is empty.
+  bool prefetch_head(uint64_t hash) const noexcept {
+    const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);
+    KeyNode* n = b.head[hash & b.mask].load(std::memory_order_relaxed);
+    __builtin_prefetch(n);
+    return n == nullptr;
   }
 
   /// The live node for key in its (locked) shard, or nullptr.  Sets

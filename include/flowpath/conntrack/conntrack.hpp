@@ -117,6 +117,12 @@ class Conntrack {
   }
 
   uint32_t n_conns() const noexcept { return n_conns_.load(); }
+  /// Memory held for connection entries: pool chunks of 2 MiB, kept at
+  /// the peak (bounded by max_conns and the zone limits; a refused commit
+  /// allocates nothing).
+  size_t conn_memory_bytes() const noexcept { return table_.pool().bytes(); }
+  /// Connection entries one pool chunk holds.
+  size_t conns_per_chunk() const noexcept { return table_.pool().per_chunk(); }
   const CtCounters& counters() const noexcept { return counters_; }
   const Config& config() const noexcept { return cfg_; }
 

@@ -50,8 +50,12 @@ inline CtResult Conntrack::execute(Packet& pkt, const CtParams& p, int64_t now) 
 
 inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p, int64_t now,
                                CtResult* out) noexcept {
-  // Two passes per 32 packets: extract, hash and prefetch every chain head
-  // first, so the table's cache misses overlap instead of queueing.
+  // A prefetch pipeline per 32 packets, so the table's cache misses
+  // overlap instead of queueing: (1) extract, hash, prefetch the chain-head
+  // slot; (2) load the head, prefetch its node, and for an empty chain (a
+  // new connection, unless a batch-mate creates it) hash the reply key and
+  // prefetch its slot; (3) prefetch the reply chain's head node; then
+  // process in order.  Stages 2 and 3 only read, so results do not change.
   constexpr size_t kStep = 32;
   Extracted x[kStep];
   Extract e[kStep];
@@ -60,8 +64,19 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
     const size_t n = std::min(kStep, pkts.size() - base);
     for (size_t i = 0; i < n; ++i) {
       e[i] = extract_key(*pkts[base + i], p.zone, x[i]);
-      if (e[i] == Extract::kOk) table_.prefetch(x[i].hash);
+      x[i].rev_hashed = false;
+      if (e[i] == Extract::kOk) table_.prefetch_slot(x[i].hash);
     }
+    bool any_new = false;
+    for (size_t i = 0; i < n; ++i) {
+      if (e[i] != Extract::kOk || !table_.prefetch_head(x[i].hash) || !p.commit) continue;
+      x[i].rev_hash = hash_key(x[i].key.reversed());
+      x[i].rev_hashed = any_new = true;
+      table_.prefetch_slot(x[i].rev_hash);
+    }
+    if (any_new)
+      for (size_t i = 0; i < n; ++i)
+        if (x[i].rev_hashed) table_.prefetch_head(x[i].rev_hash);
     for (size_t i = 0; i < n; ++i) process(*pkts[base + i], x[i], e[i], p, now, out[base + i]);
   }
 }

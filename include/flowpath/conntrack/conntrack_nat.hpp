@@ -43,7 +43,7 @@ inline Conn* Conntrack::create(const Extracted& x, const CtParams& p, int64_t no
   const ConnKey rev = x.key.reversed();
   for (int i = 0; i < 2; ++i) {
     c->node[i].key = i ? rev : x.key;
-    c->node[i].hash = hash_key(c->node[i].key);
+    c->node[i].hash = !i ? x.hash : x.rev_hashed ? x.rev_hash : hash_key(rev);
     c->node[i].conn = c;
     c->node[i].reply = i == 1;
   }
