@@ -152,13 +152,20 @@ class ConnTable {
     const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);
     __builtin_prefetch(&b.head[hash & b.mask]);
   }
-  /// The second stage: loads the (prefetched) slot, starts loading its
-  /// first node, and says whether the chain is empty.
-  bool prefetch_head(uint64_t hash) const noexcept {
+  /// The second stage: loads the (prefetched) slot and starts loading its
+  /// first node.
+  void prefetch_head(uint64_t hash) const noexcept {
     const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);
-    KeyNode* n = b.head[hash & b.mask].load(std::memory_order_relaxed);
-    __builtin_prefetch(n);
-    return n == nullptr;
+    __builtin_prefetch(b.head[hash & b.mask].load(std::memory_order_relaxed));
+  }
+  /// The third stage: whether hash's chain holds a node of that hash (a
+  /// likely hit; reads only hashes, so no key compare and no liveness).
+  bool may_hold(uint64_t hash) const noexcept {
+    const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);
+    for (KeyNode* n = b.head[hash & b.mask].load(std::memory_order_acquire); n;
+         n = n->next.load(std::memory_order_acquire))
+      if (n->hash == hash) return true;
+    return false;
   }
 
   /// The live node for key in its (locked) shard, or nullptr.  Sets
@@ -229,9 +236,12 @@ class ConnTable {
   }
 
   /// Frees what no reader can see any more (also done every 256 retires).
+  /// An entry needs two epoch advances after its retirement: up to three
+  /// tries here, so a flush with no reader inside frees everything it
+  /// removed (and the pool, empty again, carves in address order).
   void collect() {
     std::lock_guard g(rcu_mu_);
-    reclaimer_.collect();
+    for (int i = 0; i < 3; ++i) reclaimer_.collect();
   }
 
  private:
@@ -252,7 +262,14 @@ class ConnTable {
     const Buckets old = Buckets::of(old_word);
     const uintptr_t nw = Buckets::make(unsigned(old_word & 63) + 2);
     const Buckets nb = Buckets::of(nw);
-    for (size_t i = 0; i <= old.mask; ++i)
+    // The nodes are cache-cold: prefetch the chain heads a few buckets
+    // ahead so their misses overlap (chains hold ~1 node when a shard grows).
+    constexpr size_t kAhead = 8;
+    for (size_t i = 0; i <= old.mask && i < kAhead; ++i)
+      __builtin_prefetch(old.head[i].load(std::memory_order_relaxed));
+    for (size_t i = 0; i <= old.mask; ++i) {
+      if (i + kAhead <= old.mask)
+        __builtin_prefetch(old.head[i + kAhead].load(std::memory_order_relaxed));
       for (KeyNode* n = old.head[i].load(std::memory_order_relaxed); n;) {
         KeyNode* next = n->next.load(std::memory_order_relaxed);
         std::atomic<KeyNode*>& h = nb.head[n->hash & nb.mask];
@@ -260,6 +277,7 @@ class ConnTable {
         h.store(n, std::memory_order_relaxed);
         n = next;
       }
+    }
     s.buckets.store(nw, std::memory_order_release);
     retire([old_word] { Buckets::free(old_word); });
   }

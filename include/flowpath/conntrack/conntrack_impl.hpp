@@ -52,10 +52,11 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
                                CtResult* out) noexcept {
   // A prefetch pipeline per 32 packets, so the table's cache misses
   // overlap instead of queueing: (1) extract, hash, prefetch the chain-head
-  // slot; (2) load the head, prefetch its node, and for an empty chain (a
-  // new connection, unless a batch-mate creates it) hash the reply key and
-  // prefetch its slot; (3) prefetch the reply chain's head node; then
-  // process in order.  Stages 2 and 3 only read, so results do not change.
+  // slot; (2) load the head, prefetch its node; (3) with commit, for a key
+  // whose chain holds no node of its hash (a new connection, unless a
+  // batch-mate creates it), hash the reply key and prefetch its slot;
+  // (4) prefetch the reply chain's head node; then process in order.
+  // Stages 2-4 only read, so results do not change.
   constexpr size_t kStep = 32;
   Extracted x[kStep];
   Extract e[kStep];
@@ -67,16 +68,20 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
       x[i].rev_hashed = false;
       if (e[i] == Extract::kOk) table_.prefetch_slot(x[i].hash);
     }
-    bool any_new = false;
-    for (size_t i = 0; i < n; ++i) {
-      if (e[i] != Extract::kOk || !table_.prefetch_head(x[i].hash) || !p.commit) continue;
-      x[i].rev_hash = hash_key(x[i].key.reversed());
-      x[i].rev_hashed = any_new = true;
-      table_.prefetch_slot(x[i].rev_hash);
+    for (size_t i = 0; i < n; ++i)
+      if (e[i] == Extract::kOk) table_.prefetch_head(x[i].hash);
+    if (p.commit) {
+      bool any_new = false;
+      for (size_t i = 0; i < n; ++i) {
+        if (e[i] != Extract::kOk || table_.may_hold(x[i].hash)) continue;
+        x[i].rev_hash = hash_key(x[i].key.reversed());
+        x[i].rev_hashed = any_new = true;
+        table_.prefetch_slot(x[i].rev_hash);
+      }
+      if (any_new)
+        for (size_t i = 0; i < n; ++i)
+          if (x[i].rev_hashed) table_.prefetch_head(x[i].rev_hash);
     }
-    if (any_new)
-      for (size_t i = 0; i < n; ++i)
-        if (x[i].rev_hashed) table_.prefetch_head(x[i].rev_hash);
     for (size_t i = 0; i < n; ++i) process(*pkts[base + i], x[i], e[i], p, now, out[base + i]);
   }
 }
