@@ -138,6 +138,7 @@ class Conntrack {
   KeyNode* lock_for(const ConnKey& key, uint64_t h, int64_t now, ConnTable::Shard** home) noexcept;
   uint8_t update_existing(Conn& c, bool reply, const Extracted& x, int64_t now, bool* reopen);
   Conn* create(const Extracted& x, const CtParams& p, int64_t now, Packet& pkt, uint8_t* state);
+  uint32_t limit_of(uint16_t zone) const noexcept;  // 0 = unlimited
   bool admit(uint16_t zone) noexcept;
   void release(uint16_t zone) noexcept;
   bool insert(Conn* c, int64_t now);

@@ -56,6 +56,7 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
   // whose chain holds no node of its hash (a new connection, unless a
   // batch-mate creates it), hash the reply key and prefetch its slot;
   // (4) prefetch the reply chain's head node; then process in order.
+  // Stages 3-4 are skipped while the zone is full (a flood is refused).
   // Stages 2-4 only read, so results do not change.
   constexpr size_t kStep = 32;
   Extracted x[kStep];
@@ -70,7 +71,8 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
     }
     for (size_t i = 0; i < n; ++i)
       if (e[i] == Extract::kOk) table_.prefetch_head(x[i].hash);
-    if (p.commit) {
+    const uint32_t limit = limit_of(p.zone);
+    if (p.commit && !(limit && zone_count_[p.zone].load(std::memory_order_relaxed) >= limit)) {
       bool any_new = false;
       for (size_t i = 0; i < n; ++i) {
         if (e[i] != Extract::kOk || table_.may_hold(x[i].hash)) continue;

@@ -7,9 +7,20 @@
 
 namespace flowpath::ct {
 
-inline bool Conntrack::admit(uint16_t zone) noexcept {
+inline uint32_t Conntrack::limit_of(uint16_t zone) const noexcept {
   const int64_t zl = zone_limit_[zone].load(std::memory_order_relaxed);
-  const uint32_t limit = zl >= 0 ? uint32_t(zl) : default_limit_.load(std::memory_order_relaxed);
+  return zl >= 0 ? uint32_t(zl) : default_limit_.load(std::memory_order_relaxed);
+}
+
+inline bool Conntrack::admit(uint16_t zone) noexcept {
+  const uint32_t limit = limit_of(zone);
+  // A full zone (a SYN flood's steady state) is refused on a plain load:
+  // no read-modify-write on the shared counter per refused packet.  The
+  // fetch_add below stays the exact check.
+  if (limit && zone_count_[zone].load(std::memory_order_relaxed) >= limit) {
+    counters_.zone_limit_refused.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   if (zone_count_[zone].fetch_add(1) >= limit && limit) {
     zone_count_[zone].fetch_sub(1);
     counters_.zone_limit_refused.fetch_add(1, std::memory_order_relaxed);
