@@ -87,10 +87,6 @@ enum class Extract : uint8_t { kOk, kInvalid, kFragment, kNotIp };
 struct Extracted {
   ConnKey key;
   uint64_t hash = 0;  // hash_key(key), computed from registers while building it
-  // hash_key(key.reversed()) when rev_hashed (the batch path computes it
-  // early for likely-new connections, to prefetch the reply key's chain).
-  uint64_t rev_hash = 0;
-  bool rev_hashed = false;
   TcpInfo tcp;
   bool related = false;     // an ICMP error quoting `key`'s connection
   uint16_t l3 = 0, l4 = 0;  // offsets in the frame (outer headers)

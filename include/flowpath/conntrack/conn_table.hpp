@@ -152,22 +152,14 @@ class ConnTable {
     const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);
     __builtin_prefetch(&b.head[hash & b.mask]);
   }
-  /// The second stage: loads the (prefetched) slot and starts loading its
-  /// first node.
-  void prefetch_head(uint64_t hash) const noexcept {
+  /// The second stage: loads the (prefetched) slot, starts loading its
+  /// first node and returns it (a hint: the chain may change before use).
+  const KeyNode* prefetch_head(uint64_t hash) const noexcept {
     const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);
-    __builtin_prefetch(b.head[hash & b.mask].load(std::memory_order_relaxed));
+    const KeyNode* n = b.head[hash & b.mask].load(std::memory_order_acquire);
+    __builtin_prefetch(n);
+    return n;
   }
-  /// The third stage: whether hash's chain holds a node of that hash (a
-  /// likely hit; reads only hashes, so no key compare and no liveness).
-  bool may_hold(uint64_t hash) const noexcept {
-    const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);
-    for (KeyNode* n = b.head[hash & b.mask].load(std::memory_order_acquire); n;
-         n = n->next.load(std::memory_order_acquire))
-      if (n->hash == hash) return true;
-    return false;
-  }
-
   /// The live node for key in its (locked) shard, or nullptr.  Sets
   /// *stale to an expired, unclaimed Conn with this key, if any.
   static KeyNode* find(Shard& s, const ConnKey& key, uint64_t hash, int64_t now,

@@ -53,46 +53,51 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
   // A prefetch pipeline per 32 packets, so the table's cache misses
   // overlap instead of queueing: (1) extract, hash, prefetch the chain-head
   // slot; (2) load the head, prefetch its node; (3) with commit, for a key
-  // whose chain holds no node of its hash (a new connection, unless a
-  // batch-mate creates it), hash the reply key and prefetch its slot;
+  // whose chain head is empty or of another hash (likely a new connection;
+  // an established one is found at the head when its chain is short), hash
+  // the reply key and prefetch its slot;
   // (4) prefetch the reply chain's head node; then process in order.
   // Stages 3-4 are skipped while the zone is full (a flood is refused).
   // Stages 2-4 only read, so results do not change.
   constexpr size_t kStep = 32;
   Extracted x[kStep];
   Extract e[kStep];
+  uint64_t rev[kStep];  // hash_key(x[i].key.reversed()), or 0: not computed
+  const KeyNode* head[kStep];
   rcu::ReadGuard guard;
   for (size_t base = 0; base < pkts.size(); base += kStep) {
     const size_t n = std::min(kStep, pkts.size() - base);
     for (size_t i = 0; i < n; ++i) {
       e[i] = extract_key(*pkts[base + i], p.zone, x[i]);
-      x[i].rev_hashed = false;
+      rev[i] = 0;
       if (e[i] == Extract::kOk) table_.prefetch_slot(x[i].hash);
     }
     for (size_t i = 0; i < n; ++i)
-      if (e[i] == Extract::kOk) table_.prefetch_head(x[i].hash);
+      head[i] = e[i] == Extract::kOk ? table_.prefetch_head(x[i].hash) : nullptr;
     const uint32_t limit = limit_of(p.zone);
     if (p.commit && !(limit && zone_count_[p.zone].load(std::memory_order_relaxed) >= limit)) {
       bool any_new = false;
       for (size_t i = 0; i < n; ++i) {
-        if (e[i] != Extract::kOk || table_.may_hold(x[i].hash)) continue;
-        x[i].rev_hash = hash_key(x[i].key.reversed());
-        x[i].rev_hashed = any_new = true;
-        table_.prefetch_slot(x[i].rev_hash);
+        if (e[i] != Extract::kOk || (head[i] && head[i]->hash == x[i].hash)) continue;
+        rev[i] = hash_key(x[i].key.reversed());
+        any_new = true;
+        table_.prefetch_slot(rev[i]);
       }
       if (any_new)
         for (size_t i = 0; i < n; ++i)
-          if (x[i].rev_hashed) table_.prefetch_head(x[i].rev_hash);
+          if (rev[i]) table_.prefetch_head(rev[i]);
     }
-    for (size_t i = 0; i < n; ++i) process(*pkts[base + i], x[i], e[i], p, now, out[base + i]);
+    for (size_t i = 0; i < n; ++i)
+      process(*pkts[base + i], x[i], e[i], p, now, out[base + i], rev[i]);
   }
 }
 
 // One packet, extracted, inside the caller's epoch read section.  Writes
 // its result in place (returning it by value made the caller copy it with
 // wide loads over narrow stores: a store-forwarding stall per packet).
+// rev_hash: hash_key(x.key.reversed()) if the batch computed it, else 0.
 inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const CtParams& p,
-                               int64_t now, CtResult& r) noexcept {
+                               int64_t now, CtResult& r, uint64_t rev_hash) noexcept {
   const uint64_t h = x.hash;
   r = CtResult{};
   r.zone = p.zone;
@@ -150,7 +155,7 @@ inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const
   r.state |= kCsNew;
   if (p.commit) {
     uint8_t nat = 0;
-    if (create(x, p, now, pkt, &nat)) {
+    if (create(x, p, now, pkt, &nat, rev_hash)) {
       if (p.set_mark) r.mark = p.mark & p.mark_mask;
       if (p.set_label) r.label = {p.label.hi & p.label_mask.hi, p.label.lo & p.label_mask.lo};
       r.state |= nat;

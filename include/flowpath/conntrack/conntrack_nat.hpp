@@ -41,7 +41,7 @@ inline void Conntrack::release(uint16_t zone) noexcept {
 }
 
 inline Conn* Conntrack::create(const Extracted& x, const CtParams& p, int64_t now, Packet& pkt,
-                               uint8_t* nat_out) {
+                               uint8_t* nat_out, uint64_t rev_hash) {
   if (!admit(x.key.zone)) return nullptr;
   Conn* c;
   try {
@@ -54,7 +54,7 @@ inline Conn* Conntrack::create(const Extracted& x, const CtParams& p, int64_t no
   const ConnKey rev = x.key.reversed();
   for (int i = 0; i < 2; ++i) {
     c->node[i].key = i ? rev : x.key;
-    c->node[i].hash = !i ? x.hash : x.rev_hashed ? x.rev_hash : hash_key(rev);
+    c->node[i].hash = !i ? x.hash : rev_hash ? rev_hash : hash_key(rev);
     c->node[i].conn = c;
     c->node[i].reply = i == 1;
   }
