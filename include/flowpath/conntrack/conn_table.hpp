@@ -140,6 +140,13 @@ class ConnTable {
     return nullptr;
   }
 
+  /// find_rcu from a chain head loaded earlier in the same read section.
+  static KeyNode* find_from(const KeyNode* n, const ConnKey& key, uint64_t hash,
+                            int64_t now) noexcept {
+    for (; n; n = n->next.load(std::memory_order_acquire))
+      if (n->hash == hash && n->key == key && n->conn->live(now)) return const_cast<KeyNode*>(n);
+    return nullptr;
+  }
   /// Starts loading the first node of hash's chain (inside a read section).
   void prefetch(uint64_t hash) const noexcept {
     const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);

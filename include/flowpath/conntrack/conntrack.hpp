@@ -133,10 +133,11 @@ class Conntrack {
   // Inlined into the batch loop (measured: a call per packet costs ~10% of
   // an established packet).
   [[gnu::always_inline]] void process(Packet& pkt, const Extracted& x, Extract e, const CtParams& p,
-                                      int64_t now, CtResult& r, uint64_t rev_hash = 0) noexcept;
+                                      int64_t now, CtResult& r, uint64_t rev_hash = 0,
+                                      const KeyNode* const* head = nullptr) noexcept;
   uint8_t touch_other(Conn& c, bool reply, const Extracted& x, int64_t now) noexcept;
   bool try_fast(Packet& pkt, const Extracted& x, uint64_t h, const CtParams& p, int64_t now,
-                CtResult& r) noexcept;
+                CtResult& r, const KeyNode* const* head) noexcept;
   KeyNode* lock_for(const ConnKey& key, uint64_t h, int64_t now, ConnTable::Shard** home) noexcept;
   uint8_t update_existing(Conn& c, bool reply, const Extracted& x, int64_t now, bool* reopen);
   Conn* create(const Extracted& x, const CtParams& p, int64_t now, Packet& pkt, uint8_t* state,

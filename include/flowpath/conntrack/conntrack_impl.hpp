@@ -88,7 +88,7 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
           if (rev[i]) table_.prefetch_head(rev[i]);
     }
     for (size_t i = 0; i < n; ++i)
-      process(*pkts[base + i], x[i], e[i], p, now, out[base + i], rev[i]);
+      process(*pkts[base + i], x[i], e[i], p, now, out[base + i], rev[i], &head[i]);
   }
 }
 
@@ -97,7 +97,8 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
 // wide loads over narrow stores: a store-forwarding stall per packet).
 // rev_hash: hash_key(x.key.reversed()) if the batch computed it, else 0.
 inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const CtParams& p,
-                               int64_t now, CtResult& r, uint64_t rev_hash) noexcept {
+                               int64_t now, CtResult& r, uint64_t rev_hash,
+                               const KeyNode* const* head) noexcept {
   const uint64_t h = x.hash;
   r = CtResult{};
   r.zone = p.zone;
@@ -108,7 +109,7 @@ inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const
         .fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (try_fast(pkt, x, h, p, now, r)) return;
+  if (try_fast(pkt, x, h, p, now, r, head)) return;
   ConnTable::Shard* home = nullptr;
   KeyNode* n = lock_for(x.key, h, now, &home);
   ConnTable::Shard& s = table_.shard(table_.shard_of(h));
@@ -252,10 +253,13 @@ inline uint8_t Conntrack::touch_other(Conn& c, bool reply, const Extracted& x,
 // The lock-free path (inside the caller's epoch read section): an existing UDP/other/ICMP
 // connection whose state this packet does not change, with no mark/label to write.  Returns false
 // when the locked path must run.
+// `head`: the chain head the batch loaded for this key (walked instead of
+// looking the bucket up again; a node linked since is missed, and a miss
+// takes the exact locked path), or nullptr.
 inline bool Conntrack::try_fast(Packet& pkt, const Extracted& x, uint64_t h, const CtParams& p,
-                                int64_t now, CtResult& r) noexcept {
+                                int64_t now, CtResult& r, const KeyNode* const* head) noexcept {
   if (x.key.proto == 6 || x.related || p.force || p.set_mark || p.set_label) return false;
-  KeyNode* n = table_.find_rcu(x.key, h, now);
+  KeyNode* n = head ? ConnTable::find_from(*head, x.key, h, now) : table_.find_rcu(x.key, h, now);
   if (!n) return false;
   Conn& c = *n->conn;
   const OtherState o = c.other.load(std::memory_order_relaxed);
