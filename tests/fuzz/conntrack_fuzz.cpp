@@ -4,10 +4,15 @@
 // or write past them).  Checks: every result is +trk with a coherent state
 // (+inv alone, never +new with +est), frames keep their length, NAT keeps
 // a valid IPv4 header checksum valid, the table agrees with its dump and
-// zone counts, and a sweep far in the future empties it.
+// zone counts, and a sweep far in the future empties it.  A second tracker
+// gets the same frames through the batch API (runs of frames with the same
+// parameters and clock as one batch): its results and rewritten frames
+// must equal the one-by-one tracker's (the batch's prefetch stages only
+// read).
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "flowpath/conntrack/conntrack.hpp"
@@ -41,11 +46,43 @@ ct::NatSpec nat_from(uint8_t b) {
   n.port_max = uint16_t(1000 + (b >> 5));
   return n;
 }
+// Frames waiting for the batch tracker, with what the one-by-one tracker
+// answered and left in the frame.
+struct Pending {
+  std::vector<uint8_t> buf, after;
+  Packet pkt;
+  ct::CtResult want;
+};
+struct Batcher {
+  ct::Conntrack tracker{ct::Conntrack::Config{.shard_bits = 2, .max_conns = 64}};
+  std::vector<std::unique_ptr<Pending>> pending;
+  ct::CtParams p;
+  uint8_t natb = 0;
+  int64_t now = 0;
+  bool same(const ct::CtParams& q, uint8_t nb, int64_t t) const {
+    return !pending.empty() && q.zone == p.zone && q.commit == p.commit && q.force == p.force &&
+           q.set_mark == p.set_mark && q.mark == p.mark && nb == natb && t == now;
+  }
+  void drain() {
+    if (pending.empty()) return;
+    std::vector<Packet*> ptrs;
+    for (auto& e : pending) ptrs.push_back(&e->pkt);
+    std::vector<ct::CtResult> out(ptrs.size());
+    tracker.execute(ptrs, p, now, out.data());
+    for (size_t i = 0; i < ptrs.size(); ++i) {
+      check(out[i].state == pending[i]->want.state && out[i].mark == pending[i]->want.mark);
+      check(pending[i]->buf == pending[i]->after);
+    }
+    pending.clear();
+  }
+};
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ct::Conntrack tracker(ct::Conntrack::Config{.shard_bits = 2, .max_conns = 64});
   tracker.set_zone_limit(1, 3);
+  Batcher batch;
+  batch.tracker.set_zone_limit(1, 3);
   int64_t now = 0;
   size_t off = 0;
   while (off + 5 <= size) {
@@ -66,16 +103,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     p.mark_mask = 0xff;
     p.nat = nat_from(natb);
     now += step * 997;
+    auto e = std::make_unique<Pending>();
+    e->buf = buf;
+    e->pkt = Packet(e->buf.data(), uint32_t(len), 0, uint32_t(len));
+    e->pkt.meta = pkt.meta;
     const ct::CtResult r = tracker.execute(pkt, p, now);
+    e->want = r;
+    e->after = buf;
+    if (!batch.same(p, natb, now)) {
+      batch.drain();
+      batch.p = p;
+      batch.natb = natb;
+      batch.now = now;
+    }
+    batch.pending.push_back(std::move(e));
+    if (batch.pending.size() == 40 || (flags & 0x80) || (flags & 0xe0) == 0x60) batch.drain();
     check(r.state & ct::kCsTracked);
     check(r.zone == p.zone);
     if (r.state & ct::kCsInvalid) check((r.state & ~(ct::kCsInvalid | ct::kCsTracked)) == 0);
     check(!((r.state & ct::kCsNew) && (r.state & ct::kCsEstablished)));
     check(pkt.size() == len);
     if (had_ok_header) check(ipv4_header_ok(pkt));
-    if (flags & 0x80) tracker.sweep(now);
-    if ((flags & 0xe0) == 0x60) tracker.flush(uint16_t(flags & 3));
+    if (flags & 0x80) {
+      tracker.sweep(now);
+      batch.tracker.sweep(now);
+    }
+    if ((flags & 0xe0) == 0x60) {
+      tracker.flush(uint16_t(flags & 3));
+      batch.tracker.flush(uint16_t(flags & 3));
+    }
   }
+  batch.drain();
+  check(batch.tracker.n_conns() == tracker.n_conns());
   tracker.sweep(now);  // the dump shows live entries only
   const auto dump = tracker.dump(now);
   check(dump.size() == tracker.n_conns());

@@ -122,6 +122,8 @@ class ConnTable {
 
   /// A new, unlinked Conn from the pool (throws std::bad_alloc).
   Conn* make() { return new (pool_.alloc()) Conn(); }
+  /// The pool's bytes and its chunk granularity (see conn_pool.hpp).
+  const ObjectPool& pool() const noexcept { return pool_; }
   /// Returns a never-linked Conn to the pool.
   void discard(Conn* c) noexcept {
     c->~Conn();
@@ -138,12 +140,33 @@ class ConnTable {
     return nullptr;
   }
 
+  /// find_rcu from a chain head loaded earlier in the same read section.
+  static KeyNode* find_from(const KeyNode* n, const ConnKey& key, uint64_t hash,
+                            int64_t now) noexcept {
+    for (; n; n = n->next.load(std::memory_order_acquire))
+      if (n->hash == hash && n->key == key && n->conn->live(now)) return const_cast<KeyNode*>(n);
+    return nullptr;
+  }
   /// Starts loading the first node of hash's chain (inside a read section).
   void prefetch(uint64_t hash) const noexcept {
     const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);
     __builtin_prefetch(b.head[hash & b.mask].load(std::memory_order_relaxed));
   }
-
+  /// Starts loading hash's chain-head slot, without waiting for it (the
+  /// first stage of a batch's prefetch pipeline; at a million connections
+  /// the bucket arrays are far beyond the caches).
+  void prefetch_slot(uint64_t hash) const noexcept {
+    const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);
+    __builtin_prefetch(&b.head[hash & b.mask]);
+  }
+  /// The second stage: loads the (prefetched) slot, starts loading its
+  /// first node and returns it (a hint: the chain may change before use).
+  const KeyNode* prefetch_head(uint64_t hash) const noexcept {
+    const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);
+    const KeyNode* n = b.head[hash & b.mask].load(std::memory_order_acquire);
+    __builtin_prefetch(n);
+    return n;
+  }
   /// The live node for key in its (locked) shard, or nullptr.  Sets
   /// *stale to an expired, unclaimed Conn with this key, if any.
   static KeyNode* find(Shard& s, const ConnKey& key, uint64_t hash, int64_t now,
@@ -212,9 +235,12 @@ class ConnTable {
   }
 
   /// Frees what no reader can see any more (also done every 256 retires).
+  /// An entry needs two epoch advances after its retirement: up to three
+  /// tries here, so a flush with no reader inside frees everything it
+  /// removed (and the pool, empty again, carves in address order).
   void collect() {
     std::lock_guard g(rcu_mu_);
-    reclaimer_.collect();
+    for (int i = 0; i < 3; ++i) reclaimer_.collect();
   }
 
  private:
@@ -235,7 +261,14 @@ class ConnTable {
     const Buckets old = Buckets::of(old_word);
     const uintptr_t nw = Buckets::make(unsigned(old_word & 63) + 2);
     const Buckets nb = Buckets::of(nw);
-    for (size_t i = 0; i <= old.mask; ++i)
+    // The nodes are cache-cold: prefetch the chain heads a few buckets
+    // ahead so their misses overlap (chains hold ~1 node when a shard grows).
+    constexpr size_t kAhead = 8;
+    for (size_t i = 0; i <= old.mask && i < kAhead; ++i)
+      __builtin_prefetch(old.head[i].load(std::memory_order_relaxed));
+    for (size_t i = 0; i <= old.mask; ++i) {
+      if (i + kAhead <= old.mask)
+        __builtin_prefetch(old.head[i + kAhead].load(std::memory_order_relaxed));
       for (KeyNode* n = old.head[i].load(std::memory_order_relaxed); n;) {
         KeyNode* next = n->next.load(std::memory_order_relaxed);
         std::atomic<KeyNode*>& h = nb.head[n->hash & nb.mask];
@@ -243,6 +276,7 @@ class ConnTable {
         h.store(n, std::memory_order_relaxed);
         n = next;
       }
+    }
     s.buckets.store(nw, std::memory_order_release);
     retire([old_word] { Buckets::free(old_word); });
   }

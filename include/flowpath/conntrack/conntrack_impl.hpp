@@ -50,27 +50,55 @@ inline CtResult Conntrack::execute(Packet& pkt, const CtParams& p, int64_t now) 
 
 inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p, int64_t now,
                                CtResult* out) noexcept {
-  // Two passes per 32 packets: extract, hash and prefetch every chain head
-  // first, so the table's cache misses overlap instead of queueing.
+  // A prefetch pipeline per 32 packets, so the table's cache misses
+  // overlap instead of queueing: (1) extract, hash, prefetch the chain-head
+  // slot; (2) load the head, prefetch its node; (3) with commit, for a key
+  // whose chain head is empty or of another hash (likely a new connection;
+  // an established one is found at the head when its chain is short), hash
+  // the reply key and prefetch its slot;
+  // (4) prefetch the reply chain's head node; then process in order.
+  // Stages 3-4 are skipped while the zone is full (a flood is refused).
+  // Stages 2-4 only read, so results do not change.
   constexpr size_t kStep = 32;
   Extracted x[kStep];
   Extract e[kStep];
+  uint64_t rev[kStep];  // hash_key(x[i].key.reversed()), or 0: not computed
+  const KeyNode* head[kStep];
   rcu::ReadGuard guard;
   for (size_t base = 0; base < pkts.size(); base += kStep) {
     const size_t n = std::min(kStep, pkts.size() - base);
     for (size_t i = 0; i < n; ++i) {
       e[i] = extract_key(*pkts[base + i], p.zone, x[i]);
-      if (e[i] == Extract::kOk) table_.prefetch(x[i].hash);
+      rev[i] = 0;
+      if (e[i] == Extract::kOk) table_.prefetch_slot(x[i].hash);
     }
-    for (size_t i = 0; i < n; ++i) process(*pkts[base + i], x[i], e[i], p, now, out[base + i]);
+    for (size_t i = 0; i < n; ++i)
+      head[i] = e[i] == Extract::kOk ? table_.prefetch_head(x[i].hash) : nullptr;
+    const uint32_t limit = limit_of(p.zone);
+    if (p.commit && !(limit && zone_count_[p.zone].load(std::memory_order_relaxed) >= limit)) {
+      bool any_new = false;
+      for (size_t i = 0; i < n; ++i) {
+        if (e[i] != Extract::kOk || (head[i] && head[i]->hash == x[i].hash)) continue;
+        rev[i] = hash_key(x[i].key.reversed());
+        any_new = true;
+        table_.prefetch_slot(rev[i]);
+      }
+      if (any_new)
+        for (size_t i = 0; i < n; ++i)
+          if (rev[i]) table_.prefetch_head(rev[i]);
+    }
+    for (size_t i = 0; i < n; ++i)
+      process(*pkts[base + i], x[i], e[i], p, now, out[base + i], rev[i], &head[i]);
   }
 }
 
 // One packet, extracted, inside the caller's epoch read section.  Writes
 // its result in place (returning it by value made the caller copy it with
 // wide loads over narrow stores: a store-forwarding stall per packet).
+// rev_hash: hash_key(x.key.reversed()) if the batch computed it, else 0.
 inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const CtParams& p,
-                               int64_t now, CtResult& r) noexcept {
+                               int64_t now, CtResult& r, uint64_t rev_hash,
+                               const KeyNode* const* head) noexcept {
   const uint64_t h = x.hash;
   r = CtResult{};
   r.zone = p.zone;
@@ -81,7 +109,7 @@ inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const
         .fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (try_fast(pkt, x, h, p, now, r)) return;
+  if (try_fast(pkt, x, h, p, now, r, head)) return;
   ConnTable::Shard* home = nullptr;
   KeyNode* n = lock_for(x.key, h, now, &home);
   ConnTable::Shard& s = table_.shard(table_.shard_of(h));
@@ -128,7 +156,7 @@ inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const
   r.state |= kCsNew;
   if (p.commit) {
     uint8_t nat = 0;
-    if (create(x, p, now, pkt, &nat)) {
+    if (create(x, p, now, pkt, &nat, rev_hash)) {
       if (p.set_mark) r.mark = p.mark & p.mark_mask;
       if (p.set_label) r.label = {p.label.hi & p.label_mask.hi, p.label.lo & p.label_mask.lo};
       r.state |= nat;
@@ -225,10 +253,13 @@ inline uint8_t Conntrack::touch_other(Conn& c, bool reply, const Extracted& x,
 // The lock-free path (inside the caller's epoch read section): an existing UDP/other/ICMP
 // connection whose state this packet does not change, with no mark/label to write.  Returns false
 // when the locked path must run.
+// `head`: the chain head the batch loaded for this key (walked instead of
+// looking the bucket up again; a node linked since is missed, and a miss
+// takes the exact locked path), or nullptr.
 inline bool Conntrack::try_fast(Packet& pkt, const Extracted& x, uint64_t h, const CtParams& p,
-                                int64_t now, CtResult& r) noexcept {
+                                int64_t now, CtResult& r, const KeyNode* const* head) noexcept {
   if (x.key.proto == 6 || x.related || p.force || p.set_mark || p.set_label) return false;
-  KeyNode* n = table_.find_rcu(x.key, h, now);
+  KeyNode* n = head ? ConnTable::find_from(*head, x.key, h, now) : table_.find_rcu(x.key, h, now);
   if (!n) return false;
   Conn& c = *n->conn;
   const OtherState o = c.other.load(std::memory_order_relaxed);

@@ -7,9 +7,20 @@
 
 namespace flowpath::ct {
 
-inline bool Conntrack::admit(uint16_t zone) noexcept {
+inline uint32_t Conntrack::limit_of(uint16_t zone) const noexcept {
   const int64_t zl = zone_limit_[zone].load(std::memory_order_relaxed);
-  const uint32_t limit = zl >= 0 ? uint32_t(zl) : default_limit_.load(std::memory_order_relaxed);
+  return zl >= 0 ? uint32_t(zl) : default_limit_.load(std::memory_order_relaxed);
+}
+
+inline bool Conntrack::admit(uint16_t zone) noexcept {
+  const uint32_t limit = limit_of(zone);
+  // A full zone (a SYN flood's steady state) is refused on a plain load:
+  // no read-modify-write on the shared counter per refused packet.  The
+  // fetch_add below stays the exact check.
+  if (limit && zone_count_[zone].load(std::memory_order_relaxed) >= limit) {
+    counters_.zone_limit_refused.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   if (zone_count_[zone].fetch_add(1) >= limit && limit) {
     zone_count_[zone].fetch_sub(1);
     counters_.zone_limit_refused.fetch_add(1, std::memory_order_relaxed);
@@ -30,7 +41,7 @@ inline void Conntrack::release(uint16_t zone) noexcept {
 }
 
 inline Conn* Conntrack::create(const Extracted& x, const CtParams& p, int64_t now, Packet& pkt,
-                               uint8_t* nat_out) {
+                               uint8_t* nat_out, uint64_t rev_hash) {
   if (!admit(x.key.zone)) return nullptr;
   Conn* c;
   try {
@@ -43,7 +54,7 @@ inline Conn* Conntrack::create(const Extracted& x, const CtParams& p, int64_t no
   const ConnKey rev = x.key.reversed();
   for (int i = 0; i < 2; ++i) {
     c->node[i].key = i ? rev : x.key;
-    c->node[i].hash = hash_key(c->node[i].key);
+    c->node[i].hash = !i ? x.hash : rev_hash ? rev_hash : hash_key(rev);
     c->node[i].conn = c;
     c->node[i].reply = i == 1;
   }
