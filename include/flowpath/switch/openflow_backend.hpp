@@ -188,14 +188,12 @@ class OfprotoBackend : public openflow::SwitchBackend {
     int64_t created_ms = 0;
   };
   void track(const openflow::FlowMod& fm, uint8_t table) {
-    for (const OfRule* r : bridge().tables().rules(table))
-      if (r->priority == fm.priority && r->match == fm.match && r->stats) {
-        openflow::FlowRemoved m;
-        m.match = fm.match, m.cookie = fm.cookie, m.priority = fm.priority, m.table_id = table;
-        m.idle_timeout = fm.idle_timeout, m.hard_timeout = fm.hard_timeout;
-        tracked_.push_back({std::move(m), r->stats, r->created_ms});
-        return;
-      }
+    const OfRule* r = bridge().tables().find(table, fm.match, fm.priority);
+    if (!r || !r->stats) return;
+    openflow::FlowRemoved m;
+    m.match = fm.match, m.cookie = fm.cookie, m.priority = fm.priority, m.table_id = table;
+    m.idle_timeout = fm.idle_timeout, m.hard_timeout = fm.hard_timeout;
+    tracked_.push_back({std::move(m), r->stats, r->created_ms});
   }
   std::vector<SwitchPort*> packet_out_ports(const openflow::PacketOut& po,
                                             std::optional<openflow::OfpErrc>& err);
