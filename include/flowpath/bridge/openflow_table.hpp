@@ -42,7 +42,9 @@
 //
 // Cost: lookup = one classifier lookup per table; flow-mods O(rules) for
 // non-strict selections, O(selected) for a full cookie mask (cookie index,
-// bridge/of_cookie_index.hpp), O(1) average for strict ones.  Removed
+// bridge/of_cookie_index.hpp), O(1) average for strict ones.  A delete of
+// a whole cookie that fills its tables (del-flows cookie=C/-1) is
+// O(surviving rules + cookies): no removed rule is touched.  Removed
 // rules are freed by reclaim() or the next expire(), not by the flow-mod.
 // Thread-safety: none; one control thread owns the tables.  The data path
 // only touches the shared RuleStats (atomics).
