@@ -225,5 +225,52 @@ TEST_F(OpenFlowTableTest, FullCookieMaskSelectsThroughTheCookieIndex) {
   t.reclaim();
 }
 
+// A delete of a whole cookie (OpenFlowTable::remove_cookie: the cookie's
+// index entry taken whole, tables rebuilt from survivors found through
+// the other cookies or by a scan, small shares erased one by one) leaves
+// the same tables as the general selection: checked against a cookie mask
+// that selects the same rules but takes the general path.
+TEST_F(OpenFlowTableTest, WholeCookieDeleteMatchesTheGeneralSelection) {
+  OpenFlowTable<Classifier<OfRulePtr>> fast{&clock}, slow{&clock};
+  size_t fast_hooks = 0;
+  fast.set_change_hook([&](uint8_t, const Match&) { ++fast_hooks; });
+  auto fill = [](auto& t, uint32_t others) {
+    for (uint32_t i = 0; i < 5000; ++i) {  // cookie 1: most of table 0, a bit of 3
+      uint8_t table = i % 50 == 0 ? 3 : 0;
+      t.add(table, MatchBuilder().set(FieldId::kInPort, i).build(), int32_t(i % 11),
+            parse_actions("output:1"), 1);
+    }
+    for (uint32_t i = 0; i < others; ++i)  // other cookies, tables 0 and 3
+      t.add(uint8_t(i % 4 ? 3 : 0), MatchBuilder().set(FieldId::kInPort, 100000 + i).build(),
+            int32_t(i % 5), parse_actions("output:2"), 2 + i % 3);
+  };
+  for (uint32_t others : {7u, 8000u}) {  // survivors via the index; via a scan
+    fast.remove(filter("", false)), slow.remove(filter("", false));
+    fill(fast, others), fill(slow, others);
+    fast_hooks = 0;
+    size_t n = fast.remove(filter("cookie=0x1/0xffffffffffffffff", false));
+    EXPECT_EQ(n, slow.remove(filter("cookie=0x1/0x7fffffffffffffff", false)));
+    EXPECT_EQ(n, 5000u);
+    EXPECT_EQ(fast.size(), slow.size());
+    EXPECT_EQ(fast.max_priority(), slow.max_priority());
+    EXPECT_EQ(fast.dump_flows(), slow.dump_flows());
+    EXPECT_EQ(fast_hooks, 2u);  // one catch-all per table (both have >= kBulkChange)
+    std::vector<uint32_t> ports;
+    for (uint32_t p = 0; p < 5050; p += 17) ports.push_back(p), ports.push_back(100000 + p);
+    for (uint32_t p : ports)
+      for (uint8_t table : {0, 3}) {
+        const OfRule* a = fast.lookup(table, key(p));
+        const OfRule* b = slow.lookup(table, key(p));
+        ASSERT_EQ(a == nullptr, b == nullptr) << p;
+        if (a) EXPECT_EQ(a->seq, b->seq) << p;
+      }
+    fast.reclaim(), slow.reclaim();
+  }
+  // A table given: only when the cookie lives in that table alone.
+  fast.add(5, Match{}, 1, parse_actions("drop"), 9);
+  EXPECT_EQ(fast.remove(filter("table=5,cookie=0x9/0xffffffffffffffff", false)), 1u);
+  EXPECT_EQ(fast.find(5, Match{}, 1), nullptr);
+}
+
 }  // namespace
 }  // namespace flowpath

@@ -67,6 +67,8 @@ inline void flow_stats(Writer& w, uint8_t v, const FlowStats& f, bool nx) {
   if (!v10(v)) {
     encode_oxm_match(w, f.match);
     encode_instructions(w, f.instructions, f.match);
+  } else if (f.instructions.write_actions.empty()) {  // the usual case: no copy per flow
+    encode_actions(w, f.instructions.actions, kOfp10, f.match);
   } else {
     encode_actions(w, f.instructions.flattened(), kOfp10, f.match);
   }

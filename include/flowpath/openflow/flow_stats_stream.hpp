@@ -36,19 +36,20 @@ inline void append_flow_stats_replies(std::vector<uint8_t>& out, uint8_t v, uint
     w.patch16(at + 2, out.size() - at);
     if (last) w.patch16(at + 10, 0);  // flags, after the 8-byte header and the type
   };
-  std::vector<uint8_t> entry;
+  std::vector<uint8_t> entry;  // an entry that overflowed its message, moved to the next
   start();
   for (const FlowStats& f : rep.flows) {
-    entry.clear();
-    Writer ew(entry);
-    enc::flow_stats(ew, v, f, nx);
-    if (out.size() - at + entry.size() > kMaxMessageLen && out.size() > first_entry) {
-      finish(false);
-      start();
-    }
-    if (out.size() - at + entry.size() > kMaxMessageLen)
-      throw Error("encode: a flow stats entry of " + std::to_string(entry.size()) +
+    size_t mark = out.size();
+    enc::flow_stats(w, v, f, nx);  // in place: the common case copies nothing
+    if (out.size() - at <= kMaxMessageLen) continue;
+    size_t n = out.size() - mark;
+    if (mark == first_entry)
+      throw Error("encode: a flow stats entry of " + std::to_string(n) +
                   " bytes does not fit a message");
+    entry.assign(out.begin() + std::ptrdiff_t(mark), out.end());
+    out.resize(mark);
+    finish(false);
+    start();
     out.insert(out.end(), entry.begin(), entry.end());
   }
   finish(true);

@@ -27,6 +27,7 @@ inline void put_value(Writer& w, uint64_t v, size_t n) {
 /// key bits it carried in `covered`.
 inline void put_entry(Writer& w, const Match& m, FieldId fid, TlvDialect d, Match& covered) {
   const FieldInfo& f = field_info(fid);
+  if (f.n_bytes <= 8 && match_mask(m, fid) == 0) return;  // most calls: no entry, no search
   const TlvField* t = for_field(fid, d);
   if (!t) throw Error(std::string("match field ") + std::string(f.name) + ": no OXM/NXM header");
   if (t->kind == Kind::kIpv6) {

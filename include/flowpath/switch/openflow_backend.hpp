@@ -168,15 +168,12 @@ class OfprotoBackend : public openflow::SwitchBackend {
   }
   std::vector<const OfRule*> select(const openflow::StatsRequest& rq) const {
     OfFlowFilter f = filter(rq.match, 0, false, rq.table_id, rq.cookie, rq.cookie_mask, 0);
-    std::vector<const OfRule*> out;
-    for (const OfRule* r : bridge().tables().rules(rq.table_id)) {
-      if (r->priority > 0xffff) continue;  // hidden (fail-open), as OVS
-      if ((r->cookie & f.cookie_mask) != (f.cookie & f.cookie_mask) || !f.covers(r->match))
-        continue;
-      if (rq.out_port != kOfppNone && !r->outputs_to(rq.out_port)) continue;
-      out.push_back(r);
-    }
-    return out;
+    return bridge().tables().rules_if(rq.table_id, [&](const OfRule& r) {
+      if (r.priority > 0xffff) return false;  // hidden (fail-open), as OVS
+      if ((r.cookie & f.cookie_mask) != (f.cookie & f.cookie_mask) || !f.covers(r.match))
+        return false;
+      return rq.out_port == kOfppNone || r.outputs_to(rq.out_port);
+    });
   }
   openflow::FlowStats flow_stats(const OfRule& r, int64_t now) const;
   void port_stats(const openflow::StatsRequest& rq, openflow::StatsReply& rep);
@@ -188,14 +185,12 @@ class OfprotoBackend : public openflow::SwitchBackend {
     int64_t created_ms = 0;
   };
   void track(const openflow::FlowMod& fm, uint8_t table) {
-    for (const OfRule* r : bridge().tables().rules(table))
-      if (r->priority == fm.priority && r->match == fm.match && r->stats) {
-        openflow::FlowRemoved m;
-        m.match = fm.match, m.cookie = fm.cookie, m.priority = fm.priority, m.table_id = table;
-        m.idle_timeout = fm.idle_timeout, m.hard_timeout = fm.hard_timeout;
-        tracked_.push_back({std::move(m), r->stats, r->created_ms});
-        return;
-      }
+    const OfRule* r = bridge().tables().find(table, fm.match, fm.priority);
+    if (!r || !r->stats) return;
+    openflow::FlowRemoved m;
+    m.match = fm.match, m.cookie = fm.cookie, m.priority = fm.priority, m.table_id = table;
+    m.idle_timeout = fm.idle_timeout, m.hard_timeout = fm.hard_timeout;
+    tracked_.push_back({std::move(m), r->stats, r->created_ms});
   }
   std::vector<SwitchPort*> packet_out_ports(const openflow::PacketOut& po,
                                             std::optional<openflow::OfpErrc>& err);
@@ -294,9 +289,12 @@ inline openflow::StatsReply OfprotoBackend::stats(const openflow::StatsRequest& 
     case T::kDesc:
       rep.desc = {"flowpath", "flowpath switch", "flowpath", "None", bridge_};
       break;
-    case T::kFlow:
-      for (const OfRule* r : select(rq)) rep.flows.push_back(flow_stats(*r, now));
+    case T::kFlow: {
+      auto rules = select(rq);
+      rep.flows.reserve(rules.size());  // 100,000 entries: no regrowth copies
+      for (const OfRule* r : rules) rep.flows.push_back(flow_stats(*r, now));
       break;
+    }
     case T::kAggregate:
       for (const OfRule* r : select(rq)) {
         ++rep.aggregate.flow_count;
