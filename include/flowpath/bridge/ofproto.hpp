@@ -170,10 +170,16 @@ class Ofproto {
   uint64_t change_seq() const noexcept { return changes_.change_seq(); }
 
   /// Ages MAC entries and expires timed-out flows; returns how many went.
+  /// What flow-mods retired is freed here too, after the lock is released:
+  /// upcalls and flow-mods do not wait for a big delete's frees.
   size_t run_periodic() {
+    std::vector<OpenFlowTable::Garbage> garbage;
     std::lock_guard lock(mu_);
     size_t n = 0;
-    for (auto& b : bridges_) n += b->macs().expire() + b->tables().expire();
+    for (auto& b : bridges_) {
+      garbage.push_back(b->tables().take_garbage());
+      n += b->macs().expire() + b->tables().expire();
+    }
     return n;
   }
 
