@@ -262,7 +262,9 @@ TEST_F(OpenFlowTableTest, WholeCookieDeleteMatchesTheGeneralSelection) {
         const OfRule* a = fast.lookup(table, key(p));
         const OfRule* b = slow.lookup(table, key(p));
         ASSERT_EQ(a == nullptr, b == nullptr) << p;
-        if (a) EXPECT_EQ(a->seq, b->seq) << p;
+        if (a) {
+          EXPECT_EQ(a->seq, b->seq) << p;
+        }
       }
     fast.reclaim(), slow.reclaim();
   }

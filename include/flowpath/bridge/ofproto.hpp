@@ -173,7 +173,7 @@ class Ofproto {
   /// What flow-mods retired is freed here too, after the lock is released:
   /// upcalls and flow-mods do not wait for a big delete's frees.
   size_t run_periodic() {
-    std::vector<OpenFlowTable::Garbage> garbage;
+    std::vector<BridgeTables::Garbage> garbage;
     std::lock_guard lock(mu_);
     size_t n = 0;
     for (auto& b : bridges_) {
