@@ -12,6 +12,12 @@
 #   flowpath   `flowpath switch --config examples/compute_node/compute-node.conf`
 #              (patch ports, one PMD thread on CPU 1)
 #   flowpath-veth  the same with the veth pair ib/pb between the bridges
+#   ovs-fw, flowpath-fw  ovs-patch / flowpath plus Neutron's openvswitch
+#              firewall on vm1's port (tests/e2e/neutron_sg_flows.py: the
+#              default security group, egress all), the SAME flows loaded
+#              into both with `ovs-ofctl -O OpenFlow13 add-flows` over
+#              br-int's OpenFlow socket; every packet goes through ct() in
+#              vm1's zone (1) and recirculates, new ones are committed
 # The far end (remote's trunk) drops everything in tc-BPF (drop.bpf.c);
 # its counter is what "received" means.  Generator on CPU 0, switch on
 # CPU 1.  Needs root; never touches the host's interfaces.
@@ -41,6 +47,7 @@ P=fpb$$
 SW=$P-sw VM1=$P-vm1 REM=$P-remote
 OVSDIR=$(mktemp -d /tmp/fp-ovs-XXXXXX)
 PIDS=()
+FWFLOWS=$(mktemp /tmp/fp-fwflows-XXXXXX)
 RESULTS=$(mktemp /tmp/fp-bench-XXXXXX)
 export OVS_RUNDIR=$OVSDIR OVS_DBDIR=$OVSDIR OVS_LOGDIR=$OVSDIR
 
@@ -51,6 +58,7 @@ cleanup() {
   ovs_stop
   "$root/scripts/netns/topology.sh" down "$P" >/dev/null 2>&1
   rm -rf "$OVSDIR"
+  rm -f "$FWFLOWS" "$RESULTS"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -73,7 +81,7 @@ learn() { drop_off; nsx "$VM1" ping -c 2 -i 0.2 -W 1 192.0.2.100 >/dev/null 2>&1
 # ---- Open vSwitch -------------------------------------------------------
 OVS_PIDS=()
 V() { ovs-vsctl --db="unix:$OVSDIR/db.sock" "$@"; }
-ovs_start() {  # shape: patch | veth
+ovs_start() {  # shape: patch | veth, [fw]
   ovsdb-tool create "$OVSDIR/conf.db" /usr/share/openvswitch/vswitch.ovsschema
   ovsdb-server "$OVSDIR/conf.db" --remote="punix:$OVSDIR/db.sock" --unixctl="$OVSDIR/ovsdb.ctl" \
     --pidfile="$OVSDIR/ovsdb.pid" --detach --log-file="$OVSDIR/ovsdb.log" 2>/dev/null
@@ -84,6 +92,8 @@ ovs_start() {  # shape: patch | veth
     --unixctl="$OVSDIR/vswitchd.ctl" --detach --log-file="$OVSDIR/vswitchd.log" 2>/dev/null
   OVS_PIDS+=("$(cat "$OVSDIR/vswitchd.pid")")
   V add-br br-int -- set bridge br-int datapath_type=netdev
+  # Neutron's br-int (the firewall's contestants): secure, OpenFlow 1.0 and 1.3
+  [[ ${2:-} != fw ]] || V set bridge br-int fail_mode=secure "protocols=OpenFlow10,OpenFlow13"
   V add-br br-eth2 -- set bridge br-eth2 datapath_type=netdev
   V add-port br-int vm1 tag=1 -- set interface vm1 type=afxdp
   V add-port br-int vm2 tag=1 -- set interface vm2 type=afxdp
@@ -115,6 +125,7 @@ priority=4,in_port=phy-br-eth2,dl_vlan=2 actions=mod_vlan_vid:1001,NORMAL
 priority=2,in_port=phy-br-eth2 actions=drop
 priority=1 actions=NORMAL
 FLOWS
+  [[ ${2:-} != fw ]] || fw_load "unix:$OVSDIR/br-int.mgmt" ovs-fw
   sleep 1
 }
 ovs_stop() {
@@ -131,6 +142,34 @@ ovs_cycles() {  # hops -> processing cycles per packet entering at vm1
   ovs-appctl -t "$OVSDIR/vswitchd.ctl" dpif-netdev/pmd-stats-show |
     awk -v h="$1" '/core_id/ {pmd=1} /main thread/ {pmd=0} pmd && /packets received/ {r=$3} pmd && /processing cycles:/ {c=$3}
          END {printf "%.0f", (r > 0 ? c * h / r : 0)}'
+}
+
+# ---- Neutron's firewall on vm1's port (ovs-fw, flowpath-fw) ------------
+# vm1 as the topology makes it: br-int's first port, local VLAN 1 (also
+# the conntrack zone, reg6), the generator's source MAC and address.
+FW_OFPORT=1 FW_VLAN=1 FW_MAC=02:00:00:00:01:01 FW_IP=192.0.2.1
+fw_generate() {  # once: both switches get exactly these flows
+  local g=$root/tests/e2e/neutron_sg_flows.py
+  { /usr/bin/python3 "$g" base
+    /usr/bin/python3 "$g" port $FW_OFPORT $FW_VLAN $FW_MAC $FW_IP
+    /usr/bin/python3 "$g" rule $FW_OFPORT $FW_VLAN egress any    # the default SG:
+    /usr/bin/python3 "$g" rule $FW_OFPORT $FW_VLAN egress any6   # egress all
+  } >"$FWFLOWS"
+}
+fw_load() {  # OPENFLOW-TARGET NAME: br-int's table-0 NORMAL gives way to Neutron's
+  local of=$1 name=$2 port n    # table 0 -> 60 (-> 71 for vm1, NORMAL otherwise)
+  port=$(ovs-ofctl -O OpenFlow13 show "$of" | sed -n 's/^ *\([0-9]*\)(vm1):.*/\1/p')
+  [[ $port == "$FW_OFPORT" ]] || { echo "$name: vm1 is ofport '$port', the flows are for $FW_OFPORT" >&2; return 1; }
+  ovs-ofctl --strict del-flows "$of" priority=1
+  ovs-ofctl -O OpenFlow13 add-flows "$of" "$FWFLOWS"
+  n=$(ovs-ofctl -O OpenFlow13 dump-flows "$of" | grep -c "cookie=0x8f3c5d6e7a9b0c1d" || true)
+  echo "$name: $n Neutron firewall flows loaded on br-int (vm1 ofport $port, zone $FW_VLAN)"
+}
+fw_conntrack() {  # NAME UNIXCTL FLOWS: proof that ct() ran: vm1's UDP connections
+  local n
+  n=$(ovs-appctl -t "$2" dpctl/dump-conntrack zone=$FW_VLAN |
+      grep -c "^udp,orig=(src=$FW_IP,dst=192.0.2.100," || true)
+  echo "$1: after the $3-flow runs, dpctl/dump-conntrack zone=$FW_VLAN shows $n UDP connections vm1 -> 192.0.2.100"
 }
 
 # ---- one measurement ----------------------------------------------------
@@ -161,10 +200,10 @@ run_floor() {  # name "if_a if_b [if_c if_d]"
     done
   done
 }
-run_ovs() {  # name shape
+run_ovs() {  # name shape [fw]
   local name=$1 flows run sent before after hops=1
   [[ $2 == veth ]] && hops=2
-  ovs_start "$2"
+  ovs_start "$2" "${3:-}"
   for flows in $FLOWS; do
     for run in $(seq "$RUNS"); do
       learn
@@ -172,10 +211,11 @@ run_ovs() {  # name shape
       before=$(drop_count); sent=$(pktgen "$flows"); sleep 0.2; after=$(drop_count)
       record "$name" "$flows" "$run" "$sent" $((after - before)) "$(ovs_cycles "$hops")"
     done
+    [[ ${3:-} != fw ]] || fw_conntrack "$name" "$OVSDIR/vswitchd.ctl" "$flows"
   done
   ovs_stop
 }
-run_flowpath() {  # [NAME CONFIG HOPS]
+run_flowpath() {  # [NAME CONFIG HOPS [fw]]
   # flowpath switch in $SW on CPU 1 (one PMD thread) with
   # examples/compute_node/compute-node.conf; measured like run_ovs.  Busy
   # cycles/packet: `flowpath ctl pmd-stats-show` "avg processing cycles per
@@ -195,6 +235,10 @@ run_flowpath() {  # [NAME CONFIG HOPS]
   pid=$!; PIDS+=("$pid")
   for _ in $(seq 100); do [[ -S $sock ]] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   [[ -S $sock ]] || { echo "flowpath   (failed to start:)"; cat "$log"; return; }
+  if [[ ${4:-} == fw ]]; then  # br-int's OpenFlow target (set-controller in the config)
+    for _ in $(seq 100); do [[ -S $OVSDIR/fp-br-int.mgmt ]] && break; sleep 0.1; done
+    fw_load "unix:$OVSDIR/fp-br-int.mgmt" "$name" || { cat "$log"; stop_pid "$pid"; return; }
+  fi
   for flows in $FLOWS; do
     for run in $(seq "$RUNS"); do
       learn
@@ -206,6 +250,7 @@ run_flowpath() {  # [NAME CONFIG HOPS]
         "$("$BUILD/flowpath" ctl --socket "$sock" pmd-stats-show |
            awk -v h="$hops" '/processing cycles per packet/ {print $6 * h}')"
     done
+    [[ ${4:-} != fw ]] || fw_conntrack "$name" "$sock" "$flows"
   done
   "$BUILD/flowpath" ctl --socket "$sock" dpctl/show >"$OVSDIR/flowpath-ports.txt" 2>&1 || true
   stop_pid "$pid"
@@ -214,6 +259,7 @@ run_flowpath() {  # [NAME CONFIG HOPS]
 # ---- main ---------------------------------------------------------------
 "$root/scripts/netns/topology.sh" up "$P" "$BUILD/bpf" >/dev/null
 drop_on
+[[ " $ONLY " != *-fw\ * ]] || fw_generate
 echo "e2e benchmark: ${SECONDS_PER_RUN}s x $RUNS runs, flows: $FLOWS, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for c in $ONLY; do
   case $c in
@@ -228,6 +274,15 @@ for c in $ONLY; do
       run_floor floor2 "vm1 ib pb eth2"
       nsx "$SW" ip link del ib 2>/dev/null || true ;;
     flowpath) run_flowpath ;;
+    ovs-fw) run_ovs ovs-fw patch fw ;;
+    flowpath-fw)
+      # compute-node.conf plus br-int as Neutron's agent sets it: an
+      # OpenFlow target for ovs-ofctl, fail mode secure (no fail-open NORMAL)
+      { cat "$root/examples/compute_node/compute-node.conf"
+        echo "set-controller br-int punix:$OVSDIR/fp-br-int.mgmt"
+        echo "set-fail-mode br-int secure"
+      } >"$OVSDIR/compute-node-fw.conf"
+      run_flowpath flowpath-fw "$OVSDIR/compute-node-fw.conf" 1 fw ;;
     flowpath-veth)
       # The seed's shape: the bridges joined by the veth pair ib/pb (AF_XDP
       # ports int-br-eth2 and phy-br-eth2) instead of patch ports.
@@ -260,8 +315,16 @@ awk -v t="$SECONDS_PER_RUN" '
       if (a[1] == "flowpath") fpown[a[2]] = own
       if (a[1] == "ovs-veth") ovsvown[a[2]] = own
       if (a[1] == "flowpath-veth") fpvown[a[2]] = own
+      if (a[1] == "ovs-fw") ovsfown[a[2]] = own
+      if (a[1] == "flowpath-fw") fpfown[a[2]] = own
     }
     for (f in fpown) if (ovsown[f] > 0) printf "flowpath own cost / OVS own cost (%s flows): %.2f\n", f, fpown[f] / ovsown[f]
     for (f in fpvown) if (ovsvown[f] > 0) printf "veth shape: flowpath own cost / OVS own cost (%s flows): %.2f\n", f, fpvown[f] / ovsvown[f]
+    for (f in fpfown) if (f in ovsfown) {
+      if (ovsfown[f] > 0) printf "firewall: flowpath-fw own cost / ovs-fw own cost (%s flows): %.2f\n", f, fpfown[f] / ovsfown[f]
+      else printf "firewall: flowpath-fw / ovs-fw own cost (%s flows): n/a (ovs-fw not above the floor)\n", f
+    }
+    for (f in ovsfown) if (f in ovsown) printf "firewall added cost, OVS (%s flows): %.0f cycles/pkt\n", f, ovsfown[f] - ovsown[f]
+    for (f in fpfown) if (f in fpown) printf "firewall added cost, flowpath (%s flows): %.0f cycles/pkt\n", f, fpfown[f] - fpown[f]
   }' "$RESULTS"
 rm -f "$RESULTS"
