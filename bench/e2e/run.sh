@@ -165,11 +165,12 @@ fw_load() {  # OPENFLOW-TARGET NAME: br-int's table-0 NORMAL gives way to Neutro
   n=$(ovs-ofctl -O OpenFlow13 dump-flows "$of" | grep -c "cookie=0x8f3c5d6e7a9b0c1d" || true)
   echo "$name: $n Neutron firewall flows loaded on br-int (vm1 ofport $port, zone $FW_VLAN)"
 }
-fw_conntrack() {  # NAME UNIXCTL FLOWS: proof that ct() ran: vm1's UDP connections
-  local n
+fw_conntrack() {  # NAME UNIXCTL FLOWS PASSES: proof that ct() ran: vm1's UDP
+  local n         # connections, and datapath passes per packet (2: recirculated)
   n=$(ovs-appctl -t "$2" dpctl/dump-conntrack zone=$FW_VLAN |
       grep -c "^udp,orig=(src=$FW_IP,dst=192.0.2.100," || true)
-  echo "$1: after the $3-flow runs, dpctl/dump-conntrack zone=$FW_VLAN shows $n UDP connections vm1 -> 192.0.2.100"
+  echo "$1: after the $3-flow runs, dpctl/dump-conntrack zone=$FW_VLAN shows $n UDP connections vm1 -> 192.0.2.100;" \
+    "last run: $4 datapath passes per packet"
 }
 
 # ---- one measurement ----------------------------------------------------
@@ -211,7 +212,9 @@ run_ovs() {  # name shape [fw]
       before=$(drop_count); sent=$(pktgen "$flows"); sleep 0.2; after=$(drop_count)
       record "$name" "$flows" "$run" "$sent" $((after - before)) "$(ovs_cycles "$hops")"
     done
-    [[ ${3:-} != fw ]] || fw_conntrack "$name" "$OVSDIR/vswitchd.ctl" "$flows"
+    [[ ${3:-} != fw ]] || fw_conntrack "$name" "$OVSDIR/vswitchd.ctl" "$flows" \
+      "$(ovs-appctl -t "$OVSDIR/vswitchd.ctl" dpif-netdev/pmd-stats-show |
+         awk '/core_id/ {pmd=1} /main thread/ {pmd=0} pmd && /passes per packet/ {print $NF; exit}')"
   done
   ovs_stop
 }
@@ -250,7 +253,8 @@ run_flowpath() {  # [NAME CONFIG HOPS [fw]]
         "$("$BUILD/flowpath" ctl --socket "$sock" pmd-stats-show |
            awk -v h="$hops" '/processing cycles per packet/ {print $6 * h}')"
     done
-    [[ ${4:-} != fw ]] || fw_conntrack "$name" "$sock" "$flows"
+    [[ ${4:-} != fw ]] || fw_conntrack "$name" "$sock" "$flows" \
+      "$("$BUILD/flowpath" ctl --socket "$sock" pmd-stats-show | awk '/passes per packet/ {print $NF; exit}')"
   done
   "$BUILD/flowpath" ctl --socket "$sock" dpctl/show >"$OVSDIR/flowpath-ports.txt" 2>&1 || true
   stop_pid "$pid"
