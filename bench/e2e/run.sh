@@ -27,7 +27,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$root/build SECONDS_PER_RUN=10 RUNS=3 FLOWS="1 1000"
-ONLY="floor ovs-patch ovs-veth floor2 flowpath flowpath-veth"
+ONLY="floor ovs-patch ovs-veth floor2 flowpath flowpath-veth ovs-fw flowpath-fw"
 while (($#)); do
   case $1 in
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
