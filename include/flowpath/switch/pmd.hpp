@@ -39,7 +39,11 @@
 // Sleeping when idle (off by default, as Open vSwitch's pmd-maxsleep).
 // With set_max_sleep_us(N > 0), a PMD whose passes found nothing for
 // kParkAfterPolls passes parks: it blocks in poll() on its ports' fds and
-// a wake eventfd for at most N µs, then polls again.  A parked PMD is
+// a wake eventfd for at most N µs, then makes one pass (TAP ports
+// included) and, if that pass found nothing either, parks again at once:
+// an idle PMD makes about one pass per wake-up, not kParkAfterPolls (which
+// kept a core ~15% busy while "asleep", stealing it from the kernel's XDP
+// forwarding on the same core).  A parked PMD is
 // quiescent (parked(): between two passes, holding no packet; its next
 // pass starts with the fence's sync), so wait_pmds_past does not wait for
 // it to be scheduled, it only wakes it (a new rx list changes the fds it
@@ -71,6 +75,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "flowpath/bridge/ofproto.hpp"
@@ -110,6 +115,9 @@ class Pmd {
     if (us && wake_fd_ < 0) wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_fd_ < 0) max_sleep_us_ = 0;  // no eventfd: keep polling
   }
+  /// Passes made and sleeps taken so far (any thread; for tests and stats).
+  uint64_t passes() const noexcept { return polls_.load(std::memory_order_relaxed); }
+  uint64_t parks() const noexcept { return parks_.load(std::memory_order_relaxed); }
   /// True while the PMD sleeps between two passes (quiescent: the fence).
   bool parked() const noexcept { return parked_.load(std::memory_order_seq_cst); }
   /// Ends a sleep at once (control thread, after a change).
@@ -157,7 +165,10 @@ class Pmd {
   /// One pass over the rx ports; returns the packets received.
   uint32_t poll_once() noexcept {
     uint32_t total = 0;
-    const bool slow_ports = (++polls_ & (kTapPollInterval - 1)) == 0;
+    const bool woke = std::exchange(woke_, false);
+    const uint64_t pass = polls_.load(std::memory_order_relaxed) + 1;
+    polls_.store(pass, std::memory_order_relaxed);  // one writer: no locked add
+    const bool slow_ports = woke || (pass & (kTapPollInterval - 1)) == 0;
     const RxList& list = sync();
     for (SwitchPort* port : list.ports) {
       if (port->kind() == SwitchPortKind::kTap && !slow_ports) continue;
@@ -184,7 +195,7 @@ class Pmd {
       }
       total += n;
     }
-    if (xdp_ && (polls_ & 1023) == 0) maybe_collect();
+    if (xdp_ && (woke || (pass & 1023) == 0)) maybe_collect();  // rate-limited
     if (total == 0 && (++empty_polls_ & 63) == 0) {
       std::lock_guard lock(mu_);
       for (SwitchPort* p : list.ports) p->flush();
@@ -204,8 +215,9 @@ class Pmd {
     while (!stop.load(std::memory_order_relaxed)) {
       quiet = poll_once() ? 0 : quiet + 1;
       if (max_sleep_us_ && quiet >= kParkAfterPolls) {
-        park();
-        quiet = 0;
+        // Slept: one empty pass parks again.  Could not (a port without
+        // fds): keep busy-polling for another kParkAfterPolls passes.
+        quiet = park() ? kParkAfterPolls - 1 : 0;
       }
     }
     std::lock_guard lock(mu_);
@@ -316,11 +328,12 @@ class Pmd {
   }
   // Sleeps in poll() on the ports' fds and wake_fd_, unless something
   // changed since this pass's sync (then the next pass must see it first).
-  void park() noexcept {
+  // False if it could not sleep (a port has no fd to wait on).
+  bool park() noexcept {
     const RxList* l = rx_.load(std::memory_order_acquire);
     std::vector<int> fds;
     for (SwitchPort* p : l->ports)
-      if (!p->add_rx_fds(fds)) return;  // a port without fds: keep polling
+      if (!p->add_rx_fds(fds)) return false;  // a port without fds: keep polling
     std::vector<pollfd> pfds;
     for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
     pfds.push_back({wake_fd_, POLLIN, 0});
@@ -334,6 +347,9 @@ class Pmd {
     if (read(wake_fd_, &drained, sizeof drained) < 0) {
     }
     parked_.store(false, std::memory_order_seq_cst);
+    parks_.store(parks_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    woke_ = true;
+    return true;
   }
   void publish(std::vector<SwitchPort*> v) {
     auto next = std::make_unique<RxList>(RxList{std::move(v), list_->version + 1});
@@ -373,7 +389,9 @@ class Pmd {
   Datapath<Ofproto> dp_;
   SwitchSink sink_;
   Batch batch_;
-  uint64_t busy_ = 0, idle_ = 0, carry_ = 0, empty_polls_ = 0, polls_ = 0;
+  uint64_t busy_ = 0, idle_ = 0, carry_ = 0, empty_polls_ = 0;
+  std::atomic<uint64_t> polls_{0}, parks_{0};
+  bool woke_ = false;  // the next pass follows a sleep: poll TAPs too
   bool pinned_ = false;
   std::unique_ptr<XdpOffload> xdp_;  // the XDP fast path's writer, when on
   int64_t last_collect_ms_ = 0;
