@@ -12,6 +12,7 @@
 
 #include <vector>
 
+#include "../../examples/snippets/conntrack_firewall.hpp"  // kStatefulFirewall, the ct_est flows
 #include "flowpath/bridge/ofproto.hpp"
 #include "flowpath/datapath/datapath.hpp"
 #include "support/packet_builder.hpp"
@@ -42,15 +43,6 @@ add-port br b ofport=2 type=memory
 add-flow br priority=10,ip,in_port=1 actions=output:2
 add-flow br priority=10,ip,in_port=2 actions=output:1
 )";
-constexpr const char* kCt = R"(add-br br
-add-port br a ofport=1 type=memory
-add-port br b ofport=2 type=memory
-add-flow br priority=10,ip,in_port=1 actions=load:1->NXM_NX_REG5[],ct(table=1,zone=7)
-add-flow br priority=10,ip,in_port=2 actions=load:2->NXM_NX_REG5[],ct(table=1,zone=7)
-add-flow br table=1,priority=10,ct_state=+new+trk,ip,reg5=1 actions=ct(commit,zone=7),output:2
-add-flow br table=1,priority=10,ct_state=+est+trk,reg5=1 actions=output:2
-add-flow br table=1,priority=10,ct_state=+est+trk,reg5=2 actions=output:1
-)";
 
 void run(benchmark::State& state, const char* conf) {
   fp::Ofproto of(fp::SwitchConfig::parse(conf));
@@ -71,7 +63,8 @@ void run(benchmark::State& state, const char* conf) {
   send(req), send(rep), send(req);  // commit, reply: every connection established
   sink = {};
   for (auto _ : state) send(req);
-  if (sink.outputs != state.iterations() * fp::kBatchSize) state.SkipWithError("packets lost");
+  if (sink.outputs != uint64_t(state.iterations()) * fp::kBatchSize)
+    state.SkipWithError("packets lost");
   const double pkts = double(state.iterations()) * fp::kBatchSize;
   state.SetItemsProcessed(int64_t(pkts));
   state.counters["ns_per_pkt"] =
@@ -79,7 +72,7 @@ void run(benchmark::State& state, const char* conf) {
 }
 
 void BM_Plain(benchmark::State& s) { run(s, kPlain); }
-void BM_CtEstablished(benchmark::State& s) { run(s, kCt); }
+void BM_CtEstablished(benchmark::State& s) { run(s, fp::snippets::kStatefulFirewall); }
 
 }  // namespace
 

@@ -50,23 +50,10 @@ N=${2:-100000}
 RUNS=${3:-3}
 PORTS=${PORTS:-afxdp}
 SEED=${SEED:-42}
-[[ $(id -u) -eq 0 ]] || { echo "needs root (network namespaces, AF_XDP)"; exit 77; }
-for t in ping ovsdb-server ovsdb-tool ovs-vsctl ovs-vswitchd ovs-ofctl /usr/bin/python3; do
-  command -v $t >/dev/null || { echo "no $t (scripts/deps.sh installs openvswitch-switch)"; exit 77; }
-done
-SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
-[[ -x $B/flowpath && -f $B/bpf/vlan_host.bpf.o ]] ||
-  { echo "build the targets flowpath_cli and flowpath_bpf in $B first"; exit 77; }
-T=$(mktemp -d /tmp/fpo$$-XXXXXX)
-PIDS=() PREFIXES=()
-cleanup() {
-  set +e
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  for p in "${PREFIXES[@]}"; do "$root/scripts/netns/topology.sh" down "$p" >/dev/null 2>&1; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=../lib/ovs_private.sh
+source "$root/bench/lib/ovs_private.sh"
+ovs_private_require ovs-ofctl /usr/bin/python3
+ovs_private_tmpdir fpo
 
 /usr/bin/python3 "$root/bench/openflow/gen_flows.py" "$N" "$SEED" 0x1 >"$T/flows.txt"
 [[ $(wc -l <"$T/flows.txt") -eq $N ]] || { echo "flow file: not $N lines"; exit 1; }
@@ -115,41 +102,11 @@ step() {
 run_side() {
   local side=$1 P=fpo$$${1:0:1}
   D=$T/$side R=$T/$side
-  local SW=$P-sw
-  mkdir -p "$D"
-  PREFIXES+=("$P")
-  export OVS_RUNDIR=$D OVS_DBDIR=$D OVS_LOGDIR=$D OVS_SYSCONFDIR=$D
-  local DB=unix:$D/db.sock OF=unix:$D/br-int.mgmt
-  vsctl() { ovs-vsctl --timeout=60 --db="$DB" "$@"; }
-  ovsdb-tool create "$D/conf.db" "$SCHEMA"
-  ovsdb-server "$D/conf.db" --remote="punix:$D/db.sock" --pidfile="$D/ovsdb.pid" \
-    --unixctl="$D/ovsdb.ctl" --log-file="$D/ovsdb.log" -vconsole:off 2>/dev/null &
-  local dbpid=$!
-  PIDS+=("$dbpid")
-  for _ in $(seq 100); do [[ -S $D/db.sock ]] && break; sleep 0.05; done
-  vsctl --no-wait init
-  "$root/scripts/netns/topology.sh" up "$P" "$B/bpf" >/dev/null
-  ip netns exec "$SW" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
-  local swpid
-  if [[ $side == flowpath ]]; then
-    ip netns exec "$SW" "$B/flowpath" switch --db "$DB" --ctl "$D/switch.ctl" >"$D/switch.log" 2>&1 &
-    swpid=$!
-    PIDS+=("$swpid")
-    vsctl add-br br-int -- set-controller br-int "punix:$D/br-int.mgmt"
-  else
-    ip netns exec "$SW" ovs-vswitchd "$DB" --pidfile="$D/vswitchd.pid" --unixctl="$D/vswitchd.ctl" \
-      --log-file="$D/vswitchd.log" -vconsole:off --no-chdir 2>/dev/null &
-    swpid=$!
-    PIDS+=("$swpid")
-    vsctl add-br br-int -- set bridge br-int datapath_type=netdev
-  fi
-  for v in vm1 vm2; do
-    if [[ $PORTS == afxdp ]]; then
-      vsctl add-port br-int $v tag=1 -- set interface $v type=afxdp
-    else
-      vsctl add-port br-int $v tag=1
-    fi
-  done
+  local DB OF=unix:$D/br-int.mgmt dbpid swpid
+  ovs_private_up
+  ovs_private_start "$side"
+  ovs_private_bridge "$side" -- set-controller br-int "punix:$D/br-int.mgmt"
+  ovs_private_vm_ports "$PORTS"
   for _ in $(seq 100); do [[ -S $D/br-int.mgmt ]] && break; sleep 0.05; done
   # the existing flow: ovs-vswitchd's bridge (no controller) has its
   # visible priority=0 NORMAL flow; flowpath's (a controller target
@@ -206,12 +163,7 @@ run_side() {
       ps = $1; pt = $2; last = $1 }
     END { printf "sent %d lost %d", last, lost + 0
           for (w in per) printf " %s=%d", w, per[w]; printf "\n" }' "$D/seqs" >"$R.loss"
-  kill -TERM "$swpid"
-  wait "$swpid" || true
-  kill -TERM "$dbpid"
-  wait "$dbpid" || true
-  "$root/scripts/netns/topology.sh" down "$P" >/dev/null 2>&1
-  PIDS=() PREFIXES=()   # stopped and waited for: never signal a reused PID
+  ovs_private_down
   echo "$base" >"$R.base"
   if [[ -n ${KEEP_LOGS:-} ]]; then cp -r "$D" "$KEEP_LOGS/$side"; cp "$R".* "$KEEP_LOGS/" 2>/dev/null || true; fi
 }

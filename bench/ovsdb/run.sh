@@ -49,23 +49,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${1:?usage: bench/ovsdb/run.sh BUILD_DIR [N]}" && pwd)
 N=${2:-100}
-[[ $(id -u) -eq 0 ]] || { echo "needs root (network namespaces, AF_XDP)"; exit 77; }
-for t in ping ovsdb-server ovsdb-tool ovs-vsctl ovs-vswitchd; do
-  command -v $t >/dev/null || { echo "no $t (scripts/deps.sh installs openvswitch-switch)"; exit 77; }
-done
-SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
-[[ -x $B/flowpath && -f $B/bpf/vlan_host.bpf.o ]] ||
-  { echo "build the targets flowpath_cli and flowpath_bpf in $B first"; exit 77; }
-T=$(mktemp -d /tmp/fpr$$-XXXXXX)
-PIDS=() PREFIXES=()
-cleanup() {
-  set +e
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  for p in "${PREFIXES[@]}"; do "$root/scripts/netns/topology.sh" down "$p" >/dev/null 2>&1; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=../lib/ovs_private.sh
+source "$root/bench/lib/ovs_private.sh"
+ovs_private_require
+ovs_private_tmpdir fpr
 
 # stats FILE -> "median p90" of the numbers in FILE (one a line)
 stats() {
@@ -80,20 +67,8 @@ stats() {
 run_side() {
   local side=$1 kind=$2 P=fpr$$${1:0:1}
   local D=$T/$side-$kind SW=$P-sw R=$T/$side-$kind
-  mkdir -p "$D"
-  PREFIXES+=("$P")
-  export OVS_RUNDIR=$D OVS_DBDIR=$D OVS_LOGDIR=$D OVS_SYSCONFDIR=$D
-  local DB=unix:$D/db.sock
-  vsctl() { ovs-vsctl --timeout=60 --db="$DB" "$@"; }
-  ovsdb-tool create "$D/conf.db" "$SCHEMA"
-  ovsdb-server "$D/conf.db" --remote="punix:$D/db.sock" --pidfile="$D/ovsdb.pid" \
-    --unixctl="$D/ovsdb.ctl" --log-file="$D/ovsdb.log" -vconsole:off 2>/dev/null &
-  local dbpid=$!
-  PIDS+=("$dbpid")
-  for _ in $(seq 100); do [[ -S $D/db.sock ]] && break; sleep 0.05; done
-  vsctl --no-wait init
-  "$root/scripts/netns/topology.sh" up "$P" "$B/bpf" >/dev/null
-  ip netns exec "$SW" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
+  local DB dbpid swpid
+  ovs_private_up
   if [[ $kind != internal ]]; then
     for k in $(seq "$N"); do
       ip -n "$SW" link add "p$k" type veth peer name "q$k"
@@ -101,27 +76,9 @@ run_side() {
       ip -n "$SW" link set "q$k" up
     done
   fi
-  local swpid
-  if [[ $side == flowpath ]]; then
-    ip netns exec "$SW" "$B/flowpath" switch --db "$DB" --ctl "$D/switch.ctl" \
-      ${PMD_MAX_SLEEP:+--pmd-max-sleep "$PMD_MAX_SLEEP"} >"$D/switch.log" 2>&1 &
-    swpid=$!
-    PIDS+=("$swpid")
-    vsctl add-br br-int
-  else
-    ip netns exec "$SW" ovs-vswitchd "$DB" --pidfile="$D/vswitchd.pid" --unixctl="$D/vswitchd.ctl" \
-      --log-file="$D/vswitchd.log" -vconsole:off --no-chdir 2>/dev/null &
-    swpid=$!
-    PIDS+=("$swpid")
-    vsctl add-br br-int -- set bridge br-int datapath_type=netdev
-  fi
-  for v in vm1 vm2; do
-    if [[ $kind == afxdp ]]; then
-      vsctl add-port br-int $v tag=1 -- set interface $v type=afxdp
-    else
-      vsctl add-port br-int $v tag=1
-    fi
-  done
+  ovs_private_start "$side" ${PMD_MAX_SLEEP:+--pmd-max-sleep "$PMD_MAX_SLEEP"}
+  ovs_private_bridge "$side"
+  ovs_private_vm_ports "$kind"
   ip netns exec "$P-vm1" ping -c 3 -i 0.2 -W 2 192.0.2.2 >/dev/null ||
     { echo "$side: vm1 -> vm2 does not ping before the benchmark"; exit 1; }
 
@@ -182,12 +139,7 @@ run_side() {
   last=$(tail -1 "$D/seqs")
   got=$(wc -l <"$D/seqs")
   lost=$((last - got))
-  kill -TERM "$swpid"
-  wait "$swpid" || true
-  kill -TERM "$dbpid"
-  wait "$dbpid" || true
-  "$root/scripts/netns/topology.sh" down "$P" >/dev/null 2>&1
-  PIDS=() PREFIXES=()   # stopped and waited for: never signal a reused PID
+  ovs_private_down
   echo "$(stats "$R.add") $(stats "$R.del") $last $lost $(stats "$R.base") $(stats "$R.addnet")" \
     "$(stats "$R.delnet")" >"$R.result"
   if [[ -n ${KEEP_LOGS:-} ]]; then cp -r "$D" "$KEEP_LOGS/$side-$kind"; cp "$R".* "$KEEP_LOGS/"; fi

@@ -1,13 +1,16 @@
-// ct() in the datapath: a stateful firewall in ovs-ofctl syntax (a → b
-// allowed when new, b → a only as a reply), a UDP request and its reply
-// through Ofproto + Datapath, then what `ovs-appctl dpctl/dump-flows` and
-// `dpctl/dump-conntrack` print: each packet took two passes, the second
-// (recirc_id 0x1/0x2) matching ct_state after the tracker ran.
+// ct() in the datapath: a stateful firewall in ovs-ofctl syntax
+// (conntrack_firewall.hpp: a → b allowed when new, b → a only as a reply),
+// a UDP request and its reply through Ofproto + Datapath, then what
+// `ovs-appctl dpctl/dump-flows` and `dpctl/dump-conntrack` print: each
+// packet took two passes, the second (recirc_id 0x1/0x2) matching ct_state
+// after the tracker ran.
 #include <cstdio>
 #include <flowpath/bridge/ofproto.hpp>
 #include <flowpath/conntrack/dpctl.hpp>
 #include <flowpath/datapath/datapath.hpp>
 #include <vector>
+
+#include "conntrack_firewall.hpp"  // the flows, also measured by a benchmark
 
 using namespace flowpath;
 
@@ -35,15 +38,7 @@ struct PrintSink {
 };
 
 int main() {
-  Ofproto of(SwitchConfig::parse(R"(add-br br
-add-port br a ofport=1 type=memory
-add-port br b ofport=2 type=memory
-add-flow br priority=10,ip,in_port=1 actions=load:1->NXM_NX_REG5[],ct(table=1,zone=7)
-add-flow br priority=10,ip,in_port=2 actions=load:2->NXM_NX_REG5[],ct(table=1,zone=7)
-add-flow br table=1,priority=10,ct_state=+new+trk,ip,reg5=1 actions=ct(commit,zone=7),output:2
-add-flow br table=1,priority=10,ct_state=+est+trk,reg5=1 actions=output:2
-add-flow br table=1,priority=10,ct_state=+est+trk,reg5=2 actions=output:1
-)"));
+  Ofproto of(SwitchConfig::parse(snippets::kStatefulFirewall));
   Datapath<Ofproto> dp(of);  // creates its tracker on the first ct()
   PrintSink sink;
   auto send = [&](const char* what, std::vector<uint8_t> frame, uint32_t in_port) {

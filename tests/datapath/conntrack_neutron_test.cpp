@@ -6,84 +6,27 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 
-#include "flowpath/bridge/ofproto.hpp"
-#include "flowpath/datapath/datapath.hpp"
-#include "support/packet_builder.hpp"
+#include "support/neutron_firewall.hpp"
 
 namespace flowpath {
 namespace {
 
-using namespace flowpath::test;
-
-constexpr const char* kVmMac = "fa:16:3e:11:22:33";
-constexpr const char* kPeerMac = "fa:16:3e:44:55:66";
-constexpr const char* kVm = "192.0.2.10";
-
-struct Sink {
-  std::vector<std::pair<uint32_t, std::vector<uint8_t>>> outs;
-  int drops = 0;
-  void output(uint32_t port, Packet& p, bool) {
-    outs.emplace_back(port, std::vector<uint8_t>(p.data(), p.data() + p.size()));
-  }
-  void drop(Packet&) { ++drops; }
-};
+using namespace flowpath::test::neutron;
 
 class Neutron : public ::testing::Test {
  protected:
-  Neutron()
-      : of_(SwitchConfig::parse("add-br br-int\n"
-                                "add-port br-int up ofport=2 type=memory\n"
-                                "add-port br-int vm ofport=5 type=memory\n"
-                                "add-flow br-int table=0,priority=0,actions=resubmit(,60)\n"
-                                "add-flow br-int table=60,priority=0,actions=NORMAL\n"),
-            Ofproto::Options{&clock_, {}}),
-        dp_(of_, cfg()) {
-    std::ifstream in(FLOWPATH_SOURCE_DIR "/tests/flow/data/neutron_ovsfw.txt");
-    std::string line;
-    int n = 0;
-    while (std::getline(in, line))
-      if (!line.empty() && line[0] != '#') of_.add_flow("br-int", line), ++n;
-    EXPECT_EQ(n, 72);
-  }
-  DatapathConfig cfg() {
-    DatapathConfig c;
-    c.clock = &clock_;
-    return c;
-  }
-  uint32_t dp(std::string_view port) { return of_.find_port(port)->dp_port; }
-
-  // From the VM (untagged) or from the uplink (VLAN 1, to the VM's MAC).
-  static std::vector<uint8_t> from_vm(const char* dst, uint16_t sport, uint16_t dport,
-                                      uint16_t flags, uint32_t seq, uint32_t ack) {
-    return (Eth{mac(kPeerMac), mac(kVmMac)} / IPv4{.src = kVm, .dst = dst} /
-            TCP{.sport = sport, .dport = dport, .flags = flags, .seq = seq, .ack = ack})
-        .bytes();
-  }
-  static std::vector<uint8_t> to_vm(const char* src, uint16_t sport, uint16_t dport, uint16_t flags,
-                                    uint32_t seq, uint32_t ack) {
-    return (Eth{mac(kVmMac), mac(kPeerMac)} / Dot1Q{.vid = 1} / IPv4{.src = src, .dst = kVm} /
-            TCP{.sport = sport, .dport = dport, .flags = flags, .seq = seq, .ack = ack})
-        .bytes();
-  }
+  Neutron() { EXPECT_EQ(test::neutron::flows().size(), 72u); }
+  uint32_t dp(std::string_view port) { return sw_.dp_port(port); }
   std::vector<uint32_t> send(const std::vector<uint8_t>& frame, std::string_view port) {
-    PacketBuffer buf(frame, dp(port));
-    Batch b;
-    b.push(&buf.packet());
-    Sink s;
-    dp_.process(b, s);
-    std::vector<uint32_t> ports;
-    for (auto& o : s.outs) ports.push_back(o.first);
-    return ports;
+    return sw_.send(frame, port);
   }
 
   ManualClock clock_{1000};
-  Ofproto of_;
-  Datapath<Ofproto> dp_;
+  Switch sw_{&clock_};
+  Datapath<Ofproto>& dp_ = sw_.dp;
 };
 
-constexpr uint16_t kSyn = 0x002, kSynAck = 0x012, kAck = 0x010;
 using Ports = std::vector<uint32_t>;
 
 TEST_F(Neutron, EgressConnectionAndItsReplies) {

@@ -6,49 +6,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <regex>
 #include <sstream>
 
 #include "differential/normal_ovs.hpp"
-#include "flowpath/bridge/ofproto.hpp"
 #include "flowpath/conntrack/dpctl.hpp"
-#include "flowpath/datapath/datapath.hpp"
-#include "support/packet_builder.hpp"
+#include "support/neutron_firewall.hpp"
 
 namespace flowpath {
 namespace {
 
-using namespace flowpath::test;
-
-constexpr const char* kVmMac = "fa:16:3e:11:22:33";
-constexpr const char* kPeerMac = "fa:16:3e:44:55:66";
-constexpr const char* kVm = "192.0.2.10";
-
-SwitchConfig neutron_config() {
-  std::string text =
-      "add-br br-int\nadd-port br-int up ofport=2\nadd-port br-int vm ofport=5\n"
-      "add-flow br-int table=0,priority=0,actions=resubmit(,60)\n"
-      "add-flow br-int table=60,priority=0,actions=NORMAL\n";
-  std::ifstream in(FLOWPATH_SOURCE_DIR "/tests/flow/data/neutron_ovsfw.txt");
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty() && line[0] != '#') text += "add-flow br-int " + line + "\n";
-  return SwitchConfig::parse(text);
-}
-
-std::vector<uint8_t> from_vm(const char* dst, uint16_t sport, uint16_t dport, uint16_t flags,
-                             uint32_t seq, uint32_t ack) {
-  return (Eth{mac(kPeerMac), mac(kVmMac)} / IPv4{.src = kVm, .dst = dst} /
-          TCP{.sport = sport, .dport = dport, .flags = flags, .seq = seq, .ack = ack})
-      .bytes();
-}
-std::vector<uint8_t> to_vm(const char* src, uint16_t sport, uint16_t dport, uint16_t flags,
-                           uint32_t seq, uint32_t ack) {
-  return (Eth{mac(kVmMac), mac(kPeerMac)} / Dot1Q{.vid = 1} / IPv4{.src = src, .dst = kVm} /
-          TCP{.sport = sport, .dport = dport, .flags = flags, .seq = seq, .ack = ack})
-      .bytes();
-}
+using namespace flowpath::test::neutron;
 
 // The distinct "actions:..." of the dump-flows lines per pass, recirc ids
 // as X, sorted.  Distinct: flowpath's megaflow masks can be narrower than
@@ -76,16 +44,10 @@ std::string plain_hex(const std::vector<uint8_t>& v) {
   return s;
 }
 
-struct NullSink {
-  void output(uint32_t, Packet&, bool) {}
-  void drop(Packet&) {}
-};
-
 TEST(ConntrackOvs, NeutronFlowsSameDatapathActionsAndConnections) {
   std::string why = difftest::OvsInstance::unavailable();
   if (!why.empty()) GTEST_SKIP() << "Open vSwitch differential test skipped: " << why;
-  const SwitchConfig cfg = neutron_config();
-  constexpr uint16_t kSyn = 0x002, kSynAck = 0x012, kAck = 0x010;
+  const SwitchConfig cfg = test::neutron::config();
   const std::vector<std::pair<std::vector<uint8_t>, std::string>> frames = {
       {from_vm("192.0.2.30", 40000, 8080, kSyn, 1, 0), "vm"},
       {to_vm("192.0.2.30", 8080, 40000, kSynAck, 500, 2), "up"},
@@ -97,17 +59,11 @@ TEST(ConntrackOvs, NeutronFlowsSameDatapathActionsAndConnections) {
   };
 
   // flowpath.
-  Ofproto of(cfg);
-  Datapath<Ofproto> dp(of);
-  NullSink sink;
-  for (const auto& [f, port] : frames) {
-    PacketBuffer buf(f, of.find_port(port)->dp_port);
-    Batch b;
-    b.push(&buf.packet());
-    dp.process(b, sink);
-  }
-  const auto ours = actions_of(dp.dpctl_dump_flows([&](uint32_t n) { return of.dp_port_name(n); }));
-  const std::string our_ct = ct::dpctl_dump_conntrack(dp.conntrack(), 0, {});
+  Switch sw;
+  for (const auto& [f, port] : frames) sw.send(f, port);
+  const auto ours =
+      actions_of(sw.dp.dpctl_dump_flows([&](uint32_t n) { return sw.of.dp_port_name(n); }));
+  const std::string our_ct = ct::dpctl_dump_conntrack(sw.dp.conntrack(), 0, {});
 
   ASSERT_EQ(ours.size(), 7u);
 
