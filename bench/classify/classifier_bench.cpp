@@ -251,6 +251,39 @@ void BM_v2_megaflow(benchmark::State& st, std::string set) {
   st.counters["wc_bits"] = double(bits) / double(n ? n : 1);
 }
 
+/// Where a lookup's time goes, counted (not timed) over the trace: trees
+/// descended, wide nodes stepped through, leaf entries compared (the
+/// forest's own counting twin of its lookup, early exits included), and
+/// the rank of the answer among all rules (0 = the highest priority).
+void BM_v2_cost(benchmark::State& st, std::string set) {
+  const auto& d = load(set);
+  auto& b = built_v2(set);
+  b.c->compile_now();
+  const auto* f = b.c->forest();
+  if (!f) return st.SkipWithError("no forest");
+  double trees = 0, nodes = 0, ents = 0, pos = 0;
+  size_t n = 0;
+  for (auto _ : st) {
+    for (const FlowKey& k : d.keys) {
+      auto c = f->lookup_cost(k, classify_detail::kNeverRemoved - 1);
+      trees += double(c.trees);
+      nodes += double(c.nodes);
+      ents += double(c.entries);
+      const auto* r = b.c->lookup(k);
+      pos += r ? double(r->value) : double(d.rules.size());
+    }
+    n += d.keys.size();
+  }
+  auto stats = f->stats();
+  st.counters["trees"] = trees / double(n);
+  st.counters["nodes"] = nodes / double(n);
+  st.counters["entries"] = ents / double(n);
+  st.counters["answer_rank"] = pos / double(n) / double(d.rules.size());
+  st.counters["forest_trees"] = double(f->n_trees());
+  st.counters["entries_per_rule"] = double(stats.entries) / double(d.rules.size());
+  st.counters["max_depth"] = double(stats.max_depth);
+}
+
 double thread_cpu() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -298,7 +331,6 @@ void update_with_reader(benchmark::State& st, const SetData& d, C& c) {
   st.counters["lookups_per_s"] = double(looked.load()) / reader_cpu.load();
 }
 
-
 void BM_v2_update(benchmark::State& st, std::string set) {
   auto& c = *built_v2(set).c;
   uint64_t compiles0 = c.compiles();
@@ -329,6 +361,7 @@ int register_all() {
         ->MinTime(0.3);
     benchmark::RegisterBenchmark(("v2_single/" + set).c_str(), BM_v2_single, set)->MinTime(0.3);
     benchmark::RegisterBenchmark(("v2_batch32/" + set).c_str(), BM_v2_batch, set)->MinTime(0.3);
+    benchmark::RegisterBenchmark(("v2_cost/" + set).c_str(), BM_v2_cost, set)->Iterations(1);
     benchmark::RegisterBenchmark(("v2_update/" + set).c_str(), BM_v2_update, set)->MinTime(0.5);
     benchmark::RegisterBenchmark(("classifier_updreader/" + set).c_str(),
                                  BM_classifier_update_reader, set)

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Classifier (v1), ClassifierV2 and DPDK rte_acl on the ClassBench sets, in one run.
-# Usage: bench/classify/run.sh [BUILD_DIR] [SET_REGEX]
+# Usage: bench/classify/run.sh [BUILD_DIR] [SET_REGEX] [KIND_REGEX]
 #   BUILD_DIR defaults to build-bench (configured RelWithDebInfo if absent);
 #   FLOWPATH_CLASSBENCH_DIR defaults to <repo>/../shared/data/classbench.
 # Prints two tables: ns per lookup (v1 and v2 single / batch32, rte_acl best
 # burst-64 and burst-1, ratios), and updates/s, build ms, memory, wc bits.
+# KIND_REGEX picks benchmarks (default all), e.g. 'classifier_single|v2_single|v2_batch32|v2_cost'
+# for the lookup table and the forest's cost counters only.
 # Times are CPU time (the machines are shared).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build-bench}
 filter=${2:-.}
+kinds=${3:-'(classifier|v2)_[a-z0-9]+'}
 export FLOWPATH_CLASSBENCH_DIR=${FLOWPATH_CLASSBENCH_DIR:-$root/../shared/data/classbench}
 if [[ ! -d "$FLOWPATH_CLASSBENCH_DIR" ]]; then  # a worktree sits one level deeper
   echo "run.sh: no ClassBench data in $FLOWPATH_CLASSBENCH_DIR; set FLOWPATH_CLASSBENCH_DIR" >&2
@@ -23,7 +26,7 @@ cmake --build "$build" -j2 --target peers_rte_acl >/dev/null 2>&1 || true
 json=$(mktemp)
 peer=$(mktemp)
 trap 'rm -f "$json" "$peer"' EXIT
-"$build/bench/classify_classifier_bench" --benchmark_filter="^(classifier|v2)_[a-z0-9]+/($filter)" \
+"$build/bench/classify_classifier_bench" --benchmark_filter="^($kinds)/($filter)" \
   --benchmark_format=json >"$json" 2>/dev/null
 : >"$peer"
 if [[ -x "$build/bench/peers_rte_acl" ]]; then
@@ -76,12 +79,14 @@ def lookups(s, r, p):
     v1, v1b, v2, v2b = ns(r, "classifier_single"), ns(r, "classifier_batch32"), ns(r, "v2_single"), ns(r, "v2_batch32")
     a64, a1 = p.get("b64", nan), p.get("b1", nan)
     o = ovs.get(s, nan)
-    return [s, "%d" % g(r, "classifier_single", "rules"), f1(v1), f1(v1b), f1(v2), f1(v2b), f1(a64), f1(a1),
+    return [s, f1(g(r, "v2_single", "rules")), f1(v1), f1(v1b), f1(v2), f1(v2b), f1(a64), f1(a1),
             f2(v2 / a64), f2(v2b / a64), "%.1f" % (o / v2), f2(v1 / v2)]
 table(("set", "rules", "v1", "v1 b32", "v2", "v2 b32", "acl b64", "acl b1", "v2/acl", "v2 b32/acl",
        "OVS/v2", "v1/v2"), lookups)
-print("Updates/s (CPU time; v2: writer + compile thread, writer alone in brackets, a reader thread looking up\n"
-      "meanwhile, its lookups per CPU second), build, memory, megaflow bits per lookup:\n")
+have = lambda k: any(k in r for r in rows.values())
+if have("v2_update"):
+  print("Updates/s (CPU time; v2: writer + compile thread, writer alone in brackets, a reader thread looking up\n"
+        "meanwhile, its lookups per CPU second), build, memory, megaflow bits per lookup:\n")
 def other(s, r, p):
     return [s, "%.2fM" % (g(r, "classifier_update", "updates_per_s") / 1e6),
             "%.2fM" % (g(r, "classifier_updreader", "updates_per_s") / 1e6),
@@ -92,6 +97,17 @@ def other(s, r, p):
             str(p.get("build", "-")), "%.1f" % g(r, "classifier_single", "memory_MB"),
             "%.1f" % g(r, "v2_single", "memory_MB"), str(p.get("mem", "-")),
             "%.1f" % g(r, "classifier_megaflow", "wc_bits"), "%.1f" % g(r, "v2_megaflow", "wc_bits")]
-table(("set", "v1 upd/s", "v1 upd/s + reader", "v1 upd/s no tries", "v2 upd/s", "v2 reader lk/s", "v2 compiles", "v1 build ms",
-       "v2 build ms", "acl build ms", "v1 MB", "v2 MB", "acl MB", "v1 wc bits", "v2 wc bits"), other)
+if have("v2_update"):
+  table(("set", "v1 upd/s", "v1 upd/s + reader", "v1 upd/s no tries", "v2 upd/s", "v2 reader lk/s", "v2 compiles", "v1 build ms",
+         "v2 build ms", "acl build ms", "v1 MB", "v2 MB", "acl MB", "v1 wc bits", "v2 wc bits"), other)
+if have("v2_cost"):
+  print("Forest lookup cost per key over the trace (counted, not timed): trees descended, wide nodes\n"
+        "stepped through, leaf entries compared, leaf entries per rule, the answer's position among the\n"
+        "rules by priority (0 = highest, 1 = lowest or no match):\n")
+def cost(s, r, p):
+    return [s, "%.2f" % g(r, "v2_cost", "trees"), "%.1f" % g(r, "v2_cost", "nodes"),
+            "%.1f" % g(r, "v2_cost", "entries"), "%.2f" % g(r, "v2_cost", "entries_per_rule"),
+            "%.2f" % g(r, "v2_cost", "answer_rank")]
+if have("v2_cost"):
+  table(("set", "trees", "wide nodes", "entries compared", "entries/rule", "answer position"), cost)
 PY

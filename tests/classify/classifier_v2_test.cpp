@@ -112,6 +112,12 @@ TEST(ClassifierV2, MatchesLinearSmallLeavesTinyBudget) {
   for (uint32_t seed = 21; seed <= 23; ++seed) run_differential(seed, true, 300, 2000, cfg);
 }
 
+TEST(ClassifierV2, MatchesLinearBigLeaves) {
+  ClassifierV2Config cfg = sync_cfg();
+  cfg.leaf_size = 100;  // leaves of more than 32 entries: the scan goes chunk by chunk
+  for (uint32_t seed = 26; seed <= 27; ++seed) run_differential(seed, true, 300, 2000, cfg);
+}
+
 TEST(ClassifierV2, MatchesLinearWithBackgroundCompiles) {
   ClassifierV2Config cfg;
   cfg.compile_min = 8;

@@ -101,5 +101,36 @@ TYPED_TEST(SimdCompare, MatchU32EveryN) {
   }
 }
 
+TYPED_TEST(SimdCompare, RangeHitsEveryShape) {
+  std::mt19937_64 rng(25);
+  for (size_t n = 0; n <= 32; ++n) {
+    for (size_t nd = 0; nd <= 8; ++nd) {
+      for (int it = 0; it < 20; ++it) {
+        auto r = exact<uint32_t>(2 * nd * n);  // lo, span arrays stride n apart, nothing more
+        uint32_t x[8];
+        for (size_t k = 0; k < nd; ++k) {
+          x[k] = uint32_t(rng() % 64);  // small values: hits and misses both common
+          for (size_t j = 0; j < n; ++j) {
+            uint32_t lo = uint32_t(rng() % 64), span = uint32_t(rng() % 64);
+            if (rng() % 8 == 0) lo = 0, span = ~0u;  // a wildcard
+            r[2 * k * n + j] = lo;
+            r[(2 * k + 1) * n + j] = span;
+          }
+        }
+        const uint32_t want = simd::range_hits<simd::Scalar>(x, nd, r.get(), n, n);
+        for (size_t j = 0; j < n; ++j) {  // the reference against the definition
+          bool in = true;
+          for (size_t k = 0; k < nd; ++k)
+            in &= x[k] >= r[2 * k * n + j] &&
+                  uint64_t{x[k]} <= uint64_t{r[2 * k * n + j]} + r[(2 * k + 1) * n + j];
+          ASSERT_EQ((want >> j) & 1, uint32_t{in}) << "n=" << n << " nd=" << nd << " j=" << j;
+        }
+        ASSERT_EQ((simd::range_hits<TypeParam>(x, nd, r.get(), n, n)), want)
+            << "n=" << n << " nd=" << nd;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace simd_test

@@ -12,13 +12,17 @@
 // split_dims.hpp) with a split point t chosen among the rules' range ends
 // (three quantiles per dimension, the one leaving the fewest rules in the
 // bigger child); a leaf holds the rules whose ranges meet the leaf's box,
-// sorted by rank, stored inline as (rank, rule index, [lo, span] x 8)
-// so the check of a candidate is a few subtractions without touching the
-// rule.  Splitting stops at Config::leaf_size rules above the first rule
-// that covers the whole box (the scan stops there anyway), when no split
-// helps, or when the replication budget is spent.  Trees are walked in
-// order of the best rank they hold and skipped when they cannot beat the
-// best match so far.
+// sorted by rank, as ranks, rule indexes and the rules' [lo, span] per
+// dimension stored column-wise, so one vector compare per dimension checks
+// up to 16 entries without touching a rule (simd::range_hits; the scan
+// then takes the hits in rank order).  Splitting stops at
+// Config::leaf_size rules above the first rule that covers the whole box
+// (the scan stops there anyway), when no split helps, or when the
+// replication budget is spent.  A lookup descends all trees in lock step
+// (their dependent loads overlap), a wide node's seven tests at once (the
+// path then comes from a table, kWidePath), and scans the leaves best
+// rank first, skipping what cannot beat the best match so far (why:
+// docs/classifier.md, "Lookup speed").
 //
 // Megaflow masks: a node adds the bits of its dimension that decide
 // `x >= t` (split_explain), a leaf adds, for each rule it checks, the bits
@@ -35,7 +39,9 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -43,6 +49,7 @@
 
 #include "flowpath/classify/split_dims.hpp"
 #include "flowpath/flow/flow_key.hpp"
+#include "flowpath/simd/compare.hpp"
 
 namespace flowpath::classify_detail {
 
@@ -51,18 +58,33 @@ struct SplitForestConfig {
   uint32_t replication_budget = 8;  // leaf entries per rule before splitting stops
 };
 
+/// The child (0..7) a wide node's three levels lead to, by the outcomes of
+/// its seven tests (bit j: test j said x >= t): test 0, then test 1 + p,
+/// then test 3 + p, p being the path so far.
+inline constexpr auto kWidePath = [] {
+  std::array<uint8_t, 128> out{};
+  for (uint32_t m = 0; m < 128; ++m) {
+    uint32_t p = m & 1;
+    p = 2 * p + (m >> (1 + p) & 1);
+    p = 2 * p + (m >> (3 + p) & 1);
+    out[m] = static_cast<uint8_t>(p);
+  }
+  return out;
+}();
+
 template <class Rule>
 class SplitForest {
  public:
   static constexpr size_t kMaxDims = 8;
   static constexpr size_t kBatch = 32;
+  static constexpr size_t kMaxTrees = 3;  // one per subset (subset_of)
 
   /// Compiles `rules` (ownership stays with the caller; they must outlive
   /// the forest).
   SplitForest(std::vector<Rule*> rules, SplitForestConfig cfg) : rules_(std::move(rules)) {
     std::sort(rules_.begin(), rules_.end(), [](Rule* a, Rule* b) { return a->rank > b->rank; });
     gone_ = std::make_unique<std::atomic<uint64_t>[]>(rules_.size());
-    std::vector<uint32_t> parts[3];
+    std::vector<uint32_t> parts[kMaxTrees];
     for (uint32_t i = 0; i < rules_.size(); ++i) {
       parts[subset_of(*rules_[i])].push_back(i);
       max_add_ = std::max(max_add_, rules_[i]->add_version);
@@ -103,7 +125,7 @@ class SplitForest {
     Stats st;
     for (const Tree& t : trees_) {
       st.nodes += t.nodes.size();
-      st.entries += t.ents.size();
+      st.entries += t.ranks.size();
       st.max_depth = std::max(st.max_depth, t.depth(0));
     }
     return st;
@@ -124,7 +146,7 @@ class SplitForest {
   size_t memory_bytes() const noexcept {
     size_t b = sizeof(*this) + rules_.capacity() * (sizeof(Rule*) + 8);
     for (const Tree& t : trees_)
-      b += t.nodes.capacity() * sizeof(Node) + t.ents.capacity() * sizeof(Entry);
+      b += t.nodes.capacity() * sizeof(Node) + t.ranks.capacity() * 12 + t.rng.capacity() * 4;
     return b;
   }
 
@@ -132,18 +154,20 @@ class SplitForest {
   /// nullptr.  With wc, ORs the consulted bits into *wc.
   const Rule* lookup(const FlowKey& key, uint64_t v, uint64_t& best_rank,
                      FlowMask* wc = nullptr) const {
-    const Rule* best = nullptr;
-    uint32_t x[kMaxDims];
-    for (const Tree& t : trees_) {
-      if (t.max_rank <= best_rank) break;
-      t.extract(key, x);
-      uint32_t n = wc ? t.descend_wc(x, *wc) : t.descend(x);
-      if (wc)
-        scan_wc(t, t.nodes[n], key, v, best, best_rank, *wc);
-      else
-        scan(t, t.nodes[n], x, key, v, best, best_rank);
-    }
-    return best;
+    if (wc) return lookup_wc(key, v, best_rank, *wc);
+    return lookup_fast<false>(key, v, best_rank, nullptr);
+  }
+
+  /// What one lookup without wc costs (diagnostics, benchmarks): trees
+  /// descended, wide nodes stepped through, leaf entries compared.
+  struct Cost {
+    size_t trees = 0, nodes = 0, entries = 0;
+  };
+  Cost lookup_cost(const FlowKey& key, uint64_t v) const {
+    Cost c;
+    uint64_t best_rank = 0;
+    lookup_fast<true>(key, v, best_rank, &c);
+    return c;
   }
 
   /// out[i] / best_rank[i] as lookup() for n ≤ kBatch keys, walking every
@@ -177,7 +201,7 @@ class SplitForest {
         }
       }
       for (size_t k = 0; k < n; ++k)
-        if (node[k] != kDone) __builtin_prefetch(&t.ents[t.nodes[node[k]].base]);
+        if (node[k] != kDone) t.prefetch_leaf(t.nodes[node[k]]);
       for (size_t k = 0; k < n; ++k)
         if (node[k] != kDone) scan(t, t.nodes[node[k]], x[k], keys[k], v, out[k], best_rank[k]);
     }
@@ -196,6 +220,8 @@ class SplitForest {
     uint32_t t;
     uint32_t a;
     uint32_t b;
+    uint32_t r;  // a leaf's first range in Tree::rng
+    uint32_t h;  // a leaf's head (Node::head)
   };
   /// What lookups walk: three levels of the binary tree in one cache line
   /// (7 tests, a path of 3 picks one of 8 children at base..base+7), so a
@@ -208,16 +234,13 @@ class SplitForest {
     uint8_t leaf;
     uint32_t base;   // first child, or first entry of a leaf
     uint32_t count;  // entries in a leaf
+    uint32_t rbase;  // a leaf's ranges in Tree::rng
+    uint32_t child;  // first child; in a leaf, its own index - 7 (see step)
+    // A leaf's entries down to the first that covers its box by ranges
+    // alone: while that rule is visible the scan never goes further, so
+    // the first compare stops there (the rest serve removals).
+    uint32_t head;
   };
-  /// A leaf entry: the rule's range on every dimension (unused dimensions
-  /// [0, ~0]), so the check is one fixed-size loop the compiler vectorises.
-  struct Entry {
-    uint64_t rank;
-    uint32_t id;  // index in rules_ | kFullCheck: the ranges do not say everything
-    uint32_t lo[kMaxDims];
-    uint32_t span[kMaxDims];  // hi - lo
-  };
-
   struct Tree {
     uint32_t n_dims = 0;
     KeyDim dims[kMaxDims] = {};
@@ -226,13 +249,33 @@ class SplitForest {
     bool fast_read = true;         // every dimension lies in the key's first 116 bytes
     uint64_t max_rank = 0;
     std::vector<Node> nodes;
-    std::vector<Entry> ents;
+    // Leaf entries, leaf after leaf in rank order: ranks[base + i] and
+    // ids[base + i] (index in rules_ | kFullCheck: the ranges do not say
+    // everything), and the ranges column-wise so one vector compare checks
+    // up to 16 entries on one dimension: rng[rbase + 2d * count + i] = lo,
+    // rng[rbase + (2d + 1) * count + i] = hi - lo, for d < n_dims.
+    std::vector<uint64_t> ranks;
+    std::vector<uint32_t> ids;
+    std::vector<uint32_t> rng;
 
+    void prefetch_leaf(const Node& lf) const noexcept {
+      __builtin_prefetch(ranks.data() + lf.base);
+      const uint32_t* r = rng.data() + lf.rbase;
+      uint32_t end = std::min<uint32_t>(2 * n_dims * lf.count, 512);  // 32 lines at most
+      for (uint32_t off = 0; off < end; off += 16) __builtin_prefetch(r + off);
+    }
+
+    /// All seven tests at once (independent loads the core overlaps),
+    /// then the path from a table: one dependent load per wide node
+    /// instead of three compare-then-load rounds.
+    /// A leaf steps to itself (all its tests pass, child + 7 is its own
+    /// index), so lock-step walks need no branch per node.
     static uint32_t step(const Node& m, const uint32_t* x) noexcept {
-      uint32_t p = x[m.d[0]] >= m.t[0];
-      p = 2 * p + (x[m.d[1 + p]] >= m.t[1 + p]);
-      p = 2 * p + (x[m.d[3 + p]] >= m.t[3 + p]);
-      return m.base + p;
+      uint32_t b0 = x[m.d[0]] >= m.t[0], b1 = x[m.d[1]] >= m.t[1], b2 = x[m.d[2]] >= m.t[2];
+      uint32_t b3 = x[m.d[3]] >= m.t[3], b4 = x[m.d[4]] >= m.t[4], b5 = x[m.d[5]] >= m.t[5];
+      uint32_t b6 = x[m.d[6]] >= m.t[6];
+      uint32_t bits = b0 | b1 << 1 | b2 << 2 | b3 << 3 | b4 << 4 | b5 << 5 | b6 << 6;
+      return m.child + kWidePath[bits];
     }
     size_t depth(uint32_t n) const {
       if (nodes[n].leaf) return 0;
@@ -274,35 +317,100 @@ class SplitForest {
     }
   };
 
-  void scan(const Tree& t, const Node& leaf, const uint32_t* x, const FlowKey& key, uint64_t v,
-            const Rule*& best, uint64_t& best_rank) const noexcept {
-    const Entry* e = t.ents.data() + leaf.base;
-    for (uint32_t i = 0; i < leaf.count; ++i, ++e) {
-      if (e->rank <= best_rank) return;
-      uint32_t out = 0;
-      for (uint32_t d = 0; d < kMaxDims; ++d) out |= (x[d] - e->lo[d]) > e->span[d];
-      if (out) continue;
-      uint32_t id = e->id & ~kFullCheck;
-      if (gone_[id].load(std::memory_order_relaxed) <= v) continue;
-      const Rule* r = rules_[id];
-      if ((e->id & kFullCheck) && !r->matches(key)) continue;
-      if (v < max_add_ && r->add_version > v) continue;  // a reader of an older version
-      best = r;
-      best_rank = e->rank;
-      return;
+  /// The megaflow path: trees one by one, each skipped when it cannot
+  /// beat the best so far (a skipped tree adds no bits to the mask).
+  const Rule* lookup_wc(const FlowKey& key, uint64_t v, uint64_t& best_rank, FlowMask& wc) const {
+    const Rule* best = nullptr;
+    uint32_t x[kMaxDims];
+    for (const Tree& t : trees_) {
+      if (t.max_rank <= best_rank) break;
+      t.extract(key, x);
+      scan_wc(t, t.nodes[t.descend_wc(x, wc)], key, v, best, best_rank, wc);
     }
+    return best;
+  }
+
+  /// Without a mask: every tree that could beat best_rank is descended in
+  /// lock step (their dependent loads overlap, as lookup_batch does across
+  /// keys), then the leaves are scanned best first rank first, so the first
+  /// match stops the other scans at their first entry.
+  template <bool kCount>
+  const Rule* lookup_fast(const FlowKey& key, uint64_t v, uint64_t& best_rank, Cost* c) const {
+    uint32_t x[kMaxTrees][kMaxDims];
+    uint32_t node[kMaxTrees];
+    size_t nt = 0;
+    for (const Tree& t : trees_) {
+      if (t.max_rank <= best_rank) break;
+      t.extract(key, x[nt]);
+      node[nt++] = 0;
+    }
+    for (bool moving = nt > 0; moving;) {  // one branch per round, none per tree
+      moving = false;
+      for (size_t i = 0; i < nt; ++i) {
+        const Node& nd = trees_[i].nodes[node[i]];
+        if constexpr (kCount) c->nodes += !nd.leaf;
+        node[i] = Tree::step(nd, x[i]);
+        moving |= !trees_[i].nodes[node[i]].leaf;
+      }
+    }
+    for (size_t i = 0; i < nt; ++i) trees_[i].prefetch_leaf(trees_[i].nodes[node[i]]);
+    uint32_t order[kMaxTrees];
+    uint64_t top[kMaxTrees];
+    for (size_t i = 0; i < nt; ++i) {  // insertion sort by the leaf's best rank
+      const Node& lf = trees_[i].nodes[node[i]];
+      uint64_t r = lf.count ? trees_[i].ranks[lf.base] : 0;
+      size_t j = i;
+      for (; j > 0 && top[j - 1] < r; --j) top[j] = top[j - 1], order[j] = order[j - 1];
+      top[j] = r;
+      order[j] = static_cast<uint32_t>(i);
+    }
+    const Rule* best = nullptr;
+    for (size_t j = 0; j < nt && top[j] > best_rank; ++j) {
+      const Tree& t = trees_[order[j]];
+      uint32_t n = scan(t, t.nodes[node[order[j]]], x[order[j]], key, v, best, best_rank);
+      if constexpr (kCount) c->entries += n;
+    }
+    if constexpr (kCount) c->trees += nt;
+    return best;
+  }
+
+  /// Entries compared (for Cost; unused results cost nothing): 32 at a
+  /// time, dimension by dimension (simd::range_hits), then the hits in
+  /// rank order until one is visible and passes its full check.
+  uint32_t scan(const Tree& t, const Node& leaf, const uint32_t* x, const FlowKey& key, uint64_t v,
+                const Rule*& best, uint64_t& best_rank) const noexcept {
+    const uint64_t* rk = t.ranks.data() + leaf.base;
+    const uint32_t* ids = t.ids.data() + leaf.base;
+    const uint32_t* rg = t.rng.data() + leaf.rbase;
+    for (uint32_t c0 = 0, n; c0 < leaf.count; c0 += n) {
+      if (rk[c0] <= best_rank) return c0;
+      n = std::min<uint32_t>(32, (c0 < leaf.head ? leaf.head : leaf.count) - c0);
+      for (uint32_t hits = simd::range_hits(x, t.n_dims, rg + c0, leaf.count, n); hits;
+           hits &= hits - 1) {
+        uint32_t i = c0 + static_cast<uint32_t>(std::countr_zero(hits));
+        if (rk[i] <= best_rank) return c0 + n;
+        uint32_t id = ids[i] & ~kFullCheck;
+        if (gone_[id].load(std::memory_order_relaxed) <= v) continue;
+        const Rule* r = rules_[id];
+        if ((ids[i] & kFullCheck) && !r->matches(key)) continue;
+        if (v < max_add_ && r->add_version > v) continue;  // a reader of an older version
+        best = r;
+        best_rank = rk[i];
+        return c0 + n;
+      }
+    }
+    return leaf.count;
   }
 
   void scan_wc(const Tree& t, const Node& leaf, const FlowKey& key, uint64_t v, const Rule*& best,
                uint64_t& best_rank, FlowMask& wc) const noexcept {
-    const Entry* e = t.ents.data() + leaf.base;
-    for (uint32_t i = 0; i < leaf.count; ++i, ++e) {
-      if (e->rank <= best_rank) return;
-      const Rule* r = rules_[e->id & ~kFullCheck];
+    for (uint32_t i = leaf.base; i < leaf.base + leaf.count; ++i) {
+      if (t.ranks[i] <= best_rank) return;
+      const Rule* r = rules_[t.ids[i] & ~kFullCheck];
       if (!r->visible(v)) continue;
       if (r->explain(key, wc)) {
         best = r;
-        best_rank = e->rank;
+        best_rank = t.ranks[i];
         return;
       }
     }

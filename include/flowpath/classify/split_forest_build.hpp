@@ -42,7 +42,9 @@ class SplitForest<Rule>::Builder {
     t_.nodes.push_back({});
     widen(0, 0);
     t_.nodes.shrink_to_fit();
-    t_.ents.shrink_to_fit();
+    t_.ranks.shrink_to_fit();
+    t_.ids.shrink_to_fit();
+    t_.rng.shrink_to_fit();
     return std::move(t_);
   }
 
@@ -127,7 +129,7 @@ class SplitForest<Rule>::Builder {
     size_t eff = effective(s, blo, bhi);
     Split sp{0, 0, ~size_t{0}};
     if (eff > leaf_ && depth < kMaxDepth && budget_ >= 2 * s.size()) sp = choose(s, eff, blo, bhi);
-    if (sp.score == ~size_t{0}) return make_leaf(idx, s);
+    if (sp.score == ~size_t{0}) return make_leaf(idx, s, eff);
     std::vector<uint32_t> l, r;
     for (uint32_t i : s) {
       if (rr_[i].lo[sp.dim] < sp.t) l.push_back(i);
@@ -137,7 +139,7 @@ class SplitForest<Rule>::Builder {
     uint32_t li = static_cast<uint32_t>(bn_.size());
     bn_.push_back({});
     bn_.push_back({});
-    bn_[idx] = {static_cast<uint8_t>(sp.dim), sp.t, li, 0};
+    bn_[idx] = {static_cast<uint8_t>(sp.dim), sp.t, li, 0, 0, 0};
     uint32_t saved = bhi[sp.dim];
     bhi[sp.dim] = sp.t - 1;
     build_node(li, l, blo, bhi, depth + 1);
@@ -181,19 +183,21 @@ class SplitForest<Rule>::Builder {
     return best;
   }
 
-  void make_leaf(uint32_t idx, const std::vector<uint32_t>& s) {
-    uint32_t first = static_cast<uint32_t>(t_.ents.size());
+  /// head: entries down to the first that covers the leaf's box.
+  void make_leaf(uint32_t idx, const std::vector<uint32_t>& s, size_t head) {
+    uint32_t first = static_cast<uint32_t>(t_.ranks.size());
+    uint32_t rbase = static_cast<uint32_t>(t_.rng.size());
     for (uint32_t i : s) {
-      const Proj& p = rr_[i];
-      Entry e{rules_[i]->rank, ids_[i] | (p.full_check ? kFullCheck : 0), {}, {}};
-      for (uint32_t d = 0; d < kMaxDims; ++d) {
-        e.lo[d] = d < t_.n_dims ? p.lo[d] : 0;
-        e.span[d] = d < t_.n_dims ? p.hi[d] - p.lo[d] : ~0u;
-      }
-      t_.ents.push_back(e);
+      t_.ranks.push_back(rules_[i]->rank);
+      t_.ids.push_back(ids_[i] | (rr_[i].full_check ? kFullCheck : 0));
+    }
+    for (uint32_t d = 0; d < t_.n_dims; ++d) {  // column-wise: lo[], then span[]
+      for (uint32_t i : s) t_.rng.push_back(rr_[i].lo[d]);
+      for (uint32_t i : s) t_.rng.push_back(rr_[i].hi[d] - rr_[i].lo[d]);
     }
     budget_ -= std::min(budget_, s.size());
-    bn_[idx] = {kLeaf, 0, first, static_cast<uint32_t>(s.size())};
+    bn_[idx] = {
+        kLeaf, 0, first, static_cast<uint32_t>(s.size()), rbase, static_cast<uint32_t>(head)};
   }
 
   /// Writes at t_.nodes[w] the wide node for binary node b: its tests down
@@ -205,6 +209,9 @@ class SplitForest<Rule>::Builder {
       leaf.leaf = 1;
       leaf.base = bn_[b].a;
       leaf.count = bn_[b].b;
+      leaf.rbase = bn_[b].r;
+      leaf.head = bn_[b].h;
+      leaf.child = w - 7;  // modulo 2^32: step() adds 7 back
       t_.nodes[w] = leaf;
       return;
     }
@@ -222,6 +229,7 @@ class SplitForest<Rule>::Builder {
       std::copy(next, next + 2 * width, level);
     }
     m.base = static_cast<uint32_t>(t_.nodes.size());
+    m.child = m.base;
     t_.nodes[w] = m;
     t_.nodes.resize(t_.nodes.size() + 8);
     for (uint32_t p = 0; p < 8; ++p) widen(m.base + p, level[p]);

@@ -6,10 +6,11 @@
 //   uint32_t j = simd::find_masked(key, mask, values);   // values.size() if none
 //   uint32_t j = simd::find_words<simd::Default, 3>(probe, entries, n);
 //   uint32_t bits = simd::match_u32(bucket_hashes, 8, h);
+//   uint32_t hits = simd::range_hits(x, dims, leaf_ranges, stride, n);
 //
 // Contract.  `value`/`values` are already masked.  Results are identical
 // for every backend.  Preconditions: match_masked_many takes <= 64 keys,
-// match_u32 <= 32 entries.  Never allocates, never throws; reads only the
+// match_u32 and range_hits <= 32 entries.  Never allocates, never throws; reads only the
 // memory named by its arguments (no over-reads; ASan-clean).
 //
 // Cost (AVX-512): a whole-key masked compare is two 8-lane loads per key;
@@ -66,6 +67,16 @@ template <class B = Default>
 inline uint32_t match_u32(const uint32_t* bucket, size_t n, uint32_t h) noexcept {
   assert(n <= 32);
   return Kernels<B>::match_u32(bucket, n, h);
+}
+
+/// Bit j set when x[k] - lo_k[j] <= span_k[j] (unsigned) for every k < nd,
+/// for j < n <= 32, where lo_k = r + 2k*stride and span_k = lo_k + stride
+/// (a decision-tree leaf's ranges, dimension by dimension).
+template <class B = Default>
+inline uint32_t range_hits(const uint32_t* x, size_t nd, const uint32_t* r, size_t stride,
+                           size_t n) noexcept {
+  assert(n <= 32);
+  return Kernels<B>::range_hits(x, nd, r, stride, n);
 }
 
 }  // namespace flowpath::simd

@@ -118,6 +118,35 @@ HWY_INLINE uint32_t match_u32(const uint32_t* bucket, size_t n, uint32_t h, size
   }
 }
 
+/// range_hits: up to 16 lanes per step; the last step's loads are masked
+/// (AVX2 and AVX-512 masked loads never touch masked-off lanes), the loads
+/// of a step are independent so only the mask AND chains across dims.
+HWY_INLINE uint32_t range_hits(const uint32_t* x, size_t nd, const uint32_t* r, size_t stride,
+                               size_t n) {
+#if HWY_TARGET <= HWY_AVX2
+  const hn::CappedTag<uint32_t, 16> d;
+  const size_t L = hn::Lanes(d);
+  uint32_t bits = 0;
+  for (size_t j = 0; j < n; j += L) {
+    const auto in = hn::FirstN(d, n - j);
+    auto ok = in;
+    for (size_t k = 0; k < nd; ++k) {
+      const auto lo = hn::MaskedLoad(in, d, r + 2 * k * stride + j);
+      const auto span = hn::MaskedLoad(in, d, r + (2 * k + 1) * stride + j);
+      ok = hn::AndNot(hn::Gt(hn::Sub(hn::Set(d, x[k]), lo), span), ok);
+    }
+    uint8_t raw[8] = {};
+    hn::StoreMaskBits(d, ok, raw);
+    uint32_t chunk = 0;
+    std::memcpy(&chunk, raw, sizeof chunk);
+    bits |= chunk << j;
+  }
+  return bits;
+#else  // narrower targets have no masked load that avoids the over-read
+  return Kernels<Scalar>::range_hits(x, nd, r, stride, n);
+#endif
+}
+
 }  // namespace hwy_detail
 
 template <>
@@ -210,6 +239,10 @@ struct Kernels<Highway> {
 
   static uint32_t match_u32(const uint32_t* bucket, size_t n, uint32_t h) noexcept {
     return hwy_detail::match_u32<16>(bucket, n, h, 0, 0);
+  }
+  static uint32_t range_hits(const uint32_t* x, size_t nd, const uint32_t* r, size_t stride,
+                             size_t n) noexcept {
+    return hwy_detail::range_hits(x, nd, r, stride, n);
   }
 
   static size_t gather_masked_words(const FlowKey& key, const FlowMask& mask, uint32_t word_map,

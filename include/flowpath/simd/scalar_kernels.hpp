@@ -77,6 +77,22 @@ struct Kernels<Scalar> {
     for (size_t j = 0; j < n; ++j) bits |= uint32_t{bucket[j] == h} << j;
     return bits;
   }
+  /// Bit j set when, for every k < nd, x[k] lies in the range
+  /// [r[2k*stride + j], that + r[(2k+1)*stride + j]] (lo, span arrays of
+  /// n <= 32 entries each, stride apart); every x[k] - lo is unsigned.
+  static uint32_t range_hits(const uint32_t* x, size_t nd, const uint32_t* r, size_t stride,
+                             size_t n) noexcept {
+    uint32_t bits = 0;
+    for (size_t j = 0; j < n; ++j) bits |= uint32_t{range_hit(x, nd, r, stride, j)} << j;
+    return bits;
+  }
+  static bool range_hit(const uint32_t* x, size_t nd, const uint32_t* r, size_t stride,
+                        size_t j) noexcept {
+    uint32_t out = 0;
+    for (size_t k = 0; k < nd; ++k)
+      out |= (x[k] - r[2 * k * stride + j]) > r[(2 * k + 1) * stride + j];
+    return out == 0;
+  }
   /// out[k] = key.word(i) & mask.word(i) for the k-th set bit i of word_map.
   static size_t gather_masked_words(const FlowKey& key, const FlowMask& mask, uint32_t word_map,
                                     uint64_t* out) noexcept {

@@ -154,6 +154,30 @@ inline uint32_t match_u32(const uint32_t* bucket, size_t n, uint32_t h, size_t j
   }
 }
 
+/// range_hits over full vectors of A, then narrower ones, then scalar.
+template <class A>
+inline uint32_t range_hits(const uint32_t* x, size_t nd, const uint32_t* r, size_t stride, size_t n,
+                           size_t j, uint32_t bits) noexcept {
+  if constexpr (usable<A>() && lanes<uint32_t, A>() >= 4) {
+    using V = xsimd::batch<uint32_t, A>;
+    constexpr size_t L = V::size;
+    const V lane_bit = V::load_unaligned(kLaneBit), zero(0u);
+    for (; j + L <= n; j += L) {
+      auto ok = zero == zero;
+      for (size_t k = 0; k < nd; ++k) {
+        const V lo = V::load_unaligned(r + 2 * k * stride + j);
+        const V span = V::load_unaligned(r + (2 * k + 1) * stride + j);
+        ok = ok & ((V(x[k]) - lo) <= span);
+      }
+      bits |= xsimd::hadd(xsimd::select(ok, lane_bit, zero)) << j;
+    }
+    return range_hits<typename Narrower<A>::type>(x, nd, r, stride, n, j, bits);
+  } else {
+    for (; j < n; ++j) bits |= uint32_t{Kernels<Scalar>::range_hit(x, nd, r, stride, j)} << j;
+    return bits;
+  }
+}
+
 }  // namespace xs_detail
 
 template <class A>
@@ -256,6 +280,11 @@ struct Kernels<XsimdOn<A>> {
   static uint32_t match_u32(const uint32_t* bucket, size_t n, uint32_t h) noexcept {
     using Start = xs_detail::FitArchT<uint32_t, A, 16>;
     return xs_detail::match_u32<Start>(bucket, n, h, 0, 0);
+  }
+  static uint32_t range_hits(const uint32_t* x, size_t nd, const uint32_t* r, size_t stride,
+                             size_t n) noexcept {
+    using Start = xs_detail::FitArchT<uint32_t, A, 16>;
+    return xs_detail::range_hits<Start>(x, nd, r, stride, n, 0, 0);
   }
 
   static size_t gather_masked_words(const FlowKey& key, const FlowMask& mask, uint32_t word_map,
