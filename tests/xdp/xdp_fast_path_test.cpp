@@ -214,11 +214,12 @@ TEST_F(XdpFastPathTest, KernelMatchesUserspaceFrameByFrame) {
   same_decision("p1", frag, false);
 }
 
-/// A UDP/TCP frame from kA to kB; `vid`: one 802.1Q tag; `udp_csum0`: the
-/// UDP checksum zeroed (no checksum: must stay zero).
-Bytes frame4(bool tcp, uint16_t sport, uint16_t dport, std::optional<uint16_t> vid = {},
-             std::vector<uint8_t> options = {}, bool udp_csum0 = false) {
-  IPv4 ip{.src = "192.0.2.1", .dst = "192.0.2.2", .ttl = 33, .tos = 0x03, .options = options};
+/// A UDP/TCP frame from kA to kB over the IP header `ip` (l3_len bytes);
+/// `vid`: one 802.1Q tag; `udp_csum0`: the UDP checksum zeroed (no
+/// checksum: must stay zero).
+template <class Ip>
+Bytes l4_frame(const Ip& ip, size_t l3_len, bool tcp, uint16_t sport, uint16_t dport,
+               std::optional<uint16_t> vid, bool udp_csum0) {
   Eth eth{mac(kB), mac(kA)};
   Bytes b;
   if (tcp) {
@@ -231,32 +232,23 @@ Bytes frame4(bool tcp, uint16_t sport, uint16_t dport, std::optional<uint16_t> v
             : (eth / ip / u / Payload{.n = 22}).bytes();
   }
   if (udp_csum0) {
-    size_t l4 = 14 + (vid ? 4 : 0) + 20 + options.size();
+    size_t l4 = 14 + (vid ? 4 : 0) + l3_len;
     b[l4 + 6] = b[l4 + 7] = 0;
   }
   return b;
+}
+
+Bytes frame4(bool tcp, uint16_t sport, uint16_t dport, std::optional<uint16_t> vid = {},
+             std::vector<uint8_t> options = {}, bool udp_csum0 = false) {
+  IPv4 ip{.src = "192.0.2.1", .dst = "192.0.2.2", .ttl = 33, .tos = 0x03, .options = options};
+  return l4_frame(ip, 20 + options.size(), tcp, sport, dport, vid, udp_csum0);
 }
 
 /// The same over IPv6 (2001:db8::1 -> 2001:db8::2).
 Bytes frame6(bool tcp, uint16_t sport, uint16_t dport, std::optional<uint16_t> vid = {},
              bool udp_csum0 = false) {
   IPv6 ip{.src = "2001:db8::1", .dst = "2001:db8::2", .hlim = 33, .tc = 0x03, .flow = 5};
-  Eth eth{mac(kB), mac(kA)};
-  Bytes b;
-  if (tcp) {
-    TCP t{.sport = sport, .dport = dport, .flags = 0x018};
-    b = vid ? (eth / Dot1Q{.vid = *vid} / ip / t / Payload{.n = 22}).bytes()
-            : (eth / ip / t / Payload{.n = 22}).bytes();
-  } else {
-    UDP u{.sport = sport, .dport = dport};
-    b = vid ? (eth / Dot1Q{.vid = *vid} / ip / u / Payload{.n = 22}).bytes()
-            : (eth / ip / u / Payload{.n = 22}).bytes();
-  }
-  if (udp_csum0) {
-    size_t l4 = 14 + (vid ? 4 : 0) + 40;
-    b[l4 + 6] = b[l4 + 7] = 0;
-  }
-  return b;
+  return l4_frame(ip, 40, tcp, sport, dport, vid, udp_csum0);
 }
 
 /// Whether the TCP/UDP checksum of an IPv6 frame (L4 right after the
