@@ -13,7 +13,8 @@
 //   hit      count (atomic adds), check that the output port is still in
 //            fp_ports (else punt, untouched), run the ops (VLAN pop, push,
 //            TCI rewrite; set-field on Ethernet addresses, IPv4 addresses,
-//            TOS, TTL and TCP/UDP ports with incremental checksum updates;
+//            TOS, TTL and TCP/UDP ports (IPv4 and IPv6) with incremental
+//            checksum updates;
 //            a failed push drops, as the userspace executor), redirect
 //            through fp_ports; no output op = drop.
 //   miss     bpf_redirect_map(fp_xsks, rx queue): to the PMD over AF_XDP,
@@ -252,15 +253,34 @@ static __always_inline __u8* ipv4_at(struct xdp_md* ctx, const struct fp_xdp_op*
   return ip;
 }
 
-// The TCP/UDP checksum field of the IPv4 header ip (NULL: none there).
-static __always_inline __u16* l4_csum(struct xdp_md* ctx, __u8* ip) {
+// The TCP/UDP checksum field of the L4 header l4 (NULL: none there).
+static __always_inline __u16* l4_csum(struct xdp_md* ctx, __u8* l4, __u8 proto) {
   void* end = (void*)(long)ctx->data_end;
-  __u32 hlen = (ip[0] & 0x0f) * 4;
-  if (hlen < 20) return 0;
-  __u8* l4 = ip + hlen;
-  if (ip[9] == IPPROTO_TCP && (void*)(l4 + 18) <= end) return (__u16*)(l4 + 16);
-  if (ip[9] == IPPROTO_UDP && (void*)(l4 + 8) <= end) return (__u16*)(l4 + 6);
+  if (proto == IPPROTO_TCP && (void*)(l4 + 18) <= end) return (__u16*)(l4 + 16);
+  if (proto == IPPROTO_UDP && (void*)(l4 + 8) <= end) return (__u16*)(l4 + 6);
   return 0;
+}
+
+// The L4 header after the IP header at op->l3: IPv4 (any IHL) or IPv6
+// without extension headers (the parser punts those, so a hit has none).
+// Ports are not in the IPv6 pseudo-header: a port rewrite is the same
+// 16-bit update under both.  NULL: no IP header there.
+static __always_inline __u8* l4_at(struct xdp_md* ctx, const struct fp_xdp_op* op, __u8* proto) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  __u32 l3 = op->l3;
+  if (l3 > FP_XDP_MAX_L3) return 0;
+  __u8* ip = data + l3;
+  if ((void*)(ip + 20) > end) return 0;
+  if ((ip[0] >> 4) == 4) {
+    __u32 hlen = (ip[0] & 0x0f) * 4;
+    if (hlen < 20) return 0;
+    *proto = ip[9];
+    return ip + hlen;
+  }
+  if ((ip[0] >> 4) != 6 || (void*)(ip + 40) > end) return 0;
+  *proto = ip[6];
+  return ip + 40;
 }
 
 static __always_inline void update_l4(__u16* f, __u8 proto, __u32 old, __u32 neu, int wide) {
@@ -280,7 +300,8 @@ static __always_inline void set_ipv4_addr(struct xdp_md* ctx, const struct fp_xd
   *a = bpf_htonl(neu);
   __u16* ck = (__u16*)(ip + 10);
   *ck = bpf_htons(csum_replace32(bpf_ntohs(*ck), old, neu));
-  __u16* f = l4_csum(ctx, ip);
+  __u32 hlen = (ip[0] & 0x0f) * 4;
+  __u16* f = hlen < 20 ? 0 : l4_csum(ctx, ip + hlen, ip[9]);
   if (f) update_l4(f, ip[9], old, neu, 1);
 }
 
@@ -297,18 +318,18 @@ static __always_inline void set_ipv4_word(struct xdp_md* ctx, const struct fp_xd
 }
 
 static __always_inline void set_tp_port(struct xdp_md* ctx, const struct fp_xdp_op* op) {
-  __u8* ip = ipv4_at(ctx, op);
-  if (!ip) return;
-  __u16* f = l4_csum(ctx, ip);
+  __u8 proto = 0;
+  __u8* l4 = l4_at(ctx, op, &proto);
+  if (!l4) return;
+  __u16* f = l4_csum(ctx, l4, proto);
   if (!f) return;  // SCTP and the rest: never offloaded (the key has TCP/UDP only)
   void* end = (void*)(long)ctx->data_end;
-  __u8* l4 = ip + (ip[0] & 0x0f) * 4;
   __u16* p = (__u16*)(l4 + (op->field ? 2 : 0));
   if ((void*)(p + 1) > end) return;
   __u16 old = bpf_ntohs(*p), neu = op->bits;
   if (old == neu) return;
   *p = bpf_htons(neu);
-  update_l4(f, ip[9], old, neu, 0);
+  update_l4(f, proto, old, neu, 0);
 }
 
 // One op; nonzero: the packet is dropped (a failed VLAN push, as userspace).

@@ -44,6 +44,20 @@ std::vector<Case> cases() {
   return out;
 }
 
+/// IPv6 frames of every kind set_tp_* rewrites.
+std::vector<Case> cases6() {
+  std::vector<Case> out;
+  for (uint8_t proto : {6, 17, 132}) {
+    for (bool hbh : {false, true}) {
+      FrameSpec s;
+      s.ipv6 = true, s.proto = proto, s.ipv6_hbh = hbh;
+      s.vlans.push_back({0x8100, 0x0064});
+      out.push_back({"ipv6", s});
+    }
+  }
+  return out;
+}
+
 const uint8_t* ip_of(const Packet& p) {
   size_t off = 12;
   while (test::get16(p.data() + off) == 0x8100 || test::get16(p.data() + off) == 0x88a8) off += 4;
@@ -96,11 +110,89 @@ TEST(SetField, EveryActionKeepsEveryChecksum) {
   }
 }
 
+/// The L4 header of an Ethernet/[tags]/IPv6 frame (40-byte header, then
+/// hop-by-hop or destination options headers).
+const uint8_t* l4_of6(const Packet& p) {
+  const uint8_t* ip = ip_of(p);
+  const uint8_t* l4 = ip + 40;
+  for (uint8_t nh = ip[6]; nh == 0 || nh == 60; nh = l4[0], l4 += (l4[1] + 1) * 8) {
+  }
+  return l4;
+}
+
+// IPv6 as Open vSwitch does it: the ports are rewritten (TCP, UDP, SCTP,
+// under 0-2 tags and behind extension headers) with the L4 checksum fixed;
+// the IPv4 rewrites leave the frame alone; a zero UDP checksum stays zero.
+TEST(SetField, Ipv6PortsKeepEveryChecksum) {
+  for (uint8_t proto : {6, 17, 132}) {
+    for (int tags = 0; tags <= 2; ++tags) {
+      for (int variant = 0; variant < 3; ++variant) {
+        if (variant == 2 && proto != 17) continue;
+        FrameSpec s;
+        s.ipv6 = true, s.proto = proto, s.ipv6_hbh = variant == 1, s.udp_zero_csum = variant == 2;
+        if (tags >= 1) s.vlans.push_back({tags == 2 ? 0x88a8 : 0x8100, 0x0064});
+        if (tags == 2) s.vlans.push_back({0x8100, 0x0005});
+        SCOPED_TRACE(testing::Message()
+                     << "proto " << int(proto) << " tags " << tags << " variant " << variant);
+        Bytes f = test::make_frame(s);
+        PacketBuffer pb(f);
+        Packet& p = pb.packet();
+        ASSERT_TRUE(test::checksums_ok(p));
+        EXPECT_EQ(set_ipv4_src(p, 1), ActionStatus::kSkipped);
+        EXPECT_EQ(set_ipv4_ttl(p, 1), ActionStatus::kSkipped);
+        EXPECT_EQ(test::bytes_of(p), f);
+        EXPECT_EQ(set_tp_src(p, 40000), ActionStatus::kOk);
+        EXPECT_TRUE(test::checksums_ok(p));
+        EXPECT_EQ(set_tp_dst(p, 443), ActionStatus::kOk);
+        EXPECT_TRUE(test::checksums_ok(p));
+        EXPECT_EQ(test::get16(l4_of6(p)), 40000);
+        EXPECT_EQ(test::get16(l4_of6(p) + 2), 443);
+        if (s.udp_zero_csum) {
+          EXPECT_EQ(test::get16(l4_of6(p) + 6), 0) << "OVS leaves a zero UDP checksum alone";
+        } else {
+          EXPECT_NE(test::bytes_of(p), f);
+        }
+        // After a push the headers are found again.
+        EXPECT_EQ(push_vlan(p, 0x8100, 9), ActionStatus::kOk);
+        EXPECT_EQ(set_tp_src(p, 7), ActionStatus::kOk);
+        EXPECT_TRUE(test::checksums_ok(p));
+        EXPECT_EQ(test::get16(l4_of6(p)), 7);
+      }
+    }
+  }
+}
+
+// IPv6 fragments: the first carries the ports, a later one does not.
+TEST(SetField, Ipv6FragmentsAsTheParser) {
+  for (uint16_t offset_flags : {0x0001, 0x0101}) {
+    FrameSpec s;
+    s.ipv6 = true, s.ipv6_hbh = true, s.proto = 17, s.udp_zero_csum = true;
+    Bytes f = test::make_frame(s);
+    f[14 + 6] = 44;  // the hop-by-hop header becomes a fragment header
+    f[14 + 40 + 1] = 0;
+    f[14 + 40 + 2] = uint8_t(offset_flags >> 8), f[14 + 40 + 3] = uint8_t(offset_flags);
+    PacketBuffer pb(f);
+    bool later = offset_flags & 0xfff8;
+    EXPECT_EQ(set_tp_dst(pb.packet(), 9), later ? ActionStatus::kSkipped : ActionStatus::kOk);
+    EXPECT_EQ(test::get16(pb.packet().data() + 14 + 48 + 2), later ? 80 : 9);
+  }
+  // A broken chain (an extension header longer than the payload) is skipped.
+  FrameSpec s;
+  s.ipv6 = true, s.ipv6_hbh = true;
+  Bytes f = test::make_frame(s);
+  f[14 + 40 + 1] = 9;
+  PacketBuffer pb(f);
+  EXPECT_EQ(set_tp_dst(pb.packet(), 9), ActionStatus::kSkipped);
+  EXPECT_EQ(test::bytes_of(pb.packet()), f);
+}
+
 TEST(SetField, RandomActionSequencesKeepChecksums) {
   std::mt19937 rng(2024);
   for (int iter = 0; iter < 3000; ++iter) {
     FrameSpec s;
     s.proto = std::array<uint8_t, 3>{6, 17, 132}[rng() % 3];
+    s.ipv6 = rng() % 3 == 0;
+    s.ipv6_hbh = s.ipv6 && rng() % 2;
     s.payload = rng() % 64;
     s.src = uint32_t(rng());
     s.sport = uint16_t(rng());
@@ -173,7 +265,9 @@ TEST(SetField, TruncatedFramesNeverOverrun) {
       DpAction::set_ipv4_ttl(1), DpAction::set_tp_src(5),   DpAction::set_tp_dst(6),
       DpAction::pop_vlan(),      DpAction::set_vlan_vid(3), DpAction::set_vlan_pcp(2),
       DpAction::set_eth_src({}), DpAction::set_eth_dst({}), DpAction::push_vlan(0x8100, 1)};
-  for (const Case& c : cases()) {
+  std::vector<Case> all = cases(), v6 = cases6();
+  all.insert(all.end(), v6.begin(), v6.end());
+  for (const Case& c : all) {
     Bytes f = test::make_frame(c.spec);
     for (size_t len = 0; len <= f.size(); ++len) {
       for (const DpAction& a : acts) {

@@ -8,6 +8,7 @@
 #include "conntrack/ct_support.hpp"
 #include "flowpath/conntrack/dpctl.hpp"
 #include "flowpath/control/unixctl_client.hpp"
+#include "support/shell.hpp"
 
 namespace flowpath::cttest {
 namespace {
@@ -39,9 +40,8 @@ TEST(DpctlUnixctl, CommandsOverTheSocket) {
   r = unixctl_call(path, "dpctl/ct-stats-show", {});
   EXPECT_EQ(r.result, "Connections Stats:\n    Total: 1\n  UDP: 1\n");
   if (std::system("command -v ovs-appctl >/dev/null 2>&1") == 0) {
-    FILE* p = popen(("ovs-appctl -t " + path + " dpctl/flush-conntrack zone=3 2>&1").c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    EXPECT_EQ(pclose(p), 0);
+    auto appctl = flowpath::test::shell("ovs-appctl -t " + path + " dpctl/flush-conntrack zone=3");
+    EXPECT_EQ(appctl.status, 0) << appctl.out;
   } else {
     ASSERT_TRUE(unixctl_call(path, "dpctl/flush-conntrack", {"zone=3"}).ok);
   }

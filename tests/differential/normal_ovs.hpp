@@ -29,22 +29,12 @@
 
 #include "flowpath/bridge/config.hpp"
 #include "flowpath/control/unixctl_client.hpp"
+#include "support/shell.hpp"
 
 namespace flowpath::difftest {
 
-/// Runs a shell command; returns its stdout, throws with stderr's tail on failure.
-inline std::string run(const std::string& cmd) {
-  std::string full = cmd + " 2>&1";
-  FILE* p = popen(full.c_str(), "r");
-  if (!p) throw Error("popen failed: " + cmd);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = pclose(p);
-  if (rc != 0) throw Error("'" + cmd + "' failed: " + out);
-  return out;
-}
+/// Runs a shell command; returns its output, throws Error with it on failure.
+inline std::string run(const std::string& cmd) { return test::shell_checked<Error>(cmd); }
 
 inline bool have_tool(const char* name) {
   return std::system(("command -v " + std::string(name) + " >/dev/null 2>&1").c_str()) == 0;

@@ -20,21 +20,13 @@
 #include "differential/normal_ovs.hpp"
 #include "flowpath/switch/openflow_service.hpp"
 #include "support/packet_builder.hpp"
+#include "support/shell.hpp"
 
 using namespace flowpath::test;
 namespace dt = flowpath::difftest;
 
 namespace {
 
-std::string sh(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  pclose(p);
-  return out;
-}
 std::string hexstr(const std::vector<uint8_t>& b) {
   std::string s = hex(b);
   std::erase(s, ' ');
@@ -121,7 +113,7 @@ class OvsSide : public Side {
   OvsSide() {
     ovs_.configure(flowpath::SwitchConfig::parse(kConfig));
     ovs_.vsctl("set bridge br0 fail-mode=secure");
-    sh("ovs-ofctl del-flows " + target());
+    flowpath::test::shell_output("ovs-ofctl del-flows " + target());
   }
   std::string target() override { return "unix:" + ovs_.dir() + "/br0.mgmt"; }
   void inject(const std::string& port, const std::vector<uint8_t>& frame) override {
@@ -152,7 +144,7 @@ std::string monitored(Side& s, const std::string& opts, int seconds, F script) {
   std::string out;
   for (int i = 0; i < 200 && out.find("END") == std::string::npos; ++i) {
     sleep_ms(50);
-    out = sh("cat " + file);
+    out = flowpath::test::shell_output("cat " + file);
   }
   unlink(file.c_str());
   return out;
@@ -180,21 +172,26 @@ std::string script_of10(Side& s) {
   std::string t = s.target();
   return monitored(s, "-P standard", 5, [&] {
     s.inject("p1", udp_frame());  // no flows: an implicit miss goes to an OF1.0 monitor
-    sh("ovs-ofctl add-flow " + t +
-       " 'priority=5,udp,tp_dst=2 actions=mod_dl_src:02:00:00:00:00:cc,CONTROLLER:40'");
+    flowpath::test::shell_output(
+        "ovs-ofctl add-flow " + t +
+        " 'priority=5,udp,tp_dst=2 actions=mod_dl_src:02:00:00:00:00:cc,CONTROLLER:40'");
     s.settle();
     s.inject("p2", udp_frame());  // via action, with the rewrite
     s.add_port4();
     sleep_ms(200);
     s.del_port4();
-    sh("ovs-ofctl add-flow " + t +
-       " 'priority=10,tcp,in_port=1,idle_timeout=1,cookie=0x8,send_flow_rem actions=drop'");
-    sh("ovs-ofctl add-flow " + t + " 'priority=11,icmp,cookie=0x9,send_flow_rem actions=drop'");
-    sh("ovs-ofctl add-flow " + t +
-       " 'priority=12,arp,hard_timeout=2,cookie=0x9,send_flow_rem actions=drop'");
-    sh("ovs-ofctl add-flow " + t + " 'priority=13,arp,in_port=3 actions=drop'");  // no flag
-    sh("ovs-ofctl del-flows " + t + " icmp");
-    sh("ovs-ofctl del-flows " + t + " arp,in_port=3");
+    flowpath::test::shell_output(
+        "ovs-ofctl add-flow " + t +
+        " 'priority=10,tcp,in_port=1,idle_timeout=1,cookie=0x8,send_flow_rem actions=drop'");
+    flowpath::test::shell_output("ovs-ofctl add-flow " + t +
+                                 " 'priority=11,icmp,cookie=0x9,send_flow_rem actions=drop'");
+    flowpath::test::shell_output(
+        "ovs-ofctl add-flow " + t +
+        " 'priority=12,arp,hard_timeout=2,cookie=0x9,send_flow_rem actions=drop'");
+    flowpath::test::shell_output("ovs-ofctl add-flow " + t +
+                                 " 'priority=13,arp,in_port=3 actions=drop'");  // no flag
+    flowpath::test::shell_output("ovs-ofctl del-flows " + t + " icmp");
+    flowpath::test::shell_output("ovs-ofctl del-flows " + t + " arp,in_port=3");
   });
 }
 
@@ -202,19 +199,23 @@ std::string script_of13(Side& s) {
   std::string t = s.target();
   return monitored(s, "-O OpenFlow13 -P standard", 4, [&] {
     s.inject("p1", udp_frame());  // no flows: OpenFlow 1.3 gets no packet-in
-    sh("ovs-ofctl -O OpenFlow13 add-flow " + t + " 'priority=0,cookie=0x5 actions=CONTROLLER:40'");
+    flowpath::test::shell_output("ovs-ofctl -O OpenFlow13 add-flow " + t +
+                                 " 'priority=0,cookie=0x5 actions=CONTROLLER:40'");
     s.settle();
     s.inject("p1", udp_frame());  // the table-miss flow: "no_match"
-    sh("ovs-ofctl -O OpenFlow13 add-flow " + t +
-       " 'table=0,priority=7,udp,in_port=2,cookie=0x6 actions=goto_table:3'");
-    sh("ovs-ofctl -O OpenFlow13 add-flow " + t +
-       " 'table=3,priority=1,cookie=0x7 actions=CONTROLLER'");
+    flowpath::test::shell_output(
+        "ovs-ofctl -O OpenFlow13 add-flow " + t +
+        " 'table=0,priority=7,udp,in_port=2,cookie=0x6 actions=goto_table:3'");
+    flowpath::test::shell_output("ovs-ofctl -O OpenFlow13 add-flow " + t +
+                                 " 'table=3,priority=1,cookie=0x7 actions=CONTROLLER'");
     s.settle();
     s.inject("p2", udp_frame());  // via action, from table 3
     // packet-out with CONTROLLER (in both versions): a packet-in "via action".
-    sh("ovs-ofctl packet-out " + t + " 1 'mod_dl_src:02:00:00:00:00:dd,CONTROLLER' " +
-       hexstr(udp_frame()));
-    sh("ovs-ofctl -O OpenFlow13 packet-out " + t + " 2 CONTROLLER:64 " + hexstr(udp_frame()));
+    flowpath::test::shell_output("ovs-ofctl packet-out " + t +
+                                 " 1 'mod_dl_src:02:00:00:00:00:dd,CONTROLLER' " +
+                                 hexstr(udp_frame()));
+    flowpath::test::shell_output("ovs-ofctl -O OpenFlow13 packet-out " + t + " 2 CONTROLLER:64 " +
+                                 hexstr(udp_frame()));
   });
 }
 
@@ -264,7 +265,7 @@ TEST(OpenflowAsync, PassiveConnectionWithoutMissSendLenGetsNothing) {
   std::string why;
   if (!have_ovs(why)) GTEST_SKIP() << why;
   FlowpathSide f;
-  sh("ovs-ofctl add-flow " + f.target() + " 'actions=CONTROLLER'");
+  flowpath::test::shell_output("ovs-ofctl add-flow " + f.target() + " 'actions=CONTROLLER'");
   // `monitor TARGET 0` keeps miss_send_len at 0: a service connection then
   // gets no packet-in and no port-status (as OVS).
   char tmpl[] = "/tmp/fp-ofmon0-XXXXXX";
@@ -276,7 +277,7 @@ TEST(OpenflowAsync, PassiveConnectionWithoutMissSendLenGetsNothing) {
   f.inject("p1", udp_frame());
   f.add_port4();
   sleep_ms(1800);
-  std::string out = sh(std::string("cat ") + tmpl);
+  std::string out = flowpath::test::shell_output(std::string("cat ") + tmpl);
   unlink(tmpl);
   EXPECT_EQ(out.find("PACKET_IN"), std::string::npos) << out;
   EXPECT_EQ(out.find("PORT_STATUS"), std::string::npos) << out;
@@ -294,8 +295,9 @@ TEST(OpenflowAsync, PacketOutForwardsThroughTheBridge) {
   };
   auto packet_out = [&](const std::string& in, const std::string& actions) {
     auto before = sent();
-    std::string out = sh("ovs-ofctl packet-out " + f.target() + " " + in + " '" + actions + "' " +
-                         hexstr(udp_frame()) + "; echo rc=$?");
+    std::string out =
+        flowpath::test::shell_output("ovs-ofctl packet-out " + f.target() + " " + in + " '" +
+                                     actions + "' " + hexstr(udp_frame()) + "; echo rc=$?");
     EXPECT_NE(out.find("rc=0"), std::string::npos) << out;
     auto after = sent();
     std::array<size_t, 4> d{};
@@ -316,12 +318,13 @@ TEST(OpenflowAsync, PacketOutForwardsThroughTheBridge) {
                 Payload{.n = 18})
                    .bytes();
   auto before = sent();
-  sh("ovs-ofctl packet-out " + f.target() + " 2 NORMAL " + hexstr(reply));
+  flowpath::test::shell_output("ovs-ofctl packet-out " + f.target() + " 2 NORMAL " + hexstr(reply));
   auto after = sent();
   EXPECT_EQ(after[0] - before[0], 1u);
   EXPECT_EQ(after[2] - before[2], 0u);
   // TABLE runs the flow table from the packet's in_port.
-  sh("ovs-ofctl add-flow " + f.target() + " 'in_port=3 actions=output:1'");
+  flowpath::test::shell_output("ovs-ofctl add-flow " + f.target() +
+                               " 'in_port=3 actions=output:1'");
   EXPECT_EQ(packet_out("3", "TABLE"), (C{1, 0, 0, 0}));
   EXPECT_EQ(packet_out("2", "TABLE"), (C{0, 0, 0, 0}));  // no flow for in_port=2
 }
@@ -343,7 +346,7 @@ TEST(OpenflowAsync, MonitorWithWatchStillShowsPacketInsAndPortStatus) {
   // `monitor TARGET 65534 watch:` also asks for a flow monitor, which we
   // answer with an error; ovs-ofctl prints it and goes on monitoring.
   FlowpathSide f;
-  sh("ovs-ofctl add-flow " + f.target() + " 'actions=CONTROLLER'");
+  flowpath::test::shell_output("ovs-ofctl add-flow " + f.target() + " 'actions=CONTROLLER'");
   char tmpl[] = "/tmp/fp-ofmonw-XXXXXX";
   close(mkstemp(tmpl));
   std::system(("(timeout 2 ovs-ofctl -P standard monitor " + f.target() +
@@ -353,7 +356,7 @@ TEST(OpenflowAsync, MonitorWithWatchStillShowsPacketInsAndPortStatus) {
   f.inject("p1", udp_frame());
   f.add_port4();
   sleep_ms(1800);
-  std::string out = sh(std::string("cat ") + tmpl);
+  std::string out = flowpath::test::shell_output(std::string("cat ") + tmpl);
   unlink(tmpl);
   EXPECT_NE(out.find("OFPT_PACKET_IN (xid=0x0): total_len=60 in_port=1 (via action)"),
             std::string::npos)

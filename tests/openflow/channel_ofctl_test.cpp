@@ -19,21 +19,13 @@
 
 #include "flowpath/switch/openflow_service.hpp"
 #include "support/packet_builder.hpp"
+#include "support/shell.hpp"
 
 namespace of = flowpath::openflow;
 using namespace flowpath::test;
 
 namespace {
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  pclose(p);
-  return out;
-}
 bool have_ofctl() { return system("ovs-ofctl --version >/dev/null 2>&1") == 0; }
 
 std::vector<uint8_t> frame() {
@@ -78,8 +70,9 @@ class Served {
   /// ovs-ofctl OPTS CMD TARGET ARGS; fails the test on a non-zero exit.
   std::string ofctl(const std::string& opts, const std::string& cmd, const std::string& args = "",
                     const std::string& target = "") {
-    std::string out = run("timeout 10 ovs-ofctl " + opts + " " + cmd + " " +
-                          (target.empty() ? unix_target() : target) + " " + args + "; echo rc=$?");
+    std::string out = flowpath::test::shell_output("timeout 10 ovs-ofctl " + opts + " " + cmd +
+                                                   " " + (target.empty() ? unix_target() : target) +
+                                                   " " + args + "; echo rc=$?");
     EXPECT_NE(out.find("rc=0"), std::string::npos) << cmd << " " << args << ":\n" << out;
     return out;
   }
@@ -127,8 +120,8 @@ void flow_changes_forward(const std::string& opts) {
   bool v13 = opts.find("OpenFlow13") != std::string::npos;
   if (getenv("FP_OFCH_VERBOSE")) std::printf("%s\n", dump.c_str());
   // OVS's own rendering of the same action list in the same version.
-  std::string want =
-      run("ovs-ofctl " + opts + " parse-flow 'in_port=3 actions=mod_vlan_vid:1,output:1'");
+  std::string want = flowpath::test::shell_output(
+      "ovs-ofctl " + opts + " parse-flow 'in_port=3 actions=mod_vlan_vid:1,output:1'");
   want = want.substr(want.find("actions="),
                      want.find('\n', want.find("actions=")) - want.find("actions="));
   EXPECT_NE(dump.find("priority=5,in_port=3 " + want), std::string::npos) << dump << want;

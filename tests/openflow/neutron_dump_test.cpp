@@ -20,6 +20,7 @@
 
 #include "differential/normal_ovs.hpp"
 #include "flowpath/switch/openflow_service.hpp"
+#include "support/shell.hpp"
 
 namespace dt = flowpath::difftest;
 
@@ -32,26 +33,16 @@ std::string flows_file() {
   return std::string(FLOWPATH_SOURCE_DIR) + "/tests/flow/data/neutron_ovsfw.txt";
 }
 
-std::string sh(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1; echo rc=$?").c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
 /// `ovs-ofctl OPTS add-flows` of the Neutron flows, then `dump-flows`
 /// (with DUMP_OPTS when given).
 std::string load_and_dump(const std::string& target, const std::string& opts,
                           const std::string& dump_opts) {
-  std::string del = sh("timeout 20 ovs-ofctl " + opts + " del-flows " + target);
-  EXPECT_NE(del.find("rc=0"), std::string::npos) << del;
-  std::string add =
-      sh("timeout 20 ovs-ofctl " + opts + " add-flows " + target + " " + flows_file());
-  EXPECT_NE(add.find("rc=0"), std::string::npos) << add;
-  return sh("timeout 20 ovs-ofctl " + dump_opts + " dump-flows " + target);
+  using flowpath::test::shell;
+  auto del = shell("timeout 20 ovs-ofctl " + opts + " del-flows " + target);
+  EXPECT_EQ(del.status, 0) << del.out;
+  auto add = shell("timeout 20 ovs-ofctl " + opts + " add-flows " + target + " " + flows_file());
+  EXPECT_EQ(add.status, 0) << add.out;
+  return shell("timeout 20 ovs-ofctl " + dump_opts + " dump-flows " + target).out;
 }
 
 /// The dump without what legitimately differs (durations, ages, the xid

@@ -11,6 +11,7 @@
 
 #include "flowpath/flow/ofctl_text.hpp"
 #include "flowpath/openflow/codec.hpp"
+#include "support/shell.hpp"
 
 namespace flowpath::openflow {
 namespace {
@@ -151,16 +152,6 @@ TEST(NxCtCodec, MalformedActionsAreRefused) {
                      kOfp10));
 }
 
-std::string sh(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
 /// A flow-mod (match ip) whose action list is `actions`, as hex.
 std::string flow_mod_with(const std::vector<uint8_t>& actions, uint8_t v) {
   OfctlFlow f = parse_flow("ip actions=output:1");
@@ -194,12 +185,13 @@ TEST(NxCtCodec, OvsRefusesTheSameWayWithTheSameError) {
   };
   for (const auto& b : kBad) {
     SCOPED_TRACE(b.what);
-    std::string out = sh("ovs-ofctl ofp-print " + flow_mod_with(from_hex(b.hex), b.version));
+    std::string out = flowpath::test::shell_output("ovs-ofctl ofp-print " +
+                                                   flow_mod_with(from_hex(b.hex), b.version));
     std::string want = b.ovs ? b.ovs : names.at(b.want);
     EXPECT_NE(out.find("decode error: " + want), std::string::npos) << out;
   }
   // Control: a well-formed ct prints as ct().
-  std::string ok = sh(
+  std::string ok = flowpath::test::shell_output(
       "ovs-ofctl ofp-print " +
       flow_mod_with(from_hex("ffff0018 00002320 0023 0001 00000000 0005 ff000000 0000"), kOfp10));
   EXPECT_NE(ok.find("actions=ct(commit,zone=5)"), std::string::npos) << ok;

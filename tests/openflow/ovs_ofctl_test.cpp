@@ -25,20 +25,12 @@
 
 #include "flowpath/flow/ofctl_text.hpp"
 #include "flowpath/openflow/framing.hpp"
+#include "support/shell.hpp"
 
 namespace of = flowpath::openflow;
 
 namespace {
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  pclose(p);
-  return out;
-}
 bool have_ofctl() { return system("ovs-ofctl --version >/dev/null 2>&1") == 0; }
 std::string hex(const std::vector<uint8_t>& b) {
   std::string s;
@@ -54,7 +46,7 @@ std::string first_line_after_colon(const std::string& text, const std::string& h
   return text.substr(colon + 3, eol - colon - 3);
 }
 std::string ofp_print(const of::Message& m) {
-  return run("ovs-ofctl ofp-print " + hex(of::encode(m)));
+  return flowpath::test::shell_output("ovs-ofctl ofp-print " + hex(of::encode(m)));
 }
 
 of::FlowMod to_flow_mod(const flowpath::OfctlFlow& f) {
@@ -169,8 +161,8 @@ TEST(OpenflowOvsOfctl, FlowModsPrintAsParseFlowPrints) {
         a.u16 = 128;
     for (bool v13 : {false, true}) {
       SCOPED_TRACE(text + (v13 ? " (OpenFlow13)" : " (OpenFlow10)"));
-      std::string want = run(std::string("ovs-ofctl ") + (v13 ? "-O OpenFlow13 " : "") +
-                             "parse-flow '" + text + "'");
+      std::string want = flowpath::test::shell_output(
+          std::string("ovs-ofctl ") + (v13 ? "-O OpenFlow13 " : "") + "parse-flow '" + text + "'");
       of::FlowMod fm = to_flow_mod(f);
       fm.match_format = v13 ? of::MatchFormat::kOxm : of::choose_of10_format(f.match);
       std::string head =
@@ -346,8 +338,8 @@ void capture(Capture& cap, const std::string& opts, const std::string& cmd, cons
     }
     for (auto& c : conns) c.join();
   });
-  *out = run("timeout 10 ovs-ofctl " + opts + " " + cmd + " unix:" + path + " " + arg +
-             " 2>&1; echo rc=$?");
+  *out = flowpath::test::shell_output("timeout 10 ovs-ofctl " + opts + " " + cmd + " unix:" + path +
+                                      " " + arg + " 2>&1; echo rc=$?");
   stop = true;
   t.join();
   close(lfd);
@@ -476,7 +468,8 @@ TEST(OpenflowOvsOfctl, ErrorRepliesNameTheIntendedError) {
   for (const auto& w : wants) {
     for (uint8_t v : {of::kOfp10, of::kOfp13}) {
       auto request = of::encode(of::Message{v, 0x55, of::BarrierRequest{}});
-      std::string out = run("ovs-ofctl ofp-print " + hex(of::make_error_reply(w.e, request)));
+      std::string out = flowpath::test::shell_output("ovs-ofctl ofp-print " +
+                                                     hex(of::make_error_reply(w.e, request)));
       const char* want = v == of::kOfp10 ? w.of10 : w.of13;
       EXPECT_NE(out.find(std::string("(xid=0x55): ") + want), std::string::npos)
           << "v" << int(v) << " wants " << want << ":\n"

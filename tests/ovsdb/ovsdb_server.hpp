@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/shell.hpp"
+
 namespace flowpath::testing {
 
 class OvsdbServer {
@@ -103,15 +105,9 @@ class OvsdbServer {
               args);
   }
 
+  /// Runs cmd (throws when it fails); its output without trailing newlines.
   static std::string sh(const std::string& cmd) {
-    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-    if (!p) throw std::runtime_error("popen failed: " + cmd);
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    int rc = pclose(p);
-    if (rc != 0) throw std::runtime_error(cmd + " failed (" + std::to_string(rc) + "): " + out);
+    std::string out = flowpath::test::shell_checked(cmd);
     while (!out.empty() && out.back() == '\n') out.pop_back();
     return out;
   }

@@ -40,6 +40,9 @@ add-flow br0 priority=11,in_port=p1,udp,tp_dst=53,actions=mod_dl_src:02:00:00:00
 add-flow br0 priority=11,in_port=p1,udp,tp_dst=56,actions=mod_dl_src:02:00:00:00:00:99,mod_dl_dst:02:00:00:00:00:98,mod_nw_src:198.51.100.1,mod_nw_dst:198.51.100.7,mod_nw_tos:40,set_field:7->nw_ttl,mod_tp_src:4000,mod_tp_dst:5353,output:p2
 add-flow br0 priority=11,in_port=p1,tcp,tp_dst=443,actions=mod_vlan_vid:10,mod_nw_dst:203.0.113.5,mod_tp_dst:8443,mod_tp_src:1,output:p3
 add-flow br0 priority=11,in_port=p1,udp6,tp_dst=53,actions=mod_dl_dst:02:00:00:00:00:97,mod_tp_dst:99,output:p2
+add-flow br0 priority=11,in_port=p1,tcp6,tp_dst=443,actions=mod_vlan_vid:10,mod_tp_dst:8443,mod_tp_src:1,output:p3
+add-flow br0 priority=12,in_port=p2,dl_vlan=1000,tcp6,actions=strip_vlan,mod_tp_dst:8080,output:p1
+add-flow br0 priority=12,in_port=p2,dl_vlan=1000,udp6,actions=push_vlan:0x88a8,mod_tp_src:1,set_field:2->udp_dst,output:p3
 add-flow br0 priority=11,in_port=p2,dl_vlan=1000,tcp,actions=strip_vlan,mod_nw_dst:203.0.113.6,mod_tp_dst:8080,output:p1
 add-flow br0 priority=11,in_port=p2,dl_vlan=1000,udp,tp_dst=53,actions=mod_nw_src:203.0.113.9,mod_nw_tos:4,mod_vlan_vid:7,output:p3
 add-flow br0 priority=12,in_port=p2,dl_vlan=1000,udp,tp_dst=54,actions=push_vlan:0x88a8,set_field:9->nw_ttl,mod_tp_src:1,output:p3
@@ -211,11 +214,12 @@ TEST_F(XdpFastPathTest, KernelMatchesUserspaceFrameByFrame) {
   same_decision("p1", frag, false);
 }
 
-/// A UDP/TCP frame from kA to kB; `vid`: one 802.1Q tag; `udp_csum0`: the
-/// UDP checksum zeroed (no checksum: must stay zero).
-Bytes frame4(bool tcp, uint16_t sport, uint16_t dport, std::optional<uint16_t> vid = {},
-             std::vector<uint8_t> options = {}, bool udp_csum0 = false) {
-  IPv4 ip{.src = "192.0.2.1", .dst = "192.0.2.2", .ttl = 33, .tos = 0x03, .options = options};
+/// A UDP/TCP frame from kA to kB over the IP header `ip` (l3_len bytes);
+/// `vid`: one 802.1Q tag; `udp_csum0`: the UDP checksum zeroed (no
+/// checksum: must stay zero).
+template <class Ip>
+Bytes l4_frame(const Ip& ip, size_t l3_len, bool tcp, uint16_t sport, uint16_t dport,
+               std::optional<uint16_t> vid, bool udp_csum0) {
   Eth eth{mac(kB), mac(kA)};
   Bytes b;
   if (tcp) {
@@ -228,18 +232,43 @@ Bytes frame4(bool tcp, uint16_t sport, uint16_t dport, std::optional<uint16_t> v
             : (eth / ip / u / Payload{.n = 22}).bytes();
   }
   if (udp_csum0) {
-    size_t l4 = 14 + (vid ? 4 : 0) + 20 + options.size();
+    size_t l4 = 14 + (vid ? 4 : 0) + l3_len;
     b[l4 + 6] = b[l4 + 7] = 0;
   }
   return b;
+}
+
+Bytes frame4(bool tcp, uint16_t sport, uint16_t dport, std::optional<uint16_t> vid = {},
+             std::vector<uint8_t> options = {}, bool udp_csum0 = false) {
+  IPv4 ip{.src = "192.0.2.1", .dst = "192.0.2.2", .ttl = 33, .tos = 0x03, .options = options};
+  return l4_frame(ip, 20 + options.size(), tcp, sport, dport, vid, udp_csum0);
+}
+
+/// The same over IPv6 (2001:db8::1 -> 2001:db8::2).
+Bytes frame6(bool tcp, uint16_t sport, uint16_t dport, std::optional<uint16_t> vid = {},
+             bool udp_csum0 = false) {
+  IPv6 ip{.src = "2001:db8::1", .dst = "2001:db8::2", .hlim = 33, .tc = 0x03, .flow = 5};
+  return l4_frame(ip, 40, tcp, sport, dport, vid, udp_csum0);
+}
+
+/// Whether the TCP/UDP checksum of an IPv6 frame (L4 right after the
+/// 40-byte header at `ip`) verifies: a from-scratch sum over the
+/// pseudo-header and the segment.
+bool v6_l4_ok(const Bytes& f, size_t ip) {
+  const uint8_t* h = f.data() + ip;
+  size_t len = size_t(h[4] << 8 | h[5]);
+  uint32_t sum = csum_add_bytes(0, h + 8, 32);
+  sum = csum_add_bytes(sum, h + 40, len);
+  return csum_fold(sum + uint32_t(len) + h[6]) == 0xffff;
 }
 
 TEST_F(XdpFastPathTest, SetFieldWithChecksumsMatchesUserspace) {
   // Every set-field the program knows, with the IPv4 and L4 checksums
   // updated as action/set_field.hpp does, after and before VLAN ops (the
   // IPv4 header at 14, 18 and 22 bytes), over IPv4 options, a zero UDP
-  // checksum, ports already at their value (sport 4000), IPv6 (IPv4/L4 rewrites are
-  // skipped there), and actions after the output (not run).
+  // checksum, ports already at their value (sport 4000), IPv6 (IPv4
+  // rewrites are skipped there, port rewrites are not), and actions after
+  // the output (not run).
   for (uint16_t sport : {1000, 4000, 0xffff}) {
     same_decision("p1", frame4(false, sport, 53), true, true);
     same_decision("p1", frame4(false, sport, 53, {}, {1, 1, 1, 1}), true, true);
@@ -252,11 +281,31 @@ TEST_F(XdpFastPathTest, SetFieldWithChecksumsMatchesUserspace) {
     same_decision("p2", frame4(false, sport, 55, 1000), true, true);
     // Nine actions: more ops than an entry holds, so the PMD keeps the flow.
     same_decision("p1", frame4(false, sport, 56), false);
+    // IPv6 ports (the TCP/UDP checksum covers the IPv6 pseudo-header, which
+    // holds no ports): untagged, a tag pushed before (IPv6 header at 18),
+    // popped before (at 14), pushed on a tag (at 22), a zero UDP checksum.
+    same_decision("p1", frame6(false, sport, 53), true, true);
+    same_decision("p1", frame6(false, sport, 53, {}, true), true, true);
+    same_decision("p1", frame6(true, sport, 443), true, true);
+    same_decision("p2", frame6(true, sport, 80, 1000), true, true);
+    same_decision("p2", frame6(false, sport, 7, 1000), true, true);
+    same_decision("p2", frame6(false, sport, 7, 1000, true), true, true);
   }
   auto v6 = (Eth{mac(kB), mac(kA)} / IPv6{.src = "2001:db8::1", .dst = "2001:db8::2"} /
              UDP{.sport = 5, .dport = 53} / Payload{.n = 12})
                 .bytes();
   same_decision("p1", v6, true, true);
+  // The IPv6 port rewrites happened, with valid checksums (the kernel's
+  // bytes equal these, checked above).
+  for (auto [in, f, ip, dport] : {std::tuple{"p1", frame6(false, 1, 53), size_t(14), 99},
+                                  std::tuple{"p1", frame6(true, 1, 443), size_t(18), 8443},
+                                  std::tuple{"p2", frame6(true, 1, 80, 1000), size_t(14), 8080},
+                                  std::tuple{"p2", frame6(false, 1, 7, 1000), size_t(22), 2}}) {
+    auto [port, out6] = userspace(in, f);
+    ASSERT_GT(out6.size(), ip + 44);
+    EXPECT_EQ(out6[ip + 42] << 8 | out6[ip + 43], dport) << in << " -> " << port;
+    EXPECT_TRUE(v6_l4_ok(out6, ip)) << in << " -> " << port;
+  }
   // The rewritten frames carry valid checksums (the userspace executor's
   // result, which the kernel's equals byte for byte).
   auto [port, out] = userspace("p1", frame4(false, 1234, 53));

@@ -9,15 +9,24 @@
 //                                 ovs-ofctl mod_nw_tos); ECN bits kept
 //   set_ipv4_ttl                  IPv4 header checksum
 //   set_tp_src / set_tp_dst       TCP/UDP port + checksum (RFC 1624);
-//                                 SCTP port + full CRC32c recompute
+//                                 SCTP port + full CRC32c recompute;
+//                                 IPv4 and IPv6 alike (as Open vSwitch)
 //
 // UDP: a zero checksum means "none" and stays zero; an update that yields
-// 0x0000 is stored as 0xffff (RFC 768).  Later fragments carry no L4
-// header: address rewrites fix only the IPv4 checksum there, port rewrites
-// are skipped.  An SCTP port rewrite needs the whole segment in the frame
-// (per the IPv4 total length), otherwise it is skipped.  Headers are found
-// from the frame bytes (frame_view.hpp); a non-IPv4 or truncated packet
-// makes an IPv4/L4 action kSkipped, never a crash.
+// 0x0000 is stored as 0xffff (RFC 768).  On IPv6 a zero UDP checksum is
+// not allowed (RFC 8200), but Open vSwitch (packet_set_udp_port) treats it
+// as on IPv4 and rewrites the ports only; so do we, since the oracle's
+// bytes are the contract (tests/action/set_field_ovs_test.cpp).  Ports are
+// not in the pseudo-header, so an IPv6 port rewrite is the same 16-bit
+// update as on IPv4.  IPv6 extension headers are walked as the parser
+// walks them (parse/layers.hpp): hop-by-hop, routing, destination options,
+// AH, fragment; a later fragment or a broken chain has no ports to rewrite.
+// Later IPv4 fragments carry no L4 header: address rewrites fix only the
+// IPv4 checksum there, port rewrites are skipped.  An SCTP port rewrite
+// needs the whole segment in the frame (per the IP length), otherwise it is
+// skipped.  Headers are found from the frame bytes (frame_view.hpp); a
+// packet without the header (or truncated) makes the action kSkipped,
+// never a crash.
 //
 // Cost: a locate (~5-10 ns) plus a few integer operations; SCTP ports
 // ~1 ns per payload byte.  Thread-safety: none (one packet, one thread).
@@ -30,6 +39,7 @@
 #include "flowpath/action/frame_view.hpp"
 #include "flowpath/core/packet.hpp"
 #include "flowpath/flow/flow_key.hpp"
+#include "flowpath/parse/headers.hpp"
 
 namespace flowpath {
 
@@ -47,18 +57,70 @@ inline ActionStatus set_eth_src(Packet& pkt, const EthAddr& mac) noexcept {
 
 namespace detail {
 
+/// A TCP/UDP/SCTP header in the frame, under IPv4 or IPv6; l4 == nullptr:
+/// none (not IP, later fragment, truncated, broken extension chain).
+struct L4View {
+  uint8_t* l4 = nullptr;
+  uint32_t avail = 0;     // L4 bytes present (<= the IP length's end)
+  bool complete = false;  // the whole L4 segment (per the IP length) is present
+  uint8_t proto = 0;
+};
+
+inline L4View l4_of(const Ipv4View& v) noexcept {
+  return {v.l4, v.l4_avail, v.l4_complete, v.proto};
+}
+
+constexpr bool is_ipv6_ext(uint8_t nh) noexcept {
+  return nh == kIp6HopByHop || nh == kIp6Routing || nh == kIp6DestOpts || nh == kIp6Ah ||
+         nh == kIp6Fragment;
+}
+
+/// The upper-layer header of an IPv6 packet whose header is at `off`.
+inline L4View locate_ipv6_l4(Packet& pkt, uint32_t off) noexcept {
+  if (pkt.size() < off + 40) return {};
+  const uint8_t* ip = pkt.data() + off;
+  if ((ip[0] >> 4) != 6) return {};
+  const uint32_t end = off + 40 + load_be16(ip + 4);  // per the payload length
+  const uint32_t limit = end < pkt.size() ? end : uint32_t(pkt.size());
+  uint8_t nh = ip[6];
+  off += 40;
+  for (uint32_t n = 0; is_ipv6_ext(nh); ++n) {
+    if (n == 8 || limit - off < 8) return {};  // at most 8, as parse/layers.hpp
+    const uint8_t* h = pkt.data() + off;
+    uint32_t len = nh == kIp6Ah ? (h[1] + 2u) * 4 : (h[1] + 1u) * 8;
+    if (nh == kIp6Fragment) {
+      if (load_be16(h + 2) & kIp6FragOffsetMask) return {};  // later fragment
+      len = 8;
+    }
+    if (len > limit - off) return {};
+    nh = h[0];
+    off += len;
+  }
+  return {pkt.data() + off, limit - off, end <= pkt.size(), nh};
+}
+
+/// The L4 header under IPv4 (first fragment) or IPv6.
+inline L4View locate_l4(Packet& pkt) noexcept {
+  uint32_t type_off = inner_ethertype_offset(pkt);
+  if (type_off == 0) return {};
+  uint16_t type = load_be16(pkt.data() + type_off);
+  if (type == kEthTypeIpv4) return l4_of(locate_ipv4(pkt));
+  if (type == kEthTypeIpv6) return locate_ipv6_l4(pkt, type_off + 2);
+  return {};
+}
+
 /// Where the TCP/UDP checksum is, or nullptr (no header / not TCP or UDP).
-inline uint8_t* l4_csum_field(const Ipv4View& v) noexcept {
+inline uint8_t* l4_csum_field(const L4View& v) noexcept {
   if (!v.l4) return nullptr;
-  if (v.proto == kIpProtoTcp && v.l4_avail >= 18) return v.l4 + 16;
-  if (v.proto == kIpProtoUdp && v.l4_avail >= 8) return v.l4 + 6;
+  if (v.proto == kIpProtoTcp && v.avail >= 18) return v.l4 + 16;
+  if (v.proto == kIpProtoUdp && v.avail >= 8) return v.l4 + 6;
   return nullptr;
 }
 
 /// Applies an incremental update to the L4 checksum, honouring UDP's
 /// "zero = no checksum" rule.
 template <class Update>
-inline void update_l4_csum(const Ipv4View& v, Update&& update) noexcept {
+inline void update_l4_csum(const L4View& v, Update&& update) noexcept {
   uint8_t* f = l4_csum_field(v);
   if (!f) return;
   uint16_t c = load_be16(f);
@@ -78,7 +140,7 @@ inline ActionStatus set_ipv4_addr(Packet& pkt, uint32_t addr, uint32_t field_off
   if (old == addr) return ActionStatus::kOk;
   store_be32(v.ip + field_off, addr);
   store_be16(v.ip + 10, csum_replace32(load_be16(v.ip + 10), old, addr));
-  update_l4_csum(v, [&](uint16_t c) { return csum_replace32(c, old, addr); });
+  update_l4_csum(l4_of(v), [&](uint16_t c) { return csum_replace32(c, old, addr); });
   return ActionStatus::kOk;
 }
 
@@ -95,17 +157,17 @@ inline ActionStatus set_ipv4_word(Packet& pkt, uint32_t off, uint16_t mask,
   return ActionStatus::kOk;
 }
 
-inline ActionStatus set_sctp_port(const Ipv4View& v, uint32_t off, uint16_t port) noexcept {
-  if (!v.l4_complete || v.l4_avail < 12) return ActionStatus::kSkipped;
+inline ActionStatus set_sctp_port(const L4View& v, uint32_t off, uint16_t port) noexcept {
+  if (!v.complete || v.avail < 12) return ActionStatus::kSkipped;
   store_be16(v.l4 + off, port);
   std::memset(v.l4 + 8, 0, 4);
-  uint32_t crc = crc32c(v.l4, v.l4_avail);
+  uint32_t crc = crc32c(v.l4, v.avail);
   for (int i = 0; i < 4; ++i) v.l4[8 + i] = uint8_t(crc >> (8 * i));  // LSB first
   return ActionStatus::kOk;
 }
 
 inline ActionStatus set_tp_port(Packet& pkt, uint16_t port, uint32_t off) noexcept {
-  Ipv4View v = locate_ipv4(pkt);
+  L4View v = locate_l4(pkt);
   if (!v.l4) return ActionStatus::kSkipped;
   if (v.proto == kIpProtoSctp) return set_sctp_port(v, off, port);
   if (!l4_csum_field(v)) return ActionStatus::kSkipped;

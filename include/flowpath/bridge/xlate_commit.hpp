@@ -49,22 +49,8 @@ inline void commit_vlans(const FlowKey& flow, FlowKey& base, FlowMask& wc, DpAct
   base.vlans[1] = flow.vlans[1];
 }
 
-}  // namespace xlate_detail
-
-/// Emits the datapath actions that turn `base` into `flow`; base := flow.
-inline void commit_flow(const FlowKey& flow, FlowKey& base, FlowMask& wc, DpActionList& out) {
-  xlate_detail::commit_vlans(flow, base, wc, out);
-  auto set_mac = [&](DpActionType t, const EthAddr& want, EthAddr& have) {
-    if (want == have) return;
-    DpAction a;
-    a.type = t;
-    a.mac = want;
-    out.push_back(a);
-    have = want;
-  };
-  set_mac(DpActionType::kSetEthSrc, flow.dl_src, base.dl_src);
-  set_mac(DpActionType::kSetEthDst, flow.dl_dst, base.dl_dst);
-  if (flow.dl_type.host() != kEthTypeIpv4) return;
+/// IPv4 address, TOS and TTL rewrites.
+inline void commit_ipv4(const FlowKey& flow, FlowKey& base, DpActionList& out) {
   auto set32 = [&](DpActionType t, Be32 want, Be32& have) {
     if (want == have) return;
     DpAction a;
@@ -88,6 +74,11 @@ inline void commit_flow(const FlowKey& flow, FlowKey& base, FlowMask& wc, DpActi
     base.nw_tos = flow.nw_tos;
   }
   set8(DpActionType::kSetIpv4Ttl, flow.nw_ttl, base.nw_ttl);
+}
+
+/// TCP/UDP/SCTP port rewrites, under IPv4 and IPv6 alike (as OVS's
+/// commit_set_port_action: ports are rewritten in both).
+inline void commit_l4_ports(const FlowKey& flow, FlowKey& base, DpActionList& out) {
   if (flow.nw_frag & kFragLater) return;  // later fragments carry no ports
   uint8_t p = flow.nw_proto;
   if (p != kIpProtoTcp && p != kIpProtoUdp && p != kIpProtoSctp) return;
@@ -101,6 +92,26 @@ inline void commit_flow(const FlowKey& flow, FlowKey& base, FlowMask& wc, DpActi
   };
   set16(DpActionType::kSetTpSrc, flow.tp_src, base.tp_src);
   set16(DpActionType::kSetTpDst, flow.tp_dst, base.tp_dst);
+}
+
+}  // namespace xlate_detail
+
+/// Emits the datapath actions that turn `base` into `flow`; base := flow.
+inline void commit_flow(const FlowKey& flow, FlowKey& base, FlowMask& wc, DpActionList& out) {
+  xlate_detail::commit_vlans(flow, base, wc, out);
+  auto set_mac = [&](DpActionType t, const EthAddr& want, EthAddr& have) {
+    if (want == have) return;
+    DpAction a;
+    a.type = t;
+    a.mac = want;
+    out.push_back(a);
+    have = want;
+  };
+  set_mac(DpActionType::kSetEthSrc, flow.dl_src, base.dl_src);
+  set_mac(DpActionType::kSetEthDst, flow.dl_dst, base.dl_dst);
+  const uint16_t type = flow.dl_type.host();
+  if (type == kEthTypeIpv4) xlate_detail::commit_ipv4(flow, base, out);
+  if (type == kEthTypeIpv4 || type == kEthTypeIpv6) xlate_detail::commit_l4_ports(flow, base, out);
 }
 
 }  // namespace flowpath

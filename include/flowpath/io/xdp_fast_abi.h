@@ -31,13 +31,13 @@
 #define FP_XDP_MAX_OPS 8
 #define FP_XDP_MAX_PORTS 1024 /* devmap slots: datapath port numbers */
 #define FP_XDP_MAX_FLOWS 65536
-#define FP_XDP_MAX_L3 30 /* IPv4 header offset bound: Ethernet + 4 tags */
+#define FP_XDP_MAX_L3 30 /* IP header offset bound: Ethernet + 4 tags */
 
 /* Ops run in order, as action/executor.hpp runs the datapath actions up to
  * the last output.  The set-field ops mirror action/set_field.hpp: `l3` is
- * where the IPv4 header is in the frame when the op runs (the encoder knows
- * the tag depth from the key and the earlier ops), `field` the offset of
- * the field inside its header. */
+ * where the IP header (IPv4; IPv6 for the port op) is in the frame when the
+ * op runs (the encoder knows the tag depth from the key and the earlier
+ * ops), `field` the offset of the field inside its header. */
 enum fp_xdp_op_type {
   FP_XDP_OP_NONE = 0,
   FP_XDP_OP_POP_VLAN = 1,
@@ -47,7 +47,8 @@ enum fp_xdp_op_type {
   FP_XDP_OP_SET_ETH = 5,       /* field 0 (dst) or 6 (src) := mac */
   FP_XDP_OP_SET_IPV4_ADDR = 6, /* field 12 (src) or 16 (dst) := addr; IP + L4 checksums */
   FP_XDP_OP_SET_IPV4_WORD = 7, /* 16-bit word at field := (w & ~mask) | bits; IP checksum */
-  FP_XDP_OP_SET_TP_PORT = 8,   /* TCP/UDP port at field 0 (src) or 2 (dst) := bits; L4 checksum */
+  FP_XDP_OP_SET_TP_PORT = 8,   /* TCP/UDP port at field 0 (src) or 2 (dst) := bits; L4 checksum;
+                                  IPv4 or IPv6 (told by the version nibble at l3) */
 };
 
 struct fp_xdp_op {

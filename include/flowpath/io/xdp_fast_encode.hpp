@@ -64,8 +64,9 @@ namespace detail {
 
 /// One non-output action as an op.  `depth` is the frame's tag count when
 /// the action runs (the key's, then as the earlier actions left it), so an
-/// IPv4/L4 op knows where the IPv4 header is.  IPv4 and L4 rewrites of an
-/// IPv6 frame are skipped by the userspace executor and become no op here.
+/// IP/L4 op knows where the IP header is.  IPv4 rewrites of an IPv6 frame
+/// are skipped by the userspace executor and become no op here; port
+/// rewrites apply to both (the program tells them apart by the version).
 inline bool xdp_op_from(const DpAction& a, bool ipv4, uint32_t& depth, fp_xdp_op& op) noexcept {
   const uint16_t l3 = uint16_t(kEthHeaderLen + kVlanTagLen * depth);
   switch (a.type) {
@@ -92,7 +93,8 @@ inline bool xdp_op_from(const DpAction& a, bool ipv4, uint32_t& depth, fp_xdp_op
     default:
       break;
   }
-  if (!ipv4) return true;  // kSkipped in userspace: nothing to do
+  const bool port = a.type == DpActionType::kSetTpSrc || a.type == DpActionType::kSetTpDst;
+  if (!ipv4 && !port) return true;  // kSkipped in userspace: nothing to do
   if (depth > kMaxVlanTags || l3 > FP_XDP_MAX_L3) return false;  // userspace stops at 4 tags
   op.l3 = l3;
   switch (a.type) {
