@@ -98,7 +98,9 @@ template <class T>
 void ClassifierV2<T>::maybe_compile() {
   size_t threshold = std::max<size_t>(cfg_.compile_min, n_rules_ / cfg_.compile_fraction);
   if (compiling_ || sealed_ || delta_->size() <= threshold) return;
-  if (cfg_.background && std::chrono::steady_clock::now() < next_compile_) return;
+  // During the pause the worker wakes at its end and calls us itself: no
+  // clock read per update (a vDSO call, ~2% of an update).
+  if (cfg_.background && paused_) return;
   classify_detail::SplitForestConfig fc{cfg_.leaf_size, cfg_.replication_budget};
   seal();
   if (!cfg_.background) return install(new Forest(snapshot(), fc));
@@ -180,6 +182,7 @@ void ClassifierV2<T>::worker() {
     install(f);
     compiling_ = false;
     next_compile_ = t1 + cfg_.compile_pause * (t1 - t0);
+    paused_ = true;
     cv_.notify_all();
     // Fold the delta even when no update comes to run the grace periods.
     while (sealed_live_ && !stop_ && !job_ready_) {
@@ -190,6 +193,7 @@ void ClassifierV2<T>::worker() {
     }
     // Compile what piled up during the pause even if no update comes.
     cv_.wait_until(lock, next_compile_, [&] { return stop_ || job_ready_; });
+    paused_ = false;
     if (!stop_ && !job_ready_) maybe_compile();
   }
 }
