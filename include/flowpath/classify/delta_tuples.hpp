@@ -106,9 +106,17 @@ class DeltaTuples {
     FlowKey dv;
     r->determined(dm, dv);
     uint64_t kw[FlowKey::kWords];
+    // A full bucket still has room for r when it holds quiesced rules: the
+    // copy that links r leaves them out.  (Counting them made churned rules
+    // overflow into new tables: under random churn the delta grew to 40+
+    // tables holding 2-3 dead copies per live rule, and the reader probed
+    // them all.)
     auto room = [&](const Table* t) {
       const auto* node = t->find(t->extract(dv, kw), kw);
-      return !node || node->n_rules < limit_;
+      if (!node || node->n_rules < limit_) return true;
+      uint32_t kept = 0;
+      for (uint32_t i = 0; i < node->n_rules; ++i) kept += !node->rules()[i]->quiesced;
+      return kept < limit_;
     };
     Table*& hint = hints_[fold(dm)];
     Table* into = hint && fits(*hint, dm) && room(hint) ? hint : nullptr;

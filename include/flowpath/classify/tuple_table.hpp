@@ -24,7 +24,8 @@
 // see always has its bit: no false negatives.
 //
 // Cost: lookup = mask+hash of n words, a filter byte, and for a hit usually
-// one slot probe and one node compare.  Writer ops O(1) amortised plus one allocation.
+// one slot probe and one node compare.  Writer ops O(1) amortised plus one
+// node, from a per-size free list when one was freed before.
 // Thread-safety: any number of readers, one writer (serialised by caller).
 #pragma once
 
@@ -34,6 +35,7 @@
 #include <cstring>
 #include <new>
 #include <utility>
+#include <vector>
 
 #include "flowpath/classify/epoch.hpp"
 #include "flowpath/flow/flow_key.hpp"
@@ -77,9 +79,11 @@ class TupleTable {
     Slots* s = slots_.load(std::memory_order_relaxed);
     for (size_t i = 0; i <= s->mask; ++i) {
       Node* n = s->at(i).load(std::memory_order_relaxed);
-      if (live(n)) free_node(n);
+      if (live(n)) ::operator delete(n);
     }
     free_slots(s);
+    for (auto& v : pool_)
+      for (void* p : v) ::operator delete(p);
   }
   TupleTable(const TupleTable&) = delete;
   TupleTable& operator=(const TupleTable&) = delete;
@@ -116,7 +120,15 @@ class TupleTable {
   // ---- writer side ---------------------------------------------------------
   Node* make_node(uint64_t h, const uint64_t* kw, Rule* const* rules, uint32_t n_rules) {
     size_t bytes = sizeof(Node) + 8 * n_words_ + sizeof(Rule*) * n_rules;
-    auto* n = static_cast<Node*>(::operator new(bytes));
+    size_t cls = n_words_ + n_rules;
+    void* p;
+    if (cls < kPoolClasses && !pool_[cls].empty()) {
+      p = pool_[cls].back();
+      pool_[cls].pop_back();
+    } else {
+      p = ::operator new(bytes);
+    }
+    auto* n = static_cast<Node*>(p);
     n->hash = h;
     n->n_rules = n_rules;
     n->n_words = static_cast<uint32_t>(n_words_);
@@ -127,6 +139,14 @@ class TupleTable {
   }
   void free_node(Node* n) noexcept {
     bytes_ -= sizeof(Node) + 8 * n->n_words + sizeof(Rule*) * n->n_rules;
+    size_t cls = n->n_words + n->n_rules;
+    if (cls < kPoolClasses && pool_[cls].size() < kPoolKeep) {
+      try {
+        pool_[cls].push_back(n);
+        return;
+      } catch (...) {  // no room to keep it: give it back
+      }
+    }
     ::operator delete(n);
   }
   /// Replaces `old` (found by find) with `nw`, or with a tombstone when nw
@@ -282,6 +302,11 @@ class TupleTable {
   alignas(64) size_t n_nodes_ = 0;
   size_t n_tombs_ = 0;
   size_t bytes_ = 0;
+  // Freed nodes by size (words + rules), reused by make_node: every insert
+  // copies a bucket node, and glibc malloc/free of them (freed in batches
+  // a grace period later) was a third of the delta writer's time.
+  static constexpr size_t kPoolClasses = 40, kPoolKeep = 256;
+  std::vector<void*> pool_[kPoolClasses];
 
  protected:
   uint64_t kw_[FlowKey::kWords] = {};  // writer scratch (locate, make_node)
