@@ -20,12 +20,12 @@ fi
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
+rows=${FLOWPATH_CLS_ROWS:-all}
 cmake --build "$build" -j2 --target classify_classifier_bench >/dev/null
-cmake --build "$build" -j2 --target peers_rte_acl >/dev/null 2>&1 || true
+[[ $rows == update ]] || cmake --build "$build" -j2 --target peers_rte_acl >/dev/null 2>&1 || true
 json=$(mktemp)
 peer=$(mktemp)
 trap 'rm -f "$json" "$peer"' EXIT
-rows=${FLOWPATH_CLS_ROWS:-all}
 kinds='(classifier|v2)_[a-z0-9]+'
 [[ $rows == update ]] && kinds='(v2_update|classifier_updreader)'
 "$build/bench/classify_classifier_bench" --benchmark_filter="^$kinds/($filter)" \
