@@ -80,6 +80,7 @@ template <class T>
 struct LogRule : ClassifierRule<T> {
   using ClassifierRule<T>::ClassifierRule;
   DeltaTable<LogRule>* dtable = nullptr;  // writer only, from here down
+  uint64_t dgen = 0;                      // the delta generation of dtable
   uint64_t ihash = 0;                     // identity_hash(), for the index
   uint32_t refs = 0;
   bool quiesced = false;      // removed more than a grace period ago

@@ -69,8 +69,12 @@ void ClassifierV2<T>::retire_rule(Rule* r, uint64_t v) {
 template <class T>
 void ClassifierV2<T>::run_grace() {
   if (!removed_.empty())
-    rec_.retire([v = std::move(removed_)] {
+    rec_.retire([this, v = std::move(removed_)] {
       for (Rule* r : v) r->quiesced = true;  // no reader can see it any more
+      // Out of the current generation's buckets now, not when (if ever)
+      // an insert copies them: left in, dead copies piled up to 150 per
+      // live rule over a long generation, and readers probed them.
+      for (Rule* r : v) delta_->sweep(r, [this](Rule* q) { unref(q); });
     });
   removed_.clear();
   if (!dead_.empty())

@@ -15,7 +15,7 @@
 // when the hinted table's bucket is full); lookup ~ tables probed (a
 // filter byte each, see tuple_table.hpp), skipped entirely when empty.
 // Rule: a ClassifierRule with the writer fields ihash (identity hash),
-// quiesced and dtable (ClassifierV2's LogRule).
+// quiesced, dtable and dgen (ClassifierV2's LogRule).
 // Thread-safety: writer methods under the owner's lock; lookup() from any
 // thread inside an rcu::ReadGuard.
 #pragma once
@@ -71,6 +71,24 @@ class DeltaTable : public TupleTable<Rule> {
     if (r->rank <= max_rank_) return false;
     max_rank_ = r->rank;
     return true;
+  }
+  /// Copies r's bucket without its quiesced rules (each passed to
+  /// drop(q)), if it holds any: a removed rule's bucket may see no insert
+  /// again in this generation.
+  template <class Drop>
+  void sweep(const Rule& r, rcu::Reclaimer& rec, Drop&& drop) {
+    auto [h, node] = this->locate(r);
+    if (!node) return;
+    scratch_.clear();
+    for (uint32_t i = 0; i < node->n_rules; ++i) {
+      Rule* q = node->rules()[i];
+      if (!q->quiesced) scratch_.push_back(q);
+    }
+    if (scratch_.size() == node->n_rules) return;
+    for (uint32_t i = 0; i < node->n_rules; ++i)
+      if (node->rules()[i]->quiesced) drop(node->rules()[i]), --n_rules_;
+    auto m = static_cast<uint32_t>(scratch_.size());
+    this->put(h, node, m ? this->make_node(h, this->kw_, scratch_.data(), m) : nullptr, rec);
   }
 
  private:
@@ -131,8 +149,16 @@ class DeltaTuples {
     if (!into) into = new_table_for(dm);
     hint = into;
     r->dtable = into;
+    r->dgen = gen_;
     if (into->link(r, rec_, [&](Rule* q) { --n_, drop(q); })) dirty_ = true;
     ++n_;
+  }
+  /// Sweeps the bucket of r, a rule just quiesced, if r was linked into
+  /// this generation (r->dtable is then one of its tables; an older
+  /// generation's tables may be gone).
+  template <class Drop>
+  void sweep(Rule* r, Drop&& drop) {
+    if (r->dgen == gen_ && r->dtable) r->dtable->sweep(*r, rec_, [&](Rule* q) { --n_, drop(q); });
   }
   /// Publishes the table list if it changed (before the version store).
   void publish_if_dirty() {
@@ -215,7 +241,13 @@ class DeltaTuples {
   // list_ alone on its line: every lookup loads it, and the counters below
   // change on every insert.
   alignas(64) std::atomic<List*> list_{nullptr};
+  static uint64_t next_gen() noexcept {
+    static std::atomic<uint64_t> n{1};  // ids never reused (addresses are)
+    return n.fetch_add(1, std::memory_order_relaxed);
+  }
+
   alignas(64) uint32_t limit_;
+  uint64_t gen_ = next_gen();
   rcu::Reclaimer& rec_;
   std::vector<Table*> tables_;
   std::unordered_map<uint64_t, Table*> hints_;  // identity hash -> its last table
