@@ -18,13 +18,13 @@
 // drops the folded delta whole.  The delta comes in generations: the
 // compile's snapshot seals the current one (readers still walk it) and a
 // fresh one takes the inserts made meanwhile; a removed rule stays in its
-// delta, invisible, until its generation is dropped.  So a rule costs the
-// delta one node copy when it comes and nothing when it goes or is folded
-// (unlinking each folded or removed rule was a third of an update's cost;
-// see docs/classifier.md).  A compile that took t waits
-// Config::compile_pause x t before the next one, so under heavy churn the
-// compile thread takes at most 1 / (1 + pause) of a core and the delta
-// grows instead (lookups then cost up to the delta's tables more).
+// delta, invisible, until it quiesces (a grace period later): then the
+// grace run sweeps its bucket in the current generation (a sealed one is
+// dropped whole).  So a rule costs the delta a node copy when it comes, one
+// when it goes, and nothing when it is folded (see docs/classifier.md).  A compile that took t
+// waits Config::compile_pause x t before the next one, so under heavy churn the compile thread
+// takes at most 1 / (1 + pause) of a core and the delta grows instead (lookups then cost up to the
+// delta's tables more).
 //
 // Consistency.  Every update publishes a new version and rules carry
 // [add_version, remove_version), as in Classifier.  A reader loads the
