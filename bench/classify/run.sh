@@ -8,6 +8,8 @@
 # KIND_REGEX picks benchmarks (default all), e.g. 'classifier_single|v2_single|v2_batch32|v2_cost'
 # for the lookup table and the forest's cost counters only.
 # Times are CPU time (the machines are shared).
+# FLOWPATH_CLS_ROWS=update runs only the update rows (v2 and v1, each with a
+# concurrent reader) and prints one table of them; rte_acl is skipped.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build-bench}
@@ -21,15 +23,17 @@ fi
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
+rows=${FLOWPATH_CLS_ROWS:-all}
 cmake --build "$build" -j2 --target classify_classifier_bench >/dev/null
-cmake --build "$build" -j2 --target peers_rte_acl >/dev/null 2>&1 || true
+[[ $rows == update ]] || cmake --build "$build" -j2 --target peers_rte_acl >/dev/null 2>&1 || true
 json=$(mktemp)
 peer=$(mktemp)
 trap 'rm -f "$json" "$peer"' EXIT
+[[ $rows == update ]] && kinds='(v2_update|classifier_updreader)'
 "$build/bench/classify_classifier_bench" --benchmark_filter="^($kinds)/($filter)" \
   --benchmark_format=json >"$json" 2>/dev/null
 : >"$peer"
-if [[ -x "$build/bench/peers_rte_acl" ]]; then
+if [[ $rows != update && -x "$build/bench/peers_rte_acl" ]]; then
   for f in "$FLOWPATH_CLASSBENCH_DIR"/*_mix100k.trace.gz; do
     set=$(basename "$f" _mix100k.trace.gz)
     [[ "$set" =~ $filter ]] || continue
@@ -37,7 +41,7 @@ if [[ -x "$build/bench/peers_rte_acl" ]]; then
       "$FLOWPATH_CLASSBENCH_DIR/$set.mix100k.ans.gz" 2>/dev/null | sed "s/^/$set /" >>"$peer"
   done
 fi
-python3 - "$json" "$peer" <<'PY'
+python3 - "$json" "$peer" "$rows" <<'PY'
 import json, sys, re
 d = json.load(open(sys.argv[1]))
 rows = {}
@@ -74,6 +78,21 @@ def g(r, k, c):
     return r[k][c] if k in r and c in r[k] else nan
 def ns(r, k):
     return g(r, k, "ns_per_lookup") * 1e9  # the counter is seconds per lookup
+def mrate(r, k, c):
+    return "%.2fM" % (g(r, k, c) / 1e6)
+def updates(s, r, p):
+    return [s, mrate(r, "classifier_updreader", "updates_per_s"), mrate(r, "classifier_updreader", "lookups_per_s"),
+            "%s (%s)" % (mrate(r, "v2_update", "updates_per_s"), mrate(r, "v2_update", "writer_updates_per_s")),
+            mrate(r, "v2_update", "lookups_per_s"), "%d" % g(r, "v2_update", "compiles"),
+            "%.0f%%" % (100 * g(r, "v2_update", "compile_share")), "%d" % g(r, "v2_update", "delta_end"),
+            f2(g(r, "v2_update", "updates_per_s") / g(r, "classifier_updreader", "updates_per_s")),
+            f2(g(r, "v2_update", "lookups_per_s") / g(r, "classifier_updreader", "lookups_per_s"))]
+if sys.argv[3] == "update":
+    print("Updates/s with a concurrent reader (CPU time; v2: writer + every compile started in the\n"
+          "window, writer alone in brackets), the reader's lookups per CPU second meanwhile:\n")
+    table(("set", "v1 upd/s", "v1 reader lk/s", "v2 upd/s", "v2 reader lk/s", "v2 compiles",
+           "compile share", "v2 delta at end", "v2/v1 upd", "v2/v1 reader"), updates)
+    sys.exit(0)
 print("Lookups (ns, CPU time; acl = DPDK rte_acl best burst-64 / burst-1; OVS from issue 15):\n")
 def lookups(s, r, p):
     v1, v1b, v2, v2b = ns(r, "classifier_single"), ns(r, "classifier_batch32"), ns(r, "v2_single"), ns(r, "v2_batch32")

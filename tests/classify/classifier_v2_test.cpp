@@ -243,6 +243,36 @@ TEST(ClassifierV2, ChurnedRuleKeepsOneDeadCopyInTheDelta) {
   }
 }
 
+TEST(ClassifierV2, RemovedRulesLeaveTheDeltaWhenTheyQuiesce) {
+  // 40 rules in one bucket key (same match, distinct priorities) are
+  // removed and nothing is inserted there again: their dead copies must
+  // still leave the delta once quiesced (swept by the grace runs that the
+  // inserts of 2,000 other rules drive), not stay until a compile.  No
+  // compiles: every live rule is in the delta, so delta_size() - size()
+  // counts the dead copies left.
+  ClassifierV2Config cfg;
+  cfg.background = false;
+  cfg.compile_min = ~0u;
+  ClassifierV2<int> c(cfg);
+  FlowKey k;
+  k.nw_dst = Be32{0xcb007101u};  // 203.0.113.1
+  FlowMask mm;
+  mm.nw_dst = Be32{~0u};
+  Match m(k, mm);
+  for (int p = 0; p < 40; ++p) c.insert(m, p, p);
+  for (int p = 0; p < 40; ++p) c.remove(m, p);
+  FlowMask mm2;
+  mm2.nw_src = Be32{~0u};
+  for (uint32_t i = 0; i < 2000; ++i) {
+    FlowKey k2;
+    k2.nw_src = Be32{0xc6336400u + i};  // from 198.51.100.0 up
+    c.insert(Match(k2, mm2), 1, int(i));
+  }
+  EXPECT_EQ(c.size(), 2000u);
+  EXPECT_EQ(c.delta_size(), c.size()) << "dead copies left in the delta";
+  EXPECT_EQ(c.lookup(k), nullptr);
+}
+
 TEST(ClassifierV2, ReplacedRulesNeverVanishAcrossGenerations) {
   // Rules at distinct addresses are replaced over and over (a replace is
   // atomic: every version holds each of them) while background compiles

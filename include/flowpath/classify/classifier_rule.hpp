@@ -142,49 +142,35 @@ class RankedTable : public TupleTable<Rule> {
 
   /// Links r into its bucket; true when the table's max rank changed.
   bool link(Rule* r, rcu::Reclaimer& rec) {
-    auto [h, node] = locate(*r);
+    auto [h, node] = this->locate(*r);
     std::vector<Rule*>& v = scratch_;
     v.assign(node ? node->rules() : nullptr, node ? node->rules() + node->n_rules : nullptr);
     auto pos = v.begin();
     while (pos != v.end() && (*pos)->rank >= r->rank) ++pos;
     v.insert(pos, r);
-    this->put(h, node, this->make_node(h, kw_, v.data(), static_cast<uint32_t>(v.size())), rec);
+    this->put(h, node, this->make_node(h, this->kw_, v.data(), static_cast<uint32_t>(v.size())),
+              rec);
     uint64_t before = max_rank();
     ranks_.insert(r->rank);
     return max_rank() != before;
   }
   /// Unlinks r; true when the table's max rank changed.
   bool unlink(Rule* r, rcu::Reclaimer& rec) {
-    auto [h, node] = locate(*r);
+    auto [h, node] = this->locate(*r);
     std::vector<Rule*>& v = scratch_;
     v.assign(node->rules(), node->rules() + node->n_rules);
     std::erase(v, r);
-    auto* nn =
-        v.empty() ? nullptr : this->make_node(h, kw_, v.data(), static_cast<uint32_t>(v.size()));
+    auto* nn = v.empty() ? nullptr
+                         : this->make_node(h, this->kw_, v.data(), static_cast<uint32_t>(v.size()));
     this->put(h, node, nn, rec);
     uint64_t before = max_rank();
     ranks_.erase(ranks_.find(r->rank));
     return max_rank() != before;
   }
-  template <class F>
-  void for_each_rule(F&& f) {
-    this->for_each_node([&](const typename Base::Node* n) {
-      for (uint32_t i = 0; i < n->n_rules; ++i) f(n->rules()[i]);
-    });
-  }
 
  private:
-  std::pair<uint64_t, const typename Base::Node*> locate(const Rule& r) {
-    FlowMask dm;
-    FlowKey dv;
-    r.determined(dm, dv);
-    uint64_t h = this->extract(dv, kw_);
-    return {h, this->find(h, kw_)};
-  }
-
-  uint8_t lens_[4] = {};
-  std::multiset<uint64_t> ranks_;
-  uint64_t kw_[FlowKey::kWords] = {};
+  alignas(64) uint8_t lens_[4] = {};  // read by lookup_wc: apart from ranks_
+  alignas(64) std::multiset<uint64_t> ranks_;
   std::vector<Rule*> scratch_;
 };
 

@@ -18,13 +18,13 @@
 // drops the folded delta whole.  The delta comes in generations: the
 // compile's snapshot seals the current one (readers still walk it) and a
 // fresh one takes the inserts made meanwhile; a removed rule stays in its
-// delta, invisible, until its generation is dropped.  So a rule costs the
-// delta one node copy when it comes and nothing when it goes or is folded
-// (unlinking each folded or removed rule was a third of an update's cost;
-// see docs/classifier.md).  A compile that took t waits
-// Config::compile_pause x t before the next one, so under heavy churn the
-// compile thread takes at most 1 / (1 + pause) of a core and the delta
-// grows instead (lookups then cost up to the delta's tables more).
+// delta, invisible, until it quiesces (a grace period later): then the
+// grace run sweeps its bucket in the current generation (a sealed one is
+// dropped whole).  So a rule costs the delta a node copy when it comes, one
+// when it goes, and nothing when it is folded (see docs/classifier.md).  A compile that took t
+// waits Config::compile_pause x t before the next one, so under heavy churn the compile thread
+// takes at most 1 / (1 + pause) of a core and the delta grows instead (lookups then cost up to the
+// delta's tables more).
 //
 // Consistency.  Every update publishes a new version and rules carry
 // [add_version, remove_version), as in Classifier.  A reader loads the
@@ -80,6 +80,7 @@ template <class T>
 struct LogRule : ClassifierRule<T> {
   using ClassifierRule<T>::ClassifierRule;
   DeltaTable<LogRule>* dtable = nullptr;  // writer only, from here down
+  uint64_t dgen = 0;                      // the delta generation of dtable
   uint64_t ihash = 0;                     // identity_hash(), for the index
   uint32_t refs = 0;
   bool quiesced = false;      // removed more than a grace period ago
@@ -182,6 +183,12 @@ class ClassifierV2 {
   /// Compiles everything now and waits until the delta is folded in
   /// (benchmarks, tests; never call it inside an rcu::ReadGuard).
   void compile_now();
+  /// Waits until no background compile is in flight (benchmarks: count a
+  /// compile's CPU in the window that started it).
+  void wait_compiles() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !compiling_; });
+  }
 
   size_t size() const noexcept { return n_rules_; }
   /// Forest trees plus delta tables.
@@ -258,17 +265,20 @@ class ClassifierV2 {
   void drop_sealed();
   void worker();
 
-  ClassifierV2Config cfg_;
-  mutable std::mutex mu_;
-  std::atomic<uint64_t> version_{1};
+  // What every lookup loads, on a line that only publications write (the
+  // mutex and the writer's fields below used to share it: a reader miss
+  // per lock and unlock).
+  alignas(64) std::atomic<uint64_t> version_{1};
   std::atomic<const Forest*> forest_{nullptr};
+  std::atomic<const Delta*> delta_pub_{nullptr}, sealed_pub_{nullptr};
+  alignas(64) ClassifierV2Config cfg_;
+  mutable std::mutex mu_;
   Forest* cur_forest_ = nullptr;       // writer's view of forest_
   std::vector<Forest*> live_forests_;  // cur_forest_ and retired ones readers may hold
   rcu::Reclaimer rec_;
   Delta* delta_;             // the generation taking inserts (writer's view)
   Delta* sealed_ = nullptr;  // the one the compile in flight folds, until dropped
-  std::atomic<const Delta*> delta_pub_{nullptr}, sealed_pub_{nullptr};
-  size_t sealed_live_ = 0;  // sealed generations not yet freed
+  size_t sealed_live_ = 0;   // sealed generations not yet freed
   classify_detail::RuleIndex<Rule> index_;
   classify_detail::RulePool<Rule> pool_;
   std::vector<Rule*> limbo_;           // removed rules, until quiesced and compacted
@@ -281,6 +291,7 @@ class ClassifierV2 {
   std::condition_variable cv_;
   std::vector<Rule*> job_;
   bool job_ready_ = false, compiling_ = false, stop_ = false;
+  bool paused_ = false;  // the worker sleeps out compile_pause, then checks itself
   uint64_t compiles_ = 0;
   double compile_cpu_ = 0;
   std::chrono::steady_clock::time_point next_compile_{};  // duty-cycle limit

@@ -69,8 +69,12 @@ void ClassifierV2<T>::retire_rule(Rule* r, uint64_t v) {
 template <class T>
 void ClassifierV2<T>::run_grace() {
   if (!removed_.empty())
-    rec_.retire([v = std::move(removed_)] {
+    rec_.retire([this, v = std::move(removed_)] {
       for (Rule* r : v) r->quiesced = true;  // no reader can see it any more
+      // Out of the current generation's buckets now, not when (if ever)
+      // an insert copies them: left in, dead copies piled up to 150 per
+      // live rule over a long generation, and readers probed them.
+      for (Rule* r : v) delta_->sweep(r, [this](Rule* q) { unref(q); });
     });
   removed_.clear();
   if (!dead_.empty())
@@ -98,7 +102,9 @@ template <class T>
 void ClassifierV2<T>::maybe_compile() {
   size_t threshold = std::max<size_t>(cfg_.compile_min, n_rules_ / cfg_.compile_fraction);
   if (compiling_ || sealed_ || delta_->size() <= threshold) return;
-  if (cfg_.background && std::chrono::steady_clock::now() < next_compile_) return;
+  // During the pause the worker wakes at its end and calls us itself: no
+  // clock read per update (a vDSO call, ~2% of an update).
+  if (cfg_.background && paused_) return;
   classify_detail::SplitForestConfig fc{cfg_.leaf_size, cfg_.replication_budget};
   seal();
   if (!cfg_.background) return install(new Forest(snapshot(), fc));
@@ -180,6 +186,7 @@ void ClassifierV2<T>::worker() {
     install(f);
     compiling_ = false;
     next_compile_ = t1 + cfg_.compile_pause * (t1 - t0);
+    paused_ = true;
     cv_.notify_all();
     // Fold the delta even when no update comes to run the grace periods.
     while (sealed_live_ && !stop_ && !job_ready_) {
@@ -190,6 +197,7 @@ void ClassifierV2<T>::worker() {
     }
     // Compile what piled up during the pause even if no update comes.
     cv_.wait_until(lock, next_compile_, [&] { return stop_ || job_ready_; });
+    paused_ = false;
     if (!stop_ && !job_ready_) maybe_compile();
   }
 }
