@@ -119,6 +119,7 @@ struct XlateResult {
   // recirculation resumes with, as OVS's trace builds it: the packet at the
   // ct(), ct_zone its zone, ct_mark/ct_label as exec(...) left them.
   std::vector<FlowKey> trace_forks;
+  std::pair<FlowKey, PipelineMeta> trace_final{};  // the flow at the end ("Final flow:")
   FlowMask mask{};
   std::vector<std::shared_ptr<RuleStats>> stats;
   bool needs_upcall = false;  // revalidation only: source MAC must be (re)learned
@@ -178,6 +179,7 @@ class Xlate {
     line("    thaw");
     line("        Resuming from table " + std::to_string(s.table));
     run_table(s.table);
+    if (trace_) out_.trace_final = {flow_, meta_};
     out_.mask.in_port = 0xffffffffu;
     out_.mask.vlans[1].tpid = Be16::from_raw(0xffff);
     out_.mask.vlans[1].tci = out_.mask.vlans[1].tci | Be16{kVlanCfi};
@@ -224,6 +226,7 @@ class Xlate {
     meta_.ct_label = key_label();  // ... the packet's conntrack state does not
     flow_.in_port = port.ofport();
     run_table(0);
+    if (trace_ && !saved_bridge) out_.trace_final = {flow_, meta_};
     bridge_ = saved_bridge;
     in_port_ = saved_port;
     meta_ = saved_meta;
@@ -258,8 +261,10 @@ class Xlate {
     auto actions = rule->actions;  // the rule may be replaced while we run
     const OfRule* saved_rule = rule_;
     rule_ = rule;
-    for (const auto& a : actions) {
-      if (!do_action(a, table_id)) break;
+    if (actions.empty()) line("drop");  // as OVS's trace prints a rule without actions
+    for (size_t i = 0; i < actions.size(); ++i) {
+      last_action_ = i + 1 == actions.size();
+      if (!do_action(actions[i], table_id)) break;
     }
     rule_ = saved_rule;
     indent_ -= 4;
@@ -318,6 +323,7 @@ class Xlate {
   std::string* trace_;
   Bridge* bridge_ = nullptr;
   BridgePort* in_port_ = nullptr;
+  bool last_action_ = false;      // do_action runs its rule's last action (tracing's layout)
   const OfRule* rule_ = nullptr;  // the rule whose actions run
   bool honor_miss_ = true;        // false inside a resubmit (OVS: no packet-in on its miss)
   bool conntracked_;              // tracked in this pass: ct_clear has something to clear

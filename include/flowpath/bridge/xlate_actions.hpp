@@ -100,11 +100,12 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
       uint32_t saved = flow_.in_port;
       const bool saved_miss = honor_miss_;
       if (a.port != kOfppInPort) flow_.in_port = a.port;
-      indent_ += 4;
+      const int nest = last_action_ ? -4 : 4;  // OVS: a last resubmit is a tail call
+      indent_ += nest;
       honor_miss_ = false;
       run_table(a.table == kOfTableCurrent ? table_id : a.table);
       honor_miss_ = saved_miss;
-      indent_ -= 4;
+      indent_ -= nest;
       flow_.in_port = saved;
       break;
     }
@@ -113,7 +114,9 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
         line("goto_table to an earlier table, dropping");
         return false;
       }
+      indent_ -= 4;  // printed at the rule's level, as OVS's tail call
       run_table(a.table);
+      indent_ += 4;
       return false;
   }
   return true;
@@ -156,9 +159,15 @@ inline void Xlate::conntrack(const OfAction& a) {
   c.mark = uint32_t(read_field(k, m, FieldId::kCtMark) & mark_mask);
   c.label_mask = label_mask;
   c.label = read_field(k, m, FieldId::kCtLabel) & label_mask;
-  if (trace_) {  // exec(...)'s actions, each on its line, as OVS's trace
+  if (trace_) {  // the nested actions (nat in its place), each on its line, as OVS's trace
     PortNamer namer = port_namer();
-    for (const auto& e : a.exec) line(ofctl::format_one_action(e, &namer));
+    const bool nat = a.ct.nat.kind != NatArgs::kNone;
+    for (size_t i = 0; i <= a.exec.size(); ++i) {
+      if (nat && i == std::min<size_t>(a.ct.nat_at, a.exec.size()))
+        line(ofctl::format_nat(a.ct.nat));
+      if (i < a.exec.size()) line(ofctl::format_one_action(a.exec[i], &namer));
+    }
+    if (!nat && a.exec.empty()) line("drop");  // OVS: an empty nested list
   }
   out_.ct_calls.push_back(c);
   FrozenState fz;
