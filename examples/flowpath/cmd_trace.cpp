@@ -1,4 +1,4 @@
-// flowpath trace --config FILE BRIDGE FLOW
+// flowpath trace --config FILE BRIDGE FLOW [--ct-next STATES]...
 //   As `ovs-appctl ofproto/trace BRIDGE FLOW` on a switch fresh from FILE
 //   (empty MAC table).  in_port may be any port of BRIDGE, a patch port
 //   too (the packet then starts in BRIDGE, as in Open vSwitch); tracing a
@@ -21,20 +21,20 @@ int cmd_trace(int argc, char** argv) {
   }
   if (config.empty() || rest.size() < 2) {
     std::fprintf(stderr,
-                 "usage: flowpath trace --config FILE BRIDGE FLOW\n"
+                 "usage: flowpath trace --config FILE BRIDGE FLOW [--ct-next STATES]...\n"
                  "  prints, as ovs-appctl ofproto/trace, each bridge, table, rule and NORMAL\n"
                  "  decision for FLOW arriving on its in_port (any port of BRIDGE, patch ports\n"
-                 "  included), then Megaflow: and Datapath actions: lines\n"
+                 "  included), then Megaflow: and Datapath actions: lines; after a ct(table=T)\n"
+                 "  each recirculation, its packet back with the next --ct-next ct_state\n"
+                 "  (e.g. trk,est; default trk,new)\n"
                  "  e.g. flowpath trace --config compute-node.conf br-eth2 \\\n"
                  "         in_port=phy-br-eth2,dl_vlan=1,dl_src=52:54:00:00:00:01,"
                  "dl_dst=ff:ff:ff:ff:ff:ff,arp\n");
     return 2;
   }
-  std::string flow = rest[1];
-  for (size_t i = 2; i < rest.size(); ++i) flow += "," + rest[i];
   try {
     flowpath::Ofproto of(flowpath::SwitchConfig::load(config));
-    std::fputs(flowpath::trace(of, rest[0], flow).c_str(), stdout);
+    std::fputs(flowpath::trace_args(of, rest).c_str(), stdout);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "flowpath trace: %s\n", e.what());
     return 1;

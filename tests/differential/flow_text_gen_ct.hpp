@@ -82,8 +82,8 @@ inline std::string FlowTextGen::ct_action(const Ctx& c) {
     default:
       break;
   }
+  std::vector<std::string> ex;
   if (commit && chance(3)) {
-    std::vector<std::string> ex;
     for (unsigned n = 1 + unsigned(below(2)), i = 0; i < n; ++i) switch (below(4)) {
         case 0:
           ex.push_back("set_field:" + num(0xffffffff) + "->ct_mark");
@@ -98,8 +98,8 @@ inline std::string FlowTextGen::ct_action(const Ctx& c) {
         default:
           ex.push_back("set_field:" + hex(rng_() >> below(64)) + "->ct_label");
       }
-    args.push_back("exec(" + join(ex, ",") + ")");
   }
+  std::string nat;
   if (commit && chance(3)) {
     std::string kind = chance(2) ? "src" : "dst";
     std::string range;
@@ -111,9 +111,28 @@ inline std::string FlowTextGen::ct_action(const Ctx& c) {
                                             "=[2001:db8::5]:443", ""});
     std::string flags =
         pick(std::vector<std::string>{"", ",persistent", ",hash", ",random", ",persistent,random"});
-    args.push_back("nat(" + kind + range + flags + ")");
+    nat = "nat(" + kind + range + flags + ")";
   } else if (chance(4)) {
-    args.push_back("nat");
+    nat = "nat";
+  }
+  // nat anywhere among the nested actions, as ovs-ofctl takes it: its own
+  // argument (before or after exec(...)), inside exec(...) at any place,
+  // or between two exec(...) groups.
+  if (!nat.empty() && !ex.empty() && chance(2)) {
+    const size_t at = size_t(below(ex.size() + 1));
+    if (chance(2)) {
+      ex.insert(ex.begin() + ptrdiff_t(at), nat);
+      args.push_back("exec(" + join(ex, ",") + ")");
+    } else {
+      std::vector<std::string> a(ex.begin(), ex.begin() + ptrdiff_t(at));
+      std::vector<std::string> b(ex.begin() + ptrdiff_t(at), ex.end());
+      std::string seq = (a.empty() ? "" : "exec(" + join(a, ",") + "),") + nat +
+                        (b.empty() ? "" : ",exec(" + join(b, ",") + ")");
+      args.push_back(seq);  // kept in order by the shuffle: one argument
+    }
+  } else {
+    if (!ex.empty()) args.push_back("exec(" + join(ex, ",") + ")");
+    if (!nat.empty()) args.push_back(nat);
   }
   shuffle(args);
   return "ct(" + join(args, ",") + ")";

@@ -30,7 +30,19 @@ if(TARGET flowpath_cli)
                    -DINPUT=${_flow_data}/neutron_ovsfw.txt
                    -DEXPECTED=${_flow_data}/neutron_ovsfw_of13.expected
                    -P ${CMAKE_CURRENT_LIST_DIR}/parse_flows_check.cmake)
+  # nat anywhere among ct()'s nested actions (expected: ovs-ofctl 3.1's).
+  add_test(NAME flow_parse_flows_cli_ct_nat
+           COMMAND ${CMAKE_COMMAND} -DCLI=$<TARGET_FILE:flowpath_cli>
+                   -DINPUT=${_flow_data}/ct_nat.txt
+                   -DEXPECTED=${_flow_data}/ct_nat.expected
+                   -P ${CMAKE_CURRENT_LIST_DIR}/parse_flows_check.cmake)
+  add_test(NAME flow_parse_flows_cli_ct_nat_of13
+           COMMAND ${CMAKE_COMMAND} -DCLI=$<TARGET_FILE:flowpath_cli> "-DOPTS=-O;OpenFlow13"
+                   -DINPUT=${_flow_data}/ct_nat.txt
+                   -DEXPECTED=${_flow_data}/ct_nat_of13.expected
+                   -P ${CMAKE_CURRENT_LIST_DIR}/parse_flows_check.cmake)
   set_tests_properties(flow_parse_flows_cli flow_parse_flows_cli_invalid flow_parse_flows_cli_of13
                        flow_parse_flows_cli_neutron flow_parse_flows_cli_neutron_of13
+                       flow_parse_flows_cli_ct_nat flow_parse_flows_cli_ct_nat_of13
                        PROPERTIES LABELS flow)
 endif()

@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check(ok == !pkt.meta.malformed);
   check(key.in_port == 42 && key.recirc_id == 0 && key.pad4_ == 0);
   check(key.pad1_[0] == 0 && key.pad1_[1] == 0 && key.pad3_[0] == 0 && key.pad3_[1] == 0);
-  check(std::memcmp(key.pad2_, "\0\0\0\0", 4) == 0);
+  check(key.ct_label_id == 0);
   const PacketMeta m = pkt.meta;
   check(m.l2 == 0);
   for (uint16_t off : {m.l2_5, m.l3, m.l4}) check(off == kNoOffset || off <= size);

@@ -65,6 +65,10 @@ TEST(NxCtCodec, ActionsRoundTripInBothVersions) {
       "ip actions=ct(commit,nat(src=192.0.2.1-192.0.2.9:1000-2000,persistent,random))",
       "ipv6 actions=ct(commit,exec(set_field:2->ct_mark),nat(dst=[2001:db8::1]:80,hash))",
       "ip actions=ct(nat),ct_clear,resubmit(,93)",
+      // nat between exec actions keeps its place on the wire (as OVS).
+      "ip actions=ct(commit,exec(set_field:1->ct_mark,nat(src=192.0.2.1),"
+      "set_field:2->ct_label))",
+      "ip actions=ct(commit,table=3,exec(set_field:1->ct_mark),nat,exec(set_field:2->ct_mark))",
       "ip actions=move:NXM_NX_REG0[0..15]->NXM_NX_REG1[16..31],"
       "move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],move:OXM_OF_PKT_REG1[0..3]->NXM_NX_REG2[4..7]",
       "tcp actions=conjunction(17,2/2),conjunction(18,1/64)",

@@ -19,7 +19,7 @@ inline void clear_padding(FlowKey& k) {
   k.recirc_id = 0;
   k.pad4_ = 0;
   std::fill(std::begin(k.pad1_), std::end(k.pad1_), 0);
-  std::fill(std::begin(k.pad2_), std::end(k.pad2_), 0);
+  k.ct_label_id = 0;
   std::fill(std::begin(k.pad3_), std::end(k.pad3_), 0);
 }
 

@@ -111,6 +111,11 @@ class Ofproto {
     return x.ct_calls.empty() ? x.actions : dp_actions_with_ct(x, frozen_);
   }
 
+  /// datapath_actions() for a caller that holds mutex() (a packet-out).
+  DpActionList datapath_actions_locked(const XlateResult& x) {
+    return x.ct_calls.empty() ? x.actions : dp_actions_with_ct(x, frozen_);
+  }
+
   /// Translation with full detail (used by upcall, trace and tests).
   void translate(const FlowKey& key, bool learn, XlateResult& out, std::string* trace) {
     std::lock_guard lock(mu_);
@@ -351,6 +356,12 @@ class Ofproto {
     if (!in) {
       out.mask.in_port = 0xffffffffu;
       if (trace) *trace += "no frozen state for recirc_id " + std::to_string(key.recirc_id) + "\n";
+      return;
+    }
+    if (key.ct_label_id && !ct_label_ids().label(key.ct_label_id)) {
+      out.mask.in_port = 0xffffffffu;  // a label without id (table full): drop
+      out.mask.ct_label_id = ~0u;
+      if (trace) *trace += "no ct_label for id " + std::to_string(key.ct_label_id) + "\n";
       return;
     }
     Xlate x(key, learn, out, trace);

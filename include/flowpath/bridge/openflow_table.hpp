@@ -68,6 +68,7 @@
 #include "flowpath/bridge/of_rule.hpp"
 #include "flowpath/classify/linear_classifier.hpp"
 #include "flowpath/core/clock.hpp"
+#include "flowpath/flow/ct_label_ids.hpp"
 
 namespace flowpath {
 
@@ -349,7 +350,12 @@ class OpenFlowTable {
     const OfRule* best = hit ? hit->value.get() : nullptr;
     for (const auto& r : t.side) {
       if (!beats(*r, best)) break;
-      if (wc) mask_union(*wc, r->match.mask);
+      if (wc) {
+        mask_union(*wc, r->match.mask);
+        // ct_label rides in the key as an id (flow/ct_label_ids.hpp): a
+        // consulted label bit pins the whole id.
+        if (!CtLabelIds::is_zero(r->match.meta_mask.ct_label)) wc->ct_label_id = ~0u;
+      }
       if (!r->is_conjunctive() && r->match.matches(key, meta)) return r.get();
     }
     return best;

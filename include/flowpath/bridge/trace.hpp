@@ -11,14 +11,25 @@
 // side effects (nothing is learned), as ovs-appctl ofproto/trace given a
 // flow rather than a packet.
 //
-// A ct() prints as the datapath runs it (`ct(zone=1),recirc(0x1)`); the
-// trace stops there (OVS's continuation into the recirculated pass with
-// --ct-next is not done).
+// A ct(table=T) continues as OVS's trace does: after the first pass, each
+// recirculation it queued is traced in turn under a banner
+//   recirc(0x1) - resume conntrack with default ct_state=trk|new (use
+//   --ct-next to customize)
+// with the flow as it was at the ct(): recirc_id, ct_state (the next of the
+// `--ct-next` states given, else trk|new), ct_zone the ct()'s zone,
+// ct_mark/ct_label as its exec(...) left them; translation resumes in table
+// T with the registers frozen at the ct() (bridge/frozen.hpp), exactly as
+// the datapath's next pass would.  Passes that recirculate again queue
+// their own (first in, first out, as OVS).  NAT is not applied to the
+// traced flow (OVS's trace does).
 //
 // Thread-safety: takes the Ofproto's lock.
 #pragma once
 
+#include <cstdio>
+#include <deque>
 #include <string>
+#include <vector>
 
 #include "flowpath/bridge/ofproto.hpp"
 #include "flowpath/datapath/dp_format.hpp"
@@ -52,26 +63,191 @@ inline FlowKey trace_key(const Ofproto& of, std::string_view bridge, std::string
   return key;
 }
 
+/// A `--ct-next` argument: ct_state flags by name, separated by `,` or `|`
+/// (`trk,est`, `+trk+est` too), as ovs-appctl ofproto/trace takes them.
+inline uint8_t parse_ct_next(std::string_view s) {
+  uint8_t flags = 0;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find_first_of(",|+", i);
+    if (j == std::string_view::npos) j = s.size();
+    std::string_view name = s.substr(i, j - i);
+    i = j + 1;
+    if (name.empty()) continue;
+    int bit = -1;
+    for (int b = 0; b < 8; ++b)
+      if (name == ofctl::kCtStateNames[b]) bit = b;
+    if (bit < 0)
+      throw Error("--ct-next " + std::string(s) + ": " + std::string(name) +
+                  ": unknown ct_state flag");
+    flags |= uint8_t(1u << bit);
+  }
+  if (!flags) throw Error("--ct-next " + std::string(s) + ": no ct_state flags");
+  return flags;
+}
+
+namespace trace_detail {
+
+/// `key` as OVS's trace prints a flow or megaflow: recirc_id and the ct_*
+/// fields first, `eth`, then the rest (the ct_label from its id; the
+/// non-zero registers of `regs` when given).
+inline std::string format_pass(const FlowKey& key, const FlowMask& mask, const PortNamer& namer,
+                               bool with_recirc, const PipelineMeta* regs = nullptr) {
+  Match ct;
+  ct.value.recirc_id = key.recirc_id, ct.mask.recirc_id = with_recirc ? ~0u : 0;
+  ct.value.ct_state = key.ct_state & mask.ct_state, ct.mask.ct_state = mask.ct_state;
+  ct.value.ct_zone = key.ct_zone, ct.mask.ct_zone = mask.ct_zone;
+  ct.value.ct_mark = key.ct_mark, ct.mask.ct_mark = mask.ct_mark;
+  if (mask.ct_label_id) {
+    ct.meta_value.ct_label = ct_label_ids().label(key.ct_label_id).value_or(CtLabelBytes{});
+    ct.meta_mask.ct_label.fill(0xff);
+  }
+  ct.normalize();
+  FlowKey rest_mask = mask;
+  rest_mask.recirc_id = 0, rest_mask.ct_state = 0, rest_mask.ct_zone = Be16{};
+  rest_mask.ct_mark = Be32{}, rest_mask.ct_label_id = 0;
+  Match rest(key, rest_mask);
+  for (size_t r = 0; regs && r < kNumRegs; ++r)
+    if (regs->regs[r].host())
+      rest.meta_value.regs[r] = regs->regs[r], rest.meta_mask.regs[r] = Be32{~0u};
+  std::string a = format_match(ct, kOfDefaultPriority, &namer);
+  std::string b = format_match(rest, kOfDefaultPriority, &namer);
+  if (a.empty()) return b;
+  return a + ",eth" + (b.empty() ? "" : "," + b);
+}
+
+/// The flow of a pass as OVS's trace shows it (every present field, the
+/// ct_* fields when set).
+inline FlowMask flow_mask(const FlowKey& key);
+/// A flow line: `key` with `regs`, recirc_id when not 0.
+inline std::string format_flow(const FlowKey& key, const PipelineMeta& regs,
+                               const PortNamer& namer);
+inline FlowMask flow_mask(const FlowKey& key) {
+  FlowMask m = key_presence_mask(key);
+  put_field(m, FieldId::kVlanTci, ~0ull);  // vlan_tci=0x0000 when untagged, as OVS
+  m.ct_state = key.ct_state ? 0xff : 0;
+  m.ct_zone = key.ct_zone.host() ? Be16{0xffff} : Be16{};
+  m.ct_mark = key.ct_mark.host() ? Be32{0xffffffffu} : Be32{};
+  m.ct_label_id = key.ct_label_id ? ~0u : 0;
+  return m;
+}
+
+inline std::string format_flow(const FlowKey& key, const PipelineMeta& regs,
+                               const PortNamer& namer) {
+  return format_pass(key, flow_mask(key), namer, key.recirc_id != 0, &regs);
+}
+
+struct Fork {
+  FlowKey flow;         // in_port: OpenFlow's, for printing
+  PipelineMeta regs;    // the registers frozen at the ct()
+  uint32_t recirc = 0;  // its id
+};
+
+/// The recirculations of a pass, in order: each ct(table=T)'s flow and
+/// registers with the id its recirc() got.
+inline void queue_forks(const XlateResult& x, const DpActionList& acts, std::deque<Fork>& q) {
+  std::vector<Fork> forks;
+  for (size_t k = 0, j = 0; k < x.ct_calls.size() && j < x.trace_forks.size(); ++k)
+    if (!x.ct_calls[k].clear && x.ct_calls[k].args.table != 255)
+      forks.push_back(Fork{x.trace_forks[j++], x.freezes[k].meta, 0});
+  size_t n = 0;
+  for (const DpAction& a : acts)
+    if (a.type == DpActionType::kRecirc && n < forks.size()) {
+      forks[n].recirc = a.port;
+      q.push_back(forks[n++]);
+    }
+}
+
+/// The line between passes, as OVS's: which recirculation, with what ct_state.
+inline std::string banner(uint32_t recirc, uint8_t ct_state, bool given) {
+  char id[32];
+  std::snprintf(id, sizeof id, "recirc(%#x)", recirc);
+  std::string out = "\n" + std::string(79, '=') + "\n" + id;
+  if (given) {
+    Match st;
+    st.value.ct_state = ct_state, st.mask.ct_state = 0xff;
+    out += " - resume conntrack with " + format_match(st);
+  } else {
+    out += " - resume conntrack with default ct_state=trk|new (use --ct-next to customize)";
+  }
+  return out + "\n" + std::string(79, '=') + "\n\n";
+}
+
+}  // namespace trace_detail
+
 /// Explains `flow_text` arriving on its in_port of `bridge`.  Like
 /// ovs-appctl ofproto/trace given a flow (not a packet), it has no side
-/// effects: nothing is learned.
-inline std::string trace(Ofproto& of, std::string_view bridge, std::string_view flow_text) {
+/// effects: nothing is learned.  A ct(table=T) is followed into the passes
+/// the datapath would run after it; `ct_next` are the ct_states their
+/// packets come back with, in order (then trk|new), as `--ct-next`.
+inline std::string trace(Ofproto& of, std::string_view bridge, std::string_view flow_text,
+                         std::vector<uint8_t> ct_next = {}) {
+  using namespace trace_detail;
   Bridge& b = of.require_bridge(bridge);
   Match m = parse_match(flow_text, b.resolver());
   BridgePort& in = trace_port(b, m);
   DpPortNamer namer = [&of](uint32_t dp) { return of.dp_port_name(dp); };
-  XlateResult x;
-  std::string body;
-  of.translate_at(in, m.value, false, x, &body);
-  FlowKey shown = m.value;
-  shown.in_port = in.ofport();
   PortNamer ofnamer = b.namer();
-  std::string out = "Flow: " + format_key(shown, &ofnamer) + "\n\n" + body;
-  Match mega(shown, x.mask);
-  out += "\nFinal flow: unchanged\n";
-  out += "Megaflow: " + format_match(mega, kOfDefaultPriority, &ofnamer) + "\n";
-  out += "Datapath actions: " + format_dp_actions(of.datapath_actions(x), namer) + "\n";
-  return out;
+  FlowKey first = m.value;
+  first.ct_label_id = ct_label_ids().intern(m.meta_value.ct_label);
+  std::deque<Fork> queue;  // OVS's recirc_queue
+  size_t next_state = 0;
+  std::string out;
+  for (bool first_pass = true;; first_pass = false) {
+    XlateResult x;
+    std::string body;
+    FlowKey shown;
+    PipelineMeta regs{};
+    if (first_pass) {
+      of.translate_at(in, first, false, x, &body);
+      shown = first;
+      shown.in_port = in.ofport();
+    } else {
+      Fork f = queue.front();
+      queue.pop_front();
+      const bool given = next_state < ct_next.size();
+      f.flow.ct_state = given ? ct_next[next_state++] : uint8_t(kCsTracked | kCsNew);
+      f.flow.recirc_id = f.recirc;
+      out += banner(f.recirc, f.flow.ct_state, given);
+      FlowKey key = f.flow;
+      key.in_port = in.dp_port;
+      of.translate(key, false, x, &body);
+      shown = f.flow;
+      regs = f.regs;
+    }
+    const DpActionList acts = of.datapath_actions(x);
+    queue_forks(x, acts, queue);
+    FlowMask mega = x.mask;
+    mega.in_port = ~0u;
+    const std::string flow = format_flow(shown, regs, ofnamer);
+    FlowKey last = x.trace_final.first;
+    last.recirc_id = shown.recirc_id;
+    const std::string final_flow = format_flow(last, x.trace_final.second, ofnamer);
+    out += "Flow: " + flow + "\n\n" + body;
+    out += "\nFinal flow: " + (final_flow == flow ? std::string("unchanged") : final_flow) + "\n";
+    out += "Megaflow: " + format_pass(shown, mega, ofnamer, true) + "\n";
+    out += "Datapath actions: " + format_dp_actions(acts, namer) + "\n";
+    if (queue.empty()) return out;
+  }
+}
+
+/// ofproto/trace's arguments: BRIDGE FLOW... [--ct-next STATES]... (the
+/// flow's words joined with commas, as ovs-appctl passes them split).
+inline std::string trace_args(Ofproto& of, const std::vector<std::string>& args) {
+  std::vector<uint8_t> ct_next;
+  std::vector<std::string> rest;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--ct-next") {
+      if (i + 1 == args.size()) throw Error("--ct-next: missing ct_state argument");
+      ct_next.push_back(parse_ct_next(args[++i]));
+    } else {
+      rest.push_back(args[i]);
+    }
+  }
+  if (rest.size() < 2) throw Error("ofproto/trace: expected BRIDGE FLOW");
+  std::string flow = rest[1];
+  for (size_t i = 2; i < rest.size(); ++i) flow += "," + rest[i];
+  return trace(of, rest[0], flow, std::move(ct_next));
 }
 
 }  // namespace flowpath

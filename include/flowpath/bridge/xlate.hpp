@@ -47,6 +47,7 @@
 #include "flowpath/bridge/frozen.hpp"
 #include "flowpath/bridge/xlate_commit.hpp"
 #include "flowpath/core/stats.hpp"
+#include "flowpath/flow/ct_label_ids.hpp"
 #include "flowpath/flow/ofctl_text.hpp"
 
 namespace flowpath {
@@ -73,7 +74,10 @@ inline std::string format_dp_ct(const XlateCtCall& c, uint32_t recirc_id = 0) {
   if (c.args.force) put("force");
   if (c.zone) put("zone=" + std::to_string(c.zone));
   if (c.mark_mask) put("mark=" + ofctl::hex_u128(c.mark) + "/" + ofctl::hex_u128(c.mark_mask));
-  if (c.label_mask) put("label=" + ofctl::hex_u128(c.label) + "/" + ofctl::hex_u128(c.label_mask));
+  // OVS prints the mark's mask always, the label's only when partial.
+  if (c.label_mask)
+    put("label=" + ofctl::hex_u128(c.label) +
+        (c.label_mask == ~U128(0) ? "" : "/" + ofctl::hex_u128(c.label_mask)));
   if (c.args.nat.kind != NatArgs::kNone) put(ofctl::format_nat(c.args.nat));
   std::string out = "ct(" + s + ")";
   if (c.args.table != 255) {
@@ -111,6 +115,11 @@ struct XlateResult {
   DpActionList actions;
   std::vector<XlateCtCall> ct_calls;  // where connection tracking goes (see Xlate)
   std::vector<FrozenState> freezes;   // per ct_call: what its recirculation resumes
+  // Tracing only (bridge/trace.hpp): per ct(table=T), the flow its
+  // recirculation resumes with, as OVS's trace builds it: the packet at the
+  // ct(), ct_zone its zone, ct_mark/ct_label as exec(...) left them.
+  std::vector<FlowKey> trace_forks;
+  std::pair<FlowKey, PipelineMeta> trace_final{};  // the flow at the end ("Final flow:")
   FlowMask mask{};
   std::vector<std::shared_ptr<RuleStats>> stats;
   bool needs_upcall = false;  // revalidation only: source MAC must be (re)learned
@@ -165,8 +174,12 @@ class Xlate {
     bridge_ = &bridge;
     in_port_ = &port;
     meta_ = s.meta;
+    meta_.ct_label = key_label();
     flow_.in_port = s.in_port;
+    line("    thaw");
+    line("        Resuming from table " + std::to_string(s.table));
     run_table(s.table);
+    if (trace_) out_.trace_final = {flow_, meta_};
     out_.mask.in_port = 0xffffffffu;
     out_.mask.vlans[1].tpid = Be16::from_raw(0xffff);
     out_.mask.vlans[1].tci = out_.mask.vlans[1].tci | Be16{kVlanCfi};
@@ -209,9 +222,11 @@ class Xlate {
     PipelineMeta saved_meta = meta_;
     bridge_ = &bridge;
     in_port_ = &port;
-    meta_ = PipelineMeta{};  // registers start at zero in every bridge, as in OVS
+    meta_ = PipelineMeta{};        // registers start at zero in every bridge, as in OVS
+    meta_.ct_label = key_label();  // ... the packet's conntrack state does not
     flow_.in_port = port.ofport();
     run_table(0);
+    if (trace_ && !saved_bridge) out_.trace_final = {flow_, meta_};
     bridge_ = saved_bridge;
     in_port_ = saved_port;
     meta_ = saved_meta;
@@ -246,12 +261,22 @@ class Xlate {
     auto actions = rule->actions;  // the rule may be replaced while we run
     const OfRule* saved_rule = rule_;
     rule_ = rule;
-    for (const auto& a : actions) {
-      if (!do_action(a, table_id)) break;
+    if (actions.empty()) line("drop");  // as OVS's trace prints a rule without actions
+    for (size_t i = 0; i < actions.size(); ++i) {
+      last_action_ = i + 1 == actions.size();
+      if (!do_action(actions[i], table_id)) break;
     }
     rule_ = saved_rule;
     indent_ -= 4;
     --depth_;
+  }
+
+  // The ct_label the key's id names (flow/ct_label_ids.hpp).  An id the
+  // table never gave (kUnknown: the table was full) reads as zero; the
+  // Ofproto drops such packets before translating them.
+  CtLabelBytes key_label() const {
+    return flow_.ct_label_id ? ct_label_ids().label(flow_.ct_label_id).value_or(CtLabelBytes{})
+                             : CtLabelBytes{};
   }
 
   PortNamer port_namer() const { return bridge_->namer(); }
@@ -298,6 +323,7 @@ class Xlate {
   std::string* trace_;
   Bridge* bridge_ = nullptr;
   BridgePort* in_port_ = nullptr;
+  bool last_action_ = false;      // do_action runs its rule's last action (tracing's layout)
   const OfRule* rule_ = nullptr;  // the rule whose actions run
   bool honor_miss_ = true;        // false inside a resubmit (OVS: no packet-in on its miss)
   bool conntracked_;              // tracked in this pass: ct_clear has something to clear

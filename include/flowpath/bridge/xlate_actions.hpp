@@ -100,11 +100,12 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
       uint32_t saved = flow_.in_port;
       const bool saved_miss = honor_miss_;
       if (a.port != kOfppInPort) flow_.in_port = a.port;
-      indent_ += 4;
+      const int nest = last_action_ ? -4 : 4;  // OVS: a last resubmit is a tail call
+      indent_ += nest;
       honor_miss_ = false;
       run_table(a.table == kOfTableCurrent ? table_id : a.table);
       honor_miss_ = saved_miss;
-      indent_ -= 4;
+      indent_ -= nest;
       flow_.in_port = saved;
       break;
     }
@@ -113,7 +114,9 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
         line("goto_table to an earlier table, dropping");
         return false;
       }
+      indent_ -= 4;  // printed at the rule's level, as OVS's tail call
       run_table(a.table);
+      indent_ += 4;
       return false;
   }
   return true;
@@ -156,15 +159,38 @@ inline void Xlate::conntrack(const OfAction& a) {
   c.mark = uint32_t(read_field(k, m, FieldId::kCtMark) & mark_mask);
   c.label_mask = label_mask;
   c.label = read_field(k, m, FieldId::kCtLabel) & label_mask;
-  line(" -> ct: " + format_dp_ct(c));
+  if (trace_) {  // the nested actions (nat in its place), each on its line, as OVS's trace
+    PortNamer namer = port_namer();
+    const bool nat = a.ct.nat.kind != NatArgs::kNone;
+    for (size_t i = 0; i <= a.exec.size(); ++i) {
+      if (nat && i == std::min<size_t>(a.ct.nat_at, a.exec.size()))
+        line(ofctl::format_nat(a.ct.nat));
+      if (i < a.exec.size()) line(ofctl::format_one_action(a.exec[i], &namer));
+    }
+    if (!nat && a.exec.empty()) line("drop");  // OVS: an empty nested list
+  }
   out_.ct_calls.push_back(c);
   FrozenState fz;
   if (a.ct.table != 255) {  // what the recirculation resumes (bridge/frozen.hpp)
     fz = FrozenState{bridge_->name(), in_port_->ofport(), flow_.in_port, a.ct.table, meta_};
     fz.meta.conj_id = Be32{}, fz.meta.ct_label = {};
+    if (trace_) {
+      line(
+          " -> A clone of the packet is forked to recirculate. The forked pipeline will be "
+          "resumed at table " +
+          std::to_string(a.ct.table) + ".");
+      FlowKey f = flow_;
+      f.ct_zone = Be16{c.zone};
+      f.ct_mark = k.ct_mark;
+      f.ct_label_id = ct_label_ids().intern(m.ct_label);
+      out_.trace_forks.push_back(f);
+    }
   }
+  line(" -> Sets the packet to an untracked state, and clears all the conntrack fields.");
   out_.freezes.push_back(std::move(fz));
   conntracked_ = false;  // the rest of this pass sees the packet untracked (OVS)
+  flow_.ct_state = 0, flow_.ct_zone = Be16{}, flow_.ct_mark = Be32{}, flow_.ct_label_id = 0;
+  meta_.ct_label = {};
 }
 
 // ct_clear: the packet forgets its connection.  As OVS, the datapath
@@ -181,8 +207,8 @@ inline void Xlate::ct_clear() {
     out_.freezes.emplace_back();
   }
   conntracked_ = false;
-  flow_.ct_state = 0, flow_.ct_zone = Be16{}, flow_.ct_mark = Be32{};
-  base_.ct_state = 0, base_.ct_zone = Be16{}, base_.ct_mark = Be32{};
+  flow_.ct_state = 0, flow_.ct_zone = Be16{}, flow_.ct_mark = Be32{}, flow_.ct_label_id = 0;
+  base_.ct_state = 0, base_.ct_zone = Be16{}, base_.ct_mark = Be32{}, base_.ct_label_id = 0;
   meta_.ct_label = {};
 }
 

@@ -40,7 +40,8 @@ struct PacketMeta {
   uint8_t ct_state = 0;
   uint16_t ct_zone = 0;
   uint32_t ct_mark = 0;
-  uint32_t recirc_id = 0;  // the pass the packet is in (0: first)
+  uint32_t ct_label_id = 0;  // the ct_label's id (flow/ct_label_ids.hpp), 0: none
+  uint32_t recirc_id = 0;    // the pass the packet is in (0: first)
 };
 
 class Packet {

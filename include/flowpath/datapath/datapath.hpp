@@ -22,12 +22,13 @@
 //   recirculate  packets that a recirc(id) action queued (after a ct(),
 //             datapath/recirc_sink.hpp) take another pass: re-parsed (NAT
 //             may have changed them), key.recirc_id = id and key.ct_* from
-//             the tracker's result, then EMC, megaflow, upcall (the handler
-//             resumes the frozen translation the id names) and execute, in
-//             batches of up to 32, until no packet recirculates; a packet
-//             on its 7th pass (OVS's limit of 6 recirculations) is dropped
-//             and counted.  Every megaflow matches recirc_id exactly, so
-//             each pass has its own flows.
+//             the tracker's result (ct_label as its id: ct_label_ids.hpp),
+//             then EMC, megaflow, upcall (the handler resumes the frozen
+//             translation the id names) and execute, in batches of up to
+//             32, until no packet recirculates; a packet on its 7th pass
+//             (OVS's limit of 6 recirculations) is dropped and counted.
+//             Every megaflow matches recirc_id exactly, so each pass has
+//             its own flows.
 // Every packet ends in the sink exactly once: an output (last=true) or
 // drop().  A failed upcall drops the packet and counts it as lost.
 //
@@ -118,7 +119,7 @@ class Datapath {
     stats_.packets += n;
     for (uint32_t i = 0; i < n; ++i) {  // received packets are untracked
       PacketMeta& m = batch.pkts[i]->meta;
-      m.recirc_id = 0, m.ct_state = 0, m.ct_zone = 0, m.ct_mark = 0;
+      m.recirc_id = 0, m.ct_state = 0, m.ct_zone = 0, m.ct_mark = 0, m.ct_label_id = 0;
     }
     RecircSink<S> rs(sink, recirc_, cfg_.clock->now_ms());
     run_pass(batch, rs, false);
@@ -202,6 +203,7 @@ class Datapath {
         k.ct_state = m.ct_state;
         k.ct_zone = Be16{m.ct_zone};
         k.ct_mark = Be32{m.ct_mark};
+        k.ct_label_id = m.ct_label_id;
       }
     }
     PacketPlan plan[kBatchSize];

@@ -13,7 +13,9 @@
 #include <functional>
 #include <string>
 
+#include "flowpath/flow/ct_label_ids.hpp"
 #include "flowpath/flow/match.hpp"
+#include "flowpath/flow/ofctl_values.hpp"
 
 namespace flowpath {
 
@@ -139,7 +141,7 @@ inline std::string hex_or_zero(uint32_t v) {
   return b;
 }
 
-// ct_state(+new-est+trk), ct_zone(0x1), ct_mark(0x1/0xff): before
+// ct_state(+new-est+trk), ct_zone(0x1), ct_mark(0x1/0xff), ct_label(0x1): before
 // recirc_id, in the order of OVS's key attributes; only consulted bits.
 inline void format_ct(std::string& out, const FlowKey& v, const FlowKey& m) {
   static constexpr const char* kNames[8] = {"new", "est", "rel",  "rpl",
@@ -159,6 +161,10 @@ inline void format_ct(std::string& out, const FlowKey& v, const FlowKey& m) {
   };
   num("ct_zone", v.ct_zone.host(), m.ct_zone.host(), 0xffffu);
   num("ct_mark", v.ct_mark.host(), m.ct_mark.host(), 0xffffffffu);
+  if (m.ct_label_id) {  // the label the id names, whole (ct_label_ids.hpp)
+    auto l = ct_label_ids().label(v.ct_label_id);
+    out += "ct_label(" + (l ? ofctl::format_u128(Ipv6Addr{*l}) : std::string("?")) + "),";
+  }
 }
 
 }  // namespace dp_format_detail

@@ -19,9 +19,10 @@
 // its own packets end exactly once.  No clone buffer free or the next pass
 // full (kMaxPending): the packet is dropped and counted (recirc_drops).
 //
-// ct_label is written to the connection (dump-conntrack shows it) but is
-// not carried in the packet's metadata: no megaflow can match it (it is not
-// in FlowKey; docs/conntrack.md).
+// The connection's ct_label travels as its id (meta.ct_label_id, from the
+// state's CtLabelCache: flow/ct_label_ids.hpp), which the next pass puts in
+// its key, so flows after recirculation match ct_label as in OVS; a packet
+// whose connection has no label pays one zero test.
 //
 // Cost: the tracker's (~50-100 ns per packet for an established
 // connection, batched per group) plus a 2 KB copy per cloned packet.
@@ -36,6 +37,7 @@
 #include "flowpath/action/executor.hpp"
 #include "flowpath/conntrack/conntrack.hpp"
 #include "flowpath/core/batch.hpp"
+#include "flowpath/flow/ct_label_ids.hpp"
 
 namespace flowpath {
 
@@ -98,6 +100,7 @@ class RecircState {
   uint64_t recirculations = 0;
   uint64_t recirc_drops = 0;  // no clone buffer, next pass full, or too deep
   uint64_t ct_packets = 0;    // packets through the tracker
+  CtLabelCache labels;        // ct_label -> id, this thread's front of the table
 
  private:
   std::unique_ptr<PacketBuffer[]> pool_;
@@ -105,6 +108,16 @@ class RecircState {
   ct::Conntrack* tracker_ = nullptr;
   std::unique_ptr<ct::Conntrack> own_tracker_;
 };
+
+/// The tracker's label (host-order halves) as big-endian bytes.
+inline CtLabelBytes label_bytes(const ct::CtLabel& l) noexcept {
+  CtLabelBytes b;
+  for (int i = 0; i < 8; ++i) {
+    b[size_t(i)] = uint8_t(l.hi >> (56 - 8 * i));
+    b[size_t(8 + i)] = uint8_t(l.lo >> (56 - 8 * i));
+  }
+  return b;
+}
 
 template <ActionSink S>
 class RecircSink {
@@ -136,11 +149,15 @@ class RecircSink {
         m.ct_state = res[i].state;
         m.ct_zone = res[i].zone;
         m.ct_mark = res[i].mark;
+        m.ct_label_id = res[i].label.zero() ? 0 : st_->labels.id(label_bytes(res[i].label));
       }
     }
   }
   void ct_clear(std::span<Packet*> g) noexcept {
-    for (Packet* p : g) p->meta.ct_state = 0, p->meta.ct_zone = 0, p->meta.ct_mark = 0;
+    for (Packet* p : g) {
+      PacketMeta& m = p->meta;
+      m.ct_state = 0, m.ct_zone = 0, m.ct_mark = 0, m.ct_label_id = 0;
+    }
   }
   void recirculate(uint32_t id, std::span<Packet*> g, bool last) {
     for (Packet* p : g) {

@@ -10,7 +10,9 @@
 // and compare densely: a masked compare of a whole key is two AVX-512 loads.
 // The connection tracker's fields sit in the key because a megaflow after
 // recirculation matches them (`recirc_id(1),ct_state(+est+trk)`);
-// ct_label (128 bits) and the OpenFlow registers do not: they live in
+// the 128-bit ct_label rides as a 32-bit id of the label
+// (ct_label_id, flow/ct_label_ids.hpp: 16 more key bytes would cost every
+// packet), and the OpenFlow registers are not in the key: they live in
 // PipelineMeta (flow/pipeline_meta.hpp), which exists only while a packet
 // is translated (docs/flow-syntax.md, "Where the new fields live").  Fields are grouped so that
 // each 64-bit word belongs to one lookup stage (staged lookup, as in OVS): metadata, L2, L3, L4.  A
@@ -41,7 +43,8 @@
 //   10-11 80    nd_target  16 bytes    ICMPv6 ND target
 //   12    96    arp_sha    6 bytes     ARP sha; ND source link-layer addr
 //         102   arp_tha    6 bytes     ARP tha; ND target link-layer addr
-//   13    108   (pad)      4
+//   13    108   ct_label_id u32        host order; id of the ct_label
+//                                      (flow/ct_label_ids.hpp), 0: none
 //   14    112   tp_src     Be16        L4 src port; ICMP/ICMPv6 type
 //         114   tp_dst     Be16        L4 dst port; ICMP/ICMPv6 code
 //         116   tcp_flags  Be16        low 12 bits
@@ -135,7 +138,7 @@ struct alignas(8) FlowKey {
   Ipv6Addr nd_target;
   EthAddr arp_sha;
   EthAddr arp_tha;
-  uint8_t pad2_[4] = {};
+  uint32_t ct_label_id = 0;  // (was padding: the layout is unchanged)
   // word 14: L4
   Be16 tp_src;
   Be16 tp_dst;
@@ -172,7 +175,7 @@ static_assert(offsetof(FlowKey, nd_target) == 80 && offsetof(FlowKey, arp_sha) =
 static_assert(offsetof(FlowKey, arp_tha) == 102 && offsetof(FlowKey, tp_src) == 112);
 static_assert(offsetof(FlowKey, tcp_flags) == 116 && offsetof(FlowKey, recirc_id) == 4);
 static_assert(offsetof(FlowKey, ct_state) == 120 && offsetof(FlowKey, ct_zone) == 122);
-static_assert(offsetof(FlowKey, ct_mark) == 124);
+static_assert(offsetof(FlowKey, ct_mark) == 124 && offsetof(FlowKey, ct_label_id) == 108);
 
 // ct_state flags (OVS's CS_*: the bits of the ct_state match field).
 inline constexpr uint8_t kCsNew = 0x01;

@@ -82,7 +82,9 @@ struct CtArgs {
   bool zone_from_field = false;
   Subfield zone_src{};  // zone=NXM_NX_REG6[0..15]
   NatArgs nat;
-  bool nat_in_exec = false;  // nat written after exec actions (prints inside exec)
+  // Where nat sits among ct's nested actions: before exec[nat_at] (OVS keeps
+  // one list; 0: first, which prints outside exec(...), as OVS prints it).
+  uint16_t nat_at = 0;
   friend bool operator==(const CtArgs&, const CtArgs&) = default;
 };
 

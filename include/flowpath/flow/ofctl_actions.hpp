@@ -138,12 +138,20 @@ inline std::string_view ovs_action_name(const OfAction& a) {
 
 inline bool is_ct_field(FieldId id) { return id == FieldId::kCtMark || id == FieldId::kCtLabel; }
 
-/// exec(...) of ct(): only writes to ct_mark and ct_label (OVS's texts).
+/// exec(...) of ct(): only writes to ct_mark and ct_label (OVS's texts),
+/// and a nat, returned as a kCt action holding it (parse_ct places it).
 inline OfActionList parse_ct_exec(std::string_view text, const PortNameResolver& resolver) {
   OfActionList ex;
   auto toks = split_actions(trim(text));
   for (auto t : toks) {
     if (t.empty()) continue;
+    if (t == "nat" || t.substr(0, 4) == "nat(") {
+      OfAction n;
+      n.type = OfActionType::kCt;
+      n.ct.nat = parse_nat(t);
+      ex.push_back(n);
+      continue;
+    }
     size_t colon = t.find(':');
     std::string_view name = t.substr(0, colon);
     OfAction e;

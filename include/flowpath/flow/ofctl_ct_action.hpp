@@ -3,12 +3,15 @@
 // order: commit, force, table=, zone=, nat, exec(...)).  Included by
 // flow/ofctl_nx_actions.hpp.
 //
-// As OVS, nat is one of ct's nested actions: a nat written before any exec
-// action prints outside exec(...), one written after them inside it.
+// As OVS, nat is one of ct's nested actions, anywhere among them (before,
+// between or after exec(...)'s, or inside exec(...)): a nat that comes first
+// prints outside exec(...), one after exec actions inside it, in its place
+// (CtArgs::nat_at).
 //
 // Cost: control path only.  Thread-safety: pure functions.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -109,6 +112,12 @@ inline OfAction parse_ct(std::string_view tok,
     inner = tok.substr(3, tok.size() - 4);
   }
   CtArgs& c = a.ct;
+  auto set_nat = [&](const NatArgs& n) {
+    if (c.nat.kind != NatArgs::kNone)
+      throw Error(std::string(tok) + ": only one nat() is supported in ct()");
+    c.nat = n;
+    c.nat_at = uint16_t(a.exec.size());
+  };
   for (auto arg : split_actions(inner)) {
     if (arg.empty()) continue;
     std::string_view key = arg.substr(0, arg.find_first_of("=("));
@@ -134,19 +143,20 @@ inline OfAction parse_ct(std::string_view tok,
         c.zone_from_field = true, c.zone_src = sf;
       }
     } else if (key == "exec" && arg[key.size()] == '(' && arg.back() == ')') {
-      OfActionList ex = parse_exec(val.substr(0, val.size() - 1));
-      if (c.nat.kind == NatArgs::kNone) c.nat_in_exec = c.nat_in_exec || !ex.empty();
-      for (auto& e : ex) a.exec.push_back(std::move(e));
+      // parse_exec returns a nat inside exec(...) as a kCt placeholder.
+      for (auto& e : parse_exec(val.substr(0, val.size() - 1))) {
+        if (e.type == OfActionType::kCt)
+          set_nat(e.ct.nat);
+        else
+          a.exec.push_back(std::move(e));
+      }
     } else if (key == "nat") {
-      if (c.nat.kind != NatArgs::kNone)
-        throw Error(std::string(tok) + ": only one nat() is supported in ct()");
-      c.nat = parse_nat(arg);
+      set_nat(parse_nat(arg));
     } else {
       throw Error(std::string(tok) + ": invalid argument to \"ct\" action: `" + std::string(arg) +
                   "'");
     }
   }
-  if (c.nat.kind == NatArgs::kNone) c.nat_in_exec = false;
   // OVS parses these and then cannot decode its own message: we refuse.
   bool nat_args = c.nat.kind == NatArgs::kSrc || c.nat.kind == NatArgs::kDst;
   if (!c.commit && (!a.exec.empty() || nat_args))
@@ -194,12 +204,15 @@ inline std::string format_ct(const OfAction& a,
     put("zone=" + format_subfield(c.zone_src));
   else if (c.zone)
     put("zone=" + std::to_string(c.zone));
-  bool nat = c.nat.kind != NatArgs::kNone;
-  if (nat && !c.nat_in_exec) put(format_nat(c.nat));
-  if (!a.exec.empty() || (nat && c.nat_in_exec)) {
+  const bool nat = c.nat.kind != NatArgs::kNone;
+  const size_t nat_at = nat ? std::min<size_t>(c.nat_at, a.exec.size()) : ~size_t(0);
+  if (nat_at == 0) put(format_nat(c.nat));
+  if (!a.exec.empty()) {
     std::string e;
-    for (const auto& x : a.exec) e += (e.empty() ? "" : ",") + one(x);
-    if (nat && c.nat_in_exec) e += (e.empty() ? "" : ",") + format_nat(c.nat);
+    for (size_t i = 0; i <= a.exec.size(); ++i) {
+      if (i == nat_at && i != 0) e += (e.empty() ? "" : ",") + format_nat(c.nat);
+      if (i < a.exec.size()) e += (e.empty() ? "" : ",") + one(a.exec[i]);
+    }
     put("exec(" + e + ")");
   }
   return "ct(" + s + ")";

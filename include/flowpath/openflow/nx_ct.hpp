@@ -10,11 +10,10 @@
 //                   (1 v4 min, 2 v4 max, 4 v6 min, 8 v6 max, 16 port min,
 //                   32 port max) | the present values in that order | pad
 //
-// The nested actions are flowpath's CtArgs::nat and OfAction::exec: as
-// OVS prints them, a nat that comes first is ct's own (`ct(nat(...),
-// exec(...))`), one after exec actions prints inside exec
-// (CtArgs::nat_in_exec).  A range whose max equals its min travels as the
-// min alone (OVS sends only what differs and prints it so).
+// The nested actions are flowpath's CtArgs::nat and OfAction::exec, the
+// nat in its place among them (CtArgs::nat_at: before exec[nat_at]).  A
+// range whose max equals its min travels as the min alone (OVS sends only
+// what differs and prints it so).
 //
 // Decoding checks as OVS 3.1 does (decode_NXAST_RAW_CT/NAT and its nested
 // action check; tests/openflow/nx_ct_codec_test.cpp compares the errors
@@ -32,6 +31,8 @@
 // (openflow/actions.hpp's own list codec), which keeps this header free of
 // a cycle.  Cost: linear in the nested actions.  Thread-safety: pure.
 #pragma once
+
+#include <algorithm>
 
 #include "flowpath/openflow/nx_actions.hpp"
 
@@ -151,9 +152,9 @@ OfAction decode_ct(Reader& x, DecodeNested&& decode_nested) {
   for (size_t i = 0; i < nested.size(); ++i) {
     const OfAction& e = nested[i];
     if (e.type == OfActionType::kCt && e.ct.nat.kind != NatArgs::kNone) {
-      if (a.ct.nat.kind != NatArgs::kNone || (i != 0 && i + 1 != nested.size()))
-        ct_fail(OfpErrc::kActionBadArgument, "ct: nat must be the first or the last action");
-      a.ct.nat = e.ct.nat, a.ct.nat_in_exec = i != 0;
+      if (a.ct.nat.kind != NatArgs::kNone)
+        ct_fail(OfpErrc::kActionBadArgument, "ct: only one nat is supported");
+      a.ct.nat = e.ct.nat, a.ct.nat_at = uint16_t(a.exec.size());
       continue;
     }
     check_ct_nested(e);
@@ -177,10 +178,11 @@ void encode_ct(Writer& w, const OfAction& a, EncodeNested&& encode_nested) {
     w.u32(0), w.u16(c.zone);
   }
   w.u8(c.table), w.zeros(3), w.u16(0);
-  bool nat = c.nat.kind != NatArgs::kNone;
-  if (nat && !c.nat_in_exec) encode_nat(w, c.nat);
-  for (const auto& e : a.exec) encode_nested(w, e);
-  if (nat && c.nat_in_exec) encode_nat(w, c.nat);
+  const bool nat = c.nat.kind != NatArgs::kNone;
+  for (size_t i = 0; i <= a.exec.size(); ++i) {
+    if (nat && i == std::min<size_t>(c.nat_at, a.exec.size())) encode_nat(w, c.nat);
+    if (i < a.exec.size()) encode_nested(w, a.exec[i]);
+  }
   w.patch16(at + 2, w.size() - at);
 }
 

@@ -37,7 +37,9 @@
 // translated as a flow's (bridge/xlate.hpp: NORMAL learns and forwards,
 // FLOOD, ALL, IN_PORT, TABLE runs table 0, CONTROLLER makes a packet-in,
 // set-field and VLAN actions rewrite) and the datapath actions run on the
-// frame, each output sent on its SwitchPort under its PMD's mutex.  From
+// frame, each output sent on its SwitchPort under its PMD's mutex; ct()
+// runs in the Switch's tracker and a ct(table=T) continues in the passes
+// after it (openflow_backend_async.hpp).  From
 // a reserved in_port (CONTROLLER, NONE) only outputs to ports, FLOOD and
 // ALL are accepted.  Buffered packets and a packet-out without a Switch get
 // an error.
@@ -61,6 +63,10 @@
 #include "flowpath/switch/switch.hpp"
 
 namespace flowpath {
+
+namespace openflow_backend_detail {
+struct PortSender;  // openflow_backend_async.hpp
+}
 
 class OfprotoBackend : public openflow::SwitchBackend {
  public:
@@ -195,6 +201,9 @@ class OfprotoBackend : public openflow::SwitchBackend {
   std::vector<SwitchPort*> packet_out_ports(const openflow::PacketOut& po,
                                             std::optional<openflow::OfpErrc>& err);
   void packet_out_translated(const openflow::PacketOut& po, BridgePort& in, DpActionList& acts);
+  void resolve_outputs(const DpActionList& acts, openflow_backend_detail::PortSender& sender);
+  void run_packet_out(Packet& p, const DpActionList& first,
+                      openflow_backend_detail::PortSender& sender);
 
   Ofproto& of_;
   std::string bridge_;

@@ -5,7 +5,10 @@
 // Packet-out from a port of the bridge is translated (Xlate::run_actions)
 // and its datapath actions run on the frame, each output sent on the
 // SwitchPort under its PMD's mutex (resolved under the Ofproto's lock);
-// packet-ins it makes go to the bridge's ControllerSink.  take_removed()
+// packet-ins it makes go to the bridge's ControllerSink.  A ct() runs
+// through the Switch's tracker, and after a ct(table=T) the packet takes
+// the datapath's further passes (parsed again, its frozen translation
+// resumed), as OVS executes a packet-out through its datapath.  take_removed()
 // expires the bridge's flows and reports remembered send_flow_rem rules
 // that are gone (expiry at most every 100 ms, a scan only after the
 // tables changed).
@@ -39,33 +42,80 @@ struct PortSender {
 };
 }  // namespace openflow_backend_detail
 
+// The ports of `acts`' outputs, for the sender (caller holds the lock).
+inline void OfprotoBackend::resolve_outputs(const DpActionList& acts,
+                                            openflow_backend_detail::PortSender& sender) {
+  for (const DpAction& a : acts)
+    if (a.type == DpActionType::kOutput)
+      if (BridgePort* bp = of_.dp_port(a.port))
+        if (SwitchPort* sp = sw_->port(bp->name())) sender.ports.emplace_back(a.port, sp);
+}
+
+// Runs a packet-out's datapath actions on `p`, then the passes after each
+// ct(table=T) until none recirculates (at most RecircState::kMaxDepth), as
+// Datapath::recirculate does, translating each under the Ofproto's lock.
+inline void OfprotoBackend::run_packet_out(Packet& p, const DpActionList& first,
+                                           openflow_backend_detail::PortSender& sender) {
+  using Sender = openflow_backend_detail::PortSender;
+  RecircState st;
+  st.set_tracker(&sw_->conntrack());
+  RecircSink<Sender> rs(sender, st, of_.clock()->now_ms());
+  ActionExecutor<RecircSink<Sender>> exec(rs);
+  FlowKey parsed;
+  parse_packet(p, parsed);  // the tracker reads the header offsets
+  Packet* one[1] = {&p};
+  exec.run(first, std::span<Packet*>(one, 1));
+  for (int depth = 1; !st.next.empty() && depth <= RecircState::kMaxDepth; ++depth) {
+    st.cur.swap(st.next);
+    st.next.clear();
+    for (Packet* q : st.cur) {
+      FlowKey key{};
+      parse_packet(*q, key);
+      const PacketMeta& m = q->meta;
+      key.in_port = q->in_port, key.recirc_id = m.recirc_id, key.ct_state = m.ct_state;
+      key.ct_zone = Be16{m.ct_zone}, key.ct_mark = Be32{m.ct_mark};
+      key.ct_label_id = m.ct_label_id;
+      XlateResult x;
+      of_.translate(key, /*learn=*/true, x, nullptr);
+      DpActionList acts;
+      {
+        std::lock_guard lock(of_.mutex());
+        acts = of_.datapath_actions_locked(x);
+        resolve_outputs(acts, sender);
+      }
+      Packet* g[1] = {q};
+      exec.run(acts, std::span<Packet*>(g, 1));
+    }
+  }
+  for (Packet* q : st.next) rs.drop(*q);  // too deep: dropped, as the datapath
+  st.next.clear();
+}
+
 inline std::optional<openflow::OfpErrc> OfprotoBackend::packet_out(const openflow::PacketOut& po) {
   using openflow::OfpErrc;
   if (!sw_ || po.buffer_id != openflow::kNoBuffer) return OfpErrc::kActionBadArgument;
   DpActionList acts;
   std::optional<OfpErrc> err;
   openflow_backend_detail::PortSender sender;
+  uint32_t in_dp = 0;
   {
     std::lock_guard lock(of_.mutex());
     BridgePort* in = bridge().port_by_ofport(po.in_port);
     if (in && in->dp_port) {
+      in_dp = in->dp_port;
       packet_out_translated(po, *in, acts);
     } else {
       for (SwitchPort* sp : packet_out_ports(po, err))
         if (sp) acts.push_back(DpAction::output(sp->dp_port()));
       if (err) return err;
     }
-    for (const DpAction& a : acts)
-      if (a.type == DpActionType::kOutput)
-        if (BridgePort* bp = of_.dp_port(a.port))
-          if (SwitchPort* sp = sw_->port(bp->name())) sender.ports.emplace_back(a.port, sp);
+    resolve_outputs(acts, sender);
   }
   std::vector<uint8_t> buf(po.data.size() + 128);
   std::copy(po.data.begin(), po.data.end(), buf.begin() + 64);
   Packet p(buf.data(), uint32_t(buf.size()), 64, uint32_t(po.data.size()));
-  ActionExecutor<openflow_backend_detail::PortSender> exec(sender);
-  Packet* one[1] = {&p};
-  exec.run(acts, std::span<Packet*>(one, 1));
+  p.in_port = in_dp;
+  run_packet_out(p, acts, sender);
   return std::nullopt;
 }
 
@@ -83,7 +133,7 @@ inline void OfprotoBackend::packet_out_translated(const openflow::PacketOut& po,
   for (const ControllerOutput& c : x.controller)
     if (ControllerSink* s = c.bridge->controller_sink())
       s->packet_in(controller_packet_in(pkt, x.actions, c));
-  acts = std::move(x.actions);
+  acts = of_.datapath_actions_locked(x);  // with its ct(), ct_clear, recirc()
 }
 
 // From a reserved in_port: outputs to ports, FLOOD and ALL only.

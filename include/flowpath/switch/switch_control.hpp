@@ -85,8 +85,8 @@ inline void add_switch_commands(UnixctlServer& srv, Switch& sw, std::function<vo
   };
   srv.add_command("pmd-stats-clear", 0, 3, "", clear);
   srv.add_command("dpif-netdev/pmd-stats-clear", 0, 3, "[-pmd core] [dp]", clear);
-  srv.add_command("ofproto/trace", 2, -1, "BRIDGE FLOW",
-                  [&of](const UnixctlArgs& a) { return trace(of, a[0], join(a, 1, ",")); });
+  srv.add_command("ofproto/trace", 2, -1, "BRIDGE FLOW [--ct-next STATES]...",
+                  [&of](const UnixctlArgs& a) { return trace_args(of, a); });
   const Clock* clock = sw.options().datapath.clock;
   ct::register_dpctl_conntrack(srv, sw.conntrack(), [clock] { return clock->now_ms(); });
   srv.add_command("exit", 0, 0, "", [fn = std::move(on_exit)](const UnixctlArgs&) {
