@@ -186,10 +186,13 @@ class OfprotoBackend : public openflow::SwitchBackend {
   }
   std::vector<const OfRule*> select(const openflow::StatsRequest& rq) const {
     OfFlowFilter f = filter(rq.match, 0, false, rq.table_id, rq.cookie, rq.cookie_mask, 0);
+    // A plain dump matches everything: then the rule's 300-byte match is
+    // not read here (a cache miss per rule), only later by the encoder.
+    const bool any = is_zero(f.match.mask) && !f.match.has_meta();
     return bridge().tables().rules_if(rq.table_id, [&](const OfRule& r) {
       if (r.priority > 0xffff) return false;  // hidden (fail-open), as OVS
-      if ((r.cookie & f.cookie_mask) != (f.cookie & f.cookie_mask) || !f.covers(r.match))
-        return false;
+      if ((r.cookie & f.cookie_mask) != (f.cookie & f.cookie_mask)) return false;
+      if (!any && !f.covers(r.match)) return false;
       return rq.out_port == kOfppNone || r.outputs_to(rq.out_port);
     });
   }
