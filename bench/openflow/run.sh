@@ -41,7 +41,12 @@
 #      got no answer is lost, and charged to the step during which it was
 #      sent (its send time estimated from its answered neighbours).
 # ovs-ofctl's own cost is measured too: the same add-flows parsing with
-# `ovs-ofctl parse-flows` (which talks to no switch).
+# `ovs-ofctl parse-flows` (which talks to no switch), and a third
+# contestant, the floor (bench/openflow/of_floor.cpp, target
+# openflow_floor, found in BUILD_DIR/bench or FLOOR=PATH): a switch with
+# no flow table (flow-mods dropped, the dump replayed from bytes encoded
+# at start from the same flow file), run through the same steps; the
+# ratios "net of the floor" are (ovs - floor) / (flowpath - floor).
 # Prints per step and mode the median seconds, OVS/flowpath ratios, losses.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -98,6 +103,54 @@ step() {
   echo "$name $t0 $t1" >>"$D/steps"
 }
 
+# run_steps SIDE OF BASE [check]: the timed steps, RUNS rounds per mode;
+# with `check`, the flow counts after dump and del are checked (the floor
+# contestant keeps no flows: its dump always prints the canned N + 1).
+run_steps() {
+  local side=$1 OF=$2 base=$3 check=${4:-} mode opt k n
+  : >"$D/steps"
+  for mode in of10 of13; do
+    opt=
+    [[ $mode == of13 ]] && opt="-O OpenFlow13"
+    for k in $(seq "$RUNS"); do
+      step "$mode-add" "ovs-ofctl $opt add-flows $OF $T/flows.txt"
+      step "$mode-dump" "ovs-ofctl $opt dump-flows $OF >$D/dump.txt"
+      n=$(grep -c 'actions=' "$D/dump.txt" || true)
+      [[ $n -eq $((N + base)) ]] || { echo "$side $mode: dump-flows printed $n flows, not $N + $base"; exit 1; }
+      step "$mode-del" "ovs-ofctl $opt del-flows $OF cookie=0x1/-1"
+      if [[ -n $check ]]; then
+        n=$(ovs-ofctl dump-flows "$OF" | grep -c 'actions=' || true)
+        [[ $n -eq $base ]] || { echo "$side $mode: $n flows after del-flows, not $base"; exit 1; }
+      fi
+      # the floor under every step: ovs-ofctl starting, connecting, asking
+      # for the table names, one flow-mod that matches nothing, a barrier
+      step "$mode-floor" "ovs-ofctl $opt del-flows $OF cookie=0x2/-1"
+      sleep 0.3
+    done
+  done
+}
+
+# run_floor: the floor contestant (bench/openflow/of_floor.cpp, target
+# openflow_floor): no flow table; flow-mods dropped, the dump replayed from
+# bytes encoded at start from the same flow file.  What ovs-ofctl and the
+# socket cost by themselves, measured with the same steps.
+run_floor() {
+  D=$T/floor R=$T/floor
+  mkdir -p "$D"
+  "$FLOOR" "punix:$D/br-int.mgmt" "$T/flows.txt" >"$D/floor.log" 2>&1 &
+  SWPID=$!
+  PIDS+=("$SWPID")
+  for _ in $(seq 400); do [[ -S $D/br-int.mgmt ]] && break; sleep 0.05; done
+  [[ -S $D/br-int.mgmt ]] || { echo "floor: no socket"; cat "$D/floor.log"; exit 1; }
+  POLLERS=
+  run_steps floor "unix:$D/br-int.mgmt" 1
+  kill -TERM "$SWPID"
+  wait "$SWPID" || true
+  PIDS=()
+  echo 1 >"$R.base"
+  echo "sent 0 lost 0 (no ports)" >"$R.loss"
+}
+
 # run_side NAME   (flowpath | ovs); writes $T/NAME.* figures
 run_side() {
   local side=$1 P=fpo$$${1:0:1}
@@ -127,25 +180,7 @@ run_side() {
   local pingpid=$!
   PIDS+=("$pingpid")
   sleep 0.5
-  : >"$D/steps"
-  local mode opt k n
-  for mode in of10 of13; do
-    opt=
-    [[ $mode == of13 ]] && opt="-O OpenFlow13"
-    for k in $(seq "$RUNS"); do
-      step "$mode-add" "ovs-ofctl $opt add-flows $OF $T/flows.txt"
-      step "$mode-dump" "ovs-ofctl $opt dump-flows $OF >$D/dump.txt"
-      n=$(grep -c 'actions=' "$D/dump.txt" || true)
-      [[ $n -eq $((N + base)) ]] || { echo "$side $mode: dump-flows printed $n flows, not $N + $base"; exit 1; }
-      step "$mode-del" "ovs-ofctl $opt del-flows $OF cookie=0x1/-1"
-      n=$(ovs-ofctl dump-flows "$OF" | grep -c 'actions=' || true)
-      [[ $n -eq $base ]] || { echo "$side $mode: $n flows after del-flows, not $base"; exit 1; }
-      # the floor under every step: ovs-ofctl starting, connecting, asking
-      # for the table names, one flow-mod that matches nothing, a barrier
-      step "$mode-floor" "ovs-ofctl $opt del-flows $OF cookie=0x2/-1"
-      sleep 0.3
-    done
-  done
+  run_steps "$side" "$OF" "$base" check
   sleep 0.5
   kill -INT "$pingpid"
   wait "$pingpid" || true
@@ -168,6 +203,13 @@ run_side() {
   if [[ -n ${KEEP_LOGS:-} ]]; then cp -r "$D" "$KEEP_LOGS/$side"; cp "$R".* "$KEEP_LOGS/" 2>/dev/null || true; fi
 }
 
+FLOOR=${FLOOR:-}
+for f in "$B/bench/openflow_floor" "$B/openflow_floor"; do [[ -z $FLOOR && -x $f ]] && FLOOR=$f; done
+if [[ -z ${SIDES:-} ]]; then
+  SIDES="flowpath ovs"
+  if [[ -n $FLOOR ]]; then SIDES+=" floor"; else
+    echo "no floor contestant (build target openflow_floor, -DFLOWPATH_BUILD_BENCH=ON, in $B)"; fi
+fi
 echo "flow programming over OpenFlow: $N flows (seed $SEED) added, dumped, deleted; $RUNS runs per mode"
 echo "kernel $(uname -r), $(nproc) cores, $(ovs-vswitchd --version | head -1), ports $PORTS"
 : >"$T/parse"
@@ -176,42 +218,57 @@ for k in $(seq "$RUNS"); do
   ovs-ofctl parse-flows "$T/flows.txt" >/dev/null
   echo "$EPOCHREALTIME - $t0" | bc -l >>"$T/parse"
 done
-for side in ${SIDES:-flowpath ovs}; do
+for side in $SIDES; do
   echo "running $side ..."
-  run_side "$side"
+  if [[ $side == floor ]]; then run_floor; else run_side "$side"; fi
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf("%.2f", (b > 0) ? a / b : 0) }'; }
+# net A B F: (A - F) / (B - F), each difference floored at 1 ms so that
+# the ratio stays defined when a switch's own share is within the noise
+net() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { x = a - f; y = b - f
+  if (x < 0.001) x = 0.001; if (y < 0.001) y = 0.001; printf("%.2f", x / y) }'; }
+has() { [[ " $SIDES " == *" $1 "* ]]; }
+fmt='%-24s %12s %12s %12s %12s %12s %12s %12s %12s\n'
 echo
-printf '%-24s %12s %12s %12s %12s %12s %12s %12s %12s\n' "" add dump del floor "add (1.3)" "dump (1.3)" "del (1.3)" "floor (1.3)"
-for side in ${SIDES:-flowpath ovs}; do
+echo "wall seconds per step, median of $RUNS:"
+printf "$fmt" "" add dump del floor "add (1.3)" "dump (1.3)" "del (1.3)" "floor (1.3)"
+for side in $SIDES; do
   row=()
   for m in of10 of13; do for s in add dump del floor; do row+=("$(median "$T/$side.$m-$s")s"); done; done
-  printf '%-24s %12s %12s %12s %12s %12s %12s %12s %12s\n' "$side" "${row[@]}"
+  printf "$fmt" "$side" "${row[@]}"
 done
-if [[ ${SIDES:-flowpath ovs} == "flowpath ovs" ]]; then
+if has flowpath && has ovs; then
   row=()
   for m in of10 of13; do for s in add dump del floor; do
     row+=("$(ratio "$(median "$T/ovs.$m-$s")" "$(median "$T/flowpath.$m-$s")")x")
   done; done
-  printf '%-24s %12s %12s %12s %12s %12s %12s %12s %12s\n' "ovs-vswitchd / flowpath" "${row[@]}"
+  printf "$fmt" "ovs-vswitchd / flowpath" "${row[@]}"
+  if has floor; then
+    row=()
+    for m in of10 of13; do for s in add dump del floor; do
+      row+=("$(net "$(median "$T/ovs.$m-$s")" "$(median "$T/flowpath.$m-$s")" "$(median "$T/floor.$m-$s")")x")
+    done; done
+    printf "$fmt" "  net of the floor" "${row[@]}"
+  fi
 fi
+fmt='%-24s %12s %12s %12s %12s %12s %12s\n'
 echo
-echo "the switch's own CPU seconds per step (every thread but the busy-polling ones), median:"
-printf '%-24s %12s %12s %12s %12s %12s %12s\n' "" add dump del "add (1.3)" "dump (1.3)" "del (1.3)"
-for side in ${SIDES:-flowpath ovs}; do
+echo "the switch's own CPU seconds per step (schedstat of every thread but the busy-polling ones), median:"
+printf "$fmt" "" add dump del "add (1.3)" "dump (1.3)" "del (1.3)"
+for side in $SIDES; do
   row=()
   for m in of10 of13; do for s in add dump del; do row+=("$(median "$T/$side.$m-$s.cpu")s"); done; done
-  printf '%-24s %12s %12s %12s %12s %12s %12s\n' "$side" "${row[@]}"
+  printf "$fmt" "$side" "${row[@]}"
 done
-if [[ ${SIDES:-flowpath ovs} == "flowpath ovs" ]]; then
+if has flowpath && has ovs; then
   row=()
   for m in of10 of13; do for s in add dump del; do
     row+=("$(ratio "$(median "$T/ovs.$m-$s.cpu")" "$(median "$T/flowpath.$m-$s.cpu")")x")
   done; done
-  printf '%-24s %12s %12s %12s %12s %12s %12s\n' "ovs-vswitchd / flowpath" "${row[@]}"
+  printf "$fmt" "ovs-vswitchd / flowpath" "${row[@]}"
 fi
 echo
 echo "ovs-ofctl parse-flows of the file alone (no switch): $(median "$T/parse")s"
-for side in ${SIDES:-flowpath ovs}; do
+for side in $SIDES; do
   echo "$side: flows before: $(cat "$T/$side.base"); vm1->vm2 ping every 10 ms: $(cat "$T/$side.loss")"
 done

@@ -215,6 +215,10 @@ class OpenFlowTable {
       if (t) n += t->index.size();
     return n;
   }
+  /// Rules of one table, O(1) (table stats: no walk of 100,000 rules).
+  size_t size(uint8_t table_id) const noexcept {
+    return table_id < kOfNumTables && tables_[table_id] ? tables_[table_id]->index.size() : 0;
+  }
   const Clock* clock() const noexcept { return clock_; }
   /// The highest priority of any rule (INT32_MIN: no rules), O(1): lets a
   /// caller skip looking for special rules (e.g. hidden ones) in a big table.

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "flowpath/openflow/codec.hpp"
+#include "flowpath/openflow/flow_stats_stream.hpp"
 
 namespace flowpath::openflow {
 
@@ -28,6 +29,17 @@ class SwitchBackend {
   virtual std::optional<OfpErrc> flow_mod(const FlowMod& fm, uint8_t version) = 0;
   /// The whole reply to `rq` (the connection splits it).
   virtual StatsReply stats(const StatsRequest& rq) = 0;
+  /// The flow stats reply to `rq` (type kFlow) appended to `out` as
+  /// multipart messages of `version` with `xid` (flow_stats_stream.hpp).
+  /// This default encodes stats(rq); a switch overrides it to encode its
+  /// rules in place, without a FlowStats copy of each.
+  virtual void append_flow_stats(const StatsRequest& rq, uint8_t version, uint32_t xid,
+                                 std::vector<uint8_t>& out) {
+    StatsReply rep = stats(rq);
+    rep.type = StatsType::kFlow;
+    rep.match_format = rq.match_format;
+    append_flow_stats_replies(out, version, xid, rep);
+  }
   virtual std::optional<OfpErrc> packet_out(const PacketOut& po) = 0;
   /// Returns once every flow-mod applied before it is in effect in the
   /// datapath (no packet processed afterwards sees an older flow table).

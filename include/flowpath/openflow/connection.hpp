@@ -253,18 +253,18 @@ inline void Connection::flow_mod(FlowMod fm, const std::vector<uint8_t>& raw) {
 }
 
 inline void Connection::stats(const StatsRequest& rq, uint32_t xid) {
-  StatsReply full = be_->stats(rq);
-  full.type = rq.type;
-  full.match_format = rq.match_format;
-  if (full.type == StatsType::kFlow) {  // the big one: streamed, no copies
+  if (rq.type == StatsType::kFlow) {  // the big one: streamed, no copies
     size_t mark = out_.size();
     try {
-      return append_flow_stats_replies(out_, version_, xid, full);
+      return be_->append_flow_stats(rq, version_, xid, out_);
     } catch (...) {
       out_.resize(mark);  // no half reply: the caller closes with the reason
       throw;
     }
   }
+  StatsReply full = be_->stats(rq);
+  full.type = rq.type;
+  full.match_format = rq.match_format;
   for (const StatsReply& part : split_stats_reply(full, version_)) send(part, xid);
 }
 

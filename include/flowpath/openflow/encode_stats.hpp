@@ -49,10 +49,17 @@ inline uint8_t body(Writer& w, uint8_t v, const StatsRequest& s) {
   return v10(v) ? 16 : 18;
 }
 
-inline void flow_stats(Writer& w, uint8_t v, const FlowStats& f, bool nx) {
+/// One flow stats entry from its parts: every field of `f` but its match
+/// and instructions, which come from `match`, `actions` (apply-actions and
+/// goto_table), `write` (write-actions) and `clear` (clear-actions), so a
+/// switch can encode its rules in place instead of copying each into a
+/// FlowStats.
+inline void flow_stats(Writer& w, uint8_t v, const FlowStats& f, const Match& match,
+                       const OfActionList& actions, const OfActionList& write, bool clear,
+                       bool nx) {
   size_t at = w.size();
   w.u16(0), w.u8(f.table_id), w.zeros(1);
-  if (v10(v) && !nx) encode_of10_match(w, f.match);
+  if (v10(v) && !nx) encode_of10_match(w, match);
   w.u32(f.duration_sec), w.u32(f.duration_nsec);
   w.u16(f.priority), w.u16(f.idle_timeout), w.u16(f.hard_timeout);
   size_t len_at = w.size();
@@ -63,16 +70,23 @@ inline void flow_stats(Writer& w, uint8_t v, const FlowStats& f, bool nx) {
   else
     w.u16(f.flags), w.zeros(4);
   w.u64(f.cookie), w.u64(f.packet_count), w.u64(f.byte_count);
-  if (nx) padded_nxm(w, len_at, f.match, nullptr);
+  if (nx) padded_nxm(w, len_at, match, nullptr);
   if (!v10(v)) {
-    encode_oxm_match(w, f.match);
-    encode_instructions(w, f.instructions, f.match);
-  } else if (f.instructions.write_actions.empty()) {  // the usual case: no copy per flow
-    encode_actions(w, f.instructions.actions, kOfp10, f.match);
+    encode_oxm_match(w, match);
+    encode_instructions(w, actions, write, clear, match);
+  } else if (write.empty()) {  // the usual case: no copy per flow
+    encode_actions(w, actions, kOfp10, match);
   } else {
-    encode_actions(w, f.instructions.flattened(), kOfp10, f.match);
+    OfActionList all = actions;
+    all.insert(all.end(), write.begin(), write.end());
+    encode_actions(w, all, kOfp10, match);
   }
   w.patch16(at, w.size() - at);
+}
+
+inline void flow_stats(Writer& w, uint8_t v, const FlowStats& f, bool nx) {
+  const InstructionSet& s = f.instructions;
+  flow_stats(w, v, f, f.match, s.actions, s.write_actions, s.clear_actions, nx);
 }
 
 /// The eight properties OpenFlow 1.3 requires in a table-features entry

@@ -85,7 +85,11 @@ inline InstructionSet decode_instructions(Reader r) {
   return s;
 }
 
-inline void encode_instructions(Writer& w, const InstructionSet& s, const Match& match = {}) {
+/// The instructions from their parts (apply-actions with goto_table,
+/// write-actions, clear-actions): a switch's rule encodes without a copy.
+inline void encode_instructions(Writer& w, const OfActionList& actions,
+                                const OfActionList& write_actions, bool clear_actions,
+                                const Match& match) {
   auto list = [&](uint16_t type, const OfActionList& l) {
     size_t at = w.size();
     w.u16(type), w.u16(0), w.zeros(4);
@@ -93,12 +97,16 @@ inline void encode_instructions(Writer& w, const InstructionSet& s, const Match&
     w.patch16(at + 2, w.size() - at);
   };
   bool apply = false;
-  for (const auto& a : s.actions) apply |= a.type != OfActionType::kGotoTable;
-  if (apply) list(4, s.actions);
-  if (!s.write_actions.empty()) list(3, s.write_actions);
-  if (s.clear_actions) w.u16(5), w.u16(8), w.zeros(4);
-  for (const auto& a : s.actions)
+  for (const auto& a : actions) apply |= a.type != OfActionType::kGotoTable;
+  if (apply) list(4, actions);
+  if (!write_actions.empty()) list(3, write_actions);
+  if (clear_actions) w.u16(5), w.u16(8), w.zeros(4);
+  for (const auto& a : actions)
     if (a.type == OfActionType::kGotoTable) w.u16(1), w.u16(8), w.u8(a.table), w.zeros(3);
+}
+
+inline void encode_instructions(Writer& w, const InstructionSet& s, const Match& match = {}) {
+  encode_instructions(w, s.actions, s.write_actions, s.clear_actions, match);
 }
 
 }  // namespace flowpath::openflow

@@ -258,8 +258,12 @@ class Writer {
   std::vector<uint8_t>& buf() noexcept { return out_; }
 
  private:
+  // One size check per field, not per byte (a flow dump writes ~10 MB).
   void put(uint64_t v, size_t n) {
-    for (size_t i = n; i-- > 0;) out_.push_back(uint8_t(v >> (8 * i)));
+    size_t at = out_.size();
+    out_.resize(at + n);
+    uint8_t* p = out_.data() + at;
+    for (size_t i = 0; i < n; ++i) p[i] = uint8_t(v >> (8 * (n - 1 - i)));
   }
   std::vector<uint8_t>& out_;
 };

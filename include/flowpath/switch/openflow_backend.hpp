@@ -19,7 +19,9 @@
 // - delete / delete-strict: table 255 = every table; out_port narrows.
 // Stats are built from the same tables (flow, aggregate: the non-strict
 // selection with cookie/mask, out_port and table), the Switch's port
-// counters, and fixed desc/table data (254 tables, as OVS).
+// counters, and fixed desc/table data (254 tables, as OVS).  A flow dump
+// is encoded from the rules in place, under the mutex
+// (append_flow_stats): no FlowStats copy per rule.
 //
 // Barrier: the Switch's generation fence (docs/live-reconfiguration.md,
 // "In effect"): barrier() returns once no PMD can process a packet with a
@@ -96,6 +98,22 @@ class OfprotoBackend : public openflow::SwitchBackend {
 
   std::optional<openflow::OfpErrc> flow_mod(const openflow::FlowMod& fm, uint8_t version) override;
   openflow::StatsReply stats(const openflow::StatsRequest& rq) override;
+  /// A flow dump encoded from the rules where they are, under the
+  /// Ofproto's mutex (as stats() copies them), with no FlowStats per rule.
+  void append_flow_stats(const openflow::StatsRequest& rq, uint8_t version, uint32_t xid,
+                         std::vector<uint8_t>& out) override {
+    std::lock_guard lock(of_.mutex());
+    int64_t now = of_.clock()->now_ms();
+    auto rules = select(rq);
+    out.reserve(out.size() + rules.size() * 112);  // ~the mean entry: no regrowth copies
+    openflow::FlowStatsStream s(out, version, xid, rq.match_format);
+    openflow::FlowStats head;
+    for (const OfRule* r : rules) {
+      stats_head(head, *r, now);
+      s.add(head, r->match, r->actions);
+    }
+    s.finish();
+  }
   std::optional<openflow::OfpErrc> packet_out(const openflow::PacketOut& po) override;
 
   /// ovs-ofctl sends a barrier after every flow-mod of add-flows, so this
@@ -174,14 +192,17 @@ class OfprotoBackend : public openflow::SwitchBackend {
   }
   std::vector<const OfRule*> select(const openflow::StatsRequest& rq) const {
     OfFlowFilter f = filter(rq.match, 0, false, rq.table_id, rq.cookie, rq.cookie_mask, 0);
+    // A plain dump matches everything: then the rule's 300-byte match is
+    // not read here (a cache miss per rule), only later by the encoder.
+    const bool any = is_zero(f.match.mask) && !f.match.has_meta();
     return bridge().tables().rules_if(rq.table_id, [&](const OfRule& r) {
       if (r.priority > 0xffff) return false;  // hidden (fail-open), as OVS
-      if ((r.cookie & f.cookie_mask) != (f.cookie & f.cookie_mask) || !f.covers(r.match))
-        return false;
+      if ((r.cookie & f.cookie_mask) != (f.cookie & f.cookie_mask)) return false;
+      if (!any && !f.covers(r.match)) return false;
       return rq.out_port == kOfppNone || r.outputs_to(rq.out_port);
     });
   }
-  openflow::FlowStats flow_stats(const OfRule& r, int64_t now) const;
+  static void stats_head(openflow::FlowStats& s, const OfRule& r, int64_t now);
   void port_stats(const openflow::StatsRequest& rq, openflow::StatsReply& rep);
 
   // Flow-removed bookkeeping: a rule is known by its counters' identity.
@@ -266,8 +287,8 @@ inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod(const openflow:
   return openflow::OfpErrc::kFlowModBadCommand;
 }
 
-inline openflow::FlowStats OfprotoBackend::flow_stats(const OfRule& r, int64_t now) const {
-  openflow::FlowStats s;
+/// Every field of `r`'s flow stats entry but the match and instructions.
+inline void OfprotoBackend::stats_head(openflow::FlowStats& s, const OfRule& r, int64_t now) {
   s.table_id = r.table_id;
   int64_t age = now - r.created_ms < 0 ? 0 : now - r.created_ms;
   s.duration_sec = uint32_t(age / 1000);
@@ -280,9 +301,6 @@ inline openflow::FlowStats OfprotoBackend::flow_stats(const OfRule& r, int64_t n
   s.cookie = r.cookie;
   s.packet_count = r.stats ? r.stats->packets.load(std::memory_order_relaxed) : 0;
   s.byte_count = r.stats ? r.stats->bytes.load(std::memory_order_relaxed) : 0;
-  s.match = r.match;
-  s.instructions.actions = r.actions;
-  return s;
 }
 
 inline openflow::StatsReply OfprotoBackend::stats(const openflow::StatsRequest& rq) {
@@ -301,7 +319,12 @@ inline openflow::StatsReply OfprotoBackend::stats(const openflow::StatsRequest& 
     case T::kFlow: {
       auto rules = select(rq);
       rep.flows.reserve(rules.size());  // 100,000 entries: no regrowth copies
-      for (const OfRule* r : rules) rep.flows.push_back(flow_stats(*r, now));
+      for (const OfRule* r : rules) {
+        openflow::FlowStats& f = rep.flows.emplace_back();
+        stats_head(f, *r, now);
+        f.match = r->match;
+        f.instructions.actions = r->actions;
+      }
       break;
     }
     case T::kAggregate:
@@ -312,11 +335,13 @@ inline openflow::StatsReply OfprotoBackend::stats(const openflow::StatsRequest& 
       }
       break;
     case T::kTable: {
-      std::array<uint32_t, 256> active{};
-      for (const OfRule* r : bridge().tables().rules()) ++active[r->table_id];
+      // ovs-ofctl asks for these before every add-flows, dump-flows and
+      // del-flows in OpenFlow 1.0 (its table names): counted per table,
+      // not by listing (and sorting) every rule.
+      const BridgeTables& t = bridge().tables();
       for (uint8_t id = 0; id < kNumTables; ++id)
         rep.tables.push_back({id, id ? "table" + std::to_string(id) : "classifier", 0x3fffff,
-                              1000000, active[id], 0, 0});
+                              1000000, uint32_t(t.size(id)), 0, 0});
       break;
     }
     case T::kTableFeatures:
