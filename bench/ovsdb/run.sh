@@ -42,6 +42,12 @@
 # delete, the loss, and the median net of ovs-vsctl's own cost (each change
 # minus its paired --no-wait call: what the switch and the database round
 # trip add), with the ratios ovs-vswitchd / flowpath, raw and net.
+# And the database's view (bench/ovsdb/cfg_monitor.py, a third client of
+# the same ovsdb-server): per change, from the commit of ovs-vsctl's
+# next_cfg to the commit of the switch's cur_cfg, i.e. the switch's own
+# time plus one commit, without ovs-vsctl's start, reads and exit (an
+# add-port's ovs-vsctl reads every Bridge/Port/Interface row, so its own
+# cost exceeds the paired `set` call's and "net" above keeps some of it).
 # KEEP_LOGS=DIR keeps each pass's logs and per-change series there.
 # PMD_MAX_SLEEP=US runs flowpath with --pmd-max-sleep US (idle PMDs sleep,
 # as ovs-vswitchd's other_config:pmd-maxsleep; default: busy-poll).
