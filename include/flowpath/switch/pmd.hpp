@@ -39,9 +39,7 @@
 // Sleeping when idle (off by default, as Open vSwitch's pmd-maxsleep).
 // With set_max_sleep_us(N > 0), a PMD whose passes found nothing for
 // kParkAfterPolls passes parks: it blocks in poll() on its ports' fds and
-// a wake eventfd for at most N µs, then polls again, and parks again
-// after kReparkAfterPolls empty passes while idle (a pass that receives
-// starts the count over); it flushes its ports first.  A parked PMD is
+// a wake eventfd for at most N µs, then polls again.  A parked PMD is
 // quiescent (parked(): between two passes, holding no packet; its next
 // pass starts with the fence's sync), so wait_pmds_past does not wait for
 // it to be scheduled, it only wakes it (a new rx list changes the fds it
@@ -99,9 +97,6 @@ class Pmd {
   static constexpr uint64_t kTapPollInterval = 8;
   /// Empty passes before an idle PMD may sleep (see set_max_sleep_us).
   static constexpr uint64_t kParkAfterPolls = 1024;
-  /// Empty passes between two parks once idle: enough for every TAP port
-  /// to be read once (kTapPollInterval) before the PMD sleeps again.
-  static constexpr uint64_t kReparkAfterPolls = kTapPollInterval;
 
   Pmd(Ofproto& of, unsigned index, int core, PortTable ports, DatapathConfig dpc = {})
       : index_(index), core_(core), of_(of), dp_(of, with_core(dpc, core)), sink_(ports, index) {}
@@ -219,10 +214,7 @@ class Pmd {
       quiet = poll_once() ? 0 : quiet + 1;
       if (max_sleep_us_ && quiet >= kParkAfterPolls) {
         park();
-        // Still idle: sleep again after a few passes, not after another
-        // kParkAfterPolls (which kept an idle PMD busy ~95% of the time,
-        // so a fence waited for it to be scheduled); traffic resets quiet.
-        quiet = kParkAfterPolls - kReparkAfterPolls;
+        quiet = 0;
       }
     }
     std::lock_guard lock(mu_);
@@ -343,10 +335,6 @@ class Pmd {
     std::vector<int> fds;
     for (SwitchPort* p : l->ports)
       if (!p->add_rx_fds(fds)) return;  // a port without fds: keep polling
-    {  // transmissions kicked, completions recycled, before a sleep
-      std::lock_guard lock(mu_);
-      for (SwitchPort* p : l->ports) p->flush();
-    }
     std::vector<pollfd> pfds;
     for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
     pfds.push_back({wake_fd_, POLLIN, 0});
