@@ -9,7 +9,7 @@
 set -euo pipefail
 for t in ovsdb-server ovsdb-tool ovs-vsctl; do command -v $t >/dev/null || { echo "no $t"; exit 77; }; done
 D=$(mktemp -d /tmp/fpv$$-XXXXXX); DBPID=
-cleanup() { [[ -n $DBPID ]] && { kill -TERM $DBPID; wait $DBPID; } 2>/dev/null; rm -rf "$D"; }
+cleanup() { set +e; [[ -n $DBPID ]] && { kill -TERM $DBPID; wait $DBPID; } 2>/dev/null; rm -rf "$D"; }
 trap cleanup EXIT
 export OVS_RUNDIR=$D OVS_DBDIR=$D OVS_LOGDIR=$D OVS_SYSCONFDIR=$D
 ovsdb-tool create $D/conf.db /usr/share/openvswitch/vswitch.ovsschema
