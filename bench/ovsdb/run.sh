@@ -42,6 +42,12 @@
 # delete, the loss, and the median net of ovs-vsctl's own cost (each change
 # minus its paired --no-wait call: what the switch and the database round
 # trip add), with the ratios ovs-vswitchd / flowpath, raw and net.
+# And the database's view (bench/ovsdb/cfg_monitor.py, a third client of
+# the same ovsdb-server): per change, from the commit of ovs-vsctl's
+# next_cfg to the commit of the switch's cur_cfg, i.e. the switch's own
+# time plus one commit, without ovs-vsctl's start, reads and exit (an
+# add-port's ovs-vsctl reads every Bridge/Port/Interface row, so its own
+# cost exceeds the paired `set` call's and "net" above keeps some of it).
 # KEEP_LOGS=DIR keeps each pass's logs and per-change series there.
 # PMD_MAX_SLEEP=US runs flowpath with --pmd-max-sleep US (idle PMDs sleep,
 # as ovs-vswitchd's other_config:pmd-maxsleep; default: busy-poll).
@@ -109,6 +115,12 @@ run_side() {
     echo "$now - $t0 - ($t1 - $t0_base)" | bc -l >>"$2"
   }
   local t0_base
+  # The database's view (cfg_monitor.py): next_cfg = K committed -> cur_cfg
+  # >= K committed, per change, without ovs-vsctl's own start and exit.
+  /usr/bin/python3 "$root/bench/ovsdb/cfg_monitor.py" "$DB" "$R.effect" &
+  local monpid=$!
+  PIDS+=("$monpid")
+  sleep 0.3
   for k in $(seq "$N"); do
     base "a$k"
     t0_base=$t0 t0=$EPOCHREALTIME
@@ -130,6 +142,10 @@ run_side() {
     vsctl del-port br-int "p$k"
     timed "$R.del" "$R.delnet"
   done
+  kill -TERM "$monpid"
+  wait "$monpid" || true
+  head -n "$N" "$R.effect" | cut -d' ' -f2 >"$R.effadd"
+  tail -n +"$((N + 1))" "$R.effect" | cut -d' ' -f2 >"$R.effdel"
   sleep 0.5
   kill -INT "$pingpid"
   wait "$pingpid" || true
@@ -141,7 +157,7 @@ run_side() {
   lost=$((last - got))
   ovs_private_down
   echo "$(stats "$R.add") $(stats "$R.del") $last $lost $(stats "$R.base") $(stats "$R.addnet")" \
-    "$(stats "$R.delnet")" >"$R.result"
+    "$(stats "$R.delnet")" "$(stats "$R.effadd")" "$(stats "$R.effdel")" >"$R.result"
   if [[ -n ${KEEP_LOGS:-} ]]; then cp -r "$D" "$KEEP_LOGS/$side-$kind"; cp "$R".* "$KEEP_LOGS/"; fi
 }
 
@@ -154,8 +170,9 @@ ratio() { echo "scale=1; $1 / $2" | bc -l; }
 pos() { echo "x = $1; if (x < 0.0001) x = 0.0001; x" | bc -l | awk '{ printf "%.4f", $1 }'; }
 report() {  # KIND
   local fam fa9 fdm fd9 fsent flost fbm fan fdn oam oa9 odm od9 osent olost obm oan odn
-  read -r fam fa9 fdm fd9 fsent flost fbm _ fan _ fdn _ <"$T/flowpath-$1.result"
-  read -r oam oa9 odm od9 osent olost obm _ oan _ odn _ <"$T/ovs-$1.result"
+  local fea fe9 fed fd9e oea oe9 oed od9e
+  read -r fam fa9 fdm fd9 fsent flost fbm _ fan _ fdn _ fea fe9 fed fd9e <"$T/flowpath-$1.result"
+  read -r oam oa9 odm od9 osent olost obm _ oan _ odn _ oea oe9 oed od9e <"$T/ovs-$1.result"
   fan=$(pos "$fan") fdn=$(pos "$fdn") oan=$(pos "$oan") odn=$(pos "$odn")
   echo
   if [[ $1 == system ]]; then echo 'ports of type "" (system interfaces: veths):'; else echo "ports of type $1 (vm1, vm2 too: ${1/internal/\"\"}):"; fi
@@ -169,6 +186,11 @@ report() {  # KIND
     "p90: add $(ratio "$oa9" "$fa9")x, del $(ratio "$od9" "$fd9")x"
   echo "ovs-vswitchd / flowpath, net median: add $(ratio "$oan" "$fan")x, del $(ratio "$odn" "$fdn")x" \
     " (goal: >= 5x, 0 lost)"
+  echo "in effect, database view (next_cfg committed -> cur_cfg committed), median (p90):" \
+    "flowpath add ${fea}s (${fe9}) del ${fed}s (${fd9e}); ovs-vswitchd add ${oea}s (${oe9})" \
+    "del ${oed}s (${od9e})"
+  echo "ovs-vswitchd / flowpath, database view, median: add $(ratio "$(pos "$oea")" "$(pos "$fea")")x," \
+    "del $(ratio "$(pos "$oed")" "$(pos "$fed")")x  (goal: >= 5x)"
 }
 for kind in ${KINDS:-system internal afxdp}; do
   for side in flowpath ovs; do

@@ -194,6 +194,12 @@ class AfxdpPort {
     for (Packet* p : batch) tx(*p, owned);
   }
 
+  /// Fills every queue's fill ring now (the Umem's thread): a frame that
+  /// arrives before the first rx_burst is then received, not dropped.
+  void prime() noexcept {
+    for (auto& q : queues_) q->refill();
+  }
+
   /// Publishes queued frames, kicks the kernel, recycles completions.
   void flush() noexcept {
     for (auto& q : queues_) q->tx_flush();

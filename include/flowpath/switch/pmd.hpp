@@ -47,7 +47,10 @@
 // quiescent (parked(): between two passes, holding no packet; its next
 // pass starts with the fence's sync), so wait_pmds_past does not wait for
 // it to be scheduled, it only wakes it (a new rx list changes the fds it
-// sleeps on).  On a machine whose PMD core is shared, a busy-polling PMD
+// sleeps on) — except when an AF_XDP port was added (owes_pass()): the
+// pass that first loads a list primes its ports (fill rings filled), and
+// a new port is in effect only once it can receive, so the fence waits
+// for that pass.  On a machine whose PMD core is shared, a busy-polling PMD
 // that is preempted delays every fence by a scheduler slice; a parked one
 // does not, and leaves its core to the rest while idle.  Cost: up to the
 // wake-up latency (tens of µs) on the first packet after a quiet spell.
@@ -133,6 +136,7 @@ class Pmd {
     std::vector<SwitchPort*> v = list_->ports;
     v.push_back(p);
     publish(std::move(v));
+    if (p->needs_prime()) added_at_ = list_->version;  // a TAP queues what comes meanwhile
   }
   /// Publishes a new rx list without p; the caller closes p once
   /// seen_rx_version() >= rx_version() (Switch::wait_pmds_past).
@@ -145,6 +149,11 @@ class Pmd {
   /// current pass uses.
   uint64_t rx_version() const noexcept { return list_->version; }
   uint64_t seen_rx_version() const noexcept { return seen_rx_.load(std::memory_order_acquire); }
+  /// True until a pass has loaded the last list that added an AF_XDP
+  /// port: that pass primes it (fills its rings) before the list counts as
+  /// seen, so a parked PMD is not "past the fence" for such a port.  (A
+  /// TAP needs no priming: what arrives meanwhile waits in its queue.)
+  bool owes_pass() const noexcept { return seen_rx_version() < added_at_; }
   /// Frees the rx lists no pass can use any more (control thread).
   void reclaim() {
     if (seen_rx_version() >= rx_version()) retired_.clear();
@@ -322,6 +331,11 @@ class Pmd {
     // Kernel entries of removed megaflows go before the generation is
     // published: the fence then covers both paths (xdp_offload.hpp).
     if (xdp_) xdp_->sweep(dp_.megaflows(), dp_.config().clock->now_ms());
+    // A new list may hold new ports: their rings are filled before the
+    // version counts as seen, so "in effect" means "receives" (an AF_XDP
+    // socket with an empty fill ring drops what arrives).
+    if (l->version != seen_rx_.load(std::memory_order_relaxed))
+      for (SwitchPort* p : l->ports) p->prime();
     seen_rx_.store(l->version, std::memory_order_release);
     seen_.store(g, std::memory_order_release);
     return *l;
@@ -383,6 +397,7 @@ class Pmd {
   std::vector<std::unique_ptr<RxList>> retired_;               // until reclaim()
   std::atomic<const RxList*> rx_{list_.get()};                 // what passes load
   std::atomic<uint64_t> seen_rx_{0};
+  uint64_t added_at_ = 0;  // control thread: the last version that added an AF_XDP port
   std::atomic<bool> parked_{false};
   int wake_fd_ = -1;
   uint32_t max_sleep_us_ = 0;

@@ -30,12 +30,14 @@
 // on the calling thread, entered in the port table, published in the
 // Ofproto and handed to their PMD; VLAN changes are made in place; flows
 // follow; (4) the fence wait_pmds_past(generation) — after it the change
-// is "in effect" — then the removed ports go to the PortCloser's thread
-// (port_closer.hpp: the slow kernel close runs after apply returns) and
-// their datapath numbers become reusable (never while a megaflow may name
-// them).  Rx lists change read-copy-update (pmd.hpp), no PMD lock.  A port
-// that fails to open is an error for it alone (ApplyResult::errors); it
-// is not in the running configuration, so the next apply tries again.
+// is "in effect": every PMD's pass sees it, and a new port has been primed
+// by its PMD (fill rings full: it receives, pmd.hpp) — then the removed
+// ports go to the PortCloser's thread (port_closer.hpp: the slow kernel
+// close runs after apply returns) and their datapath numbers become
+// reusable (never while a megaflow may name them).  Rx lists change
+// read-copy-update (pmd.hpp), no PMD lock.  A port that fails to open is
+// an error for it alone (ApplyResult::errors); it is not in the running
+// configuration, so the next apply tries again.
 //
 // Connection tracking: one ct::Conntrack per switch (as OVS has one per
 // datapath), shared by every PMD's Datapath (it is safe under concurrent
@@ -192,13 +194,18 @@ class Switch {
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     std::atomic_thread_fence(std::memory_order_seq_cst);  // the change, then parked()
     for (auto& p : pmds_)
-      while (p->seen_generation() < g || p->seen_rx_version() < p->rx_version()) {
-        if (p->parked()) {  // quiescent: its next pass syncs first
+      for (int spins = 0; p->seen_generation() < g || p->seen_rx_version() < p->rx_version();) {
+        if (p->parked()) {
           p->wake();
-          break;
+          if (!p->owes_pass()) break;  // quiescent: its next pass syncs first
         }
         if (std::chrono::steady_clock::now() > until) return false;
-        std::this_thread::sleep_for(std::chrono::microseconds(50));
+        // A woken or running PMD starts its next pass within µs when it
+        // has a core: yield first (it may need ours), sleep after.
+        if (++spins < 200)
+          std::this_thread::yield();
+        else
+          std::this_thread::sleep_for(std::chrono::microseconds(50));
       }
     return true;
   }

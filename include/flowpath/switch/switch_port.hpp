@@ -91,6 +91,12 @@ class SwitchPort {
   void flush() noexcept {
     if (kind_ == SwitchPortKind::kAfxdp) afxdp_->flush();
   }
+  /// Ready to receive before the first rx_burst (AF_XDP: fill rings full).
+  void prime() noexcept {
+    if (kind_ == SwitchPortKind::kAfxdp) afxdp_->prime();
+  }
+  /// Whether prime() matters: a frame arriving before it would be lost.
+  bool needs_prime() const noexcept { return kind_ == SwitchPortKind::kAfxdp; }
   /// Returns a packet received on this port to its pool.
   void release(Packet& p) noexcept {
     if (kind_ == SwitchPortKind::kAfxdp)
