@@ -36,7 +36,7 @@ TEST(ConntrackNewConnRace, BothEndsCommitAtOnceMakeOneConnectionEach) {
                                                        : udp4(client, "198.51.100.2", cport, 53)));
     }
   std::atomic<int> ready{0};
-  std::atomic<uint64_t> bad{0}, creators{0};
+  std::atomic<uint64_t> bad{0};
   std::vector<std::thread> th;
   for (int t = 0; t < kThreads; ++t)
     th.emplace_back([&, t] {
