@@ -19,9 +19,11 @@ measures the neighbours more than the code.
                an existing one, to which OVS's established cost is added.
                Against BM_NewConnections/1000000 (1M new flows, commit, into
                a tracker that held 1M before: pool and bucket arrays kept)
-               and BM_NewConnectionsCold/1000000 (a fresh tracker each time,
-               as OVS's fresh process: the pool's pages and the bucket
-               arrays' growth are paid inside the timed loop).
+               and BM_NewConnectionsCold/1000000 (a fresh tracker's whole
+               life each time, as OVS's fresh process: construction, the
+               pool's page faults, the bucket arrays' growth and the
+               destruction are timed, as OVS's figure holds its
+               conntrack_init(), heap growth, conntrack_destroy() and exit).
   SYN flood:   flowpath only (OVS has no such benchmark): a zone at its limit
                (10,000) refusing batches of 32 SYNs from distinct sources,
                established TCP packets with and without the flood state, and

@@ -55,9 +55,10 @@ struct ConnKey {
 static_assert(sizeof(ConnKey) == 48);
 
 /// A 64-bit mix of the key's six words in two independent lanes (half the
-/// dependency chain of one), folded at the end; the shard takes the top
-/// bits, the bucket the low ones.
-[[gnu::always_inline]] inline uint64_t hash_words(const uint64_t* w) noexcept {
+/// dependency chain of one), folded to 32 bits at the end (a key node keeps
+/// 32: see conn_table.hpp); the shard takes the top bits, the bucket the
+/// low ones.
+[[gnu::always_inline]] inline uint64_t hash_words_wide(const uint64_t* w) noexcept {
   uint64_t a = 0x9e3779b97f4a7c15ull, b = 0xc2b2ae3d27d4eb4full;
   for (int i = 0; i < 6; i += 2) {
     a = (a ^ w[i]) * 0xbf58476d1ce4e5b9ull;
@@ -68,10 +69,29 @@ static_assert(sizeof(ConnKey) == 48);
   uint64_t h = (a ^ (b >> 17) ^ (b << 47)) * 0xff51afd7ed558ccdull;
   return h ^ (h >> 32);
 }
-inline uint64_t hash_key(const ConnKey& k) noexcept {
+[[gnu::always_inline]] inline uint32_t hash_words(const uint64_t* w) noexcept {
+  return uint32_t(hash_words_wide(w));
+}
+/// All 64 bits (NAT's tuple choice draws its starting points from them).
+inline uint64_t hash_key_wide(const ConnKey& k) noexcept {
   uint64_t w[6];
   std::memcpy(w, &k, sizeof w);
-  return hash_words(w);
+  return hash_words_wide(w);
+}
+inline uint32_t hash_key(const ConnKey& k) noexcept { return uint32_t(hash_key_wide(k)); }
+/// hash_key(k.reversed()), from k's words (building the reversed key field
+/// by field and reading it back as words stalls on store forwarding).
+inline uint32_t hash_key_reversed(const ConnKey& k) noexcept {
+  uint64_t w[6], r[6];
+  std::memcpy(w, &k, sizeof w);
+  r[0] = w[2];
+  r[1] = w[3];
+  r[2] = w[0];
+  r[3] = w[1];
+  // sport | dport << 16 | zone, proto, v6 above; stype | dtype << 8 | code, pad.
+  r[4] = (w[4] & ~uint64_t(0xffffffff)) | (w[4] & 0xffff) << 16 | (w[4] >> 16 & 0xffff);
+  r[5] = (w[5] & ~uint64_t(0xffff)) | (w[5] & 0xff) << 8 | (w[5] >> 8 & 0xff);
+  return hash_words(r);
 }
 
 /// TCP fields the state machine needs (host order).
@@ -86,7 +106,7 @@ enum class Extract : uint8_t { kOk, kInvalid, kFragment, kNotIp };
 
 struct Extracted {
   ConnKey key;
-  uint64_t hash = 0;  // hash_key(key), computed from registers while building it
+  uint32_t hash = 0;  // hash_key(key), computed from registers while building it
   TcpInfo tcp;
   bool related = false;     // an ICMP error quoting `key`'s connection
   uint16_t l3 = 0, l4 = 0;  // offsets in the frame (outer headers)

@@ -22,9 +22,10 @@
 // Thread-safety: execute(), sweep(), flush() and the limit setters may run
 // concurrently from any threads (see conn_table.hpp).  Memory is bounded by
 // max_conns (OVS's default 3,000,000) and the zone limits.
-// Cost: an established packet is one key extraction, one shard lock and a
-// chain walk, ~50-100 ns; a new connection adds an allocation and a second
-// shard insert.
+// Cost: an established UDP/ICMP packet is one key extraction and a
+// lock-free chain walk, ~19 ns in batches (TCP adds its shard lock, ~33
+// ns); a new connection adds an allocation and two shard inserts under two
+// locks (~120 ns at 1M connections; docs/benchmarks.md).
 #pragma once
 
 #include <algorithm>
@@ -72,7 +73,10 @@ class Conntrack {
   explicit Conntrack(const Config& cfg) : cfg_(cfg), table_(cfg.shard_bits) {
     for (auto& l : zone_limit_) l.store(-1, std::memory_order_relaxed);
   }
-  ~Conntrack() { flush(); }
+  // No thread may use the tracker while it dies, so its entries are not
+  // unlinked one by one: they go with the pool's chunks and the bucket
+  // arrays (cost: a few munmaps, not a walk of a million entries).
+  ~Conntrack() = default;
   Conntrack(const Conntrack&) = delete;
   Conntrack& operator=(const Conntrack&) = delete;
 
@@ -133,19 +137,25 @@ class Conntrack {
   // Inlined into the batch loop (measured: a call per packet costs ~10% of
   // an established packet).
   [[gnu::always_inline]] void process(Packet& pkt, const Extracted& x, Extract e, const CtParams& p,
-                                      int64_t now, CtResult& r, uint64_t rev_hash = 0,
+                                      int64_t now, CtResult& r, uint32_t& n_created,
+                                      uint32_t rev_hash = 0,
                                       const KeyNode* const* head = nullptr) noexcept;
-  uint8_t touch_other(Conn& c, bool reply, const Extracted& x, int64_t now) noexcept;
-  bool try_fast(Packet& pkt, const Extracted& x, uint64_t h, const CtParams& p, int64_t now,
+  bool update_found(Packet& pkt, KeyNode& n, const Extracted& x, const CtParams& p, int64_t now,
+                    CtResult& r, Conn** victim) noexcept;
+  void commit(Packet& pkt, const Extracted& x, const CtParams& p, int64_t now, CtResult& r,
+              uint32_t& n_created, uint32_t rev_hash, ConnTable::Shard* held) noexcept;
+  [[gnu::always_inline]] uint8_t touch_other(Conn& c, bool reply, const Extracted& x,
+                                             int64_t now) noexcept;
+  bool try_fast(Packet& pkt, const Extracted& x, uint32_t h, const CtParams& p, int64_t now,
                 CtResult& r, const KeyNode* const* head) noexcept;
-  KeyNode* lock_for(const ConnKey& key, uint64_t h, int64_t now, ConnTable::Shard** home) noexcept;
+  KeyNode* lock_for(const ConnKey& key, uint32_t h, int64_t now, ConnTable::Shard** home) noexcept;
   uint8_t update_existing(Conn& c, bool reply, const Extracted& x, int64_t now, bool* reopen);
   Conn* create(const Extracted& x, const CtParams& p, int64_t now, Packet& pkt, uint8_t* state,
-               uint64_t rev_hash = 0);
+               uint32_t rev_hash = 0, ConnTable::Shard* held = nullptr);
   uint32_t limit_of(uint16_t zone) const noexcept;  // 0 = unlimited
   bool admit(uint16_t zone) noexcept;
   void release(uint16_t zone) noexcept;
-  bool insert(Conn* c, int64_t now);
+  bool insert(Conn* c, int64_t now, ConnTable::Shard* held = nullptr);
   bool choose_nat(Conn* c, const NatSpec& nat, int64_t now, ConnKey* rev_out);
   static void apply_nat(Packet& pkt, uint8_t nat, const ConnKey& orig, const ConnKey& rev,
                         bool reply, const Extracted& x) noexcept;

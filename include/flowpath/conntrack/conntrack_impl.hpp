@@ -44,7 +44,9 @@ inline CtResult Conntrack::execute(Packet& pkt, const CtParams& p, int64_t now) 
   Extracted x;
   const Extract e = extract_key(pkt, p.zone, x);
   CtResult r;
-  process(pkt, x, e, p, now, r);
+  uint32_t created = 0;
+  process(pkt, x, e, p, now, r, created);
+  if (created) counters_.created.fetch_add(created, std::memory_order_relaxed);
   return r;
 }
 
@@ -62,34 +64,38 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
   constexpr size_t kStep = 32;
   Extracted x[kStep];
   Extract e[kStep];
-  uint64_t rev[kStep];  // hash_key(x[i].key.reversed()), or 0: not computed
+  uint32_t rev[kStep];  // hash_key(x[i].key.reversed()), or 0: not computed
   const KeyNode* head[kStep];
+  const std::atomic<KeyNode*>* slot[kStep];  // chain-head slots (stage 1, then stage 3)
+  uint32_t created = 0;
   rcu::ReadGuard guard;
   for (size_t base = 0; base < pkts.size(); base += kStep) {
     const size_t n = std::min(kStep, pkts.size() - base);
     for (size_t i = 0; i < n; ++i) {
       e[i] = extract_key(*pkts[base + i], p.zone, x[i]);
       rev[i] = 0;
-      if (e[i] == Extract::kOk) table_.prefetch_slot(x[i].hash);
+      if (e[i] == Extract::kOk) slot[i] = table_.prefetch_slot(x[i].hash);
     }
     for (size_t i = 0; i < n; ++i)
-      head[i] = e[i] == Extract::kOk ? table_.prefetch_head(x[i].hash) : nullptr;
+      head[i] = e[i] == Extract::kOk ? ConnTable::prefetch_head(slot[i]) : nullptr;
     const uint32_t limit = limit_of(p.zone);
     if (p.commit && !(limit && zone_count_[p.zone].load(std::memory_order_relaxed) >= limit)) {
       bool any_new = false;
       for (size_t i = 0; i < n; ++i) {
         if (e[i] != Extract::kOk || (head[i] && head[i]->hash == x[i].hash)) continue;
-        rev[i] = hash_key(x[i].key.reversed());
+        rev[i] = hash_key_reversed(x[i].key);
         any_new = true;
-        table_.prefetch_slot(rev[i]);
+        slot[i] = table_.prefetch_slot(rev[i]);
       }
       if (any_new)
         for (size_t i = 0; i < n; ++i)
-          if (rev[i]) table_.prefetch_head(rev[i]);
+          if (rev[i]) ConnTable::prefetch_head(slot[i]);
     }
     for (size_t i = 0; i < n; ++i)
-      process(*pkts[base + i], x[i], e[i], p, now, out[base + i], rev[i], &head[i]);
+      process(*pkts[base + i], x[i], e[i], p, now, out[base + i], created, rev[i], &head[i]);
   }
+  // One shared read-modify-write per batch, not one per new connection.
+  if (created) counters_.created.fetch_add(created, std::memory_order_relaxed);
 }
 
 // One packet, extracted, inside the caller's epoch read section.  Writes
@@ -97,9 +103,13 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
 // wide loads over narrow stores: a store-forwarding stall per packet).
 // rev_hash: hash_key(x.key.reversed()) if the batch computed it, else 0.
 inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const CtParams& p,
-                               int64_t now, CtResult& r, uint64_t rev_hash,
+                               int64_t now, CtResult& r, uint32_t& n_created, uint32_t rev_hash,
                                const KeyNode* const* head) noexcept {
-  const uint64_t h = x.hash;
+  const uint32_t h = x.hash;
+  // try_fast writes r whole, at its end: a byte store to r.state earlier
+  // would make the compiler reload everything after it (a char store may
+  // alias anything).
+  if (e == Extract::kOk && try_fast(pkt, x, h, p, now, r, head)) return;
   r = CtResult{};
   r.zone = p.zone;
   r.state = kCsTracked;
@@ -109,38 +119,18 @@ inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const
         .fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (try_fast(pkt, x, h, p, now, r, head)) return;
   ConnTable::Shard* home = nullptr;
   KeyNode* n = lock_for(x.key, h, now, &home);
   ConnTable::Shard& s = table_.shard(table_.shard_of(h));
-  Conn* victim = nullptr;
-  bool found = false;
-  if (n) {
-    Conn& c = *n->conn;
-    bool reopen = p.force && n->reply && !x.related;
-    const uint8_t st = reopen ? 0 : update_existing(c, n->reply, x, now, &reopen);
-    if (!reopen) {
-      found = true;
-      r.state |= st;
-      if (p.set_mark)
-        c.mark.store(
-            (c.mark.load(std::memory_order_relaxed) & ~p.mark_mask) | (p.mark & p.mark_mask),
-            std::memory_order_relaxed);
-      if (p.set_label) {
-        const CtLabel l = c.label();
-        c.set_label({(l.hi & ~p.label_mask.hi) | (p.label.hi & p.label_mask.hi),
-                     (l.lo & ~p.label_mask.lo) | (p.label.lo & p.label_mask.lo)});
-      }
-      r.mark = c.mark.load(std::memory_order_relaxed);
-      r.label = c.label();
-      if (p.nat.present && c.nat && !(st & kCsInvalid)) {
-        apply_nat(pkt, c.nat, c.key(), c.rev_key(), n->reply, x);
-        r.state |= c.nat;
-      }
-    }
-    bool no = false;
-    if (reopen && c.dead.compare_exchange_strong(no, true)) victim = &c;
+  if (!n && p.commit && p.nat.kind == NatSpec::kNone && !x.related && ct_detail::valid_new(x)) {
+    // A new connection without NAT: the insert keeps the lock taken for
+    // the lookup (one lock round trip fewer per new connection).
+    r.state |= kCsNew;
+    commit(pkt, x, p, now, r, n_created, rev_hash, &s);
+    return;
   }
+  Conn* victim = nullptr;
+  const bool found = n && update_found(pkt, *n, x, p, now, r, &victim);
   if (home && home != &s) home->lock.unlock();
   s.lock.unlock();
   if (victim) {
@@ -154,21 +144,58 @@ inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const
     return;
   }
   r.state |= kCsNew;
-  if (p.commit) {
-    uint8_t nat = 0;
-    if (create(x, p, now, pkt, &nat, rev_hash)) {
-      if (p.set_mark) r.mark = p.mark & p.mark_mask;
-      if (p.set_label) r.label = {p.label.hi & p.label_mask.hi, p.label.lo & p.label_mask.lo};
-      r.state |= nat;
-    }
+  if (p.commit) commit(pkt, x, p, now, r, n_created, rev_hash, nullptr);
+}
+
+// The packet's live connection, found under its lock(s): runs its state
+// machine, writes mark/label, translates.  Returns false when the packet
+// reopens it (ct(force), a SYN on a closed one): *victim is then the Conn
+// this thread claimed, to destroy after unlocking (nullptr if another did).
+inline bool Conntrack::update_found(Packet& pkt, KeyNode& n, const Extracted& x, const CtParams& p,
+                                    int64_t now, CtResult& r, Conn** victim) noexcept {
+  Conn& c = *n.conn();
+  bool reopen = p.force && n.reply && !x.related;
+  const uint8_t st = reopen ? 0 : update_existing(c, n.reply, x, now, &reopen);
+  if (reopen) {
+    bool no = false;
+    if (c.dead.compare_exchange_strong(no, true)) *victim = &c;
+    return false;
   }
-  return;
+  r.state |= st;
+  if (p.set_mark)
+    c.mark.store((c.mark.load(std::memory_order_relaxed) & ~p.mark_mask) | (p.mark & p.mark_mask),
+                 std::memory_order_relaxed);
+  if (p.set_label) {
+    const CtLabel l = c.label();
+    c.set_label({(l.hi & ~p.label_mask.hi) | (p.label.hi & p.label_mask.hi),
+                 (l.lo & ~p.label_mask.lo) | (p.label.lo & p.label_mask.lo)});
+  }
+  r.mark = c.mark.load(std::memory_order_relaxed);
+  r.label = c.label();
+  if (p.nat.present && c.nat && !(st & kCsInvalid)) {
+    apply_nat(pkt, c.nat, c.key(), c.rev_key(), n.reply, x);
+    r.state |= c.nat;
+  }
+  return true;
+}
+
+// Commits a new connection for the packet (r already says +new); held as
+// in create().
+inline void Conntrack::commit(Packet& pkt, const Extracted& x, const CtParams& p, int64_t now,
+                              CtResult& r, uint32_t& n_created, uint32_t rev_hash,
+                              ConnTable::Shard* held) noexcept {
+  uint8_t nat = 0;
+  if (!create(x, p, now, pkt, &nat, rev_hash, held)) return;
+  ++n_created;
+  if (p.set_mark) r.mark = p.mark & p.mark_mask;
+  if (p.set_label) r.label = {p.label.hi & p.label_mask.hi, p.label.lo & p.label_mask.lo};
+  r.state |= nat;
 }
 
 // Locks the key's shard and, when the hit is a reply-direction node of a
 // Conn homed elsewhere, the home shard too (*home; else *home = the key's
 // shard).  Returns the live node or nullptr (the key's shard stays locked).
-inline KeyNode* Conntrack::lock_for(const ConnKey& key, uint64_t h, int64_t now,
+inline KeyNode* Conntrack::lock_for(const ConnKey& key, uint32_t h, int64_t now,
                                     ConnTable::Shard** home) noexcept {
   const uint32_t b = table_.shard_of(h);
   ConnTable::Shard& s = table_.shard(b);
@@ -177,7 +204,7 @@ inline KeyNode* Conntrack::lock_for(const ConnKey& key, uint64_t h, int64_t now,
     *home = &s;
     KeyNode* n = ConnTable::find(s, key, h, now);
     if (!n || !n->reply) return n;
-    const uint32_t a = table_.shard_of(n->conn->node[0].hash);
+    const uint32_t a = table_.shard_of(n->conn()->node[0].hash);
     if (a == b) return n;
     ConnTable::Shard& sa = table_.shard(a);
     *home = &sa;
@@ -190,7 +217,7 @@ inline KeyNode* Conntrack::lock_for(const ConnKey& key, uint64_t h, int64_t now,
     sa.lock.lock();
     s.lock.lock();
     n = ConnTable::find(s, key, h, now);
-    if (n && n->reply && table_.shard_of(n->conn->node[0].hash) == a) return n;
+    if (n && n->reply && table_.shard_of(n->conn()->node[0].hash) == a) return n;
     sa.lock.unlock();
     s.lock.unlock();
   }
@@ -256,23 +283,27 @@ inline uint8_t Conntrack::touch_other(Conn& c, bool reply, const Extracted& x,
 // `head`: the chain head the batch loaded for this key (walked instead of
 // looking the bucket up again; a node linked since is missed, and a miss
 // takes the exact locked path), or nullptr.
-inline bool Conntrack::try_fast(Packet& pkt, const Extracted& x, uint64_t h, const CtParams& p,
+inline bool Conntrack::try_fast(Packet& pkt, const Extracted& x, uint32_t h, const CtParams& p,
                                 int64_t now, CtResult& r, const KeyNode* const* head) noexcept {
   if (x.key.proto == 6 || x.related || p.force || p.set_mark || p.set_label) return false;
   KeyNode* n = head ? ConnTable::find_from(*head, x.key, h, now) : table_.find_rcu(x.key, h, now);
   if (!n) return false;
-  Conn& c = *n->conn;
+  Conn& c = *n->conn();
   const OtherState o = c.other.load(std::memory_order_relaxed);
   const bool steady = x.key.icmp() ? (!n->reply || o == OtherState::kBidir)
                                    : (n->reply ? o == OtherState::kBidir : o != OtherState::kFirst);
   if (!steady) return false;
-  r.state |= touch_other(c, n->reply, x, now);
-  r.mark = c.mark.load(std::memory_order_relaxed);
-  r.label = c.label();
+  uint8_t st = kCsTracked | touch_other(c, n->reply, x, now);
+  const uint32_t mark = c.mark.load(std::memory_order_relaxed);
+  const CtLabel label = c.label();
   if (p.nat.present && c.nat) {
     apply_nat(pkt, c.nat, c.key(), c.rev_key(), n->reply, x);
-    r.state |= c.nat;
+    st |= c.nat;
   }
+  r.zone = p.zone;
+  r.mark = mark;
+  r.label = label;
+  r.state = st;
   return true;
 }
 

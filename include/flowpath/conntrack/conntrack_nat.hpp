@@ -40,13 +40,19 @@ inline void Conntrack::release(uint16_t zone) noexcept {
   n_conns_.fetch_sub(1);
 }
 
+// held: the key's shard, locked by the caller (released here whatever
+// happens); only without NAT (NAT's tuple search takes nat_mutex_ first).
 inline Conn* Conntrack::create(const Extracted& x, const CtParams& p, int64_t now, Packet& pkt,
-                               uint8_t* nat_out, uint64_t rev_hash) {
-  if (!admit(x.key.zone)) return nullptr;
+                               uint8_t* nat_out, uint32_t rev_hash, ConnTable::Shard* held) {
+  if (!admit(x.key.zone)) {
+    if (held) held->lock.unlock();
+    return nullptr;
+  }
   Conn* c;
   try {
     c = table_.make();
   } catch (const std::bad_alloc&) {
+    if (held) held->lock.unlock();
     release(x.key.zone);
     counters_.table_full_refused.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
@@ -54,9 +60,8 @@ inline Conn* Conntrack::create(const Extracted& x, const CtParams& p, int64_t no
   const ConnKey rev = x.key.reversed();
   for (int i = 0; i < 2; ++i) {
     c->node[i].key = i ? rev : x.key;
-    c->node[i].hash = !i ? x.hash : rev_hash ? rev_hash : hash_key(rev);
-    c->node[i].conn = c;
-    c->node[i].reply = i == 1;
+    c->node[i].hash = !i ? x.hash : rev_hash ? rev_hash : hash_key_reversed(x.key);
+    c->node[i].reply = uint8_t(i);
   }
   const Timeouts& t = cfg_.timeouts;
   if (x.key.proto == 6) {
@@ -79,7 +84,7 @@ inline Conn* Conntrack::create(const Extracted& x, const CtParams& p, int64_t no
     ok = choose_nat(c, p.nat, now, &rev_final);
     if (!ok) counters_.nat_exhausted.fetch_add(1, std::memory_order_relaxed);
   } else {
-    ok = insert(c, now);
+    ok = insert(c, now, held);
   }
   if (!ok) {  // NAT space exhausted, or another thread created it first
     table_.discard(c);
@@ -87,24 +92,34 @@ inline Conn* Conntrack::create(const Extracted& x, const CtParams& p, int64_t no
     return nullptr;
   }
   // From here the table owns the Conn and a concurrent flush may free it:
-  // only local copies are used below.
-  counters_.created.fetch_add(1, std::memory_order_relaxed);
+  // only local copies are used below.  The caller counts it as created.
   *nat_out = nat;
   if (nat) apply_nat(pkt, nat, x.key, rev_final, false, x);
   return c;
 }
 
 // Links both keys of a new Conn unless either is taken by a live entry.
-// An expired entry in the way is claimed and destroyed.
-inline bool Conntrack::insert(Conn* c, int64_t now) {
+// An expired entry in the way is claimed and destroyed.  held: the
+// original key's shard, already locked by the caller (both locks are
+// released here).  Both keys are looked up again under both locks, so what
+// changed while a lock was dropped to restore the order is seen.
+inline bool Conntrack::insert(Conn* c, int64_t now, ConnTable::Shard* held) {
   const uint32_t a = table_.shard_of(c->node[0].hash), b = table_.shard_of(c->node[1].hash);
   ConnTable::Shard& sa = table_.shard(a);
   ConnTable::Shard& sb = table_.shard(b);
   ConnTable::Shard& first = table_.shard(std::min(a, b));
   ConnTable::Shard& second = table_.shard(std::max(a, b));
   Conn* stale[2] = {nullptr, nullptr};
-  first.lock.lock();
-  if (a != b) second.lock.lock();
+  if (!held) {
+    first.lock.lock();
+    if (a != b) second.lock.lock();
+  } else if (b > a) {
+    sb.lock.lock();
+  } else if (b < a && !sb.lock.try_lock()) {  // wrong order: take both in order
+    sa.lock.unlock();
+    sb.lock.lock();
+    sa.lock.lock();
+  }
   const bool clash = ConnTable::find(sa, c->node[0].key, c->node[0].hash, now, &stale[0]) ||
                      ConnTable::find(sb, c->node[1].key, c->node[1].hash, now, &stale[1]);
   Conn* victims[2] = {nullptr, nullptr};
@@ -133,7 +148,7 @@ inline bool Conntrack::insert(Conn* c, int64_t now) {
 inline bool Conntrack::choose_nat(Conn* c, const NatSpec& nat, int64_t now, ConnKey* rev_out) {
   const ConnKey& k = c->key();
   const bool v6 = k.v6, src = nat.kind == NatSpec::kSrc;
-  const uint64_t h = hash_key(k);
+  const uint64_t h = hash_key_wide(k);
   const uint64_t n_addr = nat.has_addr ? ct_detail::addr_span(nat.addr_min, nat.addr_max, v6) : 1;
   uint32_t pmin, pmax;
   const uint16_t orig_port = src ? k.sport : k.dport;
@@ -242,7 +257,7 @@ inline std::vector<ConnEntry> Conntrack::dump(int64_t now, std::optional<uint16_
     for (size_t bi = 0; bi <= b.mask; ++bi)
       for (KeyNode* n = b.head[bi].load(std::memory_order_relaxed); n;
            n = n->next.load(std::memory_order_relaxed)) {
-        Conn& c = *n->conn;
+        Conn& c = *n->conn();
         // Node 0 lives in its home shard, whose lock (held) guards the Conn.
         if (n->reply || !c.live(now) || (zone && c.key().zone != *zone)) continue;
         ConnEntry e;

@@ -61,7 +61,8 @@ enum class TcpVerdict : uint8_t {
   kReopen,    // a SYN on a closed connection: replace it with a new one
 };
 
-struct TcpPeer {
+// Packed to 14 bytes (2-aligned) so that a Conn fits three cache lines.
+struct [[gnu::packed, gnu::aligned(2)]] TcpPeer {
   uint32_t seqlo = 0, seqhi = 0;
   uint32_t max_win = 0;
   uint8_t state = kTcpClosed;
