@@ -79,8 +79,13 @@ inline void commit_ipv4(const FlowKey& flow, FlowKey& base, DpActionList& out) {
 /// IPv6 traffic class and hop limit rewrites: OVS's commit_set_ipv6_action
 /// rewrites both (mod_nw_tos, ip_dscp, nw_ecn, nw_ttl act on IPv6 too), as a
 /// masked set: the DSCP and ECN parts of the traffic class are separate
-/// fields, so only the part that changed is written.
-inline void commit_ipv6(const FlowKey& flow, FlowKey& base, DpActionList& out) {
+/// fields, so only the part that changed is written.  As OVS's
+/// commit_set_nw_action, a packet with nw_proto 0 (no L3 header in OVS's
+/// eyes) gets no rewrite, so a megaflow that rewrites pins nw_proto.
+inline void commit_ipv6(const FlowKey& flow, FlowKey& base, FlowMask& wc, DpActionList& out) {
+  if (flow.nw_tos == base.nw_tos && flow.nw_ttl == base.nw_ttl) return;
+  wc.nw_proto = 0xff;
+  if (flow.nw_proto == 0) return;
   const uint8_t diff = uint8_t(flow.nw_tos ^ base.nw_tos);
   const uint8_t mask = uint8_t((diff & 0xfc ? 0xfc : 0) | (diff & 0x03 ? 0x03 : 0));
   if (mask) out.push_back(DpAction::set_ipv6_tclass(flow.nw_tos, mask));
@@ -124,7 +129,7 @@ inline void commit_flow(const FlowKey& flow, FlowKey& base, FlowMask& wc, DpActi
   set_mac(DpActionType::kSetEthDst, flow.dl_dst, base.dl_dst);
   const uint16_t type = flow.dl_type.host();
   if (type == kEthTypeIpv4) xlate_detail::commit_ipv4(flow, base, out);
-  if (type == kEthTypeIpv6) xlate_detail::commit_ipv6(flow, base, out);
+  if (type == kEthTypeIpv6) xlate_detail::commit_ipv6(flow, base, wc, out);
   if (type == kEthTypeIpv4 || type == kEthTypeIpv6) xlate_detail::commit_l4_ports(flow, base, out);
 }
 
