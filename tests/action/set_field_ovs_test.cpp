@@ -1,4 +1,5 @@
-// Port rewrites on IPv6 (and IPv4 as a control) against the real Open
+// Port, hop limit and traffic class rewrites on IPv6 (IPv4 as a control:
+// mod_nw_tos, set_field ip_dscp / nw_ecn / nw_ttl) against the real Open
 // vSwitch: the same flows go into a private ovs-vswitchd 3.1 (dummy
 // datapath, netdev-dummy/receive, the output port writing a pcap) and into
 // a flowpath switch with memory ports; every output frame must be the same,
@@ -28,6 +29,7 @@ add-br br0
 add-port br0 p1
 add-port br0 p2
 add-port br0 p3
+add-port br0 p4
 add-flow br0 priority=10,in_port=p1,tcp6,actions=mod_tp_src:1000,mod_tp_dst:2000,output:p2
 add-flow br0 priority=10,in_port=p1,udp6,actions=set_field:3000->udp_src,mod_tp_dst:4000,output:p2
 add-flow br0 priority=10,in_port=p1,ipv6,nw_proto=132,actions=mod_tp_dst:5000,output:p2
@@ -35,6 +37,12 @@ add-flow br0 priority=10,in_port=p1,tcp,actions=mod_tp_dst:8080,output:p2
 add-flow br0 priority=10,in_port=p3,tcp6,actions=mod_vlan_vid:9,mod_tp_src:5,output:p2
 add-flow br0 priority=10,in_port=p3,udp6,actions=strip_vlan,mod_tp_dst:53,output:p2
 add-flow br0 priority=10,in_port=p3,udp,actions=strip_vlan,set_field:7->udp_dst,output:p2
+add-flow br0 priority=10,in_port=p4,ipv6,ipv6_dst=2001:db8::10,actions=set_field:7->nw_ttl,output:p2
+add-flow br0 priority=10,in_port=p4,ipv6,ipv6_dst=2001:db8::11,actions=mod_nw_tos:184,output:p2
+add-flow br0 priority=10,in_port=p4,ipv6,ipv6_dst=2001:db8::12,actions=set_field:46->ip_dscp,output:p2
+add-flow br0 priority=10,in_port=p4,ipv6,ipv6_dst=2001:db8::13,actions=set_field:3->nw_ecn,output:p2
+add-flow br0 priority=10,in_port=p4,ipv6,ipv6_dst=2001:db8::14,actions=mod_vlan_vid:9,mod_nw_tos:64,set_field:200->nw_ttl,mod_tp_dst:99,output:p2
+add-flow br0 priority=10,in_port=p4,ip,nw_dst=192.0.2.20,actions=set_field:7->nw_ttl,mod_nw_tos:184,output:p2
 )";
 
 std::string plain_hex(const Bytes& b) {
@@ -52,6 +60,11 @@ std::vector<In> frames() {
   Eth eth{mac("02:00:00:00:00:0b"), mac("02:00:00:00:00:0a")};
   IPv6 ip6{.src = "2001:db8::1", .dst = "2001:db8::2", .tc = 0x20, .flow = 9};
   IPv4 ip4{.src = "192.0.2.1", .dst = "192.0.2.2"};
+  IPv4 ip4_20{.src = "192.0.2.1", .dst = "192.0.2.20", .tos = 0x21};
+  auto to = [](IPv6 ip, const char* dst) {
+    ip.dst = dst, ip.tc = 0x21;
+    return ip;
+  };
   TCP tcp{.sport = 1234, .dport = 80, .flags = 0x018, .seq = 7};
   UDP udp{.sport = 1234, .dport = 80};
   Bytes udp0 = (eth / ip6 / udp / Payload{.n = 9}).bytes();
@@ -72,6 +85,14 @@ std::vector<In> frames() {
       {"p3", (eth / Dot1Q{.vid = 7} / ip6 / udp / Payload{.n = 30}).bytes()},
       {"p3", tagged_udp0},
       {"p3", (eth / Dot1Q{.vid = 7} / ip4 / udp / Payload{.n = 2}).bytes()},
+      // Hop limit and traffic class (tc 0x21: DSCP 8, ECN 1; flow label 9).
+      {"p4", (eth / to(ip6, "2001:db8::10") / udp / Payload{.n = 6}).bytes()},
+      {"p4", (eth / Dot1Q{.vid = 7} / to(ip6, "2001:db8::10") / tcp / Payload{.n = 1}).bytes()},
+      {"p4", (eth / to(ip6, "2001:db8::11") / tcp / Payload{.n = 6}).bytes()},
+      {"p4", (eth / to(ip6, "2001:db8::12") / udp / Payload{.n = 6}).bytes()},
+      {"p4", (eth / to(ip6, "2001:db8::13") / udp / Payload{.n = 6}).bytes()},
+      {"p4", (eth / to(ip6, "2001:db8::14") / Ipv6Ext{.type = 0} / udp / Payload{.n = 6}).bytes()},
+      {"p4", (eth / ip4_20 / tcp / Payload{.n = 6}).bytes()},  // IPv4 control
   };
 }
 
@@ -128,7 +149,7 @@ std::vector<Bytes> ovs_outputs(const std::vector<In>& in) {
   return got;
 }
 
-TEST(SetFieldOvs, PortRewritesMatchOpenVswitchByteForByte) {
+TEST(SetFieldOvs, RewritesMatchOpenVswitchByteForByte) {
   if (std::string why = difftest::OvsInstance::unavailable(); !why.empty()) GTEST_SKIP() << why;
   const std::vector<In> in = frames();
   const std::vector<Bytes> ours = flowpath_outputs(in);

@@ -257,14 +257,75 @@ TEST(SetField, NonIpv4IsSkipped) {
   EXPECT_EQ(test::bytes_of(pb.packet()), f);
 }
 
+// IPv6 traffic class and hop limit (as Open vSwitch rewrites them): the
+// frame becomes exactly the frame built with the new values, since no
+// checksum covers them; the flow label, the other traffic class bits and
+// every checksum stay.  Run through apply_action, as the executor does.
+TEST(SetField, Ipv6TclassAndHlimitGiveTheBuiltFrame) {
+  for (Case c : cases6()) {
+    for (int tags : {0, 1, 2}) {
+      c.spec.vlans.assign(size_t(tags), {0x8100, 0x0064});
+      for (uint8_t tos : {0x00, 0x01, 0x02, 0x03, 0xfd}) {
+        c.spec.tos = tos;
+        SCOPED_TRACE(testing::Message() << "proto " << int(c.spec.proto) << " tags " << tags
+                                        << " hbh " << c.spec.ipv6_hbh << " tc " << int(tos));
+        PacketBuffer pb(test::make_frame(c.spec));
+        FrameSpec want = c.spec;
+        ASSERT_EQ(apply_action(pb.packet(), DpAction::set_ipv6_tclass(0xb8, 0xfc)),
+                  ActionStatus::kOk);
+        want.tos = uint8_t(0xb8 | (tos & 3));  // DSCP only: ECN kept
+        EXPECT_EQ(test::bytes_of(pb.packet()), test::make_frame(want));
+        ASSERT_EQ(apply_action(pb.packet(), DpAction::set_ipv6_tclass(0x02, 0x03)),
+                  ActionStatus::kOk);
+        want.tos = 0xba;  // ECN only: DSCP kept
+        EXPECT_EQ(test::bytes_of(pb.packet()), test::make_frame(want));
+        ASSERT_EQ(apply_action(pb.packet(), DpAction::set_ipv6_hlimit(1)), ActionStatus::kOk);
+        want.ttl = 1;
+        EXPECT_EQ(test::bytes_of(pb.packet()), test::make_frame(want));
+        EXPECT_TRUE(test::checksums_ok(pb.packet()));
+      }
+    }
+  }
+}
+
+// The IPv6 rewrites leave IPv4 (and non-IP) frames alone, and the IPv4 ones
+// leave IPv6 frames alone: xlate emits each only for its own ethertype.
+TEST(SetField, Ipv6RewritesSkipOtherFrames) {
+  FrameSpec arp;
+  arp.ethertype = 0x0806;
+  for (const FrameSpec& s : {FrameSpec{}, arp}) {
+    Bytes f = test::make_frame(s);
+    PacketBuffer pb(f);
+    EXPECT_EQ(set_ipv6_tclass(pb.packet(), 0xfc, 0xff), ActionStatus::kSkipped);
+    EXPECT_EQ(set_ipv6_hlimit(pb.packet(), 1), ActionStatus::kSkipped);
+    EXPECT_EQ(test::bytes_of(pb.packet()), f);
+  }
+  FrameSpec v6;
+  v6.ipv6 = true;
+  Bytes f = test::make_frame(v6);
+  PacketBuffer pb(f);
+  EXPECT_EQ(set_ipv4_ttl(pb.packet(), 1), ActionStatus::kSkipped);
+  EXPECT_EQ(set_ipv4_tos(pb.packet(), 0xfc), ActionStatus::kSkipped);
+  EXPECT_EQ(test::bytes_of(pb.packet()), f);
+}
+
 // Every truncation of every frame kind, under every action: no read or
 // write outside the frame (the buffer is exactly sized, so ASan sees it).
 TEST(SetField, TruncatedFramesNeverOverrun) {
-  std::vector<DpAction> acts = {
-      DpAction::set_ipv4_src(1), DpAction::set_ipv4_dst(2), DpAction::set_ipv4_tos(0xfc),
-      DpAction::set_ipv4_ttl(1), DpAction::set_tp_src(5),   DpAction::set_tp_dst(6),
-      DpAction::pop_vlan(),      DpAction::set_vlan_vid(3), DpAction::set_vlan_pcp(2),
-      DpAction::set_eth_src({}), DpAction::set_eth_dst({}), DpAction::push_vlan(0x8100, 1)};
+  std::vector<DpAction> acts = {DpAction::set_ipv4_src(1),
+                                DpAction::set_ipv4_dst(2),
+                                DpAction::set_ipv4_tos(0xfc),
+                                DpAction::set_ipv4_ttl(1),
+                                DpAction::set_tp_src(5),
+                                DpAction::set_tp_dst(6),
+                                DpAction::pop_vlan(),
+                                DpAction::set_vlan_vid(3),
+                                DpAction::set_vlan_pcp(2),
+                                DpAction::set_eth_src({}),
+                                DpAction::set_eth_dst({}),
+                                DpAction::push_vlan(0x8100, 1),
+                                DpAction::set_ipv6_tclass(0xff, 0xff),
+                                DpAction::set_ipv6_hlimit(1)};
   std::vector<Case> all = cases(), v6 = cases6();
   all.insert(all.end(), v6.begin(), v6.end());
   for (const Case& c : all) {

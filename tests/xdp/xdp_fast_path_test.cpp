@@ -408,4 +408,20 @@ TEST(XdpFastEncode, RefusesConnectionTrackingAnywhereInTheList) {
   EXPECT_FALSE(xdp_flow_from({DpAction::ct_clear(), DpAction::output(2)}, k, f));
 }
 
+// The program has no IPv6 traffic class or hop limit op: a flow with one
+// stays in userspace, on an IPv6 key (where the executor rewrites) and on
+// an IPv4 one alike; a port rewrite on IPv6 (which it has) is the control.
+TEST(XdpFastEncode, RefusesIpv6TclassAndHlimit) {
+  fp_xdp_flow f{};
+  for (uint16_t type : {kEthTypeIpv6, kEthTypeIpv4}) {
+    fp_xdp_key k{};
+    k.dl_type = type;
+    ASSERT_TRUE(xdp_flow_from({DpAction::set_tp_src(7), DpAction::output(2)}, k, f));
+    EXPECT_FALSE(xdp_flow_from({DpAction::set_ipv6_hlimit(9), DpAction::output(2)}, k, f));
+    EXPECT_FALSE(xdp_flow_from({DpAction::set_ipv6_tclass(0xb8, 0xfc), DpAction::output(2)}, k, f));
+    EXPECT_FALSE(xdp_flow_from(
+        {DpAction::set_tp_src(7), DpAction::set_ipv6_tclass(1, 3), DpAction::output(2)}, k, f));
+  }
+}
+
 }  // namespace flowpath

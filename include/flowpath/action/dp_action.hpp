@@ -43,6 +43,9 @@ enum class DpActionType : uint8_t {
   kCt,          // ct: the tracker's parameters (DpCtSpec, never null)
   kCtClear,     // the packet's ct_state/zone/mark become zero
   kRecirc,      // port: recirc id; the packet (a copy unless last) takes another pass
+  // IPv6 rewrites (no header checksum; not in the L4 pseudo-header).
+  kSetIpv6Tclass,  // u8: traffic class bits under the mask `tci` (0xfc DSCP, 0x03 ECN)
+  kSetIpv6Hlimit,  // u8: hop limit
 };
 
 /// The parameters of one datapath ct(...) action.
@@ -90,6 +93,12 @@ struct DpAction {
   }
   static DpAction set_ipv4_ttl(uint8_t ttl) {
     DpAction a; a.type = DpActionType::kSetIpv4Ttl; a.u8 = ttl; return a;
+  }
+  static DpAction set_ipv6_tclass(uint8_t tc, uint8_t mask) {
+    DpAction a; a.type = DpActionType::kSetIpv6Tclass; a.u8 = uint8_t(tc & mask); a.tci = mask; return a;
+  }
+  static DpAction set_ipv6_hlimit(uint8_t hl) {
+    DpAction a; a.type = DpActionType::kSetIpv6Hlimit; a.u8 = hl; return a;
   }
   static DpAction set_tp_src(uint16_t port) {
     DpAction a; a.type = DpActionType::kSetTpSrc; a.l4_port = port; return a;

@@ -83,6 +83,10 @@ inline ActionStatus apply_action(Packet& pkt, const DpAction& a) noexcept {
       return set_ipv4_tos(pkt, a.u8);
     case DpActionType::kSetIpv4Ttl:
       return set_ipv4_ttl(pkt, a.u8);
+    case DpActionType::kSetIpv6Tclass:
+      return set_ipv6_tclass(pkt, a.u8, uint8_t(a.tci));
+    case DpActionType::kSetIpv6Hlimit:
+      return set_ipv6_hlimit(pkt, a.u8);
     case DpActionType::kSetTpSrc:
       return set_tp_src(pkt, a.l4_port);
     case DpActionType::kSetTpDst:

@@ -8,10 +8,16 @@
 //   set_ipv4_tos(tos)             DSCP bits of the TOS byte (tos & 0xfc, as
 //                                 ovs-ofctl mod_nw_tos); ECN bits kept
 //   set_ipv4_ttl                  IPv4 header checksum
+//   set_ipv6_tclass(tc, mask)     traffic class bits under mask (0xfc:
+//                                 DSCP, as mod_nw_tos; 0x03: ECN)
+//   set_ipv6_hlimit               hop limit
 //   set_tp_src / set_tp_dst       TCP/UDP port + checksum (RFC 1624);
 //                                 SCTP port + full CRC32c recompute;
 //                                 IPv4 and IPv6 alike (as Open vSwitch)
 //
+// IPv6 has no header checksum and neither the traffic class nor the hop
+// limit is in the TCP/UDP pseudo-header, so those two rewrites touch
+// nothing else (as Open vSwitch's packet_set_ipv6_tc / hop limit).
 // UDP: a zero checksum means "none" and stays zero; an update that yields
 // 0x0000 is stored as 0xffff (RFC 768).  On IPv6 a zero UDP checksum is
 // not allowed (RFC 8200), but Open vSwitch (packet_set_udp_port) treats it
@@ -157,6 +163,15 @@ inline ActionStatus set_ipv4_word(Packet& pkt, uint32_t off, uint16_t mask,
   return ActionStatus::kOk;
 }
 
+/// The IPv6 header of the frame (behind its tags), or nullptr.
+inline uint8_t* locate_ipv6(Packet& pkt) noexcept {
+  const uint32_t type_off = inner_ethertype_offset(pkt);
+  if (type_off == 0 || load_be16(pkt.data() + type_off) != kEthTypeIpv6) return nullptr;
+  if (pkt.size() < type_off + 2 + 40) return nullptr;
+  uint8_t* ip = pkt.data() + type_off + 2;
+  return (ip[0] >> 4) == 6 ? ip : nullptr;
+}
+
 inline ActionStatus set_sctp_port(const L4View& v, uint32_t off, uint16_t port) noexcept {
   if (!v.complete || v.avail < 12) return ActionStatus::kSkipped;
   store_be16(v.l4 + off, port);
@@ -193,6 +208,21 @@ inline ActionStatus set_ipv4_tos(Packet& pkt, uint8_t tos) noexcept {
 }
 inline ActionStatus set_ipv4_ttl(Packet& pkt, uint8_t ttl) noexcept {
   return detail::set_ipv4_word(pkt, 8, 0xff00, uint16_t(ttl << 8));
+}
+/// The traffic class is bits 4..11 of the first 16-bit word (after the
+/// version); only the bits under `mask` change, the flow label never.
+inline ActionStatus set_ipv6_tclass(Packet& pkt, uint8_t tc, uint8_t mask) noexcept {
+  uint8_t* ip = detail::locate_ipv6(pkt);
+  if (!ip) return ActionStatus::kSkipped;
+  const uint16_t m = uint16_t(mask << 4);
+  store_be16(ip, uint16_t((load_be16(ip) & ~m) | ((uint16_t(tc) << 4) & m)));
+  return ActionStatus::kOk;
+}
+inline ActionStatus set_ipv6_hlimit(Packet& pkt, uint8_t hlimit) noexcept {
+  uint8_t* ip = detail::locate_ipv6(pkt);
+  if (!ip) return ActionStatus::kSkipped;
+  ip[7] = hlimit;
+  return ActionStatus::kOk;
 }
 inline ActionStatus set_tp_src(Packet& pkt, uint16_t port) noexcept {
   return detail::set_tp_port(pkt, port, 0);

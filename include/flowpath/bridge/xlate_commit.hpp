@@ -5,7 +5,7 @@
 // packet so far, and `base`, what the packet in the datapath looks like
 // given the datapath actions already emitted.  Before every output,
 // commit() emits the actions that turn base into flow (VLAN pops/pushes,
-// Ethernet/IPv4/L4 rewrites) and sets base = flow for those fields, so an
+// Ethernet/IPv4/IPv6/L4 rewrites) and sets base = flow for those fields, so an
 // action list only carries the changes that matter to some output, once.
 //
 // VLAN changes un-wildcard the packet's original VLAN headers: a push
@@ -76,6 +76,24 @@ inline void commit_ipv4(const FlowKey& flow, FlowKey& base, DpActionList& out) {
   set8(DpActionType::kSetIpv4Ttl, flow.nw_ttl, base.nw_ttl);
 }
 
+/// IPv6 traffic class and hop limit rewrites: OVS's commit_set_ipv6_action
+/// rewrites both (mod_nw_tos, ip_dscp, nw_ecn, nw_ttl act on IPv6 too), as a
+/// masked set: the DSCP and ECN parts of the traffic class are separate
+/// fields, so only the part that changed is written.  As OVS's
+/// commit_set_nw_action, a packet with nw_proto 0 (no L3 header in OVS's
+/// eyes) gets no rewrite, so a megaflow that rewrites pins nw_proto.
+inline void commit_ipv6(const FlowKey& flow, FlowKey& base, FlowMask& wc, DpActionList& out) {
+  if (flow.nw_tos == base.nw_tos && flow.nw_ttl == base.nw_ttl) return;
+  wc.nw_proto = 0xff;
+  if (flow.nw_proto == 0) return;
+  const uint8_t diff = uint8_t(flow.nw_tos ^ base.nw_tos);
+  const uint8_t mask = uint8_t((diff & 0xfc ? 0xfc : 0) | (diff & 0x03 ? 0x03 : 0));
+  if (mask) out.push_back(DpAction::set_ipv6_tclass(flow.nw_tos, mask));
+  base.nw_tos = flow.nw_tos;
+  if (flow.nw_ttl != base.nw_ttl) out.push_back(DpAction::set_ipv6_hlimit(flow.nw_ttl));
+  base.nw_ttl = flow.nw_ttl;
+}
+
 /// TCP/UDP/SCTP port rewrites, under IPv4 and IPv6 alike (as OVS's
 /// commit_set_port_action: ports are rewritten in both).
 inline void commit_l4_ports(const FlowKey& flow, FlowKey& base, DpActionList& out) {
@@ -111,6 +129,7 @@ inline void commit_flow(const FlowKey& flow, FlowKey& base, FlowMask& wc, DpActi
   set_mac(DpActionType::kSetEthDst, flow.dl_dst, base.dl_dst);
   const uint16_t type = flow.dl_type.host();
   if (type == kEthTypeIpv4) xlate_detail::commit_ipv4(flow, base, out);
+  if (type == kEthTypeIpv6) xlate_detail::commit_ipv6(flow, base, wc, out);
   if (type == kEthTypeIpv4 || type == kEthTypeIpv6) xlate_detail::commit_l4_ports(flow, base, out);
 }
 

@@ -49,6 +49,9 @@ inline bool same_header(DpActionType a, DpActionType b) noexcept {
       case DpActionType::kSetTpSrc:
       case DpActionType::kSetTpDst:
         return 3;
+      case DpActionType::kSetIpv6Tclass:
+      case DpActionType::kSetIpv6Hlimit:
+        return 4;
       default:
         return 0;
     }
@@ -72,6 +75,10 @@ inline std::string set_field(const DpAction& a) {
       return "tos=" + hex(a.u8);
     case DpActionType::kSetIpv4Ttl:
       return "ttl=" + std::to_string(a.u8);
+    case DpActionType::kSetIpv6Tclass:  // masked unless the whole byte, as OVS prints it
+      return "tclass=" + hex(a.u8) + (a.tci == 0xff ? "" : "/" + hex(uint8_t(a.tci)));
+    case DpActionType::kSetIpv6Hlimit:
+      return "hlimit=" + std::to_string(a.u8);
     case DpActionType::kSetTpSrc:
       return "src=" + std::to_string(a.l4_port);
     case DpActionType::kSetTpDst:
@@ -126,6 +133,8 @@ inline std::string format_dp_actions(const DpActionList& actions, const DpPortNa
     }
     const char* hdr = "eth";
     if (a.type >= DpActionType::kSetIpv4Src && a.type <= DpActionType::kSetIpv4Ttl) hdr = "ipv4";
+    if (a.type == DpActionType::kSetIpv6Tclass || a.type == DpActionType::kSetIpv6Hlimit)
+      hdr = "ipv6";
     if (a.type == DpActionType::kSetTpSrc || a.type == DpActionType::kSetTpDst)
       hdr = nw_proto == kIpProtoUdp ? "udp" : nw_proto == kIpProtoSctp ? "sctp" : "tcp";
     out += std::string("set(") + hdr + "(" + set_field(a);
