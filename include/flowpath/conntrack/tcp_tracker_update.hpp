@@ -35,13 +35,13 @@ inline bool first_from_peer(TcpPeer& src, TcpPeer& dst, const TcpInfo& t, uint32
     src.seqhi = end + span;
     check_ackskew = false;  // a new or picked-up connection: be permissive
   }
-  src.max_win = std::max(src.max_win, win);
+  if (win > src.max_win) src.max_win = win;  // no std::max: a packed field (TcpPeer)
   return check_ackskew;
 }
 
 inline void slide(TcpPeer& src, TcpPeer& dst, uint32_t win, uint32_t ack, uint32_t end,
                   uint8_t sws) noexcept {
-  src.max_win = std::max(src.max_win, win);
+  if (win > src.max_win) src.max_win = win;  // no std::max: a packed field (TcpPeer)
   if (seq_gt(end, src.seqlo)) src.seqlo = end;
   if (seq_geq(ack + (win << sws), dst.seqhi)) dst.seqhi = ack + std::max<uint32_t>(win << sws, 1);
 }
