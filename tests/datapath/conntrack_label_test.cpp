@@ -9,6 +9,7 @@
 #include <regex>
 #include <sstream>
 
+#include "differential/dp_dump.hpp"
 #include "differential/normal_ovs.hpp"
 #include "flowpath/bridge/ofproto.hpp"
 #include "flowpath/datapath/datapath.hpp"
@@ -151,29 +152,6 @@ TEST(CtLabelIds, InternedOncePerLabelZeroIsZero) {
 
 // The same flows and frames through a private ovs-vswitchd: the distinct
 // datapath actions of each pass and the labels the pass-2 megaflows match.
-std::vector<std::string> summary(const std::string& dump) {
-  std::vector<std::string> out;
-  std::istringstream in(dump);
-  const std::regex recirc("recirc\\(0x[0-9a-f]+\\)"), label("ct_label\\([^)]*\\)");
-  for (std::string line; std::getline(in, line);) {
-    auto a = line.find("actions:");
-    if (a == std::string::npos) continue;
-    std::string s = line.find("recirc_id(0)") != std::string::npos ? "pass1 " : "pass2 ";
-    std::smatch m;
-    if (std::regex_search(line, m, label)) s += m.str() + " ";
-    out.push_back(s + std::regex_replace(line.substr(a + 8), recirc, "recirc(X)"));
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
-std::string plain_hex(const std::vector<uint8_t>& v) {
-  std::string s;
-  for (uint8_t b : v) s += "0123456789abcdef"[b >> 4], s += "0123456789abcdef"[b & 15];
-  return s;
-}
-
 TEST_F(CtLabel, SameAsOpenVswitch) {
   std::string why = difftest::OvsInstance::unavailable();
   if (!why.empty()) GTEST_SKIP() << "Open vSwitch differential test skipped: " << why;
@@ -183,12 +161,12 @@ TEST_F(CtLabel, SameAsOpenVswitch) {
       {udp("192.0.2.4", 5002), "p4"},
       {udp("192.0.2.1", 5000), "p1"}};
   for (const auto& [f, port] : frames) send(f, port);
-  const auto ours = summary(dump_flows());
+  const auto ours = difftest::actions_per_pass(dump_flows(), true);
 
   difftest::OvsInstance ovs;
   ovs.configure(SwitchConfig::parse(kConfig));
   for (const auto& [f, port] : frames) {
-    ovs.appctl("netdev-dummy/receive", {port, plain_hex(f)});
+    ovs.appctl("netdev-dummy/receive", {port, difftest::plain_hex(f)});
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -198,7 +176,7 @@ TEST_F(CtLabel, SameAsOpenVswitch) {
     std::string prev;
     while (prev != dump) prev = dump, dump = std::regex_replace(dump, port, "$1" + name + "$2");
   }
-  const auto theirs = summary(dump);
+  const auto theirs = difftest::actions_per_pass(dump, true);
   ASSERT_GE(ours.size(), 4u);  // both passes, labelled and not
   EXPECT_EQ(ours, theirs) << dump << "\n--- ours:\n" << dump_flows();
 }

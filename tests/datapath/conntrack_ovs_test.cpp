@@ -9,6 +9,7 @@
 #include <regex>
 #include <sstream>
 
+#include "differential/dp_dump.hpp"
 #include "differential/normal_ovs.hpp"
 #include "flowpath/conntrack/dpctl.hpp"
 #include "support/neutron_firewall.hpp"
@@ -17,32 +18,6 @@ namespace flowpath {
 namespace {
 
 using namespace flowpath::test::neutron;
-
-// The distinct "actions:..." of the dump-flows lines per pass, recirc ids
-// as X, sorted.  Distinct: flowpath's megaflow masks can be narrower than
-// OVS's for the same rules (more flows with the same actions: 13 against 9
-// here), a cache-efficiency difference, not a behavioural one.
-std::vector<std::string> actions_of(const std::string& dump) {
-  std::vector<std::string> out;
-  std::istringstream in(dump);
-  std::string line;
-  const std::regex recirc("recirc\\(0x[0-9a-f]+\\)");
-  while (std::getline(in, line)) {
-    auto a = line.find("actions:");
-    if (a == std::string::npos) continue;
-    std::string first = line.find("recirc_id(0)") != std::string::npos ? "pass1 " : "pass2 ";
-    out.push_back(first + std::regex_replace(line.substr(a + 8), recirc, "recirc(X)"));
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
-std::string plain_hex(const std::vector<uint8_t>& v) {
-  std::string s;
-  for (uint8_t b : v) s += "0123456789abcdef"[b >> 4], s += "0123456789abcdef"[b & 15];
-  return s;
-}
 
 TEST(ConntrackOvs, NeutronFlowsSameDatapathActionsAndConnections) {
   std::string why = difftest::OvsInstance::unavailable();
@@ -61,8 +36,8 @@ TEST(ConntrackOvs, NeutronFlowsSameDatapathActionsAndConnections) {
   // flowpath.
   Switch sw;
   for (const auto& [f, port] : frames) sw.send(f, port);
-  const auto ours =
-      actions_of(sw.dp.dpctl_dump_flows([&](uint32_t n) { return sw.of.dp_port_name(n); }));
+  const auto ours = difftest::actions_per_pass(
+      sw.dp.dpctl_dump_flows([&](uint32_t n) { return sw.of.dp_port_name(n); }));
   const std::string our_ct = ct::dpctl_dump_conntrack(sw.dp.conntrack(), 0, {});
 
   ASSERT_EQ(ours.size(), 7u);
@@ -71,7 +46,7 @@ TEST(ConntrackOvs, NeutronFlowsSameDatapathActionsAndConnections) {
   difftest::OvsInstance ovs;
   ovs.configure(cfg);
   for (const auto& [f, port] : frames) {
-    ovs.appctl("netdev-dummy/receive", {port, plain_hex(f)});
+    ovs.appctl("netdev-dummy/receive", {port, difftest::plain_hex(f)});
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -81,7 +56,7 @@ TEST(ConntrackOvs, NeutronFlowsSameDatapathActionsAndConnections) {
     std::string prev;
     while (prev != dump) prev = dump, dump = std::regex_replace(dump, port, "$1" + name + "$2");
   }
-  const auto theirs = actions_of(dump);
+  const auto theirs = difftest::actions_per_pass(dump);
   const std::string their_ct = ovs.appctl("dpctl/dump-conntrack", {});
 
   EXPECT_EQ(ours, theirs);
