@@ -158,6 +158,7 @@ TEST(Classifier, ReadersSeeOnlyRuleSetsThatExisted) {
   std::atomic<long> seen{0}, bad{0};
   std::thread reader([&] {
     while (!stop.load(std::memory_order_relaxed)) {
+      rcu::ReadGuard guard;  // keeps the returned rule alive while it is read
       FlowMask wc{};
       const auto* r = c.lookup(key, seen % 2 ? &wc : nullptr);
       if (!r || (r->value != 1 && r->value != 2)) bad.fetch_add(1);

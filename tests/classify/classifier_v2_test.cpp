@@ -192,6 +192,7 @@ TEST(ClassifierV2, ReadersSeeOnlyRuleSetsThatExisted) {
   auto reader = [&](bool batch) {
     int last = 0;
     while (!stop.load(std::memory_order_relaxed)) {
+      rcu::ReadGuard guard;  // keeps the returned rule alive while it is read
       FlowMask wc{};
       const ClassifierV2<int>::Rule* r;
       if (batch)
