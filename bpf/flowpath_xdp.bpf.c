@@ -1,16 +1,18 @@
 // flowpath_xdp.bpf.c — the XDP fast path of the flowpath switch.
 //
 // Attached to every AF_XDP port of a switch with the fast path on (one
-// loaded copy per port: fp_port_no and fp_xsks are per port; fp_flows,
-// fp_ports and fp_stats are shared by all copies of one switch).
+// loaded copy per port: fp_port_no and fp_xsks are per port; fp_flows4,
+// fp_flows, fp_counts, fp_ports and fp_stats are shared by all copies of
+// one switch).
 //
 //   parse    Ethernet, one 802.1Q/802.1ad tag, IPv4 (any IHL, not a
 //            fragment) or IPv6 (no extension headers), TCP or UDP.
 //            Anything else is punted: ARP, ICMP, QinQ, fragments, frames
 //            the userspace parser would call malformed.
-//   lookup   fp_flows, exact match on struct fp_xdp_key (the FlowKey
+//   lookup   fp_flows4 (IPv4, the compact struct fp_xdp_key4) or fp_flows
+//            (IPv6), exact match on struct fp_xdp_key (the FlowKey
 //            fields above, built exactly as parse/layers.hpp builds them).
-//   hit      count (atomic adds), check that the output port is still in
+//   hit      count (per-CPU fp_counts[slot]), check that the output port is still in
 //            fp_ports (else punt, untouched), run the ops (VLAN pop, push,
 //            TCI rewrite; set-field on Ethernet addresses, IPv4 addresses,
 //            TOS, TTL and TCP/UDP ports (IPv4 and IPv6) with incremental
@@ -52,7 +54,21 @@ struct {
   __uint(max_entries, FP_XDP_MAX_FLOWS);
   __type(key, struct fp_xdp_key);
   __type(value, struct fp_xdp_flow);
-} fp_flows SEC(".maps");
+} fp_flows SEC(".maps");  // IPv6 flows
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, FP_XDP_MAX_FLOWS);
+  __type(key, struct fp_xdp_key4);
+  __type(value, struct fp_xdp_flow);
+} fp_flows4 SEC(".maps");  // IPv4 flows: half the key to hash and compare
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, FP_XDP_MAX_FLOWS);
+  __type(key, __u32);
+  __type(value, struct fp_xdp_count);
+} fp_counts SEC(".maps");  // per entry (fp_xdp_flow.slot), per CPU: packets, bytes
 
 struct {
   __uint(type, BPF_MAP_TYPE_DEVMAP);
@@ -85,16 +101,16 @@ static __always_inline int is_vlan(__u16 tpid_be) {
   return tpid_be == bpf_htons(ETH_P_8021Q) || tpid_be == bpf_htons(ETH_P_8021AD);
 }
 
-// Fills the L4 ports; returns 0 when the frame is one the program handles.
-// `end` is the frame's end (what the verifier checks reads against);
-// `ip_end` is where the IP payload ends (the header must fit in it, too).
-static __always_inline int parse_l4(void* l4, void* end, void* ip_end, __u8 proto,
-                                    struct fp_xdp_key* k) {
+// Fills ports[0..1] (tp_src, tp_dst); returns 0 when the frame is one the
+// program handles.  `end` is the frame's end (what the verifier checks
+// reads against); `ip_end` is where the IP payload ends (the header must
+// fit in it, too).
+static __always_inline int parse_l4(void* l4, void* end, void* ip_end, __u8 proto, __u16* ports) {
   if (proto == IPPROTO_UDP) {
     struct udphdr* u = l4;
     if ((void*)(u + 1) > end || (void*)(u + 1) > ip_end) return -1;
-    k->tp_src = bpf_ntohs(u->source);
-    k->tp_dst = bpf_ntohs(u->dest);
+    ports[0] = bpf_ntohs(u->source);
+    ports[1] = bpf_ntohs(u->dest);
     return 0;
   }
   if (proto == IPPROTO_TCP) {
@@ -103,36 +119,79 @@ static __always_inline int parse_l4(void* l4, void* end, void* ip_end, __u8 prot
     __u32 doff = t->doff * 4;
     if (doff < sizeof(*t) || l4 + doff > ip_end) return -1;  // userspace: malformed
     if (t->syn || t->fin || t->rst) return -1;  // tcp_flags are not in the key; see docs
-    k->tp_src = bpf_ntohs(t->source);
-    k->tp_dst = bpf_ntohs(t->dest);
+    ports[0] = bpf_ntohs(t->source);
+    ports[1] = bpf_ntohs(t->dest);
     return 0;
   }
   return -1;
 }
 
-static __always_inline int parse_ipv4(void* l3, void* end, struct fp_xdp_key* k) {
+// The Ethernet part of a frame: where L3 starts, its type (wire order) and
+// the one tag (FlowKey form), or nonzero to punt.
+struct l2 {
+  void* l3;
+  __u16 type;
+  __u16 tpid;
+  __u16 tci;
+};
+
+static __always_inline int parse_l2(void* data, void* end, struct l2* p) {
+  struct ethhdr* eth = data;
+  if ((void*)(eth + 1) > end) return -1;
+  __u16 type = eth->h_proto;
+  p->l3 = (void*)(eth + 1);
+  p->tpid = 0;
+  p->tci = 0;
+  if (is_vlan(type)) {
+    __u16* tag = p->l3;
+    if ((void*)(tag + 2) > end) return -1;
+    p->tpid = bpf_ntohs(type);
+    p->tci = bpf_ntohs(tag[0]) | 0x1000;
+    type = tag[1];
+    p->l3 += 4;
+    if (is_vlan(type)) return -1;  // a second tag: the PMD's
+  }
+  p->type = type;
+  return 0;
+}
+
+// IPv4: the compact key of the IPv4 map.
+static __always_inline int parse_ipv4(void* data, void* end, const struct l2* p,
+                                      struct fp_xdp_key4* k) {
+  void* l3 = p->l3;
   struct iphdr* ip = l3;
   if ((void*)(ip + 1) > end) return -1;
   __u32 ihl = ip->ihl * 4;
   __u32 tot = bpf_ntohs(ip->tot_len);
   if (ip->version != 4 || ihl < sizeof(*ip) || tot < ihl || l3 + tot > end) return -1;
   if (ip->frag_off & bpf_htons(0x3fff)) return -1;  // MF or an offset: a fragment
+  k->in_port = fp_port_no;
+  __builtin_memcpy(k->dl_dst, data, 6);
+  __builtin_memcpy(k->dl_src, data + 6, 6);
+  k->vlan_tpid = p->tpid;
+  k->vlan_tci = p->tci;
   __builtin_memcpy(k->src, &ip->saddr, 4);
   __builtin_memcpy(k->dst, &ip->daddr, 4);
   k->nw_proto = ip->protocol;
   k->nw_tos = ip->tos;
   k->nw_ttl = ip->ttl;
-  void* l4 = l3 + ihl;
-  return parse_l4(l4, end, l3 + tot, ip->protocol, k);
+  return parse_l4(l3 + ihl, end, l3 + tot, ip->protocol, &k->tp_src);
 }
 
-static __always_inline int parse_ipv6(void* l3, void* end, struct fp_xdp_key* k) {
-  struct ipv6hdr* ip = l3;
+static __always_inline int parse_ipv6(void* data, void* end, const struct l2* p,
+                                      struct fp_xdp_key* k) {
+  struct ipv6hdr* ip = p->l3;
   if ((void*)(ip + 1) > end) return -1;
   if (ip->version != 6) return -1;
   void* l4 = (void*)(ip + 1);
   void* l4_end = l4 + bpf_ntohs(ip->payload_len);
   if (l4_end > end) return -1;
+  k->in_port = fp_port_no;
+  __builtin_memcpy(k->dl_dst, data, 6);
+  __builtin_memcpy(k->dl_src, data + 6, 6);
+  k->dl_type = ETH_P_IPV6;
+  k->vlan_tpid = p->tpid;
+  k->vlan_tci = p->tci;
   __u32 vtf = bpf_ntohl(*(__be32*)ip);
   k->ipv6_label = vtf & 0xfffff;
   k->nw_tos = (__u8)(vtf >> 20);
@@ -140,32 +199,7 @@ static __always_inline int parse_ipv6(void* l3, void* end, struct fp_xdp_key* k)
   k->nw_proto = ip->nexthdr;
   __builtin_memcpy(k->src, &ip->saddr, 16);
   __builtin_memcpy(k->dst, &ip->daddr, 16);
-  return parse_l4(l4, end, l4_end, ip->nexthdr, k);
-}
-
-static __always_inline int parse(struct xdp_md* ctx, struct fp_xdp_key* k) {
-  void* data = (void*)(long)ctx->data;
-  void* end = (void*)(long)ctx->data_end;
-  struct ethhdr* eth = data;
-  if ((void*)(eth + 1) > end) return -1;
-  k->in_port = fp_port_no;
-  __builtin_memcpy(k->dl_dst, eth->h_dest, 6);
-  __builtin_memcpy(k->dl_src, eth->h_source, 6);
-  __u16 type = eth->h_proto;
-  void* l3 = (void*)(eth + 1);
-  if (is_vlan(type)) {
-    __u16* tag = l3;
-    if ((void*)(tag + 2) > end) return -1;
-    k->vlan_tpid = bpf_ntohs(type);
-    k->vlan_tci = bpf_ntohs(tag[0]) | 0x1000;
-    type = tag[1];
-    l3 += 4;
-    if (is_vlan(type)) return -1;  // a second tag: the PMD's
-  }
-  k->dl_type = bpf_ntohs(type);
-  if (type == bpf_htons(ETH_P_IP)) return parse_ipv4(l3, end, k);
-  if (type == bpf_htons(ETH_P_IPV6)) return parse_ipv6(l3, end, k);
-  return -1;
+  return parse_l4(l4, end, l4_end, ip->nexthdr, &k->tp_src);
 }
 
 static __always_inline int has_tag(struct xdp_md* ctx) {
@@ -357,15 +391,42 @@ static __always_inline int run_op(struct xdp_md* ctx, const struct fp_xdp_op* op
   return 0;
 }
 
+// The lookup: the IPv4 map under the compact key, the IPv6 map under the
+// full one; NULL with *why set when the packet goes to the PMD.
+static __always_inline struct fp_xdp_flow* lookup(struct xdp_md* ctx, __u32* why) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  struct l2 p;
+  struct fp_xdp_flow* f = 0;
+  *why = FP_XDP_STAT_PUNT;
+  if (parse_l2(data, end, &p)) return 0;
+  if (p.type == bpf_htons(ETH_P_IP)) {
+    struct fp_xdp_key4 k;
+    __builtin_memset(&k, 0, sizeof(k));
+    if (parse_ipv4(data, end, &p, &k)) return 0;
+    f = bpf_map_lookup_elem(&fp_flows4, &k);
+  } else if (p.type == bpf_htons(ETH_P_IPV6)) {
+    struct fp_xdp_key k;
+    __builtin_memset(&k, 0, sizeof(k));
+    if (parse_ipv6(data, end, &p, &k)) return 0;
+    f = bpf_map_lookup_elem(&fp_flows, &k);
+  } else {
+    return 0;  // ARP and the rest
+  }
+  *why = FP_XDP_STAT_MISS;
+  return f;
+}
+
 SEC("xdp")
 int fp_xdp_fast(struct xdp_md* ctx) {
-  struct fp_xdp_key k;
-  __builtin_memset(&k, 0, sizeof(k));
-  if (parse(ctx, &k)) return to_pmd(ctx, FP_XDP_STAT_PUNT);
-  struct fp_xdp_flow* f = bpf_map_lookup_elem(&fp_flows, &k);
-  if (!f) return to_pmd(ctx, FP_XDP_STAT_MISS);
+  __u32 why;
+  struct fp_xdp_flow* f = lookup(ctx, &why);
+  if (!f) return to_pmd(ctx, why);
   __u32 n = f->n_ops;
   if (n > FP_XDP_MAX_OPS) return to_pmd(ctx, FP_XDP_STAT_ABORT);
+  __u32 slot = f->slot;
+  struct fp_xdp_count* c = bpf_map_lookup_elem(&fp_counts, &slot);
+  if (!c) return to_pmd(ctx, FP_XDP_STAT_ABORT);
   // The output port is checked before the frame is touched, so a port that
   // left the switch sends its packets to the PMD unchanged.
   int out = 0;
@@ -375,8 +436,10 @@ int fp_xdp_fast(struct xdp_md* ctx) {
       return to_pmd(ctx, FP_XDP_STAT_ABORT);
     out = 1;
   }
-  __sync_fetch_and_add(&f->packets, 1);
-  __sync_fetch_and_add(&f->bytes, (__u64)(ctx->data_end - ctx->data));
+  // This CPU's counters: XDP runs with migration off, so plain adds are
+  // exact (no lock prefix, no cache line shared between CPUs).
+  c->packets += 1;
+  c->bytes += (__u64)(ctx->data_end - ctx->data);
   count(FP_XDP_STAT_HIT);
   for (__u32 i = 0; i < FP_XDP_MAX_OPS; i++) {
     if (i >= n) break;

@@ -12,6 +12,9 @@
 //   xdp_bench OBJ bare IN OUT         the floor: VLAN push + devmap
 //       redirect IN -> OUT until SIGTERM, then detaches
 //   xdp_bench OBJ fwd IN OUT          devmap redirect only (no push)
+//   xdp_bench - progstat IFNAME       "run_cnt run_time_ns" of the XDP
+//       program attached to IFNAME (kernel.bpf_stats_enabled=1 makes the
+//       kernel count them; OBJ is not opened)
 //
 // Errors go to stderr with exit 1.  Needs root.
 #include <arpa/inet.h>
@@ -175,6 +178,25 @@ int bare(bpf_object* o, const char* in, const char* out, const char* prog) {
   return 0;
 }
 
+// The kernel's per-program run counters (bpf_stats_enabled) of whatever
+// XDP program IFNAME runs: the per-hop cost of the program itself.
+int progstat(const char* ifname) {
+  bpf_xdp_query_opts q{};
+  q.sz = sizeof q;
+  if (bpf_xdp_query(ifindex(ifname), 0, &q)) die(std::string("xdp query on ") + ifname);
+  uint32_t id = q.prog_id ? q.prog_id : q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id;
+  if (!id) die(std::string("no XDP program on ") + ifname);
+  int fd = bpf_prog_get_fd_by_id(id);
+  if (fd < 0) die("prog id " + std::to_string(id));
+  bpf_prog_info info{};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd, &info, &len)) die("prog info");
+  close(fd);
+  std::printf("%llu %llu\n", (unsigned long long)info.run_cnt,
+              (unsigned long long)info.run_time_ns);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -184,8 +206,9 @@ int main(int argc, char** argv) {
                  "bare IN OUT\n");
     return 2;
   }
-  bpf_object* o = open_obj(argv[1]);
   std::string cmd = argv[2];
+  if (cmd == "progstat" && argc == 4) return progstat(argv[3]);
+  bpf_object* o = open_obj(argv[1]);
   if (cmd == "gen" && argc == 7)
     return gen(o, argv[3], uint32_t(std::atoi(argv[4])), std::atof(argv[5]), std::atoi(argv[6]));
   if (cmd == "sink" && argc == 5) return sink(o, argv[3], argv[4]);

@@ -26,11 +26,18 @@
 # second hop runs in the NAPI the first hop schedules, on the same CPU),
 # and the PMD of fp-slow / fp-fast1 / ovs runs there.  cycles/packet =
 # CPU 1's busy time (/proc/stat) x its clock / correct packets delivered.
+# --prog-stats: turn kernel.bpf_stats_enabled on for the run (restored at
+# exit) and add the mean ns per run of the XDP program on each forwarding
+# hop (in1; veth shape: in1 then phy-br-eth2) to every row: the cost of the
+# program itself, which the kernel's clock reads inflate a little (so the
+# headline figures come from runs without it).
 # Usage: bench/e2e/xdp_fast.sh [--build DIR] [--seconds S] [--flows "1 1000"]
 #          [--topos "patch veth"] [--only "bare fp-slow fp-fast fp-fast1 fp-sleep ovs"]
+#          [--prog-stats]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$root/build SECS=5 FLOWS="1 1000" ONLY="bare fp-slow fp-fast fp-fast1 fp-sleep ovs" TOPOS="patch veth"
+PSTATS=0
 while (($#)); do
   case $1 in
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
@@ -38,6 +45,7 @@ while (($#)); do
     --flows) FLOWS=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --topos) TOPOS=$2; shift 2 ;;
+    --prog-stats) PSTATS=1; shift ;;
     *) echo "xdp_fast.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -63,8 +71,11 @@ cleanup() {
   ovs_stop
   [[ -n $SINK ]] && stop_pid "$SINK"
   for n in gen sw sink; do ip netns del "$P-$n" 2>/dev/null; done
+  [[ -n $STATS0 ]] && sysctl -qw kernel.bpf_stats_enabled="$STATS0"
   rm -rf "$T"
 }
+STATS0=""
+if ((PSTATS)); then STATS0=$(sysctl -n kernel.bpf_stats_enabled); sysctl -qw kernel.bpf_stats_enabled=1; fi
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -121,21 +132,36 @@ threaded_on() {  # in1's NAPI as a thread pinned to CPU 1
   for t in $(ps -eLo tid,comm | awk '/napi\/in1-/{print $1}'); do taskset -pc 1 "$t" >/dev/null; done
 }
 threaded_off() { ip netns exec "$P-sw" sh -c 'echo 0 > /sys/class/net/in1/threaded' 2>/dev/null || true; }
+hops() { [[ $TOPO == veth ]] && echo "in1 phy-br-eth2" || echo in1; }
+prog_snap() {  # "cnt ns" per hop, on one line (0 0: no program there)
+  local d
+  for d in $(hops); do ip netns exec "$P-sw" "$T/xdp_bench" - progstat "$d" 2>/dev/null || echo "0 0"; done |
+    tr '\n' ' '
+}
 measure() {  # name flows
-  local before b0 sent after b1 wrong seen
+  local before b0 sent after b1 wrong seen p0="" p1=""
   sleep 1  # warm: first packets, kernel entries in
   ip netns exec "$P-gen" "$T/xdp_bench" "$T/b.o" gen g0 "$2" 1 0 >/dev/null
   sleep 0.5
   before=$(sink_count); b0=$(cpu1_busy)
+  ((PSTATS)) && p0=$(prog_snap)
   sent=$(ip netns exec "$P-gen" "$T/xdp_bench" "$T/b.o" gen g0 "$2" "$SECS" 0 | awk '{print $2}')
   sleep 0.3
   after=$(sink_count); b1=$(cpu1_busy)
+  ((PSTATS)) && p1=$(prog_snap)
   read -r _ wrong seen < <(sink_read)
   awk -v topo="$TOPO" -v n="$1" -v f="$2" -v s="$sent" -v d=$((after - before)) -v t="$SECS" \
-      -v busy=$((b1 - b0)) -v mhz="$mhz" -v w="$wrong" -v seen="$seen" 'BEGIN {
+      -v busy=$((b1 - b0)) -v mhz="$mhz" -v w="$wrong" -v seen="$seen" -v p0="$p0" -v p1="$p1" 'BEGIN {
     cyc = d > 0 ? busy / 100.0 * mhz * 1e6 / d : 0
-    printf "%-5s %-9s %6d %10.2f %10.3f %9.0f %6d %5d/%d\n", topo, n, f, s / t / 1e6, d / t / 1e6,
-           cyc, w, seen, f }' | tee -a "$T/results"
+    printf "%-5s %-9s %6d %10.2f %10.3f %9.0f %6d %5d/%d", topo, n, f, s / t / 1e6, d / t / 1e6,
+           cyc, w, seen, f
+    na = split(p0, a, " "); split(p1, b, " ")  # cnt ns cnt ns ...: ns/run per hop
+    for (i = 1; i + 1 <= na; i += 2) {
+      c = b[i] - a[i]; v = "-"
+      if (c > 0) v = sprintf("%.1f", (b[i + 1] - a[i + 1]) / c)
+      printf "%s%s", (i == 1 ? "  ns/run " : "/"), v
+    }
+    printf "\n" }' | tee -a "$T/results"
 }
 
 run_bare() {

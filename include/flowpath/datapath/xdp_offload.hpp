@@ -36,10 +36,11 @@
 // same window as a userspace batch in flight.  Port removal also clears
 // the port's devmap slot first, so entries naming it punt to the PMD.
 //
-// Counters.  Kernel hits are atomic adds in the entry.  collect() reads
-// every entry and credits the delta to the megaflow (and so its OpenFlow
-// rules: dump-flows n_packets); a deleted entry's last delta comes from
-// bpf_map_lookup_and_delete_elem and goes to the rules it was made from.
+// Counters.  Kernel hits are per-CPU adds in the entry's counter slot
+// (io/xdp_fast_path.hpp).  collect() reads every entry and credits the
+// delta to the megaflow (and so its OpenFlow rules: dump-flows n_packets);
+// a deleted entry's last delta comes from XdpFastPath::take (lookup and
+// delete in one step) and goes to the rules it was made from.
 //
 // Cost: offer is one hash probe per PMD packet (+ an encode and a map
 // update once per flow); sweep is O(entries) only when megaflows were
@@ -83,6 +84,7 @@ class XdpOffload {
       auto r = refused_.find(e);
       if (r != refused_.end() && r->second == e->serial) continue;
       fp_xdp_flow f;
+      decltype(entries_)::iterator it;
       if (e->match.mask.tcp_flags.host() != 0 || !xdp_flow_from(e->actions, k, f) ||
           !output_in_kernel(f)) {
         refused_[e] = e->serial;
@@ -92,14 +94,14 @@ class XdpOffload {
       try {
         uint32_t out =
             f.n_ops && f.ops[f.n_ops - 1].type == FP_XDP_OP_OUTPUT ? f.ops[f.n_ops - 1].port : 0;
-        Tracked t{e, e->serial, 0, 0, k.in_port, out, e->rule_stats};
-        entries_.emplace(k, std::move(t));
+        Tracked t{e, e->serial, 0, 0, k.in_port, out, 0, e->rule_stats};
+        it = entries_.emplace(k, std::move(t)).first;
       } catch (...) {
         return;  // out of memory: the userspace path still serves the flow
       }
-      if (!fp_.insert(k, f)) {
-        entries_.erase(k);
-        ++stats_.insert_failed;  // map full: the PMD keeps the flow
+      if (!fp_.insert(k, f, &it->second.slot)) {
+        entries_.erase(it);
+        ++stats_.insert_failed;  // map full (or another PMD's entry): the PMD keeps the flow
         continue;
       }
       by_flow_[e] = e->serial;
@@ -131,7 +133,7 @@ class XdpOffload {
   void collect(int64_t now_ms) noexcept {
     for (auto& [k, t] : entries_) {
       fp_xdp_flow f;
-      if (fp_.read(k, f)) credit(t, f, now_ms);
+      if (fp_.counts(t.slot, f)) credit(t, f, now_ms);
     }
   }
 
@@ -164,6 +166,7 @@ class XdpOffload {
     uint32_t serial;
     uint64_t packets, bytes;     // kernel counts credited so far
     uint32_t in_port, out_port;  // out_port 0: a drop
+    uint32_t slot;               // the entry's counter slot (XdpFastPath)
     std::vector<std::shared_ptr<RuleStats>> rules;
   };
   struct KeyHash {
@@ -204,7 +207,7 @@ class XdpOffload {
   }
   void retire(const fp_xdp_key& k, Tracked& t, int64_t now_ms) noexcept {
     fp_xdp_flow f;
-    if (bpf_map_lookup_and_delete_elem(fp_.flows_fd(), &k, &f) == 0)
+    if (fp_.take(k, f))
       credit(t, f, now_ms);
     else
       fp_.erase(k);

@@ -8,8 +8,11 @@
  * hashes the whole key, so padding must be zero on both sides.
  *
  * Key: the exact-match fields of one flow (a subset of FlowKey: the fields
- * the program can parse).  Value: the actions as ops, the output port and
- * the kernel-hit counters (atomic adds in the program, read back by the
+ * the program can parse).  IPv4 flows live in a map of their own under the
+ * compact fp_xdp_key4 (36 bytes instead of 72: the kernel hashes and
+ * compares half as many bytes on every lookup); io/xdp_fast_path.hpp
+ * converts, so userspace speaks fp_xdp_key only.  Value: the actions as ops, the output port and
+ * the slot of the entry's kernel-hit counters (per-CPU, read back by the
  * PMD).  Thread-safety: n/a (a layout).
  */
 #ifndef FLOWPATH_IO_XDP_FAST_ABI_H
@@ -82,12 +85,41 @@ struct fp_xdp_key {
   FP_U8 pad1[4];
 };
 
+/* The IPv4 form of fp_xdp_key (dl_type 0x0800 and ipv6_label 0 implied),
+ * the key of the IPv4 flow map.  No padding but pad0 (zero). */
+struct fp_xdp_key4 {
+  FP_U32 in_port;
+  FP_U8 dl_dst[6];
+  FP_U8 dl_src[6];
+  FP_U16 vlan_tpid;
+  FP_U16 vlan_tci;
+  FP_U8 src[4];
+  FP_U8 dst[4];
+  FP_U16 tp_src; /* tp_src, tp_dst adjacent, as in fp_xdp_key */
+  FP_U16 tp_dst;
+  FP_U8 nw_proto;
+  FP_U8 nw_tos;
+  FP_U8 nw_ttl;
+  FP_U8 pad0;
+};
+
+/* packets/bytes: the entry's kernel hits.  The program does not write
+ * them in the map (they stay 0 there): it counts in fp_counts[slot], per
+ * CPU, plain adds instead of two locked ones per packet; XdpFastPath
+ * assigns the slot on insert and fills packets/bytes from the per-CPU sums
+ * when it reads an entry back. */
 struct fp_xdp_flow {
-  FP_U64 packets; /* kernel hits (atomic adds) */
-  FP_U64 bytes;   /* frame bytes before actions, as the userspace path */
+  FP_U64 packets;
+  FP_U64 bytes; /* frame bytes before actions, as the userspace path */
   FP_U32 n_ops;
-  FP_U32 pad;
+  FP_U32 slot; /* index in fp_counts */
   struct fp_xdp_op ops[FP_XDP_MAX_OPS];
+};
+
+/* fp_counts value (per-CPU array, FP_XDP_MAX_FLOWS slots). */
+struct fp_xdp_count {
+  FP_U64 packets;
+  FP_U64 bytes;
 };
 
 /* Per-CPU program counters, array index: */

@@ -8,33 +8,42 @@
 //   fp.set_port(2, ifindex_of_vm1);            // outputs to port 2 allowed
 //   fp.insert(key, flow);                      // the PMD (xdp_offload.hpp)
 //
-// Maps (layout: xdp_fast_abi.h): fp_flows (hash, exact-match key -> ops +
-// counters), fp_ports (devmap: datapath port -> ifindex; an empty slot
-// makes the program hand the packet to the PMD untouched), fp_stats
-// (per-CPU hit/miss/punt/abort).  Each port's copy has its own XSKMAP and
-// its datapath port number in .rodata, so one set of maps serves any
-// number of interfaces.
-//
+// Maps (layout: xdp_fast_abi.h): fp_flows4 and fp_flows (hash, exact-match
+// key -> ops + counter slot; IPv4 flows under the compact fp_xdp_key4,
+// IPv6 ones under fp_xdp_key: callers pass fp_xdp_key and this class
+// picks), fp_counts (per-CPU packets/bytes per slot: the program's plain
+// adds; read() and take() sum them into fp_xdp_flow), fp_ports (devmap:
+// datapath port -> ifindex; an empty slot makes the program hand the
+// packet to the PMD untouched), fp_stats (per-CPU hit/miss/punt/abort).
+// Each port's copy has its own XSKMAP and its datapath port number in
+// .rodata, so one set of maps serves any number of interfaces.  Kernel
+// memory: the two hash maps preallocated, plus 16 bytes per slot per CPU
+// (1 MiB per CPU) for fp_counts.
+
 // The object is embedded (flowpath/io/xdp_fast_object.inc, generated at
 // build time by cmake/FlowpathXdpObject.cmake): nothing is looked up on
 // disk at run time.  available() is false when the library was built
 // without clang; constructing then throws.
 //
 // Cost: a verifier pass per port at open (~ms); map updates are syscalls
-// (the PMD's slow path only).  Thread-safety: the map calls are syscalls
-// and safe from any thread; construct/destroy from one thread.
+// (the PMD's slow path only; read() is two).  Thread-safety: the map calls
+// are syscalls and the counter slots' FIFO is under a mutex, so any thread
+// may call; construct/destroy from one thread.
 #pragma once
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,13 +79,21 @@ class XdpFastPath {
       throw Error("xdp fast path: flowpath was built without clang -target bpf (no program)");
     flows_ = make_map(BPF_MAP_TYPE_HASH, "fp_flows", sizeof(fp_xdp_key), sizeof(fp_xdp_flow),
                       FP_XDP_MAX_FLOWS);
+    flows4_ = make_map(BPF_MAP_TYPE_HASH, "fp_flows4", sizeof(fp_xdp_key4), sizeof(fp_xdp_flow),
+                       FP_XDP_MAX_FLOWS);
+    counts_ =
+        make_map(BPF_MAP_TYPE_PERCPU_ARRAY, "fp_counts", 4, sizeof(fp_xdp_count), FP_XDP_MAX_FLOWS);
+    int n = libbpf_num_possible_cpus();
+    ncpu_ = size_t(n > 0 ? n : 1);
+    scratch_.resize(ncpu_);
+    for (uint32_t i = 0; i < FP_XDP_MAX_FLOWS; ++i) free_.push_back(i);
     ports_ = make_map(BPF_MAP_TYPE_DEVMAP, "fp_ports", 4, 4, FP_XDP_MAX_PORTS);
     stats_ = make_map(BPF_MAP_TYPE_PERCPU_ARRAY, "fp_stats", 4, 8, FP_XDP_STAT_COUNT);
   }
   XdpFastPath(const XdpFastPath&) = delete;
   XdpFastPath& operator=(const XdpFastPath&) = delete;
   ~XdpFastPath() {
-    for (int fd : {flows_, ports_, stats_})
+    for (int fd : {flows_, flows4_, counts_, ports_, stats_})
       if (fd >= 0) close(fd);
   }
 
@@ -127,14 +144,63 @@ class XdpFastPath {
     bpf_map_delete_elem(ports_, &k);
   }
 
-  bool insert(const fp_xdp_key& k, const fp_xdp_flow& f) noexcept {
-    return bpf_map_update_elem(flows_, &k, &f, BPF_ANY) == 0;
+  /// The IPv4 map's key for k (only meaningful when is_ipv4(k)).
+  static fp_xdp_key4 key4_of(const fp_xdp_key& k) noexcept {
+    fp_xdp_key4 c;
+    std::memset(&c, 0, sizeof c);
+    c.in_port = k.in_port;
+    std::memcpy(c.dl_dst, k.dl_dst, 6);
+    std::memcpy(c.dl_src, k.dl_src, 6);
+    c.vlan_tpid = k.vlan_tpid, c.vlan_tci = k.vlan_tci;
+    std::memcpy(c.src, k.src, 4);
+    std::memcpy(c.dst, k.dst, 4);
+    c.tp_src = k.tp_src, c.tp_dst = k.tp_dst;
+    c.nw_proto = k.nw_proto, c.nw_tos = k.nw_tos, c.nw_ttl = k.nw_ttl;
+    return c;
+  }
+  static bool is_ipv4(const fp_xdp_key& k) noexcept { return k.dl_type == 0x0800; }
+
+  /// Inserts k -> f with a fresh counter slot (f.packets, f.bytes and
+  /// f.slot are ignored; *slot receives it, for counts()).  False when k is
+  /// already there (it has one owner, whose counts stay single), or the map
+  /// or the free slots are exhausted: the PMD keeps the flow.
+  bool insert(const fp_xdp_key& k, fp_xdp_flow f, uint32_t* slot = nullptr) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.size() <= kQuarantine) return false;
+    f.slot = free_.front();
+    f.packets = f.bytes = 0;
+    std::fill(scratch_.begin(), scratch_.end(), fp_xdp_count{});
+    if (bpf_map_update_elem(counts_, &f.slot, scratch_.data(), BPF_ANY) != 0) return false;
+    if (!update(k, f)) return false;
+    free_.pop_front();
+    if (slot) *slot = f.slot;
+    return true;
   }
   /// Deletes k; after it returns no new lookup finds it (RCU: a packet
   /// already past the lookup on another CPU may still finish).
-  void erase(const fp_xdp_key& k) noexcept { bpf_map_delete_elem(flows_, &k); }
+  void erase(const fp_xdp_key& k) noexcept {
+    fp_xdp_flow f;
+    take(k, f);
+  }
+  /// Reads k's ops and its kernel hits so far (summed over CPUs).
   bool read(const fp_xdp_key& k, fp_xdp_flow& out) const noexcept {
-    return bpf_map_lookup_elem(flows_, &k, &out) == 0;
+    std::lock_guard<std::mutex> lock(mu_);
+    return lookup(k, out, false) && sum(out);
+  }
+  /// The kernel hits so far of the entry insert() gave `slot` (one syscall:
+  /// the PMD's periodic collect), into f.packets and f.bytes.
+  bool counts(uint32_t slot, fp_xdp_flow& f) const noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    f.slot = slot;
+    return sum(f);
+  }
+  /// Reads and deletes k (its last counts); false: not there.
+  bool take(const fp_xdp_key& k, fp_xdp_flow& out) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!lookup(k, out, true)) return false;
+    sum(out);
+    free_.push_back(out.slot);  // reused only after kQuarantine other inserts
+    return true;
   }
 
   /// The program's counters, summed over CPUs.
@@ -149,7 +215,8 @@ class XdpFastPath {
     return s;
   }
 
-  int flows_fd() const noexcept { return flows_; }
+  int flows_fd() const noexcept { return flows_; }    // IPv6 entries
+  int flows4_fd() const noexcept { return flows4_; }  // IPv4 entries
   int ports_fd() const noexcept { return ports_; }
 
  private:
@@ -162,8 +229,11 @@ class XdpFastPath {
   }
   // Shared maps by fd, this port's number in .rodata, XSKMAP size.
   int configure(bpf_object* obj, uint32_t dp_port, uint32_t queues) const {
-    const std::pair<const char*, int> shared[] = {
-        {"fp_flows", flows_}, {"fp_ports", ports_}, {"fp_stats", stats_}};
+    const std::pair<const char*, int> shared[] = {{"fp_flows", flows_},
+                                                  {"fp_flows4", flows4_},
+                                                  {"fp_counts", counts_},
+                                                  {"fp_ports", ports_},
+                                                  {"fp_stats", stats_}};
     for (auto [name, fd] : shared) {
       bpf_map* m = bpf_object__find_map_by_name(obj, name);
       if (!m) return -ENOENT;
@@ -182,13 +252,42 @@ class XdpFastPath {
     }
     return -ENOENT;
   }
+  // A freed counter slot goes to the back of the FIFO and at least
+  // kQuarantine slots stay free, so a slot is reused only after that many
+  // inserts (map-update syscalls, milliseconds): long after any packet that
+  // found the deleted entry (one program run, microseconds) has counted.
+  static constexpr size_t kQuarantine = 1024;
+
+  bool lookup(const fp_xdp_key& k, fp_xdp_flow& out, bool del) const noexcept {
+    auto op = del ? bpf_map_lookup_and_delete_elem : bpf_map_lookup_elem;
+    if (!is_ipv4(k)) return op(flows_, &k, &out) == 0;
+    const fp_xdp_key4 c = key4_of(k);
+    return op(flows4_, &c, &out) == 0;
+  }
+  bool update(const fp_xdp_key& k, const fp_xdp_flow& f) noexcept {
+    if (!is_ipv4(k)) return bpf_map_update_elem(flows_, &k, &f, BPF_NOEXIST) == 0;
+    const fp_xdp_key4 c = key4_of(k);
+    return bpf_map_update_elem(flows4_, &c, &f, BPF_NOEXIST) == 0;
+  }
+  /// f.packets/f.bytes := the per-CPU sums of f.slot.
+  bool sum(fp_xdp_flow& f) const noexcept {
+    f.packets = f.bytes = 0;
+    if (bpf_map_lookup_elem(counts_, &f.slot, scratch_.data()) != 0) return false;
+    for (const fp_xdp_count& c : scratch_) f.packets += c.packets, f.bytes += c.bytes;
+    return true;
+  }
+
   [[noreturn]] static void fail(const std::string& ifname, const char* what, int err) {
     std::string msg = "xdp fast path on " + ifname + ": " + what + " failed: " + std::strerror(err);
     if (err == EPERM) msg += " (needs root / CAP_BPF, CAP_NET_ADMIN)";
     throw Error(msg);
   }
 
-  int flows_ = -1, ports_ = -1, stats_ = -1;
+  int flows_ = -1, flows4_ = -1, counts_ = -1, ports_ = -1, stats_ = -1;
+  size_t ncpu_ = 1;                            // possible CPUs: per-CPU value count
+  mutable std::mutex mu_;                      // the slot FIFO, across PMD threads
+  std::deque<uint32_t> free_;                  // free counter slots, oldest-freed first
+  mutable std::vector<fp_xdp_count> scratch_;  // one slot's per-CPU values (under mu_)
   std::unique_ptr<std::atomic<bool>[]> present_ =
       std::make_unique<std::atomic<bool>[]>(FP_XDP_MAX_PORTS);  // devmap slots in use
 };
