@@ -31,13 +31,16 @@
 # hop (in1; veth shape: in1 then phy-br-eth2) to every row: the cost of the
 # program itself, which the kernel's clock reads inflate a little (so the
 # headline figures come from runs without it).
+# --hop-cost: instead of the above, time one hop of the program itself
+# against the floor's bare redirect (xdp_hop_cost.cpp: BPF_PROG_RUN, no
+# veth, little noise from the machine's load) and exit.
 # Usage: bench/e2e/xdp_fast.sh [--build DIR] [--seconds S] [--flows "1 1000"]
 #          [--topos "patch veth"] [--only "bare fp-slow fp-fast fp-fast1 fp-sleep ovs"]
-#          [--prog-stats]
+#          [--prog-stats] [--hop-cost]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$root/build SECS=5 FLOWS="1 1000" ONLY="bare fp-slow fp-fast fp-fast1 fp-sleep ovs" TOPOS="patch veth"
-PSTATS=0
+PSTATS=0 HOPCOST=0
 while (($#)); do
   case $1 in
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
@@ -46,6 +49,7 @@ while (($#)); do
     --only) ONLY=$2; shift 2 ;;
     --topos) TOPOS=$2; shift 2 ;;
     --prog-stats) PSTATS=1; shift ;;
+    --hop-cost) HOPCOST=1; shift ;;
     *) echo "xdp_fast.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -58,6 +62,13 @@ ARCH=$(gcc -print-multiarch)
 clang -O2 -g -target bpf -I/usr/include/$ARCH -c "$root/bench/e2e/xdp_bench.bpf.c" -o "$T/b.o"
 g++ -O2 -std=c++20 -o "$T/xdp_bench" "$root/bench/e2e/xdp_bench.cpp" -lbpf
 XB="$T/xdp_bench $T/b.o"
+if ((HOPCOST)); then
+  g++ -O2 -std=c++20 -I"$root/include" -I"$BUILD/generated/include" -o "$T/xdp_hop_cost" \
+    "$root/bench/e2e/xdp_hop_cost.cpp" -lbpf
+  "$T/xdp_hop_cost" "$T/b.o"
+  rm -rf "$T"
+  exit 0
+fi
 
 stop_pid() { kill -TERM "$1" 2>/dev/null || return 0; for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -KILL "$1" 2>/dev/null || true; }
 ovs_stop() {

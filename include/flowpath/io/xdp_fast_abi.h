@@ -9,11 +9,12 @@
  *
  * Key: the exact-match fields of one flow (a subset of FlowKey: the fields
  * the program can parse).  IPv4 flows live in a map of their own under the
- * compact fp_xdp_key4 (36 bytes instead of 72: the kernel hashes and
- * compares half as many bytes on every lookup); io/xdp_fast_path.hpp
- * converts, so userspace speaks fp_xdp_key only.  Value: the actions as ops, the output port and
- * the slot of the entry's kernel-hit counters (per-CPU, read back by the
- * PMD).  Thread-safety: n/a (a layout).
+ * compact fp_xdp_key4 (36 bytes instead of 72, wire order: the program
+ * builds it with a few wide loads, and the kernel hashes and compares half
+ * as many bytes on every lookup); io/xdp_fast_path.hpp converts, so
+ * userspace speaks fp_xdp_key only.  Value: the actions as ops, the output
+ * port and the slot of the entry's kernel-hit counters (per-CPU, read back
+ * by the PMD).  Thread-safety: n/a (a layout).
  */
 #ifndef FLOWPATH_IO_XDP_FAST_ABI_H
 #define FLOWPATH_IO_XDP_FAST_ABI_H
@@ -86,20 +87,22 @@ struct fp_xdp_key {
 };
 
 /* The IPv4 form of fp_xdp_key (dl_type 0x0800 and ipv6_label 0 implied),
- * the key of the IPv4 flow map.  No padding but pad0 (zero). */
+ * the key of the IPv4 flow map, laid out for the program to build with a
+ * few wide loads and aligned stores: every field is in WIRE order, as the
+ * bytes sit in the frame (the 12 MAC bytes, the tag's TPID and TCI, the
+ * addresses, the two L4 ports), the TCI with FlowKey's 0x1000 "present"
+ * bit set (as fp_xdp_key.vlan_tci), all zero when untagged.  Built from an
+ * fp_xdp_key by XdpFastPath::key4_of.  No padding but pad0 (zero). */
 struct fp_xdp_key4 {
-  FP_U32 in_port;
-  FP_U8 dl_dst[6];
-  FP_U8 dl_src[6];
-  FP_U16 vlan_tpid;
-  FP_U16 vlan_tci;
+  FP_U8 macs[12]; /* dl_dst, dl_src */
+  FP_U32 in_port; /* host order: the loader's datapath port number */
+  FP_U8 vlan[4];  /* TPID, TCI | 0x1000 (wire order); 0 untagged */
   FP_U8 src[4];
   FP_U8 dst[4];
-  FP_U16 tp_src; /* tp_src, tp_dst adjacent, as in fp_xdp_key */
-  FP_U16 tp_dst;
-  FP_U8 nw_proto;
-  FP_U8 nw_tos;
+  FP_U8 tp[4]; /* source port, destination port (wire order) */
   FP_U8 nw_ttl;
+  FP_U8 nw_proto; /* ttl and proto: adjacent, as in the IPv4 header */
+  FP_U8 nw_tos;
   FP_U8 pad0;
 };
 

@@ -148,14 +148,18 @@ class XdpFastPath {
   static fp_xdp_key4 key4_of(const fp_xdp_key& k) noexcept {
     fp_xdp_key4 c;
     std::memset(&c, 0, sizeof c);
+    std::memcpy(c.macs, k.dl_dst, 6);
+    std::memcpy(c.macs + 6, k.dl_src, 6);
     c.in_port = k.in_port;
-    std::memcpy(c.dl_dst, k.dl_dst, 6);
-    std::memcpy(c.dl_src, k.dl_src, 6);
-    c.vlan_tpid = k.vlan_tpid, c.vlan_tci = k.vlan_tci;
+    const uint8_t vlan[4] = {uint8_t(k.vlan_tpid >> 8), uint8_t(k.vlan_tpid),
+                             uint8_t(k.vlan_tci >> 8), uint8_t(k.vlan_tci)};
+    std::memcpy(c.vlan, vlan, 4);
     std::memcpy(c.src, k.src, 4);
     std::memcpy(c.dst, k.dst, 4);
-    c.tp_src = k.tp_src, c.tp_dst = k.tp_dst;
-    c.nw_proto = k.nw_proto, c.nw_tos = k.nw_tos, c.nw_ttl = k.nw_ttl;
+    const uint8_t tp[4] = {uint8_t(k.tp_src >> 8), uint8_t(k.tp_src), uint8_t(k.tp_dst >> 8),
+                           uint8_t(k.tp_dst)};
+    std::memcpy(c.tp, tp, 4);
+    c.nw_ttl = k.nw_ttl, c.nw_proto = k.nw_proto, c.nw_tos = k.nw_tos;
     return c;
   }
   static bool is_ipv4(const fp_xdp_key& k) noexcept { return k.dl_type == 0x0800; }

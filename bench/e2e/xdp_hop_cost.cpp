@@ -1,0 +1,153 @@
+// xdp_hop_cost — what one hop of the XDP fast path costs in the program
+// itself, without the veth, the generator or the machine's other load: the
+// kernel times BPF_PROG_RUN over REPEAT runs of one frame (its timer stops
+// while the thread is rescheduled) and reports ns per run.
+//
+//   xdp_hop_cost BENCH_OBJ [REPEAT]
+//
+// Rows (each the median of 7 timings of REPEAT runs):
+//   floor-fwd    xdp_bench.bpf.c's fp_fwd: a bare devmap redirect (the
+//                veth-pair floor's second hop)
+//   fp-out       our program, untagged IPv4/UDP frame, entry "output"
+//                (parse + lookup + count + redirect)
+//   fp-tci-out   our program, 802.1Q frame (VID 1), entry "set VID 1,
+//                output": the second hop's shape (br-eth2's rule rewrites
+//                the TCI in place; here to the same VID, so every run of
+//                the repeat finds the entry again)
+//   fp-miss      our program, no entry: parse + lookup, to the XSKMAP
+// A push (the first hop) cannot be repeated on one frame (each run would
+// push again), so it is not timed here; it costs the floor the same.
+//
+// Built by bench/e2e/xdp_fast.sh --hop-cost against the tree's headers
+// (and the generated program); needs root.  Errors: stderr, exit 1.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <net/if.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "flowpath/io/xdp_fast_path.hpp"
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "xdp_hop_cost: %s\n", what.c_str());
+  std::exit(1);
+}
+
+// 60 bytes: 02:..:02 <- 02:..:01, [802.1Q VID 1], IPv4 198.51.100.1 ->
+// 198.51.100.2 TTL 64, UDP 1024 -> 9, zero payload.
+Bytes frame(bool tagged) {
+  Bytes b = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1};
+  if (tagged) b.insert(b.end(), {0x81, 0x00, 0x00, 0x01});
+  const size_t ip_len = 60 - b.size() - 2;
+  b.insert(b.end(), {0x08,
+                     0x00,
+                     0x45,
+                     0,
+                     uint8_t(ip_len >> 8),
+                     uint8_t(ip_len),
+                     0,
+                     0,
+                     0,
+                     0,
+                     64,
+                     17,
+                     0,
+                     0,
+                     198,
+                     51,
+                     100,
+                     1,
+                     198,
+                     51,
+                     100,
+                     2,
+                     0x04,
+                     0x00,
+                     0,
+                     9,
+                     uint8_t((ip_len - 20) >> 8),
+                     uint8_t(ip_len - 20),
+                     0,
+                     0});
+  b.resize(60, 0);
+  return b;
+}
+
+// The kernel key of frame(tagged) on datapath port in (as xdp_key_from).
+fp_xdp_key key(bool tagged, uint32_t in) {
+  fp_xdp_key k;
+  std::memset(&k, 0, sizeof k);
+  const uint8_t dst[6] = {2, 0, 0, 0, 0, 2}, src[6] = {2, 0, 0, 0, 0, 1};
+  const uint8_t a[4] = {198, 51, 100, 1}, c[4] = {198, 51, 100, 2};
+  k.in_port = in;
+  std::memcpy(k.dl_dst, dst, 6);
+  std::memcpy(k.dl_src, src, 6);
+  k.dl_type = 0x0800;
+  if (tagged) k.vlan_tpid = 0x8100, k.vlan_tci = 0x1001;
+  k.nw_proto = 17, k.nw_ttl = 64;
+  std::memcpy(k.src, a, 4);
+  std::memcpy(k.dst, c, 4);
+  k.tp_src = 1024, k.tp_dst = 9;
+  return k;
+}
+
+double ns_per_run(int prog, const Bytes& in, uint32_t repeat, uint32_t want) {
+  std::vector<double> t;
+  for (int i = 0; i < 7; ++i) {
+    Bytes data = in;
+    LIBBPF_OPTS(bpf_test_run_opts, o);
+    o.data_in = data.data();
+    o.data_size_in = uint32_t(data.size());
+    o.repeat = repeat;
+    if (bpf_prog_test_run_opts(prog, &o)) die("BPF_PROG_RUN: " + std::string(strerror(errno)));
+    if (o.retval != want)
+      die("verdict " + std::to_string(o.retval) + ", expected " + std::to_string(want));
+    t.push_back(double(o.duration));
+  }
+  std::sort(t.begin(), t.end());
+  return t[3];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) die("usage: xdp_hop_cost BENCH_OBJ [REPEAT]");
+  const uint32_t repeat = argc > 2 ? uint32_t(std::atoi(argv[2])) : 1000000;
+  bpf_object* o = bpf_object__open_file(argv[1], nullptr);
+  if (!o || bpf_object__load(o)) die(std::string("loading ") + argv[1]);
+  int fwd = bpf_program__fd(bpf_object__find_program_by_name(o, "fp_fwd"));
+  uint32_t zero = 0, lo = if_nametoindex("lo");
+  if (bpf_map_update_elem(bpf_map__fd(bpf_object__find_map_by_name(o, "fp_out")), &zero, &lo,
+                          BPF_ANY))
+    die("fp_out update");
+
+  flowpath::XdpFastPath fp;  // the tree's maps and program
+  auto [prog, xsks] = fp.load("lo", 1, 1);
+  fp.set_port(2, int(lo));  // BPF_PROG_RUN does not transmit: any device
+  fp_xdp_flow out{}, tci{};
+  out.n_ops = 1;
+  out.ops[0].type = FP_XDP_OP_OUTPUT, out.ops[0].port = 2;
+  tci.n_ops = 2;
+  tci.ops[0].type = FP_XDP_OP_REWRITE_TCI, tci.ops[0].mask = 0x0fff, tci.ops[0].bits = 1;
+  tci.ops[1] = out.ops[0];
+  if (!fp.insert(key(false, 1), out) || !fp.insert(key(true, 1), tci)) die("inserting entries");
+  Bytes miss = frame(false);
+  miss[37] ^= 1;  // another destination port: no entry
+
+  std::printf("row         ns/run (median of 7 x %u runs)\n", repeat);
+  std::printf("floor-fwd   %6.1f\n", ns_per_run(fwd, frame(false), repeat, XDP_REDIRECT));
+  std::printf("fp-out      %6.1f\n", ns_per_run(prog, frame(false), repeat, XDP_REDIRECT));
+  std::printf("fp-tci-out  %6.1f\n", ns_per_run(prog, frame(true), repeat, XDP_REDIRECT));
+  std::printf("fp-miss     %6.1f\n", ns_per_run(prog, miss, repeat, XDP_PASS));
+  close(prog), close(xsks);
+  bpf_object__close(o);
+  return 0;
+}
