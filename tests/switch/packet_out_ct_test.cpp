@@ -108,8 +108,9 @@ TEST_F(PacketOutCt, TableActionReachesTheCtFlows) {
 
 // Table 0 (reached by resubmit) and the packet-outs' own ct() recirculate
 // into table 1, which sends to the controller: only the passes after the
-// recirculation make packet-ins, the SNAT'ed frame (new source address and
-// port, checksums updated) in the first, the untouched one in the second.
+// recirculation make packet-ins: the SNAT'ed frame (new source address
+// and port, checksums updated) in the first, the untouched one in the
+// second, the DNAT'ed one (the last of two nats) in the third.
 constexpr const char* kChannelConf =
     "add-br br0\nadd-port br0 p1 ofport=1\nadd-port br0 p2 ofport=2\n"
     "set-fail-mode br0 secure\n";
@@ -174,8 +175,9 @@ struct OvsEndpoint : Endpoint {
 };
 
 /// What `ovs-ofctl -P standard monitor` prints while the flows are added
-/// and two packet-outs run (one with ct(table=1,nat) in its actions, one
-/// that resubmits to table 0's ct()); the packet-ins only, in order.
+/// and three packet-outs run (one with ct(table=1,nat) in its actions, one
+/// that resubmits to table 0's ct(), one with two nats); the packet-ins
+/// only, in order.
 std::string packet_ins(Endpoint& e) {
   const std::string t = e.target();
   for (const char* f : kChannelFlows)
@@ -191,6 +193,11 @@ std::string packet_ins(Endpoint& e) {
   test::shell_output("ovs-ofctl packet-out " + t +
                      " 1 'ct(commit,zone=5,nat(src=203.0.113.7:6000),table=1)' " + frame);
   test::shell_output("ovs-ofctl packet-out " + t + " 1 'resubmit(,0)' " + hexstr(udp(4001)));
+  // Two nats in one ct(): the last one (DNAT) is what runs.
+  test::shell_output(
+      "ovs-ofctl packet-out " + t +
+      " 1 'ct(commit,zone=5,nat(src=203.0.113.8),nat(dst=198.51.100.4:99),table=1)' " +
+      hexstr(udp(4002)));
   std::string out;
   for (int i = 0; i < 100 && out.find("END") == std::string::npos; ++i) {
     sleep_ms(50);
@@ -221,9 +228,11 @@ TEST(PacketOutCtChannel, RecirculatedPassesSendPacketInsAsOvs) {
     OvsEndpoint ovs;
     theirs = packet_ins(ovs);
   }
-  // Two packet-ins, the first SNAT'ed: a control that the test can fail.
+  // Three packet-ins, the first SNAT'ed, the last DNAT'ed: a control that
+  // the test can fail.
   EXPECT_NE(theirs.find("nw_src=203.0.113.7"), std::string::npos) << theirs;
-  EXPECT_EQ(std::count(theirs.begin(), theirs.end(), '\n') >= 4, true) << theirs;
+  EXPECT_NE(theirs.find("nw_dst=198.51.100.4"), std::string::npos) << theirs;
+  EXPECT_EQ(std::count(theirs.begin(), theirs.end(), '\n'), 6) << theirs;
   EXPECT_EQ(ours, theirs);
 }
 
