@@ -23,6 +23,7 @@ add-port br p1 ofport=1
 add-port br p2 ofport=2
 add-port br p3 ofport=3
 add-port br p4 ofport=4
+add-port br p5 ofport=5
 add-flow br table=0,priority=10,ip,in_port=1,actions=load:1->NXM_NX_REG5[],load:5->NXM_NX_REG6[],resubmit(,10)
 add-flow br table=0,priority=10,ip,in_port=2,actions=ct(commit,zone=1,exec(load:0x5->NXM_NX_CT_LABEL[0..63]),table=20)
 add-flow br table=0,priority=10,ip,in_port=3,actions=ct(commit,zone=9),output:4
@@ -34,6 +35,15 @@ add-flow br table=11,priority=20,ct_state=-new+est-rel+trk,ct_mark=0x2a,reg5=1,a
 add-flow br table=12,priority=10,ct_state=+trk,ip,actions=ct_clear,output:3
 add-flow br table=20,priority=30,ct_state=+trk,ct_label=0x5,ip,actions=output:4
 add-flow br table=20,priority=10,ct_state=+trk,ip,actions=drop
+add-flow br table=0,priority=10,tcp,in_port=4,actions=ct(commit,zone=2,nat(src=203.0.113.7-203.0.113.9:1000-2000),table=30)
+add-flow br table=0,priority=10,udp,in_port=4,actions=ct(commit,zone=2,nat(dst=198.51.100.9:53),table=30)
+add-flow br table=0,priority=10,icmp,in_port=4,actions=ct(commit,nat(src=203.0.113.5),exec(load:1->NXM_NX_CT_MARK[]),nat(dst=198.51.100.2),table=31)
+add-flow br table=0,priority=10,ipv6,in_port=4,actions=ct(commit,nat(src=[2001:db8::5]:500),table=30)
+add-flow br table=0,priority=10,ip,in_port=5,actions=ct(nat,table=30)
+add-flow br table=30,priority=20,ct_state=+trk,ip,nw_dst=198.51.100.9,actions=output:1
+add-flow br table=31,priority=20,ct_state=+trk,ct_mark=1,ip,nw_dst=198.51.100.2,actions=output:3
+add-flow br table=30,priority=10,ct_state=+trk,ip,actions=output:2
+add-flow br table=30,priority=10,ct_state=+trk,ipv6,actions=output:3
 )";
 
 struct Case {
@@ -48,6 +58,13 @@ const Case kCases[] = {
     {"in_port=2,ip,nw_src=192.0.2.1,nw_dst=192.0.2.2", {}},
     {"in_port=2,ip,nw_src=192.0.2.1,nw_dst=192.0.2.2", {"trk,est,rpl"}},
     {"in_port=3,ip", {}},
+    // NAT simulated on the resumed flow (the range's first address/port).
+    {"in_port=4,tcp,nw_src=192.0.2.1,nw_dst=192.0.2.2,tp_src=3333,tp_dst=22", {}},
+    {"in_port=4,udp,nw_src=192.0.2.1,nw_dst=192.0.2.2,udp_src=3333,udp_dst=5353", {}},
+    {"in_port=4,udp,nw_src=192.0.2.1,nw_dst=192.0.2.2,udp_src=3333,udp_dst=5353", {"trk,est,rpl"}},
+    {"in_port=4,icmp,nw_src=192.0.2.1,nw_dst=192.0.2.2,icmp_type=8", {}},  // two nats: the last
+    {"in_port=4,tcp6,ipv6_src=2001:db8::1,ipv6_dst=2001:db8::2,tp_src=7,tp_dst=8", {}},
+    {"in_port=5,ip,nw_proto=47,nw_src=192.0.2.1,nw_dst=192.0.2.2", {}},  // bare nat
 };
 
 std::vector<std::string> args(const Case& c) {
@@ -113,6 +130,29 @@ TEST(TraceCt, LabelFromExecIsMatchedInTheResumedPass) {
   EXPECT_NE(t.find("20. ct_state=+trk,ct_label=0x5,ip, priority 30\n    output:p4\n"),
             std::string::npos)
       << t;
+}
+
+TEST(TraceCt, NatRewritesTheResumedFlow) {
+  Ofproto of(SwitchConfig::parse(kConfig));
+  // DNAT to 198.51.100.9:53: the resumed pass matches the new address.
+  const std::string t = trace_args(of, args(kCases[8]));
+  EXPECT_NE(t.find("Replacing src/dst IP/ports to simulate NAT:\n"
+                   " Initial flow: nw_src=192.0.2.1,tp_src=3333,nw_dst=192.0.2.2,tp_dst=5353\n"
+                   " Modified flow: nw_src=192.0.2.1,tp_src=3333,nw_dst=198.51.100.9,tp_dst=53\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("nw_dst=198.51.100.9,nw_tos=0"), std::string::npos) << t;
+  EXPECT_TRUE(t.ends_with("Datapath actions: p1\n")) << t;
+  // Two nats in one ct(): both are listed, the last one runs.
+  const std::string two = trace_args(of, args(kCases[10]));
+  EXPECT_NE(two.find("    nat(src=203.0.113.5)\n    load:0x1->NXM_NX_CT_MARK[]\n"
+                     "    nat(dst=198.51.100.2)\n"),
+            std::string::npos)
+      << two;
+  EXPECT_NE(two.find("ct(commit,mark=0x1/0xffffffff,nat(dst=198.51.100.2)),recirc("),
+            std::string::npos)
+      << two;
+  EXPECT_TRUE(two.ends_with("Datapath actions: p3\n")) << two;
 }
 
 TEST(TraceCt, BadCtNextIsRejectedWithItsName) {

@@ -69,6 +69,10 @@ TEST(NxCtCodec, ActionsRoundTripInBothVersions) {
       "ip actions=ct(commit,exec(set_field:1->ct_mark,nat(src=192.0.2.1),"
       "set_field:2->ct_label))",
       "ip actions=ct(commit,table=3,exec(set_field:1->ct_mark),nat,exec(set_field:2->ct_mark))",
+      // several nats, each in its place (OVS accepts them; the last runs).
+      "ip actions=ct(commit,nat(src=192.0.2.1),exec(set_field:1->ct_mark),"
+      "nat(dst=198.51.100.2:80))",
+      "ip actions=ct(nat,nat,table=4)",
       "ip actions=move:NXM_NX_REG0[0..15]->NXM_NX_REG1[16..31],"
       "move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],move:OXM_OF_PKT_REG1[0..3]->NXM_NX_REG2[4..7]",
       "tcp actions=conjunction(17,2/2),conjunction(18,1/64)",

@@ -20,8 +20,9 @@
 // ct_mark/ct_label as its exec(...) left them; translation resumes in table
 // T with the registers frozen at the ct() (bridge/frozen.hpp), exactly as
 // the datapath's next pass would.  Passes that recirculate again queue
-// their own (first in, first out, as OVS).  NAT is not applied to the
-// traced flow (OVS's trace does).
+// their own (first in, first out, as OVS).  A ct() with nat rewrites the
+// resumed flow as OVS's trace simulates it (the range's first address and
+// port, "Replacing src/dst IP/ports to simulate NAT:" in the banner).
 //
 // Thread-safety: takes the Ofproto's lock.
 #pragma once
@@ -141,7 +142,43 @@ struct Fork {
   FlowKey flow;         // in_port: OpenFlow's, for printing
   PipelineMeta regs;    // the registers frozen at the ct()
   uint32_t recirc = 0;  // its id
+  NatArgs nat;          // the ct()'s nat (the last nested one), kNone without
 };
+
+/// The L3/L4 addresses OVS's trace shows around a simulated NAT, in the
+/// nat range's family (nothing for a nat without a range).
+inline std::string nat_flow_text(const FlowKey& f, const NatArgs& n) {
+  if (!n.has_addr) return "";
+  auto port = [](Be16 p) { return std::to_string(p.host()); };
+  if (n.v6)
+    return "ipv6_src=[" + ofctl::format_ipv6(f.ipv6_src) + "],tp_src=" + port(f.tp_src) +
+           ",ipv6_dst=[" + ofctl::format_ipv6(f.ipv6_dst) + "],tp_dst=" + port(f.tp_dst);
+  return "nw_src=" + ofctl::format_ipv4(f.nw_src.host()) + ",tp_src=" + port(f.tp_src) +
+         ",nw_dst=" + ofctl::format_ipv4(f.nw_dst.host()) + ",tp_dst=" + port(f.tp_dst);
+}
+
+/// OVS's trace does not run the tracker: it rewrites the resumed flow as
+/// the nat's range would at its start (first address, first port when a
+/// port range is given; the port even for ICMP, whose type/code sit in
+/// tp_src/tp_dst, as OVS), whatever the --ct-next state.  Returns the
+/// banner's lines about it ("" without a nat).
+inline std::string simulate_nat(FlowKey& f, const NatArgs& n) {
+  if (n.kind == NatArgs::kNone) return "";
+  std::string out = "Replacing src/dst IP/ports to simulate NAT:\n Initial flow: ";
+  out += nat_flow_text(f, n) + "\n Modified flow: ";
+  const bool src = n.kind == NatArgs::kSrc;
+  if ((src || n.kind == NatArgs::kDst) && n.has_addr) {
+    if (n.v6) {
+      (src ? f.ipv6_src : f.ipv6_dst) = n.addr_min;
+    } else {
+      const auto& b = n.addr_min.b;
+      (src ? f.nw_src : f.nw_dst) =
+          Be32{uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3]};
+    }
+    if (n.has_ports) (src ? f.tp_src : f.tp_dst) = Be16{n.port_min};
+  }
+  return out + nat_flow_text(f, n) + "\n";
+}
 
 /// The recirculations of a pass, in order: each ct(table=T)'s flow and
 /// registers with the id its recirc() got.
@@ -149,7 +186,7 @@ inline void queue_forks(const XlateResult& x, const DpActionList& acts, std::deq
   std::vector<Fork> forks;
   for (size_t k = 0, j = 0; k < x.ct_calls.size() && j < x.trace_forks.size(); ++k)
     if (!x.ct_calls[k].clear && x.ct_calls[k].args.table != 255)
-      forks.push_back(Fork{x.trace_forks[j++], x.freezes[k].meta, 0});
+      forks.push_back(Fork{x.trace_forks[j++], x.freezes[k].meta, 0, x.ct_calls[k].args.nat});
   size_t n = 0;
   for (const DpAction& a : acts)
     if (a.type == DpActionType::kRecirc && n < forks.size()) {
@@ -158,8 +195,9 @@ inline void queue_forks(const XlateResult& x, const DpActionList& acts, std::deq
     }
 }
 
-/// The line between passes, as OVS's: which recirculation, with what ct_state.
-inline std::string banner(uint32_t recirc, uint8_t ct_state, bool given) {
+/// The lines between passes, as OVS's: which recirculation, with what
+/// ct_state, and the simulated NAT (`nat`: simulate_nat()'s lines).
+inline std::string banner(uint32_t recirc, uint8_t ct_state, bool given, const std::string& nat) {
   char id[32];
   std::snprintf(id, sizeof id, "recirc(%#x)", recirc);
   std::string out = "\n" + std::string(79, '=') + "\n" + id;
@@ -170,7 +208,7 @@ inline std::string banner(uint32_t recirc, uint8_t ct_state, bool given) {
   } else {
     out += " - resume conntrack with default ct_state=trk|new (use --ct-next to customize)";
   }
-  return out + "\n" + std::string(79, '=') + "\n\n";
+  return out + "\n" + nat + std::string(79, '=') + "\n\n";
 }
 
 }  // namespace trace_detail
@@ -208,7 +246,8 @@ inline std::string trace(Ofproto& of, std::string_view bridge, std::string_view 
       const bool given = next_state < ct_next.size();
       f.flow.ct_state = given ? ct_next[next_state++] : uint8_t(kCsTracked | kCsNew);
       f.flow.recirc_id = f.recirc;
-      out += banner(f.recirc, f.flow.ct_state, given);
+      const std::string nat = simulate_nat(f.flow, f.nat);
+      out += banner(f.recirc, f.flow.ct_state, given, nat);
       FlowKey key = f.flow;
       key.in_port = in.dp_port;
       of.translate(key, false, x, &body);

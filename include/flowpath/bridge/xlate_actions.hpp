@@ -145,6 +145,7 @@ inline void Xlate::conntrack(const OfAction& a) {
   PipelineMeta m = meta_;
   U128 mark_mask = 0, label_mask = 0;
   for (const auto& e : a.exec) {
+    if (is_nat_entry(e)) continue;  // the last nat runs: a.ct.nat
     Subfield dst = e.type == OfActionType::kMove ? e.dst : Subfield{e.field, 0, 0};
     if (e.type == OfActionType::kMove) {
       write_subfield(k, m, e.dst, read_subfield(k, m, e.src));
@@ -159,15 +160,11 @@ inline void Xlate::conntrack(const OfAction& a) {
   c.mark = uint32_t(read_field(k, m, FieldId::kCtMark) & mark_mask);
   c.label_mask = label_mask;
   c.label = read_field(k, m, FieldId::kCtLabel) & label_mask;
-  if (trace_) {  // the nested actions (nat in its place), each on its line, as OVS's trace
+  if (trace_) {  // the nested actions (nats in their place), each on its line, as OVS's trace
     PortNamer namer = port_namer();
-    const bool nat = a.ct.nat.kind != NatArgs::kNone;
-    for (size_t i = 0; i <= a.exec.size(); ++i) {
-      if (nat && i == std::min<size_t>(a.ct.nat_at, a.exec.size()))
-        line(ofctl::format_nat(a.ct.nat));
-      if (i < a.exec.size()) line(ofctl::format_one_action(a.exec[i], &namer));
-    }
-    if (!nat && a.exec.empty()) line("drop");  // OVS: an empty nested list
+    for (const auto& e : a.exec)
+      line(is_nat_entry(e) ? ofctl::format_nat(e.ct.nat) : ofctl::format_one_action(e, &namer));
+    if (a.exec.empty()) line("drop");  // OVS: an empty nested list
   }
   out_.ct_calls.push_back(c);
   FrozenState fz;

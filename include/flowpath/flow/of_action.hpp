@@ -58,7 +58,7 @@ enum class OfActionType : uint8_t {
   kResubmit,     // port (kOfppInPort = the packet's in_port), table
   kGotoTable,    // table
   kMove,         // src -> dst (subfields of equal width)
-  kCt,           // ct(...): see CtArgs; `exec` holds its nested set_field/load
+  kCt,           // ct(...): see CtArgs; `exec` holds its nested set_field/load and nat
   kCtClear,      // forget the connection-tracking state (ct_* fields to 0)
   kConjunction,  // u32 = id, clause (1-based k), n_clauses (n)
 };
@@ -81,10 +81,11 @@ struct CtArgs {
   uint16_t zone = 0;    // when !zone_from_field
   bool zone_from_field = false;
   Subfield zone_src{};  // zone=NXM_NX_REG6[0..15]
+  // The nat that runs: the last of ct's nested nat actions (OVS's
+  // translation keeps the last one).  Every nat, this one included, also
+  // sits in its place in OfAction::exec as a kCt entry (is_nat_entry()), so
+  // the list prints and encodes in OVS's order.
   NatArgs nat;
-  // Where nat sits among ct's nested actions: before exec[nat_at] (OVS keeps
-  // one list; 0: first, which prints outside exec(...), as OVS prints it).
-  uint16_t nat_at = 0;
   friend bool operator==(const CtArgs&, const CtArgs&) = default;
 };
 
@@ -142,6 +143,18 @@ struct OfAction {
 
 /// An ordered list; empty means drop.
 using OfActionList = std::vector<OfAction>;
+
+/// A nat among ct()'s nested actions (an exec entry of type kCt whose
+/// ct.nat holds it).
+inline bool is_nat_entry(const OfAction& e) noexcept { return e.type == OfActionType::kCt; }
+
+/// The exec entry for nat `n`.
+inline OfAction nat_entry(const NatArgs& n) {
+  OfAction e;
+  e.type = OfActionType::kCt;
+  e.ct.nat = n;
+  return e;
+}
 
 /// Applies a kSetField action's bytes to a key (masked byte copy).  A
 /// field of the pipeline metadata is left alone: use the overload below.

@@ -122,10 +122,12 @@ inline uint32_t check_actions(const Match& match, const OfActionList& actions, u
         // cannot follow a match on invalid packets (ct_state=+inv).
         bool v6 = match_is_exact(match, FieldId::kDlType, kEthTypeIpv6);
         bool inv = get_field(match.value, FieldId::kCtState) & kCsInvalid;
-        if (!w.ip || (a.ct.nat.has_addr && a.ct.nat.v6 != v6) || (inv && a.ct.commit))
-          err = "OFPBAC_MATCH_INCONSISTENT";
-        for (const auto& e : a.exec)
+        if (!w.ip || (inv && a.ct.commit)) err = "OFPBAC_MATCH_INCONSISTENT";
+        for (const auto& e : a.exec) {
+          if (e.type == T::kCt && e.ct.nat.has_addr && e.ct.nat.v6 != v6)  // each nat
+            err = "OFPBAC_MATCH_INCONSISTENT";
           if (e.type == T::kSetField && !e.is_load) u &= action_check::set_field_usable(e.field);
+        }
         break;
       }
       case T::kGotoTable:

@@ -4,9 +4,10 @@
 // flow/ofctl_nx_actions.hpp.
 //
 // As OVS, nat is one of ct's nested actions, anywhere among them (before,
-// between or after exec(...)'s, or inside exec(...)): a nat that comes first
-// prints outside exec(...), one after exec actions inside it, in its place
-// (CtArgs::nat_at).
+// between or after exec(...)'s, or inside exec(...)), and there may be
+// several (the last one runs, as in OVS's translation): a nat that comes
+// first prints outside exec(...), every later nested action inside it, in
+// its place (each nat is an exec entry: is_nat_entry()).
 //
 // Cost: control path only.  Thread-safety: pure functions.
 #pragma once
@@ -112,11 +113,10 @@ inline OfAction parse_ct(std::string_view tok,
     inner = tok.substr(3, tok.size() - 4);
   }
   CtArgs& c = a.ct;
-  auto set_nat = [&](const NatArgs& n) {
-    if (c.nat.kind != NatArgs::kNone)
-      throw Error(std::string(tok) + ": only one nat() is supported in ct()");
+  // Every nat keeps its place among the nested actions; the last one runs.
+  auto add_nat = [&](const NatArgs& n) {
     c.nat = n;
-    c.nat_at = uint16_t(a.exec.size());
+    a.exec.push_back(nat_entry(n));
   };
   for (auto arg : split_actions(inner)) {
     if (arg.empty()) continue;
@@ -145,21 +145,23 @@ inline OfAction parse_ct(std::string_view tok,
     } else if (key == "exec" && arg[key.size()] == '(' && arg.back() == ')') {
       // parse_exec returns a nat inside exec(...) as a kCt placeholder.
       for (auto& e : parse_exec(val.substr(0, val.size() - 1))) {
-        if (e.type == OfActionType::kCt)
-          set_nat(e.ct.nat);
+        if (is_nat_entry(e))
+          add_nat(e.ct.nat);
         else
           a.exec.push_back(std::move(e));
       }
     } else if (key == "nat") {
-      set_nat(parse_nat(arg));
+      add_nat(parse_nat(arg));
     } else {
       throw Error(std::string(tok) + ": invalid argument to \"ct\" action: `" + std::string(arg) +
                   "'");
     }
   }
   // OVS parses these and then cannot decode its own message: we refuse.
-  bool nat_args = c.nat.kind == NatArgs::kSrc || c.nat.kind == NatArgs::kDst;
-  if (!c.commit && (!a.exec.empty() || nat_args))
+  // Without commit only nats without arguments may be nested (any number).
+  bool needs_commit = false;
+  for (const auto& e : a.exec) needs_commit |= !is_nat_entry(e) || e.ct.nat.kind != NatArgs::kPlain;
+  if (!c.commit && needs_commit)
     throw Error(std::string(tok) +
                 ": CT action requires commit flag if actions other than NAT without arguments "
                 "are specified.");
@@ -204,15 +206,14 @@ inline std::string format_ct(const OfAction& a,
     put("zone=" + format_subfield(c.zone_src));
   else if (c.zone)
     put("zone=" + std::to_string(c.zone));
-  const bool nat = c.nat.kind != NatArgs::kNone;
-  const size_t nat_at = nat ? std::min<size_t>(c.nat_at, a.exec.size()) : ~size_t(0);
-  if (nat_at == 0) put(format_nat(c.nat));
-  if (!a.exec.empty()) {
+  // OVS prints a first nested nat outside exec(...), every other nested
+  // action (later nats too) inside it, in order.
+  auto nested = [&](const OfAction& e) { return is_nat_entry(e) ? format_nat(e.ct.nat) : one(e); };
+  size_t i = 0;
+  if (!a.exec.empty() && is_nat_entry(a.exec[0])) put(nested(a.exec[i++]));
+  if (i < a.exec.size()) {
     std::string e;
-    for (size_t i = 0; i <= a.exec.size(); ++i) {
-      if (i == nat_at && i != 0) e += (e.empty() ? "" : ",") + format_nat(c.nat);
-      if (i < a.exec.size()) e += (e.empty() ? "" : ",") + one(a.exec[i]);
-    }
+    for (; i < a.exec.size(); ++i) e += (e.empty() ? "" : ",") + nested(a.exec[i]);
     put("exec(" + e + ")");
   }
   return "ct(" + s + ")";

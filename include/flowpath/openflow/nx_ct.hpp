@@ -10,8 +10,9 @@
 //                   (1 v4 min, 2 v4 max, 4 v6 min, 8 v6 max, 16 port min,
 //                   32 port max) | the present values in that order | pad
 //
-// The nested actions are flowpath's CtArgs::nat and OfAction::exec, the
-// nat in its place among them (CtArgs::nat_at: before exec[nat_at]).  A
+// The nested actions are flowpath's OfAction::exec, each nat in its place
+// among them (is_nat_entry(); several are fine, as in OVS, CtArgs::nat is
+// the last).  A
 // range whose max equals its min travels as the min alone (OVS sends only
 // what differs and prints it so).
 //
@@ -149,15 +150,11 @@ OfAction decode_ct(Reader& x, DecodeNested&& decode_nested) {
     a.ct.zone = zone;
   }
   OfActionList nested = decode_nested(x.sub(x.remaining(), OfpErrc::kActionBadLen, "ct actions"));
-  for (size_t i = 0; i < nested.size(); ++i) {
-    const OfAction& e = nested[i];
-    if (e.type == OfActionType::kCt && e.ct.nat.kind != NatArgs::kNone) {
-      if (a.ct.nat.kind != NatArgs::kNone)
-        ct_fail(OfpErrc::kActionBadArgument, "ct: only one nat is supported");
-      a.ct.nat = e.ct.nat, a.ct.nat_at = uint16_t(a.exec.size());
-      continue;
-    }
-    check_ct_nested(e);
+  for (const OfAction& e : nested) {
+    if (is_nat_entry(e))
+      a.ct.nat = e.ct.nat;  // any number of nats, as OVS: the last one runs
+    else
+      check_ct_nested(e);
     a.exec.push_back(e);
   }
   return a;
@@ -178,10 +175,11 @@ void encode_ct(Writer& w, const OfAction& a, EncodeNested&& encode_nested) {
     w.u32(0), w.u16(c.zone);
   }
   w.u8(c.table), w.zeros(3), w.u16(0);
-  const bool nat = c.nat.kind != NatArgs::kNone;
-  for (size_t i = 0; i <= a.exec.size(); ++i) {
-    if (nat && i == std::min<size_t>(c.nat_at, a.exec.size())) encode_nat(w, c.nat);
-    if (i < a.exec.size()) encode_nested(w, a.exec[i]);
+  for (const OfAction& e : a.exec) {
+    if (is_nat_entry(e))
+      encode_nat(w, e.ct.nat);
+    else
+      encode_nested(w, e);
   }
   w.patch16(at + 2, w.size() - at);
 }

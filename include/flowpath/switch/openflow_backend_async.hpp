@@ -8,7 +8,8 @@
 // packet-ins it makes go to the bridge's ControllerSink.  A ct() runs
 // through the Switch's tracker, and after a ct(table=T) the packet takes
 // the datapath's further passes (parsed again, its frozen translation
-// resumed), as OVS executes a packet-out through its datapath.  take_removed()
+// resumed; packet-ins of those passes go to the sink too), as OVS
+// executes a packet-out through its datapath.  take_removed()
 // expires the bridge's flows and reports remembered send_flow_rem rules
 // that are gone (expiry at most every 100 ms, a scan only after the
 // tables changed).
@@ -82,6 +83,12 @@ inline void OfprotoBackend::run_packet_out(Packet& p, const DpActionList& first,
         std::lock_guard lock(of_.mutex());
         acts = of_.datapath_actions_locked(x);
         resolve_outputs(acts, sender);
+        // The pass's packet-ins (output:CONTROLLER after a ct(table=T)),
+        // with the frame as this pass sees it (NAT applied), as OVS's upcall
+        // of the recirculated packet sends them.
+        for (const ControllerOutput& c : x.controller)
+          if (ControllerSink* s = c.bridge->controller_sink())
+            s->packet_in(controller_packet_in(*q, x.actions, c));
       }
       Packet* g[1] = {q};
       exec.run(acts, std::span<Packet*>(g, 1));
