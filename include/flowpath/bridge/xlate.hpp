@@ -300,6 +300,17 @@ class Xlate {
 
   /// Runs one OpenFlow action; false stops the rest of the list.
   bool do_action(const OfAction& a, uint8_t table_id);
+  /// A rewrite pins what it writes (`set` marks it in a blank mask).
+  template <class F>
+  void pin(F set) {
+    FlowMask w{};
+    set(w);
+    pin_rewrite(flow_, w, out_.mask);
+  }
+  bool is_ip() const noexcept {
+    const uint16_t t = flow_.dl_type.host();
+    return t == kEthTypeIpv4 || t == kEthTypeIpv6;
+  }
   void output_ofport(uint32_t ofport);
   void output_port(BridgePort& port);
   /// The frame's VLAN inside NORMAL: TPID, VID, PCP (in its TCI position).
@@ -312,6 +323,7 @@ class Xlate {
   void normal_output(BridgePort& port, const NormalVlan& nv);
   void flood(bool all);
   void move(const OfAction& a);
+  bool dec_ttl(const OfAction& a);
   void conntrack(const OfAction& a);
   void ct_clear();
 
