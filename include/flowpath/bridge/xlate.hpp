@@ -307,9 +307,12 @@ class Xlate {
     set(w);
     pin_rewrite(flow_, w, out_.mask);
   }
-  bool is_ip() const noexcept {
+  /// Whether the packet is IP (IPv4 only with `v4`): a decision on
+  /// dl_type, so the megaflow pins it (OVS pins dl_type always).
+  bool is_ip(bool v4 = false) noexcept {
+    out_.mask.dl_type = Be16::from_raw(0xffff);
     const uint16_t t = flow_.dl_type.host();
-    return t == kEthTypeIpv4 || t == kEthTypeIpv6;
+    return t == kEthTypeIpv4 || (!v4 && t == kEthTypeIpv6);
   }
   void output_ofport(uint32_t ofport);
   void output_port(BridgePort& port);

@@ -73,7 +73,7 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
       break;
     case OfActionType::kSetNwSrc:
     case OfActionType::kSetNwDst:
-      if (flow_.dl_type.host() != kEthTypeIpv4) break;  // OVS: IPv4 only (not ARP)
+      if (!is_ip(true)) break;  // OVS: IPv4 only (not ARP)
       pin([&](FlowMask& w) {
         (a.type == OfActionType::kSetNwSrc ? w.nw_src : w.nw_dst) = Be32::from_raw(~0u);
       });
@@ -86,7 +86,9 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
       break;
     case OfActionType::kSetTpSrc:
     case OfActionType::kSetTpDst:
-      if (!is_ip() || (flow_.nw_frag & kFragLater)) break;  // OVS: no ports to set
+      if (!is_ip()) break;
+      out_.mask.nw_frag |= kFragAny | kFragLater;  // read just below
+      if (flow_.nw_frag & kFragLater) break;       // OVS: no ports to set
       pin([&](FlowMask& w) {
         (a.type == OfActionType::kSetTpSrc ? w.tp_src : w.tp_dst) = Be16::from_raw(0xffff);
       });
