@@ -9,20 +9,12 @@
 // reason) when Open vSwitch is missing; needs no root.
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <fstream>
-#include <iterator>
-#include <thread>
-
-#include "differential/normal_ovs.hpp"
-#include "flowpath/switch/switch.hpp"
-#include "support/packet_builder.hpp"
+#include "action/rewrite_ovs.hpp"
 
 namespace flowpath {
 namespace {
 
 using namespace flowpath::test;
-using Bytes = std::vector<uint8_t>;
 
 constexpr const char* kConf = R"(
 add-br br0
@@ -44,17 +36,6 @@ add-flow br0 priority=10,in_port=p4,ipv6,ipv6_dst=2001:db8::13,actions=set_field
 add-flow br0 priority=10,in_port=p4,ipv6,ipv6_dst=2001:db8::14,actions=mod_vlan_vid:9,mod_nw_tos:64,set_field:200->nw_ttl,mod_tp_dst:99,output:p2
 add-flow br0 priority=10,in_port=p4,ip,nw_dst=192.0.2.20,actions=set_field:7->nw_ttl,mod_nw_tos:184,output:p2
 )";
-
-std::string plain_hex(const Bytes& b) {
-  std::string s = hex(b);
-  std::erase(s, ' ');
-  return s;
-}
-
-struct In {
-  const char* port;
-  Bytes frame;
-};
 
 std::vector<In> frames() {
   Eth eth{mac("02:00:00:00:00:0b"), mac("02:00:00:00:00:0a")};
@@ -96,64 +77,11 @@ std::vector<In> frames() {
   };
 }
 
-/// What flowpath's switch sends on p2 for each frame, in order.
-std::vector<Bytes> flowpath_outputs(const std::vector<In>& in) {
-  Switch::Options o;
-  o.memory_ports = true;
-  o.pmd_cores = {-1};
-  Switch sw(SwitchConfig::parse(kConf), o);
-  for (const In& f : in) {
-    sw.port(f.port)->memory()->inject(f.frame);
-    sw.poll_once();
-  }
-  std::vector<Bytes> out;
-  const auto& sent = sw.port("p2")->memory()->sent();
-  for (size_t i = 0; i < sent.size(); ++i)
-    out.emplace_back(sent[i].bytes.begin(), sent[i].bytes.end());
-  return out;
-}
-
-/// The frames of a little-endian pcap file as far as it is complete (the
-/// writer may be mid-record).  Not io/pcap_reader.hpp: libpcap's headers
-/// and the kernel's linux/bpf.h (switch.hpp) cannot share a translation
-/// unit (both define struct bpf_insn).
-std::vector<Bytes> read_frames(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  Bytes f((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<Bytes> out;
-  auto le32 = [&](size_t at) {
-    return uint32_t(f[at]) | uint32_t(f[at + 1]) << 8 | uint32_t(f[at + 2]) << 16 |
-           uint32_t(f[at + 3]) << 24;
-  };
-  for (size_t at = 24; at + 16 <= f.size();) {  // 24-byte file header, 16-byte record headers
-    const uint32_t caplen = le32(at + 8);
-    if (caplen > f.size() - at - 16) break;
-    out.emplace_back(f.begin() + long(at + 16), f.begin() + long(at + 16 + caplen));
-    at += 16 + caplen;
-  }
-  return out;
-}
-
-/// What Open vSwitch sends on p2 (its tx_pcap), once `n` frames are there.
-std::vector<Bytes> ovs_outputs(const std::vector<In>& in) {
-  difftest::OvsInstance ovs;
-  ovs.configure(SwitchConfig::parse(kConf));
-  const std::string pcap = ovs.dir() + "/p2.pcap";
-  ovs.vsctl("set interface p2 options:tx_pcap=" + pcap);
-  for (const In& f : in) ovs.appctl("netdev-dummy/receive", {f.port, plain_hex(f.frame)});
-  std::vector<Bytes> got;
-  for (int i = 0; i < 500 && got.size() < in.size(); ++i) {  // the main thread forwards: wait
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    got = read_frames(pcap);
-  }
-  return got;
-}
-
 TEST(SetFieldOvs, RewritesMatchOpenVswitchByteForByte) {
   if (std::string why = difftest::OvsInstance::unavailable(); !why.empty()) GTEST_SKIP() << why;
   const std::vector<In> in = frames();
-  const std::vector<Bytes> ours = flowpath_outputs(in);
-  const std::vector<Bytes> theirs = ovs_outputs(in);
+  const std::vector<Bytes> ours = flowpath_run(kConf, in).sent;
+  const std::vector<Bytes> theirs = ovs_run(kConf, in).sent;
   ASSERT_EQ(theirs.size(), in.size()) << "Open vSwitch forwarded fewer frames";
   ASSERT_EQ(ours.size(), in.size()) << "flowpath forwarded fewer frames";
   for (size_t i = 0; i < in.size(); ++i) {

@@ -84,6 +84,12 @@ TEST(SetField, EveryActionKeepsEveryChecksum) {
     EXPECT_EQ(set_ipv4_tos(p, 0xb9), ActionStatus::kOk);  // DSCP 46; ECN 01 kept
     EXPECT_TRUE(test::checksums_ok(p));
     EXPECT_EQ(ip_of(p)[1], 0xb9);
+    EXPECT_EQ(set_ipv4_tos(p, 0x02, 0x03), ActionStatus::kOk);  // ECN only (nw_ecn)
+    EXPECT_TRUE(test::checksums_ok(p));
+    EXPECT_EQ(ip_of(p)[1], 0xba);
+    EXPECT_EQ(apply_action(p, DpAction::set_ipv4_tos(0x21, 0xff)), ActionStatus::kOk);
+    EXPECT_TRUE(test::checksums_ok(p));
+    EXPECT_EQ(ip_of(p)[1], 0x21);
     EXPECT_EQ(set_ipv4_ttl(p, 3), ActionStatus::kOk);
     EXPECT_TRUE(test::checksums_ok(p));
     EXPECT_EQ(ip_of(p)[8], 3);
@@ -312,20 +318,15 @@ TEST(SetField, Ipv6RewritesSkipOtherFrames) {
 // Every truncation of every frame kind, under every action: no read or
 // write outside the frame (the buffer is exactly sized, so ASan sees it).
 TEST(SetField, TruncatedFramesNeverOverrun) {
-  std::vector<DpAction> acts = {DpAction::set_ipv4_src(1),
-                                DpAction::set_ipv4_dst(2),
-                                DpAction::set_ipv4_tos(0xfc),
-                                DpAction::set_ipv4_ttl(1),
-                                DpAction::set_tp_src(5),
-                                DpAction::set_tp_dst(6),
-                                DpAction::pop_vlan(),
-                                DpAction::set_vlan_vid(3),
-                                DpAction::set_vlan_pcp(2),
-                                DpAction::set_eth_src({}),
-                                DpAction::set_eth_dst({}),
-                                DpAction::push_vlan(0x8100, 1),
-                                DpAction::set_ipv6_tclass(0xff, 0xff),
-                                DpAction::set_ipv6_hlimit(1)};
+  std::vector<DpAction> acts = {
+      DpAction::set_ipv4_src(1),      DpAction::set_ipv4_dst(2),
+      DpAction::set_ipv4_tos(0xfc),   DpAction::set_ipv4_tos(0x03, 0x03),
+      DpAction::set_ipv4_ttl(1),      DpAction::set_tp_src(5),
+      DpAction::set_tp_dst(6),        DpAction::pop_vlan(),
+      DpAction::set_vlan_vid(3),      DpAction::set_vlan_pcp(2),
+      DpAction::set_eth_src({}),      DpAction::set_eth_dst({}),
+      DpAction::push_vlan(0x8100, 1), DpAction::set_ipv6_tclass(0xff, 0xff),
+      DpAction::set_ipv6_hlimit(1)};
   std::vector<Case> all = cases(), v6 = cases6();
   all.insert(all.end(), v6.begin(), v6.end());
   for (const Case& c : all) {

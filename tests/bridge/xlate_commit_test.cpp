@@ -6,6 +6,13 @@
 //   set_field:3->nw_ecn                  set(ipv6(tclass=0x3/0x3))
 //   set_field:3->nw_ecn,mod_nw_tos:64    set(ipv6(tclass=0x43))
 //   any of them with nw_proto=0          (nothing: no L3 header for OVS)
+// and on IPv4 (udp, nw_tos=0, nw_ttl=64):
+//   mod_nw_tos:32                        set(ipv4(tos=0x20/0xfc))
+//   set_field:2->nw_ecn                  set(ipv4(tos=0x2/0x3))
+//   mod_nw_tos:32,set_field:1->nw_ecn,set_field:9->nw_ttl  set(ipv4(tos=0x21,ttl=9))
+//   ip,nw_proto=0 with those             (nothing; the megaflow pins nw_proto=0)
+// pin_rewrite: what the megaflow pins for a rewrite that changes nothing
+// (OVS: `mod_nw_src:X` on a packet from X pins nw_src and nw_proto).
 #include "flowpath/bridge/xlate_commit.hpp"
 
 #include <gtest/gtest.h>
@@ -67,6 +74,54 @@ TEST(XlateCommit, Ipv4StaysIpv4) {
   FlowKey f = base;
   f.nw_ttl = 7;
   EXPECT_EQ(commit(f, base, wc), "set(ipv4(ttl=7)),2");
+}
+
+FlowKey udp4() {
+  FlowKey k = udp6();
+  k.dl_type = Be16{kEthTypeIpv4};
+  k.nw_tos = 0;
+  return k;
+}
+
+TEST(XlateCommit, Ipv4TosAsMaskedSetsOfTheChangedParts) {
+  FlowMask wc{};
+  FlowKey f = udp4();
+  f.nw_tos = 0x20;
+  EXPECT_EQ(commit(f, udp4(), wc), "set(ipv4(tos=0x20/0xfc)),2");
+  f.nw_tos = 0x02;
+  EXPECT_EQ(commit(f, udp4(), wc), "set(ipv4(tos=0x2/0x3)),2");
+  f.nw_tos = 0x21, f.nw_ttl = 9;
+  EXPECT_EQ(commit(f, udp4(), wc), "set(ipv4(tos=0x21,ttl=9)),2");
+  EXPECT_EQ(wc.nw_proto, 0xff);
+}
+
+TEST(XlateCommit, Ipv4WithoutProtocolIsNotRewritten) {
+  FlowMask wc{};
+  FlowKey base = udp4();
+  base.nw_proto = 0;
+  FlowKey f = base;
+  f.nw_src = Be32{0xc0000209}, f.nw_ttl = 9, f.nw_tos = 0x21;
+  EXPECT_EQ(commit(f, base, wc), "2");
+  EXPECT_EQ(wc.nw_proto, 0xff) << "a UDP packet of the same megaflow would be rewritten";
+}
+
+TEST(XlateCommit, PinRewriteMarksTheFieldAndTheProtocol) {
+  FlowMask wc{}, w{};
+  w.nw_src = Be32::from_raw(0xffffffffu);
+  pin_rewrite(udp4(), w, wc);
+  EXPECT_EQ(wc.nw_src, w.nw_src);
+  EXPECT_EQ(wc.nw_proto, 0xff);
+  FlowMask l2{};
+  w = FlowMask{};
+  w.dl_src.b.fill(0xff);
+  pin_rewrite(udp4(), w, l2);
+  EXPECT_EQ(l2.dl_src, w.dl_src);
+  EXPECT_EQ(l2.nw_proto, 0) << "an Ethernet rewrite does not care about L3";
+  FlowKey arp = udp4();
+  arp.dl_type = Be16{0x0806};
+  FlowMask a{};
+  pin_rewrite(arp, FlowMask{}, a);
+  EXPECT_EQ(a, FlowMask{});
 }
 
 }  // namespace

@@ -36,7 +36,7 @@ enum class DpActionType : uint8_t {
   kSetEthDst,   // mac
   kSetIpv4Src,  // ipv4 (host order); fixes IPv4 and L4 checksums
   kSetIpv4Dst,  // ipv4
-  kSetIpv4Tos,  // u8: TOS byte whose DSCP bits (u8 & 0xfc) are set, as mod_nw_tos; ECN kept
+  kSetIpv4Tos,  // u8: TOS bits under the mask `tci` (0: 0xfc, the DSCP bits, as mod_nw_tos)
   kSetIpv4Ttl,  // u8
   kSetTpSrc,    // l4_port (host order); TCP/UDP/SCTP
   kSetTpDst,    // l4_port
@@ -65,54 +65,116 @@ struct DpAction {
   EthAddr mac{};
   const DpCtSpec* ct = nullptr;
 
-  static DpAction output(uint32_t port) { DpAction a; a.type = DpActionType::kOutput; a.port = port; return a; }
-  static DpAction push_vlan(uint16_t tpid, uint16_t tci) {
-    DpAction a; a.type = DpActionType::kPushVlan; a.tpid = tpid; a.tci = tci; return a;
+  static DpAction output(uint32_t port) {
+    DpAction a;
+    a.type = DpActionType::kOutput;
+    a.port = port;
+    return a;
   }
-  static DpAction pop_vlan() { DpAction a; a.type = DpActionType::kPopVlan; return a; }
+  static DpAction push_vlan(uint16_t tpid, uint16_t tci) {
+    DpAction a;
+    a.type = DpActionType::kPushVlan;
+    a.tpid = tpid;
+    a.tci = tci;
+    return a;
+  }
+  static DpAction pop_vlan() {
+    DpAction a;
+    a.type = DpActionType::kPopVlan;
+    return a;
+  }
   static DpAction set_vlan_vid(uint16_t vid) {
-    DpAction a; a.type = DpActionType::kSetVlanVid; a.tci = vid; return a;
+    DpAction a;
+    a.type = DpActionType::kSetVlanVid;
+    a.tci = vid;
+    return a;
   }
   static DpAction set_vlan_pcp(uint8_t pcp) {
-    DpAction a; a.type = DpActionType::kSetVlanPcp; a.u8 = pcp; return a;
+    DpAction a;
+    a.type = DpActionType::kSetVlanPcp;
+    a.u8 = pcp;
+    return a;
   }
   static DpAction set_eth_src(const EthAddr& m) {
-    DpAction a; a.type = DpActionType::kSetEthSrc; a.mac = m; return a;
+    DpAction a;
+    a.type = DpActionType::kSetEthSrc;
+    a.mac = m;
+    return a;
   }
   static DpAction set_eth_dst(const EthAddr& m) {
-    DpAction a; a.type = DpActionType::kSetEthDst; a.mac = m; return a;
+    DpAction a;
+    a.type = DpActionType::kSetEthDst;
+    a.mac = m;
+    return a;
   }
   static DpAction set_ipv4_src(uint32_t ip) {
-    DpAction a; a.type = DpActionType::kSetIpv4Src; a.ipv4 = ip; return a;
+    DpAction a;
+    a.type = DpActionType::kSetIpv4Src;
+    a.ipv4 = ip;
+    return a;
   }
   static DpAction set_ipv4_dst(uint32_t ip) {
-    DpAction a; a.type = DpActionType::kSetIpv4Dst; a.ipv4 = ip; return a;
+    DpAction a;
+    a.type = DpActionType::kSetIpv4Dst;
+    a.ipv4 = ip;
+    return a;
   }
-  static DpAction set_ipv4_tos(uint8_t tos) {
-    DpAction a; a.type = DpActionType::kSetIpv4Tos; a.u8 = tos; return a;
+  // The DSCP-only form keeps tci 0 (the XDP fast path's only TOS op).
+  static DpAction set_ipv4_tos(uint8_t tos, uint8_t mask = 0xfc) {
+    DpAction a;
+    a.type = DpActionType::kSetIpv4Tos;
+    a.u8 = uint8_t(tos & mask);
+    a.tci = mask == 0xfc ? 0 : mask;
+    return a;
   }
   static DpAction set_ipv4_ttl(uint8_t ttl) {
-    DpAction a; a.type = DpActionType::kSetIpv4Ttl; a.u8 = ttl; return a;
+    DpAction a;
+    a.type = DpActionType::kSetIpv4Ttl;
+    a.u8 = ttl;
+    return a;
   }
   static DpAction set_ipv6_tclass(uint8_t tc, uint8_t mask) {
-    DpAction a; a.type = DpActionType::kSetIpv6Tclass; a.u8 = uint8_t(tc & mask); a.tci = mask; return a;
+    DpAction a;
+    a.type = DpActionType::kSetIpv6Tclass;
+    a.u8 = uint8_t(tc & mask);
+    a.tci = mask;
+    return a;
   }
   static DpAction set_ipv6_hlimit(uint8_t hl) {
-    DpAction a; a.type = DpActionType::kSetIpv6Hlimit; a.u8 = hl; return a;
+    DpAction a;
+    a.type = DpActionType::kSetIpv6Hlimit;
+    a.u8 = hl;
+    return a;
   }
   static DpAction set_tp_src(uint16_t port) {
-    DpAction a; a.type = DpActionType::kSetTpSrc; a.l4_port = port; return a;
+    DpAction a;
+    a.type = DpActionType::kSetTpSrc;
+    a.l4_port = port;
+    return a;
   }
   static DpAction set_tp_dst(uint16_t port) {
-    DpAction a; a.type = DpActionType::kSetTpDst; a.l4_port = port; return a;
+    DpAction a;
+    a.type = DpActionType::kSetTpDst;
+    a.l4_port = port;
+    return a;
   }
 
   static DpAction conntrack(const DpCtSpec* spec) {
-    DpAction a; a.type = DpActionType::kCt; a.ct = spec; return a;
+    DpAction a;
+    a.type = DpActionType::kCt;
+    a.ct = spec;
+    return a;
   }
-  static DpAction ct_clear() { DpAction a; a.type = DpActionType::kCtClear; return a; }
+  static DpAction ct_clear() {
+    DpAction a;
+    a.type = DpActionType::kCtClear;
+    return a;
+  }
   static DpAction recirc(uint32_t id) {
-    DpAction a; a.type = DpActionType::kRecirc; a.port = id; return a;
+    DpAction a;
+    a.type = DpActionType::kRecirc;
+    a.port = id;
+    return a;
   }
 
   friend bool operator==(const DpAction&, const DpAction&) = default;

@@ -80,7 +80,7 @@ inline ActionStatus apply_action(Packet& pkt, const DpAction& a) noexcept {
     case DpActionType::kSetIpv4Dst:
       return set_ipv4_dst(pkt, a.ipv4);
     case DpActionType::kSetIpv4Tos:
-      return set_ipv4_tos(pkt, a.u8);
+      return set_ipv4_tos(pkt, a.u8, a.tci ? uint8_t(a.tci) : uint8_t(0xfc));
     case DpActionType::kSetIpv4Ttl:
       return set_ipv4_ttl(pkt, a.u8);
     case DpActionType::kSetIpv6Tclass:

@@ -5,8 +5,8 @@
 //   set_ipv4_src / set_ipv4_dst   IPv4 header checksum, and the TCP/UDP
 //                                 checksum (the addresses are in its
 //                                 pseudo-header); SCTP/ICMP need nothing
-//   set_ipv4_tos(tos)             DSCP bits of the TOS byte (tos & 0xfc, as
-//                                 ovs-ofctl mod_nw_tos); ECN bits kept
+//   set_ipv4_tos(tos[, mask])     TOS bits under mask (default 0xfc: DSCP,
+//                                 as ovs-ofctl mod_nw_tos; 0x03: ECN)
 //   set_ipv4_ttl                  IPv4 header checksum
 //   set_ipv6_tclass(tc, mask)     traffic class bits under mask (0xfc:
 //                                 DSCP, as mod_nw_tos; 0x03: ECN)
@@ -202,9 +202,10 @@ inline ActionStatus set_ipv4_src(Packet& pkt, uint32_t addr) noexcept {
 inline ActionStatus set_ipv4_dst(Packet& pkt, uint32_t addr) noexcept {
   return detail::set_ipv4_addr(pkt, addr, 16);
 }
-/// `tos`: the whole TOS byte's DSCP part (tos & 0xfc); ECN is preserved.
-inline ActionStatus set_ipv4_tos(Packet& pkt, uint8_t tos) noexcept {
-  return detail::set_ipv4_word(pkt, 0, 0x00fc, tos);
+/// The TOS byte's bits under `mask` (default 0xfc: DSCP only, as
+/// mod_nw_tos; 0x03: ECN only, as set_field:->nw_ecn); the rest is kept.
+inline ActionStatus set_ipv4_tos(Packet& pkt, uint8_t tos, uint8_t mask = 0xfc) noexcept {
+  return detail::set_ipv4_word(pkt, 0, mask, tos);
 }
 inline ActionStatus set_ipv4_ttl(Packet& pkt, uint8_t ttl) noexcept {
   return detail::set_ipv4_word(pkt, 8, 0xff00, uint16_t(ttl << 8));

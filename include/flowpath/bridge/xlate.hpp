@@ -300,6 +300,20 @@ class Xlate {
 
   /// Runs one OpenFlow action; false stops the rest of the list.
   bool do_action(const OfAction& a, uint8_t table_id);
+  /// A rewrite pins what it writes (`set` marks it in a blank mask).
+  template <class F>
+  void pin(F set) {
+    FlowMask w{};
+    set(w);
+    pin_rewrite(flow_, w, out_.mask);
+  }
+  /// Whether the packet is IP (IPv4 only with `v4`): a decision on
+  /// dl_type, so the megaflow pins it (OVS pins dl_type always).
+  bool is_ip(bool v4 = false) noexcept {
+    out_.mask.dl_type = Be16::from_raw(0xffff);
+    const uint16_t t = flow_.dl_type.host();
+    return t == kEthTypeIpv4 || (!v4 && t == kEthTypeIpv6);
+  }
   void output_ofport(uint32_t ofport);
   void output_port(BridgePort& port);
   /// The frame's VLAN inside NORMAL: TPID, VID, PCP (in its TCI position).
@@ -312,6 +326,7 @@ class Xlate {
   void normal_output(BridgePort& port, const NormalVlan& nv);
   void flood(bool all);
   void move(const OfAction& a);
+  bool dec_ttl(const OfAction& a);
   void conntrack(const OfAction& a);
   void ct_clear();
 

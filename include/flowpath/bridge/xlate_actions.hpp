@@ -44,9 +44,11 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
       }
       break;
     case OfActionType::kSetVlanVid:
+      pin([](FlowMask& w) { w.vlans[0].tci = Be16{uint16_t(kVlanVidMask | kVlanCfi)}; });
       set_vid_pcp(kVlanVidMask, uint16_t(a.u16 & kVlanVidMask));
       break;
     case OfActionType::kSetVlanPcp:
+      pin([](FlowMask& w) { w.vlans[0].tci = Be16{uint16_t(kVlanPcpMask | kVlanCfi)}; });
       set_vid_pcp(kVlanPcpMask, uint16_t((a.u16 & 7) << kVlanPcpShift));
       break;
     case OfActionType::kStripVlan:
@@ -62,27 +64,46 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
       v0.tci = Be16{kVlanCfi};
       break;
     case OfActionType::kSetDlSrc:
+      pin([](FlowMask& w) { w.dl_src.b.fill(0xff); });
       flow_.dl_src = a.mac;
       break;
     case OfActionType::kSetDlDst:
+      pin([](FlowMask& w) { w.dl_dst.b.fill(0xff); });
       flow_.dl_dst = a.mac;
       break;
     case OfActionType::kSetNwSrc:
-      flow_.nw_src = Be32{a.ipv4};
-      break;
     case OfActionType::kSetNwDst:
-      flow_.nw_dst = Be32{a.ipv4};
+      if (!is_ip(true)) break;  // OVS: IPv4 only (not ARP)
+      pin([&](FlowMask& w) {
+        (a.type == OfActionType::kSetNwSrc ? w.nw_src : w.nw_dst) = Be32::from_raw(~0u);
+      });
+      (a.type == OfActionType::kSetNwSrc ? flow_.nw_src : flow_.nw_dst) = Be32{a.ipv4};
       break;
     case OfActionType::kSetNwTos:
+      if (!is_ip()) break;
+      pin([](FlowMask& w) { w.nw_tos = 0xfc; });
       flow_.nw_tos = uint8_t((flow_.nw_tos & 3) | (a.u16 & 0xfc));
       break;
     case OfActionType::kSetTpSrc:
-      flow_.tp_src = Be16{a.u16};
-      break;
     case OfActionType::kSetTpDst:
-      flow_.tp_dst = Be16{a.u16};
+      if (!is_ip()) break;
+      out_.mask.nw_frag |= kFragAny | kFragLater;  // read just below
+      if (flow_.nw_frag & kFragLater) break;       // OVS: no ports to set
+      pin([&](FlowMask& w) {
+        (a.type == OfActionType::kSetTpSrc ? w.tp_src : w.tp_dst) = Be16::from_raw(0xffff);
+      });
+      (a.type == OfActionType::kSetTpSrc ? flow_.tp_src : flow_.tp_dst) = Be16{a.u16};
       break;
+    case OfActionType::kSetNwTtl:
+      if (!is_ip()) break;
+      pin([](FlowMask& w) { w.nw_ttl = 0xff; });
+      flow_.nw_ttl = uint8_t(a.u16);
+      break;
+    case OfActionType::kDecTtl:
+      return dec_ttl(a);
     case OfActionType::kSetField:
+      if (field_info(a.field).space == FieldSpace::kKey)
+        pin([&](FlowMask& w) { apply_set_field_mask(a, w); });
       apply_set_field(a, flow_, meta_);
       break;
     case OfActionType::kMove:
@@ -122,14 +143,34 @@ inline bool Xlate::do_action(const OfAction& a, uint8_t table_id) {
   return true;
 }
 
+// dec_ttl, as OVS's compose_dec_ttl: a non-IP packet is left alone; else
+// the megaflow pins the TTL (and nw_proto), a TTL above 1 is decremented,
+// and a TTL of 0 or 1 stops this table's actions.  OVS then sends a
+// packet-in (reason invalid_ttl) to each controller id, but its default
+// asynchronous configuration turns that reason off and flowpath's channel
+// has no way to turn it on: the packet goes nowhere unless earlier actions
+// sent it, and the datapath counts the drop as for any flow without output.
+inline bool Xlate::dec_ttl(const OfAction&) {
+  if (!is_ip()) return true;
+  pin([](FlowMask& w) { w.nw_ttl = 0xff; });
+  if (flow_.nw_ttl > 1) {
+    --flow_.nw_ttl;
+    return true;
+  }
+  line(" >> IPv4 decrement TTL exception");  // OVS's words, IPv6 too
+  return false;
+}
+
 // move:SRC->DST: the bits of SRC read now; a key field read pins those
-// bits in the megaflow (registers are not in it: they derive from the key).
+// bits in the megaflow (registers are not in it: they derive from the key),
+// and so does a key field written, as every rewrite.
 inline void Xlate::move(const OfAction& a) {
   U128 v = read_subfield(flow_, meta_, a.src);
-  if (field_info(a.src.field).space == FieldSpace::kKey) {
-    PipelineMeta unused;
+  PipelineMeta unused;
+  if (field_info(a.src.field).space == FieldSpace::kKey)
     write_subfield(out_.mask, unused, a.src, ~U128(0));
-  }
+  if (field_info(a.dst.field).space == FieldSpace::kKey)  // a rewrite: pinned (pin_rewrite)
+    pin([&](FlowMask& w) { write_subfield(w, unused, a.dst, ~U128(0)); });
   write_subfield(flow_, meta_, a.dst, v);
 }
 

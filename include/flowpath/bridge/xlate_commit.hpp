@@ -10,6 +10,9 @@
 //
 // VLAN changes un-wildcard the packet's original VLAN headers: a push
 // copies the PCP the packet had, so the megaflow must pin it (as OVS does).
+// Every rewrite pins the bits it writes when it runs (pin_rewrite): commit
+// only emits what differs, so without the pin a packet that already held
+// the new value would make a megaflow that skips the rewrite for all.
 //
 // Cost: a few compares per output; control path only.
 #pragma once
@@ -49,31 +52,33 @@ inline void commit_vlans(const FlowKey& flow, FlowKey& base, FlowMask& wc, DpAct
   base.vlans[1] = flow.vlans[1];
 }
 
-/// IPv4 address, TOS and TTL rewrites.
-inline void commit_ipv4(const FlowKey& flow, FlowKey& base, DpActionList& out) {
-  auto set32 = [&](DpActionType t, Be32 want, Be32& have) {
-    if (want == have) return;
-    DpAction a;
-    a.type = t;
-    a.ipv4 = want.host();
-    out.push_back(a);
-    have = want;
-  };
-  set32(DpActionType::kSetIpv4Src, flow.nw_src, base.nw_src);
-  set32(DpActionType::kSetIpv4Dst, flow.nw_dst, base.nw_dst);
-  auto set8 = [&](DpActionType t, uint8_t want, uint8_t& have) {
-    if (want == have) return;
-    DpAction a;
-    a.type = t;
-    a.u8 = want;
-    out.push_back(a);
-    have = want;
-  };
-  if ((flow.nw_tos & 0xfc) != (base.nw_tos & 0xfc)) {
-    set8(DpActionType::kSetIpv4Tos, uint8_t(flow.nw_tos & 0xfc), base.nw_tos);
-    base.nw_tos = flow.nw_tos;
-  }
-  set8(DpActionType::kSetIpv4Ttl, flow.nw_ttl, base.nw_ttl);
+/// The mask of a TOS / traffic class rewrite, as OVS's commit: the bits
+/// the megaflow pins (every action pins what it writes, a match what it
+/// read: OVS writes the field under its wildcard mask), plus the DSCP (0xfc)
+/// and ECN (0x03) parts that differ.  So `set_field:1->nw_ecn` alone is
+/// tos=0x1/0x3, and after mod_nw_tos too the whole byte.  0: no rewrite.
+inline uint8_t tos_mask(uint8_t want, uint8_t have, const FlowMask& wc) noexcept {
+  const uint8_t diff = uint8_t(want ^ have);
+  if (!diff) return 0;
+  return uint8_t(wc.nw_tos | (diff & 0xfc ? 0xfc : 0) | (diff & 0x03 ? 0x03 : 0));
+}
+
+/// IPv4 address, TOS (DSCP and ECN) and TTL rewrites.  As OVS's
+/// commit_set_nw_action, a packet with nw_proto 0 gets none (no L3 header in
+/// OVS's eyes), so a megaflow that would rewrite pins nw_proto.
+inline void commit_ipv4(const FlowKey& flow, FlowKey& base, FlowMask& wc, DpActionList& out) {
+  if (flow.nw_src == base.nw_src && flow.nw_dst == base.nw_dst && flow.nw_tos == base.nw_tos &&
+      flow.nw_ttl == base.nw_ttl)
+    return;
+  wc.nw_proto = 0xff;
+  if (flow.nw_proto == 0) return;
+  if (flow.nw_src != base.nw_src) out.push_back(DpAction::set_ipv4_src(flow.nw_src.host()));
+  if (flow.nw_dst != base.nw_dst) out.push_back(DpAction::set_ipv4_dst(flow.nw_dst.host()));
+  if (const uint8_t mask = tos_mask(flow.nw_tos, base.nw_tos, wc))
+    out.push_back(DpAction::set_ipv4_tos(flow.nw_tos, mask));
+  if (flow.nw_ttl != base.nw_ttl) out.push_back(DpAction::set_ipv4_ttl(flow.nw_ttl));
+  base.nw_src = flow.nw_src, base.nw_dst = flow.nw_dst;
+  base.nw_tos = flow.nw_tos, base.nw_ttl = flow.nw_ttl;
 }
 
 /// IPv6 traffic class and hop limit rewrites: OVS's commit_set_ipv6_action
@@ -86,9 +91,8 @@ inline void commit_ipv6(const FlowKey& flow, FlowKey& base, FlowMask& wc, DpActi
   if (flow.nw_tos == base.nw_tos && flow.nw_ttl == base.nw_ttl) return;
   wc.nw_proto = 0xff;
   if (flow.nw_proto == 0) return;
-  const uint8_t diff = uint8_t(flow.nw_tos ^ base.nw_tos);
-  const uint8_t mask = uint8_t((diff & 0xfc ? 0xfc : 0) | (diff & 0x03 ? 0x03 : 0));
-  if (mask) out.push_back(DpAction::set_ipv6_tclass(flow.nw_tos, mask));
+  if (const uint8_t mask = tos_mask(flow.nw_tos, base.nw_tos, wc); mask)
+    out.push_back(DpAction::set_ipv6_tclass(flow.nw_tos, mask));
   base.nw_tos = flow.nw_tos;
   if (flow.nw_ttl != base.nw_ttl) out.push_back(DpAction::set_ipv6_hlimit(flow.nw_ttl));
   base.nw_ttl = flow.nw_ttl;
@@ -114,6 +118,26 @@ inline void commit_l4_ports(const FlowKey& flow, FlowKey& base, DpActionList& ou
 
 }  // namespace xlate_detail
 
+/// What a header rewrite pins in the megaflow, at the action, as OVS's
+/// do_xlate_actions un-wildcards the bits an action writes (`written`).
+/// Without it a packet that already carries the value commits nothing, and
+/// its megaflow, blind to the field, catches later packets with other values
+/// and forwards them unrewritten.  A rewrite of an IP or L4 field of an IP
+/// packet pins nw_proto too (what OVS 3.1 shows, even when the rewrite is
+/// never committed): the commit above skips IP rewrites when nw_proto is 0.
+inline void pin_rewrite(const FlowKey& flow, const FlowMask& written, FlowMask& wc) noexcept {
+  mask_union(wc, written);
+  const uint16_t type = flow.dl_type.host();
+  if (type != kEthTypeIpv4 && type != kEthTypeIpv6) return;
+  FlowMask ip{};
+  ip.nw_src = ip.nw_dst = Be32::from_raw(0xffffffffu);
+  ip.ipv6_src.b.fill(0xff), ip.ipv6_dst.b.fill(0xff);
+  ip.ipv6_label = Be32::from_raw(0xffffffffu);
+  ip.nw_tos = ip.nw_ttl = 0xff;
+  ip.tp_src = ip.tp_dst = Be16::from_raw(0xffff);
+  if (!(masked(written, ip) == FlowKey{})) wc.nw_proto = 0xff;
+}
+
 /// Emits the datapath actions that turn `base` into `flow`; base := flow.
 inline void commit_flow(const FlowKey& flow, FlowKey& base, FlowMask& wc, DpActionList& out) {
   xlate_detail::commit_vlans(flow, base, wc, out);
@@ -128,7 +152,7 @@ inline void commit_flow(const FlowKey& flow, FlowKey& base, FlowMask& wc, DpActi
   set_mac(DpActionType::kSetEthSrc, flow.dl_src, base.dl_src);
   set_mac(DpActionType::kSetEthDst, flow.dl_dst, base.dl_dst);
   const uint16_t type = flow.dl_type.host();
-  if (type == kEthTypeIpv4) xlate_detail::commit_ipv4(flow, base, out);
+  if (type == kEthTypeIpv4) xlate_detail::commit_ipv4(flow, base, wc, out);
   if (type == kEthTypeIpv6) xlate_detail::commit_ipv6(flow, base, wc, out);
   if (type == kEthTypeIpv4 || type == kEthTypeIpv6) xlate_detail::commit_l4_ports(flow, base, out);
 }

@@ -71,8 +71,8 @@ inline std::string set_field(const DpAction& a) {
       return "src=" + ip4(a.ipv4);
     case DpActionType::kSetIpv4Dst:
       return "dst=" + ip4(a.ipv4);
-    case DpActionType::kSetIpv4Tos:
-      return "tos=" + hex(a.u8);
+    case DpActionType::kSetIpv4Tos:  // masked unless the whole byte, as OVS prints it
+      return "tos=" + hex(a.u8) + (a.tci == 0xff ? "" : "/" + hex(uint8_t(a.tci ? a.tci : 0xfc)));
     case DpActionType::kSetIpv4Ttl:
       return "ttl=" + std::to_string(a.u8);
     case DpActionType::kSetIpv6Tclass:  // masked unless the whole byte, as OVS prints it

@@ -7,7 +7,7 @@
 // any field of the registry (set_field), the pipeline's registers (load,
 // move), the connection tracker (ct, ct_clear: the bridge translates ct()
 // into a datapath ct + recirculation) and conjunctive matches
-// (conjunction).  Ports are OpenFlow port numbers:
+// (conjunction), and the TTL (dec_ttl, mod_nw_ttl).  Ports are OpenFlow port numbers:
 // the reserved ones use Open vSwitch's 16-bit OpenFlow 1.0 numbers below.
 // An empty list means drop.
 //
@@ -61,6 +61,8 @@ enum class OfActionType : uint8_t {
   kCt,           // ct(...): see CtArgs; `exec` holds its nested set_field/load and nat
   kCtClear,      // forget the connection-tracking state (ct_* fields to 0)
   kConjunction,  // u32 = id, clause (1-based k), n_clauses (n)
+  kDecTtl,       // dec_ttl[(ids)]: cnt_ids, the controllers told of an expired TTL
+  kSetNwTtl,     // u16: mod_nw_ttl:TTL (IPv4 TTL / IPv6 hop limit)
 };
 
 /// nat(...) inside ct(): address range, port range, flags.
@@ -111,6 +113,9 @@ struct OfAction {
   uint8_t clause = 0, n_clauses = 0;  // kConjunction: k (1-based), n
   CtArgs ct;                          // kCt
   std::vector<OfAction> exec;         // kCt: exec(...) actions
+  // kDecTtl: controller ids; empty for plain `dec_ttl` (OVS: controller 0),
+  // printed `dec_ttl(1,2)` when given (Nicira's dec_ttl_cnt_ids).
+  std::vector<uint16_t> cnt_ids;
 
   static OfAction output(uint32_t p) {
     OfAction a;
@@ -164,6 +169,14 @@ inline void apply_set_field(const OfAction& a, FlowKey& key) noexcept {
   if (!bytes) return;
   for (unsigned i = 0; i < f.n_bytes; ++i)
     bytes[i] = uint8_t((bytes[i] & ~a.mask[i]) | (a.value[i] & a.mask[i]));
+}
+/// The bits a kSetField action writes, marked in a mask of the key (OVS's
+/// mf_mask_field_masked: the megaflow pins them).  Metadata fields: none.
+inline void apply_set_field_mask(const OfAction& a, FlowMask& mask) noexcept {
+  const FieldInfo& f = field_info(a.field);
+  uint8_t* bytes = field_bytes(mask, f);
+  if (!bytes) return;
+  for (unsigned i = 0; i < f.n_bytes; ++i) bytes[i] |= a.mask[i];
 }
 /// The same for a field of either struct (registers included).
 inline void apply_set_field(const OfAction& a, FlowKey& key, PipelineMeta& meta) noexcept {

@@ -4,7 +4,8 @@
 //
 // The actions are walked with the VLAN tags the flow is known to carry (the
 // match's tag, then push/pop/mod_vlan/set_field:->vlan_tci, two deep):
-// strip_vlan with no tag, mod_nw_* on a flow that does not match IPv4,
+// strip_vlan with no tag, mod_nw_src/dst on a flow that does not match IPv4,
+// mod_nw_tos, mod_nw_ttl and dec_ttl on one that matches no IP,
 // mod_tp_* without TCP/UDP/SCTP or on a later fragment are "inconsistent"
 // and keep only OpenFlow 1.0 (whose actions need not fit the match);
 // set_field on a field whose prerequisite the match lacks, or on
@@ -98,6 +99,8 @@ inline uint32_t check_actions(const Match& match, const OfActionList& actions, u
         if (!w.ip4) inconsistent();
         break;
       case T::kSetNwTos:
+      case T::kSetNwTtl:
+      case T::kDecTtl:
         if (!w.ip) inconsistent();
         break;
       case T::kSetTpSrc:

@@ -7,6 +7,7 @@
 // IN_PORT, LOCAL, CONTROLLER (case-insensitive), mod_vlan_vid:VID,
 // mod_vlan_pcp:PCP, strip_vlan, pop_vlan, push_vlan:ETHERTYPE,
 // mod_dl_src/dst:MAC, mod_nw_src/dst:IP, mod_nw_tos:TOS, mod_tp_src/dst:N,
+// mod_nw_ttl:TTL, dec_ttl, dec_ttl(ID,...),
 // set_field:VALUE[/MASK]->FIELD, resubmit:PORT, resubmit([PORT],[TABLE]),
 // goto_table:N (last, once: OVS's instruction rule).  Anything else throws
 // flowpath::Error naming the action, with Open vSwitch's reason text; the
@@ -132,6 +133,10 @@ inline std::string_view ovs_action_name(const OfAction& a) {
       return "ct_clear";
     case T::kConjunction:
       return "conjunction";
+    case T::kDecTtl:
+      return "dec_ttl";
+    case T::kSetNwTtl:
+      return "set_ip_ttl";
   }
   return "output";
 }
@@ -189,6 +194,14 @@ inline OfAction parse_one_action(std::string_view tok, const PortNameResolver& r
       throw Error(std::string(tok) + ": action needs an argument (name:value)");
   };
   if (name == "resubmit") return parse_resubmit(tok.substr(name.size()), tok, resolver);
+  if (name == "dec_ttl") {  // dec_ttl, dec_ttl(), dec_ttl(IDS), dec_ttl:IDS
+    if (colon != std::string_view::npos && tok[colon] == '(') {
+      if (tok.back() != ')') throw Error(std::string(tok) + ": unbalanced parentheses");
+      arg = tok.substr(colon + 1, tok.size() - colon - 2);
+    }
+    if (ofctl::trim(arg).empty()) return OfAction::with_u16(T::kDecTtl, 0);
+    return parse_dec_ttl_ids(arg, tok);
+  }
   if (colon == std::string_view::npos) {
     if (name == "strip_vlan" || name == "pop_vlan") return OfAction::with_u16(T::kStripVlan, 0);
     for (const auto& r : kReservedPorts)

@@ -137,6 +137,14 @@ inline std::string format_one_action(const OfAction& a, const PortNamer* namer) 
     }
     case T::kGotoTable:
       return "goto_table:" + n(a.table);
+    case T::kDecTtl: {
+      if (a.cnt_ids.empty()) return "dec_ttl";
+      std::string s = "dec_ttl(";
+      for (size_t i = 0; i < a.cnt_ids.size(); ++i) s += (i ? "," : "") + n(a.cnt_ids[i]);
+      return s + ")";
+    }
+    case T::kSetNwTtl:
+      return "mod_nw_ttl:" + n(a.u16);
   }
   return "<unknown>";
 }

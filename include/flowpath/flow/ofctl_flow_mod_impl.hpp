@@ -31,6 +31,12 @@ inline std::string format_actions_as(const OfctlFlow& f, uint32_t proto) {
     std::function<std::string(const OfAction&)> one = [&](const OfAction& a) -> std::string {
       if (a.type == T::kGotoTable) return "resubmit(," + std::to_string(a.table) + ")";
       if (a.type == T::kSetField) return of10_set_field(a);
+      if (a.type == T::kSetNwTtl) {  // OpenFlow 1.0 has no such action: Nicira's reg_load
+        char b[48];
+        std::snprintf(b, sizeof b, a.u16 ? "load:%#x->NXM_NX_IP_TTL[]" : "load:0->NXM_NX_IP_TTL[]",
+                      unsigned(a.u16));
+        return b;
+      }
       if (a.type == T::kCt) return format_ct(a, one);
       return format_one_action(a, nullptr);
     };

@@ -1,7 +1,7 @@
 // flowpath/flow/ofctl_rewrite_actions.hpp — the header-rewriting actions of
 // ovs-ofctl flow text (mod_vlan_vid, mod_vlan_pcp, push_vlan, mod_nw_tos,
-// mod_tp_*, mod_dl_*, mod_nw_*, set_field/load) with Open vSwitch's wording
-// for bad arguments, the set_field prerequisite check, and the rewrite of
+// mod_tp_*, mod_dl_*, mod_nw_*, mod_nw_ttl, set_field/load) with Open vSwitch's wording
+// for bad arguments, dec_ttl's controller ids, the set_field prerequisite check, and the rewrite of
 // unmasked set_field into its OpenFlow 1.0 twin.  Used by
 // flow/ofctl_actions.hpp.
 //
@@ -101,6 +101,7 @@ inline std::optional<OfAction> parse_rewrite_action(std::string_view name, std::
     if (t & 3) not_valid("TOS");
     return OfAction::with_u16(T::kSetNwTos, uint16_t(t));
   }
+  if (name == "mod_nw_ttl") return OfAction::with_u16(T::kSetNwTtl, uint16_t(typed(0xff, "TTL")));
   if (name == "mod_tp_src" || name == "mod_tp_dst")
     return OfAction::with_u16(
         name == "mod_tp_src" ? T::kSetTpSrc : T::kSetTpDst,
@@ -122,6 +123,32 @@ inline std::optional<OfAction> parse_rewrite_action(std::string_view name, std::
   }
   if (name == "set_field") return parse_set_field(arg, tok);
   return std::nullopt;
+}
+
+/// dec_ttl's controller ids, `1,2` of `dec_ttl(1,2)` or `dec_ttl:1,2`: as
+/// OVS, each comma- or space-separated token read as C's atoi (digits after
+/// an optional sign; "x" is 0) and truncated to 16 bits; no token at all is
+/// an error.
+inline OfAction parse_dec_ttl_ids(std::string_view arg, std::string_view tok) {
+  OfAction a = OfAction::with_u16(OfActionType::kDecTtl, 0);
+  size_t i = 0;
+  while (i < arg.size()) {
+    while (i < arg.size() && (arg[i] == ',' || arg[i] == ' ')) ++i;
+    if (i == arg.size()) break;
+    size_t end = arg.find_first_of(", ", i);
+    std::string_view t = arg.substr(i, end == std::string_view::npos ? arg.size() - i : end - i);
+    size_t k = 0;
+    bool neg = false;
+    if (k < t.size() && (t[k] == '-' || t[k] == '+')) neg = t[k++] == '-';
+    uint64_t v = 0;
+    for (; k < t.size() && t[k] >= '0' && t[k] <= '9' && v < (1ull << 40); ++k)
+      v = v * 10 + uint64_t(t[k] - '0');
+    a.cnt_ids.push_back(uint16_t(neg ? 0 - v : v));
+    i += t.size();
+  }
+  if (a.cnt_ids.empty())
+    throw Error(std::string(tok) + ": dec_ttl_cnt_ids: expected at least one controller id.");
+  return a;
 }
 
 /// Throws when a set_field's field lacks its prerequisite in `m`.

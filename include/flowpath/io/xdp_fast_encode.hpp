@@ -108,6 +108,7 @@ inline bool xdp_op_from(const DpAction& a, bool ipv4, uint32_t& depth, fp_xdp_op
       op.field = a.type == DpActionType::kSetIpv4Src ? 12 : 16;
       return true;
     case DpActionType::kSetIpv4Tos:  // as set_ipv4_tos: DSCP bits of word 0
+      if (a.tci) return false;       // an ECN rewrite (mask in tci): userspace's
       op.type = FP_XDP_OP_SET_IPV4_WORD, op.field = 0, op.mask = 0x00fc, op.bits = a.u8;
       return true;
     case DpActionType::kSetIpv4Ttl:

@@ -103,6 +103,9 @@ inline std::optional<OfAction> decode_nicira_ext(Reader& x, uint16_t sub, uint16
       return decode_conjunction(x, len);
     case kNxCtClear:
       return decode_ct_clear(len);
+    case kNxDecTtl:
+    case kNxDecTtlCntIds:
+      return decode_dec_ttl(x, sub, len);
     case kNxCt:
       if (len < 24) fail(OfpErrc::kActionBadLen, "ct: shorter than 24 bytes");
       if (nest != Nest::kTop) fail(OfpErrc::kActionBadArgument, "ct inside ct");
@@ -225,6 +228,12 @@ inline OfAction decode_of13_action(uint16_t type, uint16_t len, Reader& x, Nest 
     case 18:
       if (len != 8) fail(OfpErrc::kActionBadLen, "pop_vlan length");
       return OfAction::with_u16(T::kStripVlan, 0);
+    case 23:  // OFPAT_SET_NW_TTL
+      if (len != 8) fail(OfpErrc::kActionBadLen, "set_nw_ttl length");
+      return OfAction::with_u16(T::kSetNwTtl, x.u8());
+    case 24:  // OFPAT_DEC_NW_TTL
+      if (len != 8) fail(OfpErrc::kActionBadLen, "dec_nw_ttl length");
+      return OfAction::with_u16(T::kDecTtl, 0);
     case 25:
       return decode_set_field(x, false);
     case 0xffff:

@@ -184,6 +184,10 @@ inline void encode_of10_action(Writer& w, const OfAction& a) {
       return encode_ct_clear(w);
     case T::kConjunction:
       return encode_conjunction(w, a);
+    case T::kDecTtl:
+      return encode_nx_dec_ttl(w, a);
+    case T::kSetNwTtl:  // no OpenFlow 1.0 action: Nicira's reg_load, as OVS
+      return put_set_field(w, kOfp10, FieldId::kNwTtl, be_bytes(a.u16, 1), be_bytes(0xff, 1));
   }
 }
 
@@ -243,6 +247,11 @@ inline void encode_of13_action(Writer& w, const OfAction& a, const Match& match,
       return encode_ct_clear(w);
     case T::kConjunction:
       return encode_conjunction(w, a);
+    case T::kDecTtl:  // OFPAT_DEC_NW_TTL, or Nicira's with controller ids
+      if (!a.cnt_ids.empty()) return encode_nx_dec_ttl(w, a);
+      return w.u16(24), w.u16(8), w.zeros(4);
+    case T::kSetNwTtl:  // OFPAT_SET_NW_TTL
+      return w.u16(23), w.u16(8), w.u8(uint8_t(a.u16)), w.zeros(3);
   }
 }
 }  // namespace act

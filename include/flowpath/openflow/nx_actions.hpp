@@ -7,6 +7,9 @@
 //   NXAST_CONJUNCTION (34) conjunction(ID,K/N)
 //                          hdr(10) | clause u8 (K-1) | n_clauses u8 | id u32
 //   NXAST_CT_CLEAR (43)    ct_clear: hdr(10) | pad(6)
+//   NXAST_DEC_TTL (18)     dec_ttl: hdr(10) | pad(6)
+//   NXAST_DEC_TTL_CNT_IDS (21) dec_ttl(ID,...): hdr(10) | n u16 | zeros(4) |
+//                          n ids u16 | pad to 8
 //
 // `hdr(10)` is type 0xffff | len | vendor 0x2320 | subtype.  Fields are
 // named by NXM headers (OVS writes NXM headers for move in OpenFlow 1.0 and
@@ -31,7 +34,7 @@
 namespace flowpath::openflow::act {
 
 inline constexpr uint16_t kNxRegMove = 6, kNxConjunction = 34, kNxCt = 35, kNxNat = 36,
-                          kNxCtClear = 43;
+                          kNxCtClear = 43, kNxDecTtl = 18, kNxDecTtlCntIds = 21;
 inline constexpr uint16_t kOxmPacketRegs = 0x8001;
 
 /// The NXM (or, for xregs, OXM packet-register) header naming `fid`.
@@ -132,6 +135,35 @@ inline OfAction decode_ct_clear(uint16_t len) {
 inline void encode_ct_clear(Writer& w) {
   put_nx_header(w, 16, kNxCtClear);
   w.zeros(6);
+}
+
+/// NXAST_DEC_TTL (plain dec_ttl: controller 0) or NXAST_DEC_TTL_CNT_IDS.
+inline OfAction decode_dec_ttl(Reader& x, uint16_t sub, uint16_t len) {
+  OfAction a = OfAction::with_u16(OfActionType::kDecTtl, 0);
+  if (sub == kNxDecTtl) {
+    if (len != 16) throw DecodeError(OfpErrc::kActionBadLen, "dec_ttl: length must be 16");
+    return a;
+  }
+  const uint16_t n = x.u16();
+  if (x.u32() != 0) throw DecodeError(OfpErrc::kActionBadArgument, "dec_ttl_cnt_ids: zeros");
+  if (n == 0 || x.remaining() < size_t(n) * 2)
+    throw DecodeError(OfpErrc::kActionBadLen,
+                      "dec_ttl_cnt_ids: " + std::to_string(n) + " ids do not fit the action");
+  for (uint16_t i = 0; i < n; ++i) a.cnt_ids.push_back(x.u16());
+  return a;
+}
+
+/// dec_ttl as Nicira's action (ids given, or OpenFlow 1.0: no standard one).
+inline void encode_nx_dec_ttl(Writer& w, const OfAction& a) {
+  if (a.cnt_ids.empty()) {
+    put_nx_header(w, 16, kNxDecTtl);
+    return w.zeros(6);
+  }
+  const size_t body = 16 + 2 * a.cnt_ids.size(), len = (body + 7) / 8 * 8;
+  put_nx_header(w, uint16_t(len), kNxDecTtlCntIds);
+  w.u16(uint16_t(a.cnt_ids.size())), w.zeros(4);
+  for (uint16_t id : a.cnt_ids) w.u16(id);
+  w.zeros(len - body);
 }
 
 }  // namespace flowpath::openflow::act
