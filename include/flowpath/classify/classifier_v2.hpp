@@ -72,7 +72,9 @@ struct ClassifierV2Config {
   uint32_t compile_min = 64;        // compile when the delta holds more than
   uint32_t compile_fraction = 16;   //   max(compile_min, rules / compile_fraction)
   uint32_t compile_pause = 8;       // after a compile of t ms, none for pause x t ms
-  bool background = true;           // compile on a thread (else inside the update)
+  uint32_t bits_max_rules = 4096;   // forest: a bit-vector index (rule_bits.hpp) for lookups
+  size_t bits_max_bytes = size_t{8} << 20;  //   without a mask up to this many rules / bytes
+  bool background = true;                   // compile on a thread (else inside the update)
 };
 
 namespace classify_detail {
@@ -258,6 +260,9 @@ class ClassifierV2 {
     maybe_compile();
   }
 
+  classify_detail::SplitForestConfig forest_config() const noexcept {
+    return {cfg_.leaf_size, cfg_.replication_budget, {cfg_.bits_max_rules, cfg_.bits_max_bytes}};
+  }
   std::vector<Rule*> snapshot();
   void maybe_compile();
   void install(Forest* f);
