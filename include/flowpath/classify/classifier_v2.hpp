@@ -39,12 +39,13 @@
 // delta, each forest) and freed a grace period after the last reference
 // goes.
 //
-// Cost: lookup ~ forest depth + a leaf scan per tree (+ the delta's tables
-// when non-empty); update ~ a delta insert plus bookkeeping; a compile is
-// O(rules x dims x depth) off the update path.  Thread-safety: any number of
-// concurrent lookups with one or more writers (serialised by a mutex
-// shared with the compile thread).  A returned Rule* stays valid while the
-// caller holds an rcu::ReadGuard.
+// Cost: lookup ~ forest depth + a leaf scan per tree, or for small sets
+// without a mask a bit-vector index's 1-2 search steps and one row line
+// per dimension (+ the delta's tables when non-empty); update ~ a delta
+// insert plus bookkeeping; a compile is O(rules x dims x depth) off the
+// update path.  Thread-safety: any number of concurrent lookups with one
+// or more writers (serialised by a mutex shared with the compile thread).
+// A returned Rule* stays valid while the caller holds an rcu::ReadGuard.
 #pragma once
 
 #include <algorithm>
@@ -168,7 +169,8 @@ class ClassifierV2 {
     uint64_t v = version_.load(std::memory_order_acquire);
     const Delta* d = delta_pub_.load(std::memory_order_acquire);
     const Delta* s = sealed_pub_.load(std::memory_order_acquire);
-    if (s == d) s = nullptr;
+    if (s == d || (s && s->empty_for_readers())) s = nullptr;
+    if (d->empty_for_readers()) d = nullptr;  // after the compile, often: no call per key
     for (size_t i = 0; i < keys.size(); i += Forest::kBatch) {
       size_t n = std::min(Forest::kBatch, keys.size() - i);
       uint64_t best_rank[Forest::kBatch] = {};
@@ -177,7 +179,8 @@ class ClassifierV2 {
       for (size_t k = 0; k < n; ++k) {
         if (s)
           if (const Rule* r = s->lookup(keys[i + k], v, best_rank[k], nullptr)) out[i + k] = r;
-        if (const Rule* r = d->lookup(keys[i + k], v, best_rank[k], nullptr)) out[i + k] = r;
+        if (d)
+          if (const Rule* r = d->lookup(keys[i + k], v, best_rank[k], nullptr)) out[i + k] = r;
       }
     }
   }
