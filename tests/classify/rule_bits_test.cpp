@@ -43,12 +43,19 @@ void check_keys(const RuleBits& b, const std::vector<TRule>& rs, testing::RuleGe
     std::vector<bool> is_cand(rs.size());
     for (size_t j = 0; j < c.size(); ++j) {
       ASSERT_LT(c[j], rs.size());
-      if (j) ASSERT_LT(c[j - 1], c[j]) << "candidates out of order";
+      if (j) {
+        ASSERT_LT(c[j - 1], c[j]) << "candidates out of order";
+      }
       is_cand[c[j]] = true;
-      if (!b.full_check(c[j])) ASSERT_TRUE(rs[c[j]].matches(key)) << "rule " << c[j];
+      if (!b.full_check(c[j])) {
+        ASSERT_TRUE(rs[c[j]].matches(key)) << "rule " << c[j];
+      }
     }
-    for (size_t i = 0; i < rs.size(); ++i)
-      if (rs[i].matches(key)) ASSERT_TRUE(is_cand[i]) << "matching rule " << i << " missed";
+    for (size_t i = 0; i < rs.size(); ++i) {
+      if (rs[i].matches(key)) {
+        ASSERT_TRUE(is_cand[i]) << "matching rule " << i << " missed";
+      }
+    }
   }
 }
 

@@ -151,7 +151,12 @@ class RuleBits {
     std::memcpy(&w, kb + off, 4);  // in bounds: build checks off + 4 <= sizeof(FlowKey)
     return __builtin_bswap32(w) >> shift;
   }
-  bool build_dim(Dim& dm, const std::vector<DimRange>& rg, const std::vector<uint8_t>& dead);
+  static uint32_t choose_dims(const std::vector<uint64_t>& cons, uint32_t* chosen);
+  bool add_dims(const uint32_t* chosen, uint32_t n_chosen,
+                const std::vector<std::vector<DimRange>>& rg, const std::vector<uint8_t>& dead,
+                size_t max_bytes);
+  bool build_dim(Dim& dm, const std::vector<DimRange>& rg, const std::vector<uint8_t>& dead,
+                 size_t budget);
 
   uint32_t n_ = 0, words_ = 0, n_dims_ = 0, n_guards_ = 0;
   Dim dim_[kMaxDims];
@@ -167,26 +172,16 @@ std::unique_ptr<RuleBits> RuleBits::build(const std::vector<Rule*>& rules, Limit
   b.n_ = static_cast<uint32_t>(rules.size());
   b.words_ = (b.n_ + 511) / 512 * 8;  // whole lines: a word is read from one
   b.full_check_.assign(b.words_, 0);
-  // The dimensions most rules constrain, as the forest's trees choose them.
   std::vector<uint64_t> cons(rules.size());
-  uint32_t use[kNumKeyDims] = {};
-  for (size_t i = 0; i < rules.size(); ++i) {
+  for (size_t i = 0; i < rules.size(); ++i)
     cons[i] = constrained_dims(rules[i]->match, rules[i]->ranges);
-    for (uint64_t m = cons[i]; m; m &= m - 1) ++use[std::countr_zero(m)];
-  }
-  uint32_t order[kNumKeyDims];
-  for (uint32_t d = 0; d < kNumKeyDims; ++d) order[d] = d;
-  std::stable_sort(order, order + kNumKeyDims,
-                   [&](uint32_t a, uint32_t c) { return use[a] > use[c]; });
   uint32_t chosen[kMaxDims];
-  for (uint32_t j = 0; j < kNumKeyDims && b.n_dims_ < kMaxDims && use[order[j]] > 0; ++j)
-    if (size_t{kKeyDims[order[j]].off} + 4 <= sizeof(FlowKey))  // rows() reads 4 bytes
-      chosen[b.n_dims_++] = order[j];
-  if (b.n_dims_ == 0) return nullptr;
+  uint32_t n_chosen = choose_dims(cons, chosen);
+  if (n_chosen == 0) return nullptr;
   uint64_t seen = 0;
-  for (uint32_t d = 0; d < b.n_dims_; ++d) seen |= uint64_t{1} << chosen[d];
+  for (uint32_t d = 0; d < n_chosen; ++d) seen |= uint64_t{1} << chosen[d];
   std::vector<uint8_t> dead(rules.size(), 0);
-  std::vector<std::vector<DimRange>> rg(b.n_dims_, std::vector<DimRange>(rules.size()));
+  std::vector<std::vector<DimRange>> rg(n_chosen, std::vector<DimRange>(rules.size()));
   for (size_t i = 0; i < rules.size(); ++i) {
     bool fc = (cons[i] & ~seen) != 0;  // constrained where the index does not look
     for (uint64_t m = cons[i]; m; m &= m - 1) {
@@ -195,45 +190,67 @@ std::unique_ptr<RuleBits> RuleBits::build(const std::vector<Rule*>& rules, Limit
       dead[i] |= r.lo > r.hi;
       fc |= !r.exact;
     }
-    for (uint32_t d = 0; d < b.n_dims_; ++d) {
+    for (uint32_t d = 0; d < n_chosen; ++d) {
       KeyDim k = kKeyDims[chosen[d]];
       rg[d][i] = cons[i] >> chosen[d] & 1 ? project(rules[i]->match, rules[i]->ranges, k)
                                           : DimRange{0, dim_full(k), true};
     }
     if (fc) b.full_check_[i / 64] |= uint64_t{1} << (i % 64);
   }
+  return b.add_dims(chosen, n_chosen, rg, dead, lim.max_bytes) ? std::move(out) : nullptr;
+}
+
+/// The (at most kMaxDims) dimensions most rules constrain, as the forest's
+/// trees choose them, that rows() can read with one 4-byte load.
+inline uint32_t RuleBits::choose_dims(const std::vector<uint64_t>& cons, uint32_t* chosen) {
+  uint32_t use[kNumKeyDims] = {};
+  for (uint64_t c : cons)
+    for (uint64_t m = c; m; m &= m - 1) ++use[std::countr_zero(m)];
+  uint32_t order[kNumKeyDims];
+  for (uint32_t d = 0; d < kNumKeyDims; ++d) order[d] = d;
+  std::stable_sort(order, order + kNumKeyDims,
+                   [&](uint32_t a, uint32_t c) { return use[a] > use[c]; });
+  uint32_t n = 0;
+  for (uint32_t j = 0; j < kNumKeyDims && n < kMaxDims && use[order[j]] > 0; ++j)
+    if (size_t{kKeyDims[order[j]].off} + 4 <= sizeof(FlowKey)) chosen[n++] = order[j];
+  return n;
+}
+
+/// Each chosen dimension becomes a guard (one range shared by every live
+/// rule; one dimension always keeps rows) or a dimension with rows.  False
+/// when the rows would pass max_bytes (checked before each allocation).
+inline bool RuleBits::add_dims(const uint32_t* chosen, uint32_t n_chosen,
+                               const std::vector<std::vector<DimRange>>& rg,
+                               const std::vector<uint8_t>& dead, size_t max_bytes) {
   size_t bytes = 0;
-  uint32_t n_chosen = b.n_dims_;
-  b.n_dims_ = 0;
   for (uint32_t d = 0; d < n_chosen; ++d) {
     KeyDim k = kKeyDims[chosen[d]];
     auto shift = static_cast<uint8_t>(32 - 8 * k.width);
     // One range shared by every live rule: a guard (but keep one row dimension).
     const DimRange* first = nullptr;
     bool same = true;
-    for (size_t i = 0; i < rules.size(); ++i) {
+    for (size_t i = 0; i < dead.size(); ++i) {
       if (dead[i]) continue;
       if (!first) first = &rg[d][i];
       same &= rg[d][i].lo == first->lo && rg[d][i].hi == first->hi;
     }
-    if (first && same && (b.n_dims_ > 0 || d + 1 < n_chosen)) {
-      b.guard_[b.n_guards_++] = {k.off, shift, first->lo, first->hi};
+    if (first && same && (n_dims_ > 0 || d + 1 < n_chosen)) {
+      guard_[n_guards_++] = {k.off, shift, first->lo, first->hi};
       continue;
     }
-    Dim& dm = b.dim_[b.n_dims_++];
+    Dim& dm = dim_[n_dims_++];
     dm.off = k.off;
     dm.shift = shift;
-    if (!b.build_dim(dm, rg[d], dead)) return nullptr;
-    bytes += size_t{dm.n_rows} * (b.words_ + 1) * 8 + dm.keys.size() * 4;
-    if (bytes > lim.max_bytes) return nullptr;
+    if (!build_dim(dm, rg[d], dead, max_bytes - std::min(bytes, max_bytes))) return false;
+    bytes += size_t{dm.n_rows} * (words_ + 1) * 8 + dm.keys.size() * 4;
   }
-  return out;
+  return bytes <= max_bytes;
 }
 
 /// One dimension: its boundaries, the search levels over them and a row
 /// per interval.  False when the rows would be over the byte limit.
 inline bool RuleBits::build_dim(Dim& dm, const std::vector<DimRange>& rg,
-                                const std::vector<uint8_t>& dead) {
+                                const std::vector<uint8_t>& dead, size_t budget) {
   std::vector<uint32_t> bounds;  // x starts a new interval at each
   for (size_t i = 0; i < rg.size(); ++i) {
     if (dead[i]) continue;
@@ -242,7 +259,8 @@ inline bool RuleBits::build_dim(Dim& dm, const std::vector<DimRange>& rg,
   }
   std::sort(bounds.begin(), bounds.end());
   bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
-  if (bounds.size() > (16u << 12)) return false;  // four levels at most
+  if (bounds.size() > (16u << 12)) return false;                      // four levels at most
+  if ((bounds.size() + 1) * (words_ + 1) * 8 > budget) return false;  // before allocating
   dm.n_bounds = static_cast<uint32_t>(bounds.size());
   dm.n_rows = dm.n_bounds + 1;
   // Levels bottom up: the last holds every boundary, each one above the
