@@ -214,6 +214,8 @@ void BM_v2_single(benchmark::State& st, std::string set) {
   st.counters["memory_MB"] = double(c.memory_bytes()) / 1048576.0;
   st.counters["tables"] = double(c.n_tables());
   st.counters["rules"] = double(c.size());
+  const auto* bits = c.forest() ? c.forest()->bits() : nullptr;
+  st.counters["bits_MB"] = bits ? double(bits->memory_bytes()) / 1048576.0 : 0.0;
 }
 
 void BM_v2_batch(benchmark::State& st, std::string set) {

@@ -45,8 +45,21 @@ void check_set(const std::string& dir, const std::string& set) {
     cls.compile_now();
     ASSERT_EQ(cls.size(), rules.size());
     ASSERT_EQ(cls.delta_size(), 0u);
+    // Sets up to the default limit get the bit-vector index, larger ones the trees.
+    EXPECT_EQ(cls.forest()->bits() != nullptr, rules.size() <= ClassifierV2Config{}.bits_max_rules)
+        << set;
     for (std::string trace : {"cb", "mix100k"})
       EXPECT_EQ(check_trace(cls, dir, set, trace, "compiled"), 0u);
+  }
+  if (rules.size() <= ClassifierV2Config{}.bits_max_rules) {  // the trees on the same set
+    ClassifierV2Config cfg;
+    cfg.bits_max_rules = 0;
+    ClassifierV2<int> cls(cfg);
+    for (size_t i = 0; i < rules.size(); ++i)
+      cls.insert(rules[i].match, classbench::priority_of(i), int(i), rules[i].ranges);
+    cls.compile_now();
+    ASSERT_EQ(cls.forest()->bits(), nullptr);
+    EXPECT_EQ(check_trace(cls, dir, set, "mix100k", "compiled, trees only"), 0u);
   }
   ClassifierV2Config cfg;
   cfg.compile_min = ~0u;  // keep the second half in the delta

@@ -118,6 +118,17 @@ TEST(ClassifierV2, MatchesLinearBigLeaves) {
   for (uint32_t seed = 26; seed <= 27; ++seed) run_differential(seed, true, 300, 2000, cfg);
 }
 
+// The forest's trees on every lookup without a mask (no bit-vector index,
+// which the sets above get), and an index whose rows stop at a byte limit.
+TEST(ClassifierV2, MatchesLinearTreesOnly) {
+  ClassifierV2Config cfg = sync_cfg();
+  cfg.bits_max_rules = 0;
+  for (uint32_t seed = 41; seed <= 43; ++seed) run_differential(seed, true, 300, 2000, cfg);
+  cfg = sync_cfg();
+  cfg.bits_max_bytes = 4096;
+  for (uint32_t seed = 44; seed <= 45; ++seed) run_differential(seed, true, 300, 2000, cfg);
+}
+
 TEST(ClassifierV2, MatchesLinearWithBackgroundCompiles) {
   ClassifierV2Config cfg;
   cfg.compile_min = 8;

@@ -36,7 +36,8 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
     endif()
     set(target simd_isa_${name}_test)
     add_executable(${target} ${CMAKE_CURRENT_LIST_DIR}/hash_test.cpp
-                             ${CMAKE_CURRENT_LIST_DIR}/compare_test.cpp)
+                             ${CMAKE_CURRENT_LIST_DIR}/compare_test.cpp
+                             ${CMAKE_CURRENT_LIST_DIR}/bits_kernels_test.cpp)
     if(NOT runnable)
       set_target_properties(${target} PROPERTIES EXCLUDE_FROM_ALL ON)
     endif()

@@ -39,12 +39,13 @@
 // delta, each forest) and freed a grace period after the last reference
 // goes.
 //
-// Cost: lookup ~ forest depth + a leaf scan per tree (+ the delta's tables
-// when non-empty); update ~ a delta insert plus bookkeeping; a compile is
-// O(rules x dims x depth) off the update path.  Thread-safety: any number of
-// concurrent lookups with one or more writers (serialised by a mutex
-// shared with the compile thread).  A returned Rule* stays valid while the
-// caller holds an rcu::ReadGuard.
+// Cost: lookup ~ forest depth + a leaf scan per tree, or for small sets
+// without a mask a bit-vector index's 1-2 search steps and one row line
+// per dimension (+ the delta's tables when non-empty); update ~ a delta
+// insert plus bookkeeping; a compile is O(rules x dims x depth) off the
+// update path.  Thread-safety: any number of concurrent lookups with one
+// or more writers (serialised by a mutex shared with the compile thread).
+// A returned Rule* stays valid while the caller holds an rcu::ReadGuard.
 #pragma once
 
 #include <algorithm>
@@ -72,7 +73,9 @@ struct ClassifierV2Config {
   uint32_t compile_min = 64;        // compile when the delta holds more than
   uint32_t compile_fraction = 16;   //   max(compile_min, rules / compile_fraction)
   uint32_t compile_pause = 8;       // after a compile of t ms, none for pause x t ms
-  bool background = true;           // compile on a thread (else inside the update)
+  uint32_t bits_max_rules = 4096;   // forest: a bit-vector index (rule_bits.hpp) for lookups
+  size_t bits_max_bytes = size_t{8} << 20;  //   without a mask up to this many rules / bytes
+  bool background = true;                   // compile on a thread (else inside the update)
 };
 
 namespace classify_detail {
@@ -166,7 +169,8 @@ class ClassifierV2 {
     uint64_t v = version_.load(std::memory_order_acquire);
     const Delta* d = delta_pub_.load(std::memory_order_acquire);
     const Delta* s = sealed_pub_.load(std::memory_order_acquire);
-    if (s == d) s = nullptr;
+    if (s == d || (s && s->empty_for_readers())) s = nullptr;
+    if (d->empty_for_readers()) d = nullptr;  // after the compile, often: no call per key
     for (size_t i = 0; i < keys.size(); i += Forest::kBatch) {
       size_t n = std::min(Forest::kBatch, keys.size() - i);
       uint64_t best_rank[Forest::kBatch] = {};
@@ -175,7 +179,8 @@ class ClassifierV2 {
       for (size_t k = 0; k < n; ++k) {
         if (s)
           if (const Rule* r = s->lookup(keys[i + k], v, best_rank[k], nullptr)) out[i + k] = r;
-        if (const Rule* r = d->lookup(keys[i + k], v, best_rank[k], nullptr)) out[i + k] = r;
+        if (d)
+          if (const Rule* r = d->lookup(keys[i + k], v, best_rank[k], nullptr)) out[i + k] = r;
       }
     }
   }
@@ -258,6 +263,9 @@ class ClassifierV2 {
     maybe_compile();
   }
 
+  classify_detail::SplitForestConfig forest_config() const noexcept {
+    return {cfg_.leaf_size, cfg_.replication_budget, {cfg_.bits_max_rules, cfg_.bits_max_bytes}};
+  }
   std::vector<Rule*> snapshot();
   void maybe_compile();
   void install(Forest* f);

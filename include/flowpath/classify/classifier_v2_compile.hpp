@@ -105,7 +105,7 @@ void ClassifierV2<T>::maybe_compile() {
   // During the pause the worker wakes at its end and calls us itself: no
   // clock read per update (a vDSO call, ~2% of an update).
   if (cfg_.background && paused_) return;
-  classify_detail::SplitForestConfig fc{cfg_.leaf_size, cfg_.replication_budget};
+  classify_detail::SplitForestConfig fc = forest_config();
   seal();
   if (!cfg_.background) return install(new Forest(snapshot(), fc));
   compiling_ = true;
@@ -168,7 +168,7 @@ void ClassifierV2<T>::install(Forest* f) {
 template <class T>
 void ClassifierV2<T>::worker() {
   std::unique_lock lock(mu_);
-  classify_detail::SplitForestConfig fc{cfg_.leaf_size, cfg_.replication_budget};
+  classify_detail::SplitForestConfig fc = forest_config();
   for (;;) {
     cv_.wait(lock, [&] { return stop_ || job_ready_; });
     if (stop_) return;
@@ -218,7 +218,7 @@ void ClassifierV2<T>::compile_now() {
   compact_limbo();
   if (delta_->size() > 0 || limbo_.size() > 0) {
     seal();
-    install(new Forest(snapshot(), {cfg_.leaf_size, cfg_.replication_budget}));
+    install(new Forest(snapshot(), forest_config()));
   }
   settle();
   run_grace();

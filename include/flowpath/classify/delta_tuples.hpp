@@ -178,6 +178,11 @@ class DeltaTuples {
     for (Table* t : tables_) t->for_each_rule(f);
   }
 
+  /// Readers: true when the published list has no table (a batch checks
+  /// once, after loading its version: what is published later is not
+  /// visible in that version anyway).
+  bool empty_for_readers() const noexcept { return list_.load(std::memory_order_acquire)->n == 0; }
+
   /// Best rule visible in v outranking best_rank (updated), or nullptr.
   const Rule* lookup(const FlowKey& key, uint64_t v, uint64_t& best_rank, FlowMask* wc) const {
     const List* list = list_.load(std::memory_order_acquire);

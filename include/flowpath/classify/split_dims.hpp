@@ -104,6 +104,19 @@ inline DimRange project(const Match& m, const PortRanges& rg, KeyDim d) noexcept
   return r;
 }
 
+/// Bit d set when the match's mask touches dimension d (or d is a ranged port).
+inline uint64_t constrained_dims(const Match& m, const PortRanges& rg) noexcept {
+  uint64_t out = 0;
+  for (uint32_t d = 0; d < kNumKeyDims; ++d) {
+    KeyDim k = kKeyDims[d];
+    bool c = dim_read(bytes_of(m.mask), k) != 0;
+    c |= k.off == kTpSrcOff && !rg.tp_src.full();
+    c |= k.off == kTpDstOff && !rg.tp_dst.full();
+    out |= uint64_t{c} << d;
+  }
+  return out;
+}
+
 /// The bits of x (a w-bit value) that decide `x >= t` for a split point
 /// t > 0: the leading bits down to the first bit where x and t differ,
 /// but never below t's lowest set bit (an aligned t needs only its prefix).

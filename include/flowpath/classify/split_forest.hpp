@@ -24,6 +24,10 @@
 // rank first, skipping what cannot beat the best match so far (why:
 // docs/classifier.md, "Lookup speed").
 //
+// Small sets (Config::bits limits) also get a bit-vector index
+// (rule_bits.hpp) over the same rules in rank order; lookups without a mask
+// use it instead of the trees (a few dependent loads instead of 5-13).
+//
 // Megaflow masks: a node adds the bits of its dimension that decide
 // `x >= t` (split_explain), a leaf adds, for each rule it checks, the bits
 // Rule::explain adds (mismatch proof, or the winner's mask).  Any key that
@@ -47,6 +51,7 @@
 #include <memory>
 #include <vector>
 
+#include "flowpath/classify/rule_bits.hpp"
 #include "flowpath/classify/split_dims.hpp"
 #include "flowpath/flow/flow_key.hpp"
 #include "flowpath/simd/compare.hpp"
@@ -56,6 +61,7 @@ namespace flowpath::classify_detail {
 struct SplitForestConfig {
   uint32_t leaf_size = 8;           // rules per leaf before a split is tried
   uint32_t replication_budget = 8;  // leaf entries per rule before splitting stops
+  RuleBits::Limits bits{};          // the bit-vector fast path's limits (max_rules 0: never)
 };
 
 /// The child (0..7) a wide node's three levels lead to, by the outcomes of
@@ -83,13 +89,16 @@ class SplitForest {
   /// the forest).
   SplitForest(std::vector<Rule*> rules, SplitForestConfig cfg) : rules_(std::move(rules)) {
     std::sort(rules_.begin(), rules_.end(), [](Rule* a, Rule* b) { return a->rank > b->rank; });
-    gone_ = std::make_unique<std::atomic<uint64_t>[]>(rules_.size());
+    slot_ = std::make_unique<Slot[]>(rules_.size());
+    for (size_t i = 0; i < rules_.size(); ++i)
+      slot_[i].rank = rules_[i]->rank, slot_[i].rule = rules_[i];
     std::vector<uint32_t> parts[kMaxTrees];
     for (uint32_t i = 0; i < rules_.size(); ++i) {
       parts[subset_of(*rules_[i])].push_back(i);
       max_add_ = std::max(max_add_, rules_[i]->add_version);
     }
     sync_removals();
+    bits_ = RuleBits::build(rules_, cfg.bits);
     budget_ = size_t{cfg.replication_budget} * rules_.size() + 4096;
     for (auto& p : parts)
       if (!p.empty()) trees_.push_back(Builder(rules_, p, cfg.leaf_size, budget_).build());
@@ -106,17 +115,17 @@ class SplitForest {
   /// before publishing the removal's version.
   void sync_removals() noexcept {
     for (size_t i = 0; i < rules_.size(); ++i)
-      gone_[i].store(rules_[i]->remove_version.load(std::memory_order_relaxed),
-                     std::memory_order_relaxed);
+      slot_[i].gone.store(rules_[i]->remove_version.load(std::memory_order_relaxed),
+                          std::memory_order_relaxed);
   }
   /// pos: r's index in rules() when the caller knows it, else ~0u.
   void mark_removed(const Rule* r, uint32_t pos, uint64_t v) noexcept {
     if (pos < rules_.size() && rules_[pos] == r)
-      return gone_[pos].store(v, std::memory_order_relaxed);
+      return slot_[pos].gone.store(v, std::memory_order_relaxed);
     auto it = std::lower_bound(rules_.begin(), rules_.end(), r->rank,
                                [](const Rule* a, uint64_t rank) { return a->rank > rank; });
     for (; it != rules_.end() && (*it)->rank == r->rank; ++it)
-      if (*it == r) gone_[it - rules_.begin()].store(v, std::memory_order_relaxed);
+      if (*it == r) slot_[it - rules_.begin()].gone.store(v, std::memory_order_relaxed);
   }
   struct Stats {
     size_t nodes = 0, entries = 0, max_depth = 0;
@@ -143,8 +152,11 @@ class SplitForest {
     return {nodes, ents};
   }
   size_t n_trees() const noexcept { return trees_.size(); }
+  /// The bit-vector index lookups without a mask use, or nullptr (the trees then).
+  const RuleBits* bits() const noexcept { return bits_.get(); }
   size_t memory_bytes() const noexcept {
-    size_t b = sizeof(*this) + rules_.capacity() * (sizeof(Rule*) + 8);
+    size_t b = sizeof(*this) + rules_.capacity() * (sizeof(Rule*) + sizeof(Slot));
+    if (bits_) b += bits_->memory_bytes();
     for (const Tree& t : trees_)
       b += t.nodes.capacity() * sizeof(Node) + t.ranks.capacity() * 12 + t.rng.capacity() * 4;
     return b;
@@ -155,6 +167,12 @@ class SplitForest {
   const Rule* lookup(const FlowKey& key, uint64_t v, uint64_t& best_rank,
                      FlowMask* wc = nullptr) const {
     if (wc) return lookup_wc(key, v, best_rank, *wc);
+    if (bits_) {
+      const uint64_t* row[RuleBits::kMaxDims];
+      uint64_t s;
+      bits_->rows(key, row, s);
+      return scan_bits(row, s, key, v, best_rank);
+    }
     return lookup_fast<false>(key, v, best_rank, nullptr);
   }
 
@@ -174,6 +192,7 @@ class SplitForest {
   /// tree for all keys in lock step so their cache misses overlap.
   void lookup_batch(const FlowKey* keys, size_t n, uint64_t v, const Rule** out,
                     uint64_t* best_rank) const {
+    if (bits_) return lookup_batch_bits(keys, n, v, out, best_rank);
     uint32_t x[kBatch][kMaxDims];
     uint32_t node[kBatch];
     for (size_t k = 0; k < n; ++k) {  // the key's bytes the dimensions use
@@ -374,6 +393,34 @@ class SplitForest {
     return best;
   }
 
+  /// Every key's rows first (the searches of all keys overlap), then the scans.
+  void lookup_batch_bits(const FlowKey* keys, size_t n, uint64_t v, const Rule** out,
+                         uint64_t* best_rank) const {
+    for (size_t k = 0; k < n; ++k) {
+      const uint64_t* row[RuleBits::kMaxDims];
+      uint64_t s;
+      bits_->rows(keys[k], row, s);
+      if (const Rule* r = scan_bits(row, s, keys[k], v, best_rank[k])) out[k] = r;
+    }
+  }
+  /// The first candidate by rank that is visible in v and matches, if it
+  /// outranks best_rank.  Touches a rule only for a full check or the answer.
+  const Rule* scan_bits(const uint64_t* const* row, uint64_t s, const FlowKey& key, uint64_t v,
+                        uint64_t& best_rank) const noexcept {
+    const Rule* best = nullptr;
+    bits_->for_each_candidate(row, s, [&](uint32_t i) {
+      const Slot& sl = slot_[i];
+      if (sl.rank <= best_rank) return true;
+      if (sl.gone.load(std::memory_order_relaxed) <= v) return false;
+      if (bits_->full_check(i) && !sl.rule->matches(key)) return false;
+      if (v < max_add_ && sl.rule->add_version > v) return false;  // a reader of an older version
+      best = sl.rule;
+      best_rank = sl.rank;
+      return true;
+    });
+    return best;
+  }
+
   /// Entries compared (for Cost; unused results cost nothing): 32 at a
   /// time, dimension by dimension (simd::range_hits), then the hits in
   /// rank order until one is visible and passes its full check.
@@ -390,7 +437,7 @@ class SplitForest {
         uint32_t i = c0 + static_cast<uint32_t>(std::countr_zero(hits));
         if (rk[i] <= best_rank) return c0 + n;
         uint32_t id = ids[i] & ~kFullCheck;
-        if (gone_[id].load(std::memory_order_relaxed) <= v) continue;
+        if (slot_[id].gone.load(std::memory_order_relaxed) <= v) continue;
         const Rule* r = rules_[id];
         if ((ids[i] & kFullCheck) && !r->matches(key)) continue;
         if (v < max_add_ && r->add_version > v) continue;  // a reader of an older version
@@ -427,11 +474,19 @@ class SplitForest {
 
   class Builder;
 
-  std::vector<Rule*> rules_;                       // every rule compiled in, best rank first
-  std::unique_ptr<std::atomic<uint64_t>[]> gone_;  // remove_version of rules_[i]
-  uint64_t max_add_ = 0;                           // newest add_version in rules_
+  std::vector<Rule*> rules_;  // every rule compiled in, best rank first
+  // What a lookup needs of rules_[i] on one line: its remove_version (the
+  // forest's own copy, see sync_removals), rank and pointer.
+  struct alignas(32) Slot {
+    std::atomic<uint64_t> gone{0};
+    uint64_t rank = 0;
+    Rule* rule = nullptr;
+  };
+  std::unique_ptr<Slot[]> slot_;
+  uint64_t max_add_ = 0;  // newest add_version in rules_
   std::vector<Tree> trees_;
   size_t budget_ = 0;
+  std::unique_ptr<RuleBits> bits_;  // small sets: the fast path without a mask
 };
 
 }  // namespace flowpath::classify_detail

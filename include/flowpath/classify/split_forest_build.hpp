@@ -66,7 +66,7 @@ class SplitForest<Rule>::Builder {
     for (uint32_t d = 0; d < kNumKeyDims; ++d) use[d].second = d;
     std::vector<uint64_t> cons(rules_.size());  // dimensions each rule constrains
     for (size_t i = 0; i < rules_.size(); ++i) {
-      cons[i] = constrained(*rules_[i]);
+      cons[i] = constrained_dims(rules_[i]->match, rules_[i]->ranges);
       for (uint64_t m = cons[i]; m; m &= m - 1) ++use[std::countr_zero(m)].first;
     }
     std::stable_sort(use.begin(), use.end(), [](auto a, auto b) { return a.first > b.first; });
@@ -99,19 +99,6 @@ class SplitForest<Rule>::Builder {
       }
     }
   }
-  /// Bit d set when the rule's mask touches dimension d (or d is a ranged port).
-  static uint64_t constrained(const Rule& r) {
-    uint64_t out = 0;
-    for (uint32_t d = 0; d < kNumKeyDims; ++d) {
-      KeyDim k = kKeyDims[d];
-      bool c = dim_read(bytes_of(r.match.mask), k) != 0;
-      c |= k.off == kTpSrcOff && !r.ranges.tp_src.full();
-      c |= k.off == kTpDstOff && !r.ranges.tp_dst.full();
-      out |= uint64_t{c} << d;
-    }
-    return out;
-  }
-
   /// Rules that matter for splitting: up to and including the first one
   /// that covers the whole box with its ranges alone (a scan stops there).
   size_t effective(const std::vector<uint32_t>& s, const uint32_t* blo, const uint32_t* bhi) const {

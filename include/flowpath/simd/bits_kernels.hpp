@@ -1,0 +1,127 @@
+// flowpath/simd/bits_kernels.hpp — the two kernels of the bit-vector rule
+// index (classify/rule_bits.hpp): how many of 16 uint32 keys are <= x (a
+// step of its 16-way search tree), and the AND of 8-word slices of n rows.
+//
+// Usage:  uint32_t c = simd::count_le16(keys, x);            // keys[0..16), 0..16
+//         uint32_t nz = simd::and_rows8(rows, n, off, acc);  // acc[j], bit j: acc[j] != 0
+//
+// Contract.  count_le16 reads exactly keys[0..16) (any alignment), unsigned
+// compare.  and_rows8 reads rows[d][off..off + 8) for d < n (n >= 1, any
+// alignment), writes acc[0..8).  Every variant gives the scalar twin's
+// result; the unsuffixed name picks the widest the compile flags allow
+// (AVX-512F, AVX2, else scalar); the others stay callable for the per-ISA
+// tests.
+//
+// Cost: count_le16: AVX-512 one load, compare into a mask, popcount; AVX2
+// two loads, max/compare pairs, movemasks; scalar 16 compares.  and_rows8:
+// one (AVX-512) or two (AVX2) vector loads and ANDs per row, scalar 8.
+//
+// Thread-safety: stateless functions.
+#pragma once
+
+#include <bit>
+#include <cstdint>
+
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace flowpath::simd {
+
+/// The reference: count of keys[i] <= x over i < 16.
+inline uint32_t count_le16_scalar(const uint32_t* keys, uint32_t x) noexcept {
+  uint32_t c = 0;
+  for (int i = 0; i < 16; ++i) c += keys[i] <= x;
+  return c;
+}
+
+#if defined(__AVX2__)
+/// k <= x exactly when max(k, x) == x (AVX2 has no unsigned compare).
+inline uint32_t count_le16_avx2(const uint32_t* keys, uint32_t x) noexcept {
+  __m256i xv = _mm256_set1_epi32(static_cast<int>(x));
+  __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(keys));
+  __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(keys + 8));
+  __m256i la = _mm256_cmpeq_epi32(_mm256_max_epu32(a, xv), xv);
+  __m256i lb = _mm256_cmpeq_epi32(_mm256_max_epu32(b, xv), xv);
+  uint32_t m = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(la))) |
+               static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(lb))) << 8;
+  return static_cast<uint32_t>(std::popcount(m));
+}
+#endif
+
+#if defined(__AVX512F__)
+inline uint32_t count_le16_avx512(const uint32_t* keys, uint32_t x) noexcept {
+  __m512i v = _mm512_loadu_si512(keys);
+  __mmask16 m = _mm512_cmple_epu32_mask(v, _mm512_set1_epi32(static_cast<int>(x)));
+  return static_cast<uint32_t>(std::popcount(static_cast<uint32_t>(m)));
+}
+#endif
+
+inline uint32_t count_le16(const uint32_t* keys, uint32_t x) noexcept {
+#if defined(__AVX512F__)
+  return count_le16_avx512(keys, x);
+#elif defined(__AVX2__)
+  return count_le16_avx2(keys, x);
+#else
+  return count_le16_scalar(keys, x);
+#endif
+}
+
+/// The reference: acc[j] = AND of rows[d][off + j] over d < n; bit j of the
+/// result set when acc[j] != 0.
+inline uint32_t and_rows8_scalar(const uint64_t* const* rows, uint32_t n, uint32_t off,
+                                 uint64_t* acc) noexcept {
+  uint32_t nz = 0;
+  for (uint32_t j = 0; j < 8; ++j) {
+    uint64_t a = rows[0][off + j];
+    for (uint32_t d = 1; d < n; ++d) a &= rows[d][off + j];
+    acc[j] = a;
+    nz |= uint32_t{a != 0} << j;
+  }
+  return nz;
+}
+
+#if defined(__AVX2__)
+inline uint32_t and_rows8_avx2(const uint64_t* const* rows, uint32_t n, uint32_t off,
+                               uint64_t* acc) noexcept {
+  auto ld = [&](uint32_t d, uint32_t h) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[d] + off + 4 * h));
+  };
+  __m256i a = ld(0, 0), b = ld(0, 1);
+  for (uint32_t d = 1; d < n; ++d) {
+    a = _mm256_and_si256(a, ld(d, 0));
+    b = _mm256_and_si256(b, ld(d, 1));
+  }
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc), a);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + 4), b);
+  __m256i z = _mm256_setzero_si256();
+  uint32_t za =
+      static_cast<uint32_t>(_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(a, z))));
+  uint32_t zb =
+      static_cast<uint32_t>(_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(b, z))));
+  return ~(za | zb << 4) & 0xffu;
+}
+#endif
+
+#if defined(__AVX512F__)
+inline uint32_t and_rows8_avx512(const uint64_t* const* rows, uint32_t n, uint32_t off,
+                                 uint64_t* acc) noexcept {
+  __m512i a = _mm512_loadu_si512(rows[0] + off);
+  for (uint32_t d = 1; d < n; ++d) a = _mm512_and_si512(a, _mm512_loadu_si512(rows[d] + off));
+  _mm512_storeu_si512(acc, a);
+  return static_cast<uint32_t>(_mm512_test_epi64_mask(a, a));
+}
+#endif
+
+inline uint32_t and_rows8(const uint64_t* const* rows, uint32_t n, uint32_t off,
+                          uint64_t* acc) noexcept {
+#if defined(__AVX512F__)
+  return and_rows8_avx512(rows, n, off, acc);
+#elif defined(__AVX2__)
+  return and_rows8_avx2(rows, n, off, acc);
+#else
+  return and_rows8_scalar(rows, n, off, acc);
+#endif
+}
+
+}  // namespace flowpath::simd

@@ -1,0 +1,142 @@
+// RuleBits (the bit-vector index of small rule sets): its candidates are,
+// for every key, a superset of the matching rules, in bit order, and exact
+// where the index says its ranges tell everything; guards, edges of the
+// search levels and the size limits.
+#include "flowpath/classify/rule_bits.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "support/classify_random.hpp"
+
+namespace flowpath {
+namespace {
+
+using classify_detail::RuleBits;
+
+struct TRule {
+  Match match;
+  PortRanges ranges;
+  bool matches(const FlowKey& k) const { return match.matches(k) && ranges.contain(k); }
+};
+
+std::vector<uint32_t> candidates(const RuleBits& b, const FlowKey& key) {
+  const uint64_t* row[RuleBits::kMaxDims];
+  uint64_t s;
+  b.rows(key, row, s);
+  std::vector<uint32_t> out;
+  b.for_each_candidate(row, s, [&](uint32_t i) {
+    out.push_back(i);
+    return false;
+  });
+  return out;
+}
+
+/// Every matching rule is a candidate, candidates come in bit order, and a
+/// candidate without the full-check flag matches.
+void check_keys(const RuleBits& b, const std::vector<TRule>& rs, testing::RuleGen& g,
+                const std::vector<testing::RandomRule>& pool, int n_keys) {
+  for (int k = 0; k < n_keys; ++k) {
+    FlowKey key = g.key_near(pool[g.pick(static_cast<uint32_t>(pool.size()))]);
+    std::vector<uint32_t> c = candidates(b, key);
+    std::vector<bool> is_cand(rs.size());
+    for (size_t j = 0; j < c.size(); ++j) {
+      ASSERT_LT(c[j], rs.size());
+      if (j) {
+        ASSERT_LT(c[j - 1], c[j]) << "candidates out of order";
+      }
+      is_cand[c[j]] = true;
+      if (!b.full_check(c[j])) {
+        ASSERT_TRUE(rs[c[j]].matches(key)) << "rule " << c[j];
+      }
+    }
+    for (size_t i = 0; i < rs.size(); ++i) {
+      if (rs[i].matches(key)) {
+        ASSERT_TRUE(is_cand[i]) << "matching rule " << i << " missed";
+      }
+    }
+  }
+}
+
+TEST(RuleBits, CandidatesAreASupersetOfTheMatches) {
+  for (uint32_t seed = 1; seed <= 6; ++seed) {
+    testing::RuleGen g(seed, seed % 2 == 0);
+    std::vector<testing::RandomRule> pool;
+    std::vector<TRule> rs;
+    size_t n = seed <= 3 ? 300 : 1500;
+    for (size_t i = 0; i < n; ++i) {
+      pool.push_back(g.rule());
+      rs.push_back({pool.back().match, pool.back().ranges});
+    }
+    std::vector<TRule*> ptrs;
+    for (auto& r : rs) ptrs.push_back(&r);
+    auto b = RuleBits::build(ptrs, {});
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(b->n_rules(), n);
+    EXPECT_GT(b->n_dims(), 0u);
+    check_keys(*b, rs, g, pool, 3000);
+  }
+}
+
+/// Many exact /32 sources (a search of three levels), the extreme values
+/// 0 and 2^32 - 1 among them, and one EtherType shared by all (a guard).
+TEST(RuleBits, DeepSearchEdgesAndGuards) {
+  testing::RuleGen g(9);
+  std::vector<TRule> rs;
+  std::vector<uint32_t> addrs = {0, 1, ~0u, ~0u - 1};
+  for (uint32_t i = 0; i < 3000; ++i) addrs.push_back(static_cast<uint32_t>(g.rng()()));
+  for (uint32_t a : addrs) {
+    FlowKey v, m;
+    v.dl_type = Be16{kEthTypeIpv4}, m.dl_type = Be16{0xffff};
+    v.nw_src = Be32{a}, m.nw_src = Be32{~0u};
+    rs.push_back({Match(v, m), PortRanges{}});
+  }
+  {
+    FlowKey v, m;  // a catch-all for IPv4, last
+    v.dl_type = Be16{kEthTypeIpv4}, m.dl_type = Be16{0xffff};
+    rs.push_back({Match(v, m), PortRanges{}});
+  }
+  std::vector<TRule*> ptrs;
+  for (auto& r : rs) ptrs.push_back(&r);
+  auto b = RuleBits::build(ptrs, {});
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->n_guards(), 1u);  // dl_type
+  ASSERT_EQ(b->n_dims(), 1u);    // nw_src
+  EXPECT_GT(b->n_intervals(0), 4096u);
+  for (size_t i = 0; i < addrs.size(); ++i) {
+    FlowKey k;
+    k.dl_type = Be16{kEthTypeIpv4};
+    k.nw_src = Be32{addrs[i]};
+    std::vector<uint32_t> c = candidates(*b, k);
+    ASSERT_FALSE(c.empty());
+    // The first candidate is the first rule for this address (duplicates
+    // among the random ones come later), the catch-all is last.
+    EXPECT_TRUE(rs[c[0]].matches(k));
+    ASSERT_LT(c[0], addrs.size());
+    EXPECT_EQ(addrs[c[0]], addrs[i]);
+    EXPECT_EQ(c.back(), rs.size() - 1);
+    k.dl_type = Be16{kEthTypeIpv6};  // outside the guard: nothing
+    EXPECT_TRUE(candidates(*b, k).empty());
+  }
+}
+
+TEST(RuleBits, NoIndexPastTheLimits) {
+  testing::RuleGen g(5);
+  std::vector<TRule> rs;
+  for (int i = 0; i < 200; ++i) {
+    auto r = g.rule();
+    rs.push_back({r.match, r.ranges});
+  }
+  std::vector<TRule*> ptrs;
+  for (auto& r : rs) ptrs.push_back(&r);
+  EXPECT_NE(RuleBits::build(ptrs, {200, size_t{1} << 20}), nullptr);
+  EXPECT_EQ(RuleBits::build(ptrs, {199, size_t{1} << 20}), nullptr);  // too many rules
+  EXPECT_EQ(RuleBits::build(ptrs, {0, size_t{1} << 20}), nullptr);    // disabled
+  EXPECT_EQ(RuleBits::build(ptrs, {200, 1024}), nullptr);             // rows too big
+  std::vector<TRule*> none;
+  EXPECT_EQ(RuleBits::build(none, {}), nullptr);
+}
+
+}  // namespace
+}  // namespace flowpath

@@ -1,0 +1,101 @@
+// simd::count_le16 and simd::and_rows8: every variant the compile flags
+// allow against the scalar twin, on random data, boundary values and
+// exact-size buffers (ASan sees any read past the inputs).  Built again per
+// ISA level (tests.cmake).
+#include "flowpath/simd/bits_kernels.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <random>
+#include <vector>
+
+namespace {
+
+using flowpath::simd::count_le16_scalar;
+
+uint32_t naive(const uint32_t* k, uint32_t x) {
+  return static_cast<uint32_t>(std::count_if(k, k + 16, [&](uint32_t v) { return v <= x; }));
+}
+
+void check_all(const uint32_t* k, uint32_t x) {
+  uint32_t want = naive(k, x);
+  EXPECT_EQ(count_le16_scalar(k, x), want) << "x=" << x;
+  EXPECT_EQ(flowpath::simd::count_le16(k, x), want) << "x=" << x;
+#if defined(__AVX2__)
+  EXPECT_EQ(flowpath::simd::count_le16_avx2(k, x), want) << "x=" << x;
+#endif
+#if defined(__AVX512F__)
+  EXPECT_EQ(flowpath::simd::count_le16_avx512(k, x), want) << "x=" << x;
+#endif
+}
+
+TEST(CountLe16, RandomAndBoundaryValues) {
+  std::mt19937 rng(15);
+  for (int round = 0; round < 2000; ++round) {
+    auto k = std::make_unique<uint32_t[]>(16);  // exact size, unaligned start allowed
+    bool sorted = round % 2 == 0;
+    for (int i = 0; i < 16; ++i) k[i] = round % 3 == 0 ? rng() % 40 : rng();
+    if (round % 5 == 0) k[rng() % 16] = ~0u;  // the padding value of rule_bits.hpp
+    if (sorted) std::sort(k.get(), k.get() + 16);
+    uint32_t xs[] = {0,
+                     1,
+                     ~0u,
+                     ~0u - 1,
+                     0x80000000u,
+                     0x7fffffffu,
+                     k[rng() % 16],
+                     k[rng() % 16] - 1,
+                     static_cast<uint32_t>(rng())};
+    for (uint32_t x : xs) check_all(k.get(), x);
+  }
+}
+
+TEST(CountLe16, CountsEveryPosition) {
+  uint32_t k[16];
+  for (uint32_t i = 0; i < 16; ++i) k[i] = 10 * i + 5;
+  for (uint32_t i = 0; i < 16; ++i) {
+    EXPECT_EQ(flowpath::simd::count_le16(k, 10 * i + 4), i);
+    EXPECT_EQ(flowpath::simd::count_le16(k, 10 * i + 5), i + 1);
+  }
+}
+
+/// Rows of 8 + off words each, sparse enough that the AND has zero lanes.
+TEST(AndRows8, EveryVariantMatchesTheScalarTwin) {
+  std::mt19937_64 rng(15);
+  for (int round = 0; round < 2000; ++round) {
+    uint32_t n = 1 + static_cast<uint32_t>(rng() % 8), off = static_cast<uint32_t>(rng() % 3) * 8;
+    std::vector<std::unique_ptr<uint64_t[]>> own;
+    const uint64_t* rows[8];
+    for (uint32_t d = 0; d < n; ++d) {
+      own.push_back(std::make_unique<uint64_t[]>(off + 8));  // exact size
+      for (uint32_t w = 0; w < off + 8; ++w) {
+        uint64_t v = rng() | rng() | rng();  // dense bits: the AND keeps some
+        own.back()[w] = rng() % 4 == 0 ? 0 : v;
+      }
+      rows[d] = own.back().get();
+    }
+    uint64_t want[8], got[8];
+    uint32_t nz = flowpath::simd::and_rows8_scalar(rows, n, off, want);
+    for (uint32_t j = 0; j < 8; ++j) {
+      uint64_t a = ~uint64_t{0};
+      for (uint32_t d = 0; d < n; ++d) a &= rows[d][off + j];
+      ASSERT_EQ(want[j], a);
+      ASSERT_EQ(nz >> j & 1, a != 0 ? 1u : 0u);
+    }
+    auto same = [&](uint32_t r) {
+      EXPECT_EQ(r, nz);
+      for (uint32_t j = 0; j < 8; ++j) EXPECT_EQ(got[j], want[j]) << "lane " << j;
+    };
+    same(flowpath::simd::and_rows8(rows, n, off, got));
+#if defined(__AVX2__)
+    same(flowpath::simd::and_rows8_avx2(rows, n, off, got));
+#endif
+#if defined(__AVX512F__)
+    same(flowpath::simd::and_rows8_avx512(rows, n, off, got));
+#endif
+  }
+}
+
+}  // namespace
