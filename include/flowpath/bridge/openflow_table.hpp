@@ -15,6 +15,10 @@
 //   replaced; its counters and age restart (ADD resets counts).
 // - modify: replaces the actions of the selected rules, keeps their
 //   counters, restarts hard_age; never adds.  delete removes them.
+//   A published rule never changes but for its atomic counters: modify
+//   installs a copy (same counters, age, order) and retires the old rule
+//   like a delete, so a reader that pinned rules (shared_rules_if: a flow
+//   dump) may read them after the owner's lock is released.
 //   Strict selection: same match and priority.  Non-strict: every rule at
 //   least as specific as the filter's match (any priority).  Both may be
 //   narrowed by cookie/mask, delete also by out_port (an output action).
