@@ -65,7 +65,13 @@ TEST_F(OpenFlowTableTest, ModifyStrictAndNonStrictKeepStats) {
   EXPECT_EQ(t.modify(filter("priority=3,in_port=1", true), parse_actions("output:9")), 0u);
   EXPECT_EQ(t.modify(filter("priority=3,in_port=1,ip", true), parse_actions("output:9")), 1u);
   EXPECT_EQ(a.stats->packets.load(), 7u);
-  EXPECT_EQ(format_actions(a.actions), "output:9");
+  // A published rule never changes: modify installs a copy (same counters)
+  // and retires `a`, which stays readable until reclaim().
+  EXPECT_EQ(format_actions(a.actions), "output:2");
+  const OfRule* now = t.find(0, a.match, 3);
+  ASSERT_NE(now, nullptr);
+  EXPECT_EQ(format_actions(now->actions), "output:9");
+  EXPECT_EQ(now->stats, a.stats);
   EXPECT_EQ(t.modify(filter("in_port=1", false), parse_actions("NORMAL")), 2u);
   EXPECT_EQ(t.modify(filter("", false), parse_actions("FLOOD")), 3u);
   EXPECT_EQ(t.modify(filter("tcp", false), parse_actions("drop")), 1u);
@@ -133,7 +139,7 @@ TEST_F(OpenFlowTableTest, DumpFlowsLikeOvsOfctl) {
   t.modify(filter("priority=3,in_port=1,dl_vlan=1000", true), parse_actions("output:2"));
   clock.advance_s(5);
   EXPECT_EQ(
-      t.format_rule(a),
+      t.format_rule(*t.find(0, a.match, 3)),  // modify installed a copy of `a`
       "cookie=0x0, duration=741s, table=0, n_packets=70, n_bytes=9976, idle_age=22, hard_age=5, "
       "priority=3,in_port=1,dl_vlan=1000 actions=output:2");
   PortNamer namer = [](uint32_t p) -> std::optional<std::string> {

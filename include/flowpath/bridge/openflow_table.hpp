@@ -15,6 +15,10 @@
 //   replaced; its counters and age restart (ADD resets counts).
 // - modify: replaces the actions of the selected rules, keeps their
 //   counters, restarts hard_age; never adds.  delete removes them.
+//   A published rule never changes but for its atomic counters: modify
+//   installs a copy (same counters, age, order) and retires the old rule
+//   like a delete, so a reader that pinned rules (shared_rules_if: a flow
+//   dump) may read them after the owner's lock is released.
 //   Strict selection: same match and priority.  Non-strict: every rule at
 //   least as specific as the filter's match (any priority).  Both may be
 //   narrowed by cookie/mask, delete also by out_port (an output action).
@@ -120,12 +124,20 @@ class OpenFlowTable {
     auto rules = select(filter, /*use_out_port=*/false);
     int64_t now = clock_->now_ms();
     for (auto& r : rules) {
+      // Copy on write: a published rule never changes (but its counters),
+      // so a flow dump may encode rules it pinned outside the owner's lock
+      // (shared_rules_if).  The copy keeps the counters, age and order.
+      auto n = std::make_shared<OfRule>(*r);
+      n->actions = actions;
+      n->modified_ms = now;
       Table& t = *tables_[r->table_id];
       unplace(t, *r);  // a rule may become (or stop being) a conjunction clause
-      r->actions = actions;
-      place(t, r);
-      r->modified_ms = now;
-      if (hook_) hook_(r->table_id, r->match);
+      place(t, n);
+      t.index.find(RuleKey{r->match, r->priority})->second = n;
+      cookies_.add(n);
+      cookies_.remove(r.get());
+      if (hook_) hook_(n->table_id, n->match);
+      graveyard_.push_back(std::move(r));
     }
     if (!rules.empty()) ++generation_;
     return rules.size();
@@ -249,27 +261,18 @@ class OpenFlowTable {
   /// in cache anyway (a dump's selection: one pass over 100,000 rules less).
   template <class Keep>
   std::vector<const OfRule*> rules_if(uint8_t table_id, Keep&& keep) const {
-    struct Sortable {
-      uint64_t hi, seq;  // hi: table, then priority descending
-      const OfRule* r;
-    };
-    std::vector<Sortable> v;
-    v.reserve(table_id == kOfTableAll ? size()
-              : tables_[table_id]     ? tables_[table_id]->index.size()
-                                      : 0);
-    for (uint8_t id = 0; id < kOfNumTables; ++id) {
-      if (!tables_[id] || (table_id != kOfTableAll && table_id != id)) continue;
-      for (const auto& [k, r] : tables_[id]->index)
-        if (keep(*r))
-          v.push_back(
-              {uint64_t(id) << 32 | (0xffffffffu - uint32_t(int64_t(r->priority) + 0x80000000ll)),
-               r->seq, r.get()});
-    }
-    std::sort(v.begin(), v.end(), [](const Sortable& a, const Sortable& b) {
-      return a.hi != b.hi ? a.hi < b.hi : a.seq < b.seq;
-    });
+    auto v = sorted_if(table_id, keep);
     std::vector<const OfRule*> out(v.size());
-    for (size_t i = 0; i < v.size(); ++i) out[i] = v[i].r;
+    for (size_t i = 0; i < v.size(); ++i) out[i] = v[i].r->get();
+    return out;
+  }
+  /// rules_if() with each rule pinned: rules never change once published
+  /// (modify copies), so the caller may read them after dropping its lock.
+  template <class Keep>
+  std::vector<std::shared_ptr<const OfRule>> shared_rules_if(uint8_t table_id, Keep&& keep) const {
+    auto v = sorted_if(table_id, keep);
+    std::vector<std::shared_ptr<const OfRule>> out(v.size());
+    for (size_t i = 0; i < v.size(); ++i) out[i] = *v[i].r;
     return out;
   }
 
@@ -402,6 +405,32 @@ class OpenFlowTable {
   Table& table(uint8_t id) {
     if (!tables_[id]) tables_[id] = std::make_unique<Table>();
     return *tables_[id];
+  }
+
+  // rules_if's selection and order: sorted on keys copied out of the
+  // rules, each with its index slot.
+  struct Sortable {
+    uint64_t hi, seq;  // hi: table, then priority descending
+    const OfRulePtr* r;
+  };
+  template <class Keep>
+  std::vector<Sortable> sorted_if(uint8_t table_id, Keep& keep) const {
+    std::vector<Sortable> v;
+    v.reserve(table_id == kOfTableAll ? size()
+              : tables_[table_id]     ? tables_[table_id]->index.size()
+                                      : 0);
+    for (uint8_t id = 0; id < kOfNumTables; ++id) {
+      if (!tables_[id] || (table_id != kOfTableAll && table_id != id)) continue;
+      for (const auto& [k, r] : tables_[id]->index)
+        if (keep(*r))
+          v.push_back(
+              {uint64_t(id) << 32 | (0xffffffffu - uint32_t(int64_t(r->priority) + 0x80000000ll)),
+               r->seq, &r});
+    }
+    std::sort(v.begin(), v.end(), [](const Sortable& a, const Sortable& b) {
+      return a.hi != b.hi ? a.hi < b.hi : a.seq < b.seq;
+    });
+    return v;
   }
 
   template <class F>

@@ -162,7 +162,7 @@ class Connection {
     if (r.message.version != version_ && !std::holds_alternative<Hello>(r.message.body))
       return append(make_error_reply(OfpErrc::kBadVersion, bytes));
     try {
-      dispatch(r.message, bytes);
+      dispatch(r.message, bytes);  // may move out of r.message
     } catch (const std::exception& e) {
       // The switch side failed (e.g. a rule whose actions have no form in
       // this version): the stream is consistent up to here, but the answer
@@ -187,7 +187,7 @@ class Connection {
     state_ = State::kActive;
   }
 
-  void dispatch(const Message& m, const std::vector<uint8_t>& raw);
+  void dispatch(Message& m, const std::vector<uint8_t>& raw);
   void flow_mod(FlowMod fm, const std::vector<uint8_t>& raw);
   void stats(const StatsRequest& rq, uint32_t xid);
 
@@ -205,7 +205,7 @@ class Connection {
   bool table_id_ext_ = false;
 };
 
-inline void Connection::dispatch(const Message& m, const std::vector<uint8_t>& raw) {
+inline void Connection::dispatch(Message& m, const std::vector<uint8_t>& raw) {
   const MessageBody& b = m.body;
   if (std::holds_alternative<Hello>(b) || std::holds_alternative<ErrorMsg>(b) ||
       std::holds_alternative<EchoReply>(b))
@@ -224,7 +224,8 @@ inline void Connection::dispatch(const Message& m, const std::vector<uint8_t>& r
     be_->barrier();
     return send(BarrierReply{}, m.xid);
   }
-  if (auto* fm = std::get_if<FlowMod>(&b)) return flow_mod(*fm, raw);
+  // moved, not copied: a flow-mod holds a ~600-byte match and an action list
+  if (auto* fm = std::get_if<FlowMod>(&m.body)) return flow_mod(std::move(*fm), raw);
   if (auto* rq = std::get_if<StatsRequest>(&b)) return stats(*rq, m.xid);
   if (auto* po = std::get_if<PacketOut>(&b)) {
     if (auto err = be_->packet_out(*po)) append(make_error_reply(*err, raw));

@@ -13,6 +13,9 @@
 // so once seen_generation() >= g every later pass sees the configuration
 // of generation g: no megaflow, table read or deferred output from before
 // it is left (Switch::wait_pmds_past builds "in effect" on this).
+// A waiter that cannot spin (OfprotoBackend::barrier, once a PMD is slow
+// to publish) sleeps in wait_for_publish(): while anyone waits, each
+// publish bumps a futex word and wakes it (one load per pass otherwise).
 //
 // The rx list is read-copy-update, not locked.  add_rx_port/remove_rx_port
 // (control thread) publish a new immutable list with a higher version; each
@@ -65,15 +68,19 @@
 // under mutex().
 #pragma once
 
+#include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cinttypes>
+#include <climits>
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -165,6 +172,18 @@ class Pmd {
     return sync_locked();
   }
   uint64_t seen_generation() const noexcept { return seen_.load(std::memory_order_acquire); }
+  /// Sleeps until this PMD publishes a generation >= g or timeout_us pass
+  /// (control thread; returns at once if it already has).  The PMD wakes
+  /// the sleeper from its next sync, so a waiter needs no timer polling.
+  void wait_for_publish(uint64_t g, long timeout_us) noexcept {
+    fence_waiters_.fetch_add(1, std::memory_order_seq_cst);
+    uint32_t seq = fence_seq_.load(std::memory_order_acquire);
+    if (seen_.load(std::memory_order_seq_cst) < g) {  // after announcing: see sync_locked
+      timespec ts{timeout_us / 1000000, (timeout_us % 1000000) * 1000};
+      syscall(SYS_futex, &fence_seq_, FUTEX_WAIT_PRIVATE, seq, &ts, nullptr, 0);
+    }
+    fence_waiters_.fetch_sub(1, std::memory_order_relaxed);
+  }
   /// This PMD's UMEM, created on first use (AF_XDP ports of the PMD share it).
   Umem& umem(const Umem::Config& cfg = {}) {
     if (!umem_) umem_ = std::make_unique<Umem>(cfg);
@@ -337,7 +356,13 @@ class Pmd {
     if (l->version != seen_rx_.load(std::memory_order_relaxed))
       for (SwitchPort* p : l->ports) p->prime();
     seen_rx_.store(l->version, std::memory_order_release);
-    seen_.store(g, std::memory_order_release);
+    seen_.store(g, std::memory_order_seq_cst);
+    // Dekker with wait_for_publish: it announces, then reads seen_; we
+    // store seen_, then read the waiters — one of us sees the other.
+    if (fence_waiters_.load(std::memory_order_seq_cst) != 0) {
+      fence_seq_.fetch_add(1, std::memory_order_release);
+      syscall(SYS_futex, &fence_seq_, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+    }
     return *l;
   }
   // Sleeps in poll() on the ports' fds and wake_fd_, unless something
@@ -392,6 +417,7 @@ class Pmd {
   Ofproto& of_;
   std::mutex mu_;
   std::atomic<uint64_t> seen_{0};
+  std::atomic<uint32_t> fence_seq_{0}, fence_waiters_{0};  // wait_for_publish's futex
   std::unique_ptr<Umem> umem_;  // before the ports that use it are closed: see Switch
   std::unique_ptr<RxList> list_ = std::make_unique<RxList>();  // control thread's
   std::vector<std::unique_ptr<RxList>> retired_;               // until reclaim()
