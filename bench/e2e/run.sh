@@ -18,15 +18,19 @@
 #              into both with `ovs-ofctl -O OpenFlow13 add-flows` over
 #              br-int's OpenFlow socket; every packet goes through ct() in
 #              vm1's zone (1) and recirculates, new ones are committed
+#   flowpath-fw-base  flowpath-fw run by the flowpath binary of another
+#              build (--base DIR: DIR/flowpath), for an A/B of a datapath
+#              change in the same run; summarised against flowpath-fw
 # The far end (remote's trunk) drops everything in tc-BPF (drop.bpf.c);
 # its counter is what "received" means.  Generator on CPU 0, switch on
 # CPU 1.  Needs root; never touches the host's interfaces.
 #
 # Usage: bench/e2e/run.sh [--build DIR] [--seconds S] [--runs N]
 #                         [--flows "1 1000"] [--only "floor ovs-patch ..."]
+#                         [--base DIR]   (flowpath-fw-base's build)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=$root/build SECONDS_PER_RUN=10 RUNS=3 FLOWS="1 1000"
+BUILD=$root/build SECONDS_PER_RUN=10 RUNS=3 FLOWS="1 1000" BASE=""
 ONLY="floor ovs-patch ovs-veth floor2 flowpath flowpath-veth ovs-fw flowpath-fw"
 while (($#)); do
   case $1 in
@@ -35,9 +39,12 @@ while (($#)); do
     --runs) RUNS=$2; shift 2 ;;
     --flows) FLOWS=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
+    --base) BASE=$(cd "$2" && pwd); shift 2 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
+[[ " $ONLY " != *" flowpath-fw-base "* || -x $BASE/flowpath ]] ||
+  { echo "bench/e2e: flowpath-fw-base needs --base DIR with DIR/flowpath" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "bench/e2e: needs root (network namespaces, XDP)" >&2; exit 77; }
 for b in flowpath-floor flowpath-pktgen flowpath-bpfcount bpf/drop.bpf.o bpf/vlan_host.bpf.o; do
   [[ -e $BUILD/$b ]] || { echo "bench/e2e: $BUILD/$b missing (build the examples)" >&2; exit 1; }
@@ -218,7 +225,7 @@ run_ovs() {  # name shape [fw]
   done
   ovs_stop
 }
-run_flowpath() {  # [NAME CONFIG HOPS [fw]]
+run_flowpath() {  # [NAME CONFIG HOPS [fw [BINARY]]]
   # flowpath switch in $SW on CPU 1 (one PMD thread) with
   # examples/compute_node/compute-node.conf; measured like run_ovs.  Busy
   # cycles/packet: `flowpath ctl pmd-stats-show` "avg processing cycles per
@@ -226,14 +233,15 @@ run_flowpath() {  # [NAME CONFIG HOPS [fw]]
   # parse, caches, actions, transmit, flush) / packets received, the same
   # definition as the floor's.  The patch ports make it one PMD pass per
   # packet.
-  if ! "$BUILD/flowpath" switch --help >/dev/null 2>&1; then
-    echo "flowpath   (skipped: $BUILD/flowpath has no 'switch' command)"
+  local fp=${5:-$BUILD/flowpath}
+  if ! "$fp" switch --help >/dev/null 2>&1; then
+    echo "flowpath   (skipped: $fp has no 'switch' command)"
     return
   fi
   local name=${1:-flowpath} config=${2:-$root/examples/compute_node/compute-node.conf} hops=${3:-1}
   local flows run sent before after pid log=$OVSDIR/$name.log sock=$OVSDIR/$name.ctl
   nsx "$SW" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1 || true
-  ip netns exec "$SW" "$BUILD/flowpath" switch --config "$config" \
+  ip netns exec "$SW" "$fp" switch --config "$config" \
     --pmd-cores 1 --ctl "$sock" >"$log" 2>&1 &
   pid=$!; PIDS+=("$pid")
   for _ in $(seq 100); do [[ -S $sock ]] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -245,25 +253,25 @@ run_flowpath() {  # [NAME CONFIG HOPS [fw]]
   for flows in $FLOWS; do
     for run in $(seq "$RUNS"); do
       learn
-      "$BUILD/flowpath" ctl --socket "$sock" pmd-stats-clear >/dev/null
+      "$fp" ctl --socket "$sock" pmd-stats-clear >/dev/null
       before=$(drop_count); sent=$(pktgen "$flows"); sleep 0.2; after=$(drop_count)
       # Cycles per packet entering at vm1: in the veth shape every packet
       # is received twice (vm1, then pb), as OVS's figure is scaled by hops.
       record "$name" "$flows" "$run" "$sent" $((after - before)) \
-        "$("$BUILD/flowpath" ctl --socket "$sock" pmd-stats-show |
+        "$("$fp" ctl --socket "$sock" pmd-stats-show |
            awk -v h="$hops" '/processing cycles per packet/ {print $6 * h}')"
     done
     [[ ${4:-} != fw ]] || fw_conntrack "$name" "$sock" "$flows" \
-      "$("$BUILD/flowpath" ctl --socket "$sock" pmd-stats-show | awk '/passes per packet/ {print $NF; exit}')"
+      "$("$fp" ctl --socket "$sock" pmd-stats-show | awk '/passes per packet/ {print $NF; exit}')"
   done
-  "$BUILD/flowpath" ctl --socket "$sock" dpctl/show >"$OVSDIR/flowpath-ports.txt" 2>&1 || true
+  "$fp" ctl --socket "$sock" dpctl/show >"$OVSDIR/flowpath-ports.txt" 2>&1 || true
   stop_pid "$pid"
 }
 
 # ---- main ---------------------------------------------------------------
 "$root/scripts/netns/topology.sh" up "$P" "$BUILD/bpf" >/dev/null
 drop_on
-[[ " $ONLY " != *-fw\ * ]] || fw_generate
+[[ " $ONLY " != *-fw[\ -]* ]] || fw_generate
 echo "e2e benchmark: ${SECONDS_PER_RUN}s x $RUNS runs, flows: $FLOWS, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for c in $ONLY; do
   case $c in
@@ -287,6 +295,12 @@ for c in $ONLY; do
         echo "set-fail-mode br-int secure"
       } >"$OVSDIR/compute-node-fw.conf"
       run_flowpath flowpath-fw "$OVSDIR/compute-node-fw.conf" 1 fw ;;
+    flowpath-fw-base)  # the same with another build's binary (A/B)
+      { cat "$root/examples/compute_node/compute-node.conf"
+        echo "set-controller br-int punix:$OVSDIR/fp-br-int.mgmt"
+        echo "set-fail-mode br-int secure"
+      } >"$OVSDIR/compute-node-fw.conf"
+      run_flowpath flowpath-fw-base "$OVSDIR/compute-node-fw.conf" 1 fw "$BASE/flowpath" ;;
     flowpath-veth)
       # The seed's shape: the bridges joined by the veth pair ib/pb (AF_XDP
       # ports int-br-eth2 and phy-br-eth2) instead of patch ports.
@@ -321,6 +335,7 @@ awk -v t="$SECONDS_PER_RUN" '
       if (a[1] == "flowpath-veth") fpvown[a[2]] = own
       if (a[1] == "ovs-fw") ovsfown[a[2]] = own
       if (a[1] == "flowpath-fw") fpfown[a[2]] = own
+      if (a[1] == "flowpath-fw-base") fpbown[a[2]] = own
     }
     for (f in fpown) if (ovsown[f] > 0) printf "flowpath own cost / OVS own cost (%s flows): %.2f\n", f, fpown[f] / ovsown[f]
     for (f in fpvown) if (ovsvown[f] > 0) printf "veth shape: flowpath own cost / OVS own cost (%s flows): %.2f\n", f, fpvown[f] / ovsvown[f]
@@ -328,6 +343,8 @@ awk -v t="$SECONDS_PER_RUN" '
       if (ovsfown[f] > 0) printf "firewall: flowpath-fw own cost / ovs-fw own cost (%s flows): %.2f\n", f, fpfown[f] / ovsfown[f]
       else printf "firewall: flowpath-fw / ovs-fw own cost (%s flows): n/a (ovs-fw not above the floor)\n", f
     }
+    for (f in fpbown) if (f in ovsfown && ovsfown[f] > 0) printf "firewall: flowpath-fw-base own cost / ovs-fw own cost (%s flows): %.2f\n", f, fpbown[f] / ovsfown[f]
+    for (f in fpbown) if (f in fpfown && fpbown[f] > 0) printf "firewall A/B: flowpath-fw own cost / flowpath-fw-base own cost (%s flows): %.2f\n", f, fpfown[f] / fpbown[f]
     for (f in ovsfown) if (f in ovsown) printf "firewall added cost, OVS (%s flows): %.0f cycles/pkt\n", f, ovsfown[f] - ovsown[f]
     for (f in fpfown) if (f in fpown) printf "firewall added cost, flowpath (%s flows): %.0f cycles/pkt\n", f, fpfown[f] - fpown[f]
   }' "$RESULTS"
