@@ -183,8 +183,6 @@ class Datapath {
   /// The connection tracker ct() actions run (created if none was given).
   ct::Conntrack& conntrack() { return recirc_.tracker(); }
   const RecircState& recirc() const noexcept { return recirc_; }
-  /// Recirculated packets that kept their key (kept_keys.hpp).
-  const KeptKeys& kept_keys() const noexcept { return kept_; }
 
   MegaflowCache<B>& megaflows() noexcept { return megaflows_; }
   const MegaflowCache<B>& megaflows() const noexcept { return megaflows_; }
@@ -198,7 +196,7 @@ class Datapath {
   // `kept`: a recirculated pass's packets whose key from the previous
   // pass still holds (KeptKeys), parsed again only where it does not.
   template <ActionSink S>
-  void run_pass(Batch& batch, RecircSink<S>& rs, KeptKeys* kept = nullptr,
+  void run_pass(Batch& batch, RecircSink<S>& rs, const KeptKeys* kept = nullptr,
                 size_t off = 0) noexcept {
     const bool recirculated = kept != nullptr;
     if (recirculated)

@@ -23,7 +23,6 @@
 //                            being current[off, off + count); returns the
 //                            malformed packets (counted as a parse would)
 //   clear()                  after the last pass
-//   reused()                 how many packets skipped a parse so far
 // The key kept is the whole key of the queuing pass; the next pass
 // overwrites its recirc_id and ct_* from the packet's metadata as before.
 //
@@ -106,14 +105,13 @@ class KeptKeys {
     next_ok_.clear();
   }
 
-  uint64_t restore(Batch& batch, size_t off) noexcept {
+  uint64_t restore(Batch& batch, size_t off) const noexcept {
     uint64_t bad = 0;
     for (uint32_t i = 0; i < batch.count; ++i) {
       const size_t j = off + i;
       if (j < cur_ok_.size() && cur_ok_[j]) {
         batch.keys[i] = cur_keys_[j];
         bad += batch.pkts[i]->meta.malformed;
-        ++reused_;
       } else {
         bad += !parse_packet(*batch.pkts[i], batch.keys[i]);
       }
@@ -126,13 +124,9 @@ class KeptKeys {
     next_ok_.clear();
   }
 
-  /// Packets whose kept key a recirculated pass used instead of a parse.
-  uint64_t reused() const noexcept { return reused_; }
-
  private:
   std::vector<FlowKey> cur_keys_, next_keys_;
   std::vector<uint8_t> cur_ok_, next_ok_;  // entry j: keys_[j] holds for packet j
-  uint64_t reused_ = 0;
 };
 
 }  // namespace flowpath
