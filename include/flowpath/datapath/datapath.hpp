@@ -20,10 +20,8 @@
 //             the flow's and its OpenFlow rules' counters are credited
 //             once per group
 //   recirculate  packets that a recirc(id) action queued (after a ct(),
-//             datapath/recirc_sink.hpp) take another pass: re-parsed when
-//             their flow's actions may have rewritten the frame (NAT, a
-//             set_field, a VLAN op), else they keep the key of the pass
-//             that queued them, key.recirc_id = id and key.ct_* from
+//             datapath/recirc_sink.hpp) take another pass: re-parsed (NAT
+//             may have changed them), key.recirc_id = id and key.ct_* from
 //             the tracker's result (ct_label as its id: ct_label_ids.hpp),
 //             then EMC, megaflow, upcall (the handler resumes the frozen
 //             translation the id names) and execute, in batches of up to
@@ -55,8 +53,7 @@
 //  * Invalidation::kFlush empties both caches on every generation change.
 // Removing a megaflow kills its EMC entries with it (serial check).
 //
-// Cost per packet: parse + hash + EMC probe on a hit (a recirculated pass
-// whose frame no action rewrote: a key copy instead of the parse); + one megaflow
+// Cost per packet: parse + hash + EMC probe on a hit; + one megaflow
 // subtable probe per subtable tried on an EMC miss; an upcall on a miss.
 // Thread-safety: one thread per Datapath (its caches are per-thread).
 #pragma once
@@ -75,7 +72,6 @@
 #include "flowpath/datapath/dependency_index.hpp"
 #include "flowpath/datapath/dp_format.hpp"
 #include "flowpath/datapath/flow_hash.hpp"
-#include "flowpath/datapath/kept_keys.hpp"
 #include "flowpath/datapath/miss_handler.hpp"
 #include "flowpath/datapath/pmd_stats.hpp"
 #include "flowpath/datapath/recirc_sink.hpp"
@@ -126,7 +122,7 @@ class Datapath {
       m.recirc_id = 0, m.ct_state = 0, m.ct_zone = 0, m.ct_mark = 0, m.ct_label_id = 0;
     }
     RecircSink<S> rs(sink, recirc_, cfg_.clock->now_ms());
-    run_pass(batch, rs);
+    run_pass(batch, rs, false);
     if (!recirc_.next.empty()) recirculate(rs);
     stats_.cycles += read_cycles() - t0;
   }
@@ -193,19 +189,11 @@ class Datapath {
  private:
   // One pass over a batch: parse (a recirculated pass takes recirc_id and
   // ct_* from the packet's metadata), cached lookups, upcalls, execution.
-  // `kept`: a recirculated pass's packets whose key from the previous
-  // pass still holds (KeptKeys), parsed again only where it does not.
   template <ActionSink S>
-  void run_pass(Batch& batch, RecircSink<S>& rs, const KeptKeys* kept = nullptr,
-                size_t off = 0) noexcept {
-    const bool recirculated = kept != nullptr;
-    if (recirculated)
-      stats_.malformed += kept->restore(batch, off);
-    else {
-      ParseStats ps;
-      parse_batch(batch, ps);
-      stats_.malformed += ps.malformed;
-    }
+  void run_pass(Batch& batch, RecircSink<S>& rs, bool recirculated) noexcept {
+    ParseStats ps;
+    parse_batch(batch, ps);
+    stats_.malformed += ps.malformed;
     ++stats_.batches;
     if (recirculated) {
       for (uint32_t i = 0; i < batch.count; ++i) {
@@ -231,7 +219,6 @@ class Datapath {
     for (int depth = 1; !recirc_.next.empty(); ++depth) {
       recirc_.cur.swap(recirc_.next);
       recirc_.next.clear();
-      kept_.advance();
       if (depth > RecircState::kMaxDepth) {
         recirc_.recirc_drops += recirc_.cur.size();
         stats_.recirc_depth_drops += recirc_.cur.size();
@@ -243,11 +230,10 @@ class Datapath {
       for (size_t off = 0; off < recirc_.cur.size(); off += kBatchSize) {
         b.clear();
         for (size_t i = off; i < recirc_.cur.size() && !b.full(); ++i) b.push(recirc_.cur[i]);
-        run_pass(b, rs, &kept_, off);
+        run_pass(b, rs, true);
       }
     }
     recirc_.cur.clear();
-    kept_.clear();
   }
 
   // kIndexed: every journal change since the last batch removes the
@@ -355,22 +341,18 @@ class Datapath {
       ++grouped;
     }
     Packet* ordered[kBatchSize];
-    uint8_t index[kBatchSize];  // ordered[k] is batch.pkts[index[k]]
     uint32_t fill[kBatchSize];
     for (uint32_t g = 0, start = 0; g < ng; start += groups[g++].n)
       fill[g] = groups[g].start = start;
     for (uint32_t i = 0; i < n; ++i)
-      if (gid[i] != 0xff) index[fill[gid[i]]] = uint8_t(i), ordered[fill[gid[i]]++] = batch.pkts[i];
+      if (gid[i] != 0xff) ordered[fill[gid[i]]++] = batch.pkts[i];
 
     ActionExecutor<S> exec(sink);
     const int64_t now = cfg_.clock->now_ms();
     for (uint32_t g = 0; g < ng; ++g) {
       const Group& gr = groups[g];
       const DpActionList& acts = gr.flow ? gr.flow->actions : gr.uncached->actions;
-      KeptKeys::Group kg;
-      kept_.before(acts, ordered + gr.start, index + gr.start, gr.n, kg);
       exec.run(acts, std::span<Packet*>(ordered + gr.start, gr.n));
-      kept_.after(kg, recirc_.next, batch);
       if (gr.flow)
         gr.flow->credit(gr.n, gr.bytes, now, gr.flags);
       else
@@ -393,7 +375,6 @@ class Datapath {
   DependencyIndex deps_;
   uint32_t batch_tag_ = 0;
   RecircState recirc_;
-  KeptKeys kept_;  // keys the next pass may reuse, parallel to recirc_.next
   PmdStats stats_;
 };
 
