@@ -82,10 +82,15 @@ inline std::vector<std::string> megaflow_lines(const std::string& dump,
     if (acts == std::string::npos) continue;
     l = masked_values(l.substr(0, acts)) + l.substr(acts);
     l = std::regex_replace(l, stats, "");
-    for (const auto& [n, name] : ports) {
+    for (const auto& [n, name] : ports) {  // output ports only after "actions:"
       const std::string num = std::to_string(n);
-      l = std::regex_replace(l, std::regex("in_port\\(" + num + "\\)"), "in_port(" + name + ")");
-      l = std::regex_replace(l, std::regex("([:,])" + num + "(,|$)"), "$1" + name + "$2");
+      const size_t a = l.find("actions:");
+      std::string match = l.substr(0, a), actions = l.substr(a);
+      match = std::regex_replace(match, std::regex("in_port\\(" + num + "\\)"),
+                                 "in_port(" + name + ")");
+      actions =
+          std::regex_replace(actions, std::regex("([:,])" + num + "(,|$)"), "$1" + name + "$2");
+      l = match + actions;
     }
     out.push_back(l);
   }

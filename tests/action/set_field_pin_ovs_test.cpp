@@ -7,7 +7,8 @@
 // ovs-vswitchd 3.1: the output frames must be the same byte for byte, and so
 // must the megaflows (match with its masks, and datapath actions) of
 // `dpctl/dump-flows`.  Also here: IPv4 with nw_proto 0 (OVS: no L3 header,
-// no rewrite, the megaflow pins nw_proto) and ECN rewrites of IPv4.
+// no rewrite, the megaflow pins nw_proto), ECN rewrites of IPv4, and IPv6
+// address and flow label rewrites (one datapath set(ipv6(...)) as OVS).
 // Skips (with the reason) when Open vSwitch is missing; needs no root.
 #include <gtest/gtest.h>
 
@@ -35,6 +36,8 @@ add-flow br0 priority=10,in_port=p1,ip,nw_dst=192.0.2.19,actions=mod_nw_tos:32,s
 add-flow br0 priority=10,in_port=p1,ip,nw_dst=192.0.2.20,actions=mod_nw_src:192.0.2.9,output:p2
 add-flow br0 priority=10,in_port=p1,ipv6,ipv6_dst=2001:db8::10,actions=set_field:7->nw_ttl,output:p2
 add-flow br0 priority=10,in_port=p1,ipv6,ipv6_dst=2001:db8::11,actions=set_field:1->nw_ecn,output:p2
+add-flow br0 priority=10,in_port=p1,ipv6,ipv6_dst=2001:db8::12,actions=set_field:2001:db8::1->ipv6_src,output:p2
+add-flow br0 priority=10,in_port=p1,ipv6,ipv6_dst=2001:db8::13,actions=set_field:2001:db8::9->ipv6_src,set_field:0x5->ipv6_label,mod_nw_tos:32,output:p2
 )";
 
 std::vector<In> frames() {
@@ -42,8 +45,9 @@ std::vector<In> frames() {
   auto v4 = [](const char* dst, uint8_t tos = 0, uint8_t ttl = 64, const char* src = "192.0.2.1") {
     return IPv4{.src = src, .dst = dst, .ttl = ttl, .tos = tos};
   };
-  auto v6 = [](const char* dst, uint8_t tc = 0, uint8_t hlim = 64) {
-    return IPv6{.src = "2001:db8::1", .dst = dst, .hlim = hlim, .tc = tc};
+  auto v6 = [](const char* dst, uint8_t tc = 0, uint8_t hlim = 64,
+               const char* src = "2001:db8::1") {
+    return IPv6{.src = src, .dst = dst, .hlim = hlim, .tc = tc};
   };
   const UDP udp{.sport = 1234, .dport = 80};
   const Payload pl{.n = 6};
@@ -81,6 +85,9 @@ std::vector<In> frames() {
       f(v6("2001:db8::10"), udp, pl),
       f(v6("2001:db8::11", 0x21), udp, pl),
       f(v6("2001:db8::11", 0x22), udp, pl),
+      f(v6("2001:db8::12"), udp, pl),
+      f(v6("2001:db8::12", 0, 64, "2001:db8::2"), udp, pl),
+      f(v6("2001:db8::13"), TCP{.sport = 1, .dport = 2}, pl),
   };
 }
 

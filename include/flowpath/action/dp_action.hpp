@@ -9,7 +9,8 @@
 // Connection tracking: kCt points at a DpCtSpec (the tracker's parameters
 // and their dpctl text), interned by whoever translates (bridge/frozen.hpp:
 // one spec object per distinct ct() call, alive as long as the Ofproto), so
-// the action stays 32 bytes and two equal ct() actions compare equal.
+// the action stays small (48 bytes, 16 of them an IPv6 address) and two
+// equal ct() actions compare equal.
 // kRecirc (port = recirc id) hands the packet back to the datapath for
 // another pass (datapath/recirc_sink.hpp); kCtClear forgets the packet's
 // connection.
@@ -46,6 +47,9 @@ enum class DpActionType : uint8_t {
   // IPv6 rewrites (no header checksum; not in the L4 pseudo-header).
   kSetIpv6Tclass,  // u8: traffic class bits under the mask `tci` (0xfc DSCP, 0x03 ECN)
   kSetIpv6Hlimit,  // u8: hop limit
+  kSetIpv6Src,     // ipv6; fixes the TCP/UDP/ICMPv6 checksum (pseudo-header)
+  kSetIpv6Dst,     // ipv6; the same (neither under a routing header with segments left)
+  kSetIpv6Label,   // port: the 20-bit flow label
 };
 
 /// The parameters of one datapath ct(...) action.
@@ -64,6 +68,7 @@ struct DpAction {
   uint32_t ipv4 = 0;
   EthAddr mac{};
   const DpCtSpec* ct = nullptr;
+  Ipv6Addr ipv6{};
 
   static DpAction output(uint32_t port) {
     DpAction a;
@@ -144,6 +149,24 @@ struct DpAction {
     DpAction a;
     a.type = DpActionType::kSetIpv6Hlimit;
     a.u8 = hl;
+    return a;
+  }
+  static DpAction set_ipv6_src(const Ipv6Addr& ip) {
+    DpAction a;
+    a.type = DpActionType::kSetIpv6Src;
+    a.ipv6 = ip;
+    return a;
+  }
+  static DpAction set_ipv6_dst(const Ipv6Addr& ip) {
+    DpAction a;
+    a.type = DpActionType::kSetIpv6Dst;
+    a.ipv6 = ip;
+    return a;
+  }
+  static DpAction set_ipv6_label(uint32_t label) {
+    DpAction a;
+    a.type = DpActionType::kSetIpv6Label;
+    a.port = label & 0xfffffu;
     return a;
   }
   static DpAction set_tp_src(uint16_t port) {

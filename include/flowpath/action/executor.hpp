@@ -87,6 +87,12 @@ inline ActionStatus apply_action(Packet& pkt, const DpAction& a) noexcept {
       return set_ipv6_tclass(pkt, a.u8, uint8_t(a.tci));
     case DpActionType::kSetIpv6Hlimit:
       return set_ipv6_hlimit(pkt, a.u8);
+    case DpActionType::kSetIpv6Src:
+      return set_ipv6_src(pkt, a.ipv6);
+    case DpActionType::kSetIpv6Dst:
+      return set_ipv6_dst(pkt, a.ipv6);
+    case DpActionType::kSetIpv6Label:
+      return set_ipv6_label(pkt, a.port);
     case DpActionType::kSetTpSrc:
       return set_tp_src(pkt, a.l4_port);
     case DpActionType::kSetTpDst:

@@ -11,6 +11,10 @@
 //   set_ipv6_tclass(tc, mask)     traffic class bits under mask (0xfc:
 //                                 DSCP, as mod_nw_tos; 0x03: ECN)
 //   set_ipv6_hlimit               hop limit
+//   set_ipv6_src / set_ipv6_dst   TCP/UDP/ICMPv6 checksum (pseudo-header),
+//                                 left alone under a routing header with
+//                                 segments left (as OVS)
+//   set_ipv6_label                the 20-bit flow label
 //   set_tp_src / set_tp_dst       TCP/UDP port + checksum (RFC 1624);
 //                                 SCTP port + full CRC32c recompute;
 //                                 IPv4 and IPv6 alike (as Open vSwitch)
@@ -172,6 +176,46 @@ inline uint8_t* locate_ipv6(Packet& pkt) noexcept {
   return (ip[0] >> 4) == 6 ? ip : nullptr;
 }
 
+/// True when the IPv6 packet at `ip` carries a routing header with segments
+/// left: its final destination, not ip6_dst, is in the L4 pseudo-header.
+/// Open vSwitch (packet_rh_present stops its walk there) then leaves the L4
+/// checksum alone on every address rewrite, src included; its bytes are the
+/// contract, so ours do the same.
+inline bool ipv6_routing_pending(const uint8_t* ip, uint32_t avail) noexcept {
+  uint8_t nh = ip[6];
+  uint32_t off = 40;
+  for (uint32_t n = 0; is_ipv6_ext(nh) && n < 8 && avail >= off + 8; ++n) {
+    const uint8_t* h = ip + off;
+    if (nh == kIp6Routing && h[3] != 0) return true;
+    if (nh == kIp6Fragment && (load_be16(h + 2) & kIp6FragOffsetMask)) return false;
+    off += nh == kIp6Ah ? (h[1] + 2u) * 4 : nh == kIp6Fragment ? 8u : (h[1] + 1u) * 8;
+    nh = h[0];
+  }
+  return false;
+}
+
+/// Rewrites ip6_src (field_off 8) or ip6_dst (24) and fixes the checksum
+/// of a TCP, UDP (unless 0) or ICMPv6 header, whose pseudo-header covers it.
+inline ActionStatus set_ipv6_addr(Packet& pkt, const Ipv6Addr& addr, uint32_t field_off) noexcept {
+  uint8_t* ip = locate_ipv6(pkt);
+  if (!ip) return ActionStatus::kSkipped;
+  uint8_t* f = ip + field_off;
+  if (std::memcmp(f, addr.b.data(), 16) == 0) return ActionStatus::kOk;
+  const uint32_t ip_off = uint32_t(ip - pkt.data());
+  const bool fix_l4 = !ipv6_routing_pending(ip, uint32_t(pkt.size()) - ip_off);
+  const L4View v = fix_l4 ? locate_ipv6_l4(pkt, ip_off) : L4View{};
+  auto update = [&](uint16_t c) {
+    for (int w = 0; w < 16; w += 4) c = csum_replace32(c, load_be32(f + w), load_be32(&addr.b[w]));
+    return c;
+  };
+  if (v.l4 && v.proto == kIpProtoIcmpv6 && v.avail >= 4)
+    store_be16(v.l4 + 2, update(load_be16(v.l4 + 2)));
+  else
+    update_l4_csum(v, update);
+  std::memcpy(f, addr.b.data(), 16);
+  return ActionStatus::kOk;
+}
+
 inline ActionStatus set_sctp_port(const L4View& v, uint32_t off, uint16_t port) noexcept {
   if (!v.complete || v.avail < 12) return ActionStatus::kSkipped;
   store_be16(v.l4 + off, port);
@@ -223,6 +267,19 @@ inline ActionStatus set_ipv6_hlimit(Packet& pkt, uint8_t hlimit) noexcept {
   uint8_t* ip = detail::locate_ipv6(pkt);
   if (!ip) return ActionStatus::kSkipped;
   ip[7] = hlimit;
+  return ActionStatus::kOk;
+}
+inline ActionStatus set_ipv6_src(Packet& pkt, const Ipv6Addr& addr) noexcept {
+  return detail::set_ipv6_addr(pkt, addr, 8);
+}
+inline ActionStatus set_ipv6_dst(Packet& pkt, const Ipv6Addr& addr) noexcept {
+  return detail::set_ipv6_addr(pkt, addr, 24);
+}
+/// The 20-bit flow label (no checksum covers it).
+inline ActionStatus set_ipv6_label(Packet& pkt, uint32_t label) noexcept {
+  uint8_t* ip = detail::locate_ipv6(pkt);
+  if (!ip) return ActionStatus::kSkipped;
+  store_be32(ip, (load_be32(ip) & 0xfff00000u) | (label & 0xfffffu));
   return ActionStatus::kOk;
 }
 inline ActionStatus set_tp_src(Packet& pkt, uint16_t port) noexcept {

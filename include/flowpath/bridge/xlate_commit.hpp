@@ -81,16 +81,23 @@ inline void commit_ipv4(const FlowKey& flow, FlowKey& base, FlowMask& wc, DpActi
   base.nw_tos = flow.nw_tos, base.nw_ttl = flow.nw_ttl;
 }
 
-/// IPv6 traffic class and hop limit rewrites: OVS's commit_set_ipv6_action
-/// rewrites both (mod_nw_tos, ip_dscp, nw_ecn, nw_ttl act on IPv6 too), as a
-/// masked set: the DSCP and ECN parts of the traffic class are separate
-/// fields, so only the part that changed is written.  As OVS's
+/// IPv6 rewrites, as OVS's commit_set_ipv6_action: addresses, flow label,
+/// traffic class and hop limit (mod_nw_tos, ip_dscp, nw_ecn, nw_ttl act on
+/// IPv6 too), as a masked set: only what changed is written, and the DSCP
+/// and ECN parts of the traffic class are separate fields.  As OVS's
 /// commit_set_nw_action, a packet with nw_proto 0 (no L3 header in OVS's
 /// eyes) gets no rewrite, so a megaflow that rewrites pins nw_proto.
 inline void commit_ipv6(const FlowKey& flow, FlowKey& base, FlowMask& wc, DpActionList& out) {
-  if (flow.nw_tos == base.nw_tos && flow.nw_ttl == base.nw_ttl) return;
+  if (flow.nw_tos == base.nw_tos && flow.nw_ttl == base.nw_ttl && flow.ipv6_src == base.ipv6_src &&
+      flow.ipv6_dst == base.ipv6_dst && flow.ipv6_label == base.ipv6_label)
+    return;
   wc.nw_proto = 0xff;
   if (flow.nw_proto == 0) return;
+  if (flow.ipv6_src != base.ipv6_src) out.push_back(DpAction::set_ipv6_src(flow.ipv6_src));
+  if (flow.ipv6_dst != base.ipv6_dst) out.push_back(DpAction::set_ipv6_dst(flow.ipv6_dst));
+  if (flow.ipv6_label != base.ipv6_label)
+    out.push_back(DpAction::set_ipv6_label(flow.ipv6_label.host()));
+  base.ipv6_src = flow.ipv6_src, base.ipv6_dst = flow.ipv6_dst, base.ipv6_label = flow.ipv6_label;
   if (const uint8_t mask = tos_mask(flow.nw_tos, base.nw_tos, wc); mask)
     out.push_back(DpAction::set_ipv6_tclass(flow.nw_tos, mask));
   base.nw_tos = flow.nw_tos;

@@ -51,6 +51,9 @@ inline bool same_header(DpActionType a, DpActionType b) noexcept {
         return 3;
       case DpActionType::kSetIpv6Tclass:
       case DpActionType::kSetIpv6Hlimit:
+      case DpActionType::kSetIpv6Src:
+      case DpActionType::kSetIpv6Dst:
+      case DpActionType::kSetIpv6Label:
         return 4;
       default:
         return 0;
@@ -79,6 +82,12 @@ inline std::string set_field(const DpAction& a) {
       return "tclass=" + hex(a.u8) + (a.tci == 0xff ? "" : "/" + hex(uint8_t(a.tci)));
     case DpActionType::kSetIpv6Hlimit:
       return "hlimit=" + std::to_string(a.u8);
+    case DpActionType::kSetIpv6Src:
+      return "src=" + dp_format_detail::ip6(a.ipv6);
+    case DpActionType::kSetIpv6Dst:
+      return "dst=" + dp_format_detail::ip6(a.ipv6);
+    case DpActionType::kSetIpv6Label:
+      return "label=" + hex(a.port);
     case DpActionType::kSetTpSrc:
       return "src=" + std::to_string(a.l4_port);
     case DpActionType::kSetTpDst:
@@ -133,7 +142,7 @@ inline std::string format_dp_actions(const DpActionList& actions, const DpPortNa
     }
     const char* hdr = "eth";
     if (a.type >= DpActionType::kSetIpv4Src && a.type <= DpActionType::kSetIpv4Ttl) hdr = "ipv4";
-    if (a.type == DpActionType::kSetIpv6Tclass || a.type == DpActionType::kSetIpv6Hlimit)
+    if (a.type >= DpActionType::kSetIpv6Tclass && a.type <= DpActionType::kSetIpv6Label)
       hdr = "ipv6";
     if (a.type == DpActionType::kSetTpSrc || a.type == DpActionType::kSetTpDst)
       hdr = nw_proto == kIpProtoUdp ? "udp" : nw_proto == kIpProtoSctp ? "sctp" : "tcp";

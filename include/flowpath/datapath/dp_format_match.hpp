@@ -65,7 +65,8 @@ struct Attr {
 };
 
 inline std::string dec(uint32_t v) { return std::to_string(v); }
-inline std::string hex2(uint32_t v) { return hex(v); }
+// OVS prints these with C's "%#x", which writes zero as a bare "0".
+inline std::string hex2(uint32_t v) { return v ? hex(v) : "0"; }
 
 inline void format_l3_l4(std::string& out, const FlowKey& v, const FlowKey& m) {
   const EthAddr kMacFull{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};

@@ -93,10 +93,9 @@ inline bool xdp_op_from(const DpAction& a, bool ipv4, uint32_t& depth, fp_xdp_op
     default:
       break;
   }
-  // The program has no IPv6 traffic class / hop limit op: refuse before the
-  // "IPv4 op on an IPv6 frame is a no op" rule below could wave them through.
-  if (a.type == DpActionType::kSetIpv6Tclass || a.type == DpActionType::kSetIpv6Hlimit)
-    return false;
+  // The program has no IPv6 header op: refuse before the "IPv4 op on an
+  // IPv6 frame is a no op" rule below could wave them through.
+  if (a.type >= DpActionType::kSetIpv6Tclass && a.type <= DpActionType::kSetIpv6Label) return false;
   const bool port = a.type == DpActionType::kSetTpSrc || a.type == DpActionType::kSetTpDst;
   if (!ipv4 && !port) return true;  // kSkipped in userspace: nothing to do
   if (depth > kMaxVlanTags || l3 > FP_XDP_MAX_L3) return false;  // userspace stops at 4 tags
