@@ -51,6 +51,10 @@
 # KEEP_LOGS=DIR keeps each pass's logs and per-change series there.
 # PMD_MAX_SLEEP=US runs flowpath with --pmd-max-sleep US (idle PMDs sleep,
 # as ovs-vswitchd's other_config:pmd-maxsleep; default: busy-poll).
+# STRACE=DIR: `strace -f -ttt -T` of each switch during its adds, into
+# DIR/SIDE-KIND.strace (slows every syscall: for breakdowns, not figures).
+# With STRACE or KEEP_LOGS, flowpath logs one "db-trace:" line per update
+# (FLOWPATH_DB_TRACE, docs/ovsdb.md) into its switch.log (DIR/flowpath-KIND.log).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${1:?usage: bench/ovsdb/run.sh BUILD_DIR [N]}" && pwd)
@@ -82,6 +86,7 @@ run_side() {
       ip -n "$SW" link set "q$k" up
     done
   fi
+  if [[ -n ${STRACE:-}${KEEP_LOGS:-} ]]; then export FLOWPATH_DB_TRACE=1; fi
   ovs_private_start "$side" ${PMD_MAX_SLEEP:+--pmd-max-sleep "$PMD_MAX_SLEEP"}
   ovs_private_bridge "$side"
   ovs_private_vm_ports "$kind"
@@ -121,6 +126,12 @@ run_side() {
   local monpid=$!
   PIDS+=("$monpid")
   sleep 0.3
+  local stracepid=
+  if [[ -n ${STRACE:-} ]]; then
+    strace -f -ttt -T ${STRACE_ARGS:-} -p "$swpid" -o "$STRACE/$side-$kind.strace" 2>/dev/null &
+    stracepid=$!
+    sleep 1
+  fi
   for k in $(seq "$N"); do
     base "a$k"
     t0_base=$t0 t0=$EPOCHREALTIME
@@ -131,6 +142,10 @@ run_side() {
     fi
     timed "$R.add" "$R.addnet"
   done
+  if [[ -n $stracepid ]]; then
+    kill -INT "$stracepid"
+    wait "$stracepid" || true
+  fi
   local bad
   bad=$(vsctl --bare --columns=name,ofport find interface ofport=-1 | grep -c . || true)
   [[ $bad -eq 0 ]] || { echo "$side: $bad interfaces with ofport -1 after the adds"; vsctl show; exit 1; }
@@ -156,6 +171,7 @@ run_side() {
   got=$(wc -l <"$D/seqs")
   lost=$((last - got))
   ovs_private_down
+  if [[ -n ${STRACE:-} && $side == flowpath ]]; then cp "$D/switch.log" "$STRACE/$side-$kind.log"; fi
   echo "$(stats "$R.add") $(stats "$R.del") $last $lost $(stats "$R.base") $(stats "$R.addnet")" \
     "$(stats "$R.delnet")" "$(stats "$R.effadd")" "$(stats "$R.effdel")" >"$R.result"
   if [[ -n ${KEEP_LOGS:-} ]]; then cp -r "$D" "$KEEP_LOGS/$side-$kind"; cp "$R".* "$KEEP_LOGS/"; fi

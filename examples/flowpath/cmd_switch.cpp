@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,15 +65,33 @@ void print_ports(flowpath::Switch& sw) {
                 sw.pmd(i).core() < 0 ? " (not pinned)" : "");
 }
 
+// FLOWPATH_DB_TRACE=1: one line per database update on stderr, the µs
+// from the update's first recv() to the end of each stage (docs/ovsdb.md,
+// "Where a change's time goes").
+void print_db_trace(const flowpath::SwitchDb& sdb, const flowpath::ovsdb::Client& c,
+                    int64_t sent_ns, size_t ops) {
+  const auto& t = sdb.trace();
+  const auto& r = sdb.last_result();
+  int64_t t0 = c.last_recv_ns();
+  auto us = [&](int64_t t1) { return double(t1 - t0) / 1000.0; };
+  std::fprintf(stderr,
+               "db-trace: parsed %.1f config %.1f opened %.1f fenced %.1f written %.1f "
+               "sent %.1f us, %zu ops, %zu opened\n",
+               us(t.begin_ns), us(t.config_ns), us(r.opened_ns), us(r.fenced_ns), us(t.written_ns),
+               us(sent_ns), ops, r.opened.size());
+}
+
 void on_db_action(flowpath::SwitchDb& sdb, flowpath::ovsdb::Client& c,
                   const flowpath::ovsdb::Action& a) {
   using K = flowpath::ovsdb::Action::Kind;
   switch (a.kind) {
     case K::kReplicaUpdated: {
       flowpath::ovsdb::Json ops = sdb.on_replica(c.replica());
+      if (!ops.empty()) c.transact(ops);
+      static const bool trace = std::getenv("FLOWPATH_DB_TRACE") != nullptr;
+      if (trace) print_db_trace(sdb, c, flowpath::steady_now_ns(), ops.size());
       for (const auto& e : sdb.last_result().errors)
         std::fprintf(stderr, "flowpath switch: %s\n", e.message.c_str());
-      if (!ops.empty()) c.transact(ops);
       break;
     }
     case K::kTransactReply:
@@ -244,6 +263,7 @@ int cmd_switch(int argc, char** argv) {
     flowpath::UnixctlServer srv(ctl);
     flowpath::add_switch_commands(srv, sw, [] { kill(getpid(), SIGTERM); });
     sw.start();
+    sw.leave_pmd_cores();  // a woken PMD never preempts a reconfiguration
     std::printf("flowpath switch: control socket %s\n", ctl.c_str());
     if (client)
       std::printf("flowpath switch: following %s\n", db.c_str());

@@ -55,7 +55,9 @@ inline ApplyResult Switch::apply(const SwitchConfig& want, int fence_timeout_ms)
     });
   }
   r.generation = of_.generation();
+  r.opened_ns = steady_now_ns();
   r.in_effect = wait_pmds_past(r.generation, fence_timeout_ms);
+  r.fenced_ns = steady_now_ns();
   if (r.in_effect) {
     // In effect: no PMD holds the removed ports.  Their devices close on
     // the closer's thread (XDP detached, TAP deleted), so the caller's
@@ -108,9 +110,13 @@ inline void Switch::add_port(const std::string& bridge, const PortConfig& pc, Ap
     r.errors.push_back({pc.name, e.what()});
     return;
   }
+  // Primed here when the PMD's mutex is free (it sleeps or is between two
+  // ports): the fence then waits for no PMD to be scheduled (pmd.hpp).
+  Pmd& pmd = *pmds_[sp->pmd()];
+  bool primed = sp->needs_prime() && pmd.try_prime(*sp);
   table_[dp - 1].store(sp.get(), std::memory_order_release);
   of_.add_port(bridge, pc, dp);
-  pmds_[sp->pmd()]->add_rx_port(sp.get());
+  pmd.add_rx_port(sp.get(), primed);
   owned_.push_back(std::move(sp));
   r.opened.push_back(pc.name);
 }
