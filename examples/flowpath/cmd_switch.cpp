@@ -1,6 +1,6 @@
 // flowpath switch (--config FILE | --db unix:PATH|tcp:IP:PORT) [--pmd-cores LIST]
 //                 [--ctl PATH] [--generic] [--pmd-max-sleep US]
-//                 [--xdp-fast | --no-xdp-fast]
+//                 [--xdp-fast | --no-xdp-fast] [--umem-frames N]
 //   Runs the bridges over real ports (AF_XDP, TAP for internal ports), one
 //   busy-polling PMD thread per listed core (default: one, on the last
 //   CPU), and serves the control socket (default
@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -36,6 +37,7 @@ void switch_usage(FILE* f) {
       f,
       "usage: flowpath switch (--config FILE | --db REMOTE) [--pmd-cores LIST] [--ctl PATH]\n"
       "                       [--generic] [--pmd-max-sleep US] [--xdp-fast | --no-xdp-fast]\n"
+      "                       [--umem-frames N]\n"
       "  --config FILE     bridges and ports from a file, read once\n"
       "  --db REMOTE       follow an Open_vSwitch database live (ovsdb-server at\n"
       "                    unix:PATH or tcp:IP:PORT), as ovs-vswitchd does\n"
@@ -47,7 +49,10 @@ void switch_usage(FILE* f) {
       "                    busy-polling (default 0: never; as OVS's pmd-maxsleep)\n"
       "  --xdp-fast        forward cached flows inside the kernel (XDP fast path;\n"
       "                    a port opts out with options:xdp-fast=false)\n"
-      "  --no-xdp-fast     every packet through the PMD (the default)\n");
+      "  --no-xdp-fast     every packet through the PMD (the default)\n"
+      "  --umem-frames N   frames of each PMD's UMEM (default 16384; 2048-262144, a\n"
+      "                    power of two; rings then min(2048, N/8) each). The kernel\n"
+      "                    sizes each AF_XDP socket's pool by it (docs/benchmarks.md)\n");
 }
 
 void print_ports(flowpath::Switch& sw) {
@@ -214,6 +219,21 @@ int cmd_switch(int argc, char** argv) {
         return 2;
       }
       opt.pmd_max_sleep_us = uint32_t(std::stoul(v));
+    } else if (a == "--umem-frames" && i + 1 < argc) {
+      std::string v = argv[++i];
+      bool digits = !v.empty() && v.size() <= 6 && v.find_first_not_of("0123456789") == v.npos;
+      uint32_t n = digits ? uint32_t(std::stoul(v)) : 0;
+      if (n < 2048 || n > 262144 || (n & (n - 1))) {
+        std::fprintf(stderr,
+                     "flowpath switch: --umem-frames '%s': expected a power of two, "
+                     "2048-262144\n",
+                     v.c_str());
+        return 2;
+      }
+      opt.umem.num_frames = n;
+      // Rings of at most an eighth of the pool each: two ports' fill rings
+      // must not take every frame (transmit copies need some).
+      opt.umem.fill_size = opt.umem.comp_size = std::min<uint32_t>(2048, n / 8);
     } else if (a == "--generic")
       opt.xdp_mode = flowpath::XdpMode::kGeneric;
     else if (a == "--xdp-fast" || a == "--no-xdp-fast")
@@ -263,7 +283,6 @@ int cmd_switch(int argc, char** argv) {
     flowpath::UnixctlServer srv(ctl);
     flowpath::add_switch_commands(srv, sw, [] { kill(getpid(), SIGTERM); });
     sw.start();
-    sw.leave_pmd_cores();  // a woken PMD never preempts a reconfiguration
     std::printf("flowpath switch: control socket %s\n", ctl.c_str());
     if (client)
       std::printf("flowpath switch: following %s\n", db.c_str());

@@ -135,7 +135,10 @@ class TapPort {
     return p.user < cfg_.buffers && &packets_[p.user] == &p;
   }
   // A socket for interface ioctls, opened once per process (the control
-  // thread opens ports; the kernel serialises the ioctls themselves).
+  // thread opens ports; the kernel serialises the ioctls themselves).  It
+  // lives in the network namespace of the first open: a process that
+  // later moves to another namespace gets "bringing the device up
+  // failed" (ENODEV) for its TAPs there, never a silent mistake.
   static int ioctl_socket() noexcept {
     static const int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     return s;

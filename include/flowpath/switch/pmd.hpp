@@ -50,12 +50,10 @@
 // sleeps on) — except when an AF_XDP port was added (owes_pass()): the
 // pass that first loads a list primes its ports (fill rings filled), and
 // a new port is in effect only once it can receive, so the fence waits
-// for that pass — unless the control thread primed the port itself before
-// publishing it (try_prime: the PMD's mutex was free, as it is while the
-// PMD sleeps), which is the usual case with a sleeping PMD.  On a machine whose PMD core is shared,
-// a busy-polling PMD that is preempted delays every fence by a scheduler slice; a parked one does
-// not, and leaves its core to the rest while idle.  Cost: up to the wake-up latency (tens of µs) on
-// the first packet after a quiet spell.
+// for that pass.  On a machine whose PMD core is shared, a busy-polling PMD
+// that is preempted delays every fence by a scheduler slice; a parked one
+// does not, and leaves its core to the rest while idle.  Cost: up to the
+// wake-up latency (tens of µs) on the first packet after a quiet spell.
 //
 // Busy cycles (the benchmark's figure): TSC cycles of port polls that
 // received packets (receive, process, transmit, flush), kept apart from
@@ -132,26 +130,13 @@ class Pmd {
     }
   }
 
-  /// Primes p (fills its rings from this PMD's pool) on the calling
-  /// thread, before add_rx_port, if the PMD's mutex is free now (a parked
-  /// or idle PMD): the fence then need not wait for a pass to do it.
-  /// False: the PMD is busy; its first pass with p primes it.
-  bool try_prime(SwitchPort& p) {
-    std::unique_lock lock(mu_, std::try_to_lock);
-    if (!lock) return false;
-    p.set_domain(&mu_);
-    p.prime();
-    return true;
-  }
   /// Publishes a new rx list with p (no lock: see the header comment).
-  /// primed: try_prime(p) succeeded, no pass is owed for it.
-  void add_rx_port(SwitchPort* p, bool primed = false) {
+  void add_rx_port(SwitchPort* p) {
     p->set_domain(&mu_);
     std::vector<SwitchPort*> v = list_->ports;
     v.push_back(p);
     publish(std::move(v));
-    // A TAP queues what comes meanwhile; an AF_XDP port needs its fill ring.
-    if (p->needs_prime() && !primed) added_at_ = list_->version;
+    if (p->needs_prime()) added_at_ = list_->version;  // a TAP queues what comes meanwhile
   }
   /// Publishes a new rx list without p; the caller closes p once
   /// seen_rx_version() >= rx_version() (Switch::wait_pmds_past).

@@ -31,9 +31,7 @@
 // Ofproto and handed to their PMD; VLAN changes are made in place; flows
 // follow; (4) the fence wait_pmds_past(generation) — after it the change
 // is "in effect": every PMD's pass sees it, and a new port has been primed
-// (fill rings full: it receives; by the control thread before it was
-// published when its PMD's mutex was free, else by the PMD's first pass
-// with it, pmd.hpp) — then the removed
+// by its PMD (fill rings full: it receives, pmd.hpp) — then the removed
 // ports go to the PortCloser's thread (port_closer.hpp: the slow kernel
 // close runs after apply returns) and their datapath numbers become
 // reusable (never while a megaflow may name them).  Rx lists change
@@ -190,22 +188,6 @@ class Switch {
     threads_.clear();
   }
   bool running() const noexcept { return !threads_.empty(); }
-  /// Moves the calling thread (the control thread; threads it starts later
-  /// inherit this) off the PMD cores, when its affinity keeps another CPU.
-  /// Why: a change wakes a parked PMD (the fence), and on the PMD's core
-  /// the woken PMD preempts the thread that is making the change, which
-  /// then waits for the PMD's pass and a scheduler slice before it can
-  /// write `cur_cfg` (perf sched_switch of `flowpath switch --db`: most of
-  /// the ~5 ms an AF_XDP add took under load).  Open vSwitch's PMD cores
-  /// are likewise kept for PMDs.  False: nothing changed.
-  bool leave_pmd_cores() const noexcept {
-    cpu_set_t set;
-    if (pthread_getaffinity_np(pthread_self(), sizeof set, &set) != 0) return false;
-    for (int c : opt_.pmd_cores)
-      if (c >= 0 && c < CPU_SETSIZE) CPU_CLR(c, &set);
-    if (CPU_COUNT(&set) == 0) return false;
-    return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
-  }
 
   /// Makes the running configuration `want` (see the header comment).
   ApplyResult apply(const SwitchConfig& want, int fence_timeout_ms = 5000);

@@ -110,13 +110,9 @@ inline void Switch::add_port(const std::string& bridge, const PortConfig& pc, Ap
     r.errors.push_back({pc.name, e.what()});
     return;
   }
-  // Primed here when the PMD's mutex is free (it sleeps or is between two
-  // ports): the fence then waits for no PMD to be scheduled (pmd.hpp).
-  Pmd& pmd = *pmds_[sp->pmd()];
-  bool primed = sp->needs_prime() && pmd.try_prime(*sp);
   table_[dp - 1].store(sp.get(), std::memory_order_release);
   of_.add_port(bridge, pc, dp);
-  pmd.add_rx_port(sp.get(), primed);
+  pmds_[sp->pmd()]->add_rx_port(sp.get());
   owned_.push_back(std::move(sp));
   r.opened.push_back(pc.name);
 }
