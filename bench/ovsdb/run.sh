@@ -51,6 +51,12 @@
 # KEEP_LOGS=DIR keeps each pass's logs and per-change series there.
 # PMD_MAX_SLEEP=US runs flowpath with --pmd-max-sleep US (idle PMDs sleep,
 # as ovs-vswitchd's other_config:pmd-maxsleep; default: busy-poll).
+# UMEM_FRAMES=N runs flowpath with --umem-frames N (each PMD's UMEM; the
+# kernel's per-socket pool is sized by it, so an AF_XDP add costs O(N)).
+# STRACE=DIR: `strace -f -ttt -T` of each switch during its adds, into
+# DIR/SIDE-KIND.strace (slows every syscall: for breakdowns, not figures).
+# With STRACE or KEEP_LOGS, flowpath logs one "db-trace:" line per update
+# (FLOWPATH_DB_TRACE, docs/ovsdb.md) into its switch.log (DIR/flowpath-KIND.log).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${1:?usage: bench/ovsdb/run.sh BUILD_DIR [N]}" && pwd)
@@ -82,7 +88,9 @@ run_side() {
       ip -n "$SW" link set "q$k" up
     done
   fi
-  ovs_private_start "$side" ${PMD_MAX_SLEEP:+--pmd-max-sleep "$PMD_MAX_SLEEP"}
+  if [[ -n ${STRACE:-}${KEEP_LOGS:-} ]]; then export FLOWPATH_DB_TRACE=1; fi
+  ovs_private_start "$side" ${PMD_MAX_SLEEP:+--pmd-max-sleep "$PMD_MAX_SLEEP"} \
+    ${UMEM_FRAMES:+--umem-frames "$UMEM_FRAMES"}
   ovs_private_bridge "$side"
   ovs_private_vm_ports "$kind"
   ip netns exec "$P-vm1" ping -c 3 -i 0.2 -W 2 192.0.2.2 >/dev/null ||
@@ -121,6 +129,12 @@ run_side() {
   local monpid=$!
   PIDS+=("$monpid")
   sleep 0.3
+  local stracepid=
+  if [[ -n ${STRACE:-} ]]; then
+    strace -f -ttt -T ${STRACE_ARGS:-} -p "$swpid" -o "$STRACE/$side-$kind.strace" 2>/dev/null &
+    stracepid=$!
+    sleep 1
+  fi
   for k in $(seq "$N"); do
     base "a$k"
     t0_base=$t0 t0=$EPOCHREALTIME
@@ -131,6 +145,10 @@ run_side() {
     fi
     timed "$R.add" "$R.addnet"
   done
+  if [[ -n $stracepid ]]; then
+    kill -INT "$stracepid"
+    wait "$stracepid" || true
+  fi
   local bad
   bad=$(vsctl --bare --columns=name,ofport find interface ofport=-1 | grep -c . || true)
   [[ $bad -eq 0 ]] || { echo "$side: $bad interfaces with ofport -1 after the adds"; vsctl show; exit 1; }
@@ -156,6 +174,7 @@ run_side() {
   got=$(wc -l <"$D/seqs")
   lost=$((last - got))
   ovs_private_down
+  if [[ -n ${STRACE:-} && $side == flowpath ]]; then cp "$D/switch.log" "$STRACE/$side-$kind.log"; fi
   echo "$(stats "$R.add") $(stats "$R.del") $last $lost $(stats "$R.base") $(stats "$R.addnet")" \
     "$(stats "$R.delnet")" "$(stats "$R.effadd")" "$(stats "$R.effdel")" >"$R.result"
   if [[ -n ${KEEP_LOGS:-} ]]; then cp -r "$D" "$KEEP_LOGS/$side-$kind"; cp "$R".* "$KEEP_LOGS/"; fi
@@ -163,7 +182,7 @@ run_side() {
 
 echo "reconfiguration through OVSDB: $N ports added then removed, one ovs-vsctl call each"
 echo "kernel $(uname -r), $(nproc) cores, $(ovs-vswitchd --version | head -1)," \
-  "flowpath --pmd-max-sleep ${PMD_MAX_SLEEP:-0}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  "flowpath --pmd-max-sleep ${PMD_MAX_SLEEP:-0} --umem-frames ${UMEM_FRAMES:-16384}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 ratio() { echo "scale=1; $1 / $2" | bc -l; }
 # pos X: X floored at 0.1 ms, so that a ratio stays defined when the noise
 # eats a difference

@@ -1,6 +1,6 @@
 // flowpath switch (--config FILE | --db unix:PATH|tcp:IP:PORT) [--pmd-cores LIST]
 //                 [--ctl PATH] [--generic] [--pmd-max-sleep US]
-//                 [--xdp-fast | --no-xdp-fast]
+//                 [--xdp-fast | --no-xdp-fast] [--umem-frames N]
 //   Runs the bridges over real ports (AF_XDP, TAP for internal ports), one
 //   busy-polling PMD thread per listed core (default: one, on the last
 //   CPU), and serves the control socket (default
@@ -17,7 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +37,7 @@ void switch_usage(FILE* f) {
       f,
       "usage: flowpath switch (--config FILE | --db REMOTE) [--pmd-cores LIST] [--ctl PATH]\n"
       "                       [--generic] [--pmd-max-sleep US] [--xdp-fast | --no-xdp-fast]\n"
+      "                       [--umem-frames N]\n"
       "  --config FILE     bridges and ports from a file, read once\n"
       "  --db REMOTE       follow an Open_vSwitch database live (ovsdb-server at\n"
       "                    unix:PATH or tcp:IP:PORT), as ovs-vswitchd does\n"
@@ -46,7 +49,10 @@ void switch_usage(FILE* f) {
       "                    busy-polling (default 0: never; as OVS's pmd-maxsleep)\n"
       "  --xdp-fast        forward cached flows inside the kernel (XDP fast path;\n"
       "                    a port opts out with options:xdp-fast=false)\n"
-      "  --no-xdp-fast     every packet through the PMD (the default)\n");
+      "  --no-xdp-fast     every packet through the PMD (the default)\n"
+      "  --umem-frames N   frames of each PMD's UMEM (default 16384; 2048-262144, a\n"
+      "                    power of two; rings then min(2048, N/8) each). The kernel\n"
+      "                    sizes each AF_XDP socket's pool by it (docs/benchmarks.md)\n");
 }
 
 void print_ports(flowpath::Switch& sw) {
@@ -64,15 +70,33 @@ void print_ports(flowpath::Switch& sw) {
                 sw.pmd(i).core() < 0 ? " (not pinned)" : "");
 }
 
+// FLOWPATH_DB_TRACE=1: one line per database update on stderr, the µs
+// from the update's first recv() to the end of each stage (docs/ovsdb.md,
+// "Where a change's time goes").
+void print_db_trace(const flowpath::SwitchDb& sdb, const flowpath::ovsdb::Client& c,
+                    int64_t sent_ns, size_t ops) {
+  const auto& t = sdb.trace();
+  const auto& r = sdb.last_result();
+  int64_t t0 = c.last_recv_ns();
+  auto us = [&](int64_t t1) { return double(t1 - t0) / 1000.0; };
+  std::fprintf(stderr,
+               "db-trace: parsed %.1f config %.1f opened %.1f fenced %.1f written %.1f "
+               "sent %.1f us, %zu ops, %zu opened\n",
+               us(t.begin_ns), us(t.config_ns), us(r.opened_ns), us(r.fenced_ns), us(t.written_ns),
+               us(sent_ns), ops, r.opened.size());
+}
+
 void on_db_action(flowpath::SwitchDb& sdb, flowpath::ovsdb::Client& c,
                   const flowpath::ovsdb::Action& a) {
   using K = flowpath::ovsdb::Action::Kind;
   switch (a.kind) {
     case K::kReplicaUpdated: {
       flowpath::ovsdb::Json ops = sdb.on_replica(c.replica());
+      if (!ops.empty()) c.transact(ops);
+      static const bool trace = std::getenv("FLOWPATH_DB_TRACE") != nullptr;
+      if (trace) print_db_trace(sdb, c, flowpath::steady_now_ns(), ops.size());
       for (const auto& e : sdb.last_result().errors)
         std::fprintf(stderr, "flowpath switch: %s\n", e.message.c_str());
-      if (!ops.empty()) c.transact(ops);
       break;
     }
     case K::kTransactReply:
@@ -202,6 +226,21 @@ int cmd_switch(int argc, char** argv) {
         return 2;
       }
       opt.pmd_max_sleep_us = uint32_t(std::stoul(v));
+    } else if (a == "--umem-frames" && i + 1 < argc) {
+      std::string v = argv[++i];
+      bool digits = !v.empty() && v.size() <= 6 && v.find_first_not_of("0123456789") == v.npos;
+      uint32_t n = digits ? uint32_t(std::stoul(v)) : 0;
+      if (n < 2048 || n > 262144 || (n & (n - 1))) {
+        std::fprintf(stderr,
+                     "flowpath switch: --umem-frames '%s': expected a power of two, "
+                     "2048-262144\n",
+                     v.c_str());
+        return 2;
+      }
+      opt.umem.num_frames = n;
+      // Rings of at most an eighth of the pool each: two ports' fill rings
+      // must not take every frame (transmit copies need some).
+      opt.umem.fill_size = opt.umem.comp_size = std::min<uint32_t>(2048, n / 8);
     } else if (a == "--generic")
       opt.xdp_mode = flowpath::XdpMode::kGeneric;
     else if (a == "--xdp-fast" || a == "--no-xdp-fast")

@@ -11,15 +11,23 @@
 // Ports: one in, one out, like AfxdpPort.  The device is opened with
 // IFF_TAP | IFF_NO_PI, non-blocking, and disappears when the port closes.
 // rx_burst() reads up to kBatchSize - batch.count frames into the port's
-// own buffers (a fixed pool of Config::buffers PacketBuffers); every
+// own buffers (a fixed pool of Config::buffers frames); every
 // received packet must leave through tx(p, true) on some port that
 // returns it here, or release(p).  tx() writes the frame (one write()
 // per frame: a copy, as for every TAP).  tx(p, true) of a packet that is
 // not this port's hands it to Config::release_foreign (e.g. back to its
 // UMEM) after the write.
 //
+// Opening is on the path of `ovs-vsctl add-port ... type=internal` (the
+// change is in effect only once the device exists), so it does only what
+// the device needs: TUNSETIFF, the flags read and set on a socket kept
+// for the process, and a pool whose frame memory is reserved but not touched (a
+// 256-frame pool is ~560 KB: constructing it faulted in ~140 pages, about
+// as long as TUNSETIFF itself); the kernel faults a frame in on its first
+// read(), on the PMD, once.
 // Errors (flowpath::Error): no /dev/net/tun, no permission, bad name.
-// Cost per packet: one read()/write() syscall.  Thread-safety: one thread.
+// Cost per packet: one read()/write() syscall.  Thread-safety: one thread
+// per port (opening from any thread).
 #pragma once
 
 #include <fcntl.h>
@@ -65,7 +73,10 @@ class TapPort {
     std::strncpy(ifr.ifr_name, cfg.name.c_str(), IFNAMSIZ - 1);
     if (ioctl(fd_, TUNSETIFF, &ifr) < 0) fail("creating the TAP device (TUNSETIFF)");
     set_up();
-    pool_ = std::make_unique<PacketBuffer[]>(cfg.buffers);
+    // new[] of bytes leaves them untouched (a fresh mmap at this size).
+    frames_.reset(new uint8_t[size_t(cfg.buffers) * kFrameBytes]);
+    packets_ = std::make_unique<Packet[]>(cfg.buffers);
+    free_.reserve(cfg.buffers);
     for (uint32_t i = cfg.buffers; i-- > 0;) free_.push_back(i);
   }
   TapPort(const TapPort&) = delete;
@@ -79,11 +90,12 @@ class TapPort {
     uint32_t got = 0;
     while (!batch.full() && !free_.empty()) {
       uint32_t i = free_.back();
-      Packet& p = pool_[i].packet();
-      ssize_t n = read(fd_, p.buffer() + PacketBuffer::kHeadroom, kDefaultFrameSize);
+      uint8_t* buf = frames_.get() + size_t(i) * kFrameBytes;
+      ssize_t n = read(fd_, buf + PacketBuffer::kHeadroom, kDefaultFrameSize);
       if (n <= 0) break;
       free_.pop_back();
-      p.reset(PacketBuffer::kHeadroom, uint32_t(n));
+      Packet& p = packets_[i];
+      p = Packet(buf, kFrameBytes, PacketBuffer::kHeadroom, uint32_t(n));
       p.user = i;
       batch.push(&p);
       ++got;
@@ -117,19 +129,27 @@ class TapPort {
   int fd() const noexcept { return fd_; }
 
  private:
+  static constexpr uint32_t kFrameBytes = PacketBuffer::kCapacity;
+
   bool mine(const Packet& p) const noexcept {
-    return p.user < cfg_.buffers && &pool_[p.user].packet() == &p;
+    return p.user < cfg_.buffers && &packets_[p.user] == &p;
+  }
+  // A socket for interface ioctls, opened once per process (the control
+  // thread opens ports; the kernel serialises the ioctls themselves).  It
+  // lives in the network namespace of the first open: a process that
+  // later moves to another namespace gets "bringing the device up
+  // failed" (ENODEV) for its TAPs there, never a silent mistake.
+  static int ioctl_socket() noexcept {
+    static const int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    return s;
   }
   void set_up() {
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int s = ioctl_socket();
     ifreq ifr{};
     std::strncpy(ifr.ifr_name, cfg_.name.c_str(), IFNAMSIZ - 1);
     bool ok = s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0;
     ifr.ifr_flags |= IFF_UP;
     ok = ok && ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
-    int err = errno;
-    if (s >= 0) close(s);
-    errno = err;
     if (!ok) fail("bringing the device up");
   }
   [[noreturn]] void fail(const char* what) {
@@ -143,7 +163,8 @@ class TapPort {
 
   Config cfg_;
   int fd_ = -1;
-  std::unique_ptr<PacketBuffer[]> pool_;
+  std::unique_ptr<uint8_t[]> frames_;  // buffers * kFrameBytes, touched on first use
+  std::unique_ptr<Packet[]> packets_;  // one header per frame
   std::vector<uint32_t> free_;
   TapStats stats_;
 };

@@ -132,6 +132,9 @@ class Client {
     using namespace std::chrono;
     return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
   }
+  /// steady_clock ns of the first recv() of the last read that got bytes:
+  /// where a change's path starts inside us (the switch's --db trace).
+  int64_t last_recv_ns() const noexcept { return last_recv_ns_; }
 
  private:
   void start_connect(int64_t now) {
@@ -194,6 +197,10 @@ class Client {
     for (int i = 0; i < 64 && fd_ >= 0; ++i) {  // bounded: timers must run too
       ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
       if (n > 0) {
+        if (i == 0)
+          last_recv_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::steady_clock::now().time_since_epoch())
+                              .count();
         session_.on_bytes(buf, size_t(n), now);
         continue;
       }
@@ -252,6 +259,7 @@ class Client {
   bool connecting_ = false;
   std::string out_;
   int64_t reconnect_at_ = 0;
+  int64_t last_recv_ns_ = 0;
   std::vector<Action> deferred_;
 };
 

@@ -100,6 +100,13 @@ inline std::vector<int> parse_core_list(std::string_view s) {
   return out;
 }
 
+/// steady_clock in ns (the stage times of a reconfiguration trace).
+inline int64_t steady_now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 /// What apply() did not do: per port (or bridge, for flows) messages.
 struct ApplyResult {
   struct Failure {
@@ -110,6 +117,8 @@ struct ApplyResult {
   std::vector<std::string> opened;  // ports whose device was opened (new or re-added)
   uint64_t generation = 0;          // the Ofproto's generation once in effect
   bool in_effect = true;            // false: the fence timed out (PMDs stalled)
+  int64_t opened_ns = 0;            // steady_now_ns(): changes made, before the fence
+  int64_t fenced_ns = 0;            // steady_now_ns(): the fence passed (or timed out)
   bool failed(std::string_view port) const {
     for (const auto& e : errors)
       if (e.name == port) return true;

@@ -55,7 +55,9 @@ inline ApplyResult Switch::apply(const SwitchConfig& want, int fence_timeout_ms)
     });
   }
   r.generation = of_.generation();
+  r.opened_ns = steady_now_ns();
   r.in_effect = wait_pmds_past(r.generation, fence_timeout_ms);
+  r.fenced_ns = steady_now_ns();
   if (r.in_effect) {
     // In effect: no PMD holds the removed ports.  Their devices close on
     // the closer's thread (XDP detached, TAP deleted), so the caller's

@@ -19,7 +19,7 @@
 //
 // Only what changed.  An update touches the rows it changed, so the
 // write-back does too: an interface's state is recomputed (its device
-// read: a socket and two ioctls) only when its binding (port, ofport,
+// read: two ioctls) only when its binding (port, ofport,
 // error) changed or apply() opened its device again; a bridge's
 // datapath_id only when the bridge is new or its LOCAL port was opened.
 // One `add-port` so costs one device read and one row, not O(ports).
@@ -52,10 +52,12 @@ struct DeviceState {
   bool found = false, admin_up = false, link_up = false;
   std::string mac;
 };
+/// Two ioctls on a socket opened once for the process (the write-back of
+/// every add reads one device: no socket()/close() pair on that path).
 inline DeviceState read_device(const std::string& ifname) {
   DeviceState s;
   if (ifname.empty() || ifname.size() >= IFNAMSIZ) return s;
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  static const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return s;
   ifreq r{};
   std::snprintf(r.ifr_name, IFNAMSIZ, "%s", ifname.c_str());
@@ -71,7 +73,6 @@ inline DeviceState read_device(const std::string& ifname) {
                   m[5]);
     s.mac = buf;
   }
-  close(fd);
   return s;
 }
 
@@ -82,13 +83,22 @@ class SwitchDb {
   /// Applies the database and returns the write-back operations (an
   /// empty array when nothing needs writing).
   ovsdb::Json on_replica(const ovsdb::Replica& replica) {
+    trace_.begin_ns = steady_now_ns();
     ovsdb::DbConfig d = ovsdb::to_switch_config(replica);
+    trace_.config_ns = steady_now_ns();
     last_ = sw_.apply(d.config);
     ovsdb::Json ops = write_back(d, false);
     if (!d.root.empty() && last_.in_effect && d.cur_cfg != d.next_cfg)
       ops.push_back(ovsdb::op_cur_cfg(d.root, d.next_cfg));
+    trace_.written_ns = steady_now_ns();
     return ops;
   }
+  /// When the stages of the last on_replica ended (steady_now_ns); the
+  /// apply's own stages are in last_result() (opened_ns, fenced_ns).
+  struct Trace {
+    int64_t begin_ns = 0, config_ns = 0, written_ns = 0;
+  };
+  const Trace& trace() const noexcept { return trace_; }
   /// Periodic (the control loop, once a second): the rows whose device
   /// state (link, admin, MAC) changed since they were written.  Nothing
   /// is applied: the replica is the one on_replica last applied.
@@ -101,7 +111,7 @@ class SwitchDb {
     bound_.clear();
   }
   const ApplyResult& last_result() const noexcept { return last_; }
-  /// Devices read so far (socket + ioctls each): what a change costs here.
+  /// Devices read so far (two ioctls each): what a change costs here.
   uint64_t devices_read() const noexcept { return devices_read_; }
 
  private:
@@ -192,6 +202,7 @@ class SwitchDb {
 
   Switch& sw_;
   ApplyResult last_;
+  Trace trace_;
   std::map<std::string, std::string> written_;  // row UUID -> what we wrote
   std::map<std::string, std::string> bound_;    // row UUID -> binding last written
   uint64_t devices_read_ = 0;
