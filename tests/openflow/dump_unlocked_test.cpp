@@ -17,27 +17,14 @@
 
 #include "flowpath/openflow/framing.hpp"
 #include "flowpath/switch/openflow_backend.hpp"
+#include "openflow/backend_fixture.hpp"
 
 namespace fp = flowpath;
 namespace of = flowpath::openflow;
 
 namespace {
 
-struct Fixture {
-  fp::ManualClock clock;
-  fp::Ofproto ofp;
-  fp::OfprotoBackend be;
-  Fixture() : ofp(config(), options(&clock)), be(ofp, "br0") {}
-  static fp::SwitchConfig config() {
-    fp::SwitchConfig cfg;
-    cfg.bridges.push_back(fp::BridgeConfig{"br0", {}, {}, {}, ""});
-    return cfg;
-  }
-  static fp::Ofproto::Options options(const fp::Clock* c) {
-    fp::Ofproto::Options o;
-    o.clock = c;
-    return o;
-  }
+struct Fixture : fp::test::BackendFixture {
   fp::BridgeTables& tables() { return ofp.require_bridge("br0").tables(); }
   /// The flows of a dump in `v`, decoded.
   std::vector<of::FlowStats> dump(uint8_t v, of::MatchFormat f) {
