@@ -74,6 +74,7 @@ struct L4View {
   uint32_t avail = 0;     // L4 bytes present (<= the IP length's end)
   bool complete = false;  // the whole L4 segment (per the IP length) is present
   uint8_t proto = 0;
+  bool routing_pending = false;  // IPv6: a routing header with segments left on the way
 };
 
 inline L4View l4_of(const Ipv4View& v) noexcept {
@@ -94,6 +95,7 @@ inline L4View locate_ipv6_l4(Packet& pkt, uint32_t off) noexcept {
   const uint32_t limit = end < pkt.size() ? end : uint32_t(pkt.size());
   uint8_t nh = ip[6];
   off += 40;
+  bool routing_pending = false;
   for (uint32_t n = 0; is_ipv6_ext(nh); ++n) {
     if (n == 8 || limit - off < 8) return {};  // at most 8, as parse/layers.hpp
     const uint8_t* h = pkt.data() + off;
@@ -103,10 +105,11 @@ inline L4View locate_ipv6_l4(Packet& pkt, uint32_t off) noexcept {
       len = 8;
     }
     if (len > limit - off) return {};
+    routing_pending |= nh == kIp6Routing && h[3] != 0;
     nh = h[0];
     off += len;
   }
-  return {pkt.data() + off, limit - off, end <= pkt.size(), nh};
+  return {pkt.data() + off, limit - off, end <= pkt.size(), nh, routing_pending};
 }
 
 /// The L4 header under IPv4 (first fragment) or IPv6.
@@ -176,24 +179,6 @@ inline uint8_t* locate_ipv6(Packet& pkt) noexcept {
   return (ip[0] >> 4) == 6 ? ip : nullptr;
 }
 
-/// True when the IPv6 packet at `ip` carries a routing header with segments
-/// left: its final destination, not ip6_dst, is in the L4 pseudo-header.
-/// Open vSwitch (packet_rh_present stops its walk there) then leaves the L4
-/// checksum alone on every address rewrite, src included; its bytes are the
-/// contract, so ours do the same.
-inline bool ipv6_routing_pending(const uint8_t* ip, uint32_t avail) noexcept {
-  uint8_t nh = ip[6];
-  uint32_t off = 40;
-  for (uint32_t n = 0; is_ipv6_ext(nh) && n < 8 && avail >= off + 8; ++n) {
-    const uint8_t* h = ip + off;
-    if (nh == kIp6Routing && h[3] != 0) return true;
-    if (nh == kIp6Fragment && (load_be16(h + 2) & kIp6FragOffsetMask)) return false;
-    off += nh == kIp6Ah ? (h[1] + 2u) * 4 : nh == kIp6Fragment ? 8u : (h[1] + 1u) * 8;
-    nh = h[0];
-  }
-  return false;
-}
-
 /// Rewrites ip6_src (field_off 8) or ip6_dst (24) and fixes the checksum
 /// of a TCP, UDP (unless 0) or ICMPv6 header, whose pseudo-header covers it.
 inline ActionStatus set_ipv6_addr(Packet& pkt, const Ipv6Addr& addr, uint32_t field_off) noexcept {
@@ -201,9 +186,12 @@ inline ActionStatus set_ipv6_addr(Packet& pkt, const Ipv6Addr& addr, uint32_t fi
   if (!ip) return ActionStatus::kSkipped;
   uint8_t* f = ip + field_off;
   if (std::memcmp(f, addr.b.data(), 16) == 0) return ActionStatus::kOk;
-  const uint32_t ip_off = uint32_t(ip - pkt.data());
-  const bool fix_l4 = !ipv6_routing_pending(ip, uint32_t(pkt.size()) - ip_off);
-  const L4View v = fix_l4 ? locate_ipv6_l4(pkt, ip_off) : L4View{};
+  // Under a routing header with segments left its final destination, not
+  // ip6_dst, is in the L4 pseudo-header.  Open vSwitch (packet_rh_present
+  // stops its walk there) then leaves the L4 checksum alone on every
+  // address rewrite, src included; its bytes are the contract.
+  L4View v = locate_ipv6_l4(pkt, uint32_t(ip - pkt.data()));
+  if (v.routing_pending) v = {};
   auto update = [&](uint16_t c) {
     for (int w = 0; w < 16; w += 4) c = csum_replace32(c, load_be32(f + w), load_be32(&addr.b[w]));
     return c;
