@@ -27,6 +27,13 @@
 // or CO-RE is needed (no kernel structs are read beyond xdp_md), no kfuncs,
 // no bpf_loop; the one loop has a constant bound (verifier, kernel >= 5.3),
 // and packet offsets taken from the map (op->l3) are clamped before use.
+//
+// Profiling builds only (bench/e2e/xdp_fast.sh --hop-cost compiles them;
+// the embedded program never defines it): FP_XDP_PROFILE_CUT=N stops a hit
+// after section N and redirects it through fp_ports[2] (the hop-cost
+// tool's output port), so the difference between cuts is what a section
+// costs: 1 parse + key build, 2 + the flow lookup, 3 + the output check
+// and the counters (no ops run; the full program adds them).
 // linux/bpf.h first: it defines the types the libbpf headers use.
 // clang-format off
 #include <linux/bpf.h>
@@ -62,6 +69,22 @@ struct {
   __type(key, struct fp_xdp_key4);
   __type(value, struct fp_xdp_flow);
 } fp_flows4 SEC(".maps");  // IPv4 flows: half the key to hash and compare
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1 << FP_XDP_EMC_BITS);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __type(key, __u32);
+  __type(value, __u64);  // low 32 bits: a slot of fp_slots, or FP_XDP_EMC_EMPTY
+} fp_emc SEC(".maps");   // the exact-match cache in front of fp_flows4 (xdp_fast_abi.h)
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, FP_XDP_MAX_FLOWS);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __type(key, __u32);
+  __type(value, struct fp_xdp_slot);
+} fp_slots SEC(".maps");  // by counter slot: the IPv4 entries' keys and flows, for fp_emc
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -376,8 +399,29 @@ static __always_inline int run_op(struct xdp_md* ctx, const struct fp_xdp_op* op
   return 0;
 }
 
-// The lookup: the IPv4 map under the compact key, the IPv6 map under the
-// full one; NULL with *why set when the packet goes to the PMD.
+// The cached IPv4 entry of k (8-byte aligned), or NULL: fp_emc's slot
+// for k's index, that slot's entry if it is valid and holds exactly k.
+// Each shared word is read once (volatile): the writer may change it
+// between two reads.
+static __always_inline struct fp_xdp_flow* emc_lookup(const struct fp_xdp_key4* k) {
+  const __u64* w = (const __u64*)k;
+  __u32 tail = *(const __u32*)(w + 4);
+  __u32 idx = fp_xdp_emc_index(w[0], w[1], w[2], w[3], tail);
+  __u64* e = bpf_map_lookup_elem(&fp_emc, &idx);
+  if (!e) return 0;
+  __u32 slot = (__u32) * (volatile __u64*)e;
+  if (slot >= FP_XDP_MAX_FLOWS) return 0;  // FP_XDP_EMC_EMPTY
+  struct fp_xdp_slot* s = bpf_map_lookup_elem(&fp_slots, &slot);
+  if (!s || !*(volatile __u32*)&s->valid) return 0;
+  const __u64* v = (const __u64*)&s->key;
+  __u64 diff = (v[0] ^ w[0]) | (v[1] ^ w[1]) | (v[2] ^ w[2]) | (v[3] ^ w[3]) |
+               (*(const __u32*)(v + 4) ^ tail);
+  return diff ? 0 : &s->flow;
+}
+
+// The lookup: IPv4 in the cache, then the IPv4 map under the compact key,
+// the IPv6 map under the full one; NULL with *why set when the packet goes
+// to the PMD.
 static __always_inline struct fp_xdp_flow* lookup(struct xdp_md* ctx, __u32* why) {
   void* data = (void*)(long)ctx->data;
   void* end = (void*)(long)ctx->data_end;
@@ -397,7 +441,13 @@ static __always_inline struct fp_xdp_flow* lookup(struct xdp_md* ctx, __u32* why
   if (type == bpf_htons(ETH_P_IP)) {
     struct fp_xdp_key4 k __attribute__((aligned(8)));
     if (parse_ipv4(data, end, l3, vlan, &k)) return 0;
-    f = bpf_map_lookup_elem(&fp_flows4, &k);
+#if defined(FP_XDP_PROFILE_CUT) && FP_XDP_PROFILE_CUT == 1
+    asm volatile("" : : "r"(&k) : "memory");  // the key is built, not looked up
+    *why = FP_XDP_STAT_COUNT;
+    return 0;
+#endif
+    f = emc_lookup(&k);
+    if (!f) f = bpf_map_lookup_elem(&fp_flows4, &k);
     // Keeps clang from merging this call with the IPv6 one below into one
     // call instruction: a call site that sees two maps is not inlined by
     // the verifier (its map pointer is "poisoned"), and the out-of-line
@@ -419,6 +469,10 @@ SEC("xdp")
 int fp_xdp_fast(struct xdp_md* ctx) {
   __u32 why;
   struct fp_xdp_flow* f = lookup(ctx, &why);
+#ifdef FP_XDP_PROFILE_CUT
+  if (FP_XDP_PROFILE_CUT == 1 && why == FP_XDP_STAT_COUNT) return bpf_redirect_map(&fp_ports, 2, 0);
+  if (FP_XDP_PROFILE_CUT == 2 && f) return bpf_redirect_map(&fp_ports, 2, 0);
+#endif
   if (!f) return to_pmd(ctx, why);
   __u32 n = f->n_ops;
   if (n > FP_XDP_MAX_OPS) return to_pmd(ctx, FP_XDP_STAT_ABORT);
@@ -439,6 +493,9 @@ int fp_xdp_fast(struct xdp_md* ctx) {
   c->packets += 1;
   c->bytes += (__u64)(ctx->data_end - ctx->data);
   count(FP_XDP_STAT_HIT);
+#ifdef FP_XDP_PROFILE_CUT
+  if (FP_XDP_PROFILE_CUT == 3) return out ? XDP_REDIRECT : XDP_DROP;  // no ops
+#endif
   for (__u32 i = 0; i < FP_XDP_MAX_OPS; i++) {
     if (i >= n) break;
     if (run_op(ctx, &f->ops[i])) return XDP_DROP;

@@ -33,14 +33,18 @@
 # headline figures come from runs without it).
 # --hop-cost: instead of the above, time one hop of the program itself
 # against the floor's bare redirect (xdp_hop_cost.cpp: BPF_PROG_RUN, no
-# veth, little noise from the machine's load) and exit.
+# veth, little noise from the machine's load) and exit.  Columns: the
+# tree's program, its FP_XDP_PROFILE_CUT builds cut1..cut3 (the cost of
+# each section: parse + key, lookup, output check + counters; the full
+# program adds the ops), and with --hop-ab REV the program of git revision
+# REV built the same way (an A/B within one run, rounds interleaved).
 # Usage: bench/e2e/xdp_fast.sh [--build DIR] [--seconds S] [--flows "1 1000"]
 #          [--topos "patch veth"] [--only "bare fp-slow fp-fast fp-fast1 fp-sleep ovs"]
-#          [--prog-stats] [--hop-cost]
+#          [--prog-stats] [--hop-cost [--hop-ab REV]]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$root/build SECS=5 FLOWS="1 1000" ONLY="bare fp-slow fp-fast fp-fast1 fp-sleep ovs" TOPOS="patch veth"
-PSTATS=0 HOPCOST=0
+PSTATS=0 HOPCOST=0 HOPAB=""
 while (($#)); do
   case $1 in
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
@@ -50,11 +54,12 @@ while (($#)); do
     --topos) TOPOS=$2; shift 2 ;;
     --prog-stats) PSTATS=1; shift ;;
     --hop-cost) HOPCOST=1; shift ;;
+    --hop-ab) HOPAB=$2; shift 2 ;;
     *) echo "xdp_fast.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 [[ $(id -u) -eq 0 ]] || { echo "xdp_fast.sh: needs root" >&2; exit 77; }
-[[ -x $BUILD/flowpath ]] || { echo "xdp_fast.sh: build flowpath_cli in $BUILD" >&2; exit 1; }
+((HOPCOST)) || [[ -x $BUILD/flowpath ]] || { echo "xdp_fast.sh: build flowpath_cli in $BUILD" >&2; exit 1; }
 P=fxb$$
 T=$(mktemp -d /tmp/$P.XXXX)
 PIDS=()
@@ -63,9 +68,25 @@ clang -O2 -g -target bpf -I/usr/include/$ARCH -c "$root/bench/e2e/xdp_bench.bpf.
 g++ -O2 -std=c++20 -o "$T/xdp_bench" "$root/bench/e2e/xdp_bench.cpp" -lbpf
 XB="$T/xdp_bench $T/b.o"
 if ((HOPCOST)); then
+  [[ -f $BUILD/generated/include/flowpath/io/xdp_fast_object.inc ]] ||
+    { echo "xdp_fast.sh: build flowpath_xdp_object in $BUILD" >&2; exit 1; }
   g++ -O2 -std=c++20 -I"$root/include" -I"$BUILD/generated/include" -o "$T/xdp_hop_cost" \
     "$root/bench/e2e/xdp_hop_cost.cpp" -lbpf
-  "$T/xdp_hop_cost" "$T/b.o"
+  fpobj() {  # OUT SRC_DIR [-D...]: bpf/flowpath_xdp.bpf.c as cmake builds it
+    local out=$1 src=$2; shift 2
+    clang -O2 -g -target bpf -I/usr/include/$ARCH -I"$src/include" "$@" \
+      -c "$src/bpf/flowpath_xdp.bpf.c" -o "$out"
+  }
+  VARIANTS=()
+  for c in 1 2 3; do fpobj "$T/cut$c.o" "$root" -DFP_XDP_PROFILE_CUT=$c; VARIANTS+=("cut$c=$T/cut$c.o"); done
+  if [[ -n $HOPAB ]]; then
+    mkdir -p "$T/ab"
+    git -C "$root" archive "$HOPAB" bpf include/flowpath/io/xdp_fast_abi.h | tar -x -C "$T/ab"
+    fpobj "$T/ab.o" "$T/ab"
+    VARIANTS+=("$(git -C "$root" rev-parse --short "$HOPAB")=$T/ab.o")
+  fi
+  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+  "$T/xdp_hop_cost" "$T/b.o" 1000000 "${VARIANTS[@]}"
   rm -rf "$T"
   exit 0
 fi

@@ -3,9 +3,11 @@
 // kernel times BPF_PROG_RUN over REPEAT runs of one frame (its timer stops
 // while the thread is rescheduled) and reports ns per run.
 //
-//   xdp_hop_cost BENCH_OBJ [REPEAT]
+//   xdp_hop_cost BENCH_OBJ [REPEAT] [NAME=FP_OBJ ...]
 //
-// Rows (each the median of 7 timings of REPEAT runs):
+// Rows (each the median over ROUNDS rounds of one timing of REPEAT runs;
+// the rounds interleave every program and row, so a burst of load on the
+// machine hits all of them alike):
 //   floor-fwd    xdp_bench.bpf.c's fp_fwd: a bare devmap redirect (the
 //                veth-pair floor's second hop)
 //   fp-out       our program, untagged IPv4/UDP frame, entry "output"
@@ -15,6 +17,10 @@
 //                the TCI in place; here to the same VID, so every run of
 //                the repeat finds the entry again)
 //   fp-miss      our program, no entry: parse + lookup, to the XSKMAP
+// Columns: the embedded program ("tree"), then each NAME=FP_OBJ: another
+// build of bpf/flowpath_xdp.bpf.c on the same maps and entries (an old
+// commit's for an A/B, or a FP_XDP_PROFILE_CUT variant for the cost of a
+// section).
 // A push (the first hop) cannot be repeated on one frame (each run would
 // push again), so it is not timed here; it costs the floor the same.
 //
@@ -27,6 +33,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -99,28 +107,43 @@ fp_xdp_key key(bool tagged, uint32_t in) {
   return k;
 }
 
+// One timing: ns per run of `repeat` runs of `in` (its verdict checked).
 double ns_per_run(int prog, const Bytes& in, uint32_t repeat, uint32_t want) {
-  std::vector<double> t;
-  for (int i = 0; i < 7; ++i) {
-    Bytes data = in;
-    LIBBPF_OPTS(bpf_test_run_opts, o);
-    o.data_in = data.data();
-    o.data_size_in = uint32_t(data.size());
-    o.repeat = repeat;
-    if (bpf_prog_test_run_opts(prog, &o)) die("BPF_PROG_RUN: " + std::string(strerror(errno)));
-    if (o.retval != want)
-      die("verdict " + std::to_string(o.retval) + ", expected " + std::to_string(want));
-    t.push_back(double(o.duration));
-  }
-  std::sort(t.begin(), t.end());
-  return t[3];
+  Bytes data = in;
+  LIBBPF_OPTS(bpf_test_run_opts, o);
+  o.data_in = data.data();
+  o.data_size_in = uint32_t(data.size());
+  o.repeat = repeat;
+  if (bpf_prog_test_run_opts(prog, &o)) die("BPF_PROG_RUN: " + std::string(strerror(errno)));
+  if (o.retval != want)
+    die("verdict " + std::to_string(o.retval) + ", expected " + std::to_string(want));
+  return double(o.duration);
 }
+
+Bytes slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) die("cannot read " + path);
+  return Bytes(std::istreambuf_iterator<char>(f), {});
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+struct Row {
+  const char* name;
+  Bytes frame;
+  uint32_t want;
+  bool floor;  // the bench object's fp_fwd, not our program
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) die("usage: xdp_hop_cost BENCH_OBJ [REPEAT]");
+  if (argc < 2) die("usage: xdp_hop_cost BENCH_OBJ [REPEAT] [NAME=FP_OBJ ...]");
   const uint32_t repeat = argc > 2 ? uint32_t(std::atoi(argv[2])) : 1000000;
+  constexpr int kRounds = 9;
   bpf_object* o = bpf_object__open_file(argv[1], nullptr);
   if (!o || bpf_object__load(o)) die(std::string("loading ") + argv[1]);
   int fwd = bpf_program__fd(bpf_object__find_program_by_name(o, "fp_fwd"));
@@ -130,7 +153,18 @@ int main(int argc, char** argv) {
     die("fp_out update");
 
   flowpath::XdpFastPath fp;  // the tree's maps and program
-  auto [prog, xsks] = fp.load("lo", 1, 1);
+  auto prog_only = [](std::pair<int, int> fds) {
+    close(fds.second);  // the program keeps its XSKMAP
+    return fds.first;
+  };
+  std::vector<std::pair<std::string, int>> progs = {{"tree", prog_only(fp.load("lo", 1, 1))}};
+  for (int i = 3; i < argc; ++i) {
+    std::string a = argv[i];
+    size_t eq = a.find('=');
+    if (eq == std::string::npos) die("expected NAME=FP_OBJ, got " + a);
+    Bytes obj = slurp(a.substr(eq + 1));
+    progs.emplace_back(a.substr(0, eq), prog_only(fp.load("lo", 1, 1, obj.data(), obj.size())));
+  }
   fp.set_port(2, int(lo));  // BPF_PROG_RUN does not transmit: any device
   fp_xdp_flow out{}, tci{};
   out.n_ops = 1;
@@ -141,13 +175,37 @@ int main(int argc, char** argv) {
   if (!fp.insert(key(false, 1), out) || !fp.insert(key(true, 1), tci)) die("inserting entries");
   Bytes miss = frame(false);
   miss[37] ^= 1;  // another destination port: no entry
+  const Row rows[] = {{"floor-fwd", frame(false), XDP_REDIRECT, true},
+                      {"fp-out", frame(false), XDP_REDIRECT, false},
+                      {"fp-tci-out", frame(true), XDP_REDIRECT, false},
+                      {"fp-miss", miss, XDP_PASS, false}};
+  // t[row][prog][round]; the floor row is timed once per round.
+  std::vector<std::vector<std::vector<double>>> t(std::size(rows),
+                                                  std::vector<std::vector<double>>(progs.size()));
+  for (int r = 0; r < kRounds; ++r)
+    for (size_t i = 0; i < std::size(rows); ++i)
+      for (size_t p = 0; p < (rows[i].floor ? 1 : progs.size()); ++p) {
+        // A cut variant (NAME cut*) stops before the miss is decided: its
+        // miss row is not timed.
+        if (!rows[i].floor && rows[i].want == XDP_PASS && progs[p].first.starts_with("cut"))
+          continue;
+        t[i][p].push_back(
+            ns_per_run(rows[i].floor ? fwd : progs[p].second, rows[i].frame, repeat, rows[i].want));
+      }
 
-  std::printf("row         ns/run (median of 7 x %u runs)\n", repeat);
-  std::printf("floor-fwd   %6.1f\n", ns_per_run(fwd, frame(false), repeat, XDP_REDIRECT));
-  std::printf("fp-out      %6.1f\n", ns_per_run(prog, frame(false), repeat, XDP_REDIRECT));
-  std::printf("fp-tci-out  %6.1f\n", ns_per_run(prog, frame(true), repeat, XDP_REDIRECT));
-  std::printf("fp-miss     %6.1f\n", ns_per_run(prog, miss, repeat, XDP_PASS));
-  close(prog), close(xsks);
+  std::printf("ns/run, median of %d interleaved rounds x %u runs\n%-11s", kRounds, repeat, "row");
+  for (auto& [name, fd] : progs) std::printf(" %10s", name.c_str());
+  std::printf("\n");
+  for (size_t i = 0; i < std::size(rows); ++i) {
+    std::printf("%-11s", rows[i].name);
+    for (size_t p = 0; p < (rows[i].floor ? 1 : progs.size()); ++p)
+      if (t[i][p].empty())
+        std::printf(" %10s", "-");
+      else
+        std::printf(" %10.1f", median(t[i][p]));
+    std::printf("\n");
+  }
+  for (auto& [name, fd] : progs) close(fd);
   bpf_object__close(o);
   return 0;
 }

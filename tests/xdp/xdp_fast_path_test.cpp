@@ -394,6 +394,87 @@ TEST_F(XdpFastPathTest, CounterSlotsAreQuarantinedAndKeysHaveOneOwner) {
   EXPECT_FALSE(fp_->read(k, got));
 }
 
+// The kernel key of an untagged IPv4/UDP frame from udp4() entering on
+// in_port, read off the frame's bytes (as the program parses it).
+fp_xdp_key key_of_udp4(const Bytes& f, uint32_t in_port) {
+  fp_xdp_key k{};
+  k.in_port = in_port;
+  std::memcpy(k.dl_dst, &f[0], 6);
+  std::memcpy(k.dl_src, &f[6], 6);
+  k.dl_type = kEthTypeIpv4;
+  k.nw_tos = f[15], k.nw_ttl = f[22], k.nw_proto = f[23];
+  std::memcpy(k.src, &f[26], 4);
+  std::memcpy(k.dst, &f[30], 4);
+  k.tp_src = uint16_t(f[34] << 8 | f[35]), k.tp_dst = uint16_t(f[36] << 8 | f[37]);
+  return k;
+}
+
+uint32_t emc_index_of(const fp_xdp_key& k) {
+  const fp_xdp_key4 c = XdpFastPath::key4_of(k);
+  uint64_t w[4];
+  uint32_t tail;
+  std::memcpy(w, &c, sizeof w);
+  std::memcpy(&tail, reinterpret_cast<const unsigned char*>(&c) + sizeof w, 4);
+  return fp_xdp_emc_index(w[0], w[1], w[2], w[3], tail);
+}
+
+// Two IPv4 entries on one index of the exact-match cache (the later one
+// holds it): each frame still gets its own entry's actions and counts,
+// and deleting either leaves the other's decision and no trace of its own.
+TEST_F(XdpFastPathTest, CacheCollisionsKeepEveryEntryExact) {
+  const uint32_t in = dp("p1");
+  std::map<uint32_t, uint16_t> seen;  // index -> sport
+  uint16_t sa = 0, sb = 0;
+  for (uint16_t sport = 1; sport < 60000 && !sb; ++sport) {
+    auto [it, fresh] = seen.emplace(emc_index_of(key_of_udp4(udp4(sport), in)), sport);
+    if (!fresh) sa = it->second, sb = sport;
+  }
+  ASSERT_NE(sb, 0) << "no two ports share a cache index";
+  const Bytes fa = udp4(sa), fb = udp4(sb);
+  const fp_xdp_key ka = key_of_udp4(fa, in), kb = key_of_udp4(fb, in);
+  auto flow_setting_src = [](uint8_t last, uint32_t port) {
+    fp_xdp_flow f{};
+    f.n_ops = 2;
+    f.ops[0].type = FP_XDP_OP_SET_ETH, f.ops[0].field = 6;
+    const uint8_t m[6] = {2, 0, 0, 0, 0, last};
+    std::memcpy(f.ops[0].mac, m, 6);
+    f.ops[1].type = FP_XDP_OP_OUTPUT, f.ops[1].port = port;
+    return f;
+  };
+  auto expect_src = [&](const Bytes& frame, int last) {  // -1: to the PMD
+    KernelRun r = kernel("p1", frame);
+    if (last < 0) {
+      EXPECT_EQ(r.verdict, uint32_t(XDP_PASS));
+      EXPECT_EQ(r.out, frame);
+      return;
+    }
+    EXPECT_EQ(r.verdict, uint32_t(XDP_REDIRECT));
+    Bytes want = frame;
+    want[11] = uint8_t(last);
+    std::fill(want.begin() + 6, want.begin() + 11, 0), want[6] = 2;
+    EXPECT_EQ(r.out, want);
+  };
+  ASSERT_TRUE(fp_->insert(ka, flow_setting_src(0xaa, dp("p2"))));
+  ASSERT_TRUE(fp_->insert(kb, flow_setting_src(0xbb, dp("p3"))));
+  expect_src(fa, 0xaa);  // from the hash map: the cache holds kb's slot
+  expect_src(fb, 0xbb);
+  expect_src(fb, 0xbb);
+  fp_xdp_flow got{};
+  ASSERT_TRUE(fp_->read(ka, got));
+  EXPECT_EQ(got.packets, 1u);
+  ASSERT_TRUE(fp_->read(kb, got));
+  EXPECT_EQ(got.packets, 2u);
+  fp_->erase(ka);  // not the cached one: kb keeps its place
+  expect_src(fa, -1);
+  expect_src(fb, 0xbb);
+  ASSERT_TRUE(fp_->insert(ka, flow_setting_src(0xcc, dp("p2"))));  // takes the index back
+  fp_->erase(kb);
+  expect_src(fb, -1);
+  expect_src(fa, 0xcc);
+  fp_->erase(ka);
+  expect_src(fa, -1);
+}
+
 TEST_F(XdpFastPathTest, FlowChangeRemovesTheKernelEntryBeforeTheFence) {
   same_decision("p1", udp4(1000), true);
   ASSERT_EQ(entries(), 1u);

@@ -119,6 +119,44 @@ struct fp_xdp_flow {
   struct fp_xdp_op ops[FP_XDP_MAX_OPS];
 };
 
+/* The exact-match cache in front of fp_flows4 (an EMC: IPv4 only).  A
+ * hash-map lookup costs ~27 ns on this machine's kernel whatever the key
+ * size (bench/e2e/xdp_hop_cost.cpp), an array lookup nothing: so a hit
+ * first tries fp_emc[fp_xdp_emc_index(key)] -> slot -> fp_slots[slot],
+ * an entry that holds its own key (compared in full) and flow, and only
+ * when that fails looks in fp_flows4, which stays the authority (every
+ * entry is there; the cache holds the last inserted of each index).
+ * Both arrays are mmapped by XdpFastPath, which writes them with ordered
+ * stores: slot content first, then `valid`, then the index; a delete
+ * clears the index, then `valid`, and the slot is reused only after the
+ * counters' quarantine, so a reader never pairs a key with another
+ * entry's flow.  (x86-64's ordering of plain loads is what the program's
+ * reads rely on; the verifier adds no barriers.) */
+#define FP_XDP_EMC_BITS 16
+#define FP_XDP_EMC_EMPTY 0xffffffffu /* fp_emc value: no slot */
+
+struct fp_xdp_slot {
+  struct fp_xdp_key4 key; /* 36 bytes: compared as 4 x 8 + 4 */
+  FP_U32 valid;           /* 1 while the entry is in fp_flows4 */
+  struct fp_xdp_flow flow;
+};
+
+/* The fp_emc index of a key4 read as 4 native 64-bit words and a 32-bit
+ * tail (the program loads them so; XdpFastPath with memcpy): a
+ * multiply-xor chain, the top FP_XDP_EMC_BITS bits.  Not keyed: a
+ * crafted collision costs only the fallback lookup, never a decision. */
+static inline __attribute__((always_inline)) FP_U32 fp_xdp_emc_index(FP_U64 w0, FP_U64 w1,
+                                                                     FP_U64 w2, FP_U64 w3,
+                                                                     FP_U32 w4) {
+  const FP_U64 m = 0x9e3779b97f4a7c15ULL;
+  FP_U64 h = w0 * m;
+  h = (h ^ w1) * m;
+  h = (h ^ w2) * m;
+  h = (h ^ w3) * m;
+  h = (h ^ w4) * m;
+  return (FP_U32)(h >> (64 - FP_XDP_EMC_BITS));
+}
+
 /* fp_counts value (per-CPU array, FP_XDP_MAX_FLOWS slots). */
 struct fp_xdp_count {
   FP_U64 packets;

@@ -33,6 +33,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -89,21 +90,36 @@ class XdpFastPath {
     for (uint32_t i = 0; i < FP_XDP_MAX_FLOWS; ++i) free_.push_back(i);
     ports_ = make_map(BPF_MAP_TYPE_DEVMAP, "fp_ports", 4, 4, FP_XDP_MAX_PORTS);
     stats_ = make_map(BPF_MAP_TYPE_PERCPU_ARRAY, "fp_stats", 4, 8, FP_XDP_STAT_COUNT);
+    emc_fd_ = make_map(BPF_MAP_TYPE_ARRAY, "fp_emc", 4, 8, kEmcSize, BPF_F_MMAPABLE);
+    slots_fd_ = make_map(BPF_MAP_TYPE_ARRAY, "fp_slots", 4, sizeof(fp_xdp_slot), FP_XDP_MAX_FLOWS,
+                         BPF_F_MMAPABLE);
+    emc_ = static_cast<uint64_t*>(map_memory(emc_fd_, kEmcSize * 8));
+    slots_ = static_cast<fp_xdp_slot*>(map_memory(slots_fd_, kSlotsBytes));
+    std::fill(emc_, emc_ + kEmcSize, uint64_t(FP_XDP_EMC_EMPTY));  // slots: zero, not valid
   }
   XdpFastPath(const XdpFastPath&) = delete;
   XdpFastPath& operator=(const XdpFastPath&) = delete;
   ~XdpFastPath() {
-    for (int fd : {flows_, flows4_, counts_, ports_, stats_})
+    if (emc_) munmap(emc_, kEmcSize * 8);
+    if (slots_) munmap(slots_, kSlotsBytes);
+    for (int fd : {flows_, flows4_, counts_, ports_, stats_, emc_fd_, slots_fd_})
       if (fd >= 0) close(fd);
   }
 
   /// Loads a copy of the program for datapath port dp_port (its XSKMAP
   /// sized for `queues`); throws Error naming the interface.
   std::pair<int, int> load(const std::string& ifname, uint32_t dp_port, uint32_t queues) const {
+    return load(ifname, dp_port, queues, kXdpFastObject, sizeof kXdpFastObject);
+  }
+  /// The same for another build of bpf/flowpath_xdp.bpf.c (same maps and
+  /// ABI), e.g. the profiling variants and old builds that
+  /// bench/e2e/xdp_hop_cost.cpp times against the embedded one.
+  std::pair<int, int> load(const std::string& ifname, uint32_t dp_port, uint32_t queues,
+                           const unsigned char* object, size_t size) const {
     bpf_object_open_opts o{};
     o.sz = sizeof o;
     o.object_name = "fp_xdp";
-    bpf_object* obj = bpf_object__open_mem(kXdpFastObject, sizeof kXdpFastObject, &o);
+    bpf_object* obj = bpf_object__open_mem(object, size, &o);
     if (!obj) fail(ifname, "opening the embedded XDP object", errno);
     int err = configure(obj, dp_port, queues);
     if (err == 0) err = bpf_object__load(obj);
@@ -189,7 +205,7 @@ class XdpFastPath {
   /// Reads k's ops and its kernel hits so far (summed over CPUs).
   bool read(const fp_xdp_key& k, fp_xdp_flow& out) const noexcept {
     std::lock_guard<std::mutex> lock(mu_);
-    return lookup(k, out, false) && sum(out);
+    return lookup(k, out) && sum(out);
   }
   /// The kernel hits so far of the entry insert() gave `slot` (one syscall:
   /// the PMD's periodic collect), into f.packets and f.bytes.
@@ -224,23 +240,64 @@ class XdpFastPath {
   int ports_fd() const noexcept { return ports_; }
 
  private:
-  static int make_map(bpf_map_type t, const char* name, uint32_t ks, uint32_t vs, uint32_t n) {
-    int fd = bpf_map_create(t, name, ks, vs, n, nullptr);
+  static int make_map(bpf_map_type t, const char* name, uint32_t ks, uint32_t vs, uint32_t n,
+                      uint32_t flags = 0) {
+    LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = flags);
+    int fd = bpf_map_create(t, name, ks, vs, n, &o);
     if (fd < 0)
       throw Error(std::string("xdp fast path: creating map ") + name +
                   " failed: " + std::strerror(-fd));
     return fd;
   }
+  // An mmapable array's values (8-byte strides: fp_xdp_slot is a multiple).
+  static void* map_memory(int fd, size_t bytes) {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+      throw Error(std::string("xdp fast path: mapping the flow cache failed: ") +
+                  std::strerror(errno));
+    return p;
+  }
+  static_assert(sizeof(fp_xdp_slot) % 8 == 0, "fp_slots values must not be padded by the kernel");
+  static constexpr size_t kEmcSize = size_t(1) << FP_XDP_EMC_BITS;
+  static constexpr size_t kSlotsBytes = sizeof(fp_xdp_slot) * FP_XDP_MAX_FLOWS;
+
+  static uint32_t emc_index(const fp_xdp_key4& c) noexcept {
+    uint64_t w[4];
+    uint32_t tail;
+    std::memcpy(w, &c, sizeof w);
+    std::memcpy(&tail, reinterpret_cast<const unsigned char*>(&c) + sizeof w, sizeof tail);
+    return fp_xdp_emc_index(w[0], w[1], w[2], w[3], tail);
+  }
+  // Publishes an inserted IPv4 entry in the cache: the slot's key and flow,
+  // then valid, then the index (release stores: the program reads the
+  // index, then valid, then the rest).  The index's previous slot stays in
+  // fp_flows4 only.
+  void emc_publish(const fp_xdp_key4& c, const fp_xdp_flow& f) noexcept {
+    fp_xdp_slot& s = slots_[f.slot];
+    s.key = c;
+    s.flow = f;
+    __atomic_store_n(&s.valid, 1u, __ATOMIC_RELEASE);
+    __atomic_store_n(&emc_[emc_index(c)], uint64_t(f.slot), __ATOMIC_RELEASE);
+  }
+  // Withdraws a deleted IPv4 entry: its index if it still names the slot,
+  // then valid (a program past both reads finishes, as with the hash map).
+  void emc_withdraw(const fp_xdp_key4& c, uint32_t slot) noexcept {
+    uint64_t* e = &emc_[emc_index(c)];
+    if (__atomic_load_n(e, __ATOMIC_ACQUIRE) == slot)
+      __atomic_store_n(e, uint64_t(FP_XDP_EMC_EMPTY), __ATOMIC_RELEASE);
+    __atomic_store_n(&slots_[slot].valid, 0u, __ATOMIC_RELEASE);
+  }
   // Shared maps by fd, this port's number in .rodata, XSKMAP size.
   int configure(bpf_object* obj, uint32_t dp_port, uint32_t queues) const {
-    const std::pair<const char*, int> shared[] = {{"fp_flows", flows_},
-                                                  {"fp_flows4", flows4_},
-                                                  {"fp_counts", counts_},
-                                                  {"fp_ports", ports_},
-                                                  {"fp_stats", stats_}};
+    const std::pair<const char*, int> shared[] = {
+        {"fp_flows", flows_}, {"fp_flows4", flows4_}, {"fp_counts", counts_}, {"fp_ports", ports_},
+        {"fp_stats", stats_}, {"fp_emc", emc_fd_},    {"fp_slots", slots_fd_}};
     for (auto [name, fd] : shared) {
       bpf_map* m = bpf_object__find_map_by_name(obj, name);
-      if (!m) return -ENOENT;
+      // A build from before the cache (an A/B's old side) has no fp_emc or
+      // fp_slots and looks in fp_flows4 only: still exact.
+      if (!m && fd != emc_fd_ && fd != slots_fd_) return -ENOENT;
+      if (!m) continue;
       if (int e = bpf_map__reuse_fd(m, fd)) return e;
     }
     bpf_map* xsks = bpf_object__find_map_by_name(obj, "fp_xsks");
@@ -262,16 +319,25 @@ class XdpFastPath {
   // found the deleted entry (one program run, microseconds) has counted.
   static constexpr size_t kQuarantine = 1024;
 
-  bool lookup(const fp_xdp_key& k, fp_xdp_flow& out, bool del) const noexcept {
+  bool lookup(const fp_xdp_key& k, fp_xdp_flow& out, bool del) noexcept {
     auto op = del ? bpf_map_lookup_and_delete_elem : bpf_map_lookup_elem;
     if (!is_ipv4(k)) return op(flows_, &k, &out) == 0;
     const fp_xdp_key4 c = key4_of(k);
-    return op(flows4_, &c, &out) == 0;
+    if (op(flows4_, &c, &out) != 0) return false;
+    if (del) emc_withdraw(c, out.slot);
+    return true;
+  }
+  bool lookup(const fp_xdp_key& k, fp_xdp_flow& out) const noexcept {
+    if (!is_ipv4(k)) return bpf_map_lookup_elem(flows_, &k, &out) == 0;
+    const fp_xdp_key4 c = key4_of(k);
+    return bpf_map_lookup_elem(flows4_, &c, &out) == 0;
   }
   bool update(const fp_xdp_key& k, const fp_xdp_flow& f) noexcept {
     if (!is_ipv4(k)) return bpf_map_update_elem(flows_, &k, &f, BPF_NOEXIST) == 0;
     const fp_xdp_key4 c = key4_of(k);
-    return bpf_map_update_elem(flows4_, &c, &f, BPF_NOEXIST) == 0;
+    if (bpf_map_update_elem(flows4_, &c, &f, BPF_NOEXIST) != 0) return false;
+    emc_publish(c, f);
+    return true;
   }
   /// f.packets/f.bytes := the per-CPU sums of f.slot.
   bool sum(fp_xdp_flow& f) const noexcept {
@@ -287,7 +353,10 @@ class XdpFastPath {
     throw Error(msg);
   }
 
-  int flows_ = -1, flows4_ = -1, counts_ = -1, ports_ = -1, stats_ = -1;
+  int flows_ = -1, flows4_ = -1, counts_ = -1, ports_ = -1, stats_ = -1, emc_fd_ = -1,
+      slots_fd_ = -1;
+  uint64_t* emc_ = nullptr;                    // fp_emc, mmapped (written under mu_)
+  fp_xdp_slot* slots_ = nullptr;               // fp_slots, mmapped (written under mu_)
   size_t ncpu_ = 1;                            // possible CPUs: per-CPU value count
   mutable std::mutex mu_;                      // the slot FIFO, across PMD threads
   std::deque<uint32_t> free_;                  // free counter slots, oldest-freed first
