@@ -2,8 +2,8 @@
 //
 // Attached to every AF_XDP port of a switch with the fast path on (one
 // loaded copy per port: fp_port_no and fp_xsks are per port; fp_flows4,
-// fp_flows, fp_counts, fp_ports and fp_stats are shared by all copies of
-// one switch).
+// fp_flows, fp_emc, fp_slots, fp_counts, fp_ports and fp_stats are shared
+// by all copies of one switch).
 //
 //   parse    Ethernet, one 802.1Q/802.1ad tag, IPv4 (any IHL, not a
 //            fragment) or IPv6 (no extension headers), TCP or UDP.
@@ -12,6 +12,9 @@
 //   lookup   fp_flows4 (IPv4, the compact struct fp_xdp_key4) or fp_flows
 //            (IPv6), exact match on struct fp_xdp_key (the FlowKey
 //            fields above, built exactly as parse/layers.hpp builds them).
+//            IPv4 first tries the exact-match cache (fp_emc -> fp_slots,
+//            two array lookups and a full key compare; xdp_fast_abi.h):
+//            a hash-map lookup is most of what a hop costs.
 //   hit      count (per-CPU fp_counts[slot]), check that the output port is still in
 //            fp_ports (else punt, untouched), run the ops (VLAN pop, push,
 //            TCI rewrite; set-field on Ethernet addresses, IPv4 addresses,
@@ -453,6 +456,12 @@ static __always_inline struct fp_xdp_flow* lookup(struct xdp_md* ctx, __u32* why
     // the verifier (its map pointer is "poisoned"), and the out-of-line
     // helper made every lookup ~10 ns dearer (bench/e2e/xdp_hop_cost.cpp).
     asm volatile("" : "+r"(f));
+#if defined(FP_XDP_PROFILE_CUT) && FP_XDP_PROFILE_CUT == 2
+    if (f) {  // found: stop here (told apart as cut 1 is, on this path only)
+      *why = FP_XDP_STAT_COUNT;
+      return 0;
+    }
+#endif
   } else if (type == bpf_htons(ETH_P_IPV6)) {
     struct fp_xdp_key k;
     __builtin_memset(&k, 0, sizeof(k));
@@ -470,8 +479,7 @@ int fp_xdp_fast(struct xdp_md* ctx) {
   __u32 why;
   struct fp_xdp_flow* f = lookup(ctx, &why);
 #ifdef FP_XDP_PROFILE_CUT
-  if (FP_XDP_PROFILE_CUT == 1 && why == FP_XDP_STAT_COUNT) return bpf_redirect_map(&fp_ports, 2, 0);
-  if (FP_XDP_PROFILE_CUT == 2 && f) return bpf_redirect_map(&fp_ports, 2, 0);
+  if (FP_XDP_PROFILE_CUT <= 2 && why == FP_XDP_STAT_COUNT) return bpf_redirect_map(&fp_ports, 2, 0);
 #endif
   if (!f) return to_pmd(ctx, why);
   __u32 n = f->n_ops;

@@ -40,11 +40,15 @@
 # REV built the same way (an A/B within one run, rounds interleaved).
 # Usage: bench/e2e/xdp_fast.sh [--build DIR] [--seconds S] [--flows "1 1000"]
 #          [--topos "patch veth"] [--only "bare fp-slow fp-fast fp-fast1 fp-sleep ovs"]
-#          [--prog-stats] [--hop-cost [--hop-ab REV]]
+#          [--rounds N] [--prog-stats] [--hop-cost [--hop-ab REV]]
+# --rounds N: every contestant N times per shape, interleaved (round 1 of
+# all, then round 2, ...), so a burst of the machine's load falls on all
+# of them; the summary gives each row's median over the rounds and the
+# median of the per-round ratios (fp-sleep / bare within one round).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$root/build SECS=5 FLOWS="1 1000" ONLY="bare fp-slow fp-fast fp-fast1 fp-sleep ovs" TOPOS="patch veth"
-PSTATS=0 HOPCOST=0 HOPAB=""
+PSTATS=0 HOPCOST=0 HOPAB="" ROUNDS=1 ROUND=1
 while (($#)); do
   case $1 in
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
@@ -53,6 +57,7 @@ while (($#)); do
     --only) ONLY=$2; shift 2 ;;
     --topos) TOPOS=$2; shift 2 ;;
     --prog-stats) PSTATS=1; shift ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
     --hop-cost) HOPCOST=1; shift ;;
     --hop-ab) HOPAB=$2; shift 2 ;;
     *) echo "xdp_fast.sh: unknown option $1" >&2; exit 2 ;;
@@ -183,10 +188,11 @@ measure() {  # name flows
   ((PSTATS)) && p1=$(prog_snap)
   read -r _ wrong seen < <(sink_read)
   awk -v topo="$TOPO" -v n="$1" -v f="$2" -v s="$sent" -v d=$((after - before)) -v t="$SECS" \
-      -v busy=$((b1 - b0)) -v mhz="$mhz" -v w="$wrong" -v seen="$seen" -v p0="$p0" -v p1="$p1" 'BEGIN {
+      -v busy=$((b1 - b0)) -v mhz="$mhz" -v w="$wrong" -v seen="$seen" -v p0="$p0" -v p1="$p1" \
+      -v round="$ROUND" 'BEGIN {
     cyc = d > 0 ? busy / 100.0 * mhz * 1e6 / d : 0
-    printf "%-5s %-9s %6d %10.2f %10.3f %9.0f %6d %5d/%d", topo, n, f, s / t / 1e6, d / t / 1e6,
-           cyc, w, seen, f
+    printf "%-5s %-9s %6d %10.2f %10.3f %9.0f %6d %5d/%d %5d", topo, n, f, s / t / 1e6, d / t / 1e6,
+           cyc, w, seen, f, round
     na = split(p0, a, " "); split(p1, b, " ")  # cnt ns cnt ns ...: ns/run per hop
     for (i = 1; i + 1 <= na; i += 2) {
       c = b[i] - a[i]; v = "-"
@@ -251,11 +257,11 @@ run_ovs() {
 }
 
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "topo  contestant flows  sent Mpps  recv Mpps  cyc/pkt(cpu1) wrong flows-ok" | tee "$T/results"
+echo "topo  contestant flows  sent Mpps  recv Mpps  cyc/pkt(cpu1) wrong flows-ok round" | tee "$T/results"
 for TOPO in $TOPOS; do
   [[ $TOPO == veth ]] && veth_pair up
   write_conf "$TOPO"
-  for c in $ONLY; do
+  for ROUND in $(seq "$ROUNDS"); do for c in $ONLY; do
     sink_start
     case $c in
       bare) run_bare ;;
@@ -267,10 +273,28 @@ for TOPO in $TOPOS; do
       *) echo "unknown contestant $c" >&2 ;;
     esac
     sink_stop
-  done
+  done; done
   [[ $TOPO == veth ]] && veth_pair down
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Medians over the rounds, and the median of the per-round fp-sleep/bare.
+awk 'function med(s,   a, n, i, j, x) {
+    n = split(s, a, " ")
+    for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  NR > 1 { k = $1 " " $3 " " $2; v[k] = v[k] " " $5; ks[k] = 1; r[$1 " " $3 " " $2 " " $9] = $5 }
+  END {
+    if (rounds < 2) exit
+    print "median over " rounds " rounds (Mpps delivered correct; fp-sleep/bare: median of the per-round ratios):"
+    for (k in ks) {
+      split(k, a, " "); line = sprintf("%-5s %-9s %6s %8.3f", a[1], a[3], a[2], med(v[k]))
+      if (a[3] == "fp-sleep") {
+        q = ""
+        for (i = 1; i <= rounds; i++) { b = r[a[1] " " a[2] " bare " i]; if (b > 0) q = q " " sprintf("%.2f", r[a[1] " " a[2] " fp-sleep " i] / b) }
+        if (q != "") line = line sprintf("  fp-sleep/bare %.0f%% (rounds:%s)", 100 * med(q), q)
+      }
+      print line
+    } }' rounds="$ROUNDS" "$T/results" | sort
 # Ratios within this run: the fast path against OVS and against the floor.
 awk 'NR > 1 { r[$1 " " $3 " " $2] = $5 }
   END { for (k in r) { split(k, a, " "); if (a[3] != "fp-fast") continue

@@ -14,11 +14,15 @@
 // picks), fp_counts (per-CPU packets/bytes per slot: the program's plain
 // adds; read() and take() sum them into fp_xdp_flow), fp_ports (devmap:
 // datapath port -> ifindex; an empty slot makes the program hand the
-// packet to the PMD untouched), fp_stats (per-CPU hit/miss/punt/abort).
+// packet to the PMD untouched), fp_stats (per-CPU hit/miss/punt/abort),
+// and the IPv4 exact-match cache in front of fp_flows4: fp_emc (index ->
+// slot) and fp_slots (slot -> key + flow), mmapped here and written with
+// ordered stores under the mutex (protocol: xdp_fast_abi.h).
 // Each port's copy has its own XSKMAP and its datapath port number in
 // .rodata, so one set of maps serves any number of interfaces.  Kernel
 // memory: the two hash maps preallocated, plus 16 bytes per slot per CPU
-// (1 MiB per CPU) for fp_counts.
+// (1 MiB per CPU) for fp_counts, 16 MiB for fp_slots and 512 KiB for
+// fp_emc.
 
 // The object is embedded (flowpath/io/xdp_fast_object.inc, generated at
 // build time by cmake/FlowpathXdpObject.cmake): nothing is looked up on
