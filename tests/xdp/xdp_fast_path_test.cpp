@@ -409,14 +409,7 @@ fp_xdp_key key_of_udp4(const Bytes& f, uint32_t in_port) {
   return k;
 }
 
-uint32_t emc_index_of(const fp_xdp_key& k) {
-  const fp_xdp_key4 c = XdpFastPath::key4_of(k);
-  uint64_t w[4];
-  uint32_t tail;
-  std::memcpy(w, &c, sizeof w);
-  std::memcpy(&tail, reinterpret_cast<const unsigned char*>(&c) + sizeof w, 4);
-  return fp_xdp_emc_index(w[0], w[1], w[2], w[3], tail);
-}
+uint32_t emc_index_of(const fp_xdp_key& k) { return XdpFastCache::index(XdpFastPath::key4_of(k)); }
 
 // Two IPv4 entries on one index of the exact-match cache (the later one
 // holds it): each frame still gets its own entry's actions and counts,

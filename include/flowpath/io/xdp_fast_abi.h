@@ -120,18 +120,19 @@ struct fp_xdp_flow {
 };
 
 /* The exact-match cache in front of fp_flows4 (an EMC: IPv4 only).  A
- * hash-map lookup costs ~27 ns on this machine's kernel whatever the key
- * size (bench/e2e/xdp_hop_cost.cpp), an array lookup nothing: so a hit
- * first tries fp_emc[fp_xdp_emc_index(key)] -> slot -> fp_slots[slot],
- * an entry that holds its own key (compared in full) and flow, and only
- * when that fails looks in fp_flows4, which stays the authority (every
- * entry is there; the cache holds the last inserted of each index).
- * Both arrays are mmapped by XdpFastPath, which writes them with ordered
- * stores: slot content first, then `valid`, then the index; a delete
- * clears the index, then `valid`, and the slot is reused only after the
- * counters' quarantine, so a reader never pairs a key with another
- * entry's flow.  (x86-64's ordering of plain loads is what the program's
- * reads rely on; the verifier adds no barriers.) */
+ * hash-map lookup costs ~27-34 ns on this machine's kernel (8- to 36-byte
+ * keys, timed alone with BPF_PROG_RUN; docs/benchmarks.md), an array
+ * lookup nothing (the verifier inlines it): so a hit first tries
+ * fp_emc[fp_xdp_emc_index(key)] -> slot -> fp_slots[slot], an entry that
+ * holds its own key (compared in full) and flow, and only when that fails
+ * looks in fp_flows4, which stays the authority (every entry is there;
+ * the cache holds the last inserted of each index).  Both arrays are
+ * mmapped by XdpFastCache (io/xdp_fast_cache.hpp), which writes them with
+ * ordered stores: slot content first, then `valid`, then the index; a
+ * delete clears the index, then `valid`, and the slot is reused only
+ * after the counters' quarantine, so a reader never pairs a key with
+ * another entry's flow.  (x86-64's ordering of plain loads is what the
+ * program's reads rely on; the verifier adds no barriers.) */
 #define FP_XDP_EMC_BITS 16
 #define FP_XDP_EMC_EMPTY 0xffffffffu /* fp_emc value: no slot */
 

@@ -15,9 +15,8 @@
 // adds; read() and take() sum them into fp_xdp_flow), fp_ports (devmap:
 // datapath port -> ifindex; an empty slot makes the program hand the
 // packet to the PMD untouched), fp_stats (per-CPU hit/miss/punt/abort),
-// and the IPv4 exact-match cache in front of fp_flows4: fp_emc (index ->
-// slot) and fp_slots (slot -> key + flow), mmapped here and written with
-// ordered stores under the mutex (protocol: xdp_fast_abi.h).
+// and the IPv4 exact-match cache in front of fp_flows4 (fp_emc, fp_slots:
+// io/xdp_fast_cache.hpp, written under the mutex).
 // Each port's copy has its own XSKMAP and its datapath port number in
 // .rodata, so one set of maps serves any number of interfaces.  Kernel
 // memory: the two hash maps preallocated, plus 16 bytes per slot per CPU
@@ -37,7 +36,6 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,12 +47,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "flowpath/core/error.hpp"
 #include "flowpath/io/xdp_fast_abi.h"
+#include "flowpath/io/xdp_fast_cache.hpp"
 
 namespace flowpath {
 
@@ -82,6 +82,7 @@ class XdpFastPath {
   XdpFastPath() {
     if (!available())
       throw Error("xdp fast path: flowpath was built without clang -target bpf (no program)");
+    cache_.emplace();
     flows_ = make_map(BPF_MAP_TYPE_HASH, "fp_flows", sizeof(fp_xdp_key), sizeof(fp_xdp_flow),
                       FP_XDP_MAX_FLOWS);
     flows4_ = make_map(BPF_MAP_TYPE_HASH, "fp_flows4", sizeof(fp_xdp_key4), sizeof(fp_xdp_flow),
@@ -94,19 +95,11 @@ class XdpFastPath {
     for (uint32_t i = 0; i < FP_XDP_MAX_FLOWS; ++i) free_.push_back(i);
     ports_ = make_map(BPF_MAP_TYPE_DEVMAP, "fp_ports", 4, 4, FP_XDP_MAX_PORTS);
     stats_ = make_map(BPF_MAP_TYPE_PERCPU_ARRAY, "fp_stats", 4, 8, FP_XDP_STAT_COUNT);
-    emc_fd_ = make_map(BPF_MAP_TYPE_ARRAY, "fp_emc", 4, 8, kEmcSize, BPF_F_MMAPABLE);
-    slots_fd_ = make_map(BPF_MAP_TYPE_ARRAY, "fp_slots", 4, sizeof(fp_xdp_slot), FP_XDP_MAX_FLOWS,
-                         BPF_F_MMAPABLE);
-    emc_ = static_cast<uint64_t*>(map_memory(emc_fd_, kEmcSize * 8));
-    slots_ = static_cast<fp_xdp_slot*>(map_memory(slots_fd_, kSlotsBytes));
-    std::fill(emc_, emc_ + kEmcSize, uint64_t(FP_XDP_EMC_EMPTY));  // slots: zero, not valid
   }
   XdpFastPath(const XdpFastPath&) = delete;
   XdpFastPath& operator=(const XdpFastPath&) = delete;
   ~XdpFastPath() {
-    if (emc_) munmap(emc_, kEmcSize * 8);
-    if (slots_) munmap(slots_, kSlotsBytes);
-    for (int fd : {flows_, flows4_, counts_, ports_, stats_, emc_fd_, slots_fd_})
+    for (int fd : {flows_, flows4_, counts_, ports_, stats_})
       if (fd >= 0) close(fd);
   }
 
@@ -244,63 +237,27 @@ class XdpFastPath {
   int ports_fd() const noexcept { return ports_; }
 
  private:
-  static int make_map(bpf_map_type t, const char* name, uint32_t ks, uint32_t vs, uint32_t n,
-                      uint32_t flags = 0) {
-    LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = flags);
-    int fd = bpf_map_create(t, name, ks, vs, n, &o);
+  static int make_map(bpf_map_type t, const char* name, uint32_t ks, uint32_t vs, uint32_t n) {
+    int fd = bpf_map_create(t, name, ks, vs, n, nullptr);
     if (fd < 0)
       throw Error(std::string("xdp fast path: creating map ") + name +
                   " failed: " + std::strerror(-fd));
     return fd;
   }
-  // An mmapable array's values (8-byte strides: fp_xdp_slot is a multiple).
-  static void* map_memory(int fd, size_t bytes) {
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED)
-      throw Error(std::string("xdp fast path: mapping the flow cache failed: ") +
-                  std::strerror(errno));
-    return p;
-  }
-  static_assert(sizeof(fp_xdp_slot) % 8 == 0, "fp_slots values must not be padded by the kernel");
-  static constexpr size_t kEmcSize = size_t(1) << FP_XDP_EMC_BITS;
-  static constexpr size_t kSlotsBytes = sizeof(fp_xdp_slot) * FP_XDP_MAX_FLOWS;
-
-  static uint32_t emc_index(const fp_xdp_key4& c) noexcept {
-    uint64_t w[4];
-    uint32_t tail;
-    std::memcpy(w, &c, sizeof w);
-    std::memcpy(&tail, reinterpret_cast<const unsigned char*>(&c) + sizeof w, sizeof tail);
-    return fp_xdp_emc_index(w[0], w[1], w[2], w[3], tail);
-  }
-  // Publishes an inserted IPv4 entry in the cache: the slot's key and flow,
-  // then valid, then the index (release stores: the program reads the
-  // index, then valid, then the rest).  The index's previous slot stays in
-  // fp_flows4 only.
-  void emc_publish(const fp_xdp_key4& c, const fp_xdp_flow& f) noexcept {
-    fp_xdp_slot& s = slots_[f.slot];
-    s.key = c;
-    s.flow = f;
-    __atomic_store_n(&s.valid, 1u, __ATOMIC_RELEASE);
-    __atomic_store_n(&emc_[emc_index(c)], uint64_t(f.slot), __ATOMIC_RELEASE);
-  }
-  // Withdraws a deleted IPv4 entry: its index if it still names the slot,
-  // then valid (a program past both reads finishes, as with the hash map).
-  void emc_withdraw(const fp_xdp_key4& c, uint32_t slot) noexcept {
-    uint64_t* e = &emc_[emc_index(c)];
-    if (__atomic_load_n(e, __ATOMIC_ACQUIRE) == slot)
-      __atomic_store_n(e, uint64_t(FP_XDP_EMC_EMPTY), __ATOMIC_RELEASE);
-    __atomic_store_n(&slots_[slot].valid, 0u, __ATOMIC_RELEASE);
-  }
   // Shared maps by fd, this port's number in .rodata, XSKMAP size.
   int configure(bpf_object* obj, uint32_t dp_port, uint32_t queues) const {
-    const std::pair<const char*, int> shared[] = {
-        {"fp_flows", flows_}, {"fp_flows4", flows4_}, {"fp_counts", counts_}, {"fp_ports", ports_},
-        {"fp_stats", stats_}, {"fp_emc", emc_fd_},    {"fp_slots", slots_fd_}};
+    const std::pair<const char*, int> shared[] = {{"fp_flows", flows_},
+                                                  {"fp_flows4", flows4_},
+                                                  {"fp_counts", counts_},
+                                                  {"fp_ports", ports_},
+                                                  {"fp_stats", stats_},
+                                                  {"fp_emc", cache_->emc_fd()},
+                                                  {"fp_slots", cache_->slots_fd()}};
     for (auto [name, fd] : shared) {
       bpf_map* m = bpf_object__find_map_by_name(obj, name);
       // A build from before the cache (an A/B's old side) has no fp_emc or
       // fp_slots and looks in fp_flows4 only: still exact.
-      if (!m && fd != emc_fd_ && fd != slots_fd_) return -ENOENT;
+      if (!m && fd != cache_->emc_fd() && fd != cache_->slots_fd()) return -ENOENT;
       if (!m) continue;
       if (int e = bpf_map__reuse_fd(m, fd)) return e;
     }
@@ -328,7 +285,7 @@ class XdpFastPath {
     if (!is_ipv4(k)) return op(flows_, &k, &out) == 0;
     const fp_xdp_key4 c = key4_of(k);
     if (op(flows4_, &c, &out) != 0) return false;
-    if (del) emc_withdraw(c, out.slot);
+    if (del) cache_->withdraw(c, out.slot);
     return true;
   }
   bool lookup(const fp_xdp_key& k, fp_xdp_flow& out) const noexcept {
@@ -340,7 +297,7 @@ class XdpFastPath {
     if (!is_ipv4(k)) return bpf_map_update_elem(flows_, &k, &f, BPF_NOEXIST) == 0;
     const fp_xdp_key4 c = key4_of(k);
     if (bpf_map_update_elem(flows4_, &c, &f, BPF_NOEXIST) != 0) return false;
-    emc_publish(c, f);
+    cache_->publish(c, f);
     return true;
   }
   /// f.packets/f.bytes := the per-CPU sums of f.slot.
@@ -357,10 +314,8 @@ class XdpFastPath {
     throw Error(msg);
   }
 
-  int flows_ = -1, flows4_ = -1, counts_ = -1, ports_ = -1, stats_ = -1, emc_fd_ = -1,
-      slots_fd_ = -1;
-  uint64_t* emc_ = nullptr;                    // fp_emc, mmapped (written under mu_)
-  fp_xdp_slot* slots_ = nullptr;               // fp_slots, mmapped (written under mu_)
+  std::optional<XdpFastCache> cache_;  // fp_emc, fp_slots (written under mu_)
+  int flows_ = -1, flows4_ = -1, counts_ = -1, ports_ = -1, stats_ = -1;
   size_t ncpu_ = 1;                            // possible CPUs: per-CPU value count
   mutable std::mutex mu_;                      // the slot FIFO, across PMD threads
   std::deque<uint32_t> free_;                  // free counter slots, oldest-freed first
