@@ -15,6 +15,9 @@
 #include <net/if.h>
 #include <sched.h>
 
+#include <atomic>
+#include <thread>
+
 #include "flowpath/action/checksum.hpp"
 #include "flowpath/bridge/views.hpp"
 #include "flowpath/switch/switch.hpp"
@@ -411,29 +414,36 @@ fp_xdp_key key_of_udp4(const Bytes& f, uint32_t in_port) {
 
 uint32_t emc_index_of(const fp_xdp_key& k) { return XdpFastCache::index(XdpFastPath::key4_of(k)); }
 
+// Two source ports whose udp4() frames from in_port share a cache index.
+std::pair<uint16_t, uint16_t> colliding_sports(uint32_t in_port) {
+  std::map<uint32_t, uint16_t> seen;  // index -> sport
+  for (uint16_t sport = 1; sport < 60000; ++sport) {
+    auto [it, fresh] = seen.emplace(emc_index_of(key_of_udp4(udp4(sport), in_port)), sport);
+    if (!fresh) return {it->second, sport};
+  }
+  return {0, 0};
+}
+
+// An entry that sets the source MAC to 02:00:00:00:00:<last> and outputs.
+fp_xdp_flow flow_setting_src(uint8_t last, uint32_t port) {
+  fp_xdp_flow f{};
+  f.n_ops = 2;
+  f.ops[0].type = FP_XDP_OP_SET_ETH, f.ops[0].field = 6;
+  const uint8_t m[6] = {2, 0, 0, 0, 0, last};
+  std::memcpy(f.ops[0].mac, m, 6);
+  f.ops[1].type = FP_XDP_OP_OUTPUT, f.ops[1].port = port;
+  return f;
+}
+
 // Two IPv4 entries on one index of the exact-match cache (the later one
 // holds it): each frame still gets its own entry's actions and counts,
 // and deleting either leaves the other's decision and no trace of its own.
 TEST_F(XdpFastPathTest, CacheCollisionsKeepEveryEntryExact) {
   const uint32_t in = dp("p1");
-  std::map<uint32_t, uint16_t> seen;  // index -> sport
-  uint16_t sa = 0, sb = 0;
-  for (uint16_t sport = 1; sport < 60000 && !sb; ++sport) {
-    auto [it, fresh] = seen.emplace(emc_index_of(key_of_udp4(udp4(sport), in)), sport);
-    if (!fresh) sa = it->second, sb = sport;
-  }
+  auto [sa, sb] = colliding_sports(in);
   ASSERT_NE(sb, 0) << "no two ports share a cache index";
   const Bytes fa = udp4(sa), fb = udp4(sb);
   const fp_xdp_key ka = key_of_udp4(fa, in), kb = key_of_udp4(fb, in);
-  auto flow_setting_src = [](uint8_t last, uint32_t port) {
-    fp_xdp_flow f{};
-    f.n_ops = 2;
-    f.ops[0].type = FP_XDP_OP_SET_ETH, f.ops[0].field = 6;
-    const uint8_t m[6] = {2, 0, 0, 0, 0, last};
-    std::memcpy(f.ops[0].mac, m, 6);
-    f.ops[1].type = FP_XDP_OP_OUTPUT, f.ops[1].port = port;
-    return f;
-  };
   auto expect_src = [&](const Bytes& frame, int last) {  // -1: to the PMD
     KernelRun r = kernel("p1", frame);
     if (last < 0) {
@@ -466,6 +476,49 @@ TEST_F(XdpFastPathTest, CacheCollisionsKeepEveryEntryExact) {
   expect_src(fa, 0xcc);
   fp_->erase(ka);
   expect_src(fa, -1);
+}
+
+// The cache under churn: another thread inserts and deletes two entries
+// that share an index, in both orders, past the point where counter slots
+// (and so fp_slots entries) are reused, while this thread runs A's frame
+// through the program: every run gets A's actions or goes to the PMD,
+// never B's and never a mix.
+TEST_F(XdpFastPathTest, CacheChurnNeverAppliesAnotherEntrysActions) {
+  const uint32_t in = dp("p1");
+  auto [sa, sb] = colliding_sports(in);
+  ASSERT_NE(sb, 0) << "no two ports share a cache index";
+  const Bytes fa = udp4(sa);
+  const fp_xdp_key ka = key_of_udp4(fa, in), kb = key_of_udp4(udp4(sb), in);
+  const fp_xdp_flow a = flow_setting_src(0xaa, dp("p2")), b = flow_setting_src(0xbb, dp("p3"));
+  std::atomic<bool> done{false};
+  std::atomic<int> failed_inserts{0};
+  std::thread writer([&] {
+    for (int i = 0; i < 36000; ++i) {  // 72,000 inserts > FP_XDP_MAX_FLOWS slots
+      bool a_first = i % 2 == 0;
+      if (!fp_->insert(a_first ? ka : kb, a_first ? a : b)) ++failed_inserts;
+      if (!fp_->insert(a_first ? kb : ka, a_first ? b : a)) ++failed_inserts;
+      fp_->erase(i % 3 == 0 ? ka : kb);
+      fp_->erase(i % 3 == 0 ? kb : ka);
+    }
+    done = true;
+  });
+  Bytes want_a = fa;
+  std::fill(want_a.begin() + 6, want_a.begin() + 11, 0), want_a[6] = 2, want_a[11] = 0xaa;
+  uint64_t hits = 0, to_pmd = 0, wrong = 0;
+  while (!done) {
+    KernelRun r = kernel("p1", fa);
+    if (r.verdict == XDP_REDIRECT && r.out == want_a)
+      ++hits;
+    else if (r.verdict == XDP_PASS && r.out == fa)
+      ++to_pmd;
+    else
+      ++wrong;
+  }
+  writer.join();
+  EXPECT_EQ(failed_inserts.load(), 0);
+  EXPECT_EQ(wrong, 0u) << hits << " hits, " << to_pmd << " to the PMD";
+  EXPECT_GT(hits, 0u) << "A's entry was never found: the test raced nothing";
+  EXPECT_GT(to_pmd, 0u) << "A's entry was never missing: the test raced nothing";
 }
 
 TEST_F(XdpFastPathTest, FlowChangeRemovesTheKernelEntryBeforeTheFence) {
