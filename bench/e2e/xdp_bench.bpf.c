@@ -9,6 +9,9 @@
 //   fp_fwd   a plain devmap redirect
 //   fp_bare  the floor: push an 802.1Q tag (VID 1000) and redirect through
 //            a devmap, no parsing, no lookup
+//   fp_lk_*  one map lookup each, for xdp_hop_cost's lookup rows: none, an
+//            array, a hash map with an 8-byte and with a 36-byte key (the
+//            fast path's IPv4 key size), all of a key that is there
 // linux/bpf.h first: it defines the types the libbpf headers use.
 // clang-format off
 #include <linux/bpf.h>
@@ -122,6 +125,46 @@ int fp_bare(struct xdp_md* ctx) {
   t[0] = bpf_htons(0x8100);
   t[1] = bpf_htons(1000);
   return bpf_redirect_map(&fp_out, 0, 0);
+}
+
+// What one map lookup costs by itself (xdp_hop_cost.cpp): each program
+// looks up key {1, 0, ...} (inserted by the tool) and passes when found.
+#define FP_LK_HASH(name, ks)         \
+  struct {                           \
+    __uint(type, BPF_MAP_TYPE_HASH); \
+    __uint(max_entries, 1024);       \
+    __uint(key_size, ks);            \
+    __uint(value_size, 8);           \
+  } name SEC(".maps");
+FP_LK_HASH(fp_lk_h8, 8)
+FP_LK_HASH(fp_lk_h36, 36)
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1024);
+  __type(key, __u32);
+  __type(value, __u64);
+} fp_lk_a SEC(".maps");
+
+static __always_inline int found(void* v) {
+  asm volatile("" : "+r"(v));  // the lookup is kept
+  return v ? XDP_PASS : XDP_DROP;
+}
+SEC("xdp")
+int fp_lk_none(struct xdp_md* ctx) { return XDP_PASS; }
+SEC("xdp")
+int fp_lk_array(struct xdp_md* ctx) {
+  __u32 k = 1;
+  return found(bpf_map_lookup_elem(&fp_lk_a, &k));
+}
+SEC("xdp")
+int fp_lk_hash8(struct xdp_md* ctx) {
+  __u64 k = 1;
+  return found(bpf_map_lookup_elem(&fp_lk_h8, &k));
+}
+SEC("xdp")
+int fp_lk_hash36(struct xdp_md* ctx) {
+  __u32 k[9] = {1};
+  return found(bpf_map_lookup_elem(&fp_lk_h36, k));
 }
 
 char _license[] SEC("license") = "GPL";

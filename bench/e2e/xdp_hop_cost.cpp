@@ -17,6 +17,9 @@
 //                the TCI in place; here to the same VID, so every run of
 //                the repeat finds the entry again)
 //   fp-miss      our program, no entry: parse + lookup, to the XSKMAP
+// Then one lookup alone (xdp_bench.bpf.c's fp_lk_*, ns per run): none,
+// an array, a hash map with an 8- and a 36-byte key: why the fast path's
+// IPv4 hits go through an array cache (docs/xdp-fast-path.md).
 // Columns: the embedded program ("tree"), then each NAME=FP_OBJ: another
 // build of bpf/flowpath_xdp.bpf.c on the same maps and entries (an old
 // commit's for an A/B, or a FP_XDP_PROFILE_CUT variant for the cost of a
@@ -138,6 +141,26 @@ struct Row {
   bool floor;  // the bench object's fp_fwd, not our program
 };
 
+// The fp_lk_* rows: each program's median over `rounds` interleaved
+// timings, after its key {1, 0, ...} is put in its map.
+void lookup_rows(bpf_object* o, uint32_t repeat, int rounds) {
+  const uint8_t key[36] = {1};
+  const uint64_t value = 0;
+  for (const char* m : {"fp_lk_a", "fp_lk_h8", "fp_lk_h36"})
+    if (bpf_map_update_elem(bpf_map__fd(bpf_object__find_map_by_name(o, m)), key, &value, 0))
+      die(std::string("updating ") + m);
+  const char* names[] = {"fp_lk_none", "fp_lk_array", "fp_lk_hash8", "fp_lk_hash36"};
+  std::vector<std::vector<double>> t(std::size(names));
+  const Bytes f = frame(false);
+  for (int r = 0; r < rounds; ++r)
+    for (size_t i = 0; i < std::size(names); ++i)
+      t[i].push_back(ns_per_run(bpf_program__fd(bpf_object__find_program_by_name(o, names[i])), f,
+                                repeat, XDP_PASS));
+  std::printf("one lookup alone (ns/run):");
+  for (size_t i = 0; i < std::size(names); ++i) std::printf(" %s %.1f", names[i] + 6, median(t[i]));
+  std::printf("\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -205,6 +228,7 @@ int main(int argc, char** argv) {
         std::printf(" %10.1f", median(t[i][p]));
     std::printf("\n");
   }
+  lookup_rows(o, repeat, kRounds);
   for (auto& [name, fd] : progs) close(fd);
   bpf_object__close(o);
   return 0;
