@@ -245,7 +245,8 @@ run_ovs() {
   $V add-port br-int int-br-eth2 -- set interface int-br-eth2 "${int[@]}" ofport_request=2
   $V add-port br-eth2 phy-br-eth2 -- set interface phy-br-eth2 "${phy[@]}" ofport_request=1
   $V add-port br-eth2 out1 -- set interface out1 type=afxdp ofport_request=2
-  sleep 2
+  sleep 2  # the afxdp ports; under load the bridges' sockets can take longer:
+  for _ in $(seq 100); do [[ -S $T/ovs/br-int.mgmt && -S $T/ovs/br-eth2.mgmt ]] && break; sleep 0.1; done
   ovs-ofctl del-flows br-int; ovs-ofctl del-flows br-eth2
   ovs-ofctl add-flow br-int "priority=10,in_port=1,actions=mod_vlan_vid:1,output:2"
   ovs-ofctl add-flow br-int "priority=1,actions=drop"
