@@ -102,7 +102,7 @@ void BM_NewConnections(benchmark::State& state) {
 BENCHMARK(BM_NewConnections)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond);
 
 // Packets of n known connections in an order unrelated to their place in
-// memory, batches of 32 distinct connections: at 1,000 the tracker fits
+// memory, batches of 32 distinct connections: at 1,024 the tracker fits
 // the core's L2, at 256K the batch's chain heads, nodes and entries miss
 // every cache (the frames are touched first, as a datapath's parse does),
 // so this measures how well a batch overlaps its misses (an
@@ -138,7 +138,7 @@ void BM_EstablishedMany(benchmark::State& state) {
   if (tracker.n_conns() != n / 32 * 32) state.SkipWithError("connections lost");
   state.SetItemsProcessed(state.iterations() * (n / 32) * 32);
 }
-BENCHMARK(BM_EstablishedMany)->Arg(1000)->Arg(262144);
+BENCHMARK(BM_EstablishedMany)->Arg(1024)->Arg(262144);
 
 // The same with a fresh tracker's whole life in every iteration, as OVS's
 // `test-conntrack pcap` run is a fresh process whose CPU time holds its
