@@ -24,6 +24,9 @@ measures the neighbours more than the code.
                pool's page faults, the bucket arrays' growth and the
                destruction are timed, as OVS's figure holds its
                conntrack_init(), heap growth, conntrack_destroy() and exit).
+  many conns:  flowpath only: BM_EstablishedMany/{1024,262144}, established
+               packets of that many connections in a random order (how well
+               a batch overlaps the tracker's cache misses).
   SYN flood:   flowpath only (OVS has no such benchmark): a zone at its limit
                (10,000) refusing batches of 32 SYNs from distinct sources,
                established TCP packets with and without the flood state, and
@@ -96,6 +99,9 @@ def main():
     print(f"{'workload':44} {'OVS ns/pkt':>11} {'flowpath':>9} {'ratio':>6}")
     for name, o, m in rows:
         print(f"{name:44} {o:11.1f} {m:9.1f} {o / m:6.2f}x")
+    print("\nEstablished packets of many connections, 32 at random per batch (flowpath, ns/pkt):")
+    for name in ("BM_EstablishedMany/1024", "BM_EstablishedMany/262144"):
+        print(f"  {name.split('/')[1] + ' connections':44} {ours[name]:9.1f}")
     print("\nSYN flood into a zone at its limit (flowpath, ns/pkt):")
     for name, label in (("BM_SynFlood", "flood SYNs, refused"),
                         ("BM_EstablishedTcp/flood:0", "established TCP, no flood"),

@@ -130,7 +130,13 @@ class ConnTable {
   };
 
   explicit ConnTable(uint32_t shard_bits = 10)
-      : bits_(shard_bits), shards_(std::make_unique<Shard[]>(size_t(1) << shard_bits)) {}
+      : bits_(shard_bits),
+        shards_(std::make_unique<Shard[]>(size_t(1) << shard_bits)),
+        words_(std::make_unique<std::atomic<uintptr_t>[]>(size_t(1) << shard_bits)) {
+    for (size_t i = 0; i < n_shards(); ++i)
+      words_[i].store(shards_[i].buckets.load(std::memory_order_relaxed),
+                      std::memory_order_relaxed);
+  }
   ~ConnTable() {
     std::lock_guard g(rcu_mu_);
     reclaimer_.drain();
@@ -155,7 +161,7 @@ class ConnTable {
   /// Lock-free lookup (inside an rcu::ReadGuard): the live node or nullptr
   /// (possibly a false miss during a regrow; never a wrong hit).
   KeyNode* find_rcu(const ConnKey& key, uint32_t hash, int64_t now) noexcept {
-    const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);
+    const Buckets b = Buckets::of(words_[shard_of(hash)].load(std::memory_order_acquire));
     for (KeyNode* n = b.head[hash & b.mask].load(std::memory_order_acquire); n;
          n = n->next.load(std::memory_order_acquire))
       if (n->hash == hash && n->key == key && n->conn()->live(now)) return n;
@@ -175,7 +181,7 @@ class ConnTable {
   /// read section: the slot stays readable, though its array may be
   /// replaced by a regrow (then the head read from it is a stale hint).
   const std::atomic<KeyNode*>* prefetch_slot(uint32_t hash) const noexcept {
-    const Buckets b = shards_[shard_of(hash)].get(std::memory_order_acquire);
+    const Buckets b = Buckets::of(words_[shard_of(hash)].load(std::memory_order_acquire));
     const std::atomic<KeyNode*>* slot = &b.head[hash & b.mask];
     __builtin_prefetch(slot);
     return slot;
@@ -186,6 +192,12 @@ class ConnTable {
     const KeyNode* n = slot->load(std::memory_order_acquire);
     __builtin_prefetch(n);
     return n;
+  }
+  /// The third stage: starts loading the state line (expiry, dead flag,
+  /// protocol state, mark, label) of the Conn that head node n (loaded or
+  /// on its way) belongs to; a live check and the fast path read it next.
+  static void prefetch_state(const KeyNode* n) noexcept {
+    __builtin_prefetch(&n->conn()->expires_ms);
   }
   /// The live node for key in its (locked) shard, or nullptr.  Sets
   /// *stale to an expired, unclaimed Conn with this key, if any.
@@ -305,11 +317,17 @@ class ConnTable {
       }
     }
     s.buckets.store(nw, std::memory_order_release);
+    words_[size_t(&s - shards_.get())].store(nw, std::memory_order_release);
     retire([old_word] { Buckets::free(old_word); });
   }
 
   uint32_t bits_;
   std::unique_ptr<Shard[]> shards_;
+  // The shards' bucket words again, dense (eight to a cache line), for the
+  // lock-free readers: one read per packet, which in the Shards (a line
+  // each) spread a batch over up to 32 lines of 64 KB.  Written with
+  // Shard::buckets under its lock; the Shard's copy serves the writers.
+  std::unique_ptr<std::atomic<uintptr_t>[]> words_;
   ObjectPool pool_{sizeof(Conn)};
   std::mutex rcu_mu_;
   rcu::Reclaimer reclaimer_;  // guarded by rcu_mu_
