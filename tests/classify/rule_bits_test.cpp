@@ -21,15 +21,23 @@ struct TRule {
   bool matches(const FlowKey& k) const { return match.matches(k) && ranges.contain(k); }
 };
 
+/// Both forms for dense rows (they must agree), the key form for sparse.
 std::vector<uint32_t> candidates(const RuleBits& b, const FlowKey& key) {
-  const uint64_t* row[RuleBits::kMaxDims];
-  uint64_t s;
-  b.rows(key, row, s);
   std::vector<uint32_t> out;
-  b.for_each_candidate(row, s, [&](uint32_t i) {
+  b.for_each_candidate(key, [&](uint32_t i) {
     out.push_back(i);
     return false;
   });
+  if (b.sparse()) return out;
+  const uint64_t* row[RuleBits::kMaxDims];
+  uint64_t s;
+  b.rows(key, row, s);
+  std::vector<uint32_t> by_rows;
+  b.for_each_candidate(row, s, [&](uint32_t i) {
+    by_rows.push_back(i);
+    return false;
+  });
+  EXPECT_EQ(out, by_rows);
   return out;
 }
 
@@ -59,7 +67,7 @@ void check_keys(const RuleBits& b, const std::vector<TRule>& rs, testing::RuleGe
   }
 }
 
-TEST(RuleBits, CandidatesAreASupersetOfTheMatches) {
+void check_random_sets(RuleBits::Limits lim, bool sparse) {
   for (uint32_t seed = 1; seed <= 6; ++seed) {
     testing::RuleGen g(seed, seed % 2 == 0);
     std::vector<testing::RandomRule> pool;
@@ -71,17 +79,39 @@ TEST(RuleBits, CandidatesAreASupersetOfTheMatches) {
     }
     std::vector<TRule*> ptrs;
     for (auto& r : rs) ptrs.push_back(&r);
-    auto b = RuleBits::build(ptrs, {});
+    auto b = RuleBits::build(ptrs, lim);
     ASSERT_NE(b, nullptr);
+    EXPECT_EQ(b->sparse(), sparse);
     EXPECT_EQ(b->n_rules(), n);
     EXPECT_GT(b->n_dims(), 0u);
     check_keys(*b, rs, g, pool, 3000);
   }
 }
 
+TEST(RuleBits, CandidatesAreASupersetOfTheMatches) { check_random_sets({}, false); }
+
+/// The same with sparse rows (dense turned off), and a set past the dense
+/// limit (5000 rules: summaries of two words) that gets sparse rows by default.
+TEST(RuleBits, SparseCandidatesAreASupersetOfTheMatches) {
+  check_random_sets({0, size_t{8} << 20}, true);
+  testing::RuleGen g(11, true);
+  std::vector<testing::RandomRule> pool;
+  std::vector<TRule> rs;
+  for (size_t i = 0; i < 5000; ++i) {
+    pool.push_back(g.rule());
+    rs.push_back({pool.back().match, pool.back().ranges});
+  }
+  std::vector<TRule*> ptrs;
+  for (auto& r : rs) ptrs.push_back(&r);
+  auto b = RuleBits::build(ptrs, {});
+  ASSERT_NE(b, nullptr);
+  EXPECT_TRUE(b->sparse());
+  check_keys(*b, rs, g, pool, 3000);
+}
+
 /// Many exact /32 sources (a search of three levels), the extreme values
 /// 0 and 2^32 - 1 among them, and one EtherType shared by all (a guard).
-TEST(RuleBits, DeepSearchEdgesAndGuards) {
+void check_deep(RuleBits::Limits lim) {
   testing::RuleGen g(9);
   std::vector<TRule> rs;
   std::vector<uint32_t> addrs = {0, 1, ~0u, ~0u - 1};
@@ -99,7 +129,7 @@ TEST(RuleBits, DeepSearchEdgesAndGuards) {
   }
   std::vector<TRule*> ptrs;
   for (auto& r : rs) ptrs.push_back(&r);
-  auto b = RuleBits::build(ptrs, {});
+  auto b = RuleBits::build(ptrs, lim);
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(b->n_guards(), 1u);  // dl_type
   ASSERT_EQ(b->n_dims(), 1u);    // nw_src
@@ -121,6 +151,9 @@ TEST(RuleBits, DeepSearchEdgesAndGuards) {
   }
 }
 
+TEST(RuleBits, DeepSearchEdgesAndGuards) { check_deep({}); }
+TEST(RuleBits, SparseDeepSearchEdgesAndGuards) { check_deep({0, size_t{8} << 20}); }
+
 TEST(RuleBits, NoIndexPastTheLimits) {
   testing::RuleGen g(5);
   std::vector<TRule> rs;
@@ -131,9 +164,15 @@ TEST(RuleBits, NoIndexPastTheLimits) {
   std::vector<TRule*> ptrs;
   for (auto& r : rs) ptrs.push_back(&r);
   EXPECT_NE(RuleBits::build(ptrs, {200, size_t{1} << 20}), nullptr);
-  EXPECT_EQ(RuleBits::build(ptrs, {199, size_t{1} << 20}), nullptr);  // too many rules
-  EXPECT_EQ(RuleBits::build(ptrs, {0, size_t{1} << 20}), nullptr);    // disabled
-  EXPECT_EQ(RuleBits::build(ptrs, {200, 1024}), nullptr);             // rows too big
+  EXPECT_EQ(RuleBits::build(ptrs, {199, size_t{1} << 20, 0}), nullptr);  // too many rules
+  EXPECT_EQ(RuleBits::build(ptrs, {0, size_t{1} << 20, 0}), nullptr);    // disabled
+  EXPECT_EQ(RuleBits::build(ptrs, {200, 1024}), nullptr);                // rows too big
+  // Past the dense limit: sparse rows, unless over their own limits.
+  auto sp = RuleBits::build(ptrs, {199, size_t{1} << 20, 200});
+  ASSERT_NE(sp, nullptr);
+  EXPECT_TRUE(sp->sparse());
+  EXPECT_EQ(RuleBits::build(ptrs, {199, size_t{1} << 20, 199}), nullptr);
+  EXPECT_EQ(RuleBits::build(ptrs, {199, 1024, 200, 4}), nullptr);  // 1 KB: too small
   std::vector<TRule*> none;
   EXPECT_EQ(RuleBits::build(none, {}), nullptr);
 }

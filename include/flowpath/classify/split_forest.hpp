@@ -24,9 +24,10 @@
 // rank first, skipping what cannot beat the best match so far (why:
 // docs/classifier.md, "Lookup speed").
 //
-// Small sets (Config::bits limits) also get a bit-vector index
-// (rule_bits.hpp) over the same rules in rank order; lookups without a mask
-// use it instead of the trees (a few dependent loads instead of 5-13).
+// The forest also builds a bit-vector index (rule_bits.hpp) over the same
+// rules in rank order, dense rows for small sets, sparse ones for larger
+// sets within its memory limit (Config::bits); lookups without a mask use
+// it instead of the trees (a few dependent loads instead of 5-13).
 //
 // Megaflow masks: a node adds the bits of its dimension that decide
 // `x >= t` (split_explain), a leaf adds, for each rule it checks, the bits
@@ -53,6 +54,7 @@
 
 #include "flowpath/classify/rule_bits.hpp"
 #include "flowpath/classify/split_dims.hpp"
+#include "flowpath/classify/split_tree.hpp"
 #include "flowpath/flow/flow_key.hpp"
 #include "flowpath/simd/compare.hpp"
 
@@ -64,24 +66,10 @@ struct SplitForestConfig {
   RuleBits::Limits bits{};          // the bit-vector fast path's limits (max_rules 0: never)
 };
 
-/// The child (0..7) a wide node's three levels lead to, by the outcomes of
-/// its seven tests (bit j: test j said x >= t): test 0, then test 1 + p,
-/// then test 3 + p, p being the path so far.
-inline constexpr auto kWidePath = [] {
-  std::array<uint8_t, 128> out{};
-  for (uint32_t m = 0; m < 128; ++m) {
-    uint32_t p = m & 1;
-    p = 2 * p + (m >> (1 + p) & 1);
-    p = 2 * p + (m >> (3 + p) & 1);
-    out[m] = static_cast<uint8_t>(p);
-  }
-  return out;
-}();
-
 template <class Rule>
 class SplitForest {
  public:
-  static constexpr size_t kMaxDims = 8;
+  static constexpr size_t kMaxDims = kSplitMaxDims;
   static constexpr size_t kBatch = 32;
   static constexpr size_t kMaxTrees = 3;  // one per subset (subset_of)
 
@@ -167,12 +155,7 @@ class SplitForest {
   const Rule* lookup(const FlowKey& key, uint64_t v, uint64_t& best_rank,
                      FlowMask* wc = nullptr) const {
     if (wc) return lookup_wc(key, v, best_rank, *wc);
-    if (bits_) {
-      const uint64_t* row[RuleBits::kMaxDims];
-      uint64_t s;
-      bits_->rows(key, row, s);
-      return scan_bits(row, s, key, v, best_rank);
-    }
+    if (bits_) return scan_bits(key, v, best_rank);
     return lookup_fast<false>(key, v, best_rank, nullptr);
   }
 
@@ -242,99 +225,8 @@ class SplitForest {
     uint32_t r;  // a leaf's first range in Tree::rng
     uint32_t h;  // a leaf's head (Node::head)
   };
-  /// What lookups walk: three levels of the binary tree in one cache line
-  /// (7 tests, a path of 3 picks one of 8 children at base..base+7), so a
-  /// lookup waits for a third of the memory loads.  Test i of level l sits
-  /// at index 2^l - 1 + path; a test with t == 0 always goes right (it
-  /// stands below a leaf reached early).
-  struct alignas(64) Node {
-    uint32_t t[7];
-    uint8_t d[7];
-    uint8_t leaf;
-    uint32_t base;   // first child, or first entry of a leaf
-    uint32_t count;  // entries in a leaf
-    uint32_t rbase;  // a leaf's ranges in Tree::rng
-    uint32_t child;  // first child; in a leaf, its own index - 7 (see step)
-    // A leaf's entries down to the first that covers its box by ranges
-    // alone: while that rule is visible the scan never goes further, so
-    // the first compare stops there (the rest serve removals).
-    uint32_t head;
-  };
-  struct Tree {
-    uint32_t n_dims = 0;
-    KeyDim dims[kMaxDims] = {};
-    uint32_t full[kMaxDims] = {};
-    uint8_t shift[kMaxDims] = {};  // fast read: 32-bit big-endian load >> shift
-    bool fast_read = true;         // every dimension lies in the key's first 116 bytes
-    uint64_t max_rank = 0;
-    std::vector<Node> nodes;
-    // Leaf entries, leaf after leaf in rank order: ranks[base + i] and
-    // ids[base + i] (index in rules_ | kFullCheck: the ranges do not say
-    // everything), and the ranges column-wise so one vector compare checks
-    // up to 16 entries on one dimension: rng[rbase + 2d * count + i] = lo,
-    // rng[rbase + (2d + 1) * count + i] = hi - lo, for d < n_dims.
-    std::vector<uint64_t> ranks;
-    std::vector<uint32_t> ids;
-    std::vector<uint32_t> rng;
-
-    void prefetch_leaf(const Node& lf) const noexcept {
-      __builtin_prefetch(ranks.data() + lf.base);
-      const uint32_t* r = rng.data() + lf.rbase;
-      uint32_t end = std::min<uint32_t>(2 * n_dims * lf.count, 512);  // 32 lines at most
-      for (uint32_t off = 0; off < end; off += 16) __builtin_prefetch(r + off);
-    }
-
-    /// All seven tests at once (independent loads the core overlaps),
-    /// then the path from a table: one dependent load per wide node
-    /// instead of three compare-then-load rounds.
-    /// A leaf steps to itself (all its tests pass, child + 7 is its own
-    /// index), so lock-step walks need no branch per node.
-    static uint32_t step(const Node& m, const uint32_t* x) noexcept {
-      uint32_t b0 = x[m.d[0]] >= m.t[0], b1 = x[m.d[1]] >= m.t[1], b2 = x[m.d[2]] >= m.t[2];
-      uint32_t b3 = x[m.d[3]] >= m.t[3], b4 = x[m.d[4]] >= m.t[4], b5 = x[m.d[5]] >= m.t[5];
-      uint32_t b6 = x[m.d[6]] >= m.t[6];
-      uint32_t bits = b0 | b1 << 1 | b2 << 2 | b3 << 3 | b4 << 4 | b5 << 5 | b6 << 6;
-      return m.child + kWidePath[bits];
-    }
-    size_t depth(uint32_t n) const {
-      if (nodes[n].leaf) return 0;
-      size_t d = 0;
-      for (uint32_t i = 0; i < 8; ++i) d = std::max(d, depth(nodes[n].base + i));
-      return 1 + d;
-    }
-    void extract(const FlowKey& key, uint32_t* x) const noexcept {
-      const uint8_t* kb = bytes_of(key);
-      if (fast_read) {
-        for (uint32_t d = 0; d < kMaxDims; ++d) {
-          uint32_t w;
-          std::memcpy(&w, kb + dims[d].off, 4);
-          x[d] = d < n_dims ? __builtin_bswap32(w) >> shift[d] : 0;
-        }
-        return;
-      }
-      for (uint32_t d = 0; d < kMaxDims; ++d) x[d] = d < n_dims ? dim_read(kb, dims[d]) : 0;
-    }
-    uint32_t descend(const uint32_t* x) const noexcept {
-      uint32_t n = 0;
-      while (!nodes[n].leaf) n = step(nodes[n], x);
-      return n;
-    }
-    uint32_t descend_wc(const uint32_t* x, FlowMask& wc) const noexcept {
-      uint32_t n = 0;
-      while (!nodes[n].leaf) {
-        const Node& m = nodes[n];
-        uint32_t i = 0, p = 0;
-        for (int level = 0; level < 3; ++level, i = 2 * i + 1) {
-          uint32_t j = i + p;
-          if (m.t[j])
-            dim_or(bytes_of(wc), dims[m.d[j]], split_explain(x[m.d[j]], m.t[j], full[m.d[j]]));
-          p = 2 * p + (x[m.d[j]] >= m.t[j]);
-        }
-        n = m.base + p;
-      }
-      return n;
-    }
-  };
+  using Node = SplitNode;  // split_tree.hpp
+  using Tree = SplitTree;
 
   /// The megaflow path: trees one by one, each skipped when it cannot
   /// beat the best so far (a skipped tree adds no bits to the mask).
@@ -393,22 +285,18 @@ class SplitForest {
     return best;
   }
 
-  /// Every key's rows first (the searches of all keys overlap), then the scans.
+  /// Key after key: the out-of-order core overlaps one key's scan with the
+  /// next key's searches.
   void lookup_batch_bits(const FlowKey* keys, size_t n, uint64_t v, const Rule** out,
                          uint64_t* best_rank) const {
-    for (size_t k = 0; k < n; ++k) {
-      const uint64_t* row[RuleBits::kMaxDims];
-      uint64_t s;
-      bits_->rows(keys[k], row, s);
-      if (const Rule* r = scan_bits(row, s, keys[k], v, best_rank[k])) out[k] = r;
-    }
+    for (size_t k = 0; k < n; ++k)
+      if (const Rule* r = scan_bits(keys[k], v, best_rank[k])) out[k] = r;
   }
   /// The first candidate by rank that is visible in v and matches, if it
   /// outranks best_rank.  Touches a rule only for a full check or the answer.
-  const Rule* scan_bits(const uint64_t* const* row, uint64_t s, const FlowKey& key, uint64_t v,
-                        uint64_t& best_rank) const noexcept {
+  const Rule* scan_bits(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
     const Rule* best = nullptr;
-    bits_->for_each_candidate(row, s, [&](uint32_t i) {
+    bits_->for_each_candidate(key, [&](uint32_t i) {
       const Slot& sl = slot_[i];
       if (sl.rank <= best_rank) return true;
       if (sl.gone.load(std::memory_order_relaxed) <= v) return false;

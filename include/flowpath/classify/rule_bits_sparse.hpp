@@ -1,0 +1,92 @@
+// flowpath/classify/rule_bits_sparse.hpp — one dimension's rows of the
+// bit-vector rule index (rule_bits.hpp) for sets too big for dense rows:
+// aggregated bit vectors (Baboescu & Varghese 2001) with the zero words
+// left out.
+//
+// Design.  A row (the rules whose range contains one interval, a bit per
+// rule in rank order) keeps only its non-zero words, packed row after row,
+// and a summary of s_words words (bit j of summary word q: row word
+// 64q + j is not zero) with, per summary word, the index of its first
+// packed word; word w of a row is then packed[at[q] + popcount(sum[q] below
+// bit j)].  Why: dense rows are quadratic in the rules (10K rules x 10K
+// intervals x 5 dimensions would be 60 MB), while a row's non-zero words are
+// the words holding a rule whose range contains the interval: on most
+// dimensions a few, next to each other in rank order.  A lookup ANDs the
+// dimensions' summaries first and reads only the words all of them have.
+//
+// Cost: build two sweeps over the intervals, O(intervals x s_words +
+// packed words + rules); memory rows x s_words x 12 bytes + 8 per packed
+// word.  Thread-safety: immutable after build; any number of readers.
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <vector>
+
+namespace flowpath::classify_detail {
+
+struct SparseRows {
+  uint32_t s_words = 0;          // summary words per row
+  std::vector<uint64_t> sum;     // rows x s_words
+  std::vector<uint32_t> at;      // rows x s_words: first packed word of each summary word
+  std::vector<uint64_t> packed;  // the rows' non-zero words, row after row
+
+  size_t memory_bytes() const noexcept {
+    return sum.capacity() * 8 + at.capacity() * 4 + packed.capacity() * 8;
+  }
+  const uint64_t* sum_of(uint32_t row) const noexcept { return sum.data() + size_t{row} * s_words; }
+  const uint32_t* at_of(uint32_t row) const noexcept { return at.data() + size_t{row} * s_words; }
+  /// Word 64q + j of the row whose summary and starts are s, a (bit j of
+  /// s[q] set: the word is not zero).
+  uint64_t word(const uint64_t* s, const uint32_t* a, uint32_t q, uint32_t j) const noexcept {
+    uint64_t below = (uint64_t{1} << j) - 1;
+    return packed[a[q] + static_cast<uint32_t>(std::popcount(s[q] & below))];
+  }
+
+  /// Rows for n_rows intervals of n_bits rules: rule i is in rows
+  /// [r, z) when starts[r] and ends[z] list it.  False, before allocating
+  /// the packed words, when everything would pass budget bytes.
+  bool build(uint32_t n_rows, uint32_t n_bits, const std::vector<std::vector<uint32_t>>& starts,
+             const std::vector<std::vector<uint32_t>>& ends, size_t budget) {
+    uint32_t n_words = (n_bits + 63) / 64;
+    s_words = (n_words + 63) / 64;
+    // Pass 1: count the non-zero words (a bit count per word, kept as the
+    // sweep adds and drops rules), to check the budget before allocating.
+    std::vector<uint32_t> cnt(n_words, 0);
+    size_t nz = 0, total = 0;
+    auto apply = [&](uint32_t r, std::vector<uint64_t>* cur, std::vector<uint64_t>* s) {
+      for (uint32_t i : starts[r]) {
+        nz += cnt[i / 64]++ == 0;
+        if (cur)
+          (*cur)[i / 64] |= uint64_t{1} << (i % 64), (*s)[i / 4096] |= uint64_t{1} << (i / 64 % 64);
+      }
+      for (uint32_t i : ends[r]) {
+        nz -= --cnt[i / 64] == 0;
+        if (!cur) continue;
+        (*cur)[i / 64] &= ~(uint64_t{1} << (i % 64));
+        if (cnt[i / 64] == 0) (*s)[i / 4096] &= ~(uint64_t{1} << (i / 64 % 64));
+      }
+    };
+    for (uint32_t r = 0; r < n_rows; ++r) apply(r, nullptr, nullptr), total += nz;
+    size_t bytes = size_t{n_rows} * s_words * 12 + total * 8;
+    if (bytes > budget || total >= (uint64_t{1} << 32)) return false;
+    // Pass 2: the same sweep, writing each row's summary and words.
+    std::fill(cnt.begin(), cnt.end(), 0);
+    nz = 0;
+    std::vector<uint64_t> cur(n_words, 0), s(s_words, 0);
+    sum.resize(size_t{n_rows} * s_words);
+    at.resize(size_t{n_rows} * s_words);
+    packed.reserve(total);
+    for (uint32_t r = 0; r < n_rows; ++r) {
+      apply(r, &cur, &s);
+      for (uint32_t q = 0; q < s_words; ++q) {
+        sum[size_t{r} * s_words + q] = s[q];
+        at[size_t{r} * s_words + q] = static_cast<uint32_t>(packed.size());
+        for (uint64_t m = s[q]; m; m &= m - 1) packed.push_back(cur[64 * q + std::countr_zero(m)]);
+      }
+    }
+    return true;
+  }
+};
+
+}  // namespace flowpath::classify_detail
