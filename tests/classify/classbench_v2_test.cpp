@@ -50,7 +50,7 @@ void check_set(const std::string& dir, const std::string& set) {
     ASSERT_EQ(cls.delta_size(), 0u);
     // Sets up to the dense limit get dense rows, larger ones sparse rows
     // or (over the memory limit) the trees alone.
-    const classify_detail::RuleBits* bits = cls.forest()->bits();
+    const auto* bits = cls.forest()->bits();
     ClassifierV2Config def;
     if (rules.size() <= def.bits_max_rules) EXPECT_NE(bits, nullptr) << set;
     if (bits) EXPECT_EQ(bits->sparse(), rules.size() > def.bits_max_rules) << set;

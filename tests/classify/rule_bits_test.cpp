@@ -1,13 +1,14 @@
 // RuleBits (the bit-vector index of small rule sets): its candidates are,
 // for every key, a superset of the matching rules, in bit order, and exact
 // where the index says its ranges tell everything; guards, edges of the
-// search levels and the size limits.
+// search levels and the size limits; sparse rows; the per-part set.
 #include "flowpath/classify/rule_bits.hpp"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
+#include "flowpath/classify/rule_bits_set.hpp"
 #include "support/classify_random.hpp"
 
 namespace flowpath {
@@ -175,6 +176,72 @@ TEST(RuleBits, NoIndexPastTheLimits) {
   EXPECT_EQ(RuleBits::build(ptrs, {199, 1024, 200, 4}), nullptr);  // 1 KB: too small
   std::vector<TRule*> none;
   EXPECT_EQ(RuleBits::build(none, {}), nullptr);
+}
+
+}  // namespace
+}  // namespace flowpath
+
+namespace flowpath {
+namespace {
+
+using classify_detail::RuleBitsSet;
+
+/// Past the dense limit the set keeps one index per part: every matching
+/// rule is a candidate once, each part's candidates come in order, a
+/// candidate without the full-check flag matches, and no part is asked
+/// whose best rule is not before `best`.
+TEST(RuleBitsSet, PartsCandidatesAreASupersetOfTheMatches) {
+  for (uint32_t seed = 31; seed <= 34; ++seed) {
+    testing::RuleGen g(seed, seed % 2 == 0);
+    std::vector<testing::RandomRule> pool;
+    std::vector<TRule> rs;
+    std::vector<uint8_t> part_of;
+    for (size_t i = 0; i < 1500; ++i) {
+      pool.push_back(g.rule());
+      rs.push_back({pool.back().match, pool.back().ranges});
+      // Seed 34: two parts, one of them small (dense rows).
+      part_of.push_back(static_cast<uint8_t>(seed == 34 ? (g.pick(20) == 0) : g.pick(3)));
+    }
+    std::vector<TRule*> ptrs;
+    for (auto& r : rs) ptrs.push_back(&r);
+    auto set = RuleBitsSet::build(ptrs, part_of.data(), {200, size_t{8} << 20});
+    ASSERT_NE(set, nullptr);
+    EXPECT_EQ(set->n_parts(), seed == 34 ? 2u : 3u);
+    EXPECT_TRUE(set->sparse());
+    for (int k = 0; k < 3000; ++k) {
+      FlowKey key = g.key_near(pool[g.pick(static_cast<uint32_t>(pool.size()))]);
+      std::vector<int> seen(rs.size(), 0);
+      int64_t last[RuleBitsSet::kMaxParts] = {-1, -1, -1};
+      set->for_each_candidate(key, ~0u, [&](uint32_t i, bool full_check) {
+        EXPECT_LT(i, rs.size());
+        EXPECT_LT(last[part_of[i]], int64_t{i}) << "candidates out of order in a part";
+        last[part_of[i]] = i;
+        ++seen[i];
+        if (!full_check) EXPECT_TRUE(rs[i].matches(key)) << "rule " << i;
+        return false;
+      });
+      for (size_t i = 0; i < rs.size(); ++i) {
+        ASSERT_LE(seen[i], 1) << "rule " << i << " twice";
+        if (rs[i].matches(key)) ASSERT_EQ(seen[i], 1) << "matching rule " << i << " missed";
+      }
+      bool any = false;
+      set->for_each_candidate(key, 0u, [&](uint32_t, bool) { return any = true; });
+      EXPECT_FALSE(any) << "a part asked though none can beat rule 0";
+    }
+  }
+  testing::RuleGen g(35);
+  std::vector<TRule> rs;
+  for (int i = 0; i < 300; ++i) {
+    auto r = g.rule();
+    rs.push_back({r.match, r.ranges});
+  }
+  std::vector<TRule*> ptrs;
+  for (auto& r : rs) ptrs.push_back(&r);
+  std::vector<uint8_t> part_of(rs.size(), 0);
+  EXPECT_NE(RuleBitsSet::build(ptrs, part_of.data(), {200, size_t{8} << 20, 300}), nullptr);
+  // Over the sparse rule limit, or the memory budget: no index.
+  EXPECT_EQ(RuleBitsSet::build(ptrs, part_of.data(), {200, size_t{8} << 20, 299}), nullptr);
+  EXPECT_EQ(RuleBitsSet::build(ptrs, part_of.data(), {200, 1024, 300, 1}), nullptr);
 }
 
 }  // namespace

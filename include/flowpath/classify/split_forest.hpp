@@ -24,10 +24,11 @@
 // rank first, skipping what cannot beat the best match so far (why:
 // docs/classifier.md, "Lookup speed").
 //
-// The forest also builds a bit-vector index (rule_bits.hpp) over the same
-// rules in rank order, dense rows for small sets, sparse ones for larger
-// sets within its memory limit (Config::bits); lookups without a mask use
-// it instead of the trees (a few dependent loads instead of 5-13).
+// The forest also builds a bit-vector index (rule_bits_set.hpp) over the
+// same rules in rank order (dense rows for small sets; sparse rows per
+// subset for larger ones, within its memory limit: Config::bits); lookups
+// without a mask use it instead of the trees (a few dependent loads
+// instead of 5-13).
 //
 // Megaflow masks: a node adds the bits of its dimension that decide
 // `x >= t` (split_explain), a leaf adds, for each rule it checks, the bits
@@ -52,7 +53,7 @@
 #include <memory>
 #include <vector>
 
-#include "flowpath/classify/rule_bits.hpp"
+#include "flowpath/classify/rule_bits_set.hpp"
 #include "flowpath/classify/split_dims.hpp"
 #include "flowpath/classify/split_tree.hpp"
 #include "flowpath/flow/flow_key.hpp"
@@ -81,12 +82,14 @@ class SplitForest {
     for (size_t i = 0; i < rules_.size(); ++i)
       slot_[i].rank = rules_[i]->rank, slot_[i].rule = rules_[i];
     std::vector<uint32_t> parts[kMaxTrees];
+    std::vector<uint8_t> part_of(rules_.size());
     for (uint32_t i = 0; i < rules_.size(); ++i) {
-      parts[subset_of(*rules_[i])].push_back(i);
+      part_of[i] = static_cast<uint8_t>(subset_of(*rules_[i]));
+      parts[part_of[i]].push_back(i);
       max_add_ = std::max(max_add_, rules_[i]->add_version);
     }
     sync_removals();
-    bits_ = RuleBits::build(rules_, cfg.bits);
+    bits_ = RuleBitsSet::build(rules_, part_of.data(), cfg.bits);  // parts as the trees'
     budget_ = size_t{cfg.replication_budget} * rules_.size() + 4096;
     for (auto& p : parts)
       if (!p.empty()) trees_.push_back(Builder(rules_, p, cfg.leaf_size, budget_).build());
@@ -141,7 +144,7 @@ class SplitForest {
   }
   size_t n_trees() const noexcept { return trees_.size(); }
   /// The bit-vector index lookups without a mask use, or nullptr (the trees then).
-  const RuleBits* bits() const noexcept { return bits_.get(); }
+  const RuleBitsSet* bits() const noexcept { return bits_.get(); }
   size_t memory_bytes() const noexcept {
     size_t b = sizeof(*this) + rules_.capacity() * (sizeof(Rule*) + sizeof(Slot));
     if (bits_) b += bits_->memory_bytes();
@@ -292,18 +295,21 @@ class SplitForest {
     for (size_t k = 0; k < n; ++k)
       if (const Rule* r = scan_bits(keys[k], v, best_rank[k])) out[k] = r;
   }
-  /// The first candidate by rank that is visible in v and matches, if it
-  /// outranks best_rank.  Touches a rule only for a full check or the answer.
+  /// The best candidate by rank that is visible in v and matches, if it
+  /// outranks best_rank: in each part the first that does (or cannot).
+  /// Touches a rule only for a full check or the answer.
   const Rule* scan_bits(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
     const Rule* best = nullptr;
-    bits_->for_each_candidate(key, [&](uint32_t i) {
+    uint32_t best_i = ~0u;
+    bits_->for_each_candidate(key, best_i, [&](uint32_t i, bool full_check) {
       const Slot& sl = slot_[i];
       if (sl.rank <= best_rank) return true;
       if (sl.gone.load(std::memory_order_relaxed) <= v) return false;
-      if (bits_->full_check(i) && !sl.rule->matches(key)) return false;
+      if (full_check && !sl.rule->matches(key)) return false;
       if (v < max_add_ && sl.rule->add_version > v) return false;  // a reader of an older version
       best = sl.rule;
       best_rank = sl.rank;
+      best_i = i;
       return true;
     });
     return best;
@@ -374,7 +380,7 @@ class SplitForest {
   uint64_t max_add_ = 0;  // newest add_version in rules_
   std::vector<Tree> trees_;
   size_t budget_ = 0;
-  std::unique_ptr<RuleBits> bits_;  // small sets: the fast path without a mask
+  std::unique_ptr<RuleBitsSet> bits_;  // the fast path without a mask, within its limits
 };
 
 }  // namespace flowpath::classify_detail
