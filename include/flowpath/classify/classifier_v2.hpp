@@ -76,7 +76,7 @@ struct ClassifierV2Config {
   uint32_t bits_max_rules = 4096;   // forest: a bit-vector index (rule_bits.hpp) for lookups
   size_t bits_max_bytes = size_t{8}
                           << 20;  //   without a mask, dense up to this many rules / bytes,
-  uint32_t bits_sparse_max_rules = 1u << 17;  //   sparse up to this many rules
+  uint32_t bits_sparse_max_rules = 1u << 15;  //   sparse up to this many rules
   uint32_t bits_sparse_bytes_per_rule = 800;  //   in max(bits_max_bytes, this x rules) bytes
   bool background = true;                     // compile on a thread (else inside the update)
 };

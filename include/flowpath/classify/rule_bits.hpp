@@ -56,7 +56,7 @@ class RuleBits {
   struct Limits {
     uint32_t max_rules = 4096;             // dense rows up to this many rules (at most 4096)
     size_t max_bytes = size_t{8} << 20;    // and bytes
-    uint32_t sparse_max_rules = 1u << 17;  // sparse rows up to this many
+    uint32_t sparse_max_rules = 1u << 15;  // sparse rows up to this many (why: rule_bits_set.hpp)
     uint32_t sparse_bytes_per_rule = 800;  // in max(max_bytes, this x rules) bytes
   };
 

@@ -14,6 +14,12 @@
 // intervals, so a lookup pays up to three sets of searches; parts are
 // asked best rule first and skipped once they cannot beat the answer.
 //
+// Not for 100K rules (Limits::sparse_max_rules 32K): a part's summaries,
+// a bit per 64 rules per row, pass the budget (acl1_100k: 25 words per row
+// and dimension, 200K intervals), and cutting the part into chunks of 16K
+// rules, each its own index (22 MB), looked up in 942 ns against the
+// trees' 205: searches over ~1 MB of boundaries per chunk, all misses.
+//
 // Cost: build O(parts x RuleBits::build); lookup per part asked as
 // RuleBits.  Thread-safety: immutable after build; any number of readers.
 #pragma once
