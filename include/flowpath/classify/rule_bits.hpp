@@ -10,14 +10,14 @@
 // every dimension, ANDs the rows word by word and takes the set bits in
 // order: the first set bit whose rule is visible (and passes its full check,
 // when its ranges do not say everything its match says) is the answer.  The
-// interval search is a static 16-way tree per dimension (nodes of 16 sorted
-// boundaries counted with one vector compare, simd::count_le16) whose top
-// level, up to kTop boundaries, is counted whole by independent compares:
-// one dependent step up to 256 boundaries, two up to 4096.  So a lookup's
+// interval search is a static 16-way tree per dimension (interval_search.hpp:
+// nodes of 16 sorted boundaries counted with one vector compare) whose top
+// level, up to 64 boundaries, is counted whole by independent compares:
+// one dependent step up to 64 boundaries, two up to 1024.  So a lookup's
 // chain of dependent loads is one or two search steps and one row load, the
 // dimensions' searches running side by side, where the forest needs 4-12
-// wide-node loads and a leaf scan per tree.  Each row has a summary word (bit j: word j has a bit)
-// in a small array of its own: ANDed first, they name the words worth
+// wide-node loads and a leaf scan per tree.  Each row has a summary word
+// (bit j: word j has a bit) in a small array of its own: ANDed first, they name the words worth
 // reading, so a lookup reads one line per dimension (prefetched as soon as
 // it is known), not whole rows.  A dimension on which every rule has the
 // same range (EtherType, often) is a compare, not rows.
@@ -78,7 +78,7 @@ class RuleBits {
     size_t b = sizeof(*this) + full_check_.capacity() * 8;
     for (uint32_t d = 0; d < n_dims_; ++d) {
       const Dim& dm = dim_[d];
-      b += dm.ix.memory_bytes() + dm.sp.memory_bytes() + dm.summary.capacity() * 8;
+      b += dm.ix.memory_bytes() + sp_[d].memory_bytes() + dm.summary.capacity() * 8;
       if (dm.rows) b += size_t{dm.ix.n_intervals()} * words_ * 8;
     }
     return b;
@@ -129,23 +129,28 @@ class RuleBits {
     }
     const uint8_t* kb = bytes_of(key);
     if (!in_guards(kb)) return;
-    const uint64_t* sm[kMaxDims];
-    const uint32_t* at[kMaxDims];
+    const uint64_t* rw[kMaxDims];  // each dimension's row record (SparseRows::row)
+    const uint64_t* pk[kMaxDims];
+    uint64_t at[kMaxDims];  // packed index of the row's first word of summary word q
     for (uint32_t d = 0; d < n_dims_; ++d) {  // independent searches
       const Dim& dm = dim_[d];
-      uint32_t iv = dm.ix.search(read(kb, dm.off, dm.shift));
-      sm[d] = dm.sp.sum_of(iv), at[d] = dm.sp.at_of(iv);
+      rw[d] = sp_[d].row(dm.ix.search(read(kb, dm.off, dm.shift)));
+      pk[d] = sp_[d].packed.data();
+      at[d] = rw[d][0];
     }
-    for (uint32_t q = 0, nq = dim_[0].sp.s_words; q < nq; ++q) {
+    for (uint32_t q = 0, nq = sp_[0].s_words; q < nq; ++q) {
       uint64_t m = ~uint64_t{0};
-      for (uint32_t d = 0; d < n_dims_; ++d) m &= sm[d][q];
+      for (uint32_t d = 0; d < n_dims_; ++d) m &= rw[d][1 + q];
       for (; m; m &= m - 1) {  // words every dimension has, in order
-        uint32_t j = static_cast<uint32_t>(std::countr_zero(m));
-        uint64_t a = ~uint64_t{0};
-        for (uint32_t d = 0; d < n_dims_ && a; ++d) a &= dim_[d].sp.word(sm[d], at[d], q, j);
+        auto j = static_cast<uint32_t>(std::countr_zero(m));
+        uint64_t below = (uint64_t{1} << j) - 1, a = ~uint64_t{0};
+        for (uint32_t d = 0; d < n_dims_ && a; ++d)
+          a &= pk[d][at[d] + static_cast<uint64_t>(std::popcount(rw[d][1 + q] & below))];
         for (; a; a &= a - 1)
           if (f((64 * q + j) * 64 + static_cast<uint32_t>(std::countr_zero(a)))) return;
       }
+      for (uint32_t d = 0; d < n_dims_; ++d)
+        at[d] += static_cast<uint64_t>(std::popcount(rw[d][1 + q]));
     }
   }
 
@@ -158,7 +163,6 @@ class RuleBits {
     };
     std::unique_ptr<uint64_t[], Free> rows;  // n_rows x words_, 64-byte aligned
     std::vector<uint64_t> summary;           // per row: bit j set when word j is not 0
-    SparseRows sp;                           // instead of rows and summary, when sparse_
   };
   /// A dimension every rule has the same range on: a compare, no rows.
   struct Guard {
@@ -182,12 +186,14 @@ class RuleBits {
   bool add_dims(const uint32_t* chosen, uint32_t n_chosen,
                 const std::vector<std::vector<DimRange>>& rg, const std::vector<uint8_t>& dead,
                 size_t max_bytes);
-  bool build_dim(Dim& dm, const std::vector<DimRange>& rg, const std::vector<uint8_t>& dead,
-                 size_t budget);
+  bool build_dim(Dim& dm, SparseRows& sp, const std::vector<DimRange>& rg,
+                 const std::vector<uint8_t>& dead, size_t budget);
 
   uint32_t n_ = 0, words_ = 0, n_dims_ = 0, n_guards_ = 0;
   bool sparse_ = false;
   Dim dim_[kMaxDims];
+  SparseRows
+      sp_[kMaxDims];  // dim_[d]'s rows when sparse_ (apart: the dense path's Dims stay small)
   Guard guard_[kMaxDims];
   std::vector<uint64_t> full_check_;
 };
@@ -274,8 +280,9 @@ inline bool RuleBits::add_dims(const uint32_t* chosen, uint32_t n_chosen,
     Dim& dm = dim_[n_dims_++];
     dm.off = k.off;
     dm.shift = shift;
-    if (!build_dim(dm, rg[d], dead, max_bytes - std::min(bytes, max_bytes))) return false;
-    bytes += dm.ix.memory_bytes() + dm.sp.memory_bytes() + dm.summary.size() * 8 +
+    if (!build_dim(dm, sp_[n_dims_ - 1], rg[d], dead, max_bytes - std::min(bytes, max_bytes)))
+      return false;
+    bytes += dm.ix.memory_bytes() + sp_[n_dims_ - 1].memory_bytes() + dm.summary.size() * 8 +
              (dm.rows ? size_t{dm.ix.n_intervals()} * words_ * 8 : 0);
   }
   return bytes <= max_bytes;
@@ -283,7 +290,7 @@ inline bool RuleBits::add_dims(const uint32_t* chosen, uint32_t n_chosen,
 
 /// One dimension: its boundaries, the search levels over them and a row
 /// per interval.  False when the rows would be over the byte limit.
-inline bool RuleBits::build_dim(Dim& dm, const std::vector<DimRange>& rg,
+inline bool RuleBits::build_dim(Dim& dm, SparseRows& sp, const std::vector<DimRange>& rg,
                                 const std::vector<uint8_t>& dead, size_t budget) {
   std::vector<uint32_t> bounds = range_bounds(rg, dead, ~0u >> dm.shift);
   size_t n_rows = bounds.size() + 1;
@@ -300,7 +307,7 @@ inline bool RuleBits::build_dim(Dim& dm, const std::vector<DimRange>& rg,
   if (sparse_) {
     size_t keys = dm.ix.memory_bytes();
     return keys < budget &&
-           dm.sp.build(static_cast<uint32_t>(n_rows), n_, starts, ends, budget - keys);
+           sp.build(static_cast<uint32_t>(n_rows), n_, starts, ends, budget - keys);
   }
   size_t nw = words_;
   dm.rows.reset(static_cast<uint64_t*>(::operator new[](n_rows* nw * 8, std::align_val_t{64})));

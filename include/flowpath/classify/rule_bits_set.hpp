@@ -78,6 +78,12 @@ class RuleBitsSet {
   }
 
   size_t n_parts() const noexcept { return parts_.size(); }
+  /// The one index over all rules (dense rows), if that is what the set
+  /// is: callers take it straight (a 1K lookup is ~35 ns; the part loop
+  /// cost 10-15% of it).
+  const RuleBits* whole() const noexcept {
+    return parts_.size() == 1 && parts_[0].ids.empty() ? parts_[0].bits.get() : nullptr;
+  }
   const RuleBits& part(size_t p) const noexcept { return *parts_[p].bits; }
   /// True when some part has sparse rows.
   bool sparse() const noexcept {

@@ -6,17 +6,17 @@
 // Design.  A row (the rules whose range contains one interval, a bit per
 // rule in rank order) keeps only its non-zero words, packed row after row,
 // and a summary of s_words words (bit j of summary word q: row word
-// 64q + j is not zero) with, per summary word, the index of its first
-// packed word; word w of a row is then packed[at[q] + popcount(sum[q] below
-// bit j)].  Why: dense rows are quadratic in the rules (10K rules x 10K
+// 64q + j is not zero) after the index of its first packed word; word
+// 64q + j of a row is then packed[first + popcount(summary words before q)
+// + popcount(sum[q] below bit j)].  Why: dense rows are quadratic in the rules (10K rules x 10K
 // intervals x 5 dimensions would be 60 MB), while a row's non-zero words are
 // the words holding a rule whose range contains the interval: on most
 // dimensions a few, next to each other in rank order.  A lookup ANDs the
 // dimensions' summaries first and reads only the words all of them have.
 //
 // Cost: build two sweeps over the intervals, O(intervals x s_words +
-// packed words + rules); memory rows x s_words x 12 bytes + 8 per packed
-// word.  Thread-safety: immutable after build; any number of readers.
+// packed words + rules); memory rows x (s_words + 1) x 8 bytes + 8 per
+// packed word.  Thread-safety: immutable after build; any number of readers.
 #pragma once
 
 #include <bit>
@@ -26,22 +26,16 @@
 namespace flowpath::classify_detail {
 
 struct SparseRows {
-  uint32_t s_words = 0;          // summary words per row
-  std::vector<uint64_t> sum;     // rows x s_words
-  std::vector<uint32_t> at;      // rows x s_words: first packed word of each summary word
+  uint32_t s_words = 0;  // summary words per row
+  // Per row, s_words + 1 words on one stream: the index in packed of its
+  // first word, then its summary (one load per row where two arrays took
+  // two; the start of summary word q adds the popcounts of those before).
+  std::vector<uint64_t> rec;
   std::vector<uint64_t> packed;  // the rows' non-zero words, row after row
 
-  size_t memory_bytes() const noexcept {
-    return sum.capacity() * 8 + at.capacity() * 4 + packed.capacity() * 8;
-  }
-  const uint64_t* sum_of(uint32_t row) const noexcept { return sum.data() + size_t{row} * s_words; }
-  const uint32_t* at_of(uint32_t row) const noexcept { return at.data() + size_t{row} * s_words; }
-  /// Word 64q + j of the row whose summary and starts are s, a (bit j of
-  /// s[q] set: the word is not zero).
-  uint64_t word(const uint64_t* s, const uint32_t* a, uint32_t q, uint32_t j) const noexcept {
-    uint64_t below = (uint64_t{1} << j) - 1;
-    return packed[a[q] + static_cast<uint32_t>(std::popcount(s[q] & below))];
-  }
+  size_t memory_bytes() const noexcept { return rec.capacity() * 8 + packed.capacity() * 8; }
+  /// Row r's record: [0] its first packed word, [1 + q] summary word q.
+  const uint64_t* row(uint32_t r) const noexcept { return rec.data() + size_t{r} * (s_words + 1); }
 
   /// Rows for n_rows intervals of n_bits rules: rule i is in rows
   /// [r, z) when starts[r] and ends[z] list it.  False, before allocating
@@ -68,20 +62,20 @@ struct SparseRows {
       }
     };
     for (uint32_t r = 0; r < n_rows; ++r) apply(r, nullptr, nullptr), total += nz;
-    size_t bytes = size_t{n_rows} * s_words * 12 + total * 8;
-    if (bytes > budget || total >= (uint64_t{1} << 32)) return false;
+    size_t bytes = size_t{n_rows} * (s_words + 1) * 8 + total * 8;
+    if (bytes > budget) return false;
     // Pass 2: the same sweep, writing each row's summary and words.
     std::fill(cnt.begin(), cnt.end(), 0);
     nz = 0;
     std::vector<uint64_t> cur(n_words, 0), s(s_words, 0);
-    sum.resize(size_t{n_rows} * s_words);
-    at.resize(size_t{n_rows} * s_words);
+    rec.resize(size_t{n_rows} * (s_words + 1));
     packed.reserve(total);
     for (uint32_t r = 0; r < n_rows; ++r) {
       apply(r, &cur, &s);
+      uint64_t* out = rec.data() + size_t{r} * (s_words + 1);
+      out[0] = packed.size();
       for (uint32_t q = 0; q < s_words; ++q) {
-        sum[size_t{r} * s_words + q] = s[q];
-        at[size_t{r} * s_words + q] = static_cast<uint32_t>(packed.size());
+        out[1 + q] = s[q];
         for (uint64_t m = s[q]; m; m &= m - 1) packed.push_back(cur[64 * q + std::countr_zero(m)]);
       }
     }
