@@ -52,8 +52,12 @@ void check_set(const std::string& dir, const std::string& set) {
     // or (over the memory limit) the trees alone.
     const auto* bits = cls.forest()->bits();
     ClassifierV2Config def;
-    if (rules.size() <= def.bits_max_rules) EXPECT_NE(bits, nullptr) << set;
-    if (bits) EXPECT_EQ(bits->sparse(), rules.size() > def.bits_max_rules) << set;
+    if (rules.size() <= def.bits_max_rules) {
+      EXPECT_NE(bits, nullptr) << set;
+    }
+    if (bits) {
+      EXPECT_EQ(bits->sparse(), rules.size() > def.bits_max_rules) << set;
+    }
     std::printf("%s: %s\n", set.c_str(),
                 !bits            ? "trees"
                 : bits->sparse() ? "sparse rows"

@@ -217,12 +217,16 @@ TEST(RuleBitsSet, PartsCandidatesAreASupersetOfTheMatches) {
         EXPECT_LT(last[part_of[i]], int64_t{i}) << "candidates out of order in a part";
         last[part_of[i]] = i;
         ++seen[i];
-        if (!full_check) EXPECT_TRUE(rs[i].matches(key)) << "rule " << i;
+        if (!full_check) {
+          EXPECT_TRUE(rs[i].matches(key)) << "rule " << i;
+        }
         return false;
       });
       for (size_t i = 0; i < rs.size(); ++i) {
         ASSERT_LE(seen[i], 1) << "rule " << i << " twice";
-        if (rs[i].matches(key)) ASSERT_EQ(seen[i], 1) << "matching rule " << i << " missed";
+        if (rs[i].matches(key)) {
+          ASSERT_EQ(seen[i], 1) << "matching rule " << i << " missed";
+        }
       }
       bool any = false;
       set->for_each_candidate(key, 0u, [&](uint32_t, bool) { return any = true; });

@@ -228,16 +228,7 @@ class SplitForest {
   /// Candidate i: true (stop) when it cannot beat best_rank or is the new
   /// best (then taken); false when not visible in v or not a match.
   bool take(uint32_t i, bool full_check, const FlowKey& key, uint64_t v, const Rule*& best,
-            uint64_t& best_rank) const noexcept {
-    const Slot& sl = slot_[i];
-    if (sl.rank <= best_rank) return true;
-    if (sl.gone.load(std::memory_order_relaxed) <= v) return false;
-    if (full_check && !sl.rule->matches(key)) return false;
-    if (v < max_add_ && sl.rule->add_version > v) return false;  // a reader of an older version
-    best = sl.rule;
-    best_rank = sl.rank;
-    return true;
-  }
+            uint64_t& best_rank) const noexcept;
   /// The best candidate by rank that is visible in v and matches, if it
   /// outranks best_rank.  Touches a rule only for a full check or the
   /// answer.  Small sets: the one index, straight.
@@ -252,17 +243,7 @@ class SplitForest {
     return best;
   }
   /// The same over the parts: in each the first that is taken or cannot be.
-  const Rule* scan_parts(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
-    const Rule* best = nullptr;
-    uint32_t best_i = ~0u;
-    bits_->for_each_candidate(key, best_i, [&](uint32_t i, bool full_check) {
-      const Rule* was = best;
-      bool stop = take(i, full_check, key, v, best, best_rank);
-      if (best != was) best_i = i;
-      return stop;
-    });
-    return best;
-  }
+  const Rule* scan_parts(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept;
 
   /// Entries compared (for Cost; unused results cost nothing): 32 at a
   /// time, dimension by dimension (simd::range_hits), then the hits in

@@ -1,8 +1,9 @@
 // flowpath/classify/split_forest_lookup.hpp — SplitForest's walks of its
 // trees (split_forest.hpp): the megaflow path (one tree after another, a
 // mask of the bits consulted), the path without a mask (all trees in lock
-// step, leaves best rank first), batches of keys in lock step, and the leaf
-// scans.  Included by split_forest.hpp, not on its own.
+// step, leaves best rank first), batches of keys in lock step, the leaf
+// scans, and taking a candidate of the bit-vector index.  Included by
+// split_forest.hpp, not on its own.
 //
 // Cost and thread-safety: see split_forest.hpp (readers only, any number).
 #pragma once
@@ -144,6 +145,33 @@ void SplitForest<Rule>::scan_wc(const Tree& t, const Node& leaf, const FlowKey& 
       return;
     }
   }
+}
+
+template <class Rule>
+bool SplitForest<Rule>::take(uint32_t i, bool full_check, const FlowKey& key, uint64_t v,
+                             const Rule*& best, uint64_t& best_rank) const noexcept {
+  const Slot& sl = slot_[i];
+  if (sl.rank <= best_rank) return true;
+  if (sl.gone.load(std::memory_order_relaxed) <= v) return false;
+  if (full_check && !sl.rule->matches(key)) return false;
+  if (v < max_add_ && sl.rule->add_version > v) return false;  // a reader of an older version
+  best = sl.rule;
+  best_rank = sl.rank;
+  return true;
+}
+
+template <class Rule>
+const Rule* SplitForest<Rule>::scan_parts(const FlowKey& key, uint64_t v,
+                                          uint64_t& best_rank) const noexcept {
+  const Rule* best = nullptr;
+  uint32_t best_i = ~0u;
+  bits_->for_each_candidate(key, best_i, [&](uint32_t i, bool full_check) {
+    const Rule* was = best;
+    bool stop = take(i, full_check, key, v, best, best_rank);
+    if (best != was) best_i = i;
+    return stop;
+  });
+  return best;
 }
 
 }  // namespace flowpath::classify_detail
