@@ -122,27 +122,9 @@ class SplitForest {
   struct Stats {
     size_t nodes = 0, entries = 0, max_depth = 0;
   };
-  Stats stats() const {
-    Stats st;
-    for (const Tree& t : trees_) {
-      st.nodes += t.nodes.size();
-      st.entries += t.ranks.size();
-      st.max_depth = std::max(st.max_depth, t.depth(0));
-    }
-    return st;
-  }
+  Stats stats() const;
   /// Nodes visited and leaf entries scanned for key in all trees (no early exit).
-  std::pair<size_t, size_t> path_cost(const FlowKey& key) const {
-    size_t nodes = 0, ents = 0;
-    uint32_t x[kMaxDims];
-    for (const Tree& t : trees_) {
-      t.extract(key, x);
-      uint32_t n = 0;
-      for (; !t.nodes[n].leaf; ++nodes) n = t.step(t.nodes[n], x);
-      ents += t.nodes[n].count;
-    }
-    return {nodes, ents};
-  }
+  std::pair<size_t, size_t> path_cost(const FlowKey& key) const;
   size_t n_trees() const noexcept { return trees_.size(); }
   /// The bit-vector index lookups without a mask use, or nullptr (the trees then).
   const RuleBitsSet* bits() const noexcept { return bits_.get(); }
@@ -228,7 +210,16 @@ class SplitForest {
   /// Candidate i: true (stop) when it cannot beat best_rank or is the new
   /// best (then taken); false when not visible in v or not a match.
   bool take(uint32_t i, bool full_check, const FlowKey& key, uint64_t v, const Rule*& best,
-            uint64_t& best_rank) const noexcept;
+            uint64_t& best_rank) const noexcept {
+    const Slot& sl = slot_[i];
+    if (sl.rank <= best_rank) return true;
+    if (sl.gone.load(std::memory_order_relaxed) <= v) return false;
+    if (full_check && !sl.rule->matches(key)) return false;
+    if (v < max_add_ && sl.rule->add_version > v) return false;  // a reader of an older version
+    best = sl.rule;
+    best_rank = sl.rank;
+    return true;
+  }
   /// The best candidate by rank that is visible in v and matches, if it
   /// outranks best_rank.  Touches a rule only for a full check or the
   /// answer.  Small sets: the one index, straight.
@@ -243,7 +234,17 @@ class SplitForest {
     return best;
   }
   /// The same over the parts: in each the first that is taken or cannot be.
-  const Rule* scan_parts(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept;
+  const Rule* scan_parts(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
+    const Rule* best = nullptr;
+    uint32_t best_i = ~0u;
+    bits_->for_each_candidate(key, best_i, [&](uint32_t i, bool full_check) {
+      const Rule* was = best;
+      bool stop = take(i, full_check, key, v, best, best_rank);
+      if (best != was) best_i = i;
+      return stop;
+    });
+    return best;
+  }
 
   /// Entries compared (for Cost; unused results cost nothing): 32 at a
   /// time, dimension by dimension (simd::range_hits), then the hits in

@@ -2,7 +2,7 @@
 // trees (split_forest.hpp): the megaflow path (one tree after another, a
 // mask of the bits consulted), the path without a mask (all trees in lock
 // step, leaves best rank first), batches of keys in lock step, the leaf
-// scans, and taking a candidate of the bit-vector index.  Included by
+// scans, and the trees' diagnostics (stats, path_cost).  Included by
 // split_forest.hpp, not on its own.
 //
 // Cost and thread-safety: see split_forest.hpp (readers only, any number).
@@ -148,30 +148,27 @@ void SplitForest<Rule>::scan_wc(const Tree& t, const Node& leaf, const FlowKey& 
 }
 
 template <class Rule>
-bool SplitForest<Rule>::take(uint32_t i, bool full_check, const FlowKey& key, uint64_t v,
-                             const Rule*& best, uint64_t& best_rank) const noexcept {
-  const Slot& sl = slot_[i];
-  if (sl.rank <= best_rank) return true;
-  if (sl.gone.load(std::memory_order_relaxed) <= v) return false;
-  if (full_check && !sl.rule->matches(key)) return false;
-  if (v < max_add_ && sl.rule->add_version > v) return false;  // a reader of an older version
-  best = sl.rule;
-  best_rank = sl.rank;
-  return true;
+typename SplitForest<Rule>::Stats SplitForest<Rule>::stats() const {
+  Stats st;
+  for (const Tree& t : trees_) {
+    st.nodes += t.nodes.size();
+    st.entries += t.ranks.size();
+    st.max_depth = std::max(st.max_depth, t.depth(0));
+  }
+  return st;
 }
 
 template <class Rule>
-const Rule* SplitForest<Rule>::scan_parts(const FlowKey& key, uint64_t v,
-                                          uint64_t& best_rank) const noexcept {
-  const Rule* best = nullptr;
-  uint32_t best_i = ~0u;
-  bits_->for_each_candidate(key, best_i, [&](uint32_t i, bool full_check) {
-    const Rule* was = best;
-    bool stop = take(i, full_check, key, v, best, best_rank);
-    if (best != was) best_i = i;
-    return stop;
-  });
-  return best;
+std::pair<size_t, size_t> SplitForest<Rule>::path_cost(const FlowKey& key) const {
+  size_t nodes = 0, ents = 0;
+  uint32_t x[kMaxDims];
+  for (const Tree& t : trees_) {
+    t.extract(key, x);
+    uint32_t n = 0;
+    for (; !t.nodes[n].leaf; ++nodes) n = t.step(t.nodes[n], x);
+    ents += t.nodes[n].count;
+  }
+  return {nodes, ents};
 }
 
 }  // namespace flowpath::classify_detail
