@@ -36,6 +36,9 @@ size_t check_trace(const ClassifierV2<int>& cls, const std::string& dir, const s
   return bad;
 }
 
+void check_half_in_delta(const std::string& dir, const std::string& set,
+                         const std::vector<classbench::Rule>& rules);
+
 void check_set(const std::string& dir, const std::string& set) {
   auto rules = classbench::load_rules(dir + "/" + set + ".gz");
   {
@@ -45,15 +48,28 @@ void check_set(const std::string& dir, const std::string& set) {
     cls.compile_now();
     ASSERT_EQ(cls.size(), rules.size());
     ASSERT_EQ(cls.delta_size(), 0u);
-    // Sets up to the default limit get the bit-vector index, larger ones the trees.
-    EXPECT_EQ(cls.forest()->bits() != nullptr, rules.size() <= ClassifierV2Config{}.bits_max_rules)
-        << set;
+    // Sets up to the dense limit get dense rows, larger ones sparse rows
+    // or (over the memory limit) the trees alone.
+    const auto* bits = cls.forest()->bits();
+    ClassifierV2Config def;
+    if (rules.size() <= def.bits_max_rules) {
+      EXPECT_NE(bits, nullptr) << set;
+    }
+    if (bits) {
+      EXPECT_EQ(bits->sparse(), rules.size() > def.bits_max_rules) << set;
+    }
+    std::printf("%s: %s\n", set.c_str(),
+                !bits            ? "trees"
+                : bits->sparse() ? "sparse rows"
+                                 : "dense rows");
     for (std::string trace : {"cb", "mix100k"})
       EXPECT_EQ(check_trace(cls, dir, set, trace, "compiled"), 0u);
+    if (!bits) return check_half_in_delta(dir, set, rules);
   }
-  if (rules.size() <= ClassifierV2Config{}.bits_max_rules) {  // the trees on the same set
+  {  // the trees on the same set
     ClassifierV2Config cfg;
     cfg.bits_max_rules = 0;
+    cfg.bits_sparse_max_rules = 0;
     ClassifierV2<int> cls(cfg);
     for (size_t i = 0; i < rules.size(); ++i)
       cls.insert(rules[i].match, classbench::priority_of(i), int(i), rules[i].ranges);
@@ -61,6 +77,22 @@ void check_set(const std::string& dir, const std::string& set) {
     ASSERT_EQ(cls.forest()->bits(), nullptr);
     EXPECT_EQ(check_trace(cls, dir, set, "mix100k", "compiled, trees only"), 0u);
   }
+  if (rules.size() <= ClassifierV2Config{}.bits_max_rules) {  // sparse rows on a small set
+    ClassifierV2Config cfg;
+    cfg.bits_max_rules = 0;
+    ClassifierV2<int> cls(cfg);
+    for (size_t i = 0; i < rules.size(); ++i)
+      cls.insert(rules[i].match, classbench::priority_of(i), int(i), rules[i].ranges);
+    cls.compile_now();
+    ASSERT_NE(cls.forest()->bits(), nullptr);
+    ASSERT_TRUE(cls.forest()->bits()->sparse());
+    EXPECT_EQ(check_trace(cls, dir, set, "mix100k", "compiled, sparse rows"), 0u);
+  }
+  check_half_in_delta(dir, set, rules);
+}
+
+void check_half_in_delta(const std::string& dir, const std::string& set,
+                         const std::vector<classbench::Rule>& rules) {
   ClassifierV2Config cfg;
   cfg.compile_min = ~0u;  // keep the second half in the delta
   ClassifierV2<int> cls(cfg);

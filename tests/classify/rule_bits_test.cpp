@@ -1,13 +1,14 @@
 // RuleBits (the bit-vector index of small rule sets): its candidates are,
 // for every key, a superset of the matching rules, in bit order, and exact
 // where the index says its ranges tell everything; guards, edges of the
-// search levels and the size limits.
+// search levels and the size limits; sparse rows; the per-part set.
 #include "flowpath/classify/rule_bits.hpp"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
+#include "flowpath/classify/rule_bits_set.hpp"
 #include "support/classify_random.hpp"
 
 namespace flowpath {
@@ -21,15 +22,23 @@ struct TRule {
   bool matches(const FlowKey& k) const { return match.matches(k) && ranges.contain(k); }
 };
 
+/// Both forms for dense rows (they must agree), the key form for sparse.
 std::vector<uint32_t> candidates(const RuleBits& b, const FlowKey& key) {
-  const uint64_t* row[RuleBits::kMaxDims];
-  uint64_t s;
-  b.rows(key, row, s);
   std::vector<uint32_t> out;
-  b.for_each_candidate(row, s, [&](uint32_t i) {
+  b.for_each_candidate(key, [&](uint32_t i) {
     out.push_back(i);
     return false;
   });
+  if (b.sparse()) return out;
+  const uint64_t* row[RuleBits::kMaxDims];
+  uint64_t s;
+  b.rows(key, row, s);
+  std::vector<uint32_t> by_rows;
+  b.for_each_candidate(row, s, [&](uint32_t i) {
+    by_rows.push_back(i);
+    return false;
+  });
+  EXPECT_EQ(out, by_rows);
   return out;
 }
 
@@ -59,7 +68,7 @@ void check_keys(const RuleBits& b, const std::vector<TRule>& rs, testing::RuleGe
   }
 }
 
-TEST(RuleBits, CandidatesAreASupersetOfTheMatches) {
+void check_random_sets(RuleBits::Limits lim, bool sparse) {
   for (uint32_t seed = 1; seed <= 6; ++seed) {
     testing::RuleGen g(seed, seed % 2 == 0);
     std::vector<testing::RandomRule> pool;
@@ -71,17 +80,39 @@ TEST(RuleBits, CandidatesAreASupersetOfTheMatches) {
     }
     std::vector<TRule*> ptrs;
     for (auto& r : rs) ptrs.push_back(&r);
-    auto b = RuleBits::build(ptrs, {});
+    auto b = RuleBits::build(ptrs, lim);
     ASSERT_NE(b, nullptr);
+    EXPECT_EQ(b->sparse(), sparse);
     EXPECT_EQ(b->n_rules(), n);
     EXPECT_GT(b->n_dims(), 0u);
     check_keys(*b, rs, g, pool, 3000);
   }
 }
 
+TEST(RuleBits, CandidatesAreASupersetOfTheMatches) { check_random_sets({}, false); }
+
+/// The same with sparse rows (dense turned off), and a set past the dense
+/// limit (5000 rules: summaries of two words) that gets sparse rows by default.
+TEST(RuleBits, SparseCandidatesAreASupersetOfTheMatches) {
+  check_random_sets({0, size_t{8} << 20}, true);
+  testing::RuleGen g(11, true);
+  std::vector<testing::RandomRule> pool;
+  std::vector<TRule> rs;
+  for (size_t i = 0; i < 5000; ++i) {
+    pool.push_back(g.rule());
+    rs.push_back({pool.back().match, pool.back().ranges});
+  }
+  std::vector<TRule*> ptrs;
+  for (auto& r : rs) ptrs.push_back(&r);
+  auto b = RuleBits::build(ptrs, {});
+  ASSERT_NE(b, nullptr);
+  EXPECT_TRUE(b->sparse());
+  check_keys(*b, rs, g, pool, 3000);
+}
+
 /// Many exact /32 sources (a search of three levels), the extreme values
 /// 0 and 2^32 - 1 among them, and one EtherType shared by all (a guard).
-TEST(RuleBits, DeepSearchEdgesAndGuards) {
+void check_deep(RuleBits::Limits lim) {
   testing::RuleGen g(9);
   std::vector<TRule> rs;
   std::vector<uint32_t> addrs = {0, 1, ~0u, ~0u - 1};
@@ -99,7 +130,7 @@ TEST(RuleBits, DeepSearchEdgesAndGuards) {
   }
   std::vector<TRule*> ptrs;
   for (auto& r : rs) ptrs.push_back(&r);
-  auto b = RuleBits::build(ptrs, {});
+  auto b = RuleBits::build(ptrs, lim);
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(b->n_guards(), 1u);  // dl_type
   ASSERT_EQ(b->n_dims(), 1u);    // nw_src
@@ -121,6 +152,9 @@ TEST(RuleBits, DeepSearchEdgesAndGuards) {
   }
 }
 
+TEST(RuleBits, DeepSearchEdgesAndGuards) { check_deep({}); }
+TEST(RuleBits, SparseDeepSearchEdgesAndGuards) { check_deep({0, size_t{8} << 20}); }
+
 TEST(RuleBits, NoIndexPastTheLimits) {
   testing::RuleGen g(5);
   std::vector<TRule> rs;
@@ -131,11 +165,87 @@ TEST(RuleBits, NoIndexPastTheLimits) {
   std::vector<TRule*> ptrs;
   for (auto& r : rs) ptrs.push_back(&r);
   EXPECT_NE(RuleBits::build(ptrs, {200, size_t{1} << 20}), nullptr);
-  EXPECT_EQ(RuleBits::build(ptrs, {199, size_t{1} << 20}), nullptr);  // too many rules
-  EXPECT_EQ(RuleBits::build(ptrs, {0, size_t{1} << 20}), nullptr);    // disabled
-  EXPECT_EQ(RuleBits::build(ptrs, {200, 1024}), nullptr);             // rows too big
+  EXPECT_EQ(RuleBits::build(ptrs, {199, size_t{1} << 20, 0}), nullptr);  // too many rules
+  EXPECT_EQ(RuleBits::build(ptrs, {0, size_t{1} << 20, 0}), nullptr);    // disabled
+  EXPECT_EQ(RuleBits::build(ptrs, {200, 1024}), nullptr);                // rows too big
+  // Past the dense limit: sparse rows, unless over their own limits.
+  auto sp = RuleBits::build(ptrs, {199, size_t{1} << 20, 200});
+  ASSERT_NE(sp, nullptr);
+  EXPECT_TRUE(sp->sparse());
+  EXPECT_EQ(RuleBits::build(ptrs, {199, size_t{1} << 20, 199}), nullptr);
+  EXPECT_EQ(RuleBits::build(ptrs, {199, 1024, 200, 4}), nullptr);  // 1 KB: too small
   std::vector<TRule*> none;
   EXPECT_EQ(RuleBits::build(none, {}), nullptr);
+}
+
+}  // namespace
+}  // namespace flowpath
+
+namespace flowpath {
+namespace {
+
+using classify_detail::RuleBitsSet;
+
+/// Past the dense limit the set keeps one index per part: every matching
+/// rule is a candidate once, each part's candidates come in order, a
+/// candidate without the full-check flag matches, and no part is asked
+/// whose best rule is not before `best`.
+TEST(RuleBitsSet, PartsCandidatesAreASupersetOfTheMatches) {
+  for (uint32_t seed = 31; seed <= 34; ++seed) {
+    testing::RuleGen g(seed, seed % 2 == 0);
+    std::vector<testing::RandomRule> pool;
+    std::vector<TRule> rs;
+    std::vector<uint8_t> part_of;
+    for (size_t i = 0; i < 1500; ++i) {
+      pool.push_back(g.rule());
+      rs.push_back({pool.back().match, pool.back().ranges});
+      // Seed 34: two parts, one of them small (dense rows).
+      part_of.push_back(static_cast<uint8_t>(seed == 34 ? (g.pick(20) == 0) : g.pick(3)));
+    }
+    std::vector<TRule*> ptrs;
+    for (auto& r : rs) ptrs.push_back(&r);
+    auto set = RuleBitsSet::build(ptrs, part_of.data(), {200, size_t{8} << 20});
+    ASSERT_NE(set, nullptr);
+    EXPECT_EQ(set->n_parts(), seed == 34 ? 2u : 3u);
+    EXPECT_TRUE(set->sparse());
+    for (int k = 0; k < 3000; ++k) {
+      FlowKey key = g.key_near(pool[g.pick(static_cast<uint32_t>(pool.size()))]);
+      std::vector<int> seen(rs.size(), 0);
+      int64_t last[RuleBitsSet::kMaxParts] = {-1, -1, -1};
+      set->for_each_candidate(key, ~0u, [&](uint32_t i, bool full_check) {
+        EXPECT_LT(i, rs.size());
+        EXPECT_LT(last[part_of[i]], int64_t{i}) << "candidates out of order in a part";
+        last[part_of[i]] = i;
+        ++seen[i];
+        if (!full_check) {
+          EXPECT_TRUE(rs[i].matches(key)) << "rule " << i;
+        }
+        return false;
+      });
+      for (size_t i = 0; i < rs.size(); ++i) {
+        ASSERT_LE(seen[i], 1) << "rule " << i << " twice";
+        if (rs[i].matches(key)) {
+          ASSERT_EQ(seen[i], 1) << "matching rule " << i << " missed";
+        }
+      }
+      bool any = false;
+      set->for_each_candidate(key, 0u, [&](uint32_t, bool) { return any = true; });
+      EXPECT_FALSE(any) << "a part asked though none can beat rule 0";
+    }
+  }
+  testing::RuleGen g(35);
+  std::vector<TRule> rs;
+  for (int i = 0; i < 300; ++i) {
+    auto r = g.rule();
+    rs.push_back({r.match, r.ranges});
+  }
+  std::vector<TRule*> ptrs;
+  for (auto& r : rs) ptrs.push_back(&r);
+  std::vector<uint8_t> part_of(rs.size(), 0);
+  EXPECT_NE(RuleBitsSet::build(ptrs, part_of.data(), {200, size_t{8} << 20, 300}), nullptr);
+  // Over the sparse rule limit, or the memory budget: no index.
+  EXPECT_EQ(RuleBitsSet::build(ptrs, part_of.data(), {200, size_t{8} << 20, 299}), nullptr);
+  EXPECT_EQ(RuleBitsSet::build(ptrs, part_of.data(), {200, 1024, 300, 1}), nullptr);
 }
 
 }  // namespace

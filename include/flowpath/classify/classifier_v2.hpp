@@ -74,8 +74,11 @@ struct ClassifierV2Config {
   uint32_t compile_fraction = 16;   //   max(compile_min, rules / compile_fraction)
   uint32_t compile_pause = 8;       // after a compile of t ms, none for pause x t ms
   uint32_t bits_max_rules = 4096;   // forest: a bit-vector index (rule_bits.hpp) for lookups
-  size_t bits_max_bytes = size_t{8} << 20;  //   without a mask up to this many rules / bytes
-  bool background = true;                   // compile on a thread (else inside the update)
+  size_t bits_max_bytes = size_t{8}
+                          << 20;  //   without a mask, dense up to this many rules / bytes,
+  uint32_t bits_sparse_max_rules = 1u << 15;  //   sparse up to this many rules
+  uint32_t bits_sparse_bytes_per_rule = 800;  //   in max(bits_max_bytes, this x rules) bytes
+  bool background = true;                     // compile on a thread (else inside the update)
 };
 
 namespace classify_detail {
@@ -264,7 +267,10 @@ class ClassifierV2 {
   }
 
   classify_detail::SplitForestConfig forest_config() const noexcept {
-    return {cfg_.leaf_size, cfg_.replication_budget, {cfg_.bits_max_rules, cfg_.bits_max_bytes}};
+    return {cfg_.leaf_size,
+            cfg_.replication_budget,
+            {cfg_.bits_max_rules, cfg_.bits_max_bytes, cfg_.bits_sparse_max_rules,
+             cfg_.bits_sparse_bytes_per_rule}};
   }
   std::vector<Rule*> snapshot();
   void maybe_compile();

@@ -10,20 +10,23 @@
 // every dimension, ANDs the rows word by word and takes the set bits in
 // order: the first set bit whose rule is visible (and passes its full check,
 // when its ranges do not say everything its match says) is the answer.  The
-// interval search is a static 16-way tree per dimension (nodes of 16 sorted
-// boundaries counted with one vector compare, simd::count_le16) whose top
-// level, up to kTop boundaries, is counted whole by independent compares:
-// one dependent step up to 256 boundaries, two up to 4096.  So a lookup's
+// interval search is a static 16-way tree per dimension (interval_search.hpp:
+// nodes of 16 sorted boundaries counted with one vector compare) whose top
+// level, up to 64 boundaries, is counted whole by independent compares:
+// one dependent step up to 64 boundaries, two up to 1024.  So a lookup's
 // chain of dependent loads is one or two search steps and one row load, the
 // dimensions' searches running side by side, where the forest needs 4-12
-// wide-node loads and a leaf scan per tree.  Each row has a summary word (bit j: word j has a bit)
-// in a small array of its own: ANDed first, they name the words worth
+// wide-node loads and a leaf scan per tree.  Each row has a summary word
+// (bit j: word j has a bit) in a small array of its own: ANDed first, they name the words worth
 // reading, so a lookup reads one line per dimension (prefetched as soon as
 // it is known), not whole rows.  A dimension on which every rule has the
 // same range (EtherType, often) is a compare, not rows.
-// Why only small sets: memory is dims x intervals x n / 8 bytes, quadratic
-// in n (at most 0.25 MB per dimension at 1K rules, 4 MB at 4K); the caller
-// gives the limits (Limits; at most 4096 rules) and gets no index beyond.
+// Dense rows only for small sets: their memory is dims x intervals x n / 8
+// bytes, quadratic in n (0.25 MB per dimension at 1K rules, 4 MB at 4K).
+// Bigger sets (Limits::sparse_max_rules) keep only each row's non-zero
+// words and a summary bit per word (rule_bits_sparse.hpp); a lookup ANDs
+// the summaries, then only the words every dimension has.  The caller
+// gives the limits (rules and bytes) and gets no index beyond.
 //
 // Cost: build O(dims x intervals x n / 64); lookup ~ 1-2 search steps and
 // a row (prefetched whole) per dimension + n / 64 word ANDs at most (the scan stops at the
@@ -39,6 +42,8 @@
 #include <new>
 #include <vector>
 
+#include "flowpath/classify/interval_search.hpp"
+#include "flowpath/classify/rule_bits_sparse.hpp"
 #include "flowpath/classify/split_dims.hpp"
 #include "flowpath/flow/flow_key.hpp"
 #include "flowpath/simd/bits_kernels.hpp"
@@ -48,10 +53,11 @@ namespace flowpath::classify_detail {
 class RuleBits {
  public:
   static constexpr size_t kMaxDims = 8;
-  static constexpr size_t kTop = 64;  // keys of the top search level (4 vector compares)
   struct Limits {
-    uint32_t max_rules = 4096;           // no index above this many rules
-    size_t max_bytes = size_t{8} << 20;  // nor when the rows would take more
+    uint32_t max_rules = 4096;             // dense rows up to this many rules (at most 4096)
+    size_t max_bytes = size_t{8} << 20;    // and bytes
+    uint32_t sparse_max_rules = 1u << 15;  // sparse rows up to this many (why: rule_bits_set.hpp)
+    uint32_t sparse_bytes_per_rule = 800;  // in max(max_bytes, this x rules) bytes
   };
 
   /// Builds the index of rules (best rank first; they must outlive it), or
@@ -64,11 +70,17 @@ class RuleBits {
   /// dimension's intervals (diagnostics, tests).
   uint32_t n_dims() const noexcept { return n_dims_; }
   uint32_t n_guards() const noexcept { return n_guards_; }
-  uint32_t n_intervals(uint32_t d) const noexcept { return dim_[d].n_rows; }
+  uint32_t n_intervals(uint32_t d) const noexcept { return dim_[d].ix.n_intervals(); }
+  /// True when the rows are sparse (rule_bits_sparse.hpp): rows() and the
+  /// row form of for_each_candidate are then not to be called.
+  bool sparse() const noexcept { return sparse_; }
   size_t memory_bytes() const noexcept {
     size_t b = sizeof(*this) + full_check_.capacity() * 8;
-    for (uint32_t d = 0; d < n_dims_; ++d)
-      b += dim_[d].keys.capacity() * 4 + dim_[d].n_rows * (words_ + 1) * 8;
+    for (uint32_t d = 0; d < n_dims_; ++d) {
+      const Dim& dm = dim_[d];
+      b += dm.ix.memory_bytes() + sp_[d].memory_bytes() + dm.summary.capacity() * 8;
+      if (dm.rows) b += size_t{dm.ix.n_intervals()} * words_ * 8;
+    }
     return b;
   }
   /// True when rule i's ranges do not say everything its match says.
@@ -79,15 +91,10 @@ class RuleBits {
   /// outside a guard).  Prefetches the line of the first candidate word.
   void rows(const FlowKey& key, const uint64_t** row, uint64_t& s) const noexcept {
     const uint8_t* kb = bytes_of(key);
-    bool in = true;
-    for (uint32_t g = 0; g < n_guards_; ++g) {
-      uint32_t x = read(kb, guard_[g].off, guard_[g].shift);
-      in &= x >= guard_[g].lo && x <= guard_[g].hi;
-    }
-    s = in ? ~uint64_t{0} : 0;
+    s = in_guards(kb) ? ~uint64_t{0} : 0;
     for (uint32_t d = 0; d < n_dims_; ++d) {
       const Dim& dm = dim_[d];
-      uint32_t iv = dm.search(read(kb, dm.off, dm.shift));
+      uint32_t iv = dm.ix.search(read(kb, dm.off, dm.shift));
       row[d] = dm.rows.get() + size_t{iv} * words_;
       s &= dm.summary[iv];
     }
@@ -110,36 +117,52 @@ class RuleBits {
       }
     }
   }
+  /// The same for key, dense or sparse: the candidates in bit order until
+  /// f returns true.
+  template <class F>
+  void for_each_candidate(const FlowKey& key, F&& f) const {
+    if (!sparse_) {
+      const uint64_t* row[kMaxDims];
+      uint64_t s;
+      rows(key, row, s);
+      return for_each_candidate(row, s, f);
+    }
+    const uint8_t* kb = bytes_of(key);
+    if (!in_guards(kb)) return;
+    const uint64_t* rw[kMaxDims];  // each dimension's row record (SparseRows::row)
+    const uint64_t* pk[kMaxDims];
+    uint64_t at[kMaxDims];  // packed index of the row's first word of summary word q
+    for (uint32_t d = 0; d < n_dims_; ++d) {  // independent searches
+      const Dim& dm = dim_[d];
+      rw[d] = sp_[d].row(dm.ix.search(read(kb, dm.off, dm.shift)));
+      pk[d] = sp_[d].packed.data();
+      at[d] = rw[d][0];
+    }
+    for (uint32_t q = 0, nq = sp_[0].s_words; q < nq; ++q) {
+      uint64_t m = ~uint64_t{0};
+      for (uint32_t d = 0; d < n_dims_; ++d) m &= rw[d][1 + q];
+      for (; m; m &= m - 1) {  // words every dimension has, in order
+        auto j = static_cast<uint32_t>(std::countr_zero(m));
+        uint64_t below = (uint64_t{1} << j) - 1, a = ~uint64_t{0};
+        for (uint32_t d = 0; d < n_dims_ && a; ++d)
+          a &= pk[d][at[d] + static_cast<uint64_t>(std::popcount(rw[d][1 + q] & below))];
+        for (; a; a &= a - 1)
+          if (f((64 * q + j) * 64 + static_cast<uint32_t>(std::countr_zero(a)))) return;
+      }
+      for (uint32_t d = 0; d < n_dims_; ++d)
+        at[d] += static_cast<uint64_t>(std::popcount(rw[d][1 + q]));
+    }
+  }
 
  private:
   struct Dim {
     uint8_t off = 0, shift = 0;
-    uint32_t n_levels = 0;
-    // Levels top first, 16 keys per node, padded with ~0u; level l + 1's
-    // node for x is the count of level l's keys <= x (capped: see search).
-    uint32_t level_off[4] = {}, level_nodes[4] = {};
-    std::vector<uint32_t> keys;
-    uint32_t n_bounds = 0;  // real keys of the last level
-    uint32_t n_rows = 0;    // n_bounds + 1 intervals
+    IntervalSearch ix;
     struct Free {
       void operator()(uint64_t* p) const noexcept { ::operator delete[](p, std::align_val_t{64}); }
     };
     std::unique_ptr<uint64_t[], Free> rows;  // n_rows x words_, 64-byte aligned
     std::vector<uint64_t> summary;           // per row: bit j set when word j is not 0
-
-    /// Index of x's interval: the number of boundaries <= x.  Pads equal
-    /// ~0u count only for x == ~0u; the caps keep that in range.
-    uint32_t search(uint32_t x) const noexcept {
-      uint32_t c = 0;  // the top level whole: independent compares, no chain
-      for (uint32_t j = 0; j < level_nodes[0]; ++j) c += simd::count_le16(keys.data() + 16 * j, x);
-      if (n_levels == 1) return std::min(c, n_bounds);
-      uint32_t node = std::min(c, level_nodes[1] - 1);
-      for (uint32_t l = 1;; ++l) {
-        uint32_t c = 16 * node + simd::count_le16(keys.data() + level_off[l] + 16 * node, x);
-        if (l + 1 == n_levels) return std::min(c, n_bounds);
-        node = std::min(c, level_nodes[l + 1] - 1);
-      }
-    }
   };
   /// A dimension every rule has the same range on: a compare, no rows.
   struct Guard {
@@ -151,157 +174,30 @@ class RuleBits {
     std::memcpy(&w, kb + off, 4);  // in bounds: build checks off + 4 <= sizeof(FlowKey)
     return __builtin_bswap32(w) >> shift;
   }
+  bool in_guards(const uint8_t* kb) const noexcept {
+    bool in = true;
+    for (uint32_t g = 0; g < n_guards_; ++g) {
+      uint32_t x = read(kb, guard_[g].off, guard_[g].shift);
+      in &= x >= guard_[g].lo && x <= guard_[g].hi;
+    }
+    return in;
+  }
   static uint32_t choose_dims(const std::vector<uint64_t>& cons, uint32_t* chosen);
   bool add_dims(const uint32_t* chosen, uint32_t n_chosen,
                 const std::vector<std::vector<DimRange>>& rg, const std::vector<uint8_t>& dead,
                 size_t max_bytes);
-  bool build_dim(Dim& dm, const std::vector<DimRange>& rg, const std::vector<uint8_t>& dead,
-                 size_t budget);
+  bool build_dim(Dim& dm, SparseRows& sp, const std::vector<DimRange>& rg,
+                 const std::vector<uint8_t>& dead, size_t budget);
 
   uint32_t n_ = 0, words_ = 0, n_dims_ = 0, n_guards_ = 0;
+  bool sparse_ = false;
   Dim dim_[kMaxDims];
+  SparseRows
+      sp_[kMaxDims];  // dim_[d]'s rows when sparse_ (apart: the dense path's Dims stay small)
   Guard guard_[kMaxDims];
   std::vector<uint64_t> full_check_;
 };
 
-template <class Rule>
-std::unique_ptr<RuleBits> RuleBits::build(const std::vector<Rule*>& rules, Limits lim) {
-  if (rules.empty() || rules.size() > std::min<size_t>(lim.max_rules, 64 * 64)) return nullptr;
-  auto out = std::unique_ptr<RuleBits>(new RuleBits);
-  RuleBits& b = *out;
-  b.n_ = static_cast<uint32_t>(rules.size());
-  b.words_ = (b.n_ + 511) / 512 * 8;  // whole lines: a word is read from one
-  b.full_check_.assign(b.words_, 0);
-  std::vector<uint64_t> cons(rules.size());
-  for (size_t i = 0; i < rules.size(); ++i)
-    cons[i] = constrained_dims(rules[i]->match, rules[i]->ranges);
-  uint32_t chosen[kMaxDims];
-  uint32_t n_chosen = choose_dims(cons, chosen);
-  if (n_chosen == 0) return nullptr;
-  uint64_t seen = 0;
-  for (uint32_t d = 0; d < n_chosen; ++d) seen |= uint64_t{1} << chosen[d];
-  std::vector<uint8_t> dead(rules.size(), 0);
-  std::vector<std::vector<DimRange>> rg(n_chosen, std::vector<DimRange>(rules.size()));
-  for (size_t i = 0; i < rules.size(); ++i) {
-    bool fc = (cons[i] & ~seen) != 0;  // constrained where the index does not look
-    for (uint64_t m = cons[i]; m; m &= m - 1) {
-      uint32_t kd = static_cast<uint32_t>(std::countr_zero(m));
-      DimRange r = project(rules[i]->match, rules[i]->ranges, kKeyDims[kd]);
-      dead[i] |= r.lo > r.hi;
-      fc |= !r.exact;
-    }
-    for (uint32_t d = 0; d < n_chosen; ++d) {
-      KeyDim k = kKeyDims[chosen[d]];
-      rg[d][i] = cons[i] >> chosen[d] & 1 ? project(rules[i]->match, rules[i]->ranges, k)
-                                          : DimRange{0, dim_full(k), true};
-    }
-    if (fc) b.full_check_[i / 64] |= uint64_t{1} << (i % 64);
-  }
-  return b.add_dims(chosen, n_chosen, rg, dead, lim.max_bytes) ? std::move(out) : nullptr;
-}
-
-/// The (at most kMaxDims) dimensions most rules constrain, as the forest's
-/// trees choose them, that rows() can read with one 4-byte load.
-inline uint32_t RuleBits::choose_dims(const std::vector<uint64_t>& cons, uint32_t* chosen) {
-  uint32_t use[kNumKeyDims] = {};
-  for (uint64_t c : cons)
-    for (uint64_t m = c; m; m &= m - 1) ++use[std::countr_zero(m)];
-  uint32_t order[kNumKeyDims];
-  for (uint32_t d = 0; d < kNumKeyDims; ++d) order[d] = d;
-  std::stable_sort(order, order + kNumKeyDims,
-                   [&](uint32_t a, uint32_t c) { return use[a] > use[c]; });
-  uint32_t n = 0;
-  for (uint32_t j = 0; j < kNumKeyDims && n < kMaxDims && use[order[j]] > 0; ++j)
-    if (size_t{kKeyDims[order[j]].off} + 4 <= sizeof(FlowKey)) chosen[n++] = order[j];
-  return n;
-}
-
-/// Each chosen dimension becomes a guard (one range shared by every live
-/// rule; one dimension always keeps rows) or a dimension with rows.  False
-/// when the rows would pass max_bytes (checked before each allocation).
-inline bool RuleBits::add_dims(const uint32_t* chosen, uint32_t n_chosen,
-                               const std::vector<std::vector<DimRange>>& rg,
-                               const std::vector<uint8_t>& dead, size_t max_bytes) {
-  size_t bytes = 0;
-  for (uint32_t d = 0; d < n_chosen; ++d) {
-    KeyDim k = kKeyDims[chosen[d]];
-    auto shift = static_cast<uint8_t>(32 - 8 * k.width);
-    // One range shared by every live rule: a guard (but keep one row dimension).
-    const DimRange* first = nullptr;
-    bool same = true;
-    for (size_t i = 0; i < dead.size(); ++i) {
-      if (dead[i]) continue;
-      if (!first) first = &rg[d][i];
-      same &= rg[d][i].lo == first->lo && rg[d][i].hi == first->hi;
-    }
-    if (first && same && (n_dims_ > 0 || d + 1 < n_chosen)) {
-      guard_[n_guards_++] = {k.off, shift, first->lo, first->hi};
-      continue;
-    }
-    Dim& dm = dim_[n_dims_++];
-    dm.off = k.off;
-    dm.shift = shift;
-    if (!build_dim(dm, rg[d], dead, max_bytes - std::min(bytes, max_bytes))) return false;
-    bytes += size_t{dm.n_rows} * (words_ + 1) * 8 + dm.keys.size() * 4;
-  }
-  return bytes <= max_bytes;
-}
-
-/// One dimension: its boundaries, the search levels over them and a row
-/// per interval.  False when the rows would be over the byte limit.
-inline bool RuleBits::build_dim(Dim& dm, const std::vector<DimRange>& rg,
-                                const std::vector<uint8_t>& dead, size_t budget) {
-  std::vector<uint32_t> bounds;  // x starts a new interval at each
-  for (size_t i = 0; i < rg.size(); ++i) {
-    if (dead[i]) continue;
-    if (rg[i].lo > 0) bounds.push_back(rg[i].lo);
-    if (rg[i].hi < (~0u >> dm.shift)) bounds.push_back(rg[i].hi + 1);
-  }
-  std::sort(bounds.begin(), bounds.end());
-  bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
-  if (bounds.size() > (16u << 12)) return false;                      // four levels at most
-  if ((bounds.size() + 1) * (words_ + 1) * 8 > budget) return false;  // before allocating
-  dm.n_bounds = static_cast<uint32_t>(bounds.size());
-  dm.n_rows = dm.n_bounds + 1;
-  // Levels bottom up: the last holds every boundary, each one above the
-  // first key of every node of the one below but the first.
-  std::vector<std::vector<uint32_t>> lv{bounds};
-  while (lv.back().size() > kTop) {
-    std::vector<uint32_t> up;
-    for (size_t j = 16; j < lv.back().size(); j += 16) up.push_back(lv.back()[j]);
-    lv.push_back(std::move(up));
-  }
-  std::reverse(lv.begin(), lv.end());
-  dm.n_levels = static_cast<uint32_t>(lv.size());
-  for (uint32_t l = 0; l < dm.n_levels; ++l) {
-    size_t nodes = std::max<size_t>(1, (lv[l].size() + 15) / 16);
-    dm.level_off[l] = static_cast<uint32_t>(dm.keys.size());
-    dm.level_nodes[l] = static_cast<uint32_t>(nodes);
-    lv[l].resize(16 * nodes, ~0u);
-    dm.keys.insert(dm.keys.end(), lv[l].begin(), lv[l].end());
-  }
-  // Rows: rule i's bit is set from the interval of its lo to that of its
-  // hi; one sweep over the intervals, adding and dropping bits.
-  size_t nw = words_;
-  size_t bytes = size_t{dm.n_rows} * nw * 8;
-  dm.rows.reset(static_cast<uint64_t*>(::operator new[](bytes, std::align_val_t{64})));
-  std::vector<uint64_t> cur(nw, 0);
-  dm.summary.assign(dm.n_rows, 0);
-  std::vector<std::vector<uint32_t>> starts(dm.n_rows + 1), ends(dm.n_rows + 1);
-  for (uint32_t i = 0; i < rg.size(); ++i) {
-    if (dead[i]) continue;
-    uint32_t a = dm.search(rg[i].lo), z = dm.search(rg[i].hi) + 1;
-    starts[a].push_back(i);
-    ends[z].push_back(i);
-  }
-  for (uint32_t r = 0; r < dm.n_rows; ++r) {
-    for (uint32_t i : starts[r]) cur[i / 64] |= uint64_t{1} << (i % 64);
-    for (uint32_t i : ends[r]) cur[i / 64] &= ~(uint64_t{1} << (i % 64));
-    dm.summary[r] = 0;
-    for (size_t w = 0; w < nw; ++w) dm.summary[r] |= uint64_t{cur[w] != 0} << w;
-    std::copy(cur.begin(), cur.end(), dm.rows.get() + size_t{r} * nw);
-  }
-  return true;
-}
-
 }  // namespace flowpath::classify_detail
+
+#include "flowpath/classify/rule_bits_build.hpp"

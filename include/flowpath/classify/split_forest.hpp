@@ -24,9 +24,11 @@
 // rank first, skipping what cannot beat the best match so far (why:
 // docs/classifier.md, "Lookup speed").
 //
-// Small sets (Config::bits limits) also get a bit-vector index
-// (rule_bits.hpp) over the same rules in rank order; lookups without a mask
-// use it instead of the trees (a few dependent loads instead of 5-13).
+// The forest also builds a bit-vector index (rule_bits_set.hpp) over the
+// same rules in rank order (dense rows for small sets; sparse rows per
+// subset for larger ones, within its memory limit: Config::bits); lookups
+// without a mask use it instead of the trees (a few dependent loads
+// instead of 5-13).
 //
 // Megaflow masks: a node adds the bits of its dimension that decide
 // `x >= t` (split_explain), a leaf adds, for each rule it checks, the bits
@@ -51,8 +53,9 @@
 #include <memory>
 #include <vector>
 
-#include "flowpath/classify/rule_bits.hpp"
+#include "flowpath/classify/rule_bits_set.hpp"
 #include "flowpath/classify/split_dims.hpp"
+#include "flowpath/classify/split_tree.hpp"
 #include "flowpath/flow/flow_key.hpp"
 #include "flowpath/simd/compare.hpp"
 
@@ -64,24 +67,10 @@ struct SplitForestConfig {
   RuleBits::Limits bits{};          // the bit-vector fast path's limits (max_rules 0: never)
 };
 
-/// The child (0..7) a wide node's three levels lead to, by the outcomes of
-/// its seven tests (bit j: test j said x >= t): test 0, then test 1 + p,
-/// then test 3 + p, p being the path so far.
-inline constexpr auto kWidePath = [] {
-  std::array<uint8_t, 128> out{};
-  for (uint32_t m = 0; m < 128; ++m) {
-    uint32_t p = m & 1;
-    p = 2 * p + (m >> (1 + p) & 1);
-    p = 2 * p + (m >> (3 + p) & 1);
-    out[m] = static_cast<uint8_t>(p);
-  }
-  return out;
-}();
-
 template <class Rule>
 class SplitForest {
  public:
-  static constexpr size_t kMaxDims = 8;
+  static constexpr size_t kMaxDims = kSplitMaxDims;
   static constexpr size_t kBatch = 32;
   static constexpr size_t kMaxTrees = 3;  // one per subset (subset_of)
 
@@ -93,12 +82,15 @@ class SplitForest {
     for (size_t i = 0; i < rules_.size(); ++i)
       slot_[i].rank = rules_[i]->rank, slot_[i].rule = rules_[i];
     std::vector<uint32_t> parts[kMaxTrees];
+    std::vector<uint8_t> part_of(rules_.size());
     for (uint32_t i = 0; i < rules_.size(); ++i) {
-      parts[subset_of(*rules_[i])].push_back(i);
+      part_of[i] = static_cast<uint8_t>(subset_of(*rules_[i]));
+      parts[part_of[i]].push_back(i);
       max_add_ = std::max(max_add_, rules_[i]->add_version);
     }
     sync_removals();
-    bits_ = RuleBits::build(rules_, cfg.bits);
+    bits_ = RuleBitsSet::build(rules_, part_of.data(), cfg.bits);  // parts as the trees'
+    whole_ = bits_ ? bits_->whole() : nullptr;
     budget_ = size_t{cfg.replication_budget} * rules_.size() + 4096;
     for (auto& p : parts)
       if (!p.empty()) trees_.push_back(Builder(rules_, p, cfg.leaf_size, budget_).build());
@@ -130,30 +122,12 @@ class SplitForest {
   struct Stats {
     size_t nodes = 0, entries = 0, max_depth = 0;
   };
-  Stats stats() const {
-    Stats st;
-    for (const Tree& t : trees_) {
-      st.nodes += t.nodes.size();
-      st.entries += t.ranks.size();
-      st.max_depth = std::max(st.max_depth, t.depth(0));
-    }
-    return st;
-  }
+  Stats stats() const;
   /// Nodes visited and leaf entries scanned for key in all trees (no early exit).
-  std::pair<size_t, size_t> path_cost(const FlowKey& key) const {
-    size_t nodes = 0, ents = 0;
-    uint32_t x[kMaxDims];
-    for (const Tree& t : trees_) {
-      t.extract(key, x);
-      uint32_t n = 0;
-      for (; !t.nodes[n].leaf; ++nodes) n = t.step(t.nodes[n], x);
-      ents += t.nodes[n].count;
-    }
-    return {nodes, ents};
-  }
+  std::pair<size_t, size_t> path_cost(const FlowKey& key) const;
   size_t n_trees() const noexcept { return trees_.size(); }
   /// The bit-vector index lookups without a mask use, or nullptr (the trees then).
-  const RuleBits* bits() const noexcept { return bits_.get(); }
+  const RuleBitsSet* bits() const noexcept { return bits_.get(); }
   size_t memory_bytes() const noexcept {
     size_t b = sizeof(*this) + rules_.capacity() * (sizeof(Rule*) + sizeof(Slot));
     if (bits_) b += bits_->memory_bytes();
@@ -167,12 +141,7 @@ class SplitForest {
   const Rule* lookup(const FlowKey& key, uint64_t v, uint64_t& best_rank,
                      FlowMask* wc = nullptr) const {
     if (wc) return lookup_wc(key, v, best_rank, *wc);
-    if (bits_) {
-      const uint64_t* row[RuleBits::kMaxDims];
-      uint64_t s;
-      bits_->rows(key, row, s);
-      return scan_bits(row, s, key, v, best_rank);
-    }
+    if (bits_) return scan_bits(key, v, best_rank);
     return lookup_fast<false>(key, v, best_rank, nullptr);
   }
 
@@ -191,40 +160,7 @@ class SplitForest {
   /// out[i] / best_rank[i] as lookup() for n ≤ kBatch keys, walking every
   /// tree for all keys in lock step so their cache misses overlap.
   void lookup_batch(const FlowKey* keys, size_t n, uint64_t v, const Rule** out,
-                    uint64_t* best_rank) const {
-    if (bits_) return lookup_batch_bits(keys, n, v, out, best_rank);
-    uint32_t x[kBatch][kMaxDims];
-    uint32_t node[kBatch];
-    for (size_t k = 0; k < n; ++k) {  // the key's bytes the dimensions use
-      __builtin_prefetch(bytes_of(keys[k]) + 16);
-      __builtin_prefetch(bytes_of(keys[k]) + 80);
-    }
-    for (const Tree& t : trees_) {
-      bool any = false;
-      for (size_t k = 0; k < n; ++k) {
-        node[k] = best_rank[k] < t.max_rank ? 0 : kDone;
-        if (node[k] == kDone) continue;
-        any = true;
-        t.extract(keys[k], x[k]);
-      }
-      if (!any) break;
-      for (bool moving = true; moving;) {
-        moving = false;
-        for (size_t k = 0; k < n; ++k) {
-          if (node[k] == kDone) continue;
-          const Node& nd = t.nodes[node[k]];
-          if (nd.leaf) continue;
-          node[k] = t.step(nd, x[k]);
-          __builtin_prefetch(&t.nodes[node[k]]);
-          moving = true;
-        }
-      }
-      for (size_t k = 0; k < n; ++k)
-        if (node[k] != kDone) t.prefetch_leaf(t.nodes[node[k]]);
-      for (size_t k = 0; k < n; ++k)
-        if (node[k] != kDone) scan(t, t.nodes[node[k]], x[k], keys[k], v, out[k], best_rank[k]);
-    }
-  }
+                    uint64_t* best_rank) const;
 
  private:
   static constexpr uint8_t kLeaf = 0xff;
@@ -242,181 +178,70 @@ class SplitForest {
     uint32_t r;  // a leaf's first range in Tree::rng
     uint32_t h;  // a leaf's head (Node::head)
   };
-  /// What lookups walk: three levels of the binary tree in one cache line
-  /// (7 tests, a path of 3 picks one of 8 children at base..base+7), so a
-  /// lookup waits for a third of the memory loads.  Test i of level l sits
-  /// at index 2^l - 1 + path; a test with t == 0 always goes right (it
-  /// stands below a leaf reached early).
-  struct alignas(64) Node {
-    uint32_t t[7];
-    uint8_t d[7];
-    uint8_t leaf;
-    uint32_t base;   // first child, or first entry of a leaf
-    uint32_t count;  // entries in a leaf
-    uint32_t rbase;  // a leaf's ranges in Tree::rng
-    uint32_t child;  // first child; in a leaf, its own index - 7 (see step)
-    // A leaf's entries down to the first that covers its box by ranges
-    // alone: while that rule is visible the scan never goes further, so
-    // the first compare stops there (the rest serve removals).
-    uint32_t head;
-  };
-  struct Tree {
-    uint32_t n_dims = 0;
-    KeyDim dims[kMaxDims] = {};
-    uint32_t full[kMaxDims] = {};
-    uint8_t shift[kMaxDims] = {};  // fast read: 32-bit big-endian load >> shift
-    bool fast_read = true;         // every dimension lies in the key's first 116 bytes
-    uint64_t max_rank = 0;
-    std::vector<Node> nodes;
-    // Leaf entries, leaf after leaf in rank order: ranks[base + i] and
-    // ids[base + i] (index in rules_ | kFullCheck: the ranges do not say
-    // everything), and the ranges column-wise so one vector compare checks
-    // up to 16 entries on one dimension: rng[rbase + 2d * count + i] = lo,
-    // rng[rbase + (2d + 1) * count + i] = hi - lo, for d < n_dims.
-    std::vector<uint64_t> ranks;
-    std::vector<uint32_t> ids;
-    std::vector<uint32_t> rng;
-
-    void prefetch_leaf(const Node& lf) const noexcept {
-      __builtin_prefetch(ranks.data() + lf.base);
-      const uint32_t* r = rng.data() + lf.rbase;
-      uint32_t end = std::min<uint32_t>(2 * n_dims * lf.count, 512);  // 32 lines at most
-      for (uint32_t off = 0; off < end; off += 16) __builtin_prefetch(r + off);
-    }
-
-    /// All seven tests at once (independent loads the core overlaps),
-    /// then the path from a table: one dependent load per wide node
-    /// instead of three compare-then-load rounds.
-    /// A leaf steps to itself (all its tests pass, child + 7 is its own
-    /// index), so lock-step walks need no branch per node.
-    static uint32_t step(const Node& m, const uint32_t* x) noexcept {
-      uint32_t b0 = x[m.d[0]] >= m.t[0], b1 = x[m.d[1]] >= m.t[1], b2 = x[m.d[2]] >= m.t[2];
-      uint32_t b3 = x[m.d[3]] >= m.t[3], b4 = x[m.d[4]] >= m.t[4], b5 = x[m.d[5]] >= m.t[5];
-      uint32_t b6 = x[m.d[6]] >= m.t[6];
-      uint32_t bits = b0 | b1 << 1 | b2 << 2 | b3 << 3 | b4 << 4 | b5 << 5 | b6 << 6;
-      return m.child + kWidePath[bits];
-    }
-    size_t depth(uint32_t n) const {
-      if (nodes[n].leaf) return 0;
-      size_t d = 0;
-      for (uint32_t i = 0; i < 8; ++i) d = std::max(d, depth(nodes[n].base + i));
-      return 1 + d;
-    }
-    void extract(const FlowKey& key, uint32_t* x) const noexcept {
-      const uint8_t* kb = bytes_of(key);
-      if (fast_read) {
-        for (uint32_t d = 0; d < kMaxDims; ++d) {
-          uint32_t w;
-          std::memcpy(&w, kb + dims[d].off, 4);
-          x[d] = d < n_dims ? __builtin_bswap32(w) >> shift[d] : 0;
-        }
-        return;
-      }
-      for (uint32_t d = 0; d < kMaxDims; ++d) x[d] = d < n_dims ? dim_read(kb, dims[d]) : 0;
-    }
-    uint32_t descend(const uint32_t* x) const noexcept {
-      uint32_t n = 0;
-      while (!nodes[n].leaf) n = step(nodes[n], x);
-      return n;
-    }
-    uint32_t descend_wc(const uint32_t* x, FlowMask& wc) const noexcept {
-      uint32_t n = 0;
-      while (!nodes[n].leaf) {
-        const Node& m = nodes[n];
-        uint32_t i = 0, p = 0;
-        for (int level = 0; level < 3; ++level, i = 2 * i + 1) {
-          uint32_t j = i + p;
-          if (m.t[j])
-            dim_or(bytes_of(wc), dims[m.d[j]], split_explain(x[m.d[j]], m.t[j], full[m.d[j]]));
-          p = 2 * p + (x[m.d[j]] >= m.t[j]);
-        }
-        n = m.base + p;
-      }
-      return n;
-    }
-  };
+  using Node = SplitNode;  // split_tree.hpp
+  using Tree = SplitTree;
 
   /// The megaflow path: trees one by one, each skipped when it cannot
   /// beat the best so far (a skipped tree adds no bits to the mask).
-  const Rule* lookup_wc(const FlowKey& key, uint64_t v, uint64_t& best_rank, FlowMask& wc) const {
-    const Rule* best = nullptr;
-    uint32_t x[kMaxDims];
-    for (const Tree& t : trees_) {
-      if (t.max_rank <= best_rank) break;
-      t.extract(key, x);
-      scan_wc(t, t.nodes[t.descend_wc(x, wc)], key, v, best, best_rank, wc);
-    }
-    return best;
-  }
+  const Rule* lookup_wc(const FlowKey& key, uint64_t v, uint64_t& best_rank, FlowMask& wc) const;
 
   /// Without a mask: every tree that could beat best_rank is descended in
   /// lock step (their dependent loads overlap, as lookup_batch does across
   /// keys), then the leaves are scanned best first rank first, so the first
   /// match stops the other scans at their first entry.
   template <bool kCount>
-  const Rule* lookup_fast(const FlowKey& key, uint64_t v, uint64_t& best_rank, Cost* c) const {
-    uint32_t x[kMaxTrees][kMaxDims];
-    uint32_t node[kMaxTrees];
-    size_t nt = 0;
-    for (const Tree& t : trees_) {
-      if (t.max_rank <= best_rank) break;
-      t.extract(key, x[nt]);
-      node[nt++] = 0;
-    }
-    for (bool moving = nt > 0; moving;) {  // one branch per round, none per tree
-      moving = false;
-      for (size_t i = 0; i < nt; ++i) {
-        const Node& nd = trees_[i].nodes[node[i]];
-        if constexpr (kCount) c->nodes += !nd.leaf;
-        node[i] = Tree::step(nd, x[i]);
-        moving |= !trees_[i].nodes[node[i]].leaf;
-      }
-    }
-    for (size_t i = 0; i < nt; ++i) trees_[i].prefetch_leaf(trees_[i].nodes[node[i]]);
-    uint32_t order[kMaxTrees];
-    uint64_t top[kMaxTrees];
-    for (size_t i = 0; i < nt; ++i) {  // insertion sort by the leaf's best rank
-      const Node& lf = trees_[i].nodes[node[i]];
-      uint64_t r = lf.count ? trees_[i].ranks[lf.base] : 0;
-      size_t j = i;
-      for (; j > 0 && top[j - 1] < r; --j) top[j] = top[j - 1], order[j] = order[j - 1];
-      top[j] = r;
-      order[j] = static_cast<uint32_t>(i);
-    }
-    const Rule* best = nullptr;
-    for (size_t j = 0; j < nt && top[j] > best_rank; ++j) {
-      const Tree& t = trees_[order[j]];
-      uint32_t n = scan(t, t.nodes[node[order[j]]], x[order[j]], key, v, best, best_rank);
-      if constexpr (kCount) c->entries += n;
-    }
-    if constexpr (kCount) c->trees += nt;
-    return best;
-  }
+  const Rule* lookup_fast(const FlowKey& key, uint64_t v, uint64_t& best_rank, Cost* c) const;
 
-  /// Every key's rows first (the searches of all keys overlap), then the scans.
+  /// Key after key: the out-of-order core overlaps one key's scan with the
+  /// next key's searches (staging the keys' loads was no faster).
   void lookup_batch_bits(const FlowKey* keys, size_t n, uint64_t v, const Rule** out,
                          uint64_t* best_rank) const {
-    for (size_t k = 0; k < n; ++k) {
-      const uint64_t* row[RuleBits::kMaxDims];
-      uint64_t s;
-      bits_->rows(keys[k], row, s);
-      if (const Rule* r = scan_bits(row, s, keys[k], v, best_rank[k])) out[k] = r;
+    if (whole_) {
+      for (size_t k = 0; k < n; ++k)
+        if (const Rule* r = scan_whole(keys[k], v, best_rank[k])) out[k] = r;
+      return;
     }
+    for (size_t k = 0; k < n; ++k)
+      if (const Rule* r = scan_parts(keys[k], v, best_rank[k])) out[k] = r;
   }
-  /// The first candidate by rank that is visible in v and matches, if it
-  /// outranks best_rank.  Touches a rule only for a full check or the answer.
-  const Rule* scan_bits(const uint64_t* const* row, uint64_t s, const FlowKey& key, uint64_t v,
-                        uint64_t& best_rank) const noexcept {
+  const Rule* scan_bits(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
+    return whole_ ? scan_whole(key, v, best_rank) : scan_parts(key, v, best_rank);
+  }
+  /// Candidate i: true (stop) when it cannot beat best_rank or is the new
+  /// best (then taken); false when not visible in v or not a match.
+  bool take(uint32_t i, bool full_check, const FlowKey& key, uint64_t v, const Rule*& best,
+            uint64_t& best_rank) const noexcept {
+    const Slot& sl = slot_[i];
+    if (sl.rank <= best_rank) return true;
+    if (sl.gone.load(std::memory_order_relaxed) <= v) return false;
+    if (full_check && !sl.rule->matches(key)) return false;
+    if (v < max_add_ && sl.rule->add_version > v) return false;  // a reader of an older version
+    best = sl.rule;
+    best_rank = sl.rank;
+    return true;
+  }
+  /// The best candidate by rank that is visible in v and matches, if it
+  /// outranks best_rank.  Touches a rule only for a full check or the
+  /// answer.  Small sets: the one index, straight.
+  const Rule* scan_whole(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
     const Rule* best = nullptr;
-    bits_->for_each_candidate(row, s, [&](uint32_t i) {
-      const Slot& sl = slot_[i];
-      if (sl.rank <= best_rank) return true;
-      if (sl.gone.load(std::memory_order_relaxed) <= v) return false;
-      if (bits_->full_check(i) && !sl.rule->matches(key)) return false;
-      if (v < max_add_ && sl.rule->add_version > v) return false;  // a reader of an older version
-      best = sl.rule;
-      best_rank = sl.rank;
-      return true;
+    const uint64_t* row[RuleBits::kMaxDims];
+    uint64_t s;
+    whole_->rows(key, row, s);
+    whole_->for_each_candidate(row, s, [&](uint32_t i) {
+      return take(i, whole_->full_check(i), key, v, best, best_rank);
+    });
+    return best;
+  }
+  /// The same over the parts: in each the first that is taken or cannot be.
+  const Rule* scan_parts(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
+    const Rule* best = nullptr;
+    uint32_t best_i = ~0u;
+    bits_->for_each_candidate(key, best_i, [&](uint32_t i, bool full_check) {
+      const Rule* was = best;
+      bool stop = take(i, full_check, key, v, best, best_rank);
+      if (best != was) best_i = i;
+      return stop;
     });
     return best;
   }
@@ -425,43 +250,10 @@ class SplitForest {
   /// time, dimension by dimension (simd::range_hits), then the hits in
   /// rank order until one is visible and passes its full check.
   uint32_t scan(const Tree& t, const Node& leaf, const uint32_t* x, const FlowKey& key, uint64_t v,
-                const Rule*& best, uint64_t& best_rank) const noexcept {
-    const uint64_t* rk = t.ranks.data() + leaf.base;
-    const uint32_t* ids = t.ids.data() + leaf.base;
-    const uint32_t* rg = t.rng.data() + leaf.rbase;
-    for (uint32_t c0 = 0, n; c0 < leaf.count; c0 += n) {
-      if (rk[c0] <= best_rank) return c0;
-      n = std::min<uint32_t>(32, (c0 < leaf.head ? leaf.head : leaf.count) - c0);
-      for (uint32_t hits = simd::range_hits(x, t.n_dims, rg + c0, leaf.count, n); hits;
-           hits &= hits - 1) {
-        uint32_t i = c0 + static_cast<uint32_t>(std::countr_zero(hits));
-        if (rk[i] <= best_rank) return c0 + n;
-        uint32_t id = ids[i] & ~kFullCheck;
-        if (slot_[id].gone.load(std::memory_order_relaxed) <= v) continue;
-        const Rule* r = rules_[id];
-        if ((ids[i] & kFullCheck) && !r->matches(key)) continue;
-        if (v < max_add_ && r->add_version > v) continue;  // a reader of an older version
-        best = r;
-        best_rank = rk[i];
-        return c0 + n;
-      }
-    }
-    return leaf.count;
-  }
+                const Rule*& best, uint64_t& best_rank) const noexcept;
 
   void scan_wc(const Tree& t, const Node& leaf, const FlowKey& key, uint64_t v, const Rule*& best,
-               uint64_t& best_rank, FlowMask& wc) const noexcept {
-    for (uint32_t i = leaf.base; i < leaf.base + leaf.count; ++i) {
-      if (t.ranks[i] <= best_rank) return;
-      const Rule* r = rules_[t.ids[i] & ~kFullCheck];
-      if (!r->visible(v)) continue;
-      if (r->explain(key, wc)) {
-        best = r;
-        best_rank = t.ranks[i];
-        return;
-      }
-    }
-  }
+               uint64_t& best_rank, FlowMask& wc) const noexcept;
 
   /// 0: small source range, 1: small destination range, 2: the rest.
   static int subset_of(const Rule& r) {
@@ -486,9 +278,11 @@ class SplitForest {
   uint64_t max_add_ = 0;  // newest add_version in rules_
   std::vector<Tree> trees_;
   size_t budget_ = 0;
-  std::unique_ptr<RuleBits> bits_;  // small sets: the fast path without a mask
+  std::unique_ptr<RuleBitsSet> bits_;  // the fast path without a mask, within its limits
+  const RuleBits* whole_ = nullptr;    // bits_ when it is one index over all rules
 };
 
 }  // namespace flowpath::classify_detail
 
 #include "flowpath/classify/split_forest_build.hpp"
+#include "flowpath/classify/split_forest_lookup.hpp"

@@ -1,0 +1,174 @@
+// flowpath/classify/split_forest_lookup.hpp — SplitForest's walks of its
+// trees (split_forest.hpp): the megaflow path (one tree after another, a
+// mask of the bits consulted), the path without a mask (all trees in lock
+// step, leaves best rank first), batches of keys in lock step, the leaf
+// scans, and the trees' diagnostics (stats, path_cost).  Included by
+// split_forest.hpp, not on its own.
+//
+// Cost and thread-safety: see split_forest.hpp (readers only, any number).
+#pragma once
+
+#include "flowpath/classify/split_forest.hpp"
+
+namespace flowpath::classify_detail {
+
+template <class Rule>
+void SplitForest<Rule>::lookup_batch(const FlowKey* keys, size_t n, uint64_t v, const Rule** out,
+                                     uint64_t* best_rank) const {
+  if (bits_) return lookup_batch_bits(keys, n, v, out, best_rank);
+  uint32_t x[kBatch][kMaxDims];
+  uint32_t node[kBatch];
+  for (size_t k = 0; k < n; ++k) {  // the key's bytes the dimensions use
+    __builtin_prefetch(bytes_of(keys[k]) + 16);
+    __builtin_prefetch(bytes_of(keys[k]) + 80);
+  }
+  for (const Tree& t : trees_) {
+    bool any = false;
+    for (size_t k = 0; k < n; ++k) {
+      node[k] = best_rank[k] < t.max_rank ? 0 : kDone;
+      if (node[k] == kDone) continue;
+      any = true;
+      t.extract(keys[k], x[k]);
+    }
+    if (!any) break;
+    for (bool moving = true; moving;) {
+      moving = false;
+      for (size_t k = 0; k < n; ++k) {
+        if (node[k] == kDone) continue;
+        const Node& nd = t.nodes[node[k]];
+        if (nd.leaf) continue;
+        node[k] = t.step(nd, x[k]);
+        __builtin_prefetch(&t.nodes[node[k]]);
+        moving = true;
+      }
+    }
+    for (size_t k = 0; k < n; ++k)
+      if (node[k] != kDone) t.prefetch_leaf(t.nodes[node[k]]);
+    for (size_t k = 0; k < n; ++k)
+      if (node[k] != kDone) scan(t, t.nodes[node[k]], x[k], keys[k], v, out[k], best_rank[k]);
+  }
+}
+
+template <class Rule>
+const Rule* SplitForest<Rule>::lookup_wc(const FlowKey& key, uint64_t v, uint64_t& best_rank,
+                                         FlowMask& wc) const {
+  const Rule* best = nullptr;
+  uint32_t x[kMaxDims];
+  for (const Tree& t : trees_) {
+    if (t.max_rank <= best_rank) break;
+    t.extract(key, x);
+    scan_wc(t, t.nodes[t.descend_wc(x, wc)], key, v, best, best_rank, wc);
+  }
+  return best;
+}
+
+template <class Rule>
+template <bool kCount>
+const Rule* SplitForest<Rule>::lookup_fast(const FlowKey& key, uint64_t v, uint64_t& best_rank,
+                                           Cost* c) const {
+  uint32_t x[kMaxTrees][kMaxDims];
+  uint32_t node[kMaxTrees];
+  size_t nt = 0;
+  for (const Tree& t : trees_) {
+    if (t.max_rank <= best_rank) break;
+    t.extract(key, x[nt]);
+    node[nt++] = 0;
+  }
+  for (bool moving = nt > 0; moving;) {  // one branch per round, none per tree
+    moving = false;
+    for (size_t i = 0; i < nt; ++i) {
+      const Node& nd = trees_[i].nodes[node[i]];
+      if constexpr (kCount) c->nodes += !nd.leaf;
+      node[i] = Tree::step(nd, x[i]);
+      moving |= !trees_[i].nodes[node[i]].leaf;
+    }
+  }
+  for (size_t i = 0; i < nt; ++i) trees_[i].prefetch_leaf(trees_[i].nodes[node[i]]);
+  uint32_t order[kMaxTrees];
+  uint64_t top[kMaxTrees];
+  for (size_t i = 0; i < nt; ++i) {  // insertion sort by the leaf's best rank
+    const Node& lf = trees_[i].nodes[node[i]];
+    uint64_t r = lf.count ? trees_[i].ranks[lf.base] : 0;
+    size_t j = i;
+    for (; j > 0 && top[j - 1] < r; --j) top[j] = top[j - 1], order[j] = order[j - 1];
+    top[j] = r;
+    order[j] = static_cast<uint32_t>(i);
+  }
+  const Rule* best = nullptr;
+  for (size_t j = 0; j < nt && top[j] > best_rank; ++j) {
+    const Tree& t = trees_[order[j]];
+    uint32_t n = scan(t, t.nodes[node[order[j]]], x[order[j]], key, v, best, best_rank);
+    if constexpr (kCount) c->entries += n;
+  }
+  if constexpr (kCount) c->trees += nt;
+  return best;
+}
+
+template <class Rule>
+uint32_t SplitForest<Rule>::scan(const Tree& t, const Node& leaf, const uint32_t* x,
+                                 const FlowKey& key, uint64_t v, const Rule*& best,
+                                 uint64_t& best_rank) const noexcept {
+  const uint64_t* rk = t.ranks.data() + leaf.base;
+  const uint32_t* ids = t.ids.data() + leaf.base;
+  const uint32_t* rg = t.rng.data() + leaf.rbase;
+  for (uint32_t c0 = 0, n; c0 < leaf.count; c0 += n) {
+    if (rk[c0] <= best_rank) return c0;
+    n = std::min<uint32_t>(32, (c0 < leaf.head ? leaf.head : leaf.count) - c0);
+    for (uint32_t hits = simd::range_hits(x, t.n_dims, rg + c0, leaf.count, n); hits;
+         hits &= hits - 1) {
+      uint32_t i = c0 + static_cast<uint32_t>(std::countr_zero(hits));
+      if (rk[i] <= best_rank) return c0 + n;
+      uint32_t id = ids[i] & ~kFullCheck;
+      if (slot_[id].gone.load(std::memory_order_relaxed) <= v) continue;
+      const Rule* r = rules_[id];
+      if ((ids[i] & kFullCheck) && !r->matches(key)) continue;
+      if (v < max_add_ && r->add_version > v) continue;  // a reader of an older version
+      best = r;
+      best_rank = rk[i];
+      return c0 + n;
+    }
+  }
+  return leaf.count;
+}
+
+template <class Rule>
+void SplitForest<Rule>::scan_wc(const Tree& t, const Node& leaf, const FlowKey& key, uint64_t v,
+                                const Rule*& best, uint64_t& best_rank,
+                                FlowMask& wc) const noexcept {
+  for (uint32_t i = leaf.base; i < leaf.base + leaf.count; ++i) {
+    if (t.ranks[i] <= best_rank) return;
+    const Rule* r = rules_[t.ids[i] & ~kFullCheck];
+    if (!r->visible(v)) continue;
+    if (r->explain(key, wc)) {
+      best = r;
+      best_rank = t.ranks[i];
+      return;
+    }
+  }
+}
+
+template <class Rule>
+typename SplitForest<Rule>::Stats SplitForest<Rule>::stats() const {
+  Stats st;
+  for (const Tree& t : trees_) {
+    st.nodes += t.nodes.size();
+    st.entries += t.ranks.size();
+    st.max_depth = std::max(st.max_depth, t.depth(0));
+  }
+  return st;
+}
+
+template <class Rule>
+std::pair<size_t, size_t> SplitForest<Rule>::path_cost(const FlowKey& key) const {
+  size_t nodes = 0, ents = 0;
+  uint32_t x[kMaxDims];
+  for (const Tree& t : trees_) {
+    t.extract(key, x);
+    uint32_t n = 0;
+    for (; !t.nodes[n].leaf; ++nodes) n = t.step(t.nodes[n], x);
+    ents += t.nodes[n].count;
+  }
+  return {nodes, ents};
+}
+
+}  // namespace flowpath::classify_detail

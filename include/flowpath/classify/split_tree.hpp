@@ -1,0 +1,133 @@
+// flowpath/classify/split_tree.hpp — one compiled decision tree of
+// SplitForest (split_forest.hpp): its wide nodes, leaf entries and the
+// walks over them (descent with and without a megaflow mask).
+//
+// Design: see split_forest.hpp.  A wide node holds three levels of the
+// binary tree (seven tests) in one cache line; a lookup makes the seven
+// tests at once and takes the child from a table (kWidePath), one
+// dependent load per three levels.  Cost: a descent is one load per wide
+// node.  Thread-safety: immutable after build; any number of readers.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "flowpath/classify/split_dims.hpp"
+#include "flowpath/flow/flow_key.hpp"
+
+namespace flowpath::classify_detail {
+
+inline constexpr size_t kSplitMaxDims = 8;  // dimensions a tree tests
+
+/// The child (0..7) a wide node's three levels lead to, by the outcomes of
+/// its seven tests (bit j: test j said x >= t): test 0, then test 1 + p,
+/// then test 3 + p, p being the path so far.
+inline constexpr auto kWidePath = [] {
+  std::array<uint8_t, 128> out{};
+  for (uint32_t m = 0; m < 128; ++m) {
+    uint32_t p = m & 1;
+    p = 2 * p + (m >> (1 + p) & 1);
+    p = 2 * p + (m >> (3 + p) & 1);
+    out[m] = static_cast<uint8_t>(p);
+  }
+  return out;
+}();
+
+/// What lookups walk: three levels of the binary tree in one cache line
+/// (7 tests, a path of 3 picks one of 8 children at base..base+7), so a
+/// lookup waits for a third of the memory loads.  Test i of level l sits
+/// at index 2^l - 1 + path; a test with t == 0 always goes right (it
+/// stands below a leaf reached early).
+struct alignas(64) SplitNode {
+  uint32_t t[7];
+  uint8_t d[7];
+  uint8_t leaf;
+  uint32_t base;   // first child, or first entry of a leaf
+  uint32_t count;  // entries in a leaf
+  uint32_t rbase;  // a leaf's ranges in Tree::rng
+  uint32_t child;  // first child; in a leaf, its own index - 7 (see step)
+  // A leaf's entries down to the first that covers its box by ranges
+  // alone: while that rule is visible the scan never goes further, so
+  // the first compare stops there (the rest serve removals).
+  uint32_t head;
+};
+struct SplitTree {
+  uint32_t n_dims = 0;
+  KeyDim dims[kSplitMaxDims] = {};
+  uint32_t full[kSplitMaxDims] = {};
+  uint8_t shift[kSplitMaxDims] = {};  // fast read: 32-bit big-endian load >> shift
+  bool fast_read = true;              // every dimension lies in the key's first 116 bytes
+  uint64_t max_rank = 0;
+  std::vector<SplitNode> nodes;
+  // Leaf entries, leaf after leaf in rank order: ranks[base + i] and
+  // ids[base + i] (index in rules_ | kFullCheck: the ranges do not say
+  // everything), and the ranges column-wise so one vector compare checks
+  // up to 16 entries on one dimension: rng[rbase + 2d * count + i] = lo,
+  // rng[rbase + (2d + 1) * count + i] = hi - lo, for d < n_dims.
+  std::vector<uint64_t> ranks;
+  std::vector<uint32_t> ids;
+  std::vector<uint32_t> rng;
+
+  void prefetch_leaf(const SplitNode& lf) const noexcept {
+    __builtin_prefetch(ranks.data() + lf.base);
+    const uint32_t* r = rng.data() + lf.rbase;
+    uint32_t end = std::min<uint32_t>(2 * n_dims * lf.count, 512);  // 32 lines at most
+    for (uint32_t off = 0; off < end; off += 16) __builtin_prefetch(r + off);
+  }
+
+  /// All seven tests at once (independent loads the core overlaps),
+  /// then the path from a table: one dependent load per wide node
+  /// instead of three compare-then-load rounds.
+  /// A leaf steps to itself (all its tests pass, child + 7 is its own
+  /// index), so lock-step walks need no branch per node.
+  static uint32_t step(const SplitNode& m, const uint32_t* x) noexcept {
+    uint32_t b0 = x[m.d[0]] >= m.t[0], b1 = x[m.d[1]] >= m.t[1], b2 = x[m.d[2]] >= m.t[2];
+    uint32_t b3 = x[m.d[3]] >= m.t[3], b4 = x[m.d[4]] >= m.t[4], b5 = x[m.d[5]] >= m.t[5];
+    uint32_t b6 = x[m.d[6]] >= m.t[6];
+    uint32_t bits = b0 | b1 << 1 | b2 << 2 | b3 << 3 | b4 << 4 | b5 << 5 | b6 << 6;
+    return m.child + kWidePath[bits];
+  }
+  size_t depth(uint32_t n) const {
+    if (nodes[n].leaf) return 0;
+    size_t d = 0;
+    for (uint32_t i = 0; i < 8; ++i) d = std::max(d, depth(nodes[n].base + i));
+    return 1 + d;
+  }
+  void extract(const FlowKey& key, uint32_t* x) const noexcept {
+    const uint8_t* kb = bytes_of(key);
+    if (fast_read) {
+      for (uint32_t d = 0; d < kSplitMaxDims; ++d) {
+        uint32_t w;
+        std::memcpy(&w, kb + dims[d].off, 4);
+        x[d] = d < n_dims ? __builtin_bswap32(w) >> shift[d] : 0;
+      }
+      return;
+    }
+    for (uint32_t d = 0; d < kSplitMaxDims; ++d) x[d] = d < n_dims ? dim_read(kb, dims[d]) : 0;
+  }
+  uint32_t descend(const uint32_t* x) const noexcept {
+    uint32_t n = 0;
+    while (!nodes[n].leaf) n = step(nodes[n], x);
+    return n;
+  }
+  uint32_t descend_wc(const uint32_t* x, FlowMask& wc) const noexcept {
+    uint32_t n = 0;
+    while (!nodes[n].leaf) {
+      const SplitNode& m = nodes[n];
+      uint32_t i = 0, p = 0;
+      for (int level = 0; level < 3; ++level, i = 2 * i + 1) {
+        uint32_t j = i + p;
+        if (m.t[j])
+          dim_or(bytes_of(wc), dims[m.d[j]], split_explain(x[m.d[j]], m.t[j], full[m.d[j]]));
+        p = 2 * p + (x[m.d[j]] >= m.t[j]);
+      }
+      n = m.base + p;
+    }
+    return n;
+  }
+};
+
+}  // namespace flowpath::classify_detail
