@@ -88,7 +88,11 @@ class OfTableSet {
 
   // A dump's selection and order: sorted on keys copied out of the rules
   // (no pointer chase per comparison: a 100,000-rule dump sorts 3x
-  // faster), each with its index slot.
+  // faster), each with its index slot.  When every priority is an
+  // OpenFlow one (16 bits) and every seq below 2^40 -- always but for
+  // hidden rules -- the whole order packs into one word (table, inverted
+  // priority, seq) and the sort compares that alone (~2x fewer
+  // instructions than the two-word comparison).
   struct Sortable {
     uint64_t hi, seq;  // hi: table, then priority descending
     const OfRulePtr* r;
@@ -99,13 +103,25 @@ class OfTableSet {
     v.reserve(table_id == kOfTableAll ? size()
               : tables_[table_id]     ? tables_[table_id]->index.size()
                                       : 0);
+    bool packs = true;
     for (uint8_t id = 0; id < kOfNumTables; ++id) {
       if (!tables_[id] || (table_id != kOfTableAll && table_id != id)) continue;
-      for (const auto& [k, r] : tables_[id]->index)
-        if (keep(*r))
-          v.push_back(
-              {uint64_t(id) << 32 | (0xffffffffu - uint32_t(int64_t(r->priority) + 0x80000000ll)),
-               r->seq, &r});
+      for (const auto& [k, r] : tables_[id]->index) {
+        if (!keep(*r)) continue;
+        packs &= r->priority >= 0 && r->priority <= 0xffff && r->seq < (uint64_t(1) << 40);
+        v.push_back(
+            {uint64_t(id) << 32 | (0xffffffffu - uint32_t(int64_t(r->priority) + 0x80000000ll)),
+             r->seq, &r});
+      }
+    }
+    if (packs) {
+      for (Sortable& s : v) {  // table (8) | 0xffff - priority (16) | seq (40)
+        uint64_t priority = 0x7fffffffull - (s.hi & 0xffffffffu);  // back from hi's low half
+        s.hi = (s.hi >> 32) << 56 | (0xffff - priority) << 40 | s.seq;
+      }
+      std::sort(v.begin(), v.end(),
+                [](const Sortable& a, const Sortable& b) { return a.hi < b.hi; });
+      return v;
     }
     std::sort(v.begin(), v.end(), [](const Sortable& a, const Sortable& b) {
       return a.hi != b.hi ? a.hi < b.hi : a.seq < b.seq;
