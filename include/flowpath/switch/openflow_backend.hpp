@@ -186,6 +186,7 @@ class OfprotoBackend : public openflow::SwitchBackend {
     return bridge().tables().shared_rules_if(rq.table_id, selector(rq));
   }
   static void stats_head(openflow::FlowStats& s, const OfRule& r, int64_t now);
+  static void prefetch_object(const void* p, size_t n) noexcept;
   void port_stats(const openflow::StatsRequest& rq, openflow::StatsReply& rep);
 
   // Flow-removed bookkeeping: a rule is known by its counters' identity.

@@ -37,11 +37,35 @@ inline void OfprotoBackend::append_flow_stats(const openflow::StatsRequest& rq, 
   out.reserve(out.size() + rules.size() * 112);  // ~the mean entry: no regrowth copies
   openflow::FlowStatsStream s(out, version, xid, rq.match_format);
   openflow::FlowStats head;
-  for (const auto& r : rules) {
-    stats_head(head, *r, now);
-    s.add(head, r->match, r->actions);
+  // The rules are scattered heap objects, each with its action array and
+  // counters elsewhere: the dump waits on memory more than it computes.
+  // So the rule kAhead entries on is fetched early, and its actions and
+  // counters kAhead / 2 entries on (its pointers are in cache by then);
+  // each pin is dropped right after its entry, while its control block is
+  // still in cache (not in a second cold pass when the vector goes).
+  constexpr size_t kAhead = 8;
+  const size_t n = rules.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) prefetch_object(rules[i + kAhead].get(), sizeof(OfRule));
+    if (i + kAhead / 2 < n) {
+      const OfRule& next = *rules[i + kAhead / 2];
+      if (!next.actions.empty())
+        prefetch_object(next.actions.data(),
+                        std::min<size_t>(next.actions.size() * sizeof(OfAction), 256));
+      if (next.stats) prefetch_object(next.stats.get(), sizeof(RuleStats));
+    }
+    const OfRule& r = *rules[i];
+    stats_head(head, r, now);
+    s.add(head, r.match, r.actions);
+    rules[i].reset();
   }
   s.finish();
+}
+
+/// Asks for the cache lines of [p, p + n) (a hint, never a fault).
+inline void OfprotoBackend::prefetch_object(const void* p, size_t n) noexcept {
+  const char* c = static_cast<const char*>(p);
+  for (size_t off = 0; off < n; off += 64) __builtin_prefetch(c + off);
 }
 
 /// Every field of `r`'s flow stats entry but the match and instructions.
