@@ -1,10 +1,13 @@
 // The OpenFlow codec alone: negotiate a version from a peer's hello, frame
 // a byte stream, decode a flow-mod into flowpath's Match and actions, and
-// answer a malformed message with the OFPT_ERROR Open vSwitch would send.
+// answer a malformed message with the OFPT_ERROR Open vSwitch would send;
+// encode many matches of one shape through a TlvPlanCache (a flow dump's).
 #include <cstdio>
+#include <string>
 
 #include "flowpath/flow/ofctl_text.hpp"
 #include "flowpath/openflow/framing.hpp"
+#include "flowpath/openflow/tlv_plan.hpp"
 
 namespace of = flowpath::openflow;
 
@@ -39,5 +42,17 @@ int main() {
   auto r = of::decode_or_error(bad);
   auto err = std::get<of::ErrorMsg>(of::decode(*r.error).body);
   std::printf("error type=%u code=%u (%s)\n", err.type, err.code, r.what.c_str());
-  return err.type == 1 && err.code == 1 ? 0 : 1;
+
+  // Matches of one shape: the field walk once, then the plan replayed.
+  of::TlvPlanCache plans;
+  std::vector<uint8_t> planned, walked;
+  of::Writer pw(planned), ww(walked);
+  for (int port : {10, 11, 12}) {
+    auto m = flowpath::parse_match("tcp,in_port=" + std::to_string(port) + ",tp_dst=22");
+    plans.encode(pw, m, of::TlvDialect::kNxm);
+    of::encode_tlvs(ww, m, of::TlvDialect::kNxm);
+  }
+  std::printf("3 NXM matches: %zu bytes, %s\n", planned.size(),
+              planned == walked ? "same as encode_tlvs" : "DIFFERENT");
+  return err.type == 1 && err.code == 1 && planned == walked ? 0 : 1;
 }

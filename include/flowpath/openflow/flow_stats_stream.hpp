@@ -14,7 +14,8 @@
 // entry is encoded here once, into its message.  add() with parts lets a
 // switch encode its rules where they are, with no FlowStats copy (a Match
 // and an action vector each) per flow.  The bytes of each message are what
-// encode() gives for the same entries.
+// encode() gives for the same entries; matches are encoded through a
+// TlvPlanCache (openflow/tlv_plan.hpp: the field walk once per mask shape).
 //
 // Cost: linear in the entries.  Thread-safety: none; one stream per output.
 #pragma once
@@ -34,12 +35,12 @@ class FlowStatsStream {
   /// `match` and `actions` (apply-actions and goto_table).
   void add(const FlowStats& head, const Match& match, const OfActionList& actions) {
     size_t mark = out_.size();
-    enc::flow_stats(w_, v_, head, match, actions, {}, false, nx_);  // in place
+    enc::flow_stats(w_, v_, head, match, actions, {}, false, nx_, &plans_);  // in place
     if (out_.size() - at_ > kMaxMessageLen) overflow(mark);
   }
   void add(const FlowStats& f) {
     size_t mark = out_.size();
-    enc::flow_stats(w_, v_, f, nx_);
+    enc::flow_stats(w_, v_, f, nx_, &plans_);
     if (out_.size() - at_ > kMaxMessageLen) overflow(mark);
   }
   /// Closes the last message (flag "more" cleared).  Call once.
@@ -75,6 +76,7 @@ class FlowStatsStream {
   uint32_t xid_;
   bool nx_;
   size_t at_ = 0, first_entry_ = 0;
+  TlvPlanCache plans_;  // the dump's match shapes (openflow/tlv_plan.hpp)
 };
 
 /// Appends the flow stats reply to `rep` (rep.type == kFlow; rep.flags is

@@ -14,18 +14,32 @@
 // Cost: linear in the fields.  Thread-safety: pure functions.
 #pragma once
 
+#include <vector>
+
 #include "flowpath/openflow/nxm.hpp"
 
 namespace flowpath::openflow {
 namespace nxm {
 
-inline void put_value(Writer& w, uint64_t v, size_t n) {
-  for (size_t i = n; i-- > 0;) w.u8(v >> (8 * i));
-}
+inline void put_value(Writer& w, uint64_t v, size_t n) { w.uint(v, n); }
+
+/// One entry encode_tlvs wrote, as a TlvPlanCache replays it for the next
+/// match of the same shape (openflow/tlv_plan.hpp): the header is fixed by
+/// the mask, the value (and mask) bytes are read from the match.
+struct TlvStep {
+  const FieldInfo* f;
+  uint32_t header;
+  uint8_t len;  // value bytes
+  Kind kind;
+  bool masked;
+  bool vlan_none;  // OXM VLAN_VID = OFPVID_NONE: a zero value, no field read
+};
+using TlvSteps = std::vector<TlvStep>;
 
 /// Writes one entry for field `fid` if the match constrains it; marks the
-/// key bits it carried in `covered`.
-inline void put_entry(Writer& w, const Match& m, FieldId fid, TlvDialect d, Match& covered) {
+/// key bits it carried in `covered`; appends what it wrote to *rec if given.
+inline void put_entry(Writer& w, const Match& m, FieldId fid, TlvDialect d, Match& covered,
+                      TlvSteps* rec = nullptr) {
   const FieldInfo& f = field_info(fid);
   if (f.n_bytes <= 8 && match_mask(m, fid) == 0) return;  // most calls: no entry, no search
   const TlvField* t = for_field(fid, d);
@@ -39,6 +53,7 @@ inline void put_entry(Writer& w, const Match& m, FieldId fid, TlvDialect d, Matc
     if (mk == Ipv6Addr{}) return;
     bool masked = mk != all;
     w.u32(header(*t, masked));
+    if (rec) rec->push_back({&f, header(*t, masked), t->len, t->kind, masked, false});
     w.bytes(v.b.data(), 16);
     if (masked) w.bytes(mk.b.data(), 16);
     std::memcpy(field_bytes(covered, f, true), mk.b.data(), 16);
@@ -54,6 +69,7 @@ inline void put_entry(Writer& w, const Match& m, FieldId fid, TlvDialect d, Matc
     throw Error(std::string("match field ") + std::string(f.name) +
                 ": cannot be matched with a mask");
   w.u32(header(*t, masked));
+  if (rec) rec->push_back({&f, header(*t, masked), t->len, t->kind, masked, false});
   put_value(w, v, t->len);
   if (masked) put_value(w, mk, t->len);
   if (t->kind == Kind::kVlanVid)
@@ -62,35 +78,38 @@ inline void put_entry(Writer& w, const Match& m, FieldId fid, TlvDialect d, Matc
     match_set(covered, fid, 0, mk);
 }
 
-inline void put_vlan(Writer& w, const Match& m, TlvDialect d, Match& covered) {
+inline void put_vlan(Writer& w, const Match& m, TlvDialect d, Match& covered, TlvSteps* rec) {
   using F = FieldId;
   uint64_t tm = get_field(m.mask, F::kVlanTci), tv = get_field(m.value, F::kVlanTci);
   if (tm == 0) return;
-  if (d == TlvDialect::kNxm) return put_entry(w, m, F::kVlanTci, d, covered);
+  if (d == TlvDialect::kNxm) return put_entry(w, m, F::kVlanTci, d, covered, rec);
   if ((tm & kVlanCfi) && !(tv & kVlanCfi)) {  // no tag: VLAN_VID = OFPVID_NONE
-    w.u32(header(*for_field(F::kVlanTci, d), false));
+    const uint32_t h = header(*for_field(F::kVlanTci, d), false);
+    w.u32(h);
     w.u16(0);
+    if (rec) rec->push_back({nullptr, h, 2, Kind::kVlanVid, false, true});
     put_field(covered.mask, F::kVlanTci, tm);
     return;
   }
-  put_entry(w, m, F::kVlanTci, d, covered);
+  put_entry(w, m, F::kVlanTci, d, covered, rec);
   if (tm & kVlanPcpMask) {
     if ((tm & kVlanPcpMask) != kVlanPcpMask)
       throw Error("match field dl_vlan_pcp: OXM cannot carry a partial PCP mask");
-    put_entry(w, m, F::kDlVlanPcp, d, covered);
+    put_entry(w, m, F::kDlVlanPcp, d, covered, rec);
   }
 }
 
 }  // namespace nxm
 
 /// Appends the TLVs of `m` (no padding); returns their length in bytes.
-/// `cookie` (NXM only) adds NXM_NX_COOKIE when its mask is nonzero.
+/// `cookie` (NXM only) adds NXM_NX_COOKIE when its mask is nonzero; `rec`
+/// receives the entries written but the cookie (TlvPlanCache's plan).
 inline size_t encode_tlvs(Writer& w, const Match& m, TlvDialect d,
-                          const TlvCookie* cookie = nullptr) {
+                          const TlvCookie* cookie = nullptr, nxm::TlvSteps* rec = nullptr) {
   using F = FieldId;
   size_t start = w.size();
   Match covered;
-  auto put = [&](F fid) { nxm::put_entry(w, m, fid, d, covered); };
+  auto put = [&](F fid) { nxm::put_entry(w, m, fid, d, covered, rec); };
   auto type = [&](uint16_t t) { return match_is_exact(m, F::kDlType, t); };
   auto proto = [&](uint8_t p) { return match_is_exact(m, F::kNwProto, p); };
   bool ip4 = type(kEthTypeIpv4), ip6 = type(kEthTypeIpv6),
@@ -102,7 +121,7 @@ inline size_t encode_tlvs(Writer& w, const Match& m, TlvDialect d,
   put(F::kDlSrc);
   put(F::kDlDst);
   put(F::kDlType);
-  nxm::put_vlan(w, m, d, covered);
+  nxm::put_vlan(w, m, d, covered, rec);
   if (ip) {
     if (ip4) put(F::kNwSrc), put(F::kNwDst);
     if (ip6) put(F::kIpv6Src), put(F::kIpv6Dst);

@@ -227,6 +227,12 @@ class Reader {
   const char* what_;
 };
 
+/// Stores the low `n` bytes of `v` (n <= 8) big-endian at p; returns p + n.
+inline uint8_t* store_be(uint8_t* p, uint64_t v, size_t n) noexcept {
+  for (size_t i = 0; i < n; ++i) p[i] = uint8_t(v >> (8 * (n - 1 - i)));
+  return p + n;
+}
+
 /// Big-endian writer appending to a byte vector.
 class Writer {
  public:
@@ -236,7 +242,16 @@ class Writer {
   void u16(uint64_t v) { put(v, 2); }
   void u32(uint64_t v) { put(v, 4); }
   void u64(uint64_t v) { put(v, 8); }
+  /// The low `n` bytes of `v` (n <= 8), most significant first.
+  void uint(uint64_t v, size_t n) { put(v, n); }
   void zeros(size_t n) { out_.insert(out_.end(), n, 0); }
+  /// `n` zero bytes appended, returned to be filled (with store_be): one
+  /// size check for a run of fields instead of one per field.
+  uint8_t* extend(size_t n) {
+    size_t at = out_.size();
+    out_.resize(at + n);
+    return out_.data() + at;
+  }
   void bytes(const void* p, size_t n) {
     auto* b = static_cast<const uint8_t*>(p);
     out_.insert(out_.end(), b, b + n);

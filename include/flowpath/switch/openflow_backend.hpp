@@ -53,6 +53,11 @@
 // flow-mod, the control socket) — as OVS sends them.  A rule replaced by
 // an add of the same match and priority is not reported (OVS neither).
 //
+// The members live by responsibility: flow-mods and the barrier in
+// switch/openflow_backend_flow_mod.hpp, stats and the flow dump in
+// switch/openflow_backend_stats.hpp, packet-out and flow-removed in
+// switch/openflow_backend_async.hpp; this header includes them all.
+//
 // Thread-safety: each call takes the Ofproto's mutex or the PMD mutexes,
 // never both at once (the Switch's lock order).
 #pragma once
@@ -106,74 +111,12 @@ class OfprotoBackend : public openflow::SwitchBackend {
   /// the unlock, so upcalls and flow-mods wait ~the sort, not the ~10 MB of
   /// encoding.  The entries are the table as of the selection.
   void append_flow_stats(const openflow::StatsRequest& rq, uint8_t version, uint32_t xid,
-                         std::vector<uint8_t>& out) override {
-    std::vector<std::shared_ptr<const OfRule>> rules;
-    int64_t now;
-    {
-      std::lock_guard lock(of_.mutex());
-      now = of_.clock()->now_ms();
-      rules = select_pinned(rq);
-    }
-    out.reserve(out.size() + rules.size() * 112);  // ~the mean entry: no regrowth copies
-    openflow::FlowStatsStream s(out, version, xid, rq.match_format);
-    openflow::FlowStats head;
-    for (const auto& r : rules) {
-      stats_head(head, *r, now);
-      s.add(head, r->match, r->actions);
-    }
-    s.finish();
-  }
+                         std::vector<uint8_t>& out) override;
   std::optional<openflow::OfpErrc> packet_out(const openflow::PacketOut& po) override;
 
-  /// ovs-ofctl sends a barrier after every flow-mod of add-flows, so this
-  /// is on the path of each one.  Nothing to wait for when no table moved
-  /// since the last fence.  Else each PMD is past the change once either
-  /// it published a generation >= g (its next pass began), or we hold its
-  /// mutex for a moment: a PMD processes every batch under that mutex and
-  /// Datapath::process revalidates before each batch, so with the mutex
-  /// free no batch is in flight and every later one sees generation g.
-  /// The second way matters when cores are oversubscribed: a PMD that was
-  /// descheduled (or shares our core) may not run a pass for milliseconds,
-  /// but then its mutex is free.  try_lock, never lock: a PMD that runs
-  /// retakes its mutex at once, and its next pass is microseconds away.
-  /// The wait is our CPU: a spin of at most kBarrierSpinUs (a running
-  /// PMD's next pass is microseconds away) that tries the mutex every 4th
-  /// round only (try_lock pulls the cache line the PMD takes on every
-  /// port of every pass), then sleeps until the PMD's next pass wakes it
-  /// (Pmd::wait_for_publish) — a PMD that takes longer is off its core,
-  /// and spinning on, or napping in timer steps, would cost a context
-  /// switch per nap (it was 50 µs of spin, then 20 µs naps).
-  void barrier() override {
-    if (!sw_) return;
-    uint64_t g = of_.generation();
-    if (g <= fenced_) return;
-    if (!sw_->running()) {  // no PMD threads: the switch syncs them itself
-      if (sw_->wait_pmds_past(g)) fenced_ = g;
-      return;
-    }
-    using Clock = std::chrono::steady_clock;
-    const auto start = Clock::now();
-    for (size_t i = 0; i < sw_->num_pmds(); ++i) {
-      Pmd& p = sw_->pmd(i);
-      bool spinning = true;
-      for (unsigned k = 0;; ++k) {
-        if (p.seen_generation() >= g) break;
-        if ((k & 3) == 3 || !spinning)
-          if (std::unique_lock l(p.mutex(), std::try_to_lock); l.owns_lock()) break;
-        if (spinning && (k & 63) != 63) {
-          cpu_relax();
-          continue;
-        }
-        auto waited = Clock::now() - start;
-        if (waited > std::chrono::seconds(5)) return;  // a stuck PMD: no fence claimed
-        // Off its core: sleep until its next pass publishes (it wakes us);
-        // look at its mutex again every 200 µs (descheduled between batches).
-        if (waited > std::chrono::microseconds(kBarrierSpinUs)) spinning = false;
-        if (!spinning) p.wait_for_publish(g, 200);
-      }
-    }
-    fenced_ = g;
-  }
+  /// Returns once every earlier change is in effect in the datapath
+  /// (openflow_backend_flow_mod.hpp says how).
+  void barrier() override;
   /// How long barrier() spins before it sleeps.
   static constexpr int kBarrierSpinUs = 10;
 
@@ -243,6 +186,7 @@ class OfprotoBackend : public openflow::SwitchBackend {
     return bridge().tables().shared_rules_if(rq.table_id, selector(rq));
   }
   static void stats_head(openflow::FlowStats& s, const OfRule& r, int64_t now);
+  static void prefetch_object(const void* p, size_t n) noexcept;
   void port_stats(const openflow::StatsRequest& rq, openflow::StatsReply& rep);
 
   // Flow-removed bookkeeping: a rule is known by its counters' identity.
@@ -275,156 +219,8 @@ class OfprotoBackend : public openflow::SwitchBackend {
   uint64_t fenced_ = 0;  // every PMD is known to be past this generation
 };
 
-inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod(const openflow::FlowMod& fm,
-                                                                 uint8_t version) {
-  using C = openflow::FlowModCommand;
-  std::lock_guard lock(of_.mutex());
-  BridgeTables& t = bridge().tables();
-  OfActionList actions = fm.instructions.flattened();
-  const bool strict = fm.command == C::kModifyStrict || fm.command == C::kDeleteStrict;
-  uint8_t add_table = fm.table_id == kOfTableAll ? 0 : fm.table_id;
-  if (add_table >= kNumTables) return openflow::OfpErrc::kBadTableId;
-  auto add = [&]() -> std::optional<openflow::OfpErrc> {
-    if (fm.flags & openflow::kFlowModCheckOverlap)
-      for (const OfRule* r : t.rules(add_table))
-        if (r->priority == fm.priority && overlaps(r->match, fm.match))
-          return openflow::OfpErrc::kFlowModOverlap;
-    // the last use of `actions` (a modify that selected nothing ends here)
-    t.add(add_table, fm.match, fm.priority, std::move(actions), fm.cookie, fm.idle_timeout,
-          fm.hard_timeout);
-    if (fm.flags & openflow::kFlowModSendFlowRem) track(fm, add_table);
-    return std::nullopt;
-  };
-  // Hidden rules (priority above 16 bits: the fail-open flow) are the
-  // switch's own: a controller's modify or delete must not touch them.
-  std::vector<OfRule> hidden;
-  if (fm.command != C::kAdd && t.max_priority() > 0xffff)
-    for (const OfRule* r : t.rules())
-      if (r->priority > 0xffff) hidden.push_back(*r);
-  struct Restore {
-    BridgeTables& t;
-    std::vector<OfRule>& rules;
-    ~Restore() {
-      for (const OfRule& r : rules)
-        t.add(r.table_id, r.match, r.priority, r.actions, r.cookie, r.idle_timeout, r.hard_timeout);
-    }
-  } restore{t, hidden};
-  switch (fm.command) {
-    case C::kAdd:
-      return add();
-    case C::kModify:
-    case C::kModifyStrict: {
-      auto f =
-          filter(fm.match, fm.priority, strict, fm.table_id, fm.cookie, fm.cookie_mask, kOfppNone);
-      if (t.modify(f, actions) == 0 && version == openflow::kOfp10 && fm.cookie_mask == 0)
-        return add();
-      return std::nullopt;
-    }
-    case C::kDelete:
-    case C::kDeleteStrict:
-      t.remove(filter(fm.match, fm.priority, strict, fm.table_id, fm.cookie, fm.cookie_mask,
-                      fm.out_port));
-      return std::nullopt;
-  }
-  return openflow::OfpErrc::kFlowModBadCommand;
-}
-
-/// Every field of `r`'s flow stats entry but the match and instructions.
-inline void OfprotoBackend::stats_head(openflow::FlowStats& s, const OfRule& r, int64_t now) {
-  s.table_id = r.table_id;
-  int64_t age = now - r.created_ms < 0 ? 0 : now - r.created_ms;
-  s.duration_sec = uint32_t(age / 1000);
-  s.duration_nsec = uint32_t(age % 1000) * 1000000u;
-  s.priority = r.priority;
-  s.idle_timeout = r.idle_timeout;
-  s.hard_timeout = r.hard_timeout;
-  s.idle_age = uint16_t(std::min<int64_t>((now - r.last_used_ms()) / 1000, 0xffff));
-  s.hard_age = uint16_t(std::min<int64_t>((now - r.modified_ms) / 1000, 0xffff));
-  s.cookie = r.cookie;
-  s.packet_count = r.stats ? r.stats->packets.load(std::memory_order_relaxed) : 0;
-  s.byte_count = r.stats ? r.stats->bytes.load(std::memory_order_relaxed) : 0;
-}
-
-inline openflow::StatsReply OfprotoBackend::stats(const openflow::StatsRequest& rq) {
-  using T = openflow::StatsType;
-  openflow::StatsReply rep;
-  rep.type = rq.type;
-  rep.match_format = rq.match_format;
-  if (rq.type == T::kPort) return port_stats(rq, rep), rep;
-  if (rq.type == T::kPortDesc) return rep.port_descs = port_descs(), rep;
-  std::lock_guard lock(of_.mutex());
-  int64_t now = of_.clock()->now_ms();
-  switch (rq.type) {
-    case T::kDesc:
-      rep.desc = {"flowpath", "flowpath switch", "flowpath", "None", bridge_};
-      break;
-    case T::kFlow: {
-      auto rules = select(rq);
-      rep.flows.reserve(rules.size());  // 100,000 entries: no regrowth copies
-      for (const OfRule* r : rules) {
-        openflow::FlowStats& f = rep.flows.emplace_back();
-        stats_head(f, *r, now);
-        f.match = r->match;
-        f.instructions.actions = r->actions;
-      }
-      break;
-    }
-    case T::kAggregate:
-      for (const OfRule* r : select(rq)) {
-        ++rep.aggregate.flow_count;
-        rep.aggregate.packet_count += r->stats ? r->stats->packets.load() : 0;
-        rep.aggregate.byte_count += r->stats ? r->stats->bytes.load() : 0;
-      }
-      break;
-    case T::kTable: {
-      // ovs-ofctl asks for these before every add-flows, dump-flows and
-      // del-flows in OpenFlow 1.0 (its table names): counted per table,
-      // not by listing (and sorting) every rule.
-      const BridgeTables& t = bridge().tables();
-      for (uint8_t id = 0; id < kNumTables; ++id)
-        rep.tables.push_back({id, id ? "table" + std::to_string(id) : "classifier", 0x3fffff,
-                              1000000, uint32_t(t.size(id)), 0, 0});
-      break;
-    }
-    case T::kTableFeatures:
-      for (uint8_t id = 0; id < kNumTables; ++id)
-        rep.table_features.push_back(
-            {id, id ? "table" + std::to_string(id) : "classifier", 0, 0, 0, 1000000});
-      break;
-    default:
-      break;
-  }
-  return rep;
-}
-
-inline void OfprotoBackend::port_stats(const openflow::StatsRequest& rq,
-                                       openflow::StatsReply& rep) {
-  std::vector<std::pair<uint32_t, uint32_t>> ports;  // ofport, dp_port
-  {
-    std::lock_guard lock(of_.mutex());
-    for (const BridgePort* p : bridge().ports())
-      if (rq.port_no == kOfppNone || rq.port_no == p->ofport())
-        ports.emplace_back(p->ofport(), p->dp_port);
-  }
-  for (auto [ofport, dp] : ports) {
-    openflow::PortStats s;
-    s.port_no = ofport;
-    // By number: ports() lists the open ports only, so an index would
-    // shift once a port has gone.
-    SwitchPort* sp = nullptr;
-    if (sw_)
-      for (SwitchPort* q : sw_->ports())
-        if (q->dp_port() == dp) sp = q;
-    if (sp) {
-      std::lock_guard lock(sp->domain());
-      SwitchPortStats st = sp->stats();
-      s.counters[0] = st.rx, s.counters[1] = st.tx;
-      s.counters[4] = st.rx_dropped, s.counters[5] = st.tx_dropped;
-    }
-    rep.ports.push_back(s);
-  }
-}
-
 }  // namespace flowpath
 
 #include "flowpath/switch/openflow_backend_async.hpp"
+#include "flowpath/switch/openflow_backend_flow_mod.hpp"
+#include "flowpath/switch/openflow_backend_stats.hpp"
