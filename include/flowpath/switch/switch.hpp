@@ -145,6 +145,11 @@ class Switch {
     /// The XDP fast path (docs/xdp-fast-path.md): cacheable flows are
     /// forwarded inside the kernel; a port opts out with options:xdp-fast=false.
     bool xdp_fast = false;
+    /// Each AF_XDP port has a Umem of its own with rings of this many
+    /// entries (io/afxdp_port.hpp; forwarding between ports copies);
+    /// 0: the ports of a PMD share its Umem (`umem`; zero copy between
+    /// them, but each port's bind costs the kernel work O(umem frames)).
+    uint32_t port_ring = 128;
     Umem::Config umem{};
     DatapathConfig datapath{};
     Ofproto::Options ofproto{};

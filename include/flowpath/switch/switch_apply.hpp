@@ -129,8 +129,14 @@ inline std::unique_ptr<SwitchPort> Switch::open_port(const PortConfig& c, uint32
       auto fast = c.options.find("xdp-fast");
       bool use_fast = xdp_ && (fast == c.options.end() || fast->second != "false");
       if (use_fast) ac.load_program = xdp_->loader(dp);
-      ac.fill_on_open = false;  // the PMD fills the rings: its pool, its thread
-      auto port = std::make_unique<AfxdpPort>(pmd.umem(opt_.umem), ac);
+      std::unique_ptr<AfxdpPort> port;
+      if (opt_.port_ring) {  // its own Umem, untouched by any PMD yet: rings filled here
+        ac.rx_size = ac.tx_size = opt_.port_ring;
+        port = std::make_unique<AfxdpPort>(ac);
+      } else {
+        ac.fill_on_open = false;  // the PMD fills the rings: its pool, its thread
+        port = std::make_unique<AfxdpPort>(pmd.umem(opt_.umem), ac);
+      }
       if (use_fast && !xdp_->set_port(dp, port->ifindex()))
         throw Error("port " + c.name + ": cannot enter it in the XDP fast path's port map");
       return std::make_unique<SwitchPort>(c.name, dp, pmd.index(), std::move(port));
