@@ -99,6 +99,7 @@ void on_db_action(flowpath::SwitchDb& sdb, flowpath::ovsdb::Client& c,
       if (!ops.empty()) c.transact(ops);
       static const bool trace = std::getenv("FLOWPATH_DB_TRACE") != nullptr;
       if (trace) print_db_trace(sdb, c, flowpath::steady_now_ns(), ops.size());
+      sdb.after_sent();
       for (const auto& e : sdb.last_result().errors)
         std::fprintf(stderr, "flowpath switch: %s\n", e.message.c_str());
       break;
@@ -160,6 +161,7 @@ int control_loop(flowpath::Switch& sw, flowpath::UnixctlServer& srv,
   int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) throw flowpath::Error(std::string("signalfd: ") + std::strerror(errno));
   flowpath::SwitchDb sdb(sw);
+  sw.prepare_spare();  // the first AF_XDP add finds its Umem ready
   using flowpath::ovsdb::Client;
   int64_t next_tick = Client::now_ms() + 1000, db_turn = 0;
   for (;;) {

@@ -245,7 +245,13 @@ TEST_F(AfxdpPortTest, OwnUmemPortsForwardByCopy) {
   veth("fpxe", "fpxf");
   veth("fpxg", "fpxh");
   AfxdpPort a({.ifname = "fpxe", .rx_size = 128, .tx_size = 128});
-  AfxdpPort b({.ifname = "fpxg", .rx_size = 128, .tx_size = 128});
+  // b on a Umem made ahead (the switch's spare); one too small is refused.
+  EXPECT_THROW(AfxdpPort(std::make_unique<Umem>(Umem::Config::for_rings(1, 64)),
+                         {.ifname = "fpxg", .rx_size = 128, .tx_size = 128}),
+               Error);
+  AfxdpPort b(std::make_unique<Umem>(Umem::Config::for_rings(1, 128)),
+              {.ifname = "fpxg", .rx_size = 128, .tx_size = 128});
+  EXPECT_TRUE(b.owns_umem());
   const uint32_t a_free = a.umem().available(), b_free = b.umem().available();
   RawSocket in("fpxf"), out("fpxh");
   ASSERT_TRUE(in.ok() && out.ok());

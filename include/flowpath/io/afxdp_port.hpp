@@ -119,6 +119,10 @@ class AfxdpPort {
   /// A port with a Umem of its own, sized by its rings (cfg.rx_size): see
   /// the header.  cfg.tx_size must not exceed cfg.rx_size.
   explicit AfxdpPort(const Config& cfg) : AfxdpPort(own_umem(cfg, checked_queues(cfg)), cfg) {}
+  /// The same with a Umem made ahead (no port has used it), at least as
+  /// large as Umem::Config::for_rings(queues, cfg.rx_size).
+  AfxdpPort(std::unique_ptr<Umem> umem, const Config& cfg)
+      : AfxdpPort(given_umem(std::move(umem), cfg, checked_queues(cfg)), cfg) {}
   AfxdpPort(const AfxdpPort&) = delete;
   AfxdpPort& operator=(const AfxdpPort&) = delete;
   ~AfxdpPort() {
@@ -272,10 +276,21 @@ class AfxdpPort {
     return cfg.queues ? cfg.queues : interface_rx_queues(cfg.ifname);
   }
   static Owned own_umem(const Config& cfg, uint32_t nq) {
+    check_rings(cfg);
+    return {std::make_unique<Umem>(Umem::Config::for_rings(nq, cfg.rx_size)), nq};
+  }
+  static Owned given_umem(std::unique_ptr<Umem> u, const Config& cfg, uint32_t nq) {
+    check_rings(cfg);
+    uint32_t need = Umem::Config::for_rings(nq, cfg.rx_size).num_frames;
+    if (!u || u->num_frames() < need || u->config().fill_size < cfg.rx_size)
+      throw Error("afxdp port " + cfg.ifname + ": the Umem given is smaller than " +
+                  std::to_string(need) + " frames with rings of " + std::to_string(cfg.rx_size));
+    return {std::move(u), nq};
+  }
+  static void check_rings(const Config& cfg) {
     if (cfg.tx_size > cfg.rx_size)
       throw Error("afxdp port " + cfg.ifname + ": tx_size " + std::to_string(cfg.tx_size) +
                   " exceeds rx_size " + std::to_string(cfg.rx_size) + " (an own Umem's ring)");
-    return {std::make_unique<Umem>(Umem::Config::for_rings(nq, cfg.rx_size)), nq};
   }
 
   // The kernel copied a received frame into the UMEM on the sender's CPU,

@@ -129,14 +129,7 @@ inline std::unique_ptr<SwitchPort> Switch::open_port(const PortConfig& c, uint32
       auto fast = c.options.find("xdp-fast");
       bool use_fast = xdp_ && (fast == c.options.end() || fast->second != "false");
       if (use_fast) ac.load_program = xdp_->loader(dp);
-      std::unique_ptr<AfxdpPort> port;
-      if (opt_.port_ring) {  // its own Umem, untouched by any PMD yet: rings filled here
-        ac.rx_size = ac.tx_size = opt_.port_ring;
-        port = std::make_unique<AfxdpPort>(ac);
-      } else {
-        ac.fill_on_open = false;  // the PMD fills the rings: its pool, its thread
-        port = std::make_unique<AfxdpPort>(pmd.umem(opt_.umem), ac);
-      }
+      std::unique_ptr<AfxdpPort> port = open_afxdp(ac, pmd);
       if (use_fast && !xdp_->set_port(dp, port->ifindex()))
         throw Error("port " + c.name + ": cannot enter it in the XDP fast path's port map");
       return std::make_unique<SwitchPort>(c.name, dp, pmd.index(), std::move(port));
@@ -157,6 +150,27 @@ inline std::unique_ptr<SwitchPort> Switch::open_port(const PortConfig& c, uint32
     default:
       throw Error("port " + c.name + ": type " + std::string(to_string(c.type)) +
                   " is not supported by `flowpath switch` (use `flowpath replay`)");
+  }
+}
+
+inline std::unique_ptr<AfxdpPort> Switch::open_afxdp(AfxdpPort::Config& ac, Pmd& pmd) {
+  if (!opt_.port_ring) {
+    ac.fill_on_open = false;  // the PMD fills the rings: its pool, its thread
+    return std::make_unique<AfxdpPort>(pmd.umem(opt_.umem), ac);
+  }
+  // Its own Umem, untouched by any PMD yet: the rings are filled here.
+  ac.rx_size = ac.tx_size = opt_.port_ring;
+  if (spare_umem_ && interface_rx_queues(ac.ifname) == 1)  // the spare is sized for one
+    return std::make_unique<AfxdpPort>(std::move(spare_umem_), ac);
+  return std::make_unique<AfxdpPort>(ac);
+}
+
+inline void Switch::prepare_spare() {
+  if (!opt_.port_ring || opt_.memory_ports || spare_umem_) return;
+  try {
+    spare_umem_ = std::make_unique<Umem>(Umem::Config::for_rings(1, opt_.port_ring));
+  } catch (const Error&) {
+    // Unprivileged, or out of memory: the add creates its own and reports.
   }
 }
 
