@@ -50,8 +50,10 @@ void switch_usage(FILE* f) {
       "  --xdp-fast        forward cached flows inside the kernel (XDP fast path;\n"
       "                    a port opts out with options:xdp-fast=false)\n"
       "  --no-xdp-fast     every packet through the PMD (the default)\n"
-      "  (default: each AF_XDP port has a UMEM of its own, 512 frames per queue,\n"
-      "                    rings of 128; frames cross between ports by copy)\n"
+      "  (default: each AF_XDP port has a UMEM of its own, 2 x ring frames per\n"
+      "                    queue; frames cross between ports by copy)\n"
+      "  --port-ring N     ring entries of a port with its own UMEM (default 2048;\n"
+      "                    64-4096, a power of two; smaller binds faster, buffers less)\n"
       "  --shared-umem     the AF_XDP ports of a PMD share one UMEM (16384 frames:\n"
       "                    zero-copy forwarding, but the kernel sizes each socket's\n"
       "                    pool by it: an add costs O(frames), docs/benchmarks.md)\n"
@@ -248,6 +250,17 @@ int cmd_switch(int argc, char** argv) {
       // Rings of at most an eighth of the pool each: two ports' fill rings
       // must not take every frame (transmit copies need some).
       opt.umem.fill_size = opt.umem.comp_size = std::min<uint32_t>(2048, n / 8);
+    } else if (a == "--port-ring" && i + 1 < argc) {
+      std::string v = argv[++i];
+      bool digits = !v.empty() && v.size() <= 4 && v.find_first_not_of("0123456789") == v.npos;
+      uint32_t n = digits ? uint32_t(std::stoul(v)) : 0;
+      if (n < 64 || n > 4096 || (n & (n - 1))) {
+        std::fprintf(stderr,
+                     "flowpath switch: --port-ring '%s': expected a power of two, 64-4096\n",
+                     v.c_str());
+        return 2;
+      }
+      opt.port_ring = n;
     } else if (a == "--shared-umem") {
       opt.port_ring = 0;
     } else if (a == "--generic")

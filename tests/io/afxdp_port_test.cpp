@@ -232,7 +232,7 @@ TEST_F(AfxdpPortTest, OwnUmemPortsReceiveTheirFirstFrameHoweverManyAreOpen) {
     auto p =
         std::make_unique<AfxdpPort>(AfxdpPort::Config{.ifname = n, .rx_size = 128, .tx_size = 128});
     EXPECT_TRUE(p->owns_umem());
-    EXPECT_EQ(p->umem().num_frames(), 4u * 128 * p->num_queues());
+    EXPECT_EQ(p->umem().num_frames(), 2u * 128 * p->num_queues());
     return p;
   });
   EXPECT_EQ(own_got, kPorts);
@@ -286,7 +286,7 @@ TEST_F(AfxdpPortTest, OwnUmemPortsForwardByCopy) {
 
 TEST(UmemSizing, ForRingsHoldsEveryFrameTheRingsCanAndChecksItsInput) {
   Umem::Config c = Umem::Config::for_rings(2, 128);
-  EXPECT_EQ(c.num_frames, 1024u);
+  EXPECT_EQ(c.num_frames, 512u);
   EXPECT_EQ(c.fill_size, 128u);
   EXPECT_EQ(c.comp_size, 128u);
   for (auto [q, r] : {std::pair{1u, 100u}, {1u, 32u}, {1u, 8192u}, {0u, 128u}, {300u, 128u}})

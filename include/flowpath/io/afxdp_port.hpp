@@ -22,11 +22,11 @@
 // Umem: shared or the port's own.  AfxdpPort(umem, cfg) binds to a Umem
 // shared with other ports of the same thread (a frame received here can
 // be sent on another of them without a copy); AfxdpPort(cfg) creates a
-// Umem of its own sized by its rings (Umem::Config::for_rings: 4 x ring
+// Umem of its own sized by its rings (Umem::Config::for_rings: 2 x ring
 // frames per queue, ring = cfg.rx_size), so that opening it costs the
-// kernel a 64 KB buffer pool instead of one sized by a large shared Umem
-// (umem.hpp, "Sizing"), and its fill rings are full from the start;
-// frames then cross to other ports by copy (tx(p, false)).
+// kernel a buffer pool of 512 KB (rings of 2,048) instead of 2 MB or more one sized by a large
+// shared Umem (umem.hpp, "Sizing"), and its fill rings are full from the start; frames then cross
+// to other ports by copy (tx(p, false)).
 //
 // Ports: one in, one out.  rx_burst() appends up to 32 - batch.count
 // packets, visiting the queues round robin.  Each Packet lives in its UMEM

@@ -37,9 +37,12 @@
 // free blocks of order >= 5 to the host) lands on memory the host must
 // fault in again, 0.2-0.4 GB/s: 5-20 ms per port, growing as ports are
 // added (docs/benchmarks.md, "Reconfiguration through OVSDB").
-// Config::for_rings sizes a Umem for ONE port by what its rings can hold
-// (fill + RX + TX + completion per queue): 512 frames for rings of 128,
-// a 64 KB pool, below order 5.
+// Config::for_rings sizes a Umem for ONE port by what its rings need
+// (a full fill ring and a full TX ring per queue): 4,096 frames for rings
+// of 2,048, a 512 KB pool per socket (the switch's default; smaller rings
+// cost less to bind but lost 40-70% more under load in bench/e2e).  The
+// rest of a Umem's cost, its memory and registration, is paid when it is
+// created, which Switch::prepare_spare does ahead of an add.
 //
 // Cost: alloc/free are one array access.  Thread-safety: none — all ports
 // sharing a Umem must be polled by one thread (one PMD thread per Umem);
@@ -75,9 +78,10 @@ class Umem {
     uint32_t comp_size = 2048;                // per socket completion ring
 
     /// A Umem for one port of `queues` sockets whose four rings have
-    /// `ring` entries: every frame those rings can hold at once (fill and
-    /// RX, TX and completion: 4 x ring per queue), so its fill rings are
-    /// never starved by another port's.  ring: a power of two, 64-4096.
+    /// `ring` entries: a full fill ring (the frames then move to RX and
+    /// back) and a full TX ring (then completion) per queue, 2 x ring, so
+    /// its fill rings are never starved by another port's.  ring: a power
+    /// of two, 64-4096.
     static Config for_rings(uint32_t queues, uint32_t ring) {
       if (ring < 64 || ring > 4096 || !std::has_single_bit(ring))
         throw Error("umem: ring size " + std::to_string(ring) +
@@ -85,7 +89,7 @@ class Umem {
       if (queues == 0 || queues > 256)
         throw Error("umem: " + std::to_string(queues) + " queues (1-256)");
       Config c;
-      c.num_frames = 4 * ring * queues;
+      c.num_frames = 2 * ring * queues;
       c.fill_size = c.comp_size = ring;
       return c;
     }

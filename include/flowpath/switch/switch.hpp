@@ -149,7 +149,7 @@ class Switch {
     /// entries (io/afxdp_port.hpp; forwarding between ports copies);
     /// 0: the ports of a PMD share its Umem (`umem`; zero copy between
     /// them, but each port's bind costs the kernel work O(umem frames)).
-    uint32_t port_ring = 128;
+    uint32_t port_ring = 2048;
     Umem::Config umem{};
     DatapathConfig datapath{};
     Ofproto::Options ofproto{};
