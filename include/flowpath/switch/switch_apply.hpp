@@ -160,18 +160,27 @@ inline std::unique_ptr<AfxdpPort> Switch::open_afxdp(AfxdpPort::Config& ac, Pmd&
   }
   // Its own Umem, untouched by any PMD yet: the rings are filled here.
   ac.rx_size = ac.tx_size = opt_.port_ring;
-  if (spare_umem_ && interface_rx_queues(ac.ifname) == 1)  // the spare is sized for one
-    return std::make_unique<AfxdpPort>(std::move(spare_umem_), ac);
+  if (interface_rx_queues(ac.ifname) == 1)  // the spare is sized for one queue
+    if (std::unique_ptr<Umem> u = take_spare())
+      return std::make_unique<AfxdpPort>(std::move(u), ac);
   return std::make_unique<AfxdpPort>(ac);
 }
 
+inline std::unique_ptr<Umem> Switch::take_spare() {
+  if (spare_making_.valid()) spare_ = spare_making_.get();  // never longer than making one
+  return std::move(spare_);
+}
+
 inline void Switch::prepare_spare() {
-  if (!opt_.port_ring || opt_.memory_ports || spare_umem_) return;
-  try {
-    spare_umem_ = std::make_unique<Umem>(Umem::Config::for_rings(1, opt_.port_ring));
-  } catch (const Error&) {
-    // Unprivileged, or out of memory: the add creates its own and reports.
-  }
+  if (!opt_.port_ring || opt_.memory_ports || spare_ || spare_making_.valid()) return;
+  spare_making_ = std::async(std::launch::async, [cfg =
+                                                      Umem::Config::for_rings(1, opt_.port_ring)] {
+    try {
+      return std::make_unique<Umem>(cfg);
+    } catch (const Error&) {
+      return std::unique_ptr<Umem>();  // unprivileged, no memory: the add makes its own and reports
+    }
+  });
 }
 
 inline std::string Switch::dpctl_show() {
