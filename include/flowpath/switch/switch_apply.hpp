@@ -13,9 +13,14 @@
 //    hold a packet of it or a deferred output to it; its number is reusable only then, so no
 //    megaflow still naming it can reach the new port.  The close itself runs on the
 //    PortCloser's thread (port_closer.hpp): the change is in effect before it ends.
+// AF_XDP ports get a Umem of their own (Options::port_ring; io/umem.hpp,
+// "Sizing"), the next one made ahead on a thread of its own
+// (prepare_spare), so an add only attaches XDP and binds.
 // Cost: O(changes) Ofproto calls plus one fence (a few µs with running
 // PMDs); opening AF_XDP/TAP ports dominates.  Control thread only.
 #pragma once
+
+#include <system_error>
 
 #include "flowpath/switch/switch.hpp"
 
@@ -173,14 +178,19 @@ inline std::unique_ptr<Umem> Switch::take_spare() {
 
 inline void Switch::prepare_spare() {
   if (!opt_.port_ring || opt_.memory_ports || spare_ || spare_making_.valid()) return;
-  spare_making_ = std::async(std::launch::async, [cfg =
-                                                      Umem::Config::for_rings(1, opt_.port_ring)] {
+  const Umem::Config cfg = Umem::Config::for_rings(1, opt_.port_ring);
+  auto make = [cfg] {
     try {
       return std::make_unique<Umem>(cfg);
     } catch (const Error&) {
       return std::unique_ptr<Umem>();  // unprivileged, no memory: the add makes its own and reports
     }
-  });
+  };
+  try {
+    spare_making_ = std::async(std::launch::async, make);
+  } catch (const std::system_error&) {
+    // No thread to spare: the next add makes its Umem itself.
+  }
 }
 
 inline std::string Switch::dpctl_show() {
