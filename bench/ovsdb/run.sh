@@ -51,8 +51,12 @@
 # KEEP_LOGS=DIR keeps each pass's logs and per-change series there.
 # PMD_MAX_SLEEP=US runs flowpath with --pmd-max-sleep US (idle PMDs sleep,
 # as ovs-vswitchd's other_config:pmd-maxsleep; default: busy-poll).
-# UMEM_FRAMES=N runs flowpath with --umem-frames N (each PMD's UMEM; the
-# kernel's per-socket pool is sized by it, so an AF_XDP add costs O(N)).
+# By default each flowpath AF_XDP port has a UMEM of its own (4,096 frames:
+# the kernel's per-socket pool is sized by the UMEM it binds to).
+# SHARED_UMEM=1 runs flowpath with --shared-umem (the ports of a PMD share
+# one 16,384-frame UMEM, as before 2026-12-05: an AF_XDP add costs O(16K));
+# UMEM_FRAMES=N with --umem-frames N (shared, N frames); PORT_RING=N with
+# --port-ring N (a port's own UMEM: rings of N, 2N frames).
 # STRACE=DIR: `strace -f -ttt -T` of each switch during its adds, into
 # DIR/SIDE-KIND.strace (slows every syscall: for breakdowns, not figures).
 # With STRACE or KEEP_LOGS, flowpath logs one "db-trace:" line per update
@@ -90,7 +94,8 @@ run_side() {
   fi
   if [[ -n ${STRACE:-}${KEEP_LOGS:-} ]]; then export FLOWPATH_DB_TRACE=1; fi
   ovs_private_start "$side" ${PMD_MAX_SLEEP:+--pmd-max-sleep "$PMD_MAX_SLEEP"} \
-    ${UMEM_FRAMES:+--umem-frames "$UMEM_FRAMES"}
+    ${UMEM_FRAMES:+--umem-frames "$UMEM_FRAMES"} ${SHARED_UMEM:+--shared-umem} \
+    ${PORT_RING:+--port-ring "$PORT_RING"}
   ovs_private_bridge "$side"
   ovs_private_vm_ports "$kind"
   ip netns exec "$P-vm1" ping -c 3 -i 0.2 -W 2 192.0.2.2 >/dev/null ||
@@ -180,9 +185,12 @@ run_side() {
   if [[ -n ${KEEP_LOGS:-} ]]; then cp -r "$D" "$KEEP_LOGS/$side-$kind"; cp "$R".* "$KEEP_LOGS/"; fi
 }
 
+umem_desc="per port, rings ${PORT_RING:-2048}"
+if [[ -n ${UMEM_FRAMES:-} ]]; then umem_desc="shared, $UMEM_FRAMES frames"
+elif [[ -n ${SHARED_UMEM:-} ]]; then umem_desc="shared, 16384 frames"; fi
 echo "reconfiguration through OVSDB: $N ports added then removed, one ovs-vsctl call each"
 echo "kernel $(uname -r), $(nproc) cores, $(ovs-vswitchd --version | head -1)," \
-  "flowpath --pmd-max-sleep ${PMD_MAX_SLEEP:-0} --umem-frames ${UMEM_FRAMES:-16384}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  "flowpath --pmd-max-sleep ${PMD_MAX_SLEEP:-0} umem $umem_desc, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 ratio() { echo "scale=1; $1 / $2" | bc -l; }
 # pos X: X floored at 0.1 ms, so that a ratio stays defined when the noise
 # eats a difference

@@ -1,6 +1,6 @@
 // flowpath switch (--config FILE | --db unix:PATH|tcp:IP:PORT) [--pmd-cores LIST]
 //                 [--ctl PATH] [--generic] [--pmd-max-sleep US]
-//                 [--xdp-fast | --no-xdp-fast] [--umem-frames N]
+//                 [--xdp-fast | --no-xdp-fast] [--shared-umem | --umem-frames N]
 //   Runs the bridges over real ports (AF_XDP, TAP for internal ports), one
 //   busy-polling PMD thread per listed core (default: one, on the last
 //   CPU), and serves the control socket (default
@@ -37,7 +37,7 @@ void switch_usage(FILE* f) {
       f,
       "usage: flowpath switch (--config FILE | --db REMOTE) [--pmd-cores LIST] [--ctl PATH]\n"
       "                       [--generic] [--pmd-max-sleep US] [--xdp-fast | --no-xdp-fast]\n"
-      "                       [--umem-frames N]\n"
+      "                       [--shared-umem | --umem-frames N]\n"
       "  --config FILE     bridges and ports from a file, read once\n"
       "  --db REMOTE       follow an Open_vSwitch database live (ovsdb-server at\n"
       "                    unix:PATH or tcp:IP:PORT), as ovs-vswitchd does\n"
@@ -50,9 +50,15 @@ void switch_usage(FILE* f) {
       "  --xdp-fast        forward cached flows inside the kernel (XDP fast path;\n"
       "                    a port opts out with options:xdp-fast=false)\n"
       "  --no-xdp-fast     every packet through the PMD (the default)\n"
-      "  --umem-frames N   frames of each PMD's UMEM (default 16384; 2048-262144, a\n"
-      "                    power of two; rings then min(2048, N/8) each). The kernel\n"
-      "                    sizes each AF_XDP socket's pool by it (docs/benchmarks.md)\n");
+      "  (default: each AF_XDP port has a UMEM of its own, 2 x ring frames per\n"
+      "                    queue; frames cross between ports by copy)\n"
+      "  --port-ring N     ring entries of a port with its own UMEM (default 2048;\n"
+      "                    64-4096, a power of two; smaller binds faster, buffers less)\n"
+      "  --shared-umem     the AF_XDP ports of a PMD share one UMEM (16384 frames:\n"
+      "                    zero-copy forwarding, but the kernel sizes each socket's\n"
+      "                    pool by it: an add costs O(frames), docs/benchmarks.md)\n"
+      "  --umem-frames N   --shared-umem with N frames (2048-262144, a power of two;\n"
+      "                    rings then min(2048, N/8) each)\n");
 }
 
 void print_ports(flowpath::Switch& sw) {
@@ -95,6 +101,7 @@ void on_db_action(flowpath::SwitchDb& sdb, flowpath::ovsdb::Client& c,
       if (!ops.empty()) c.transact(ops);
       static const bool trace = std::getenv("FLOWPATH_DB_TRACE") != nullptr;
       if (trace) print_db_trace(sdb, c, flowpath::steady_now_ns(), ops.size());
+      sdb.after_sent();
       for (const auto& e : sdb.last_result().errors)
         std::fprintf(stderr, "flowpath switch: %s\n", e.message.c_str());
       break;
@@ -156,6 +163,7 @@ int control_loop(flowpath::Switch& sw, flowpath::UnixctlServer& srv,
   int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) throw flowpath::Error(std::string("signalfd: ") + std::strerror(errno));
   flowpath::SwitchDb sdb(sw);
+  sw.prepare_spare();  // the first AF_XDP add finds its Umem ready
   using flowpath::ovsdb::Client;
   int64_t next_tick = Client::now_ms() + 1000, db_turn = 0;
   for (;;) {
@@ -238,9 +246,23 @@ int cmd_switch(int argc, char** argv) {
         return 2;
       }
       opt.umem.num_frames = n;
+      opt.port_ring = 0;  // a PMD's shared Umem
       // Rings of at most an eighth of the pool each: two ports' fill rings
       // must not take every frame (transmit copies need some).
       opt.umem.fill_size = opt.umem.comp_size = std::min<uint32_t>(2048, n / 8);
+    } else if (a == "--port-ring" && i + 1 < argc) {
+      std::string v = argv[++i];
+      bool digits = !v.empty() && v.size() <= 4 && v.find_first_not_of("0123456789") == v.npos;
+      uint32_t n = digits ? uint32_t(std::stoul(v)) : 0;
+      if (n < 64 || n > 4096 || (n & (n - 1))) {
+        std::fprintf(stderr,
+                     "flowpath switch: --port-ring '%s': expected a power of two, 64-4096\n",
+                     v.c_str());
+        return 2;
+      }
+      opt.port_ring = n;
+    } else if (a == "--shared-umem") {
+      opt.port_ring = 0;
     } else if (a == "--generic")
       opt.xdp_mode = flowpath::XdpMode::kGeneric;
     else if (a == "--xdp-fast" || a == "--no-xdp-fast")

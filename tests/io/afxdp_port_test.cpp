@@ -199,5 +199,106 @@ TEST_F(AfxdpPortTest, SecondProgramOnTheSameInterfaceIsAnAttachError) {
   }
 }
 
+// A port with its own Umem (the switch's default): sized by its rings,
+// filled at open, so a frame that arrives before the first rx_burst is
+// received, on every port however many are open.  The control: ports on
+// one shared 16,384-frame Umem whose fill rings take 2,048 frames each;
+// the ninth finds the pool dry and drops what arrives.
+TEST_F(AfxdpPortTest, OwnUmemPortsReceiveTheirFirstFrameHoweverManyAreOpen) {
+  constexpr int kPorts = 12;
+  for (int i = 0; i < kPorts; ++i) veth("fpo" + std::to_string(i), "fpq" + std::to_string(i));
+  auto first_frames = [&](auto open) {
+    std::vector<std::unique_ptr<AfxdpPort>> ports;
+    for (int i = 0; i < kPorts; ++i) ports.push_back(open("fpo" + std::to_string(i)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < kPorts; ++i) {
+      RawSocket far("fpq" + std::to_string(i));
+      EXPECT_TRUE(far.ok() && far.send(udp_frame(3000, uint8_t(i))));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // all arrived, none polled
+    int got = 0;
+    for (auto& p : ports) got += receive(*p, 1).count(&p - &ports[0]) ? 1 : 0;
+    return got;
+  };
+  {               // (the Umem's first socket stays bound until the Umem goes)
+    Umem shared;  // filled at open, as the port's first rx_burst would do
+    int shared_got = first_frames([&](const std::string& n) {
+      return std::make_unique<AfxdpPort>(shared, AfxdpPort::Config{.ifname = n});
+    });
+    EXPECT_LT(shared_got, kPorts)
+        << "the shared pool fed every fill ring; the control proves nothing";
+  }
+  int own_got = first_frames([](const std::string& n) {
+    auto p =
+        std::make_unique<AfxdpPort>(AfxdpPort::Config{.ifname = n, .rx_size = 128, .tx_size = 128});
+    EXPECT_TRUE(p->owns_umem());
+    EXPECT_EQ(p->umem().num_frames(), 2u * 128 * p->num_queues());
+    return p;
+  });
+  EXPECT_EQ(own_got, kPorts);
+}
+
+// Between ports with their own Umems a frame crosses by copy (the sink's
+// tx(p, false), then release on the port it came from): it arrives, and
+// both pools are whole again.
+TEST_F(AfxdpPortTest, OwnUmemPortsForwardByCopy) {
+  veth("fpxe", "fpxf");
+  veth("fpxg", "fpxh");
+  AfxdpPort a({.ifname = "fpxe", .rx_size = 128, .tx_size = 128});
+  // b on a Umem made ahead (the switch's spare); one too small is refused.
+  EXPECT_THROW(AfxdpPort(std::make_unique<Umem>(Umem::Config::for_rings(1, 64)),
+                         {.ifname = "fpxg", .rx_size = 128, .tx_size = 128}),
+               Error);
+  AfxdpPort b(std::make_unique<Umem>(Umem::Config::for_rings(1, 128)),
+              {.ifname = "fpxg", .rx_size = 128, .tx_size = 128});
+  EXPECT_TRUE(b.owns_umem());
+  const uint32_t a_free = a.umem().available(), b_free = b.umem().available();
+  RawSocket in("fpxf"), out("fpxh");
+  ASSERT_TRUE(in.ok() && out.ok());
+  ASSERT_TRUE(in.send(udp_frame(4000, 99)));
+  Batch batch;
+  bool sent = false;
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+       !sent && std::chrono::steady_clock::now() < end;) {
+    batch.clear();
+    a.rx_burst(batch);
+    for (Packet* p : batch) {
+      if (p->size() == 64 && p->data()[42] == 99) {
+        b.tx(*p, false);
+        sent = true;
+      }
+      a.release(*p);
+    }
+    b.flush();
+  }
+  ASSERT_TRUE(sent);
+  bool arrived = false;
+  for (int i = 0; i < 10 && !arrived; ++i) {
+    auto g = out.recv(200);
+    arrived = g.size() == 64 && g[42] == 99;
+  }
+  EXPECT_TRUE(arrived);
+  for (int i = 0; i < 10; ++i) b.flush();
+  a.rx_burst(batch);  // refills what the frame took
+  EXPECT_EQ(a.umem().available(), a_free);
+  EXPECT_EQ(b.umem().available(), b_free);
+}
+
+TEST(UmemSizing, ForRingsHoldsEveryFrameTheRingsCanAndChecksItsInput) {
+  Umem::Config c = Umem::Config::for_rings(2, 128);
+  EXPECT_EQ(c.num_frames, 512u);
+  EXPECT_EQ(c.fill_size, 128u);
+  EXPECT_EQ(c.comp_size, 128u);
+  for (auto [q, r] : {std::pair{1u, 100u}, {1u, 32u}, {1u, 8192u}, {0u, 128u}, {300u, 128u}})
+    EXPECT_THROW(Umem::Config::for_rings(q, r), Error) << q << " " << r;
+  try {
+    AfxdpPort p({.ifname = "fp-nonexist1", .rx_size = 128, .tx_size = 128});
+    FAIL() << "no exception";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("fp-nonexist1: no such interface"), std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace flowpath

@@ -19,6 +19,15 @@
 // socket; native XDP with a fallback to generic mode; zero-copy binding
 // where the driver has it, else copy mode; need_wakeup always.
 //
+// Umem: shared or the port's own.  AfxdpPort(umem, cfg) binds to a Umem
+// shared with other ports of the same thread (a frame received here can
+// be sent on another of them without a copy); AfxdpPort(cfg) creates a
+// Umem of its own sized by its rings (Umem::Config::for_rings: 2 x ring
+// frames per queue, ring = cfg.rx_size), so that opening it costs the
+// kernel a buffer pool of 512 KB (rings of 2,048) instead of 2 MB or more one sized by a large
+// shared Umem (umem.hpp, "Sizing"), and its fill rings are full from the start; frames then cross
+// to other ports by copy (tx(p, false)).
+//
 // Ports: one in, one out.  rx_burst() appends up to 32 - batch.count
 // packets, visiting the queues round robin.  Each Packet lives in its UMEM
 // frame (Packet::user = frame address); the caller sets in_port.  Every
@@ -105,31 +114,23 @@ class AfxdpPort {
     bool fill_on_open = true;
   };
 
-  AfxdpPort(Umem& umem, const Config& cfg) : umem_(umem), name_(cfg.ifname) {
-    ifindex_ = int(if_nametoindex(cfg.ifname.c_str()));
-    if (cfg.ifname.empty() || cfg.ifname.size() >= IFNAMSIZ || ifindex_ == 0)
-      throw Error("afxdp port " + cfg.ifname + ": no such interface");
-    if (cfg.mount_bpffs) ensure_bpffs();
-    uint32_t nq = cfg.queues ? cfg.queues : interface_rx_queues(cfg.ifname);
-    prog_ = cfg.load_program ? std::make_unique<XskProgram>(cfg.ifname, ifindex_, cfg.mode,
-                                                            cfg.load_program(cfg.ifname, nq))
-                             : std::make_unique<XskProgram>(cfg.ifname, ifindex_, nq, cfg.mode);
-    XskQueueConfig qc;
-    qc.rx_size = cfg.rx_size;
-    qc.tx_size = cfg.tx_size;
-    qc.xdp_flags = prog_->xdp_flags();
-    qc.zero_copy = cfg.zero_copy;
-    qc.fill_on_open = cfg.fill_on_open;
-    qc.xskmap_base = prog_->key_base();
-    for (uint32_t q = 0; q < nq; ++q)
-      queues_.push_back(std::make_unique<XskQueue>(umem, cfg.ifname, q, prog_->map_fd(), qc));
-  }
+  /// A port on a Umem shared with other ports of the same thread.
+  AfxdpPort(Umem& umem, const Config& cfg) : AfxdpPort(nullptr, &umem, cfg, checked_queues(cfg)) {}
+  /// A port with a Umem of its own, sized by its rings (cfg.rx_size): see
+  /// the header.  cfg.tx_size must not exceed cfg.rx_size.
+  explicit AfxdpPort(const Config& cfg) : AfxdpPort(own_umem(cfg, checked_queues(cfg)), cfg) {}
+  /// The same with a Umem made ahead (no port has used it), at least as
+  /// large as Umem::Config::for_rings(queues, cfg.rx_size).
+  AfxdpPort(std::unique_ptr<Umem> umem, const Config& cfg)
+      : AfxdpPort(given_umem(std::move(umem), cfg, checked_queues(cfg)), cfg) {}
   AfxdpPort(const AfxdpPort&) = delete;
   AfxdpPort& operator=(const AfxdpPort&) = delete;
   ~AfxdpPort() {
-    queues_.clear();  // sockets first, then the program
+    queues_.clear();  // sockets first, then the program (then an own Umem)
     prog_.reset();
   }
+  /// True when the port owns its Umem (no other port uses it).
+  bool owns_umem() const noexcept { return own_umem_ != nullptr; }
 
   /// Appends up to kBatchSize - batch.count received packets; returns how many.
   uint32_t rx_burst(Batch& batch) noexcept {
@@ -243,6 +244,55 @@ class AfxdpPort {
   }
 
  private:
+  struct Owned {  // an own Umem and the queue count it was sized for
+    std::unique_ptr<Umem> umem;
+    uint32_t queues;
+  };
+  AfxdpPort(Owned o, const Config& cfg) : AfxdpPort(std::move(o.umem), nullptr, cfg, o.queues) {}
+  AfxdpPort(std::unique_ptr<Umem> own, Umem* shared, const Config& cfg, uint32_t nq)
+      : own_umem_(std::move(own)), umem_(shared ? *shared : *own_umem_), name_(cfg.ifname) {
+    ifindex_ = int(if_nametoindex(cfg.ifname.c_str()));
+    if (ifindex_ == 0) throw Error("afxdp port " + cfg.ifname + ": no such interface");
+    if (cfg.mount_bpffs) ensure_bpffs();
+    prog_ = cfg.load_program ? std::make_unique<XskProgram>(cfg.ifname, ifindex_, cfg.mode,
+                                                            cfg.load_program(cfg.ifname, nq))
+                             : std::make_unique<XskProgram>(cfg.ifname, ifindex_, nq, cfg.mode);
+    XskQueueConfig qc;
+    qc.rx_size = cfg.rx_size;
+    qc.tx_size = cfg.tx_size;
+    qc.xdp_flags = prog_->xdp_flags();
+    qc.zero_copy = cfg.zero_copy;
+    qc.fill_on_open = cfg.fill_on_open;
+    qc.xskmap_base = prog_->key_base();
+    for (uint32_t q = 0; q < nq; ++q)
+      queues_.push_back(std::make_unique<XskQueue>(umem_, cfg.ifname, q, prog_->map_fd(), qc));
+  }
+
+  /// Validates the name; the number of queues the port will open.
+  static uint32_t checked_queues(const Config& cfg) {
+    if (cfg.ifname.empty() || cfg.ifname.size() >= IFNAMSIZ ||
+        if_nametoindex(cfg.ifname.c_str()) == 0)
+      throw Error("afxdp port " + cfg.ifname + ": no such interface");
+    return cfg.queues ? cfg.queues : interface_rx_queues(cfg.ifname);
+  }
+  static Owned own_umem(const Config& cfg, uint32_t nq) {
+    check_rings(cfg);
+    return {std::make_unique<Umem>(Umem::Config::for_rings(nq, cfg.rx_size)), nq};
+  }
+  static Owned given_umem(std::unique_ptr<Umem> u, const Config& cfg, uint32_t nq) {
+    check_rings(cfg);
+    uint32_t need = Umem::Config::for_rings(nq, cfg.rx_size).num_frames;
+    if (!u || u->num_frames() < need || u->config().fill_size < cfg.rx_size)
+      throw Error("afxdp port " + cfg.ifname + ": the Umem given is smaller than " +
+                  std::to_string(need) + " frames with rings of " + std::to_string(cfg.rx_size));
+    return {std::move(u), nq};
+  }
+  static void check_rings(const Config& cfg) {
+    if (cfg.tx_size > cfg.rx_size)
+      throw Error("afxdp port " + cfg.ifname + ": tx_size " + std::to_string(cfg.tx_size) +
+                  " exceeds rx_size " + std::to_string(cfg.rx_size) + " (an own Umem's ring)");
+  }
+
   // The kernel copied a received frame into the UMEM on the sender's CPU,
   // so the parser's first read of it is a cross-core cache miss (most of
   // parse_batch's time in a profile).  Every descriptor of a burst is
@@ -259,6 +309,7 @@ class AfxdpPort {
     if (d.len > 64) __builtin_prefetch(p + 64, 1, 3);
   }
 
+  std::unique_ptr<Umem> own_umem_;  // set: the port's own (destroyed last)
   Umem& umem_;
   std::string name_;
   int ifindex_ = 0;

@@ -30,6 +30,20 @@
 // kernel no longer touches them.  Two stores per packet; a reclaim scans
 // the frames once (16,384: microseconds).
 //
+// Sizing.  The kernel gives every socket bound to a Umem its own buffer
+// pool with one ~128-byte entry per frame of the WHOLE Umem, allocated and
+// zeroed in bind(): 16,384 frames cost 2 MB per socket, a high-order
+// allocation that on a VM with free page reporting (virtio-balloon reports
+// free blocks of order >= 5 to the host) lands on memory the host must
+// fault in again, 0.2-0.4 GB/s: 5-20 ms per port, growing as ports are
+// added (docs/benchmarks.md, "Reconfiguration through OVSDB").
+// Config::for_rings sizes a Umem for ONE port by what its rings need
+// (a full fill ring and a full TX ring per queue): 4,096 frames for rings
+// of 2,048, a 512 KB pool per socket (the switch's default; smaller rings
+// cost less to bind but lost 40-70% more under load in bench/e2e).  The
+// rest of a Umem's cost, its memory and registration, is paid when it is
+// created, which Switch::prepare_spare does ahead of an add.
+//
 // Cost: alloc/free are one array access.  Thread-safety: none — all ports
 // sharing a Umem must be polled by one thread (one PMD thread per Umem);
 // new_owner() is the exception (atomic: a port may open on another thread).
@@ -62,6 +76,23 @@ class Umem {
     uint32_t headroom = 0;                    // extra, beyond the kernel's 256
     uint32_t fill_size = 2048;                // per socket fill ring
     uint32_t comp_size = 2048;                // per socket completion ring
+
+    /// A Umem for one port of `queues` sockets whose four rings have
+    /// `ring` entries: a full fill ring (the frames then move to RX and
+    /// back) and a full TX ring (then completion) per queue, 2 x ring, so
+    /// its fill rings are never starved by another port's.  ring: a power
+    /// of two, 64-4096.
+    static Config for_rings(uint32_t queues, uint32_t ring) {
+      if (ring < 64 || ring > 4096 || !std::has_single_bit(ring))
+        throw Error("umem: ring size " + std::to_string(ring) +
+                    " is not a power of two in 64-4096");
+      if (queues == 0 || queues > 256)
+        throw Error("umem: " + std::to_string(queues) + " queues (1-256)");
+      Config c;
+      c.num_frames = 2 * ring * queues;
+      c.fill_size = c.comp_size = ring;
+      return c;
+    }
   };
 
   Umem() : Umem(Config{}) {}

@@ -57,6 +57,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -145,6 +146,11 @@ class Switch {
     /// The XDP fast path (docs/xdp-fast-path.md): cacheable flows are
     /// forwarded inside the kernel; a port opts out with options:xdp-fast=false.
     bool xdp_fast = false;
+    /// Each AF_XDP port has a Umem of its own with rings of this many
+    /// entries (io/afxdp_port.hpp; forwarding between ports copies);
+    /// 0: the ports of a PMD share its Umem (`umem`; zero copy between
+    /// them, but each port's bind costs the kernel work O(umem frames)).
+    uint32_t port_ring = 2048;
     Umem::Config umem{};
     DatapathConfig datapath{};
     Ofproto::Options ofproto{};
@@ -222,6 +228,11 @@ class Switch {
   /// and a wait for them all (tests; stop() does not need it).
   size_t closing() const { return closer_.pending(); }
   void finish_closing() { closer_.close_all(); }
+  /// Starts creating the next AF_XDP port's own Umem on a thread of its
+  /// own (its memory faulted in and registered: 8 MB, ~6 ms at load), so
+  /// that an add only attaches and binds; the control loop calls it after
+  /// a change was answered.  An add that comes first waits for it.
+  void prepare_spare();
   /// The configuration running now (what apply() achieved).
   const SwitchConfig& config() const noexcept { return cfg_; }
 
@@ -281,6 +292,8 @@ class Switch {
 
  private:
   std::unique_ptr<SwitchPort> open_port(const PortConfig& c, uint32_t dp);
+  std::unique_ptr<AfxdpPort> open_afxdp(AfxdpPort::Config& ac, Pmd& pmd);
+  std::unique_ptr<Umem> take_spare();
   void retire_port(const std::string& name, std::vector<std::unique_ptr<SwitchPort>>& closing,
                    std::vector<uint32_t>& numbers);
   void add_port(const std::string& bridge, const PortConfig& pc, ApplyResult& r);
@@ -302,6 +315,8 @@ class Switch {
   std::vector<std::unique_ptr<SwitchPort>> owned_;
   std::vector<std::unique_ptr<SwitchPort>> graveyard_;  // removed, fence timed out
   PortCloser closer_;  // after pmds_: closes with their mutexes and UMEMs alive
+  std::future<std::unique_ptr<Umem>> spare_making_;  // prepare_spare()
+  std::unique_ptr<Umem> spare_;                      // made, not yet used
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
 };

@@ -13,9 +13,14 @@
 //    hold a packet of it or a deferred output to it; its number is reusable only then, so no
 //    megaflow still naming it can reach the new port.  The close itself runs on the
 //    PortCloser's thread (port_closer.hpp): the change is in effect before it ends.
+// AF_XDP ports get a Umem of their own (Options::port_ring; io/umem.hpp,
+// "Sizing"), the next one made ahead on a thread of its own
+// (prepare_spare), so an add only attaches XDP and binds.
 // Cost: O(changes) Ofproto calls plus one fence (a few µs with running
 // PMDs); opening AF_XDP/TAP ports dominates.  Control thread only.
 #pragma once
+
+#include <system_error>
 
 #include "flowpath/switch/switch.hpp"
 
@@ -129,8 +134,7 @@ inline std::unique_ptr<SwitchPort> Switch::open_port(const PortConfig& c, uint32
       auto fast = c.options.find("xdp-fast");
       bool use_fast = xdp_ && (fast == c.options.end() || fast->second != "false");
       if (use_fast) ac.load_program = xdp_->loader(dp);
-      ac.fill_on_open = false;  // the PMD fills the rings: its pool, its thread
-      auto port = std::make_unique<AfxdpPort>(pmd.umem(opt_.umem), ac);
+      std::unique_ptr<AfxdpPort> port = open_afxdp(ac, pmd);
       if (use_fast && !xdp_->set_port(dp, port->ifindex()))
         throw Error("port " + c.name + ": cannot enter it in the XDP fast path's port map");
       return std::make_unique<SwitchPort>(c.name, dp, pmd.index(), std::move(port));
@@ -151,6 +155,41 @@ inline std::unique_ptr<SwitchPort> Switch::open_port(const PortConfig& c, uint32
     default:
       throw Error("port " + c.name + ": type " + std::string(to_string(c.type)) +
                   " is not supported by `flowpath switch` (use `flowpath replay`)");
+  }
+}
+
+inline std::unique_ptr<AfxdpPort> Switch::open_afxdp(AfxdpPort::Config& ac, Pmd& pmd) {
+  if (!opt_.port_ring) {
+    ac.fill_on_open = false;  // the PMD fills the rings: its pool, its thread
+    return std::make_unique<AfxdpPort>(pmd.umem(opt_.umem), ac);
+  }
+  // Its own Umem, untouched by any PMD yet: the rings are filled here.
+  ac.rx_size = ac.tx_size = opt_.port_ring;
+  if (interface_rx_queues(ac.ifname) == 1)  // the spare is sized for one queue
+    if (std::unique_ptr<Umem> u = take_spare())
+      return std::make_unique<AfxdpPort>(std::move(u), ac);
+  return std::make_unique<AfxdpPort>(ac);
+}
+
+inline std::unique_ptr<Umem> Switch::take_spare() {
+  if (spare_making_.valid()) spare_ = spare_making_.get();  // never longer than making one
+  return std::move(spare_);
+}
+
+inline void Switch::prepare_spare() {
+  if (!opt_.port_ring || opt_.memory_ports || spare_ || spare_making_.valid()) return;
+  const Umem::Config cfg = Umem::Config::for_rings(1, opt_.port_ring);
+  auto make = [cfg] {
+    try {
+      return std::make_unique<Umem>(cfg);
+    } catch (const Error&) {
+      return std::unique_ptr<Umem>();  // unprivileged, no memory: the add makes its own and reports
+    }
+  };
+  try {
+    spare_making_ = std::async(std::launch::async, make);
+  } catch (const std::system_error&) {
+    // No thread to spare: the next add makes its Umem itself.
   }
 }
 

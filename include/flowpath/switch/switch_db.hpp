@@ -99,6 +99,9 @@ class SwitchDb {
     int64_t begin_ns = 0, config_ns = 0, written_ns = 0;
   };
   const Trace& trace() const noexcept { return trace_; }
+  /// After the write-back of an update was sent: work for the next change
+  /// that is better done now than on its critical path (Switch::prepare_spare).
+  void after_sent() { sw_.prepare_spare(); }
   /// Periodic (the control loop, once a second): the rows whose device
   /// state (link, admin, MAC) changed since they were written.  Nothing
   /// is applied: the replica is the one on_replica last applied.

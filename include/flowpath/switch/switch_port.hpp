@@ -96,7 +96,8 @@ class SwitchPort {
     if (kind_ == SwitchPortKind::kAfxdp) afxdp_->prime();
   }
   /// Whether prime() matters: a frame arriving before it would be lost.
-  bool needs_prime() const noexcept { return kind_ == SwitchPortKind::kAfxdp; }
+  /// Not for a port with its own Umem: its fill rings were filled at open.
+  bool needs_prime() const noexcept { return afxdp_ && !afxdp_->owns_umem(); }
   /// Returns a packet received on this port to its pool.
   void release(Packet& p) noexcept {
     if (kind_ == SwitchPortKind::kAfxdp)
@@ -105,7 +106,8 @@ class SwitchPort {
       tap_->release(p);
   }
   /// True when tx(p, true) of a packet received on `origin` may hand the
-  /// buffer over without a copy: the same UMEM (same PMD), or the same port.
+  /// buffer over without a copy: the same UMEM (same PMD, shared Umem), or
+  /// the same port.
   bool shares_pool(const SwitchPort& origin) const noexcept {
     if (&origin == this) return kind_ != SwitchPortKind::kMemory;
     return kind_ == SwitchPortKind::kAfxdp && origin.kind_ == SwitchPortKind::kAfxdp &&
@@ -153,7 +155,7 @@ class SwitchPort {
   /// frames the port still holds from its PMD's pool are given back, and
   /// what is left for after the close is returned.
   FrameReclaim detach_pool() {
-    if (!afxdp_) return {};
+    if (!afxdp_ || afxdp_->owns_umem()) return {};  // an own Umem closes with the port
     return {&afxdp_->umem(), afxdp_->detach_pool()};
   }
   /// Appends the fds that turn readable when the port receives; false for
