@@ -62,10 +62,12 @@ void BM_Established(benchmark::State& state) {
 BENCHMARK(BM_Established)->Threads(1)->Threads(2)->UseRealTime();
 
 // The frames of n new flows packed 128 bytes apart (as a NIC ring would
-// hold them), so the harness does not walk 2 KB packet buffers.
+// hold them), so the harness does not walk 2 KB packet buffers; ptrs
+// points at pkts, in order, for Conntrack::execute's batches.
 struct Frames {
   std::vector<uint8_t> mem;
   std::vector<Packet> pkts;
+  std::vector<Packet*> ptrs;
   explicit Frames(uint32_t n) : mem(size_t(n) * 128) {
     auto src = udp_flows(n, 1, 0);
     pkts.reserve(n);
@@ -76,6 +78,7 @@ struct Frames {
       p.meta = s.meta;
       pkts.push_back(p);
     }
+    for (auto& b : pkts) ptrs.push_back(&b);  // after the last push: reserve(n) kept them in place
   }
 };
 
@@ -84,8 +87,7 @@ void BM_NewConnections(benchmark::State& state) {
   Frames f(n);
   ct::CtParams p{.zone = 0, .commit = true};
   ct::Conntrack tracker;
-  std::vector<Packet*> ptrs;
-  for (auto& b : f.pkts) ptrs.push_back(&b);
+  std::vector<Packet*>& ptrs = f.ptrs;
   std::vector<ct::CtResult> out(32);
   for (auto _ : state) {
     for (size_t i = 0; i < n; i += 32) {  // batches of 32, as OVS's pcap runner
@@ -112,8 +114,7 @@ void BM_EstablishedMany(benchmark::State& state) {
   Frames f(n);
   ct::CtParams p{.zone = 0, .commit = true};
   ct::Conntrack tracker;
-  std::vector<Packet*> ptrs;
-  for (auto& b : f.pkts) ptrs.push_back(&b);
+  std::vector<Packet*>& ptrs = f.ptrs;
   std::vector<ct::CtResult> out(32);
   auto pass = [&] {
     for (size_t i = 0; i + 32 <= n; i += 32) {
@@ -150,8 +151,7 @@ void BM_NewConnectionsCold(benchmark::State& state) {
   const uint32_t n = uint32_t(state.range(0));
   Frames f(n);
   ct::CtParams p{.zone = 0, .commit = true};
-  std::vector<Packet*> ptrs;
-  for (auto& b : f.pkts) ptrs.push_back(&b);
+  std::vector<Packet*>& ptrs = f.ptrs;
   std::vector<ct::CtResult> out(32);
   for (auto _ : state) {
     auto tracker = std::make_unique<ct::Conntrack>();
