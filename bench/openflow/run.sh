@@ -47,7 +47,10 @@
 # no flow table (flow-mods dropped, the dump replayed from bytes encoded
 # at start from the same flow file), run through the same steps; the
 # ratios "net of the floor" are (ovs - floor) / (flowpath - floor).
-# Prints per step and mode the median seconds, OVS/flowpath ratios, losses.
+# Prints per step and mode the median seconds, OVS/flowpath ratios, losses,
+# the switch's and ovs-ofctl's own CPU per step, and for the add (N serial
+# flow-mod + barrier round trips) the split of one round trip: client CPU,
+# switch CPU, and the rest (wake-ups, waiting for a core).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${1:?usage: bench/openflow/run.sh BUILD_DIR [N] [RUNS]}" && pwd)
@@ -87,19 +90,36 @@ switch_ns() {
   thread_ns | awk -v p=" $POLLERS " 'index(p, " " $1 " ") == 0 { s += $2 } END { printf "%.0f", s }'
 }
 
+# The client's CPU: user + sys clock ticks of this shell's waited-for
+# children (fields 16 and 17 of /proc/$$/stat, cutime and cstime), read
+# with a builtin (no child of its own) right before and after CMD, so the
+# difference is ovs-ofctl's own CPU (10 ms ticks: exact enough for the add).
+child_ticks() {  # -> $ticks (no subshell: it would be a child too)
+  local f
+  read -ra f </proc/$$/stat
+  ticks=$((f[15] + f[16]))
+}
+HZ=$(getconf CLK_TCK)
+
 # step NAME CMD...: runs CMD (a shell string), records its wall seconds
-# in $R.NAME, the switch's CPU seconds in $R.NAME.cpu and its [start, end)
-# in $D/steps for the loss accounting.
+# in $R.NAME, the switch's CPU seconds in $R.NAME.cpu, the client's
+# (ovs-ofctl's user + sys) in $R.NAME.client and its [start, end) in
+# $D/steps for the loss accounting.
 step() {
-  local name=$1 t0 t1 c0 c1
+  local name=$1 t0 t1 c0 c1 k0 k1 ticks
   shift
   c0=$(switch_ns)
+  child_ticks
+  k0=$ticks
   t0=$EPOCHREALTIME
   eval "$@"
   t1=$EPOCHREALTIME
+  child_ticks
+  k1=$ticks
   c1=$(switch_ns)
   echo "$t1 - $t0" | bc -l >>"$R.$name"
   echo "($c1 - $c0) / 1000000000" | bc -l >>"$R.$name.cpu"
+  echo "($k1 - $k0) / $HZ" | bc -l >>"$R.$name.client"
   echo "$name $t0 $t1" >>"$D/steps"
 }
 
@@ -267,6 +287,30 @@ if has flowpath && has ovs; then
   done; done
   printf "$fmt" "ovs-vswitchd / flowpath" "${row[@]}"
 fi
+echo
+echo "ovs-ofctl's own CPU seconds per step (user + sys of the client process), median:"
+printf "$fmt" "" add dump del "add (1.3)" "dump (1.3)" "del (1.3)"
+for side in $SIDES; do
+  row=()
+  for m in of10 of13; do for s in add dump del; do row+=("$(median "$T/$side.$m-$s.client")s"); done; done
+  printf "$fmt" "$side" "${row[@]}"
+done
+# The add is N serial round trips (ovs-ofctl waits for the barrier reply
+# after every flow-mod), so its wall time is at least client CPU + switch
+# CPU + the wake-ups between them; per flow, from the medians:
+echo
+echo "the add per round trip (flow-mod + barrier), microseconds: wall = client CPU + switch CPU + rest (wake-ups, waiting for a core)"
+fmt='%-24s %10s %10s %10s %10s   %10s %10s %10s %10s\n'
+printf "$fmt" "" wall client switch rest "wall 1.3" "client" "switch" "rest"
+for side in $SIDES; do
+  row=()
+  for m in of10 of13; do
+    row+=($(awk -v w="$(median "$T/$side.$m-add")" -v c="$(median "$T/$side.$m-add.client")" \
+      -v s="$(median "$T/$side.$m-add.cpu")" -v n="$N" \
+      'BEGIN { k = 1e6 / n; printf "%.2f %.2f %.2f %.2f", w * k, c * k, s * k, (w - c - s) * k }'))
+  done
+  printf "$fmt" "$side" "${row[@]}"
+done
 echo
 echo "ovs-ofctl parse-flows of the file alone (no switch): $(median "$T/parse")s"
 for side in $SIDES; do
