@@ -27,8 +27,9 @@
 // Barrier: the Switch's generation fence (docs/live-reconfiguration.md,
 // "In effect"): barrier() returns once no PMD can process a packet with a
 // table older than this moment's Ofproto generation — each PMD either
-// started a pass past it, or was seen between batches (its mutex free:
-// every batch starts by revalidating) — so no packet processed after the
+// started a pass past it, or was seen between batches (no batch marked in
+// process, Pmd::between_batches, or its mutex free: every batch starts by
+// revalidating) — so no packet processed after the
 // barrier reply meets a stale megaflow.  (Batches already delivered are
 // not affected.)  A barrier with no table change since the last one
 // returns at once; ovs-ofctl add-flows sends one after every flow-mod.

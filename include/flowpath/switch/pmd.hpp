@@ -16,6 +16,10 @@
 // A waiter that cannot spin (OfprotoBackend::barrier, once a PMD is slow
 // to publish) sleeps in wait_for_publish(): while anyone waits, each
 // publish bumps a futex word and wakes it (one load per pass otherwise).
+// A table change (not a port change) needs less: between_batches() says no
+// batch is being processed now, and every later batch revalidates first
+// (Datapath::process), so an idle, sleeping or preempted-in-an-empty-poll
+// PMD costs the barrier no wait at all.
 //
 // The rx list is read-copy-update, not locked.  add_rx_port/remove_rx_port
 // (control thread) publish a new immutable list with a higher version; each
@@ -184,6 +188,18 @@ class Pmd {
     }
     fence_waiters_.fetch_sub(1, std::memory_order_relaxed);
   }
+  /// True if, at this moment, no batch is being processed (control thread,
+  /// after a table change): every later batch then starts with
+  /// Datapath::process's revalidation, which reads the generation after the
+  /// batch was marked (a Dekker pair of seq_cst fences), so the change is in
+  /// effect for this PMD without waiting for its next pass.  Empty polls and
+  /// sleeps are between batches.  False with the XDP offload on: its kernel
+  /// entries are swept only by the next pass's sync.
+  bool between_batches() const noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // the change, then the mark
+    return (batch_seq_.load(std::memory_order_acquire) & 1) == 0 &&
+           !offload_.load(std::memory_order_relaxed);
+  }
   /// This PMD's UMEM, created on first use (AF_XDP ports of the PMD share it).
   Umem& umem(const Umem::Config& cfg = {}) {
     if (!umem_) umem_ = std::make_unique<Umem>(cfg);
@@ -207,11 +223,15 @@ class Pmd {
       batch_.clear();
       uint32_t n = port->rx_burst(batch_);
       if (n) {
+        // odd while a batch is processed: between_batches() (the barrier)
+        batch_seq_.store(batch_seq_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_seq_cst);  // then process() reads the generation
         for (Packet* p : batch_) p->in_port = port->dp_port();
         sink_.begin(*port);
         dp_.process(batch_, sink_);
         sink_.flush_local();
         if (xdp_) offer_to_kernel();
+        batch_seq_.store(batch_seq_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
       }
       uint64_t dt = read_cycles() - t0;
       (n ? busy_ : idle_) += dt;
@@ -257,6 +277,7 @@ class Pmd {
   void enable_xdp_offload(XdpFastPath& fp) {
     std::lock_guard lock(mu_);
     xdp_ = std::make_unique<XdpOffload>(fp);
+    offload_.store(true, std::memory_order_seq_cst);
   }
   /// Kernel hits read back now (the PMD also does it every ~100 ms).
   void collect_xdp_counters() {
@@ -418,6 +439,8 @@ class Pmd {
   std::mutex mu_;
   std::atomic<uint64_t> seen_{0};
   std::atomic<uint32_t> fence_seq_{0}, fence_waiters_{0};  // wait_for_publish's futex
+  alignas(64) std::atomic<uint64_t> batch_seq_{0};         // odd while a batch is processed
+  std::atomic<bool> offload_{false};                       // xdp_ set (read by between_batches)
   std::unique_ptr<Umem> umem_;  // before the ports that use it are closed: see Switch
   std::unique_ptr<RxList> list_ = std::make_unique<RxList>();  // control thread's
   std::vector<std::unique_ptr<RxList>> retired_;               // until reclaim()
