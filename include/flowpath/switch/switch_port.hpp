@@ -297,8 +297,9 @@ class SwitchPort {
   struct MoveInfo {
     bool moving_port = false;  // opened on a packet socket
     SwitchPortKind kind = SwitchPortKind::kAfxdp;
-    double packet_ms = 0;  // opening to the AF_XDP socket's adoption
-    std::string error;     // the AF_XDP bind failed: why
+    double packet_ms = 0;    // opening to the AF_XDP socket's adoption
+    uint64_t packet_rx = 0;  // frames the packet socket received (once moved)
+    std::string error;       // the AF_XDP bind failed: why
   };
   MoveInfo move_info() const {
     MoveInfo m;
@@ -306,6 +307,7 @@ class SwitchPort {
     m.kind = kind();
     int64_t adopted = adopted_ns_.load(std::memory_order_relaxed);
     if (adopted) m.packet_ms = double(adopted - opened_ns_) / 1e6;
+    m.packet_rx = packet_rx_.load(std::memory_order_relaxed);
     std::lock_guard lock(move_mu_);
     m.error = move_error_;
     return m;
@@ -353,6 +355,7 @@ class SwitchPort {
   void finish_move() noexcept {
     carried_.tx += packet_->stats().tx;
     carried_.drops += packet_->stats().drops;
+    packet_rx_.store(packet_->stats().rx, std::memory_order_relaxed);
     kind_.store(SwitchPortKind::kAfxdp, std::memory_order_release);
     {
       std::lock_guard lock(move_mu_);
@@ -379,6 +382,7 @@ class SwitchPort {
   } carried_;
   int64_t opened_ns_ = 0, drain_until_ = 0;
   std::atomic<int64_t> adopted_ns_{0}, bound_ns_{0};
+  std::atomic<uint64_t> packet_rx_{0};
   std::atomic<AfxdpPort*> ready_{nullptr};
   mutable std::mutex move_mu_;
   std::condition_variable move_cv_;
