@@ -159,8 +159,8 @@ class SwitchPort {
         n = memory_->rx_burst(b);
         break;
       case SwitchPortKind::kPacket:
-        if (AfxdpPort* a = ready_.exchange(nullptr, std::memory_order_acquire)) [[unlikely]] {
-          adopt(a);
+        if (ready_.load(std::memory_order_relaxed)) [[unlikely]] {  // a load, not an xchg, per poll
+          adopt(ready_.exchange(nullptr, std::memory_order_acquire));
           n = moving_rx(b);
         } else {
           n = packet_->rx_burst(b);
