@@ -21,7 +21,8 @@
 // Dispatch is a switch on the kind, no virtual call on the data path.
 // Cost per packet: the backend's (see io/afxdp_port.hpp, io/tap_port.hpp).
 //
-// The move (kPacket -> kMoving -> kAfxdp; docs/ovsdb.md, "A port's life").
+// The move (kPacket -> kMoving -> kAfxdp; port_move.hpp; docs/ovsdb.md,
+// "A system port's life").
 // A `""`/`system` port opens on a packet socket (io/packet_port.hpp, ~0.1
 // ms) and forwards at once; start_move() binds its AF_XDP port on a thread
 // of its own (~1-2 ms: XDP attached, socket bound, fill ring filled, then
@@ -31,26 +32,23 @@
 // from the packet socket first, the AF_XDP socket only once the packet
 // socket is empty, and sends through AF_XDP.  A frame goes either to the
 // XSKMAP or past XDP to the packet socket, never both, so none is doubled;
-// the packet socket is read until kDrainNs after the adoption (a frame
+// the packet socket is read until PortMove::kDrainNs after the adoption (a frame
 // that passed XDP just before the insert is queued to it within µs, in the
 // same softirq) and found empty, so none is lost.  Then the port is
 // kAfxdp (same datapath number, counters kept) and the packet socket is
 // closed on the mover's thread (closing it waits for an RCU grace
 // period: not on the PMD).  A bind that fails leaves the port on its
-// packet socket (move_error() says why; it forwards, as Open vSwitch's own
+// packet socket (move_info() says why; it forwards, as Open vSwitch's own
 // system ports do).  Destroying the port during the move waits for the
 // bind and closes what it made: nothing stays attached.
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "flowpath/core/batch.hpp"
@@ -58,6 +56,7 @@
 #include "flowpath/io/memory_port.hpp"
 #include "flowpath/io/packet_port.hpp"
 #include "flowpath/io/tap_port.hpp"
+#include "flowpath/switch/port_move.hpp"
 
 namespace flowpath {
 
@@ -85,10 +84,6 @@ struct SwitchPortStats {
 
 class SwitchPort {
  public:
-  /// How long a moving port still reads its packet socket after adopting
-  /// its AF_XDP socket (see "The move").
-  static constexpr int64_t kDrainNs = 20'000'000;
-
   SwitchPort(std::string name, uint32_t dp_port, unsigned pmd, std::unique_ptr<AfxdpPort> p)
       : SwitchPort(std::move(name), p->name(), dp_port, pmd, SwitchPortKind::kAfxdp) {
     needs_prime_ = !p->owns_umem();
@@ -109,41 +104,16 @@ class SwitchPort {
   }
   SwitchPort(const SwitchPort&) = delete;
   SwitchPort& operator=(const SwitchPort&) = delete;
-  /// During a move: waits for the bind and closes what it made.
-  ~SwitchPort() {
-    {
-      std::lock_guard lock(move_mu_);
-      abort_ = true;
-    }
-    move_cv_.notify_all();
-    if (mover_.joinable()) mover_.join();
-    delete ready_.exchange(nullptr, std::memory_order_acquire);  // bound, never adopted
-  }
+  /// During a move: waits for the bind and closes what it made first.
+  ~SwitchPort() { move_.reset(); }
 
-  /// A kPacket port: runs open() (returns the bound AF_XDP port, its fill
-  /// rings full, or throws) on a thread of its own, then wake() (the PMD
-  /// adopts it at its next poll of the port).  Control thread, once.
+  /// A kPacket port: binds its AF_XDP port behind it (PortMove::start:
+  /// open() on a thread of its own, then wake() its PMD, which adopts it
+  /// at its next poll of the port).  Control thread, once.
   template <typename Open>
   void start_move(Open open, std::function<void()> wake) {
-    mover_ = std::thread([this, open = std::move(open), wake = std::move(wake)]() mutable {
-      std::unique_ptr<AfxdpPort> a;
-      try {
-        a = open();
-      } catch (const std::exception& e) {
-        std::lock_guard lock(move_mu_);
-        move_error_ = e.what();
-        return;  // stays on its packet socket
-      }
-      if (abort_.load()) return;  // deleted meanwhile: `a` closes here
-      bound_ns_.store(now_ns(), std::memory_order_relaxed);
-      ready_.store(a.release(), std::memory_order_release);
-      if (wake) wake();
-      std::unique_lock lock(move_mu_);
-      move_cv_.wait(lock, [&] { return abort_ || retired_; });
-      std::unique_ptr<PacketPort> old = std::move(retired_);
-      lock.unlock();
-      old.reset();  // closing a packet socket waits for an RCU grace period
-    });
+    move_ = std::make_unique<PortMove>();
+    move_->start(std::move(open), std::move(wake));
   }
 
   uint32_t rx_burst(Batch& b) noexcept {
@@ -159,8 +129,8 @@ class SwitchPort {
         n = memory_->rx_burst(b);
         break;
       case SwitchPortKind::kPacket:
-        if (ready_.load(std::memory_order_relaxed)) [[unlikely]] {  // a load, not an xchg, per poll
-          adopt(ready_.exchange(nullptr, std::memory_order_acquire));
+        if (AfxdpPort* a = move_ ? move_->take_ready() : nullptr) [[unlikely]] {
+          adopt(a);
           n = moving_rx(b);
         } else {
           n = packet_->rx_burst(b);
@@ -292,24 +262,17 @@ class SwitchPort {
     if (tap_) fds.push_back(tap_->fd());
     return !memory_;
   }
-  /// Where the move stands, for the database's status and dpctl/show:
-  /// the kind, and once moved how long the packet socket served (ms).
-  struct MoveInfo {
+  /// Where the move stands, for dpctl/show and the docs: the kind, and
+  /// the move's own (PortMove::Info); nothing for a port opened otherwise.
+  struct MoveInfo : PortMove::Info {
     bool moving_port = false;  // opened on a packet socket
     SwitchPortKind kind = SwitchPortKind::kAfxdp;
-    double packet_ms = 0;    // opening to the AF_XDP socket's adoption
-    uint64_t packet_rx = 0;  // frames the packet socket received (once moved)
-    std::string error;       // the AF_XDP bind failed: why
   };
   MoveInfo move_info() const {
     MoveInfo m;
-    m.moving_port = opened_ns_ != 0;
+    if (move_) static_cast<PortMove::Info&>(m) = move_->info();
+    m.moving_port = move_ != nullptr;
     m.kind = kind();
-    int64_t adopted = adopted_ns_.load(std::memory_order_relaxed);
-    if (adopted) m.packet_ms = double(adopted - opened_ns_) / 1e6;
-    m.packet_rx = packet_rx_.load(std::memory_order_relaxed);
-    std::lock_guard lock(move_mu_);
-    m.error = move_error_;
     return m;
   }
   uint32_t dp_port() const noexcept { return dp_port_; }
@@ -330,38 +293,24 @@ class SwitchPort {
         device_(std::move(device)),
         dp_port_(dp_port),
         pmd_(pmd),
-        kind_(k),
-        opened_ns_(k == SwitchPortKind::kPacket ? now_ns() : 0) {}
-
-  static int64_t now_ns() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-  }
+        kind_(k) {}
   // The PMD (under domain()): the bound AF_XDP socket takes over.
   void adopt(AfxdpPort* a) noexcept {
     afxdp_.reset(a);
-    drain_until_ = now_ns() + kDrainNs;
-    adopted_ns_.store(now_ns(), std::memory_order_relaxed);
     kind_.store(SwitchPortKind::kMoving, std::memory_order_release);
   }
   // The packet socket first: what it holds arrived before the AF_XDP
   // socket's frames (no reordering), and must be read before it closes.
   uint32_t moving_rx(Batch& b) noexcept {
     if (uint32_t n = packet_->rx_burst(b)) return n;
-    if (packet_->in_flight() == 0 && now_ns() >= drain_until_) finish_move();
+    if (move_->drained(*packet_)) finish_move();
     return afxdp_->rx_burst(b);
   }
-  void finish_move() noexcept {
+  void finish_move() {
     carried_.tx += packet_->stats().tx;
     carried_.drops += packet_->stats().drops;
-    packet_rx_.store(packet_->stats().rx, std::memory_order_relaxed);
     kind_.store(SwitchPortKind::kAfxdp, std::memory_order_release);
-    {
-      std::lock_guard lock(move_mu_);
-      retired_ = std::move(packet_);  // the mover closes it
-    }
-    move_cv_.notify_all();
+    move_->retire(std::move(packet_));  // closed on the move's thread
   }
 
   std::string name_, device_;
@@ -375,21 +324,10 @@ class SwitchPort {
   std::unique_ptr<MemoryPort> memory_;
   std::unique_ptr<PacketPort> packet_;
   uint64_t rx_ = 0, rx_dropped_ = 0;
-  // The move (see the header): the mover thread, the port it bound (not
-  // yet adopted), the packet socket it closes, and the times.
-  struct {
+  struct {  // sent on the packet socket before the move
     uint64_t tx = 0, drops = 0;
   } carried_;
-  int64_t opened_ns_ = 0, drain_until_ = 0;
-  std::atomic<int64_t> adopted_ns_{0}, bound_ns_{0};
-  std::atomic<uint64_t> packet_rx_{0};
-  std::atomic<AfxdpPort*> ready_{nullptr};
-  mutable std::mutex move_mu_;
-  std::condition_variable move_cv_;
-  std::atomic<bool> abort_{false};
-  std::unique_ptr<PacketPort> retired_;
-  std::string move_error_;
-  std::thread mover_;
+  std::unique_ptr<PortMove> move_;  // a port opened on a packet socket
 };
 
 }  // namespace flowpath
