@@ -27,9 +27,10 @@
 # Three kinds of port, each a separate pass (KINDS="system internal afxdp" by
 # default), the same ovs-vsctl command for both switches:
 #   system    `add-port br-int pK tag=1`: pK is a veth (plain system interface).
-#             flowpath opens it as an AF_XDP port (XDP program attached,
-#             socket bound: kernel work of its own), ovs-vswitchd's netdev
-#             datapath with netdev-linux (a packet socket): NOT the same work.
+#             flowpath opens it on a packet socket, as ovs-vswitchd's netdev
+#             datapath does with netdev-linux, and then moves it to AF_XDP
+#             behind it (XDP attached, socket bound on a thread of its own,
+#             after cur_cfg: docs/ovsdb.md, "A system port's life").
 #   internal  `add-port br-int pK tag=1 -- set interface pK type=internal`:
 #             both switches create a TAP device pK: the same work.
 #   afxdp     `add-port br-int pK tag=1 -- set interface pK type=afxdp`, pK a

@@ -62,6 +62,11 @@ inline std::string_view to_string(VlanMode m) noexcept {
   return "?";
 }
 
+/// The option (a colon: never an OVSDB or config-file key) that marks an
+/// AF_XDP port configured as a `""`/`system` interface: the switch opens it
+/// on a packet socket first (switch/switch_port.hpp, "The move").
+inline constexpr std::string_view kSystemPortOption = ":type";
+
 struct PortConfig {
   std::string name;
   PortType type = PortType::kAfxdp;

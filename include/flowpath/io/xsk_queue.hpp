@@ -50,14 +50,18 @@ class XskQueue {
     }
     create(ifname, cfg);
     fd_ = xsk_socket__fd(xsk_);
+    // Fill first: once the slot is in the XSKMAP the kernel redirects
+    // frames here, and a socket with an empty fill ring drops them (a
+    // port moving from its packet socket must lose none: switch_port.hpp).
+    if (cfg.fill_on_open) refill();
     uint32_t slot = cfg.xskmap_base + queue_id;
     int err = bpf_map_update_elem(map_fd, &slot, &fd_, BPF_ANY);
     if (err) {
       xsk_socket__delete(xsk_);
+      if (reclaimable()) umem_.reclaim(owner_);  // the fill ring's frames
       throw Error("afxdp port " + ifname + ": registering queue " + std::to_string(queue_id) +
                   " in the XSKMAP failed: " + std::strerror(-err));
     }
-    if (cfg.fill_on_open) refill();
   }
   XskQueue(const XskQueue&) = delete;
   XskQueue& operator=(const XskQueue&) = delete;

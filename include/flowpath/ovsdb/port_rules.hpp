@@ -45,6 +45,9 @@ inline std::string interface_kind(const InterfaceRow& i, PortConfig& p) {
       if (!ok) return "bad value '" + v + "' for options:" + k;
       p.options[k] = v;
     }
+    // A system interface opens on a packet socket and moves to AF_XDP
+    // behind it (switch_port.hpp, "The move"); type=afxdp binds at once.
+    if (t != "afxdp") p.options[std::string(kSystemPortOption)] = "system";
     return {};
   }
   if (t == "internal") {

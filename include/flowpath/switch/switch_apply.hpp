@@ -133,6 +133,9 @@ inline std::unique_ptr<SwitchPort> Switch::open_port(const PortConfig& c, uint32
       ac.mode = opt_.xdp_mode;
       auto fast = c.options.find("xdp-fast");
       bool use_fast = xdp_ && (fast == c.options.end() || fast->second != "false");
+      if (!use_fast && opt_.port_ring && opt_.packet_first &&
+          c.options.count(std::string(kSystemPortOption)))
+        return open_system(c, dp, pmd, std::move(ac));
       if (use_fast) ac.load_program = xdp_->loader(dp);
       std::unique_ptr<AfxdpPort> port = open_afxdp(ac, pmd);
       if (use_fast && !xdp_->set_port(dp, port->ifindex()))
@@ -169,6 +172,27 @@ inline std::unique_ptr<AfxdpPort> Switch::open_afxdp(AfxdpPort::Config& ac, Pmd&
     if (std::unique_ptr<Umem> u = take_spare())
       return std::make_unique<AfxdpPort>(std::move(u), ac);
   return std::make_unique<AfxdpPort>(ac);
+}
+
+inline std::unique_ptr<SwitchPort> Switch::open_system(const PortConfig& c, uint32_t dp, Pmd& pmd,
+                                                       AfxdpPort::Config ac) {
+  PacketPort::Config pc;
+  pc.ifname = ac.ifname;
+  auto sp = std::make_unique<SwitchPort>(c.name, dp, pmd.index(), std::make_unique<PacketPort>(pc));
+  // The AF_XDP port is bound behind it, its own Umem (the spare, or the
+  // spare still being made: never waited for here) filled on that thread.
+  ac.rx_size = ac.tx_size = opt_.port_ring;
+  ac.fill_on_open = true;
+  std::unique_ptr<Umem> spare = std::move(spare_);
+  std::future<std::unique_ptr<Umem>> making = std::move(spare_making_);
+  auto open = [ac, spare = std::move(spare), making = std::move(making)]() mutable {
+    if (!spare && making.valid()) spare = making.get();
+    if (spare && interface_rx_queues(ac.ifname) == 1)
+      return std::make_unique<AfxdpPort>(std::move(spare), ac);
+    return std::make_unique<AfxdpPort>(ac);
+  };
+  sp->start_move(std::move(open), [&pmd] { pmd.wake(); });
+  return sp;
 }
 
 inline std::unique_ptr<Umem> Switch::take_spare() {
