@@ -56,6 +56,18 @@ TEST(Config, PortSettings) {
   EXPECT_EQ(p.trunks, (std::vector<uint16_t>{10, 20}));
   EXPECT_EQ(p.options.at("queues"), "2");
   EXPECT_EQ(cfg.bridges[0].flows[0].text, "priority=1,actions=NORMAL");
+  EXPECT_FALSE(p.system);
+}
+
+TEST(Config, SystemPortsAreAfxdpOpenedAsSystemInterfaces) {
+  auto cfg = SwitchConfig::parse("add-br b\nadd-port b s type=system\nadd-port b x type=afxdp\n");
+  const auto& s = cfg.bridges[0].ports[0];
+  const auto& x = cfg.bridges[0].ports[1];
+  EXPECT_EQ(s.type, PortType::kAfxdp);
+  EXPECT_TRUE(s.system);
+  EXPECT_TRUE(s.options.empty());
+  EXPECT_EQ(x.type, PortType::kAfxdp);
+  EXPECT_FALSE(x.system);
 }
 
 TEST(Config, ErrorsNameFileLineAndProblem) {
@@ -65,7 +77,8 @@ TEST(Config, ErrorsNameFileLineAndProblem) {
   EXPECT_EQ(error_of("add-br b\nadd-port b p tag=5000"),
             "t.conf:2: bad tag '5000' (expected 0..4095)");
   EXPECT_EQ(error_of("add-br b\nadd-port b p type=tap"),
-            "t.conf:2: unknown port type 'tap' (expected afxdp, pcap, memory, internal or patch)");
+            "t.conf:2: unknown port type 'tap' (expected afxdp, system, pcap, memory, internal or "
+            "patch)");
   EXPECT_EQ(error_of("frobnicate"),
             "t.conf:1: unknown command 'frobnicate' (expected add-br, add-port or add-flow)");
   EXPECT_EQ(error_of("add-br b\nadd-port b p type=patch"),
@@ -105,7 +118,7 @@ TEST(PortVlanPolicy, AccessTrunkNative) {
   EXPECT_EQ(native.output_tag(5), PortConfig::OutputTag::kUntagged);
   EXPECT_EQ(native.output_tag(7), PortConfig::OutputTag::kTagged);
   EXPECT_EQ(native.input_vlan(true, 0), 5);  // VID 0 is the native VLAN
-  EXPECT_FALSE(native.includes_vlan(0));      // native modes never trunk VLAN 0 (as OVS)
+  EXPECT_FALSE(native.includes_vlan(0));     // native modes never trunk VLAN 0 (as OVS)
   native.vlan_mode = VlanMode::kNativeTagged;
   EXPECT_EQ(native.output_tag(5), PortConfig::OutputTag::kTagged);
   native.trunks.clear();

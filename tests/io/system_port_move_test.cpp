@@ -122,7 +122,7 @@ TEST_F(SystemPortMove, EveryFrameOnceAcrossTheMove) {
   Switch sw(SwitchConfig::parse(config("")), options());
   sw.start();
   auto seen = stream_through([&] {
-    ApplyResult r = sw.apply(SwitchConfig::parse(config("options::type=system")));
+    ApplyResult r = sw.apply(SwitchConfig::parse(config("type=system")));
     ASSERT_TRUE(r.errors.empty()) << r.errors[0].message;
     ASSERT_TRUE(r.in_effect);
   });
@@ -157,9 +157,8 @@ TEST_F(SystemPortMove, ControlAnAfxdpPortAddedMidStream) {
 TEST_F(SystemPortMove, MissingDeviceErrorsThatPortAlone) {
   Switch sw(SwitchConfig::parse(config("")), options());
   sw.start();
-  ApplyResult r = sw.apply(
-      SwitchConfig::parse(config("options::type=system") +
-                          "add-port fpmbr px options:ifname=fpm-none0 options::type=system\n"));
+  ApplyResult r = sw.apply(SwitchConfig::parse(
+      config("type=system") + "add-port fpmbr px options:ifname=fpm-none0 type=system\n"));
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].name, "px");
   EXPECT_NE(r.errors[0].message.find("fpm-none0: no such interface"), std::string::npos)
@@ -171,7 +170,7 @@ TEST_F(SystemPortMove, DeleteDuringTheMoveLeavesNothingAttachedAndReAddWorks) {
   Switch sw(SwitchConfig::parse(config("")), options());
   sw.start();
   for (int round = 0; round < 5; ++round) {
-    ASSERT_TRUE(sw.apply(SwitchConfig::parse(config("options::type=system"))).errors.empty());
+    ASSERT_TRUE(sw.apply(SwitchConfig::parse(config("type=system"))).errors.empty());
     if (round % 2) std::this_thread::sleep_for(std::chrono::microseconds(500 * round));
     ASSERT_TRUE(sw.apply(SwitchConfig::parse(config(""))).errors.empty());
     sw.finish_closing();
@@ -179,7 +178,7 @@ TEST_F(SystemPortMove, DeleteDuringTheMoveLeavesNothingAttachedAndReAddWorks) {
         << "round " << round << ": an XDP program stayed attached";
   }
   // Restart: a new switch opens the same device again and moves it.
-  ASSERT_TRUE(sw.apply(SwitchConfig::parse(config("options::type=system"))).errors.empty());
+  ASSERT_TRUE(sw.apply(SwitchConfig::parse(config("type=system"))).errors.empty());
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (sw.port("pa")->kind() != SwitchPortKind::kAfxdp &&
          std::chrono::steady_clock::now() < until)

@@ -87,6 +87,8 @@ TEST(OvsdbToConfig, ComputeNodeAsNeutronBuildsIt) {
   ASSERT_TRUE(qvo);
   EXPECT_EQ(qvo->type, PortType::kAfxdp);
   EXPECT_EQ(qvo->tag, 1);
+  EXPECT_FALSE(qvo->system);                        // afxdp: bound at once
+  EXPECT_TRUE(d.config.find_port("eth2")->system);  // "": a packet socket first
   EXPECT_EQ(d.config.find_port("eth2")->trunks, (std::vector<uint16_t>{1000, 1001}));
   EXPECT_EQ(d.config.find_port("eth2")->options.at("n_rxq"), "4");
   EXPECT_EQ(d.config.find_port("int-br-eth2")->peer, "phy-br-eth2");

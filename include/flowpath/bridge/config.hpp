@@ -3,7 +3,7 @@
 // One command per line, in ovs-vsctl / ovs-ofctl words:
 //
 //   add-br BRIDGE
-//   add-port BRIDGE PORT [type=afxdp|pcap|memory|internal|patch] [ofport=N]
+//   add-port BRIDGE PORT [type=afxdp|system|pcap|memory|internal|patch] [ofport=N]
 //            [tag=N] [trunks=N,N,...]
 //            [vlan_mode=access|trunk|native-tagged|native-untagged]
 //            [peer=PORT] [options:KEY=VALUE ...]
@@ -15,7 +15,9 @@
 // `#` starts a comment; blank lines are ignored.  Ports without ofport are
 // numbered 1, 2, ... per bridge in order of appearance, skipping numbers
 // taken explicitly; every bridge also gets its LOCAL port (65534, type
-// internal, named after the bridge).  The default port type is afxdp.
+// internal, named after the bridge).  The default port type is afxdp;
+// type=system is an AF_XDP port opened as ovs-vsctl's `""`/`system`
+// interfaces are (on a packet socket first, PortConfig::system).
 //
 // parse() checks everything that does not need the flow parser: unknown
 // keywords and options, unknown bridge, duplicate bridge or port names
@@ -125,7 +127,8 @@ inline void parse_port_option(PortConfig& p, std::string_view opt, const std::st
     throw Error(where + ": bad port setting '" + std::string(opt) + "' (expected KEY=VALUE)");
   auto key = opt.substr(0, eq), val = opt.substr(eq + 1);
   if (key == "type") {
-    if (val == "afxdp")
+    p.system = val == "system";
+    if (val == "afxdp" || val == "system")
       p.type = PortType::kAfxdp;
     else if (val == "pcap")
       p.type = PortType::kPcap;
@@ -137,7 +140,7 @@ inline void parse_port_option(PortConfig& p, std::string_view opt, const std::st
       p.type = PortType::kPatch;
     else
       throw Error(where + ": unknown port type '" + std::string(val) +
-                  "' (expected afxdp, pcap, memory, internal or patch)");
+                  "' (expected afxdp, system, pcap, memory, internal or patch)");
   } else if (key == "ofport") {
     p.ofport = number<uint32_t>(val, 0xfeff, where, "ofport");
     if (p.ofport == 0) throw Error(where + ": bad ofport '0' (OpenFlow ports start at 1)");

@@ -62,11 +62,6 @@ inline std::string_view to_string(VlanMode m) noexcept {
   return "?";
 }
 
-/// The option (a colon: never an OVSDB or config-file key) that marks an
-/// AF_XDP port configured as a `""`/`system` interface: the switch opens it
-/// on a packet socket first (switch/switch_port.hpp, "The move").
-inline constexpr std::string_view kSystemPortOption = ":type";
-
 struct PortConfig {
   std::string name;
   PortType type = PortType::kAfxdp;
@@ -76,6 +71,10 @@ struct PortConfig {
   std::optional<VlanMode> vlan_mode;
   std::string peer;  // patch ports
   std::map<std::string, std::string> options;
+  /// An AF_XDP port configured as a `""`/`system` interface: the switch
+  /// opens it on a packet socket first and moves it to AF_XDP behind it
+  /// (switch/switch_port.hpp, "The move"); `afxdp` binds at once.
+  bool system = false;
 
   /// The effective mode: explicit vlan_mode, else access when tagged,
   /// else trunk.

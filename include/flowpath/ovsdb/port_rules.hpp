@@ -47,7 +47,7 @@ inline std::string interface_kind(const InterfaceRow& i, PortConfig& p) {
     }
     // A system interface opens on a packet socket and moves to AF_XDP
     // behind it (switch_port.hpp, "The move"); type=afxdp binds at once.
-    if (t != "afxdp") p.options[std::string(kSystemPortOption)] = "system";
+    p.system = t != "afxdp";
     return {};
   }
   if (t == "internal") {

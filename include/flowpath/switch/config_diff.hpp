@@ -43,7 +43,8 @@ struct ConfigDiff {
 namespace config_diff_detail {
 
 inline bool same_device(const PortConfig& a, const PortConfig& b) {
-  return a.type == b.type && a.options == b.options && a.peer == b.peer && a.ofport == b.ofport;
+  return a.type == b.type && a.system == b.system && a.options == b.options && a.peer == b.peer &&
+         a.ofport == b.ofport;
 }
 inline bool same_vlan(const PortConfig& a, const PortConfig& b) {
   return a.tag == b.tag && a.trunks == b.trunks && a.vlan_mode == b.vlan_mode;

@@ -153,7 +153,7 @@ class Switch {
     /// 0: the ports of a PMD share its Umem (`umem`; zero copy between
     /// them, but each port's bind costs the kernel work O(umem frames)).
     uint32_t port_ring = 2048;
-    /// A `""`/`system` port (kSystemPortOption) opens on a packet socket
+    /// A `""`/`system` port (PortConfig::system) opens on a packet socket
     /// and moves to AF_XDP behind it (switch_port.hpp, "The move"), so it
     /// forwards ~1 ms sooner; needs port_ring, not with the XDP fast path.
     bool packet_first = true;

@@ -133,8 +133,7 @@ inline std::unique_ptr<SwitchPort> Switch::open_port(const PortConfig& c, uint32
       ac.mode = opt_.xdp_mode;
       auto fast = c.options.find("xdp-fast");
       bool use_fast = xdp_ && (fast == c.options.end() || fast->second != "false");
-      if (!use_fast && opt_.port_ring && opt_.packet_first &&
-          c.options.count(std::string(kSystemPortOption)))
+      if (!use_fast && opt_.port_ring && opt_.packet_first && c.system)
         return open_system(c, dp, pmd, std::move(ac));
       if (use_fast) ac.load_program = xdp_->loader(dp);
       std::unique_ptr<AfxdpPort> port = open_afxdp(ac, pmd);
