@@ -434,6 +434,7 @@ class Pmd {
     parked_.store(false, std::memory_order_seq_cst);
     parks_.store(parks_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     woke_ = true;
+    last_stamp_ = 0;  // the sleep is neither busy nor idle polling
     return true;
   }
   void publish(std::vector<SwitchPort*> v) {
