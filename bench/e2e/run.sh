@@ -28,9 +28,14 @@
 # Usage: bench/e2e/run.sh [--build DIR] [--seconds S] [--runs N]
 #                         [--flows "1 1000"] [--only "floor ovs-patch ..."]
 #                         [--base DIR]   (flowpath-fw-base's build)
+#                         [--perf DIR]   (profile the switch's core, below)
+# --perf DIR: during the first run of each flowpath contestant, from 2 s in,
+# `perf stat -C 1` of the syscalls the poll loop makes (4 s), then `perf
+# record -C 1 -e cpu-clock -g` (4 s): DIR/<contestant>-<flows>.{stat,data}.
+# Needs --seconds 12 or more; `perf report -i FILE --comm flowpath`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=$root/build SECONDS_PER_RUN=10 RUNS=3 FLOWS="1 1000" BASE=""
+BUILD=$root/build SECONDS_PER_RUN=10 RUNS=3 FLOWS="1 1000" BASE="" PERF_DIR=""
 ONLY="floor ovs-patch ovs-veth floor2 flowpath flowpath-veth ovs-fw flowpath-fw"
 while (($#)); do
   case $1 in
@@ -40,6 +45,7 @@ while (($#)); do
     --flows) FLOWS=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --base) BASE=$(cd "$2" && pwd); shift 2 ;;
+    --perf) mkdir -p "$2"; PERF_DIR=$(cd "$2" && pwd); shift 2 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -254,7 +260,10 @@ run_flowpath() {  # [NAME CONFIG HOPS [fw [BINARY]]]
     for run in $(seq "$RUNS"); do
       learn
       "$fp" ctl --socket "$sock" pmd-stats-clear >/dev/null
+      local prof=""
+      [[ -z $PERF_DIR || $run != 1 ]] || { profile_core "$PERF_DIR/$name-$flows" & prof=$!; }
       before=$(drop_count); sent=$(pktgen "$flows"); sleep 0.2; after=$(drop_count)
+      [[ -z $prof ]] || wait "$prof" || true
       # Cycles per packet entering at vm1: in the veth shape every packet
       # is received twice (vm1, then pb), as OVS's figure is scaled by hops.
       record "$name" "$flows" "$run" "$sent" $((after - before)) \
@@ -266,6 +275,16 @@ run_flowpath() {  # [NAME CONFIG HOPS [fw [BINARY]]]
   done
   "$fp" ctl --socket "$sock" dpctl/show >"$OVSDIR/flowpath-ports.txt" 2>&1 || true
   stop_pid "$pid"
+}
+
+# The switch's core while the generator runs: syscalls (read: TAP ports,
+# poll: their readiness check, sendto: AF_XDP tx kicks, futex: a contended
+# mutex), then a profile.  Divide by the received rate for per packet.
+profile_core() {  # file prefix
+  sleep 2
+  perf stat -C 1 -e raw_syscalls:sys_enter,syscalls:sys_enter_sendto,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_poll,syscalls:sys_enter_futex \
+    -o "$1.stat" -- sleep 4 >/dev/null 2>&1 || echo "perf stat failed" >"$1.stat"
+  perf record -C 1 -e cpu-clock -g -o "$1.data" -- sleep 4 >/dev/null 2>&1 || true
 }
 
 # ---- main ---------------------------------------------------------------

@@ -30,18 +30,24 @@
 // never waits for the PMD's mutex to change ports; it only waits for the
 // PMD to start its next pass (Switch::wait_pmds_past, a few µs when busy).
 //
-// One poll: for every rx port (TAP ports every 8th poll only: each empty
-// poll of a TAP is a read() syscall), under the PMD's mutex: rx_burst (<= 32
+// One pass, under the PMD's mutex taken once for the pass: the sync (a
+// few loads when nothing moved), then for every rx port: rx_burst (<= 32
 // packets), in_port = the port's datapath number, datapath.process(batch,
-// sink), flush the ports that got output; then, unlocked, deliver outputs
-// for other PMDs' ports (switch_sink.hpp).  Every 64 empty polls the PMD
-// also flushes all its ports (recycles finished transmissions).
+// sink), flush the ports that got output.  Outputs for other PMDs' ports
+// are delivered with the mutex released (switch_sink.hpp).  TAP ports are
+// read only when readable, checked every ~25 µs (kTapCheckCycles) with one
+// poll() of zero timeout for all of them (an empty read() is a syscall).  Every
+// 64 empty passes the PMD also flushes all its ports (recycles finished
+// transmissions).
 //
-// The mutex guards the ports' rings and the datapath's state, per port
-// poll: another PMD sending to one of our ports (switch_sink.hpp),
-// packet-outs, pmd-stats-show, pmd-stats-clear and dpctl/dump-flows take
-// it, so they see the datapath between two batches.  Uncontended, it costs
-// one atomic pair per port poll.
+// The mutex guards the ports' rings and the datapath's state: another PMD
+// sending to one of our ports (switch_sink.hpp), packet-outs,
+// pmd-stats-show, pmd-stats-clear and dpctl/dump-flows take it, so they
+// see the datapath between two passes.  Uncontended, it costs one atomic
+// pair per pass (it was one per port poll).  It is released between two
+// passes, as it was between two port polls: a waiter is woken by the
+// unlock's futex wake, a syscall the PMD pays before it can retake the
+// mutex (tests/switch/pmd_poll_test.cpp checks a control thread gets in).
 //
 // Sleeping when idle (off by default, as Open vSwitch's pmd-maxsleep).
 // With set_max_sleep_us(N > 0), a PMD whose passes found nothing for
@@ -62,9 +68,16 @@
 // does not, and leaves its core to the rest while idle.  Cost: up to the
 // wake-up latency (tens of µs) on the first packet after a quiet spell.
 //
-// Busy cycles (the benchmark's figure): TSC cycles of port polls that
-// received packets (receive, process, transmit, flush), kept apart from
-// the cycles of empty polls (idle).  pmd_stats_show() prints them in Open
+// Busy cycles (the benchmark's figure).  A pass reads the TSC once at its
+// start and once after each port poll that received (rdtsc is not cheap
+// in a VM: two per port poll were a fifth of an idle PMD's time).  The
+// cycles from the last stamp to the end of a poll that received — the
+// receive, process, transmit and flush, plus whatever came since the
+// stamp before (the lock and sync, empty polls of earlier ports in the
+// pass) — are busy; everything else is idle: empty passes, the TAP check
+// (stamped apart), a pass's tail after its last receiving port.  As the
+// floor counts a whole iteration that received, flowpath counts at least
+// each receiving port's poll.  pmd_stats_show() prints them in Open
 // vSwitch's shape: "processing cycles" = busy, "avg processing cycles per
 // packet" = busy / packets received.
 // Thread-safety: run()/poll_once() on one thread; add_rx_port,
@@ -107,10 +120,13 @@ class Pmd {
   };
 
  public:
-  /// TAP ports (internal ports: the host's own traffic, low rate) cost a
-  /// read() syscall per poll even when empty; they are polled every 8th
-  /// pass, so the AF_XDP ports come round sooner.
-  static constexpr uint64_t kTapPollInterval = 8;
+  /// TAP ports (internal ports: the host's own traffic, low rate) are
+  /// checked for readability (one poll() for all of them) once this many
+  /// TSC cycles have passed since the last check (~25 µs at 2.6 GHz), and
+  /// after every sleep: a bounded syscall rate however fast the passes
+  /// go (every 8th pass, as before, was 400,000 empty read()s a second on
+  /// an idle PMD), and a bounded delay for the host's packets.
+  static constexpr uint64_t kTapCheckCycles = uint64_t(1) << 16;
   /// Empty passes before an idle PMD may sleep (see set_max_sleep_us).
   static constexpr uint64_t kParkAfterPolls = 1024;
 
@@ -212,43 +228,47 @@ class Pmd {
     const bool woke = std::exchange(woke_, false);
     const uint64_t pass = polls_.load(std::memory_order_relaxed) + 1;
     polls_.store(pass, std::memory_order_relaxed);  // one writer: no locked add
-    const bool slow_ports = woke || (pass & (kTapPollInterval - 1)) == 0;
-    const RxList& list = sync();
+    uint64_t mark = read_cycles();                  // the last stamp: see "Busy cycles" above
+    std::unique_lock lock(mu_);
+    if (last_stamp_) idle_ += mark - last_stamp_;  // the previous pass's tail
+    const RxList& list = sync_locked();
+    const bool check_taps = woke || mark - last_tap_check_ >= kTapCheckCycles;
+    if (check_taps) {  // a syscall: charged as idle, apart from any port
+      poll_taps();
+      last_tap_check_ = read_cycles();
+      idle_ += last_tap_check_ - mark;
+      mark = last_tap_check_;
+    }
+    size_t tap = 0;
     for (SwitchPort* port : list.ports) {
-      if (port->kind() == SwitchPortKind::kTap && !slow_ports) continue;
-      uint64_t t0 = read_cycles();
-      std::unique_lock lock(mu_);
-      busy_ += carry_;
-      carry_ = 0;
+      if (port->kind() == SwitchPortKind::kTap && !tap_ready(tap++, check_taps)) continue;
       batch_.clear();
       uint32_t n = port->rx_burst(batch_);
-      if (n) {
-        // odd while a batch is processed: between_batches() (the barrier)
-        batch_seq_.store(batch_seq_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_seq_cst);  // then process() reads the generation
-        for (Packet* p : batch_) p->in_port = port->dp_port();
-        sink_.begin(*port);
-        dp_.process(batch_, sink_);
-        sink_.flush_local();
-        if (xdp_) offer_to_kernel();
-        batch_seq_.store(batch_seq_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-      }
-      uint64_t dt = read_cycles() - t0;
-      (n ? busy_ : idle_) += dt;
-      lock.unlock();
-      if (sink_.has_foreign()) {
-        uint64_t t1 = read_cycles();
+      if (n == 0) continue;  // an empty poll: idle, stamped by the next one
+      // odd while a batch is processed: between_batches() (the barrier)
+      batch_seq_.store(batch_seq_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_seq_cst);  // then process() reads the generation
+      for (Packet* p : batch_) p->in_port = port->dp_port();
+      sink_.begin(*port);
+      dp_.process(batch_, sink_);
+      sink_.flush_local();
+      if (xdp_) offer_to_kernel();
+      batch_seq_.store(batch_seq_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+      if (sink_.has_foreign()) {  // other PMDs' ports: never under our mutex
+        lock.unlock();
         sink_.finish_foreign(mu_);
-        carry_ += read_cycles() - t1;
+        lock.lock();
       }
+      const uint64_t now = read_cycles();
+      busy_ += now - mark;
+      mark = now;
       total += n;
     }
     if (xdp_ && (woke || (pass & 1023) == 0)) maybe_collect();  // rate-limited
-    if (total == 0 && (++empty_polls_ & 63) == 0) {
-      std::lock_guard lock(mu_);
+    if (total == 0 && (++empty_polls_ & 63) == 0)
       for (SwitchPort* p : list.ports) p->flush();
-    }
-    return total;
+    last_stamp_ = mark;
+    return total;  // unlocks: control threads get in between two passes
   }
 
   /// Pins the calling thread to core() (if >= 0) and polls until stop.
@@ -327,7 +347,7 @@ class Pmd {
   void pmd_stats_clear() {
     std::lock_guard lock(mu_);
     dp_.pmd_stats_clear();
-    busy_ = idle_ = carry_ = 0;
+    busy_ = idle_ = 0;
     sink_.clear_stats();
   }
   std::string dpctl_dump_flows(const DpPortNamer& namer) {
@@ -362,9 +382,15 @@ class Pmd {
  private:
   // The start of a pass: generation first (the revalidation covers at
   // least g), then the port table's slots and the rx list (stored before
-  // the generation moved, see Switch::apply).
+  // the generation moved, see Switch::apply).  Nothing moved since the
+  // last pass (the common case): the loads and two compares, no fence and
+  // no store — the published values already say what this pass would.
   const RxList& sync_locked() {
-    uint64_t g = of_.generation();
+    uint64_t g = of_.generation();  // acquire loads: the rx_ load below stays after them
+    const RxList* cur = rx_.load(std::memory_order_acquire);
+    if (g == seen_.load(std::memory_order_relaxed) &&
+        cur->version == seen_rx_.load(std::memory_order_relaxed) && !xdp_) [[likely]]
+      return *cur;
     std::atomic_thread_fence(std::memory_order_seq_cst);
     const RxList* l = rx_.load(std::memory_order_acquire);
     dp_.revalidate_if_needed();
@@ -374,8 +400,7 @@ class Pmd {
     // A new list may hold new ports: their rings are filled before the
     // version counts as seen, so "in effect" means "receives" (an AF_XDP
     // socket with an empty fill ring drops what arrives).
-    if (l->version != seen_rx_.load(std::memory_order_relaxed))
-      for (SwitchPort* p : l->ports) p->prime();
+    if (l->version != seen_rx_.load(std::memory_order_relaxed)) load_list(*l);
     seen_rx_.store(l->version, std::memory_order_release);
     seen_.store(g, std::memory_order_seq_cst);
     // Dekker with wait_for_publish: it announces, then reads seen_; we
@@ -385,6 +410,27 @@ class Pmd {
       syscall(SYS_futex, &fence_seq_, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
     }
     return *l;
+  }
+  // A list seen for the first time: its AF_XDP ports primed, its TAPs'
+  // fds gathered for poll_taps (in list order, as the pass meets them).
+  void load_list(const RxList& l) noexcept {
+    tap_fds_.clear();
+    for (SwitchPort* p : l.ports) {
+      p->prime();
+      if (p->kind() == SwitchPortKind::kTap) tap_fds_.push_back({p->tap()->fd(), POLLIN, 0});
+    }
+  }
+  // TAP ports are read only when readable: every kTapCheckCycles one
+  // poll() for all of them, instead of one read() per TAP (an empty read
+  // is a syscall too).
+  void poll_taps() noexcept {
+    if (tap_fds_.empty()) return;
+    if (::poll(tap_fds_.data(), tap_fds_.size(), 0) < 0)
+      for (pollfd& p : tap_fds_) p.revents = POLLIN;  // cannot tell: read them all
+  }
+  bool tap_ready(size_t i, bool slow_pass) const noexcept {
+    return slow_pass && i < tap_fds_.size() &&
+           (tap_fds_[i].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
   }
   // Sleeps in poll() on the ports' fds and wake_fd_, unless something
   // changed since this pass's sync (then the next pass must see it first).
@@ -409,6 +455,7 @@ class Pmd {
     parked_.store(false, std::memory_order_seq_cst);
     parks_.store(parks_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     woke_ = true;
+    last_stamp_ = 0;  // the sleep is neither busy nor idle polling
     return true;
   }
   void publish(std::vector<SwitchPort*> v) {
@@ -421,8 +468,7 @@ class Pmd {
     xdp_->sweep(dp_.megaflows(), dp_.config().clock->now_ms());  // limit evictions
     xdp_->offer(batch_, dp_.megaflows());
   }
-  void maybe_collect() noexcept {
-    std::lock_guard lock(mu_);
+  void maybe_collect() noexcept {  // under the mutex (poll_once)
     int64_t now = dp_.config().clock->now_ms();
     if (now - last_collect_ms_ < 100) return;
     last_collect_ms_ = now;
@@ -453,7 +499,10 @@ class Pmd {
   Datapath<Ofproto> dp_;
   SwitchSink sink_;
   Batch batch_;
-  uint64_t busy_ = 0, idle_ = 0, carry_ = 0, empty_polls_ = 0;
+  std::vector<pollfd> tap_fds_;  // the current list's TAPs, in list order (PMD thread)
+  uint64_t busy_ = 0, idle_ = 0, empty_polls_ = 0;
+  uint64_t last_tap_check_ = 0;  // TSC of the last poll_taps()
+  uint64_t last_stamp_ = 0;      // TSC of the last pass's last stamp (0: none yet)
   std::atomic<uint64_t> polls_{0}, parks_{0};
   bool woke_ = false;  // the next pass follows a sleep: poll TAPs too
   bool pinned_ = false;
