@@ -244,6 +244,9 @@ void expect_as_ovs(const std::string& opts, const std::string& header) {
   EXPECT_NE(ovs.find("ct_zone=5"), std::string::npos) << ovs;
   EXPECT_NE(ovs.find("ct_nw_src=192.0.2.1"), std::string::npos) << ovs;
   EXPECT_NE(ovs.find("ct_ipv6_src=2001:db8::1"), std::string::npos) << ovs;
+  EXPECT_NE(ovs.find("ct_state=est|rpl|trk,ct_zone=3"), std::string::npos) << ovs;
+  EXPECT_NE(ovs.find("ct_label=0xabc"), std::string::npos) << ovs;
+  EXPECT_NE(ovs.find("reg1=0x9"), std::string::npos) << ovs;  // the table-miss flow
   EXPECT_EQ(normalized(fp), normalized(ovs)) << "flowpath:\n" << fp << "\nOVS:\n" << ovs;
 }
 
