@@ -17,8 +17,7 @@
 // into the match of the packet-in message (the service thread's work).
 //
 // Cost: one move of the event per packet-in (~200 bytes with the pipeline
-// fields).  Thread-safety: any number of
-// producers, one consumer.
+// fields).  Thread-safety: any number of producers, one consumer.
 #pragma once
 
 #include <atomic>
@@ -30,10 +29,10 @@
 
 namespace flowpath {
 
-/// The pipeline fields an OpenFlow 1.3 packet-in's match carries beside
-/// in_port, as Open vSwitch sends them: each of ct_state, ct_zone,
-/// ct_mark, ct_label and reg0..reg15 that is non-zero at the controller
-/// action, exact (conj_id is a lookup's, never sent).
+/// The pipeline fields an OpenFlow 1.3 packet-in's match (and a Nicira
+/// packet-in's metadata) carries beside in_port, as Open vSwitch sends them: each of ct_state,
+/// ct_zone, ct_mark, ct_label and reg0..reg15 that is non-zero at the controller action, exact
+/// (conj_id is a lookup's, never sent).
 inline Match packet_in_match(const ControllerOutput& out) {
   Match m;
   if (out.ct_state) match_set(m, FieldId::kCtState, out.ct_state);
