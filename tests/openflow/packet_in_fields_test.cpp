@@ -322,3 +322,24 @@ TEST(OpenflowPacketIn, CtOrigTupleFromTheKey) {
   k.ct_state = 0;
   EXPECT_EQ(ct_orig_tuple(k).proto, 0);
 }
+
+// NXT_PACKET_IN2 of a frame too big for one property: its first 0xff00
+// bytes and NXPINT_FULL_LEN with the whole length, as OVS cuts one.
+TEST(OpenflowPacketIn, NxtPacketIn2CutsAFrameThatFitsNoProperty) {
+  namespace of = flowpath::openflow;
+  of::PacketIn pin;
+  pin.format = 2;
+  pin.in_port = 1;
+  pin.data.assign(70000, 0xab);
+  const std::vector<uint8_t> b = of::encode(of::Message{of::kOfp10, 1, pin});
+  ASSERT_LE(b.size(), 65535u);
+  auto u16 = [&](size_t at) { return size_t(b[at]) << 8 | b[at + 1]; };
+  EXPECT_EQ(b[1], 4);      // OFPT_VENDOR
+  EXPECT_EQ(b[15], 30);    // NXT_PACKET_IN2
+  EXPECT_EQ(u16(16), 0u);  // NXPINT_PACKET
+  EXPECT_EQ(u16(18), 0xff04u);
+  const size_t full = 16 + 0xff08;
+  EXPECT_EQ(u16(full), 1u);  // NXPINT_FULL_LEN
+  EXPECT_EQ(u16(full + 2), 8u);
+  EXPECT_EQ(u16(full + 4) << 16 | u16(full + 6), 70000u);
+}

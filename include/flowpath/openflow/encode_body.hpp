@@ -5,6 +5,8 @@
 // Cost: linear.  Thread-safety: pure functions.
 #pragma once
 
+#include <algorithm>
+
 #include "flowpath/openflow/messages.hpp"
 #include "flowpath/openflow/of10_match.hpp"
 
@@ -167,7 +169,8 @@ inline uint8_t nx_packet_in(Writer& w, const PacketIn& p) {
 }
 
 /// NXT_PACKET_IN2 (format 2): properties, each padded to 8 (OVS's order;
-/// no FULL_LEN: the whole frame goes, no BUFFER_ID: unbuffered).
+/// no BUFFER_ID: unbuffered).  The frame goes whole unless it would not
+/// fit a property (16-bit length): then its first 0xff00 bytes and FULL_LEN.
 inline uint8_t nx_packet_in2(Writer& w, uint8_t v, const PacketIn& p) {
   nx_header(w, 30);
   auto prop = [&](uint16_t type, auto&& fill) {
@@ -177,9 +180,12 @@ inline uint8_t nx_packet_in2(Writer& w, uint8_t v, const PacketIn& p) {
     w.patch16(at + 2, w.size() - at);
     w.pad_to(8, at);
   };
-  prop(0, [&] { w.bytes(p.data); });   // NXPINT_PACKET
-  prop(3, [&] { w.u8(p.table_id); });  // NXPINT_TABLE_ID
-  if (p.cookie != ~0ull)               // NXPINT_COOKIE, 4 bytes of alignment
+  constexpr size_t kMaxData = 0xff00;
+  const size_t n = std::min(p.data.size(), kMaxData);
+  prop(0, [&] { w.bytes(p.data.data(), n); });                    // NXPINT_PACKET
+  if (n < p.data.size()) prop(1, [&] { w.u32(p.data.size()); });  // NXPINT_FULL_LEN
+  prop(3, [&] { w.u8(p.table_id); });                             // NXPINT_TABLE_ID
+  if (p.cookie != ~0ull)  // NXPINT_COOKIE, 4 bytes of alignment
     prop(4, [&] { w.zeros(4), w.u64(p.cookie); });
   prop(5, [&] { w.u8(p.reason); });  // NXPINT_REASON
   prop(6, [&] {                      // NXPINT_METADATA
