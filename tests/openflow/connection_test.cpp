@@ -170,7 +170,10 @@ TEST(OpenflowConnection, Of10ModifyAddsAndTableByteIsIgnoredWithoutExtension) {
   EXPECT_EQ(f.ofp.require_bridge("br0").tables().rules(7).size(), 1u);
   EXPECT_TRUE(f.send(of::SetFlowFormat{2}).empty());
   EXPECT_EQ(f.c.flow_format(), 2u);
-  EXPECT_EQ(f.send(of::SetPacketInFormat{1}).size(), 1u);  // only the standard format
+  EXPECT_TRUE(f.send(of::SetPacketInFormat{2}).empty());  // NXT_PACKET_IN2, as OVS
+  EXPECT_EQ(f.c.packet_in_format(), 2u);
+  EXPECT_EQ(f.send(of::SetPacketInFormat{3}).size(), 1u);  // no such format: an error
+  EXPECT_EQ(f.c.packet_in_format(), 2u);
 }
 
 TEST(OpenflowConnection, StatsFromTheTablesAndMultipartSplit) {

@@ -19,6 +19,10 @@
 // kNoMatch (an implicit table miss, which OVS sends only to connections
 // older than OpenFlow 1.3).
 //
+// Each ControllerOutput also carries the pipeline fields at that point
+// (registers, ct_state/zone/mark/label, the connection's original tuple)
+// for the packet-in's match.
+//
 // Thread-safety: a ControllerOutput is a plain value; sinks document their own.
 #pragma once
 
@@ -27,6 +31,8 @@
 
 #include "flowpath/action/executor.hpp"
 #include "flowpath/core/packet.hpp"
+#include "flowpath/flow/ct_tuple.hpp"
+#include "flowpath/flow/pipeline_meta.hpp"
 
 namespace flowpath {
 
@@ -43,6 +49,14 @@ struct ControllerOutput {
   uint64_t cookie = ~0ull;  // the rule's; all-ones without one (packet-out, miss), as OVS
   uint16_t max_len = 0;     // 0: 65535 (OFPCML_NO_BUFFER)
   size_t action_index = 0;  // datapath actions emitted before it
+  // The pipeline fields at the controller action, which an OpenFlow 1.3
+  // packet-in's match carries when non-zero (as OVS): the connection
+  // tracker's state as this pass sees it, registers and ct_label.
+  uint8_t ct_state = 0;
+  uint16_t ct_zone = 0;
+  uint32_t ct_mark = 0;
+  PipelineMeta meta{};
+  CtTuple ct_tuple{};  // the connection's original direction (flow/ct_tuple.hpp)
   friend bool operator==(const ControllerOutput&, const ControllerOutput&) = default;
 };
 

@@ -290,8 +290,9 @@ class Xlate {
   void to_controller(PacketInReason why, uint8_t table_id, uint64_t cookie, uint16_t max_len) {
     line(" -> sending to controller");
     commit_flow(flow_, base_, out_.mask, out_.actions);  // the packet-in sees the rewrites
-    out_.controller.push_back(
-        {bridge_, in_port_->ofport(), why, table_id, cookie, max_len, out_.actions.size()});
+    out_.controller.push_back({bridge_, in_port_->ofport(), why, table_id, cookie, max_len,
+                               out_.actions.size(), flow_.ct_state, flow_.ct_zone.host(),
+                               flow_.ct_mark.host(), meta_, ct_orig_tuple(flow_)});
   }
   void miss_to_controller(uint8_t table_id) {
     ControllerSink* s = bridge_->controller_sink();

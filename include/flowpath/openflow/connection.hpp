@@ -143,6 +143,8 @@ class Connection {
   uint16_t config_flags() const noexcept { return flags_; }
   uint32_t flow_format() const noexcept { return flow_format_; }
   bool flow_mod_table_id() const noexcept { return table_id_ext_; }
+  /// NXT_SET_PACKET_IN_FORMAT: 0 standard, 1 NXT_PACKET_IN, 2 NXT_PACKET_IN2.
+  uint8_t packet_in_format() const noexcept { return packet_in_format_; }
 
  private:
   void append(const std::vector<uint8_t>& b) { out_.insert(out_.end(), b.begin(), b.end()); }
@@ -203,6 +205,7 @@ class Connection {
   uint16_t miss_send_len_ = 128, flags_ = 0;
   uint32_t flow_format_ = 0;  // NXT_SET_FLOW_FORMAT: 0 OpenFlow 1.0, 2 NXM
   bool table_id_ext_ = false;
+  uint8_t packet_in_format_ = 0;
 };
 
 inline void Connection::dispatch(Message& m, const std::vector<uint8_t>& raw) {
@@ -242,7 +245,8 @@ inline void Connection::dispatch(Message& m, const std::vector<uint8_t>& raw) {
     return;
   }
   if (auto* p = std::get_if<SetPacketInFormat>(&b)) {
-    if (p->format != 0) append(make_error_reply(OfpErrc::kBadSubtype, raw));
+    if (p->format > 2) return append(make_error_reply(OfpErrc::kBadSubtype, raw));
+    packet_in_format_ = uint8_t(p->format);  // PacketIn::format
     return;
   }
   append(make_error_reply(OfpErrc::kBadType, raw));  // a switch-to-controller message

@@ -198,6 +198,8 @@ inline PacketIn packet_in(Reader& r, uint8_t v) {
     p.cookie = r.u64();
     Match m = decode_oxm_match(r);
     p.in_port = uint32_t(get_field(m.value, FieldId::kInPort));
+    match_set(m, FieldId::kInPort, 0, 0);  // the member above; the rest is the pipeline's
+    p.match = m;
     r.skip(2);
   }
   p.data = rest(r);

@@ -5,6 +5,8 @@
 // Cost: linear.  Thread-safety: pure functions.
 #pragma once
 
+#include <algorithm>
+
 #include "flowpath/openflow/messages.hpp"
 #include "flowpath/openflow/of10_match.hpp"
 
@@ -124,16 +126,87 @@ inline uint8_t body(Writer& w, uint8_t v, const FlowMod& f) {
   return 14;
 }
 
+// ---- packet-in ---------------------------------------------------------
+// The pipeline fields go as OVS's ofputil_encode_packet_in writes its
+// flow_metadata: in_port, the non-zero registers and ct_* (PacketIn::match)
+// and, for a tracked connection, its original tuple with the ethertype.
+
+/// A connection's original tuple as OVS's NXM_NX_CT_* entries (fields
+/// 119..125 of class NXM1, exact).
+inline void ct_tuple_tlvs(Writer& w, const CtTuple& t) {
+  auto header = [&](uint32_t field, uint32_t len) { w.u32(0x00010000u | field << 9 | len); };
+  header(119, 1), w.u8(t.proto);  // NXM_NX_CT_NW_PROTO
+  const size_t n = t.v6 ? 16 : 4;
+  header(t.v6 ? 122 : 120, n), w.bytes(t.src.data(), n);  // CT_NW_SRC / CT_IPV6_SRC
+  header(t.v6 ? 123 : 121, n), w.bytes(t.dst.data(), n);  // CT_NW_DST / CT_IPV6_DST
+  header(124, 2), w.u16(t.tp_src);                        // NXM_NX_CT_TP_SRC
+  header(125, 2), w.u16(t.tp_dst);                        // NXM_NX_CT_TP_DST
+}
+
+/// The packet-in's metadata TLVs (no padding); returns their length.
+inline size_t packet_in_tlvs(Writer& w, const PacketIn& p, TlvDialect d) {
+  const size_t start = w.size();
+  Match m = p.match;
+  match_set(m, FieldId::kInPort, p.in_port);
+  if (p.ct_tuple.proto) match_set(m, FieldId::kDlType, p.ct_tuple.v6 ? 0x86dd : 0x0800);
+  encode_tlvs(w, m, d);
+  if (p.ct_tuple.proto) ct_tuple_tlvs(w, p.ct_tuple);
+  return w.size() - start;
+}
+
+/// NXT_PACKET_IN (format 1): nx_packet_in, NXM match, 2 bytes, the frame.
+inline uint8_t nx_packet_in(Writer& w, const PacketIn& p) {
+  nx_header(w, 17);
+  w.u32(p.buffer_id), w.u16(p.total_len), w.u8(p.reason), w.u8(p.table_id), w.u64(p.cookie);
+  const size_t len_at = w.size();
+  w.u16(0), w.zeros(6);
+  const size_t at = w.size();
+  w.patch16(len_at, packet_in_tlvs(w, p, TlvDialect::kNxm));
+  w.pad_to(8, at);
+  w.zeros(2);
+  w.bytes(p.data);
+  return 4;
+}
+
+/// NXT_PACKET_IN2 (format 2): properties, each padded to 8 (OVS's order;
+/// no BUFFER_ID: unbuffered).  The frame goes whole unless it would not
+/// fit a property (16-bit length): then its first 0xff00 bytes and FULL_LEN.
+inline uint8_t nx_packet_in2(Writer& w, uint8_t v, const PacketIn& p) {
+  nx_header(w, 30);
+  auto prop = [&](uint16_t type, auto&& fill) {
+    const size_t at = w.size();
+    w.u16(type), w.u16(0);
+    fill();
+    w.patch16(at + 2, w.size() - at);
+    w.pad_to(8, at);
+  };
+  constexpr size_t kMaxData = 0xff00;
+  const size_t n = std::min(p.data.size(), kMaxData);
+  prop(0, [&] { w.bytes(p.data.data(), n); });                    // NXPINT_PACKET
+  if (n < p.data.size()) prop(1, [&] { w.u32(p.data.size()); });  // NXPINT_FULL_LEN
+  prop(3, [&] { w.u8(p.table_id); });                             // NXPINT_TABLE_ID
+  if (p.cookie != ~0ull)  // NXPINT_COOKIE, 4 bytes of alignment
+    prop(4, [&] { w.zeros(4), w.u64(p.cookie); });
+  prop(5, [&] { w.u8(p.reason); });  // NXPINT_REASON
+  prop(6, [&] {                      // NXPINT_METADATA
+    packet_in_tlvs(w, p, v10(v) ? TlvDialect::kNxm : TlvDialect::kOxm);
+  });
+  return 4;
+}
+
 inline uint8_t body(Writer& w, uint8_t v, const PacketIn& p) {
+  if (p.format == 1) return nx_packet_in(w, p);
+  if (p.format == 2) return nx_packet_in2(w, v, p);
   w.u32(p.buffer_id), w.u16(p.total_len);
   if (v10(v)) {
     port(w, v, p.in_port);
     w.u8(p.reason), w.zeros(1);
   } else {
     w.u8(p.reason), w.u8(p.table_id), w.u64(p.cookie);
-    Match m;
-    match_set(m, FieldId::kInPort, p.in_port);
-    encode_oxm_match(w, m);
+    const size_t at = w.size();
+    w.u16(1), w.u16(0);  // OFPMT_OXM
+    w.patch16(at + 2, 4 + packet_in_tlvs(w, p, TlvDialect::kOxm));
+    w.pad_to(8, at);
     w.zeros(2);
   }
   w.bytes(p.data);

@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "flowpath/flow/ct_tuple.hpp"
 #include "flowpath/openflow/instructions.hpp"
 
 namespace flowpath::openflow {
@@ -104,6 +105,17 @@ struct PacketIn {
   uint8_t table_id = 0;
   uint64_t cookie = 0;
   std::vector<uint8_t> data;
+  // OpenFlow 1.3: the pipeline fields beside in_port (registers, ct_*),
+  // as OVS sends them; in_port is the member above, never set here.
+  Match match;
+  // ... and the connection's original tuple (ct_nw_src, ...; proto 0:
+  // none), which a Match has no room for.  Encoded only: decoding such a
+  // packet-in fails on the unknown fields (a switch never receives one).
+  CtTuple ct_tuple{};
+  // NXT_SET_PACKET_IN_FORMAT of the connection: 0 OFPT_PACKET_IN, 1
+  // NXT_PACKET_IN, 2 NXT_PACKET_IN2 (both Nicira ones carry the fields
+  // above in OpenFlow 1.0 too).  Encoded only, as ct_tuple.
+  uint8_t format = 0;
   friend bool operator==(const PacketIn&, const PacketIn&) = default;
 };
 struct PacketOut {

@@ -208,11 +208,12 @@ class OpenFlowService {
   static void send_packet_ins(Entry& e) {
     e.queue.take(e.pending);
     for (PacketInEvent& ev : e.pending)
-      e.channel->broadcast_async_by(
-          [&](const openflow::Connection& c) { return packet_in_for(ev, c.version()); });
+      e.channel->broadcast_async_by([&](const openflow::Connection& c) {
+        return packet_in_for(ev, c.version(), c.packet_in_format());
+      });
   }
   static std::optional<openflow::MessageBody> packet_in_for(const PacketInEvent& ev,
-                                                            uint8_t version) {
+                                                            uint8_t version, uint8_t format) {
     const bool v13 = version >= openflow::kOfp13;
     openflow::PacketIn pin;
     switch (ev.out.reason) {
@@ -231,7 +232,10 @@ class OpenFlowService {
     pin.total_len = uint16_t(std::min<size_t>(ev.data.size(), 0xffff));
     pin.in_port = ev.out.in_port;
     pin.table_id = ev.out.table_id;
-    pin.cookie = v13 ? ev.out.cookie : 0;
+    pin.format = format;
+    // The Nicira formats carry what 1.3's does in 1.0 too (as OVS).
+    pin.cookie = v13 || format ? ev.out.cookie : 0;
+    if (v13 || format) pin.match = packet_in_match(ev.out), pin.ct_tuple = ev.out.ct_tuple;
     pin.data.assign(ev.data.begin(), ev.data.begin() + pin.total_len);
     return pin;
   }

@@ -13,8 +13,11 @@
 // bounded upcall-to-connmgr queue does.  miss_to_controller() is an atomic
 // flag the service sets (an OpenFlow 1.0 connection takes packet-ins).
 //
-// Cost: one move of the event per packet-in.  Thread-safety: any number of
-// producers, one consumer.
+// packet_in_match() turns the pipeline fields a ControllerOutput carries
+// into the match of the packet-in message (the service thread's work).
+//
+// Cost: one move of the event per packet-in (~200 bytes with the pipeline
+// fields).  Thread-safety: any number of producers, one consumer.
 #pragma once
 
 #include <atomic>
@@ -22,8 +25,27 @@
 #include <vector>
 
 #include "flowpath/bridge/controller_sink.hpp"
+#include "flowpath/flow/fields.hpp"
 
 namespace flowpath {
+
+/// The pipeline fields an OpenFlow 1.3 packet-in's match (and a Nicira
+/// packet-in's metadata) carries beside in_port, as Open vSwitch sends them: each of ct_state,
+/// ct_zone, ct_mark, ct_label and reg0..reg15 that is non-zero at the controller action, exact
+/// (conj_id is a lookup's, never sent).
+inline Match packet_in_match(const ControllerOutput& out) {
+  Match m;
+  if (out.ct_state) match_set(m, FieldId::kCtState, out.ct_state);
+  if (out.ct_zone) match_set(m, FieldId::kCtZone, out.ct_zone);
+  if (out.ct_mark) match_set(m, FieldId::kCtMark, out.ct_mark);
+  for (size_t i = 0; i < kNumRegs; ++i)
+    if (uint32_t r = out.meta.regs[i].host()) match_set(m, reg_field(unsigned(i)), r);
+  if (out.meta.ct_label != decltype(out.meta.ct_label){}) {
+    m.meta_value.ct_label = out.meta.ct_label;
+    m.meta_mask.ct_label.fill(0xff);
+  }
+  return m;
+}
 
 class PacketInQueue : public ControllerSink {
  public:
