@@ -1,7 +1,8 @@
 // RuleBits (the bit-vector index of small rule sets): its candidates are,
 // for every key, a superset of the matching rules, in bit order, and exact
 // where the index says its ranges tell everything; guards, edges of the
-// search levels and the size limits; sparse rows; the per-part set.
+// search levels and the size limits; sparse rows; the per-part set and
+// its skipping of parts that cannot beat the answer in hand.
 #include "flowpath/classify/rule_bits.hpp"
 
 #include <gtest/gtest.h>
@@ -60,9 +61,17 @@ void check_keys(const RuleBits& b, const std::vector<TRule>& rs, testing::RuleGe
         ASSERT_TRUE(rs[c[j]].matches(key)) << "rule " << c[j];
       }
     }
+    // The first rule of the key's first-dimension row bounds every
+    // candidate and every match from below (RuleBitsSet skips a part on it).
+    uint32_t first = b.first_on_dim0(key);
+    ASSERT_LE(first, rs.size());
+    if (!c.empty()) {
+      ASSERT_LE(first, c[0]);
+    }
     for (size_t i = 0; i < rs.size(); ++i) {
       if (rs[i].matches(key)) {
         ASSERT_TRUE(is_cand[i]) << "matching rule " << i << " missed";
+        ASSERT_LE(first, i) << "first_on_dim0 past matching rule " << i;
       }
     }
   }
@@ -231,6 +240,19 @@ TEST(RuleBitsSet, PartsCandidatesAreASupersetOfTheMatches) {
       bool any = false;
       set->for_each_candidate(key, 0u, [&](uint32_t, bool) { return any = true; });
       EXPECT_FALSE(any) << "a part asked though none can beat rule 0";
+      // An answer in hand at `best`: every matching rule before it is still
+      // asked (a part is skipped only when its first rule on the first
+      // dimension's row comes at or after best).
+      auto best = g.pick(static_cast<uint32_t>(rs.size())) + 1;
+      std::vector<int> asked(rs.size(), 0);
+      set->for_each_candidate(key, best, [&](uint32_t i, bool) {
+        ++asked[i];
+        return false;
+      });
+      for (uint32_t i = 0; i < best; ++i)
+        if (rs[i].matches(key)) {
+          ASSERT_EQ(asked[i], 1) << "matching rule " << i << " before " << best << " not asked";
+        }
     }
   }
   testing::RuleGen g(35);

@@ -110,6 +110,10 @@ class RuleBitsSet {
         continue;
       }
       const uint32_t* ids = p.ids.data();
+      if (best != ~0u) {  // an answer in hand: can the part's first candidate beat it?
+        uint32_t i0 = b.first_on_dim0(key);
+        if (i0 >= p.ids.size() || ids[i0] >= best) continue;
+      }
       b.for_each_candidate(key, [&](uint32_t i) { return f(ids[i], b.full_check(i)); });
     }
   }
