@@ -270,5 +270,44 @@ TEST(RuleBitsSet, PartsCandidatesAreASupersetOfTheMatches) {
   EXPECT_EQ(RuleBitsSet::build(ptrs, part_of.data(), {200, 1024, 300, 1}), nullptr);
 }
 
+/// Parts of more than kCheckMinRules rules are asked with an answer in
+/// hand only when the first rule of the key's first-dimension row comes
+/// before it: here every rule has its own source address, so a key's row
+/// holds one rule; with the answer at or before that rule no part is asked,
+/// after it the rule is.
+TEST(RuleBitsSet, PartsThatCannotBeatTheAnswerAreNotAsked) {
+  constexpr uint32_t kN = 1200;
+  std::vector<TRule> rs(kN);
+  std::vector<uint8_t> part_of(kN);
+  for (uint32_t i = 0; i < kN; ++i) {
+    FlowKey v{}, m{};
+    v.dl_type = Be16{kEthTypeIpv4}, m.dl_type = Be16{0xffff};
+    v.nw_src = Be32{0x0a000000u + 2 * i}, m.nw_src = Be32{0xffffffffu};
+    rs[i] = {Match(v, m), {}};
+    part_of[i] = static_cast<uint8_t>(i % 2);  // two parts of 600 rules
+  }
+  std::vector<TRule*> ptrs;
+  for (auto& r : rs) ptrs.push_back(&r);
+  auto set = RuleBitsSet::build(ptrs, part_of.data(), {200, size_t{8} << 20});
+  ASSERT_NE(set, nullptr);
+  ASSERT_EQ(set->n_parts(), 2u);
+  for (uint32_t r = 0; r < kN; r += 7) {
+    FlowKey key = rs[r].match.value;
+    for (uint32_t best : {r, r / 2 + 1, r + 1, r + 1 + r % 5, kN}) {
+      if (best == 0) continue;
+      std::vector<uint32_t> asked;
+      set->for_each_candidate(key, best, [&](uint32_t i, bool) {
+        asked.push_back(i);
+        return false;
+      });
+      if (r < best) {
+        ASSERT_EQ(asked, std::vector<uint32_t>{r}) << "rule " << r << ", answer " << best;
+      } else {
+        ASSERT_TRUE(asked.empty()) << "rule " << r << " asked, answer " << best;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace flowpath
