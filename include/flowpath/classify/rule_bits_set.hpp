@@ -21,7 +21,10 @@
 // trees' 205: searches over ~1 MB of boundaries per chunk, all misses.
 //
 // Cost: build O(parts x RuleBits::build); lookup per part asked as
-// RuleBits.  Thread-safety: immutable after build; any number of readers.
+// RuleBits; a part of more than kCheckMinRules rules asked with an answer
+// in hand first costs one search and two loads (RuleBits::first_on_dim0),
+// and no more when its first candidate cannot beat the answer.  Thread-safety: immutable after
+// build; any number of readers.
 #pragma once
 
 #include <algorithm>
@@ -115,7 +118,8 @@ class RuleBitsSet {
       // An answer in hand: can the part's first candidate beat it?  Only
       // parts whose rows are more than a line (kCheckMinRules): asking a
       // smaller one whole (one-line rows, one- or two-level searches)
-      // costs about what the check does (acl1_10k's 76-rule part: +3%).
+      // costs about what the check does (acl1_10k's 76-rule part holds the
+      // answer whenever it is asked: the check would never skip it).
       if (p.check && best != ~0u) {
         uint32_t i0 = b.first_on_dim0(key);
         if (i0 >= p.ids.size() || ids[i0] >= best) continue;
