@@ -1,7 +1,8 @@
 // RuleBits (the bit-vector index of small rule sets): its candidates are,
 // for every key, a superset of the matching rules, in bit order, and exact
 // where the index says its ranges tell everything; guards, edges of the
-// search levels and the size limits; sparse rows; the per-part set.
+// search levels and the size limits; sparse rows; the per-part set and
+// its skipping of parts that cannot beat the answer in hand.
 #include "flowpath/classify/rule_bits.hpp"
 
 #include <gtest/gtest.h>
@@ -60,9 +61,17 @@ void check_keys(const RuleBits& b, const std::vector<TRule>& rs, testing::RuleGe
         ASSERT_TRUE(rs[c[j]].matches(key)) << "rule " << c[j];
       }
     }
+    // The first rule of the key's first-dimension row bounds every
+    // candidate and every match from below (RuleBitsSet skips a part on it).
+    uint32_t first = b.first_on_dim0(key);
+    ASSERT_LE(first, rs.size());
+    if (!c.empty()) {
+      ASSERT_LE(first, c[0]);
+    }
     for (size_t i = 0; i < rs.size(); ++i) {
       if (rs[i].matches(key)) {
         ASSERT_TRUE(is_cand[i]) << "matching rule " << i << " missed";
+        ASSERT_LE(first, i) << "first_on_dim0 past matching rule " << i;
       }
     }
   }
@@ -231,6 +240,19 @@ TEST(RuleBitsSet, PartsCandidatesAreASupersetOfTheMatches) {
       bool any = false;
       set->for_each_candidate(key, 0u, [&](uint32_t, bool) { return any = true; });
       EXPECT_FALSE(any) << "a part asked though none can beat rule 0";
+      // An answer in hand at `best`: every matching rule before it is still
+      // asked (a part is skipped only when its first rule on the first
+      // dimension's row comes at or after best).
+      auto best = g.pick(static_cast<uint32_t>(rs.size())) + 1;
+      std::vector<int> asked(rs.size(), 0);
+      set->for_each_candidate(key, best, [&](uint32_t i, bool) {
+        ++asked[i];
+        return false;
+      });
+      for (uint32_t i = 0; i < best; ++i)
+        if (rs[i].matches(key)) {
+          ASSERT_EQ(asked[i], 1) << "matching rule " << i << " before " << best << " not asked";
+        }
     }
   }
   testing::RuleGen g(35);
@@ -246,6 +268,45 @@ TEST(RuleBitsSet, PartsCandidatesAreASupersetOfTheMatches) {
   // Over the sparse rule limit, or the memory budget: no index.
   EXPECT_EQ(RuleBitsSet::build(ptrs, part_of.data(), {200, size_t{8} << 20, 299}), nullptr);
   EXPECT_EQ(RuleBitsSet::build(ptrs, part_of.data(), {200, 1024, 300, 1}), nullptr);
+}
+
+/// Parts of more than kCheckMinRules rules are asked with an answer in
+/// hand only when the first rule of the key's first-dimension row comes
+/// before it: here every rule has its own source address, so a key's row
+/// holds one rule; with the answer at or before that rule no part is asked,
+/// after it the rule is.
+TEST(RuleBitsSet, PartsThatCannotBeatTheAnswerAreNotAsked) {
+  constexpr uint32_t kN = 1200;
+  std::vector<TRule> rs(kN);
+  std::vector<uint8_t> part_of(kN);
+  for (uint32_t i = 0; i < kN; ++i) {
+    FlowKey v{}, m{};
+    v.dl_type = Be16{kEthTypeIpv4}, m.dl_type = Be16{0xffff};
+    v.nw_src = Be32{0x0a000000u + 2 * i}, m.nw_src = Be32{0xffffffffu};
+    rs[i] = {Match(v, m), {}};
+    part_of[i] = static_cast<uint8_t>(i % 2);  // two parts of 600 rules
+  }
+  std::vector<TRule*> ptrs;
+  for (auto& r : rs) ptrs.push_back(&r);
+  auto set = RuleBitsSet::build(ptrs, part_of.data(), {200, size_t{8} << 20});
+  ASSERT_NE(set, nullptr);
+  ASSERT_EQ(set->n_parts(), 2u);
+  for (uint32_t r = 0; r < kN; r += 7) {
+    FlowKey key = rs[r].match.value;
+    for (uint32_t best : {r, r / 2 + 1, r + 1, r + 1 + r % 5, kN}) {
+      if (best == 0) continue;
+      std::vector<uint32_t> asked;
+      set->for_each_candidate(key, best, [&](uint32_t i, bool) {
+        asked.push_back(i);
+        return false;
+      });
+      if (r < best) {
+        ASSERT_EQ(asked, std::vector<uint32_t>{r}) << "rule " << r << ", answer " << best;
+      } else {
+        ASSERT_TRUE(asked.empty()) << "rule " << r << " asked, answer " << best;
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -21,7 +21,10 @@
 // trees' 205: searches over ~1 MB of boundaries per chunk, all misses.
 //
 // Cost: build O(parts x RuleBits::build); lookup per part asked as
-// RuleBits.  Thread-safety: immutable after build; any number of readers.
+// RuleBits; a part of more than kCheckMinRules rules asked with an answer
+// in hand first costs one search and two loads (RuleBits::first_on_dim0),
+// and no more when its first candidate cannot beat the answer.  Thread-safety: immutable after
+// build; any number of readers.
 #pragma once
 
 #include <algorithm>
@@ -36,6 +39,7 @@ namespace flowpath::classify_detail {
 class RuleBitsSet {
  public:
   static constexpr size_t kMaxParts = 3;
+  static constexpr size_t kCheckMinRules = 512;  // a dense row of one line
 
   /// The index of rules (best rank first; they must outlive it), part_of[i]
   /// < kMaxParts being rule i's part; nullptr when over lim (the sparse
@@ -68,7 +72,8 @@ class RuleBitsSet {
       auto b = RuleBits::build(sub[p], pl);
       if (!b || (used += b->memory_bytes()) > budget) return nullptr;
       uint32_t first = ids[p][0];
-      out->parts_.push_back({std::move(b), std::move(ids[p]), first});
+      bool check = ids[p].size() > kCheckMinRules;
+      out->parts_.push_back({std::move(b), std::move(ids[p]), first, check});
     }
     // Biggest part first: it most often holds the answer, and then a part
     // whose best rule comes after it is not searched at all.
@@ -110,6 +115,15 @@ class RuleBitsSet {
         continue;
       }
       const uint32_t* ids = p.ids.data();
+      // An answer in hand: can the part's first candidate beat it?  Only
+      // parts whose rows are more than a line (kCheckMinRules): asking a
+      // smaller one whole (one-line rows, one- or two-level searches)
+      // costs about what the check does (acl1_10k's 76-rule part holds the
+      // answer whenever it is asked: the check would never skip it).
+      if (p.check && best != ~0u) {
+        uint32_t i0 = b.first_on_dim0(key);
+        if (i0 >= p.ids.size() || ids[i0] >= best) continue;
+      }
       b.for_each_candidate(key, [&](uint32_t i) { return f(ids[i], b.full_check(i)); });
     }
   }
@@ -119,6 +133,7 @@ class RuleBitsSet {
     std::unique_ptr<RuleBits> bits;
     std::vector<uint32_t> ids;  // the part's rules by their index in rules (empty: all of them)
     uint32_t first = 0;         // index of its best rule
+    bool check = false;         // first_on_dim0 before asking it (more than kCheckMinRules)
   };
   std::vector<Part> parts_;
 };
