@@ -22,6 +22,7 @@
 
 #include "differential/normal_ovs.hpp"
 #include "flowpath/switch/openflow_service.hpp"
+#include "support/ofctl_monitor.hpp"
 #include "support/packet_builder.hpp"
 #include "support/shell.hpp"
 
@@ -169,22 +170,7 @@ class OvsSide : public Side {
 /// `ovs-ofctl OPTS monitor TARGET 65535` while `script` runs; its printout.
 template <class F>
 std::string monitored(Side& s, const std::string& opts, int seconds, F script) {
-  char tmpl[] = "/tmp/fp-ofpktin-mon-XXXXXX";
-  int fd = mkstemp(tmpl);
-  close(fd);
-  std::string file = tmpl;
-  std::system(("(timeout " + std::to_string(seconds) + " ovs-ofctl " + opts + " monitor " +
-               s.target() + " 65535 2>&1; echo END) >" + file + " &")
-                  .c_str());
-  sleep_ms(700);  // connected and miss_send_len set
-  script();
-  std::string out;
-  for (int i = 0; i < 200 && out.find("END") == std::string::npos; ++i) {
-    sleep_ms(50);
-    out = flowpath::test::shell_output("cat " + file);
-  }
-  unlink(file.c_str());
-  return out;
+  return flowpath::test::ofctl_monitored(s.target(), opts, 65535, seconds, script);
 }
 
 /// The printout without what legitimately differs: xids and ovs-ofctl's

@@ -44,6 +44,7 @@
 #include "flowpath/core/batch.hpp"
 #include "flowpath/core/error.hpp"
 #include "flowpath/core/packet.hpp"
+#include "flowpath/io/frame_pool.hpp"
 
 namespace flowpath {
 
@@ -80,10 +81,7 @@ class PacketPort {
     sll.sll_protocol = htons(ETH_P_ALL);
     sll.sll_ifindex = ifindex_;
     if (bind(fd_, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) fail("binding to it");
-    frames_.reset(new uint8_t[size_t(cfg.buffers) * kFrameBytes]);  // untouched until used
-    packets_ = std::make_unique<Packet[]>(cfg.buffers);
-    free_.reserve(cfg.buffers);
-    for (uint32_t i = cfg.buffers; i-- > 0;) free_.push_back(i);
+    pool_ = std::make_unique<FramePool>(cfg.buffers);  // frames untouched until used
   }
   PacketPort(const PacketPort&) = delete;
   PacketPort& operator=(const PacketPort&) = delete;
@@ -94,43 +92,37 @@ class PacketPort {
   /// Appends up to kBatchSize - batch.count frames; returns how many.
   uint32_t rx_burst(Batch& batch) noexcept {
     uint32_t want = kBatchSize - batch.count;
-    if (want > free_.size()) want = uint32_t(free_.size());
+    if (want > pool_->available()) want = pool_->available();
     if (want == 0) return 0;
     std::array<mmsghdr, kBatchSize> msgs{};
     std::array<iovec, kBatchSize> iov{};
     std::array<uint32_t, kBatchSize> idx{};
     for (uint32_t k = 0; k < want; ++k) {
-      idx[k] = free_[free_.size() - 1 - k];
+      idx[k] = pool_->take();  // unused ones go back below
       // Room ahead of the data for a VLAN tag put back (see restore_vlan).
-      iov[k] = {frames_.get() + size_t(idx[k]) * kFrameBytes + PacketBuffer::kHeadroom,
-                kDefaultFrameSize};
+      iov[k] = {pool_->frame(idx[k]) + PacketBuffer::kHeadroom, kDefaultFrameSize};
       msgs[k].msg_hdr.msg_iov = &iov[k];
       msgs[k].msg_hdr.msg_iovlen = 1;
       msgs[k].msg_hdr.msg_control = ctrl_[k].data();
       msgs[k].msg_hdr.msg_controllen = ctrl_[k].size();
     }
     int n = recvmmsg(fd_, msgs.data(), want, MSG_DONTWAIT, nullptr);
-    free_.resize(free_.size() - want);  // taken; unused ones go back below
     uint32_t got = 0;
     for (uint32_t k = 0; k < want; ++k) {
       const uint32_t i = idx[k];
       uint32_t len = msgs[k].msg_len;
       if (int(k) >= n) {
-        free_.push_back(i);
+        pool_->give_back(i);
         continue;
       }
       if ((msgs[k].msg_hdr.msg_flags & MSG_TRUNC) || len < 14) {
         ++stats_.truncated;
-        free_.push_back(i);
+        pool_->give_back(i);
         continue;
       }
-      uint8_t* buf = frames_.get() + size_t(i) * kFrameBytes;
       uint32_t head = PacketBuffer::kHeadroom;
-      if (restore_vlan(msgs[k].msg_hdr, buf + head)) head -= 4, len += 4;
-      Packet& p = packets_[i];
-      p = Packet(buf, kFrameBytes, head, len);
-      p.user = i;
-      batch.push(&p);
+      if (restore_vlan(msgs[k].msg_hdr, pool_->frame(i) + head)) head -= 4, len += 4;
+      batch.push(&pool_->packet(i, head, len));
       ++got;
     }
     if (got == 0) ++stats_.rx_empty;
@@ -150,14 +142,10 @@ class PacketPort {
   void flush() noexcept {}
 
   /// Returns one of this port's packets to its pool (others: no-op).
-  void release(Packet& p) noexcept {
-    if (mine(p)) free_.push_back(uint32_t(p.user));
-  }
-  bool mine(const Packet& p) const noexcept {
-    return p.user < cfg_.buffers && &packets_[p.user] == &p;
-  }
+  void release(Packet& p) noexcept { pool_->release(p); }
+  bool mine(const Packet& p) const noexcept { return pool_->mine(p); }
   /// Frames received and not yet released (0: none of ours is in flight).
-  uint32_t in_flight() const noexcept { return cfg_.buffers - uint32_t(free_.size()); }
+  uint32_t in_flight() const noexcept { return pool_->in_flight(); }
 
   const PacketPortStats& stats() const noexcept { return stats_; }
   const std::string& name() const noexcept { return cfg_.ifname; }
@@ -165,7 +153,6 @@ class PacketPort {
   int fd() const noexcept { return fd_; }
 
  private:
-  static constexpr uint32_t kFrameBytes = PacketBuffer::kCapacity;
   static constexpr size_t kCtrlBytes = CMSG_SPACE(sizeof(tpacket_auxdata));
 
   // The driver may have taken the VLAN tag out of the frame (offload);
@@ -200,9 +187,7 @@ class PacketPort {
   Config cfg_;
   int fd_ = -1;
   int ifindex_ = 0;
-  std::unique_ptr<uint8_t[]> frames_;  // buffers * kFrameBytes, touched on first use
-  std::unique_ptr<Packet[]> packets_;  // one header per frame
-  std::vector<uint32_t> free_;
+  std::unique_ptr<FramePool> pool_;  // made once the socket is bound
   std::array<std::array<uint8_t, kCtrlBytes>, kBatchSize> ctrl_{};
   PacketPortStats stats_;
 };

@@ -46,6 +46,7 @@
 #include "flowpath/core/batch.hpp"
 #include "flowpath/core/error.hpp"
 #include "flowpath/core/packet.hpp"
+#include "flowpath/io/frame_pool.hpp"
 
 namespace flowpath {
 
@@ -73,11 +74,7 @@ class TapPort {
     std::strncpy(ifr.ifr_name, cfg.name.c_str(), IFNAMSIZ - 1);
     if (ioctl(fd_, TUNSETIFF, &ifr) < 0) fail("creating the TAP device (TUNSETIFF)");
     set_up();
-    // new[] of bytes leaves them untouched (a fresh mmap at this size).
-    frames_.reset(new uint8_t[size_t(cfg.buffers) * kFrameBytes]);
-    packets_ = std::make_unique<Packet[]>(cfg.buffers);
-    free_.reserve(cfg.buffers);
-    for (uint32_t i = cfg.buffers; i-- > 0;) free_.push_back(i);
+    pool_ = std::make_unique<FramePool>(cfg.buffers);  // frames untouched until used
   }
   TapPort(const TapPort&) = delete;
   TapPort& operator=(const TapPort&) = delete;
@@ -88,16 +85,11 @@ class TapPort {
   /// Appends up to kBatchSize - batch.count frames; returns how many.
   uint32_t rx_burst(Batch& batch) noexcept {
     uint32_t got = 0;
-    while (!batch.full() && !free_.empty()) {
-      uint32_t i = free_.back();
-      uint8_t* buf = frames_.get() + size_t(i) * kFrameBytes;
-      ssize_t n = read(fd_, buf + PacketBuffer::kHeadroom, kDefaultFrameSize);
+    while (!batch.full() && pool_->available()) {
+      uint32_t i = pool_->top();
+      ssize_t n = read(fd_, pool_->frame(i) + PacketBuffer::kHeadroom, kDefaultFrameSize);
       if (n <= 0) break;
-      free_.pop_back();
-      Packet& p = packets_[i];
-      p = Packet(buf, kFrameBytes, PacketBuffer::kHeadroom, uint32_t(n));
-      p.user = i;
-      batch.push(&p);
+      batch.push(&pool_->packet(pool_->take(), PacketBuffer::kHeadroom, uint32_t(n)));
       ++got;
     }
     if (got == 0) ++stats_.rx_empty;
@@ -112,28 +104,21 @@ class TapPort {
     else
       ++stats_.drops;
     if (!owned) return;
-    if (mine(p))
-      release(p);
+    if (pool_->mine(p))
+      pool_->release(p);
     else if (cfg_.release_foreign)
       cfg_.release_foreign(cfg_.release_ctx, p);
   }
   void flush() noexcept {}
 
   /// Returns one of this port's packets to its pool.
-  void release(Packet& p) noexcept {
-    if (mine(p)) free_.push_back(uint32_t(p.user));
-  }
+  void release(Packet& p) noexcept { pool_->release(p); }
 
   const TapStats& stats() const noexcept { return stats_; }
   const std::string& name() const noexcept { return cfg_.name; }
   int fd() const noexcept { return fd_; }
 
  private:
-  static constexpr uint32_t kFrameBytes = PacketBuffer::kCapacity;
-
-  bool mine(const Packet& p) const noexcept {
-    return p.user < cfg_.buffers && &packets_[p.user] == &p;
-  }
   // A socket for interface ioctls, opened once per process (the control
   // thread opens ports; the kernel serialises the ioctls themselves).  It
   // lives in the network namespace of the first open: a process that
@@ -163,9 +148,7 @@ class TapPort {
 
   Config cfg_;
   int fd_ = -1;
-  std::unique_ptr<uint8_t[]> frames_;  // buffers * kFrameBytes, touched on first use
-  std::unique_ptr<Packet[]> packets_;  // one header per frame
-  std::vector<uint32_t> free_;
+  std::unique_ptr<FramePool> pool_;  // made once the device exists
   TapStats stats_;
 };
 
