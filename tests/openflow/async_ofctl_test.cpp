@@ -20,6 +20,7 @@
 #include "differential/normal_ovs.hpp"
 #include "flowpath/switch/openflow_service.hpp"
 #include "support/ofctl_monitor.hpp"
+#include "support/openflow_switch.hpp"
 #include "support/packet_builder.hpp"
 #include "support/shell.hpp"
 
@@ -60,53 +61,27 @@ struct Side {
 
 class FlowpathSide : public Side {
  public:
-  FlowpathSide() {
-    static int n = 0;
-    dir_ = "/tmp/fp-ofasync-" + std::to_string(getpid()) + "-" + std::to_string(n++);
-    mkdir(dir_.c_str(), 0700);
-    setenv("OVS_RUNDIR", dir_.c_str(), 1);  // ovs-ofctl monitor's own control socket
-    cfg_ = flowpath::SwitchConfig::parse(std::string(kConfig) + "set-controller br0 punix:" + dir_ +
-                                         "/br0.mgmt\n");
-    flowpath::Switch::Options o;
-    o.memory_ports = true;
-    o.pmd_cores = {-1};
-    sw_ = std::make_unique<flowpath::Switch>(cfg_, o);
-    svc_ = std::make_unique<flowpath::OpenFlowService>(*sw_, cfg_);
-    thread_ = std::thread([this] { svc_->run(stop_, 10); });
-  }
-  ~FlowpathSide() override {
-    stop_ = true;
-    thread_.join();
-    svc_.reset();
-    sw_.reset();
-    unlink((dir_ + "/br0.mgmt").c_str());
-    rmdir(dir_.c_str());
-  }
-  std::string target() override { return "unix:" + dir_ + "/br0.mgmt"; }
+  std::string target() override { return s_.target(); }
   void inject(const std::string& port, const std::vector<uint8_t>& frame) override {
-    sw_->port(port)->memory()->inject(frame);
-    sw_->poll_once();
+    s_.sw().port(port)->memory()->inject(frame);
+    s_.sw().poll_once();
   }
   void add_port4() override {
-    cfg_.bridges[0].ports.push_back(flowpath::PortConfig{});
-    cfg_.bridges[0].ports.back().name = "p4";
-    cfg_.bridges[0].ports.back().ofport = 4;
-    sw_->apply(cfg_);
+    auto& ports = s_.config().bridges[0].ports;
+    ports.push_back(flowpath::PortConfig{});
+    ports.back().name = "p4";
+    ports.back().ofport = 4;
+    s_.sw().apply(s_.config());
   }
   void del_port4() override {
-    cfg_.bridges[0].ports.pop_back();
-    sw_->apply(cfg_);
+    s_.config().bridges[0].ports.pop_back();
+    s_.sw().apply(s_.config());
   }
-  flowpath::Switch& sw() { return *sw_; }
-  flowpath::OpenFlowService& svc() { return *svc_; }
+  flowpath::Switch& sw() { return s_.sw(); }
+  flowpath::OpenFlowService& svc() { return s_.svc(); }
 
  private:
-  std::string dir_;
-  flowpath::SwitchConfig cfg_;
-  std::unique_ptr<flowpath::Switch> sw_;
-  std::unique_ptr<flowpath::OpenFlowService> svc_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  flowpath::test::OpenFlowSwitch s_{kConfig, "fp-ofasync"};
 };
 
 class OvsSide : public Side {

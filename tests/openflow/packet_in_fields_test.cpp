@@ -23,6 +23,7 @@
 #include "differential/normal_ovs.hpp"
 #include "flowpath/switch/openflow_service.hpp"
 #include "support/ofctl_monitor.hpp"
+#include "support/openflow_switch.hpp"
 #include "support/packet_builder.hpp"
 #include "support/shell.hpp"
 
@@ -113,41 +114,14 @@ struct Side {
 
 class FlowpathSide : public Side {
  public:
-  FlowpathSide() {
-    static int n = 0;
-    dir_ = "/tmp/fp-ofpktin-" + std::to_string(getpid()) + "-" + std::to_string(n++);
-    mkdir(dir_.c_str(), 0700);
-    setenv("OVS_RUNDIR", dir_.c_str(), 1);  // ovs-ofctl monitor's own control socket
-    cfg_ = flowpath::SwitchConfig::parse(std::string(kConfig) + "set-controller br0 punix:" + dir_ +
-                                         "/br0.mgmt\n");
-    flowpath::Switch::Options o;
-    o.memory_ports = true;
-    o.pmd_cores = {-1};
-    sw_ = std::make_unique<flowpath::Switch>(cfg_, o);
-    svc_ = std::make_unique<flowpath::OpenFlowService>(*sw_, cfg_);
-    thread_ = std::thread([this] { svc_->run(stop_, 10); });
-  }
-  ~FlowpathSide() override {
-    stop_ = true;
-    thread_.join();
-    svc_.reset();
-    sw_.reset();
-    unlink((dir_ + "/br0.mgmt").c_str());
-    rmdir(dir_.c_str());
-  }
-  std::string target() override { return "unix:" + dir_ + "/br0.mgmt"; }
+  std::string target() override { return s_.target(); }
   void inject(const std::string& port, const std::vector<uint8_t>& frame) override {
-    sw_->port(port)->memory()->inject(frame);
-    for (int i = 0; i < 4; ++i) sw_->poll_once();  // recirculations
+    s_.sw().port(port)->memory()->inject(frame);
+    for (int i = 0; i < 4; ++i) s_.sw().poll_once();  // recirculations
   }
 
  private:
-  std::string dir_;
-  flowpath::SwitchConfig cfg_;
-  std::unique_ptr<flowpath::Switch> sw_;
-  std::unique_ptr<flowpath::OpenFlowService> svc_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  flowpath::test::OpenFlowSwitch s_{kConfig, "fp-ofpktin"};
 };
 
 class OvsSide : public Side {
