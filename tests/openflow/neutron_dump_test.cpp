@@ -20,6 +20,7 @@
 
 #include "differential/normal_ovs.hpp"
 #include "flowpath/switch/openflow_service.hpp"
+#include "support/openflow_switch.hpp"
 #include "support/shell.hpp"
 
 namespace dt = flowpath::difftest;
@@ -60,41 +61,6 @@ std::vector<std::string> normalized(const std::string& text) {
   return lines;
 }
 
-/// flowpath's switch with the bridge of kConfig, served on a thread.
-class FlowpathSwitch {
- public:
-  FlowpathSwitch() {
-    char tmpl[] = "/tmp/fp-ofneutron-XXXXXX";
-    if (!mkdtemp(tmpl)) throw flowpath::Error("mkdtemp failed");
-    dir_ = tmpl;
-    cfg_ = flowpath::SwitchConfig::parse(std::string(kConfig) + "set-controller br0 punix:" + dir_ +
-                                         "/br0.mgmt\n");
-    flowpath::Switch::Options o;
-    o.memory_ports = true;
-    o.pmd_cores = {-1};
-    sw_ = std::make_unique<flowpath::Switch>(cfg_, o);
-    svc_ = std::make_unique<flowpath::OpenFlowService>(*sw_, cfg_);
-    thread_ = std::thread([this] { svc_->run(stop_, 10); });
-  }
-  ~FlowpathSwitch() {
-    stop_ = true;
-    thread_.join();
-    svc_.reset();
-    sw_.reset();
-    unlink((dir_ + "/br0.mgmt").c_str());
-    rmdir(dir_.c_str());
-  }
-  std::string target() const { return "unix:" + dir_ + "/br0.mgmt"; }
-
- private:
-  std::string dir_;
-  flowpath::SwitchConfig cfg_;
-  std::unique_ptr<flowpath::Switch> sw_;
-  std::unique_ptr<flowpath::OpenFlowService> svc_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
 /// Flows in the file (lines that are not comments).
 size_t flows_in_file() {
   std::ifstream in(flows_file());
@@ -121,7 +87,7 @@ void compare(const std::string& opts, const std::string& dump_opts,
     ovs = normalized(load_and_dump("unix:" + o.dir() + "/br0.mgmt", opts, dump_opts));
   }
   {
-    FlowpathSwitch f;
+    flowpath::test::OpenFlowSwitch f(kConfig, "fp-ofneutron");
     fp = normalized(load_and_dump(f.target(), opts, dump_opts));
   }
   if (drop_reset_counts) {

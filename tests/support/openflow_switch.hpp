@@ -1,6 +1,6 @@
 // tests/support/openflow_switch.hpp — a flowpath switch on memory ports
 // with its OpenFlow service listening on `punix:DIR/br0.mgmt` in a private
-// temp dir: the flowpath side of tests that drive both switches with
+// temp dir (mkdtemp): the flowpath side of tests that drive both switches with
 // ovs-ofctl, as a private ovs-vswitchd is driven.
 //
 //   OpenFlowSwitch s(kConfig, "fp-ofasync");   // config text without set-controller
@@ -30,9 +30,9 @@ namespace flowpath::test {
 class OpenFlowSwitch {
  public:
   OpenFlowSwitch(const std::string& config, const std::string& prefix) {
-    static int n = 0;
-    dir_ = "/tmp/" + prefix + "-" + std::to_string(getpid()) + "-" + std::to_string(n++);
-    mkdir(dir_.c_str(), 0700);
+    std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+    if (!mkdtemp(tmpl.data())) throw Error("mkdtemp " + tmpl + " failed");
+    dir_ = tmpl;
     setenv("OVS_RUNDIR", dir_.c_str(), 1);  // ovs-ofctl monitor's own control socket
     cfg_ = SwitchConfig::parse(config + "set-controller br0 punix:" + dir_ + "/br0.mgmt\n");
     Switch::Options o;
