@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config git libhwy-dev libxsimd-dev
       libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev libxdp-dev
       libbpf-dev clang llvm libclang-rt-14-dev iproute2 iputils-ping tcpdump
-      ethtool python3 openvswitch-common openvswitch-switch nlohmann-json3-dev)
+      ethtool python3 python3-os-ken openvswitch-common openvswitch-switch nlohmann-json3-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(libdpdk-dev linux-perf gnuplot-nox)
 fi
