@@ -161,7 +161,9 @@ class ClassifierV2 {
     const Rule* best = f ? f->lookup(key, v, best_rank, wc) : nullptr;
     if (s && s != d)
       if (const Rule* r = s->lookup(key, v, best_rank, wc)) best = r;
-    if (const Rule* r = d->lookup(key, v, best_rank, wc)) best = r;
+    // An empty delta (after a compile, often) costs a load, not a call.
+    if (!d->empty_for_readers())
+      if (const Rule* r = d->lookup(key, v, best_rank, wc)) best = r;
     return best;
   }
 

@@ -154,28 +154,31 @@ class RuleBits {
     }
     const uint8_t* kb = bytes_of(key);
     if (!in_guards(kb)) return;
-    const uint64_t* rw[kMaxDims];  // each dimension's row record (SparseRows::row)
-    const uint64_t* pk[kMaxDims];
-    uint64_t at[kMaxDims];  // packed index of the row's first word of summary word q
-    for (uint32_t d = 0; d < n_dims_; ++d) {  // independent searches
+    const uint32_t nd = n_dims_, nq = sp_[0].s_words, stride = nq + 1;  // every dimension alike
+    const uint64_t* rw[kMaxDims];        // each dimension's row record (SparseRows::row)
+    for (uint32_t d = 0; d < nd; ++d) {  // independent searches
       const Dim& dm = dim_[d];
-      rw[d] = sp_[d].row(dm.ix.search(read(kb, dm.off, dm.shift)));
-      pk[d] = sp_[d].packed.data();
-      at[d] = rw[d][0];
+      rw[d] = sp_[d].rec.data() + size_t{dm.ix.search(read(kb, dm.off, dm.shift))} * stride;
     }
-    for (uint32_t q = 0, nq = sp_[0].s_words; q < nq; ++q) {
-      uint64_t m = ~uint64_t{0};
-      for (uint32_t d = 0; d < n_dims_; ++d) m &= rw[d][1 + q];
+    for (uint32_t q = 0; q < nq; ++q) {
+      uint64_t m = rw[0][1 + q];
+      for (uint32_t d = 1; d < nd; ++d) m &= rw[d][1 + q];
+      if (m == 0) continue;  // most summary words: no word every dimension has
+      // Where each row's words of summary word q start in its packed words:
+      // only now, for the (usually one) q that has candidates.
+      const uint64_t* base[kMaxDims];
+      for (uint32_t d = 0; d < nd; ++d) {
+        uint64_t at = rw[d][0];
+        for (uint32_t p = 0; p < q; ++p) at += static_cast<uint64_t>(std::popcount(rw[d][1 + p]));
+        base[d] = sp_[d].packed.data() + at;
+      }
       for (; m; m &= m - 1) {  // words every dimension has, in order
         auto j = static_cast<uint32_t>(std::countr_zero(m));
         uint64_t below = (uint64_t{1} << j) - 1, a = ~uint64_t{0};
-        for (uint32_t d = 0; d < n_dims_ && a; ++d)
-          a &= pk[d][at[d] + static_cast<uint64_t>(std::popcount(rw[d][1 + q] & below))];
+        for (uint32_t d = 0; d < nd && a; ++d) a &= base[d][std::popcount(rw[d][1 + q] & below)];
         for (; a; a &= a - 1)
           if (f((64 * q + j) * 64 + static_cast<uint32_t>(std::countr_zero(a)))) return;
       }
-      for (uint32_t d = 0; d < n_dims_; ++d)
-        at[d] += static_cast<uint64_t>(std::popcount(rw[d][1 + q]));
     }
   }
 
