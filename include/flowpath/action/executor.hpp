@@ -62,6 +62,8 @@ concept ConntrackSink = requires(S& s, const DpCtSpec& spec, std::span<Packet*> 
 
 /// Applies one non-output action to one packet.
 inline ActionStatus apply_action(Packet& pkt, const DpAction& a) noexcept {
+  // An L3/L4 rewrite (each case that sets an IP or L4 field) may change the
+  // packet's connection: the tracker's cache of it (meta.ct_node) goes.
   switch (a.type) {
     case DpActionType::kPushVlan:
       return push_vlan(pkt, a.tpid, a.tci);
@@ -76,26 +78,37 @@ inline ActionStatus apply_action(Packet& pkt, const DpAction& a) noexcept {
     case DpActionType::kSetEthDst:
       return set_eth_dst(pkt, a.mac);
     case DpActionType::kSetIpv4Src:
+      pkt.meta.ct_node = nullptr;
       return set_ipv4_src(pkt, a.ipv4);
     case DpActionType::kSetIpv4Dst:
+      pkt.meta.ct_node = nullptr;
       return set_ipv4_dst(pkt, a.ipv4);
     case DpActionType::kSetIpv4Tos:
+      pkt.meta.ct_node = nullptr;
       return set_ipv4_tos(pkt, a.u8, a.tci ? uint8_t(a.tci) : uint8_t(0xfc));
     case DpActionType::kSetIpv4Ttl:
+      pkt.meta.ct_node = nullptr;
       return set_ipv4_ttl(pkt, a.u8);
     case DpActionType::kSetIpv6Tclass:
+      pkt.meta.ct_node = nullptr;
       return set_ipv6_tclass(pkt, a.u8, uint8_t(a.tci));
     case DpActionType::kSetIpv6Hlimit:
+      pkt.meta.ct_node = nullptr;
       return set_ipv6_hlimit(pkt, a.u8);
     case DpActionType::kSetIpv6Src:
+      pkt.meta.ct_node = nullptr;
       return set_ipv6_src(pkt, a.ipv6);
     case DpActionType::kSetIpv6Dst:
+      pkt.meta.ct_node = nullptr;
       return set_ipv6_dst(pkt, a.ipv6);
     case DpActionType::kSetIpv6Label:
+      pkt.meta.ct_node = nullptr;
       return set_ipv6_label(pkt, a.port);
     case DpActionType::kSetTpSrc:
+      pkt.meta.ct_node = nullptr;
       return set_tp_src(pkt, a.l4_port);
     case DpActionType::kSetTpDst:
+      pkt.meta.ct_node = nullptr;
       return set_tp_dst(pkt, a.l4_port);
     case DpActionType::kOutput:
     case DpActionType::kCt:

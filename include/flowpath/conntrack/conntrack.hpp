@@ -85,8 +85,21 @@ class Conntrack {
 
   /// Tracks a batch: out[i] is the result of pkts[i] (one epoch read
   /// section for the batch, chain heads prefetched 32 packets ahead).
+  /// Both forms leave in pkt.meta.ct_node the connection's node when the
+  /// lock-free path found it (UDP/ICMP/other, no NAT, no mark/label write),
+  /// else nullptr.
   void execute(std::span<Packet* const> pkts, const CtParams& p, int64_t now_ms,
                CtResult* out) noexcept;
+
+  /// The packet's next ct() from its cached connection (meta.ct_node, set
+  /// by its last execute()), as OVS's conntrack starts from pkt->md.conn:
+  /// false (nothing done) unless that connection is live, in p.zone, and
+  /// the lock-free path would run for it (no force, mark, label, NAT);
+  /// else *r is the result execute() would give, without key extraction or
+  /// lookup.  The caller promises what makes the node the packet's: it has
+  /// held one rcu::ReadGuard since that execute() (the node is not freed),
+  /// and cleared ct_node if it rewrote an L3/L4 header since.
+  bool try_cached(const Packet& pkt, const CtParams& p, int64_t now_ms, CtResult& r) noexcept;
 
   /// Removes expired connections; returns how many.
   size_t sweep(int64_t now_ms) {
@@ -144,8 +157,7 @@ class Conntrack {
                     CtResult& r, Conn** victim) noexcept;
   void commit(Packet& pkt, const Extracted& x, const CtParams& p, int64_t now, CtResult& r,
               uint32_t& n_created, uint32_t rev_hash, ConnTable::Shard* held) noexcept;
-  [[gnu::always_inline]] uint8_t touch_other(Conn& c, bool reply, const Extracted& x,
-                                             int64_t now) noexcept;
+  [[gnu::always_inline]] uint8_t touch_other(Conn& c, bool reply, bool icmp, int64_t now) noexcept;
   bool try_fast(Packet& pkt, const Extracted& x, uint32_t h, const CtParams& p, int64_t now,
                 CtResult& r, const KeyNode* const* head) noexcept;
   KeyNode* lock_for(const ConnKey& key, uint32_t h, int64_t now, ConnTable::Shard** home) noexcept;

@@ -113,6 +113,7 @@ inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const
   // would make the compiler reload everything after it (a char store may
   // alias anything).
   if (e == Extract::kOk && try_fast(pkt, x, h, p, now, r, head)) return;
+  pkt.meta.ct_node = nullptr;  // only the lock-free path leaves it set
   r = CtResult{};
   r.zone = p.zone;
   r.state = kCsTracked;
@@ -251,24 +252,23 @@ inline uint8_t Conntrack::update_existing(Conn& c, bool reply, const Extracted& 
   }
   if (x.key.icmp()) {  // ICMP: first -> reply
     if (reply) c.other.store(OtherState::kBidir, std::memory_order_relaxed);
-    return touch_other(c, reply, x, now);
+    return touch_other(c, reply, x.key.icmp(), now);
   }
   const OtherState o = c.other.load(std::memory_order_relaxed);
   if (reply)
     c.other.store(OtherState::kBidir, std::memory_order_relaxed);
   else if (o == OtherState::kFirst)
     c.other.store(OtherState::kMultiple, std::memory_order_relaxed);
-  return touch_other(c, reply, x, now);
+  return touch_other(c, reply, x.key.icmp(), now);
 }
 
 // The verdict and timeout of a UDP/other/ICMP connection in its current
 // state (no transition): shared by the locked and the lock-free paths.
-inline uint8_t Conntrack::touch_other(Conn& c, bool reply, const Extracted& x,
-                                      int64_t now) noexcept {
+inline uint8_t Conntrack::touch_other(Conn& c, bool reply, bool icmp, int64_t now) noexcept {
   const Timeouts& t = cfg_.timeouts;
   const OtherState o = c.other.load(std::memory_order_relaxed);
   const uint8_t rpl = reply ? kCsReplyDir : 0;
-  if (x.key.icmp()) {
+  if (icmp) {
     set_expiry(c, o == OtherState::kBidir ? t.icmp_reply : t.icmp_first, now);
     return o == OtherState::kBidir ? kCsEstablished | rpl : kCsNew;
   }
@@ -296,16 +296,43 @@ inline bool Conntrack::try_fast(Packet& pkt, const Extracted& x, uint32_t h, con
   const bool steady = x.key.icmp() ? (!n->reply || o == OtherState::kBidir)
                                    : (n->reply ? o == OtherState::kBidir : o != OtherState::kFirst);
   if (!steady) return false;
-  uint8_t st = kCsTracked | touch_other(c, n->reply, x, now);
+  uint8_t st = kCsTracked | touch_other(c, n->reply, x.key.icmp(), now);
   const uint32_t mark = c.mark.load(std::memory_order_relaxed);
   const CtLabel label = c.label();
   if (p.nat.present && c.nat) {
     apply_nat(pkt, c.nat, c.key(), c.rev_key(), n->reply, x);
     st |= c.nat;
   }
+  pkt.meta.ct_node = c.nat ? nullptr : n;  // try_cached() may start from it next time
   r.zone = p.zone;
   r.mark = mark;
   r.label = label;
+  r.state = st;
+  return true;
+}
+
+// try_fast() for a packet whose last ct() found its connection lock-free
+// (meta.ct_node) and that has not changed since (the caller's promise, see
+// conntrack.hpp): the same checks and result without extraction or lookup.
+// The key is the node's: same packet headers, same zone, so the same key
+// the lookup would build, and the lookup finds only live connections, so
+// a dead or expired one sends the packet down the full path.  Conns with
+// NAT are never cached (their packet was rewritten).
+inline bool Conntrack::try_cached(const Packet& pkt, const CtParams& p, int64_t now,
+                                  CtResult& r) noexcept {
+  if (p.force || p.set_mark || p.set_label || p.nat.present) return false;
+  const auto* n = static_cast<const KeyNode*>(pkt.meta.ct_node);
+  Conn& c = *n->conn();
+  if (n->key.zone != p.zone || !c.live(now)) return false;
+  const OtherState o = c.other.load(std::memory_order_relaxed);
+  const bool icmp = n->key.icmp();
+  const bool steady = icmp ? (!n->reply || o == OtherState::kBidir)
+                           : (n->reply ? o == OtherState::kBidir : o != OtherState::kFirst);
+  if (!steady) return false;
+  const uint8_t st = kCsTracked | touch_other(c, n->reply, icmp, now);
+  r.zone = p.zone;
+  r.mark = c.mark.load(std::memory_order_relaxed);
+  r.label = c.label();
   r.state = st;
   return true;
 }

@@ -42,6 +42,11 @@ struct PacketMeta {
   uint32_t ct_mark = 0;
   uint32_t ct_label_id = 0;  // the ct_label's id (flow/ct_label_ids.hpp), 0: none
   uint32_t recirc_id = 0;    // the pass the packet is in (0: first)
+  // The tracker's connection node of the packet's last ct() (conntrack's
+  // per-packet cache, as OVS's pkt->md.conn): only Conntrack::try_cached()
+  // reads it, for a caller that kept it protected (one Datapath::process());
+  // zero on receive, cleared by ct_clear and by L3/L4 header rewrites.
+  const void* ct_node = nullptr;
 };
 
 class Packet {

@@ -120,6 +120,7 @@ class Datapath {
     for (uint32_t i = 0; i < n; ++i) {  // received packets are untracked
       PacketMeta& m = batch.pkts[i]->meta;
       m.recirc_id = 0, m.ct_state = 0, m.ct_zone = 0, m.ct_mark = 0, m.ct_label_id = 0;
+      m.ct_node = nullptr;
     }
     RecircSink<S> rs(sink, recirc_, cfg_.clock->now_ms());
     run_pass(batch, rs, false);

@@ -10,6 +10,10 @@
 // group in the spec's zone (commit, NAT, exec's mark/label writes) and
 // stores each packet's result in its metadata (meta.ct_state/zone/mark), as
 // OVS's conntrack_execute() fills pkt->md.  ct_clear zeroes them.
+// A packet whose earlier ct() in this batch found its connection starts
+// from it (meta.ct_node, Conntrack::try_cached: OVS's pkt->md.conn); the
+// sink holds one epoch read guard from its first ct() to the end of the
+// batch so that node stays allocated (docs/conntrack.md).
 // recirculate(id, group, last) queues the packets for another pass with
 // meta.recirc_id = id: the packet itself when the recirc consumes it
 // (last), else a copy into one of the state's clone buffers, as OVS's
@@ -31,6 +35,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -140,10 +145,35 @@ class RecircSink {
   void conntrack(const DpCtSpec& spec, std::span<Packet*> g) noexcept {
     ct::CtResult res[kBatchSize];
     ct::Conntrack& tracker = st_->tracker();
+    // One read section from the first ct() to the end of the batch (all its
+    // passes): the connection a packet's ct() found stays allocated, so its
+    // next ct() may start from it (meta.ct_node, Conntrack::try_cached).
+    if (!guard_) guard_.emplace();
     st_->ct_packets += g.size();
     for (size_t off = 0; off < g.size(); off += kBatchSize) {
       const size_t n = std::min<size_t>(kBatchSize, g.size() - off);
-      tracker.execute(std::span<Packet* const>(g.data() + off, n), spec.params, now_, res);
+      // Packets whose last ct() in this batch found their connection start
+      // from it; the rest go through the tracker's batch lookup.
+      bool any = false;
+      for (size_t i = 0; i < n; ++i) any |= g[off + i]->meta.ct_node != nullptr;
+      Packet* rest[kBatchSize];
+      uint8_t at[kBatchSize];
+      size_t k = n;
+      if (any) {
+        k = 0;
+        for (size_t i = 0; i < n; ++i) {
+          Packet* p = g[off + i];
+          if (p->meta.ct_node && tracker.try_cached(*p, spec.params, now_, res[i])) continue;
+          rest[k] = p, at[k++] = uint8_t(i);
+        }
+      }
+      if (k == n) {
+        tracker.execute(std::span<Packet* const>(g.data() + off, n), spec.params, now_, res);
+      } else if (k) {
+        ct::CtResult part[kBatchSize];
+        tracker.execute(std::span<Packet* const>(rest, k), spec.params, now_, part);
+        for (size_t j = 0; j < k; ++j) res[at[j]] = part[j];
+      }
       for (size_t i = 0; i < n; ++i) {
         PacketMeta& m = g[off + i]->meta;
         m.ct_state = res[i].state;
@@ -157,6 +187,7 @@ class RecircSink {
     for (Packet* p : g) {
       PacketMeta& m = p->meta;
       m.ct_state = 0, m.ct_zone = 0, m.ct_mark = 0, m.ct_label_id = 0;
+      m.ct_node = nullptr;
     }
   }
   void recirculate(uint32_t id, std::span<Packet*> g, bool last) {
@@ -177,6 +208,7 @@ class RecircSink {
   S* sink_;
   RecircState* st_;
   int64_t now_;
+  std::optional<rcu::ReadGuard> guard_;  // taken by the first ct() of the batch
 };
 
 }  // namespace flowpath

@@ -1,0 +1,270 @@
+// The e2e benchmark's firewall pipeline in the datapath alone: the compute
+// node (examples/compute_node/compute-node.conf) through Ofproto + Datapath,
+// with and without Neutron's openvswitch-firewall flows on vm1's port
+// exactly as bench/e2e/run.sh loads them (tests/e2e/neutron_sg_flows.py
+// base, port 1 1 02:00:00:00:01:01 192.0.2.1, rule egress any/any6; br-int's
+// priority=1 NORMAL removed, fail mode secure).  One thread, batches of 32
+// 64-byte frames from vm1 to 192.0.2.100 (the generator's), frames copied
+// back into the same buffers every batch (NORMAL to eth2 pushes VLAN 1000).
+//
+//   plain/<conns>       compute-node.conf unchanged: one pass, NORMAL
+//   fw_udp/<conns>      the firewall, UDP vm1 -> 192.0.2.100 as the e2e
+//                       generator sends it (no replies): anti-spoofing,
+//                       ct(table=72,zone=1), recirculation, the egress
+//                       rule, NORMAL: 2 passes
+//   fw_udp_rpl/<conns>  the same after one reply per connection came back
+//                       in through the firewall (ingress: ct(table=82))
+//   fw_tcp/<conns>      TCP vm1 -> 192.0.2.100:80 after a handshake through
+//                       the firewall both ways; the batch repeats the ACK
+// conns: 1 or 1,000 connections (source ports 1000...), each batch takes
+// the next 32 of them.  The reply direction enters on eth2 with VLAN 1000;
+// for it br-int gets one more flow (table=0, priority=4, in_port=int-br-eth2,
+// dl_vlan=1000 → mod_vlan_vid:1, resubmit(,60)), as Neutron's br-int sends
+// a provider VLAN's traffic through table 60 into the firewall.
+// Counters: ns_per_pkt, passes per packet, and the packets lost (an error).
+//
+// Callgrind A/B (instructions per packet, no timer):
+//   neutron_fw_bench --fixed CASE CONNS BATCHES
+// runs CASE (plain, fw_udp, fw_udp_rpl, fw_tcp) for BATCHES batches in
+// measured_batch() only, so
+//   valgrind --tool=callgrind --collect-atstart=no
+//       --toggle-collect='measured_batch*' neutron_fw_bench --fixed fw_udp 1 20000
+// reports the datapath's instructions.  It prints the packet count to
+// divide by (and, with FW_BENCH_DUMP set, the megaflows as dpctl/dump-flows).
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "flowpath/bridge/ofproto.hpp"
+#include "flowpath/datapath/datapath.hpp"
+#include "support/packet_builder.hpp"
+
+namespace fp = flowpath;
+
+namespace {
+
+constexpr const char* kVmMac = "02:00:00:00:01:01";
+constexpr const char* kRemoteMac = "02:00:00:00:10:00";
+constexpr uint16_t kSyn = 0x002, kSynAck = 0x012, kAck = 0x010;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The flows of bench/e2e/run.sh's fw_generate, from the same script.
+std::string firewall_flows() {
+  const std::string g = FLOWPATH_SOURCE_DIR "/tests/e2e/neutron_sg_flows.py";
+  const std::string cmd = "{ /usr/bin/python3 " + g + " base && /usr/bin/python3 " + g +
+                          " port 1 1 02:00:00:00:01:01 192.0.2.1 && /usr/bin/python3 " + g +
+                          " rule 1 1 egress any && /usr/bin/python3 " + g +
+                          " rule 1 1 egress any6; }";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) throw std::runtime_error("cannot run " + g);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  if (pclose(p) != 0) throw std::runtime_error(cmd + ": failed");
+  return out;
+}
+
+std::string config_text(bool firewall) {
+  std::string conf = read_file(FLOWPATH_SOURCE_DIR "/examples/compute_node/compute-node.conf");
+  if (!firewall) return conf;
+  const std::string normal = "add-flow br-int priority=1 actions=NORMAL\n";
+  auto at = conf.find(normal);
+  if (at == std::string::npos)
+    throw std::runtime_error("compute-node.conf: no '" + normal + "' to replace");
+  conf.erase(at, normal.size());
+  conf += "set-fail-mode br-int secure\n";
+  conf +=
+      "add-flow br-int table=0,priority=4,in_port=int-br-eth2,dl_vlan=1000,"
+      "actions=mod_vlan_vid:1,resubmit(,60)\n";
+  std::istringstream flows(firewall_flows());
+  size_t n = 0;
+  for (std::string line; std::getline(flows, line);)
+    if (!line.empty() && line[0] != '#') conf += "add-flow br-int " + line + "\n", ++n;
+  if (n != 62)
+    throw std::runtime_error("neutron_sg_flows.py: " + std::to_string(n) + " flows, not 62");
+  return conf;
+}
+
+enum class Case { kPlain, kFwUdp, kFwUdpReply, kFwTcp };
+
+std::vector<uint8_t> egress(Case c, uint32_t conn, uint16_t flags, uint32_t seq, uint32_t ack) {
+  using namespace fp::test;
+  Eth eth{mac(kRemoteMac), mac(kVmMac)};
+  IPv4 ip{.src = "192.0.2.1", .dst = "192.0.2.100"};
+  const uint16_t sport = uint16_t(1000 + conn);
+  if (c == Case::kFwTcp)
+    return (eth / ip / TCP{.sport = sport, .dport = 80, .flags = flags, .seq = seq, .ack = ack})
+        .bytes();
+  return (eth / ip / UDP{.sport = sport, .dport = 9} / Payload{.n = 18}).bytes();
+}
+
+std::vector<uint8_t> ingress(Case c, uint32_t conn, uint16_t flags, uint32_t seq, uint32_t ack) {
+  using namespace fp::test;
+  Eth eth{mac(kVmMac), mac(kRemoteMac)};
+  IPv4 ip{.src = "192.0.2.100", .dst = "192.0.2.1"};
+  const uint16_t dport = uint16_t(1000 + conn);
+  if (c == Case::kFwTcp)
+    return (eth / Dot1Q{.vid = 1000} / ip /
+            TCP{.sport = 80, .dport = dport, .flags = flags, .seq = seq, .ack = ack})
+        .bytes();
+  return (eth / Dot1Q{.vid = 1000} / ip / UDP{.sport = 9, .dport = dport} / Payload{.n = 14})
+      .bytes();
+}
+
+std::vector<uint8_t> learn_frame() {
+  using namespace fp::test;
+  return (Eth{mac("ff:ff:ff:ff:ff:ff"), mac(kRemoteMac)} / Dot1Q{.vid = 1000} /
+          IPv4{.src = "192.0.2.100", .dst = "192.0.2.255"} / UDP{.sport = 9, .dport = 9} /
+          Payload{.n = 14})
+      .bytes();
+}
+
+struct CountingSink {
+  uint32_t eth2 = 0;
+  uint64_t outputs = 0, drops = 0;
+  void output(uint32_t port, fp::Packet&, bool) noexcept { outputs += port == eth2; }
+  void drop(fp::Packet&) noexcept { ++drops; }
+};
+
+// A switch with its connections set up; batch() sends the next 32 packets.
+class Bench {
+ public:
+  Bench(Case c, uint32_t conns)
+      : case_(c),
+        conns_(conns),
+        of_(fp::SwitchConfig::parse(config_text(c != Case::kPlain))),
+        dp_(of_) {
+    vm1_ = of_.find_port("vm1")->dp_port;
+    eth2_ = of_.find_port("eth2")->dp_port;
+    sink_.eth2 = eth2_;
+    // The remote host's MAC is learned on eth2 by both bridges' NORMAL (the
+    // e2e's `learn`, a ping: its ARP reply): a broadcast from it.
+    send_one(learn_frame(), eth2_);
+    for (uint32_t i = 0; i < conns; ++i) {
+      if (c == Case::kFwTcp) {
+        send_one(egress(c, i, kSyn, 1, 0), vm1_);
+        send_one(ingress(c, i, kSynAck, 500, 2), eth2_);
+        send_one(egress(c, i, kAck, 2, 501), vm1_);
+      } else {
+        send_one(egress(c, i, 0, 0, 0), vm1_);
+        if (c == Case::kFwUdpReply) send_one(ingress(c, i, 0, 0, 0), eth2_);
+      }
+      frames_.push_back(egress(c, i, kAck, 2, 501));
+    }
+    bufs_.resize(fp::kBatchSize);
+    for (int warm = 0; warm < 4; ++warm) batch();  // megaflows, EMC
+    sink_.outputs = sink_.drops = 0;
+    dp_.pmd_stats_clear();
+  }
+
+  void batch() noexcept {
+    fp::Batch b;
+    for (uint32_t i = 0; i < fp::kBatchSize; ++i) {
+      bufs_[i].assign(frames_[next_]);
+      bufs_[i]->in_port = vm1_;
+      b.push(&bufs_[i].packet());
+      if (++next_ == conns_) next_ = 0;
+    }
+    dp_.process(b, sink_);
+  }
+
+  const CountingSink& sink() const { return sink_; }
+  const fp::PmdStats& stats() const { return dp_.stats(); }
+  std::string dump_flows() const { return dp_.dpctl_dump_flows(); }
+
+ private:
+  void send_one(const std::vector<uint8_t>& frame, uint32_t port) {
+    fp::PacketBuffer buf(frame, port);
+    fp::Batch b;
+    b.push(&buf.packet());
+    CountingSink s;
+    s.eth2 = eth2_;
+    dp_.process(b, s);
+  }
+
+  Case case_;
+  uint32_t conns_, next_ = 0, vm1_ = 0, eth2_ = 0;
+  fp::Ofproto of_;
+  fp::Datapath<fp::Ofproto> dp_;
+  CountingSink sink_;
+  std::vector<std::vector<uint8_t>> frames_;
+  std::vector<fp::PacketBuffer> bufs_;
+};
+
+void run(benchmark::State& state, Case c) {
+  std::unique_ptr<Bench> b;
+  try {
+    b = std::make_unique<Bench>(c, uint32_t(state.range(0)));
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  for (auto _ : state) b->batch();
+  const double pkts = double(state.iterations()) * fp::kBatchSize;
+  if (b->sink().outputs != uint64_t(pkts)) state.SkipWithError("packets lost (not out on eth2)");
+  state.SetItemsProcessed(int64_t(pkts));
+  state.counters["ns_per_pkt"] =
+      benchmark::Counter(pkts, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["passes"] =
+      double(b->stats().packets + b->stats().recirculations) / double(b->stats().packets);
+}
+
+void BM_Plain(benchmark::State& s) { run(s, Case::kPlain); }
+void BM_FwUdp(benchmark::State& s) { run(s, Case::kFwUdp); }
+void BM_FwUdpReply(benchmark::State& s) { run(s, Case::kFwUdpReply); }
+void BM_FwTcp(benchmark::State& s) { run(s, Case::kFwTcp); }
+
+}  // namespace
+
+BENCHMARK(BM_Plain)->Name("plain")->Arg(1)->Arg(1000);
+BENCHMARK(BM_FwUdp)->Name("fw_udp")->Arg(1)->Arg(1000);
+BENCHMARK(BM_FwUdpReply)->Name("fw_udp_rpl")->Arg(1)->Arg(1000);
+BENCHMARK(BM_FwTcp)->Name("fw_tcp")->Arg(1)->Arg(1000);
+
+// The region callgrind counts (--toggle-collect='*measured_batch*').
+__attribute__((noinline)) void measured_batch(Bench& b) { b.batch(); }
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "--fixed") {
+    if (argc != 5) {
+      std::fprintf(stderr, "usage: %s --fixed plain|fw_udp|fw_udp_rpl|fw_tcp CONNS BATCHES\n",
+                   argv[0]);
+      return 2;
+    }
+    const std::string name = argv[2];
+    Case c = name == "plain"        ? Case::kPlain
+             : name == "fw_udp"     ? Case::kFwUdp
+             : name == "fw_udp_rpl" ? Case::kFwUdpReply
+             : name == "fw_tcp"     ? Case::kFwTcp
+                                : throw std::runtime_error("--fixed: unknown case '" + name + "'");
+    Bench b(c, uint32_t(std::strtoul(argv[3], nullptr, 10)));
+    const uint64_t batches = std::strtoull(argv[4], nullptr, 10);
+    for (uint64_t i = 0; i < batches; ++i) measured_batch(b);
+    const uint64_t pkts = batches * fp::kBatchSize;
+    std::printf("%s/%s: %llu packets, %llu out on eth2, %llu dropped, %.2f passes/packet\n",
+                name.c_str(), argv[3], (unsigned long long)pkts,
+                (unsigned long long)b.sink().outputs, (unsigned long long)b.sink().drops,
+                double(b.stats().packets + b.stats().recirculations) / double(b.stats().packets));
+    if (std::getenv("FW_BENCH_DUMP")) std::printf("%s", b.dump_flows().c_str());
+    return b.sink().outputs == pkts ? 0 : 1;
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
