@@ -199,7 +199,8 @@ TEST(OvsdbClient, WritesWhatOvsVswitchdWrites) {
     s.mtu = 1500;
     s.status = {{"driver_name", "veth"}, {"driver_version", "1.0"}, {"firmware_version", ""}};
     ops.push_back(op_interface_state(b.interface_uuid, s));
-    ops.push_back(op_interface_statistics(b.interface_uuid, {{"rx_packets", 7}, {"tx_bytes", 900}}));
+    ops.push_back(
+        op_interface_statistics(b.interface_uuid, {{"rx_packets", 7}, {"tx_bytes", 900}}));
   }
   InterfaceState failed;  // what ovs-vswitchd writes for an interface it cannot open
   failed.error = d.errors[0].message;
