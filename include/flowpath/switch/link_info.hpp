@@ -198,6 +198,33 @@ inline LinkInfo read_link(const std::string& ifname) {
   return out;
 }
 
+/// The same without the counters, by four ioctls (flags, MAC, ifindex,
+/// MTU) that the kernel answers under RCU: no RTNL.  For the path of a
+/// change: a mover thread attaching XDP holds RTNL for milliseconds, and
+/// an RTNL request (ethtool, possibly RTM_GETLINK) would wait for it.
+inline LinkInfo read_link_unlocked(const std::string& ifname) {
+  LinkInfo s;
+  if (ifname.empty() || ifname.size() >= IFNAMSIZ) return s;
+  static const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return s;
+  ifreq r{};
+  std::snprintf(r.ifr_name, IFNAMSIZ, "%s", ifname.c_str());
+  if (ioctl(fd, SIOCGIFFLAGS, &r) != 0) return s;
+  s.found = true;
+  s.admin_up = r.ifr_flags & IFF_UP;
+  s.link_up = (r.ifr_flags & IFF_UP) && (r.ifr_flags & IFF_RUNNING);
+  if (ioctl(fd, SIOCGIFHWADDR, &r) == 0 && r.ifr_hwaddr.sa_family == 1 /* ARPHRD_ETHER */) {
+    auto* m = reinterpret_cast<const uint8_t*>(r.ifr_hwaddr.sa_data);
+    char buf[18];
+    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                  m[5]);
+    s.mac = buf;
+  }
+  if (ioctl(fd, SIOCGIFINDEX, &r) == 0) s.ifindex = r.ifr_ifindex;
+  if (ioctl(fd, SIOCGIFMTU, &r) == 0) s.mtu = r.ifr_mtu;
+  return s;
+}
+
 /// Every device of the namespace, by name (one dump).
 inline std::map<std::string, LinkInfo> read_all_links() {
   std::map<std::string, LinkInfo> out;
@@ -206,7 +233,8 @@ inline std::map<std::string, LinkInfo> read_all_links() {
 }
 
 /// The driver, as `ethtool -i` (ovs-vswitchd's Interface status
-/// driver_name / driver_version / firmware_version).
+/// driver_name / driver_version / firmware_version).  Takes RTNL in the
+/// kernel: not for the path of a change.
 inline DriverInfo read_driver(const std::string& ifname) {
   DriverInfo d;
   if (ifname.empty() || ifname.size() >= IFNAMSIZ) return d;

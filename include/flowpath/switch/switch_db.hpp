@@ -23,9 +23,10 @@
 // error) changed or apply() opened its device again; a bridge's
 // datapath_id only when the bridge is new or its LOCAL port was opened.
 // One `add-port` so costs one device read and one row, not O(ports).
-// The state read from the device (link_info.hpp: one RTM_GETLINK) is
-// link_state, admin_state, mac_in_use, ifindex, mtu, and `status` (the
-// driver, ETHTOOL_GDRVINFO, read once per device).
+// The state read from the device (link_info.hpp: four ioctls, no RTNL)
+// is link_state, admin_state, mac_in_use, ifindex, mtu; `status` (the
+// driver, ETHTOOL_GDRVINFO, which takes RTNL) is read once per device by
+// the periodic refresh, never on the path of a change.
 // refresh() (once a second) reads every device and writes the rows whose
 // state changed, and every 5 s the Interface statistics (one netlink dump),
 // in the same transaction: never on the path of a change.  A row is written only when what we
@@ -119,7 +120,7 @@ class SwitchDb {
         st.ofport = -1;
         st.error = *err;
       } else {
-        st = device_state(b.port);
+        st = device_state(b.port, every);
         st.ofport = b.ofport;
       }
       write_interface(b.interface_uuid, st, ops);
@@ -152,13 +153,15 @@ class SwitchDb {
       if (e.name == port) return &e.message;
     return nullptr;
   }
-  ovsdb::InterfaceState device_state(const std::string& port) {
+  // every (the periodic refresh, off the path of a change) also reads the
+  // driver, which takes RTNL; a change writes the status known so far.
+  ovsdb::InterfaceState device_state(const std::string& port, bool every) {
     ovsdb::InterfaceState st;
     const PortConfig* pc = sw_.config().find_port(port);
     if (!pc || pc->type == PortType::kPatch) return st;  // OVS leaves these empty for patch
     const std::string dev = device_name(*pc);
     ++devices_read_;
-    LinkInfo ds = read_link(dev);
+    LinkInfo ds = read_link_unlocked(dev);
     if (!ds.found) return st;
     st.admin_state = ds.admin_up ? "up" : "down";
     st.link_state = ds.link_up ? "up" : "down";
@@ -166,9 +169,11 @@ class SwitchDb {
     st.ifindex = ds.ifindex;
     st.mtu = ds.mtu;
     // The driver only changes with the device: read (ethtool) once per
-    // ifindex, not on every refresh.
+    // ifindex, by the first refresh that finds it (<= 1 s after the add;
+    // ovs-vswitchd too writes status in a later transaction).
     auto& drv = drivers_[dev];
-    if (drv.first != ds.ifindex) {
+    if (drv.first != ds.ifindex && !every) drv = {0, {}};
+    if (drv.first != ds.ifindex && every) {
       DriverInfo di = read_driver(dev);
       drv = {ds.ifindex, {}};
       if (di.found)
@@ -237,7 +242,7 @@ class SwitchDb {
   std::string datapath_id(const ovsdb::BridgeInfo& b) {
     uint64_t id = 0;
     ++devices_read_;
-    LinkInfo ds = read_link(b.name);
+    LinkInfo ds = read_link_unlocked(b.name);
     if (ds.found && ds.mac.size() == 17) {
       for (size_t i = 0; i < 17; i += 3)
         id = id << 8 | std::stoul(ds.mac.substr(i, 2), nullptr, 16);
