@@ -7,7 +7,12 @@ Monitors Open_vSwitch next_cfg and cur_cfg (RFC 7047 `monitor`) and writes
 one line per configuration number N that ovs-vsctl raised and the switch
 then reported in effect:
 
-    N  seconds from "next_cfg = N" to "cur_cfg >= N"
+    N  seconds from "next_cfg = N" to "cur_cfg >= N"  WALL
+
+WALL is the wall-clock time (time.time(), the clock of bash's
+EPOCHREALTIME) at which "cur_cfg >= N" was read: ovsdb-server sends that
+update to ovs-vsctl in the same pass, so a caller that notes when ovs-vsctl
+returned gets ovs-vsctl's tail (read the update, check, exit).
 
 Both notifications come from the same ovsdb-server, which sends an update
 to every monitor in the same pass: the first when it committed ovs-vsctl's
@@ -45,24 +50,25 @@ def main():
            "params": ["Open_vSwitch", None,
                       {"Open_vSwitch": {"columns": ["next_cfg", "cur_cfg"]}}]}
     s.sendall(json.dumps(req).encode())
-    t_next, t_cur = {}, {}
+    t_next, t_cur, wall_cur = {}, {}, {}
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     dec, buf = json.JSONDecoder(), ""
     utf8 = codecs.getincrementaldecoder("utf-8")()  # a character may span two reads
 
-    def seen(rows, now):
+    def seen(rows, now, wall):
         for row in rows.get("Open_vSwitch", {}).values():
             new = row.get("new") or {}
             if isinstance(new.get("next_cfg"), int):
                 t_next.setdefault(new["next_cfg"], now)
             if isinstance(new.get("cur_cfg"), int):
                 t_cur.setdefault(new["cur_cfg"], now)
+                wall_cur.setdefault(new["cur_cfg"], wall)
 
     try:
         while True:
             data = s.recv(65536)
-            now = time.monotonic()
+            now, wall = time.monotonic(), time.time()
             if not data:
                 break
             buf += utf8.decode(data)
@@ -76,15 +82,16 @@ def main():
                     s.sendall(json.dumps({"id": msg["id"], "result": msg["params"],
                                           "error": None}).encode())
                 elif msg.get("method") == "update":
-                    seen(msg["params"][1], now)
+                    seen(msg["params"][1], now, wall)
                 # (the monitor's reply, the state before: nothing to time)
     except Stopped:  # may come at any line: the times so far stand
         pass
     with open(out, "w") as f:
         for n in sorted(t_next):
-            done = [t for c, t in t_cur.items() if c >= n and t >= t_next[n]]
+            done = [(t, c) for c, t in t_cur.items() if c >= n and t >= t_next[n]]
             if done and n > 0:
-                f.write("%d %.6f\n" % (n, min(done) - t_next[n]))
+                t, c = min(done)
+                f.write("%d %.6f %.6f\n" % (n, t - t_next[n], wall_cur[c]))
 
 
 if __name__ == "__main__":

@@ -49,6 +49,10 @@
 # time plus one commit, without ovs-vsctl's start, reads and exit (an
 # add-port's ovs-vsctl reads every Bridge/Port/Interface row, so its own
 # cost exceeds the paired `set` call's and "net" above keeps some of it).
+# And ovs-vsctl's tail: from the moment cfg_monitor.py read the update that
+# raised cur_cfg (ovsdb-server sends ovs-vsctl its copy in the same pass)
+# to ovs-vsctl's return, per change (wall clock both): what ovs-vsctl does
+# after the switch's answer, and how much CPU it finds to do it.
 # KEEP_LOGS=DIR keeps each pass's logs and per-change series there.
 # PMD_MAX_SLEEP=US runs flowpath with --pmd-max-sleep US (idle PMDs sleep,
 # as ovs-vswitchd's other_config:pmd-maxsleep; default: busy-poll).
@@ -111,6 +115,8 @@ run_side() {
   : >"$R.base"
   : >"$R.addnet"
   : >"$R.delnet"
+  : >"$R.addend"
+  : >"$R.delend"
   local t0 t1
   # Each change is paired with a `--no-wait` call just before it: ovs-vsctl's
   # own cost (start, read the database, commit) waiting for no switch, taken
@@ -123,10 +129,11 @@ run_side() {
     t1=$EPOCHREALTIME
     echo "$t1 - $t0" | bc -l >>"$R.base"
   }
-  timed() {  # FILE NETFILE
+  timed() {  # FILE NETFILE ENDFILE
     local now=$EPOCHREALTIME
     echo "$now - $t0" | bc -l >>"$1"
     echo "$now - $t0 - ($t1 - $t0_base)" | bc -l >>"$2"
+    echo "$now" >>"$3"
   }
   local t0_base
   # The database's view (cfg_monitor.py): next_cfg = K committed -> cur_cfg
@@ -149,7 +156,7 @@ run_side() {
     else
       vsctl add-port br-int "p$k" tag=1 -- set interface "p$k" type="$kind"
     fi
-    timed "$R.add" "$R.addnet"
+    timed "$R.add" "$R.addnet" "$R.addend"
   done
   if [[ -n $stracepid ]]; then
     kill -INT "$stracepid"
@@ -164,12 +171,17 @@ run_side() {
     base "d$k"
     t0_base=$t0 t0=$EPOCHREALTIME
     vsctl del-port br-int "p$k"
-    timed "$R.del" "$R.delnet"
+    timed "$R.del" "$R.delnet" "$R.delend"
   done
   kill -TERM "$monpid"
   wait "$monpid" || true
   head -n "$N" "$R.effect" | cut -d' ' -f2 >"$R.effadd"
   tail -n +"$((N + 1))" "$R.effect" | cut -d' ' -f2 >"$R.effdel"
+  # ovs-vsctl's tail: from the moment cur_cfg was read (by cfg_monitor.py,
+  # in the same ovsdb-server pass as ovs-vsctl's copy) to ovs-vsctl's return
+  head -n "$N" "$R.effect" | cut -d' ' -f3 | paste - "$R.addend" | awk '{ print $2 - $1 }' >"$R.tailadd"
+  tail -n +"$((N + 1))" "$R.effect" | cut -d' ' -f3 | paste - "$R.delend" |
+    awk '{ print $2 - $1 }' >"$R.taildel"
   sleep 0.5
   kill -INT "$pingpid"
   wait "$pingpid" || true
@@ -182,7 +194,8 @@ run_side() {
   ovs_private_down
   if [[ -n ${STRACE:-} && $side == flowpath ]]; then cp "$D/switch.log" "$STRACE/$side-$kind.log"; fi
   echo "$(stats "$R.add") $(stats "$R.del") $last $lost $(stats "$R.base") $(stats "$R.addnet")" \
-    "$(stats "$R.delnet")" "$(stats "$R.effadd")" "$(stats "$R.effdel")" >"$R.result"
+    "$(stats "$R.delnet")" "$(stats "$R.effadd")" "$(stats "$R.effdel")" \
+    "$(stats "$R.tailadd")" "$(stats "$R.taildel")" >"$R.result"
   if [[ -n ${KEEP_LOGS:-} ]]; then cp -r "$D" "$KEEP_LOGS/$side-$kind"; cp "$R".* "$KEEP_LOGS/"; fi
 }
 
@@ -198,9 +211,11 @@ ratio() { echo "scale=1; $1 / $2" | bc -l; }
 pos() { echo "x = $1; if (x < 0.0001) x = 0.0001; x" | bc -l | awk '{ printf "%.4f", $1 }'; }
 report() {  # KIND
   local fam fa9 fdm fd9 fsent flost fbm fan fdn oam oa9 odm od9 osent olost obm oan odn
-  local fea fe9 fed fd9e oea oe9 oed od9e
-  read -r fam fa9 fdm fd9 fsent flost fbm _ fan _ fdn _ fea fe9 fed fd9e <"$T/flowpath-$1.result"
-  read -r oam oa9 odm od9 osent olost obm _ oan _ odn _ oea oe9 oed od9e <"$T/ovs-$1.result"
+  local fea fe9 fed fd9e oea oe9 oed od9e fta ft9 ftd ftd9 ota ot9 otd otd9
+  read -r fam fa9 fdm fd9 fsent flost fbm _ fan _ fdn _ fea fe9 fed fd9e fta ft9 ftd ftd9 \
+    <"$T/flowpath-$1.result"
+  read -r oam oa9 odm od9 osent olost obm _ oan _ odn _ oea oe9 oed od9e ota ot9 otd otd9 \
+    <"$T/ovs-$1.result"
   fan=$(pos "$fan") fdn=$(pos "$fdn") oan=$(pos "$oan") odn=$(pos "$odn")
   echo
   if [[ $1 == system ]]; then echo 'ports of type "" (system interfaces: veths):'; else echo "ports of type $1 (vm1, vm2 too: ${1/internal/\"\"}):"; fi
@@ -219,6 +234,8 @@ report() {  # KIND
     "del ${oed}s (${od9e})"
   echo "ovs-vswitchd / flowpath, database view, median: add $(ratio "$(pos "$oea")" "$(pos "$fea")")x," \
     "del $(ratio "$(pos "$oed")" "$(pos "$fed")")x  (goal: >= 5x)"
+  echo "ovs-vsctl's tail (cur_cfg sent -> ovs-vsctl returned), median (p90): flowpath add ${fta}s" \
+    "(${ft9}) del ${ftd}s (${ftd9}); ovs-vswitchd add ${ota}s (${ot9}) del ${otd}s (${otd9})"
 }
 for kind in ${KINDS:-system internal afxdp}; do
   for side in flowpath ovs; do

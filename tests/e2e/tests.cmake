@@ -31,3 +31,10 @@ add_test(NAME e2e_neutron_sg_flowpath_2pmd
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/neutron_sg_test.sh ${PROJECT_BINARY_DIR} flowpath 0,1)
 set_tests_properties(e2e_neutron_sg_ovs e2e_neutron_sg_flowpath e2e_neutron_sg_flowpath_2pmd PROPERTIES
                      LABELS e2e TIMEOUT 180 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+# What ovs-vsctl reads back (ofport/error with cur_cfg, ifindex, mtu, status,
+# statistics), flowpath against the real ovs-vswitchd
+# (tests/e2e/ovsdb_vsctl_columns_test.sh).
+add_test(NAME e2e_ovsdb_vsctl_columns
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/ovsdb_vsctl_columns_test.sh ${PROJECT_BINARY_DIR})
+set_tests_properties(e2e_ovsdb_vsctl_columns PROPERTIES
+                     LABELS e2e TIMEOUT 180 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)

@@ -195,7 +195,12 @@ TEST(OvsdbClient, WritesWhatOvsVswitchdWrites) {
     s.ofport = b.ofport;
     s.link_state = s.admin_state = "up";
     s.mac_in_use = "02:00:00:00:00:0" + std::to_string(b.ofport % 10);
+    s.ifindex = 40 + b.ofport % 10;
+    s.mtu = 1500;
+    s.status = {{"driver_name", "veth"}, {"driver_version", "1.0"}, {"firmware_version", ""}};
     ops.push_back(op_interface_state(b.interface_uuid, s));
+    ops.push_back(
+        op_interface_statistics(b.interface_uuid, {{"rx_packets", 7}, {"tx_bytes", 900}}));
   }
   InterfaceState failed;  // what ovs-vswitchd writes for an interface it cannot open
   failed.error = d.errors[0].message;
@@ -216,8 +221,14 @@ TEST(OvsdbClient, WritesWhatOvsVswitchdWrites) {
   EXPECT_EQ(srv.vsctl("get interface fpvm4 ofport"), "1");
   EXPECT_EQ(srv.vsctl("get interface fpvm4 link_state admin_state mac_in_use"),
             "up\nup\n\"02:00:00:00:00:01\"");
+  EXPECT_EQ(srv.vsctl("get interface fpvm4 ifindex mtu"), "41\n1500");
+  EXPECT_EQ(srv.vsctl("get interface fpvm4 status"),
+            "{driver_name=veth, driver_version=\"1.0\", firmware_version=\"\"}");
+  EXPECT_EQ(srv.vsctl("get interface fpvm4 statistics"), "{rx_packets=7, tx_bytes=900}");
   EXPECT_EQ(srv.vsctl("get interface br-fp4 ofport"), "65534");
   EXPECT_EQ(srv.vsctl("get interface fpbad ofport"), "-1");
+  // A failed interface has no ifindex, mtu or status (cleared, as OVS).
+  EXPECT_EQ(srv.vsctl("get interface fpbad ifindex mtu status"), "[]\n[]\n{}");
   EXPECT_EQ(
       srv.vsctl("get interface fpbad error"),
       "\"Interface fpbad: unknown type 'geneve' (expected afxdp, system, internal or patch)\"");

@@ -14,12 +14,14 @@
 // waits until Open_vSwitch cur_cfg reaches the next_cfg it wrote;
 // Interface ofport is the OpenFlow number (-1 with `error` set when the
 // switch could not open the interface); link_state/admin_state/mac_in_use
-// are what `ovs-vsctl list interface` shows; Bridge datapath_id is 16 hex
+// are what `ovs-vsctl list interface` shows, with ifindex, mtu, status
+// (the driver) and statistics (the device's counters); Bridge datapath_id is 16 hex
 // digits.  An empty optional string clears its column.
 // Thread-safety: pure functions.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -41,6 +43,16 @@ inline Json optional_string_datum(const std::string& s) {
   return s.empty() ? make_set({}) : Json(s);
 }
 
+/// An optional integer column: 0 clears it (ifindex and mtu are never 0).
+inline Json optional_integer_datum(int64_t v) { return v ? Json(v) : make_set({}); }
+
+/// A string -> string map column.
+inline Json string_map_datum(const std::map<std::string, std::string>& m) {
+  std::vector<std::pair<Json, Json>> pairs;
+  for (const auto& [k, v] : m) pairs.emplace_back(k, v);
+  return make_map(pairs);
+}
+
 /// What ovs-vswitchd reports for an interface.
 struct InterfaceState {
   int64_t ofport = -1;      // -1: could not be opened (set `error`)
@@ -48,6 +60,10 @@ struct InterfaceState {
   std::string admin_state;  // "up" | "down" | ""
   std::string mac_in_use;   // "xx:xx:xx:xx:xx:xx" | ""
   std::string error;        // "" = no error
+  int64_t ifindex = 0;      // 0: unknown (cleared)
+  int64_t mtu = 0;          // 0: unknown (cleared)
+  // `status`: driver_name, driver_version, firmware_version as OVS (empty: cleared)
+  std::map<std::string, std::string> status;
 };
 
 inline Json op_interface_state(const Uuid& iface, const InterfaceState& s) {
@@ -55,8 +71,18 @@ inline Json op_interface_state(const Uuid& iface, const InterfaceState& s) {
               {"link_state", optional_string_datum(s.link_state)},
               {"admin_state", optional_string_datum(s.admin_state)},
               {"mac_in_use", optional_string_datum(s.mac_in_use)},
-              {"error", optional_string_datum(s.error)}};
+              {"error", optional_string_datum(s.error)},
+              {"ifindex", optional_integer_datum(s.ifindex)},
+              {"mtu", optional_integer_datum(s.mtu)},
+              {"status", string_map_datum(s.status)}};
   return op_update_row("Interface", iface, std::move(row));
+}
+
+/// Interface statistics (a string -> integer map: rx_packets, tx_bytes, ...).
+inline Json op_interface_statistics(const Uuid& iface, const std::map<std::string, int64_t>& st) {
+  std::vector<std::pair<Json, Json>> pairs;
+  for (const auto& [k, v] : st) pairs.emplace_back(k, v);
+  return op_update_row("Interface", iface, {{"statistics", make_map(pairs)}});
 }
 
 /// Sets (or with nullopt clears) Interface ofport_request.

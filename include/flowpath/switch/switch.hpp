@@ -325,6 +325,7 @@ class Switch {
   PortCloser closer_;  // after pmds_: closes with their mutexes and UMEMs alive
   std::future<std::unique_ptr<Umem>> spare_making_;  // prepare_spare()
   std::unique_ptr<Umem> spare_;                      // made, not yet used
+  std::shared_ptr<std::atomic<int>> spare_tid_;      // the maker's thread (take_spare)
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
 };

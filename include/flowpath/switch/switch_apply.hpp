@@ -20,11 +20,24 @@
 // PMDs); opening AF_XDP/TAP ports dominates.  Control thread only.
 #pragma once
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <system_error>
 
 #include "flowpath/switch/switch.hpp"
 
 namespace flowpath {
+
+namespace apply_detail {
+// Work done behind a change (a system port's AF_XDP bind, the next spare
+// Umem: ~1-2 ms of CPU, 8 MiB of pages touched) runs at nice 19.  It starts
+// while the write-back is on its way, and on a 2-core machine it took the
+// CPU that ovsdb-server and ovs-vsctl needed to carry cur_cfg back to the
+// caller (docs/ovsdb.md, "What ovs-vsctl waits for").  A nice-19 thread
+// yields to them at once; it still runs when a core is free.
+inline void background_priority() noexcept { setpriority(PRIO_PROCESS, ::gettid(), 19); }
+}  // namespace apply_detail
 
 inline ApplyResult Switch::apply(const SwitchConfig& want, int fence_timeout_ms) {
   ConfigDiff d = diff_config(cfg_, want);
@@ -185,6 +198,7 @@ inline std::unique_ptr<SwitchPort> Switch::open_system(const PortConfig& c, uint
   std::unique_ptr<Umem> spare = std::move(spare_);
   std::future<std::unique_ptr<Umem>> making = std::move(spare_making_);
   auto open = [ac, spare = std::move(spare), making = std::move(making)]() mutable {
+    apply_detail::background_priority();
     if (!spare && making.valid()) spare = making.get();
     if (spare && interface_rx_queues(ac.ifname) == 1)
       return std::make_unique<AfxdpPort>(std::move(spare), ac);
@@ -195,14 +209,22 @@ inline std::unique_ptr<SwitchPort> Switch::open_system(const PortConfig& c, uint
 }
 
 inline std::unique_ptr<Umem> Switch::take_spare() {
-  if (spare_making_.valid()) spare_ = spare_making_.get();  // never longer than making one
+  if (spare_making_.valid()) {
+    // Needed now, on the path of a change: the maker gets its priority back.
+    // (-1: "wanted", for a maker that has not started yet.)
+    if (spare_making_.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+      if (int tid = spare_tid_->exchange(-1); tid > 0) setpriority(PRIO_PROCESS, tid, 0);
+    spare_ = spare_making_.get();  // never longer than making one
+  }
   return std::move(spare_);
 }
 
 inline void Switch::prepare_spare() {
   if (!opt_.port_ring || opt_.memory_ports || spare_ || spare_making_.valid()) return;
   const Umem::Config cfg = Umem::Config::for_rings(1, opt_.port_ring);
-  auto make = [cfg] {
+  spare_tid_ = std::make_shared<std::atomic<int>>(0);
+  auto make = [cfg, tid = spare_tid_] {
+    if (tid->exchange(::gettid()) != -1) apply_detail::background_priority();
     try {
       return std::make_unique<Umem>(cfg);
     } catch (const Error&) {

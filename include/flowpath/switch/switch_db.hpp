@@ -23,8 +23,13 @@
 // error) changed or apply() opened its device again; a bridge's
 // datapath_id only when the bridge is new or its LOCAL port was opened.
 // One `add-port` so costs one device read and one row, not O(ports).
+// The state read from the device (link_info.hpp: four ioctls, no RTNL)
+// is link_state, admin_state, mac_in_use, ifindex, mtu; `status` (the
+// driver, ETHTOOL_GDRVINFO, which takes RTNL) is read once per device by
+// the periodic refresh, never on the path of a change.
 // refresh() (once a second) reads every device and writes the rows whose
-// link/admin state or MAC changed.  A row is written only when what we
+// state changed, and every 5 s the Interface statistics (one netlink dump),
+// in the same transaction: never on the path of a change.  A row is written only when what we
 // would write differs from what we last wrote, so our own writes (which
 // the monitor echoes back) end the exchange.
 // forget() drops that memory (after a reconnect or a failed transaction).
@@ -32,49 +37,16 @@
 // changed interface.  Thread-safety: the control thread only.
 #pragma once
 
-#include <net/if.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <map>
 #include <string>
 
 #include "flowpath/ovsdb/ops.hpp"
 #include "flowpath/ovsdb/to_config.hpp"
+#include "flowpath/switch/link_info.hpp"
 #include "flowpath/switch/switch.hpp"
 
 namespace flowpath {
-
-/// What the kernel says about a device: flags and MAC ("" when unknown).
-struct DeviceState {
-  bool found = false, admin_up = false, link_up = false;
-  std::string mac;
-};
-/// Two ioctls on a socket opened once for the process (the write-back of
-/// every add reads one device: no socket()/close() pair on that path).
-inline DeviceState read_device(const std::string& ifname) {
-  DeviceState s;
-  if (ifname.empty() || ifname.size() >= IFNAMSIZ) return s;
-  static const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return s;
-  ifreq r{};
-  std::snprintf(r.ifr_name, IFNAMSIZ, "%s", ifname.c_str());
-  if (ioctl(fd, SIOCGIFFLAGS, &r) == 0) {
-    s.found = true;
-    s.admin_up = r.ifr_flags & IFF_UP;
-    s.link_up = (r.ifr_flags & IFF_UP) && (r.ifr_flags & IFF_RUNNING);
-  }
-  if (ioctl(fd, SIOCGIFHWADDR, &r) == 0) {
-    auto* m = reinterpret_cast<const uint8_t*>(r.ifr_hwaddr.sa_data);
-    char buf[18];
-    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
-                  m[5]);
-    s.mac = buf;
-  }
-  return s;
-}
 
 class SwitchDb {
  public:
@@ -105,13 +77,26 @@ class SwitchDb {
   /// Periodic (the control loop, once a second): the rows whose device
   /// state (link, admin, MAC) changed since they were written.  Nothing
   /// is applied: the replica is the one on_replica last applied.
+  /// Every stats_interval_ms (5 s, as ovs-vswitchd's
+  /// other_config:stats-update-interval default) the same transaction
+  /// carries Interface statistics: one netlink dump of the namespace's
+  /// devices, the rows whose counters moved.
   ovsdb::Json refresh(const ovsdb::Replica& replica) {
-    return write_back(ovsdb::to_switch_config(replica), true);
+    ovsdb::DbConfig d = ovsdb::to_switch_config(replica);
+    ovsdb::Json ops = write_back(d, true);
+    int64_t now = steady_now_ns();
+    if (now >= next_stats_ns_) {
+      next_stats_ns_ = now + stats_interval_ms * 1'000'000;
+      statistics(d, ops);
+    }
+    return ops;
   }
+  int64_t stats_interval_ms = 5000;
   /// Forgets what was written: the next update writes every row again.
   void forget() {
     written_.clear();
     bound_.clear();
+    stats_written_.clear();
   }
   const ApplyResult& last_result() const noexcept { return last_; }
   /// Devices read so far (two ioctls each): what a change costs here.
@@ -135,7 +120,7 @@ class SwitchDb {
         st.ofport = -1;
         st.error = *err;
       } else {
-        st = device_state(b.port);
+        st = device_state(b.port, every);
         st.ofport = b.ofport;
       }
       write_interface(b.interface_uuid, st, ops);
@@ -168,18 +153,83 @@ class SwitchDb {
       if (e.name == port) return &e.message;
     return nullptr;
   }
-  ovsdb::InterfaceState device_state(const std::string& port) {
+  // every (the periodic refresh, off the path of a change) also reads the
+  // driver, which takes RTNL; a change writes the status known so far.
+  ovsdb::InterfaceState device_state(const std::string& port, bool every) {
     ovsdb::InterfaceState st;
     const PortConfig* pc = sw_.config().find_port(port);
     if (!pc || pc->type == PortType::kPatch) return st;  // OVS leaves these empty for patch
-    auto it = pc->options.find("ifname");
+    const std::string dev = device_name(*pc);
     ++devices_read_;
-    DeviceState ds = read_device(it != pc->options.end() ? it->second : port);
+    LinkInfo ds = read_link_unlocked(dev);
     if (!ds.found) return st;
     st.admin_state = ds.admin_up ? "up" : "down";
     st.link_state = ds.link_up ? "up" : "down";
     st.mac_in_use = ds.mac;
+    st.ifindex = ds.ifindex;
+    st.mtu = ds.mtu;
+    // The driver only changes with the device: read (ethtool) once per
+    // ifindex, by the first refresh that finds it (<= 1 s after the add;
+    // ovs-vswitchd too writes status in a later transaction).
+    auto& drv = drivers_[dev];
+    if (drv.first != ds.ifindex && !every) drv = {0, {}};
+    if (drv.first != ds.ifindex && every) {
+      DriverInfo di = read_driver(dev);
+      drv = {ds.ifindex, {}};
+      if (di.found)
+        drv.second = {{"driver_name", di.name},
+                      {"driver_version", di.version},
+                      {"firmware_version", di.firmware}};
+    }
+    st.status = drv.second;
     return st;
+  }
+  static std::string device_name(const PortConfig& pc) {
+    auto it = pc.options.find("ifname");
+    return it != pc.options.end() ? it->second : pc.name;
+  }
+  // Interface statistics as ovs-vswitchd's netdev-linux reports them: the
+  // kernel's counters of the device; for an internal port (a TAP device)
+  // swapped, since what the kernel receives from the TAP the switch sent
+  // (OVS does the same).  Patch ports have no device: left empty.
+  void statistics(const ovsdb::DbConfig& d, ovsdb::Json& ops) {
+    std::map<std::string, LinkInfo> links = read_all_links();
+    std::map<std::string, std::string> seen;
+    for (const auto& b : d.bindings) {
+      if (failure(b.port)) continue;
+      const PortConfig* pc = sw_.config().find_port(b.port);
+      if (!pc || pc->type == PortType::kPatch) continue;
+      auto l = links.find(device_name(*pc));
+      if (l == links.end() || !l->second.has_stats) continue;
+      LinkStats k = l->second.stats;
+      if (pc->type == PortType::kInternal) {
+        std::swap(k.rx_packets, k.tx_packets);
+        std::swap(k.rx_bytes, k.tx_bytes);
+        std::swap(k.rx_errors, k.tx_errors);
+        std::swap(k.rx_dropped, k.tx_dropped);
+      }
+      std::map<std::string, int64_t> m = {{"rx_packets", int64_t(k.rx_packets)},
+                                          {"tx_packets", int64_t(k.tx_packets)},
+                                          {"rx_bytes", int64_t(k.rx_bytes)},
+                                          {"tx_bytes", int64_t(k.tx_bytes)},
+                                          {"rx_errors", int64_t(k.rx_errors)},
+                                          {"tx_errors", int64_t(k.tx_errors)},
+                                          {"rx_dropped", int64_t(k.rx_dropped)},
+                                          {"tx_dropped", int64_t(k.tx_dropped)},
+                                          {"rx_multicast_packets", int64_t(k.multicast)},
+                                          {"collisions", int64_t(k.collisions)},
+                                          {"rx_over_err", int64_t(k.rx_over_errors)},
+                                          {"rx_crc_err", int64_t(k.rx_crc_errors)},
+                                          {"rx_frame_err", int64_t(k.rx_frame_errors)},
+                                          {"rx_missed_errors", int64_t(k.rx_missed_errors)}};
+      ovsdb::Json op = ovsdb::op_interface_statistics(b.interface_uuid, m);
+      std::string text = op.dump();
+      seen[b.interface_uuid] = text;
+      auto w = stats_written_.find(b.interface_uuid);
+      if (w != stats_written_.end() && w->second == text) continue;
+      ops.push_back(std::move(op));
+    }
+    stats_written_ = std::move(seen);
   }
   void write_interface(const ovsdb::Uuid& u, const ovsdb::InterfaceState& st, ovsdb::Json& ops) {
     ovsdb::Json op = ovsdb::op_interface_state(u, st);
@@ -192,7 +242,7 @@ class SwitchDb {
   std::string datapath_id(const ovsdb::BridgeInfo& b) {
     uint64_t id = 0;
     ++devices_read_;
-    DeviceState ds = read_device(b.name);
+    LinkInfo ds = read_link_unlocked(b.name);
     if (ds.found && ds.mac.size() == 17) {
       for (size_t i = 0; i < 17; i += 3)
         id = id << 8 | std::stoul(ds.mac.substr(i, 2), nullptr, 16);
@@ -206,8 +256,12 @@ class SwitchDb {
   Switch& sw_;
   ApplyResult last_;
   Trace trace_;
-  std::map<std::string, std::string> written_;  // row UUID -> what we wrote
-  std::map<std::string, std::string> bound_;    // row UUID -> binding last written
+  std::map<std::string, std::string> written_;        // row UUID -> what we wrote
+  std::map<std::string, std::string> bound_;          // row UUID -> binding last written
+  std::map<std::string, std::string> stats_written_;  // row UUID -> statistics last written
+  std::map<std::string, std::pair<int64_t, std::map<std::string, std::string>>>
+      drivers_;  // device -> (ifindex read at, status)
+  int64_t next_stats_ns_ = 0;
   uint64_t devices_read_ = 0;
 };
 

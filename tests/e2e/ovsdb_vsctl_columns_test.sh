@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# e2e: what `ovs-vsctl` reads back from the switch, flowpath against the real
+# ovs-vswitchd (the oracle), each on a private ovsdb-server in its own
+# namespaces (bench/lib/ovs_private.sh):
+#   1. br-int, vm1 and vm2 (system interfaces, tag=1), in1 (internal);
+#      vm1 -> vm2 pings (control: the switch forwards);
+#   2. `ovs-vsctl add-port br-int nodev` (no such device), without
+#      --no-wait: ovs-vsctl reads ofport and error in the update that raises
+#      cur_cfg (post_db_reload_do_checks) and must print "Error detected
+#      while setting up 'nodev': <the error>" (and exit as it does with
+#      ovs-vswitchd: 0 for Debian's 3.1);
+#      a good add (vm2 above) must exit 0 with nothing on stderr, which it
+#      does only if ofport came with or before cur_cfg;
+#   3. after the statistics interval: for vm1, in1 and br-int, the columns
+#      ovs-vswitchd fills and flowpath fills too, by meaning:
+#        ifindex, mtu     = the kernel's (`ip -o link` in the switch's namespace)
+#        status           driver_name as OVS's for the same kind of device
+#                         (veth, tun), the same keys
+#        statistics       the same keys as OVS's; vm1's rx_packets >= the
+#                         pings vm1 sent (the device's counters, as OVS)
+#        link_state, admin_state, mac_in_use = the kernel's
+#      (the numbers themselves differ between two runs: not compared).
+# Usage: tests/e2e/ovsdb_vsctl_columns_test.sh BUILD_DIR
+# Needs root; exits 77 (ctest: skipped) otherwise.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+B=$(cd "${1:?usage: ovsdb_vsctl_columns_test.sh BUILD_DIR}" && pwd)
+# shellcheck source=../../bench/lib/ovs_private.sh
+source "$root/bench/lib/ovs_private.sh"
+ovs_private_require
+ovs_private_tmpdir fvc
+fail() { echo "FAIL: $*"; [[ -f ${D:-}/switch.log ]] && sed 's/^/  switch: /' "$D/switch.log"; exit 1; }
+
+# keys MAP: the keys of an ovs-vsctl map ({a=1, b="x"}), one a line, sorted
+keys() { tr -d '{}' <<<"$1" | tr ',' '\n' | sed 's/=.*//; s/^ *//' | grep . | sort; }
+# val MAP KEY
+val() { tr -d '{}' <<<"$1" | tr ',' '\n' | sed 's/^ *//' | grep "^$2=" | cut -d= -f2- | tr -d '"'; }
+
+# kernel_matches PREFIX IFC: "" if the Interface row's ifindex, mtu,
+# mac_in_use and admin_state are the kernel's, else what differs (status 1)
+kernel_matches() {
+  local link idx mtu mac state got
+  link=$(ip -n "$1-sw" -o link show "$2") || { echo "no device $2"; return 1; }
+  idx=${link%%:*}
+  mtu=$(sed -n 's/.* mtu \([0-9]*\) .*/\1/p' <<<"$link")
+  mac=$(sed -n 's|.*link/ether \([0-9a-f:]*\) .*|\1|p' <<<"$link")
+  state=down
+  grep -q '[<,]UP[,>]' <<<"$link" && state=up
+  got=$(vsctl get interface "$2" ifindex mtu mac_in_use admin_state | paste -sd' ')
+  [[ $got == "$idx $mtu \"$mac\" $state" ]] ||
+    { echo "$2: ifindex mtu mac_in_use admin_state: $got, kernel $idx $mtu $mac $state"; return 1; }
+}
+
+run_side() {
+  local side=$1 P=fvc$$${1:0:1}
+  local D=$T/$side DB dbpid swpid
+  ovs_private_up
+  ovs_private_start "$side"
+  ovs_private_bridge "$side"
+  ovs_private_vm_ports system
+  local out=$T/$side.cols
+  : >"$out"
+  vsctl add-port br-int in1 -- set interface in1 type=internal
+  ip netns exec "$P-vm1" ping -c 3 -i 0.2 -W 2 192.0.2.2 >/dev/null ||
+    fail "$side: vm1 -> vm2 does not ping"
+
+  # 2. ovs-vsctl's own check of the new interface
+  local err rc=0
+  err=$(vsctl add-port br-int nodev 2>&1 >/dev/null) || rc=$?
+  echo "nodev exit $rc" >>"$out"
+  grep -q "Error detected while setting up 'nodev': ." <<<"$err" ||
+    fail "$side: ovs-vsctl did not read the error with cur_cfg: $err"
+  vsctl del-port br-int nodev
+  err=$(vsctl del-port br-int vm2 -- add-port br-int vm2 tag=1 2>&1 >/dev/null) ||
+    fail "$side: re-adding vm2 failed: $err"
+  [[ -z $err ]] || fail "$side: a good add-port printed: $err"
+
+  # 3. wait for statistics (OVS: every 5 s) that count all 8 pings
+  local s
+  ip netns exec "$P-vm1" ping -c 5 -i 0.2 -W 2 192.0.2.2 >/dev/null || fail "$side: vm1 -> vm2 after the adds"
+  for _ in $(seq 80); do
+    s=$(vsctl get interface vm1 statistics)
+    [[ $(val "$s" rx_packets) -ge 8 && -n $(vsctl get interface in1 statistics | tr -d '{}') ]] && break
+    sleep 0.25
+  done
+  local ifc msg
+  for ifc in vm1 in1 br-int; do
+    # The kernel's view against the database's, again for up to 3 s: both
+    # switches rewrite a changed device state on their next refresh.
+    for _ in $(seq 12); do
+      msg=$(kernel_matches "$P" "$ifc") && break
+      sleep 0.25
+    done
+    [[ -z $msg ]] || fail "$side: $msg"
+    s=$(vsctl get interface "$ifc" status)
+    echo "$ifc status-keys $(keys "$s" | paste -sd,)" >>"$out"
+    echo "$ifc driver $(val "$s" driver_name)" >>"$out"
+    s=$(vsctl get interface "$ifc" statistics)
+    [[ -n $(keys "$s") ]] || fail "$side: $ifc has no statistics: $s"
+    echo "$ifc statistics-keys $(keys "$s" | grep -v -e link_ -e '^rx_1' -e '^tx_1' | paste -sd,)" >>"$out"
+  done
+  s=$(vsctl get interface vm1 statistics)
+  [[ $(val "$s" rx_packets) -ge 8 ]] || fail "$side: vm1 rx_packets below the 8 pings vm1 sent: $s"
+  [[ $(val "$s" rx_bytes) -gt $(val "$s" rx_packets) ]] || fail "$side: vm1 rx_bytes: $s"
+  ovs_private_down
+}
+
+run_side ovs
+run_side flowpath
+# flowpath fills a subset of OVS's statistics keys (OVS adds its own
+# per-size counters for some devices): every key flowpath writes OVS writes.
+while read -r ifc what v; do
+  o=$(grep "^$ifc $what " "$T/ovs.cols" | cut -d' ' -f3)
+  case $what in
+    statistics-keys)
+      for k in ${v//,/ }; do [[ ,$o, == *,$k,* ]] || fail "flowpath $ifc statistics key $k, OVS has $o"; done
+      [[ -n $v ]] || fail "flowpath $ifc: no statistics" ;;
+    *) [[ $v == "$o" ]] || fail "flowpath $ifc $what '$v', ovs-vswitchd '$o'" ;;
+  esac
+done <"$T/flowpath.cols"
+echo "PASS: ovs-vsctl reads the same columns from flowpath as from ovs-vswitchd"
+sed 's/^/  ovs: /' "$T/ovs.cols"
