@@ -25,8 +25,50 @@ namespace flowpath {
 
 inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod(const openflow::FlowMod& fm,
                                                                  uint8_t version) {
-  using C = openflow::FlowModCommand;
   std::lock_guard lock(of_.mutex());
+  return flow_mod_locked(fm, version);
+}
+
+/// A bundle commit.  Errors that do not depend on the tables (table id,
+/// command) are found before anything changes.  The rest (check_overlap
+/// meeting a rule, maybe one an earlier message of the bundle added) are
+/// found while applying; then every rule goes and the rules of before
+/// come back (OpenFlowTable::reinstate: the same objects, counters and
+/// order kept).  The rules of before are pinned only when a message has
+/// check_overlap (nothing else can fail once the first checks passed).
+/// Cost: the flow-mods, plus O(rules) pointer copies with check_overlap
+/// and O(rules) again on a rollback.
+inline std::optional<openflow::BundleFailure> OfprotoBackend::flow_mod_bundle(
+    std::span<const openflow::FlowMod> fms, uint8_t version) {
+  using C = openflow::FlowModCommand;
+  bool may_fail = false;
+  for (size_t i = 0; i < fms.size(); ++i) {
+    const openflow::FlowMod& fm = fms[i];
+    uint8_t table = fm.table_id == kOfTableAll ? 0 : fm.table_id;
+    if (table >= kNumTables) return openflow::BundleFailure{i, openflow::OfpErrc::kBadTableId};
+    if (fm.command > C::kDeleteStrict)
+      return openflow::BundleFailure{i, openflow::OfpErrc::kFlowModBadCommand};
+    may_fail |= (fm.flags & openflow::kFlowModCheckOverlap) != 0;
+  }
+  std::lock_guard lock(of_.mutex());
+  BridgeTables& t = bridge().tables();
+  std::vector<std::shared_ptr<const OfRule>> before;
+  if (may_fail) before = t.shared_rules_if(kOfTableAll, [](const OfRule&) { return true; });
+  const size_t tracked_before = tracked_.size();
+  for (size_t i = 0; i < fms.size(); ++i) {
+    auto err = flow_mod_locked(fms[i], version);
+    if (!err) continue;
+    t.remove(OfFlowFilter{});  // everything (hidden rules too: they are in `before`)
+    for (auto& r : before) t.reinstate(std::const_pointer_cast<OfRule>(r));
+    tracked_.resize(tracked_before);
+    return openflow::BundleFailure{i, *err};
+  }
+  return std::nullopt;
+}
+
+inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod_locked(const openflow::FlowMod& fm,
+                                                                        uint8_t version) {
+  using C = openflow::FlowModCommand;
   BridgeTables& t = bridge().tables();
   OfActionList actions = fm.instructions.flattened();
   const bool strict = fm.command == C::kModifyStrict || fm.command == C::kDeleteStrict;
