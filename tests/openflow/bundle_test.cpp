@@ -3,7 +3,7 @@
 // and of the ONF experimenter errors, checked against `ovs-ofctl
 // ofp-print`; and a connection over a real Ofproto (OfprotoBackend):
 // open / add / close / commit / discard with OVS's errors, an atomic
-// commit that fails on its second message and leaves the table as it was
+// commit that fails on its third message and leaves the table as it was
 // (rule objects and counters included), the bundle limits and the idle
 // expiry.  The real ovs-ofctl against both switches is
 // bundle_ofctl_test.cpp.
@@ -232,15 +232,15 @@ TEST(OpenflowBundleConnection, FailedCommitLeavesTheTableAsItWas) {
   ASSERT_NE(dump_before.find("n_packets=3"), std::string::npos) << dump_before;
 
   k.ctl(2, T::kOpenRequest, 3);
-  // 1: deletes everything; 2: a new rule; 3: check_overlap against rule 2 → fails
-  of::FlowMod del = flow_mod("actions=drop");
-  del.command = of::FlowModCommand::kDelete;
-  del.table_id = flowpath::kOfTableAll;
-  del.match = flowpath::Match{};
+  // 1: deletes the rule with counters; 2: a new rule; 3: check_overlap
+  // against the table's priority=20,udp rule (there before the commit and
+  // not deleted by it: OVS's rule) → fails; 4 is never applied
+  of::FlowMod del = flow_mod("priority=10,ip actions=drop");
+  del.command = of::FlowModCommand::kDeleteStrict;
   EXPECT_TRUE(k.send(add_msg(2, 3, del, 21)).empty());
   EXPECT_TRUE(k.add(2, 3, "priority=30,tcp actions=output:1", 22).empty());
   EXPECT_TRUE(
-      k.add(2, 3, "priority=30,tcp,tp_dst=80 actions=output:2", 23, of::kFlowModCheckOverlap)
+      k.add(2, 3, "priority=20,udp,tp_dst=53 actions=output:2", 23, of::kFlowModCheckOverlap)
           .empty());
   EXPECT_TRUE(k.add(2, 3, "priority=40,arp actions=NORMAL", 24).empty());
   auto r = k.ctl(2, T::kCommitRequest, 3, 25);
