@@ -132,9 +132,9 @@ TEST_F(OpenflowBundleOfctl, SameOutputAndTablesAsOvs) {
       del_overlap(kDeleteThenOverlap);
   const std::vector<std::string> cmds = {
       "-O OpenFlow13 --bundle add-flows T " + flows.path(),
-      "-O OpenFlow13 --bundle add-flows T " + bad.path(),      // fails: unchanged
-      "-O OpenFlow13 bundle T " + del_overlap.path(),          // commits
-      "-O OpenFlow13 --bundle add-flows T " + inside.path(),   // commits
+      "-O OpenFlow13 --bundle add-flows T " + bad.path(),       // fails: unchanged
+      "-O OpenFlow13 bundle T " + del_overlap.path(),           // commits
+      "-O OpenFlow13 --bundle add-flows T " + inside.path(),    // commits
       "-O OpenFlow13 --bundle replace-flows T " + repl.path(),  // delete-strict + add
       "-O OpenFlow13 --bundle add-flow T priority=30,arp,actions=NORMAL",
       "-O OpenFlow13 --bundle mod-flows T priority=30,arp,actions=drop",
@@ -164,8 +164,7 @@ TEST_F(OpenflowBundleOfctl, SameOutputAndTablesAsOvs) {
   EXPECT_NE(ovs[1].status, 0);
   EXPECT_NE(ovs[1].out.find("Error OFPFMFC_OVERLAP for: OFPT_FLOW_MOD"), std::string::npos)
       << ovs[1].out;
-  EXPECT_NE(ovs[1].out.find("Error OFPBFC_MSG_FAILED for: ONFT_BUNDLE_CONTROL"),
-            std::string::npos)
+  EXPECT_NE(ovs[1].out.find("Error OFPBFC_MSG_FAILED for: ONFT_BUNDLE_CONTROL"), std::string::npos)
       << ovs[1].out;
   EXPECT_EQ(ovs[1].dump, ovs[0].dump);  // unchanged
   EXPECT_EQ(ovs[2].status, 0);

@@ -85,8 +85,9 @@ inline std::optional<openflow::BundleFailure> OfprotoBackend::flow_mod_bundle(
   return std::nullopt;
 }
 
-inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod_locked(
-    const openflow::FlowMod& fm, uint8_t version, bool check_overlap) {
+inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod_locked(const openflow::FlowMod& fm,
+                                                                        uint8_t version,
+                                                                        bool check_overlap) {
   using C = openflow::FlowModCommand;
   BridgeTables& t = bridge().tables();
   OfActionList actions = fm.instructions.flattened();
