@@ -63,6 +63,10 @@ class FloorBackend : public of::SwitchBackend {
     return f;
   }
   std::optional<of::OfpErrc> flow_mod(const of::FlowMod&, uint8_t) override { return std::nullopt; }
+  // a bundle's commit: dropped too (run.sh's BUNDLE=1 mode)
+  std::optional<of::BundleFailure> flow_mod_bundle(std::span<const of::FlowMod>, uint8_t) override {
+    return std::nullopt;
+  }
   of::StatsReply stats(const of::StatsRequest& rq) override {
     using T = of::StatsType;
     of::StatsReply rep;

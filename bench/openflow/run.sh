@@ -9,6 +9,11 @@
 #   BUILD_DIR holds `flowpath` and bpf/ (targets flowpath_cli, flowpath_bpf).
 #   PORTS=afxdp (default) or PORTS=system: the kind of vm1/vm2.
 #   SEED=42 the flow file's seed; KEEP_LOGS=DIR keeps logs and series.
+#   BUNDLE=1: the two modes are -O OpenFlow13 without and with --bundle
+#   (add-flows and del-flows each in one atomic bundle: open, N bundle-add
+#   messages, a barrier, commit; flowpath speaks bundles in 1.3 through
+#   OVS's ONF extension, not 1.4, so ovs-ofctl's --bundle default of 1.4
+#   is not used); the columns say which.
 #
 # For each switch in turn, in the same run:
 #   flowpath  `flowpath switch --db unix:...` in namespace fpo<pid>f-sw,
@@ -24,7 +29,8 @@
 #      bridge's flow count before (the visible priority=0 NORMAL flow) is
 #      recorded; vm1 -> vm2 must ping;
 #   2. a steady ping vm1 -> vm2 every 10 ms starts (it goes by NORMAL);
-#   3. RUNS times, in the default mode and with -O OpenFlow13, each step
+#   3. RUNS times, in the default mode and with -O OpenFlow13 (BUNDLE=1:
+#      -O OpenFlow13 and -O OpenFlow13 --bundle), each step
 #      timed (wall seconds, including ovs-ofctl's own start and parsing,
 #      the same for both switches):
 #        add   ovs-ofctl add-flows unix:DIR/br-int.mgmt FLOWS
@@ -58,6 +64,15 @@ N=${2:-100000}
 RUNS=${3:-3}
 PORTS=${PORTS:-afxdp}
 SEED=${SEED:-42}
+# the two modes: of10 (default), of13 (-O OpenFlow13), of13b (-O OpenFlow13 --bundle)
+if [[ -n ${BUNDLE:-} ]]; then MODES="of13 of13b"; else MODES="of10 of13"; fi
+mode_opt() {
+  case $1 in of10) echo "" ;; of13) echo "-O OpenFlow13" ;; of13b) echo "-O OpenFlow13 --bundle" ;; esac
+}
+# column labels: "add" for the first mode, "add (1.3)" / "add (1.3 bundle)" for the second
+M2=${MODES#* }
+case $M2 in of13) L2="1.3" ;; of13b) L2="1.3 bundle" ;; esac
+[[ ${MODES%% *} == of13 ]] && L1=" (1.3)" || L1=""
 # shellcheck source=../lib/ovs_private.sh
 source "$root/bench/lib/ovs_private.sh"
 ovs_private_require ovs-ofctl /usr/bin/python3
@@ -129,9 +144,8 @@ step() {
 run_steps() {
   local side=$1 OF=$2 base=$3 check=${4:-} mode opt k n
   : >"$D/steps"
-  for mode in of10 of13; do
-    opt=
-    [[ $mode == of13 ]] && opt="-O OpenFlow13"
+  for mode in $MODES; do
+    opt=$(mode_opt "$mode")
     for k in $(seq "$RUNS"); do
       step "$mode-add" "ovs-ofctl $opt add-flows $OF $T/flows.txt"
       step "$mode-dump" "ovs-ofctl $opt dump-flows $OF >$D/dump.txt"
@@ -251,21 +265,21 @@ has() { [[ " $SIDES " == *" $1 "* ]]; }
 fmt='%-24s %12s %12s %12s %12s %12s %12s %12s %12s\n'
 echo
 echo "wall seconds per step, median of $RUNS:"
-printf "$fmt" "" add dump del floor "add (1.3)" "dump (1.3)" "del (1.3)" "floor (1.3)"
+printf "$fmt" "" "add$L1" "dump$L1" "del$L1" "floor$L1" "add ($L2)" "dump ($L2)" "del ($L2)" "floor ($L2)"
 for side in $SIDES; do
   row=()
-  for m in of10 of13; do for s in add dump del floor; do row+=("$(median "$T/$side.$m-$s")s"); done; done
+  for m in $MODES; do for s in add dump del floor; do row+=("$(median "$T/$side.$m-$s")s"); done; done
   printf "$fmt" "$side" "${row[@]}"
 done
 if has flowpath && has ovs; then
   row=()
-  for m in of10 of13; do for s in add dump del floor; do
+  for m in $MODES; do for s in add dump del floor; do
     row+=("$(ratio "$(median "$T/ovs.$m-$s")" "$(median "$T/flowpath.$m-$s")")x")
   done; done
   printf "$fmt" "ovs-vswitchd / flowpath" "${row[@]}"
   if has floor; then
     row=()
-    for m in of10 of13; do for s in add dump del floor; do
+    for m in $MODES; do for s in add dump del floor; do
       row+=("$(net "$(median "$T/ovs.$m-$s")" "$(median "$T/flowpath.$m-$s")" "$(median "$T/floor.$m-$s")")x")
     done; done
     printf "$fmt" "  net of the floor" "${row[@]}"
@@ -274,37 +288,37 @@ fi
 fmt='%-24s %12s %12s %12s %12s %12s %12s\n'
 echo
 echo "the switch's own CPU seconds per step (schedstat of every thread but the busy-polling ones), median:"
-printf "$fmt" "" add dump del "add (1.3)" "dump (1.3)" "del (1.3)"
+printf "$fmt" "" "add$L1" "dump$L1" "del$L1" "add ($L2)" "dump ($L2)" "del ($L2)"
 for side in $SIDES; do
   row=()
-  for m in of10 of13; do for s in add dump del; do row+=("$(median "$T/$side.$m-$s.cpu")s"); done; done
+  for m in $MODES; do for s in add dump del; do row+=("$(median "$T/$side.$m-$s.cpu")s"); done; done
   printf "$fmt" "$side" "${row[@]}"
 done
 if has flowpath && has ovs; then
   row=()
-  for m in of10 of13; do for s in add dump del; do
+  for m in $MODES; do for s in add dump del; do
     row+=("$(ratio "$(median "$T/ovs.$m-$s.cpu")" "$(median "$T/flowpath.$m-$s.cpu")")x")
   done; done
   printf "$fmt" "ovs-vswitchd / flowpath" "${row[@]}"
 fi
 echo
 echo "ovs-ofctl's own CPU seconds per step (user + sys of the client process), median:"
-printf "$fmt" "" add dump del "add (1.3)" "dump (1.3)" "del (1.3)"
+printf "$fmt" "" "add$L1" "dump$L1" "del$L1" "add ($L2)" "dump ($L2)" "del ($L2)"
 for side in $SIDES; do
   row=()
-  for m in of10 of13; do for s in add dump del; do row+=("$(median "$T/$side.$m-$s.client")s"); done; done
+  for m in $MODES; do for s in add dump del; do row+=("$(median "$T/$side.$m-$s.client")s"); done; done
   printf "$fmt" "$side" "${row[@]}"
 done
 # The add is N serial round trips (ovs-ofctl waits for the barrier reply
 # after every flow-mod), so its wall time is at least client CPU + switch
 # CPU + the wake-ups between them; per flow, from the medians:
 echo
-echo "the add per round trip (flow-mod + barrier), microseconds: wall = client CPU + switch CPU + rest (wake-ups, waiting for a core)"
+echo "the add per flow (without a bundle: one flow-mod + barrier round trip), microseconds: wall = client CPU + switch CPU + rest (wake-ups, waiting for a core)"
 fmt='%-24s %10s %10s %10s %10s   %10s %10s %10s %10s\n'
-printf "$fmt" "" wall client switch rest "wall 1.3" "client" "switch" "rest"
+printf "$fmt" "" "wall$L1" client switch rest "wall $L2" "client" "switch" "rest"
 for side in $SIDES; do
   row=()
-  for m in of10 of13; do
+  for m in $MODES; do
     row+=($(awk -v w="$(median "$T/$side.$m-add")" -v c="$(median "$T/$side.$m-add.client")" \
       -v s="$(median "$T/$side.$m-add.cpu")" -v n="$N" \
       'BEGIN { k = 1e6 / n; printf "%.2f %.2f %.2f %.2f", w * k, c * k, s * k, (w - c - s) * k }'))

@@ -13,12 +13,20 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "flowpath/openflow/codec.hpp"
 #include "flowpath/openflow/flow_stats_stream.hpp"
 
 namespace flowpath::openflow {
+
+/// Why an atomic bundle commit failed: the error of its message `index`
+/// (the table is as before the commit).
+struct BundleFailure {
+  size_t index = 0;
+  OfpErrc errc = OfpErrc::kBundleMsgUnsup;
+};
 
 class SwitchBackend {
  public:
@@ -27,6 +35,17 @@ class SwitchBackend {
   /// Applies one flow-mod (table_id 255: all tables for modify/delete,
   /// table 0 for add); returns the error to answer with, if any.
   virtual std::optional<OfpErrc> flow_mod(const FlowMod& fm, uint8_t version) = 0;
+  /// A bundle's commit (openflow/bundle.hpp): applies `fms` in order as
+  /// flow_mod() would, atomically — all of them, or on the first error
+  /// none (the tables as before, counters included) and that error with
+  /// the message's index; no packet sees a state in between.  This default
+  /// is for a backend that cannot: it refuses every commit (MSG_UNSUP).
+  virtual std::optional<BundleFailure> flow_mod_bundle(std::span<const FlowMod> fms,
+                                                       uint8_t version) {
+    (void)version;
+    if (fms.empty()) return std::nullopt;
+    return BundleFailure{0, OfpErrc::kBundleMsgUnsup};
+  }
   /// The whole reply to `rq` (the connection splits it).
   virtual StatsReply stats(const StatsRequest& rq) = 0;
   /// The flow stats reply to `rq` (type kFlow) appended to `out` as

@@ -40,6 +40,7 @@ inline std::vector<uint8_t> make_error_reply(OfpErrc e, std::span<const uint8_t>
   m.type = we.type;
   m.code = we.code;
   m.nx = we.nx;
+  m.exp = we.exp;
   size_t n = std::min(offending.size(), kErrorDataLen);
   m.data.assign(offending.begin(), offending.begin() + std::ptrdiff_t(n));
   return encode(Message{version, xid, m});

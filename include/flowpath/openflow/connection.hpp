@@ -40,6 +40,19 @@
 // passive ones (OVS: a service connection gets no asynchronous messages
 // until it sets a non-zero miss_send_len); wants_async() tells the owner.
 //
+// Bundles (OpenFlow 1.3 through OVS's ONF extension, as `ovs-ofctl -O
+// OpenFlow13 --bundle` sends them): bundle control and add messages keep
+// flow-mods per bundle id (openflow/bundle.hpp, OVS's rules and error
+// codes); a commit hands them to backend.flow_mod_bundle() (all or
+// none), then backend.barrier(), then the reply, so after a commit reply
+// the changes are in effect in the datapath.  A failed commit sends the
+// failing message's error (its xid, the add message as data), then
+// OFPBFC_MSG_FAILED for the commit, as OVS.  Only flow-mods may go into a
+// bundle (others: MSG_UNSUP).  A message the decoder does not know inside
+// an add gets MSG_UNSUP too (OVS); a flow-mod that does not decode gets
+// its own error.  Idle bundles go after 10 s (tick()), and all of them
+// with the connection.
+//
 // Flow stats replies are encoded straight into full multipart messages
 // (openflow/flow_stats_stream.hpp).  Backpressure: receive() handles
 // messages only while the output is below cfg.output_budget; the rest
@@ -50,6 +63,7 @@
 // Thread-safety: none; one thread owns a connection.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -57,6 +71,7 @@
 #include <vector>
 
 #include "flowpath/openflow/backend.hpp"
+#include "flowpath/openflow/bundle.hpp"
 #include "flowpath/openflow/flow_stats_stream.hpp"
 #include "flowpath/openflow/framing.hpp"
 
@@ -84,6 +99,7 @@ class Connection {
   void receive(std::span<const uint8_t> bytes, int64_t now_ms) {
     if (state_ == State::kClosed) return;
     last_rx_ = now_ms;
+    now_ = now_ms;
     probe_sent_ = false;
     framer_.feed(bytes);
     resume();
@@ -105,6 +121,8 @@ class Connection {
 
   /// Echo probe / inactivity close; call at next_deadline() or later.
   void tick(int64_t now_ms) {
+    now_ = now_ms;
+    if (bundles_.size()) bundles_.expire(now_ms);
     if (state_ == State::kClosed || cfg_.probe_interval_ms <= 0) return;
     if (now_ms - last_rx_ < cfg_.probe_interval_ms) return;
     if (!probe_sent_) {
@@ -118,9 +136,14 @@ class Connection {
   }
   /// When tick() next has work (INT64_MAX: none).
   int64_t next_deadline() const noexcept {
-    if (state_ == State::kClosed || cfg_.probe_interval_ms <= 0) return INT64_MAX;
-    return probe_sent_ ? probe_at_ + cfg_.probe_interval_ms : last_rx_ + cfg_.probe_interval_ms;
+    if (state_ == State::kClosed) return INT64_MAX;
+    int64_t bundles = bundles_.size() ? bundles_.next_expiry() : INT64_MAX;
+    if (cfg_.probe_interval_ms <= 0) return bundles;
+    return std::min(bundles, probe_sent_ ? probe_at_ + cfg_.probe_interval_ms
+                                         : last_rx_ + cfg_.probe_interval_ms);
   }
+  /// The connection's open bundles (tests, diagnostics).
+  const BundleSet& bundles() const noexcept { return bundles_; }
 
   /// Whole messages received but not handled yet (output budget reached).
   bool has_pending_input() const noexcept { return state_ != State::kClosed && framer_.ready(); }
@@ -191,6 +214,8 @@ class Connection {
 
   void dispatch(Message& m, const std::vector<uint8_t>& raw);
   void flow_mod(FlowMod fm, const std::vector<uint8_t>& raw);
+  void bundle_control(const BundleControl& bc, uint32_t xid, const std::vector<uint8_t>& raw);
+  void bundle_add(BundleAdd& ba, const std::vector<uint8_t>& raw);
   void stats(const StatsRequest& rq, uint32_t xid);
 
   SwitchBackend* be_;
@@ -206,6 +231,8 @@ class Connection {
   uint32_t flow_format_ = 0;  // NXT_SET_FLOW_FORMAT: 0 OpenFlow 1.0, 2 NXM
   bool table_id_ext_ = false;
   uint8_t packet_in_format_ = 0;
+  int64_t now_ = 0;
+  BundleSet bundles_;
 };
 
 inline void Connection::dispatch(Message& m, const std::vector<uint8_t>& raw) {
@@ -230,6 +257,8 @@ inline void Connection::dispatch(Message& m, const std::vector<uint8_t>& raw) {
   // moved, not copied: a flow-mod holds a ~600-byte match and an action list
   if (auto* fm = std::get_if<FlowMod>(&m.body)) return flow_mod(std::move(*fm), raw);
   if (auto* rq = std::get_if<StatsRequest>(&b)) return stats(*rq, m.xid);
+  if (auto* bc = std::get_if<BundleControl>(&b)) return bundle_control(*bc, m.xid, raw);
+  if (auto* ba = std::get_if<BundleAdd>(&m.body)) return bundle_add(*ba, raw);
   if (auto* po = std::get_if<PacketOut>(&b)) {
     if (auto err = be_->packet_out(*po)) append(make_error_reply(*err, raw));
     return;
@@ -255,6 +284,62 @@ inline void Connection::dispatch(Message& m, const std::vector<uint8_t>& raw) {
 inline void Connection::flow_mod(FlowMod fm, const std::vector<uint8_t>& raw) {
   if (version_ == kOfp10 && !table_id_ext_) fm.table_id = kOfTableAll;
   if (auto err = be_->flow_mod(fm, version_)) append(make_error_reply(*err, raw));
+}
+
+inline void Connection::bundle_add(BundleAdd& ba, const std::vector<uint8_t>& raw) {
+  // The inner message's error is about the add message (same xid, its
+  // bytes as data); a message we do not know is MSG_UNSUP (OVS).
+  auto refuse = [&](OfpErrc e) { append(make_error_reply(e, raw)); };
+  Message inner;
+  try {
+    inner = decode(ba.message, DecodeOptions{cfg_.max_message_len});
+  } catch (const DecodeError& e) {
+    using E = OfpErrc;
+    bool unknown = e.errc == E::kBadType || e.errc == E::kBadSubtype || e.errc == E::kBadVendor ||
+                   e.errc == E::kBadStat;
+    return refuse(unknown ? E::kBundleMsgUnsup : e.errc);
+  }
+  auto* fm = std::get_if<FlowMod>(&inner.body);
+  if (!fm) return refuse(OfpErrc::kBundleMsgUnsup);
+  if (version_ == kOfp10 && !table_id_ext_) fm->table_id = kOfTableAll;
+  if (auto e = bundles_.add(ba.bundle_id, ba.flags, std::move(*fm), raw, now_)) refuse(*e);
+}
+
+inline void Connection::bundle_control(const BundleControl& bc, uint32_t xid,
+                                       const std::vector<uint8_t>& raw) {
+  using T = BundleCtrlType;
+  std::optional<OfpErrc> err;
+  T reply = T(uint16_t(bc.type) + 1);
+  switch (bc.type) {
+    case T::kOpenRequest:
+      err = bundles_.open(bc.bundle_id, bc.flags, now_);
+      break;
+    case T::kCloseRequest:
+      err = bundles_.close(bc.bundle_id, bc.flags, now_);
+      break;
+    case T::kDiscardRequest:
+      err = bundles_.discard(bc.bundle_id);
+      break;
+    case T::kCommitRequest: {
+      OfpErrc e{};
+      auto b = bundles_.take_for_commit(bc.bundle_id, bc.flags, e);
+      if (!b) {
+        err = e;
+        break;
+      }
+      if (auto fail = be_->flow_mod_bundle(b->fms, version_)) {
+        append(make_error_reply(fail->errc, b->raws.at(fail->index)));
+        err = OfpErrc::kBundleMsgFailed;
+        break;
+      }
+      be_->barrier();
+      break;
+    }
+    default:  // a reply
+      err = OfpErrc::kBundleBadType;
+  }
+  if (err) return append(make_error_reply(*err, raw));
+  send(BundleControl{bc.bundle_id, reply, 0}, xid);
 }
 
 inline void Connection::stats(const StatsRequest& rq, uint32_t xid) {

@@ -55,7 +55,7 @@ inline Message decode(std::span<const uint8_t> bytes, const DecodeOptions& opt =
   }
   if (h.version != kOfp10 && h.version != kOfp13)
     throw DecodeError(OfpErrc::kBadVersion, "OpenFlow version " + std::to_string(h.version));
-  m.body = dec::body(h.version, h.type, body);
+  m.body = dec::body(h.version, h.type, body, h.xid);
   return m;
 }
 

@@ -53,6 +53,9 @@ inline ErrorMsg error(Reader& r) {
     r.u32();
     e.type = r.u16();
     e.code = r.u16();
+  } else if (e.type == 0xffff && r.remaining() >= 4 &&
+             (r.cur()[0] | r.cur()[1] | r.cur()[2] | r.cur()[3])) {
+    e.exp = r.u32();  // OFPET_EXPERIMENTER: exp_type in code, then the id
   }
   e.data = rest(r);
   return e;

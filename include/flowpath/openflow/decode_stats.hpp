@@ -210,8 +210,46 @@ inline StatsReply stats_reply(Reader& r, uint8_t v) {
   return s;
 }
 
-inline MessageBody vendor(Reader& r, uint8_t v) {
+/// The bundle body after its header (and, in 1.3, the ONF experimenter
+/// header): ofp14_bundle_ctrl_msg, then the inner message of an add.
+inline MessageBody bundle(Reader& r, uint8_t v, uint32_t xid, bool add) {
+  uint32_t id = r.u32();
+  uint16_t type = r.u16();
+  uint16_t flags = r.u16();
+  if (!add) {
+    if (type > uint16_t(BundleCtrlType::kDiscardReply))
+      throw DecodeError(OfpErrc::kBundleBadType, "bundle control type " + std::to_string(type));
+    r.skip(r.remaining());  // properties (1.4), ignored as OVS does
+    return BundleControl{id, BundleCtrlType(type), flags};
+  }
+  if (r.remaining() < kHeaderLen)
+    throw DecodeError(OfpErrc::kBundleMsgBadLen, "bundle add: no inner message header");
+  const uint8_t* h = r.cur();
+  size_t len = size_t(h[2]) << 8 | h[3];
+  uint32_t inner_xid = uint32_t(h[4]) << 24 | uint32_t(h[5]) << 16 | uint32_t(h[6]) << 8 | h[7];
+  if (h[0] != v)
+    throw DecodeError(OfpErrc::kBadVersion, "bundle add: inner message of version " +
+                                                std::to_string(h[0]) + " in " + std::to_string(v));
+  if (len < kHeaderLen || len > r.remaining())
+    throw DecodeError(OfpErrc::kBundleMsgBadLen, "bundle add: inner length " + std::to_string(len) +
+                                                     ", " + std::to_string(r.remaining()) +
+                                                     " bytes left");
+  if (inner_xid != xid)
+    throw DecodeError(
+        OfpErrc::kBundleMsgBadXid,
+        "bundle add: inner xid " + std::to_string(inner_xid) + " != outer " + std::to_string(xid));
+  BundleAdd a{id, flags, rest(r)};
+  a.message.resize(len);  // 1.4 properties after it are skipped
+  return a;
+}
+
+inline MessageBody vendor(Reader& r, uint8_t v, uint32_t xid) {
   uint32_t vendor = r.u32();
+  if (vendor == kOnfExperimenter && v == kOfp13) {
+    uint32_t sub = r.u32();
+    if (sub == 2300 || sub == 2301) return bundle(r, v, xid, sub == 2301);
+    throw DecodeError(OfpErrc::kBadSubtype, "ONF experimenter type " + std::to_string(sub));
+  }
   if (vendor != kNiciraVendor)
     throw DecodeError(OfpErrc::kBadVendor, "vendor " + std::to_string(vendor));
   uint32_t sub = r.u32();
@@ -237,7 +275,7 @@ inline MessageBody vendor(Reader& r, uint8_t v) {
   return out;
 }
 
-inline MessageBody body(uint8_t v, uint8_t type, Reader& r) {
+inline MessageBody body(uint8_t v, uint8_t type, Reader& r, uint32_t xid = 0) {
   auto empty = [&](auto msg) -> MessageBody {
     done(r);
     return msg;
@@ -251,7 +289,7 @@ inline MessageBody body(uint8_t v, uint8_t type, Reader& r) {
     case 3:
       return EchoReply{rest(r)};
     case 4:
-      return vendor(r, v);
+      return vendor(r, v, xid);
     case 5:
       return empty(FeaturesRequest{});
     case 6:

@@ -30,6 +30,21 @@ inline uint8_t nx_header(Writer& w, uint32_t subtype) {
   return 4;
 }
 
+/// The bundle messages exist in 1.3 only as OVS's ONF extension.
+inline uint8_t body(Writer& w, uint8_t v, const BundleControl& b) {
+  if (v != kOfp13) throw Error("encode: bundle control needs OpenFlow 1.3 here");
+  w.u32(kOnfExperimenter), w.u32(2300);
+  w.u32(b.bundle_id), w.u16(uint16_t(b.type)), w.u16(b.flags);
+  return 4;
+}
+inline uint8_t body(Writer& w, uint8_t v, const BundleAdd& b) {
+  if (v != kOfp13) throw Error("encode: bundle add needs OpenFlow 1.3 here");
+  w.u32(kOnfExperimenter), w.u32(2301);
+  w.u32(b.bundle_id), w.u16(0), w.u16(b.flags);
+  w.bytes(b.message);
+  return 4;
+}
+
 inline uint8_t body(Writer& w, uint8_t, const Hello& h) {
   if (h.version_bitmap) w.u16(1), w.u16(8), w.u32(h.version_bitmap);
   return 0;
@@ -37,6 +52,7 @@ inline uint8_t body(Writer& w, uint8_t, const Hello& h) {
 inline uint8_t body(Writer& w, uint8_t, const ErrorMsg& e) {
   if (e.nx) w.u16(0xb0c2), w.u16(0), w.u32(kNiciraVendor);
   w.u16(e.type), w.u16(e.code);
+  if (e.exp) w.u32(e.exp);
   w.bytes(e.data);
   return 1;
 }

@@ -31,6 +31,7 @@ struct ErrorMsg {
   uint16_t type = 0, code = 0;
   bool nx = false;  // Nicira vendor error (OF1.0)
   std::vector<uint8_t> data;
+  uint32_t exp = 0;  // experimenter error (1.3): type 0xffff, code = exp_type
   friend bool operator==(const ErrorMsg&, const ErrorMsg&) = default;
 };
 struct EchoRequest {
@@ -156,6 +157,42 @@ struct SetPacketInFormat {
 struct FlowModTableId {
   bool enable = false;
   friend bool operator==(const FlowModTableId&, const FlowModTableId&) = default;
+};
+
+/// OFPT_BUNDLE_CONTROL (OpenFlow 1.4, type 33) and, in 1.3, OVS's ONF
+/// extension ONFT_BUNDLE_CONTROL (experimenter 0x4F4E4600, type 2300), the
+/// same body (openflow/bundle.hpp has the semantics).  Properties (1.4)
+/// are skipped on decode, as OVS does.
+enum class BundleCtrlType : uint16_t {
+  kOpenRequest,
+  kOpenReply,
+  kCloseRequest,
+  kCloseReply,
+  kCommitRequest,
+  kCommitReply,
+  kDiscardRequest,
+  kDiscardReply,
+};
+inline constexpr uint16_t kBundleAtomic = 1, kBundleOrdered = 2;
+struct BundleControl {
+  uint32_t bundle_id = 0;
+  BundleCtrlType type = BundleCtrlType::kOpenRequest;
+  uint16_t flags = 0;
+  friend bool operator==(const BundleControl&, const BundleControl&) = default;
+};
+/// OFPT_BUNDLE_ADD_MESSAGE (1.4, type 34) / ONFT_BUNDLE_ADD_MESSAGE (1.3,
+/// 2301): a whole inner message, kept as bytes (the connection decodes it
+/// as it would decode the message alone).  decode() checks the inner
+/// header, as OVS's ofputil_decode_bundle_add: at least 8 bytes and within
+/// the outer message (OFPBFC_MSG_BAD_LEN), the outer version
+/// (BAD_REQUEST/BAD_VERSION: OVS's OFPBFC_BAD_VERSION is a Nicira code
+/// that 1.3 cannot carry) and the outer xid (OFPBFC_MSG_BAD_XID).  Bytes
+/// after the inner message (1.4 properties) are skipped.
+struct BundleAdd {
+  uint32_t bundle_id = 0;
+  uint16_t flags = 0;
+  std::vector<uint8_t> message;
+  friend bool operator==(const BundleAdd&, const BundleAdd&) = default;
 };
 
 }  // namespace flowpath::openflow

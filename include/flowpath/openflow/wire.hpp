@@ -31,6 +31,9 @@ inline constexpr uint8_t kOfp13 = 0x04;
 inline constexpr size_t kHeaderLen = 8;
 inline constexpr size_t kMaxMessageLen = 65535;  // the 16-bit length field
 inline constexpr uint32_t kNiciraVendor = 0x00002320;
+/// ONF's experimenter id: OVS's OpenFlow 1.3 bundle extension (ONFT 2300,
+/// 2301) and its errors (ONF1.3 2300..2315) travel under it.
+inline constexpr uint32_t kOnfExperimenter = 0x4F4E4600;
 
 /// OpenFlow errors by meaning; wire_error() maps them per version.
 enum class OfpErrc : uint8_t {
@@ -67,14 +70,32 @@ enum class OfpErrc : uint8_t {
   kFlowModBadCommand,
   kFlowModOverlap,
   kFlowModBadFlags,
+  // OFPET_BUNDLE_FAILED (OpenFlow 1.4 type 17; ONF experimenter errors
+  // 2300 + code in 1.3, as OVS sends them)
+  kBundleUnknown,
+  kBundleBadId,
+  kBundleExist,
+  kBundleClosed,
+  kBundleOutOfBundles,
+  kBundleBadType,
+  kBundleBadFlags,
+  kBundleMsgBadLen,
+  kBundleMsgBadXid,
+  kBundleMsgUnsup,
+  kBundleMsgTooMany,
+  kBundleMsgFailed,
+  kBundleTimeout,
 };
 
 /// An error as sent on the wire.  In OpenFlow 1.0, errors that the
 /// standard lacks travel as Nicira vendor errors (`nx`): type NXET_VENDOR
-/// (0xb0c2), code NXVC_VENDOR_ERROR (0), then {vendor, type, code}.
+/// (0xb0c2), code NXVC_VENDOR_ERROR (0), then {vendor, type, code}.  In
+/// 1.3, an experimenter error (`exp` != 0: OFPET_EXPERIMENTER 0xffff, the
+/// 16-bit exp_type in `code`, then the 32-bit experimenter id).
 struct WireError {
   uint16_t type, code;
   bool nx = false;
+  uint32_t exp = 0;
   friend bool operator==(const WireError&, const WireError&) = default;
 };
 
@@ -85,6 +106,13 @@ inline WireError wire_error(OfpErrc e, uint8_t version) noexcept {
   const bool v10 = version == kOfp10;
   auto pick = [&](WireError of10, WireError of13) { return v10 ? of10 : of13; };
   const WireError unencodable{1, 521, true};  // NXBRC_UNENCODABLE_ERROR
+  // OFPBFC_* (code): OFPET_BUNDLE_FAILED (17) from 1.4, ONF experimenter
+  // error 2300 + code in 1.3; 1.0 has no bundles (OVS: unencodable).
+  auto bundle = [&](uint16_t code) -> WireError {
+    if (v10) return unencodable;
+    if (version >= 5) return {17, code};
+    return {0xffff, uint16_t(2300 + code), false, kOnfExperimenter};
+  };
   switch (e) {
     case E::kHelloIncompatible:
       return {0, 0};
@@ -152,6 +180,32 @@ inline WireError wire_error(OfpErrc e, uint8_t version) noexcept {
       return pick({3, 1}, {5, 3});
     case E::kFlowModBadFlags:
       return pick({3, 258, true}, {5, 7});
+    case E::kBundleUnknown:
+      return bundle(0);
+    case E::kBundleBadId:
+      return bundle(2);
+    case E::kBundleExist:
+      return bundle(3);
+    case E::kBundleClosed:
+      return bundle(4);
+    case E::kBundleOutOfBundles:
+      return bundle(5);
+    case E::kBundleBadType:
+      return bundle(6);
+    case E::kBundleBadFlags:
+      return bundle(7);
+    case E::kBundleMsgBadLen:
+      return bundle(8);
+    case E::kBundleMsgBadXid:
+      return bundle(9);
+    case E::kBundleMsgUnsup:
+      return bundle(10);
+    case E::kBundleMsgTooMany:
+      return bundle(12);
+    case E::kBundleMsgFailed:
+      return bundle(13);
+    case E::kBundleTimeout:
+      return bundle(14);
   }
   return {1, 1};
 }

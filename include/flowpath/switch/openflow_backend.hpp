@@ -104,6 +104,12 @@ class OfprotoBackend : public openflow::SwitchBackend {
   }
 
   std::optional<openflow::OfpErrc> flow_mod(const openflow::FlowMod& fm, uint8_t version) override;
+  /// All of a bundle's flow-mods under one hold of the Ofproto's mutex (no
+  /// upcall sees a state in between), after checking every one of them
+  /// against the tables as they are: on an error nothing changed
+  /// (openflow_backend_flow_mod.hpp).
+  std::optional<openflow::BundleFailure> flow_mod_bundle(std::span<const openflow::FlowMod> fms,
+                                                         uint8_t version) override;
   openflow::StatsReply stats(const openflow::StatsRequest& rq) override;
   /// A flow dump encoded from the rules where they are, with no FlowStats
   /// per rule.  Only the selection runs under the Ofproto's mutex: it pins
@@ -141,6 +147,9 @@ class OfprotoBackend : public openflow::SwitchBackend {
 
  private:
   Bridge& bridge() const { return of_.require_bridge(bridge_); }
+  // flow_mod() with the Ofproto's mutex held.
+  std::optional<openflow::OfpErrc> flow_mod_locked(const openflow::FlowMod& fm, uint8_t version,
+                                                   bool check_overlap = true);
   // A spin-wait hint: the sibling hyperthread (maybe the PMD) gets the core.
   static void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
