@@ -13,24 +13,17 @@
 
 #include "flowpath/openflow/connection.hpp"
 #include "flowpath/switch/openflow_backend.hpp"
+#include "support/ofp_print.hpp"
 #include "support/shell.hpp"
 
 namespace of = flowpath::openflow;
 using flowpath::parse_flow;
 using T = of::BundleCtrlType;
+using flowpath::test::have_ofctl;
+using flowpath::test::ofp_hex;
+using flowpath::test::ofp_print;
 
 namespace {
-
-bool have_ofctl() { return system("ovs-ofctl --version >/dev/null 2>&1") == 0; }
-std::string hex(const std::vector<uint8_t>& b) {
-  std::string s;
-  char t[3];
-  for (uint8_t c : b) std::snprintf(t, sizeof t, "%02x", c), s += t;
-  return s;
-}
-std::string ofp_print(const std::vector<uint8_t>& bytes) {
-  return flowpath::test::shell_output("ovs-ofctl ofp-print " + hex(bytes));
-}
 
 of::FlowMod flow_mod(const std::string& text, uint16_t flags = 0) {
   auto f = parse_flow(text);
@@ -53,7 +46,7 @@ of::Message add_msg(uint32_t id, uint16_t flags, const of::FlowMod& fm, uint32_t
 TEST(OpenflowBundleCodec, ControlBytesAndRoundTrip) {
   auto b = of::encode(of::Message{of::kOfp13, 0x11, of::BundleControl{5, T::kOpenRequest, 3}});
   // ofp_header, ONF experimenter id, exp_type 2300, bundle_id, type, flags
-  EXPECT_EQ(hex(b),
+  EXPECT_EQ(ofp_hex(b),
             "0404001800000011"
             "4f4e4600"
             "000008fc"
@@ -250,7 +243,7 @@ TEST(OpenflowBundleConnection, FailedCommitLeavesTheTableAsItWas) {
   EXPECT_EQ(err(r[0]), (5u << 16) | 3u);
   auto data = std::get<of::ErrorMsg>(r[0].body).data;
   ASSERT_GE(data.size(), 16u);
-  EXPECT_EQ(hex({data.begin() + 8, data.begin() + 16}), "4f4e4600000008fd");  // ONFT 2301
+  EXPECT_EQ(ofp_hex({data.begin() + 8, data.begin() + 16}), "4f4e4600000008fd");  // ONFT 2301
   // then the commit's: OFPBFC_MSG_FAILED
   EXPECT_EQ(r[1].xid, 25u);
   EXPECT_EQ(err(r[1]), 2313u);

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "flowpath/switch/openflow_service.hpp"
+#include "support/ofp_print.hpp"
 #include "support/packet_builder.hpp"
 #include "support/shell.hpp"
 
@@ -26,8 +27,6 @@ namespace of = flowpath::openflow;
 using namespace flowpath::test;
 
 namespace {
-
-bool have_ofctl() { return system("ovs-ofctl --version >/dev/null 2>&1") == 0; }
 
 std::vector<uint8_t> frame() {
   return (Eth{mac("02:00:00:00:00:0b"), mac("02:00:00:00:00:0a")} /

@@ -25,19 +25,15 @@
 
 #include "flowpath/flow/ofctl_text.hpp"
 #include "flowpath/openflow/framing.hpp"
+#include "support/ofp_print.hpp"
 #include "support/shell.hpp"
 
 namespace of = flowpath::openflow;
+using flowpath::test::have_ofctl;
+using flowpath::test::ofp_hex;
 
 namespace {
 
-bool have_ofctl() { return system("ovs-ofctl --version >/dev/null 2>&1") == 0; }
-std::string hex(const std::vector<uint8_t>& b) {
-  std::string s;
-  char t[3];
-  for (uint8_t c : b) std::snprintf(t, sizeof t, "%02x", c), s += t;
-  return s;
-}
 std::string first_line_after_colon(const std::string& text, const std::string& head) {
   size_t p = text.find(head);
   if (p == std::string::npos) return "<no " + head + " in: " + text + ">";
@@ -46,7 +42,7 @@ std::string first_line_after_colon(const std::string& text, const std::string& h
   return text.substr(colon + 3, eol - colon - 3);
 }
 std::string ofp_print(const of::Message& m) {
-  return flowpath::test::shell_output("ovs-ofctl ofp-print " + hex(of::encode(m)));
+  return flowpath::test::shell_output("ovs-ofctl ofp-print " + ofp_hex(of::encode(m)));
 }
 
 of::FlowMod to_flow_mod(const flowpath::OfctlFlow& f) {
@@ -378,7 +374,7 @@ TEST(OpenflowOvsOfctl, DecodesWhatOvsOfctlSends) {
       EXPECT_NE(out.find("rc=0"), std::string::npos) << out;
       for (size_t i = 0; i < c.received.size(); ++i) {  // re-encoding gives OVS's own bytes
         if (std::holds_alternative<of::FlowMod>(c.received[i].body)) {
-          EXPECT_EQ(hex(of::encode(c.received[i])), hex(c.raw[i]));
+          EXPECT_EQ(ofp_hex(of::encode(c.received[i])), ofp_hex(c.raw[i]));
         }
       }
     }
@@ -469,7 +465,7 @@ TEST(OpenflowOvsOfctl, ErrorRepliesNameTheIntendedError) {
     for (uint8_t v : {of::kOfp10, of::kOfp13}) {
       auto request = of::encode(of::Message{v, 0x55, of::BarrierRequest{}});
       std::string out = flowpath::test::shell_output("ovs-ofctl ofp-print " +
-                                                     hex(of::make_error_reply(w.e, request)));
+                                                     ofp_hex(of::make_error_reply(w.e, request)));
       const char* want = v == of::kOfp10 ? w.of10 : w.of13;
       EXPECT_NE(out.find(std::string("(xid=0x55): ") + want), std::string::npos)
           << "v" << int(v) << " wants " << want << ":\n"

@@ -10,17 +10,13 @@
 #include "flowpath/flow/ofctl_parse_flows.hpp"
 #include "flowpath/flow/ofctl_text.hpp"
 #include "flowpath/openflow/codec.hpp"
+#include "support/ofp_print.hpp"
 #include "support/shell.hpp"
 
 namespace flowpath::openflow {
 namespace {
 
-std::string hex(const std::vector<uint8_t>& b) {
-  std::string s;
-  char t[3];
-  for (uint8_t c : b) std::snprintf(t, sizeof t, "%02x", c), s += t;
-  return s;
-}
+using flowpath::test::ofp_hex;
 
 std::vector<uint8_t> encoded(const OfActionList& l, uint8_t v) {
   std::vector<uint8_t> buf;
@@ -32,14 +28,14 @@ std::vector<uint8_t> encoded(const OfActionList& l, uint8_t v) {
 OfActionList actions(const char* text) { return parse_flow(text).actions; }
 
 TEST(TtlCodec, BytesAsOpenVswitchLaysThemOut) {
-  EXPECT_EQ(hex(encoded(actions("ip actions=dec_ttl"), kOfp10)),
+  EXPECT_EQ(ofp_hex(encoded(actions("ip actions=dec_ttl"), kOfp10)),
             "ffff001000002320001200000000"
             "0000");
-  EXPECT_EQ(hex(encoded(actions("ip actions=dec_ttl"), kOfp13)), "0018000800000000");
-  EXPECT_EQ(hex(encoded(actions("ip actions=dec_ttl(1,2,3)"), kOfp13)),
+  EXPECT_EQ(ofp_hex(encoded(actions("ip actions=dec_ttl"), kOfp13)), "0018000800000000");
+  EXPECT_EQ(ofp_hex(encoded(actions("ip actions=dec_ttl(1,2,3)"), kOfp13)),
             "ffff001800002320001500030000000000010002000300"
             "00");
-  EXPECT_EQ(hex(encoded(actions("ip actions=mod_nw_ttl:9"), kOfp13)), "0017000809000000");
+  EXPECT_EQ(ofp_hex(encoded(actions("ip actions=mod_nw_ttl:9"), kOfp13)), "0017000809000000");
 }
 
 TEST(TtlCodec, RoundTripInBothVersions) {
@@ -101,7 +97,7 @@ TEST(TtlCodec, OvsOfctlDecodesOurFlowMods) {
       fm.instructions.actions = f.actions;
       fm.match_format = v == kOfp13 ? MatchFormat::kOxm : choose_of10_format(f.match);
       const std::string out =
-          test::shell_output("ovs-ofctl ofp-print " + hex(encode(Message{v, 1, fm})));
+          test::shell_output("ovs-ofctl ofp-print " + ofp_hex(encode(Message{v, 1, fm})));
       const FlowModText want = parse_flow_mod_text(
           t, v == kOfp10 ? OfProtocolSet::kOpenFlow10 : OfProtocolSet::kOpenFlow13);
       ASSERT_TRUE(want.ok) << want.error;

@@ -91,42 +91,14 @@ class OpenFlowTable {
     r->stats = std::make_shared<RuleStats>();
     r->created_ms = r->modified_ms = clock_->now_ms();
     r->seq = next_seq_++;
-    auto& t = set_.table(table_id);
-    auto [it, inserted] = t.index.try_emplace(OfRuleKey{r->match, priority}, r);
-    if (!inserted) {
-      t.unplace(*it->second);
-      set_.cookies().remove(it->second.get());
-      set_.retire(std::move(it->second));
-      it->second = r;
-    } else {
-      ++t.priorities[priority];
-    }
-    t.place(r);
-    set_.cookies().add(r);
-    ++generation_;
-    set_.notify(table_id, r->match);
+    install(r);
     return *r;
   }
   /// Puts back a rule object that a flow-mod took out (an atomic bundle's
   /// rollback, switch/openflow_backend_flow_mod.hpp): the same object, so
   /// its counters, age and sequence (its place among equal priorities) are
   /// kept.  Replaces a rule of the same match and priority, as add().
-  void reinstate(OfRulePtr r) {
-    auto& t = set_.table(r->table_id);
-    auto [it, inserted] = t.index.try_emplace(OfRuleKey{r->match, r->priority}, r);
-    if (!inserted) {
-      t.unplace(*it->second);
-      set_.cookies().remove(it->second.get());
-      set_.retire(std::move(it->second));
-      it->second = r;
-    } else {
-      ++t.priorities[r->priority];
-    }
-    t.place(r);
-    set_.cookies().add(r);
-    ++generation_;
-    set_.notify(r->table_id, r->match);
-  }
+  void reinstate(OfRulePtr r) { install(std::move(r)); }
   const OfRule& add(const OfctlFlow& f) {
     return add(f.table_given && f.table != kOfTableAll ? f.table : 0, f.match, f.priority,
                f.actions, f.cookie, f.idle_timeout, f.hard_timeout);
@@ -301,6 +273,24 @@ class OpenFlowTable {
   void reclaim() noexcept { take_garbage(); }
 
  private:
+  /// Places `r` in its table, replacing a rule of the same match and
+  /// priority (retired, so a reader still holding it stays safe).
+  void install(OfRulePtr r) {
+    auto& t = set_.table(r->table_id);
+    auto [it, inserted] = t.index.try_emplace(OfRuleKey{r->match, r->priority}, r);
+    if (!inserted) {
+      t.unplace(*it->second);
+      set_.cookies().remove(it->second.get());
+      set_.retire(std::move(it->second));
+      it->second = r;
+    } else {
+      ++t.priorities[r->priority];
+    }
+    t.place(r);
+    set_.cookies().add(r);
+    ++generation_;
+    set_.notify(r->table_id, r->match);
+  }
   const OfRule* lookup_unlogged(uint8_t table_id, const FlowKey& key, FlowMask* wc,
                                 const PipelineMeta* meta) const {
     const auto* t = set_.find(table_id);
