@@ -29,7 +29,7 @@
 // Thread-safety: one thread per reader.
 #pragma once
 
-#include <pcap/pcap.h>
+#include "flowpath/io/pcap_api.hpp"
 
 #include <cstdint>
 #include <memory>

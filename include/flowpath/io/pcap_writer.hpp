@@ -21,7 +21,7 @@
 // Thread-safety: one thread per writer.
 #pragma once
 
-#include <pcap/pcap.h>
+#include "flowpath/io/pcap_api.hpp"
 
 #include <cstdint>
 #include <cstdio>
