@@ -5,8 +5,11 @@
 // includes them in the other order (afxdp_port_test.cpp comes first).
 #include <gtest/gtest.h>
 
-#include "flowpath/io/afxdp_port.hpp"
+// libpcap first, then libbpf (clang-format would sort them the other way).
+// clang-format off
 #include "flowpath/io/pcap_port.hpp"
+#include "flowpath/io/afxdp_port.hpp"
+// clang-format on
 
 namespace pcap_beside_afxdp_test {
 
