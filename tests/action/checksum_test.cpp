@@ -10,7 +10,7 @@
 #include "flowpath/core/byte_order.hpp"
 
 namespace flowpath {
-namespace {
+namespace checksum_test {
 
 TEST(Checksum, Crc32cCheckValue) {
   const char* s = "123456789";
@@ -47,5 +47,5 @@ TEST(Checksum, IncrementalEqualsRecomputed) {
   }
 }
 
-}  // namespace
+}  // namespace checksum_test
 }  // namespace flowpath

@@ -12,7 +12,7 @@
 #include "action/rewrite_ovs.hpp"
 
 namespace flowpath {
-namespace {
+namespace dec_ttl_ovs_test {
 
 using namespace flowpath::test;
 
@@ -94,5 +94,5 @@ TEST(DecTtlOvs, TtlActionsMatchOpenVswitch) {
   EXPECT_EQ(comparable(ours.flows), comparable(theirs.flows));
 }
 
-}  // namespace
+}  // namespace dec_ttl_ovs_test
 }  // namespace flowpath

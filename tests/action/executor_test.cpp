@@ -9,7 +9,7 @@
 #include "action/test_frames.hpp"
 
 namespace flowpath {
-namespace {
+namespace executor_test {
 
 using test::Bytes;
 
@@ -176,5 +176,5 @@ TEST(Executor, Ipv6PortRewritesUnderVlanOps) {
   }
 }
 
-}  // namespace
+}  // namespace executor_test
 }  // namespace flowpath

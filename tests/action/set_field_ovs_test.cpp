@@ -15,7 +15,7 @@
 #include "action/rewrite_ovs.hpp"
 
 namespace flowpath {
-namespace {
+namespace set_field_ovs_test {
 
 using namespace flowpath::test;
 
@@ -116,5 +116,5 @@ TEST(SetFieldOvs, RewritesMatchOpenVswitchByteForByte) {
   }
 }
 
-}  // namespace
+}  // namespace set_field_ovs_test
 }  // namespace flowpath

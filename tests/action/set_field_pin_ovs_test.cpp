@@ -15,7 +15,7 @@
 #include "action/rewrite_ovs.hpp"
 
 namespace flowpath {
-namespace {
+namespace set_field_pin_ovs_test {
 
 using namespace flowpath::test;
 
@@ -106,5 +106,5 @@ TEST(SetFieldPinOvs, RewrittenFieldIsInTheMegaflowAsInOpenVswitch) {
   EXPECT_EQ(ours.flows, theirs.flows);
 }
 
-}  // namespace
+}  // namespace set_field_pin_ovs_test
 }  // namespace flowpath

@@ -10,7 +10,7 @@
 #include "flowpath/action/vlan.hpp"
 
 namespace flowpath {
-namespace {
+namespace set_field_test {
 
 using test::Bytes;
 using test::FrameSpec;
@@ -353,5 +353,5 @@ TEST(SetField, SctpPortNeedsWholeSegment) {
   EXPECT_EQ(test::bytes_of(pb.packet()), f);
 }
 
-}  // namespace
+}  // namespace set_field_test
 }  // namespace flowpath

@@ -7,7 +7,7 @@
 #include "action/test_frames.hpp"
 
 namespace flowpath {
-namespace {
+namespace vlan_test {
 
 using test::Bytes;
 
@@ -132,5 +132,5 @@ TEST(Vlan, ShortFramesAreSkippedNotCrashed) {
   }
 }
 
-}  // namespace
+}  // namespace vlan_test
 }  // namespace flowpath

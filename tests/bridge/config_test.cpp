@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace flowpath {
-namespace {
+namespace config_test {
 
 std::string error_of(std::string_view text) {
   try {
@@ -126,5 +126,5 @@ TEST(PortVlanPolicy, AccessTrunkNative) {
   EXPECT_FALSE(native.includes_vlan(0));
 }
 
-}  // namespace
+}  // namespace config_test
 }  // namespace flowpath

@@ -12,7 +12,7 @@
 #include "support/packet_builder.hpp"
 
 namespace flowpath {
-namespace {
+namespace normal_test {
 
 using namespace flowpath::test;
 
@@ -107,5 +107,5 @@ TEST_F(Normal, TraceStartsOnAPatchPortAndLearnsNothing) {
   EXPECT_THROW(trace_key(of_, "br1", "in_port=p1"), Error);  // no datapath port
 }
 
-}  // namespace
+}  // namespace normal_test
 }  // namespace flowpath

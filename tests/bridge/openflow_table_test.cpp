@@ -6,7 +6,7 @@
 #include "flowpath/classify/classifier.hpp"
 
 namespace flowpath {
-namespace {
+namespace openflow_table_test {
 
 FlowKey key(uint32_t in_port, uint16_t vlan = 0) {
   FlowKey k;
@@ -280,5 +280,5 @@ TEST_F(OpenFlowTableTest, WholeCookieDeleteMatchesTheGeneralSelection) {
   EXPECT_EQ(fast.find(5, Match{}, 1), nullptr);
 }
 
-}  // namespace
+}  // namespace openflow_table_test
 }  // namespace flowpath

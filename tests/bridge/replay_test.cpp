@@ -12,7 +12,7 @@
 #include "support/packet_builder.hpp"
 
 namespace flowpath {
-namespace {
+namespace replay_test {
 
 using namespace flowpath::test;
 namespace fs = std::filesystem;
@@ -237,5 +237,5 @@ TEST(Aging, LearnedHostAgesOutAndTrafficFloodsAgain) {
   EXPECT_GT(flooded.actions.size(), 1u);
 }
 
-}  // namespace
+}  // namespace replay_test
 }  // namespace flowpath

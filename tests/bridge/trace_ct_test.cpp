@@ -13,7 +13,7 @@
 #include "flowpath/bridge/trace.hpp"
 
 namespace flowpath {
-namespace {
+namespace trace_ct_test {
 
 // Neutron-style: registers set before the ct(), zone from reg6, a second
 // ct() in the resumed pass (two recirculations), a commit with a label
@@ -166,5 +166,5 @@ TEST(TraceCt, BadCtNextIsRejectedWithItsName) {
   EXPECT_THROW(trace_args(of, {"br", "in_port=1,ip", "--ct-next"}), Error);
 }
 
-}  // namespace
+}  // namespace trace_ct_test
 }  // namespace flowpath

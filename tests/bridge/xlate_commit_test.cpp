@@ -20,7 +20,7 @@
 #include "flowpath/datapath/dp_format.hpp"
 
 namespace flowpath {
-namespace {
+namespace xlate_commit_test {
 
 FlowKey udp6() {
   FlowKey k{};
@@ -124,5 +124,5 @@ TEST(XlateCommit, PinRewriteMarksTheFieldAndTheProtocol) {
   EXPECT_EQ(a, FlowMask{});
 }
 
-}  // namespace
+}  // namespace xlate_commit_test
 }  // namespace flowpath

@@ -12,7 +12,7 @@
 #include "support/packet_builder.hpp"
 
 namespace flowpath {
-namespace {
+namespace xlate_pipeline_test {
 
 using namespace flowpath::test;
 
@@ -165,5 +165,5 @@ TEST_F(Pipeline, NatPrintsAsDpctl) {
   EXPECT_EQ(format_dp_ct(x.ct_calls[0]), "ct(commit,nat(src=192.0.2.1-192.0.2.5:100-200))");
 }
 
-}  // namespace
+}  // namespace xlate_pipeline_test
 }  // namespace flowpath

@@ -9,7 +9,7 @@
 #include "support/packet_builder.hpp"
 
 namespace flowpath {
-namespace {
+namespace xlate_test {
 
 using namespace flowpath::test;
 
@@ -154,5 +154,5 @@ TEST_F(ComputeNode, BadFlowInConfigNamesFileLine) {
   }
 }
 
-}  // namespace
+}  // namespace xlate_test
 }  // namespace flowpath

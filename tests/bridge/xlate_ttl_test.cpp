@@ -21,7 +21,7 @@
 #include "flowpath/bridge/trace.hpp"
 
 namespace flowpath {
-namespace {
+namespace xlate_ttl_test {
 
 std::string line_of(const std::string& t, const std::string& head) {
   size_t p = t.find(head);
@@ -86,5 +86,5 @@ TEST(XlateTtl, TosRewritesPinTheirPartOfTheByte) {
   EXPECT_EQ(line_of(t, "Datapath actions:"), "Datapath actions: set(ipv4(tos=0x2/0x3)),p2") << t;
 }
 
-}  // namespace
+}  // namespace xlate_ttl_test
 }  // namespace flowpath

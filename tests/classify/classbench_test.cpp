@@ -26,7 +26,7 @@
 #endif
 
 namespace flowpath {
-namespace {
+namespace classbench_test {
 
 const char* data_dir() { return std::getenv("FLOWPATH_CLASSBENCH_DIR"); }
 
@@ -105,5 +105,5 @@ TEST(ClassBench, ReadsPlainFiles) {
   std::filesystem::remove(trace);
 }
 
-}  // namespace
+}  // namespace classbench_test
 }  // namespace flowpath

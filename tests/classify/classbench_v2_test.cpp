@@ -11,7 +11,7 @@
 #include "flowpath/classify/classifier_v2.hpp"
 
 namespace flowpath {
-namespace {
+namespace classbench_v2_test {
 
 const char* data_dir() { return std::getenv("FLOWPATH_CLASSBENCH_DIR"); }
 
@@ -117,5 +117,5 @@ TEST(ClassBenchV2, AllSetsMatchAnswers) {
   }
 }
 
-}  // namespace
+}  // namespace classbench_v2_test
 }  // namespace flowpath

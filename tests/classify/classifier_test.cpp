@@ -12,7 +12,7 @@
 #include "support/classify_random.hpp"
 
 namespace flowpath {
-namespace {
+namespace classifier_test {
 
 using testing::probe_inside;
 using testing::RandomRule;
@@ -186,5 +186,5 @@ TEST(Classifier, ReadersSeeOnlyRuleSetsThatExisted) {
   EXPECT_GT(seen.load(), 0);
 }
 
-}  // namespace
+}  // namespace classifier_test
 }  // namespace flowpath

@@ -14,7 +14,7 @@
 #include "support/classify_random.hpp"
 
 namespace flowpath {
-namespace {
+namespace classifier_v2_test {
 
 using testing::probe_inside;
 using testing::RandomRule;
@@ -336,5 +336,5 @@ TEST(ClassifierV2, ReplacedRulesNeverVanishAcrossGenerations) {
   for (int i = 0; i < kRules; ++i) EXPECT_EQ(c.lookup(ms[size_t(i)].value)->value, round - 1);
 }
 
-}  // namespace
+}  // namespace classifier_v2_test
 }  // namespace flowpath

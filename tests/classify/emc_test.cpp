@@ -7,7 +7,7 @@
 #include "flowpath/simd/hash.hpp"
 
 namespace flowpath {
-namespace {
+namespace emc_test {
 
 TEST(Emc, HitsOnlyTheExactKeyAndNeverADeadFlow) {
   MegaflowCache<simd::Scalar> mf;
@@ -50,5 +50,5 @@ TEST(Emc, InsertionProbabilityIsRoughlyOneInN) {
   EXPECT_EQ(never.inserts(), 0u);
 }
 
-}  // namespace
+}  // namespace emc_test
 }  // namespace flowpath

@@ -8,7 +8,7 @@
 #include <thread>
 
 namespace flowpath::rcu {
-namespace {
+namespace epoch_test {
 
 TEST(Epoch, CollectWaitsForActiveReader) {
   Reclaimer rec;
@@ -47,5 +47,5 @@ TEST(Epoch, CallbacksMayRetireMoreAndDrainRunsAll) {
   EXPECT_EQ(runs, 3);
 }
 
-}  // namespace
+}  // namespace epoch_test
 }  // namespace flowpath::rcu

@@ -7,7 +7,7 @@
 #include <random>
 
 namespace flowpath {
-namespace {
+namespace megaflow_cache_test {
 
 template <class B>
 class MegaflowCacheTest : public ::testing::Test {};
@@ -189,5 +189,5 @@ TYPED_TEST(MegaflowCacheTest, PreFilterNeverHidesAMatch) {
   EXPECT_GT(cache.n_subtables(), 4u);
 }
 
-}  // namespace
+}  // namespace megaflow_cache_test
 }  // namespace flowpath

@@ -13,7 +13,7 @@
 #include "support/classify_random.hpp"
 
 namespace flowpath {
-namespace {
+namespace rule_bits_test {
 
 using classify_detail::RuleBits;
 
@@ -187,11 +187,11 @@ TEST(RuleBits, NoIndexPastTheLimits) {
   EXPECT_EQ(RuleBits::build(none, {}), nullptr);
 }
 
-}  // namespace
+}  // namespace rule_bits_test
 }  // namespace flowpath
 
 namespace flowpath {
-namespace {
+namespace rule_bits_test {
 
 using classify_detail::RuleBitsSet;
 
@@ -309,5 +309,5 @@ TEST(RuleBitsSet, PartsThatCannotBeatTheAnswerAreNotAsked) {
   }
 }
 
-}  // namespace
+}  // namespace rule_bits_test
 }  // namespace flowpath

@@ -9,7 +9,7 @@
 #include "support/classify_random.hpp"
 
 namespace flowpath {
-namespace {
+namespace split_forest_test {
 
 TEST(SplitForest, WidePathIsTheThreeLevelWalk) {
   for (uint32_t bits = 0; bits < 128; ++bits) {
@@ -46,5 +46,5 @@ TEST(SplitForest, CostCountersDescribeTheLookup) {
   EXPECT_GT(hits, 0u);
 }
 
-}  // namespace
+}  // namespace split_forest_test
 }  // namespace flowpath

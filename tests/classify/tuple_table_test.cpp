@@ -12,7 +12,7 @@
 #include <vector>
 
 namespace flowpath::classify_detail {
-namespace {
+namespace tuple_table_test {
 
 struct NoRule {};  // locate() is never instantiated: nodes hold no rules here
 using Table = TupleTable<NoRule>;
@@ -110,5 +110,5 @@ TEST(TupleTable, ConcurrentReaderNeverMissesAPublishedNode) {
   rec.drain();
 }
 
-}  // namespace
+}  // namespace tuple_table_test
 }  // namespace flowpath::classify_detail

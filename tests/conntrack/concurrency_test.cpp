@@ -10,7 +10,7 @@
 #include "conntrack/ct_support.hpp"
 
 namespace flowpath::cttest {
-namespace {
+namespace concurrency_test {
 
 TEST(ConntrackConcurrency, SharedConnectionsFromManyThreads) {
   Conntrack ct(Conntrack::Config{.shard_bits = 4});
@@ -130,5 +130,5 @@ TEST(ConntrackConcurrency, BatchesWithChurnFloodAndFlush) {
   EXPECT_EQ(ct.zone_count(5), 0u);
 }
 
-}  // namespace
+}  // namespace concurrency_test
 }  // namespace flowpath::cttest

@@ -9,7 +9,7 @@
 #include <vector>
 
 namespace flowpath::ct {
-namespace {
+namespace conn_pool_test {
 
 TEST(ConnPool, CarvesInAddressOrderWithinAChunk) {
   ObjectPool pool(200);  // rounded up to 256
@@ -61,5 +61,5 @@ TEST(ConnPool, APartlyFreePoolHandsOutFreedObjectsBeforeCarving) {
   EXPECT_EQ(static_cast<char*>(pool.alloc()), static_cast<char*>(v[9]) + 128);
 }
 
-}  // namespace
+}  // namespace conn_pool_test
 }  // namespace flowpath::ct

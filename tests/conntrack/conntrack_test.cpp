@@ -8,7 +8,7 @@
 #include "conntrack/ct_support.hpp"
 
 namespace flowpath::cttest {
-namespace {
+namespace conntrack_test {
 
 struct Tracker {
   Conntrack ct;
@@ -267,11 +267,11 @@ TEST(ConntrackTruncated, NeverReadsPastTheFrame) {
   }
 }
 
-}  // namespace
+}  // namespace conntrack_test
 }  // namespace flowpath::cttest
 
 namespace flowpath::cttest {
-namespace {
+namespace conntrack_test {
 
 // The batch API (two passes, prefetch) must give exactly what packet-by-
 // packet calls give, on a mix of new, established, reply and invalid
@@ -307,5 +307,5 @@ TEST(ConntrackBatch, MatchesPacketByPacket) {
   }
 }
 
-}  // namespace
+}  // namespace conntrack_test
 }  // namespace flowpath::cttest

@@ -11,7 +11,7 @@
 #include "support/shell.hpp"
 
 namespace flowpath::cttest {
-namespace {
+namespace dpctl_unixctl_test {
 
 std::string sock_path() { return "/tmp/flowpath-ct-" + std::to_string(getpid()) + ".ctl"; }
 
@@ -49,5 +49,5 @@ TEST(DpctlUnixctl, CommandsOverTheSocket) {
   srv.stop();
 }
 
-}  // namespace
+}  // namespace dpctl_unixctl_test
 }  // namespace flowpath::cttest

@@ -8,7 +8,7 @@
 #include "conntrack/ct_support.hpp"
 
 namespace flowpath::cttest {
-namespace {
+namespace nat_test {
 
 const char* A = "192.0.2.1";
 const char* B = "198.51.100.2";
@@ -145,5 +145,5 @@ TEST(ConntrackNat, Ipv6Snat) {
   EXPECT_TRUE(checksums_ok(o.packet()));
 }
 
-}  // namespace
+}  // namespace nat_test
 }  // namespace flowpath::cttest

@@ -14,7 +14,7 @@
 #include "conntrack/ct_support.hpp"
 
 namespace flowpath::cttest {
-namespace {
+namespace new_conn_race_test {
 
 // kPairs flows; thread t sends flow f's original direction when (f + t) is
 // even and its reply otherwise, in batches of 32, all threads released
@@ -132,5 +132,5 @@ TEST(ConntrackNewConnRace, ReversedHashIsTheHashOfTheReversedKey) {
   }
 }
 
-}  // namespace
+}  // namespace new_conn_race_test
 }  // namespace flowpath::cttest

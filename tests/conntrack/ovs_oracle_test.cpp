@@ -13,7 +13,7 @@
 #include "flowpath/conntrack/dpctl.hpp"
 
 namespace flowpath::cttest {
-namespace {
+namespace ovs_oracle_test {
 
 using difftest::OvsInstance;
 
@@ -217,5 +217,5 @@ TEST(DpctlParse, RejectsBadArgumentsWithOvsWording) {
   EXPECT_EQ(dpctl_ct_get_limits(ct, {}), "default limit=0\n");
 }
 
-}  // namespace
+}  // namespace ovs_oracle_test
 }  // namespace flowpath::cttest

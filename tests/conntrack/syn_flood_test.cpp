@@ -18,7 +18,7 @@
 #include "flowpath/conntrack/conntrack.hpp"
 
 namespace flowpath::cttest {
-namespace {
+namespace syn_flood_test {
 
 constexpr uint8_t kNewT = kCsTracked | kCsNew;
 constexpr uint8_t kEstT = kCsTracked | kCsEstablished;
@@ -183,5 +183,5 @@ TEST_F(FloodFixture, DefaultLimitAppliesToZonesWithoutTheirOwn) {
   expect_established_pass();
 }
 
-}  // namespace
+}  // namespace syn_flood_test
 }  // namespace flowpath::cttest

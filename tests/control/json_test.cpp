@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 namespace flowpath::json {
-namespace {
+namespace json_test {
 
 TEST(Json, RoundTripsARequest) {
   std::string text =
@@ -88,5 +88,5 @@ TEST(JsonSplitter, RejectsTopLevelScalars) {
   EXPECT_THROW(s.next(), Error);
 }
 
-}  // namespace
+}  // namespace json_test
 }  // namespace flowpath::json

@@ -11,7 +11,7 @@
 #include "flowpath/control/unixctl_server.hpp"
 
 namespace flowpath {
-namespace {
+namespace unixctl_test {
 
 struct TempDir {
   std::string path;
@@ -147,5 +147,5 @@ TEST_F(UnixctlTest, BadPaths) {
   EXPECT_THROW(UnixctlServer(dir.path + "/no/such/dir/s.ctl"), Error);
 }
 
-}  // namespace
+}  // namespace unixctl_test
 }  // namespace flowpath

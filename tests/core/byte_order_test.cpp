@@ -7,7 +7,7 @@
 #include "flowpath/core/batch.hpp"
 
 namespace flowpath {
-namespace {
+namespace byte_order_test {
 
 TEST(ByteOrder, WireLayout) {
   Be16 v{0x1234};
@@ -50,5 +50,5 @@ TEST(Batch, PushUpTo32) {
   EXPECT_EQ(batch.size(), 32u);
 }
 
-}  // namespace
+}  // namespace byte_order_test
 }  // namespace flowpath

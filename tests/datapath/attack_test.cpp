@@ -8,7 +8,7 @@
 #include "datapath/compute_node_util.hpp"
 
 namespace flowpath {
-namespace {
+namespace attack_test {
 
 using test::CountingSink;
 using test::host_mac;
@@ -240,5 +240,5 @@ TEST(Attack, TupleSpaceExplosionIsBoundedAndCounted) {
   EXPECT_NE(v, nullptr);
 }
 
-}  // namespace
+}  // namespace attack_test
 }  // namespace flowpath

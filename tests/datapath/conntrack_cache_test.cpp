@@ -12,7 +12,7 @@
 #include "flowpath/datapath/datapath.hpp"
 
 namespace flowpath {
-namespace {
+namespace conntrack_cache_test {
 
 using namespace flowpath::cttest;
 
@@ -226,5 +226,5 @@ TEST_F(CacheDatapath, CachedSecondCtGivesTheLookupsResultAndCounts) {
   EXPECT_EQ(n36, 2u) << flows;
 }
 
-}  // namespace
+}  // namespace conntrack_cache_test
 }  // namespace flowpath

@@ -10,7 +10,7 @@
 #include "support/packet_builder.hpp"
 
 namespace flowpath {
-namespace {
+namespace conntrack_datapath_test {
 
 using namespace flowpath::test;
 
@@ -234,5 +234,5 @@ TEST_F(CtDatapath, TraceEndsWithTheCtAndRecirc) {
   EXPECT_NE(dump_flows().find("actions:ct(zone=5),recirc(0x1)"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace conntrack_datapath_test
 }  // namespace flowpath

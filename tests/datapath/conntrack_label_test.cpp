@@ -16,7 +16,7 @@
 #include "support/packet_builder.hpp"
 
 namespace flowpath {
-namespace {
+namespace conntrack_label_test {
 
 using namespace flowpath::test;
 
@@ -181,5 +181,5 @@ TEST_F(CtLabel, SameAsOpenVswitch) {
   EXPECT_EQ(ours, theirs) << dump << "\n--- ours:\n" << dump_flows();
 }
 
-}  // namespace
+}  // namespace conntrack_label_test
 }  // namespace flowpath

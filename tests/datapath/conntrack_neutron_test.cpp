@@ -10,7 +10,7 @@
 #include "support/neutron_firewall.hpp"
 
 namespace flowpath {
-namespace {
+namespace conntrack_neutron_test {
 
 using namespace flowpath::test::neutron;
 
@@ -84,5 +84,5 @@ TEST_F(Neutron, DatapathActionsAsOvs) {
                      }));
 }
 
-}  // namespace
+}  // namespace conntrack_neutron_test
 }  // namespace flowpath

@@ -15,7 +15,7 @@
 #include "support/neutron_firewall.hpp"
 
 namespace flowpath {
-namespace {
+namespace conntrack_ovs_test {
 
 using namespace flowpath::test::neutron;
 
@@ -71,5 +71,5 @@ TEST(ConntrackOvs, NeutronFlowsSameDatapathActionsAndConnections) {
   EXPECT_EQ(lines(our_ct), lines(their_ct));
 }
 
-}  // namespace
+}  // namespace conntrack_ovs_test
 }  // namespace flowpath

@@ -8,7 +8,7 @@
 #include "datapath/dp_test_util.hpp"
 
 namespace flowpath {
-namespace {
+namespace datapath_test {
 
 using test::RecordingSink;
 
@@ -215,5 +215,5 @@ TEST(Datapath, EmptyBatchIsANoOp) {
   EXPECT_EQ(dp.stats().packets, 0u);
 }
 
-}  // namespace
+}  // namespace datapath_test
 }  // namespace flowpath

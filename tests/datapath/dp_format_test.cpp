@@ -6,7 +6,7 @@
 #include "flowpath/datapath/pmd_stats.hpp"
 
 namespace flowpath {
-namespace {
+namespace dp_format_test {
 
 TEST(DpFormat, Actions) {
   EXPECT_EQ(format_dp_actions({}), "drop");
@@ -97,5 +97,5 @@ TEST(DpFormat, PmdStatsShowHasOvsShape) {
             "  avg processing cycles per packet: 250.00 (25000/100)\n");
 }
 
-}  // namespace
+}  // namespace dp_format_test
 }  // namespace flowpath

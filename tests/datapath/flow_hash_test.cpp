@@ -9,7 +9,7 @@
 #include <set>
 
 namespace flowpath {
-namespace {
+namespace flow_hash_test {
 
 FlowKey ipv4_key() {
   FlowKey k;
@@ -83,5 +83,5 @@ TEST(FlowHash, EveryWordMatters) {
     }
 }
 
-}  // namespace
+}  // namespace flow_hash_test
 }  // namespace flowpath

@@ -11,7 +11,7 @@
 #include "datapath/dp_test_util.hpp"
 
 namespace flowpath {
-namespace {
+namespace revalidation_test {
 
 using test::RecordingSink;
 
@@ -271,11 +271,11 @@ TEST(Revalidation, LaggingReaderFlushesOnce) {
   EXPECT_EQ(dp.stats().full_flushes, 1u);
 }
 
-}  // namespace
+}  // namespace revalidation_test
 }  // namespace flowpath
 
 namespace flowpath {
-namespace {
+namespace revalidation_test {
 
 // A bulk delete (OpenFlowTable::kBulkChange rules or more) journals one
 // catch-all change for the table: the megaflow a removed rule installed
@@ -300,5 +300,5 @@ TEST(Revalidation, BulkDeleteDropsMegaflowsOfRemovedRules) {
   }
 }
 
-}  // namespace
+}  // namespace revalidation_test
 }  // namespace flowpath

@@ -27,7 +27,7 @@
 #include "flowpath/flow/ofctl_text.hpp"
 
 namespace flowpath::difftest {
-namespace {
+namespace flow_text_diff_test {
 
 uint64_t env_u64(const char* name, uint64_t def) {
   const char* v = std::getenv(name);
@@ -290,5 +290,5 @@ TEST(FlowTextDiff, NeutronFirewallFileAgreesAndRoundTrips) {
   }
 }
 
-}  // namespace
+}  // namespace flow_text_diff_test
 }  // namespace flowpath::difftest

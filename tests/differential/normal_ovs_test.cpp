@@ -37,7 +37,7 @@
 #include "flowpath/parse/parser.hpp"
 
 namespace flowpath::difftest {
-namespace {
+namespace normal_ovs_test {
 
 uint64_t env_u64(const char* name, uint64_t dflt) {
   const char* v = std::getenv(name);
@@ -591,5 +591,5 @@ TEST_F(NormalVsOvs, DatapathActionsAgree) {
   EXPECT_EQ(traces_agree_, traces_) << "ofproto/trace of flow text disagrees (cases above)";
 }
 
-}  // namespace
+}  // namespace normal_ovs_test
 }  // namespace flowpath::difftest

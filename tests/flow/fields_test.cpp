@@ -6,7 +6,7 @@
 #include "flowpath/flow/of_action.hpp"
 
 namespace flowpath {
-namespace {
+namespace fields_test {
 
 TEST(Fields, EveryFieldHasAUniqueNameAndFitsTheKey) {
   for (const auto& f : all_fields()) {
@@ -81,5 +81,5 @@ TEST(Fields, SetFieldActionWritesTheKey) {
   EXPECT_EQ(k.nw_ttl, 9);
 }
 
-}  // namespace
+}  // namespace fields_test
 }  // namespace flowpath

@@ -11,7 +11,7 @@
 #include <vector>
 
 namespace flowpath {
-namespace {
+namespace ofctl_parse_flows_test {
 
 struct Case {
   const char* text;
@@ -97,5 +97,5 @@ TEST(OfctlParseFlows, AFileUsesOneProtocolForAllFlows) {
   EXPECT_EQ(none.error, "no usable protocol");
 }
 
-}  // namespace
+}  // namespace ofctl_parse_flows_test
 }  // namespace flowpath

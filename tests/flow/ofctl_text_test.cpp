@@ -7,7 +7,7 @@
 #include <string>
 
 namespace flowpath {
-namespace {
+namespace ofctl_text_test {
 
 std::string norm(const std::string& text) { return format_flow(parse_flow(text)); }
 std::string mod(const std::string& text) { return format_flow_mod(parse_flow(text)); }
@@ -282,5 +282,5 @@ TEST(OfctlText, RandomGarbageNeverCrashes) {
   EXPECT_GT(parsed, 100);
 }
 
-}  // namespace
+}  // namespace ofctl_text_test
 }  // namespace flowpath

@@ -14,7 +14,7 @@
 #include "flowpath/flow/ofctl_parse_flows.hpp"
 
 namespace flowpath {
-namespace {
+namespace ofctl_ttl_diff_test {
 
 const char* const kFlows[] = {
     "ip,actions=dec_ttl,output:1",
@@ -67,5 +67,5 @@ TEST(OfctlTtlDiff, ParseFlowsAgreesWithOvsOfctl) {
   std::filesystem::remove_all(dir);
 }
 
-}  // namespace
+}  // namespace ofctl_ttl_diff_test
 }  // namespace flowpath

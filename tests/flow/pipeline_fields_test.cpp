@@ -8,7 +8,7 @@
 #include "flowpath/flow/subfield.hpp"
 
 namespace flowpath {
-namespace {
+namespace pipeline_fields_test {
 
 TEST(PipelineFields, CtFieldsLiveInTheKeyRegistersOutside) {
   Match m = parse_match("recirc_id=7,ct_state=+est+trk,ct_zone=3,ct_mark=0x5,reg5=0x9");
@@ -95,5 +95,5 @@ TEST(PipelineFields, FlagListsRejectAFlagNamedTwiceWithASign) {
   EXPECT_EQ(format_match(parse_match("tcp,tcp_flags=+syn-ack")), "tcp,tcp_flags=+syn-ack");
 }
 
-}  // namespace
+}  // namespace pipeline_fields_test
 }  // namespace flowpath

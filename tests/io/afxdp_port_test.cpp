@@ -13,7 +13,7 @@
 #include "support/private_netns.hpp"
 
 namespace flowpath {
-namespace {
+namespace afxdp_port_test {
 
 using test::RawSocket;
 using test::sh;
@@ -300,5 +300,5 @@ TEST(UmemSizing, ForRingsHoldsEveryFrameTheRingsCanAndChecksItsInput) {
   }
 }
 
-}  // namespace
+}  // namespace afxdp_port_test
 }  // namespace flowpath

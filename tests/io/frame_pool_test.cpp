@@ -5,7 +5,7 @@
 #include <set>
 
 namespace flowpath {
-namespace {
+namespace frame_pool_test {
 
 TEST(FramePool, TakesEveryFrameOnceAndTakesThemBack) {
   FramePool pool(4);
@@ -44,5 +44,5 @@ TEST(FramePool, ForeignPacketsAndUnusedFramesAreNotCountedTwice) {
   EXPECT_EQ(b.in_flight(), 0u);
 }
 
-}  // namespace
+}  // namespace frame_pool_test
 }  // namespace flowpath

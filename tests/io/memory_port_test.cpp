@@ -5,7 +5,7 @@
 #include "io/io_test_util.hpp"
 
 namespace flowpath {
-namespace {
+namespace memory_port_test {
 
 using io_test::udp_frame;
 
@@ -84,5 +84,5 @@ TEST(MemoryPort, TxStoresCountsAndDrops) {
   EXPECT_TRUE(keep.sent().empty());
 }
 
-}  // namespace
+}  // namespace memory_port_test
 }  // namespace flowpath

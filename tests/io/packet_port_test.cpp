@@ -12,7 +12,7 @@
 #include "support/private_netns.hpp"
 
 namespace flowpath {
-namespace {
+namespace packet_port_test {
 
 using test::RawSocket;
 using test::sh;
@@ -99,5 +99,5 @@ TEST_F(PacketPortTest, MissingInterfaceIsNamed) {
   }
 }
 
-}  // namespace
+}  // namespace packet_port_test
 }  // namespace flowpath

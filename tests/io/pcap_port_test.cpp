@@ -7,7 +7,7 @@
 #include "io/io_test_util.hpp"
 
 namespace flowpath {
-namespace {
+namespace pcap_port_test {
 
 using io_test::TempPath;
 using io_test::udp_frame;
@@ -102,5 +102,5 @@ TEST(PcapPort, DamagedInputDeliversIntactRecordsThenReports) {
   EXPECT_NE(port.error().find(cut.str()), std::string::npos) << port.error();
 }
 
-}  // namespace
+}  // namespace pcap_port_test
 }  // namespace flowpath

@@ -6,7 +6,7 @@
 #include "io/io_test_util.hpp"
 
 namespace flowpath {
-namespace {
+namespace pcap_reader_test {
 
 using io_test::TempPath;
 using io_test::udp_frame;
@@ -199,5 +199,5 @@ TEST(PcapReader, TruncatedFileHeaderThrows) {
   }
 }
 
-}  // namespace
+}  // namespace pcap_reader_test
 }  // namespace flowpath

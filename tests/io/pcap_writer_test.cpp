@@ -10,7 +10,7 @@
 #include "io/io_test_util.hpp"
 
 namespace flowpath {
-namespace {
+namespace pcap_writer_test {
 
 using io_test::TempPath;
 
@@ -100,5 +100,5 @@ TEST(PcapWriter, FullDiskIsReportedOnClose) {
   EXPECT_THROW(out.close(), Error);
 }
 
-}  // namespace
+}  // namespace pcap_writer_test
 }  // namespace flowpath

@@ -16,7 +16,7 @@
 #include "support/private_netns.hpp"
 
 namespace flowpath {
-namespace {
+namespace system_port_move_test {
 
 using test::sh;
 using test::sh_out;
@@ -187,5 +187,5 @@ TEST_F(SystemPortMove, DeleteDuringTheMoveLeavesNothingAttachedAndReAddWorks) {
   EXPECT_NE(sh_out("ip link show dev fpm-a0").find("xdp"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace system_port_move_test
 }  // namespace flowpath

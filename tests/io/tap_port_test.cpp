@@ -10,7 +10,7 @@
 #include "support/private_netns.hpp"
 
 namespace flowpath {
-namespace {
+namespace tap_port_test {
 
 class TapPortTest : public ::testing::Test {
  protected:
@@ -93,5 +93,5 @@ TEST_F(TapPortTest, BadNameIsAnError) {
   EXPECT_THROW(TapPort({.name = ""}), Error);
 }
 
-}  // namespace
+}  // namespace tap_port_test
 }  // namespace flowpath

@@ -10,7 +10,7 @@
 #include "flowpath/l2/mac_table.hpp"
 
 namespace flowpath {
-namespace {
+namespace mac_flood_test {
 
 EthAddr mac(uint64_t v) {
   EthAddr m;
@@ -127,5 +127,5 @@ TEST(MacFlood, BadRateIsRejected) {
   EXPECT_THROW(MacTable({.learn_rate = -1}), std::invalid_argument);
 }
 
-}  // namespace
+}  // namespace mac_flood_test
 }  // namespace flowpath

@@ -8,7 +8,7 @@
 #include <unordered_map>
 
 namespace flowpath {
-namespace {
+namespace mac_table_test {
 
 EthAddr mac(uint64_t v) {
   EthAddr m;
@@ -280,5 +280,5 @@ TEST(MacTable, FlushAndFlushPort) {
   EXPECT_EQ(t.port_entries(5), 10u);
 }
 
-}  // namespace
+}  // namespace mac_table_test
 }  // namespace flowpath

@@ -27,7 +27,7 @@
 using namespace flowpath::test;
 namespace dt = flowpath::difftest;
 
-namespace {
+namespace async_ofctl_test {
 
 std::string hexstr(const std::vector<uint8_t>& b) {
   std::string s = hex(b);
@@ -185,7 +185,6 @@ bool have_ovs(std::string& why) {
   return why.empty();
 }
 
-}  // namespace
 
 TEST(OpenflowAsync, MonitorOpenFlow10PrintsWhatOvsPrints) {
   std::string why;
@@ -365,3 +364,5 @@ TEST(OpenflowAsync, PacketInsAreNeverCachedInAnyInvalidationMode) {
     sw.ofproto().require_bridge("br0").set_controller_sink(nullptr);
   }
 }
+
+}  // namespace async_ofctl_test

@@ -22,7 +22,7 @@
 namespace dt = flowpath::difftest;
 using flowpath::test::shell;
 
-namespace {
+namespace bundle_ofctl_test {
 
 const char* kConfig =
     "add-br br0\nadd-port br0 p1 ofport=1\nadd-port br0 p2 ofport=2\n"
@@ -213,4 +213,4 @@ TEST_F(OpenflowBundleOfctl, ForwardingFollowsTheCommit) {
   EXPECT_EQ(where("192.0.2.4"), "drop");
 }
 
-}  // namespace
+}  // namespace bundle_ofctl_test

@@ -24,7 +24,7 @@ using flowpath::test::have_ofctl;
 using flowpath::test::ofp_hex;
 using flowpath::test::ofp_print;
 
-namespace {
+namespace bundle_test {
 
 of::FlowMod flow_mod(const std::string& text, uint16_t flags = 0) {
   auto f = parse_flow(text);
@@ -373,4 +373,4 @@ TEST(OpenflowBundleConnection, BundlesGoWithTheConnection) {
   EXPECT_EQ(k.dump(), "");
 }
 
-}  // namespace
+}  // namespace bundle_test

@@ -26,7 +26,7 @@
 namespace of = flowpath::openflow;
 using namespace flowpath::test;
 
-namespace {
+namespace channel_ofctl_test {
 
 std::vector<uint8_t> frame() {
   return (Eth{mac("02:00:00:00:00:0b"), mac("02:00:00:00:00:0a")} /
@@ -146,7 +146,6 @@ void flow_changes_forward(const std::string& opts) {
             std::string::npos);
 }
 
-}  // namespace
 
 TEST(OpenflowChannelOfctl, FlowChangesForwardDefaultMode) {
   if (!have_ofctl()) GTEST_SKIP() << "ovs-ofctl not installed";
@@ -315,3 +314,5 @@ TEST(OpenflowChannelOfctl, ManyFlowsDumpAcrossMultipartReplies) {
     EXPECT_NE(s.ofctl(opts, "dump-aggregate").find("flow_count=0"), std::string::npos);
   }
 }
+
+}  // namespace channel_ofctl_test

@@ -64,7 +64,7 @@ TEST(OpenflowChannel, ConfigLines) {
   EXPECT_NE(error("set-controller br9 ptcp:\n").find("unknown bridge 'br9'"), std::string::npos);
 }
 
-namespace {
+namespace channel_test {
 int listen_unix(const std::string& path) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
   sockaddr_un sa{};
@@ -100,7 +100,6 @@ struct SocketDir {
   }
   std::string path(const char* name) const { return dir + "/" + name; }
 };
-}  // namespace
 
 TEST(OpenflowChannel, ActiveTargetConnectsAndReconnectsWithBackoff) {
   SocketDir tmp("fp-ofchan-");
@@ -135,7 +134,6 @@ TEST(OpenflowChannel, ActiveTargetConnectsAndReconnectsWithBackoff) {
   close(lfd);
 }
 
-namespace {
 /// A switch whose br0 (p1, p2) has a unix: controller target at `path`.
 struct FailModeSwitch {
   flowpath::SwitchConfig cfg;
@@ -173,7 +171,6 @@ struct FailModeSwitch {
     return sw->port("p2")->memory()->sent().size() - before;
   }
 };
-}  // namespace
 
 TEST(OpenflowChannel, StandaloneFailsOpenSecureDoesNot) {
   SocketDir tmp("fp-ofchfo-");
@@ -210,3 +207,5 @@ TEST(OpenflowChannel, StandaloneFailsOpenSecureDoesNot) {
   close(peer);
   close(lfd);
 }
+
+}  // namespace channel_test

@@ -13,7 +13,7 @@ using flowpath::OfAction;
 using flowpath::OfActionList;
 using flowpath::OfActionType;
 
-namespace {
+namespace codec_test {
 
 using Code = std::pair<int, int>;
 Code code_of(const of::ErrorMsg& e) { return {e.type, e.code}; }
@@ -91,7 +91,6 @@ const std::vector<std::string> kActions = {
     "set_field:00:00:00:00:00:01/ff:ff:ff:00:00:00->eth_src,LOCAL",
 };
 
-}  // namespace
 
 TEST(OpenflowFraming, SplitAndConcatenatedInput) {
   std::vector<uint8_t> stream;
@@ -337,3 +336,5 @@ TEST(OpenflowCodec, ErrorsAsOvsWouldSendThem) {
   ASSERT_TRUE(r.error);
   EXPECT_EQ(std::get<of::ErrorMsg>(of::decode(*r.error).body).code, 6);
 }
+
+}  // namespace codec_test

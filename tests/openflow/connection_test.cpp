@@ -13,7 +13,7 @@ namespace of = flowpath::openflow;
 using flowpath::parse_flow;
 using flowpath::parse_match;
 
-namespace {
+namespace connection_test {
 
 constexpr const char* kConf = R"(
 add-br br0
@@ -68,7 +68,6 @@ struct Fixture {
   }
 };
 
-}  // namespace
 
 TEST(OpenflowConnection, NegotiatesByBitmapLikeOvs) {
   flowpath::Ofproto ofp(flowpath::SwitchConfig::parse(kConf));
@@ -373,3 +372,5 @@ TEST(OpenflowConnection, OutputBudgetHoldsFurtherRequests) {
   EXPECT_EQ(xids, (std::vector<uint32_t>{1, 2, 3, 4}));
   EXPECT_FALSE(c.has_pending_input());
 }
+
+}  // namespace connection_test

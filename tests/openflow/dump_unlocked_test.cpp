@@ -22,7 +22,7 @@
 namespace fp = flowpath;
 namespace of = flowpath::openflow;
 
-namespace {
+namespace dump_unlocked_test {
 
 struct Fixture : fp::test::BackendFixture {
   fp::BridgeTables& tables() { return ofp.require_bridge("br0").tables(); }
@@ -62,7 +62,6 @@ uint32_t output_of(const of::FlowStats& f) {
   return a.size() == 1 && a[0].type == fp::OfActionType::kOutput ? a[0].port : 0;
 }
 
-}  // namespace
 
 TEST(OpenflowDumpUnlocked, ModifyKeepsCountersAgeAndOrderAndLeavesPinnedRulesAlone) {
   Fixture fx;
@@ -141,3 +140,5 @@ TEST(OpenflowDumpUnlocked, DumpsWhileAnotherThreadChangesTheRules) {
   stop = true;
   writer.join();
 }
+
+}  // namespace dump_unlocked_test

@@ -16,7 +16,7 @@
 namespace fp = flowpath;
 namespace of = flowpath::openflow;
 
-namespace {
+namespace flow_dump_in_place_test {
 
 struct Fixture : fp::test::BackendFixture {
   void add(const std::string& flow) {
@@ -66,7 +66,6 @@ size_t count_messages(const std::vector<uint8_t>& bytes) {
   return n;
 }
 
-}  // namespace
 
 TEST(OpenflowFlowDumpInPlace, SameBytesAsTheCopyingPath) {
   Fixture f;
@@ -114,3 +113,5 @@ TEST(OpenflowFlowDumpInPlace, EmptyDumpIsOneMessage) {
     EXPECT_EQ(count_messages(b), 1u);
   }
 }
+
+}  // namespace flow_dump_in_place_test

@@ -25,7 +25,7 @@
 
 namespace dt = flowpath::difftest;
 
-namespace {
+namespace neutron_dump_test {
 
 const char* kConfig =
     "add-br br0\nadd-port br0 p2 ofport=2\nadd-port br0 p5 ofport=5\nset-fail-mode br0 secure\n";
@@ -100,7 +100,6 @@ void compare(const std::string& opts, const std::string& dump_opts,
   for (size_t i = 0; i < ovs.size(); ++i) EXPECT_EQ(fp[i], ovs[i]);
 }
 
-}  // namespace
 
 TEST(OpenflowNeutronDump, DefaultModeDumpsAsOvs) { compare("", ""); }
 
@@ -115,3 +114,5 @@ TEST(OpenflowNeutronDump, CrossVersionDumpsAsOvs) {
   compare("", "-O OpenFlow13", /*drop_reset_counts=*/true);
   compare("-O OpenFlow13", "");
 }
+
+}  // namespace neutron_dump_test

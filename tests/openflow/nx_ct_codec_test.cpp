@@ -14,7 +14,7 @@
 #include "support/shell.hpp"
 
 namespace flowpath::openflow {
-namespace {
+namespace nx_ct_codec_test {
 
 std::vector<uint8_t> encoded(const OfctlFlow& f, uint8_t v) {
   std::vector<uint8_t> buf;
@@ -205,5 +205,5 @@ TEST(NxCtCodec, OvsRefusesTheSameWayWithTheSameError) {
   EXPECT_NE(ok.find("actions=ct(commit,zone=5)"), std::string::npos) << ok;
 }
 
-}  // namespace
+}  // namespace nx_ct_codec_test
 }  // namespace flowpath::openflow

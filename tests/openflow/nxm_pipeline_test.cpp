@@ -9,7 +9,7 @@
 #include "flowpath/openflow/codec.hpp"
 
 namespace flowpath::openflow {
-namespace {
+namespace nxm_pipeline_test {
 
 Match roundtrip(const Match& m, TlvDialect d, std::vector<uint8_t>* bytes = nullptr) {
   std::vector<uint8_t> buf;
@@ -43,5 +43,5 @@ TEST(NxmPipeline, RegisterHeaderIsNicirasAndDecodesIntoMetadata) {
   EXPECT_FALSE(back.meta_value.regs[4].host());  // control: the others stay zero
 }
 
-}  // namespace
+}  // namespace nxm_pipeline_test
 }  // namespace flowpath::openflow

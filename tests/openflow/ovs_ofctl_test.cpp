@@ -32,7 +32,7 @@ namespace of = flowpath::openflow;
 using flowpath::test::have_ofctl;
 using flowpath::test::ofp_hex;
 
-namespace {
+namespace ovs_ofctl_test {
 
 std::string first_line_after_colon(const std::string& text, const std::string& head) {
   size_t p = text.find(head);
@@ -146,7 +146,6 @@ const std::vector<std::string> kFlows = {
     "actions=set_field:0x5->xreg1,set_field:0x1/0x3->reg6",
 };
 
-}  // namespace
 
 TEST(OpenflowOvsOfctl, FlowModsPrintAsParseFlowPrints) {
   if (!have_ofctl()) GTEST_SKIP() << "ovs-ofctl not installed";
@@ -225,7 +224,6 @@ TEST(OpenflowOvsOfctl, OtherMessagesPrintAsMeant) {
 
 // ---- live capture: what ovs-ofctl really sends ------------------------------
 
-namespace {
 
 const of::PortDesc kPort{
     1, flowpath::EthAddr{{2, 0, 0, 0, 0, 1}}, "veth-a", 0, 0, 0x820, 0, 0, 0, 10000000, 10000000};
@@ -349,7 +347,6 @@ const of::FlowMod* last_flow_mod(const Capture& c) {
   return nullptr;
 }
 
-}  // namespace
 
 TEST(OpenflowOvsOfctl, DecodesWhatOvsOfctlSends) {
   if (!have_ofctl()) GTEST_SKIP() << "ovs-ofctl not installed";
@@ -554,3 +551,5 @@ TEST(OpenflowOvsOfctl, AddFlowsFromAFile) {
   }
   std::remove(file.c_str());
 }
+
+}  // namespace ovs_ofctl_test

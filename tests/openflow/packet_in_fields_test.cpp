@@ -30,7 +30,7 @@
 using namespace flowpath::test;
 namespace dt = flowpath::difftest;
 
-namespace {
+namespace packet_in_fields_test {
 
 std::string hexstr(const std::vector<uint8_t>& b) {
   std::string s = hex(b);
@@ -185,7 +185,6 @@ bool have_ovs(std::string& why) {
   return why.empty();
 }
 
-}  // namespace
 
 /// The script on both switches under `ovs-ofctl OPTS monitor`: the same printout.
 void expect_as_ovs(const std::string& opts, const std::string& header) {
@@ -303,3 +302,5 @@ TEST(OpenflowPacketIn, NxtPacketIn2CutsAFrameThatFitsNoProperty) {
   EXPECT_EQ(u16(full + 2), 8u);
   EXPECT_EQ(u16(full + 4) << 16 | u16(full + 6), 70000u);
 }
+
+}  // namespace packet_in_fields_test

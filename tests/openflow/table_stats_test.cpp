@@ -12,7 +12,7 @@
 namespace fp = flowpath;
 namespace of = flowpath::openflow;
 
-namespace {
+namespace table_stats_test {
 
 std::vector<uint32_t> active(fp::OfprotoBackend& be) {
   of::StatsRequest rq;
@@ -24,7 +24,6 @@ std::vector<uint32_t> active(fp::OfprotoBackend& be) {
   return out;
 }
 
-}  // namespace
 
 TEST(OpenflowTableStats, ActiveCountsFollowAddsAndDeletes) {
   fp::SwitchConfig cfg;
@@ -52,3 +51,5 @@ TEST(OpenflowTableStats, ActiveCountsFollowAddsAndDeletes) {
   EXPECT_EQ(a[3], 1u);
   EXPECT_EQ(a[253], 0u);
 }
+
+}  // namespace table_stats_test

@@ -15,7 +15,7 @@
 #include "flowpath/openflow/codec.hpp"
 
 namespace flowpath::openflow {
-namespace {
+namespace tlv_plan_test {
 
 std::vector<uint8_t> reference(const Match& m, TlvDialect d) {
   std::vector<uint8_t> b;
@@ -138,5 +138,5 @@ TEST(TlvPlan, ManyShapesEvictEachOtherWithoutChangingBytes) {
       }
 }
 
-}  // namespace
+}  // namespace tlv_plan_test
 }  // namespace flowpath::openflow

@@ -14,7 +14,7 @@
 #include "support/shell.hpp"
 
 namespace flowpath::openflow {
-namespace {
+namespace ttl_codec_test {
 
 using flowpath::test::ofp_hex;
 
@@ -106,5 +106,5 @@ TEST(TtlCodec, OvsOfctlDecodesOurFlowMods) {
     }
 }
 
-}  // namespace
+}  // namespace ttl_codec_test
 }  // namespace flowpath::openflow

@@ -13,7 +13,7 @@
 #include "flowpath/ovsdb/to_config.hpp"
 #include "ovsdb/ovsdb_server.hpp"
 
-namespace {
+namespace client_test {
 
 using namespace flowpath::ovsdb;
 using flowpath::testing::OvsdbServer;
@@ -321,4 +321,4 @@ TEST(OvsdbClient, RemotesAreCheckedAndAMissingServerBacksOff) {
   EXPECT_EQ(log[3].delay_ms, 400);
 }
 
-}  // namespace
+}  // namespace client_test

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-namespace {
+namespace datum_test {
 
 using namespace flowpath::ovsdb;
 const char* kU = "550e8400-e29b-41d4-a716-446655440000";
@@ -82,4 +82,4 @@ TEST(OvsdbDatum, Update2Differences) {
   EXPECT_EQ(mm, (std::map<std::string, std::string>{{"a", "2"}, {"c", "3"}}));
 }
 
-}  // namespace
+}  // namespace datum_test

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace jsonrpc_test {
 
 using flowpath::ovsdb::classify;
 using flowpath::ovsdb::Framer;
@@ -108,4 +108,4 @@ TEST(OvsdbMessage, EncodesRequestsAndReplies) {
             R"({"error":null,"id":"e","result":[]})");
 }
 
-}  // namespace
+}  // namespace jsonrpc_test

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-namespace {
+namespace replica_test {
 
 using namespace flowpath::ovsdb;
 const std::string kP = "00000000-0000-4000-8000-000000000001";
@@ -102,4 +102,4 @@ TEST(OvsdbReplica, MonitorV1Notation) {
   EXPECT_TRUE(r.ports().empty());
 }
 
-}  // namespace
+}  // namespace replica_test

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace {
+namespace session_test {
 
 using namespace flowpath::ovsdb;
 using K = Action::Kind;
@@ -277,4 +277,4 @@ TEST(OvsdbSession, RefusesASchemaWithoutTheMonitoredColumns) {
   EXPECT_EQ(count(acts, K::kReconnect), 1u);
 }
 
-}  // namespace
+}  // namespace session_test

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-namespace {
+namespace to_config_test {
 
 using namespace flowpath::ovsdb;
 using flowpath::PortType;
@@ -170,4 +170,4 @@ TEST(OvsdbToConfig, EmptyDatabaseIsAnEmptyConfig) {
   EXPECT_TRUE(d.root.empty());
 }
 
-}  // namespace
+}  // namespace to_config_test

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 namespace flowpath::test {
-namespace {
+namespace packet_builder_test {
 
 const char* kDst = "02:00:00:00:00:02";
 const char* kSrc = "02:00:00:00:00:01";
@@ -117,5 +117,5 @@ TEST(PacketBuilder, QinQAndOverrides) {
   EXPECT_EQ(bytes_of(Eth{kDst, kSrc})[12], 0x88);
 }
 
-}  // namespace
+}  // namespace packet_builder_test
 }  // namespace flowpath::test

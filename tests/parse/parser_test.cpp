@@ -10,7 +10,7 @@
 #include "support/packet_builder.hpp"
 
 namespace flowpath {
-namespace {
+namespace parser_test {
 
 using namespace flowpath::test;
 
@@ -556,5 +556,5 @@ TEST(Parser, EmptyBatch) {
   EXPECT_EQ(st.packets, 0u);
 }
 
-}  // namespace
+}  // namespace parser_test
 }  // namespace flowpath

@@ -11,7 +11,7 @@
 #include <random>
 #include <vector>
 
-namespace {
+namespace bits_kernels_test {
 
 using flowpath::simd::count_le16_scalar;
 
@@ -98,4 +98,4 @@ TEST(AndRows8, EveryVariantMatchesTheScalarTwin) {
   }
 }
 
-}  // namespace
+}  // namespace bits_kernels_test

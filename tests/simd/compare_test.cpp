@@ -10,7 +10,7 @@
 #include "simd/backends.hpp"
 
 namespace simd_test {
-namespace {
+namespace compare_test {
 
 template <class B>
 class SimdCompare : public ::testing::Test {};
@@ -132,5 +132,5 @@ TYPED_TEST(SimdCompare, RangeHitsEveryShape) {
   }
 }
 
-}  // namespace
+}  // namespace compare_test
 }  // namespace simd_test

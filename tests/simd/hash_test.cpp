@@ -14,7 +14,7 @@
 #include "simd/backends.hpp"
 
 namespace simd_test {
-namespace {
+namespace hash_test {
 
 TEST(SimdTargets, Report) {
   // Which instruction sets this executable runs (visible in ctest -V output).
@@ -206,5 +206,5 @@ TEST(SimdHashQuality, BasisChangesEveryHash) {
   }
 }
 
-}  // namespace
+}  // namespace hash_test
 }  // namespace simd_test

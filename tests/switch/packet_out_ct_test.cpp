@@ -21,7 +21,7 @@
 #include "support/shell.hpp"
 
 namespace flowpath {
-namespace {
+namespace packet_out_ct_test {
 
 using namespace flowpath::test;
 
@@ -236,5 +236,5 @@ TEST(PacketOutCtChannel, RecirculatedPassesSendPacketInsAsOvs) {
   EXPECT_EQ(ours, theirs);
 }
 
-}  // namespace
+}  // namespace packet_out_ct_test
 }  // namespace flowpath

@@ -24,7 +24,7 @@
 #include "flowpath/switch/switch.hpp"
 
 namespace flowpath {
-namespace {
+namespace pmd_poll_test {
 
 Switch::Options memory() {
   Switch::Options o;
@@ -163,5 +163,5 @@ TEST(PmdPoll, FramesAHostWritesIntoATapArrive) {
   EXPECT_GE(port->stats().rx, rx0 + kFrames) << "frames written into " << tap << " were not read";
 }
 
-}  // namespace
+}  // namespace pmd_poll_test
 }  // namespace flowpath

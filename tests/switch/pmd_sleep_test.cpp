@@ -13,7 +13,7 @@
 #include "flowpath/switch/switch.hpp"
 
 namespace flowpath {
-namespace {
+namespace pmd_sleep_test {
 
 TEST(PmdSleep, AnIdlePmdMakesAboutOnePassPerWakeUp) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to create a TAP device";
@@ -55,5 +55,5 @@ TEST(PmdSleep, AnIdlePmdMakesAboutOnePassPerWakeUp) {
       << passes << " passes for " << parks << " sleeps, " << rx << " frames received";
 }
 
-}  // namespace
+}  // namespace pmd_sleep_test
 }  // namespace flowpath

@@ -15,7 +15,7 @@
 #include "support/packet_builder.hpp"
 
 namespace flowpath {
-namespace {
+namespace reconfig_test {
 
 using namespace flowpath::test;
 
@@ -371,5 +371,5 @@ TEST(PortCloser, ClosesQueuedPortsAndWaitsForADevice) {
   EXPECT_EQ(closer.pending(), 0u);
 }
 
-}  // namespace
+}  // namespace reconfig_test
 }  // namespace flowpath

@@ -12,7 +12,7 @@
 #include "support/packet_builder.hpp"
 
 namespace flowpath {
-namespace {
+namespace switch_conntrack_test {
 
 using namespace flowpath::test;
 
@@ -85,5 +85,5 @@ TEST(SwitchConntrack, PmdsShareOneTrackerAndDpctlShowsIt) {
   EXPECT_EQ(sent(sw, "p1"), 1u);
 }
 
-}  // namespace
+}  // namespace switch_conntrack_test
 }  // namespace flowpath

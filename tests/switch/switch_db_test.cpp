@@ -16,7 +16,7 @@
 #include "support/packet_builder.hpp"
 
 namespace flowpath {
-namespace {
+namespace switch_db_test {
 
 using flowpath::testing::OvsdbServer;
 using namespace flowpath::test;
@@ -208,5 +208,5 @@ TEST(SwitchDb, OneChangeWritesOnlyItsRowsInOneTransaction) {
   EXPECT_TRUE(f.errors.empty()) << f.errors[0];
 }
 
-}  // namespace
+}  // namespace switch_db_test
 }  // namespace flowpath

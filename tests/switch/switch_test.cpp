@@ -15,7 +15,7 @@
 #include "support/packet_builder.hpp"
 
 namespace flowpath {
-namespace {
+namespace switch_test {
 
 using namespace flowpath::test;
 
@@ -210,5 +210,5 @@ TEST(Switch, CoreLists) {
     EXPECT_THROW(parse_core_list(bad), Error) << bad;
 }
 
-}  // namespace
+}  // namespace switch_test
 }  // namespace flowpath

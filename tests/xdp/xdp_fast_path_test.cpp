@@ -24,7 +24,7 @@
 #include "support/packet_builder.hpp"
 
 namespace flowpath {
-namespace {
+namespace xdp_fast_path_test {
 
 using namespace flowpath::test;
 using Bytes = std::vector<uint8_t>;
@@ -580,7 +580,6 @@ TEST_F(XdpFastPathTest, PortRemovalPuntsAndRemoves) {
   EXPECT_EQ(kernel("p3", to_b).verdict, uint32_t(XDP_PASS)) << "stale entry to a removed port";
 }
 
-}  // namespace
 // Connection tracking never goes to the kernel, wherever it stands in the
 // list: a ct() after the last output still commits in the PMD, and a
 // recirculation is another pass through the PMD's caches.
@@ -614,3 +613,5 @@ TEST(XdpFastEncode, RefusesIpv6TclassAndHlimit) {
 }
 
 }  // namespace flowpath
+
+}  // namespace xdp_fast_path_test
