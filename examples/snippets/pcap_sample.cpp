@@ -1,3 +1,4 @@
+// flowpath-snippet: own-binary (tests/io/flows_cli_test.sh runs it as a program)
 // Writes a small sample capture with flowpath::PcapWriter, then reads it
 // back with flowpath::PcapReader.  scripts/demo.sh uses it to make the pcap
 // that `flowpath flows` prints.  Usage: snippet_pcap_sample [FILE.pcap]
