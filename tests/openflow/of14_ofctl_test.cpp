@@ -219,6 +219,8 @@ TEST_F(OpenflowOf14, CommandsPrintAsOvs) {
       "output:1'",
       "-O OpenFlow14 add-flow T 'priority=3,in_port=2,actions=goto_table:1'",
       "-O OpenFlow14 add-flow T 'check_overlap,priority=10,ip,nw_dst=192.0.2.2,actions=drop'",
+      // an overlap: the error in 1.4 ("OFPT_ERROR (OF1.4)")
+      "-O OpenFlow14 add-flow T 'check_overlap,priority=10,ip,actions=drop'",
       "-O OpenFlow14 add-flow T 'priority=4,reg3=0x5,actions=load:0x7->NXM_NX_REG4[]'",
       "-O OpenFlow14 dump-flows T",
       "-O OpenFlow14 dump-flows T table=1",
