@@ -46,7 +46,8 @@ class FloorBackend : public of::SwitchBackend {
   explicit FloorBackend(std::vector<of::FlowStats> flows) : flows_(std::move(flows)) {
     for (auto [v, f] : {std::pair{of::kOfp10, of::MatchFormat::kNxm},
                         std::pair{of::kOfp10, of::MatchFormat::kOf10},
-                        std::pair{of::kOfp13, of::MatchFormat::kOxm}})
+                        std::pair{of::kOfp13, of::MatchFormat::kOxm},
+                        std::pair{of::kOfp14, of::MatchFormat::kOxm}})
       try {
         canned(v, f);  // at start, so no dump pays for encoding
       } catch (const flowpath::Error&) {

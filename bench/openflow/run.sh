@@ -9,11 +9,12 @@
 #   BUILD_DIR holds `flowpath` and bpf/ (targets flowpath_cli, flowpath_bpf).
 #   PORTS=afxdp (default) or PORTS=system: the kind of vm1/vm2.
 #   SEED=42 the flow file's seed; KEEP_LOGS=DIR keeps logs and series.
-#   BUNDLE=1: the two modes are -O OpenFlow13 without and with --bundle
+#   BUNDLE=1: the two modes are -O OpenFlow13 and --bundle with no -O
 #   (add-flows and del-flows each in one atomic bundle: open, N bundle-add
-#   messages, a barrier, commit; flowpath speaks bundles in 1.3 through
-#   OVS's ONF extension, not 1.4, so ovs-ofctl's --bundle default of 1.4
-#   is not used); the columns say which.
+#   messages, a barrier, commit; ovs-ofctl then offers OpenFlow 1.4 only
+#   and sends the standard OFPT_BUNDLE_* messages).  BUNDLE=13: -O
+#   OpenFlow13 without and with --bundle (OVS's ONF extension in 1.3).
+#   The columns say which.
 #
 # For each switch in turn, in the same run:
 #   flowpath  `flowpath switch --db unix:...` in namespace fpo<pid>f-sw,
@@ -30,7 +31,8 @@
 #      recorded; vm1 -> vm2 must ping;
 #   2. a steady ping vm1 -> vm2 every 10 ms starts (it goes by NORMAL);
 #   3. RUNS times, in the default mode and with -O OpenFlow13 (BUNDLE=1:
-#      -O OpenFlow13 and -O OpenFlow13 --bundle), each step
+#      -O OpenFlow13 and --bundle; BUNDLE=13: -O OpenFlow13 and -O
+#      OpenFlow13 --bundle), each step
 #      timed (wall seconds, including ovs-ofctl's own start and parsing,
 #      the same for both switches):
 #        add   ovs-ofctl add-flows unix:DIR/br-int.mgmt FLOWS
@@ -64,14 +66,24 @@ N=${2:-100000}
 RUNS=${3:-3}
 PORTS=${PORTS:-afxdp}
 SEED=${SEED:-42}
-# the two modes: of10 (default), of13 (-O OpenFlow13), of13b (-O OpenFlow13 --bundle)
-if [[ -n ${BUNDLE:-} ]]; then MODES="of13 of13b"; else MODES="of10 of13"; fi
+# the two modes: of10 (default), of13 (-O OpenFlow13), of13b (-O OpenFlow13
+# --bundle), of14b (--bundle: OpenFlow 1.4)
+case ${BUNDLE:-} in
+  "") MODES="of10 of13" ;;
+  13) MODES="of13 of13b" ;;
+  *) MODES="of13 of14b" ;;
+esac
 mode_opt() {
-  case $1 in of10) echo "" ;; of13) echo "-O OpenFlow13" ;; of13b) echo "-O OpenFlow13 --bundle" ;; esac
+  case $1 in
+    of10) echo "" ;;
+    of13) echo "-O OpenFlow13" ;;
+    of13b) echo "-O OpenFlow13 --bundle" ;;
+    of14b) echo "--bundle" ;;
+  esac
 }
 # column labels: "add" for the first mode, "add (1.3)" / "add (1.3 bundle)" for the second
 M2=${MODES#* }
-case $M2 in of13) L2="1.3" ;; of13b) L2="1.3 bundle" ;; esac
+case $M2 in of13) L2="1.3" ;; of13b) L2="1.3 bundle" ;; of14b) L2="1.4 bundle" ;; esac
 [[ ${MODES%% *} == of13 ]] && L1=" (1.3)" || L1=""
 # shellcheck source=../lib/ovs_private.sh
 source "$root/bench/lib/ovs_private.sh"

@@ -135,19 +135,21 @@ TEST(OpenflowNegotiation, VersionBitmapAsOvs) {
     for (int x : v) b |= 1u << x;
     return b;
   };
-  EXPECT_EQ(of::negotiate_version(6, bm({1, 6})).version, of::kOfp10);  // {1.0, 1.5}
-  EXPECT_EQ(of::negotiate_version(4, bm({1, 4})).version, of::kOfp13);  // {1.0, 1.3}
-  EXPECT_EQ(of::negotiate_version(6, 0).version, of::kOfp13);           // no bitmap: <= 1.5
+  EXPECT_EQ(of::negotiate_version(6, bm({1, 6})).version, of::kOfp10);     // {1.0, 1.5}
+  EXPECT_EQ(of::negotiate_version(4, bm({1, 4})).version, of::kOfp13);     // {1.0, 1.3}
+  EXPECT_EQ(of::negotiate_version(6, bm({1, 4, 5})).version, of::kOfp14);  // {1.0, 1.3, 1.4}
+  EXPECT_EQ(of::negotiate_version(6, 0).version, of::kOfp14);              // no bitmap: <= 1.5
+  EXPECT_EQ(of::negotiate_version(4, 0).version, of::kOfp13);              // no bitmap: <= 1.3
   EXPECT_EQ(of::negotiate_version(1, 0).version, of::kOfp10);
-  auto none = of::negotiate_version(6, bm({5, 6}));
+  auto none = of::negotiate_version(6, bm({6}));
   EXPECT_EQ(none.version, 0);
   ASSERT_TRUE(none.error);
   auto e = std::get<of::ErrorMsg>(of::decode(*none.error).body);
   EXPECT_EQ(e.type, 0);  // OFPET_HELLO_FAILED
   EXPECT_EQ(e.code, 0);  // OFPHFC_INCOMPATIBLE
   auto hello = of::decode(of::make_hello());
-  EXPECT_EQ(hello.version, of::kOfp13);
-  EXPECT_EQ(std::get<of::Hello>(hello.body).version_bitmap, bm({1, 4}));
+  EXPECT_EQ(hello.version, of::kOfp14);
+  EXPECT_EQ(std::get<of::Hello>(hello.body).version_bitmap, bm({1, 4, 5}));
 }
 
 /// OXM's form of a match: "no tag" (vlan_tci=0x0000/0xffff, dl_vlan=0xffff)

@@ -77,11 +77,13 @@ TEST(OpenflowConnection, NegotiatesByBitmapLikeOvs) {
     c.receive(hello(bitmap), 0);
     return c.version();
   };
-  EXPECT_EQ(negotiated(1u << 1 | 1u << 6), of::kOfp10);  // {1.0, 1.5}
-  EXPECT_EQ(negotiated(1u << 1 | 1u << 4), of::kOfp13);  // {1.0, 1.3}
+  EXPECT_EQ(negotiated(1u << 1 | 1u << 6), of::kOfp10);            // {1.0, 1.5}
+  EXPECT_EQ(negotiated(1u << 1 | 1u << 4), of::kOfp13);            // {1.0, 1.3}
+  EXPECT_EQ(negotiated(1u << 1 | 1u << 4 | 1u << 5), of::kOfp14);  // {1.0, 1.3, 1.4}
+  EXPECT_EQ(negotiated(1u << 5), of::kOfp14);                      // {1.4}
   of::Connection bad(be, {}, 0);
   drain(bad);
-  bad.receive(hello(1u << 5), 0);  // {1.4} only
+  bad.receive(hello(1u << 6), 0);  // {1.5} only
   EXPECT_TRUE(bad.closed());
   auto err = drain(bad);
   ASSERT_EQ(err.size(), 1u);

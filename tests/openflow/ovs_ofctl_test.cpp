@@ -456,8 +456,9 @@ TEST(OpenflowOvsOfctl, ErrorRepliesNameTheIntendedError) {
       {E::kFlowModBadCommand, "OFPFMFC_BAD_COMMAND", "OFPFMFC_BAD_COMMAND"},
       {E::kFlowModOverlap, "OFPFMFC_OVERLAP", "OFPFMFC_OVERLAP"},
       {E::kFlowModBadFlags, "OFPFMFC_BAD_FLAGS", "OFPFMFC_BAD_FLAGS"},
+      {E::kFlowModUnknown, "OFPFMFC_UNKNOWN", "NXBRC_UNENCODABLE_ERROR"},
   };
-  ASSERT_EQ(std::size(wants), size_t(E::kFlowModBadFlags) + 1);  // every error is listed
+  ASSERT_EQ(std::size(wants), size_t(E::kFlowModUnknown) + 1);  // every error is listed
   for (const auto& w : wants) {
     for (uint8_t v : {of::kOfp10, of::kOfp13}) {
       auto request = of::encode(of::Message{v, 0x55, of::BarrierRequest{}});

@@ -31,7 +31,8 @@ inline constexpr size_t kErrorDataLen = 64;
 inline std::vector<uint8_t> make_error_reply(OfpErrc e, std::span<const uint8_t> offending) {
   uint8_t version = kOfp13;
   uint32_t xid = 0;
-  if (offending.size() >= 1) version = offending[0] >= kOfp13 ? kOfp13 : kOfp10;
+  if (offending.size() >= 1)
+    version = offending[0] >= kOfp14 ? kOfp14 : offending[0] >= kOfp13 ? kOfp13 : kOfp10;
   if (offending.size() >= 8)
     xid = uint32_t(offending[4]) << 24 | uint32_t(offending[5]) << 16 |
           uint32_t(offending[6]) << 8 | offending[7];

@@ -204,7 +204,8 @@ class Connection {
       ErrorMsg e{0, 0, false, {}};
       std::string text = "expected a hello first";
       e.data.assign(text.begin(), text.end());
-      return close_with(encode(Message{v >= kOfp13 ? kOfp13 : kOfp10, 0, e}), text);
+      const uint8_t reply_v = v >= kOfp14 ? kOfp14 : v >= kOfp13 ? kOfp13 : kOfp10;
+      return close_with(encode(Message{reply_v, 0, e}), text);
     }
     Negotiated n = negotiate_version(r.message.version, h->version_bitmap);
     if (n.error) return close_with(*n.error, "no common OpenFlow version");
@@ -241,7 +242,13 @@ inline void Connection::dispatch(Message& m, const std::vector<uint8_t>& raw) {
       std::holds_alternative<EchoReply>(b))
     return;  // activity only (recorded in receive())
   if (auto* e = std::get_if<EchoRequest>(&b)) return send(EchoReply{e->data}, m.xid);
-  if (std::holds_alternative<FeaturesRequest>(b)) return send(be_->features(), m.xid);
+  if (std::holds_alternative<FeaturesRequest>(b)) {
+    FeaturesReply f = be_->features();
+    // OFPC14_BUNDLES: the connection's bundles (openflow/bundle.hpp), a
+    // capability bit from 1.4 on (OVS masks it out before)
+    if (version_ >= kOfp14) f.capabilities |= kCapBundles;
+    return send(std::move(f), m.xid);
+  }
   if (std::holds_alternative<GetConfigRequest>(b))
     return send(SwitchConfig{false, flags_, miss_send_len_}, m.xid);
   if (auto* c = std::get_if<SwitchConfig>(&b)) {
@@ -283,6 +290,9 @@ inline void Connection::dispatch(Message& m, const std::vector<uint8_t>& raw) {
 
 inline void Connection::flow_mod(FlowMod fm, const std::vector<uint8_t>& raw) {
   if (version_ == kOfp10 && !table_id_ext_) fm.table_id = kOfTableAll;
+  // flowpath's tables keep no importance (1.4 eviction order): refused,
+  // not dropped (docs/openflow.md, OpenFlow 1.4)
+  if (fm.importance) return append(make_error_reply(OfpErrc::kFlowModUnknown, raw));
   if (auto err = be_->flow_mod(fm, version_)) append(make_error_reply(*err, raw));
 }
 
@@ -301,6 +311,7 @@ inline void Connection::bundle_add(BundleAdd& ba, const std::vector<uint8_t>& ra
   }
   auto* fm = std::get_if<FlowMod>(&inner.body);
   if (!fm) return refuse(OfpErrc::kBundleMsgUnsup);
+  if (fm->importance) return refuse(OfpErrc::kFlowModUnknown);
   if (version_ == kOfp10 && !table_id_ext_) fm->table_id = kOfTableAll;
   if (auto e = bundles_.add(ba.bundle_id, ba.flags, std::move(*fm), raw, now_)) refuse(*e);
 }

@@ -4,7 +4,7 @@
 // decode_or_error(), which builds that OFPT_ERROR.
 //
 // Checks, in order: header length field == the bytes given, 8 <= length
-// <= the cap (65535, or lower by DecodeOptions), version 1.0 or 1.3 (a
+// <= the cap (65535, or lower by DecodeOptions), version 1.0, 1.3 or 1.4 (a
 // hello of any version is accepted, for negotiation), a known type, then
 // every length inside the body before it is read.
 //
@@ -53,7 +53,7 @@ inline Message decode(std::span<const uint8_t> bytes, const DecodeOptions& opt =
     m.body = dec::hello(body);
     return m;
   }
-  if (h.version != kOfp10 && h.version != kOfp13)
+  if (h.version != kOfp10 && h.version != kOfp13 && h.version != kOfp14)
     throw DecodeError(OfpErrc::kBadVersion, "OpenFlow version " + std::to_string(h.version));
   m.body = dec::body(h.version, h.type, body, h.xid);
   return m;

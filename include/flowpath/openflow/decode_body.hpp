@@ -61,7 +61,50 @@ inline ErrorMsg error(Reader& r) {
   return e;
 }
 
+/// OpenFlow 1.4 properties (type, length, body padded to 8) of `r`, each
+/// body given to `f(type, reader)`; unknown ones are for `f` to skip.  A
+/// length below 4 or past the end is BAD_LEN (OVS answers with 1.4's
+/// OFPBPC_BAD_LEN, an error type flowpath's table does not have).
+template <class F>
+inline void properties(Reader& r, const char* what, F&& f) {
+  while (!r.empty()) {
+    uint16_t type = r.u16(), len = r.u16();
+    if (len < 4 || len - 4u > r.remaining())
+      throw DecodeError(OfpErrc::kBadLen,
+                        std::string(what) + ": property length " + std::to_string(len));
+    Reader body = r.sub(len - 4u);
+    f(type, body);
+    r.skip(std::min(r.remaining(), size_t((8 - len % 8) % 8)));
+  }
+}
+
+/// ofp14_port: 40 bytes then properties; OFPPDPT14_ETHERNET (0) carries
+/// the feature words and speeds, others are skipped (as OVS).
+inline PortDesc port_desc14(Reader& r) {
+  PortDesc p;
+  p.port_no = port(r, kOfp14);
+  uint16_t len = r.u16();
+  if (len < 40 || len - 6u > r.remaining())
+    throw DecodeError(OfpErrc::kBadLen, "port: length " + std::to_string(len));
+  Reader x = r.sub(len - 6u);
+  x.skip(2);
+  x.copy(p.hw_addr.b.data(), 6);
+  x.skip(2);
+  p.name = x.str(16);
+  p.config = x.u32();
+  p.state = x.u32();
+  properties(x, "port", [&](uint16_t type, Reader& b) {
+    if (type != 0) return;
+    if (b.remaining() != 28) throw DecodeError(OfpErrc::kBadLen, "port: ethernet property length");
+    b.skip(4);
+    for (uint32_t* f : {&p.curr, &p.advertised, &p.supported, &p.peer, &p.curr_speed, &p.max_speed})
+      *f = b.u32();
+  });
+  return p;
+}
+
 inline PortDesc port_desc(Reader& r, uint8_t v) {
+  if (v >= kOfp14) return port_desc14(r);
   PortDesc p;
   Reader x = r.sub(v == kOfp10 ? 48 : 64);
   p.port_no = port(x, v);
@@ -163,7 +206,7 @@ inline FlowMod flow_mod_nx(Reader& r) {
   return f;
 }
 
-inline FlowMod flow_mod_of13(Reader& r) {
+inline FlowMod flow_mod_of13(Reader& r, uint8_t v) {
   FlowMod f;
   f.match_format = MatchFormat::kOxm;
   f.cookie = r.u64();
@@ -178,7 +221,8 @@ inline FlowMod flow_mod_of13(Reader& r) {
   f.out_port = out ? *out : kOfppNone;
   f.out_group = r.u32();
   f.flags = r.u16();
-  r.skip(2);
+  f.importance = r.u16();  // a pad before 1.4
+  if (v < kOfp14) f.importance = 0;
   if (f.table_id == kOfTableAll && f.command != FlowModCommand::kDelete &&
       f.command != FlowModCommand::kDeleteStrict)
     throw DecodeError(OfpErrc::kBadTableId, "flow-mod: table 255 is only valid for delete");

@@ -156,6 +156,25 @@ inline void stats_reply_body(Reader& r, uint8_t v, StatsReply& s, bool nx) {
       }
       break;
     case StatsType::kPort:
+      while (!r.empty() && v >= kOfp14) {
+        PortStats p;
+        uint16_t len = r.u16();
+        if (len < 80 || len - 2u > r.remaining())
+          throw DecodeError(OfpErrc::kBadLen, "port stats: length " + std::to_string(len));
+        Reader x = r.sub(len - 2u);
+        x.skip(2);
+        p.port_no = port(x, v);
+        p.duration_sec = x.u32(), p.duration_nsec = x.u32();
+        for (size_t i = 0; i < 8; ++i) p.counters[i] = x.u64();
+        properties(x, "port stats", [&](uint16_t type, Reader& b) {
+          if (type != 0) return;
+          if (b.remaining() != 36)
+            throw DecodeError(OfpErrc::kBadLen, "port stats: ethernet property length");
+          b.skip(4);
+          for (size_t i = 8; i < 12; ++i) p.counters[i] = b.u64();
+        });
+        s.ports.push_back(p);
+      }
       while (!r.empty()) {
         PortStats p;
         p.port_no = port(r, v);
@@ -309,8 +328,9 @@ inline MessageBody body(uint8_t v, uint8_t type, Reader& r, uint32_t xid = 0) {
     case 13:
       return packet_out(r, v);
     case 14:
-      return v10 ? flow_mod_of10(r) : flow_mod_of13(r);
+      return v10 ? flow_mod_of10(r) : flow_mod_of13(r, v);
   }
+  if (v >= kOfp14 && (type == 33 || type == 34)) return bundle(r, v, xid, type == 34);
   if (type == (v10 ? 16 : 18)) return stats_request(r, v);
   if (type == (v10 ? 17 : 19)) return stats_reply(r, v);
   if (type == (v10 ? 18 : 20)) return empty(BarrierRequest{});

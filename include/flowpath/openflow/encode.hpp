@@ -1,5 +1,5 @@
 // flowpath/openflow/encode.hpp — a typed Message to OpenFlow bytes, in its
-// version (1.0 or 1.3).  In 1.0 a FlowMod/StatsRequest/StatsReply with
+// version (1.0, 1.3 or 1.4).  In 1.0 a FlowMod/StatsRequest/StatsReply with
 // match_format kNxm becomes the Nicira form (NXT_FLOW_MOD, NXST_FLOW,
 // NXST_AGGREGATE); kOf10 uses ofp_match and throws when the match does
 // not fit it (choose_of10_format() picks as ovs-ofctl does).
@@ -23,7 +23,7 @@ inline std::vector<uint8_t> encode(const Message& msg) {
   std::vector<uint8_t> out;
   Writer w(out);
   uint8_t v = msg.version;
-  if (v != kOfp10 && v != kOfp13 && !std::holds_alternative<Hello>(msg.body))
+  if (v != kOfp10 && v != kOfp13 && v != kOfp14 && !std::holds_alternative<Hello>(msg.body))
     throw Error("encode: OpenFlow version " + std::to_string(v) + " is not supported");
   w.u8(v);
   w.u8(0);  // type, patched below

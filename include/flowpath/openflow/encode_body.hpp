@@ -30,19 +30,20 @@ inline uint8_t nx_header(Writer& w, uint32_t subtype) {
   return 4;
 }
 
-/// The bundle messages exist in 1.3 only as OVS's ONF extension.
+/// The bundle messages: OFPT_BUNDLE_CONTROL / OFPT_BUNDLE_ADD_MESSAGE
+/// (33, 34) from 1.4; in 1.3 OVS's ONF extension; none in 1.0.
 inline uint8_t body(Writer& w, uint8_t v, const BundleControl& b) {
-  if (v != kOfp13) throw Error("encode: bundle control needs OpenFlow 1.3 here");
-  w.u32(kOnfExperimenter), w.u32(2300);
+  if (v10(v)) throw Error("encode: bundle control needs OpenFlow 1.3 or later");
+  if (v == kOfp13) w.u32(kOnfExperimenter), w.u32(2300);
   w.u32(b.bundle_id), w.u16(uint16_t(b.type)), w.u16(b.flags);
-  return 4;
+  return v == kOfp13 ? 4 : 33;
 }
 inline uint8_t body(Writer& w, uint8_t v, const BundleAdd& b) {
-  if (v != kOfp13) throw Error("encode: bundle add needs OpenFlow 1.3 here");
-  w.u32(kOnfExperimenter), w.u32(2301);
+  if (v10(v)) throw Error("encode: bundle add needs OpenFlow 1.3 or later");
+  if (v == kOfp13) w.u32(kOnfExperimenter), w.u32(2301);
   w.u32(b.bundle_id), w.u16(0), w.u16(b.flags);
   w.bytes(b.message);
-  return 4;
+  return v == kOfp13 ? 4 : 34;
 }
 
 inline uint8_t body(Writer& w, uint8_t, const Hello& h) {
@@ -60,7 +61,21 @@ inline uint8_t body(Writer& w, uint8_t, const EchoRequest& e) { return w.bytes(e
 inline uint8_t body(Writer& w, uint8_t, const EchoReply& e) { return w.bytes(e.data), 3; }
 inline uint8_t body(Writer&, uint8_t, const FeaturesRequest&) { return 5; }
 
+/// ofp14_port with its ethernet property (OFPPDPT14_ETHERNET), as OVS.
+inline void port_desc14(Writer& w, const PortDesc& p) {
+  port(w, kOfp14, p.port_no);
+  w.u16(72), w.zeros(2);
+  w.bytes(p.hw_addr.b.data(), 6);
+  w.zeros(2);
+  w.str(p.name, 16);
+  w.u32(p.config), w.u32(p.state);
+  w.u16(0), w.u16(32), w.zeros(4);
+  for (uint32_t f : {p.curr, p.advertised, p.supported, p.peer, p.curr_speed, p.max_speed})
+    w.u32(f);
+}
+
 inline void port_desc(Writer& w, uint8_t v, const PortDesc& p) {
+  if (v >= kOfp14) return port_desc14(w, p);
   port(w, v, p.port_no);
   if (!v10(v)) w.zeros(4);
   w.bytes(p.hw_addr.b.data(), 6);
@@ -136,7 +151,7 @@ inline uint8_t body(Writer& w, uint8_t v, const FlowMod& f) {
   w.u32(f.buffer_id);
   w.u32(f.out_port == kOfppNone ? 0xffffffffu : nxm::port_to_of13(f.out_port));
   w.u32(f.out_group);
-  w.u16(f.flags), w.zeros(2);
+  w.u16(f.flags), w.u16(v >= kOfp14 ? f.importance : 0);
   encode_oxm_match(w, f.match);
   encode_instructions(w, f.instructions, f.match);
   return 14;

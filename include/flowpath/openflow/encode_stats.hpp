@@ -166,6 +166,15 @@ inline void reply_body(Writer& w, uint8_t v, const StatsReply& s, bool nx) {
       break;
     case StatsType::kPort:
       for (const auto& p : s.ports) {
+        if (v >= kOfp14) {  // ofp14_port_stats + OFPPSPT14_ETHERNET, as OVS
+          w.u16(120), w.zeros(2);
+          port(w, v, p.port_no);
+          w.u32(p.duration_sec), w.u32(p.duration_nsec);
+          for (size_t i = 0; i < 8; ++i) w.u64(p.counters[i]);
+          w.u16(0), w.u16(40), w.zeros(4);
+          for (size_t i = 8; i < 12; ++i) w.u64(p.counters[i]);
+          continue;
+        }
         port(w, v, p.port_no);
         w.zeros(v10(v) ? 6 : 4);
         for (uint64_t c : p.counters) w.u64(c);

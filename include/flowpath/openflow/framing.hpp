@@ -27,7 +27,7 @@
 namespace flowpath::openflow {
 
 /// Versions we speak, as a hello bitmap (bit v = wire version v).
-inline constexpr uint32_t kSupportedVersions = 1u << kOfp10 | 1u << kOfp13;
+inline constexpr uint32_t kSupportedVersions = 1u << kOfp10 | 1u << kOfp13 | 1u << kOfp14;
 
 struct Frame {
   std::vector<uint8_t> bytes;  // one whole message (when error is empty)
@@ -96,7 +96,7 @@ inline Negotiated negotiate_version(uint8_t peer_version, uint32_t peer_bitmap,
   }
   uint8_t reply_version = uint8_t(31 - std::countl_zero(ours));
   ErrorMsg e{0, 0, false, {}};
-  std::string text = "We support versions 0x01 and 0x04, you support none of them";
+  std::string text = "We support versions 0x01, 0x04 and 0x05, you support none of them";
   e.data.assign(text.begin(), text.end());
   n.error = encode(Message{reply_version, 0, e});
   return n;

@@ -53,6 +53,8 @@ struct PortDesc {
   uint32_t curr_speed = 0, max_speed = 0;  // kbps, OpenFlow 1.3 only
   friend bool operator==(const PortDesc&, const PortDesc&) = default;
 };
+/// FeaturesReply::capabilities bit OFPC14_BUNDLES (OpenFlow 1.4+).
+inline constexpr uint32_t kCapBundles = 1u << 9;
 struct FeaturesReply {
   uint64_t datapath_id = 0;
   uint32_t n_buffers = 0;
@@ -95,6 +97,7 @@ struct FlowMod {
   uint32_t out_group = kAnyGroup;
   InstructionSet instructions;  // 1.0: only .actions
   MatchFormat match_format = MatchFormat::kOf10;
+  uint16_t importance = 0;  // 1.4 (eviction); flowpath's tables keep none
   friend bool operator==(const FlowMod&, const FlowMod&) = default;
 };
 

@@ -28,6 +28,7 @@ namespace flowpath::openflow {
 
 inline constexpr uint8_t kOfp10 = 0x01;
 inline constexpr uint8_t kOfp13 = 0x04;
+inline constexpr uint8_t kOfp14 = 0x05;
 inline constexpr size_t kHeaderLen = 8;
 inline constexpr size_t kMaxMessageLen = 65535;  // the 16-bit length field
 inline constexpr uint32_t kNiciraVendor = 0x00002320;
@@ -70,6 +71,7 @@ enum class OfpErrc : uint8_t {
   kFlowModBadCommand,
   kFlowModOverlap,
   kFlowModBadFlags,
+  kFlowModUnknown,  // FLOW_MOD_FAILED/UNKNOWN: a 1.4 importance (not kept)
   // OFPET_BUNDLE_FAILED (OpenFlow 1.4 type 17; ONF experimenter errors
   // 2300 + code in 1.3, as OVS sends them)
   kBundleUnknown,
@@ -180,6 +182,8 @@ inline WireError wire_error(OfpErrc e, uint8_t version) noexcept {
       return pick({3, 1}, {5, 3});
     case E::kFlowModBadFlags:
       return pick({3, 258, true}, {5, 7});
+    case E::kFlowModUnknown:  // 1.1+ only (OVS: OFPFMFC_UNKNOWN)
+      return pick(unencodable, {5, 0});
     case E::kBundleUnknown:
       return bundle(0);
     case E::kBundleBadId:

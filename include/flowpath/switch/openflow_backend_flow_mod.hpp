@@ -65,7 +65,10 @@ inline std::optional<openflow::BundleFailure> OfprotoBackend::flow_mod_bundle(
     const openflow::FlowMod& fm = fms[i];
     const uint8_t table = fm.table_id == kOfTableAll ? 0 : fm.table_id;
     bool overlap = false;
-    if (fm.command == C::kAdd && (fm.flags & openflow::kFlowModCheckOverlap))
+    // an identical rule (match and priority) is replaced, never an overlap
+    // (OVS's add_flow_start checks overlap only without one)
+    if (fm.command == C::kAdd && (fm.flags & openflow::kFlowModCheckOverlap) &&
+        !t.find(table, fm.match, fm.priority))
       for (const OfRule* r : t.rules(table))
         if (r->priority == fm.priority && (!first_new || r->seq < *first_new) &&
             overlaps(r->match, fm.match)) {
@@ -95,7 +98,10 @@ inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod_locked(const op
   uint8_t add_table = fm.table_id == kOfTableAll ? 0 : fm.table_id;
   if (add_table >= kNumTables) return openflow::OfpErrc::kBadTableId;
   auto add = [&]() -> std::optional<openflow::OfpErrc> {
-    if (check_overlap && (fm.flags & openflow::kFlowModCheckOverlap))
+    // an identical rule (match and priority) is replaced, never an overlap
+    // (OVS's add_flow_start checks overlap only without one)
+    if (check_overlap && (fm.flags & openflow::kFlowModCheckOverlap) &&
+        !t.find(add_table, fm.match, fm.priority))
       for (const OfRule* r : t.rules(add_table))
         if (r->priority == fm.priority && overlaps(r->match, fm.match))
           return openflow::OfpErrc::kFlowModOverlap;

@@ -225,7 +225,10 @@ class OpenFlowService {
         pin.reason = v13 ? 0 : 1;
         break;
       case PacketInReason::kAction:
-        pin.reason = 1;
+        // 1.4's OFPR_PACKET_OUT (5): a packet-out's output to the
+        // controller, which has no rule (cookie all-ones); OFPR_ACTION
+        // before 1.4, as OVS's encode_packet_in_reason
+        pin.reason = version >= openflow::kOfp14 && ev.out.cookie == ~0ull ? 5 : 1;
         break;
     }
     pin.buffer_id = openflow::kNoBuffer;
