@@ -64,6 +64,7 @@ struct ClassifierConfig {
   uint8_t ipv4_step = 16;         // relaxed IPv4 prefixes: multiples of this
   uint8_t ipv6_step = 16;
   bool prefix_tracking = true;  // tries on nw_src/nw_dst/ipv6_src/ipv6_dst
+  bool ports_tracking = true;   // per-table tries on tp_src:tp_dst
 };
 
 template <class T>
@@ -199,6 +200,7 @@ class Classifier {
       if (tr.explain_skip(e.t->prefix_lens(), wc)) continue;
       uint64_t h = e.t->extract(key, kw);
       const auto* node = e.t->find(h, kw);
+      if (!node && explain_ports_miss(*e.t, key, wc)) continue;
       mask_union(wc, e.t->mask());
       if (!node) continue;
       for (uint32_t j = 0; j < node->n_rules; ++j) {
@@ -213,6 +215,17 @@ class Classifier {
       }
     }
     return best;
+  }
+  /// For a table that missed: when the key's port prefix is shared by no
+  /// rule of the table, ORs that prefix (one bit past the longest shared
+  /// one) into wc and returns true; the table's mask is then not needed.
+  bool explain_ports_miss(const Table& t, const FlowKey& key, FlowMask& wc) const noexcept {
+    int plen = t.ports_len();
+    if (!plen || !cfg_.ports_tracking) return false;
+    int m = t.ports_trie().match_len(classify_detail::ports_value(key), plen);
+    if (m >= plen) return false;
+    classify_detail::or_ports_prefix(wc, m + 1);  // m == -1: empty, adds nothing
+    return true;
   }
   void lookup_chunk(const List& list, uint64_t v, const FlowKey* keys, size_t n,
                     const Rule** out) const {
@@ -294,6 +307,7 @@ class Classifier {
     r->table = t;
     if (t->link(r, rec_)) list_dirty_ = true;
     if (cfg_.prefix_tracking) tries_.add(*r);
+    if (cfg_.ports_tracking) t->track_ports(*r, +1);
   }
   void schedule_unlink(Rule* r) {
     rec_.retire([this, r] { unlink(r); });
@@ -302,6 +316,7 @@ class Classifier {
     Table* t = r->table;
     if (t->unlink(r, rec_)) list_dirty_ = true;
     if (cfg_.prefix_tracking) tries_.remove(*r);
+    if (cfg_.ports_tracking) t->track_ports(*r, -1);
     rec_.retire([r] { delete r; });
     if (t->n_rules() == 0) {
       tables_.erase(std::find(tables_.begin(), tables_.end(), t));
