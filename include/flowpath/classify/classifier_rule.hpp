@@ -143,6 +143,41 @@ class RankedTable : public TupleTable<Rule> {
   /// Leading ones of the mask on tp_src:tp_dst (0: no ports trie).
   int ports_len() const noexcept { return ports_len_; }
   const PortsTrie& ports_trie() const noexcept { return ports_; }
+  /// Bits of the mask on which every rule ever linked agrees, and their
+  /// values (nullptr: no rule yet).  A key that differs on them misses the
+  /// table whatever its other bits.  Only shrinks (a removed rule leaves
+  /// the bits as they were: fewer than possible, never wrong), so it is
+  /// replaced at most once per bit of the mask.
+  struct Common {
+    FlowMask mask;
+    FlowKey value;
+  };
+  const Common* common() const noexcept { return common_.load(std::memory_order_acquire); }
+  /// Narrows common() to agree with r (writer, before r is published).
+  void track_common(const Rule& r, rcu::Reclaimer& rec) {
+    FlowMask dm;
+    FlowKey dv;
+    r.determined(dm, dv);
+    const FlowMask& t = this->mask();
+    const Common* old = common_.load(std::memory_order_relaxed);
+    auto* c = new Common;
+    bool changed = !old;
+    for (size_t w = 0; w < FlowKey::kWords; ++w) {
+      uint64_t v = dv.word(w) & t.word(w);
+      uint64_t m = old ? old->mask.word(w) & ~(v ^ old->value.word(w)) : t.word(w);
+      changed |= old && m != old->mask.word(w);
+      c->mask.words()[w] = m;
+      c->value.words()[w] = v & m;
+    }
+    if (!changed) {
+      delete c;
+      return;
+    }
+    common_.store(c, std::memory_order_release);
+    if (old) rec.retire([old] { delete old; });
+  }
+  ~RankedTable() { delete common_.load(std::memory_order_relaxed); }
+
   /// Adds (+1) or removes (-1) r's port prefix (writer; r in this table).
   void track_ports(const Rule& r, int delta) {
     if (!ports_len_) return;
@@ -154,7 +189,8 @@ class RankedTable : public TupleTable<Rule> {
   uint64_t max_rank() const noexcept { return ranks_.empty() ? 0 : *ranks_.rbegin(); }
   size_t n_rules() const noexcept { return ranks_.size(); }
   size_t memory_bytes() const noexcept {
-    return Base::memory_bytes() + ranks_.size() * 48 + ports_.memory_bytes();
+    return Base::memory_bytes() + ranks_.size() * 48 + ports_.memory_bytes() +
+           (common() ? sizeof(Common) : 0);
   }
 
   /// Links r into its bucket; true when the table's max rank changed.
@@ -188,6 +224,7 @@ class RankedTable : public TupleTable<Rule> {
  private:
   alignas(64) uint8_t lens_[4] = {};  // read by lookup_wc: apart from ranks_
   uint8_t ports_len_ = 0;
+  std::atomic<const Common*> common_{nullptr};
   PortsTrie ports_;
   alignas(64) std::multiset<uint64_t> ranks_;
   std::vector<Rule*> scratch_;
