@@ -241,12 +241,16 @@ class Classifier {
     FlowMask a{};
     const auto* c = cfg_.common_bits ? t.common() : nullptr;
     bool have_a = c && classify_detail::explain_mismatch(key, c->mask, c->value, a);
+    if (have_a && (!ports_or_address_only(a) || new_bits(a, wc) == 0)) {
+      mask_union(wc, a);  // a wins outright: no trie walk
+      return;
+    }
     int pbits = -1;
     if (int plen = t.ports_len(); plen && cfg_.ports_tracking) {
       int m = t.ports_trie().match_len(classify_detail::ports_value(key), plen);
       if (m < plen) pbits = m + 1;  // m == -1 (nothing stored): 0 bits
     }
-    if (have_a && pbits >= 0 && ports_or_address_only(a)) {
+    if (have_a && pbits >= 0) {
       FlowMask b{};
       classify_detail::or_ports_prefix(b, pbits);
       if (new_bits(b, wc) < new_bits(a, wc)) have_a = false;
