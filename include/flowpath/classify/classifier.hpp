@@ -233,18 +233,23 @@ class Classifier {
   ///  - b: the ports trie: tp_src:tp_dst's prefix one bit past the longest
   ///    one any rule of the table shares (OVS's ports trie).
   /// a wins when its field is neither a port nor an address (in_port,
-  /// dl_type, nw_proto, registers...: fields most lookups unwildcard
+  /// dl_type, nw_proto, ct_state...: fields most lookups unwildcard
   /// anyway, so its bits cost nothing where b's would be extra: a TCP key
-  /// against a UDP DHCP table gets no port bit, as in OVS); else the one
-  /// adding fewer new bits to wc.  Without either, the table's whole mask.
+  /// against a UDP DHCP table gets no port bit, as in OVS), and then adds
+  /// the field's common bits whole; else the one adding fewer new bits.  Without either, the
+  /// table's whole mask.
   void explain_table_miss(const Table& t, const FlowKey& key, FlowMask& wc) const noexcept {
     FlowMask a{};
     const auto* c = cfg_.common_bits ? t.common() : nullptr;
     bool have_a = c && classify_detail::explain_mismatch(key, c->mask, c->value, a);
-    if (have_a && (!ports_or_address_only(a) || new_bits(a, wc) == 0)) {
+    if (have_a && !ports_or_address_only(a)) {
+      // A protocol/metadata field: its common bits whole, as OVS's staged
+      // lookup adds its stage's mask (ct_state=+est+trk pins both bits).
+      whole_field(a, c->mask);
       mask_union(wc, a);  // a wins outright: no trie walk
       return;
     }
+    if (have_a && new_bits(a, wc) == 0) return;  // already proven
     int pbits = -1;
     if (int plen = t.ports_len(); plen && cfg_.ports_tracking) {
       int m = t.ports_trie().match_len(classify_detail::ports_value(key), plen);
@@ -261,6 +266,17 @@ class Classifier {
       classify_detail::or_ports_prefix(wc, pbits);
     else
       mask_union(wc, t.mask());
+  }
+  /// Widens a (one field's prefix) to that field's bits of mask.
+  static void whole_field(FlowMask& a, const FlowMask& mask) noexcept {
+    uint8_t* ab = classify_detail::bytes_of(a);
+    const uint8_t* mb = classify_detail::bytes_of(mask);
+    size_t b = 0;
+    while (b < sizeof(FlowKey) && !ab[b]) ++b;
+    if (b == sizeof(FlowKey)) return;
+    size_t start = classify_detail::kFieldStart[b];
+    for (size_t i = start; i < sizeof(FlowKey) && classify_detail::kFieldStart[i] == start; ++i)
+      ab[i] = mb[i];
   }
   static bool ports_or_address_only(FlowMask m) noexcept {
     m.tp_src = Be16{};
