@@ -13,7 +13,8 @@
 // The index finds a rule by (match, priority) in O(1); priorities counts
 // the rules per priority (OpenFlowTable::max_priority).
 // Lookup: the classifier, then the side list down to its hit's priority
-// (their key masks go into wc: the registers themselves never reach a
+// (their key masks go into wc, with the ports cut to the deciding prefix
+// when only the ports differ: the registers themselves never reach a
 // megaflow, they derive from the key).  Conjunctive match as OVS: clauses
 // above the best ordinary rule are collected; when all N clauses of an ID
 // matched, the table is looked up again with conj_id=ID and a rule found
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "flowpath/bridge/of_rule.hpp"
+#include "flowpath/classify/wildcards.hpp"
 #include "flowpath/flow/ct_label_ids.hpp"
 
 namespace flowpath {
@@ -120,12 +122,40 @@ struct OfTableShard {
   static bool beats(const OfRule& a, const OfRule* b) {
     return !b || a.priority > b->priority || (a.priority == b->priority && a.seq < b->seq);
   }
+  // A side rule that matches tp_src / tp_dst and whose key bits differ
+  // from the key: ORs its mask into wc, without the ports when another
+  // field differs (as OVS's staged lookup stops before the L4 stage),
+  // else with the ports cut to the prefix that proves the mismatch (the
+  // first differing port field down to its differing bit); returns true.  As Open vSwitch's ports
+  // trie for a subtable that misses in its last stage: Neutron's DHCP rules
+  // (reg5=...,udp,tp_src=68,tp_dst=67) no longer make a megaflow per UDP
+  // source port.  The classifier does the same for its tables
+  // (classify/ports_trie.hpp).
+  static bool explain_ports_miss(const FlowKey& key, const Match& m, FlowMask& wc) {
+    FlowMask rest = m.mask, ports{};
+    ports.tp_src = rest.tp_src, ports.tp_dst = rest.tp_dst;
+    if (!(ports.tp_src.raw | ports.tp_dst.raw)) return false;
+    rest.tp_src = rest.tp_dst = Be16{};
+    FlowKey rest_values = m.value, port_values{};
+    rest_values.tp_src = rest_values.tp_dst = Be16{};
+    port_values.tp_src = m.value.tp_src, port_values.tp_dst = m.value.tp_dst;
+    if (!masked_equal(key, rest, rest_values)) {  // missed before the ports:
+      mask_union(wc, rest);                       // OVS's staged lookup stops
+      return true;                                // there, adding no port bit
+    }
+    FlowMask why{};
+    if (!classify_detail::explain_mismatch(key, ports, port_values, why)) return false;
+    mask_union(wc, rest);
+    mask_union(wc, why);
+    return true;
+  }
   // Classifier, then the side list down to the hit's priority.
   const OfRule* lookup_plain(const FlowKey& key, FlowMask* wc, const PipelineMeta& meta) const {
     auto* hit = cls.lookup(key, wc);
     const OfRule* best = hit ? hit->value.get() : nullptr;
     for (const auto& r : side) {
       if (!beats(*r, best)) break;
+      if (wc && explain_ports_miss(key, r->match, *wc)) continue;
       if (wc) {
         mask_union(*wc, r->match.mask);
         // ct_label rides in the key as an id (flow/ct_label_ids.hpp): a

@@ -21,7 +21,11 @@
 // Megaflow masks (lookup with wc).  The mask is built from what the walk
 // consulted: for each probed table its mask (or, on a miss, only the prefix
 // of one address field that no rule in the table shares, via the prefix
-// tries of prefix_trie.hpp), for each rule checked in a bucket the bits that
+// tries of prefix_trie.hpp; for a table whose probe found no node, the
+// narrower of the leading port bits no rule of the table shares, via the
+// table's ports trie, ports_trie.hpp, and the first field where the key
+// leaves the bits all the table's rules agree on, as Open vSwitch's staged
+// lookup stops at the stage that missed), for each rule checked in a bucket the bits that
 // prove its mismatch (a field prefix down to the first differing bit, or
 // the port prefix deciding a range) and for the winner its mask and range
 // prefixes.  Tables skipped by the early exit add nothing.  Any key that
@@ -43,6 +47,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <mutex>
 #include <set>
@@ -64,6 +69,8 @@ struct ClassifierConfig {
   uint8_t ipv4_step = 16;         // relaxed IPv4 prefixes: multiples of this
   uint8_t ipv6_step = 16;
   bool prefix_tracking = true;  // tries on nw_src/nw_dst/ipv6_src/ipv6_dst
+  bool ports_tracking = true;   // per-table tries on tp_src:tp_dst
+  bool common_bits = true;      // per-table bits all its rules agree on
 };
 
 template <class T>
@@ -199,8 +206,11 @@ class Classifier {
       if (tr.explain_skip(e.t->prefix_lens(), wc)) continue;
       uint64_t h = e.t->extract(key, kw);
       const auto* node = e.t->find(h, kw);
+      if (!node) {
+        explain_table_miss(*e.t, key, wc);
+        continue;
+      }
       mask_union(wc, e.t->mask());
-      if (!node) continue;
       for (uint32_t j = 0; j < node->n_rules; ++j) {
         const Rule* r = node->rules()[j];
         if (r->rank <= best_rank) break;
@@ -213,6 +223,73 @@ class Classifier {
       }
     }
     return best;
+  }
+  /// ORs into wc bits that prove the key misses table t (its probe found
+  /// no node).  Two narrow explanations:
+  ///  - a: the table's common bits (all its rules agree on them; the key
+  ///    does not): the first differing field's prefix down to the
+  ///    differing bit, as Open vSwitch's staged lookup stops at the stage
+  ///    that missed;
+  ///  - b: the ports trie: tp_src:tp_dst's prefix one bit past the longest
+  ///    one any rule of the table shares (OVS's ports trie).
+  /// a wins when its field is neither a port nor an address (in_port,
+  /// dl_type, nw_proto, ct_state...: fields most lookups unwildcard
+  /// anyway, so its bits cost nothing where b's would be extra: a TCP key
+  /// against a UDP DHCP table gets no port bit, as in OVS), and then adds
+  /// the field's common bits whole; else the one adding fewer new bits.  Without either, the
+  /// table's whole mask.
+  void explain_table_miss(const Table& t, const FlowKey& key, FlowMask& wc) const noexcept {
+    FlowMask a{};
+    const auto* c = cfg_.common_bits ? t.common() : nullptr;
+    bool have_a = c && classify_detail::explain_mismatch(key, c->mask, c->value, a);
+    if (have_a && !ports_or_address_only(a)) {
+      // A protocol/metadata field: its common bits whole, as OVS's staged
+      // lookup adds its stage's mask (ct_state=+est+trk pins both bits).
+      whole_field(a, c->mask);
+      mask_union(wc, a);  // a wins outright: no trie walk
+      return;
+    }
+    if (have_a && new_bits(a, wc) == 0) return;  // already proven
+    int pbits = -1;
+    if (int plen = t.ports_len(); plen && cfg_.ports_tracking) {
+      int m = t.ports_trie().match_len(classify_detail::ports_value(key), plen);
+      if (m < plen) pbits = m + 1;  // m == -1 (nothing stored): 0 bits
+    }
+    if (have_a && pbits >= 0) {
+      FlowMask b{};
+      classify_detail::or_ports_prefix(b, pbits);
+      if (new_bits(b, wc) < new_bits(a, wc)) have_a = false;
+    }
+    if (have_a)
+      mask_union(wc, a);
+    else if (pbits >= 0)
+      classify_detail::or_ports_prefix(wc, pbits);
+    else
+      mask_union(wc, t.mask());
+  }
+  /// Widens a (one field's prefix) to that field's bits of mask.
+  static void whole_field(FlowMask& a, const FlowMask& mask) noexcept {
+    uint8_t* ab = classify_detail::bytes_of(a);
+    const uint8_t* mb = classify_detail::bytes_of(mask);
+    size_t b = 0;
+    while (b < sizeof(FlowKey) && !ab[b]) ++b;
+    if (b == sizeof(FlowKey)) return;
+    size_t start = classify_detail::kFieldStart[b];
+    for (size_t i = start; i < sizeof(FlowKey) && classify_detail::kFieldStart[i] == start; ++i)
+      ab[i] = mb[i];
+  }
+  static bool ports_or_address_only(FlowMask m) noexcept {
+    m.tp_src = Be16{};
+    m.tp_dst = Be16{};
+    for (auto f : classify_detail::kAddrFields) classify_detail::set_prefix(m, f, 0);
+    for (size_t w = 0; w < FlowKey::kWords; ++w)
+      if (m.word(w)) return false;
+    return true;
+  }
+  static int new_bits(const FlowMask& add, const FlowMask& wc) noexcept {
+    int n = 0;
+    for (size_t w = 0; w < FlowKey::kWords; ++w) n += std::popcount(add.word(w) & ~wc.word(w));
+    return n;
   }
   void lookup_chunk(const List& list, uint64_t v, const FlowKey* keys, size_t n,
                     const Rule** out) const {
@@ -294,6 +371,8 @@ class Classifier {
     r->table = t;
     if (t->link(r, rec_)) list_dirty_ = true;
     if (cfg_.prefix_tracking) tries_.add(*r);
+    if (cfg_.ports_tracking) t->track_ports(*r, +1);
+    if (cfg_.common_bits) t->track_common(*r, rec_);
   }
   void schedule_unlink(Rule* r) {
     rec_.retire([this, r] { unlink(r); });
@@ -302,6 +381,7 @@ class Classifier {
     Table* t = r->table;
     if (t->unlink(r, rec_)) list_dirty_ = true;
     if (cfg_.prefix_tracking) tries_.remove(*r);
+    if (cfg_.ports_tracking) t->track_ports(*r, -1);
     rec_.retire([r] { delete r; });
     if (t->n_rules() == 0) {
       tables_.erase(std::find(tables_.begin(), tables_.end(), t));

@@ -20,6 +20,7 @@
 #include <set>
 #include <vector>
 
+#include "flowpath/classify/ports_trie.hpp"
 #include "flowpath/classify/tuple_table.hpp"
 #include "flowpath/classify/wildcards.hpp"
 #include "flowpath/flow/match.hpp"
@@ -126,7 +127,9 @@ struct ClassifierRule {
 };
 
 /// A TupleTable plus the writer's bookkeeping: ranks held (for the max),
-/// and the prefix length of each tracked address field in its mask.
+/// the prefix length of each tracked address field in its mask, and the
+/// ports trie of its rules (ports_trie.hpp) when its mask fixes leading
+/// bits of tp_src:tp_dst.
 template <class Rule>
 class RankedTable : public TupleTable<Rule> {
   using Base = TupleTable<Rule>;
@@ -134,11 +137,61 @@ class RankedTable : public TupleTable<Rule> {
  public:
   explicit RankedTable(const FlowMask& m) : Base(m) {
     for (int i = 0; i < 4; ++i) lens_[i] = static_cast<uint8_t>(leading_ones(m, kAddrFields[i]));
+    ports_len_ = static_cast<uint8_t>(ports_prefix_len(m));
   }
   const uint8_t* prefix_lens() const noexcept { return lens_; }
+  /// Leading ones of the mask on tp_src:tp_dst (0: no ports trie).
+  int ports_len() const noexcept { return ports_len_; }
+  const PortsTrie& ports_trie() const noexcept { return ports_; }
+  /// Bits of the mask on which every rule ever linked agrees, and their
+  /// values (nullptr: no rule yet).  A key that differs on them misses the
+  /// table whatever its other bits.  Only shrinks (a removed rule leaves
+  /// the bits as they were: fewer than possible, never wrong), so it is
+  /// replaced at most once per bit of the mask.
+  struct Common {
+    FlowMask mask;
+    FlowKey value;
+  };
+  const Common* common() const noexcept { return common_.load(std::memory_order_acquire); }
+  /// Narrows common() to agree with r (writer, before r is published).
+  void track_common(const Rule& r, rcu::Reclaimer& rec) {
+    FlowMask dm;
+    FlowKey dv;
+    r.determined(dm, dv);
+    const FlowMask& t = this->mask();
+    const Common* old = common_.load(std::memory_order_relaxed);
+    auto* c = new Common;
+    bool changed = !old;
+    for (size_t w = 0; w < FlowKey::kWords; ++w) {
+      uint64_t v = dv.word(w) & t.word(w);
+      uint64_t m = old ? old->mask.word(w) & ~(v ^ old->value.word(w)) : t.word(w);
+      changed |= old && m != old->mask.word(w);
+      c->mask.words()[w] = m;
+      c->value.words()[w] = v & m;
+    }
+    if (!changed) {
+      delete c;
+      return;
+    }
+    common_.store(c, std::memory_order_release);
+    if (old) rec.retire([old] { delete old; });
+  }
+  ~RankedTable() { delete common_.load(std::memory_order_relaxed); }
+
+  /// Adds (+1) or removes (-1) r's port prefix (writer; r in this table).
+  void track_ports(const Rule& r, int delta) {
+    if (!ports_len_) return;
+    FlowMask dm;
+    FlowKey dv;
+    r.determined(dm, dv);
+    ports_.update(ports_value(dv), ports_len_, delta);
+  }
   uint64_t max_rank() const noexcept { return ranks_.empty() ? 0 : *ranks_.rbegin(); }
   size_t n_rules() const noexcept { return ranks_.size(); }
-  size_t memory_bytes() const noexcept { return Base::memory_bytes() + ranks_.size() * 48; }
+  size_t memory_bytes() const noexcept {
+    return Base::memory_bytes() + ranks_.size() * 48 + ports_.memory_bytes() +
+           (common() ? sizeof(Common) : 0);
+  }
 
   /// Links r into its bucket; true when the table's max rank changed.
   bool link(Rule* r, rcu::Reclaimer& rec) {
@@ -170,6 +223,9 @@ class RankedTable : public TupleTable<Rule> {
 
  private:
   alignas(64) uint8_t lens_[4] = {};  // read by lookup_wc: apart from ranks_
+  uint8_t ports_len_ = 0;
+  std::atomic<const Common*> common_{nullptr};
+  PortsTrie ports_;
   alignas(64) std::multiset<uint64_t> ranks_;
   std::vector<Rule*> scratch_;
 };
