@@ -18,27 +18,19 @@
 // already consulted; here the tables are not staged, so the port bits alone
 // are enough (a subset of what OVS adds).
 //
-// Layout.  All stored values have the same length, so the trie is a plain
-// binary trie of depth len with a count per node.  Nodes live in chunks of
-// geometrically growing size (64, 128, 256, ... nodes) that never move, so
-// a reader follows indices without locks and the directory is 26 pointers;
-// a table with few distinct port values costs a few hundred bytes.
-//
-// Concurrency.  As prefix_trie.hpp: children and counts are atomics, one
-// writer; the classifier adds a rule before publishing the version that
-// makes it visible and removes it only after a grace period, so a reader
-// sees a superset of the live rules and a skip stays correct.  Emptied
-// nodes are kept (reused when the same prefix comes back).
+// Layout and concurrency: a BitTrie (bit_trie.hpp) over the value's four
+// network-order bytes; all stored values of a table have the same length.
 //
 // Cost: match_len = up to len (<= 32) dependent node steps, slow path only
 // and only for a table that missed; add/remove = len steps.
 // Thread-safety: one writer, any number of readers.
 #pragma once
 
-#include <atomic>
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 
+#include "flowpath/classify/bit_trie.hpp"
 #include "flowpath/flow/flow_key.hpp"
 
 namespace flowpath::classify_detail {
@@ -58,76 +50,22 @@ inline void or_ports_prefix(FlowMask& wc, int len) noexcept {
 
 class PortsTrie {
  public:
-  PortsTrie() { alloc_node(); }  // node 0 = root
-  ~PortsTrie() {
-    for (auto& c : chunks_) delete[] c.load(std::memory_order_relaxed);
-  }
-  PortsTrie(const PortsTrie&) = delete;
-  PortsTrie& operator=(const PortsTrie&) = delete;
-
   /// Adds (delta=+1) or removes (-1) the first len bits of v.
   void update(uint32_t v, int len, int delta) {
-    uint32_t cur = 0;
-    bump(node(cur), delta);
-    for (int i = 0; i < len; ++i) {
-      unsigned bit = (v >> (31 - i)) & 1;
-      uint32_t next = node(cur).child[bit].load(std::memory_order_relaxed);
-      if (!next) {
-        next = alloc_node();
-        node(cur).child[bit].store(next, std::memory_order_release);
-      }
-      bump(node(next), delta);
-      cur = next;
-    }
+    uint8_t b[4] = {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
+    trie_.update(b, len, delta);
   }
   /// Number of leading bits of v (at most max_bits) shared with at least
   /// one stored value; -1 when nothing is stored.
   int match_len(uint32_t v, int max_bits) const noexcept {
-    uint32_t cur = 0;
-    if (node(cur).count.load(std::memory_order_relaxed) <= 0) return -1;
-    int i = 0;
-    for (; i < max_bits; ++i) {
-      unsigned bit = (v >> (31 - i)) & 1;
-      uint32_t next = node(cur).child[bit].load(std::memory_order_acquire);
-      if (!next || node(next).count.load(std::memory_order_relaxed) <= 0) break;
-      cur = next;
-    }
-    return i;
+    if (trie_.empty()) return -1;
+    uint8_t b[4] = {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
+    return trie_.match_len(b, max_bits);
   }
-  size_t memory_bytes() const noexcept {
-    size_t b = sizeof(*this);
-    for (int c = 0; c < kChunks; ++c)
-      if (chunks_[c].load(std::memory_order_relaxed)) b += (size_t{kBase} << c) * sizeof(Node);
-    return b;
-  }
+  size_t memory_bytes() const noexcept { return trie_.memory_bytes(); }
 
  private:
-  struct Node {
-    std::atomic<uint32_t> child[2] = {0, 0};
-    std::atomic<int32_t> count{0};
-  };
-  // Chunk c holds nodes [kBase*(2^c - 1), kBase*(2^(c+1) - 1)).
-  static constexpr uint32_t kBaseBits = 6, kBase = 1u << kBaseBits;
-  static constexpr int kChunks = 26;  // ~4G nodes: never the limit
-
-  static void bump(Node& n, int delta) noexcept {  // one writer: no locked RMW
-    n.count.store(n.count.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
-  }
-  static int chunk_of(uint32_t i) noexcept { return std::bit_width((i >> kBaseBits) + 1) - 1; }
-  Node& node(uint32_t i) const noexcept {
-    int c = chunk_of(i);
-    uint32_t first = kBase * ((1u << c) - 1);
-    return chunks_[c].load(std::memory_order_acquire)[i - first];
-  }
-  uint32_t alloc_node() {
-    int c = chunk_of(n_nodes_);
-    if (!chunks_[c].load(std::memory_order_relaxed))
-      chunks_[c].store(new Node[size_t{kBase} << c], std::memory_order_release);
-    return n_nodes_++;
-  }
-
-  std::atomic<Node*> chunks_[kChunks] = {};
-  uint32_t n_nodes_ = 0;
+  BitTrie trie_;
 };
 
 }  // namespace flowpath::classify_detail
