@@ -20,6 +20,7 @@
 #include "differential/normal_ovs.hpp"
 #include "flowpath/switch/openflow_service.hpp"
 #include "support/ofctl_monitor.hpp"
+#include "support/ofctl_sides.hpp"
 #include "support/openflow_switch.hpp"
 #include "support/packet_builder.hpp"
 #include "support/shell.hpp"
@@ -29,11 +30,6 @@ namespace dt = flowpath::difftest;
 
 namespace async_ofctl_test {
 
-std::string hexstr(const std::vector<uint8_t>& b) {
-  std::string s = hex(b);
-  std::erase(s, ' ');
-  return s;
-}
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 std::vector<uint8_t> udp_frame() {
@@ -47,62 +43,12 @@ const char* kConfig =
     "add-br br0\nadd-port br0 p1 ofport=1\nadd-port br0 p2 ofport=2\n"
     "add-port br0 p3 ofport=3\nset-fail-mode br0 secure\n";
 
-/// One switch under test: flowpath or Open vSwitch, driven alike.
-struct Side {
-  virtual ~Side() = default;
-  virtual std::string target() = 0;
-  virtual void inject(const std::string& port, const std::vector<uint8_t>& frame) = 0;
-  virtual void add_port4() = 0;
-  virtual void del_port4() = 0;
-  /// After a flow change, before the next frame: OVS revalidates its
-  /// datapath flows asynchronously (flowpath's next batch does it).
-  virtual void settle() {}
+using Side = OfctlSide;
+struct FlowpathSide : FlowpathOfctlSide {
+  FlowpathSide() : FlowpathOfctlSide(kConfig, "fp-ofasync") {}
 };
-
-class FlowpathSide : public Side {
- public:
-  std::string target() override { return s_.target(); }
-  void inject(const std::string& port, const std::vector<uint8_t>& frame) override {
-    s_.sw().port(port)->memory()->inject(frame);
-    s_.sw().poll_once();
-  }
-  void add_port4() override {
-    auto& ports = s_.config().bridges[0].ports;
-    ports.push_back(flowpath::PortConfig{});
-    ports.back().name = "p4";
-    ports.back().ofport = 4;
-    s_.sw().apply(s_.config());
-  }
-  void del_port4() override {
-    s_.config().bridges[0].ports.pop_back();
-    s_.sw().apply(s_.config());
-  }
-  flowpath::Switch& sw() { return s_.sw(); }
-  flowpath::OpenFlowService& svc() { return s_.svc(); }
-
- private:
-  flowpath::test::OpenFlowSwitch s_{kConfig, "fp-ofasync"};
-};
-
-class OvsSide : public Side {
- public:
-  OvsSide() {
-    ovs_.configure(flowpath::SwitchConfig::parse(kConfig));
-    ovs_.vsctl("set bridge br0 fail-mode=secure");
-    flowpath::test::shell_output("ovs-ofctl del-flows " + target());
-  }
-  std::string target() override { return "unix:" + ovs_.dir() + "/br0.mgmt"; }
-  void inject(const std::string& port, const std::vector<uint8_t>& frame) override {
-    ovs_.appctl("netdev-dummy/receive", {port, hexstr(frame)});
-  }
-  void add_port4() override {
-    ovs_.vsctl("add-port br0 p4 -- set interface p4 type=dummy ofport_request=4");
-  }
-  void del_port4() override { ovs_.vsctl("del-port br0 p4"); }
-  void settle() override { ovs_.appctl("revalidator/wait", {}); }
-
- private:
-  dt::OvsInstance ovs_;
+struct OvsSide : OvsOfctlSide {
+  OvsSide() : OvsOfctlSide(kConfig) {}
 };
 
 /// `ovs-ofctl OPTS monitor TARGET 65534` while `script` runs; its printout.
@@ -138,9 +84,9 @@ std::string script_of10(Side& s) {
         " 'priority=5,udp,tp_dst=2 actions=mod_dl_src:02:00:00:00:00:cc,CONTROLLER:40'");
     s.settle();
     s.inject("p2", udp_frame());  // via action, with the rewrite
-    s.add_port4();
+    s.add_port("p4", 4);
     sleep_ms(200);
-    s.del_port4();
+    s.del_port("p4");
     flowpath::test::shell_output(
         "ovs-ofctl add-flow " + t +
         " 'priority=10,tcp,in_port=1,idle_timeout=1,cookie=0x8,send_flow_rem actions=drop'");
@@ -184,7 +130,6 @@ bool have_ovs(std::string& why) {
   why = dt::OvsInstance::unavailable();
   return why.empty();
 }
-
 
 TEST(OpenflowAsync, MonitorOpenFlow10PrintsWhatOvsPrints) {
   std::string why;
@@ -235,7 +180,7 @@ TEST(OpenflowAsync, PassiveConnectionWithoutMissSendLenGetsNothing) {
                   .c_str());
   sleep_ms(700);
   f.inject("p1", udp_frame());
-  f.add_port4();
+  f.add_port("p4", 4);
   sleep_ms(1800);
   std::string out = flowpath::test::shell_output(std::string("cat ") + tmpl);
   unlink(tmpl);
@@ -314,7 +259,7 @@ TEST(OpenflowAsync, MonitorWithWatchStillShowsPacketInsAndPortStatus) {
                   .c_str());
   sleep_ms(700);
   f.inject("p1", udp_frame());
-  f.add_port4();
+  f.add_port("p4", 4);
   sleep_ms(1800);
   std::string out = flowpath::test::shell_output(std::string("cat ") + tmpl);
   unlink(tmpl);

@@ -20,6 +20,7 @@
 
 #include "differential/normal_ovs.hpp"
 #include "support/ofctl_monitor.hpp"
+#include "support/ofctl_sides.hpp"
 #include "support/openflow_switch.hpp"
 #include "support/packet_builder.hpp"
 #include "support/shell.hpp"
@@ -27,18 +28,13 @@
 namespace of14_ofctl_test {
 
 namespace dt = flowpath::difftest;
+using flowpath::test::hexstr;
 using flowpath::test::shell;
 using flowpath::test::shell_output;
 
 const char* kConfig =
     "add-br br0\nadd-port br0 p1 ofport=1\nadd-port br0 p2 ofport=2\n"
     "add-port br0 p3 ofport=3\nset-fail-mode br0 secure\n";
-
-std::string hexstr(const std::vector<uint8_t>& b) {
-  std::string s = flowpath::test::hex(b);
-  std::erase(s, ' ');
-  return s;
-}
 
 std::vector<uint8_t> udp_frame() {
   using namespace flowpath::test;
@@ -48,58 +44,12 @@ std::vector<uint8_t> udp_frame() {
       .bytes();
 }
 
-/// One switch under test: flowpath or Open vSwitch, driven alike.
-struct Side {
-  virtual ~Side() = default;
-  virtual std::string target() = 0;
-  virtual void inject(const std::string& port, const std::vector<uint8_t>& frame) = 0;
-  virtual void add_port4() = 0;
-  virtual void del_port4() = 0;
-  virtual void settle() {}
+using Side = flowpath::test::OfctlSide;
+struct FlowpathSide : flowpath::test::FlowpathOfctlSide {
+  FlowpathSide() : FlowpathOfctlSide(kConfig, "fp-of14") {}
 };
-
-class FlowpathSide : public Side {
- public:
-  std::string target() override { return s_.target(); }
-  void inject(const std::string& port, const std::vector<uint8_t>& frame) override {
-    s_.sw().port(port)->memory()->inject(frame);
-    s_.sw().poll_once();
-  }
-  void add_port4() override {
-    auto& ports = s_.config().bridges[0].ports;
-    ports.push_back(flowpath::PortConfig{});
-    ports.back().name = "p4";
-    ports.back().ofport = 4;
-    s_.sw().apply(s_.config());
-  }
-  void del_port4() override {
-    s_.config().bridges[0].ports.pop_back();
-    s_.sw().apply(s_.config());
-  }
-
- private:
-  flowpath::test::OpenFlowSwitch s_{kConfig, "fp-of14"};
-};
-
-class OvsSide : public Side {
- public:
-  OvsSide() {
-    ovs_.configure(flowpath::SwitchConfig::parse(kConfig));
-    ovs_.vsctl("set bridge br0 fail-mode=secure");
-    shell_output("ovs-ofctl del-flows " + target());
-  }
-  std::string target() override { return "unix:" + ovs_.dir() + "/br0.mgmt"; }
-  void inject(const std::string& port, const std::vector<uint8_t>& frame) override {
-    ovs_.appctl("netdev-dummy/receive", {port, hexstr(frame)});
-  }
-  void add_port4() override {
-    ovs_.vsctl("add-port br0 p4 -- set interface p4 type=dummy ofport_request=4");
-  }
-  void del_port4() override { ovs_.vsctl("del-port br0 p4"); }
-  void settle() override { ovs_.appctl("revalidator/wait", {}); }
-
- private:
-  dt::OvsInstance ovs_;
+struct OvsSide : flowpath::test::OvsOfctlSide {
+  OvsSide() : OvsOfctlSide(kConfig) {}
 };
 
 /// ovs-ofctl's output without what differs between two switches or runs:
@@ -287,9 +237,9 @@ std::string monitor_script(Side& s) {
     s.settle();
     s.inject("p2", udp_frame());  // via action, from table 3
     shell_output(ofctl + "packet-out " + t + " 2 CONTROLLER:64 " + hexstr(udp_frame()));
-    s.add_port4();
+    s.add_port("p4", 4);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    s.del_port4();
+    s.del_port("p4");
     shell_output(ofctl + "add-flow " + t +
                  " 'priority=12,arp,hard_timeout=1,cookie=0x9,send_flow_rem actions=drop'");
     shell_output(ofctl + "add-flow " + t +

@@ -23,6 +23,7 @@
 #include "differential/normal_ovs.hpp"
 #include "flowpath/switch/openflow_service.hpp"
 #include "support/ofctl_monitor.hpp"
+#include "support/ofctl_sides.hpp"
 #include "support/openflow_switch.hpp"
 #include "support/packet_builder.hpp"
 #include "support/shell.hpp"
@@ -32,11 +33,6 @@ namespace dt = flowpath::difftest;
 
 namespace packet_in_fields_test {
 
-std::string hexstr(const std::vector<uint8_t>& b) {
-  std::string s = hex(b);
-  std::erase(s, ' ');
-  return s;
-}
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 std::vector<uint8_t> udp_frame(bool reply = false) {
@@ -104,41 +100,13 @@ const char* kFlows[] = {
     "table=0,priority=0,cookie=0x5,actions=load:0x9->NXM_NX_REG1[],controller",
 };
 
-/// One switch under test: flowpath or Open vSwitch, driven alike.
-struct Side {
-  virtual ~Side() = default;
-  virtual std::string target() = 0;
-  virtual void inject(const std::string& port, const std::vector<uint8_t>& frame) = 0;
-  virtual void settle() {}
+using Side = OfctlSide;
+/// Four batches per frame: the pipelines recirculate.
+struct FlowpathSide : FlowpathOfctlSide {
+  FlowpathSide() : FlowpathOfctlSide(kConfig, "fp-ofpktin", 4) {}
 };
-
-class FlowpathSide : public Side {
- public:
-  std::string target() override { return s_.target(); }
-  void inject(const std::string& port, const std::vector<uint8_t>& frame) override {
-    s_.sw().port(port)->memory()->inject(frame);
-    for (int i = 0; i < 4; ++i) s_.sw().poll_once();  // recirculations
-  }
-
- private:
-  flowpath::test::OpenFlowSwitch s_{kConfig, "fp-ofpktin"};
-};
-
-class OvsSide : public Side {
- public:
-  OvsSide() {
-    ovs_.configure(flowpath::SwitchConfig::parse(kConfig));
-    ovs_.vsctl("set bridge br0 fail-mode=secure");
-    flowpath::test::shell_output("ovs-ofctl del-flows " + target());
-  }
-  std::string target() override { return "unix:" + ovs_.dir() + "/br0.mgmt"; }
-  void inject(const std::string& port, const std::vector<uint8_t>& frame) override {
-    ovs_.appctl("netdev-dummy/receive", {port, hexstr(frame)});
-  }
-  void settle() override { ovs_.appctl("revalidator/wait", {}); }
-
- private:
-  dt::OvsInstance ovs_;
+struct OvsSide : OvsOfctlSide {
+  OvsSide() : OvsOfctlSide(kConfig) {}
 };
 
 /// `ovs-ofctl OPTS monitor TARGET 65535` while `script` runs; its printout.
@@ -184,7 +152,6 @@ bool have_ovs(std::string& why) {
   why = dt::OvsInstance::unavailable();
   return why.empty();
 }
-
 
 /// The script on both switches under `ovs-ofctl OPTS monitor`: the same printout.
 void expect_as_ovs(const std::string& opts, const std::string& header) {
