@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "differential/normal_ovs.hpp"
+#include "support/ofctl_sides.hpp"
 #include "support/openflow_switch.hpp"
 #include "support/packet_builder.hpp"
 #include "support/shell.hpp"
@@ -29,22 +30,8 @@ const char* kConfig =
     "add-port br0 p3 ofport=3\nadd-port br0 p4 ofport=4\nset-fail-mode br0 secure\n";
 
 /// A flows file in a temp dir of its own (removed with it).
-class FlowFile {
- public:
-  explicit FlowFile(const std::string& text) {
-    char tmpl[] = "/tmp/fp-ofbundle-XXXXXX";
-    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
-    dir_ = tmpl;
-    std::ofstream(path()) << text;
-  }
-  ~FlowFile() {
-    unlink(path().c_str());
-    rmdir(dir_.c_str());
-  }
-  std::string path() const { return dir_ + "/flows.txt"; }
-
- private:
-  std::string dir_;
+struct FlowFile : flowpath::test::OfctlFlowFile {
+  explicit FlowFile(const std::string& text) : OfctlFlowFile(text, "fp-ofbundle") {}
 };
 
 /// ovs-ofctl's output without what differs between two runs (xids,

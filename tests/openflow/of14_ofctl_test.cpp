@@ -101,22 +101,8 @@ std::vector<Step> run(Side& s, const std::vector<std::string>& cmds) {
 }
 
 /// A flows file in a temp dir of its own (removed with it).
-class FlowFile {
- public:
-  explicit FlowFile(const std::string& text) {
-    char tmpl[] = "/tmp/fp-of14flows-XXXXXX";
-    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
-    dir_ = tmpl;
-    std::ofstream(path()) << text;
-  }
-  ~FlowFile() {
-    unlink(path().c_str());
-    rmdir(dir_.c_str());
-  }
-  std::string path() const { return dir_ + "/flows.txt"; }
-
- private:
-  std::string dir_;
+struct FlowFile : flowpath::test::OfctlFlowFile {
+  explicit FlowFile(const std::string& text) : OfctlFlowFile(text, "fp-of14flows") {}
 };
 
 void compare(const std::vector<std::string>& cmds) {

@@ -4,7 +4,12 @@
 // netdev-dummy/receive).  Both start from the same config text.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -21,6 +26,28 @@ inline std::string hexstr(const std::vector<uint8_t>& b) {
   std::erase(s, ' ');
   return s;
 }
+
+/// A flows file for `ovs-ofctl add-flows`, in a temp dir of its own
+/// (/tmp/<prefix>-XXXXXX, removed with it).
+class OfctlFlowFile {
+ public:
+  OfctlFlowFile(const std::string& text, const std::string& prefix) {
+    std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp " + tmpl);
+    dir_ = tmpl;
+    std::ofstream(path()) << text;
+  }
+  ~OfctlFlowFile() {
+    unlink(path().c_str());
+    rmdir(dir_.c_str());
+  }
+  OfctlFlowFile(const OfctlFlowFile&) = delete;
+  OfctlFlowFile& operator=(const OfctlFlowFile&) = delete;
+  std::string path() const { return dir_ + "/flows.txt"; }
+
+ private:
+  std::string dir_;
+};
 
 /// One switch under test.
 struct OfctlSide {
