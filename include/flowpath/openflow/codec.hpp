@@ -27,12 +27,17 @@ namespace flowpath::openflow {
 
 inline constexpr size_t kErrorDataLen = 64;
 
+/// The version to answer a message of wire version v in: the highest
+/// version flowpath speaks that is not above v (1.0 below that).
+inline uint8_t reply_version(uint8_t v) noexcept {
+  return v >= kOfp14 ? kOfp14 : v >= kOfp13 ? kOfp13 : kOfp10;
+}
+
 /// The OFPT_ERROR answering `offending` (whole message bytes) with `e`.
 inline std::vector<uint8_t> make_error_reply(OfpErrc e, std::span<const uint8_t> offending) {
   uint8_t version = kOfp13;
   uint32_t xid = 0;
-  if (offending.size() >= 1)
-    version = offending[0] >= kOfp14 ? kOfp14 : offending[0] >= kOfp13 ? kOfp13 : kOfp10;
+  if (offending.size() >= 1) version = reply_version(offending[0]);
   if (offending.size() >= 8)
     xid = uint32_t(offending[4]) << 24 | uint32_t(offending[5]) << 16 |
           uint32_t(offending[6]) << 8 | offending[7];

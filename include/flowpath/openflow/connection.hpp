@@ -204,8 +204,7 @@ class Connection {
       ErrorMsg e{0, 0, false, {}};
       std::string text = "expected a hello first";
       e.data.assign(text.begin(), text.end());
-      const uint8_t reply_v = v >= kOfp14 ? kOfp14 : v >= kOfp13 ? kOfp13 : kOfp10;
-      return close_with(encode(Message{reply_v, 0, e}), text);
+      return close_with(encode(Message{reply_version(v), 0, e}), text);
     }
     Negotiated n = negotiate_version(r.message.version, h->version_bitmap);
     if (n.error) return close_with(*n.error, "no common OpenFlow version");
