@@ -18,6 +18,15 @@
 #              into both with `ovs-ofctl -O OpenFlow13 add-flows` over
 #              br-int's OpenFlow socket; every packet goes through ct() in
 #              vm1's zone (1) and recirculates, new ones are committed
+#   floor-paced  the floor again at several paces (--pace-us 1 2 4 8:
+#              it waits that long after each iteration, so it moves bigger
+#              batches): with floor's own runs, a fit of its busy cycles
+#              per packet as fixed + per-batch / batch size; each switch
+#              is then also compared with the floor AT ITS OWN BATCH SIZE
+#              ("matched own cyc"; docs/e2e-benchmark.md, "Batch-matched
+#              floor").  Batch size = packets transmitted per AF_XDP kick
+#              (sendto on the switch's core, `perf stat`, 4 s of each run
+#              from 2 s in; needs perf and --seconds 7 or more)
 #   flowpath-fw-base  flowpath-fw run by the flowpath binary of another
 #              build (--base DIR: DIR/flowpath), for an A/B of a datapath
 #              change in the same run; summarised against flowpath-fw
@@ -187,43 +196,70 @@ fw_conntrack() {  # NAME UNIXCTL FLOWS PASSES: proof that ct() ran: vm1's UDP
 }
 
 # ---- one measurement ----------------------------------------------------
+# Packets per transmit kick on the switch's core (the batch size): every
+# contestant kicks its AF_XDP TX ring with one sendto() per flush with
+# frames queued (copy mode: the kernel transmits in that call).  From 2 s
+# into the run, 4 s of `perf stat -C 1` of sendto, and the far end's count
+# over the same 4 s.  Prints "-" when perf is missing or the run is short.
+BATCH_PROBE=1
+command -v perf >/dev/null && ((SECONDS_PER_RUN >= 7)) || BATCH_PROBE=0
+batch_probe() {  # out-file
+  ((BATCH_PROBE)) || { echo - >"$1"; return; }
+  local c0 c1 kicks
+  sleep 2; c0=$(drop_count)
+  kicks=$(perf stat -x, -C 1 -e syscalls:sys_enter_sendto -- sleep 4 2>&1 >/dev/null |
+          awk -F, '/sys_enter_sendto/ {print $1}')
+  c1=$(drop_count)
+  awk -v p=$((c1 - c0)) -v k="${kicks:-0}" 'BEGIN {if (k > 0) printf "%.2f\n", p / k; else print "-"}' >"$1"
+}
 pktgen() {  # flows -> prints packets sent
   nsx "$VM1" taskset -c 0 "$BUILD/flowpath-pktgen" eth0 --dst-mac 02:00:00:00:10:00 \
     --src-mac 02:00:00:00:01:01 --src-ip 192.0.2.1 --dst-ip 192.0.2.100 \
     --flows "$1" --seconds "$SECONDS_PER_RUN" | awk '/^sent/ {print $2}'
 }
-record() {  # contestant flows run sent received cycles
-  echo "$*" >>"$RESULTS"
-  awk -v c="$1" -v f="$2" -v r="$3" -v s="$4" -v d="$5" -v y="$6" -v t="$SECONDS_PER_RUN" \
-    'BEGIN {printf "%-10s flows %-5s run %s: sent %.3f Mpps, received %.3f Mpps, loss %.2f%%, %s busy cycles/pkt\n",
-            c, f, r, s/t/1e6, d/t/1e6, (s > 0 ? 100*(s-d)/s : 0), y}'
+measure() {  # flows -> "sent received batch" of one pktgen run
+  local bf before after sent probe
+  bf=$(mktemp /tmp/fp-batch-XXXXXX)
+  batch_probe "$bf" & probe=$!
+  before=$(drop_count); sent=$(pktgen "$1"); sleep 0.2; after=$(drop_count)
+  wait "$probe" || true
+  echo "$sent $((after - before)) $(cat "$bf")"
+  rm -f "$bf"
 }
-run_floor() {  # name "if_a if_b [if_c if_d]"
-  local name=$1 ifs=$2 flows run log pid sent before after
+record() {  # contestant flows run sent received cycles batch
+  echo "$*" >>"$RESULTS"
+  awk -v c="$1" -v f="$2" -v r="$3" -v s="$4" -v d="$5" -v y="$6" -v b="${7:--}" -v t="$SECONDS_PER_RUN" \
+    'BEGIN {printf "%-10s flows %-5s run %s: sent %.3f Mpps, received %.3f Mpps, loss %.2f%%, %s busy cycles/pkt, %s pkts/kick\n",
+            c, f, r, s/t/1e6, d/t/1e6, (s > 0 ? 100*(s-d)/s : 0), y, b}'
+}
+run_floor() {  # name "if_a if_b [if_c if_d]" [pace-us...]
+  local name=$1 ifs=$2 flows run log pid m pace paces=${3:-0}
   for flows in $FLOWS; do
-    for run in $(seq "$RUNS"); do
-      log=$(mktemp /tmp/fp-floor-XXXXXX)
-      ip netns exec "$SW" taskset -c 1 "$BUILD/flowpath-floor" $ifs >"$log" 2>&1 &
-      pid=$!; PIDS+=("$pid")
-      for _ in $(seq 50); do [[ $(grep -c '^floor:' "$log") -ge $(wc -w <<<"$ifs") ]] && break; sleep 0.1; done
-      before=$(drop_count); sent=$(pktgen "$flows"); sleep 0.2; after=$(drop_count)
-      kill -INT "$pid"; wait "$pid" || true
-      record "$name" "$flows" "$run" "$sent" $((after - before)) \
-        "$(awk '/cycles_per_packet/ {print $6}' "$log")"
-      rm -f "$log"
+    for pace in $paces; do
+      for run in $(seq "$RUNS"); do
+        log=$(mktemp /tmp/fp-floor-XXXXXX)
+        ip netns exec "$SW" taskset -c 1 "$BUILD/flowpath-floor" $ifs --pace-us "$pace" >"$log" 2>&1 &
+        pid=$!; PIDS+=("$pid")
+        for _ in $(seq 50); do [[ $(grep -c '^floor:' "$log") -ge $(wc -w <<<"$ifs") ]] && break; sleep 0.1; done
+        m=($(measure "$flows"))
+        kill -INT "$pid"; wait "$pid" || true
+        record "$name" "$flows" "$run" "${m[0]}" "${m[1]}" \
+          "$(awk '/cycles_per_packet/ {print $6}' "$log")" "${m[2]}"
+        rm -f "$log"
+      done
     done
   done
 }
 run_ovs() {  # name shape [fw]
-  local name=$1 flows run sent before after hops=1
+  local name=$1 flows run m hops=1
   [[ $2 == veth ]] && hops=2
   ovs_start "$2" "${3:-}"
   for flows in $FLOWS; do
     for run in $(seq "$RUNS"); do
       learn
       ovs-appctl -t "$OVSDIR/vswitchd.ctl" dpif-netdev/pmd-stats-clear >/dev/null
-      before=$(drop_count); sent=$(pktgen "$flows"); sleep 0.2; after=$(drop_count)
-      record "$name" "$flows" "$run" "$sent" $((after - before)) "$(ovs_cycles "$hops")"
+      m=($(measure "$flows"))
+      record "$name" "$flows" "$run" "${m[0]}" "${m[1]}" "$(ovs_cycles "$hops")" "${m[2]}"
     done
     [[ ${3:-} != fw ]] || fw_conntrack "$name" "$OVSDIR/vswitchd.ctl" "$flows" \
       "$(ovs-appctl -t "$OVSDIR/vswitchd.ctl" dpif-netdev/pmd-stats-show |
@@ -245,7 +281,7 @@ run_flowpath() {  # [NAME CONFIG HOPS [fw [BINARY]]]
     return
   fi
   local name=${1:-flowpath} config=${2:-$root/examples/compute_node/compute-node.conf} hops=${3:-1}
-  local flows run sent before after pid log=$OVSDIR/$name.log sock=$OVSDIR/$name.ctl
+  local flows run m pid log=$OVSDIR/$name.log sock=$OVSDIR/$name.ctl
   nsx "$SW" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1 || true
   ip netns exec "$SW" "$fp" switch --config "$config" \
     --pmd-cores 1 --ctl "$sock" >"$log" 2>&1 &
@@ -262,13 +298,13 @@ run_flowpath() {  # [NAME CONFIG HOPS [fw [BINARY]]]
       "$fp" ctl --socket "$sock" pmd-stats-clear >/dev/null
       local prof=""
       [[ -z $PERF_DIR || $run != 1 ]] || { profile_core "$PERF_DIR/$name-$flows" & prof=$!; }
-      before=$(drop_count); sent=$(pktgen "$flows"); sleep 0.2; after=$(drop_count)
+      m=($(measure "$flows"))
       [[ -z $prof ]] || wait "$prof" || true
       # Cycles per packet entering at vm1: in the veth shape every packet
       # is received twice (vm1, then pb), as OVS's figure is scaled by hops.
-      record "$name" "$flows" "$run" "$sent" $((after - before)) \
+      record "$name" "$flows" "$run" "${m[0]}" "${m[1]}" \
         "$("$fp" ctl --socket "$sock" pmd-stats-show |
-           awk -v h="$hops" '/processing cycles per packet/ {print $6 * h}')"
+           awk -v h="$hops" '/processing cycles per packet/ {print $6 * h}')" "${m[2]}"
     done
     [[ ${4:-} != fw ]] || fw_conntrack "$name" "$sock" "$flows" \
       "$("$fp" ctl --socket "$sock" pmd-stats-show | awk '/passes per packet/ {print $NF; exit}')"
@@ -295,6 +331,7 @@ echo "e2e benchmark: ${SECONDS_PER_RUN}s x $RUNS runs, flows: $FLOWS, $(nproc) C
 for c in $ONLY; do
   case $c in
     floor) run_floor floor "vm1 eth2" ;;
+    floor-paced) run_floor floor-paced "vm1 eth2" "1 2 4 8" ;;
     ovs-patch) run_ovs ovs-patch patch ;;
     ovs-veth) run_ovs ovs-veth veth ;;
     floor2)
@@ -336,18 +373,28 @@ for c in $ONLY; do
 done
 
 echo
-echo "summary (means over runs; own cost = busy cycles/pkt minus the floor's)"
+echo "summary (means over runs; own cost = busy cycles/pkt minus the floor's;"
+echo "  matched = minus the floor fitted at the contestant's own pkts/kick, when floor runs were made)"
 awk -v t="$SECONDS_PER_RUN" '
-  { k = $1 " " $2; n[k]++; s[k] += $4; d[k] += $5; y[k] += $6; if (!(k in seen)) { seen[k]=1; order[++m]=k } }
+  { k = $1 " " $2; n[k]++; s[k] += $4; d[k] += $5; y[k] += $6; if (!(k in seen)) { seen[k]=1; order[++m]=k }
+    if ($7 != "-" && $7 + 0 > 0) { nb[k]++; b[k] += $7
+      if ($1 == "floor" || $1 == "floor-paced") { f = $2; fn[f]++; x = 1 / $7; fx[f] += x; fy[f] += $6; fxx[f] += x * x; fxy[f] += x * $6 } } }
   END {
-    printf "%-10s %6s %10s %10s %8s %10s %10s\n", "contestant", "flows", "sent Mpps", "recv Mpps", "loss%", "cyc/pkt", "own cyc"
+    for (f in fn) if (fn[f] >= 2 && fn[f] * fxx[f] - fx[f] * fx[f] > 0) {  # cycles/pkt = per_pkt + per_kick / batch
+      A[f] = (fn[f] * fxy[f] - fx[f] * fy[f]) / (fn[f] * fxx[f] - fx[f] * fx[f]); P[f] = (fy[f] - A[f] * fx[f]) / fn[f]
+      printf "floor fit (%s flows, %d runs): busy cycles/pkt = %.0f + %.0f / (pkts per kick)\n", f, fn[f], P[f], A[f] }
+    printf "%-12s %6s %10s %10s %8s %10s %10s %10s %10s\n", "contestant", "flows", "sent Mpps", "recv Mpps", "loss%", "cyc/pkt", "own cyc", "pkts/kick", "matched"
     for (i = 1; i <= m; i++) {
       k = order[i]; split(k, a, " ")
       fl = "floor " a[2]; fc = (fl in n) ? y[fl] / n[fl] : 0
-      if (a[1] == "ovs-veth" || a[1] == "flowpath-veth") { f2 = "floor2 " a[2]; if (f2 in n) fc = y[f2] / n[f2] }
+      veth = (a[1] == "ovs-veth" || a[1] == "flowpath-veth")
+      if (veth) { f2 = "floor2 " a[2]; if (f2 in n) fc = y[f2] / n[f2] }
       own = (a[1] ~ /^floor/) ? 0 : y[k] / n[k] - fc
-      printf "%-10s %6s %10.3f %10.3f %8.2f %10.0f %10.0f\n", a[1], a[2], s[k]/n[k]/t/1e6, d[k]/n[k]/t/1e6,
-             (s[k] > 0 ? 100 * (s[k] - d[k]) / s[k] : 0), y[k] / n[k], own
+      bk = (k in nb) ? b[k] / nb[k] : 0
+      mo = "-"
+      if (!veth && a[1] !~ /^floor/ && bk > 0 && (a[2] in A)) { mown[k] = y[k] / n[k] - (P[a[2]] + A[a[2]] / bk); mo = sprintf("%.0f", mown[k]) }
+      printf "%-12s %6s %10.3f %10.3f %8.2f %10.0f %10.0f %10s %10s\n", a[1], a[2], s[k]/n[k]/t/1e6, d[k]/n[k]/t/1e6,
+             (s[k] > 0 ? 100 * (s[k] - d[k]) / s[k] : 0), y[k] / n[k], own, (bk > 0 ? sprintf("%.1f", bk) : "-"), mo
       if (a[1] == "ovs-patch") ovsown[a[2]] = own
       if (a[1] == "flowpath") fpown[a[2]] = own
       if (a[1] == "ovs-veth") ovsvown[a[2]] = own
@@ -366,5 +413,10 @@ awk -v t="$SECONDS_PER_RUN" '
     for (f in fpbown) if (f in fpfown && fpbown[f] > 0) printf "firewall A/B: flowpath-fw own cost / flowpath-fw-base own cost (%s flows): %.2f\n", f, fpfown[f] / fpbown[f]
     for (f in ovsfown) if (f in ovsown) printf "firewall added cost, OVS (%s flows): %.0f cycles/pkt\n", f, ovsfown[f] - ovsown[f]
     for (f in fpfown) if (f in fpown) printf "firewall added cost, flowpath (%s flows): %.0f cycles/pkt\n", f, fpfown[f] - fpown[f]
+    # the batch-matched own costs, pairwise
+    split("flowpath:ovs-patch flowpath-fw:ovs-fw flowpath-fw-base:ovs-fw", pairs, " ")
+    for (f in A) for (j in pairs) { split(pairs[j], q, ":"); u = q[1] " " f; v = q[2] " " f
+      if ((u in mown) && (v in mown) && mown[v] > 0)
+        printf "matched: %s own cost / %s own cost (%s flows): %.2f (%.0f / %.0f cycles/pkt)\n", q[1], q[2], f, mown[u] / mown[v], mown[u], mown[v] }
   }' "$RESULTS"
 rm -f "$RESULTS"
