@@ -9,7 +9,7 @@
 #   run_side() {
 #     local P=fpx$$f D=$T/side DB dbpid swpid
 #     ovs_private_up                  # ovsdb-server in $D, namespaces $P-*
-#     ovs_private_start flowpath      # or: ovs
+#     ovs_private_start flowpath      # or: ovs, or floor (DB_FLOOR=ovsdb_floor)
 #     ovs_private_bridge flowpath     # br-int
 #     ovs_private_vm_ports afxdp      # vm1, vm2 (tag=1); afxdp or system
 #     ...measure...
@@ -84,6 +84,8 @@ ovs_private_start() {
   shift
   if [[ $side == flowpath ]]; then
     ip netns exec "$P-sw" "$B/flowpath" switch --db "$DB" --ctl "$D/switch.ctl" "$@" >"$D/switch.log" 2>&1 &
+  elif [[ $side == floor ]]; then  # bench/ovsdb/db_floor.cpp: raises cur_cfg, nothing else
+    "${DB_FLOOR:?DB_FLOOR=path of ovsdb_floor}" "$DB" >"$D/floor.log" 2>&1 &
   else
     ip netns exec "$P-sw" ovs-vswitchd "$DB" --pidfile="$D/vswitchd.pid" --unixctl="$D/vswitchd.ctl" \
       --log-file="$D/vswitchd.log" -vconsole:off --no-chdir 2>/dev/null &
@@ -97,7 +99,7 @@ ovs_private_start() {
 ovs_private_bridge() {
   local side=$1
   shift
-  if [[ $side == flowpath ]]; then
+  if [[ $side != ovs ]]; then
     vsctl add-br br-int "$@"
   else
     vsctl add-br br-int -- set bridge br-int datapath_type=netdev

@@ -49,6 +49,10 @@
 # time plus one commit, without ovs-vsctl's start, reads and exit (an
 # add-port's ovs-vsctl reads every Bridge/Port/Interface row, so its own
 # cost exceeds the paired `set` call's and "net" above keeps some of it).
+# DB_FLOOR=PATH (bench target ovsdb_floor) adds a third side, the floor:
+# a client that raises cur_cfg (and gives new interfaces an ofport) the
+# moment it reads next_cfg, and does nothing else: what ovsdb-server and
+# ovs-vsctl cost with no switch at all, the least any switch can take.
 # And ovs-vsctl's tail: from the moment cfg_monitor.py read the update that
 # raised cur_cfg (ovsdb-server sends ovs-vsctl its copy in the same pass)
 # to ovs-vsctl's return, per change (wall clock both): what ovs-vsctl does
@@ -103,12 +107,14 @@ run_side() {
     ${PORT_RING:+--port-ring "$PORT_RING"}
   ovs_private_bridge "$side"
   ovs_private_vm_ports "$kind"
-  ip netns exec "$P-vm1" ping -c 3 -i 0.2 -W 2 192.0.2.2 >/dev/null ||
-    { echo "$side: vm1 -> vm2 does not ping before the benchmark"; exit 1; }
-
-  ip netns exec "$P-vm1" ping -i 0.01 -W 1 192.0.2.2 >"$D/ping.txt" 2>&1 &
-  local pingpid=$!
-  PIDS+=("$pingpid")
+  local pingpid=
+  if [[ $side != floor ]]; then  # the floor forwards nothing
+    ip netns exec "$P-vm1" ping -c 3 -i 0.2 -W 2 192.0.2.2 >/dev/null ||
+      { echo "$side: vm1 -> vm2 does not ping before the benchmark"; exit 1; }
+    ip netns exec "$P-vm1" ping -i 0.01 -W 1 192.0.2.2 >"$D/ping.txt" 2>&1 &
+    pingpid=$!
+    PIDS+=("$pingpid")
+  fi
   sleep 0.5
   : >"$R.add"
   : >"$R.del"
@@ -183,14 +189,16 @@ run_side() {
   tail -n +"$((N + 1))" "$R.effect" | cut -d' ' -f3 | paste - "$R.delend" |
     awk '{ print $2 - $1 }' >"$R.taildel"
   sleep 0.5
-  kill -INT "$pingpid"
-  wait "$pingpid" || true
-  # received sequence numbers; lost = those missing below the last one answered
-  grep -o 'icmp_seq=[0-9]*' "$D/ping.txt" | cut -d= -f2 | sort -n | uniq >"$D/seqs"
-  local last got lost
-  last=$(tail -1 "$D/seqs")
-  got=$(wc -l <"$D/seqs")
-  lost=$((last - got))
+  local last=0 got lost=0
+  if [[ -n $pingpid ]]; then
+    kill -INT "$pingpid"
+    wait "$pingpid" || true
+    # received sequence numbers; lost = those missing below the last one answered
+    grep -o 'icmp_seq=[0-9]*' "$D/ping.txt" | cut -d= -f2 | sort -n | uniq >"$D/seqs"
+    last=$(tail -1 "$D/seqs")
+    got=$(wc -l <"$D/seqs")
+    lost=$((last - got))
+  fi
   ovs_private_down
   if [[ -n ${STRACE:-} && $side == flowpath ]]; then cp "$D/switch.log" "$STRACE/$side-$kind.log"; fi
   echo "$(stats "$R.add") $(stats "$R.del") $last $lost $(stats "$R.base") $(stats "$R.addnet")" \
@@ -236,9 +244,18 @@ report() {  # KIND
     "del $(ratio "$(pos "$oed")" "$(pos "$fed")")x  (goal: >= 5x)"
   echo "ovs-vsctl's tail (cur_cfg sent -> ovs-vsctl returned), median (p90): flowpath add ${fta}s" \
     "(${ft9}) del ${ftd}s (${ftd9}); ovs-vswitchd add ${ota}s (${ot9}) del ${otd}s (${otd9})"
+  [[ -f $T/floor-$1.result ]] || return 0
+  local lam la9 ldm ld9 lbm lan ldn lea le9 led ld9e
+  read -r lam la9 ldm ld9 _ _ lbm _ lan _ ldn _ lea le9 led ld9e _ <"$T/floor-$1.result"
+  echo "floor (bench/ovsdb/db_floor.cpp: raises cur_cfg, opens nothing), median: add ${lam}s del ${ldm}s;" \
+    "net add $(pos "$lan")s del $(pos "$ldn")s; database view add ${lea}s (${le9}) del ${led}s (${ld9e})"
+  echo "5x goal against the floor, database view: ovs-vswitchd / 5 = add" \
+    "$(echo "$oea / 5" | bc -l | awk '{printf "%.4f", $1}')s del $(echo "$oed / 5" | bc -l | awk '{printf "%.4f", $1}')s;" \
+    "no switch at all takes add ${lea}s del ${led}s; flowpath's own share (flowpath - floor): add" \
+    "$(echo "$fea - $lea" | bc -l | awk '{printf "%.4f", $1}')s del $(echo "$fed - $led" | bc -l | awk '{printf "%.4f", $1}')s"
 }
 for kind in ${KINDS:-system internal afxdp}; do
-  for side in flowpath ovs; do
+  for side in flowpath ovs ${DB_FLOOR:+floor}; do
     echo "running $side, $N ports of type $kind ..."
     run_side "$side" "$kind"
   done
