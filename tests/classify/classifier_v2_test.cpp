@@ -129,6 +129,54 @@ TEST(ClassifierV2, MatchesLinearTreesOnly) {
   for (uint32_t seed = 44; seed <= 45; ++seed) run_differential(seed, true, 300, 2000, cfg);
 }
 
+// The trees alone while their rules go one by one and nothing is
+// recompiled: every removal is read from the forest's slots, and a leaf
+// whose best rank (kept on its node) cannot beat the answer in hand is
+// passed without its entries; each lookup, single and batched, against
+// the linear reference.
+TEST(ClassifierV2, TreesAnswerWhileTheirRulesGoWithoutACompile) {
+  for (uint32_t seed = 51; seed <= 53; ++seed) {
+    RuleGen g(seed, true);
+    ClassifierV2Config cfg = sync_cfg();
+    cfg.bits_max_rules = 0;
+    cfg.bits_sparse_max_rules = 0;
+    ClassifierV2<int> c(cfg);
+    RangeLinear ref;
+    std::vector<RandomRule> pool;
+    for (int i = 0; i < 400; ++i) {
+      pool.push_back(g.rule());
+      size_t before = ref.rules.size();
+      ref.insert(pool.back(), i);
+      ASSERT_EQ(c.insert(pool.back().match, pool.back().priority, i, pool.back().ranges),
+                ref.rules.size() == before);
+    }
+    c.compile_now();
+    uint64_t compiles = c.compiles();
+    ASSERT_EQ(c.delta_size(), 0u);
+    std::vector<uint32_t> order(pool.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    for (uint32_t i = static_cast<uint32_t>(order.size()); i > 1; --i)
+      std::swap(order[i - 1], order[g.pick(i)]);
+    for (uint32_t n = 0; n < order.size(); ++n) {
+      const RandomRule& gone = pool[order[n]];
+      ASSERT_EQ(c.remove(gone.match, gone.priority, gone.ranges), ref.remove(gone));
+      FlowKey keys[8];
+      for (auto& k : keys) k = g.key_near(pool[g.pick(static_cast<uint32_t>(pool.size()))]);
+      keys[0] = g.key_near(gone);  // the key its removal should change
+      const ClassifierV2<int>::Rule* batch[8];
+      c.lookup_batch(std::span<const FlowKey>(keys, 8), batch);
+      for (int k = 0; k < 8; ++k) {
+        const auto* want = ref.lookup(keys[k]);
+        const auto* got = c.lookup(keys[k]);
+        ASSERT_EQ(got ? got->value : -1, want ? want->id : -1) << "seed " << seed << " n " << n;
+        ASSERT_EQ(batch[k], got);
+      }
+    }
+    EXPECT_EQ(c.compiles(), compiles);  // every answer above came from that one forest
+    EXPECT_EQ(c.size(), ref.rules.size());
+  }
+}
+
 TEST(ClassifierV2, MatchesLinearWithBackgroundCompiles) {
   ClassifierV2Config cfg;
   cfg.compile_min = 8;

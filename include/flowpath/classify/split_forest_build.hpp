@@ -198,6 +198,7 @@ class SplitForest<Rule>::Builder {
       leaf.count = bn_[b].b;
       leaf.rbase = bn_[b].r;
       leaf.head = bn_[b].h;
+      leaf.top = leaf.count ? t_.ranks[leaf.base] : 0;
       leaf.child = w - 7;  // modulo 2^32: step() adds 7 back
       t_.nodes[w] = leaf;
       return;

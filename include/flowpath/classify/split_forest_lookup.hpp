@@ -88,7 +88,7 @@ const Rule* SplitForest<Rule>::lookup_fast(const FlowKey& key, uint64_t v, uint6
   uint64_t top[kMaxTrees];
   for (size_t i = 0; i < nt; ++i) {  // insertion sort by the leaf's best rank
     const Node& lf = trees_[i].nodes[node[i]];
-    uint64_t r = lf.count ? trees_[i].ranks[lf.base] : 0;
+    uint64_t r = lf.top;
     size_t j = i;
     for (; j > 0 && top[j - 1] < r; --j) top[j] = top[j - 1], order[j] = order[j - 1];
     top[j] = r;
@@ -108,6 +108,7 @@ template <class Rule>
 uint32_t SplitForest<Rule>::scan(const Tree& t, const Node& leaf, const uint32_t* x,
                                  const FlowKey& key, uint64_t v, const Rule*& best,
                                  uint64_t& best_rank) const noexcept {
+  if (leaf.top <= best_rank) return 0;  // no entry can win (0 also when empty)
   const uint64_t* rk = t.ranks.data() + leaf.base;
   const uint32_t* ids = t.ids.data() + leaf.base;
   const uint32_t* rg = t.rng.data() + leaf.rbase;
@@ -118,9 +119,9 @@ uint32_t SplitForest<Rule>::scan(const Tree& t, const Node& leaf, const uint32_t
          hits &= hits - 1) {
       uint32_t i = c0 + static_cast<uint32_t>(std::countr_zero(hits));
       if (rk[i] <= best_rank) return c0 + n;
-      uint32_t id = ids[i] & ~kFullCheck;
-      if (slot_[id].gone.load(std::memory_order_relaxed) <= v) continue;
-      const Rule* r = rules_[id];
+      const Slot& sl = slot_[ids[i] & ~kFullCheck];  // one line: removal, rule
+      if (sl.gone.load(std::memory_order_relaxed) <= v) continue;
+      const Rule* r = sl.rule;
       if ((ids[i] & kFullCheck) && !r->matches(key)) continue;
       if (v < max_add_ && r->add_version > v) continue;  // a reader of an older version
       best = r;

@@ -53,7 +53,12 @@ struct alignas(64) SplitNode {
   // alone: while that rule is visible the scan never goes further, so
   // the first compare stops there (the rest serve removals).
   uint32_t head;
+  // A leaf's best rank (ranks[base], 0 when empty) on the node's own line:
+  // the leaves are ordered, and one that cannot beat the answer in hand is
+  // passed, without waiting for the leaf's entries.
+  uint64_t top;
 };
+static_assert(sizeof(SplitNode) == 64);
 struct SplitTree {
   uint32_t n_dims = 0;
   KeyDim dims[kSplitMaxDims] = {};
@@ -73,6 +78,7 @@ struct SplitTree {
 
   void prefetch_leaf(const SplitNode& lf) const noexcept {
     __builtin_prefetch(ranks.data() + lf.base);
+    __builtin_prefetch(ids.data() + lf.base);  // else the scan's slot load waits for it
     const uint32_t* r = rng.data() + lf.rbase;
     uint32_t end = std::min<uint32_t>(2 * n_dims * lf.count, 512);  // 32 lines at most
     for (uint32_t off = 0; off < end; off += 16) __builtin_prefetch(r + off);
