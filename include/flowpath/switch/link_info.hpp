@@ -253,4 +253,114 @@ inline DriverInfo read_driver(const std::string& ifname) {
   return d;
 }
 
+/// Link speed and duplex as ovs-vswitchd writes them (Interface
+/// link_speed, duplex): ETHTOOL_GSET, as OVS 3.1's netdev-linux reads it,
+/// and only the speeds OVS names (10M, 100M, 1G half or full; 10G, 40G,
+/// 100G, 1T full): another or an unknown speed gives speed_bps = 0, which
+/// OVS writes as both columns empty.  A veth reports 10 Gb/s full, a TAP
+/// 10 Mb/s full.  Takes RTNL in the kernel: not for the path of a change.
+struct LinkSettings {
+  bool found = false;     // the ioctl answered
+  int64_t speed_bps = 0;  // 0: unknown (columns cleared)
+  std::string duplex;     // "full" | "half" | "" with speed_bps 0
+};
+
+inline LinkSettings read_link_settings(const std::string& ifname) {
+  LinkSettings out;
+  if (ifname.empty() || ifname.size() >= IFNAMSIZ) return out;
+  static const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return out;
+  ethtool_cmd cmd{};
+  cmd.cmd = ETHTOOL_GSET;
+  ifreq r{};
+  std::snprintf(r.ifr_name, IFNAMSIZ, "%s", ifname.c_str());
+  r.ifr_data = reinterpret_cast<char*>(&cmd);
+  if (ioctl(fd, SIOCETHTOOL, &r) != 0) return out;
+  out.found = true;
+  uint32_t mbps = uint32_t(cmd.speed_hi) << 16 | cmd.speed;
+  bool full = cmd.duplex == DUPLEX_FULL;
+  switch (mbps) {
+    case 10:
+    case 100:
+    case 1000:
+      out.speed_bps = int64_t(mbps) * 1'000'000;
+      out.duplex = full ? "full" : "half";
+      break;
+    case 10000:
+    case 40000:
+    case 100000:
+    case 1000000:
+      out.speed_bps = int64_t(mbps) * 1'000'000;
+      out.duplex = "full";  // OVS has only the full-duplex feature bit here
+      break;
+    default:
+      break;  // SPEED_UNKNOWN, 2.5G, 25G, ...: OVS clears both columns
+  }
+  return out;
+}
+
+/// Carrier changes of the namespace's devices, as ovs-vswitchd counts
+/// Interface link_resets (netdev-linux: +1 for each rtnetlink link message
+/// whose IFF_RUNNING differs from the one before it).  A netlink socket
+/// subscribed to RTNLGRP_LINK, opened once; the kernel queues the
+/// messages, drain() reads them (non-blocking) and calls
+/// f(ifindex, name, running, deleted) for each RTM_NEWLINK (deleted =
+/// false) and RTM_DELLINK (running = false, deleted = true).  Returns false when the kernel
+/// dropped messages (ENOBUFS): the caller then compares states instead.
+/// The control thread only.
+class LinkWatch {
+ public:
+  LinkWatch() {
+    fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+    if (fd_ < 0) return;
+    sockaddr_nl a{};
+    a.nl_family = AF_NETLINK;
+    a.nl_groups = RTMGRP_LINK;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~LinkWatch() {
+    if (fd_ >= 0) close(fd_);
+  }
+  LinkWatch(const LinkWatch&) = delete;
+  LinkWatch& operator=(const LinkWatch&) = delete;
+  bool ok() const noexcept { return fd_ >= 0; }
+
+  template <class F>
+  bool drain(F&& f) {
+    if (fd_ < 0) return false;
+    bool complete = true;
+    alignas(nlmsghdr) static char buf[64 * 1024];
+    for (;;) {
+      ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == ENOBUFS) {
+        complete = false;
+        continue;
+      }
+      if (n <= 0) return complete;  // EAGAIN: drained
+      int left = int(n);
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+        if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) continue;
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg))) continue;
+        const auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
+        std::string name;
+        int len = int(h->nlmsg_len - NLMSG_LENGTH(sizeof(ifinfomsg)));
+        for (const rtattr* a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
+          if (a->rta_type == IFLA_IFNAME) {
+            const char* d = static_cast<const char*>(RTA_DATA(a));
+            name.assign(d, strnlen(d, RTA_PAYLOAD(a)));
+          }
+        bool deleted = h->nlmsg_type == RTM_DELLINK;
+        f(int64_t(ifi->ifi_index), name, !deleted && (ifi->ifi_flags & IFF_RUNNING), deleted);
+      }
+    }
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace flowpath
