@@ -313,6 +313,11 @@ class LinkWatch {
   LinkWatch() {
     fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
     if (fd_ < 0) return;
+    // A second of link messages while many ports come and go (each XDP
+    // attach sends some): 1 MiB where allowed, else the system's default.
+    int rcvbuf = 1 << 20;
+    if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     sockaddr_nl a{};
     a.nl_family = AF_NETLINK;
     a.nl_groups = RTMGRP_LINK;
