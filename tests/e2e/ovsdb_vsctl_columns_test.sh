@@ -19,7 +19,8 @@
 #        statistics       the same keys as OVS's; vm1's rx_packets >= the
 #                         pings vm1 sent (the device's counters, as OVS)
 #        link_state, admin_state, mac_in_use = the kernel's
-#        link_speed, duplex, link_resets = OVS's for the same kind of device
+#        link_speed, duplex = OVS's for the same kind of device;
+#        link_resets a count (flowpath's 0: no carrier change since the open)
 #      (the numbers themselves differ between two runs: not compared);
 #   4. link_resets: vm1's peer (eth0 in the vm1 namespace) down, then up:
 #      link_state follows, and link_resets moves by exactly 2 (OVS counts
@@ -105,7 +106,7 @@ run_side() {
     [[ $(val "$s" rx_packets) -ge 8 && -n $(vsctl get interface in1 statistics | tr -d '{}') ]] && break
     sleep 0.25
   done
-  local ifc msg
+  local ifc msg r
   for ifc in vm1 in1 br-int; do
     # The kernel's view against the database's, again for up to 3 s: both
     # switches rewrite a changed device state on their next refresh.
@@ -125,7 +126,14 @@ run_side() {
       [[ $(vsctl get interface "$ifc" link_speed) != "[]" ]] && break
       sleep 0.25
     done
-    echo "$ifc link $(vsctl get interface "$ifc" link_speed duplex link_resets | paste -sd' ')" >>"$out"
+    echo "$ifc link $(vsctl get interface "$ifc" link_speed duplex | paste -sd' ')" >>"$out"
+    # link_resets: a count; not compared with OVS's here: ovs-vswitchd
+    # wrote vm1 link_resets 1 before any carrier change in one of five runs
+    # (cause not looked into); flowpath saw no carrier change since it
+    # opened these devices.  Step 4 compares how it moves.
+    r=$(vsctl get interface "$ifc" link_resets)
+    [[ $r =~ ^[0-9]+$ ]] || fail "$side: $ifc link_resets '$r'"
+    [[ $side == ovs || $r == 0 ]] || fail "$side: $ifc link_resets $r, no carrier change since the open"
   done
   s=$(vsctl get interface vm1 statistics)
   [[ $(val "$s" rx_packets) -ge 8 ]] || fail "$side: vm1 rx_packets below the 8 pings vm1 sent: $s"
@@ -160,24 +168,24 @@ run_side() {
   local n=6 tx rx
   ip netns exec "$P-vm1" ping -c $n -i 0.2 -W 2 192.0.2.2 >/dev/null ||
     fail "$side: vm1 -> vm2 through the patch pair"
-  for _ in $(seq 80); do
-    s=$(vsctl get interface pi statistics)
-    [[ $(val "$s" tx_packets) -ge $n && $(val "$s" rx_packets) -ge $n ]] && break
+  # Both switches write counters every 5 s, and OVS's revalidators push
+  # flow statistics to its patch ports on their own period: wait until
+  # every echo request and reply is in (98 bytes each), pi and pe alike.
+  local e
+  for _ in $(seq 100); do
+    s=$(vsctl get interface pi statistics) e=$(vsctl get interface pe statistics)
+    [[ $(val "$s" tx_bytes) -ge $((98 * n)) && $(val "$s" rx_bytes) -ge $((98 * n)) &&
+      $(val "$e" rx_bytes) == $(val "$s" tx_bytes) && $(val "$e" tx_bytes) == $(val "$s" rx_bytes) ]] && break
     sleep 0.25
   done
   tx=$(val "$s" tx_packets) rx=$(val "$s" rx_packets)
   [[ $tx =~ ^[0-9]+$ && $rx =~ ^[0-9]+$ ]] || fail "$side: pi has no statistics: $s"
   ((tx >= n && tx <= n + 3 && rx >= n && rx <= n + 3)) ||
     fail "$side: pi statistics do not count the $n pings that crossed: $s"
-  (($(val "$s" tx_bytes) >= 98 * n)) || fail "$side: pi tx_bytes below $n echo requests: $s"
-  local e
-  for _ in $(seq 40); do
-    e=$(vsctl get interface pe statistics)
-    [[ $(val "$e" rx_packets) == "$tx" && $(val "$e" tx_packets) == "$rx" ]] && break
-    sleep 0.25
-  done
+  (($(val "$s" tx_bytes) >= 98 * n && $(val "$s" rx_bytes) >= 98 * n)) ||
+    fail "$side: pi bytes below $n echo requests and replies: $s"
   [[ $(val "$e" rx_packets) == "$tx" && $(val "$e" tx_packets) == "$rx" &&
-    $(val "$e" rx_bytes) == $(val "$s" tx_bytes) ]] ||
+    $(val "$e" rx_bytes) == $(val "$s" tx_bytes) && $(val "$e" tx_bytes) == $(val "$s" rx_bytes) ]] ||
     fail "$side: pe statistics are not pi's crossed: pi $s, pe $e"
   echo "pi statistics-keys $(keys "$s" | paste -sd,)" >>"$out"
   echo "pi state $(vsctl get interface pi admin_state link_state link_resets ifindex | paste -sd' ')" >>"$out"
