@@ -80,7 +80,12 @@ class SwitchDb {
   const Trace& trace() const noexcept { return trace_; }
   /// After the write-back of an update was sent: work for the next change
   /// that is better done now than on its critical path (Switch::prepare_spare).
-  void after_sent() { sw_.prepare_spare(); }
+  /// Also reads the kernel's queued link messages (carrier changes) here
+  /// rather than on the change's path.
+  void after_sent() {
+    drain_carriers();
+    sw_.prepare_spare();
+  }
   /// Periodic (the control loop, once a second): the rows whose device
   /// state (link, admin, MAC) changed since they were written.  Nothing
   /// is applied: the replica is the one on_replica last applied.
@@ -197,7 +202,7 @@ class SwitchDb {
     st.status = drv.second;
     // link_resets: counted from the port's open (a change that opened the
     // device starts again at 0, as OVS's netdev does).
-    Carrier& c = carrier(dev, ds, !every && last_.was_opened(port));
+    Carrier& c = carrier(dev, ds, !every && last_.was_opened(port), every);
     st.link_resets = c.resets;
     // Speed and duplex: read by the refresh for a new device and after each
     // carrier change (a link may come back at another speed).
@@ -232,20 +237,24 @@ class SwitchDb {
   // Carrier changes, as ovs-vswitchd's netdev-linux counts link_resets:
   // each rtnetlink message for the device whose IFF_RUNNING differs from
   // the last one seen.  The messages queue on watch_ (link_info.hpp,
-  // LinkWatch) and are read by the refresh, and before a device's count
-  // starts (so messages from before the open are not counted).  A state
-  // read that differs from the last one seen counts too: that covers
-  // messages the kernel dropped (ENOBUFS) without counting one twice.
+  // LinkWatch) and are read by the refresh and after each write-back is
+  // sent (after_sent), never on the path of a change.  A count that a
+  // change starts is `fresh` until that next read: the messages queued by
+  // then may be from before the open (a TAP the open created, say), so
+  // they set the state without counting.  A state read that differs from
+  // the last one seen counts too: that covers messages the kernel dropped
+  // (ENOBUFS) and a change in the few ms before that read, without
+  // counting one twice.
   struct Carrier {
     int64_t ifindex = 0, resets = 0;
-    bool running = false;
+    bool running = false, fresh = false;
   };
-  Carrier& carrier(const std::string& dev, const LinkInfo& ds, bool opened) {
+  // every: called by the refresh, which has just read the messages.
+  Carrier& carrier(const std::string& dev, const LinkInfo& ds, bool opened, bool every) {
     auto it = carriers_.find(dev);
     if (opened || it == carriers_.end() || it->second.ifindex != ds.ifindex) {
-      drain_carriers();
       Carrier& c = carriers_[dev];
-      c = {ds.ifindex, 0, ds.link_up};
+      c = {ds.ifindex, 0, ds.link_up, !every};
       return c;
     }
     Carrier& c = it->second;
@@ -262,10 +271,11 @@ class SwitchDb {
       if (deleted) {
         carriers_.erase(it);
       } else if (it->second.running != running) {
-        ++it->second.resets;
+        if (!it->second.fresh) ++it->second.resets;
         it->second.running = running;
       }
     });
+    for (auto& [dev, c] : carriers_) c.fresh = false;
   }
   // Off the path of a change (the refresh): the columns whose values do not
   // depend on the configuration, written once per row.  Open_vSwitch
