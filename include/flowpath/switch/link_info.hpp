@@ -4,11 +4,12 @@
 // link state), MAC, ifindex, MTU and the device counters, from rtnetlink
 // (RTM_GETLINK: one request and one reply per device, or one dump for
 // every device of the namespace); the driver (name, version, firmware)
-// from ETHTOOL_GDRVINFO.
+// from ETHTOOL_GDRVINFO; speed and duplex from ETHTOOL_GSET.
 //
 //   LinkInfo l = read_link("vm1");            // l.found, l.mtu, l.stats.rx_bytes, ...
 //   std::map<std::string, LinkInfo> all = read_all_links();   // one dump
 //   DriverInfo d = read_driver("vm1");        // {"veth", "1.0", ""}
+//   LinkSettings ls = read_link_settings("vm1");  // {true, 10000000000, "full"}
 //
 // The sockets are opened once per process and used by the control thread
 // only (the one that writes the database).  Errors are "not found" (found
@@ -298,74 +299,5 @@ inline LinkSettings read_link_settings(const std::string& ifname) {
   }
   return out;
 }
-
-/// Carrier changes of the namespace's devices, as ovs-vswitchd counts
-/// Interface link_resets (netdev-linux: +1 for each rtnetlink link message
-/// whose IFF_RUNNING differs from the one before it).  A netlink socket
-/// subscribed to RTNLGRP_LINK, opened once; the kernel queues the
-/// messages, drain() reads them (non-blocking) and calls
-/// f(ifindex, name, running, deleted) for each RTM_NEWLINK (deleted =
-/// false) and RTM_DELLINK (running = false, deleted = true).  Returns false when the kernel
-/// dropped messages (ENOBUFS): the caller then compares states instead.
-/// The control thread only.
-class LinkWatch {
- public:
-  LinkWatch() {
-    fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-    if (fd_ < 0) return;
-    // A second of link messages while many ports come and go (each XDP
-    // attach sends some): 1 MiB where allowed, else the system's default.
-    int rcvbuf = 1 << 20;
-    if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
-      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    sockaddr_nl a{};
-    a.nl_family = AF_NETLINK;
-    a.nl_groups = RTMGRP_LINK;
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      close(fd_);
-      fd_ = -1;
-    }
-  }
-  ~LinkWatch() {
-    if (fd_ >= 0) close(fd_);
-  }
-  LinkWatch(const LinkWatch&) = delete;
-  LinkWatch& operator=(const LinkWatch&) = delete;
-  bool ok() const noexcept { return fd_ >= 0; }
-
-  template <class F>
-  bool drain(F&& f) {
-    if (fd_ < 0) return false;
-    bool complete = true;
-    alignas(nlmsghdr) static char buf[64 * 1024];
-    for (;;) {
-      ssize_t n = recv(fd_, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == ENOBUFS) {
-        complete = false;
-        continue;
-      }
-      if (n <= 0) return complete;  // EAGAIN: drained
-      int left = int(n);
-      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-        if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) continue;
-        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg))) continue;
-        const auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
-        std::string name;
-        int len = int(h->nlmsg_len - NLMSG_LENGTH(sizeof(ifinfomsg)));
-        for (const rtattr* a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
-          if (a->rta_type == IFLA_IFNAME) {
-            const char* d = static_cast<const char*>(RTA_DATA(a));
-            name.assign(d, strnlen(d, RTA_PAYLOAD(a)));
-          }
-        bool deleted = h->nlmsg_type == RTM_DELLINK;
-        f(int64_t(ifi->ifi_index), name, !deleted && (ifi->ifi_flags & IFF_RUNNING), deleted);
-      }
-    }
-  }
-
- private:
-  int fd_ = -1;
-};
 
 }  // namespace flowpath

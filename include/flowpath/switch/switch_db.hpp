@@ -31,8 +31,8 @@
 // state changed, and every 5 s the Interface statistics (one netlink dump),
 // in the same transaction: never on the path of a change.  It also reads
 // link_speed / duplex (ETHTOOL_GSET, RTNL: once per device and after each
-// carrier change), counts link_resets from the kernel's link messages
-// (a netlink socket subscribed to link changes, read there), and writes
+// carrier change), counts link_resets (link_resets.hpp: the kernel's link
+// messages, read there and after each write-back is sent), and writes
 // once the columns that do not depend on the configuration (Open_vSwitch
 // datapath_types / iface_types / dpdk_version, Bridge datapath_version).
 // Patch ports are written as OVS writes them (up, ifindex 0, a MAC, the
@@ -51,6 +51,7 @@
 #include "flowpath/ovsdb/ops.hpp"
 #include "flowpath/ovsdb/to_config.hpp"
 #include "flowpath/switch/link_info.hpp"
+#include "flowpath/switch/link_resets.hpp"
 #include "flowpath/switch/switch.hpp"
 
 namespace flowpath {
@@ -83,7 +84,7 @@ class SwitchDb {
   /// Also reads the kernel's queued link messages (carrier changes) here
   /// rather than on the change's path.
   void after_sent() {
-    drain_carriers();
+    resets_.read();
     sw_.prepare_spare();
   }
   /// Periodic (the control loop, once a second): the rows whose device
@@ -95,7 +96,7 @@ class SwitchDb {
   /// devices, the rows whose counters moved.
   ovsdb::Json refresh(const ovsdb::Replica& replica) {
     ovsdb::DbConfig d = ovsdb::to_switch_config(replica);
-    drain_carriers();
+    resets_.read();
     ovsdb::Json ops = write_back(d, true);
     constants(d, ops);
     int64_t now = steady_now_ns();
@@ -201,15 +202,17 @@ class SwitchDb {
     }
     st.status = drv.second;
     // link_resets: counted from the port's open (a change that opened the
-    // device starts again at 0, as OVS's netdev does).
-    Carrier& c = carrier(dev, ds, !every && last_.was_opened(port), every);
-    st.link_resets = c.resets;
+    // device starts again at 0, as OVS's netdev does); a count a change
+    // starts is fresh until the next read (link_resets.hpp).
+    if ((!every && last_.was_opened(port)) || !resets_.known(dev, ds.ifindex))
+      resets_.start(dev, ds.ifindex, ds.link_up, !every);
+    st.link_resets = resets_.observe(dev, ds.ifindex, ds.link_up);
     // Speed and duplex: read by the refresh for a new device and after each
     // carrier change (a link may come back at another speed).
     auto& ls = settings_[dev];
     if (ls.ifindex != ds.ifindex && !every) ls = {};
-    if (every && (ls.ifindex != ds.ifindex || ls.resets != c.resets))
-      ls = {ds.ifindex, c.resets, read_link_settings(dev)};
+    if (every && (ls.ifindex != ds.ifindex || ls.resets != st.link_resets))
+      ls = {ds.ifindex, st.link_resets, read_link_settings(dev)};
     st.link_speed = ls.settings.speed_bps;
     st.duplex = ls.settings.duplex;
     return st;
@@ -233,49 +236,6 @@ class SwitchDb {
                   unsigned(h) & 0xff);
     st.mac_in_use = mac;
     return st;
-  }
-  // Carrier changes, as ovs-vswitchd's netdev-linux counts link_resets:
-  // each rtnetlink message for the device whose IFF_RUNNING differs from
-  // the last one seen.  The messages queue on watch_ (link_info.hpp,
-  // LinkWatch) and are read by the refresh and after each write-back is
-  // sent (after_sent), never on the path of a change.  A count that a
-  // change starts is `fresh` until that next read: the messages queued by
-  // then may be from before the open (a TAP the open created, say), so
-  // they set the state without counting.  A state read that differs from
-  // the last one seen counts too: that covers messages the kernel dropped
-  // (ENOBUFS) and a change in the few ms before that read, without
-  // counting one twice.
-  struct Carrier {
-    int64_t ifindex = 0, resets = 0;
-    bool running = false, fresh = false;
-  };
-  // every: called by the refresh, which has just read the messages.
-  Carrier& carrier(const std::string& dev, const LinkInfo& ds, bool opened, bool every) {
-    auto it = carriers_.find(dev);
-    if (opened || it == carriers_.end() || it->second.ifindex != ds.ifindex) {
-      Carrier& c = carriers_[dev];
-      c = {ds.ifindex, 0, ds.link_up, !every};
-      return c;
-    }
-    Carrier& c = it->second;
-    if (c.running != ds.link_up) {
-      ++c.resets;
-      c.running = ds.link_up;
-    }
-    return c;
-  }
-  void drain_carriers() {
-    watch_.drain([&](int64_t ifindex, const std::string& name, bool running, bool deleted) {
-      auto it = carriers_.find(name);
-      if (it == carriers_.end() || it->second.ifindex != ifindex) return;
-      if (deleted) {
-        carriers_.erase(it);
-      } else if (it->second.running != running) {
-        if (!it->second.fresh) ++it->second.resets;
-        it->second.running = running;
-      }
-    });
-    for (auto& [dev, c] : carriers_) c.fresh = false;
   }
   // Off the path of a change (the refresh): the columns whose values do not
   // depend on the configuration, written once per row.  Open_vSwitch
@@ -399,8 +359,7 @@ class SwitchDb {
     LinkSettings settings;
   };
   std::map<std::string, Settings> settings_;       // device -> link speed, duplex
-  std::map<std::string, Carrier> carriers_;        // device -> carrier changes since opened
-  LinkWatch watch_;                                // the kernel's link messages
+  LinkResets resets_;                              // carrier changes since opened
   std::map<std::string, bool> constants_written_;  // row UUID -> constants written
   int64_t next_stats_ns_ = 0;
   uint64_t devices_read_ = 0;
