@@ -14,10 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "flowpath/bridge/controller_sink.hpp"
 #include "flowpath/bridge/openflow_table.hpp"
 #include "flowpath/bridge/port.hpp"
 #include "flowpath/classify/classifier.hpp"
-#include "flowpath/bridge/controller_sink.hpp"
+#include "flowpath/core/stats.hpp"
 #include "flowpath/l2/mac_table.hpp"
 
 namespace flowpath {
@@ -33,10 +34,20 @@ struct BridgePort {
   Bridge* bridge = nullptr;
   uint32_t dp_port = 0;        // datapath port number; 0 for patch ports
   BridgePort* peer = nullptr;  // patch ports: the other end
+  // Patch ports: packets and bytes that crossed to the peer (tx) and came
+  // from it (rx) since the port was added, as OVS counts a patch port's
+  // statistics.  Every datapath flow whose translation crossed carries
+  // both (Xlate::output_port), so each hit of the flow counts here, as it
+  // counts in the rules it went through.  Null for other ports.
+  std::shared_ptr<RuleStats> patch_tx, patch_rx;
 
   const std::string& name() const noexcept { return cfg.name; }
   uint32_t ofport() const noexcept { return cfg.ofport; }
   bool is_patch() const noexcept { return cfg.type == PortType::kPatch; }
+  void make_patch_counters() {
+    patch_tx = std::make_shared<RuleStats>();
+    patch_rx = std::make_shared<RuleStats>();
+  }
 };
 
 class Bridge {

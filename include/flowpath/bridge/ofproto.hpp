@@ -60,6 +60,8 @@ class Ofproto {
         if (!p->is_patch()) {
           p->dp_port = uint32_t(dp_ports_.size() + 1);
           dp_ports_.push_back(p.get());
+        } else {
+          p->make_patch_counters();
         }
         bridges_[i]->add_port(p.get());
         ports_.push_back(std::move(p));
@@ -280,9 +282,12 @@ class Ofproto {
     if (!p->is_patch()) {
       p->dp_port = dp;
       dp_ports_.at(dp - 1) = p.get();
-    } else if (BridgePort* q = find_port(pc.peer); q && q->is_patch() && q->cfg.peer == pc.name) {
-      p->peer = q;
-      q->peer = p.get();
+    } else {
+      p->make_patch_counters();
+      if (BridgePort* q = find_port(pc.peer); q && q->is_patch() && q->cfg.peer == pc.name) {
+        p->peer = q;
+        q->peer = p.get();
+      }
     }
     b.add_port(p.get());
     ports_.push_back(std::move(p));

@@ -282,6 +282,10 @@ inline void Xlate::output_ofport(uint32_t ofport) {
 inline void Xlate::output_port(BridgePort& port) {
   if (port.is_patch()) {
     if (!port.peer) return;
+    // Counted as OVS counts patch ports: tx here, rx at the peer, by every
+    // hit of the datapath flow (bridge.hpp, BridgePort::patch_tx).
+    if (port.patch_tx) out_.stats.push_back(port.patch_tx);
+    if (port.peer->patch_rx) out_.stats.push_back(port.peer->patch_rx);
     // The peer bridge sees the packet as it is now; its changes to the
     // logical flow do not leak back into this bridge.
     FlowKey saved = flow_;

@@ -15,8 +15,10 @@
 // Interface ofport is the OpenFlow number (-1 with `error` set when the
 // switch could not open the interface); link_state/admin_state/mac_in_use
 // are what `ovs-vsctl list interface` shows, with ifindex, mtu, status
-// (the driver) and statistics (the device's counters); Bridge datapath_id is 16 hex
-// digits.  An empty optional string clears its column.
+// (the driver), statistics (the device's counters), link_speed / duplex
+// (ethtool) and link_resets (carrier changes); Bridge datapath_id is 16 hex
+// digits; the Open_vSwitch row's datapath_types / iface_types say what the
+// switch supports.  An empty optional string clears its column.
 // Thread-safety: pure functions.
 #pragma once
 
@@ -24,6 +26,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "flowpath/ovsdb/datum.hpp"
 #include "flowpath/ovsdb/rows.hpp"
@@ -60,10 +63,13 @@ struct InterfaceState {
   std::string admin_state;  // "up" | "down" | ""
   std::string mac_in_use;   // "xx:xx:xx:xx:xx:xx" | ""
   std::string error;        // "" = no error
-  int64_t ifindex = 0;      // 0: unknown (cleared)
+  int64_t ifindex = -1;     // -1: unknown (cleared); 0 is a patch port's (as OVS)
   int64_t mtu = 0;          // 0: unknown (cleared)
   // `status`: driver_name, driver_version, firmware_version as OVS (empty: cleared)
   std::map<std::string, std::string> status;
+  int64_t link_speed = 0;    // bits/s; 0: unknown (cleared, and duplex with it)
+  std::string duplex;        // "full" | "half" | "" (cleared)
+  int64_t link_resets = -1;  // carrier changes since opened; -1: cleared
 };
 
 inline Json op_interface_state(const Uuid& iface, const InterfaceState& s) {
@@ -72,9 +78,12 @@ inline Json op_interface_state(const Uuid& iface, const InterfaceState& s) {
               {"admin_state", optional_string_datum(s.admin_state)},
               {"mac_in_use", optional_string_datum(s.mac_in_use)},
               {"error", optional_string_datum(s.error)},
-              {"ifindex", optional_integer_datum(s.ifindex)},
+              {"ifindex", s.ifindex >= 0 ? Json(s.ifindex) : make_set({})},
               {"mtu", optional_integer_datum(s.mtu)},
-              {"status", string_map_datum(s.status)}};
+              {"status", string_map_datum(s.status)},
+              {"link_speed", optional_integer_datum(s.link_speed)},
+              {"duplex", optional_string_datum(s.link_speed ? s.duplex : "")},
+              {"link_resets", s.link_resets >= 0 ? Json(s.link_resets) : make_set({})}};
   return op_update_row("Interface", iface, std::move(row));
 }
 
@@ -101,6 +110,32 @@ inline std::string format_datapath_id(uint64_t dpid) {
 
 inline Json op_bridge_datapath_id(const Uuid& bridge, const std::string& dpid) {
   return op_update_row("Bridge", bridge, {{"datapath_id", optional_string_datum(dpid)}});
+}
+
+/// Bridge datapath_version (OVS: "<built-in>" for its userspace datapath).
+inline Json op_bridge_datapath_version(const Uuid& bridge, const std::string& version) {
+  return op_update_row("Bridge", bridge, {{"datapath_version", version}});
+}
+
+/// What the switch supports, in the Open_vSwitch row, as ovs-vswitchd
+/// writes it once it runs (Neutron's agent reads datapath_types and
+/// iface_types): sets of names; DPDK: initialized false, version "none"
+/// (ovs-vswitchd built without DPDK writes the same).
+struct SwitchCapabilities {
+  std::vector<std::string> datapath_types, iface_types;
+  std::string dpdk_version = "none";
+};
+
+inline Json op_capabilities(const Uuid& root, const SwitchCapabilities& c) {
+  auto set_of = [](const std::vector<std::string>& v) {
+    std::vector<Json> atoms(v.begin(), v.end());
+    return make_set(atoms);
+  };
+  return op_update_row("Open_vSwitch", root,
+                       {{"datapath_types", set_of(c.datapath_types)},
+                        {"iface_types", set_of(c.iface_types)},
+                        {"dpdk_initialized", false},
+                        {"dpdk_version", optional_string_datum(c.dpdk_version)}});
 }
 
 /// Open_vSwitch cur_cfg: "the configuration up to next_cfg is in effect".

@@ -29,7 +29,14 @@
 // the periodic refresh, never on the path of a change.
 // refresh() (once a second) reads every device and writes the rows whose
 // state changed, and every 5 s the Interface statistics (one netlink dump),
-// in the same transaction: never on the path of a change.  A row is written only when what we
+// in the same transaction: never on the path of a change.  It also reads
+// link_speed / duplex (ETHTOOL_GSET, RTNL: once per device and after each
+// carrier change), counts link_resets (link_resets.hpp: the kernel's link
+// messages, read there and after each write-back is sent), and writes
+// once the columns that do not depend on the configuration (Open_vSwitch
+// datapath_types / iface_types / dpdk_version, Bridge datapath_version).
+// Patch ports are written as OVS writes them (up, ifindex 0, a MAC, the
+// packets that crossed the pair as statistics).  A row is written only when what we
 // would write differs from what we last wrote, so our own writes (which
 // the monitor echoes back) end the exchange.
 // forget() drops that memory (after a reconnect or a failed transaction).
@@ -44,6 +51,7 @@
 #include "flowpath/ovsdb/ops.hpp"
 #include "flowpath/ovsdb/to_config.hpp"
 #include "flowpath/switch/link_info.hpp"
+#include "flowpath/switch/link_resets.hpp"
 #include "flowpath/switch/switch.hpp"
 
 namespace flowpath {
@@ -73,7 +81,12 @@ class SwitchDb {
   const Trace& trace() const noexcept { return trace_; }
   /// After the write-back of an update was sent: work for the next change
   /// that is better done now than on its critical path (Switch::prepare_spare).
-  void after_sent() { sw_.prepare_spare(); }
+  /// Also reads the kernel's queued link messages (carrier changes) here
+  /// rather than on the change's path.
+  void after_sent() {
+    resets_.read();
+    sw_.prepare_spare();
+  }
   /// Periodic (the control loop, once a second): the rows whose device
   /// state (link, admin, MAC) changed since they were written.  Nothing
   /// is applied: the replica is the one on_replica last applied.
@@ -83,7 +96,9 @@ class SwitchDb {
   /// devices, the rows whose counters moved.
   ovsdb::Json refresh(const ovsdb::Replica& replica) {
     ovsdb::DbConfig d = ovsdb::to_switch_config(replica);
+    resets_.read();
     ovsdb::Json ops = write_back(d, true);
+    constants(d, ops);
     int64_t now = steady_now_ns();
     if (now >= next_stats_ns_) {
       next_stats_ns_ = now + stats_interval_ms * 1'000'000;
@@ -97,6 +112,7 @@ class SwitchDb {
     written_.clear();
     bound_.clear();
     stats_written_.clear();
+    constants_written_.clear();
   }
   const ApplyResult& last_result() const noexcept { return last_; }
   /// Devices read so far (two ioctls each): what a change costs here.
@@ -120,7 +136,7 @@ class SwitchDb {
         st.ofport = -1;
         st.error = *err;
       } else {
-        st = device_state(b.port, every);
+        st = device_state(b.port, b.interface_uuid, every);
         st.ofport = b.ofport;
       }
       write_interface(b.interface_uuid, st, ops);
@@ -154,11 +170,14 @@ class SwitchDb {
     return nullptr;
   }
   // every (the periodic refresh, off the path of a change) also reads the
-  // driver, which takes RTNL; a change writes the status known so far.
-  ovsdb::InterfaceState device_state(const std::string& port, bool every) {
+  // driver and the link settings (ethtool: RTNL); a change writes what is
+  // known so far of them, and link_resets from the carrier count.
+  ovsdb::InterfaceState device_state(const std::string& port, const ovsdb::Uuid& iface,
+                                     bool every) {
     ovsdb::InterfaceState st;
     const PortConfig* pc = sw_.config().find_port(port);
-    if (!pc || pc->type == PortType::kPatch) return st;  // OVS leaves these empty for patch
+    if (!pc) return st;
+    if (pc->type == PortType::kPatch) return patch_state(iface);
     const std::string dev = device_name(*pc);
     ++devices_read_;
     LinkInfo ds = read_link_unlocked(dev);
@@ -182,7 +201,65 @@ class SwitchDb {
                       {"firmware_version", di.firmware}};
     }
     st.status = drv.second;
+    // link_resets: counted from the port's open (a change that opened the
+    // device starts again at 0, as OVS's netdev does); a count a change
+    // starts is fresh until the next read (link_resets.hpp).
+    if ((!every && last_.was_opened(port)) || !resets_.known(dev, ds.ifindex))
+      resets_.start(dev, ds.ifindex, ds.link_up, !every);
+    st.link_resets = resets_.observe(dev, ds.ifindex, ds.link_up);
+    // Speed and duplex: read by the refresh for a new device and after each
+    // carrier change (a link may come back at another speed).
+    auto& ls = settings_[dev];
+    if (ls.ifindex != ds.ifindex && !every) ls = {};
+    if (every && (ls.ifindex != ds.ifindex || ls.resets != st.link_resets))
+      ls = {ds.ifindex, st.link_resets, read_link_settings(dev)};
+    st.link_speed = ls.settings.speed_bps;
+    st.duplex = ls.settings.duplex;
     return st;
+  }
+  // A patch port has no device: OVS's netdev-vport reports it up, ifindex
+  // 0, no carrier change and a random MAC (here one derived from the
+  // Interface row, so it stays while the row does: locally administered,
+  // unicast).
+  static ovsdb::InterfaceState patch_state(const ovsdb::Uuid& iface) {
+    ovsdb::InterfaceState st;
+    st.admin_state = "up";
+    st.link_state = "up";
+    st.ifindex = 0;
+    st.link_resets = 0;
+    uint64_t h = 1469598103934665603ull;
+    for (char ch : iface) h = (h ^ uint8_t(ch)) * 1099511628211ull;
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x",
+                  unsigned((h >> 40) & 0xfc) | 0x02u, unsigned(h >> 32) & 0xff,
+                  unsigned(h >> 24) & 0xff, unsigned(h >> 16) & 0xff, unsigned(h >> 8) & 0xff,
+                  unsigned(h) & 0xff);
+    st.mac_in_use = mac;
+    return st;
+  }
+  // Off the path of a change (the refresh): the columns whose values do not
+  // depend on the configuration, written once per row.  Open_vSwitch
+  // datapath_types / iface_types (what this switch accepts: bridges of
+  // either OVS datapath type run on flowpath's userspace datapath, as
+  // OVS's netdev), dpdk_version "none"; each Bridge's datapath_version
+  // "<built-in>" (the datapath is the switch process, as OVS's netdev).
+  void constants(const ovsdb::DbConfig& d, ovsdb::Json& ops) {
+    std::map<std::string, bool> seen;
+    if (!d.root.empty()) {
+      seen[d.root] = true;
+      if (!constants_written_.count(d.root)) {
+        ovsdb::SwitchCapabilities caps;
+        caps.datapath_types = {"netdev", "system"};
+        caps.iface_types = {"afxdp", "internal", "patch", "system"};
+        ops.push_back(ovsdb::op_capabilities(d.root, caps));
+      }
+    }
+    for (const auto& b : d.bridges) {
+      seen[b.uuid] = true;
+      if (!constants_written_.count(b.uuid))
+        ops.push_back(ovsdb::op_bridge_datapath_version(b.uuid, "<built-in>"));
+    }
+    constants_written_ = std::move(seen);
   }
   static std::string device_name(const PortConfig& pc) {
     auto it = pc.options.find("ifname");
@@ -191,14 +268,35 @@ class SwitchDb {
   // Interface statistics as ovs-vswitchd's netdev-linux reports them: the
   // kernel's counters of the device; for an internal port (a TAP device)
   // swapped, since what the kernel receives from the TAP the switch sent
-  // (OVS does the same).  Patch ports have no device: left empty.
+  // (OVS does the same).  A patch port has no device: its rx/tx packets
+  // and bytes are what crossed the pair (BridgePort::patch_tx / patch_rx,
+  // counted by the datapath flows), the four keys OVS writes for one.
   void statistics(const ovsdb::DbConfig& d, ovsdb::Json& ops) {
     std::map<std::string, LinkInfo> links = read_all_links();
     std::map<std::string, std::string> seen;
+    auto write = [&](const ovsdb::Uuid& u, const std::map<std::string, int64_t>& m) {
+      ovsdb::Json op = ovsdb::op_interface_statistics(u, m);
+      std::string text = op.dump();
+      seen[u] = text;
+      auto w = stats_written_.find(u);
+      if (w == stats_written_.end() || w->second != text) ops.push_back(std::move(op));
+    };
     for (const auto& b : d.bindings) {
       if (failure(b.port)) continue;
       const PortConfig* pc = sw_.config().find_port(b.port);
-      if (!pc || pc->type == PortType::kPatch) continue;
+      if (!pc) continue;
+      if (pc->type == PortType::kPatch) {
+        const BridgePort* bp = sw_.ofproto().find_port(b.port);
+        if (!bp || !bp->patch_tx || !bp->patch_rx) continue;
+        auto n = [](const std::atomic<uint64_t>& a) {
+          return int64_t(a.load(std::memory_order_relaxed));
+        };
+        write(b.interface_uuid, {{"rx_packets", n(bp->patch_rx->packets)},
+                                 {"rx_bytes", n(bp->patch_rx->bytes)},
+                                 {"tx_packets", n(bp->patch_tx->packets)},
+                                 {"tx_bytes", n(bp->patch_tx->bytes)}});
+        continue;
+      }
       auto l = links.find(device_name(*pc));
       if (l == links.end() || !l->second.has_stats) continue;
       LinkStats k = l->second.stats;
@@ -222,12 +320,7 @@ class SwitchDb {
                                           {"rx_crc_err", int64_t(k.rx_crc_errors)},
                                           {"rx_frame_err", int64_t(k.rx_frame_errors)},
                                           {"rx_missed_errors", int64_t(k.rx_missed_errors)}};
-      ovsdb::Json op = ovsdb::op_interface_statistics(b.interface_uuid, m);
-      std::string text = op.dump();
-      seen[b.interface_uuid] = text;
-      auto w = stats_written_.find(b.interface_uuid);
-      if (w != stats_written_.end() && w->second == text) continue;
-      ops.push_back(std::move(op));
+      write(b.interface_uuid, m);
     }
     stats_written_ = std::move(seen);
   }
@@ -261,6 +354,13 @@ class SwitchDb {
   std::map<std::string, std::string> stats_written_;  // row UUID -> statistics last written
   std::map<std::string, std::pair<int64_t, std::map<std::string, std::string>>>
       drivers_;  // device -> (ifindex read at, status)
+  struct Settings {
+    int64_t ifindex = 0, resets = -1;  // read at
+    LinkSettings settings;
+  };
+  std::map<std::string, Settings> settings_;       // device -> link speed, duplex
+  LinkResets resets_;                              // carrier changes since opened
+  std::map<std::string, bool> constants_written_;  // row UUID -> constants written
   int64_t next_stats_ns_ = 0;
   uint64_t devices_read_ = 0;
 };
