@@ -81,7 +81,8 @@ inline void port_desc(Writer& w, uint8_t v, const PortDesc& p) {
   w.bytes(p.hw_addr.b.data(), 6);
   if (!v10(v)) w.zeros(2);
   w.str(p.name, 16);
-  for (uint32_t f : {p.config, p.state, p.curr, p.advertised, p.supported, p.peer}) w.u32(f);
+  const uint32_t state = v10(v) ? p.state & kPortState10Mask : p.state;  // no LIVE in 1.0
+  for (uint32_t f : {p.config, state, p.curr, p.advertised, p.supported, p.peer}) w.u32(f);
   if (!v10(v)) w.u32(p.curr_speed), w.u32(p.max_speed);
 }
 

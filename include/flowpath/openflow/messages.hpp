@@ -45,6 +45,14 @@ struct EchoReply {
 struct FeaturesRequest {
   friend bool operator==(const FeaturesRequest&, const FeaturesRequest&) = default;
 };
+/// PortDesc::config bits (OFPPC_*, the same numbers in 1.0 and 1.3+;
+/// NO_FLOOD is 1.0's, kept by OVS in every version) and PortDesc::state
+/// bits as OpenFlow 1.3 numbers them (LIVE is 1.1+: a 1.0 encoding drops
+/// it, as OVS's; 1.0's STP bits are kept).
+inline constexpr uint32_t kPortConfigDown = 1, kPortConfigNoRecv = 4, kPortConfigNoFlood = 0x10,
+                          kPortConfigNoFwd = 0x20, kPortConfigNoPacketIn = 0x40;
+inline constexpr uint32_t kPortStateLinkDown = 1, kPortStateBlocked = 2, kPortStateLive = 4;
+inline constexpr uint32_t kPortState10Mask = 0x301;  // LINK_DOWN and the STP field
 struct PortDesc {
   uint32_t port_no = 0;
   EthAddr hw_addr;

@@ -63,12 +63,14 @@
 // never both at once (the Switch's lock order).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
 #include <thread>
 
 #include "flowpath/openflow/backend.hpp"
+#include "flowpath/switch/link_info.hpp"
 #include "flowpath/switch/switch.hpp"
 
 namespace flowpath {
@@ -130,17 +132,42 @@ class OfprotoBackend : public openflow::SwitchBackend {
   /// Flow-removed messages for the remembered rules that are gone (see above).
   std::vector<openflow::FlowRemoved> take_removed();
 
+  /// The bridge's ports as OpenFlow describes them, with their state as
+  /// OVS's netdev-linux gives it: a port on a kernel device (AF_XDP,
+  /// packet socket, TAP) reads the device's flags (link_info.hpp: one
+  /// ioctl per port, after the Ofproto's mutex is released) — down by
+  /// `ip link set DEV down` -> config PORT_DOWN; no carrier (the veth
+  /// peer down) or down -> state LINK_DOWN; else LIVE (a 1.0 encoding
+  /// drops LIVE, as OVS's).  A port without a device (memory and patch
+  /// ports, a backend without a Switch) is LIVE, as OVS's dummy and patch
+  /// ports; one the Switch failed to open is LINK_DOWN.
   std::vector<openflow::PortDesc> port_descs() {
-    std::lock_guard lock(of_.mutex());
     std::vector<openflow::PortDesc> out;
-    for (const BridgePort* p : bridge().ports()) {
-      openflow::PortDesc d;
-      d.port_no = p->ofport();
-      d.name = p->name().substr(0, 15);
-      uint64_t h = std::hash<std::string>{}(p->name());
-      d.hw_addr = EthAddr{{0x02, uint8_t(h >> 32), uint8_t(h >> 24), uint8_t(h >> 16),
-                           uint8_t(h >> 8), uint8_t(h)}};
-      out.push_back(std::move(d));
+    std::vector<uint32_t> dp;  // datapath port numbers, 0 for patch ports
+    {
+      std::lock_guard lock(of_.mutex());
+      for (const BridgePort* p : bridge().ports()) {
+        openflow::PortDesc d;
+        d.port_no = p->ofport();
+        d.name = p->name().substr(0, 15);
+        uint64_t h = std::hash<std::string>{}(p->name());
+        d.hw_addr = EthAddr{{0x02, uint8_t(h >> 32), uint8_t(h >> 24), uint8_t(h >> 16),
+                             uint8_t(h >> 8), uint8_t(h)}};
+        out.push_back(std::move(d));
+        dp.push_back(p->is_patch() ? 0 : p->dp_port);
+      }
+    }
+    std::vector<SwitchPort*> open;
+    if (sw_) open = sw_->ports();
+    for (size_t i = 0; i < out.size(); ++i) {
+      out[i].state = openflow::kPortStateLive;
+      if (!sw_ || dp[i] == 0) continue;
+      auto it = std::find_if(open.begin(), open.end(),
+                             [&](const SwitchPort* q) { return q->dp_port() == dp[i]; });
+      if (it != open.end() && (*it)->kind() == SwitchPortKind::kMemory) continue;
+      LinkInfo l = it != open.end() ? read_link_state((*it)->device()) : LinkInfo{};
+      if (l.found && !l.admin_up) out[i].config |= openflow::kPortConfigDown;
+      if (!l.link_up) out[i].state = openflow::kPortStateLinkDown;
     }
     return out;
   }

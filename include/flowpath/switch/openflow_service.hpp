@@ -25,7 +25,10 @@
 //   implicit table misses, 1.0 ones do while any is connected
 //   (miss_to_controller; the caches are flushed when that changes).
 // - port-status: the bridge's ports are compared with the last snapshot
-//   (every poll_interval_ms): ADD, DELETE, MODIFY.
+//   (every poll_interval_ms): ADD, DELETE, MODIFY — also when a port's
+//   device goes down or up, or loses or gains its carrier (the port state
+//   OfprotoBackend::port_descs reads: one ioctl per port).  A change is
+//   sent once two reads a poll apart agree.
 // - flow-removed: OfprotoBackend::take_removed() (timeouts, deletes).
 //
 // Fail modes (set-fail-mode): a `secure` bridge keeps its flows and
@@ -163,6 +166,7 @@ class OpenFlowService {
     PacketInQueue queue;
     std::vector<PacketInEvent> pending;
     std::vector<openflow::PortDesc> ports;  // as last reported
+    std::vector<openflow::PortDesc> seen;   // as last read
     int64_t last_poll = 0;
     Ofproto* of = nullptr;
     bool fail_open = false, failed_open = false;
@@ -242,9 +246,15 @@ class OpenFlowService {
     pin.data.assign(ev.data.begin(), ev.data.begin() + pin.total_len);
     return pin;
   }
+  // A change is reported once two reads a poll apart agree: a device
+  // going down loses its carrier a few ms before its IFF_UP (the kernel's
+  // dev_close), and that half-way state is not worth a MODIFY.
   static void send_port_status(Entry& e) {
     std::vector<openflow::PortDesc> now = e.backend->port_descs();
-    if (now == e.ports) return;
+    if (now == e.ports || now != e.seen) {
+      e.seen = std::move(now);
+      return;
+    }
     auto find = [](const std::vector<openflow::PortDesc>& v, uint32_t no) {
       for (const auto& d : v)
         if (d.port_no == no) return &d;
