@@ -265,6 +265,10 @@ inline void Connection::dispatch(Message& m, const std::vector<uint8_t>& raw) {
   if (auto* rq = std::get_if<StatsRequest>(&b)) return stats(*rq, m.xid);
   if (auto* bc = std::get_if<BundleControl>(&b)) return bundle_control(*bc, m.xid, raw);
   if (auto* ba = std::get_if<BundleAdd>(&m.body)) return bundle_add(*ba, raw);
+  if (auto* pm = std::get_if<PortMod>(&b)) {
+    if (auto err = be_->port_mod(*pm)) append(make_error_reply(*err, raw));
+    return;
+  }
   if (auto* po = std::get_if<PacketOut>(&b)) {
     if (auto err = be_->packet_out(*po)) append(make_error_reply(*err, raw));
     return;

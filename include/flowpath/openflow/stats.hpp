@@ -101,7 +101,7 @@ using MessageBody =
     std::variant<Hello, ErrorMsg, EchoRequest, EchoReply, FeaturesRequest, FeaturesReply,
                  GetConfigRequest, SwitchConfig, BarrierRequest, BarrierReply, FlowMod, PacketIn,
                  PacketOut, PortStatus, FlowRemoved, StatsRequest, StatsReply, SetFlowFormat,
-                 SetPacketInFormat, FlowModTableId, BundleControl, BundleAdd>;
+                 SetPacketInFormat, FlowModTableId, BundleControl, BundleAdd, PortMod>;
 
 struct Message {
   uint8_t version = kOfp13;
