@@ -6,7 +6,13 @@
 // config and state lines — LINK_DOWN while the veth peer is down, LIVE
 // (1.3+) while it is up, PORT_DOWN when the device itself is down — and
 // `ovs-ofctl monitor` sees the same port-status MODIFYs when links go
-// down and up while the switch runs.  Needs root (skips without it).
+// down and up while the switch runs.  `ovs-ofctl mod-port` in 1.0, 1.3
+// and 1.4 (no-forward, no-packet-in, no-flood, down, up, ...): the same
+// config lines, the device set down and up again, the same MODIFYs.
+// Real frames (veth to veth through flowpath): FLOOD and NORMAL's
+// flooding skip a no-flood port, ALL does not, nothing is output to a
+// no-forward port; each against a control without the bit.
+// Needs root (skips without it).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -108,19 +114,19 @@ class OvsSwitch {
 
 /// flowpath: bridge psfp with fps-a0 and fps-b0 as system ports 1 and 2
 /// (its LOCAL port the TAP psfp), served on punix:DIR/psfp.mgmt by an
-/// OpenFlowService on a thread of its own; no PMD thread (no traffic here).
+/// OpenFlowService on a thread of its own; no PMD thread (poll() runs
+/// it); `extra`: more config lines.
 class FlowpathSwitch {
  public:
-  FlowpathSwitch() {
+  explicit FlowpathSwitch(const std::string& extra = "") {
     char tmpl[] = "/tmp/fp-ofps-fp-XXXXXX";
     if (!mkdtemp(tmpl)) throw Error("mkdtemp failed");
     dir_ = tmpl;
     setenv("OVS_RUNDIR", dir_.c_str(), 1);  // ovs-ofctl monitor's own control socket
     cfg_ = SwitchConfig::parse(
         "add-br psfp\nadd-port psfp fps-a0 type=system ofport=1\n"
-        "add-port psfp fps-b0 type=system ofport=2\nset-fail-mode psfp secure\n"
-        "set-controller psfp punix:" +
-        dir_ + "/psfp.mgmt\n");
+        "add-port psfp fps-b0 type=system ofport=2\nset-fail-mode psfp secure\n" +
+        extra + "set-controller psfp punix:" + dir_ + "/psfp.mgmt\n");
     Switch::Options o;
     o.pmd_cores = {-1};
     sw_ = std::make_unique<Switch>(cfg_, o);
@@ -138,6 +144,7 @@ class FlowpathSwitch {
   FlowpathSwitch(const FlowpathSwitch&) = delete;
   FlowpathSwitch& operator=(const FlowpathSwitch&) = delete;
   std::string target() const { return "unix:" + dir_ + "/psfp.mgmt"; }
+  void poll() { sw_->poll_once(); }
 
  private:
   std::string dir_;
@@ -216,6 +223,53 @@ std::vector<std::string> without_transitional(std::vector<std::string> v) {
   return v;
 }
 
+/// Whether the device is administratively up (`ip link`'s UP flag).
+std::string admin(const char* dev) {
+  std::string l = test::sh_out(std::string("ip -o link show ") + dev);
+  return std::regex_search(l, std::regex("[<,]UP[,>]")) ? "ip:up\n" : "ip:down\n";
+}
+
+/// ovs-ofctl mod-port in each version, as a user types it, and what the
+/// switch then shows (1.0, 1.3, 1.4) and the device is; returns the
+/// printouts and, in `mods`, what a 1.3 monitor saw meanwhile.
+std::string mod_ports(const std::string& t, std::vector<std::string>& mods) {
+  std::string out;
+  auto show = [&] {
+    out += "show\n" + joined(port_lines(checked("ovs-ofctl show " + t)));
+    out += "1.3\n" + joined(port_lines(checked("ovs-ofctl -O OpenFlow13 dump-ports-desc " + t)));
+    out += "1.4\n" + joined(port_lines(checked("ovs-ofctl -O OpenFlow14 dump-ports-desc " + t)));
+    out += admin("fps-b0");
+  };
+  auto mod = [&](const std::string& opts, const std::string& args) {
+    test::ShellResult r = test::shell("ovs-ofctl " + opts + " mod-port " + t + " " + args);
+    out += opts + " " + args + " -> " + std::to_string(r.status) + "\n";
+  };
+  std::string text = test::ofctl_monitored(t, "-O OpenFlow13", 65534, 9, [&] {
+    mod("", "fps-b0 no-forward");
+    mod("-O OpenFlow13", "fps-b0 no-packet-in");
+    mod("-O OpenFlow13", "fps-b0 no-flood");  // 1.3 has no NO_FLOOD: no change
+    mod("", "fps-b0 no-flood");
+    mod("-O OpenFlow14", "2 down");
+    sleep_ms(300);
+    show();
+    mod("-O OpenFlow14", "2 up");
+    mod("", "fps-b0 forward");
+    mod("", "fps-b0 flood");
+    mod("-O OpenFlow13", "fps-b0 packet-in");
+    sleep_ms(1500);  // the carrier's return (linkwatch: up to 1 s)
+    show();
+  });
+  mods = port_lines(text);
+  // Half-way states either switch may catch: OVS's LIVE bit cleared
+  // before the new flags (state=0 in 1.3), and a device set up before its
+  // carrier follows (fps-b0's peer stays up).
+  std::erase_if(mods, [](const std::string& l) {
+    return l.ends_with(" state=0") ||
+           (l.ends_with(" state=LINK_DOWN") && l.find("PORT_DOWN") == std::string::npos);
+  });
+  return out;
+}
+
 class PortStateOfctl : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -290,6 +344,91 @@ TEST_F(PortStateOfctl, MonitorSeesLinkDownAndUpAsOvs) {
       EXPECT_EQ(fp.back(), ovs.back());
     }
   }
+}
+
+TEST_F(PortStateOfctl, ModPortAsOvs) {
+  std::string ovs, fp;
+  std::vector<std::string> ovs_mods, fp_mods;
+  {
+    OvsSwitch o;
+    sleep_ms(500);
+    ovs = mod_ports(o.target(), ovs_mods);
+  }
+  reset_links();
+  {
+    FlowpathSwitch f;
+    sleep_ms(100);
+    fp = mod_ports(f.target(), fp_mods);
+  }
+  // The control: what OVS does, as the docs say.
+  EXPECT_NE(ovs.find("show\n1(fps-a0) config=0 state=LINK_DOWN\n"
+                     "2(fps-b0) config=PORT_DOWN NO_FLOOD NO_FWD NO_PACKET_IN state=LINK_DOWN\n"),
+            std::string::npos)
+      << ovs;
+  EXPECT_NE(ovs.find("1.3\n1(fps-a0) config=0 state=LINK_DOWN\n"
+                     "2(fps-b0) config=PORT_DOWN NO_FWD NO_PACKET_IN state=LINK_DOWN\n"),
+            std::string::npos)
+      << ovs;
+  EXPECT_NE(ovs.find("ip:down\n"), std::string::npos) << ovs;
+  EXPECT_NE(ovs.find("2(fps-b0) config=0 state=LIVE\n"), std::string::npos) << ovs;
+  EXPECT_EQ(fp, ovs);
+  EXPECT_EQ(fp_mods, ovs_mods) << "flowpath:\n" << joined(fp_mods) << "OVS:\n" << joined(ovs_mods);
+  EXPECT_GE(ovs_mods.size(), 6u) << joined(ovs_mods);
+}
+
+/// Sends `frame` into port 1 (from fps-a1), polls the switch; which of
+/// fps-b1 (port 2) and fps-c1 (port 3) got it: "b", "c", "bc" or "".
+std::string arrivals(FlowpathSwitch& f, test::RawSocket& a, test::RawSocket& b, test::RawSocket& c,
+                     const std::vector<uint8_t>& frame) {
+  while (!b.recv(0).empty() || !c.recv(0).empty()) {
+  }
+  a.send(frame);
+  for (int i = 0; i < 50; ++i) f.poll(), sleep_ms(2);
+  std::string out;
+  for (auto [s, n] : {std::pair{&b, "b"}, std::pair{&c, "c"}})
+    for (std::vector<uint8_t> got; !(got = s->recv(50)).empty();)
+      if (got == frame) {
+        out += n;
+        break;
+      }
+  return out;
+}
+
+TEST_F(PortStateOfctl, NoFloodAndNoForwardKeepFramesOffThePort) {
+  ASSERT_EQ(test::sh("ip link add fps-c0 type veth peer name fps-c1"), 0);
+  test::sh("ip link set fps-a1 up; ip link set fps-c0 up; ip link set fps-c1 up");
+  {
+    FlowpathSwitch f("add-port psfp fps-c0 type=system ofport=3\n");
+    test::RawSocket a("fps-a1"), b("fps-b1"), c("fps-c1");
+    ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+    const std::string t = f.target();
+    auto flow = [&](const std::string& actions) {
+      checked("ovs-ofctl del-flows " + t);
+      checked("ovs-ofctl add-flow " + t + " in_port=1,actions=" + actions);
+    };
+    std::vector<uint8_t> frame = test::udp_frame(4000, 0x5a);  // to 02:00:00:00:00:02
+    std::vector<uint8_t> bcast = frame;
+    std::fill(bcast.begin(), bcast.begin() + 6, 0xff);
+    flow("FLOOD");
+    EXPECT_EQ(arrivals(f, a, b, c, frame), "bc");  // the control
+    checked("ovs-ofctl mod-port " + t + " fps-b0 no-flood");
+    EXPECT_EQ(arrivals(f, a, b, c, frame), "c");
+    flow("ALL");  // ALL ignores NO_FLOOD (OVS too)
+    EXPECT_EQ(arrivals(f, a, b, c, frame), "bc");
+    flow("NORMAL");  // NORMAL's flooding skips it
+    EXPECT_EQ(arrivals(f, a, b, c, bcast), "c");
+    checked("ovs-ofctl mod-port " + t + " fps-b0 flood");
+    EXPECT_EQ(arrivals(f, a, b, c, bcast), "bc");
+    flow("output:2,output:3");
+    EXPECT_EQ(arrivals(f, a, b, c, frame), "bc");
+    checked("ovs-ofctl -O OpenFlow13 mod-port " + t + " 2 no-forward");
+    EXPECT_EQ(arrivals(f, a, b, c, frame), "c");
+    flow("FLOOD");
+    EXPECT_EQ(arrivals(f, a, b, c, frame), "c");
+    checked("ovs-ofctl -O OpenFlow14 mod-port " + t + " 2 forward");
+    EXPECT_EQ(arrivals(f, a, b, c, frame), "bc");
+  }
+  test::sh("ip link del fps-c0");
 }
 
 }  // namespace port_state_ofctl_test

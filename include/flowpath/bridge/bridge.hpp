@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "flowpath/bridge/controller_sink.hpp"
 #include "flowpath/bridge/openflow_table.hpp"
 #include "flowpath/bridge/port.hpp"
 #include "flowpath/classify/classifier.hpp"
-#include "flowpath/bridge/controller_sink.hpp"
 #include "flowpath/l2/mac_table.hpp"
 
 namespace flowpath {
@@ -33,6 +33,13 @@ struct BridgePort {
   Bridge* bridge = nullptr;
   uint32_t dp_port = 0;        // datapath port number; 0 for patch ports
   BridgePort* peer = nullptr;  // patch ports: the other end
+  // OpenFlow port config bits (OFPPC_*) set by port-mod; PORT_DOWN only
+  // for ports without a device (a device's own flags say it otherwise).
+  // Translation honours NO_FLOOD and NO_FWD, as OVS's xlate; NO_PACKET_IN
+  // is kept and shown only: OVS 3.1 still sends the port's packet-ins
+  // (tests/openflow/port_mod_ofctl_test.cpp).
+  uint32_t of_config = 0;
+  static constexpr uint32_t kNoFlood = 0x10, kNoFwd = 0x20;
 
   const std::string& name() const noexcept { return cfg.name; }
   uint32_t ofport() const noexcept { return cfg.ofport; }
