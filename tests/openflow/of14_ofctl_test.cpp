@@ -57,8 +57,9 @@ struct OvsSide : flowpath::test::OvsOfctlSide {
 /// sorted (same-time messages may come in either order).  And what differs
 /// by the switches' ports and features, not by the protocol (docs/openflow.md,
 /// OpenFlow 1.4): OVS's dummy ports are LIVE, report "?" (all-ones) for the
-/// counters they lack and add custom statistics; flowpath keeps no port
-/// state bits and has no group or queue stats.
+/// counters they lack and add custom statistics (their state lines are
+/// dropped: port state is tested on real devices in
+/// port_state_ofctl_test.cpp); flowpath has no group or queue stats.
 std::string normalized(std::string text, const std::string& target) {
   for (size_t p; (p = text.find(target)) != std::string::npos;) text.replace(p, target.size(), "T");
   text = std::regex_replace(text, std::regex("xid=0x[0-9a-f]+"), "xid");
@@ -237,7 +238,8 @@ std::string monitor_script(Side& s) {
 /// The monitor's printout: port feature lines (MACs, speeds of dummy vs
 /// memory ports) dropped, durations normalised, sorted.  OVS's dummy port
 /// turns LIVE after it is added (ADD, then a MOD for the state bit);
-/// flowpath keeps no port state bits, so its MOD lines are dropped.
+/// flowpath's memory port is LIVE from its ADD on, so MOD lines are
+/// dropped.
 std::string monitor_normalized(const std::string& text) {
   std::istringstream in(text);
   std::vector<std::string> lines;
