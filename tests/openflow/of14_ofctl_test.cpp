@@ -191,6 +191,38 @@ const char* kBad =
     "check_overlap,priority=5,ip,nw_src=192.0.2.1 actions=output:2\n"
     "priority=20,ip,nw_dst=192.0.2.8 actions=output:1\n";
 
+// importance (1.4 flow-mods): kept on the rule, `importance=N` in 1.4
+// dumps, not in 1.3's; a modify keeps it (OVS too).
+TEST_F(OpenflowOf14, ImportanceKeptAndDumpedAsOvs) {
+  const std::vector<std::string> cmds = {
+      "-O OpenFlow14 add-flow T priority=5,importance=7,udp,actions=drop",
+      "-O OpenFlow14 add-flow T priority=6,tcp,actions=drop",
+      "-O OpenFlow14 --bundle add-flow T priority=8,importance=3,icmp,actions=drop",
+      "-O OpenFlow14 dump-flows T",
+      "-O OpenFlow13 dump-flows T",
+      "-O OpenFlow14 mod-flows T udp,actions=output:2",
+      "-O OpenFlow14 dump-flows T"};
+  std::vector<Step> ovs, fp;
+  {
+    OvsSide o;
+    ovs = run(o, cmds);
+  }
+  {
+    FlowpathSide f;
+    fp = run(f, cmds);
+  }
+  // the control: what OVS prints
+  EXPECT_NE(ovs[3].out.find("importance=7"), std::string::npos) << ovs[3].out;
+  EXPECT_NE(ovs[3].out.find("importance=3"), std::string::npos) << ovs[3].out;
+  EXPECT_EQ(ovs[4].out.find("importance"), std::string::npos) << ovs[4].out;
+  EXPECT_NE(ovs[6].out.find("importance=7"), std::string::npos) << ovs[6].out;
+  for (size_t i = 0; i < cmds.size(); ++i) {
+    SCOPED_TRACE(cmds[i]);
+    EXPECT_EQ(fp[i].status, ovs[i].status);
+    EXPECT_EQ(fp[i].out, ovs[i].out) << "flowpath:\n" << fp[i].out << "OVS:\n" << ovs[i].out;
+  }
+}
+
 TEST_F(OpenflowOf14, BundlesWithoutDashOAsOvs) {
   FlowFile flows(kFlows), repl(kReplacement), bad(kBad);
   const std::string dump = "-O OpenFlow14 dump-flows T";

@@ -293,9 +293,6 @@ inline void Connection::dispatch(Message& m, const std::vector<uint8_t>& raw) {
 
 inline void Connection::flow_mod(FlowMod fm, const std::vector<uint8_t>& raw) {
   if (version_ == kOfp10 && !table_id_ext_) fm.table_id = kOfTableAll;
-  // flowpath's tables keep no importance (1.4 eviction order): refused,
-  // not dropped (docs/openflow.md, OpenFlow 1.4)
-  if (fm.importance) return append(make_error_reply(OfpErrc::kFlowModUnknown, raw));
   if (auto err = be_->flow_mod(fm, version_)) append(make_error_reply(*err, raw));
 }
 
@@ -314,7 +311,6 @@ inline void Connection::bundle_add(BundleAdd& ba, const std::vector<uint8_t>& ra
   }
   auto* fm = std::get_if<FlowMod>(&inner.body);
   if (!fm) return refuse(OfpErrc::kBundleMsgUnsup);
-  if (fm->importance) return refuse(OfpErrc::kFlowModUnknown);
   if (version_ == kOfp10 && !table_id_ext_) fm->table_id = kOfTableAll;
   if (auto e = bundles_.add(ba.bundle_id, ba.flags, std::move(*fm), raw, now_)) refuse(*e);
 }

@@ -113,7 +113,7 @@ inline FlowStats flow_stats(Reader& r, uint8_t v, bool nx) {
   else if (v == kOfp10)
     x.skip(6);
   else
-    f.flags = x.u16(), x.skip(4);
+    f.flags = x.u16(), f.importance = v >= kOfp14 ? x.u16() : (x.skip(2), 0), x.skip(2);
   f.cookie = x.u64();
   f.packet_count = x.u64();
   f.byte_count = x.u64();

@@ -111,7 +111,7 @@ struct FlowMod {
   uint32_t out_group = kAnyGroup;
   InstructionSet instructions;  // 1.0: only .actions
   MatchFormat match_format = MatchFormat::kOf10;
-  uint16_t importance = 0;  // 1.4 (eviction); flowpath's tables keep none
+  uint16_t importance = 0;  // 1.4: kept on the rule and dumped (no eviction), as OVS
   friend bool operator==(const FlowMod&, const FlowMod&) = default;
 };
 

@@ -71,7 +71,7 @@ enum class OfpErrc : uint8_t {
   kFlowModBadCommand,
   kFlowModOverlap,
   kFlowModBadFlags,
-  kFlowModUnknown,  // FLOW_MOD_FAILED/UNKNOWN: a 1.4 importance (not kept)
+  kFlowModUnknown,  // FLOW_MOD_FAILED/UNKNOWN
   // OFPET_BUNDLE_FAILED (OpenFlow 1.4 type 17; ONF experimenter errors
   // 2300 + code in 1.3, as OVS sends them)
   kBundleUnknown,
