@@ -110,6 +110,19 @@ TEST(OpenflowPortMod, OvsOfctlPrintsOurEncodings) {
   }
 }
 
+TEST(OpenflowPortMod, OvsOfctlNamesOurErrors) {
+  if (!flowpath::test::shell("ovs-ofctl --version").ok()) GTEST_SKIP() << "no ovs-ofctl";
+  for (uint8_t v : {of::kOfp10, of::kOfp13, of::kOfp14})
+    for (auto [e, name] : {std::pair{of::OfpErrc::kPortModBadPort, "OFPPMFC_BAD_PORT"},
+                           std::pair{of::OfpErrc::kPortModBadHwAddr, "OFPPMFC_BAD_HW_ADDR"}}) {
+      auto request = of::encode(of::Message{v, 0x66, sample(2, 1, 1)});
+      std::string out = flowpath::test::shell_output("ovs-ofctl ofp-print " +
+                                                     hexstr(of::make_error_reply(e, request)));
+      EXPECT_NE(out.find(std::string("(xid=0x66): ") + name), std::string::npos)
+          << int(v) << " " << out;
+    }
+}
+
 /// A connection in `version` to bridge br0 with memory ports p1 (1), p2 (2).
 struct Conn {
   flowpath::ManualClock clock;
