@@ -253,6 +253,11 @@ std::string mod_ports(const std::string& t, std::vector<std::string>& mods) {
     sleep_ms(300);
     show();
     mod("-O OpenFlow14", "2 up");
+    // the carrier follows the device up through the kernel's linkwatch
+    // (up to 1 s): the next change waits for it on both switches
+    for (int i = 0; i < 300 && test::sh_out("cat /sys/class/net/fps-b0/operstate") != "up\n"; ++i)
+      sleep_ms(10);
+    sleep_ms(200);  // read by the switch (flowpath: two 20 ms polls)
     mod("", "fps-b0 forward");
     mod("", "fps-b0 flood");
     mod("-O OpenFlow13", "fps-b0 packet-in");
