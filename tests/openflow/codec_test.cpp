@@ -91,7 +91,6 @@ const std::vector<std::string> kActions = {
     "set_field:00:00:00:00:00:01/ff:ff:ff:00:00:00->eth_src,LOCAL",
 };
 
-
 TEST(OpenflowFraming, SplitAndConcatenatedInput) {
   std::vector<uint8_t> stream;
   std::vector<std::vector<uint8_t>> sent;
@@ -229,6 +228,7 @@ TEST(OpenflowCodec, OtherMessagesRoundTrip) {
       1, flowpath::EthAddr{{2, 0, 0, 0, 0, 1}}, "veth-a", 0, 4, 0x820, 0, 0, 0, 10000000, 10000000};
   of::PortDesc p10 = p;
   p10.curr_speed = p10.max_speed = 0;
+  p10.state = of::kPortStateLinkDown | 0x200;  // 1.0 has no LIVE (4), but the STP field
   of::StatsReply flows;
   flows.type = of::StatsType::kFlow;
   of::FlowStats fs;
@@ -275,6 +275,18 @@ TEST(OpenflowCodec, OtherMessagesRoundTrip) {
     if (auto* rep = std::get_if<of::StatsReply>(&want.body); rep && m.version == of::kOfp13)
       rep->match_format = of::MatchFormat::kOxm;
     EXPECT_EQ(r.message, want) << "body index " << m.body.index() << " v" << int(m.version);
+  }
+}
+
+TEST(OpenflowCodec, PortStateLiveIsDroppedInOpenFlow10) {  // as OVS's ofputil_put_phy_port
+  of::PortDesc p{1, flowpath::EthAddr{{2, 0, 0, 0, 0, 1}}, "p1", of::kPortConfigDown,
+                 of::kPortStateLive};
+  for (uint8_t v : {of::kOfp10, of::kOfp13, of::kOfp14}) {
+    auto r = of::decode_or_error(of::encode(of::Message{v, 1, of::PortStatus{2, p}}));
+    ASSERT_FALSE(r.error) << r.what;
+    const auto& got = std::get<of::PortStatus>(r.message.body).port;
+    EXPECT_EQ(got.state, v == of::kOfp10 ? 0u : of::kPortStateLive) << int(v);
+    EXPECT_EQ(got.config, of::kPortConfigDown) << int(v);
   }
 }
 

@@ -5,7 +5,7 @@
 // OFPT_BUNDLE_ADD_MESSAGE, flow-mod importance), properties that are
 // skipped or refused, real ovs-ofctl's ofp-print of what we encode (when
 // installed), and a connection that negotiated 1.4 answering bundles,
-// features (OFPC14_BUNDLES) and an importance it cannot keep.
+// features (OFPC14_BUNDLES) and an importance kept and dumped.
 //
 // FP_OF14_SEED_DIR=DIR writes the encoded messages there as fuzz seeds
 // (tests/fuzz/corpus/openflow_decode_fuzz/of14_*).
@@ -250,14 +250,19 @@ TEST(OpenflowOf14Codec, ConnectionAnswersIn14) {
   EXPECT_EQ(e.type, 17);
   EXPECT_EQ(e.code, 2);
 
-  // an importance flowpath cannot keep: refused (OFPFMFC_UNKNOWN), not dropped
+  // an importance is kept on the rule and dumped in 1.4 (as OVS)
   fm.importance = 9;
-  auto imp = k.send(fm, 8);
-  ASSERT_EQ(imp.size(), 1u);
-  e = std::get<of::ErrorMsg>(imp[0].body);
-  EXPECT_EQ(e.type, 5);
-  EXPECT_EQ(e.code, 0);
-  EXPECT_EQ(std::get<of::StatsReply>(k.send(agg, 9)[0].body).aggregate.flow_count, 1u);
+  fm.priority = 6;
+  EXPECT_TRUE(k.send(fm, 8).empty());
+  EXPECT_EQ(std::get<of::StatsReply>(k.send(agg, 9)[0].body).aggregate.flow_count, 2u);
+  of::StatsRequest flows;
+  flows.type = of::StatsType::kFlow;
+  auto dump = k.send(flows, 10);
+  ASSERT_EQ(dump.size(), 1u);
+  const auto& fs = std::get<of::StatsReply>(dump[0].body).flows;
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(fs[0].priority == 6 ? fs[0].importance : fs[1].importance, 9);
+  EXPECT_EQ(fs[0].priority == 6 ? fs[1].importance : fs[0].importance, 0);
 }
 
 }  // namespace of14_codec_test

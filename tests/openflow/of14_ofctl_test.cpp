@@ -57,8 +57,9 @@ struct OvsSide : flowpath::test::OvsOfctlSide {
 /// sorted (same-time messages may come in either order).  And what differs
 /// by the switches' ports and features, not by the protocol (docs/openflow.md,
 /// OpenFlow 1.4): OVS's dummy ports are LIVE, report "?" (all-ones) for the
-/// counters they lack and add custom statistics; flowpath keeps no port
-/// state bits and has no group or queue stats.
+/// counters they lack and add custom statistics (their state lines are
+/// dropped: port state is tested on real devices in
+/// port_state_ofctl_test.cpp); flowpath has no group or queue stats.
 std::string normalized(std::string text, const std::string& target) {
   for (size_t p; (p = text.find(target)) != std::string::npos;) text.replace(p, target.size(), "T");
   text = std::regex_replace(text, std::regex("xid=0x[0-9a-f]+"), "xid");
@@ -190,6 +191,38 @@ const char* kBad =
     "check_overlap,priority=5,ip,nw_src=192.0.2.1 actions=output:2\n"
     "priority=20,ip,nw_dst=192.0.2.8 actions=output:1\n";
 
+// importance (1.4 flow-mods): kept on the rule, `importance=N` in 1.4
+// dumps, not in 1.3's; a modify keeps it (OVS too).
+TEST_F(OpenflowOf14, ImportanceKeptAndDumpedAsOvs) {
+  const std::vector<std::string> cmds = {
+      "-O OpenFlow14 add-flow T priority=5,importance=7,udp,actions=drop",
+      "-O OpenFlow14 add-flow T priority=6,tcp,actions=drop",
+      "-O OpenFlow14 --bundle add-flow T priority=8,importance=3,icmp,actions=drop",
+      "-O OpenFlow14 dump-flows T",
+      "-O OpenFlow13 dump-flows T",
+      "-O OpenFlow14 mod-flows T udp,actions=output:2",
+      "-O OpenFlow14 dump-flows T"};
+  std::vector<Step> ovs, fp;
+  {
+    OvsSide o;
+    ovs = run(o, cmds);
+  }
+  {
+    FlowpathSide f;
+    fp = run(f, cmds);
+  }
+  // the control: what OVS prints
+  EXPECT_NE(ovs[3].out.find("importance=7"), std::string::npos) << ovs[3].out;
+  EXPECT_NE(ovs[3].out.find("importance=3"), std::string::npos) << ovs[3].out;
+  EXPECT_EQ(ovs[4].out.find("importance"), std::string::npos) << ovs[4].out;
+  EXPECT_NE(ovs[6].out.find("importance=7"), std::string::npos) << ovs[6].out;
+  for (size_t i = 0; i < cmds.size(); ++i) {
+    SCOPED_TRACE(cmds[i]);
+    EXPECT_EQ(fp[i].status, ovs[i].status);
+    EXPECT_EQ(fp[i].out, ovs[i].out) << "flowpath:\n" << fp[i].out << "OVS:\n" << ovs[i].out;
+  }
+}
+
 TEST_F(OpenflowOf14, BundlesWithoutDashOAsOvs) {
   FlowFile flows(kFlows), repl(kReplacement), bad(kBad);
   const std::string dump = "-O OpenFlow14 dump-flows T";
@@ -237,7 +270,8 @@ std::string monitor_script(Side& s) {
 /// The monitor's printout: port feature lines (MACs, speeds of dummy vs
 /// memory ports) dropped, durations normalised, sorted.  OVS's dummy port
 /// turns LIVE after it is added (ADD, then a MOD for the state bit);
-/// flowpath keeps no port state bits, so its MOD lines are dropped.
+/// flowpath's memory port is LIVE from its ADD on, so MOD lines are
+/// dropped.
 std::string monitor_normalized(const std::string& text) {
   std::istringstream in(text);
   std::vector<std::string> lines;

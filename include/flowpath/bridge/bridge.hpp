@@ -40,6 +40,13 @@ struct BridgePort {
   // both (Xlate::output_port), so each hit of the flow counts here, as it
   // counts in the rules it went through.  Null for other ports.
   std::shared_ptr<RuleStats> patch_tx, patch_rx;
+  // OpenFlow port config bits (OFPPC_*) set by port-mod; PORT_DOWN only
+  // for ports without a device (a device's own flags say it otherwise).
+  // Translation honours NO_FLOOD and NO_FWD, as OVS's xlate; NO_PACKET_IN
+  // is kept and shown only: OVS 3.1 still sends the port's packet-ins
+  // (tests/openflow/port_mod_ofctl_test.cpp).
+  uint32_t of_config = 0;
+  static constexpr uint32_t kNoFlood = 0x10, kNoFwd = 0x20;
 
   const std::string& name() const noexcept { return cfg.name; }
   uint32_t ofport() const noexcept { return cfg.ofport; }

@@ -27,6 +27,7 @@ struct OfRule {
   uint8_t table_id = 0;
   uint16_t idle_timeout = 0;  // seconds, 0 = none
   uint16_t hard_timeout = 0;
+  uint16_t importance = 0;  // OpenFlow 1.4 flow-mod's: kept and dumped (no eviction), as OVS
   OfActionList actions;
   std::shared_ptr<RuleStats> stats;
   int64_t created_ms = 0;   // Clock::now_ms at ADD

@@ -76,7 +76,8 @@ class OpenFlowTable {
 
   /// OpenFlow ADD.  Returns the installed rule.
   const OfRule& add(uint8_t table_id, const Match& match, int32_t priority, OfActionList actions,
-                    uint64_t cookie = 0, uint16_t idle_timeout = 0, uint16_t hard_timeout = 0) {
+                    uint64_t cookie = 0, uint16_t idle_timeout = 0, uint16_t hard_timeout = 0,
+                    uint16_t importance = 0) {
     if (table_id >= kOfNumTables)
       throw Error("table " + std::to_string(table_id) + ": no such table");
     auto r = std::make_shared<OfRule>();
@@ -87,6 +88,7 @@ class OpenFlowTable {
     r->table_id = table_id;
     r->idle_timeout = idle_timeout;
     r->hard_timeout = hard_timeout;
+    r->importance = importance;
     r->actions = std::move(actions);
     r->stats = std::make_shared<RuleStats>();
     r->created_ms = r->modified_ms = clock_->now_ms();

@@ -280,6 +280,10 @@ inline void Xlate::output_ofport(uint32_t ofport) {
 }
 
 inline void Xlate::output_port(BridgePort& port) {
+  if (port.of_config & BridgePort::kNoFwd) {  // port-mod no-forward, as OVS
+    line(" -> OFPPC_NO_FWD set, skipping output");
+    return;
+  }
   if (port.is_patch()) {
     if (!port.peer) return;
     // Counted as OVS counts patch ports: tx here, rx at the peer, by every
@@ -357,8 +361,9 @@ inline void Xlate::normal() {
   }
   line(flow_.dl_dst.is_multicast() ? " -> multicast or broadcast destination, flooding"
                                    : " -> no learned MAC for destination, flooding");
-  for (BridgePort* p : bridge_->ports())
-    if (p != in_port_ && p->cfg.includes_vlan(nv.vid)) normal_output(*p, nv);
+  for (BridgePort* p : bridge_->ports())  // not to NO_FLOOD ports (OVS: not floodable)
+    if (p != in_port_ && p->cfg.includes_vlan(nv.vid) && !(p->of_config & BridgePort::kNoFlood))
+      normal_output(*p, nv);
 }
 
 inline void Xlate::normal_output(BridgePort& port, const NormalVlan& nv) {
@@ -382,8 +387,8 @@ inline void Xlate::normal_output(BridgePort& port, const NormalVlan& nv) {
 
 inline void Xlate::flood(bool all) {
   line(all ? " -> all ports" : " -> flooding");
-  for (BridgePort* p : bridge_->ports())
-    if (p != in_port_) output_port(*p);
+  for (BridgePort* p : bridge_->ports())  // FLOOD skips NO_FLOOD ports, ALL does not
+    if (p != in_port_ && (all || !(p->of_config & BridgePort::kNoFlood))) output_port(*p);
 }
 
 }  // namespace flowpath

@@ -60,6 +60,8 @@ class SwitchBackend {
     append_flow_stats_replies(out, version, xid, rep);
   }
   virtual std::optional<OfpErrc> packet_out(const PacketOut& po) = 0;
+  /// OFPT_PORT_MOD; a backend without ports refuses it (BAD_REQUEST/BAD_TYPE).
+  virtual std::optional<OfpErrc> port_mod(const PortMod&) { return OfpErrc::kBadType; }
   /// Returns once every flow-mod applied before it is in effect in the
   /// datapath (no packet processed afterwards sees an older flow table).
   virtual void barrier() = 0;

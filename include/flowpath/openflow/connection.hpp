@@ -265,6 +265,10 @@ inline void Connection::dispatch(Message& m, const std::vector<uint8_t>& raw) {
   if (auto* rq = std::get_if<StatsRequest>(&b)) return stats(*rq, m.xid);
   if (auto* bc = std::get_if<BundleControl>(&b)) return bundle_control(*bc, m.xid, raw);
   if (auto* ba = std::get_if<BundleAdd>(&m.body)) return bundle_add(*ba, raw);
+  if (auto* pm = std::get_if<PortMod>(&b)) {
+    if (auto err = be_->port_mod(*pm)) append(make_error_reply(*err, raw));
+    return;
+  }
   if (auto* po = std::get_if<PacketOut>(&b)) {
     if (auto err = be_->packet_out(*po)) append(make_error_reply(*err, raw));
     return;
@@ -289,9 +293,6 @@ inline void Connection::dispatch(Message& m, const std::vector<uint8_t>& raw) {
 
 inline void Connection::flow_mod(FlowMod fm, const std::vector<uint8_t>& raw) {
   if (version_ == kOfp10 && !table_id_ext_) fm.table_id = kOfTableAll;
-  // flowpath's tables keep no importance (1.4 eviction order): refused,
-  // not dropped (docs/openflow.md, OpenFlow 1.4)
-  if (fm.importance) return append(make_error_reply(OfpErrc::kFlowModUnknown, raw));
   if (auto err = be_->flow_mod(fm, version_)) append(make_error_reply(*err, raw));
 }
 
@@ -310,7 +311,6 @@ inline void Connection::bundle_add(BundleAdd& ba, const std::vector<uint8_t>& ra
   }
   auto* fm = std::get_if<FlowMod>(&inner.body);
   if (!fm) return refuse(OfpErrc::kBundleMsgUnsup);
-  if (fm->importance) return refuse(OfpErrc::kFlowModUnknown);
   if (version_ == kOfp10 && !table_id_ext_) fm->table_id = kOfTableAll;
   if (auto e = bundles_.add(ba.bundle_id, ba.flags, std::move(*fm), raw, now_)) refuse(*e);
 }

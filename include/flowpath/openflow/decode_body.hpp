@@ -275,6 +275,31 @@ inline PortStatus port_status(Reader& r, uint8_t v) {
   return s;
 }
 
+inline PortMod port_mod(Reader& r, uint8_t v) {
+  PortMod m;
+  m.port_no = port(r, v);
+  if (v != kOfp10) r.skip(4);
+  r.copy(m.hw_addr.b.data(), 6);
+  if (v != kOfp10) r.skip(2);
+  const uint32_t all = port_config_mask(v);
+  m.config = r.u32() & all;
+  m.mask = r.u32() & all;
+  m.config &= m.mask;
+  if (v < kOfp14) {
+    m.advertise = r.u32();
+    r.skip(4);
+    done(r);
+    return m;
+  }
+  properties(r, "port-mod", [&](uint16_t type, Reader& b) {
+    if (type != 0) return;  // OFPPMPT14_ETHERNET; others skipped
+    if (b.remaining() != 4)
+      throw DecodeError(OfpErrc::kBadLen, "port-mod: ethernet property length");
+    m.advertise = b.u32();
+  });
+  return m;
+}
+
 inline FlowRemoved flow_removed(Reader& r, uint8_t v) {
   FlowRemoved f;
   if (v == kOfp10) f.match = decode_of10_match(r);

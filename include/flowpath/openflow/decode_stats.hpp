@@ -113,7 +113,7 @@ inline FlowStats flow_stats(Reader& r, uint8_t v, bool nx) {
   else if (v == kOfp10)
     x.skip(6);
   else
-    f.flags = x.u16(), x.skip(4);
+    f.flags = x.u16(), f.importance = v >= kOfp14 ? x.u16() : (x.skip(2), 0), x.skip(2);
   f.cookie = x.u64();
   f.packet_count = x.u64();
   f.byte_count = x.u64();
@@ -331,6 +331,7 @@ inline MessageBody body(uint8_t v, uint8_t type, Reader& r, uint32_t xid = 0) {
       return v10 ? flow_mod_of10(r) : flow_mod_of13(r, v);
   }
   if (v >= kOfp14 && (type == 33 || type == 34)) return bundle(r, v, xid, type == 34);
+  if (type == (v10 ? 15 : 16)) return port_mod(r, v);
   if (type == (v10 ? 16 : 18)) return stats_request(r, v);
   if (type == (v10 ? 17 : 19)) return stats_reply(r, v);
   if (type == (v10 ? 18 : 20)) return empty(BarrierRequest{});

@@ -68,7 +68,7 @@ inline void port_desc14(Writer& w, const PortDesc& p) {
   w.bytes(p.hw_addr.b.data(), 6);
   w.zeros(2);
   w.str(p.name, 16);
-  w.u32(p.config), w.u32(p.state);
+  w.u32(p.config & kPortConfig11Mask), w.u32(p.state);
   w.u16(0), w.u16(32), w.zeros(4);
   for (uint32_t f : {p.curr, p.advertised, p.supported, p.peer, p.curr_speed, p.max_speed})
     w.u32(f);
@@ -81,7 +81,9 @@ inline void port_desc(Writer& w, uint8_t v, const PortDesc& p) {
   w.bytes(p.hw_addr.b.data(), 6);
   if (!v10(v)) w.zeros(2);
   w.str(p.name, 16);
-  for (uint32_t f : {p.config, p.state, p.curr, p.advertised, p.supported, p.peer}) w.u32(f);
+  const uint32_t state = v10(v) ? p.state & kPortState10Mask : p.state;  // no LIVE in 1.0
+  const uint32_t config = p.config & port_config_mask(v);                // NO_FLOOD is 1.0's only
+  for (uint32_t f : {config, state, p.curr, p.advertised, p.supported, p.peer}) w.u32(f);
   if (!v10(v)) w.u32(p.curr_speed), w.u32(p.max_speed);
 }
 
@@ -261,6 +263,20 @@ inline uint8_t body(Writer& w, uint8_t v, const PortStatus& s) {
   w.u8(s.reason), w.zeros(7);
   port_desc(w, v, s.port);
   return 12;
+}
+
+inline uint8_t body(Writer& w, uint8_t v, const PortMod& m) {
+  port(w, v, m.port_no);
+  if (!v10(v)) w.zeros(4);
+  w.bytes(m.hw_addr.b.data(), 6);
+  if (!v10(v)) w.zeros(2);
+  const uint32_t all = port_config_mask(v);
+  w.u32(m.config & m.mask & all), w.u32(m.mask & all);
+  if (v < kOfp14)
+    w.u32(m.advertise), w.zeros(4);
+  else
+    w.u16(0), w.u16(8), w.u32(m.advertise);  // OFPPMPT14_ETHERNET
+  return v10(v) ? 15 : 16;
 }
 
 inline uint8_t body(Writer& w, uint8_t v, const FlowRemoved& f) {

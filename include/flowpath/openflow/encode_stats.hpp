@@ -80,7 +80,7 @@ inline void flow_stats(Writer& w, uint8_t v, const FlowStats& f, const Match& ma
   else if (v10(v))
     p += 6;
   else
-    p = store_be(p, f.flags, 2), p += 4;
+    p = store_be(p, f.flags, 2), p = store_be(p, v >= kOfp14 ? f.importance : 0, 2), p += 2;
   p = store_be(p, f.cookie, 8), p = store_be(p, f.packet_count, 8);
   store_be(p, f.byte_count, 8);
   if (nx && plans) {

@@ -45,6 +45,20 @@ struct EchoReply {
 struct FeaturesRequest {
   friend bool operator==(const FeaturesRequest&, const FeaturesRequest&) = default;
 };
+/// PortDesc::config bits (OFPPC_*, the same numbers in 1.0 and 1.3+;
+/// NO_FLOOD is 1.0's, kept by OVS in every version) and PortDesc::state
+/// bits as OpenFlow 1.3 numbers them (LIVE is 1.1+: a 1.0 encoding drops
+/// it, as OVS's; 1.0's STP bits are kept).
+inline constexpr uint32_t kPortConfigDown = 1, kPortConfigNoRecv = 4, kPortConfigNoFlood = 0x10,
+                          kPortConfigNoFwd = 0x20, kPortConfigNoPacketIn = 0x40;
+inline constexpr uint32_t kPortStateLinkDown = 1, kPortStateBlocked = 2, kPortStateLive = 4;
+inline constexpr uint32_t kPortState10Mask = 0x301;  // LINK_DOWN and the STP field
+/// The config bits each version carries (OVS's OFPPC10_ALL, OFPPC11_ALL):
+/// 1.1+ has no NO_STP, NO_RECV_STP, NO_FLOOD.
+inline constexpr uint32_t kPortConfig10Mask = 0x7f, kPortConfig11Mask = 0x65;
+inline constexpr uint32_t port_config_mask(uint8_t version) noexcept {
+  return version == kOfp10 ? kPortConfig10Mask : kPortConfig11Mask;
+}
 struct PortDesc {
   uint32_t port_no = 0;
   EthAddr hw_addr;
@@ -97,7 +111,7 @@ struct FlowMod {
   uint32_t out_group = kAnyGroup;
   InstructionSet instructions;  // 1.0: only .actions
   MatchFormat match_format = MatchFormat::kOf10;
-  uint16_t importance = 0;  // 1.4 (eviction); flowpath's tables keep none
+  uint16_t importance = 0;  // 1.4: kept on the rule and dumped (no eviction), as OVS
   friend bool operator==(const FlowMod&, const FlowMod&) = default;
 };
 
@@ -144,6 +158,19 @@ struct FlowRemoved {
   uint16_t idle_timeout = 0, hard_timeout = 0;
   uint64_t packet_count = 0, byte_count = 0;
   friend bool operator==(const FlowRemoved&, const FlowRemoved&) = default;
+};
+
+/// OFPT_PORT_MOD (1.0: type 15, ofp10_port_mod; 1.3: 16, ofp11_port_mod;
+/// 1.4: 16, ofp14_port_mod with advertise in its OFPPMPT14_ETHERNET
+/// property, other properties skipped): set the `mask` bits of the port's
+/// config to `config`'s.  Decoded as OVS's ofputil_decode_port_mod: both
+/// masked to the version's bits, config to mask.  hw_addr must be the
+/// port's (the backend says BAD_HW_ADDR otherwise).
+struct PortMod {
+  uint32_t port_no = 0;
+  EthAddr hw_addr;
+  uint32_t config = 0, mask = 0, advertise = 0;
+  friend bool operator==(const PortMod&, const PortMod&) = default;
 };
 
 /// Nicira: NXT_SET_FLOW_FORMAT (0 = OpenFlow 1.0, 2 = NXM).

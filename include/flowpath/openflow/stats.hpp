@@ -42,6 +42,7 @@ struct FlowStats {
   uint32_t duration_sec = 0, duration_nsec = 0;
   int32_t priority = 32768;
   uint16_t idle_timeout = 0, hard_timeout = 0, flags = 0;
+  uint16_t importance = 0;              // 1.4+ (a pad before)
   uint16_t idle_age = 0, hard_age = 0;  // NXST_FLOW only
   uint64_t cookie = 0, packet_count = 0, byte_count = 0;
   Match match;
@@ -101,7 +102,7 @@ using MessageBody =
     std::variant<Hello, ErrorMsg, EchoRequest, EchoReply, FeaturesRequest, FeaturesReply,
                  GetConfigRequest, SwitchConfig, BarrierRequest, BarrierReply, FlowMod, PacketIn,
                  PacketOut, PortStatus, FlowRemoved, StatsRequest, StatsReply, SetFlowFormat,
-                 SetPacketInFormat, FlowModTableId, BundleControl, BundleAdd>;
+                 SetPacketInFormat, FlowModTableId, BundleControl, BundleAdd, PortMod>;
 
 struct Message {
   uint8_t version = kOfp13;

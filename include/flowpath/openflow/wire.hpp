@@ -71,7 +71,7 @@ enum class OfpErrc : uint8_t {
   kFlowModBadCommand,
   kFlowModOverlap,
   kFlowModBadFlags,
-  kFlowModUnknown,  // FLOW_MOD_FAILED/UNKNOWN: a 1.4 importance (not kept)
+  kFlowModUnknown,  // FLOW_MOD_FAILED/UNKNOWN
   // OFPET_BUNDLE_FAILED (OpenFlow 1.4 type 17; ONF experimenter errors
   // 2300 + code in 1.3, as OVS sends them)
   kBundleUnknown,
@@ -87,6 +87,9 @@ enum class OfpErrc : uint8_t {
   kBundleMsgTooMany,
   kBundleMsgFailed,
   kBundleTimeout,
+  // OFPET_PORT_MOD_FAILED (1.0: type 4, 1.1+: type 7)
+  kPortModBadPort,
+  kPortModBadHwAddr,
 };
 
 /// An error as sent on the wire.  In OpenFlow 1.0, errors that the
@@ -210,6 +213,10 @@ inline WireError wire_error(OfpErrc e, uint8_t version) noexcept {
       return bundle(13);
     case E::kBundleTimeout:
       return bundle(14);
+    case E::kPortModBadPort:
+      return pick({4, 0}, {7, 0});
+    case E::kPortModBadHwAddr:
+      return pick({4, 1}, {7, 1});
   }
   return {1, 1};
 }

@@ -226,6 +226,38 @@ inline LinkInfo read_link_unlocked(const std::string& ifname) {
   return s;
 }
 
+/// Admin and link state only (found, admin_up, link_up): one ioctl
+/// (SIOCGIFFLAGS, under RCU, no RTNL).  For what is read often: the
+/// OpenFlow port state (switch/openflow_backend.hpp, every 20 ms).
+inline LinkInfo read_link_state(const std::string& ifname) {
+  LinkInfo s;
+  if (ifname.empty() || ifname.size() >= IFNAMSIZ) return s;
+  static const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return s;
+  ifreq r{};
+  std::snprintf(r.ifr_name, IFNAMSIZ, "%s", ifname.c_str());
+  if (ioctl(fd, SIOCGIFFLAGS, &r) != 0) return s;
+  s.found = true;
+  s.admin_up = r.ifr_flags & IFF_UP;
+  s.link_up = (r.ifr_flags & IFF_UP) && (r.ifr_flags & IFF_RUNNING);
+  return s;
+}
+
+/// Sets the device administratively up or down (SIOCSIFFLAGS, as `ip
+/// link set DEV up|down` and OVS's netdev_turn_flags_on/off); false when
+/// the device is missing or the kernel refused.
+inline bool set_link_admin(const std::string& ifname, bool up) {
+  if (ifname.empty() || ifname.size() >= IFNAMSIZ) return false;
+  static const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  ifreq r{};
+  std::snprintf(r.ifr_name, IFNAMSIZ, "%s", ifname.c_str());
+  if (ioctl(fd, SIOCGIFFLAGS, &r) != 0) return false;
+  if (bool(r.ifr_flags & IFF_UP) == up) return true;
+  r.ifr_flags = short(up ? r.ifr_flags | IFF_UP : r.ifr_flags & ~IFF_UP);
+  return ioctl(fd, SIOCSIFFLAGS, &r) == 0;
+}
+
 /// Every device of the namespace, by name (one dump).
 inline std::map<std::string, LinkInfo> read_all_links() {
   std::map<std::string, LinkInfo> out;

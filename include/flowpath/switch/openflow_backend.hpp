@@ -63,12 +63,15 @@
 // never both at once (the Switch's lock order).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "flowpath/openflow/backend.hpp"
+#include "flowpath/switch/link_info.hpp"
 #include "flowpath/switch/switch.hpp"
 
 namespace flowpath {
@@ -130,23 +133,104 @@ class OfprotoBackend : public openflow::SwitchBackend {
   /// Flow-removed messages for the remembered rules that are gone (see above).
   std::vector<openflow::FlowRemoved> take_removed();
 
+  /// The bridge's ports as OpenFlow describes them, with their state as
+  /// OVS's netdev-linux gives it: a port on a kernel device (AF_XDP,
+  /// packet socket, TAP) reads the device's flags (link_info.hpp: one
+  /// ioctl per port, after the Ofproto's mutex is released) — down by
+  /// `ip link set DEV down` -> config PORT_DOWN; no carrier (the veth
+  /// peer down) or down -> state LINK_DOWN; else LIVE (a 1.0 encoding
+  /// drops LIVE, as OVS's).  A port without a device (memory and patch
+  /// ports, a backend without a Switch) is LIVE, as OVS's dummy and patch
+  /// ports; one the Switch failed to open is LINK_DOWN.  The other config
+  /// bits are port-mod's (BridgePort::of_config).
   std::vector<openflow::PortDesc> port_descs() {
-    std::lock_guard lock(of_.mutex());
     std::vector<openflow::PortDesc> out;
-    for (const BridgePort* p : bridge().ports()) {
-      openflow::PortDesc d;
-      d.port_no = p->ofport();
-      d.name = p->name().substr(0, 15);
-      uint64_t h = std::hash<std::string>{}(p->name());
-      d.hw_addr = EthAddr{{0x02, uint8_t(h >> 32), uint8_t(h >> 24), uint8_t(h >> 16),
-                           uint8_t(h >> 8), uint8_t(h)}};
-      out.push_back(std::move(d));
+    std::vector<uint32_t> dp;  // datapath port numbers, 0 for patch ports
+    {
+      std::lock_guard lock(of_.mutex());
+      for (const BridgePort* p : bridge().ports()) {
+        openflow::PortDesc d;
+        d.port_no = p->ofport();
+        d.name = p->name().substr(0, 15);
+        d.hw_addr = port_mac(p->name());
+        d.config = p->of_config;
+        out.push_back(std::move(d));
+        dp.push_back(p->is_patch() ? 0 : p->dp_port);
+      }
+    }
+    std::vector<SwitchPort*> open;
+    if (sw_) open = sw_->ports();
+    for (size_t i = 0; i < out.size(); ++i) {
+      out[i].state = openflow::kPortStateLive;
+      if (!sw_ || dp[i] == 0) continue;
+      const SwitchPort* sp = find_open(open, dp[i]);
+      if (sp && sp->kind() == SwitchPortKind::kMemory) continue;
+      LinkInfo l = sp ? read_link_state(sp->device()) : LinkInfo{};
+      out[i].config &= ~openflow::kPortConfigDown;  // the device's flags say
+      if (l.found && !l.admin_up) out[i].config |= openflow::kPortConfigDown;
+      if (!l.link_up) out[i].state = openflow::kPortStateLinkDown;
     }
     return out;
   }
 
+  /// Port-mods applied since the last call (the service sends their
+  /// MODIFYs at once).  The connections' thread only.
+  uint64_t take_port_mods() noexcept { return std::exchange(port_mods_, 0); }
+
+  /// OFPT_PORT_MOD, as OVS's ofproto.c (port_mod_start, update_port_config):
+  /// no such port -> PORT_MOD_FAILED/BAD_PORT, a hw_addr that is not the
+  /// port's -> BAD_HW_ADDR; the `mask` bits of the port's config become
+  /// `config`'s.  PORT_DOWN on a port with a kernel device sets the device
+  /// administratively down or up (SIOCSIFFLAGS, as OVS's
+  /// netdev_turn_flags_off/on: `ip link` shows it; if the kernel refuses,
+  /// the bit stays, as OVS); on a port without one it is kept in
+  /// BridgePort::of_config.  The service sends the port-status MODIFY
+  /// right after (take_port_mods), to every connection that wants it.
+  std::optional<openflow::OfpErrc> port_mod(const openflow::PortMod& pm) override {
+    uint32_t dp = 0;
+    {
+      std::lock_guard lock(of_.mutex());
+      BridgePort* p = bridge().port_by_ofport(pm.port_no);
+      if (!p) return openflow::OfpErrc::kPortModBadPort;
+      if (port_mac(p->name()) != pm.hw_addr) return openflow::OfpErrc::kPortModBadHwAddr;
+      const SwitchPort* sp = nullptr;
+      std::vector<SwitchPort*> open;
+      if (sw_ && !p->is_patch()) open = sw_->ports(), sp = find_open(open, p->dp_port);
+      const bool device = sp && sp->kind() != SwitchPortKind::kMemory;
+      uint32_t mask = pm.mask;
+      if (device) {
+        if (mask & openflow::kPortConfigDown) dp = p->dp_port;
+        mask &= ~openflow::kPortConfigDown;
+      }
+      uint32_t config = (p->of_config & ~mask) | (pm.config & mask);
+      if (config != p->of_config) {
+        p->of_config = config;
+        of_.port_changed();  // cached flows may depend on the bits
+      }
+      ++port_mods_;
+    }
+    if (dp) {  // outside the Ofproto's mutex: an ioctl that may take RTNL
+      std::vector<SwitchPort*> open = sw_->ports();
+      if (const SwitchPort* sp = find_open(open, dp))
+        set_link_admin(sp->device(), !(pm.config & openflow::kPortConfigDown));
+    }
+    return std::nullopt;
+  }
+
  private:
   Bridge& bridge() const { return of_.require_bridge(bridge_); }
+  // A stable locally administered MAC per port name (we have no device MAC
+  // for memory and patch ports; port-mod checks it).
+  static EthAddr port_mac(const std::string& name) {
+    uint64_t h = std::hash<std::string>{}(name);
+    return EthAddr{
+        {0x02, uint8_t(h >> 32), uint8_t(h >> 24), uint8_t(h >> 16), uint8_t(h >> 8), uint8_t(h)}};
+  }
+  static const SwitchPort* find_open(const std::vector<SwitchPort*>& open, uint32_t dp) {
+    for (const SwitchPort* q : open)
+      if (q->dp_port() == dp) return q;
+    return nullptr;
+  }
   // flow_mod() with the Ofproto's mutex held.
   std::optional<openflow::OfpErrc> flow_mod_locked(const openflow::FlowMod& fm, uint8_t version,
                                                    bool check_overlap = true);
@@ -227,6 +311,7 @@ class OfprotoBackend : public openflow::SwitchBackend {
   int64_t next_expire_ms_ = 0;
   uint64_t scanned_generation_ = ~0ull;
   uint64_t fenced_ = 0;  // every PMD is known to be past this generation
+  uint64_t port_mods_ = 0;
 };
 
 }  // namespace flowpath

@@ -107,7 +107,7 @@ inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod_locked(const op
           return openflow::OfpErrc::kFlowModOverlap;
     // the last use of `actions` (a modify that selected nothing ends here)
     t.add(add_table, fm.match, fm.priority, std::move(actions), fm.cookie, fm.idle_timeout,
-          fm.hard_timeout);
+          fm.hard_timeout, fm.importance);
     if (fm.flags & openflow::kFlowModSendFlowRem) track(fm, add_table);
     return std::nullopt;
   };
@@ -122,7 +122,8 @@ inline std::optional<openflow::OfpErrc> OfprotoBackend::flow_mod_locked(const op
     std::vector<OfRule>& rules;
     ~Restore() {
       for (const OfRule& r : rules)
-        t.add(r.table_id, r.match, r.priority, r.actions, r.cookie, r.idle_timeout, r.hard_timeout);
+        t.add(r.table_id, r.match, r.priority, r.actions, r.cookie, r.idle_timeout, r.hard_timeout,
+              r.importance);
     }
   } restore{t, hidden};
   switch (fm.command) {

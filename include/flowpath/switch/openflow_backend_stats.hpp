@@ -77,6 +77,7 @@ inline void OfprotoBackend::stats_head(openflow::FlowStats& s, const OfRule& r, 
   s.priority = r.priority;
   s.idle_timeout = r.idle_timeout;
   s.hard_timeout = r.hard_timeout;
+  s.importance = r.importance;
   s.idle_age = uint16_t(std::min<int64_t>((now - r.last_used_ms()) / 1000, 0xffff));
   s.hard_age = uint16_t(std::min<int64_t>((now - r.modified_ms) / 1000, 0xffff));
   s.cookie = r.cookie;

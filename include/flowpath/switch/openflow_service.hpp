@@ -25,7 +25,10 @@
 //   implicit table misses, 1.0 ones do while any is connected
 //   (miss_to_controller; the caches are flushed when that changes).
 // - port-status: the bridge's ports are compared with the last snapshot
-//   (every poll_interval_ms): ADD, DELETE, MODIFY.
+//   (every poll_interval_ms): ADD, DELETE, MODIFY — also when a port's
+//   device goes down or up, or loses or gains its carrier (the port state
+//   OfprotoBackend::port_descs reads: one ioctl per port).  A change is
+//   sent once two reads a poll apart agree.
 // - flow-removed: OfprotoBackend::take_removed() (timeouts, deletes).
 //
 // Fail modes (set-fail-mode): a `secure` bridge keeps its flows and
@@ -115,6 +118,9 @@ class OpenFlowService {
   void handle(const std::vector<pollfd>& fds, int64_t now) {
     for (const auto& e : entries_) {
       e->channel->handle(fds, now);
+      // a port-mod's MODIFY goes out now, one per port-mod (as OVS), not
+      // merged with the next one into the next poll
+      if (e->backend->take_port_mods()) send_port_status(*e, true);
       if (e->fail_open) fail_open(*e, now);
       update_miss(*e);
       send_packet_ins(*e);
@@ -163,6 +169,7 @@ class OpenFlowService {
     PacketInQueue queue;
     std::vector<PacketInEvent> pending;
     std::vector<openflow::PortDesc> ports;  // as last reported
+    std::vector<openflow::PortDesc> seen;   // as last read
     int64_t last_poll = 0;
     Ofproto* of = nullptr;
     bool fail_open = false, failed_open = false;
@@ -242,17 +249,31 @@ class OpenFlowService {
     pin.data.assign(ev.data.begin(), ev.data.begin() + pin.total_len);
     return pin;
   }
-  static void send_port_status(Entry& e) {
+  // A change is reported once two reads a poll apart agree: a device
+  // going down loses its carrier a few ms before its IFF_UP (the kernel's
+  // dev_close), and that half-way state is not worth a MODIFY.
+  // `at_once`: after a port-mod, whose change is no half-way state.
+  static void send_port_status(Entry& e, bool at_once = false) {
     std::vector<openflow::PortDesc> now = e.backend->port_descs();
-    if (now == e.ports) return;
+    if (now == e.ports || (now != e.seen && !at_once)) {
+      e.seen = std::move(now);
+      return;
+    }
+    e.seen = now;
     auto find = [](const std::vector<openflow::PortDesc>& v, uint32_t no) {
       for (const auto& d : v)
         if (d.port_no == no) return &d;
       return static_cast<const openflow::PortDesc*>(nullptr);
     };
-    auto send = [&](uint8_t reason, const openflow::PortDesc& d) {
+    auto send = [&](uint8_t reason, const openflow::PortDesc& d,
+                    const openflow::PortDesc* old = nullptr) {
       e.channel->broadcast_async_by(
-          [&](const openflow::Connection&) -> std::optional<openflow::MessageBody> {
+          [&](const openflow::Connection& c) -> std::optional<openflow::MessageBody> {
+            // a MODIFY the connection's version cannot show (NO_FLOOD or
+            // LIVE in 1.0...) is not sent, as OVS's connmgr_send_port_status
+            if (old && openflow::encode({c.version(), 0, openflow::PortStatus{reason, *old}}) ==
+                           openflow::encode({c.version(), 0, openflow::PortStatus{reason, d}}))
+              return std::nullopt;
             return openflow::PortStatus{reason, d};
           });
     };
@@ -263,7 +284,7 @@ class OpenFlowService {
       if (!old)
         send(0, d);  // OFPPR_ADD
       else if (!(*old == d))
-        send(2, d);  // OFPPR_MODIFY
+        send(2, d, old);  // OFPPR_MODIFY
     }
     e.ports = std::move(now);
   }
