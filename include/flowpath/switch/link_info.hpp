@@ -189,6 +189,18 @@ bool rtnl_getlink(const std::string& name, F&& f) {
   }
 }
 
+/// SIOCETHTOOL on IFNAME with the command structure at `data`; false when
+/// the name is invalid or the device does not answer.  Takes RTNL.
+inline bool ethtool(const std::string& ifname, void* data) {
+  if (ifname.empty() || ifname.size() >= IFNAMSIZ) return false;
+  static const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  ifreq r{};
+  std::snprintf(r.ifr_name, IFNAMSIZ, "%s", ifname.c_str());
+  r.ifr_data = static_cast<char*>(data);
+  return ioctl(fd, SIOCETHTOOL, &r) == 0;
+}
+
 }  // namespace link_detail
 
 /// One device (one request, one reply): found = false when it is missing.
@@ -270,15 +282,9 @@ inline std::map<std::string, LinkInfo> read_all_links() {
 /// kernel: not for the path of a change.
 inline DriverInfo read_driver(const std::string& ifname) {
   DriverInfo d;
-  if (ifname.empty() || ifname.size() >= IFNAMSIZ) return d;
-  static const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return d;
   ethtool_drvinfo info{};
   info.cmd = ETHTOOL_GDRVINFO;
-  ifreq r{};
-  std::snprintf(r.ifr_name, IFNAMSIZ, "%s", ifname.c_str());
-  r.ifr_data = reinterpret_cast<char*>(&info);
-  if (ioctl(fd, SIOCETHTOOL, &r) != 0) return d;
+  if (!link_detail::ethtool(ifname, &info)) return d;
   d.found = true;
   d.name.assign(info.driver, strnlen(info.driver, sizeof info.driver));
   d.version.assign(info.version, strnlen(info.version, sizeof info.version));
@@ -300,15 +306,9 @@ struct LinkSettings {
 
 inline LinkSettings read_link_settings(const std::string& ifname) {
   LinkSettings out;
-  if (ifname.empty() || ifname.size() >= IFNAMSIZ) return out;
-  static const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return out;
   ethtool_cmd cmd{};
   cmd.cmd = ETHTOOL_GSET;
-  ifreq r{};
-  std::snprintf(r.ifr_name, IFNAMSIZ, "%s", ifname.c_str());
-  r.ifr_data = reinterpret_cast<char*>(&cmd);
-  if (ioctl(fd, SIOCETHTOOL, &r) != 0) return out;
+  if (!link_detail::ethtool(ifname, &cmd)) return out;
   out.found = true;
   uint32_t mbps = uint32_t(cmd.speed_hi) << 16 | cmd.speed;
   bool full = cmd.duplex == DUPLEX_FULL;
