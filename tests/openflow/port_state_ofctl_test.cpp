@@ -204,11 +204,14 @@ std::string describe(const std::string& t) {
 /// Links going down and up under `ovs-ofctl OPTS monitor TARGET 65534`:
 /// its port-status lines.
 std::vector<std::string> link_changes(const std::string& t, const std::string& opts) {
-  std::string text = test::ofctl_monitored(t, opts, 65534, 4, [] {
+  // 1.2 s a step: the kernel reports a carrier coming up through its
+  // linkwatch, which may wait up to 1 s; a shorter step could let the
+  // next change overtake it (on either switch) on a loaded machine.
+  std::string text = test::ofctl_monitored(t, opts, 65534, 7, [] {
     for (const char* cmd : {"ip link set fps-a1 up", "ip link set fps-a1 down",
                             "ip link set fps-b0 down", "ip link set fps-b0 up"}) {
       test::sh(cmd);
-      sleep_ms(500);
+      sleep_ms(1200);
     }
   });
   return port_lines(text);
