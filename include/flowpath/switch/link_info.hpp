@@ -189,14 +189,22 @@ bool rtnl_getlink(const std::string& name, F&& f) {
   }
 }
 
+/// The socket the device ioctls go through, with `r` cleared and named
+/// IFNAME; -1 when the name cannot be a device's or there is no socket.
+inline int ifreq_socket(const std::string& ifname, ifreq& r) {
+  if (ifname.empty() || ifname.size() >= IFNAMSIZ) return -1;
+  static const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  r = ifreq{};
+  std::snprintf(r.ifr_name, IFNAMSIZ, "%s", ifname.c_str());
+  return fd;
+}
+
 /// SIOCETHTOOL on IFNAME with the command structure at `data`; false when
 /// the name is invalid or the device does not answer.  Takes RTNL.
 inline bool ethtool(const std::string& ifname, void* data) {
-  if (ifname.empty() || ifname.size() >= IFNAMSIZ) return false;
-  static const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ifreq r;
+  int fd = ifreq_socket(ifname, r);
   if (fd < 0) return false;
-  ifreq r{};
-  std::snprintf(r.ifr_name, IFNAMSIZ, "%s", ifname.c_str());
   r.ifr_data = static_cast<char*>(data);
   return ioctl(fd, SIOCETHTOOL, &r) == 0;
 }
@@ -211,21 +219,29 @@ inline LinkInfo read_link(const std::string& ifname) {
   return out;
 }
 
-/// The same without the counters, by four ioctls (flags, MAC, ifindex,
+/// Admin and link state only (found, admin_up, link_up): one ioctl
+/// (SIOCGIFFLAGS, under RCU, no RTNL).  For what is read often: the
+/// OpenFlow port state (switch/openflow_backend.hpp, every 20 ms).
+inline LinkInfo read_link_state(const std::string& ifname) {
+  LinkInfo s;
+  ifreq r;
+  int fd = link_detail::ifreq_socket(ifname, r);
+  if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &r) != 0) return s;
+  s.found = true;
+  s.admin_up = r.ifr_flags & IFF_UP;
+  s.link_up = (r.ifr_flags & IFF_UP) && (r.ifr_flags & IFF_RUNNING);
+  return s;
+}
+
+/// A device read without the counters, by four ioctls (flags, MAC, ifindex,
 /// MTU) that the kernel answers under RCU: no RTNL.  For the path of a
 /// change: a mover thread attaching XDP holds RTNL for milliseconds, and
 /// an RTNL request (ethtool, possibly RTM_GETLINK) would wait for it.
 inline LinkInfo read_link_unlocked(const std::string& ifname) {
-  LinkInfo s;
-  if (ifname.empty() || ifname.size() >= IFNAMSIZ) return s;
-  static const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return s;
-  ifreq r{};
-  std::snprintf(r.ifr_name, IFNAMSIZ, "%s", ifname.c_str());
-  if (ioctl(fd, SIOCGIFFLAGS, &r) != 0) return s;
-  s.found = true;
-  s.admin_up = r.ifr_flags & IFF_UP;
-  s.link_up = (r.ifr_flags & IFF_UP) && (r.ifr_flags & IFF_RUNNING);
+  LinkInfo s = read_link_state(ifname);
+  ifreq r;
+  int fd = link_detail::ifreq_socket(ifname, r);
+  if (!s.found || fd < 0) return s;
   if (ioctl(fd, SIOCGIFHWADDR, &r) == 0 && r.ifr_hwaddr.sa_family == 1 /* ARPHRD_ETHER */) {
     auto* m = reinterpret_cast<const uint8_t*>(r.ifr_hwaddr.sa_data);
     char buf[18];
@@ -238,33 +254,13 @@ inline LinkInfo read_link_unlocked(const std::string& ifname) {
   return s;
 }
 
-/// Admin and link state only (found, admin_up, link_up): one ioctl
-/// (SIOCGIFFLAGS, under RCU, no RTNL).  For what is read often: the
-/// OpenFlow port state (switch/openflow_backend.hpp, every 20 ms).
-inline LinkInfo read_link_state(const std::string& ifname) {
-  LinkInfo s;
-  if (ifname.empty() || ifname.size() >= IFNAMSIZ) return s;
-  static const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return s;
-  ifreq r{};
-  std::snprintf(r.ifr_name, IFNAMSIZ, "%s", ifname.c_str());
-  if (ioctl(fd, SIOCGIFFLAGS, &r) != 0) return s;
-  s.found = true;
-  s.admin_up = r.ifr_flags & IFF_UP;
-  s.link_up = (r.ifr_flags & IFF_UP) && (r.ifr_flags & IFF_RUNNING);
-  return s;
-}
-
 /// Sets the device administratively up or down (SIOCSIFFLAGS, as `ip
 /// link set DEV up|down` and OVS's netdev_turn_flags_on/off); false when
 /// the device is missing or the kernel refused.
 inline bool set_link_admin(const std::string& ifname, bool up) {
-  if (ifname.empty() || ifname.size() >= IFNAMSIZ) return false;
-  static const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  ifreq r{};
-  std::snprintf(r.ifr_name, IFNAMSIZ, "%s", ifname.c_str());
-  if (ioctl(fd, SIOCGIFFLAGS, &r) != 0) return false;
+  ifreq r;
+  int fd = link_detail::ifreq_socket(ifname, r);
+  if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &r) != 0) return false;
   if (bool(r.ifr_flags & IFF_UP) == up) return true;
   r.ifr_flags = short(up ? r.ifr_flags | IFF_UP : r.ifr_flags & ~IFF_UP);
   return ioctl(fd, SIOCSIFFLAGS, &r) == 0;
