@@ -51,7 +51,12 @@ class OvsInstance {
     return "";
   }
 
-  OvsInstance() {
+  /// kDummy: dummy devices only, no root needed (the differential
+  /// tests); kSystem: the real devices of the namespace it runs in, for
+  /// tests that need a kernel device's own state (carrier, flags).
+  enum class Devices { kDummy, kSystem };
+
+  explicit OvsInstance(Devices devices = Devices::kDummy) {
     char tmpl[] = "/tmp/flowpath-diff-ovs-XXXXXX";
     if (!mkdtemp(tmpl)) throw Error("mkdtemp failed");
     dir_ = tmpl;
@@ -65,8 +70,9 @@ class OvsInstance {
         "/ovsdb-server.log --detach");
     pids_.push_back(read_pid("ovsdb-server.pid"));
     vsctl("--no-wait init");
-    run("ovs-vswitchd " + db_ + " --enable-dummy=override --disable-system --pidfile=" + dir_ +
-        "/ovs-vswitchd.pid --unixctl=" + ctl() + " --log-file=" + dir_ +
+    run("ovs-vswitchd " + db_ +
+        (devices == Devices::kDummy ? " --enable-dummy=override --disable-system" : "") +
+        " --pidfile=" + dir_ + "/ovs-vswitchd.pid --unixctl=" + ctl() + " --log-file=" + dir_ +
         "/ovs-vswitchd.log --detach");
     pids_.push_back(read_pid("ovs-vswitchd.pid"));
   }

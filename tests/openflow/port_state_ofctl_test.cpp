@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "differential/normal_ovs.hpp"
 #include "flowpath/switch/openflow_service.hpp"
 #include "support/ofctl_monitor.hpp"
 #include "support/private_netns.hpp"
@@ -63,53 +64,24 @@ void reset_links() {
 /// started; its dir removed.
 class OvsSwitch {
  public:
-  OvsSwitch() {
-    char tmpl[] = "/tmp/fp-ofps-ovs-XXXXXX";
-    if (!mkdtemp(tmpl)) throw Error("mkdtemp failed");
-    dir_ = tmpl;
-    for (const char* v : {"OVS_RUNDIR", "OVS_DBDIR", "OVS_LOGDIR", "OVS_SYSCONFDIR"})
-      setenv(v, dir_.c_str(), 1);
-    std::string db = "unix:" + dir_ + "/db.sock";
-    checked("ovsdb-tool create " + dir_ + "/conf.db /usr/share/openvswitch/vswitch.ovsschema");
-    checked("ovsdb-server " + dir_ + "/conf.db --remote=p" + db + " --pidfile=" + dir_ +
-            "/db.pid --unixctl=" + dir_ + "/db.ctl --log-file=" + dir_ + "/db.log --detach");
-    pids_.push_back(read_pid("db.pid"));
-    vsctl_ = "ovs-vsctl --db=" + db + " --timeout=30 ";
-    checked(vsctl_ + "--no-wait init");
-    checked("ovs-vswitchd " + db + " --pidfile=" + dir_ + "/vs.pid --unixctl=" + dir_ +
-            "/vs.ctl --log-file=" + dir_ + "/vs.log --detach");
-    pids_.push_back(read_pid("vs.pid"));
-    checked(vsctl_ +
-            "add-br psovs -- set bridge psovs datapath_type=netdev fail-mode=secure"
-            " -- add-port psovs fps-a0 -- set interface fps-a0 ofport_request=1"
-            " -- add-port psovs fps-b0 -- set interface fps-b0 ofport_request=2");
+  OvsSwitch()
+      : ovs_(std::make_unique<difftest::OvsInstance>(difftest::OvsInstance::Devices::kSystem)) {
+    ovs_->vsctl(
+        "add-br psovs -- set bridge psovs datapath_type=netdev fail-mode=secure"
+        " -- add-port psovs fps-a0 -- set interface fps-a0 ofport_request=1"
+        " -- add-port psovs fps-b0 -- set interface fps-b0 ofport_request=2");
     test::sh("ip link set psovs up");
   }
   ~OvsSwitch() {
-    for (auto it = pids_.rbegin(); it != pids_.rend(); ++it) stop(*it);
+    ovs_.reset();  // stopped first, then its LOCAL device removed
     test::sh("ip link del psovs");
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
   OvsSwitch(const OvsSwitch&) = delete;
   OvsSwitch& operator=(const OvsSwitch&) = delete;
-  std::string target() const { return "unix:" + dir_ + "/psovs.mgmt"; }
+  std::string target() const { return "unix:" + ovs_->dir() + "/psovs.mgmt"; }
 
  private:
-  pid_t read_pid(const std::string& file) {
-    std::ifstream in(dir_ + "/" + file);
-    pid_t pid = 0;
-    in >> pid;
-    if (pid <= 0) throw Error(dir_ + "/" + file + ": no pid");
-    return pid;
-  }
-  static void stop(pid_t pid) {
-    if (kill(pid, SIGTERM) != 0) return;
-    for (int i = 0; i < 200 && kill(pid, 0) == 0; ++i) sleep_ms(10);
-    if (kill(pid, 0) == 0) kill(pid, SIGKILL);
-  }
-  std::string dir_, vsctl_;
-  std::vector<pid_t> pids_;
+  std::unique_ptr<difftest::OvsInstance> ovs_;
 };
 
 /// flowpath: bridge psfp with fps-a0 and fps-b0 as system ports 1 and 2
