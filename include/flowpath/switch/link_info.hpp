@@ -61,6 +61,14 @@ struct DriverInfo {
 
 namespace link_detail {
 
+/// "aa:bb:cc:dd:ee:ff" of six bytes, as the kernel and OVS print a MAC.
+inline std::string mac_text(const uint8_t* m) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                m[5]);
+  return buf;
+}
+
 inline int rtnl_socket() {
   static const int fd = [] {
     int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
@@ -118,13 +126,7 @@ inline bool parse_link(const nlmsghdr* h, std::string& name, LinkInfo& l) {
         }
         break;
       case IFLA_ADDRESS:
-        if (n == 6) {
-          const auto* m = static_cast<const uint8_t*>(d);
-          char buf[18];
-          std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
-                        m[4], m[5]);
-          l.mac = buf;
-        }
+        if (n == 6) l.mac = mac_text(static_cast<const uint8_t*>(d));
         break;
       case IFLA_STATS64:
         if (n >= sizeof(rtnl_link_stats64) - 2 * sizeof(uint64_t)) {
@@ -242,13 +244,8 @@ inline LinkInfo read_link_unlocked(const std::string& ifname) {
   ifreq r;
   int fd = link_detail::ifreq_socket(ifname, r);
   if (!s.found || fd < 0) return s;
-  if (ioctl(fd, SIOCGIFHWADDR, &r) == 0 && r.ifr_hwaddr.sa_family == 1 /* ARPHRD_ETHER */) {
-    auto* m = reinterpret_cast<const uint8_t*>(r.ifr_hwaddr.sa_data);
-    char buf[18];
-    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
-                  m[5]);
-    s.mac = buf;
-  }
+  if (ioctl(fd, SIOCGIFHWADDR, &r) == 0 && r.ifr_hwaddr.sa_family == 1 /* ARPHRD_ETHER */)
+    s.mac = link_detail::mac_text(reinterpret_cast<const uint8_t*>(r.ifr_hwaddr.sa_data));
   if (ioctl(fd, SIOCGIFINDEX, &r) == 0) s.ifindex = r.ifr_ifindex;
   if (ioctl(fd, SIOCGIFMTU, &r) == 0) s.mtu = r.ifr_mtu;
   return s;

@@ -229,12 +229,13 @@ class SwitchDb {
     st.link_resets = 0;
     uint64_t h = 1469598103934665603ull;
     for (char ch : iface) h = (h ^ uint8_t(ch)) * 1099511628211ull;
-    char mac[18];
-    std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x",
-                  unsigned((h >> 40) & 0xfc) | 0x02u, unsigned(h >> 32) & 0xff,
-                  unsigned(h >> 24) & 0xff, unsigned(h >> 16) & 0xff, unsigned(h >> 8) & 0xff,
-                  unsigned(h) & 0xff);
-    st.mac_in_use = mac;
+    const uint8_t mac[6] = {uint8_t(((h >> 40) & 0xfc) | 0x02),
+                            uint8_t(h >> 32),
+                            uint8_t(h >> 24),
+                            uint8_t(h >> 16),
+                            uint8_t(h >> 8),
+                            uint8_t(h)};
+    st.mac_in_use = link_detail::mac_text(mac);
     return st;
   }
   // Off the path of a change (the refresh): the columns whose values do not
