@@ -121,6 +121,9 @@ class SplitForest {
   }
   struct Stats {
     size_t nodes = 0, entries = 0, max_depth = 0;
+    size_t inner = 0;         // wide nodes that are not leaves
+    size_t shared_paths = 0;  // paths of an inner node to a child an earlier path of it reaches
+    size_t reached = 0;       // nodes a walk from the roots reaches (each counted once)
   };
   Stats stats() const;
   /// Nodes visited and leaf entries scanned for key in all trees (no early exit).

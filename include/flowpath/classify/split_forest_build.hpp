@@ -188,8 +188,9 @@ class SplitForest<Rule>::Builder {
   }
 
   /// Writes at t_.nodes[w] the wide node for binary node b: its tests down
-  /// three levels (a leaf met early repeats itself below, under always-true
-  /// tests), then the eight subtrees it leads to.
+  /// three levels (a leaf met early stands for all the paths below it,
+  /// under always-true tests), then the distinct subtrees it leads to (a
+  /// leaf met early once), with the map from each path to its subtree.
   void widen(uint32_t w, uint32_t b) {
     if (bn_[b].dim == kLeaf) {
       Node leaf{};
@@ -199,7 +200,7 @@ class SplitForest<Rule>::Builder {
       leaf.rbase = bn_[b].r;
       leaf.head = bn_[b].h;
       leaf.top = leaf.count ? t_.ranks[leaf.base] : 0;
-      leaf.child = w - 7;  // modulo 2^32: step() adds 7 back
+      leaf.child = w - (leaf.count >> 21 & 7);  // modulo 2^32: step() adds it back
       t_.nodes[w] = leaf;
       return;
     }
@@ -216,11 +217,16 @@ class SplitForest<Rule>::Builder {
       }
       std::copy(next, next + 2 * width, level);
     }
+    uint32_t distinct[8], n = 0;  // the paths of one leaf met early are adjacent
+    for (uint32_t p = 0; p < 8; ++p) {
+      if (n == 0 || distinct[n - 1] != level[p]) distinct[n++] = level[p];
+      m.count |= (n - 1) << (3 * p);
+    }
     m.base = static_cast<uint32_t>(t_.nodes.size());
     m.child = m.base;
     t_.nodes[w] = m;
-    t_.nodes.resize(t_.nodes.size() + 8);
-    for (uint32_t p = 0; p < 8; ++p) widen(m.base + p, level[p]);
+    t_.nodes.resize(t_.nodes.size() + n);
+    for (uint32_t i = 0; i < n; ++i) widen(m.base + i, distinct[i]);
   }
 
   static constexpr size_t kSample = 64;

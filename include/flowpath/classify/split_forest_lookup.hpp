@@ -155,6 +155,23 @@ typename SplitForest<Rule>::Stats SplitForest<Rule>::stats() const {
     st.nodes += t.nodes.size();
     st.entries += t.ranks.size();
     st.max_depth = std::max(st.max_depth, t.depth(0));
+    std::vector<uint8_t> seen(t.nodes.size());
+    std::vector<uint32_t> todo{0};
+    while (!todo.empty()) {
+      uint32_t n = todo.back();
+      todo.pop_back();
+      if (seen[n]++) continue;
+      ++st.reached;
+      if (t.nodes[n].leaf) continue;
+      ++st.inner;
+      for (uint32_t p = 0; p < 8; ++p) {
+        uint32_t c = Tree::child_of(t.nodes[n], p);
+        bool again = false;
+        for (uint32_t q = 0; q < p; ++q) again |= Tree::child_of(t.nodes[n], q) == c;
+        st.shared_paths += again;
+        if (!again) todo.push_back(c);
+      }
+    }
   }
   return st;
 }
