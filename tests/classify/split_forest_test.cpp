@@ -48,9 +48,11 @@ TEST(SplitForest, CostCountersDescribeTheLookup) {
 
 // Deep trees over random rules (leaves of at most 2 rules) meet leaves
 // at the first and second levels of their wide nodes: each is stored once
-// (no copy per path), every node is reached from the roots, and lookups
-// (single, batched, with a mask) agree with the linear reference while
-// rules come and go across compiles.
+// (no copy per path), every node is reached from the roots, many leaves
+// are direct (their entries placed by their parent, where the walk
+// without a mask stops), and lookups (single from direct leaves and leaf
+// nodes, batched and with a mask from leaf nodes) agree with the linear
+// reference while rules come and go across compiles.
 TEST(SplitForest, LeavesMetEarlyAreStoredOnce) {
   ClassifierV2Config cfg;
   cfg.background = false;
@@ -75,7 +77,8 @@ TEST(SplitForest, LeavesMetEarlyAreStoredOnce) {
       const auto* f = c.forest();
       ASSERT_NE(f, nullptr);
       auto st = f->stats();
-      EXPECT_GT(st.shared_paths, 0u) << "seed " << seed;   // leaves met early exist
+      EXPECT_GT(st.shared_paths, 0u) << "seed " << seed;  // leaves met early exist
+      EXPECT_GT(st.direct, 0u) << "seed " << seed;  // walks that stop at a leaf's parent exist
       EXPECT_EQ(st.reached, st.nodes) << "seed " << seed;  // no node unreachable
       EXPECT_EQ(st.nodes, f->n_trees() + 8 * st.inner - st.shared_paths)
           << "seed " << seed;  // each node the child of one parent's paths

@@ -124,6 +124,7 @@ class SplitForest {
     size_t inner = 0;         // wide nodes that are not leaves
     size_t shared_paths = 0;  // paths of an inner node to a child an earlier path of it reaches
     size_t reached = 0;       // nodes a walk from the roots reaches (each counted once)
+    size_t direct = 0;        // leaves whose entries their parent places (SplitNode::lend)
   };
   Stats stats() const;
   /// Nodes visited and leaf entries scanned for key in all trees (no early exit).
@@ -252,7 +253,8 @@ class SplitForest {
   /// Entries compared (for Cost; unused results cost nothing): 32 at a
   /// time, dimension by dimension (simd::range_hits), then the hits in
   /// rank order until one is visible and passes its full check.
-  uint32_t scan(const Tree& t, const Node& leaf, const uint32_t* x, const FlowKey& key, uint64_t v,
+  template <class Leaf>  // Node or SplitLeaf
+  uint32_t scan(const Tree& t, const Leaf& leaf, const uint32_t* x, const FlowKey& key, uint64_t v,
                 const Rule*& best, uint64_t& best_rank) const noexcept;
 
   void scan_wc(const Tree& t, const Node& leaf, const FlowKey& key, uint64_t v, const Rule*& best,

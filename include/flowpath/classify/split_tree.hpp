@@ -50,24 +50,45 @@ struct alignas(64) SplitNode {
   uint32_t t[7];
   uint8_t d[7];
   uint8_t leaf;
-  uint32_t base;  // first child, or first entry of a leaf
+  // A leaf: its first entry.  An inner node: the first entry of its
+  // direct leaves (lend).
+  uint32_t base;
   // Entries in a leaf; in an inner node, its map: bits 3p..3p+2 are the
   // index (from base) of the child path p leads to.
   uint32_t count;
-  uint32_t rbase;  // a leaf's ranges in Tree::rng
+  uint32_t rbase;  // a leaf's ranges in Tree::rng (2 * n_dims * base)
   // First child; in a leaf, its own index - (count >> 21 & 7), which is
   // where step() takes a leaf (all its tests pass: path 7).
   uint32_t child;
   // A leaf's entries down to the first that covers its box by ranges
   // alone: while that rule is visible the scan never goes further, so
-  // the first compare stops there (the rest serve removals).
+  // the first compare stops there (the rest serve removals).  An inner
+  // node: bit i set when its child i (from child) is a direct leaf.
   uint32_t head;
-  // A leaf's best rank (ranks[base], 0 when empty) on the node's own line:
-  // the leaves are ordered, and one that cannot beat the answer in hand is
-  // passed, without waiting for the leaf's entries.
-  uint64_t top;
+  union {
+    // A leaf's best rank (ranks[base], 0 when empty) on the node's own
+    // line: the leaves are ordered, and one that cannot beat the answer in
+    // hand is passed, without waiting for the leaf's entries.
+    uint64_t top;
+    // An inner node's direct leaves: children that are leaves with no
+    // tail (head == count), their entries one after the other from base,
+    // at most 255 in all; lend[i] is the end of child i's entries as an
+    // offset from base (a child not direct adds nothing).  The walk
+    // without a mask takes a direct leaf's entries from here, without
+    // loading the leaf's node: one dependent load less per tree.
+    uint8_t lend[8];
+  };
 };
 static_assert(sizeof(SplitNode) == 64);
+/// What a leaf scan reads of a leaf (SplitNode's fields of the same names),
+/// for a direct leaf made from its parent.
+struct SplitLeaf {
+  uint32_t base, count, rbase, head;
+  uint64_t top;
+  static SplitLeaf of(const SplitNode& n) noexcept {
+    return {n.base, n.count, n.rbase, n.head, n.top};
+  }
+};
 struct SplitTree {
   uint32_t n_dims = 0;
   KeyDim dims[kSplitMaxDims] = {};
@@ -85,7 +106,8 @@ struct SplitTree {
   std::vector<uint32_t> ids;
   std::vector<uint32_t> rng;
 
-  void prefetch_leaf(const SplitNode& lf) const noexcept {
+  template <class Leaf>  // SplitNode or SplitLeaf
+  void prefetch_leaf(const Leaf& lf) const noexcept {
     __builtin_prefetch(ranks.data() + lf.base);
     __builtin_prefetch(ids.data() + lf.base);  // else the scan's slot load waits for it
     const uint32_t* r = rng.data() + lf.rbase;
@@ -95,7 +117,24 @@ struct SplitTree {
 
   /// The child path p of inner node m leads to.
   static uint32_t child_of(const SplitNode& m, uint32_t p) noexcept {
-    return m.child + (m.count >> (3 * p) & 7);
+    return m.child + index_of(m, p);
+  }
+  /// Its index from m.child (in a leaf: what step() adds to child).
+  static uint32_t index_of(const SplitNode& m, uint32_t p) noexcept {
+    return m.count >> (3 * p) & 7;
+  }
+  /// The path (0..7) of m's seven tests for x.
+  static uint32_t path(const SplitNode& m, const uint32_t* x) noexcept {
+    uint32_t b0 = x[m.d[0]] >= m.t[0], b1 = x[m.d[1]] >= m.t[1], b2 = x[m.d[2]] >= m.t[2];
+    uint32_t b3 = x[m.d[3]] >= m.t[3], b4 = x[m.d[4]] >= m.t[4], b5 = x[m.d[5]] >= m.t[5];
+    uint32_t b6 = x[m.d[6]] >= m.t[6];
+    return kWidePath[b0 | b1 << 1 | b2 << 2 | b3 << 3 | b4 << 4 | b5 << 5 | b6 << 6];
+  }
+  /// Inner node m's direct leaf i (head bit i set): what the scan needs
+  /// (its best rank read from its entries).
+  SplitLeaf direct_leaf(const SplitNode& m, uint32_t i) const noexcept {
+    uint32_t from = i ? m.lend[i - 1] : 0, base = m.base + from, count = m.lend[i] - from;
+    return {base, count, 2 * n_dims * base, count, count ? ranks[base] : 0};
   }
   /// All seven tests at once (independent loads the core overlaps),
   /// then the path from a table and the child from the node's map: one
@@ -104,11 +143,7 @@ struct SplitTree {
   /// child field allows for what its count says there), so lock-step
   /// walks need no branch per node.
   static uint32_t step(const SplitNode& m, const uint32_t* x) noexcept {
-    uint32_t b0 = x[m.d[0]] >= m.t[0], b1 = x[m.d[1]] >= m.t[1], b2 = x[m.d[2]] >= m.t[2];
-    uint32_t b3 = x[m.d[3]] >= m.t[3], b4 = x[m.d[4]] >= m.t[4], b5 = x[m.d[5]] >= m.t[5];
-    uint32_t b6 = x[m.d[6]] >= m.t[6];
-    uint32_t bits = b0 | b1 << 1 | b2 << 2 | b3 << 3 | b4 << 4 | b5 << 5 | b6 << 6;
-    return child_of(m, kWidePath[bits]);
+    return child_of(m, path(m, x));
   }
   size_t depth(uint32_t n) const {
     if (nodes[n].leaf) return 0;
