@@ -20,9 +20,12 @@
 // (the scan stops there anyway), when no split helps, or when the
 // replication budget is spent.  A lookup descends all trees in lock step
 // (their dependent loads overlap), a wide node's seven tests at once (the
-// path then comes from a table, kWidePath), and scans the leaves best
-// rank first, skipping what cannot beat the best match so far (why:
-// docs/classifier.md, "Lookup speed").
+// path then comes from a table, kWidePath, the child from the node's map:
+// a leaf is stored once however many paths reach it), stops at a leaf's
+// parent when that places the leaf's entries (a direct leaf, SplitNode::
+// lend), and scans the leaves best rank first, skipping what cannot beat
+// the best match so far (why: docs/classifier.md, "Lookup speed" and the
+// sixth round).
 //
 // The forest also builds a bit-vector index (rule_bits_set.hpp) over the
 // same rules in rank order (dense rows for small sets; sparse rows per
