@@ -76,13 +76,14 @@ const Rule* SplitForest<Rule>::lookup_fast(const FlowKey& key, uint64_t v, uint6
     fin[nt] = t.nodes[0].leaf;
     node[nt++] = 0;
   }
-  // The trees in lock step, one branch per round, none per tree: a walk
-  // stops at a leaf's node (which steps to itself) or at the parent of a
-  // direct leaf (which leads to it again), so a stopped walk repeats its
-  // last step on a line it holds.
+  // The trees in lock step: a walk stops at a leaf's node or at the
+  // parent of a direct leaf, and a stopped walk is passed over (a branch
+  // on a flag that flips once per walk: cheaper than repeating its step,
+  // which would lead to the same place).
   for (bool moving = nt > 0; moving;) {
     moving = false;
     for (size_t i = 0; i < nt; ++i) {
+      if (fin[i]) continue;
       const Tree& t = trees_[i];
       const Node& nd = t.nodes[node[i]];
       if constexpr (kCount) c->nodes += !fin[i];
