@@ -46,5 +46,69 @@ TEST(SplitForest, CostCountersDescribeTheLookup) {
   EXPECT_GT(hits, 0u);
 }
 
+// Deep trees over random rules (leaves of at most 2 rules) meet leaves
+// at the first and second levels of their wide nodes: each is stored once
+// (no copy per path), every node is reached from the roots, many leaves
+// are direct (their entries placed by their parent, where the walk
+// without a mask stops), and lookups (single from direct leaves and leaf
+// nodes, batched and with a mask from leaf nodes) agree with the linear
+// reference while rules come and go across compiles.
+TEST(SplitForest, LeavesMetEarlyAreStoredOnce) {
+  ClassifierV2Config cfg;
+  cfg.background = false;
+  cfg.compile_min = 16;
+  cfg.compile_fraction = 4;
+  cfg.leaf_size = 2;
+  cfg.bits_max_rules = 0;
+  cfg.bits_sparse_max_rules = 0;
+  for (uint32_t seed = 61; seed <= 63; ++seed) {
+    testing::RuleGen g(seed, true);
+    ClassifierV2<int> c(cfg);
+    testing::RangeLinear ref;
+    std::vector<testing::RandomRule> pool;
+    for (int i = 0; i < 400; ++i) {
+      pool.push_back(g.rule());
+      ref.insert(pool.back(), i);
+      c.insert(pool.back().match, pool.back().priority, i, pool.back().ranges);
+    }
+    int next_id = 400;
+    for (int round = 0; round < 4; ++round) {
+      c.compile_now();
+      const auto* f = c.forest();
+      ASSERT_NE(f, nullptr);
+      auto st = f->stats();
+      EXPECT_GT(st.shared_paths, 0u) << "seed " << seed;  // leaves met early exist
+      EXPECT_GT(st.direct, 0u) << "seed " << seed;  // walks that stop at a leaf's parent exist
+      EXPECT_EQ(st.reached, st.nodes) << "seed " << seed;  // no node unreachable
+      EXPECT_EQ(st.nodes, f->n_trees() + 8 * st.inner - st.shared_paths)
+          << "seed " << seed;  // each node the child of one parent's paths
+      for (int k = 0; k < 300; ++k) {
+        FlowKey keys[8];
+        for (auto& key : keys) key = g.key_near(pool[g.pick(static_cast<uint32_t>(pool.size()))]);
+        const ClassifierV2<int>::Rule* batch[8];
+        c.lookup_batch(std::span<const FlowKey>(keys, 8), batch);
+        for (int j = 0; j < 8; ++j) {
+          const auto* want = ref.lookup(keys[j]);
+          FlowMask wc{};
+          const auto* got = c.lookup(keys[j]);
+          ASSERT_EQ(got ? got->value : -1, want ? want->id : -1) << "seed " << seed;
+          ASSERT_EQ(batch[j], got);
+          ASSERT_EQ(c.lookup(keys[j], &wc), got);
+        }
+        const testing::RandomRule& r = pool[g.pick(static_cast<uint32_t>(pool.size()))];
+        if (g.coin(2)) {
+          ASSERT_EQ(c.remove(r.match, r.priority, r.ranges), ref.remove(r));
+        } else {
+          testing::RandomRule n = g.rule();
+          pool.push_back(n);
+          size_t before = ref.rules.size();
+          ref.insert(n, next_id);
+          ASSERT_EQ(c.insert(n.match, n.priority, next_id++, n.ranges), ref.rules.size() == before);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace split_forest_test
 }  // namespace flowpath

@@ -20,9 +20,12 @@
 // (the scan stops there anyway), when no split helps, or when the
 // replication budget is spent.  A lookup descends all trees in lock step
 // (their dependent loads overlap), a wide node's seven tests at once (the
-// path then comes from a table, kWidePath), and scans the leaves best
-// rank first, skipping what cannot beat the best match so far (why:
-// docs/classifier.md, "Lookup speed").
+// path then comes from a table, kWidePath, the child from the node's map:
+// a leaf is stored once however many paths reach it), stops at a leaf's
+// parent when that places the leaf's entries (a direct leaf, SplitNode::
+// lend), and scans the leaves best rank first, skipping what cannot beat
+// the best match so far (why: docs/classifier.md, "Lookup speed" and the
+// sixth round).
 //
 // The forest also builds a bit-vector index (rule_bits_set.hpp) over the
 // same rules in rank order (dense rows for small sets; sparse rows per
@@ -121,6 +124,10 @@ class SplitForest {
   }
   struct Stats {
     size_t nodes = 0, entries = 0, max_depth = 0;
+    size_t inner = 0;         // wide nodes that are not leaves
+    size_t shared_paths = 0;  // paths of an inner node to a child an earlier path of it reaches
+    size_t reached = 0;       // nodes a walk from the roots reaches (each counted once)
+    size_t direct = 0;        // leaves whose entries their parent places (SplitNode::lend)
   };
   Stats stats() const;
   /// Nodes visited and leaf entries scanned for key in all trees (no early exit).
@@ -249,7 +256,8 @@ class SplitForest {
   /// Entries compared (for Cost; unused results cost nothing): 32 at a
   /// time, dimension by dimension (simd::range_hits), then the hits in
   /// rank order until one is visible and passes its full check.
-  uint32_t scan(const Tree& t, const Node& leaf, const uint32_t* x, const FlowKey& key, uint64_t v,
+  template <class Leaf>  // Node or SplitLeaf
+  uint32_t scan(const Tree& t, const Leaf& leaf, const uint32_t* x, const FlowKey& key, uint64_t v,
                 const Rule*& best, uint64_t& best_rank) const noexcept;
 
   void scan_wc(const Tree& t, const Node& leaf, const FlowKey& key, uint64_t v, const Rule*& best,

@@ -41,6 +41,7 @@ class SplitForest<Rule>::Builder {
     build_node(0, all, blo, bhi, 0);
     t_.nodes.push_back({});
     widen(0, 0);
+    place_direct_leaves();
     t_.nodes.shrink_to_fit();
     t_.ranks.shrink_to_fit();
     t_.ids.shrink_to_fit();
@@ -188,8 +189,9 @@ class SplitForest<Rule>::Builder {
   }
 
   /// Writes at t_.nodes[w] the wide node for binary node b: its tests down
-  /// three levels (a leaf met early repeats itself below, under always-true
-  /// tests), then the eight subtrees it leads to.
+  /// three levels (a leaf met early stands for all the paths below it,
+  /// under always-true tests), then the distinct subtrees it leads to (a
+  /// leaf met early once), with the map from each path to its subtree.
   void widen(uint32_t w, uint32_t b) {
     if (bn_[b].dim == kLeaf) {
       Node leaf{};
@@ -199,7 +201,7 @@ class SplitForest<Rule>::Builder {
       leaf.rbase = bn_[b].r;
       leaf.head = bn_[b].h;
       leaf.top = leaf.count ? t_.ranks[leaf.base] : 0;
-      leaf.child = w - 7;  // modulo 2^32: step() adds 7 back
+      leaf.child = w - (leaf.count >> 21 & 7);  // modulo 2^32: step() adds it back
       t_.nodes[w] = leaf;
       return;
     }
@@ -216,11 +218,62 @@ class SplitForest<Rule>::Builder {
       }
       std::copy(next, next + 2 * width, level);
     }
+    uint32_t distinct[8], n = 0;  // the paths of one leaf met early are adjacent
+    for (uint32_t p = 0; p < 8; ++p) {
+      if (n == 0 || distinct[n - 1] != level[p]) distinct[n++] = level[p];
+      m.count |= (n - 1) << (3 * p);
+    }
     m.base = static_cast<uint32_t>(t_.nodes.size());
     m.child = m.base;
     t_.nodes[w] = m;
-    t_.nodes.resize(t_.nodes.size() + 8);
-    for (uint32_t p = 0; p < 8; ++p) widen(m.base + p, level[p]);
+    t_.nodes.resize(t_.nodes.size() + n);
+    for (uint32_t i = 0; i < n; ++i) widen(m.base + i, distinct[i]);
+  }
+
+  /// Lays the leaves' entries out again so each inner node's direct
+  /// leaves (SplitNode::lend) have theirs one after the other, and sets
+  /// base, head and lend of every inner node.  A leaf has one parent (it
+  /// is stored once), so it is placed once; entries keep their order.
+  void place_direct_leaves() {
+    std::vector<uint64_t> ranks;
+    std::vector<uint32_t> ids, rng;
+    ranks.reserve(t_.ranks.size());
+    ids.reserve(t_.ids.size());
+    rng.reserve(t_.rng.size());
+    const uint32_t nd2 = 2 * t_.n_dims;
+    std::vector<uint8_t> placed(t_.nodes.size());
+    auto place = [&](uint32_t n) {
+      Node& lf = t_.nodes[n];
+      uint32_t nb = static_cast<uint32_t>(ranks.size());
+      ranks.insert(ranks.end(), t_.ranks.begin() + lf.base, t_.ranks.begin() + lf.base + lf.count);
+      ids.insert(ids.end(), t_.ids.begin() + lf.base, t_.ids.begin() + lf.base + lf.count);
+      rng.insert(rng.end(), t_.rng.begin() + lf.rbase,
+                 t_.rng.begin() + lf.rbase + size_t{nd2} * lf.count);
+      lf.base = nb;
+      lf.rbase = nd2 * nb;
+      placed[n] = 1;
+    };
+    for (uint32_t w = 0; w < t_.nodes.size(); ++w) {
+      Node& m = t_.nodes[w];
+      if (m.leaf) continue;
+      m.base = static_cast<uint32_t>(ranks.size());
+      m.head = 0;
+      uint32_t end = 0, n = Tree::index_of(m, 7) + 1;
+      for (uint32_t i = 0; i < 8; ++i) {
+        const Node* c = i < n ? &t_.nodes[m.child + i] : nullptr;
+        if (c && c->leaf && c->head == c->count && end + c->count <= 255) {
+          end += c->count;
+          place(m.child + i);
+          m.head |= 1u << i;
+        }
+        m.lend[i] = static_cast<uint8_t>(end);
+      }
+    }
+    for (uint32_t n = 0; n < t_.nodes.size(); ++n)
+      if (t_.nodes[n].leaf && !placed[n]) place(n);
+    t_.ranks = std::move(ranks);
+    t_.ids = std::move(ids);
+    t_.rng = std::move(rng);
   }
 
   static constexpr size_t kSample = 64;

@@ -67,28 +67,44 @@ template <bool kCount>
 const Rule* SplitForest<Rule>::lookup_fast(const FlowKey& key, uint64_t v, uint64_t& best_rank,
                                            Cost* c) const {
   uint32_t x[kMaxTrees][kMaxDims];
-  uint32_t node[kMaxTrees];
+  uint32_t node[kMaxTrees], ci[kMaxTrees];
+  bool fin[kMaxTrees];
   size_t nt = 0;
   for (const Tree& t : trees_) {
     if (t.max_rank <= best_rank) break;
     t.extract(key, x[nt]);
+    fin[nt] = t.nodes[0].leaf;
     node[nt++] = 0;
   }
-  for (bool moving = nt > 0; moving;) {  // one branch per round, none per tree
+  // The trees in lock step: a walk stops at a leaf's node or at the
+  // parent of a direct leaf, and a stopped walk is passed over (a branch
+  // on a flag that flips once per walk: cheaper than repeating its step,
+  // which would lead to the same place).
+  for (bool moving = nt > 0; moving;) {
     moving = false;
     for (size_t i = 0; i < nt; ++i) {
-      const Node& nd = trees_[i].nodes[node[i]];
-      if constexpr (kCount) c->nodes += !nd.leaf;
-      node[i] = Tree::step(nd, x[i]);
-      moving |= !trees_[i].nodes[node[i]].leaf;
+      if (fin[i]) continue;
+      const Tree& t = trees_[i];
+      const Node& nd = t.nodes[node[i]];
+      if constexpr (kCount) c->nodes += !fin[i];
+      ci[i] = Tree::index_of(nd, Tree::path(nd, x[i]));
+      bool direct = !nd.leaf & (nd.head >> ci[i] & 1);
+      node[i] = direct ? node[i] : nd.child + ci[i];
+      fin[i] = direct | t.nodes[node[i]].leaf;
+      moving |= !fin[i];
     }
   }
-  for (size_t i = 0; i < nt; ++i) trees_[i].prefetch_leaf(trees_[i].nodes[node[i]]);
+  SplitLeaf leaf[kMaxTrees];
+  for (size_t i = 0; i < nt; ++i) {
+    const Tree& t = trees_[i];
+    const Node& nd = t.nodes[node[i]];
+    leaf[i] = nd.leaf ? SplitLeaf::of(nd) : t.direct_leaf(nd, ci[i]);
+    t.prefetch_leaf(leaf[i]);
+  }
   uint32_t order[kMaxTrees];
   uint64_t top[kMaxTrees];
   for (size_t i = 0; i < nt; ++i) {  // insertion sort by the leaf's best rank
-    const Node& lf = trees_[i].nodes[node[i]];
-    uint64_t r = lf.top;
+    uint64_t r = leaf[i].top;
     size_t j = i;
     for (; j > 0 && top[j - 1] < r; --j) top[j] = top[j - 1], order[j] = order[j - 1];
     top[j] = r;
@@ -97,7 +113,7 @@ const Rule* SplitForest<Rule>::lookup_fast(const FlowKey& key, uint64_t v, uint6
   const Rule* best = nullptr;
   for (size_t j = 0; j < nt && top[j] > best_rank; ++j) {
     const Tree& t = trees_[order[j]];
-    uint32_t n = scan(t, t.nodes[node[order[j]]], x[order[j]], key, v, best, best_rank);
+    uint32_t n = scan(t, leaf[order[j]], x[order[j]], key, v, best, best_rank);
     if constexpr (kCount) c->entries += n;
   }
   if constexpr (kCount) c->trees += nt;
@@ -105,7 +121,8 @@ const Rule* SplitForest<Rule>::lookup_fast(const FlowKey& key, uint64_t v, uint6
 }
 
 template <class Rule>
-uint32_t SplitForest<Rule>::scan(const Tree& t, const Node& leaf, const uint32_t* x,
+template <class Leaf>
+uint32_t SplitForest<Rule>::scan(const Tree& t, const Leaf& leaf, const uint32_t* x,
                                  const FlowKey& key, uint64_t v, const Rule*& best,
                                  uint64_t& best_rank) const noexcept {
   if (leaf.top <= best_rank) return 0;  // no entry can win (0 also when empty)
@@ -155,6 +172,24 @@ typename SplitForest<Rule>::Stats SplitForest<Rule>::stats() const {
     st.nodes += t.nodes.size();
     st.entries += t.ranks.size();
     st.max_depth = std::max(st.max_depth, t.depth(0));
+    std::vector<uint8_t> seen(t.nodes.size());
+    std::vector<uint32_t> todo{0};
+    while (!todo.empty()) {
+      uint32_t n = todo.back();
+      todo.pop_back();
+      if (seen[n]++) continue;
+      ++st.reached;
+      if (t.nodes[n].leaf) continue;
+      ++st.inner;
+      st.direct += static_cast<size_t>(std::popcount(t.nodes[n].head));
+      for (uint32_t p = 0; p < 8; ++p) {
+        uint32_t c = Tree::child_of(t.nodes[n], p);
+        bool again = false;
+        for (uint32_t q = 0; q < p; ++q) again |= Tree::child_of(t.nodes[n], q) == c;
+        st.shared_paths += again;
+        if (!again) todo.push_back(c);
+      }
+    }
   }
   return st;
 }

@@ -4,9 +4,11 @@
 //
 // Design: see split_forest.hpp.  A wide node holds three levels of the
 // binary tree (seven tests) in one cache line; a lookup makes the seven
-// tests at once and takes the child from a table (kWidePath), one
-// dependent load per three levels.  Cost: a descent is one load per wide
-// node.  Thread-safety: immutable after build; any number of readers.
+// tests at once and takes the path from a table (kWidePath) and the child
+// from the node's map (a leaf met above the third level is one child, not
+// a copy per path), one dependent load per three levels.  Cost: a descent
+// is one load per wide node.  Thread-safety: immutable after build; any
+// number of readers.
 #pragma once
 
 #include <algorithm>
@@ -37,28 +39,56 @@ inline constexpr auto kWidePath = [] {
 }();
 
 /// What lookups walk: three levels of the binary tree in one cache line
-/// (7 tests, a path of 3 picks one of 8 children at base..base+7), so a
-/// lookup waits for a third of the memory loads.  Test i of level l sits
-/// at index 2^l - 1 + path; a test with t == 0 always goes right (it
-/// stands below a leaf reached early).
+/// (7 tests, a path p of 3 bits), so a lookup waits for a third of the
+/// memory loads.  Test i of level l sits at index 2^l - 1 + path; a test
+/// with t == 0 always goes right (it stands below a leaf reached early).
+/// The node's distinct children (1 to 8) lie at base.. one after the
+/// other: path p leads to child + (count >> 3p & 7), so a leaf met at the
+/// first or second level (which 4 or 2 paths reach) is stored once, not
+/// copied into each of their slots.
 struct alignas(64) SplitNode {
   uint32_t t[7];
   uint8_t d[7];
   uint8_t leaf;
-  uint32_t base;   // first child, or first entry of a leaf
-  uint32_t count;  // entries in a leaf
-  uint32_t rbase;  // a leaf's ranges in Tree::rng
-  uint32_t child;  // first child; in a leaf, its own index - 7 (see step)
+  // A leaf: its first entry.  An inner node: the first entry of its
+  // direct leaves (lend).
+  uint32_t base;
+  // Entries in a leaf; in an inner node, its map: bits 3p..3p+2 are the
+  // index (from base) of the child path p leads to.
+  uint32_t count;
+  uint32_t rbase;  // a leaf's ranges in Tree::rng (2 * n_dims * base)
+  // First child; in a leaf, its own index - (count >> 21 & 7), which is
+  // where step() takes a leaf (all its tests pass: path 7).
+  uint32_t child;
   // A leaf's entries down to the first that covers its box by ranges
   // alone: while that rule is visible the scan never goes further, so
-  // the first compare stops there (the rest serve removals).
+  // the first compare stops there (the rest serve removals).  An inner
+  // node: bit i set when its child i (from child) is a direct leaf.
   uint32_t head;
-  // A leaf's best rank (ranks[base], 0 when empty) on the node's own line:
-  // the leaves are ordered, and one that cannot beat the answer in hand is
-  // passed, without waiting for the leaf's entries.
-  uint64_t top;
+  union {
+    // A leaf's best rank (ranks[base], 0 when empty) on the node's own
+    // line: the leaves are ordered, and one that cannot beat the answer in
+    // hand is passed, without waiting for the leaf's entries.
+    uint64_t top;
+    // An inner node's direct leaves: children that are leaves with no
+    // tail (head == count), their entries one after the other from base,
+    // at most 255 in all; lend[i] is the end of child i's entries as an
+    // offset from base (a child not direct adds nothing).  The walk
+    // without a mask takes a direct leaf's entries from here, without
+    // loading the leaf's node: one dependent load less per tree.
+    uint8_t lend[8];
+  };
 };
 static_assert(sizeof(SplitNode) == 64);
+/// What a leaf scan reads of a leaf (SplitNode's fields of the same names),
+/// for a direct leaf made from its parent.
+struct SplitLeaf {
+  uint32_t base, count, rbase, head;
+  uint64_t top;
+  static SplitLeaf of(const SplitNode& n) noexcept {
+    return {n.base, n.count, n.rbase, n.head, n.top};
+  }
+};
 struct SplitTree {
   uint32_t n_dims = 0;
   KeyDim dims[kSplitMaxDims] = {};
@@ -76,7 +106,8 @@ struct SplitTree {
   std::vector<uint32_t> ids;
   std::vector<uint32_t> rng;
 
-  void prefetch_leaf(const SplitNode& lf) const noexcept {
+  template <class Leaf>  // SplitNode or SplitLeaf
+  void prefetch_leaf(const Leaf& lf) const noexcept {
     __builtin_prefetch(ranks.data() + lf.base);
     __builtin_prefetch(ids.data() + lf.base);  // else the scan's slot load waits for it
     const uint32_t* r = rng.data() + lf.rbase;
@@ -84,22 +115,40 @@ struct SplitTree {
     for (uint32_t off = 0; off < end; off += 16) __builtin_prefetch(r + off);
   }
 
-  /// All seven tests at once (independent loads the core overlaps),
-  /// then the path from a table: one dependent load per wide node
-  /// instead of three compare-then-load rounds.
-  /// A leaf steps to itself (all its tests pass, child + 7 is its own
-  /// index), so lock-step walks need no branch per node.
-  static uint32_t step(const SplitNode& m, const uint32_t* x) noexcept {
+  /// The child path p of inner node m leads to.
+  static uint32_t child_of(const SplitNode& m, uint32_t p) noexcept {
+    return m.child + index_of(m, p);
+  }
+  /// Its index from m.child (in a leaf: what step() adds to child).
+  static uint32_t index_of(const SplitNode& m, uint32_t p) noexcept {
+    return m.count >> (3 * p) & 7;
+  }
+  /// The path (0..7) of m's seven tests for x.
+  static uint32_t path(const SplitNode& m, const uint32_t* x) noexcept {
     uint32_t b0 = x[m.d[0]] >= m.t[0], b1 = x[m.d[1]] >= m.t[1], b2 = x[m.d[2]] >= m.t[2];
     uint32_t b3 = x[m.d[3]] >= m.t[3], b4 = x[m.d[4]] >= m.t[4], b5 = x[m.d[5]] >= m.t[5];
     uint32_t b6 = x[m.d[6]] >= m.t[6];
-    uint32_t bits = b0 | b1 << 1 | b2 << 2 | b3 << 3 | b4 << 4 | b5 << 5 | b6 << 6;
-    return m.child + kWidePath[bits];
+    return kWidePath[b0 | b1 << 1 | b2 << 2 | b3 << 3 | b4 << 4 | b5 << 5 | b6 << 6];
+  }
+  /// Inner node m's direct leaf i (head bit i set): what the scan needs
+  /// (its best rank read from its entries).
+  SplitLeaf direct_leaf(const SplitNode& m, uint32_t i) const noexcept {
+    uint32_t from = i ? m.lend[i - 1] : 0, base = m.base + from, count = m.lend[i] - from;
+    return {base, count, 2 * n_dims * base, count, count ? ranks[base] : 0};
+  }
+  /// All seven tests at once (independent loads the core overlaps),
+  /// then the path from a table and the child from the node's map: one
+  /// dependent load per wide node instead of three compare-then-load
+  /// rounds.  A leaf steps to itself (all its tests pass, path 7, and its
+  /// child field allows for what its count says there), so lock-step
+  /// walks need no branch per node.
+  static uint32_t step(const SplitNode& m, const uint32_t* x) noexcept {
+    return child_of(m, path(m, x));
   }
   size_t depth(uint32_t n) const {
     if (nodes[n].leaf) return 0;
     size_t d = 0;
-    for (uint32_t i = 0; i < 8; ++i) d = std::max(d, depth(nodes[n].base + i));
+    for (uint32_t p = 0; p < 8; ++p) d = std::max(d, depth(child_of(nodes[n], p)));
     return 1 + d;
   }
   void extract(const FlowKey& key, uint32_t* x) const noexcept {
@@ -130,7 +179,7 @@ struct SplitTree {
           dim_or(bytes_of(wc), dims[m.d[j]], split_explain(x[m.d[j]], m.t[j], full[m.d[j]]));
         p = 2 * p + (x[m.d[j]] >= m.t[j]);
       }
-      n = m.base + p;
+      n = child_of(m, p);
     }
     return n;
   }
