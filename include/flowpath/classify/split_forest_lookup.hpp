@@ -88,7 +88,7 @@ const Rule* SplitForest<Rule>::lookup_fast(const FlowKey& key, uint64_t v, uint6
       const Node& nd = t.nodes[node[i]];
       if constexpr (kCount) c->nodes += !fin[i];
       ci[i] = Tree::index_of(nd, Tree::path(nd, x[i]));
-      bool direct = !nd.leaf & (nd.head >> ci[i] & 1);
+      bool direct = bool(!nd.leaf) & bool((nd.head >> ci[i]) & 1);
       node[i] = direct ? node[i] : nd.child + ci[i];
       fin[i] = direct | t.nodes[node[i]].leaf;
       moving |= !fin[i];
