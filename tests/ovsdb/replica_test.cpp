@@ -88,6 +88,50 @@ TEST(OvsdbReplica, MalformedUpdatesChangeNothingAndSayWhy) {
   }
 }
 
+// The modify of a set column moves the column's atoms into the new value:
+// a later failure in the same update must still give the old column back.
+TEST(OvsdbReplica, FailedUpdateRestoresAMovedSetColumn) {
+  Replica r;
+  ASSERT_EQ(r.apply(port_update("initial", {{"name", "vm1"}, {"trunks", make_set({1, 2, 3})}}),
+                    UpdateFormat::kUpdate2, true),
+            "");
+  // Rows apply in UUID order: the unknown row after kP fails once kP's
+  // trunks were moved.
+  const std::string later = "ffffffff-0000-4000-8000-000000000009";
+  Json u = port_update("modify", {{"trunks", make_set({4})}});
+  u["Port"][later] = {{"delete", nullptr}};
+  EXPECT_EQ(r.apply(u, UpdateFormat::kUpdate2),
+            "ovsdb update: Port " + later + ": delete of an unknown row");
+  EXPECT_EQ(r.ports().at(kP).trunks, (std::vector<int64_t>{1, 2, 3}));
+  ASSERT_EQ(r.apply(port_update("modify", {{"trunks", make_set({4})}}), UpdateFormat::kUpdate2),
+            "");
+  EXPECT_EQ(r.ports().at(kP).trunks, (std::vector<int64_t>{1, 2, 3, 4}));
+}
+
+// A row's decoder names the table, row and column, also for a column the
+// raw row lacks (the replica always fills every column; a direct caller may not).
+TEST(OvsdbReplica, DecodeErrorsNameTheRowAndColumn) {
+  RawRow raw = {{"name", "vm1"},
+                {"interfaces", make_set({})},
+                {"tag", make_set({})},
+                {"trunks", make_set({})}};
+  try {
+    decode_port(kP, raw);
+    ADD_FAILURE() << "no error";
+  } catch (const flowpath::Error& e) {
+    EXPECT_EQ(std::string(e.what()), "Port " + kP + ": column vlan_mode missing");
+  }
+  raw["vlan_mode"] = make_set({"access", "trunk"});
+  try {
+    decode_port(kP, raw);
+    ADD_FAILURE() << "no error";
+  } catch (const flowpath::Error& e) {
+    EXPECT_EQ(std::string(e.what()), "Port " + kP +
+                                         ": column vlan_mode: expected at most one string, got "
+                                         "[\"set\",[\"access\",\"trunk\"]]");
+  }
+}
+
 TEST(OvsdbReplica, MonitorV1Notation) {
   Replica r;
   ASSERT_EQ(r.apply(port_update("new", {{"name", "a"}, {"tag", 1}}), UpdateFormat::kUpdate, true),

@@ -150,7 +150,7 @@ class Replica {
         if (c->kind == ColumnKind::kStringMap)
           cur = apply_map_diff(cur, datum, what);
         else if (is_composite(c->kind))
-          cur = apply_set_diff(cur, datum, what);
+          cur = apply_set_diff(std::move(cur), datum, what);
         else
           cur = datum;
       }
