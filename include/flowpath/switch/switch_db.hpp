@@ -66,7 +66,7 @@ class SwitchDb {
     trace_.begin_ns = steady_now_ns();
     ovsdb::DbConfig d = ovsdb::to_switch_config(replica);
     trace_.config_ns = steady_now_ns();
-    last_ = sw_.apply(d.config);
+    last_ = sw_.apply(std::move(d.config));  // write_back reads sw_.config()
     ovsdb::Json ops = write_back(d, false);
     if (!d.root.empty() && last_.in_effect && d.cur_cfg != d.next_cfg)
       ops.push_back(ovsdb::op_cur_cfg(d.root, d.next_cfg));
