@@ -5,10 +5,11 @@
 // Interface and Port rows, the Bridge's ports difference, next_cfg) fed as
 // bytes; per update the stages of db-trace before the device open:
 // *parsed* (framer, nlohmann parse, classify, replica apply) and *config*
-// (ovsdb::to_switch_config).  Wall-clock figures on a loaded machine are
-// noise; the stable measure is callgrind's instruction count per add, the
-// difference of two runs (40 adds minus 20, divided by 20: adds 21..40,
-// without the setup):
+// (ovsdb::to_switch_config); then the echo of the switch's write-back
+// (the new Interface's ofport, cur_cfg) as ovsdb-server sends it, parsed
+// and applied (*echo*: what SwitchDb then skips, switch_db.hpp).  Wall-clock figures on a loaded
+// machine are noise; the stable measure is callgrind's instruction count per add, the difference of
+// two runs (40 adds minus 20, divided by 20: adds 21..40, without the setup):
 //   for m in 20 40; do valgrind --tool=callgrind --callgrind-out-file=cg.$m \
 //     build/bench/ovsdb_change_cost 20 $m; done
 //   callgrind_annotate --inclusive=yes cg.$m | grep -E 'Session::on_bytes\(|to_switch_config\('
@@ -45,6 +46,8 @@ int64_t now_ns() {
   return duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
 }
 const std::string kRoot = uuid(1, 1), kBridge = uuid(2, 1);
+int base_ports = 0;  // N: the first added port gets ofport N + 1
+int64_t n_plus(int k) { return base_ports + k; }
 
 // An add-port of port K (update2, as ovsdb-server sends it to monitor_cond).
 std::string add_update(int k, int64_t next_cfg) {
@@ -55,6 +58,15 @@ std::string add_update(int k, int64_t next_cfg) {
               {"Port", {{uuid(3, k), {{"insert", port}}}}},
               {"Bridge", {{kBridge, {{"modify", {{"ports", Json::array({"uuid", uuid(3, k)})}}}}}}},
               {"Open_vSwitch", {{kRoot, {{"modify", {{"next_cfg", next_cfg}}}}}}}};
+  Json msg = {{"method", "update2"}, {"params", Json::array({"flowpath", upd})}, {"id", nullptr}};
+  return msg.dump();
+}
+
+// The echo of the switch's write-back for add K: the new Interface's
+// ofport and cur_cfg (what ovsdb-server sends back after the transaction).
+std::string echo_update(int k, int64_t cur_cfg) {
+  Json upd = {{"Interface", {{uuid(4, k), {{"modify", {{"ofport", n_plus(k)}}}}}}},
+              {"Open_vSwitch", {{kRoot, {{"modify", {{"cur_cfg", cur_cfg}}}}}}}};
   Json msg = {{"method", "update2"}, {"params", Json::array({"flowpath", upd})}, {"id", nullptr}};
   return msg.dump();
 }
@@ -98,7 +110,8 @@ int run(int n, int m) {
     std::fprintf(stderr, "change_cost: the session did not synchronise\n");
     return 1;
   }
-  std::vector<int64_t> parsed, config;
+  base_ports = n;
+  std::vector<int64_t> parsed, config, echo;
   size_t bridges = 0;
   for (int i = 0; i < m; ++i) {
     std::string u = add_update(i + 1, i + 2);
@@ -119,6 +132,15 @@ int run(int n, int m) {
     bridges += d.config.bridges.size();
     parsed.push_back(t1 - t0);
     config.push_back(t2 - t1);
+    std::string e = echo_update(i + 1, i + 2);
+    int64_t t3 = now_ns();
+    s.on_bytes(e.data(), e.size(), 0);
+    acts = s.take_actions();
+    echo.push_back(now_ns() - t3);
+    if (acts.size() != 1 || acts[0].kind != flowpath::ovsdb::Action::Kind::kReplicaUpdated) {
+      std::fprintf(stderr, "change_cost: echo %d was not applied\n", i + 1);
+      return 1;
+    }
   }
   auto show = [](const char* what, std::vector<int64_t> v) {
     std::sort(v.begin(), v.end());
@@ -128,6 +150,7 @@ int run(int n, int m) {
   std::printf("%d ports + %d adds (%zu configs built)\n", n, m, bridges);
   show("parsed", parsed);
   show("config", config);
+  show("echo", echo);
   return 0;
 }
 
