@@ -148,9 +148,10 @@ class SwitchDb {
   bool echo_only(const ovsdb::Replica& replica) const {
     if (!applied_ || !applied_->clean || !last_.in_effect) return false;
     if (replica.config_generation() != applied_->config_generation) return false;
-    for (const auto& [uuid, ofport] : bound_ofports_) {
+    for (const auto& [uuid, b] : bound_) {
+      if (b.ofport < 0) continue;  // a bridge's row
       const ovsdb::InterfaceRow* ir = ovsdb::Replica::find(replica.interfaces(), uuid);
-      if (!ir || ir->ofport != int64_t(ofport)) return false;
+      if (!ir || ir->ofport != b.ofport) return false;
     }
     return true;
   }
@@ -172,15 +173,13 @@ class SwitchDb {
   // changed or whose device apply() opened.
   ovsdb::Json write_back(const ovsdb::DbConfig& d, bool every) {
     ovsdb::Json ops = ovsdb::Json::array();
-    std::map<std::string, std::string> bound;
-    std::map<std::string, uint32_t> ofports;
+    std::map<std::string, Bound> bound;
     for (const auto& b : d.bindings) {
-      ofports[b.interface_uuid] = b.ofport;
       const std::string* err = failure(b.port);
       std::string key = b.port + '\n' + std::to_string(b.ofport) + '\n' + (err ? *err : "");
       auto old = bound_.find(b.interface_uuid);
-      bool same = old != bound_.end() && old->second == key && !last_.was_opened(b.port);
-      bound[b.interface_uuid] = key;
+      bool same = old != bound_.end() && old->second.key == key && !last_.was_opened(b.port);
+      bound[b.interface_uuid] = {std::move(key), b.ofport};
       if (same && !every) continue;
       ovsdb::InterfaceState st;
       if (err) {
@@ -196,11 +195,11 @@ class SwitchDb {
       if (!e.interface_uuid.empty()) {
         ovsdb::InterfaceState st;
         st.error = e.message;
-        bound[e.interface_uuid] = "error\n" + e.message;
+        bound[e.interface_uuid] = {"error\n" + e.message, -1};
         write_interface(e.interface_uuid, st, ops);  // no device read: cheap
       }
     for (const auto& b : d.bridges) {
-      bound[b.uuid] = b.name;
+      bound[b.uuid] = {b.name, -1};
       auto w = written_.find(b.uuid);
       if (!every && w != written_.end() && !last_.was_opened(b.name)) continue;
       std::string dpid = datapath_id(b);
@@ -213,7 +212,6 @@ class SwitchDb {
     // new UUID anyway).
     std::erase_if(written_, [&](const auto& kv) { return !bound.count(kv.first); });
     bound_ = std::move(bound);
-    bound_ofports_ = std::move(ofports);
     return ops;
   }
   const std::string* failure(const std::string& port) const {
@@ -402,9 +400,12 @@ class SwitchDb {
   Switch& sw_;
   ApplyResult last_;
   Trace trace_;
-  std::map<std::string, std::string> written_;     // row UUID -> what we wrote
-  std::map<std::string, std::string> bound_;       // row UUID -> binding last written
-  std::map<std::string, uint32_t> bound_ofports_;  // Interface UUID -> ofport configured
+  std::map<std::string, std::string> written_;  // row UUID -> what we wrote
+  struct Bound {
+    std::string key;      // the binding last written (port, ofport, error)
+    int64_t ofport = -1;  // the Interface's configured ofport; -1 for a Bridge or an error row
+  };
+  std::map<std::string, Bound> bound_;  // row UUID -> binding last written
   struct Applied {
     uint64_t config_generation = 0;  // Replica::config_generation of the last full apply
     bool clean = false;              // it had no configuration error and no failed port
