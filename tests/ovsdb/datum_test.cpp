@@ -82,4 +82,29 @@ TEST(OvsdbDatum, Update2Differences) {
   EXPECT_EQ(mm, (std::map<std::string, std::string>{{"a", "2"}, {"c", "3"}}));
 }
 
+// The replica hands its column over (an rvalue: atoms moved, not copied);
+// a const column is left as it was; both give the same set, a bare atom is
+// a set of one, and a malformed diff names the column as before.
+TEST(OvsdbDatum, SetDiffMovesOrCopiesTheSameWay) {
+  const Json old = Json::parse(R"(["set",[["uuid","00000000-0000-4000-8000-000000000001"],)"
+                               R"(["uuid","00000000-0000-4000-8000-000000000002"]]])");
+  const Json diff = Json::parse(R"(["uuid","00000000-0000-4000-8000-000000000003"])");
+  Json copied = apply_set_diff(old, diff, "ports");
+  EXPECT_EQ(old.at(1).size(), 2u);  // untouched
+  Json moved = apply_set_diff(Json(old), diff, "ports");
+  EXPECT_EQ(copied, moved);
+  EXPECT_EQ(uuid_set(moved, "ports").size(), 3u);
+  Json bare = apply_set_diff(Json::parse(R"(["uuid","00000000-0000-4000-8000-000000000001"])"),
+                             diff, "ports");
+  EXPECT_EQ(uuid_set(bare, "ports").size(), 2u);
+  EXPECT_EQ(error_of([&] {
+              apply_set_diff(Json(old), Json::parse("[\"set\",[{}]]"), "Port p: column trunks");
+            }),
+            "Port p: column trunks (diff) element: expected an atom, got {}");
+  EXPECT_EQ(error_of([&] { apply_set_diff(Json(old), Json::object(), "c"); }),
+            "c (diff): expected an atom or [\"set\", [atoms]], got {}");
+  EXPECT_EQ(error_of([&] { apply_set_diff(Json::object(), diff, "c"); }),
+            "c: expected an atom or [\"set\", [atoms]], got {}");
+}
+
 }  // namespace datum_test

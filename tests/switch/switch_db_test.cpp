@@ -208,6 +208,63 @@ TEST(SwitchDb, OneChangeWritesOnlyItsRowsInOneTransaction) {
   EXPECT_TRUE(f.errors.empty()) << f.errors[0];
 }
 
+// The echo of our own write-back (ofport, cur_cfg) is not applied again:
+// the running configuration is already what a full rebuild would give.
+// Any other change, even right after an echo, is applied in full.
+TEST(SwitchDb, OwnWriteBackEchoIsNotAppliedAgain) {
+  NEED_OVSDB();
+  Follower f;
+  f.vsctl("add-br br0 -- add-port br0 p1 tag=1 -- add-port br0 p2 tag=1");
+  for (int i = 0; i < 5; ++i) f.turn();  // the echo of the first write
+  auto same_as_rebuild = [&] {
+    ovsdb::DbConfig d = ovsdb::to_switch_config(f.client.replica());
+    ASSERT_EQ(d.config.bridges.size(), f.sw.config().bridges.size());
+    for (size_t i = 0; i < d.config.bridges.size(); ++i) {
+      const auto& want = d.config.bridges[i].ports;
+      const auto& have = f.sw.config().bridges[i].ports;
+      ASSERT_EQ(want.size(), have.size());
+      for (size_t j = 0; j < want.size(); ++j) {
+        EXPECT_EQ(want[j].name, have[j].name);
+        EXPECT_EQ(want[j].ofport, have[j].ofport);
+        EXPECT_EQ(want[j].tag, have[j].tag);
+      }
+    }
+  };
+  for (int k = 3; k <= 6; ++k) {
+    uint64_t full0 = f.db.full_applies();
+    size_t tx0 = f.transactions.size();
+    f.vsctl("add-port br0 p" + std::to_string(k) + " tag=1");
+    for (int i = 0; i < 5; ++i) f.turn();
+    // One full apply (the add), one write-back; the echo applied nothing.
+    EXPECT_EQ(f.db.full_applies() - full0, 1u);
+    EXPECT_EQ(f.transactions.size(), tx0 + 1);
+    EXPECT_EQ(f.get("interface p" + std::to_string(k) + " ofport"), std::to_string(k));
+    same_as_rebuild();
+  }
+  // A tag change right after the echoes is applied.
+  uint64_t full0 = f.db.full_applies();
+  f.vsctl("set port p3 tag=7");
+  EXPECT_EQ(f.db.full_applies() - full0, 1u);
+  EXPECT_EQ(f.sw.config().find_port("p3")->tag, 7);
+  // An ofport written by someone else is not an echo: applied in full
+  // (to_switch_config numbers by the ofport the database holds).
+  full0 = f.db.full_applies();
+  f.server.vsctl("set interface p4 ofport=40");
+  for (int i = 0; i < 5; ++i) f.turn();
+  EXPECT_GE(f.db.full_applies() - full0, 1u);
+  same_as_rebuild();
+  EXPECT_EQ(f.get("interface p4 ofport"), std::to_string(f.sw.config().find_port("p4")->ofport));
+  // A failed interface leaves the switch applying every update in full (so
+  // the next one retries it).
+  f.vsctl("add-port br0 vx -- set interface vx type=vxlan");
+  for (int i = 0; i < 5; ++i) f.turn();
+  full0 = f.db.full_applies();
+  f.vsctl("add-port br0 p7 tag=1");
+  for (int i = 0; i < 5; ++i) f.turn();
+  EXPECT_GE(f.db.full_applies() - full0, 2u);  // the add and its echo
+  EXPECT_TRUE(f.errors.empty()) << f.errors[0];
+}
+
 // A patch port's statistics are the packets that crossed the pair (OVS
 // counts them in its patch netdevs): tx on the side they left, rx on the
 // side they entered, bytes too, written by the periodic refresh; the

@@ -42,6 +42,28 @@ inline std::string shown(const Json& j) {
 [[noreturn]] inline void fail(const std::string& what, std::string_view expected, const Json& j) {
   throw Error(what + ": expected " + std::string(expected) + ", got " + shown(j));
 }
+/// j is the string s (no temporary Json: `j == "uuid"` allocates one).
+inline bool is(const Json& j, std::string_view s) noexcept {
+  return j.is_string() && j.get_ref<const std::string&>() == s;
+}
+/// ["uuid", …] or ["named-uuid", …]: a two-element array tagged as such.
+inline bool tagged(const Json& j, std::string_view tag) noexcept {
+  return j.is_array() && j.size() == 2 && is(j[0], tag);
+}
+/// The elements of ["set", [atoms]] after checking each is an atom, or
+/// nullptr when j is not a set (a bare atom).
+inline const Json* set_elements(const Json& j, const std::string& what) {
+  if (!tagged(j, "set")) return nullptr;
+  if (!j[1].is_array()) fail(what, "[\"set\", [atoms]]", j);
+  for (const auto& a : j[1])
+    if (a.is_object() || (a.is_array() && !tagged(a, "uuid") && !tagged(a, "named-uuid")))
+      fail(what + " element", "an atom", a);
+  return &j[1];
+}
+inline void check_bare_atom(const Json& j, const std::string& what) {
+  if (j.is_object() || j.is_null() || (j.is_array() && !tagged(j, "uuid")))
+    fail(what, "an atom or [\"set\", [atoms]]", j);
+}
 }  // namespace datum_detail
 
 /// 8-4-4-4-12 hexadecimal digits, as OVSDB writes row UUIDs.
@@ -77,7 +99,7 @@ inline bool as_boolean(const Json& j, const std::string& what) {
 }
 
 inline std::string as_uuid(const Json& j, const std::string& what) {
-  if (!j.is_array() || j.size() != 2 || j[0] != "uuid" || !j[1].is_string() ||
+  if (!datum_detail::tagged(j, "uuid") || !j[1].is_string() ||
       !is_uuid(j[1].get_ref<const std::string&>()))
     datum_detail::fail(what, "[\"uuid\", UUID]", j);
   return j[1].get<std::string>();
@@ -85,22 +107,25 @@ inline std::string as_uuid(const Json& j, const std::string& what) {
 
 /// The atoms of a set datum (a bare atom is a set of one).
 inline std::vector<Json> set_atoms(const Json& j, const std::string& what) {
-  if (j.is_array() && j.size() == 2 && j[0] == "set") {
-    if (!j[1].is_array()) datum_detail::fail(what, "[\"set\", [atoms]]", j);
-    for (const auto& a : j[1])
-      if (a.is_object() ||
-          (a.is_array() && !(a.size() == 2 && (a[0] == "uuid" || a[0] == "named-uuid"))))
-        datum_detail::fail(what + " element", "an atom", a);
-    return std::vector<Json>(j[1].begin(), j[1].end());
-  }
-  if (j.is_object() || j.is_null() || (j.is_array() && !(j.size() == 2 && j[0] == "uuid")))
-    datum_detail::fail(what, "an atom or [\"set\", [atoms]]", j);
+  if (const Json* e = datum_detail::set_elements(j, what))
+    return std::vector<Json>(e->begin(), e->end());
+  datum_detail::check_bare_atom(j, what);
   return {j};
+}
+/// Calls f(atom) for each atom of a set datum, in order, copying nothing.
+template <class F>
+void for_each_atom(const Json& j, const std::string& what, F&& f) {
+  if (const Json* e = datum_detail::set_elements(j, what)) {
+    for (const auto& a : *e) f(a);
+    return;
+  }
+  datum_detail::check_bare_atom(j, what);
+  f(j);
 }
 
 /// The pairs of a map datum.
 inline std::vector<std::pair<Json, Json>> map_pairs(const Json& j, const std::string& what) {
-  if (!j.is_array() || j.size() != 2 || j[0] != "map" || !j[1].is_array())
+  if (!datum_detail::tagged(j, "map") || !j[1].is_array())
     datum_detail::fail(what, "[\"map\", [[key, value], ...]]", j);
   std::vector<std::pair<Json, Json>> out;
   out.reserve(j[1].size());
@@ -113,12 +138,13 @@ inline std::vector<std::pair<Json, Json>> map_pairs(const Json& j, const std::st
 
 inline std::vector<std::string> uuid_set(const Json& j, const std::string& what) {
   std::vector<std::string> out;
-  for (const auto& a : set_atoms(j, what)) out.push_back(as_uuid(a, what));
+  if (j.is_array() && j.size() == 2 && j[1].is_array()) out.reserve(j[1].size());
+  for_each_atom(j, what, [&](const Json& a) { out.push_back(as_uuid(a, what)); });
   return out;
 }
 inline std::vector<int64_t> integer_set(const Json& j, const std::string& what) {
   std::vector<int64_t> out;
-  for (const auto& a : set_atoms(j, what)) out.push_back(as_integer(a, what));
+  for_each_atom(j, what, [&](const Json& a) { out.push_back(as_integer(a, what)); });
   return out;
 }
 /// An optional value (a set of at most one).
@@ -154,16 +180,33 @@ inline Json make_map(const std::vector<std::pair<Json, Json>>& pairs) {
 inline Json uuid_atom(const std::string& uuid) { return Json::array({"uuid", uuid}); }
 
 /// update2 "modify" of a set column: toggles each element of `diff`.
-inline Json apply_set_diff(const Json& old, const Json& diff, const std::string& what) {
-  std::vector<Json> cur = set_atoms(old, what);
-  for (auto& a : set_atoms(diff, what + " (diff)")) {
+/// Given `old` as an rvalue (the replica's own column), its atoms are
+/// moved, not copied: a one-element diff of an n-element set copies one.
+inline Json apply_set_diff(Json&& old, const Json& diff, const std::string& what) {
+  Json cur = Json::array();
+  if (datum_detail::set_elements(old, what)) {
+    cur = std::move(old[1]);
+  } else {
+    datum_detail::check_bare_atom(old, what);
+    cur.push_back(std::move(old));
+  }
+  std::string diff_what;  // built only if the diff is malformed
+  auto toggle = [&](const Json& a) {
     auto it = std::find(cur.begin(), cur.end(), a);
     if (it != cur.end())
       cur.erase(it);
     else
-      cur.push_back(std::move(a));
+      cur.push_back(a);
+  };
+  try {
+    for_each_atom(diff, "(diff)", toggle);
+  } catch (const Error& e) {
+    throw Error(what + " " + e.what());
   }
-  return make_set(std::move(cur));
+  return Json::array({"set", std::move(cur)});
+}
+inline Json apply_set_diff(const Json& old, const Json& diff, const std::string& what) {
+  return apply_set_diff(Json(old), diff, what);
 }
 
 /// update2 "modify" of a map column: a pair equal to the current one

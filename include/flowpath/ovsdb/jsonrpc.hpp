@@ -151,8 +151,11 @@ struct Message {
   std::string invalid;  // why, for kInvalid
 };
 
-/// Names a parsed message's kind, checking its shape; never throws.
-inline Message classify(const Json& j) {
+/// Names a parsed message's kind, checking its shape; never throws.  The
+/// message is taken by value: a caller that moves it in (the session) has
+/// its params, result or error moved out, not copied (an update2 of a big
+/// change is most of the message).
+inline Message classify(Json j) {
   Message m;
   auto bad = [&](std::string why) {
     m.kind = Message::Kind::kInvalid;
@@ -168,23 +171,23 @@ inline Message classify(const Json& j) {
     if (params == j.end() || !params->is_array())
       return bad("request \"" + method->get<std::string>() + "\" has no \"params\" array");
     m.method = method->get<std::string>();
-    m.params = *params;
-    m.id = id != j.end() ? *id : Json();
+    m.params = std::move(*params);
+    m.id = id != j.end() ? std::move(*id) : Json();
     m.kind = m.id.is_null() ? Message::Kind::kNotification : Message::Kind::kRequest;
     return m;
   }
   if (id == j.end()) return bad("message has neither \"method\" nor \"id\"");
-  m.id = *id;
+  m.id = std::move(*id);
   auto result = j.find("result");
   auto error = j.find("error");
   if (error != j.end() && !error->is_null()) {
     m.kind = Message::Kind::kErrorReply;
-    m.error = *error;
+    m.error = std::move(*error);
     return m;
   }
   if (result == j.end()) return bad("reply without \"result\" or \"error\"");
   m.kind = Message::Kind::kReply;
-  m.result = *result;
+  m.result = std::move(*result);
   return m;
 }
 

@@ -44,10 +44,12 @@ class Replica {
       Replica next;
       if (std::string e = next.apply(updates, fmt); !e.empty()) return e;
       next.generation_ = generation_ + 1;
+      next.config_generation_ = config_generation_ + 1;
       *this = std::move(next);
       return {};
     }
     undo_.clear();
+    bool written_only = fmt == UpdateFormat::kUpdate2 && only_switch_columns(updates);
     try {
       apply_tables(updates, fmt);
     } catch (const std::exception& e) {  // flowpath::Error, or nlohmann's on a bug of ours
@@ -56,9 +58,17 @@ class Replica {
     }
     undo_.clear();
     ++generation_;
+    if (!written_only) ++config_generation_;
     return {};
   }
-  void clear() { *this = Replica(); }
+  /// Empties the replica; the generations move on (never back: a reader
+  /// comparing one it saved must see a change).
+  void clear() {
+    uint64_t g = generation_ + 1, c = config_generation_ + 1;
+    *this = Replica();
+    generation_ = g;
+    config_generation_ = c;
+  }
 
   /// The (only) Open_vSwitch row, if the database has one.
   const OpenVSwitchRow* root() const noexcept {
@@ -82,6 +92,12 @@ class Replica {
   }
   /// Moves on every applied update (resets included).
   uint64_t generation() const noexcept { return generation_; }
+  /// Moves on every applied update except one that only modifies the
+  /// columns the switch itself writes back (Open_vSwitch cur_cfg,
+  /// Interface ofport, update2 notation): the echo of the switch's own
+  /// write-back.  What else to_switch_config reads cannot have changed
+  /// while it stays; the ofport values can (SwitchDb checks them).
+  uint64_t config_generation() const noexcept { return config_generation_; }
   size_t row_count() const noexcept {
     size_t n = 0;
     for (const auto& [t, rows] : raw_) n += rows.size();
@@ -150,7 +166,7 @@ class Replica {
         if (c->kind == ColumnKind::kStringMap)
           cur = apply_map_diff(cur, datum, what);
         else if (is_composite(c->kind))
-          cur = apply_set_diff(cur, datum, what);
+          cur = apply_set_diff(std::move(cur), datum, what);
         else
           cur = datum;
       }
@@ -228,13 +244,32 @@ class Replica {
       controllers_[u] = decode_controller(u, raw);
   }
 
+  // Every row update is a "modify" of cur_cfg (Open_vSwitch) or ofport
+  // (Interface) alone.  Malformed input answers false (apply decides).
+  static bool only_switch_columns(const Json& updates) {
+    if (!updates.is_object() || updates.empty()) return false;
+    for (const auto& [table, rows] : updates.items()) {
+      const char* col = table == "Open_vSwitch" ? "cur_cfg"
+                        : table == "Interface"  ? "ofport"
+                                                : nullptr;
+      if (!col || !rows.is_object()) return false;
+      for (const auto& [uuid, change] : rows.items()) {
+        if (!change.is_object() || change.size() != 1) return false;
+        auto m = change.find("modify");
+        if (m == change.end() || !m->is_object() || m->size() != 1 || !m->contains(col))
+          return false;
+      }
+    }
+    return true;
+  }
+
   std::map<std::string, std::map<Uuid, RawRow>> raw_;
   std::map<Uuid, OpenVSwitchRow> ovs_;
   std::map<Uuid, BridgeRow> bridges_;
   std::map<Uuid, PortRow> ports_;
   std::map<Uuid, InterfaceRow> ifaces_;
   std::map<Uuid, ControllerRow> controllers_;
-  uint64_t generation_ = 0;
+  uint64_t generation_ = 0, config_generation_ = 0;
   std::vector<Saved> undo_;
 };
 

@@ -181,64 +181,86 @@ inline Json monitor_requests(bool v1) {
 using RawRow = std::map<std::string, Json, std::less<>>;
 
 namespace rows_detail {
+// A row's columns, looked up by name.  The messages a decoder throws start
+// with the column's name ("ports: expected …", "tag missing"); decode()
+// prefixes the row ("Bridge 5b1c…: column ports: expected …") only when
+// one is thrown, so a good row builds no message text.
 struct Col {
   const RawRow& raw;
-  std::string where;  // "Port 5b1c…"
   const Json& operator[](std::string_view c) const {
     auto it = raw.find(c);
-    if (it == raw.end()) throw Error(where + ": column " + std::string(c) + " missing");
+    if (it == raw.end()) throw Error(std::string(c) + " missing");
     return it->second;
   }
-  std::string what(std::string_view c) const { return where + ": column " + std::string(c); }
+  // Column names are at most 15 characters: no allocation.
+  static std::string what(std::string_view c) { return std::string(c); }
 };
+template <class F>
+auto decode(const char* table, const Uuid& u, F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    throw Error(std::string(table) + " " + u + ": column " + e.what());
+  }
+}
 }  // namespace rows_detail
 
 inline OpenVSwitchRow decode_open_vswitch(const Uuid& u, const RawRow& raw) {
-  rows_detail::Col c{raw, "Open_vSwitch " + u};
-  OpenVSwitchRow r;
-  r.uuid = u;
-  r.next_cfg = as_integer(c["next_cfg"], c.what("next_cfg"));
-  r.cur_cfg = as_integer(c["cur_cfg"], c.what("cur_cfg"));
-  r.bridges = uuid_set(c["bridges"], c.what("bridges"));
-  return r;
+  return rows_detail::decode("Open_vSwitch", u, [&] {
+    rows_detail::Col c{raw};
+    OpenVSwitchRow r;
+    r.uuid = u;
+    r.next_cfg = as_integer(c["next_cfg"], c.what("next_cfg"));
+    r.cur_cfg = as_integer(c["cur_cfg"], c.what("cur_cfg"));
+    r.bridges = uuid_set(c["bridges"], c.what("bridges"));
+    return r;
+  });
 }
 inline BridgeRow decode_bridge(const Uuid& u, const RawRow& raw) {
-  rows_detail::Col c{raw, "Bridge " + u};
-  BridgeRow r;
-  r.uuid = u;
-  r.name = as_string(c["name"], c.what("name"));
-  r.ports = uuid_set(c["ports"], c.what("ports"));
-  r.fail_mode = optional_string(c["fail_mode"], c.what("fail_mode"));
-  r.datapath_type = as_string(c["datapath_type"], c.what("datapath_type"));
-  r.controller = uuid_set(c["controller"], c.what("controller"));
-  r.other_config = string_map(c["other_config"], c.what("other_config"));
-  return r;
+  return rows_detail::decode("Bridge", u, [&] {
+    rows_detail::Col c{raw};
+    BridgeRow r;
+    r.uuid = u;
+    r.name = as_string(c["name"], c.what("name"));
+    r.ports = uuid_set(c["ports"], c.what("ports"));
+    r.fail_mode = optional_string(c["fail_mode"], c.what("fail_mode"));
+    r.datapath_type = as_string(c["datapath_type"], c.what("datapath_type"));
+    r.controller = uuid_set(c["controller"], c.what("controller"));
+    r.other_config = string_map(c["other_config"], c.what("other_config"));
+    return r;
+  });
 }
 inline PortRow decode_port(const Uuid& u, const RawRow& raw) {
-  rows_detail::Col c{raw, "Port " + u};
-  PortRow r;
-  r.uuid = u;
-  r.name = as_string(c["name"], c.what("name"));
-  r.interfaces = uuid_set(c["interfaces"], c.what("interfaces"));
-  r.tag = optional_integer(c["tag"], c.what("tag"));
-  r.trunks = integer_set(c["trunks"], c.what("trunks"));
-  r.vlan_mode = optional_string(c["vlan_mode"], c.what("vlan_mode"));
-  return r;
+  return rows_detail::decode("Port", u, [&] {
+    rows_detail::Col c{raw};
+    PortRow r;
+    r.uuid = u;
+    r.name = as_string(c["name"], c.what("name"));
+    r.interfaces = uuid_set(c["interfaces"], c.what("interfaces"));
+    r.tag = optional_integer(c["tag"], c.what("tag"));
+    r.trunks = integer_set(c["trunks"], c.what("trunks"));
+    r.vlan_mode = optional_string(c["vlan_mode"], c.what("vlan_mode"));
+    return r;
+  });
 }
 inline InterfaceRow decode_interface(const Uuid& u, const RawRow& raw) {
-  rows_detail::Col c{raw, "Interface " + u};
-  InterfaceRow r;
-  r.uuid = u;
-  r.name = as_string(c["name"], c.what("name"));
-  r.type = as_string(c["type"], c.what("type"));
-  r.options = string_map(c["options"], c.what("options"));
-  r.ofport_request = optional_integer(c["ofport_request"], c.what("ofport_request"));
-  r.ofport = optional_integer(c["ofport"], c.what("ofport"));
-  return r;
+  return rows_detail::decode("Interface", u, [&] {
+    rows_detail::Col c{raw};
+    InterfaceRow r;
+    r.uuid = u;
+    r.name = as_string(c["name"], c.what("name"));
+    r.type = as_string(c["type"], c.what("type"));
+    r.options = string_map(c["options"], c.what("options"));
+    r.ofport_request = optional_integer(c["ofport_request"], c.what("ofport_request"));
+    r.ofport = optional_integer(c["ofport"], c.what("ofport"));
+    return r;
+  });
 }
 inline ControllerRow decode_controller(const Uuid& u, const RawRow& raw) {
-  rows_detail::Col c{raw, "Controller " + u};
-  return ControllerRow{u, as_string(c["target"], c.what("target"))};
+  return rows_detail::decode("Controller", u, [&] {
+    rows_detail::Col c{raw};
+    return ControllerRow{u, as_string(c["target"], c.what("target"))};
+  });
 }
 
 }  // namespace flowpath::ovsdb

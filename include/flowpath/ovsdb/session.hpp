@@ -84,7 +84,7 @@ class Session {
       if (!f) break;
       if (!f->ok()) return give_up(f->error);
       try {
-        handle(classify(f->json));
+        handle(classify(std::move(f->json)));
       } catch (const std::exception& e) {  // a bug of ours must not kill the loop
         give_up(std::string("ovsdb: internal error: ") + e.what());
       }

@@ -112,6 +112,7 @@ inline bool port_candidate(const Replica& r, const BridgeRow& b, const PortRow& 
 inline void number(std::vector<Candidate>& cs, DbConfig& out) {
   std::set<uint32_t> taken;
   std::vector<Candidate> kept;
+  kept.reserve(cs.size());
   for (auto& c : cs) {
     if (!c.requested) continue;
     if (!taken.insert(c.requested).second) {
@@ -178,6 +179,7 @@ inline void add_bridge(const Replica& r, const BridgeRow& b, std::set<std::strin
   }
   std::sort(prs.begin(), prs.end(), [](auto* x, auto* y) { return x->name < y->name; });
   std::vector<Candidate> cs;
+  cs.reserve(prs.size());
   std::optional<Candidate> local;
   for (const PortRow* pr : prs) {
     Candidate c;
@@ -193,9 +195,10 @@ inline void add_bridge(const Replica& r, const BridgeRow& b, std::set<std::strin
   }
   number(cs, out);
   BridgeConfig bc{b.name, {}, {}, {}, b.fail_mode.value_or("")};
+  bc.ports.reserve(cs.size() + 1);
   for (auto& c : cs) {
     c.bind.ofport = c.cfg.ofport;
-    out.bindings.push_back(c.bind);
+    out.bindings.push_back(std::move(c.bind));
     bc.ports.push_back(std::move(c.cfg));
   }
   PortConfig l = local ? local->cfg : PortConfig{};

@@ -202,7 +202,7 @@ class Switch {
   bool running() const noexcept { return !threads_.empty(); }
 
   /// Makes the running configuration `want` (see the header comment).
-  ApplyResult apply(const SwitchConfig& want, int fence_timeout_ms = 5000);
+  ApplyResult apply(SwitchConfig want, int fence_timeout_ms = 5000);
   /// The fence: true once every PMD has revalidated at generation >= g
   /// and polls from the rx list last published, or sleeps (parked: it
   /// syncs before its next packet; woken here) (pmd.hpp).

@@ -39,7 +39,7 @@ namespace apply_detail {
 inline void background_priority() noexcept { setpriority(PRIO_PROCESS, ::gettid(), 19); }
 }  // namespace apply_detail
 
-inline ApplyResult Switch::apply(const SwitchConfig& want, int fence_timeout_ms) {
+inline ApplyResult Switch::apply(SwitchConfig want, int fence_timeout_ms) {
   ConfigDiff d = diff_config(cfg_, want);
   ApplyResult r;
   std::vector<std::unique_ptr<SwitchPort>> closing;
@@ -62,8 +62,10 @@ inline ApplyResult Switch::apply(const SwitchConfig& want, int fence_timeout_ms)
     }
   }
   // The running configuration: what was asked, minus ports that failed
-  // (so the next apply retries them) and flows that did not parse.
-  cfg_ = want;
+  // (so the next apply retries them) and flows that did not parse.  Moved,
+  // not copied: a caller that hands its configuration over (SwitchDb)
+  // copies no port.
+  cfg_ = std::move(want);
   for (auto& b : cfg_.bridges) {
     std::erase_if(b.ports, [&](const PortConfig& p) { return r.failed(p.name); });
     std::erase_if(b.flows, [&](const FlowLine& f) {
