@@ -376,13 +376,25 @@ echo
 echo "summary (means over runs; own cost = busy cycles/pkt minus the floor's;"
 echo "  matched = minus the floor fitted at the contestant's own pkts/kick, when floor runs were made)"
 awk -v t="$SECONDS_PER_RUN" '
-  { k = $1 " " $2; n[k]++; s[k] += $4; d[k] += $5; y[k] += $6; if (!(k in seen)) { seen[k]=1; order[++m]=k }
+  { k = $1 " " $2; n[k]++; s[k] += $4; d[k] += $5; y[k] += $6; yy[k] += $6 * $6; if (!(k in seen)) { seen[k]=1; order[++m]=k }
     if ($7 != "-" && $7 + 0 > 0) { nb[k]++; b[k] += $7
-      if ($1 == "floor" || $1 == "floor-paced") { f = $2; fn[f]++; x = 1 / $7; fx[f] += x; fy[f] += $6; fxx[f] += x * x; fxy[f] += x * $6 } } }
+      if ($1 == "floor" || $1 == "floor-paced") { f = $2; fn[f]++; x = 1 / $7; fx[f] += x; fy[f] += $6; fxx[f] += x * x; fxy[f] += x * $6
+        px[++pn] = x; py[pn] = $6 } } }
   END {
     for (f in fn) if (fn[f] >= 2 && fn[f] * fxx[f] - fx[f] * fx[f] > 0) {  # cycles/pkt = per_pkt + per_kick / batch
       A[f] = (fn[f] * fxy[f] - fx[f] * fy[f]) / (fn[f] * fxx[f] - fx[f] * fx[f]); P[f] = (fy[f] - A[f] * fx[f]) / fn[f]
       printf "floor fit (%s flows, %d runs): busy cycles/pkt = %.0f + %.0f / (pkts per kick)\n", f, fn[f], P[f], A[f] }
+    # The matched own costs use ONE fit over every floor run: the floor
+    # never looks at a header, so the flow count changes nothing of its
+    # work, and pooling halves the noise of the fit.  The residual spread (sd of
+    # one run about the fit) gives the standard error of floor(b), and with
+    # the run-to-run spread of a contestant, the "±" of its matched cost.
+    if (pn >= 3) { for (i = 1; i <= pn; i++) { X += px[i]; Y += py[i] }
+      X /= pn; Y /= pn; for (i = 1; i <= pn; i++) { Sxx += (px[i] - X) ^ 2; Sxy += (px[i] - X) * (py[i] - Y) }
+      if (Sxx > 0) { PA = Sxy / Sxx; PP = Y - PA * X; pooled = 1
+        for (i = 1; i <= pn; i++) R += (py[i] - PP - PA * px[i]) ^ 2
+        RS = sqrt(R / (pn - 2))
+        printf "floor fit (all %d floor runs, used for matched): busy cycles/pkt = %.0f + %.0f / (pkts per kick); one run sd %.0f about it\n", pn, PP, PA, RS } }
     printf "%-12s %6s %10s %10s %8s %10s %10s %10s %10s\n", "contestant", "flows", "sent Mpps", "recv Mpps", "loss%", "cyc/pkt", "own cyc", "pkts/kick", "matched"
     for (i = 1; i <= m; i++) {
       k = order[i]; split(k, a, " ")
@@ -392,7 +404,11 @@ awk -v t="$SECONDS_PER_RUN" '
       own = (a[1] ~ /^floor/) ? 0 : y[k] / n[k] - fc
       bk = (k in nb) ? b[k] / nb[k] : 0
       mo = "-"
-      if (!veth && a[1] !~ /^floor/ && bk > 0 && (a[2] in A)) { mown[k] = y[k] / n[k] - (P[a[2]] + A[a[2]] / bk); mo = sprintf("%.0f", mown[k]) }
+      if (!veth && a[1] !~ /^floor/ && bk > 0 && pooled) {
+        x0 = 1 / bk; sef = RS * sqrt(1 / pn + (x0 - X) ^ 2 / Sxx)
+        sdc = n[k] > 1 ? (yy[k] - y[k] * y[k] / n[k]) / (n[k] - 1) : 0; sdc = sdc > 0 ? sqrt(sdc) : 0
+        mown[k] = y[k] / n[k] - (PP + PA * x0); mse[k] = sqrt(sef ^ 2 + sdc ^ 2 / n[k])
+        mo = sprintf("%.0f±%.0f", mown[k], mse[k]) }
       printf "%-12s %6s %10.3f %10.3f %8.2f %10.0f %10.0f %10s %10s\n", a[1], a[2], s[k]/n[k]/t/1e6, d[k]/n[k]/t/1e6,
              (s[k] > 0 ? 100 * (s[k] - d[k]) / s[k] : 0), y[k] / n[k], own, (bk > 0 ? sprintf("%.1f", bk) : "-"), mo
       if (a[1] == "ovs-patch") ovsown[a[2]] = own
@@ -415,8 +431,13 @@ awk -v t="$SECONDS_PER_RUN" '
     for (f in fpfown) if (f in fpown) printf "firewall added cost, flowpath (%s flows): %.0f cycles/pkt\n", f, fpfown[f] - fpown[f]
     # the batch-matched own costs, pairwise
     split("flowpath:ovs-patch flowpath-fw:ovs-fw flowpath-fw-base:ovs-fw", pairs, " ")
-    for (f in A) for (j in pairs) { split(pairs[j], q, ":"); u = q[1] " " f; v = q[2] " " f
-      if ((u in mown) && (v in mown) && mown[v] > 0)
-        printf "matched: %s own cost / %s own cost (%s flows): %.2f (%.0f / %.0f cycles/pkt)\n", q[1], q[2], f, mown[u] / mown[v], mown[u], mown[v] }
+    # A ratio means something only when the own cost of the peer stands clear
+    # of the noise of the floor (more than two standard errors above 0).
+    for (f in fn) for (j in pairs) { split(pairs[j], q, ":"); u = q[1] " " f; v = q[2] " " f
+      if (!(u in mown) || !(v in mown)) continue
+      if (mown[v] > 2 * mse[v])
+        printf "matched: %s own cost / %s own cost (%s flows): %.2f (%.0f±%.0f / %.0f±%.0f cycles/pkt)\n", q[1], q[2], f, mown[u] / mown[v], mown[u], mse[u], mown[v], mse[v]
+      else
+        printf "matched: %s / %s (%s flows): not resolved, %s own cost %.0f±%.0f is within two standard errors of the floor (%s: %.0f±%.0f)\n", q[1], q[2], f, q[2], mown[v], mse[v], q[1], mown[u], mse[u] }
   }' "$RESULTS"
 rm -f "$RESULTS"
