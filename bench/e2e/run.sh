@@ -71,6 +71,7 @@ OVSDIR=$(mktemp -d /tmp/fp-ovs-XXXXXX)
 PIDS=()
 FWFLOWS=$(mktemp /tmp/fp-fwflows-XXXXXX)
 RESULTS=$(mktemp /tmp/fp-bench-XXXXXX)
+TSCS=$(mktemp /tmp/fp-tsc-XXXXXX)  # the floor runs' TSC rates
 export OVS_RUNDIR=$OVSDIR OVS_DBDIR=$OVSDIR OVS_LOGDIR=$OVSDIR
 
 stop_pid() { local p=$1; kill -TERM "$p" 2>/dev/null || return 0; for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done; kill -KILL "$p" 2>/dev/null || true; }
@@ -80,7 +81,7 @@ cleanup() {
   ovs_stop
   "$root/scripts/netns/topology.sh" down "$P" >/dev/null 2>&1
   rm -rf "$OVSDIR"
-  rm -f "$FWFLOWS" "$RESULTS"
+  rm -f "$FWFLOWS" "$RESULTS" "$TSCS"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -217,20 +218,48 @@ pktgen() {  # flows -> prints packets sent
     --src-mac 02:00:00:00:01:01 --src-ip 192.0.2.1 --dst-ip 192.0.2.100 \
     --flows "$1" --seconds "$SECONDS_PER_RUN" | awk '/^sent/ {print $2}'
 }
-measure() {  # flows -> "sent received batch" of one pktgen run
-  local bf before after sent probe
-  bf=$(mktemp /tmp/fp-batch-XXXXXX)
+# The kernel's part of the switch's core (session 12): from 2 s into the
+# run, 4 s of `perf record -C 1 -e cpu-clock` (one sample per 250 us on
+# CPU 1); of the busiest thread's samples (the PMD thread, or the floor's
+# loop), those taken in the kernel (AF_XDP kicks: the copy and transmit,
+# the far end's delivery; receive's wakeups), per packet counted at the
+# far end over the same window: kernel microseconds per packet.  The
+# summary turns them into cycles with the floor's TSC rate and subtracts
+# them from the busy cycles per packet: what is left is the user-space
+# part, whatever the batch size.  Prints "-" without perf.
+KPROBE_NS=250000
+kernel_probe() {  # out-file
+  ((BATCH_PROBE)) || { echo - >"$1"; return; }
+  local c0 c1 pf
+  pf=$(mktemp /tmp/fp-kprobe-XXXXXX)
+  sleep 2; c0=$(drop_count)
+  if ! perf record -q -C 1 -e cpu-clock -c "$KPROBE_NS" -o "$pf" -- sleep 4 >/dev/null 2>&1; then
+    echo - >"$1"; rm -f "$pf"; return
+  fi
+  c1=$(drop_count)
+  perf script -i "$pf" -F tid,ip 2>/dev/null | awk -v p=$((c1 - c0)) -v per="$KPROBE_NS" '
+    { n[$1]++; if (length($2) >= 16 && substr($2, 1, 4) == "ffff") k[$1]++ }
+    END { for (t in n) if (n[t] > best) { best = n[t]; bt = t }
+          if (p > 0 && best > 0) printf "%.5f\n", k[bt] * per / 1000 / p; else print "-" }' >"$1"
+  rm -f "$pf"
+}
+measure() {  # flows -> "sent received batch kernel-us/pkt" of one pktgen run
+  local bf kf before after sent probe kprobe
+  bf=$(mktemp /tmp/fp-batch-XXXXXX) kf=$(mktemp /tmp/fp-kern-XXXXXX)
   batch_probe "$bf" & probe=$!
+  kernel_probe "$kf" & kprobe=$!
   before=$(drop_count); sent=$(pktgen "$1"); sleep 0.2; after=$(drop_count)
   wait "$probe" || true
-  echo "$sent $((after - before)) $(cat "$bf")"
-  rm -f "$bf"
+  wait "$kprobe" || true
+  echo "$sent $((after - before)) $(cat "$bf") $(cat "$kf")"
+  rm -f "$bf" "$kf"
 }
-record() {  # contestant flows run sent received cycles batch
+record() {  # contestant flows run sent received cycles batch kernel-us/pkt
   echo "$*" >>"$RESULTS"
   awk -v c="$1" -v f="$2" -v r="$3" -v s="$4" -v d="$5" -v y="$6" -v b="${7:--}" -v t="$SECONDS_PER_RUN" \
-    'BEGIN {printf "%-10s flows %-5s run %s: sent %.3f Mpps, received %.3f Mpps, loss %.2f%%, %s busy cycles/pkt, %s pkts/kick\n",
-            c, f, r, s/t/1e6, d/t/1e6, (s > 0 ? 100*(s-d)/s : 0), y, b}'
+    -v kus="${8:--}" \
+    'BEGIN {printf "%-10s flows %-5s run %s: sent %.3f Mpps, received %.3f Mpps, loss %.2f%%, %s busy cycles/pkt, %s pkts/kick, %s kernel us/pkt\n",
+            c, f, r, s/t/1e6, d/t/1e6, (s > 0 ? 100*(s-d)/s : 0), y, b, kus}'
 }
 run_floor() {  # name "if_a if_b [if_c if_d]" [pace-us...]
   local name=$1 ifs=$2 flows run log pid m pace paces=${3:-0}
@@ -244,7 +273,8 @@ run_floor() {  # name "if_a if_b [if_c if_d]" [pace-us...]
         m=($(measure "$flows"))
         kill -INT "$pid"; wait "$pid" || true
         record "$name" "$flows" "$run" "${m[0]}" "${m[1]}" \
-          "$(awk '/cycles_per_packet/ {print $6}' "$log")" "${m[2]}"
+          "$(awk '/cycles_per_packet/ {print $6}' "$log")" "${m[2]}" "${m[3]}"
+        awk '/^tsc_hz/ {print $2}' "$log" >>"$TSCS"
         rm -f "$log"
       done
     done
@@ -259,7 +289,7 @@ run_ovs() {  # name shape [fw]
       learn
       ovs-appctl -t "$OVSDIR/vswitchd.ctl" dpif-netdev/pmd-stats-clear >/dev/null
       m=($(measure "$flows"))
-      record "$name" "$flows" "$run" "${m[0]}" "${m[1]}" "$(ovs_cycles "$hops")" "${m[2]}"
+      record "$name" "$flows" "$run" "${m[0]}" "${m[1]}" "$(ovs_cycles "$hops")" "${m[2]}" "${m[3]}"
     done
     [[ ${3:-} != fw ]] || fw_conntrack "$name" "$OVSDIR/vswitchd.ctl" "$flows" \
       "$(ovs-appctl -t "$OVSDIR/vswitchd.ctl" dpif-netdev/pmd-stats-show |
@@ -304,7 +334,7 @@ run_flowpath() {  # [NAME CONFIG HOPS [fw [BINARY]]]
       # is received twice (vm1, then pb), as OVS's figure is scaled by hops.
       record "$name" "$flows" "$run" "${m[0]}" "${m[1]}" \
         "$("$fp" ctl --socket "$sock" pmd-stats-show |
-           awk -v h="$hops" '/processing cycles per packet/ {print $6 * h}')" "${m[2]}"
+           awk -v h="$hops" '/processing cycles per packet/ {print $6 * h}')" "${m[2]}" "${m[3]}"
     done
     [[ ${4:-} != fw ]] || fw_conntrack "$name" "$sock" "$flows" \
       "$("$fp" ctl --socket "$sock" pmd-stats-show | awk '/passes per packet/ {print $NF; exit}')"
@@ -374,9 +404,14 @@ done
 
 echo
 echo "summary (means over runs; own cost = busy cycles/pkt minus the floor's;"
-echo "  matched = minus the floor fitted at the contestant's own pkts/kick, when floor runs were made)"
-awk -v t="$SECONDS_PER_RUN" '
+echo "  matched = minus the floor fitted at the contestant's own pkts/kick, when floor runs were made;"
+echo "  kern cyc = the PMD thread's kernel time per packet (perf samples), user own = cyc/pkt - kern cyc,"
+echo "  minus the floor's; +- one standard error)"
+TSC=$( [[ -s $TSCS ]] && sort -n "$TSCS" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}' || echo 0)
+[[ $TSC == 0 ]] || echo "TSC rate (the floor's runs, median): $(awk -v h="$TSC" 'BEGIN {printf "%.0f MHz", h / 1e6}')"
+awk -v t="$SECONDS_PER_RUN" -v tsc="$TSC" '
   { k = $1 " " $2; n[k]++; s[k] += $4; d[k] += $5; y[k] += $6; yy[k] += $6 * $6; if (!(k in seen)) { seen[k]=1; order[++m]=k }
+    if (tsc > 0 && NF >= 8 && $8 != "-") { kc = $8 * tsc / 1e6; nk[k]++; kcs[k] += kc; us[k] += $6 - kc; uss[k] += ($6 - kc) ^ 2 }
     if ($7 != "-" && $7 + 0 > 0) { nb[k]++; b[k] += $7
       if ($1 == "floor" || $1 == "floor-paced") { f = $2; fn[f]++; x = 1 / $7; fx[f] += x; fy[f] += $6; fxx[f] += x * x; fxy[f] += x * $6
         px[++pn] = x; py[pn] = $6 } } }
@@ -395,7 +430,10 @@ awk -v t="$SECONDS_PER_RUN" '
         for (i = 1; i <= pn; i++) R += (py[i] - PP - PA * px[i]) ^ 2
         RS = sqrt(R / (pn - 2))
         printf "floor fit (all %d floor runs, used for matched): busy cycles/pkt = %.0f + %.0f / (pkts per kick); one run sd %.0f about it\n", pn, PP, PA, RS } }
-    printf "%-12s %6s %10s %10s %8s %10s %10s %10s %10s\n", "contestant", "flows", "sent Mpps", "recv Mpps", "loss%", "cyc/pkt", "own cyc", "pkts/kick", "matched"
+    printf "%-12s %6s %10s %10s %8s %10s %10s %10s %10s %10s %10s\n", "contestant", "flows", "sent Mpps", "recv Mpps", "loss%", "cyc/pkt", "own cyc", "pkts/kick", "matched", "kern cyc", "user own"
+    # the user-space part: per contestant mean and standard error; the
+    # floor of the same flow count (its own ring handling) subtracted
+    for (k in nk) { um[k] = us[k] / nk[k]; v = nk[k] > 1 ? (uss[k] - us[k] * us[k] / nk[k]) / (nk[k] - 1) : 0; use2[k] = (v > 0 ? v : 0) / nk[k] }
     for (i = 1; i <= m; i++) {
       k = order[i]; split(k, a, " ")
       fl = "floor " a[2]; fc = (fl in n) ? y[fl] / n[fl] : 0
@@ -409,8 +447,11 @@ awk -v t="$SECONDS_PER_RUN" '
         sdc = n[k] > 1 ? (yy[k] - y[k] * y[k] / n[k]) / (n[k] - 1) : 0; sdc = sdc > 0 ? sqrt(sdc) : 0
         mown[k] = y[k] / n[k] - (PP + PA * x0); mse[k] = sqrt(sef ^ 2 + sdc ^ 2 / n[k])
         mo = sprintf("%.0f±%.0f", mown[k], mse[k]) }
-      printf "%-12s %6s %10.3f %10.3f %8.2f %10.0f %10.0f %10s %10s\n", a[1], a[2], s[k]/n[k]/t/1e6, d[k]/n[k]/t/1e6,
-             (s[k] > 0 ? 100 * (s[k] - d[k]) / s[k] : 0), y[k] / n[k], own, (bk > 0 ? sprintf("%.1f", bk) : "-"), mo
+      ko = "-"; uo = "-"; fk = "floor " a[2]
+      if (k in nk) { ko = sprintf("%.0f", kcs[k] / nk[k])
+        if (a[1] != "floor" && !veth && (fk in nk)) { uown[k] = um[k] - um[fk]; useo[k] = sqrt(use2[k] + use2[fk]); uo = sprintf("%.0f±%.0f", uown[k], useo[k]) } }
+      printf "%-12s %6s %10.3f %10.3f %8.2f %10.0f %10.0f %10s %10s %10s %10s\n", a[1], a[2], s[k]/n[k]/t/1e6, d[k]/n[k]/t/1e6,
+             (s[k] > 0 ? 100 * (s[k] - d[k]) / s[k] : 0), y[k] / n[k], own, (bk > 0 ? sprintf("%.1f", bk) : "-"), mo, ko, uo
       if (a[1] == "ovs-patch") ovsown[a[2]] = own
       if (a[1] == "flowpath") fpown[a[2]] = own
       if (a[1] == "ovs-veth") ovsvown[a[2]] = own
@@ -439,5 +480,11 @@ awk -v t="$SECONDS_PER_RUN" '
         printf "matched: %s own cost / %s own cost (%s flows): %.2f (%.0f±%.0f / %.0f±%.0f cycles/pkt)\n", q[1], q[2], f, mown[u] / mown[v], mown[u], mse[u], mown[v], mse[v]
       else
         printf "matched: %s / %s (%s flows): not resolved, %s own cost %.0f±%.0f is within two standard errors of the floor (%s: %.0f±%.0f)\n", q[1], q[2], f, q[2], mown[v], mse[v], q[1], mown[u], mse[u] }
+    for (f in fn) for (j in pairs) { split(pairs[j], q, ":"); u = q[1] " " f; v = q[2] " " f
+      if (!(u in uown) || !(v in uown)) continue
+      if (uown[v] > 2 * useo[v])
+        printf "user-space own cost: %s / %s (%s flows): %.2f (%.0f±%.0f / %.0f±%.0f cycles/pkt)\n", q[1], q[2], f, uown[u] / uown[v], uown[u], useo[u], uown[v], useo[v]
+      else
+        printf "user-space own cost: %s / %s (%s flows): not resolved (%s %.0f±%.0f, %s %.0f±%.0f)\n", q[1], q[2], f, q[2], uown[v], useo[v], q[1], uown[u], useo[u] }
   }' "$RESULTS"
 rm -f "$RESULTS"

@@ -13,7 +13,9 @@
 // drops and the busy cycles per packet: TSC cycles spent in loop
 // iterations that moved at least one packet, divided by the packets
 // received on the FIRST port (the traffic's entry), and the busy
-// iterations (packets per busy iteration = the mean batch).
+// iterations (packets per busy iteration = the mean batch), and the TSC's
+// rate over the run (tsc_hz: bench/e2e/run.sh turns sampled time into
+// cycles with it).
 //
 // --pace-us US: after every iteration, wait US microseconds (spinning, not
 // counted as busy).  Frames pile up meanwhile, so each busy iteration moves
@@ -110,6 +112,7 @@ int main(int argc, char** argv) {
     uint64_t busy = 0, busy_iterations = 0;
     const auto pace = std::chrono::nanoseconds(int64_t(pace_us * 1000));
     auto t0 = std::chrono::steady_clock::now();
+    const uint64_t tsc0 = __rdtsc();
     for (uint64_t iter = 0; !g_stop; ++iter) {
       uint64_t c0 = __rdtsc();
       uint32_t n = 0;
@@ -135,6 +138,9 @@ int main(int argc, char** argv) {
     std::printf("busy_cycles %llu packets %llu cycles_per_packet %.0f busy_iterations %llu\n",
                 (unsigned long long)busy, (unsigned long long)pkts,
                 pkts ? double(busy) / double(pkts) : 0.0, (unsigned long long)busy_iterations);
+    // The TSC's rate over the run, for turning sampled time into cycles.
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("tsc_hz %.0f\n", elapsed > 0 ? double(__rdtsc() - tsc0) / elapsed : 0.0);
   } catch (const flowpath::Error& e) {
     std::fprintf(stderr, "flowpath-floor: %s\n", e.what());
     return 1;
