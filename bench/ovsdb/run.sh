@@ -58,6 +58,9 @@
 # to ovs-vsctl's return, per change (wall clock both): what ovs-vsctl does
 # after the switch's answer, and how much CPU it finds to do it.
 # KEEP_LOGS=DIR keeps each pass's logs and per-change series there.
+# MONITOR_RT=0 runs cfg_monitor.py at normal priority (default: chrt -f 10,
+# so that its timestamps are taken when the updates arrive, not when a
+# busy core gets round to it).
 # PMD_MAX_SLEEP=US runs flowpath with --pmd-max-sleep US (idle PMDs sleep,
 # as ovs-vswitchd's other_config:pmd-maxsleep; default: busy-poll).
 # By default each flowpath AF_XDP port has a UMEM of its own (4,096 frames:
@@ -144,7 +147,14 @@ run_side() {
   local t0_base
   # The database's view (cfg_monitor.py): next_cfg = K committed -> cur_cfg
   # >= K committed, per change, without ovs-vsctl's own start and exit.
-  /usr/bin/python3 "$root/bench/ovsdb/cfg_monitor.py" "$DB" "$R.effect" &
+  # It runs at real-time priority (SCHED_FIFO 10; MONITOR_RT=0: not): on
+  # two busy cores a normal-priority monitor woke late, read next_cfg and
+  # cur_cfg in one recv() and saw a change take ~0 ms (session 12), which
+  # flattered the fastest side; it only ever blocks in recv(), so it takes
+  # no CPU from the switches beyond reading the updates.
+  local rt=()
+  [[ ${MONITOR_RT:-1} == 0 ]] || ! chrt -f 10 true 2>/dev/null || rt=(chrt -f 10)
+  "${rt[@]}" /usr/bin/python3 "$root/bench/ovsdb/cfg_monitor.py" "$DB" "$R.effect" &
   local monpid=$!
   PIDS+=("$monpid")
   sleep 0.3
