@@ -410,6 +410,20 @@ echo "  minus the floor's; +- one standard error)"
 TSC=$( [[ -s $TSCS ]] && sort -n "$TSCS" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}' || echo 0)
 [[ $TSC == 0 ]] || echo "TSC rate (the floor's runs, median): $(awk -v h="$TSC" 'BEGIN {printf "%.0f MHz", h / 1e6}')"
 awk -v t="$SECONDS_PER_RUN" -v tsc="$TSC" '
+  # Least squares y = p + a x over n points (x = 1 / batch), into r: p, a,
+  # the spread of one point about the line (sd), and what fit_se needs.
+  function linfit(x, y, n, r,   i, mx, my, sxx, sxy, e) {
+    if (n < 3) return 0
+    for (i = 1; i <= n; i++) { mx += x[i]; my += y[i] }
+    mx /= n; my /= n
+    for (i = 1; i <= n; i++) { sxx += (x[i] - mx) ^ 2; sxy += (x[i] - mx) * (y[i] - my) }
+    if (sxx <= 0) return 0
+    r["a"] = sxy / sxx; r["p"] = my - r["a"] * mx; r["mx"] = mx; r["sxx"] = sxx; r["n"] = n
+    for (i = 1; i <= n; i++) e += (y[i] - r["p"] - r["a"] * x[i]) ^ 2
+    r["sd"] = sqrt(e / (n - 2)); return 1
+  }
+  function fit_at(r, x0) { return r["p"] + r["a"] * x0 }
+  function fit_se(r, x0) { return r["sd"] * sqrt(1 / r["n"] + (x0 - r["mx"]) ^ 2 / r["sxx"]) }
   { k = $1 " " $2; n[k]++; s[k] += $4; d[k] += $5; y[k] += $6; yy[k] += $6 * $6; if (!(k in seen)) { seen[k]=1; order[++m]=k }
     if (tsc > 0 && NF >= 8 && $8 != "-") { kc = $8 * tsc / 1e6; nk[k]++; kcs[k] += kc; us[k] += $6 - kc; uss[k] += ($6 - kc) ^ 2
       if (($1 == "floor" || $1 == "floor-paced") && $7 != "-" && $7 + 0 > 0) { ux[++un] = 1 / $7; uy[un] = $6 - kc } }
@@ -425,12 +439,8 @@ awk -v t="$SECONDS_PER_RUN" -v tsc="$TSC" '
     # work, and pooling halves the noise of the fit.  The residual spread (sd of
     # one run about the fit) gives the standard error of floor(b), and with
     # the run-to-run spread of a contestant, the "±" of its matched cost.
-    if (pn >= 3) { for (i = 1; i <= pn; i++) { X += px[i]; Y += py[i] }
-      X /= pn; Y /= pn; for (i = 1; i <= pn; i++) { Sxx += (px[i] - X) ^ 2; Sxy += (px[i] - X) * (py[i] - Y) }
-      if (Sxx > 0) { PA = Sxy / Sxx; PP = Y - PA * X; pooled = 1
-        for (i = 1; i <= pn; i++) R += (py[i] - PP - PA * px[i]) ^ 2
-        RS = sqrt(R / (pn - 2))
-        printf "floor fit (all %d floor runs, used for matched): busy cycles/pkt = %.0f + %.0f / (pkts per kick); one run sd %.0f about it\n", pn, PP, PA, RS } }
+    if ((pooled = linfit(px, py, pn, BF)))
+      printf "floor fit (all %d floor runs, used for matched): busy cycles/pkt = %.0f + %.0f / (pkts per kick); one run sd %.0f about it\n", pn, BF["p"], BF["a"], BF["sd"]
     # the user-space part: per contestant mean and standard error; the
     # floor of the same flow count (its own ring handling) subtracted
     for (k in nk) { um[k] = us[k] / nk[k]; v = nk[k] > 1 ? (uss[k] - us[k] * us[k] / nk[k]) / (nk[k] - 1) : 0; use2[k] = (v > 0 ? v : 0) / nk[k] }
@@ -439,12 +449,8 @@ awk -v t="$SECONDS_PER_RUN" -v tsc="$TSC" '
     # also falls with the batch: fitted over every floor run like the busy
     # cycles (user = per_pkt + per_kick / batch) and taken at the
     # contestant own batch, when there are 3 floor runs or more.
-    if (un >= 3) { for (i = 1; i <= un; i++) { UX += ux[i]; UY += uy[i] }
-      UX /= un; UY /= un; for (i = 1; i <= un; i++) { USxx += (ux[i] - UX) ^ 2; USxy += (ux[i] - UX) * (uy[i] - UY) }
-      if (USxx > 0) { UA = USxy / USxx; UP = UY - UA * UX; ufit = 1
-        for (i = 1; i <= un; i++) UR += (uy[i] - UP - UA * ux[i]) ^ 2
-        URS = sqrt(UR / (un - 2))
-        printf "floor user-space fit (all %d floor runs): user cycles/pkt = %.0f + %.0f / (pkts per kick); one run sd %.0f about it\n", un, UP, UA, URS } }
+    if ((ufit = linfit(ux, uy, un, UF)))
+      printf "floor user-space fit (all %d floor runs): user cycles/pkt = %.0f + %.0f / (pkts per kick); one run sd %.0f about it\n", un, UF["p"], UF["a"], UF["sd"]
     printf "%-12s %6s %10s %10s %8s %10s %10s %10s %10s %10s %10s\n", "contestant", "flows", "sent Mpps", "recv Mpps", "loss%", "cyc/pkt", "own cyc", "pkts/kick", "matched", "kern cyc", "user own"
     for (i = 1; i <= m; i++) {
       k = order[i]; split(k, a, " ")
@@ -455,14 +461,14 @@ awk -v t="$SECONDS_PER_RUN" -v tsc="$TSC" '
       bk = (k in nb) ? b[k] / nb[k] : 0
       mo = "-"
       if (!veth && a[1] !~ /^floor/ && bk > 0 && pooled) {
-        x0 = 1 / bk; sef = RS * sqrt(1 / pn + (x0 - X) ^ 2 / Sxx)
+        x0 = 1 / bk; sef = fit_se(BF, x0)
         sdc = n[k] > 1 ? (yy[k] - y[k] * y[k] / n[k]) / (n[k] - 1) : 0; sdc = sdc > 0 ? sqrt(sdc) : 0
-        mown[k] = y[k] / n[k] - (PP + PA * x0); mse[k] = sqrt(sef ^ 2 + sdc ^ 2 / n[k])
+        mown[k] = y[k] / n[k] - fit_at(BF, x0); mse[k] = sqrt(sef ^ 2 + sdc ^ 2 / n[k])
         mo = sprintf("%.0f±%.0f", mown[k], mse[k]) }
       ko = "-"; uo = "-"; fk = "floor " a[2]
       if (k in nk) { ko = sprintf("%.0f", kcs[k] / nk[k])
         if (a[1] !~ /^floor/ && !veth && ufit && bk > 0) {
-          x0 = 1 / bk; uown[k] = um[k] - (UP + UA * x0); useo[k] = sqrt(URS ^ 2 * (1 / un + (x0 - UX) ^ 2 / USxx) + use2[k])
+          x0 = 1 / bk; uown[k] = um[k] - fit_at(UF, x0); useo[k] = sqrt(fit_se(UF, x0) ^ 2 + use2[k])
           uo = sprintf("%.0f±%.0f", uown[k], useo[k]) }
         else if (a[1] != "floor" && !veth && (fk in nk)) { uown[k] = um[k] - um[fk]; useo[k] = sqrt(use2[k] + use2[fk]); uo = sprintf("%.0f±%.0f", uown[k], useo[k]) } }
       printf "%-12s %6s %10.3f %10.3f %8.2f %10.0f %10.0f %10s %10s %10s %10s\n", a[1], a[2], s[k]/n[k]/t/1e6, d[k]/n[k]/t/1e6,
