@@ -190,7 +190,6 @@ inline Json apply_set_diff(Json&& old, const Json& diff, const std::string& what
     datum_detail::check_bare_atom(old, what);
     cur.push_back(std::move(old));
   }
-  std::string diff_what;  // built only if the diff is malformed
   auto toggle = [&](const Json& a) {
     auto it = std::find(cur.begin(), cur.end(), a);
     if (it != cur.end())

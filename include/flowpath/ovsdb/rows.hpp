@@ -187,13 +187,14 @@ namespace rows_detail {
 // one is thrown, so a good row builds no message text.
 struct Col {
   const RawRow& raw;
-  const Json& operator[](std::string_view c) const {
+  /// Column c decoded by decode(json, what), its name naming it in errors
+  /// (column names are at most 15 characters: no allocation).
+  template <class D>
+  auto operator()(std::string_view c, D decode) const {
     auto it = raw.find(c);
     if (it == raw.end()) throw Error(std::string(c) + " missing");
-    return it->second;
+    return decode(it->second, std::string(c));
   }
-  // Column names are at most 15 characters: no allocation.
-  static std::string what(std::string_view c) { return std::string(c); }
 };
 template <class F>
 auto decode(const char* table, const Uuid& u, F&& f) {
@@ -210,9 +211,9 @@ inline OpenVSwitchRow decode_open_vswitch(const Uuid& u, const RawRow& raw) {
     rows_detail::Col c{raw};
     OpenVSwitchRow r;
     r.uuid = u;
-    r.next_cfg = as_integer(c["next_cfg"], c.what("next_cfg"));
-    r.cur_cfg = as_integer(c["cur_cfg"], c.what("cur_cfg"));
-    r.bridges = uuid_set(c["bridges"], c.what("bridges"));
+    r.next_cfg = c("next_cfg", as_integer);
+    r.cur_cfg = c("cur_cfg", as_integer);
+    r.bridges = c("bridges", uuid_set);
     return r;
   });
 }
@@ -221,12 +222,12 @@ inline BridgeRow decode_bridge(const Uuid& u, const RawRow& raw) {
     rows_detail::Col c{raw};
     BridgeRow r;
     r.uuid = u;
-    r.name = as_string(c["name"], c.what("name"));
-    r.ports = uuid_set(c["ports"], c.what("ports"));
-    r.fail_mode = optional_string(c["fail_mode"], c.what("fail_mode"));
-    r.datapath_type = as_string(c["datapath_type"], c.what("datapath_type"));
-    r.controller = uuid_set(c["controller"], c.what("controller"));
-    r.other_config = string_map(c["other_config"], c.what("other_config"));
+    r.name = c("name", as_string);
+    r.ports = c("ports", uuid_set);
+    r.fail_mode = c("fail_mode", optional_string);
+    r.datapath_type = c("datapath_type", as_string);
+    r.controller = c("controller", uuid_set);
+    r.other_config = c("other_config", string_map);
     return r;
   });
 }
@@ -235,11 +236,11 @@ inline PortRow decode_port(const Uuid& u, const RawRow& raw) {
     rows_detail::Col c{raw};
     PortRow r;
     r.uuid = u;
-    r.name = as_string(c["name"], c.what("name"));
-    r.interfaces = uuid_set(c["interfaces"], c.what("interfaces"));
-    r.tag = optional_integer(c["tag"], c.what("tag"));
-    r.trunks = integer_set(c["trunks"], c.what("trunks"));
-    r.vlan_mode = optional_string(c["vlan_mode"], c.what("vlan_mode"));
+    r.name = c("name", as_string);
+    r.interfaces = c("interfaces", uuid_set);
+    r.tag = c("tag", optional_integer);
+    r.trunks = c("trunks", integer_set);
+    r.vlan_mode = c("vlan_mode", optional_string);
     return r;
   });
 }
@@ -248,18 +249,18 @@ inline InterfaceRow decode_interface(const Uuid& u, const RawRow& raw) {
     rows_detail::Col c{raw};
     InterfaceRow r;
     r.uuid = u;
-    r.name = as_string(c["name"], c.what("name"));
-    r.type = as_string(c["type"], c.what("type"));
-    r.options = string_map(c["options"], c.what("options"));
-    r.ofport_request = optional_integer(c["ofport_request"], c.what("ofport_request"));
-    r.ofport = optional_integer(c["ofport"], c.what("ofport"));
+    r.name = c("name", as_string);
+    r.type = c("type", as_string);
+    r.options = c("options", string_map);
+    r.ofport_request = c("ofport_request", optional_integer);
+    r.ofport = c("ofport", optional_integer);
     return r;
   });
 }
 inline ControllerRow decode_controller(const Uuid& u, const RawRow& raw) {
   return rows_detail::decode("Controller", u, [&] {
     rows_detail::Col c{raw};
-    return ControllerRow{u, as_string(c["target"], c.what("target"))};
+    return ControllerRow{u, c("target", as_string)};
   });
 }
 
