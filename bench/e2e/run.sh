@@ -424,6 +424,18 @@ awk -v t="$SECONDS_PER_RUN" -v tsc="$TSC" '
   }
   function fit_at(r, x0) { return r["p"] + r["a"] * x0 }
   function fit_se(r, x0) { return r["sd"] * sqrt(1 / r["n"] + (x0 - r["mx"]) ^ 2 / r["sxx"]) }
+  # Each pair (flowpath side : its OVS peer) of one measure (own costs and
+  # their standard errors): a ratio only when the peer own cost stands
+  # clear of the noise (more than two standard errors above 0).
+  function pair_ratios(label, own, se, long,   f, j, q, u, v) {
+    for (f in fn) for (j in pairs) { split(pairs[j], q, ":"); u = q[1] " " f; v = q[2] " " f
+      if (!(u in own) || !(v in own)) continue
+      if (own[v] > 2 * se[v])
+        printf "%s: %s%s / %s%s (%s flows): %.2f (%.0f±%.0f / %.0f±%.0f cycles/pkt)\n", label, q[1], long, q[2], long, f, own[u] / own[v], own[u], se[u], own[v], se[v]
+      else if (long != "")
+        printf "%s: %s / %s (%s flows): not resolved, %s own cost %.0f±%.0f is within two standard errors of the floor (%s: %.0f±%.0f)\n", label, q[1], q[2], f, q[2], own[v], se[v], q[1], own[u], se[u]
+      else
+        printf "%s: %s / %s (%s flows): not resolved (%s %.0f±%.0f, %s %.0f±%.0f)\n", label, q[1], q[2], f, q[2], own[v], se[v], q[1], own[u], se[u] } }
   { k = $1 " " $2; n[k]++; s[k] += $4; d[k] += $5; y[k] += $6; yy[k] += $6 * $6; if (!(k in seen)) { seen[k]=1; order[++m]=k }
     if (tsc > 0 && NF >= 8 && $8 != "-") { kc = $8 * tsc / 1e6; nk[k]++; kcs[k] += kc; us[k] += $6 - kc; uss[k] += ($6 - kc) ^ 2
       if (($1 == "floor" || $1 == "floor-paced") && $7 != "-" && $7 + 0 > 0) { ux[++un] = 1 / $7; uy[un] = $6 - kc } }
@@ -493,19 +505,7 @@ awk -v t="$SECONDS_PER_RUN" -v tsc="$TSC" '
     for (f in fpfown) if (f in fpown) printf "firewall added cost, flowpath (%s flows): %.0f cycles/pkt\n", f, fpfown[f] - fpown[f]
     # the batch-matched own costs, pairwise
     split("flowpath:ovs-patch flowpath-fw:ovs-fw flowpath-fw-base:ovs-fw", pairs, " ")
-    # A ratio means something only when the own cost of the peer stands clear
-    # of the noise of the floor (more than two standard errors above 0).
-    for (f in fn) for (j in pairs) { split(pairs[j], q, ":"); u = q[1] " " f; v = q[2] " " f
-      if (!(u in mown) || !(v in mown)) continue
-      if (mown[v] > 2 * mse[v])
-        printf "matched: %s own cost / %s own cost (%s flows): %.2f (%.0f±%.0f / %.0f±%.0f cycles/pkt)\n", q[1], q[2], f, mown[u] / mown[v], mown[u], mse[u], mown[v], mse[v]
-      else
-        printf "matched: %s / %s (%s flows): not resolved, %s own cost %.0f±%.0f is within two standard errors of the floor (%s: %.0f±%.0f)\n", q[1], q[2], f, q[2], mown[v], mse[v], q[1], mown[u], mse[u] }
-    for (f in fn) for (j in pairs) { split(pairs[j], q, ":"); u = q[1] " " f; v = q[2] " " f
-      if (!(u in uown) || !(v in uown)) continue
-      if (uown[v] > 2 * useo[v])
-        printf "user-space own cost: %s / %s (%s flows): %.2f (%.0f±%.0f / %.0f±%.0f cycles/pkt)\n", q[1], q[2], f, uown[u] / uown[v], uown[u], useo[u], uown[v], useo[v]
-      else
-        printf "user-space own cost: %s / %s (%s flows): not resolved (%s %.0f±%.0f, %s %.0f±%.0f)\n", q[1], q[2], f, q[2], uown[v], useo[v], q[1], uown[u], useo[u] }
+    pair_ratios("matched", mown, mse, " own cost")
+    pair_ratios("user-space own cost", uown, useo, "")
   }' "$RESULTS"
 rm -f "$RESULTS"
