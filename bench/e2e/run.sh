@@ -204,55 +204,48 @@ fw_conntrack() {  # NAME UNIXCTL FLOWS PASSES: proof that ct() ran: vm1's UDP
 # over the same 4 s.  Prints "-" when perf is missing or the run is short.
 BATCH_PROBE=1
 command -v perf >/dev/null && ((SECONDS_PER_RUN >= 7)) || BATCH_PROBE=0
-batch_probe() {  # out-file
-  ((BATCH_PROBE)) || { echo - >"$1"; return; }
-  local c0 c1 kicks
+# And, over the same window, the kernel's part of the switch's core
+# (session 12): `perf record -C 1 -e cpu-clock` (one sample per 250 us on
+# CPU 1); of the busiest thread's samples (the PMD thread, or the floor's
+# loop), those taken in the kernel (AF_XDP kicks: the copy and transmit,
+# the far end's delivery; receive's wakeups), per packet counted at the
+# far end: kernel microseconds per packet.  The summary turns them into
+# cycles with the floor's TSC rate and subtracts them from the busy cycles
+# per packet: what is left is the user-space part.  "-" for each without
+# perf (or when perf record fails).
+KPROBE_NS=250000
+core_probe() {  # out-file -> "batch kernel-us/pkt"
+  ((BATCH_PROBE)) || { echo "- -" >"$1"; return; }
+  local c0 c1 kicks stat pid pf sf
+  pf=$(mktemp /tmp/fp-kprobe-XXXXXX) sf=$(mktemp /tmp/fp-kicks-XXXXXX)
   sleep 2; c0=$(drop_count)
-  kicks=$(perf stat -x, -C 1 -e syscalls:sys_enter_sendto -- sleep 4 2>&1 >/dev/null |
-          awk -F, '/sys_enter_sendto/ {print $1}')
+  perf stat -x, -C 1 -e syscalls:sys_enter_sendto -o "$sf" -- sleep 4 >/dev/null 2>&1 & pid=$!
+  perf record -q -C 1 -e cpu-clock -c "$KPROBE_NS" -o "$pf" -- sleep 4 >/dev/null 2>&1 || : >"$pf"
+  wait "$pid" || true
   c1=$(drop_count)
-  awk -v p=$((c1 - c0)) -v k="${kicks:-0}" 'BEGIN {if (k > 0) printf "%.2f\n", p / k; else print "-"}' >"$1"
+  kicks=$(awk -F, '/sys_enter_sendto/ {print $1}' "$sf")
+  { awk -v p=$((c1 - c0)) -v k="${kicks:-0}" 'BEGIN {if (k > 0) printf "%.2f ", p / k; else printf "- "}'
+    if [[ -s $pf ]]; then
+      perf script -i "$pf" -F tid,ip 2>/dev/null | awk -v p=$((c1 - c0)) -v per="$KPROBE_NS" '
+        { n[$1]++; if (length($2) >= 16 && substr($2, 1, 4) == "ffff") k[$1]++ }
+        END { for (t in n) if (n[t] > best) { best = n[t]; bt = t }
+              if (p > 0 && best > 0) printf "%.5f\n", k[bt] * per / 1000 / p; else print "-" }'
+    else echo -; fi; } >"$1"
+  rm -f "$pf" "$sf"
 }
 pktgen() {  # flows -> prints packets sent
   nsx "$VM1" taskset -c 0 "$BUILD/flowpath-pktgen" eth0 --dst-mac 02:00:00:00:10:00 \
     --src-mac 02:00:00:00:01:01 --src-ip 192.0.2.1 --dst-ip 192.0.2.100 \
     --flows "$1" --seconds "$SECONDS_PER_RUN" | awk '/^sent/ {print $2}'
 }
-# The kernel's part of the switch's core (session 12): from 2 s into the
-# run, 4 s of `perf record -C 1 -e cpu-clock` (one sample per 250 us on
-# CPU 1); of the busiest thread's samples (the PMD thread, or the floor's
-# loop), those taken in the kernel (AF_XDP kicks: the copy and transmit,
-# the far end's delivery; receive's wakeups), per packet counted at the
-# far end over the same window: kernel microseconds per packet.  The
-# summary turns them into cycles with the floor's TSC rate and subtracts
-# them from the busy cycles per packet: what is left is the user-space
-# part, whatever the batch size.  Prints "-" without perf.
-KPROBE_NS=250000
-kernel_probe() {  # out-file
-  ((BATCH_PROBE)) || { echo - >"$1"; return; }
-  local c0 c1 pf
-  pf=$(mktemp /tmp/fp-kprobe-XXXXXX)
-  sleep 2; c0=$(drop_count)
-  if ! perf record -q -C 1 -e cpu-clock -c "$KPROBE_NS" -o "$pf" -- sleep 4 >/dev/null 2>&1; then
-    echo - >"$1"; rm -f "$pf"; return
-  fi
-  c1=$(drop_count)
-  perf script -i "$pf" -F tid,ip 2>/dev/null | awk -v p=$((c1 - c0)) -v per="$KPROBE_NS" '
-    { n[$1]++; if (length($2) >= 16 && substr($2, 1, 4) == "ffff") k[$1]++ }
-    END { for (t in n) if (n[t] > best) { best = n[t]; bt = t }
-          if (p > 0 && best > 0) printf "%.5f\n", k[bt] * per / 1000 / p; else print "-" }' >"$1"
-  rm -f "$pf"
-}
 measure() {  # flows -> "sent received batch kernel-us/pkt" of one pktgen run
-  local bf kf before after sent probe kprobe
-  bf=$(mktemp /tmp/fp-batch-XXXXXX) kf=$(mktemp /tmp/fp-kern-XXXXXX)
-  batch_probe "$bf" & probe=$!
-  kernel_probe "$kf" & kprobe=$!
+  local cf before after sent probe
+  cf=$(mktemp /tmp/fp-core-XXXXXX)
+  core_probe "$cf" & probe=$!
   before=$(drop_count); sent=$(pktgen "$1"); sleep 0.2; after=$(drop_count)
   wait "$probe" || true
-  wait "$kprobe" || true
-  echo "$sent $((after - before)) $(cat "$bf") $(cat "$kf")"
-  rm -f "$bf" "$kf"
+  echo "$sent $((after - before)) $(cat "$cf")"
+  rm -f "$cf"
 }
 record() {  # contestant flows run sent received cycles batch kernel-us/pkt
   echo "$*" >>"$RESULTS"
