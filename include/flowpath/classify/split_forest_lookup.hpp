@@ -86,7 +86,7 @@ const Rule* SplitForest<Rule>::lookup_fast(const FlowKey& key, uint64_t v, uint6
       if (fin[i]) continue;
       const Tree& t = trees_[i];
       const Node& nd = t.nodes[node[i]];
-      if constexpr (kCount) c->nodes += !fin[i];
+      if constexpr (kCount) ++c->nodes;  // a walk still moving steps through an inner node
       ci[i] = Tree::index_of(nd, Tree::path(nd, x[i]));
       bool direct = bool(!nd.leaf) & bool((nd.head >> ci[i]) & 1);
       node[i] = direct ? node[i] : nd.child + ci[i];
