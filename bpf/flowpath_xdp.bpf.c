@@ -11,9 +11,11 @@
 //            the userspace parser would call malformed.
 //   lookup   fp_flows4 (IPv4, the compact struct fp_xdp_key4) or fp_flows
 //            (IPv6), exact match on struct fp_xdp_key (the FlowKey
-//            fields above, built exactly as parse/layers.hpp builds them).
-//            IPv4 first tries the exact-match cache (fp_emc -> fp_slots,
-//            two array lookups and a full key compare; xdp_fast_abi.h):
+//            fields above, built exactly as parse/layers.hpp builds them),
+//            gives a slot of fp_slots, whose key must equal the packet's
+//            (the kernel reuses a deleted hash element at once:
+//            xdp_fast_abi.h); the slot's flow is the entry.  IPv4 first
+//            tries the exact-match cache (fp_emc -> slot, an array lookup):
 //            a hash-map lookup is most of what a hop costs.
 //   hit      count (per-CPU fp_counts[slot]), check that the output port is still in
 //            fp_ports (else punt, untouched), run the ops (VLAN pop, push,
@@ -63,14 +65,14 @@ struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, FP_XDP_MAX_FLOWS);
   __type(key, struct fp_xdp_key);
-  __type(value, struct fp_xdp_flow);
+  __type(value, __u32);   // a slot of fp_slots
 } fp_flows SEC(".maps");  // IPv6 flows
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, FP_XDP_MAX_FLOWS);
   __type(key, struct fp_xdp_key4);
-  __type(value, struct fp_xdp_flow);
+  __type(value, __u32);    // a slot of fp_slots
 } fp_flows4 SEC(".maps");  // IPv4 flows: half the key to hash and compare
 
 struct {
@@ -87,7 +89,7 @@ struct {
   __uint(map_flags, BPF_F_MMAPABLE);
   __type(key, __u32);
   __type(value, struct fp_xdp_slot);
-} fp_slots SEC(".maps");  // by counter slot: the IPv4 entries' keys and flows, for fp_emc
+} fp_slots SEC(".maps");  // by counter slot: every entry's key and flow
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -402,24 +404,46 @@ static __always_inline int run_op(struct xdp_md* ctx, const struct fp_xdp_op* op
   return 0;
 }
 
-// The cached IPv4 entry of k (8-byte aligned), or NULL: fp_emc's slot
-// for k's index, that slot's entry if it is valid and holds exactly k.
-// Each shared word is read once (volatile): the writer may change it
-// between two reads.
+// The entry in `slot` if it holds exactly the IPv4 key k (8-byte
+// aligned), or NULL.  Each shared word is read once (volatile): the writer
+// may change it between two reads.
+static __always_inline struct fp_xdp_flow* slot4(__u32 slot, const struct fp_xdp_key4* k) {
+  if (slot >= FP_XDP_MAX_FLOWS) return 0;  // FP_XDP_EMC_EMPTY
+  struct fp_xdp_slot* s = bpf_map_lookup_elem(&fp_slots, &slot);
+  if (!s || *(volatile __u32*)&s->valid != FP_XDP_SLOT_IPV4) return 0;
+  const __u64* w = (const __u64*)k;
+  const __u64* v = (const __u64*)&s->key4;
+  __u64 diff = (v[0] ^ w[0]) | (v[1] ^ w[1]) | (v[2] ^ w[2]) | (v[3] ^ w[3]) |
+               (*(const __u32*)(v + 4) ^ *(const __u32*)(w + 4));
+  return diff ? 0 : &s->flow;
+}
+
+// The same for the IPv6 key k.
+static __always_inline struct fp_xdp_flow* slot6(__u32 slot, const struct fp_xdp_key* k) {
+  if (slot >= FP_XDP_MAX_FLOWS) return 0;
+  struct fp_xdp_slot* s = bpf_map_lookup_elem(&fp_slots, &slot);
+  if (!s || *(volatile __u32*)&s->valid != FP_XDP_SLOT_IPV6) return 0;
+  const __u64* w = (const __u64*)k;
+  const __u64* v = (const __u64*)&s->key;
+  __u64 diff = 0;
+  for (int i = 0; i < (int)(sizeof(struct fp_xdp_key) / 8); i++) diff |= v[i] ^ w[i];
+  return diff ? 0 : &s->flow;
+}
+
+// The slot a hash map gives for a key (read once), or FP_XDP_EMC_EMPTY.
+static __always_inline __u32 slot_of(const __u32* v) {
+  return v ? *(const volatile __u32*)v : FP_XDP_EMC_EMPTY;
+}
+
+// The cached IPv4 entry of k, or NULL: fp_emc's slot for k's index, if
+// that slot holds k.
 static __always_inline struct fp_xdp_flow* emc_lookup(const struct fp_xdp_key4* k) {
   const __u64* w = (const __u64*)k;
   __u32 tail = *(const __u32*)(w + 4);
   __u32 idx = fp_xdp_emc_index(w[0], w[1], w[2], w[3], tail);
   __u64* e = bpf_map_lookup_elem(&fp_emc, &idx);
   if (!e) return 0;
-  __u32 slot = (__u32) * (volatile __u64*)e;
-  if (slot >= FP_XDP_MAX_FLOWS) return 0;  // FP_XDP_EMC_EMPTY
-  struct fp_xdp_slot* s = bpf_map_lookup_elem(&fp_slots, &slot);
-  if (!s || !*(volatile __u32*)&s->valid) return 0;
-  const __u64* v = (const __u64*)&s->key;
-  __u64 diff = (v[0] ^ w[0]) | (v[1] ^ w[1]) | (v[2] ^ w[2]) | (v[3] ^ w[3]) |
-               (*(const __u32*)(v + 4) ^ tail);
-  return diff ? 0 : &s->flow;
+  return slot4((__u32) * (volatile __u64*)e, k);
 }
 
 // The lookup: IPv4 in the cache, then the IPv4 map under the compact key,
@@ -450,12 +474,16 @@ static __always_inline struct fp_xdp_flow* lookup(struct xdp_md* ctx, __u32* why
     return 0;
 #endif
     f = emc_lookup(&k);
-    if (!f) f = bpf_map_lookup_elem(&fp_flows4, &k);
-    // Keeps clang from merging this call with the IPv6 one below into one
-    // call instruction: a call site that sees two maps is not inlined by
-    // the verifier (its map pointer is "poisoned"), and the out-of-line
-    // helper made every lookup ~10 ns dearer (bench/e2e/xdp_hop_cost.cpp).
-    asm volatile("" : "+r"(f));
+    if (!f) {
+      __u32* v = bpf_map_lookup_elem(&fp_flows4, &k);
+      // Keeps clang from merging this call with the IPv6 one below into
+      // one call instruction: a call site that sees two maps is not
+      // inlined by the verifier (its map pointer is "poisoned"), and the
+      // out-of-line helper made every lookup ~10 ns dearer
+      // (bench/e2e/xdp_hop_cost.cpp).
+      asm volatile("" : "+r"(v));
+      f = slot4(slot_of(v), &k);
+    }
 #if defined(FP_XDP_PROFILE_CUT) && FP_XDP_PROFILE_CUT == 2
     if (f) {  // found: stop here (told apart as cut 1 is, on this path only)
       *why = FP_XDP_STAT_COUNT;
@@ -463,10 +491,12 @@ static __always_inline struct fp_xdp_flow* lookup(struct xdp_md* ctx, __u32* why
     }
 #endif
   } else if (type == bpf_htons(ETH_P_IPV6)) {
-    struct fp_xdp_key k;
+    struct fp_xdp_key k __attribute__((aligned(8)));
     __builtin_memset(&k, 0, sizeof(k));
     if (parse_ipv6(data, end, l3, vlan, &k)) return 0;
-    f = bpf_map_lookup_elem(&fp_flows, &k);
+    __u32* v = bpf_map_lookup_elem(&fp_flows, &k);
+    asm volatile("" : "+r"(v));
+    f = slot6(slot_of(v), &k);
   } else {
     return 0;  // ARP and the rest
   }

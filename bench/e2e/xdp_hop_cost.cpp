@@ -16,6 +16,10 @@
 //                output": the second hop's shape (br-eth2's rule rewrites
 //                the TCI in place; here to the same VID, so every run of
 //                the repeat finds the entry again)
+//   fp-hash      fp-out's shape, but another entry holds the frame's cache
+//                index: found in fp_flows4 (the cache probe, then the hash
+//                map)
+//   fp6-out      IPv6/UDP, entry "output": fp_flows, no cache
 //   fp-miss      our program, no entry: parse + lookup, to the XSKMAP
 // Then one lookup alone (xdp_bench.bpf.c's fp_lk_*, ns per run): none,
 // an array, a hash map with an 8- and a 36-byte key: why the fast path's
@@ -53,8 +57,8 @@ using Bytes = std::vector<uint8_t>;
 }
 
 // 60 bytes: 02:..:02 <- 02:..:01, [802.1Q VID 1], IPv4 198.51.100.1 ->
-// 198.51.100.2 TTL 64, UDP 1024 -> 9, zero payload.
-Bytes frame(bool tagged) {
+// 198.51.100.2 TTL 64, UDP sport -> 9, zero payload.
+Bytes frame(bool tagged, uint16_t sport = 1024) {
   Bytes b = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1};
   if (tagged) b.insert(b.end(), {0x81, 0x00, 0x00, 0x01});
   const size_t ip_len = 60 - b.size() - 2;
@@ -80,8 +84,8 @@ Bytes frame(bool tagged) {
                      51,
                      100,
                      2,
-                     0x04,
-                     0x00,
+                     uint8_t(sport >> 8),
+                     uint8_t(sport),
                      0,
                      9,
                      uint8_t((ip_len - 20) >> 8),
@@ -92,8 +96,9 @@ Bytes frame(bool tagged) {
   return b;
 }
 
-// The kernel key of frame(tagged) on datapath port in (as xdp_key_from).
-fp_xdp_key key(bool tagged, uint32_t in) {
+// The kernel key of frame(tagged, sport) on datapath port in (as
+// xdp_key_from).
+fp_xdp_key key(bool tagged, uint32_t in, uint16_t sport = 1024) {
   fp_xdp_key k;
   std::memset(&k, 0, sizeof k);
   const uint8_t dst[6] = {2, 0, 0, 0, 0, 2}, src[6] = {2, 0, 0, 0, 0, 1};
@@ -106,8 +111,47 @@ fp_xdp_key key(bool tagged, uint32_t in) {
   k.nw_proto = 17, k.nw_ttl = 64;
   std::memcpy(k.src, a, 4);
   std::memcpy(k.dst, c, 4);
+  k.tp_src = sport, k.tp_dst = 9;
+  return k;
+}
+
+// 66 bytes: 02:..:02 <- 02:..:01, IPv6 2001:db8::1 -> 2001:db8::2 hop
+// limit 64, UDP 1024 -> 9, zero payload; and its kernel key.
+Bytes frame6() {
+  Bytes b = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xdd, 0x60, 0, 0, 0, 0, 12, 17, 64};
+  for (uint8_t last : {1, 2}) {
+    const uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last};
+    b.insert(b.end(), a, a + 16);
+  }
+  b.insert(b.end(), {0x04, 0x00, 0, 9, 0, 12, 0, 0});
+  b.resize(66, 0);
+  return b;
+}
+fp_xdp_key key6(uint32_t in) {
+  const Bytes f = frame6();
+  fp_xdp_key k;
+  std::memset(&k, 0, sizeof k);
+  k.in_port = in;
+  std::memcpy(k.dl_dst, &f[0], 6);
+  std::memcpy(k.dl_src, &f[6], 6);
+  k.dl_type = 0x86dd;
+  k.nw_proto = 17, k.nw_ttl = 64;
+  std::memcpy(k.src, &f[22], 16);
+  std::memcpy(k.dst, &f[38], 16);
   k.tp_src = 1024, k.tp_dst = 9;
   return k;
+}
+
+// Two source ports (from 2000 up) whose frames share a cache index.
+std::pair<uint16_t, uint16_t> colliding_sports() {
+  using flowpath::XdpFastCache, flowpath::XdpFastPath;
+  std::vector<int> seen(XdpFastCache::kEmcSize, -1);  // index -> source port
+  for (uint32_t s = 2000; s < 65536; ++s) {
+    int& first = seen[XdpFastCache::index(XdpFastPath::key4_of(key(false, 1, uint16_t(s))))];
+    if (first >= 0) return {uint16_t(first), uint16_t(s)};
+    first = int(s);
+  }
+  die("no two source ports share a cache index");
 }
 
 // One timing: ns per run of `repeat` runs of `in` (its verdict checked).
@@ -195,12 +239,20 @@ int main(int argc, char** argv) {
   tci.n_ops = 2;
   tci.ops[0].type = FP_XDP_OP_REWRITE_TCI, tci.ops[0].mask = 0x0fff, tci.ops[0].bits = 1;
   tci.ops[1] = out.ops[0];
-  if (!fp.insert(key(false, 1), out) || !fp.insert(key(true, 1), tci)) die("inserting entries");
+  // fp-hash's entry first, then one on its cache index: the cache holds
+  // the later.
+  const auto [hashed, cached] = colliding_sports();
+  if (!fp.insert(key(false, 1), out) || !fp.insert(key(true, 1), tci) ||
+      !fp.insert(key(false, 1, hashed), out) || !fp.insert(key(false, 1, cached), out) ||
+      !fp.insert(key6(1), out))
+    die("inserting entries");
   Bytes miss = frame(false);
   miss[37] ^= 1;  // another destination port: no entry
   const Row rows[] = {{"floor-fwd", frame(false), XDP_REDIRECT, true},
                       {"fp-out", frame(false), XDP_REDIRECT, false},
                       {"fp-tci-out", frame(true), XDP_REDIRECT, false},
+                      {"fp-hash", frame(false, hashed), XDP_REDIRECT, false},
+                      {"fp6-out", frame6(), XDP_REDIRECT, false},
                       {"fp-miss", miss, XDP_PASS, false}};
   // t[row][prog][round]; the floor row is timed once per round.
   std::vector<std::vector<std::vector<double>>> t(std::size(rows),

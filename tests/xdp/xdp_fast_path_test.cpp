@@ -16,6 +16,7 @@
 #include <sched.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "flowpath/action/checksum.hpp"
@@ -478,27 +479,44 @@ TEST_F(XdpFastPathTest, CacheCollisionsKeepEveryEntryExact) {
   expect_src(fa, -1);
 }
 
-// The cache under churn: another thread inserts and deletes two entries
-// that share an index, in both orders, past the point where counter slots
-// (and so fp_slots entries) are reused, while this thread runs A's frame
-// through the program: every run gets A's actions or goes to the PMD,
-// never B's and never a mix.
-TEST_F(XdpFastPathTest, CacheChurnNeverAppliesAnotherEntrysActions) {
-  const uint32_t in = dp("p1");
-  auto [sa, sb] = colliding_sports(in);
-  ASSERT_NE(sb, 0) << "no two ports share a cache index";
-  const Bytes fa = udp4(sa);
-  const fp_xdp_key ka = key_of_udp4(fa, in), kb = key_of_udp4(udp4(sb), in);
-  const fp_xdp_flow a = flow_setting_src(0xaa, dp("p2")), b = flow_setting_src(0xbb, dp("p3"));
+// The kernel key of an untagged IPv6/UDP frame entering on in_port, read
+// off the frame's bytes (as the program parses it).
+fp_xdp_key key_of_udp6(const Bytes& f, uint32_t in_port) {
+  fp_xdp_key k{};
+  k.in_port = in_port;
+  std::memcpy(k.dl_dst, &f[0], 6);
+  std::memcpy(k.dl_src, &f[6], 6);
+  k.dl_type = kEthTypeIpv6;
+  const uint32_t vtf = uint32_t(f[14]) << 24 | uint32_t(f[15]) << 16 | uint32_t(f[16]) << 8 | f[17];
+  k.ipv6_label = vtf & 0xfffff, k.nw_tos = uint8_t(vtf >> 20);
+  k.nw_proto = f[20], k.nw_ttl = f[21];
+  std::memcpy(k.src, &f[22], 16);
+  std::memcpy(k.dst, &f[38], 16);
+  k.tp_src = uint16_t(f[54] << 8 | f[55]), k.tp_dst = uint16_t(f[56] << 8 | f[57]);
+  return k;
+}
+
+// Entries under churn: another thread inserts and deletes A (the frame
+// fa's key ka) and another entry B, in both orders, past the point where
+// counter slots (and so fp_slots entries) are reused, while this thread
+// runs fa through the program: every run gets A's actions or goes to the
+// PMD, never B's and never a mix.  The kernel reuses a deleted hash
+// element at once, so a run that found A's element may read it after it
+// became B's: it must not take B's entry for A's (xdp_fast_abi.h).
+void churn_never_applies_another_entrys_actions(XdpFastPath& fp, const Bytes& fa,
+                                                const fp_xdp_key& ka, const fp_xdp_key& kb,
+                                                uint32_t out_a, uint32_t out_b,
+                                                const std::function<KernelRun()>& run_a) {
+  const fp_xdp_flow a = flow_setting_src(0xaa, out_a), b = flow_setting_src(0xbb, out_b);
   std::atomic<bool> done{false};
   std::atomic<int> failed_inserts{0};
   std::thread writer([&] {
     for (int i = 0; i < 36000; ++i) {  // 72,000 inserts > FP_XDP_MAX_FLOWS slots
       bool a_first = i % 2 == 0;
-      if (!fp_->insert(a_first ? ka : kb, a_first ? a : b)) ++failed_inserts;
-      if (!fp_->insert(a_first ? kb : ka, a_first ? b : a)) ++failed_inserts;
-      fp_->erase(i % 3 == 0 ? ka : kb);
-      fp_->erase(i % 3 == 0 ? kb : ka);
+      if (!fp.insert(a_first ? ka : kb, a_first ? a : b)) ++failed_inserts;
+      if (!fp.insert(a_first ? kb : ka, a_first ? b : a)) ++failed_inserts;
+      fp.erase(i % 3 == 0 ? ka : kb);
+      fp.erase(i % 3 == 0 ? kb : ka);
     }
     done = true;
   });
@@ -506,7 +524,7 @@ TEST_F(XdpFastPathTest, CacheChurnNeverAppliesAnotherEntrysActions) {
   std::fill(want_a.begin() + 6, want_a.begin() + 11, 0), want_a[6] = 2, want_a[11] = 0xaa;
   uint64_t hits = 0, to_pmd = 0, wrong = 0;
   while (!done) {
-    KernelRun r = kernel("p1", fa);
+    KernelRun r = run_a();
     if (r.verdict == XDP_REDIRECT && r.out == want_a)
       ++hits;
     else if (r.verdict == XDP_PASS && r.out == fa)
@@ -519,6 +537,31 @@ TEST_F(XdpFastPathTest, CacheChurnNeverAppliesAnotherEntrysActions) {
   EXPECT_EQ(wrong, 0u) << hits << " hits, " << to_pmd << " to the PMD";
   EXPECT_GT(hits, 0u) << "A's entry was never found: the test raced nothing";
   EXPECT_GT(to_pmd, 0u) << "A's entry was never missing: the test raced nothing";
+}
+
+// IPv4, A and B on one cache index: A is found through the cache or,
+// while B holds the index, through fp_flows4.
+TEST_F(XdpFastPathTest, CacheChurnNeverAppliesAnotherEntrysActions) {
+  const uint32_t in = dp("p1");
+  auto [sa, sb] = colliding_sports(in);
+  ASSERT_NE(sb, 0) << "no two ports share a cache index";
+  const Bytes fa = udp4(sa);
+  churn_never_applies_another_entrys_actions(*fp_, fa, key_of_udp4(fa, in),
+                                             key_of_udp4(udp4(sb), in), dp("p2"), dp("p3"),
+                                             [&] { return kernel("p1", fa); });
+}
+
+// IPv6 (fp_flows only, no cache).
+TEST_F(XdpFastPathTest, Ipv6ChurnNeverAppliesAnotherEntrysActions) {
+  const uint32_t in = dp("p1");
+  auto v6 = [](uint16_t sport) {
+    return (Eth{mac(kB), mac(kA)} / IPv6{.src = "2001:db8::1", .dst = "2001:db8::2"} /
+            UDP{.sport = sport, .dport = 9} / Payload{.n = 12})
+        .bytes();
+  };
+  const Bytes fa = v6(1), fb = v6(2);
+  churn_never_applies_another_entrys_actions(*fp_, fa, key_of_udp6(fa, in), key_of_udp6(fb, in),
+                                             dp("p2"), dp("p3"), [&] { return kernel("p1", fa); });
 }
 
 TEST_F(XdpFastPathTest, FlowChangeRemovesTheKernelEntryBeforeTheFence) {
@@ -612,6 +655,6 @@ TEST(XdpFastEncode, RefusesIpv6TclassAndHlimit) {
   }
 }
 
-}  // namespace flowpath
-
 }  // namespace xdp_fast_path_test
+
+}  // namespace flowpath

@@ -12,9 +12,10 @@
  * compact fp_xdp_key4 (36 bytes instead of 72, wire order: the program
  * builds it with a few wide loads, and the kernel hashes and compares half
  * as many bytes on every lookup); io/xdp_fast_path.hpp converts, so
- * userspace speaks fp_xdp_key only.  Value: the actions as ops, the output
- * port and the slot of the entry's kernel-hit counters (per-CPU, read back
- * by the PMD).  Thread-safety: n/a (a layout).
+ * userspace speaks fp_xdp_key only.  An entry: its key and its flow (the
+ * actions as ops, the output port and the slot of its kernel-hit counters,
+ * per-CPU, read back by the PMD) in fp_slots at that slot; the hash maps
+ * map keys to slots.  Thread-safety: n/a (a layout).
  */
 #ifndef FLOWPATH_IO_XDP_FAST_ABI_H
 #define FLOWPATH_IO_XDP_FAST_ABI_H
@@ -119,26 +120,46 @@ struct fp_xdp_flow {
   struct fp_xdp_op ops[FP_XDP_MAX_OPS];
 };
 
-/* The exact-match cache in front of fp_flows4 (an EMC: IPv4 only).  A
+/* Entries live in fp_slots, one per counter slot: the entry's own key and
+ * its flow.  The two hash maps (fp_flows4 under fp_xdp_key4, fp_flows
+ * under fp_xdp_key) map a key to its slot number, nothing more, and the
+ * program takes an entry only after comparing the slot's key with the
+ * packet's in full.  The kernel reuses a deleted hash element at once (a
+ * preallocated map's free list): a program that found key A's element may
+ * read it after a delete and an insert turned it into key B's.  Holding
+ * only a slot number there, it reads B's slot, B's key fails the compare,
+ * and the packet goes to the PMD; had the element held the flow, A's
+ * packet would have run B's actions.  A slot, unlike a hash element, is
+ * reused only after XdpFastPath's quarantine (1024 other inserts), long
+ * after any program run that found it.
+ *
+ * The exact-match cache in front of fp_flows4 (an EMC: IPv4 only).  A
  * hash-map lookup costs ~27-34 ns on this machine's kernel (8- to 36-byte
  * keys, timed alone with BPF_PROG_RUN; docs/benchmarks.md), an array
- * lookup nothing (the verifier inlines it): so a hit first tries
- * fp_emc[fp_xdp_emc_index(key)] -> slot -> fp_slots[slot], an entry that
- * holds its own key (compared in full) and flow, and only when that fails
- * looks in fp_flows4, which stays the authority (every entry is there;
- * the cache holds the last inserted of each index).  Both arrays are
- * mmapped by XdpFastCache (io/xdp_fast_cache.hpp), which writes them with
- * ordered stores: slot content first, then `valid`, then the index; a
- * delete clears the index, then `valid`, and the slot is reused only
- * after the counters' quarantine, so a reader never pairs a key with
- * another entry's flow.  (x86-64's ordering of plain loads is what the
- * program's reads rely on; the verifier adds no barriers.) */
+ * lookup nothing (the verifier inlines it): so an IPv4 packet first tries
+ * fp_emc[fp_xdp_emc_index(key)] -> slot, and looks in fp_flows4 only when
+ * that slot is not its own (the cache holds the last inserted entry of
+ * each index).  fp_emc and fp_slots are mmapped by XdpFastCache
+ * (io/xdp_fast_cache.hpp), which writes them with ordered stores: slot
+ * content first, then `valid`, then the hash map and the index; a delete
+ * removes the hash element, clears the index, then `valid`.  (x86-64's
+ * ordering of plain loads is what the program's reads rely on; the
+ * verifier adds no barriers.) */
 #define FP_XDP_EMC_BITS 16
 #define FP_XDP_EMC_EMPTY 0xffffffffu /* fp_emc value: no slot */
 
+/* fp_xdp_slot.valid */
+#define FP_XDP_SLOT_FREE 0u
+#define FP_XDP_SLOT_IPV4 1u /* key4 holds the key (the rest of the union zero) */
+#define FP_XDP_SLOT_IPV6 2u /* key holds the key */
+
 struct fp_xdp_slot {
-  struct fp_xdp_key4 key; /* 36 bytes: compared as 4 x 8 + 4 */
-  FP_U32 valid;           /* 1 while the entry is in fp_flows4 */
+  union {
+    struct fp_xdp_key4 key4; /* 36 bytes: compared as 4 x 8 + 4 */
+    struct fp_xdp_key key;   /* 72 bytes: compared as 9 x 8 */
+  };
+  FP_U32 valid; /* FP_XDP_SLOT_*: which key, while the entry is in its hash map */
+  FP_U32 pad0;
   struct fp_xdp_flow flow;
 };
 

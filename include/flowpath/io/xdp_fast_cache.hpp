@@ -1,23 +1,27 @@
 // flowpath/io/xdp_fast_cache.hpp — the writer's half of the XDP fast
-// path's IPv4 exact-match cache: the maps fp_emc (index -> counter slot)
-// and fp_slots (slot -> key + flow) that bpf/flowpath_xdp.bpf.c reads
-// before it looks in fp_flows4 (layout and protocol: xdp_fast_abi.h).
+// path's entry store and IPv4 exact-match cache: the maps fp_slots (slot
+// -> key + flow, every entry) and fp_emc (index -> slot, IPv4) that
+// bpf/flowpath_xdp.bpf.c reads (layout and protocol: xdp_fast_abi.h).
 //
 //   XdpFastCache c;                   // creates and mmaps both maps
-//   c.publish(key4, flow);            // after fp_flows4 took the entry
-//   c.withdraw(key4, flow.slot);      // after fp_flows4 lost it
+//   c.fill(slot, key4, flow);         // before fp_flows4 maps key4 -> slot
+//   c.cache(key4, slot);              // after: the cache's hit
+//   c.withdraw(key4, slot);           // after fp_flows4 lost key4
 //
-// The cache is never the authority: fp_flows4 holds every IPv4 entry, the
-// cache the last one published on each index.  Writes are plain stores to
-// the mmapped values in a fixed order (slot content, valid, index on
-// publish; index, valid on withdraw), so the program, reading index, valid,
-// key and flow in that order, never pairs one entry's key with another's
-// flow; a slot's content changes again only when XdpFastPath reuses the
-// slot, after its quarantine.
+// The hash maps find an entry's slot, the slot holds the entry: the
+// program compares the slot's key with the packet's, so a hash element the
+// kernel reused for another key, or a cache index overwritten by another
+// entry, is a miss, never another entry's actions.  Writes are plain
+// stores to the mmapped values in a fixed order (slot content, valid,
+// index on insert; index, valid on delete), so the program, reading index,
+// valid, key and flow in that order, never pairs one entry's key with
+// another's flow; a slot's content changes again only when XdpFastPath
+// reuses the slot, after its quarantine.
 //
-// Cost: publish copies one entry (~250 bytes), withdraw two stores; no
-// syscalls.  Memory: 16 MiB (fp_slots) + 512 KiB (fp_emc), shared with the
-// kernel.  Thread-safety: none; XdpFastPath calls it under its mutex.
+// Cost: fill copies one entry (~300 bytes), index and withdraw one or two
+// stores; no syscalls.  Memory: 18.5 MiB (fp_slots) + 512 KiB (fp_emc),
+// shared with the kernel.  Thread-safety: none; XdpFastPath calls it
+// under its mutex.
 #pragma once
 
 #include <bpf/bpf.h>
@@ -67,29 +71,48 @@ class XdpFastCache {
     return fp_xdp_emc_index(w[0], w[1], w[2], w[3], tail);
   }
 
-  /// Caches the entry c -> f (f.slot names its slot): the slot's key and
-  /// flow, then valid, then the index (release stores).  The index's
-  /// previous entry stays findable in fp_flows4.
-  void publish(const fp_xdp_key4& c, const fp_xdp_flow& f) noexcept {
-    if (f.slot >= FP_XDP_MAX_FLOWS) return;
-    fp_xdp_slot& s = slots_[f.slot];
-    s.key = c;
-    s.flow = f;
-    __atomic_store_n(&s.valid, 1u, __ATOMIC_RELEASE);
-    __atomic_store_n(&emc_[index(c)], uint64_t(f.slot), __ATOMIC_RELEASE);
+  /// The entry in `slot` (read under XdpFastPath's mutex).
+  const fp_xdp_slot& at(uint32_t slot) const noexcept { return slots_[slot]; }
+
+  /// Writes the IPv4 entry c -> f into f.slot, then marks it valid.
+  void fill(const fp_xdp_key4& c, const fp_xdp_flow& f) noexcept {
+    fp_xdp_slot& s = begin_fill(f);
+    s.key4 = c;
+    __atomic_store_n(&s.valid, FP_XDP_SLOT_IPV4, __ATOMIC_RELEASE);
   }
-  /// Uncaches the entry c in `slot`: its index if it still names the slot,
-  /// then valid.  A program run already past both reads finishes with the
-  /// entry, as one past a hash-map lookup does.
+  /// The same for an IPv6 entry.
+  void fill(const fp_xdp_key& k, const fp_xdp_flow& f) noexcept {
+    fp_xdp_slot& s = begin_fill(f);
+    s.key = k;
+    __atomic_store_n(&s.valid, FP_XDP_SLOT_IPV6, __ATOMIC_RELEASE);
+  }
+  /// Caches c's filled slot on c's index (release store); the index's
+  /// previous entry stays findable in fp_flows4.
+  void cache(const fp_xdp_key4& c, uint32_t slot) noexcept {
+    __atomic_store_n(&emc_[index(c)], uint64_t(slot), __ATOMIC_RELEASE);
+  }
+  /// Uncaches the IPv4 entry c in `slot` (its index if it still names the
+  /// slot), then frees the slot.  A program run already past both reads
+  /// finishes with the entry, as one past a hash-map lookup does.
   void withdraw(const fp_xdp_key4& c, uint32_t slot) noexcept {
-    if (slot >= FP_XDP_MAX_FLOWS) return;
     uint64_t* e = &emc_[index(c)];
     if (__atomic_load_n(e, __ATOMIC_ACQUIRE) == slot)
       __atomic_store_n(e, uint64_t(FP_XDP_EMC_EMPTY), __ATOMIC_RELEASE);
-    __atomic_store_n(&slots_[slot].valid, 0u, __ATOMIC_RELEASE);
+    clear(slot);
+  }
+  /// Frees `slot` (an IPv6 entry's, or one filled for an insert that failed).
+  void clear(uint32_t slot) noexcept {
+    __atomic_store_n(&slots_[slot].valid, FP_XDP_SLOT_FREE, __ATOMIC_RELEASE);
   }
 
  private:
+  fp_xdp_slot& begin_fill(const fp_xdp_flow& f) noexcept {
+    fp_xdp_slot& s = slots_[f.slot];  // free (valid 0) since its last clear
+    std::memset(&s.key, 0, sizeof s.key);
+    s.flow = f;
+    return s;
+  }
+
   // Array values are laid out at 8-byte strides: fp_emc's are 8 bytes,
   // fp_slots' a multiple of 8, so the mmapped memory is a plain array.
   static_assert(sizeof(fp_xdp_slot) % 8 == 0, "fp_slots values must not be padded by the kernel");

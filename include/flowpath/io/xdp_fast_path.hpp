@@ -8,20 +8,21 @@
 //   fp.set_port(2, ifindex_of_vm1);            // outputs to port 2 allowed
 //   fp.insert(key, flow);                      // the PMD (xdp_offload.hpp)
 //
-// Maps (layout: xdp_fast_abi.h): fp_flows4 and fp_flows (hash, exact-match
-// key -> ops + counter slot; IPv4 flows under the compact fp_xdp_key4,
-// IPv6 ones under fp_xdp_key: callers pass fp_xdp_key and this class
-// picks), fp_counts (per-CPU packets/bytes per slot: the program's plain
+// Maps (layout: xdp_fast_abi.h): fp_slots (array, one entry per counter
+// slot: its key, then its ops; mmapped, io/xdp_fast_cache.hpp), fp_flows4
+// and fp_flows (hash, exact-match key -> slot; IPv4 flows under the
+// compact fp_xdp_key4, IPv6 ones under fp_xdp_key: callers pass
+// fp_xdp_key and this class picks), fp_counts (per-CPU packets/bytes per slot: the program's plain
 // adds; read() and take() sum them into fp_xdp_flow), fp_ports (devmap:
 // datapath port -> ifindex; an empty slot makes the program hand the
 // packet to the PMD untouched), fp_stats (per-CPU hit/miss/punt/abort),
-// and the IPv4 exact-match cache in front of fp_flows4 (fp_emc, fp_slots:
-// io/xdp_fast_cache.hpp, written under the mutex).
+// and the IPv4 exact-match cache in front of fp_flows4 (fp_emc -> slot,
+// written under the mutex).
 // Each port's copy has its own XSKMAP and its datapath port number in
 // .rodata, so one set of maps serves any number of interfaces.  Kernel
-// memory: the two hash maps preallocated, plus 16 bytes per slot per CPU
-// (1 MiB per CPU) for fp_counts, 16 MiB for fp_slots and 512 KiB for
-// fp_emc.
+// memory: the two hash maps preallocated (keys and 4-byte values), plus 16
+// bytes per slot per CPU (1 MiB per CPU) for fp_counts, 18.5 MiB for
+// fp_slots and 512 KiB for fp_emc.
 
 // The object is embedded (flowpath/io/xdp_fast_object.inc, generated at
 // build time by cmake/FlowpathXdpObject.cmake): nothing is looked up on
@@ -83,10 +84,8 @@ class XdpFastPath {
     if (!available())
       throw Error("xdp fast path: flowpath was built without clang -target bpf (no program)");
     cache_.emplace();
-    flows_ = make_map(BPF_MAP_TYPE_HASH, "fp_flows", sizeof(fp_xdp_key), sizeof(fp_xdp_flow),
-                      FP_XDP_MAX_FLOWS);
-    flows4_ = make_map(BPF_MAP_TYPE_HASH, "fp_flows4", sizeof(fp_xdp_key4), sizeof(fp_xdp_flow),
-                       FP_XDP_MAX_FLOWS);
+    flows_ = make_map(BPF_MAP_TYPE_HASH, "fp_flows", sizeof(fp_xdp_key), 4, FP_XDP_MAX_FLOWS);
+    flows4_ = make_map(BPF_MAP_TYPE_HASH, "fp_flows4", sizeof(fp_xdp_key4), 4, FP_XDP_MAX_FLOWS);
     counts_ =
         make_map(BPF_MAP_TYPE_PERCPU_ARRAY, "fp_counts", 4, sizeof(fp_xdp_count), FP_XDP_MAX_FLOWS);
     int n = libbpf_num_possible_cpus();
@@ -109,8 +108,8 @@ class XdpFastPath {
     return load(ifname, dp_port, queues, kXdpFastObject, sizeof kXdpFastObject);
   }
   /// The same for another build of bpf/flowpath_xdp.bpf.c (same maps and
-  /// ABI), e.g. the profiling variants and old builds that
-  /// bench/e2e/xdp_hop_cost.cpp times against the embedded one.
+  /// ABI: builds before the hash maps held slot numbers fail the verifier), e.g. the profiling
+  /// variants and old builds that bench/e2e/xdp_hop_cost.cpp times against the embedded one.
   std::pair<int, int> load(const std::string& ifname, uint32_t dp_port, uint32_t queues,
                            const unsigned char* object, size_t size) const {
     bpf_object_open_opts o{};
@@ -255,10 +254,7 @@ class XdpFastPath {
                                                   {"fp_slots", cache_->slots_fd()}};
     for (auto [name, fd] : shared) {
       bpf_map* m = bpf_object__find_map_by_name(obj, name);
-      // A build from before the cache (an A/B's old side) has no fp_emc or
-      // fp_slots and looks in fp_flows4 only: still exact.
-      if (!m && fd != cache_->emc_fd() && fd != cache_->slots_fd()) return -ENOENT;
-      if (!m) continue;
+      if (!m) return -ENOENT;
       if (int e = bpf_map__reuse_fd(m, fd)) return e;
     }
     bpf_map* xsks = bpf_object__find_map_by_name(obj, "fp_xsks");
@@ -280,24 +276,48 @@ class XdpFastPath {
   // found the deleted entry (one program run, microseconds) has counted.
   static constexpr size_t kQuarantine = 1024;
 
+  // k's entry into out, deleting it (hash element, cache index, slot's
+  // valid) when del.  Under mu_.
   bool lookup(const fp_xdp_key& k, fp_xdp_flow& out, bool del) noexcept {
     auto op = del ? bpf_map_lookup_and_delete_elem : bpf_map_lookup_elem;
-    if (!is_ipv4(k)) return op(flows_, &k, &out) == 0;
+    uint32_t slot = 0;
+    if (!is_ipv4(k)) {
+      if (op(flows_, &k, &slot) != 0 || slot >= FP_XDP_MAX_FLOWS) return false;
+      out = cache_->at(slot).flow;
+      if (del) cache_->clear(slot);
+      return true;
+    }
     const fp_xdp_key4 c = key4_of(k);
-    if (op(flows4_, &c, &out) != 0) return false;
-    if (del) cache_->withdraw(c, out.slot);
+    if (op(flows4_, &c, &slot) != 0 || slot >= FP_XDP_MAX_FLOWS) return false;
+    out = cache_->at(slot).flow;
+    if (del) cache_->withdraw(c, slot);
     return true;
   }
   bool lookup(const fp_xdp_key& k, fp_xdp_flow& out) const noexcept {
-    if (!is_ipv4(k)) return bpf_map_lookup_elem(flows_, &k, &out) == 0;
-    const fp_xdp_key4 c = key4_of(k);
-    return bpf_map_lookup_elem(flows4_, &c, &out) == 0;
+    uint32_t slot = 0;
+    const fp_xdp_key4 c = is_ipv4(k) ? key4_of(k) : fp_xdp_key4{};
+    int e = is_ipv4(k) ? bpf_map_lookup_elem(flows4_, &c, &slot)
+                       : bpf_map_lookup_elem(flows_, &k, &slot);
+    if (e != 0 || slot >= FP_XDP_MAX_FLOWS) return false;
+    out = cache_->at(slot).flow;
+    return true;
   }
+  // Fills f.slot, then maps k to it (BPF_NOEXIST), then caches an IPv4
+  // entry; a refused insert leaves the slot free again.
   bool update(const fp_xdp_key& k, const fp_xdp_flow& f) noexcept {
-    if (!is_ipv4(k)) return bpf_map_update_elem(flows_, &k, &f, BPF_NOEXIST) == 0;
+    if (!is_ipv4(k)) {
+      cache_->fill(k, f);
+      if (bpf_map_update_elem(flows_, &k, &f.slot, BPF_NOEXIST) == 0) return true;
+      cache_->clear(f.slot);
+      return false;
+    }
     const fp_xdp_key4 c = key4_of(k);
-    if (bpf_map_update_elem(flows4_, &c, &f, BPF_NOEXIST) != 0) return false;
-    cache_->publish(c, f);
+    cache_->fill(c, f);
+    if (bpf_map_update_elem(flows4_, &c, &f.slot, BPF_NOEXIST) != 0) {
+      cache_->clear(f.slot);
+      return false;
+    }
+    cache_->cache(c, f.slot);
     return true;
   }
   /// f.packets/f.bytes := the per-CPU sums of f.slot.
@@ -314,7 +334,7 @@ class XdpFastPath {
     throw Error(msg);
   }
 
-  std::optional<XdpFastCache> cache_;  // fp_emc, fp_slots (written under mu_)
+  std::optional<XdpFastCache> cache_;  // fp_slots, fp_emc (written under mu_)
   int flows_ = -1, flows4_ = -1, counts_ = -1, ports_ = -1, stats_ = -1;
   size_t ncpu_ = 1;                            // possible CPUs: per-CPU value count
   mutable std::mutex mu_;                      // the slot FIFO, across PMD threads
