@@ -1,0 +1,72 @@
+// ClassifierV2 lookups over one ClassBench set's mix100k trace, for
+// profilers (callgrind, perf) and quick A/B runs of two builds: loads the
+// rules, compile_now(), then passes over the trace, single lookups or
+// lookup_batch, and checks every answer against the .ans.gz file.
+// Usage:  classify_lookup_loop SET single|batch [PASSES]
+// Prints "SET MODE best NS ns/lookup wrong N" (best pass, wall clock);
+// exit status 1 on a wrong answer, 2 on bad arguments.  Sets come from
+// $FLOWPATH_CLASSBENCH_DIR, else <source>/../shared/data/classbench.
+// bench/classify/callgrind.sh runs it under callgrind, collecting only
+// ClassifierV2::lookup / lookup_batch.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "flowpath/classify/classbench.hpp"
+#include "flowpath/classify/classifier_v2.hpp"
+
+int main(int argc, char** argv) {
+  using namespace flowpath;
+  std::string mode = argc > 2 ? argv[2] : "";
+  int passes = argc > 3 ? std::atoi(argv[3]) : 1;
+  if (argc < 3 || argc > 4 || (mode != "single" && mode != "batch") || passes < 1) {
+    std::fprintf(stderr, "usage: %s SET single|batch [PASSES >= 1]\n", argv[0]);
+    return 2;
+  }
+  const char* env = std::getenv("FLOWPATH_CLASSBENCH_DIR");
+  std::string dir = env ? env : std::string(FLOWPATH_SOURCE_DIR) + "/../shared/data/classbench";
+  std::string set = argv[1];
+  std::vector<classbench::Rule> rules;
+  std::vector<FlowKey> keys;
+  std::vector<int> ans;
+  try {  // the loaders' errors name the file and line
+    rules = classbench::load_rules(dir + "/" + set + ".gz");
+    keys = classbench::load_trace(dir + "/" + set + "_mix100k.trace.gz");
+    ans = classbench::load_answers(dir + "/" + set + ".mix100k.ans.gz");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "classify_lookup_loop: %s\n", e.what());
+    return 2;
+  }
+  if (keys.size() != ans.size()) {
+    std::fprintf(stderr, "%s: %zu trace keys but %zu answers\n", set.c_str(), keys.size(),
+                 ans.size());
+    return 2;
+  }
+  ClassifierV2<int> cls;
+  for (size_t i = 0; i < rules.size(); ++i)
+    cls.insert(rules[i].match, classbench::priority_of(i), static_cast<int>(i), rules[i].ranges);
+  cls.compile_now();
+  std::vector<const ClassifierV2<int>::Rule*> out(keys.size());
+  double best = 1e300;
+  for (int p = 0; p < passes; ++p) {
+    auto t0 = std::chrono::steady_clock::now();
+    if (mode == "batch")
+      cls.lookup_batch(keys, out.data());
+    else
+      for (size_t i = 0; i < keys.size(); ++i) out[i] = cls.lookup(keys[i]);
+    std::chrono::duration<double, std::nano> dt = std::chrono::steady_clock::now() - t0;
+    best = std::min(best, dt.count() / static_cast<double>(keys.size()));
+  }
+  size_t wrong = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    int got = out[i] ? out[i]->value : -1;
+    if (got != ans[i] && wrong++ < 5)
+      std::fprintf(stderr, "%s line %zu: got %d, want %d\n", set.c_str(), i + 1, got, ans[i]);
+  }
+  std::printf("%s %s best %.1f ns/lookup wrong %zu\n", set.c_str(), mode.c_str(), best, wrong);
+  return wrong ? 1 : 0;
+}
