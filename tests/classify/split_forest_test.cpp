@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <numeric>
+
 #include "flowpath/classify/classifier_v2.hpp"
+#include "flowpath/classify/huge_pages.hpp"
 #include "support/classify_random.hpp"
 
 namespace flowpath {
@@ -108,6 +112,72 @@ TEST(SplitForest, LeavesMetEarlyAreStoredOnce) {
       }
     }
   }
+}
+
+bool huge_aligned(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) % classify_detail::kHugePage == 0;
+}
+// A madvise that refuses, as a kernel without THP (or an old one) would.
+int refuse_madvise(void*, size_t, int) {
+  errno = EINVAL;
+  return -1;
+}
+// Fills a HugeVector past kHugeMin by push_back (growth copies through
+// several mappings), then copies and moves it; contents must survive each.
+void check_huge_vector() {
+  using classify_detail::HugeVector;
+  const uint32_t n = 3 * (classify_detail::kHugeMin / 4) + 123;  // ~3 MB of uint32_t
+  HugeVector<uint32_t> v;
+  for (uint32_t i = 0; i < n; ++i) v.push_back(i * 2654435761u);
+  ASSERT_EQ(v.size(), n);
+  EXPECT_TRUE(huge_aligned(v.data()));
+  for (uint32_t i = 0; i < n; ++i) ASSERT_EQ(v[i], i * 2654435761u) << "index " << i;
+  HugeVector<uint32_t> c = v;  // copy: its own mapping, same contents
+  EXPECT_NE(c.data(), v.data());
+  EXPECT_TRUE(huge_aligned(c.data()));
+  EXPECT_EQ(c, v);
+  const uint32_t* before = v.data();
+  HugeVector<uint32_t> m = std::move(v);  // move: the same storage
+  EXPECT_EQ(m.data(), before);
+  EXPECT_EQ(m, c);
+  m.resize(n / 3);  // shrink_to_fit reallocates below kHugeMin: operator new
+  m.shrink_to_fit();
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(m.data()) % 64, 0u);
+  for (uint32_t i = 0; i < n / 3; ++i) ASSERT_EQ(m[i], c[i]) << "index " << i;
+  classify_detail::HugeVector<uint8_t> small(100, 7);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small.data()) % 64, 0u);
+}
+
+TEST(HugePages, VectorAlignsAndKeepsContents) {
+  size_t advised = classify_detail::huge_counts.advised.load();
+  size_t live = classify_detail::huge_counts.live.load();
+  check_huge_vector();
+  EXPECT_GT(classify_detail::huge_counts.advised.load(), advised);
+  EXPECT_EQ(classify_detail::huge_counts.live.load(), live);  // every mapping unmapped
+}
+
+TEST(HugePages, RefusedAdviceFallsBackToSmallPages) {
+  auto* saved = classify_detail::huge_madvise;
+  classify_detail::huge_madvise = refuse_madvise;
+  size_t refused = classify_detail::huge_counts.refused.load();
+  size_t advised = classify_detail::huge_counts.advised.load();
+  check_huge_vector();
+  auto slots =
+      classify_detail::huge_array<std::atomic<uint64_t>>(classify_detail::kHugeMin / 8 + 1);
+  EXPECT_TRUE(huge_aligned(slots.get()));
+  for (size_t i = 0; i < classify_detail::kHugeMin / 8 + 1; ++i) ASSERT_EQ(slots[i].load(), 0u);
+  classify_detail::huge_madvise = saved;
+  EXPECT_GT(classify_detail::huge_counts.refused.load(), refused);
+  EXPECT_EQ(classify_detail::huge_counts.advised.load(), advised);
+}
+
+TEST(HugePages, LengthRoundsUpOnlyAMostlyFullLastHugePage) {
+  using classify_detail::huge_length;
+  constexpr size_t k2 = classify_detail::kHugePage;
+  EXPECT_EQ(huge_length(k2 / 2), k2);                        // half a huge page: one huge page
+  EXPECT_EQ(huge_length(k2 + 1), k2 + 4096);                 // a byte over: a 4 KiB tail
+  EXPECT_EQ(huge_length(2 * k2 - 1), 2 * k2);                // nearly two: two
+  EXPECT_EQ(huge_length(3 * k2 + k2 / 4), 3 * k2 + k2 / 4);  // a quarter tail stays small pages
 }
 
 }  // namespace split_forest_test

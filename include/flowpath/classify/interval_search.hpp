@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "flowpath/classify/huge_pages.hpp"
 #include "flowpath/classify/split_dims.hpp"
 #include "flowpath/simd/bits_kernels.hpp"
 
@@ -27,8 +28,8 @@ struct IntervalSearch {
 
   uint32_t n_levels = 0;
   uint32_t level_off[4] = {}, level_nodes[4] = {};
-  std::vector<uint32_t> keys;  // levels top first, 16 keys per node, padded with ~0u
-  uint32_t n_bounds = 0;       // real keys of the last level
+  HugeVector<uint32_t> keys;  // levels top first, 16 keys per node, padded with ~0u
+  uint32_t n_bounds = 0;      // real keys of the last level
 
   uint32_t n_intervals() const noexcept { return n_bounds + 1; }
   size_t memory_bytes() const noexcept { return keys.capacity() * 4; }

@@ -42,6 +42,7 @@
 #include <new>
 #include <vector>
 
+#include "flowpath/classify/huge_pages.hpp"
 #include "flowpath/classify/interval_search.hpp"
 #include "flowpath/classify/rule_bits_sparse.hpp"
 #include "flowpath/classify/split_dims.hpp"
@@ -186,11 +187,8 @@ class RuleBits {
   struct Dim {
     uint8_t off = 0, shift = 0;
     IntervalSearch ix;
-    struct Free {
-      void operator()(uint64_t* p) const noexcept { ::operator delete[](p, std::align_val_t{64}); }
-    };
-    std::unique_ptr<uint64_t[], Free> rows;  // n_rows x words_, 64-byte aligned
-    std::vector<uint64_t> summary;           // per row: bit j set when word j is not 0
+    HugeArray<uint64_t> rows;      // n_rows x words_, 64-byte aligned
+    HugeVector<uint64_t> summary;  // per row: bit j set when word j is not 0
   };
   /// A dimension every rule has the same range on: a compare, no rows.
   struct Guard {
@@ -223,7 +221,7 @@ class RuleBits {
   SparseRows
       sp_[kMaxDims];  // dim_[d]'s rows when sparse_ (apart: the dense path's Dims stay small)
   Guard guard_[kMaxDims];
-  std::vector<uint64_t> full_check_;
+  HugeVector<uint64_t> full_check_;
 };
 
 }  // namespace flowpath::classify_detail

@@ -123,7 +123,7 @@ inline bool RuleBits::build_dim(Dim& dm, SparseRows& sp, const std::vector<DimRa
            sp.build(static_cast<uint32_t>(n_rows), n_, starts, ends, budget - keys);
   }
   size_t nw = words_;
-  dm.rows.reset(static_cast<uint64_t*>(::operator new[](n_rows* nw * 8, std::align_val_t{64})));
+  dm.rows = huge_array_for_overwrite<uint64_t>(n_rows * nw);
   std::vector<uint64_t> cur(nw, 0);
   dm.summary.assign(n_rows, 0);
   for (uint32_t r = 0; r < n_rows; ++r) {

@@ -23,6 +23,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "flowpath/classify/huge_pages.hpp"
+
 namespace flowpath::classify_detail {
 
 struct SparseRows {
@@ -30,8 +32,8 @@ struct SparseRows {
   // Per row, s_words + 1 words on one stream: the index in packed of its
   // first word, then its summary (one load per row where two arrays took
   // two; the start of summary word q adds the popcounts of those before).
-  std::vector<uint64_t> rec;
-  std::vector<uint64_t> packed;  // the rows' non-zero words, row after row
+  HugeVector<uint64_t> rec;
+  HugeVector<uint64_t> packed;  // the rows' non-zero words, row after row
 
   size_t memory_bytes() const noexcept { return rec.capacity() * 8 + packed.capacity() * 8; }
   /// Row r's record: [0] its first packed word, [1 + q] summary word q.

@@ -56,6 +56,7 @@
 #include <memory>
 #include <vector>
 
+#include "flowpath/classify/huge_pages.hpp"
 #include "flowpath/classify/rule_bits_set.hpp"
 #include "flowpath/classify/split_dims.hpp"
 #include "flowpath/classify/split_tree.hpp"
@@ -81,7 +82,7 @@ class SplitForest {
   /// the forest).
   SplitForest(std::vector<Rule*> rules, SplitForestConfig cfg) : rules_(std::move(rules)) {
     std::sort(rules_.begin(), rules_.end(), [](Rule* a, Rule* b) { return a->rank > b->rank; });
-    slot_ = std::make_unique<Slot[]>(rules_.size());
+    slot_ = huge_array<Slot>(rules_.size());
     for (size_t i = 0; i < rules_.size(); ++i)
       slot_[i].rank = rules_[i]->rank, slot_[i].rule = rules_[i];
     std::vector<uint32_t> parts[kMaxTrees];
@@ -282,7 +283,7 @@ class SplitForest {
     uint64_t rank = 0;
     Rule* rule = nullptr;
   };
-  std::unique_ptr<Slot[]> slot_;
+  HugeArray<Slot> slot_;
   uint64_t max_add_ = 0;  // newest add_version in rules_
   std::vector<Tree> trees_;
   size_t budget_ = 0;

@@ -235,8 +235,8 @@ class SplitForest<Rule>::Builder {
   /// base, head and lend of every inner node.  A leaf has one parent (it
   /// is stored once), so it is placed once; entries keep their order.
   void place_direct_leaves() {
-    std::vector<uint64_t> ranks;
-    std::vector<uint32_t> ids, rng;
+    HugeVector<uint64_t> ranks;
+    HugeVector<uint32_t> ids, rng;
     ranks.reserve(t_.ranks.size());
     ids.reserve(t_.ids.size());
     rng.reserve(t_.rng.size());

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <vector>
 
+#include "flowpath/classify/huge_pages.hpp"
 #include "flowpath/classify/split_dims.hpp"
 #include "flowpath/flow/flow_key.hpp"
 
@@ -96,15 +97,15 @@ struct SplitTree {
   uint8_t shift[kSplitMaxDims] = {};  // fast read: 32-bit big-endian load >> shift
   bool fast_read = true;              // every dimension lies in the key's first 116 bytes
   uint64_t max_rank = 0;
-  std::vector<SplitNode> nodes;
+  HugeVector<SplitNode> nodes;
   // Leaf entries, leaf after leaf in rank order: ranks[base + i] and
   // ids[base + i] (index in rules_ | kFullCheck: the ranges do not say
   // everything), and the ranges column-wise so one vector compare checks
   // up to 16 entries on one dimension: rng[rbase + 2d * count + i] = lo,
   // rng[rbase + (2d + 1) * count + i] = hi - lo, for d < n_dims.
-  std::vector<uint64_t> ranks;
-  std::vector<uint32_t> ids;
-  std::vector<uint32_t> rng;
+  HugeVector<uint64_t> ranks;
+  HugeVector<uint32_t> ids;
+  HugeVector<uint32_t> rng;
 
   template <class Leaf>  // SplitNode or SplitLeaf
   void prefetch_leaf(const Leaf& lf) const noexcept {
