@@ -3,7 +3,9 @@
 // rules, compile_now(), then passes over the trace, single lookups or
 // lookup_batch, and checks every answer against the .ans.gz file.
 // Usage:  classify_lookup_loop SET single|batch [PASSES]
-// Prints "SET MODE best NS ns/lookup wrong N" (best pass, wall clock);
+// Prints "SET MODE best NS ns/lookup wrong N rss_kB N anon_huge_kB N"
+// (best pass, wall clock; the process's RSS and transparent huge pages
+// after the passes, from /proc/self/smaps_rollup; -1 when unreadable);
 // exit status 1 on a wrong answer, 2 on bad arguments.  Sets come from
 // $FLOWPATH_CLASSBENCH_DIR, else <source>/../shared/data/classbench.
 // bench/classify/callgrind.sh runs it under callgrind, collecting only
@@ -13,11 +15,24 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "flowpath/classify/classbench.hpp"
 #include "flowpath/classify/classifier_v2.hpp"
+
+namespace lookup_loop {
+// A field of /proc/self/smaps_rollup in kB (-1 when absent).
+long rollup_kb(const std::string& field) {
+  std::ifstream in("/proc/self/smaps_rollup");
+  std::string line;  // the first line names the range; then "Field:   N kB"
+  while (std::getline(in, line))
+    if (line.compare(0, field.size() + 1, field + ":") == 0)
+      return std::atol(line.c_str() + field.size() + 1);
+  return -1;
+}
+}  // namespace lookup_loop
 
 int main(int argc, char** argv) {
   using namespace flowpath;
@@ -67,6 +82,8 @@ int main(int argc, char** argv) {
     if (got != ans[i] && wrong++ < 5)
       std::fprintf(stderr, "%s line %zu: got %d, want %d\n", set.c_str(), i + 1, got, ans[i]);
   }
-  std::printf("%s %s best %.1f ns/lookup wrong %zu\n", set.c_str(), mode.c_str(), best, wrong);
+  std::printf("%s %s best %.1f ns/lookup wrong %zu rss_kB %ld anon_huge_kB %ld\n", set.c_str(),
+              mode.c_str(), best, wrong, lookup_loop::rollup_kb("Rss"),
+              lookup_loop::rollup_kb("AnonHugePages"));
   return wrong ? 1 : 0;
 }
