@@ -3,11 +3,13 @@
 // rules, compile_now(), then passes over the trace, single lookups or
 // lookup_batch, and checks every answer against the .ans.gz file.
 // Usage:  classify_lookup_loop SET single|batch [PASSES]
-// Prints "SET MODE best NS ns/lookup wrong N rss_kB N anon_huge_kB N"
-// (best pass, wall clock; the process's RSS and transparent huge pages
-// after the passes, from /proc/self/smaps_rollup; -1 when unreadable);
+// Prints "SET MODE best NS ns/lookup wrong N rss_kB N anon_huge_kB N
+// build_ms N" (best pass, wall clock; the process's RSS and transparent huge pages
+// after the passes, from /proc/self/smaps_rollup, -1 when unreadable; the
+// inserts and compile_now(), wall clock);
 // exit status 1 on a wrong answer, 2 on bad arguments.  Sets come from
 // $FLOWPATH_CLASSBENCH_DIR, else <source>/../shared/data/classbench.
+// FLOWPATH_LOOP_NO_THP=1 leaves out the huge-page advice (huge_pages.hpp).
 // bench/classify/callgrind.sh runs it under callgrind, collecting only
 // ClassifierV2::lookup / lookup_batch.
 #include <algorithm>
@@ -61,10 +63,17 @@ int main(int argc, char** argv) {
                  ans.size());
     return 2;
   }
+  // FLOWPATH_LOOP_NO_THP=1: the classifier's large arrays keep their
+  // 2 MiB-aligned mappings but without MADV_HUGEPAGE (4 KiB pages): the
+  // huge pages' own effect, A/B in one binary.
+  if (const char* no = std::getenv("FLOWPATH_LOOP_NO_THP"); no && std::string(no) == "1")
+    classify_detail::huge_madvise = [](void*, size_t, int) { return -1; };
   ClassifierV2<int> cls;
+  auto b0 = std::chrono::steady_clock::now();
   for (size_t i = 0; i < rules.size(); ++i)
     cls.insert(rules[i].match, classbench::priority_of(i), static_cast<int>(i), rules[i].ranges);
   cls.compile_now();
+  std::chrono::duration<double, std::milli> build = std::chrono::steady_clock::now() - b0;
   std::vector<const ClassifierV2<int>::Rule*> out(keys.size());
   double best = 1e300;
   for (int p = 0; p < passes; ++p) {
@@ -82,8 +91,8 @@ int main(int argc, char** argv) {
     if (got != ans[i] && wrong++ < 5)
       std::fprintf(stderr, "%s line %zu: got %d, want %d\n", set.c_str(), i + 1, got, ans[i]);
   }
-  std::printf("%s %s best %.1f ns/lookup wrong %zu rss_kB %ld anon_huge_kB %ld\n", set.c_str(),
-              mode.c_str(), best, wrong, lookup_loop::rollup_kb("Rss"),
-              lookup_loop::rollup_kb("AnonHugePages"));
+  std::printf("%s %s best %.1f ns/lookup wrong %zu rss_kB %ld anon_huge_kB %ld build_ms %.1f\n",
+              set.c_str(), mode.c_str(), best, wrong, lookup_loop::rollup_kb("Rss"),
+              lookup_loop::rollup_kb("AnonHugePages"), build.count());
   return wrong ? 1 : 0;
 }
