@@ -4,10 +4,10 @@
 // lookup_batch, and checks every answer against the .ans.gz file.
 // Usage:  classify_lookup_loop SET single|batch [PASSES]
 // Prints "SET MODE best NS ns/lookup wrong N rss_kB N anon_huge_kB N
-// build_ms N" (best pass, wall clock; the process's RSS and transparent huge pages
-// after the passes, from /proc/self/smaps_rollup, -1 when unreadable; the
-// inserts and compile_now(), wall clock);
-// exit status 1 on a wrong answer, 2 on bad arguments.  Sets come from
+// build_ms N huge_maps N live N" (best pass, wall clock; the process's RSS and transparent huge
+// pages after the passes, from /proc/self/smaps_rollup, -1 when unreadable; the inserts and
+// compile_now(), wall clock; mappings of 1 MiB or more made so far, and those still mapped,
+// huge_pages.hpp); exit status 1 on a wrong answer, 2 on bad arguments.  Sets come from
 // $FLOWPATH_CLASSBENCH_DIR, else <source>/../shared/data/classbench.
 // FLOWPATH_LOOP_NO_THP=1 leaves out the huge-page advice (huge_pages.hpp).
 // bench/classify/callgrind.sh runs it under callgrind, collecting only
@@ -91,8 +91,12 @@ int main(int argc, char** argv) {
     if (got != ans[i] && wrong++ < 5)
       std::fprintf(stderr, "%s line %zu: got %d, want %d\n", set.c_str(), i + 1, got, ans[i]);
   }
-  std::printf("%s %s best %.1f ns/lookup wrong %zu rss_kB %ld anon_huge_kB %ld build_ms %.1f\n",
-              set.c_str(), mode.c_str(), best, wrong, lookup_loop::rollup_kb("Rss"),
-              lookup_loop::rollup_kb("AnonHugePages"), build.count());
+  std::printf(
+      "%s %s best %.1f ns/lookup wrong %zu rss_kB %ld anon_huge_kB %ld build_ms %.1f huge_maps %zu "
+      "live %zu\n",
+      set.c_str(), mode.c_str(), best, wrong, lookup_loop::rollup_kb("Rss"),
+      lookup_loop::rollup_kb("AnonHugePages"), build.count(),
+      classify_detail::huge_counts.advised + classify_detail::huge_counts.refused,
+      classify_detail::huge_counts.live.load());
   return wrong ? 1 : 0;
 }
