@@ -94,6 +94,10 @@ struct DatapathConfig {
   // The connection tracker ct() actions use, shared by a switch's PMDs;
   // nullptr: the datapath creates its own on the first ct().
   ct::Conntrack* conntrack = nullptr;
+  // A recirculated packet whose frame the actions before its recirc left
+  // unchanged takes its key from its previous pass instead of a new parse
+  // (only recirc_id and ct_* change).  false: every pass parses (A/B, tests).
+  bool recirc_key_reuse = true;
 };
 
 template <UpcallHandler H, class B = simd::Default>
@@ -123,7 +127,7 @@ class Datapath {
       m.ct_node = nullptr;
     }
     RecircSink<S> rs(sink, recirc_, cfg_.clock->now_ms());
-    run_pass(batch, rs, false);
+    run_pass(batch, rs, false, 0);
     if (!recirc_.next.empty()) recirculate(rs);
     stats_.cycles += read_cycles() - t0;
   }
@@ -188,12 +192,17 @@ class Datapath {
   const DatapathConfig& config() const noexcept { return cfg_; }
 
  private:
-  // One pass over a batch: parse (a recirculated pass takes recirc_id and
-  // ct_* from the packet's metadata), cached lookups, upcalls, execution.
+  // One pass over a batch: parse (a recirculated pass takes its key from
+  // the previous pass when the frame is unchanged, recirc_id and ct_* from
+  // the packet's metadata), cached lookups, upcalls, execution.  `off`: a
+  // recirculated batch's first packet in recirc_.cur.
   template <ActionSink S>
-  void run_pass(Batch& batch, RecircSink<S>& rs, bool recirculated) noexcept {
+  void run_pass(Batch& batch, RecircSink<S>& rs, bool recirculated, size_t off) noexcept {
     ParseStats ps;
-    parse_batch(batch, ps);
+    if (recirculated && !recirc_.cur_key.empty())
+      parse_or_reuse(batch, off, ps);
+    else
+      parse_batch(batch, ps);
     stats_.malformed += ps.malformed;
     ++stats_.batches;
     if (recirculated) {
@@ -213,6 +222,55 @@ class Datapath {
     execute(batch, plan, rs);
   }
 
+  // A recirculated batch's keys: the previous pass's key where the
+  // executor kept it (recirc_.cur_key; the frame is unchanged, so a parse
+  // would give the same key: the pass's recirc_id/ct_* are set after),
+  // else a parse.  A malformed frame is never kept (it is parsed and
+  // counted again, as before).
+  void parse_or_reuse(Batch& batch, size_t off, ParseStats& ps) noexcept {
+    const FlowKey* const* keys = recirc_.cur_key.data() + off;
+    uint64_t bad = 0, reused = 0;
+    for (uint32_t i = 0; i < batch.count; ++i) {
+      if (keys[i]) {
+        batch.keys[i] = *keys[i];
+        ++reused;
+      } else {
+        bad += !parse_packet(*batch.pkts[i], batch.keys[i]);
+      }
+    }
+    ps.packets += batch.count;
+    ps.malformed += bad;
+    recirc_.keys_reused += reused;
+  }
+
+  // Whether a flow's frame reaches every recirc in `acts` as parsed: no
+  // action before the last recirc may rewrite it (outputs, ct_clear and a
+  // ct() without nat only read it or write metadata).
+  static bool recirc_keeps_key(const DpActionList& acts) noexcept {
+    size_t last = acts.size();
+    for (size_t i = acts.size(); i-- > 0;)
+      if (acts[i].type == DpActionType::kRecirc) {
+        last = i;
+        break;
+      }
+    if (last == acts.size()) return false;
+    for (size_t i = 0; i < last; ++i) {
+      const DpAction& a = acts[i];
+      switch (a.type) {
+        case DpActionType::kOutput:
+        case DpActionType::kCtClear:
+        case DpActionType::kRecirc:
+          break;
+        case DpActionType::kCt:
+          if (a.ct->params.nat.present) return false;
+          break;
+        default:
+          return false;
+      }
+    }
+    return true;
+  }
+
   // The passes after the first: each pass runs the packets the previous
   // one queued, in batches of 32; beyond kMaxDepth they are dropped.
   template <ActionSink S>
@@ -220,6 +278,8 @@ class Datapath {
     for (int depth = 1; !recirc_.next.empty(); ++depth) {
       recirc_.cur.swap(recirc_.next);
       recirc_.next.clear();
+      recirc_.cur_key.swap(recirc_.next_key);
+      recirc_.cur_store.swap(recirc_.next_store);
       if (depth > RecircState::kMaxDepth) {
         recirc_.recirc_drops += recirc_.cur.size();
         stats_.recirc_depth_drops += recirc_.cur.size();
@@ -231,7 +291,7 @@ class Datapath {
       for (size_t off = 0; off < recirc_.cur.size(); off += kBatchSize) {
         b.clear();
         for (size_t i = off; i < recirc_.cur.size() && !b.full(); ++i) b.push(recirc_.cur[i]);
-        run_pass(b, rs, true);
+        run_pass(b, rs, true, off);
       }
     }
     recirc_.cur.clear();
@@ -301,7 +361,7 @@ class Datapath {
 
   // Regroups packets per flow, runs each group's actions once, credits.
   template <ActionSink S>
-  void execute(Batch& batch, const PacketPlan* plan, S& sink) noexcept {
+  void execute(Batch& batch, const PacketPlan* plan, RecircSink<S>& sink) noexcept {
     struct Group {
       MegaflowEntry* flow;
       const UpcallResult* uncached;
@@ -348,11 +408,25 @@ class Datapath {
     for (uint32_t i = 0; i < n; ++i)
       if (gid[i] != 0xff) ordered[fill[gid[i]]++] = batch.pkts[i];
 
-    ActionExecutor<S> exec(sink);
+    ActionExecutor<RecircSink<S>> exec(sink);
     const int64_t now = cfg_.clock->now_ms();
+    uint8_t oidx[kBatchSize];  // ordered[s] is batch.pkts[oidx[s]] (built on first need)
+    bool oidx_built = false;
     for (uint32_t g = 0; g < ng; ++g) {
       const Group& gr = groups[g];
       const DpActionList& acts = gr.flow ? gr.flow->actions : gr.uncached->actions;
+      if (cfg_.recirc_key_reuse && recirc_keeps_key(acts)) {
+        if (!oidx_built) {
+          for (uint32_t h = 0; h < ng; ++h) fill[h] = groups[h].start;
+          for (uint32_t i = 0; i < n; ++i)
+            if (gid[i] != 0xff) oidx[fill[gid[i]]++] = uint8_t(i);
+          oidx_built = true;
+          recirc_.enable_keys();
+        }
+        sink.set_group_keys(batch.keys.data(), oidx + gr.start);
+      } else {
+        sink.set_group_keys(nullptr, nullptr);
+      }
       exec.run(acts, std::span<Packet*>(ordered + gr.start, gr.n));
       if (gr.flow)
         gr.flow->credit(gr.n, gr.bytes, now, gr.flags);

@@ -43,6 +43,7 @@
 #include "flowpath/conntrack/conntrack.hpp"
 #include "flowpath/core/batch.hpp"
 #include "flowpath/flow/ct_label_ids.hpp"
+#include "flowpath/flow/flow_key.hpp"
 
 namespace flowpath {
 
@@ -101,7 +102,24 @@ class RecircState {
 
   std::vector<Packet*> next;  // queued by recirculate() for the next pass
   std::vector<Packet*> cur;   // the pass being run (Datapath's)
-  Batch batch;                // a recirculated pass's batch (Datapath's)
+  // The flow key of each queued packet whose frame the actions before its
+  // recirc left as parsed (next_key[i], or nullptr: parse next[i] again),
+  // so its next pass need not parse it; cur_key: the pass being run.  A key
+  // in the batch given to Datapath::process() (alive until it returns) is
+  // pointed at; one in `batch` (overwritten by the pass's next 32) is copied
+  // into next_store[i] first.  Empty until a datapath asks for keys
+  // (enable_keys()); from then on every queued packet writes its entry.
+  std::vector<const FlowKey*> next_key, cur_key;
+  std::vector<FlowKey> next_store, cur_store;
+  uint64_t keys_reused = 0;  // recirculated packets not parsed again
+  void enable_keys() {
+    if (!next_key.empty()) return;
+    next_key.assign(kMaxPending, nullptr);
+    cur_key.assign(kMaxPending, nullptr);
+    next_store.resize(kMaxPending);
+    cur_store.resize(kMaxPending);
+  }
+  Batch batch;  // a recirculated pass's batch (Datapath's)
   uint64_t recirculations = 0;
   uint64_t recirc_drops = 0;  // no clone buffer, next pass full, or too deep
   uint64_t ct_packets = 0;    // packets through the tracker
@@ -191,7 +209,9 @@ class RecircSink {
     }
   }
   void recirculate(uint32_t id, std::span<Packet*> g, bool last) {
-    for (Packet* p : g) {
+    const bool keyed = !st_->next_key.empty();
+    for (size_t j = 0; j < g.size(); ++j) {
+      Packet* p = g[j];
       Packet* q =
           st_->next.size() < RecircState::kMaxPending ? (last ? p : st_->clone(*p)) : nullptr;
       if (!q) {
@@ -200,8 +220,26 @@ class RecircSink {
         continue;
       }
       q->meta.recirc_id = id;
+      if (keyed) {
+        const size_t at = st_->next.size();
+        const FlowKey* k =
+            group_keys_ && !q->meta.malformed ? &group_keys_[group_idx_[j]] : nullptr;
+        if (k && group_keys_ == st_->batch.keys.data()) {
+          st_->next_store[at] = *k;
+          k = &st_->next_store[at];
+        }
+        st_->next_key[at] = k;
+      }
       st_->next.push_back(q);
     }
+  }
+  /// The keys of the group the executor runs next: packet j of the group
+  /// has key keys[idx[j]], valid at a recirc (its frame is as parsed:
+  /// Datapath checks that no action before the recirc rewrites it); or
+  /// nullptr: the next pass parses the group's packets again.
+  void set_group_keys(const FlowKey* keys, const uint8_t* idx) noexcept {
+    group_keys_ = keys;
+    group_idx_ = idx;
   }
 
  private:
@@ -209,6 +247,8 @@ class RecircSink {
   RecircState* st_;
   int64_t now_;
   std::optional<rcu::ReadGuard> guard_;  // taken by the first ct() of the batch
+  const FlowKey* group_keys_ = nullptr;  // set_group_keys()
+  const uint8_t* group_idx_ = nullptr;
 };
 
 }  // namespace flowpath
