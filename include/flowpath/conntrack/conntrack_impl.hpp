@@ -63,7 +63,12 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
   // Stages 3-4 are skipped while the zone is full (a flood is refused).
   // Stages 2-4 only read, so results do not change.
   constexpr size_t kStep = 32;
-  Extracted x[kStep];
+  // xs[0]: a key no packet has (its ports/zone/protocol word is all ones,
+  // which the v6 flag byte never is), so packet i compares with xs[i]
+  // without a test for the first.
+  Extracted xs[kStep + 1];
+  std::memset(static_cast<void*>(&xs[0].key), 0xff, sizeof xs[0].key);
+  Extracted* const x = xs + 1;
   Extract e[kStep];
   uint32_t rev[kStep];  // hash_key(x[i].key.reversed()), or 0: not computed
   const KeyNode* head[kStep];
@@ -72,8 +77,11 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
   rcu::ReadGuard guard;
   for (size_t base = 0; base < pkts.size(); base += kStep) {
     const size_t n = std::min(kStep, pkts.size() - base);
+    // A packet whose key equals the previous packet's (x[i].same: a burst
+    // of one connection) reuses its hash, and below starts from the
+    // connection the previous packet found.
     for (size_t i = 0; i < n; ++i) {
-      e[i] = extract_key(*pkts[base + i], p.zone, x[i]);
+      e[i] = extract_key(*pkts[base + i], p.zone, x[i], &xs[i]);
       rev[i] = 0;
       if (e[i] == Extract::kOk) slot[i] = table_.prefetch_slot(x[i].hash);
     }
@@ -94,8 +102,20 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
         for (size_t i = 0; i < n; ++i)
           if (rev[i]) ConnTable::prefetch_head(slot[i]);
     }
-    for (size_t i = 0; i < n; ++i)
-      process(*pkts[base + i], x[i], e[i], p, now, out[base + i], created, rev[i], &head[i]);
+    for (size_t i = 0; i < n; ++i) {
+      Packet& pk = *pkts[base + i];
+      // The previous packet, of the same key, found its connection lock-free
+      // (meta.ct_node): the lookup would find that node again, so start from
+      // it (try_cached: the same checks and result as try_fast's; it refuses
+      // where the full path must run, e.g. the connection died since).
+      if (x[i].same) {  // (only set with kOk)
+        if (const void* node = pkts[base + i - 1]->meta.ct_node) {
+          pk.meta.ct_node = node;
+          if (try_cached(pk, p, now, out[base + i])) continue;
+        }
+      }
+      process(pk, x[i], e[i], p, now, out[base + i], created, rev[i], &head[i]);
+    }
   }
   // One shared read-modify-write per batch, not one per new connection.
   if (created) counters_.created.fetch_add(created, std::memory_order_relaxed);
