@@ -20,8 +20,10 @@
 //             the flow's and its OpenFlow rules' counters are credited
 //             once per group
 //   recirculate  packets that a recirc(id) action queued (after a ct(),
-//             datapath/recirc_sink.hpp) take another pass: re-parsed (NAT
-//             may have changed them), key.recirc_id = id and key.ct_* from
+//             datapath/recirc_sink.hpp) take another pass: their previous
+//             pass's key when no action before the recirc can have changed
+//             the frame (recirc_keeps_key: outputs, ct_clear, ct() without
+//             nat), else re-parsed (NAT, a rewrite), key.recirc_id = id and key.ct_* from
 //             the tracker's result (ct_label as its id: ct_label_ids.hpp),
 //             then EMC, megaflow, upcall (the handler resumes the frozen
 //             translation the id names) and execute, in batches of up to
