@@ -1,5 +1,5 @@
 // A recirculated packet's key taken from its previous pass instead of a
-// new parse (DatapathConfig::recirc_key_reuse, Datapath::recirc_keeps_key):
+// new parse (DatapathConfig::recirc_key_reuse, recirc_keeps_key in recirc_sink.hpp):
 // the key every later pass is translated with equals a fresh parse of the
 // frame as it is then (plus its recirc_id/ct_* metadata), for every action
 // the shortcut lets run before the recirc (output, ct() without nat,

@@ -245,34 +245,6 @@ class Datapath {
     recirc_.keys_reused += reused;
   }
 
-  // Whether a flow's frame reaches every recirc in `acts` as parsed: no
-  // action before the last recirc may rewrite it (outputs, ct_clear and a
-  // ct() without nat only read it or write metadata).
-  static bool recirc_keeps_key(const DpActionList& acts) noexcept {
-    size_t last = acts.size();
-    for (size_t i = acts.size(); i-- > 0;)
-      if (acts[i].type == DpActionType::kRecirc) {
-        last = i;
-        break;
-      }
-    if (last == acts.size()) return false;
-    for (size_t i = 0; i < last; ++i) {
-      const DpAction& a = acts[i];
-      switch (a.type) {
-        case DpActionType::kOutput:
-        case DpActionType::kCtClear:
-        case DpActionType::kRecirc:
-          break;
-        case DpActionType::kCt:
-          if (a.ct->params.nat.present) return false;
-          break;
-        default:
-          return false;
-      }
-    }
-    return true;
-  }
-
   // The passes after the first: each pass runs the packets the previous
   // one queued, in batches of 32; beyond kMaxDepth they are dropped.
   template <ActionSink S>
@@ -412,23 +384,14 @@ class Datapath {
 
     ActionExecutor<RecircSink<S>> exec(sink);
     const int64_t now = cfg_.clock->now_ms();
-    uint8_t oidx[kBatchSize];  // ordered[s] is batch.pkts[oidx[s]] (built on first need)
-    bool oidx_built = false;
+    // Where a recirc finds its packets' keys (RecircSink::recirculate
+    // checks the group's actions then, so a flow without recirc pays two
+    // stores per group).
+    const GroupKeys src{cfg_.recirc_key_reuse ? batch.keys.data() : nullptr, gid, n};
     for (uint32_t g = 0; g < ng; ++g) {
       const Group& gr = groups[g];
       const DpActionList& acts = gr.flow ? gr.flow->actions : gr.uncached->actions;
-      if (cfg_.recirc_key_reuse && recirc_keeps_key(acts)) {
-        if (!oidx_built) {
-          for (uint32_t h = 0; h < ng; ++h) fill[h] = groups[h].start;
-          for (uint32_t i = 0; i < n; ++i)
-            if (gid[i] != 0xff) oidx[fill[gid[i]]++] = uint8_t(i);
-          oidx_built = true;
-          recirc_.enable_keys();
-        }
-        sink.set_group_keys(batch.keys.data(), oidx + gr.start);
-      } else {
-        sink.set_group_keys(nullptr, nullptr);
-      }
+      sink.set_group(&src, &acts, uint8_t(g));
       exec.run(acts, std::span<Packet*>(ordered + gr.start, gr.n));
       if (gr.flow)
         gr.flow->credit(gr.n, gr.bytes, now, gr.flags);

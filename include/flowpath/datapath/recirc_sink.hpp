@@ -142,6 +142,43 @@ inline CtLabelBytes label_bytes(const ct::CtLabel& l) noexcept {
   return b;
 }
 
+// Whether a flow's frame reaches every recirc in `acts` as parsed: no
+// action before the last recirc may rewrite it (outputs, ct_clear and a
+// ct() without nat only read it or write metadata).
+inline bool recirc_keeps_key(const DpActionList& acts) noexcept {
+  size_t last = acts.size();
+  for (size_t i = acts.size(); i-- > 0;)
+    if (acts[i].type == DpActionType::kRecirc) {
+      last = i;
+      break;
+    }
+  if (last == acts.size()) return false;
+  for (size_t i = 0; i < last; ++i) {
+    const DpAction& a = acts[i];
+    switch (a.type) {
+      case DpActionType::kOutput:
+      case DpActionType::kCtClear:
+      case DpActionType::kRecirc:
+        break;
+      case DpActionType::kCt:
+        if (a.ct->params.nat.present) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+/// The keys of a pass's packets, for RecircSink::recirculate: keys[i] is
+/// batch packet i's key and gid[i] its group (0xff: none); keys nullptr:
+/// none kept (every next pass parses).
+struct GroupKeys {
+  const FlowKey* keys = nullptr;
+  const uint8_t* gid = nullptr;
+  uint32_t n = 0;
+};
+
 template <ActionSink S>
 class RecircSink {
  public:
@@ -209,6 +246,18 @@ class RecircSink {
     }
   }
   void recirculate(uint32_t id, std::span<Packet*> g, bool last) {
+    // The group's keys, in the group's order (its packets are the batch's
+    // with gid == group_, in batch order, and no action before a recirc
+    // that keeps keys removes one), when its actions keep the frame.
+    const FlowKey* gk[kBatchSize];
+    bool have = false;
+    if (src_ && src_->keys && g.size() <= kBatchSize && recirc_keeps_key(*acts_)) {
+      st_->enable_keys();
+      size_t k = 0;
+      for (uint32_t i = 0; i < src_->n && k < g.size(); ++i)
+        if (src_->gid[i] == group_) gk[k++] = &src_->keys[i];
+      have = k == g.size();
+    }
     const bool keyed = !st_->next_key.empty();
     for (size_t j = 0; j < g.size(); ++j) {
       Packet* p = g[j];
@@ -222,9 +271,8 @@ class RecircSink {
       q->meta.recirc_id = id;
       if (keyed) {
         const size_t at = st_->next.size();
-        const FlowKey* k =
-            group_keys_ && !q->meta.malformed ? &group_keys_[group_idx_[j]] : nullptr;
-        if (k && group_keys_ == st_->batch.keys.data()) {
+        const FlowKey* k = have && !q->meta.malformed ? gk[j] : nullptr;
+        if (k && src_->keys == st_->batch.keys.data()) {
           st_->next_store[at] = *k;
           k = &st_->next_store[at];
         }
@@ -233,13 +281,14 @@ class RecircSink {
       st_->next.push_back(q);
     }
   }
-  /// The keys of the group the executor runs next: packet j of the group
-  /// has key keys[idx[j]], valid at a recirc (its frame is as parsed:
-  /// Datapath checks that no action before the recirc rewrites it); or
-  /// nullptr: the next pass parses the group's packets again.
-  void set_group_keys(const FlowKey* keys, const uint8_t* idx) noexcept {
-    group_keys_ = keys;
-    group_idx_ = idx;
+  /// The group the executor runs next: its actions and where its keys
+  /// are (src, or nullptr: the next pass parses its packets).  A recirc
+  /// passes on the keys when recirc_keeps_key(*acts) (the frame is as
+  /// parsed at every recirc).
+  void set_group(const GroupKeys* src, const DpActionList* acts, uint8_t group) noexcept {
+    src_ = src;
+    acts_ = acts;
+    group_ = group;
   }
 
  private:
@@ -247,8 +296,9 @@ class RecircSink {
   RecircState* st_;
   int64_t now_;
   std::optional<rcu::ReadGuard> guard_;  // taken by the first ct() of the batch
-  const FlowKey* group_keys_ = nullptr;  // set_group_keys()
-  const uint8_t* group_idx_ = nullptr;
+  const GroupKeys* src_ = nullptr;       // set_group()
+  const DpActionList* acts_ = nullptr;
+  uint8_t group_ = 0;
 };
 
 }  // namespace flowpath
