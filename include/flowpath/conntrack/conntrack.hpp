@@ -102,7 +102,17 @@ class Conntrack {
   /// lookup.  The caller promises what makes the node the packet's: it has
   /// held one rcu::ReadGuard since that execute() (the node is not freed),
   /// and cleared ct_node if it rewrote an L3/L4 header since.
-  bool try_cached(const Packet& pkt, const CtParams& p, int64_t now_ms, CtResult& r) noexcept;
+  bool try_cached(const Packet& pkt, const CtParams& p, int64_t now_ms, CtResult& r) noexcept {
+    return cacheable(p) && try_cached_for(pkt, p, now_ms, r);
+  }
+  /// Whether a ct() with these parameters can be answered from a cached
+  /// connection at all (no force, mark, label or NAT): try_cached's first
+  /// test, for a caller that tests it once per batch.
+  static bool cacheable(const CtParams& p) noexcept {
+    return !(p.force || p.set_mark || p.set_label || p.nat.present);
+  }
+  /// try_cached() for a caller that checked cacheable(p).
+  bool try_cached_for(const Packet& pkt, const CtParams& p, int64_t now_ms, CtResult& r) noexcept;
 
   /// Removes expired connections; returns how many.
   size_t sweep(int64_t now_ms) {

@@ -74,6 +74,7 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
   const KeyNode* head[kStep];
   const std::atomic<KeyNode*>* slot[kStep];  // chain-head slots (stage 1, then stage 3)
   uint32_t created = 0;
+  const bool can_cache = cacheable(p);
   rcu::ReadGuard guard;
   for (size_t base = 0; base < pkts.size(); base += kStep) {
     const size_t n = std::min(kStep, pkts.size() - base);
@@ -108,10 +109,10 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
       // (meta.ct_node): the lookup would find that node again, so start from
       // it (try_cached: the same checks and result as try_fast's; it refuses
       // where the full path must run, e.g. the connection died since).
-      if (x[i].same) {  // (only set with kOk)
+      if (x[i].same && can_cache) {  // (same: only set with kOk)
         if (const void* node = pkts[base + i - 1]->meta.ct_node) {
           pk.meta.ct_node = node;
-          if (try_cached(pk, p, now, out[base + i])) continue;
+          if (try_cached_for(pk, p, now, out[base + i])) continue;
         }
       }
       process(pk, x[i], e[i], p, now, out[base + i], created, rev[i], &head[i]);
@@ -338,9 +339,8 @@ inline bool Conntrack::try_fast(Packet& pkt, const Extracted& x, uint32_t h, con
 // the lookup would build, and the lookup finds only live connections, so
 // a dead or expired one sends the packet down the full path.  Conns with
 // NAT are never cached (their packet was rewritten).
-inline bool Conntrack::try_cached(const Packet& pkt, const CtParams& p, int64_t now,
-                                  CtResult& r) noexcept {
-  if (p.force || p.set_mark || p.set_label || p.nat.present) return false;
+inline bool Conntrack::try_cached_for(const Packet& pkt, const CtParams& p, int64_t now,
+                                      CtResult& r) noexcept {
   const auto* n = static_cast<const KeyNode*>(pkt.meta.ct_node);
   Conn& c = *n->conn();
   if (n->key.zone != p.zone || !c.live(now)) return false;

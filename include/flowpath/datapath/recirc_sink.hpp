@@ -205,12 +205,14 @@ class RecircSink {
     // next ct() may start from it (meta.ct_node, Conntrack::try_cached).
     if (!guard_) guard_.emplace();
     st_->ct_packets += g.size();
+    const bool cacheable = ct::Conntrack::cacheable(spec.params);
     for (size_t off = 0; off < g.size(); off += kBatchSize) {
       const size_t n = std::min<size_t>(kBatchSize, g.size() - off);
       // Packets whose last ct() in this batch found their connection start
       // from it; the rest go through the tracker's batch lookup.
       bool any = false;
-      for (size_t i = 0; i < n; ++i) any |= g[off + i]->meta.ct_node != nullptr;
+      if (cacheable)
+        for (size_t i = 0; i < n; ++i) any |= g[off + i]->meta.ct_node != nullptr;
       Packet* rest[kBatchSize];
       uint8_t at[kBatchSize];
       size_t k = n;
@@ -218,7 +220,7 @@ class RecircSink {
         k = 0;
         for (size_t i = 0; i < n; ++i) {
           Packet* p = g[off + i];
-          if (p->meta.ct_node && tracker.try_cached(*p, spec.params, now_, res[i])) continue;
+          if (p->meta.ct_node && tracker.try_cached_for(*p, spec.params, now_, res[i])) continue;
           rest[k] = p, at[k++] = uint8_t(i);
         }
       }
