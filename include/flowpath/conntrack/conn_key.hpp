@@ -109,6 +109,7 @@ struct Extracted {
   uint32_t hash = 0;  // hash_key(key), computed from registers while building it
   TcpInfo tcp;
   bool related = false;     // an ICMP error quoting `key`'s connection
+  bool same = false;        // key (and hash) equal to the `prev` given to extract_key
   uint16_t l3 = 0, l4 = 0;  // offsets in the frame (outer headers)
   uint16_t inner_l3 = 0, inner_l4 = 0;
 };

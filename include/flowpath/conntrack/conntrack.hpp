@@ -84,7 +84,10 @@ class Conntrack {
   CtResult execute(Packet& pkt, const CtParams& p, int64_t now_ms) noexcept;
 
   /// Tracks a batch: out[i] is the result of pkts[i] (one epoch read
-  /// section for the batch, chain heads prefetched 32 packets ahead).
+  /// section for the batch, chain heads prefetched 32 packets ahead).  A
+  /// packet whose key equals the previous packet's (a burst of one
+  /// connection) reuses its hash and, when that packet found its connection
+  /// lock-free, starts from it (try_cached), so the lookup runs once.
   /// Both forms leave in pkt.meta.ct_node the connection's node when the
   /// lock-free path found it (UDP/ICMP/other, no NAT, no mark/label write),
   /// else nullptr.
@@ -99,7 +102,17 @@ class Conntrack {
   /// lookup.  The caller promises what makes the node the packet's: it has
   /// held one rcu::ReadGuard since that execute() (the node is not freed),
   /// and cleared ct_node if it rewrote an L3/L4 header since.
-  bool try_cached(const Packet& pkt, const CtParams& p, int64_t now_ms, CtResult& r) noexcept;
+  bool try_cached(const Packet& pkt, const CtParams& p, int64_t now_ms, CtResult& r) noexcept {
+    return cacheable(p) && try_cached_for(pkt, p, now_ms, r);
+  }
+  /// Whether a ct() with these parameters can be answered from a cached
+  /// connection at all (no force, mark, label or NAT): try_cached's first
+  /// test, for a caller that tests it once per batch.
+  static bool cacheable(const CtParams& p) noexcept {
+    return !(p.force || p.set_mark || p.set_label || p.nat.present);
+  }
+  /// try_cached() for a caller that checked cacheable(p).
+  bool try_cached_for(const Packet& pkt, const CtParams& p, int64_t now_ms, CtResult& r) noexcept;
 
   /// Removes expired connections; returns how many.
   size_t sweep(int64_t now_ms) {

@@ -63,17 +63,26 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
   // Stages 3-4 are skipped while the zone is full (a flood is refused).
   // Stages 2-4 only read, so results do not change.
   constexpr size_t kStep = 32;
-  Extracted x[kStep];
+  // xs[0]: a key no packet has (its ports/zone/protocol word is all ones,
+  // which the v6 flag byte never is), so packet i compares with xs[i]
+  // without a test for the first.
+  Extracted xs[kStep + 1];
+  std::memset(static_cast<void*>(&xs[0].key), 0xff, sizeof xs[0].key);
+  Extracted* const x = xs + 1;
   Extract e[kStep];
   uint32_t rev[kStep];  // hash_key(x[i].key.reversed()), or 0: not computed
   const KeyNode* head[kStep];
   const std::atomic<KeyNode*>* slot[kStep];  // chain-head slots (stage 1, then stage 3)
   uint32_t created = 0;
+  const bool can_cache = cacheable(p);
   rcu::ReadGuard guard;
   for (size_t base = 0; base < pkts.size(); base += kStep) {
     const size_t n = std::min(kStep, pkts.size() - base);
+    // A packet whose key equals the previous packet's (x[i].same: a burst
+    // of one connection) reuses its hash, and below starts from the
+    // connection the previous packet found.
     for (size_t i = 0; i < n; ++i) {
-      e[i] = extract_key(*pkts[base + i], p.zone, x[i]);
+      e[i] = extract_key(*pkts[base + i], p.zone, x[i], &xs[i]);
       rev[i] = 0;
       if (e[i] == Extract::kOk) slot[i] = table_.prefetch_slot(x[i].hash);
     }
@@ -94,8 +103,20 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
         for (size_t i = 0; i < n; ++i)
           if (rev[i]) ConnTable::prefetch_head(slot[i]);
     }
-    for (size_t i = 0; i < n; ++i)
-      process(*pkts[base + i], x[i], e[i], p, now, out[base + i], created, rev[i], &head[i]);
+    for (size_t i = 0; i < n; ++i) {
+      Packet& pk = *pkts[base + i];
+      // The previous packet, of the same key, found its connection lock-free
+      // (meta.ct_node): the lookup would find that node again, so start from
+      // it (try_cached: the same checks and result as try_fast's; it refuses
+      // where the full path must run, e.g. the connection died since).
+      if (x[i].same && can_cache) {  // (same: only set with kOk)
+        if (const void* node = pkts[base + i - 1]->meta.ct_node) {
+          pk.meta.ct_node = node;
+          if (try_cached_for(pk, p, now, out[base + i])) continue;
+        }
+      }
+      process(pk, x[i], e[i], p, now, out[base + i], created, rev[i], &head[i]);
+    }
   }
   // One shared read-modify-write per batch, not one per new connection.
   if (created) counters_.created.fetch_add(created, std::memory_order_relaxed);
@@ -318,9 +339,8 @@ inline bool Conntrack::try_fast(Packet& pkt, const Extracted& x, uint32_t h, con
 // the lookup would build, and the lookup finds only live connections, so
 // a dead or expired one sends the packet down the full path.  Conns with
 // NAT are never cached (their packet was rewritten).
-inline bool Conntrack::try_cached(const Packet& pkt, const CtParams& p, int64_t now,
-                                  CtResult& r) noexcept {
-  if (p.force || p.set_mark || p.set_label || p.nat.present) return false;
+inline bool Conntrack::try_cached_for(const Packet& pkt, const CtParams& p, int64_t now,
+                                      CtResult& r) noexcept {
   const auto* n = static_cast<const KeyNode*>(pkt.meta.ct_node);
   Conn& c = *n->conn();
   if (n->key.zone != p.zone || !c.live(now)) return false;

@@ -20,8 +20,10 @@
 //             the flow's and its OpenFlow rules' counters are credited
 //             once per group
 //   recirculate  packets that a recirc(id) action queued (after a ct(),
-//             datapath/recirc_sink.hpp) take another pass: re-parsed (NAT
-//             may have changed them), key.recirc_id = id and key.ct_* from
+//             datapath/recirc_sink.hpp) take another pass: their previous
+//             pass's key when no action before the recirc can have changed
+//             the frame (recirc_keeps_key: outputs, ct_clear, ct() without
+//             nat), else re-parsed (NAT, a rewrite), key.recirc_id = id and key.ct_* from
 //             the tracker's result (ct_label as its id: ct_label_ids.hpp),
 //             then EMC, megaflow, upcall (the handler resumes the frozen
 //             translation the id names) and execute, in batches of up to
@@ -94,6 +96,10 @@ struct DatapathConfig {
   // The connection tracker ct() actions use, shared by a switch's PMDs;
   // nullptr: the datapath creates its own on the first ct().
   ct::Conntrack* conntrack = nullptr;
+  // A recirculated packet whose frame the actions before its recirc left
+  // unchanged takes its key from its previous pass instead of a new parse
+  // (only recirc_id and ct_* change).  false: every pass parses (A/B, tests).
+  bool recirc_key_reuse = true;
 };
 
 template <UpcallHandler H, class B = simd::Default>
@@ -123,7 +129,7 @@ class Datapath {
       m.ct_node = nullptr;
     }
     RecircSink<S> rs(sink, recirc_, cfg_.clock->now_ms());
-    run_pass(batch, rs, false);
+    run_pass(batch, rs, false, 0);
     if (!recirc_.next.empty()) recirculate(rs);
     stats_.cycles += read_cycles() - t0;
   }
@@ -188,12 +194,17 @@ class Datapath {
   const DatapathConfig& config() const noexcept { return cfg_; }
 
  private:
-  // One pass over a batch: parse (a recirculated pass takes recirc_id and
-  // ct_* from the packet's metadata), cached lookups, upcalls, execution.
+  // One pass over a batch: parse (a recirculated pass takes its key from
+  // the previous pass when the frame is unchanged, recirc_id and ct_* from
+  // the packet's metadata), cached lookups, upcalls, execution.  `off`: a
+  // recirculated batch's first packet in recirc_.cur.
   template <ActionSink S>
-  void run_pass(Batch& batch, RecircSink<S>& rs, bool recirculated) noexcept {
+  void run_pass(Batch& batch, RecircSink<S>& rs, bool recirculated, size_t off) noexcept {
     ParseStats ps;
-    parse_batch(batch, ps);
+    if (recirculated && !recirc_.cur_key.empty())
+      parse_or_reuse(batch, off, ps);
+    else
+      parse_batch(batch, ps);
     stats_.malformed += ps.malformed;
     ++stats_.batches;
     if (recirculated) {
@@ -213,6 +224,27 @@ class Datapath {
     execute(batch, plan, rs);
   }
 
+  // A recirculated batch's keys: the previous pass's key where the
+  // executor kept it (recirc_.cur_key; the frame is unchanged, so a parse
+  // would give the same key: the pass's recirc_id/ct_* are set after),
+  // else a parse.  A malformed frame is never kept (it is parsed and
+  // counted again, as before).
+  void parse_or_reuse(Batch& batch, size_t off, ParseStats& ps) noexcept {
+    const FlowKey* const* keys = recirc_.cur_key.data() + off;
+    uint64_t bad = 0, reused = 0;
+    for (uint32_t i = 0; i < batch.count; ++i) {
+      if (keys[i]) {
+        batch.keys[i] = *keys[i];
+        ++reused;
+      } else {
+        bad += !parse_packet(*batch.pkts[i], batch.keys[i]);
+      }
+    }
+    ps.packets += batch.count;
+    ps.malformed += bad;
+    recirc_.keys_reused += reused;
+  }
+
   // The passes after the first: each pass runs the packets the previous
   // one queued, in batches of 32; beyond kMaxDepth they are dropped.
   template <ActionSink S>
@@ -220,6 +252,8 @@ class Datapath {
     for (int depth = 1; !recirc_.next.empty(); ++depth) {
       recirc_.cur.swap(recirc_.next);
       recirc_.next.clear();
+      recirc_.cur_key.swap(recirc_.next_key);
+      recirc_.cur_store.swap(recirc_.next_store);
       if (depth > RecircState::kMaxDepth) {
         recirc_.recirc_drops += recirc_.cur.size();
         stats_.recirc_depth_drops += recirc_.cur.size();
@@ -231,7 +265,7 @@ class Datapath {
       for (size_t off = 0; off < recirc_.cur.size(); off += kBatchSize) {
         b.clear();
         for (size_t i = off; i < recirc_.cur.size() && !b.full(); ++i) b.push(recirc_.cur[i]);
-        run_pass(b, rs, true);
+        run_pass(b, rs, true, off);
       }
     }
     recirc_.cur.clear();
@@ -301,7 +335,7 @@ class Datapath {
 
   // Regroups packets per flow, runs each group's actions once, credits.
   template <ActionSink S>
-  void execute(Batch& batch, const PacketPlan* plan, S& sink) noexcept {
+  void execute(Batch& batch, const PacketPlan* plan, RecircSink<S>& sink) noexcept {
     struct Group {
       MegaflowEntry* flow;
       const UpcallResult* uncached;
@@ -348,11 +382,16 @@ class Datapath {
     for (uint32_t i = 0; i < n; ++i)
       if (gid[i] != 0xff) ordered[fill[gid[i]]++] = batch.pkts[i];
 
-    ActionExecutor<S> exec(sink);
+    ActionExecutor<RecircSink<S>> exec(sink);
     const int64_t now = cfg_.clock->now_ms();
+    // Where a recirc finds its packets' keys (RecircSink::recirculate
+    // checks the group's actions then, so a flow without recirc pays two
+    // stores per group).
+    const GroupKeys src{cfg_.recirc_key_reuse ? batch.keys.data() : nullptr, gid, n};
     for (uint32_t g = 0; g < ng; ++g) {
       const Group& gr = groups[g];
       const DpActionList& acts = gr.flow ? gr.flow->actions : gr.uncached->actions;
+      sink.set_group(&src, &acts, uint8_t(g));
       exec.run(acts, std::span<Packet*>(ordered + gr.start, gr.n));
       if (gr.flow)
         gr.flow->credit(gr.n, gr.bytes, now, gr.flags);

@@ -43,6 +43,7 @@
 #include "flowpath/conntrack/conntrack.hpp"
 #include "flowpath/core/batch.hpp"
 #include "flowpath/flow/ct_label_ids.hpp"
+#include "flowpath/flow/flow_key.hpp"
 
 namespace flowpath {
 
@@ -101,7 +102,24 @@ class RecircState {
 
   std::vector<Packet*> next;  // queued by recirculate() for the next pass
   std::vector<Packet*> cur;   // the pass being run (Datapath's)
-  Batch batch;                // a recirculated pass's batch (Datapath's)
+  // The flow key of each queued packet whose frame the actions before its
+  // recirc left as parsed (next_key[i], or nullptr: parse next[i] again),
+  // so its next pass need not parse it; cur_key: the pass being run.  A key
+  // in the batch given to Datapath::process() (alive until it returns) is
+  // pointed at; one in `batch` (overwritten by the pass's next 32) is copied
+  // into next_store[i] first.  Empty until a datapath asks for keys
+  // (enable_keys()); from then on every queued packet writes its entry.
+  std::vector<const FlowKey*> next_key, cur_key;
+  std::vector<FlowKey> next_store, cur_store;
+  uint64_t keys_reused = 0;  // recirculated packets not parsed again
+  void enable_keys() {
+    if (!next_key.empty()) return;
+    next_key.assign(kMaxPending, nullptr);
+    cur_key.assign(kMaxPending, nullptr);
+    next_store.resize(kMaxPending);
+    cur_store.resize(kMaxPending);
+  }
+  Batch batch;  // a recirculated pass's batch (Datapath's)
   uint64_t recirculations = 0;
   uint64_t recirc_drops = 0;  // no clone buffer, next pass full, or too deep
   uint64_t ct_packets = 0;    // packets through the tracker
@@ -123,6 +141,43 @@ inline CtLabelBytes label_bytes(const ct::CtLabel& l) noexcept {
   }
   return b;
 }
+
+// Whether a flow's frame reaches every recirc in `acts` as parsed: no
+// action before the last recirc may rewrite it (outputs, ct_clear and a
+// ct() without nat only read it or write metadata).
+inline bool recirc_keeps_key(const DpActionList& acts) noexcept {
+  size_t last = acts.size();
+  for (size_t i = acts.size(); i-- > 0;)
+    if (acts[i].type == DpActionType::kRecirc) {
+      last = i;
+      break;
+    }
+  if (last == acts.size()) return false;
+  for (size_t i = 0; i < last; ++i) {
+    const DpAction& a = acts[i];
+    switch (a.type) {
+      case DpActionType::kOutput:
+      case DpActionType::kCtClear:
+      case DpActionType::kRecirc:
+        break;
+      case DpActionType::kCt:
+        if (a.ct->params.nat.present) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+/// The keys of a pass's packets, for RecircSink::recirculate: keys[i] is
+/// batch packet i's key and gid[i] its group (0xff: none); keys nullptr:
+/// none kept (every next pass parses).
+struct GroupKeys {
+  const FlowKey* keys = nullptr;
+  const uint8_t* gid = nullptr;
+  uint32_t n = 0;
+};
 
 template <ActionSink S>
 class RecircSink {
@@ -150,12 +205,14 @@ class RecircSink {
     // next ct() may start from it (meta.ct_node, Conntrack::try_cached).
     if (!guard_) guard_.emplace();
     st_->ct_packets += g.size();
+    const bool cacheable = ct::Conntrack::cacheable(spec.params);
     for (size_t off = 0; off < g.size(); off += kBatchSize) {
       const size_t n = std::min<size_t>(kBatchSize, g.size() - off);
       // Packets whose last ct() in this batch found their connection start
       // from it; the rest go through the tracker's batch lookup.
       bool any = false;
-      for (size_t i = 0; i < n; ++i) any |= g[off + i]->meta.ct_node != nullptr;
+      if (cacheable)
+        for (size_t i = 0; i < n; ++i) any |= g[off + i]->meta.ct_node != nullptr;
       Packet* rest[kBatchSize];
       uint8_t at[kBatchSize];
       size_t k = n;
@@ -163,7 +220,7 @@ class RecircSink {
         k = 0;
         for (size_t i = 0; i < n; ++i) {
           Packet* p = g[off + i];
-          if (p->meta.ct_node && tracker.try_cached(*p, spec.params, now_, res[i])) continue;
+          if (p->meta.ct_node && tracker.try_cached_for(*p, spec.params, now_, res[i])) continue;
           rest[k] = p, at[k++] = uint8_t(i);
         }
       }
@@ -191,7 +248,21 @@ class RecircSink {
     }
   }
   void recirculate(uint32_t id, std::span<Packet*> g, bool last) {
-    for (Packet* p : g) {
+    // The group's keys, in the group's order (its packets are the batch's
+    // with gid == group_, in batch order, and no action before a recirc
+    // that keeps keys removes one), when its actions keep the frame.
+    const FlowKey* gk[kBatchSize];
+    bool have = false;
+    if (src_ && src_->keys && g.size() <= kBatchSize && recirc_keeps_key(*acts_)) {
+      st_->enable_keys();
+      size_t k = 0;
+      for (uint32_t i = 0; i < src_->n && k < g.size(); ++i)
+        if (src_->gid[i] == group_) gk[k++] = &src_->keys[i];
+      have = k == g.size();
+    }
+    const bool keyed = !st_->next_key.empty();
+    for (size_t j = 0; j < g.size(); ++j) {
+      Packet* p = g[j];
       Packet* q =
           st_->next.size() < RecircState::kMaxPending ? (last ? p : st_->clone(*p)) : nullptr;
       if (!q) {
@@ -200,8 +271,26 @@ class RecircSink {
         continue;
       }
       q->meta.recirc_id = id;
+      if (keyed) {
+        const size_t at = st_->next.size();
+        const FlowKey* k = have && !q->meta.malformed ? gk[j] : nullptr;
+        if (k && src_->keys == st_->batch.keys.data()) {
+          st_->next_store[at] = *k;
+          k = &st_->next_store[at];
+        }
+        st_->next_key[at] = k;
+      }
       st_->next.push_back(q);
     }
+  }
+  /// The group the executor runs next: its actions and where its keys
+  /// are (src, or nullptr: the next pass parses its packets).  A recirc
+  /// passes on the keys when recirc_keeps_key(*acts) (the frame is as
+  /// parsed at every recirc).
+  void set_group(const GroupKeys* src, const DpActionList* acts, uint8_t group) noexcept {
+    src_ = src;
+    acts_ = acts;
+    group_ = group;
   }
 
  private:
@@ -209,6 +298,9 @@ class RecircSink {
   RecircState* st_;
   int64_t now_;
   std::optional<rcu::ReadGuard> guard_;  // taken by the first ct() of the batch
+  const GroupKeys* src_ = nullptr;       // set_group()
+  const DpActionList* acts_ = nullptr;
+  uint8_t group_ = 0;
 };
 
 }  // namespace flowpath

@@ -1,0 +1,233 @@
+// A recirculated packet's key taken from its previous pass instead of a
+// new parse (DatapathConfig::recirc_key_reuse, recirc_keeps_key in recirc_sink.hpp):
+// the key every later pass is translated with equals a fresh parse of the
+// frame as it is then (plus its recirc_id/ct_* metadata), for every action
+// the shortcut lets run before the recirc (output, ct() without nat,
+// ct_clear, a recirc that is not the last action); any rewrite before the
+// last recirc makes the datapath parse again; and the tracker's
+// connections, the datapath's counters and the packets out are the same
+// with and without the shortcut.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "../conntrack/ct_support.hpp"
+#include "flowpath/datapath/datapath.hpp"
+
+namespace flowpath {
+namespace recirc_key_test {
+
+// A slow path that answers recirc_id 0 with the test's actions and every
+// later pass with `after[recirc_id]` (default output:2), each megaflow exact
+// (so a cache hit implies the key the upcall saw); it records each key it is
+// asked with beside a fresh parse of the packet's frame.
+struct Scripted {
+  DpActionList first;
+  std::map<uint32_t, DpActionList> after;
+  std::vector<std::pair<FlowKey, FlowKey>> seen;  // (datapath's key, fresh parse)
+  void upcall(const FlowKey& key, const Packet* pkt, UpcallResult& r) {
+    if (pkt) {
+      PacketBuffer copy(pkt->bytes(), pkt->in_port);
+      FlowKey fresh;
+      parse_packet(copy.packet(), fresh);
+      const PacketMeta& m = pkt->meta;
+      fresh.recirc_id = m.recirc_id;
+      fresh.ct_state = m.ct_state;
+      fresh.ct_zone = Be16{m.ct_zone};
+      fresh.ct_mark = Be32{m.ct_mark};
+      fresh.ct_label_id = m.ct_label_id;
+      seen.emplace_back(key, fresh);
+    }
+    std::memset(static_cast<void*>(&r.mask), 0xff, sizeof r.mask);
+    if (key.recirc_id == 0) {
+      r.actions = first;
+    } else {
+      auto it = after.find(key.recirc_id);
+      r.actions = it == after.end() ? DpActionList{DpAction::output(2)} : it->second;
+    }
+  }
+  uint64_t generation() const noexcept { return 1; }
+};
+
+struct Out {
+  std::vector<std::vector<uint8_t>> frames;  // every output, in order
+  uint64_t drops = 0;
+  void output(uint32_t port, Packet& p, bool) {
+    std::vector<uint8_t> f(p.bytes().begin(), p.bytes().end());
+    f.push_back(uint8_t(port));
+    frames.push_back(std::move(f));
+  }
+  void drop(Packet&) { ++drops; }
+};
+
+struct Run {
+  Scripted up;
+  Out out;
+  std::unique_ptr<Datapath<Scripted>> dp;
+  Run(DpActionList first, bool reuse, std::map<uint32_t, DpActionList> after = {}) {
+    up.first = std::move(first);
+    up.after = std::move(after);
+    DatapathConfig cfg;
+    cfg.recirc_key_reuse = reuse;
+    dp = std::make_unique<Datapath<Scripted>>(up, cfg);
+  }
+  // `rounds` batches of the same frames (two UDP connections, a packet of
+  // each twice, a truncated frame when `bad`), so later rounds hit the caches.
+  void send(int rounds, bool bad = false) {
+    using namespace cttest;
+    std::vector<std::vector<uint8_t>> frames = {
+        udp4("192.0.2.1", "198.51.100.1", 1000, 53).bytes(),
+        udp4("192.0.2.2", "198.51.100.1", 1001, 53).bytes(),
+        udp4("192.0.2.1", "198.51.100.1", 1000, 53).bytes(),
+        udp4("192.0.2.2", "198.51.100.1", 1001, 53).bytes()};
+    if (bad) {
+      std::vector<uint8_t> cut = frames[0];
+      cut.resize(14 + 20 + 4);  // the UDP header cut short: malformed
+      frames.push_back(cut);
+    }
+    for (int r = 0; r < rounds; ++r) {
+      std::vector<PacketBuffer> bufs;
+      bufs.reserve(frames.size());
+      Batch b;
+      for (const auto& f : frames) {
+        bufs.emplace_back(f, 1);
+        b.push(&bufs.back().packet());
+      }
+      dp->process(b, out);
+    }
+  }
+  uint64_t reused() const { return dp->recirc().keys_reused; }
+};
+
+DpCtSpec spec(uint16_t zone, bool commit) {
+  DpCtSpec s;
+  s.params.zone = zone;
+  s.params.commit = commit;
+  s.text = "ct()";
+  return s;
+}
+
+void expect_keys_fresh(const Run& r) {
+  for (const auto& [key, fresh] : r.up.seen) {
+    EXPECT_TRUE(key == fresh) << "recirc_id " << key.recirc_id << " nw_src " << key.nw_src.host()
+                              << " vs " << fresh.nw_src.host();
+  }
+}
+
+// With and without the shortcut: the same outputs (bytes and ports), drops,
+// connections and counters.
+void expect_same_as_without(Run& with, Run& without) {
+  EXPECT_EQ(with.out.frames, without.out.frames);
+  EXPECT_EQ(with.out.drops, without.out.drops);
+  const PmdStats& a = with.dp->stats();
+  const PmdStats& b = without.dp->stats();
+  EXPECT_EQ(a.packets, b.packets);
+  EXPECT_EQ(a.recirculations, b.recirculations);
+  EXPECT_EQ(a.malformed, b.malformed);
+  EXPECT_EQ(a.emc_hits, b.emc_hits);
+  EXPECT_EQ(a.megaflow_hits, b.megaflow_hits);
+  EXPECT_EQ(a.outputs, b.outputs);
+  EXPECT_EQ(a.action_drops, b.action_drops);
+  EXPECT_EQ(with.dp->megaflows().size(), without.dp->megaflows().size());
+  EXPECT_EQ(with.dp->dpctl_dump_flows().size(), without.dp->dpctl_dump_flows().size());
+  EXPECT_EQ(with.dp->recirc().ct_packets, without.dp->recirc().ct_packets);
+  if (with.dp->recirc().ct_packets) {
+    auto ca = with.dp->conntrack().dump(1000);
+    auto cb = without.dp->conntrack().dump(1000);
+    ASSERT_EQ(ca.size(), cb.size());
+    auto order = [](const ct::ConnEntry& x, const ct::ConnEntry& y) {
+      return std::memcmp(&x.orig, &y.orig, sizeof x.orig) < 0;
+    };
+    std::sort(ca.begin(), ca.end(), order);
+    std::sort(cb.begin(), cb.end(), order);
+    for (size_t i = 0; i < ca.size(); ++i) {
+      EXPECT_TRUE(ca[i].orig == cb[i].orig);
+      EXPECT_EQ(ca[i].mark, cb[i].mark);
+    }
+    const auto& x = with.dp->conntrack().counters();
+    const auto& y = without.dp->conntrack().counters();
+    EXPECT_EQ(x.created.load(), y.created.load());
+    EXPECT_EQ(x.invalid.load(), y.invalid.load());
+  }
+}
+
+// Runs `first` with and without the shortcut; returns the keys reused.
+uint64_t check(const DpActionList& first, std::map<uint32_t, DpActionList> after = {},
+               bool bad = false) {
+  Run with(first, true, after), without(first, false, after);
+  with.send(3, bad);
+  without.send(3, bad);
+  EXPECT_FALSE(with.up.seen.empty());
+  expect_keys_fresh(with);
+  expect_keys_fresh(without);
+  expect_same_as_without(with, without);
+  EXPECT_EQ(without.reused(), 0u);
+  return with.reused();
+}
+
+constexpr uint64_t kPerRound = 4;  // well-formed packets a round recirculates
+
+TEST(RecircKey, CtWithoutNatThenRecircReusesTheKey) {
+  const DpCtSpec ct1 = spec(1, false), commit = spec(1, true);
+  EXPECT_EQ(check({DpAction::conntrack(&ct1), DpAction::recirc(1)}), 3 * kPerRound);
+  // The Neutron shape: ct(zone=1),recirc then ct(commit,zone=1),output.
+  EXPECT_EQ(check({DpAction::conntrack(&ct1), DpAction::recirc(1)},
+                  {{1, {DpAction::conntrack(&commit), DpAction::output(2)}}}),
+            3 * kPerRound);
+}
+
+TEST(RecircKey, OutputCtClearAndANotLastRecircReuseTheKey) {
+  const DpCtSpec commit = spec(1, true);
+  EXPECT_EQ(check({DpAction::output(3), DpAction::conntrack(&commit), DpAction::recirc(1)}),
+            3 * kPerRound);
+  EXPECT_EQ(check({DpAction::conntrack(&commit), DpAction::ct_clear(), DpAction::recirc(1)}),
+            3 * kPerRound);
+  // A recirc followed by more actions recirculates a copy: its key too.
+  EXPECT_EQ(check({DpAction::conntrack(&commit), DpAction::recirc(1), DpAction::output(3)}),
+            3 * kPerRound);
+  // Two recirculations: the third pass takes the second's key (copied out
+  // of the recirculated batch before that batch is refilled).
+  EXPECT_EQ(
+      check({DpAction::conntrack(&commit), DpAction::recirc(1)}, {{1, {DpAction::recirc(2)}}}),
+      2 * 3 * kPerRound);
+}
+
+TEST(RecircKey, RewriteBeforeTheRecircParsesAgain) {
+  const DpCtSpec commit = spec(1, true);
+  const std::vector<DpAction> rewrites = {DpAction::push_vlan(0x8100, 5),
+                                          DpAction::set_vlan_vid(7),
+                                          DpAction::set_eth_src(EthAddr{{2, 0, 0, 0, 0, 9}}),
+                                          DpAction::set_ipv4_src(0xc0000263),
+                                          DpAction::set_ipv4_ttl(9),
+                                          DpAction::set_tp_dst(54)};
+  for (const DpAction& rw : rewrites) {
+    SCOPED_TRACE(int(rw.type));
+    EXPECT_EQ(check({rw, DpAction::conntrack(&commit), DpAction::recirc(1)}), 0u);
+    EXPECT_EQ(check({DpAction::conntrack(&commit), rw, DpAction::recirc(1)}), 0u);
+  }
+  // A rewrite between two recircs: the key would be stale for the second.
+  EXPECT_EQ(check({DpAction::conntrack(&commit), DpAction::recirc(1), DpAction::set_tp_dst(54),
+                   DpAction::recirc(2)}),
+            0u);
+}
+
+TEST(RecircKey, CtWithNatParsesAgain) {
+  DpCtSpec nat = spec(1, true);
+  nat.params.nat.present = true;
+  nat.params.nat.kind = ct::NatSpec::kSrc;
+  nat.params.nat.has_addr = true;
+  nat.params.nat.addr_min = nat.params.nat.addr_max = ct::CtAddr{203, 0, 113, 7};
+  EXPECT_EQ(check({DpAction::conntrack(&nat), DpAction::recirc(1)}), 0u);
+}
+
+TEST(RecircKey, MalformedFrameIsParsedAndCountedAgain) {
+  const DpCtSpec commit = spec(1, true);
+  // The truncated frame recirculates too, parsed again (counted malformed
+  // in both passes, as without the shortcut); the others reuse their key.
+  EXPECT_EQ(check({DpAction::conntrack(&commit), DpAction::recirc(1)}, {}, true), 3 * kPerRound);
+}
+
+}  // namespace recirc_key_test
+}  // namespace flowpath
