@@ -38,19 +38,26 @@
 #                         [--flows "1 1000"] [--only "floor ovs-patch ..."]
 #                         [--base DIR]   (flowpath-fw-base's build)
 #                         [--perf DIR]   (profile the switch's core, below)
+#                         [--rounds N]   (the whole --only list N times)
+# --rounds N: every contestant runs RUNS times in each of N rounds, the
+# rounds one after the other (round 1 of all, then round 2, ...), so a
+# phase of the shared machine (minutes when the host's neighbours make the
+# generator send 30% less) falls on every contestant alike instead of on
+# the ones that happened to run then; the summary pools all rounds.
 # --perf DIR: during the first run of each flowpath contestant, from 2 s in,
 # `perf stat -C 1` of the syscalls the poll loop makes (4 s), then `perf
 # record -C 1 -e cpu-clock -g` (4 s): DIR/<contestant>-<flows>.{stat,data}.
 # Needs --seconds 12 or more; `perf report -i FILE --comm flowpath`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=$root/build SECONDS_PER_RUN=10 RUNS=3 FLOWS="1 1000" BASE="" PERF_DIR=""
+BUILD=$root/build SECONDS_PER_RUN=10 RUNS=3 FLOWS="1 1000" BASE="" PERF_DIR="" ROUNDS=1
 ONLY="floor ovs-patch ovs-veth floor2 flowpath flowpath-veth ovs-fw flowpath-fw"
 while (($#)); do
   case $1 in
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
     --seconds) SECONDS_PER_RUN=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
     --flows) FLOWS=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --base) BASE=$(cd "$2" && pwd); shift 2 ;;
@@ -350,7 +357,9 @@ profile_core() {  # file prefix
 "$root/scripts/netns/topology.sh" up "$P" "$BUILD/bpf" >/dev/null
 drop_on
 [[ " $ONLY " != *-fw[\ -]* ]] || fw_generate
-echo "e2e benchmark: ${SECONDS_PER_RUN}s x $RUNS runs, flows: $FLOWS, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "e2e benchmark: ${SECONDS_PER_RUN}s x $RUNS runs x $ROUNDS rounds, flows: $FLOWS, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+((ROUNDS == 1)) || echo "-- round $ROUND of $ROUNDS, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for c in $ONLY; do
   case $c in
     floor) run_floor floor "vm1 eth2" ;;
@@ -393,6 +402,7 @@ for c in $ONLY; do
       nsx "$SW" ip link del ib 2>/dev/null || true ;;
     *) echo "run.sh: unknown contestant $c" >&2 ;;
   esac
+done
 done
 
 echo
