@@ -276,29 +276,37 @@ class XdpFastPath {
   // found the deleted entry (one program run, microseconds) has counted.
   static constexpr size_t kQuarantine = 1024;
 
+  // k's slot, from its hash map through `op` (bpf_map_lookup_elem, or
+  // bpf_map_lookup_and_delete_elem, which also deletes the element).
+  using MapOp = int (*)(int, const void*, void*);
+  bool find_slot(const fp_xdp_key& k, MapOp op, uint32_t& slot) const noexcept {
+    int e;
+    if (is_ipv4(k)) {
+      const fp_xdp_key4 c = key4_of(k);
+      e = op(flows4_, &c, &slot);
+    } else {
+      e = op(flows_, &k, &slot);
+    }
+    return e == 0 && slot < FP_XDP_MAX_FLOWS;
+  }
   // k's entry into out, deleting it (hash element, cache index, slot's
   // valid) when del.  Under mu_.
   bool lookup(const fp_xdp_key& k, fp_xdp_flow& out, bool del) noexcept {
-    auto op = del ? bpf_map_lookup_and_delete_elem : bpf_map_lookup_elem;
     uint32_t slot = 0;
-    if (!is_ipv4(k)) {
-      if (op(flows_, &k, &slot) != 0 || slot >= FP_XDP_MAX_FLOWS) return false;
-      out = cache_->at(slot).flow;
-      if (del) cache_->clear(slot);
-      return true;
-    }
-    const fp_xdp_key4 c = key4_of(k);
-    if (op(flows4_, &c, &slot) != 0 || slot >= FP_XDP_MAX_FLOWS) return false;
+    if (!find_slot(k, del ? bpf_map_lookup_and_delete_elem : bpf_map_lookup_elem, slot))
+      return false;
     out = cache_->at(slot).flow;
-    if (del) cache_->withdraw(c, slot);
+    if (del) {
+      if (is_ipv4(k))
+        cache_->withdraw(key4_of(k), slot);
+      else
+        cache_->clear(slot);
+    }
     return true;
   }
   bool lookup(const fp_xdp_key& k, fp_xdp_flow& out) const noexcept {
     uint32_t slot = 0;
-    const fp_xdp_key4 c = is_ipv4(k) ? key4_of(k) : fp_xdp_key4{};
-    int e = is_ipv4(k) ? bpf_map_lookup_elem(flows4_, &c, &slot)
-                       : bpf_map_lookup_elem(flows_, &k, &slot);
-    if (e != 0 || slot >= FP_XDP_MAX_FLOWS) return false;
+    if (!find_slot(k, bpf_map_lookup_elem, slot)) return false;
     out = cache_->at(slot).flow;
     return true;
   }
