@@ -297,6 +297,15 @@ run_ovs() {  # name shape [fw]
   done
   ovs_stop
 }
+# compute-node.conf plus br-int as Neutron's agent sets it: an OpenFlow
+# target for ovs-ofctl, fail mode secure (no fail-open NORMAL).  The
+# firewall flows themselves go in over OpenFlow once the switch runs.
+write_fw_conf() {
+  { cat "$root/examples/compute_node/compute-node.conf"
+    echo "set-controller br-int punix:$OVSDIR/fp-br-int.mgmt"
+    echo "set-fail-mode br-int secure"
+  } >"$OVSDIR/compute-node-fw.conf"
+}
 run_flowpath() {  # [NAME CONFIG HOPS [fw [BINARY]]]
   # flowpath switch in $SW on CPU 1 (one PMD thread) with
   # examples/compute_node/compute-node.conf; measured like run_ovs.  Busy
@@ -376,18 +385,10 @@ for c in $ONLY; do
     flowpath) run_flowpath ;;
     ovs-fw) run_ovs ovs-fw patch fw ;;
     flowpath-fw)
-      # compute-node.conf plus br-int as Neutron's agent sets it: an
-      # OpenFlow target for ovs-ofctl, fail mode secure (no fail-open NORMAL)
-      { cat "$root/examples/compute_node/compute-node.conf"
-        echo "set-controller br-int punix:$OVSDIR/fp-br-int.mgmt"
-        echo "set-fail-mode br-int secure"
-      } >"$OVSDIR/compute-node-fw.conf"
+      write_fw_conf
       run_flowpath flowpath-fw "$OVSDIR/compute-node-fw.conf" 1 fw ;;
     flowpath-fw-base)  # the same with another build's binary (A/B)
-      { cat "$root/examples/compute_node/compute-node.conf"
-        echo "set-controller br-int punix:$OVSDIR/fp-br-int.mgmt"
-        echo "set-fail-mode br-int secure"
-      } >"$OVSDIR/compute-node-fw.conf"
+      write_fw_conf
       run_flowpath flowpath-fw-base "$OVSDIR/compute-node-fw.conf" 1 fw "$BASE/flowpath" ;;
     flowpath-veth)
       # The seed's shape: the bridges joined by the veth pair ib/pb (AF_XDP
@@ -427,6 +428,12 @@ awk -v t="$SECONDS_PER_RUN" -v tsc="$TSC" '
   }
   function fit_at(r, x0) { return r["p"] + r["a"] * x0 }
   function fit_se(r, x0) { return r["sd"] * sqrt(1 / r["n"] + (x0 - r["mx"]) ^ 2 / r["sxx"]) }
+  # The unmatched own costs (mean busy cycles minus those of the floor, no error
+  # bars): a ratio only when both sides stand above the floor; a side at or
+  # below it is named instead of dividing into a negative or empty ratio.
+  function own_ratio(label, a, b, f, x, y) {
+    if (x > 0 && y > 0) printf "%s%s own cost / %s own cost (%s flows): %.2f\n", label, a, b, f, x / y
+    else printf "%s%s / %s own cost (%s flows): n/a (%s not above the floor: %.0f cycles/pkt)\n", label, a, b, f, (y > 0 ? a : b), (y > 0 ? x : y) }
   # Each pair (flowpath side : its OVS peer) of one measure (own costs and
   # their standard errors): a ratio only when the peer own cost stands
   # clear of the noise (more than two standard errors above 0).
@@ -496,14 +503,11 @@ awk -v t="$SECONDS_PER_RUN" -v tsc="$TSC" '
       if (a[1] == "flowpath-fw") fpfown[a[2]] = own
       if (a[1] == "flowpath-fw-base") fpbown[a[2]] = own
     }
-    for (f in fpown) if (ovsown[f] > 0) printf "flowpath own cost / OVS own cost (%s flows): %.2f\n", f, fpown[f] / ovsown[f]
-    for (f in fpvown) if (ovsvown[f] > 0) printf "veth shape: flowpath own cost / OVS own cost (%s flows): %.2f\n", f, fpvown[f] / ovsvown[f]
-    for (f in fpfown) if (f in ovsfown) {
-      if (ovsfown[f] > 0) printf "firewall: flowpath-fw own cost / ovs-fw own cost (%s flows): %.2f\n", f, fpfown[f] / ovsfown[f]
-      else printf "firewall: flowpath-fw / ovs-fw own cost (%s flows): n/a (ovs-fw not above the floor)\n", f
-    }
-    for (f in fpbown) if (f in ovsfown && ovsfown[f] > 0) printf "firewall: flowpath-fw-base own cost / ovs-fw own cost (%s flows): %.2f\n", f, fpbown[f] / ovsfown[f]
-    for (f in fpbown) if (f in fpfown && fpbown[f] > 0) printf "firewall A/B: flowpath-fw own cost / flowpath-fw-base own cost (%s flows): %.2f\n", f, fpfown[f] / fpbown[f]
+    for (f in fpown) if (f in ovsown) own_ratio("", "flowpath", "OVS", f, fpown[f], ovsown[f])
+    for (f in fpvown) if (f in ovsvown) own_ratio("veth shape: ", "flowpath", "OVS", f, fpvown[f], ovsvown[f])
+    for (f in fpfown) if (f in ovsfown) own_ratio("firewall: ", "flowpath-fw", "ovs-fw", f, fpfown[f], ovsfown[f])
+    for (f in fpbown) if (f in ovsfown) own_ratio("firewall: ", "flowpath-fw-base", "ovs-fw", f, fpbown[f], ovsfown[f])
+    for (f in fpbown) if (f in fpfown) own_ratio("firewall A/B: ", "flowpath-fw", "flowpath-fw-base", f, fpfown[f], fpbown[f])
     for (f in ovsfown) if (f in ovsown) printf "firewall added cost, OVS (%s flows): %.0f cycles/pkt\n", f, ovsfown[f] - ovsown[f]
     for (f in fpfown) if (f in fpown) printf "firewall added cost, flowpath (%s flows): %.0f cycles/pkt\n", f, fpfown[f] - fpown[f]
     # the batch-matched own costs, pairwise
