@@ -243,8 +243,11 @@ TEST(OpenflowCodec, OtherMessagesRoundTrip) {
   for (uint8_t v : {of::kOfp10, of::kOfp13}) {
     of::FeaturesReply fr{0xabcdef, 256, 254, 0, 0xc7, v == of::kOfp10 ? 0xfffu : 0, {}};
     if (v == of::kOfp10) fr.ports = {p10};
-    of::PacketIn pin{of::kNoBuffer, 60, 3, 0, v == of::kOfp13 ? uint8_t(2) : uint8_t(0), 0,
-                     {1, 2, 3}};
+    of::PacketIn pin;
+    pin.total_len = 60;
+    pin.in_port = 3;
+    pin.table_id = v == of::kOfp13 ? uint8_t(2) : uint8_t(0);
+    pin.data = {1, 2, 3};
     of::PacketOut pout{
         of::kNoBuffer, flowpath::kOfppController, {OfAction::output(flowpath::kOfppFlood)}, {9, 9}};
     of::FlowRemoved rem;
