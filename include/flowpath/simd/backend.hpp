@@ -18,6 +18,8 @@
 // Thread-safety: stateless.
 #pragma once
 
+#include "flowpath/simd/intrinsics.hpp"  // before xsimd: see there
+
 #include <xsimd/xsimd.hpp>
 
 namespace flowpath::simd {

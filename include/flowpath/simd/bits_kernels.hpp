@@ -22,9 +22,7 @@
 #include <bit>
 #include <cstdint>
 
-#if defined(__AVX2__) || defined(__AVX512F__)
-#include <immintrin.h>
-#endif
+#include "flowpath/simd/intrinsics.hpp"
 
 namespace flowpath::simd {
 

@@ -35,6 +35,7 @@
 #ifndef HWY_WANT_AVX3_DL
 #define HWY_WANT_AVX3_DL 1
 #endif
+#include "flowpath/simd/intrinsics.hpp"  // before Highway: see there
 #include "hwy/highway.h"
 
 namespace flowpath::simd {

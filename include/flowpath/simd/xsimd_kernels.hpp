@@ -21,6 +21,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include "flowpath/simd/intrinsics.hpp"  // before xsimd: see there
+
 #include <xsimd/xsimd.hpp>
 
 #include "flowpath/simd/scalar_kernels.hpp"
