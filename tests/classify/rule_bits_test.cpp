@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "flowpath/classify/rule_bits_set.hpp"
@@ -119,13 +120,14 @@ TEST(RuleBits, SparseCandidatesAreASupersetOfTheMatches) {
   check_keys(*b, rs, g, pool, 3000);
 }
 
-/// Many exact /32 sources (a search of three levels), the extreme values
-/// 0 and 2^32 - 1 among them, and one EtherType shared by all (a guard).
-void check_deep(RuleBits::Limits lim) {
+/// Many exact /32 sources (3000: a search of three levels; 700: two levels
+/// of 32-key nodes with AVX-512, three of 16-key ones without), the extreme values 0 and 2^32 - 1
+/// among them, and one EtherType shared by all (a guard).
+void check_deep(RuleBits::Limits lim, uint32_t n_addrs = 3000) {
   testing::RuleGen g(9);
   std::vector<TRule> rs;
   std::vector<uint32_t> addrs = {0, 1, ~0u, ~0u - 1};
-  for (uint32_t i = 0; i < 3000; ++i) addrs.push_back(static_cast<uint32_t>(g.rng()()));
+  for (uint32_t i = 0; i < n_addrs; ++i) addrs.push_back(static_cast<uint32_t>(g.rng()()));
   for (uint32_t a : addrs) {
     FlowKey v, m;
     v.dl_type = Be16{kEthTypeIpv4}, m.dl_type = Be16{0xffff};
@@ -143,7 +145,8 @@ void check_deep(RuleBits::Limits lim) {
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(b->n_guards(), 1u);  // dl_type
   ASSERT_EQ(b->n_dims(), 1u);    // nw_src
-  EXPECT_GT(b->n_intervals(0), 4096u);
+  // 3000 addresses: more than 4096 intervals; 700: 1041-2080 boundaries.
+  EXPECT_GT(b->n_intervals(0), n_addrs == 3000 ? 4096u : 1042u);
   for (size_t i = 0; i < addrs.size(); ++i) {
     FlowKey k;
     k.dl_type = Be16{kEthTypeIpv4};
@@ -163,6 +166,55 @@ void check_deep(RuleBits::Limits lim) {
 
 TEST(RuleBits, DeepSearchEdgesAndGuards) { check_deep({}); }
 TEST(RuleBits, SparseDeepSearchEdgesAndGuards) { check_deep({0, size_t{8} << 20}); }
+TEST(RuleBits, WideNodeSearchEdgesAndGuards) { check_deep({}, 700); }
+TEST(RuleBits, SparseWideNodeSearchEdgesAndGuards) { check_deep({0, size_t{8} << 20}, 700); }
+
+using classify_detail::IntervalSearch;
+
+/// The search takes 32-key nodes exactly when they save a level, and
+/// answers like std::upper_bound at every width and depth: on each
+/// boundary, next to it, at 0 and 2^32 - 1, and at random values.
+TEST(IntervalSearch, FewestLevelsAndExactAtEveryWidth) {
+  // (boundaries, levels, width): the edges of each depth for both widths.
+  const uint32_t cases[][3] = {{0, 1, 16},     {1, 1, 16},     {64, 1, 16},   {65, 2, 16},
+                               {1040, 2, 16},  {1041, 2, 32},  {2080, 2, 32}, {2081, 3, 16},
+                               {16656, 3, 16}, {16657, 3, 32}, {40000, 3, 32}};
+  testing::RuleGen g(77);
+  for (const auto& cs : cases) {
+    std::vector<uint32_t> b = {0, ~0u};  // the extremes among them
+    while (b.size() < cs[0] + 10) {      // some clustered (small), the rest spread
+      for (uint32_t i = 0; i < cs[0] + 10; ++i)
+        b.push_back(static_cast<uint32_t>(g.rng()()) >> (i % 3 == 0 ? 20 : 0));
+      std::sort(b.begin(), b.end());
+      b.erase(std::unique(b.begin(), b.end()), b.end());
+    }
+    const uint32_t n = cs[0];  // 0 and 2^32 - 1, then n - 2 from between
+    std::vector<uint32_t> t(b.begin() + 1, b.begin() + 1 + (n >= 2 ? n - 2 : 0));
+    if (n >= 1) t.insert(t.begin(), 0u);
+    if (n >= 2) t.push_back(~0u);
+    b = std::move(t);
+    IntervalSearch dflt;  // the walks' build: 32-key nodes only with AVX-512
+    ASSERT_TRUE(dflt.build(b));
+    EXPECT_EQ(dflt.width, IntervalSearch::kMaxWidth == 32 ? cs[2] : 16u) << cs[0];
+    IntervalSearch ix;  // both widths on every ISA
+    ASSERT_TRUE(ix.build(b, 32));
+    EXPECT_EQ(ix.n_levels, cs[1]) << cs[0] << " boundaries";
+    EXPECT_EQ(ix.width, cs[2]) << cs[0] << " boundaries";
+    EXPECT_EQ(ix.n_intervals(), cs[0] + 1);
+    std::vector<uint32_t> xs = {0, 1, ~0u, ~0u - 1};
+    for (uint32_t v : b) xs.insert(xs.end(), {v, v - 1, v + 1});
+    for (int i = 0; i < 2000; ++i) xs.push_back(static_cast<uint32_t>(g.rng()()));
+    for (uint32_t x : xs) {
+      auto want = static_cast<uint32_t>(std::upper_bound(b.begin(), b.end(), x) - b.begin());
+      uint32_t got = ix.search(x);
+      ASSERT_EQ(got, want) << cs[0] << " boundaries, x " << x;
+      ASSERT_EQ(ix.width == 32 ? ix.search32(x) : ix.search16(x), want);
+      ASSERT_EQ(dflt.search(x), want);
+    }
+  }
+  IntervalSearch big;  // past the limit: no tree
+  EXPECT_FALSE(big.build(std::vector<uint32_t>(IntervalSearch::kMaxBounds + 1)));
+}
 
 TEST(RuleBits, NoIndexPastTheLimits) {
   testing::RuleGen g(5);

@@ -11,9 +11,10 @@
 // order: the first set bit whose rule is visible (and passes its full check,
 // when its ranges do not say everything its match says) is the answer.  The
 // interval search is a static 16-way tree per dimension (interval_search.hpp:
-// nodes of 16 sorted boundaries counted with one vector compare) whose top
-// level, up to 64 boundaries, is counted whole by independent compares:
-// one dependent step up to 64 boundaries, two up to 1024.  So a lookup's
+// nodes of 16 sorted boundaries counted with one vector compare; 32 with two
+// where that saves a level) whose top level, up to 64 boundaries, is counted
+// whole by independent compares: one dependent step up to 64 boundaries,
+// two up to 1040 (2080 with 32-key nodes).  So a lookup's
 // chain of dependent loads is one or two search steps and one row load, the
 // dimensions' searches running side by side, where the forest needs 4-12
 // wide-node loads and a leaf scan per tree.  Each row has a summary word
@@ -95,7 +96,8 @@ class RuleBits {
     s = in_guards(kb) ? ~uint64_t{0} : 0;
     for (uint32_t d = 0; d < n_dims_; ++d) {
       const Dim& dm = dim_[d];
-      uint32_t iv = dm.ix.search(read(kb, dm.off, dm.shift));
+      uint32_t x = read(kb, dm.off, dm.shift);
+      uint32_t iv = wide_search(dm.ix) ? dm.ix.search32(x) : dm.ix.search16(x);
       row[d] = dm.rows.get() + size_t{iv} * words_;
       s &= dm.summary[iv];
     }
@@ -159,7 +161,9 @@ class RuleBits {
     const uint64_t* rw[kMaxDims];        // each dimension's row record (SparseRows::row)
     for (uint32_t d = 0; d < nd; ++d) {  // independent searches
       const Dim& dm = dim_[d];
-      rw[d] = sp_[d].rec.data() + size_t{dm.ix.search(read(kb, dm.off, dm.shift))} * stride;
+      uint32_t x = read(kb, dm.off, dm.shift);
+      uint32_t iv = wide_search(dm.ix) ? dm.ix.search32(x) : dm.ix.search16(x);
+      rw[d] = sp_[d].rec.data() + size_t{iv} * stride;
     }
     for (uint32_t q = 0; q < nq; ++q) {
       uint64_t m = rw[0][1 + q];
@@ -195,6 +199,10 @@ class RuleBits {
     uint8_t off = 0, shift = 0;
     uint32_t lo = 0, hi = 0;
   };
+  /// Constant false where build makes no 32-key nodes (interval_search.hpp).
+  static bool wide_search(const IntervalSearch& ix) noexcept {
+    return IntervalSearch::kMaxWidth == 32 && ix.width == 32;
+  }
   static uint32_t read(const uint8_t* kb, uint8_t off, uint8_t shift) noexcept {
     uint32_t w;
     std::memcpy(&w, kb + off, 4);  // in bounds: build checks off + 4 <= sizeof(FlowKey)
