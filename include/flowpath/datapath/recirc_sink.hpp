@@ -203,9 +203,15 @@ class RecircSink {
     // One read section from the first ct() to the end of the batch (all its
     // passes): the connection a packet's ct() found stays allocated, so its
     // next ct() may start from it (meta.ct_node, Conntrack::try_cached).
-    if (!guard_) guard_.emplace();
+    // Before this batch's first ct() no packet can have a connection of
+    // this read section (Datapath::process zeroes meta.ct_node on receive;
+    // a node from before the guard would not be protected by it anyway),
+    // so the scan for cached connections below is skipped: it is the
+    // first ct() of every firewalled packet.
+    const bool first = !guard_;
+    if (first) guard_.emplace();
     st_->ct_packets += g.size();
-    const bool cacheable = ct::Conntrack::cacheable(spec.params);
+    const bool cacheable = !first && ct::Conntrack::cacheable(spec.params);
     for (size_t off = 0; off < g.size(); off += kBatchSize) {
       const size_t n = std::min<size_t>(kBatchSize, g.size() - off);
       // Packets whose last ct() in this batch found their connection start
