@@ -84,7 +84,15 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
     for (size_t i = 0; i < n; ++i) {
       e[i] = extract_key(*pkts[base + i], p.zone, x[i], &xs[i]);
       rev[i] = 0;
-      if (e[i] == Extract::kOk) slot[i] = table_.prefetch_slot(x[i].hash);
+      if (e[i] == Extract::kOk) {
+        slot[i] = table_.prefetch_slot(x[i].hash);
+      } else {
+        // Its key and hash were not written, and the next packet must not
+        // match them (a fresh slot's all-zero key is a real one: IPv4
+        // protocol 0 from 0.0.0.0 to 0.0.0.0 in zone 0): the sentinel's
+        // ports/zone/protocol word, which no key has, goes there.
+        std::memset(reinterpret_cast<char*>(&x[i].key) + 32, 0xff, 8);
+      }
     }
     for (size_t i = 0; i < n; ++i)
       head[i] = e[i] == Extract::kOk ? ConnTable::prefetch_head(slot[i]) : nullptr;
