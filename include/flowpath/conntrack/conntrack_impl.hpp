@@ -347,8 +347,8 @@ inline bool Conntrack::try_fast(Packet& pkt, const Extracted& x, uint32_t h, con
 // the lookup would build, and the lookup finds only live connections, so
 // a dead or expired one sends the packet down the full path.  Conns with
 // NAT are never cached (their packet was rewritten).
-inline bool Conntrack::try_cached_for(const Packet& pkt, const CtParams& p, int64_t now,
-                                      CtResult& r) noexcept {
+[[gnu::always_inline]] inline bool Conntrack::try_cached_for(const Packet& pkt, const CtParams& p,
+                                                             int64_t now, CtResult& r) noexcept {
   const auto* n = static_cast<const KeyNode*>(pkt.meta.ct_node);
   Conn& c = *n->conn();
   if (n->key.zone != p.zone || !c.live(now)) return false;
