@@ -28,8 +28,10 @@
 // runs CASE (plain, fw_udp, fw_udp_rpl, fw_tcp) for BATCHES batches in
 // measured_batch() only, so
 //   valgrind --tool=callgrind --collect-atstart=no
-//       --toggle-collect='measured_batch*' neutron_fw_bench --fixed fw_udp 1 20000
-// reports the datapath's instructions.  It prints the packet count to
+//       --toggle-collect='*measured_batch*' neutron_fw_bench --fixed fw_udp 1 20000
+// reports the datapath's instructions (the leading `*`: the function is in
+// an anonymous namespace; build with -DFLOWPATH_ARCH_FLAGS=-march=x86-64-v3,
+// valgrind has no AVX-512).  It prints the packet count to
 // divide by (and, with FW_BENCH_DUMP set, the megaflows as dpctl/dump-flows).
 #include <benchmark/benchmark.h>
 

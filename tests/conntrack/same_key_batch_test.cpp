@@ -164,5 +164,23 @@ TEST(SameKeyBatch, ManyConnectionsInterleaved) {
   EXPECT_EQ(t.batched.n_conns(), 14u);
 }
 
+// The key a packet after a failed extraction is compared with: not the
+// failed packet's slot (its key and hash were never written; in a fresh
+// array the key is all zeros with hash 0), which the all-zero key of a real
+// packet (IPv4 protocol 0 from 0.0.0.0 to 0.0.0.0, zone 0) would equal and
+// take hash 0 from: its connection then sat in the wrong chain, and the
+// next batch created it again.
+TEST(SameKeyBatch, ZeroKeyAfterAFailedExtraction) {
+  Pair t;
+  const auto zero =
+      (Eth{} / IPv4{.src = "0.0.0.0", .dst = "0.0.0.0", .proto = 0} / Payload{.n = 8}).bytes();
+  CtParams commit{.zone = 0, .commit = true};
+  t.round({bad_checksum(zero), zero}, commit);
+  t.round({zero}, commit);
+  t.round({bad_checksum(zero), zero, zero}, commit);
+  t.expect_same_trackers();
+  EXPECT_EQ(t.batched.n_conns(), 1u);
+}
+
 }  // namespace same_key_batch_test
 }  // namespace flowpath

@@ -84,7 +84,15 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
     for (size_t i = 0; i < n; ++i) {
       e[i] = extract_key(*pkts[base + i], p.zone, x[i], &xs[i]);
       rev[i] = 0;
-      if (e[i] == Extract::kOk) slot[i] = table_.prefetch_slot(x[i].hash);
+      if (e[i] == Extract::kOk) {
+        slot[i] = table_.prefetch_slot(x[i].hash);
+      } else {
+        // Its key and hash were not written, and the next packet must not
+        // match them (a fresh slot's all-zero key is a real one: IPv4
+        // protocol 0 from 0.0.0.0 to 0.0.0.0 in zone 0): the sentinel's
+        // ports/zone/protocol word, which no key has, goes there.
+        std::memset(reinterpret_cast<char*>(&x[i].key) + 32, 0xff, 8);
+      }
     }
     for (size_t i = 0; i < n; ++i)
       head[i] = e[i] == Extract::kOk ? ConnTable::prefetch_head(slot[i]) : nullptr;
@@ -339,8 +347,8 @@ inline bool Conntrack::try_fast(Packet& pkt, const Extracted& x, uint32_t h, con
 // the lookup would build, and the lookup finds only live connections, so
 // a dead or expired one sends the packet down the full path.  Conns with
 // NAT are never cached (their packet was rewritten).
-inline bool Conntrack::try_cached_for(const Packet& pkt, const CtParams& p, int64_t now,
-                                      CtResult& r) noexcept {
+[[gnu::always_inline]] inline bool Conntrack::try_cached_for(const Packet& pkt, const CtParams& p,
+                                                             int64_t now, CtResult& r) noexcept {
   const auto* n = static_cast<const KeyNode*>(pkt.meta.ct_node);
   Conn& c = *n->conn();
   if (n->key.zone != p.zone || !c.live(now)) return false;

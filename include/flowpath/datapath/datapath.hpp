@@ -100,6 +100,10 @@ struct DatapathConfig {
   // unchanged takes its key from its previous pass instead of a new parse
   // (only recirc_id and ct_* change).  false: every pass parses (A/B, tests).
   bool recirc_key_reuse = true;
+  // A batch whose first two keys are equal (a burst of one flow) hashes
+  // and probes the EMC once per run of equal keys (classify_burst).
+  // false: every packet hashes and probes (A/B, tests).
+  bool emc_burst = true;
 };
 
 template <UpcallHandler H, class B = simd::Default>
@@ -304,16 +308,20 @@ class Datapath {
     MegaflowEntry* flows[kBatchSize];
     uint32_t todo = 0;
     if (cfg_.emc_enabled) {
-      for (uint32_t i = 0; i < n; ++i) {
-        uint32_t h = flow_hash<B>(batch.keys[i]);
-        batch.hashes[i] = h;
-        batch.pkts[i]->meta.hash = h;
-        emc_.prefetch(h);
-      }
-      for (uint32_t i = 0; i < n; ++i) {
-        MegaflowEntry* e = emc_.lookup(batch.keys[i], batch.hashes[i]);
-        plan[i] = PacketPlan{e, nullptr};
-        todo |= uint32_t(e == nullptr) << i;
+      if (cfg_.emc_burst && n > 1 && batch.keys[1] == batch.keys[0]) [[unlikely]] {
+        todo = classify_burst(batch, plan);
+      } else {
+        for (uint32_t i = 0; i < n; ++i) {
+          uint32_t h = flow_hash<B>(batch.keys[i]);
+          batch.hashes[i] = h;
+          batch.pkts[i]->meta.hash = h;
+          emc_.prefetch(h);
+        }
+        for (uint32_t i = 0; i < n; ++i) {
+          MegaflowEntry* e = emc_.lookup(batch.keys[i], batch.hashes[i]);
+          plan[i] = PacketPlan{e, nullptr};
+          todo |= uint32_t(e == nullptr) << i;
+        }
       }
       stats_.emc_hits += n - uint32_t(std::popcount(todo));
       if (!todo) return 0;
@@ -331,6 +339,35 @@ class Datapath {
       if (cfg_.emc_enabled) emc_.maybe_insert(batch.keys[i], batch.hashes[i], flows[i]);
     }
     return todo & ~found;
+  }
+
+  // classify_cached's hash and EMC probe for a batch that starts with two
+  // packets of one flow (a burst): a packet whose key equals the previous
+  // packet's takes its hash and EMC answer (the EMC does not change until
+  // the lookups are done, so the answer is the lookup's).  Chosen per batch
+  // by its first two keys, so a batch of distinct flows pays one compare.
+  uint32_t classify_burst(Batch& batch, PacketPlan* plan) noexcept {
+    const uint32_t n = batch.count;
+    uint32_t dup = 0, todo = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      uint32_t h;
+      if (i && batch.keys[i] == batch.keys[i - 1]) {
+        h = batch.hashes[i - 1];
+        dup |= 1u << i;
+      } else {
+        h = flow_hash<B>(batch.keys[i]);
+        emc_.prefetch(h);
+      }
+      batch.hashes[i] = h;
+      batch.pkts[i]->meta.hash = h;
+    }
+    for (uint32_t i = 0; i < n; ++i) {
+      MegaflowEntry* e =
+          (dup >> i) & 1 ? plan[i - 1].flow : emc_.lookup(batch.keys[i], batch.hashes[i]);
+      plan[i] = PacketPlan{e, nullptr};
+      todo |= uint32_t(e == nullptr) << i;
+    }
+    return todo;
   }
 
   // Regroups packets per flow, runs each group's actions once, credits.
