@@ -208,8 +208,11 @@ class OfTableSet {
       std::vector<OfRulePtr> keep;
       keep.reserve(t.index.size() - n);
       if (others < t.index.size()) {
+        // A copy: a lambda may not capture a structured binding before
+        // C++20's P1091, which clang 14 (Debian 12's) lacks.
+        const auto table = id;
         cookies_.for_each_except(cookie, [&](const OfRulePtr& r) {
-          if (r->table_id == id) keep.push_back(r);
+          if (r->table_id == table) keep.push_back(r);
         });
       } else {
         for (const auto& [k, r] : t.index)
