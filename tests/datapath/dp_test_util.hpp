@@ -1,6 +1,9 @@
 // tests/datapath/dp_test_util.hpp — sinks, random frames and random flow
-// tables shared by the datapath tests and benchmarks.
+// tables shared by the datapath tests and benchmarks; a batch of raw frames
+// through a datapath, and the counters two runs of an A/B must share.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <cstdint>
 #include <map>
@@ -8,7 +11,9 @@
 #include <vector>
 
 #include "flowpath/action/executor.hpp"
+#include "flowpath/core/batch.hpp"
 #include "flowpath/core/packet.hpp"
+#include "flowpath/datapath/pmd_stats.hpp"
 #include "flowpath/datapath/table_upcall.hpp"
 #include "flowpath/flow/match.hpp"
 #include "flowpath/parse/parser.hpp"
@@ -107,6 +112,33 @@ inline RecordingSink::Rec reference_outputs(H& handler, const PacketBuffer& orig
   Packet* p = &copy.packet();
   execute_actions(std::span<const DpAction>(r.actions), std::span<Packet*>(&p, 1), sink);
   return sink.rec[p];
+}
+
+/// One datapath batch of raw frames, all received on in_port (the frames'
+/// buffers live until process() returns).
+template <class Dp, class Out>
+void process_frames(Dp& dp, const std::vector<std::vector<uint8_t>>& frames, Out& out,
+                    uint32_t in_port = 1) {
+  std::vector<PacketBuffer> bufs;
+  bufs.reserve(frames.size());
+  Batch b;
+  for (const auto& f : frames) {
+    bufs.emplace_back(f, in_port);
+    b.push(&bufs.back().packet());
+  }
+  dp.process(b, out);
+}
+
+/// The datapath counters that two runs of an A/B (a shortcut on and off)
+/// must agree on.
+inline void expect_same_counters(const PmdStats& a, const PmdStats& b) {
+  EXPECT_EQ(a.packets, b.packets);
+  EXPECT_EQ(a.recirculations, b.recirculations);
+  EXPECT_EQ(a.malformed, b.malformed);
+  EXPECT_EQ(a.emc_hits, b.emc_hits);
+  EXPECT_EQ(a.megaflow_hits, b.megaflow_hits);
+  EXPECT_EQ(a.outputs, b.outputs);
+  EXPECT_EQ(a.action_drops, b.action_drops);
 }
 
 }  // namespace flowpath::test

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../conntrack/ct_support.hpp"
+#include "datapath/dp_test_util.hpp"
 #include "flowpath/datapath/datapath.hpp"
 
 namespace flowpath {
@@ -59,14 +60,7 @@ struct Run {
     dp = std::make_unique<Datapath<Exact>>(up, cfg);
   }
   void send(const std::vector<std::vector<uint8_t>>& frames) {
-    std::vector<PacketBuffer> bufs;
-    bufs.reserve(frames.size());
-    Batch b;
-    for (const auto& f : frames) {
-      bufs.emplace_back(f, 1);
-      b.push(&bufs.back().packet());
-    }
-    dp->process(b, out);
+    test::process_frames(*dp, frames, out);
   }
 };
 
@@ -75,12 +69,7 @@ void expect_same(Run& a, Run& b) {
   EXPECT_EQ(a.out.hashes, b.out.hashes);
   EXPECT_EQ(a.out.drops, b.out.drops);
   EXPECT_EQ(a.up.upcalls, b.up.upcalls);
-  const PmdStats &x = a.dp->stats(), &y = b.dp->stats();
-  EXPECT_EQ(x.packets, y.packets);
-  EXPECT_EQ(x.malformed, y.malformed);
-  EXPECT_EQ(x.emc_hits, y.emc_hits);
-  EXPECT_EQ(x.megaflow_hits, y.megaflow_hits);
-  EXPECT_EQ(x.outputs, y.outputs);
+  test::expect_same_counters(a.dp->stats(), b.dp->stats());
   EXPECT_EQ(a.dp->emc().inserts(), b.dp->emc().inserts());
   EXPECT_EQ(a.dp->megaflows().size(), b.dp->megaflows().size());
   // The dump without its `used:` times (the clock runs).

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../conntrack/ct_support.hpp"
+#include "datapath/dp_test_util.hpp"
 #include "flowpath/datapath/datapath.hpp"
 
 namespace flowpath {
@@ -87,16 +88,7 @@ struct Run {
       cut.resize(14 + 20 + 4);  // the UDP header cut short: malformed
       frames.push_back(cut);
     }
-    for (int r = 0; r < rounds; ++r) {
-      std::vector<PacketBuffer> bufs;
-      bufs.reserve(frames.size());
-      Batch b;
-      for (const auto& f : frames) {
-        bufs.emplace_back(f, 1);
-        b.push(&bufs.back().packet());
-      }
-      dp->process(b, out);
-    }
+    for (int r = 0; r < rounds; ++r) test::process_frames(*dp, frames, out);
   }
   uint64_t reused() const { return dp->recirc().keys_reused; }
 };
@@ -121,15 +113,7 @@ void expect_keys_fresh(const Run& r) {
 void expect_same_as_without(Run& with, Run& without) {
   EXPECT_EQ(with.out.frames, without.out.frames);
   EXPECT_EQ(with.out.drops, without.out.drops);
-  const PmdStats& a = with.dp->stats();
-  const PmdStats& b = without.dp->stats();
-  EXPECT_EQ(a.packets, b.packets);
-  EXPECT_EQ(a.recirculations, b.recirculations);
-  EXPECT_EQ(a.malformed, b.malformed);
-  EXPECT_EQ(a.emc_hits, b.emc_hits);
-  EXPECT_EQ(a.megaflow_hits, b.megaflow_hits);
-  EXPECT_EQ(a.outputs, b.outputs);
-  EXPECT_EQ(a.action_drops, b.action_drops);
+  test::expect_same_counters(with.dp->stats(), without.dp->stats());
   EXPECT_EQ(with.dp->megaflows().size(), without.dp->megaflows().size());
   EXPECT_EQ(with.dp->dpctl_dump_flows().size(), without.dp->dpctl_dump_flows().size());
   EXPECT_EQ(with.dp->recirc().ct_packets, without.dp->recirc().ct_packets);
