@@ -341,7 +341,6 @@ void BM_tse(benchmark::State& state) {
     victim.fill(tcp(src, dst, 1000, 80), in);
     for (int i = 0; i < 4; ++i) dp.process(victim.make(), sink);
     const uint32_t batches = 4'000;
-    const double hz = tsc_per_second();
     Samples before, during;
     for (uint32_t i = 0; i < batches; ++i) before.add(timed(dp, victim.make(), sink));
     // Attack keys: each field equal to the allowed value but for one bit

@@ -10,8 +10,9 @@
 // and applied (*echo*: what SwitchDb then skips, switch_db.hpp).  Wall-clock figures on a loaded
 // machine are noise; the stable measure is callgrind's instruction count per add, the difference of
 // two runs (40 adds minus 20, divided by 20: adds 21..40, without the setup):
-//   for m in 20 40; do valgrind --tool=callgrind --callgrind-out-file=cg.$m \
-//     build/bench/ovsdb_change_cost 20 $m; done
+//   for m in 20 40; do
+//     valgrind --tool=callgrind --callgrind-out-file=cg.$m build/bench/ovsdb_change_cost 20 $m
+//   done
 //   callgrind_annotate --inclusive=yes cg.$m | grep -E 'Session::on_bytes\(|to_switch_config\('
 // (the inclusive counts of Session::on_bytes — framing, parse, replica —
 // and to_switch_config; docs/ovsdb.md, "Cost").
