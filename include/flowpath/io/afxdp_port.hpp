@@ -99,7 +99,7 @@ inline uint32_t interface_rx_queues(const std::string& ifname) {
 class AfxdpPort {
  public:
   struct Config {
-    std::string ifname;
+    std::string ifname{};
     XdpMode mode = XdpMode::kAuto;
     bool zero_copy = true;  // try zero-copy binding first
     uint32_t queues = 0;    // 0 = every receive queue of the interface
@@ -108,7 +108,7 @@ class AfxdpPort {
     bool mount_bpffs = false;  // only libxdp's dispatcher needs bpffs
     /// Set: loads this port's XDP program instead of XskProgram's own,
     /// returning (program fd, XSKMAP fd) (the XDP fast path's loader).
-    std::function<std::pair<int, int>(const std::string&, uint32_t)> load_program;
+    std::function<std::pair<int, int>(const std::string&, uint32_t)> load_program{};
     /// false: the fill rings stay empty until the first rx_burst, so the
     /// port can be opened on a thread other than the one polling its Umem.
     bool fill_on_open = true;
