@@ -64,6 +64,27 @@ TEST(PipelineFields, LoadAndSetFieldWriteRegisters) {
   EXPECT_EQ(format_actions(f.actions), "load:0x3->NXM_NX_REG6[16..31],set_field:0x5/0xff->reg7");
 }
 
+// move:'s errors name the whole argument, then the subfield's reason.  A
+// NUL byte in the text cuts Error::what() short (the fuzzer found it): the
+// error must still be an Error naming the input, never an out_of_range.
+TEST(PipelineFields, MoveErrorsNameTheArgumentEvenWithANulByte) {
+  try {
+    parse_flow("ip actions=move:NXM_NX_REG0[0..3]->nosuch[]");
+    FAIL() << "accepted an unknown field";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "NXM_NX_REG0[0..3]->nosuch[]: unknown field `nosuch'");
+  }
+  std::string text = "actions=move:X";
+  text += '\0';
+  text += "Y->reg0";
+  EXPECT_THROW(parse_flow(text), Error);
+  try {
+    parse_flow(text);
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("X", 0), 0u) << e.what();
+  }
+}
+
 TEST(PipelineFields, CtStateFormsAsOvsPrintsThem) {
   EXPECT_EQ(format_match(parse_match("ct_state=+trk+new-inv")), "ct_state=+new-inv+trk");
   EXPECT_EQ(format_match(parse_match("ct_state=0x21")), "ct_state=new|trk");

@@ -98,8 +98,11 @@ inline OfAction parse_move(std::string_view arg, std::string_view /*tok*/) {
     a.src = parse_subfield(trim(arg.substr(0, arrow)));
     a.dst = parse_subfield(trim(arg.substr(arrow + 2)));
   } catch (const Error& e) {  // OVS names the whole argument
-    std::string m = e.what();
-    throw Error(std::string(arg) + m.substr(m.find(": ")));
+    // The reason follows the subfield's own text and ": ".  what() stops at
+    // a NUL byte, so text with one in the subfield may have no ": " left.
+    const std::string m = e.what();
+    const size_t colon = m.find(": ");
+    throw Error(std::string(arg) + (colon == std::string::npos ? ": " + m : m.substr(colon)));
   }
   if (a.src.n_bits != a.dst.n_bits)
     throw Error(std::string(arg) + ": source field is " + std::to_string(a.src.n_bits) +
