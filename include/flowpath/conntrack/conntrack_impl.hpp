@@ -2,6 +2,8 @@
 // (internal; include conntrack.hpp).  Thread-safety: see conntrack.hpp.
 #pragma once
 
+#include <cstddef>
+
 #include "flowpath/conntrack/conntrack.hpp"
 
 namespace flowpath::ct {
@@ -91,7 +93,8 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
         // match them (a fresh slot's all-zero key is a real one: IPv4
         // protocol 0 from 0.0.0.0 to 0.0.0.0 in zone 0): the sentinel's
         // ports/zone/protocol word, which no key has, goes there.
-        std::memset(reinterpret_cast<char*>(&x[i].key) + 32, 0xff, 8);
+        static_assert(offsetof(ConnKey, v6) + 1 - offsetof(ConnKey, sport) == 8);
+        std::memset(reinterpret_cast<char*>(&x[i].key) + offsetof(ConnKey, sport), 0xff, 8);
       }
     }
     for (size_t i = 0; i < n; ++i)
