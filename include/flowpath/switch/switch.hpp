@@ -304,6 +304,8 @@ class Switch {
   std::unique_ptr<Umem> take_spare();
   void retire_port(const std::string& name, std::vector<std::unique_ptr<SwitchPort>>& closing,
                    std::vector<uint32_t>& numbers);
+  static bool reopens_a_closing_device(const ConfigDiff& d,
+                                       const std::vector<std::unique_ptr<SwitchPort>>& closing);
   void add_port(const std::string& bridge, const PortConfig& pc, ApplyResult& r);
   /// Runs fn with every PMD paused between two batches (bridge list changes).
   template <typename Fn>

@@ -45,6 +45,21 @@ inline ApplyResult Switch::apply(SwitchConfig want, int fence_timeout_ms) {
   std::vector<std::unique_ptr<SwitchPort>> closing;
   std::vector<uint32_t> numbers;
   for (const auto& name : d.remove_ports) retire_port(name, closing, numbers);
+  // A device removed and added again in this change (a port moved between
+  // bridges, or re-typed) must be closed before it opens: its close detaches
+  // XDP from the device, and would take the new port's program with it
+  // (the steering program is one, shared).  So a fence of its own first,
+  // then the closes queued, and add_port's wait_closed waits for them.
+  if (reopens_a_closing_device(d, closing)) {
+    if (wait_pmds_past(of_.generation(), fence_timeout_ms)) {
+      for (auto& p : closing) closer_.close_later(std::move(p));
+      for (uint32_t n : numbers) of_.free_dp_port(n);
+    } else {
+      for (auto& p : closing) graveyard_.push_back(std::move(p));
+    }
+    closing.clear();
+    numbers.clear();
+  }
   if (!d.remove_bridges.empty() || !d.add_bridges.empty())
     with_pmds_paused([&] {
       for (const auto& b : d.remove_bridges) of_.remove_bridge(b);
@@ -91,6 +106,18 @@ inline ApplyResult Switch::apply(SwitchConfig want, int fence_timeout_ms) {
     for (auto& p : closing) graveyard_.push_back(std::move(p));
   }
   return r;
+}
+
+inline bool Switch::reopens_a_closing_device(
+    const ConfigDiff& d, const std::vector<std::unique_ptr<SwitchPort>>& closing) {
+  for (const auto& [bridge, pc] : d.add_ports) {
+    if (pc.type == PortType::kPatch) continue;
+    auto ifname = pc.options.find("ifname");
+    const std::string& dev = ifname != pc.options.end() ? ifname->second : pc.name;
+    for (const auto& p : closing)
+      if (p->device() == dev) return true;
+  }
+  return false;
 }
 
 inline void Switch::retire_port(const std::string& name,
