@@ -35,6 +35,8 @@
 #include <map>
 #include <string>
 
+#include "flowpath/switch/netlink_msg.hpp"
+
 namespace flowpath {
 
 /// The counters ovs-vswitchd writes in Interface statistics (the kernel's
@@ -179,7 +181,7 @@ bool rtnl_getlink(const std::string& name, F&& f) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     int left = int(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); nlmsg_fits(h, left); h = NLMSG_NEXT(h, left)) {
       if (h->nlmsg_seq != req.h.nlmsg_seq) continue;  // a stale answer
       if (h->nlmsg_type == NLMSG_DONE) return true;
       if (h->nlmsg_type == NLMSG_ERROR) return false;  // e.g. ENODEV: no such device

@@ -31,6 +31,8 @@
 #include <map>
 #include <string>
 
+#include "flowpath/switch/netlink_msg.hpp"
+
 namespace flowpath {
 
 /// Carrier changes of the namespace's devices, as ovs-vswitchd counts
@@ -81,7 +83,7 @@ class LinkWatch {
       }
       if (n <= 0) return complete;  // EAGAIN: drained
       int left = int(n);
-      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); nlmsg_fits(h, left); h = NLMSG_NEXT(h, left)) {
         if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) continue;
         if (h->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg))) continue;
         const auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
