@@ -4,7 +4,10 @@
 # ClassifierV2::lookup (single) or ::lookup_batch (batch) collected.
 # Usage: bench/classify/callgrind.sh BUILD_DIR SET single|batch
 #   BUILD_DIR: a build with the classify_lookup_loop target; valgrind has no
-#   AVX-512, so configure it with -DFLOWPATH_ARCH_FLAGS=-march=x86-64-v3.
+#   AVX-512, so configure it with
+#   -DFLOWPATH_ARCH_FLAGS="-march=x86-64-v3;-maes;-mpclmul" (without AES and
+#   CLMUL, Highway's static target is SSSE3, not AVX2, and the trees' leaf
+#   compare, simd::range_hits, runs its scalar twin).
 # Prints "SET MODE Ir N D1 N LL N" (per lookup; D1/LL: read + write misses
 # of callgrind's simulated caches: 48 KB D1, 1 MB LL, as the rounds in
 # docs/classifier.md; its own guess of the LL here was 512 MB).

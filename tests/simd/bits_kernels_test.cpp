@@ -1,5 +1,5 @@
-// simd::count_le16 and simd::and_rows8: every variant the compile flags
-// allow against the scalar twin, on random data, boundary values and
+// simd::count_le16, simd::and_rows8 and simd::ge7: every variant the
+// compile flags allow against the scalar twin, on random data, boundary values and
 // exact-size buffers (ASan sees any read past the inputs).  Built again per
 // ISA level (tests.cmake).
 #include "flowpath/simd/bits_kernels.hpp"
@@ -96,6 +96,60 @@ TEST(AndRows8, EveryVariantMatchesTheScalarTwin) {
     same(flowpath::simd::and_rows8_avx512(rows, n, off, got));
 #endif
   }
+}
+
+// ge7 reads eight lanes of x, d and t; the eighth of d and t is the
+// caller's (a node's next field) and must not change the result.
+TEST(Ge7, EveryVariantMatchesTheScalarTwin) {
+  std::mt19937_64 rng(7);
+  const uint32_t edge[] = {0, 1, 0x7fffffffu, 0x80000000u, 0xfffffffeu, 0xffffffffu};
+  auto value = [&] {
+    return rng() % 3 == 0 ? edge[rng() % 6] : static_cast<uint32_t>(rng() >> (rng() % 33));
+  };
+  for (int round = 0; round < 20000; ++round) {
+    auto x = std::make_unique<uint32_t[]>(8);  // exact sizes: ASan sees an over-read
+    auto t = std::make_unique<uint32_t[]>(8);
+    auto d = std::make_unique<uint8_t[]>(8);
+    for (int i = 0; i < 8; ++i) x[i] = value();
+    for (int j = 0; j < 8; ++j) {
+      d[j] = static_cast<uint8_t>(j < 7 ? rng() % 8 : rng() % 256);
+      uint32_t xv = x[d[j] % 8];
+      switch (rng() % 5) {  // at, just above and below the key's value, 0, anything
+        case 0: t[j] = xv; break;
+        case 1: t[j] = xv + 1; break;
+        case 2: t[j] = xv - 1; break;
+        case 3: t[j] = 0; break;
+        default: t[j] = value();
+      }
+    }
+    uint32_t want = 0;
+    for (int j = 0; j < 7; ++j) want |= uint32_t{x[d[j]] >= t[j]} << j;
+    ASSERT_EQ(flowpath::simd::ge7_scalar(x.get(), d.get(), t.get()), want);
+    EXPECT_EQ(flowpath::simd::ge7(x.get(), d.get(), t.get()), want);
+#if defined(__AVX2__)
+    EXPECT_EQ(flowpath::simd::ge7_avx2(x.get(), d.get(), t.get()), want);
+#endif
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+    EXPECT_EQ(flowpath::simd::ge7_avx512(x.get(), d.get(), t.get()), want);
+#endif
+  }
+}
+
+TEST(Ge7, EachTestHasItsOwnBit) {
+  uint32_t x[8] = {10, 20, 30, 40, 50, 60, 70, 80};
+  uint8_t d[8] = {0, 1, 2, 3, 4, 5, 6, 0xff};
+  uint32_t t[8];
+  for (uint32_t j = 0; j < 7; ++j) {
+    for (uint32_t i = 0; i < 8; ++i) t[i] = 0xffffffffu;  // every test fails...
+    t[j] = x[j];                                           // ...but test j
+    t[7] = 0;
+    EXPECT_EQ(flowpath::simd::ge7(x, d, t), 1u << j) << "test " << j;
+    t[j] = x[j] + 1;
+    EXPECT_EQ(flowpath::simd::ge7(x, d, t), 0u) << "test " << j;
+  }
+  uint8_t same[8] = {3, 3, 3, 3, 3, 3, 3, 3};  // one dimension for all seven
+  for (uint32_t i = 0; i < 8; ++i) t[i] = 35 + i;
+  EXPECT_EQ(flowpath::simd::ge7(x, same, t), 0x3fu);  // 40 >= 35..40, not >= 41
 }
 
 }  // namespace bits_kernels_test

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "flowpath/classify/huge_pages.hpp"
 #include "flowpath/classify/split_dims.hpp"
 #include "flowpath/flow/flow_key.hpp"
+#include "flowpath/simd/bits_kernels.hpp"
 
 namespace flowpath::classify_detail {
 
@@ -81,6 +83,10 @@ struct alignas(64) SplitNode {
   };
 };
 static_assert(sizeof(SplitNode) == 64);
+// simd::ge7 reads eight lanes of t and of d (path()).
+static_assert(offsetof(SplitNode, d) == offsetof(SplitNode, t) + 7 * sizeof(uint32_t));
+static_assert(offsetof(SplitNode, leaf) == offsetof(SplitNode, d) + 7);
+static_assert(kSplitMaxDims == 8);
 /// What a leaf scan reads of a leaf (SplitNode's fields of the same names),
 /// for a direct leaf made from its parent.
 struct SplitLeaf {
@@ -125,11 +131,10 @@ struct SplitTree {
     return m.count >> (3 * p) & 7;
   }
   /// The path (0..7) of m's seven tests for x.
+  /// x: kSplitMaxDims values (simd::ge7 reads all eight lanes of x, of
+  /// m.t and of m.d: t is followed by d, d by the leaf flag).
   static uint32_t path(const SplitNode& m, const uint32_t* x) noexcept {
-    uint32_t b0 = x[m.d[0]] >= m.t[0], b1 = x[m.d[1]] >= m.t[1], b2 = x[m.d[2]] >= m.t[2];
-    uint32_t b3 = x[m.d[3]] >= m.t[3], b4 = x[m.d[4]] >= m.t[4], b5 = x[m.d[5]] >= m.t[5];
-    uint32_t b6 = x[m.d[6]] >= m.t[6];
-    return kWidePath[b0 | b1 << 1 | b2 << 2 | b3 << 3 | b4 << 4 | b5 << 5 | b6 << 6];
+    return kWidePath[simd::ge7(x, m.d, m.t)];
   }
   /// Inner node m's direct leaf i (head bit i set): what the scan needs
   /// (its best rank read from its entries).

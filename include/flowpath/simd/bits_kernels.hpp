@@ -1,9 +1,12 @@
 // flowpath/simd/bits_kernels.hpp — the two kernels of the bit-vector rule
 // index (classify/rule_bits.hpp): how many of 16 uint32 keys are <= x (a
-// step of its 16-way search tree), and the AND of 8-word slices of n rows.
+// step of its 16-way search tree), and the AND of 8-word slices of n rows;
+// and the decision trees' wide-node step (classify/split_tree.hpp): seven
+// tests x[d[j]] >= t[j] at once.
 //
 // Usage:  uint32_t c = simd::count_le16(keys, x);            // keys[0..16), 0..16
 //         uint32_t nz = simd::and_rows8(rows, n, off, acc);  // acc[j], bit j: acc[j] != 0
+//         uint32_t m = simd::ge7(x, d, t);                   // bit j: x[d[j]] >= t[j]
 //
 // Contract.  count_le16 reads exactly keys[0..16) (any alignment), unsigned
 // compare.  and_rows8 reads rows[d][off..off + 8) for d < n (n >= 1, any
@@ -12,9 +15,17 @@
 // (AVX-512F, AVX2, else scalar); the others stay callable for the per-ISA
 // tests.
 //
+// ge7: x[0..8), d[0..8) and t[0..8) are read (the eighth lane of d and t
+// is read and ignored, so the caller's arrays must have it: SplitNode's t
+// is followed by d, its d by the leaf flag); every d[j] (j < 7) must be
+// < 8; unsigned compare; bits 0..6 only.
+//
 // Cost: count_le16: AVX-512 one load, compare into a mask, popcount; AVX2
 // two loads, max/compare pairs, movemasks; scalar 16 compares.  and_rows8:
 // one (AVX-512) or two (AVX2) vector loads and ANDs per row, scalar 8.
+// ge7: a widening load of d, one permute of x, a compare (AVX-512VL into a
+// mask; AVX2 max + equal + movemask): about 6 instructions for the scalar
+// twin's ~35.
 //
 // Thread-safety: stateless functions.
 #pragma once
@@ -119,6 +130,46 @@ inline uint32_t and_rows8(const uint64_t* const* rows, uint32_t n, uint32_t off,
   return and_rows8_avx2(rows, n, off, acc);
 #else
   return and_rows8_scalar(rows, n, off, acc);
+#endif
+}
+
+/// The reference: bit j set when x[d[j]] >= t[j] (unsigned), j < 7.
+inline uint32_t ge7_scalar(const uint32_t* x, const uint8_t* d, const uint32_t* t) noexcept {
+  uint32_t m = 0;
+  for (uint32_t j = 0; j < 7; ++j) m |= uint32_t{x[d[j]] >= t[j]} << j;
+  return m;
+}
+
+#if defined(__AVX2__)
+/// The key's values in the tests' order by one permute (vpermd uses the
+/// low 3 bits of each index); x >= t exactly when max(x, t) == x.
+inline uint32_t ge7_avx2(const uint32_t* x, const uint8_t* d, const uint32_t* t) noexcept {
+  __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(d)));
+  __m256i xs = _mm256_permutevar8x32_epi32(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)), idx);
+  __m256i tv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t));
+  __m256i ge = _mm256_cmpeq_epi32(_mm256_max_epu32(xs, tv), xs);
+  return static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(ge))) & 0x7fu;
+}
+#endif
+
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+inline uint32_t ge7_avx512(const uint32_t* x, const uint8_t* d, const uint32_t* t) noexcept {
+  __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(d)));
+  __m256i xs = _mm256_permutexvar_epi32(
+      idx, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
+  __m256i tv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t));
+  return static_cast<uint32_t>(_mm256_cmpge_epu32_mask(xs, tv)) & 0x7fu;
+}
+#endif
+
+inline uint32_t ge7(const uint32_t* x, const uint8_t* d, const uint32_t* t) noexcept {
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+  return ge7_avx512(x, d, t);
+#elif defined(__AVX2__)
+  return ge7_avx2(x, d, t);
+#else
+  return ge7_scalar(x, d, t);
 #endif
 }
 
