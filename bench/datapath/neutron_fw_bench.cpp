@@ -24,9 +24,10 @@
 // Counters: ns_per_pkt, passes per packet, and the packets lost (an error).
 //
 // Callgrind A/B (instructions per packet, no timer):
-//   neutron_fw_bench --fixed CASE CONNS BATCHES
+//   neutron_fw_bench --fixed CASE CONNS BATCHES [WARM]
 // runs CASE (plain, fw_udp, fw_udp_rpl, fw_tcp) for BATCHES batches in
-// measured_batch() only, so
+// measured_batch() only (after WARM uncounted batches: with 20000 the EMC
+// holds every connection's two passes, as in the e2e's runs), so
 //   valgrind --tool=callgrind --collect-atstart=no
 //       --toggle-collect='*measured_batch*' neutron_fw_bench --fixed fw_udp 1 20000
 // reports the datapath's instructions (the leading `*`: the function is in
@@ -142,6 +143,22 @@ struct CountingSink {
   void drop(fp::Packet&) noexcept { ++drops; }
 };
 
+// FW_BENCH_EMC=0 turns the EMC off, FW_BENCH_EMC=N inserts 1 in N
+// megaflow hits (default 100, as OVS's emc-insert-inv-prob): A/B runs.
+fp::DatapathConfig dp_config() {
+  fp::DatapathConfig cfg;
+  if (const char* e = std::getenv("FW_BENCH_EMC")) {
+    char* end = nullptr;
+    const unsigned long n = std::strtoul(e, &end, 10);
+    if (!*e || *end || n > 1'000'000)
+      throw std::runtime_error(std::string("FW_BENCH_EMC='") + e +
+                               "': not a number from 0 (EMC off) to 1000000");
+    cfg.emc_enabled = n != 0;
+    if (n) cfg.emc.insert_inv_prob = uint32_t(n);
+  }
+  return cfg;
+}
+
 // A switch with its connections set up; batch() sends the next 32 packets.
 class Bench {
  public:
@@ -149,7 +166,7 @@ class Bench {
       : case_(c),
         conns_(conns),
         of_(fp::SwitchConfig::parse(config_text(c != Case::kPlain))),
-        dp_(of_) {
+        dp_(of_, dp_config()) {
     vm1_ = of_.find_port("vm1")->dp_port;
     eth2_ = of_.find_port("eth2")->dp_port;
     sink_.eth2 = eth2_;
@@ -184,6 +201,12 @@ class Bench {
     dp_.process(b, sink_);
   }
 
+  void warm(uint64_t batches) noexcept {
+    for (uint64_t i = 0; i < batches; ++i) batch();
+    sink_.outputs = sink_.drops = 0;
+    dp_.pmd_stats_clear();
+  }
+
   const CountingSink& sink() const { return sink_; }
   const fp::PmdStats& stats() const { return dp_.stats(); }
   std::string dump_flows() const { return dp_.dpctl_dump_flows(); }
@@ -215,6 +238,7 @@ void run(benchmark::State& state, Case c) {
     state.SkipWithError(e.what());
     return;
   }
+  if (state.range(1)) b->warm(uint64_t(state.range(1)));
   for (auto _ : state) b->batch();
   const double pkts = double(state.iterations()) * fp::kBatchSize;
   if (b->sink().outputs != uint64_t(pkts)) state.SkipWithError("packets lost (not out on eth2)");
@@ -232,41 +256,70 @@ void BM_FwTcp(benchmark::State& s) { run(s, Case::kFwTcp); }
 
 }  // namespace
 
-BENCHMARK(BM_Plain)->Name("plain")->Arg(1)->Arg(1000);
-BENCHMARK(BM_FwUdp)->Name("fw_udp")->Arg(1)->Arg(1000);
-BENCHMARK(BM_FwUdpReply)->Name("fw_udp_rpl")->Arg(1)->Arg(1000);
-BENCHMARK(BM_FwTcp)->Name("fw_tcp")->Arg(1)->Arg(1000);
+// Args: connections, warm-up batches before the timed loop (0: only the
+// constructor's four; 20000: every connection's passes are in the EMC
+// before timing starts, as in the e2e's runs of seconds).
+void fw_args(benchmark::internal::Benchmark* b) {
+  b->Args({1, 0})->Args({1000, 0})->Args({1000, 20000});
+}
+BENCHMARK(BM_Plain)->Name("plain")->Apply(fw_args);
+BENCHMARK(BM_FwUdp)->Name("fw_udp")->Apply(fw_args);
+BENCHMARK(BM_FwUdpReply)->Name("fw_udp_rpl")->Apply(fw_args);
+BENCHMARK(BM_FwTcp)->Name("fw_tcp")->Apply(fw_args);
 
 // The region callgrind counts (--toggle-collect='*measured_batch*').
 __attribute__((noinline)) void measured_batch(Bench& b) { b.batch(); }
 
+int fixed_main(int argc, char** argv);
+
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "--fixed") {
-    if (argc != 5) {
-      std::fprintf(stderr, "usage: %s --fixed plain|fw_udp|fw_udp_rpl|fw_tcp CONNS BATCHES\n",
-                   argv[0]);
+    try {
+      return fixed_main(argc, argv);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
       return 2;
     }
-    const std::string name = argv[2];
-    Case c = name == "plain"        ? Case::kPlain
-             : name == "fw_udp"     ? Case::kFwUdp
-             : name == "fw_udp_rpl" ? Case::kFwUdpReply
-             : name == "fw_tcp"     ? Case::kFwTcp
-                                : throw std::runtime_error("--fixed: unknown case '" + name + "'");
-    Bench b(c, uint32_t(std::strtoul(argv[3], nullptr, 10)));
-    const uint64_t batches = std::strtoull(argv[4], nullptr, 10);
-    for (uint64_t i = 0; i < batches; ++i) measured_batch(b);
-    const uint64_t pkts = batches * fp::kBatchSize;
-    std::printf("%s/%s: %llu packets, %llu out on eth2, %llu dropped, %.2f passes/packet\n",
-                name.c_str(), argv[3], (unsigned long long)pkts,
-                (unsigned long long)b.sink().outputs, (unsigned long long)b.sink().drops,
-                double(b.stats().packets + b.stats().recirculations) / double(b.stats().packets));
-    if (std::getenv("FW_BENCH_DUMP")) std::printf("%s", b.dump_flows().c_str());
-    return b.sink().outputs == pkts ? 0 : 1;
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
+}
+
+// --fixed CASE CONNS BATCHES [WARM]: the callgrind mode (see the top).
+int fixed_main(int argc, char** argv) {
+  if (argc != 5 && argc != 6) {
+    std::fprintf(stderr, "usage: %s --fixed plain|fw_udp|fw_udp_rpl|fw_tcp CONNS BATCHES [WARM]\n",
+                 argv[0]);
+    return 2;
+  }
+  const std::string name = argv[2];
+  Case c = name == "plain"        ? Case::kPlain
+           : name == "fw_udp"     ? Case::kFwUdp
+           : name == "fw_udp_rpl" ? Case::kFwUdpReply
+           : name == "fw_tcp"     ? Case::kFwTcp
+                              : throw std::runtime_error("--fixed: unknown case '" + name + "'");
+  Bench b(c, uint32_t(std::strtoul(argv[3], nullptr, 10)));  // throws on a bad FW_BENCH_EMC
+  const uint64_t batches = std::strtoull(argv[4], nullptr, 10);
+  // WARM more batches first, outside the counted region and the counters:
+  // the EMC inserts 1 in 100 megaflow hits, so at 1,000 connections it
+  // fills only after some hundred packets per connection and pass (the
+  // e2e's runs of seconds are in that state; 500 batches are 16 packets
+  // per connection, mostly megaflow lookups).
+  if (argc == 6) b.warm(std::strtoull(argv[5], nullptr, 10));
+  for (uint64_t i = 0; i < batches; ++i) measured_batch(b);
+  const uint64_t pkts = batches * fp::kBatchSize;
+  std::printf("%s/%s: %llu packets, %llu out on eth2, %llu dropped, %.2f passes/packet\n",
+              name.c_str(), argv[3], (unsigned long long)pkts, (unsigned long long)b.sink().outputs,
+              (unsigned long long)b.sink().drops,
+              double(b.stats().packets + b.stats().recirculations) / double(b.stats().packets));
+  // Where the passes were classified (the EMC's warm-up shows here).
+  std::printf("  lookups %llu: emc hits %llu, megaflow hits %llu (%llu subtables probed)\n",
+              (unsigned long long)(b.stats().packets + b.stats().recirculations),
+              (unsigned long long)b.stats().emc_hits, (unsigned long long)b.stats().megaflow_hits,
+              (unsigned long long)b.stats().subtable_lookups);
+  if (std::getenv("FW_BENCH_DUMP")) std::printf("%s", b.dump_flows().c_str());
+  return b.sink().outputs == pkts ? 0 : 1;
 }
