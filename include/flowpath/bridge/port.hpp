@@ -82,6 +82,11 @@ struct PortConfig {
     if (vlan_mode) return *vlan_mode;
     return tag ? VlanMode::kAccess : VlanMode::kTrunk;
   }
+  /// The kernel device the port opens: options:ifname, else its name.
+  const std::string& device() const noexcept {
+    auto it = options.find("ifname");
+    return it != options.end() ? it->second : name;
+  }
   bool trunks_vlan(uint16_t vid) const noexcept {
     if (trunks.empty()) return true;
     for (uint16_t t : trunks)

@@ -112,10 +112,8 @@ inline bool Switch::reopens_a_closing_device(
     const ConfigDiff& d, const std::vector<std::unique_ptr<SwitchPort>>& closing) {
   for (const auto& [bridge, pc] : d.add_ports) {
     if (pc.type == PortType::kPatch) continue;
-    auto ifname = pc.options.find("ifname");
-    const std::string& dev = ifname != pc.options.end() ? ifname->second : pc.name;
     for (const auto& p : closing)
-      if (p->device() == dev) return true;
+      if (p->device() == pc.device()) return true;
   }
   return false;
 }
@@ -146,8 +144,7 @@ inline void Switch::add_port(const std::string& bridge, const PortConfig& pc, Ap
     of_.add_port(bridge, pc, 0);
     return;
   }
-  auto ifname = pc.options.find("ifname");
-  closer_.wait_closed(ifname != pc.options.end() ? ifname->second : pc.name);  // re-added
+  closer_.wait_closed(pc.device());  // re-added
   uint32_t dp = of_.reserve_dp_port();
   std::unique_ptr<SwitchPort> sp;
   try {
@@ -170,8 +167,7 @@ inline std::unique_ptr<SwitchPort> Switch::open_port(const PortConfig& c, uint32
   switch (opt_.memory_ports && c.type != PortType::kPcap ? PortType::kMemory : c.type) {
     case PortType::kAfxdp: {
       AfxdpPort::Config ac;
-      auto it = c.options.find("ifname");
-      ac.ifname = it != c.options.end() ? it->second : c.name;
+      ac.ifname = c.device();
       ac.mode = opt_.xdp_mode;
       auto fast = c.options.find("xdp-fast");
       bool use_fast = xdp_ && (fast == c.options.end() || fast->second != "false");

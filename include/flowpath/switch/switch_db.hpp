@@ -228,7 +228,7 @@ class SwitchDb {
     const PortConfig* pc = sw_.config().find_port(port);
     if (!pc) return st;
     if (pc->type == PortType::kPatch) return patch_state(iface);
-    const std::string dev = device_name(*pc);
+    const std::string dev = pc->device();
     ++devices_read_;
     LinkInfo ds = read_link_unlocked(dev);
     if (!ds.found) return st;
@@ -312,10 +312,6 @@ class SwitchDb {
     }
     constants_written_ = std::move(seen);
   }
-  static std::string device_name(const PortConfig& pc) {
-    auto it = pc.options.find("ifname");
-    return it != pc.options.end() ? it->second : pc.name;
-  }
   // Interface statistics as ovs-vswitchd's netdev-linux reports them: the
   // kernel's counters of the device; for an internal port (a TAP device)
   // swapped, since what the kernel receives from the TAP the switch sent
@@ -348,7 +344,7 @@ class SwitchDb {
                                  {"tx_bytes", n(bp->patch_tx->bytes)}});
         continue;
       }
-      auto l = links.find(device_name(*pc));
+      auto l = links.find(pc->device());
       if (l == links.end() || !l->second.has_stats) continue;
       LinkStats k = l->second.stats;
       if (pc->type == PortType::kInternal) {
