@@ -304,6 +304,10 @@ class Switch {
   std::unique_ptr<Umem> take_spare();
   void retire_port(const std::string& name, std::vector<std::unique_ptr<SwitchPort>>& closing,
                    std::vector<uint32_t>& numbers);
+  /// After the fence (fenced) or its timeout: the retired ports to the
+  /// closer and their numbers to the free list, or both kept for good.
+  void release_retired(bool fenced, std::vector<std::unique_ptr<SwitchPort>>& closing,
+                       std::vector<uint32_t>& numbers);
   static bool reopens_a_closing_device(const ConfigDiff& d,
                                        const std::vector<std::unique_ptr<SwitchPort>>& closing);
   void add_port(const std::string& bridge, const PortConfig& pc, ApplyResult& r);

@@ -50,16 +50,8 @@ inline ApplyResult Switch::apply(SwitchConfig want, int fence_timeout_ms) {
   // XDP from the device, and would take the new port's program with it
   // (the steering program is one, shared).  So a fence of its own first,
   // then the closes queued, and add_port's wait_closed waits for them.
-  if (reopens_a_closing_device(d, closing)) {
-    if (wait_pmds_past(of_.generation(), fence_timeout_ms)) {
-      for (auto& p : closing) closer_.close_later(std::move(p));
-      for (uint32_t n : numbers) of_.free_dp_port(n);
-    } else {
-      for (auto& p : closing) graveyard_.push_back(std::move(p));
-    }
-    closing.clear();
-    numbers.clear();
-  }
+  if (reopens_a_closing_device(d, closing))
+    release_retired(wait_pmds_past(of_.generation(), fence_timeout_ms), closing, numbers);
   if (!d.remove_bridges.empty() || !d.add_bridges.empty())
     with_pmds_paused([&] {
       for (const auto& b : d.remove_bridges) of_.remove_bridge(b);
@@ -93,19 +85,27 @@ inline ApplyResult Switch::apply(SwitchConfig want, int fence_timeout_ms) {
   r.opened_ns = steady_now_ns();
   r.in_effect = wait_pmds_past(r.generation, fence_timeout_ms);
   r.fenced_ns = steady_now_ns();
-  if (r.in_effect) {
+  release_retired(r.in_effect, closing, numbers);
+  if (r.in_effect)
+    for (auto& p : pmds_) p->reclaim();
+  return r;
+}
+
+inline void Switch::release_retired(bool fenced, std::vector<std::unique_ptr<SwitchPort>>& closing,
+                                    std::vector<uint32_t>& numbers) {
+  if (fenced) {
     // In effect: no PMD holds the removed ports.  Their devices close on
     // the closer's thread (XDP detached, TAP deleted), so the caller's
     // write-back (cur_cfg) does not wait for that kernel work.
     for (auto& p : closing) closer_.close_later(std::move(p));
     for (uint32_t n : numbers) of_.free_dp_port(n);
-    for (auto& p : pmds_) p->reclaim();
   } else {
     // A stalled PMD may still hold a pointer: keep the ports (closed with
     // the switch) and their numbers (never reused).
     for (auto& p : closing) graveyard_.push_back(std::move(p));
   }
-  return r;
+  closing.clear();
+  numbers.clear();
 }
 
 inline bool Switch::reopens_a_closing_device(
