@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -36,6 +37,15 @@ std::string check_stream(const std::map<uint32_t, int>& seen, uint32_t sent) {
       return "frame " + std::to_string(s) + " arrived " + std::to_string(it->second) + " times";
   }
   return "";
+}
+
+// The number a 64-byte test frame (test::udp_frame with this tag) carries.
+std::optional<uint32_t> frame_number(const Packet& p, uint8_t tag) {
+  const uint8_t* d = p.data();
+  if (p.size() != 64 || d[12] != 0x08 || d[42] != tag) return std::nullopt;
+  uint32_t s;
+  std::memcpy(&s, d + 46, 4);
+  return s;
 }
 
 TEST(StreamCheck, CatchesAGapAndADouble) {  // the checker can fail
@@ -89,12 +99,7 @@ class SystemPortMove : public ::testing::Test {
         b.clear();
         if (rx.rx_burst(b)) quiet_since = std::chrono::steady_clock::now();
         for (Packet* p : b) {
-          const uint8_t* d = p->data();
-          if (p->size() == 64 && d[12] == 0x08 && d[42] == 0xfe) {
-            uint32_t s;
-            std::memcpy(&s, d + 46, 4);
-            ++seen[s];
-          }
+          if (auto s = frame_number(*p, 0xfe)) ++seen[*s];
           rx.release(*p);
         }
         if (b.count == 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
@@ -207,12 +212,7 @@ size_t frames_through() {
     b.clear();
     rx.rx_burst(b);
     for (Packet* p : b) {
-      const uint8_t* d = p->data();
-      if (p->size() == 64 && d[12] == 0x08 && d[42] == 0xfd) {
-        uint32_t s;
-        std::memcpy(&s, d + 46, 4);
-        seen.insert(s);
-      }
+      if (auto s = frame_number(*p, 0xfd)) seen.insert(*s);
       rx.release(*p);
     }
     if (b.count == 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
