@@ -165,6 +165,35 @@ TEST_F(CtDatapath, SecondPassHitsTheMegaflowCache) {
   EXPECT_NE(dp_.pmd_stats_show().find("avg. datapath passes per packet: 2.00"), std::string::npos);
 }
 
+// process(batch, sink, now_ms): every pass of the batch runs at the time the
+// caller read (a PMD reads the clock once per pass), not at the clock's.
+TEST_F(CtDatapath, ABatchRunsAtTheTimeItIsGiven) {
+  PacketBuffer buf(tcp(kA, kB, 1000, 80, kSyn, 100, 0), dp("a"));
+  Batch b;
+  b.push(&buf.packet());
+  Sink s;
+  dp_.process(b, s, 31'000);  // the clock still says 1,000
+  ASSERT_EQ(s.ports(), std::vector<uint32_t>{dp("b")});
+  ASSERT_EQ(dp_.stats().recirculations, 1u);
+
+  clock_.set_ms(31'000);
+  const std::string flows = dump_flows();
+  SCOPED_TRACE(flows);
+  // Both passes' megaflows were used at 31,000 (at 1,000 they would say 30.000s).
+  size_t lines = 0, fresh = 0;
+  for (size_t at = 0; (at = flows.find("used:", at)) != std::string::npos; ++at, ++lines)
+    fresh += flows.compare(at, 11, "used:0.000s") == 0;
+  EXPECT_EQ(lines, 2u);
+  EXPECT_EQ(fresh, 2u);
+  // The commit's expiry counts from 31,000: its whole timeout is left.
+  Sink control = send(tcp(kA, kB, 1001, 80, kSyn, 100, 0), "a");  // at the clock's 31,000
+  ASSERT_EQ(control.ports(), std::vector<uint32_t>{dp("b")});
+  auto conns = dp_.conntrack().dump(clock_.now_ms(), uint16_t{5});
+  ASSERT_EQ(conns.size(), 2u);
+  EXPECT_EQ(conns[0].timeout_s, conns[1].timeout_s);
+  EXPECT_GT(conns[0].timeout_s, 0u);
+}
+
 TEST_F(CtDatapath, ForkOutputsTheOriginalAndRecirculatesACopy) {
   Sink s = send(tcp(kA, kB, 3000, 80, kSyn, 1, 0), "c");
   // ct(table=30,zone=7),output:5 — the original goes to e, the copy

@@ -122,9 +122,19 @@ class Datapath {
 
   template <ActionSink S>
   void process(Batch& batch, S& sink) noexcept {
+    if (batch.count != 0) process(batch, sink, cfg_.clock->now_ms());
+  }
+  /// process(batch, sink) at now_ms, a time the caller read from
+  /// config().clock for its whole pass (a PMD reads it once per pass and
+  /// also hands it to its XDP offload's sweep).  Every pass of the batch
+  /// (recirculations too) uses it: the tracker's times and the megaflows'
+  /// "used".
+  template <ActionSink S>
+  void process(Batch& batch, S& sink, int64_t now_ms) noexcept {
     const uint64_t t0 = read_cycles();
     const uint32_t n = batch.count;
     if (n == 0) return;
+    now_ms_ = now_ms;
     revalidate_if_needed();
     stats_.packets += n;
     for (uint32_t i = 0; i < n; ++i) {  // received packets are untracked
@@ -132,7 +142,7 @@ class Datapath {
       m.recirc_id = 0, m.ct_state = 0, m.ct_zone = 0, m.ct_mark = 0, m.ct_label_id = 0;
       m.ct_node = nullptr;
     }
-    RecircSink<S> rs(sink, recirc_, cfg_.clock->now_ms());
+    RecircSink<S> rs(sink, recirc_, now_ms);
     run_pass(batch, rs, false, 0);
     if (!recirc_.next.empty()) recirculate(rs);
     stats_.cycles += read_cycles() - t0;
@@ -420,7 +430,7 @@ class Datapath {
       if (gid[i] != 0xff) ordered[fill[gid[i]]++] = batch.pkts[i];
 
     ActionExecutor<RecircSink<S>> exec(sink);
-    const int64_t now = cfg_.clock->now_ms();
+    const int64_t now = now_ms_;
     // Where a recirc finds its packets' keys (RecircSink::recirculate
     // checks the group's actions then, so a flow without recirc pays two
     // stores per group).
@@ -451,6 +461,7 @@ class Datapath {
   std::vector<CacheChange> changes_;
   DependencyIndex deps_;
   uint32_t batch_tag_ = 0;
+  int64_t now_ms_ = 0;  // the time of the batch process() runs
   RecircState recirc_;
   PmdStats stats_;
 };

@@ -240,6 +240,7 @@ class Pmd {
       mark = last_tap_check_;
     }
     size_t tap = 0;
+    int64_t now_ms = -1;  // read once, by the pass's first batch
     for (SwitchPort* port : list.ports) {
       if (port->kind() == SwitchPortKind::kTap && !tap_ready(tap++, check_taps)) continue;
       batch_.clear();
@@ -250,9 +251,10 @@ class Pmd {
       std::atomic_thread_fence(std::memory_order_seq_cst);  // then process() reads the generation
       for (Packet* p : batch_) p->in_port = port->dp_port();
       sink_.begin(*port);
-      dp_.process(batch_, sink_);
+      if (now_ms < 0) now_ms = dp_.config().clock->now_ms();
+      dp_.process(batch_, sink_, now_ms);
       sink_.flush_local();
-      if (xdp_) offer_to_kernel();
+      if (xdp_) offer_to_kernel(now_ms);
       batch_seq_.store(batch_seq_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
       if (sink_.has_foreign()) {  // other PMDs' ports: never under our mutex
         lock.unlock();
@@ -464,8 +466,8 @@ class Pmd {
     retired_.push_back(std::move(list_));
     list_ = std::move(next);
   }
-  void offer_to_kernel() noexcept {
-    xdp_->sweep(dp_.megaflows(), dp_.config().clock->now_ms());  // limit evictions
+  void offer_to_kernel(int64_t now_ms) noexcept {
+    xdp_->sweep(dp_.megaflows(), now_ms);  // limit evictions
     xdp_->offer(batch_, dp_.megaflows());
   }
   void maybe_collect() noexcept {  // under the mutex (poll_once)
