@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include "flowpath/conntrack/conntrack.hpp"
+#include "flowpath/core/scratch_array.hpp"
 
 namespace flowpath::ct {
 
@@ -67,10 +68,11 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
   constexpr size_t kStep = 32;
   // xs[0]: a key no packet has (its ports/zone/protocol word is all ones,
   // which the v6 flag byte never is), so packet i compares with xs[i]
-  // without a test for the first.
-  Extracted xs[kStep + 1];
-  std::memset(static_cast<void*>(&xs[0].key), 0xff, sizeof xs[0].key);
-  Extracted* const x = xs + 1;
+  // without a test for the first.  Each chunk constructs the entries it
+  // uses (core/scratch_array.hpp: all 33 cost ~330 instructions a call).
+  ScratchArray<Extracted, kStep + 1> xs;
+  std::memset(static_cast<void*>(&xs.construct(0, 1)->key), 0xff, sizeof(ConnKey));
+  Extracted* const x = xs.data() + 1;
   Extract e[kStep];
   uint32_t rev[kStep];  // hash_key(x[i].key.reversed()), or 0: not computed
   const KeyNode* head[kStep];
@@ -80,6 +82,7 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
   rcu::ReadGuard guard;
   for (size_t base = 0; base < pkts.size(); base += kStep) {
     const size_t n = std::min(kStep, pkts.size() - base);
+    xs.construct(1, n);
     // A packet whose key equals the previous packet's (x[i].same: a burst
     // of one connection) reuses its hash, and below starts from the
     // connection the previous packet found.

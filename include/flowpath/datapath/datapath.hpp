@@ -71,6 +71,7 @@
 #include "flowpath/classify/megaflow_cache.hpp"
 #include "flowpath/core/batch.hpp"
 #include "flowpath/core/clock.hpp"
+#include "flowpath/core/scratch_array.hpp"
 #include "flowpath/datapath/dependency_index.hpp"
 #include "flowpath/datapath/dp_format.hpp"
 #include "flowpath/datapath/flow_hash.hpp"
@@ -232,7 +233,8 @@ class Datapath {
         k.ct_label_id = m.ct_label_id;
       }
     }
-    PacketPlan plan[kBatchSize];
+    ScratchArray<PacketPlan, kBatchSize> plans;  // not initialised: classify_cached writes each
+    PacketPlan* const plan = plans.data();
     uint32_t todo = classify_cached(batch, plan);
     if (todo) misses_.handle(batch, todo, plan, stats_, indexed() ? &deps_ : nullptr);
     execute(batch, plan, rs);

@@ -42,6 +42,7 @@
 #include "flowpath/action/executor.hpp"
 #include "flowpath/conntrack/conntrack.hpp"
 #include "flowpath/core/batch.hpp"
+#include "flowpath/core/scratch_array.hpp"
 #include "flowpath/flow/ct_label_ids.hpp"
 #include "flowpath/flow/flow_key.hpp"
 
@@ -198,7 +199,8 @@ class RecircSink {
   }
 
   void conntrack(const DpCtSpec& spec, std::span<Packet*> g) noexcept {
-    ct::CtResult res[kBatchSize];
+    // Not initialised: try_cached_for and execute write each result whole.
+    ScratchArray<ct::CtResult, kBatchSize> results;
     ct::Conntrack& tracker = st_->tracker();
     // One read section from the first ct() to the end of the batch (all its
     // passes): the connection a packet's ct() found stays allocated, so its
@@ -214,6 +216,7 @@ class RecircSink {
     const bool cacheable = !first && ct::Conntrack::cacheable(spec.params);
     for (size_t off = 0; off < g.size(); off += kBatchSize) {
       const size_t n = std::min<size_t>(kBatchSize, g.size() - off);
+      ct::CtResult* const res = results.data();
       // Packets whose last ct() in this batch found their connection start
       // from it; the rest go through the tracker's batch lookup.  (One
       // pass: a scan for any cached packet first cost ~7 instructions per
@@ -232,7 +235,8 @@ class RecircSink {
       if (k == n) {
         tracker.execute(std::span<Packet* const>(g.data() + off, n), spec.params, now_, res);
       } else if (k) {
-        ct::CtResult part[kBatchSize];
+        ScratchArray<ct::CtResult, kBatchSize> parts;
+        ct::CtResult* const part = parts.data();
         tracker.execute(std::span<Packet* const>(rest, k), spec.params, now_, part);
         for (size_t j = 0; j < k; ++j) res[at[j]] = part[j];
       }
