@@ -24,35 +24,13 @@ struct TRule {
   bool matches(const FlowKey& k) const { return match.matches(k) && ranges.contain(k); }
 };
 
-/// Both forms for dense rows (they must agree), the key form for sparse,
-/// and the probe form for both: a probe holds all a key's walk needs, so
-/// two keys' probes made before either walk (as lookup_batch makes them,
-/// one key ahead) give each key's candidates.
-std::vector<uint32_t> candidates(const RuleBits& b, const FlowKey& key, const FlowKey& other) {
+/// Both forms for dense rows (they must agree), the key form for sparse.
+std::vector<uint32_t> candidates(const RuleBits& b, const FlowKey& key) {
   std::vector<uint32_t> out;
   b.for_each_candidate(key, [&](uint32_t i) {
     out.push_back(i);
     return false;
   });
-  std::vector<uint32_t> other_out;
-  b.for_each_candidate(other, [&](uint32_t i) {
-    other_out.push_back(i);
-    return false;
-  });
-  RuleBits::Probe pk, po;
-  b.probe(key, pk);
-  b.probe(other, po);
-  std::vector<uint32_t> by_probe[2];
-  b.for_each_candidate(po, [&](uint32_t i) {
-    by_probe[1].push_back(i);
-    return false;
-  });
-  b.for_each_candidate(pk, [&](uint32_t i) {
-    by_probe[0].push_back(i);
-    return false;
-  });
-  EXPECT_EQ(out, by_probe[0]);
-  EXPECT_EQ(other_out, by_probe[1]);
   if (b.sparse()) return out;
   const uint64_t* row[RuleBits::kMaxDims];
   uint64_t s;
@@ -72,8 +50,7 @@ void check_keys(const RuleBits& b, const std::vector<TRule>& rs, testing::RuleGe
                 const std::vector<testing::RandomRule>& pool, int n_keys) {
   for (int k = 0; k < n_keys; ++k) {
     FlowKey key = g.key_near(pool[g.pick(static_cast<uint32_t>(pool.size()))]);
-    FlowKey other = g.key_near(pool[g.pick(static_cast<uint32_t>(pool.size()))]);
-    std::vector<uint32_t> c = candidates(b, key, other);
+    std::vector<uint32_t> c = candidates(b, key);
     std::vector<bool> is_cand(rs.size());
     for (size_t j = 0; j < c.size(); ++j) {
       ASSERT_LT(c[j], rs.size());
@@ -174,9 +151,7 @@ void check_deep(RuleBits::Limits lim, uint32_t n_addrs = 3000) {
     FlowKey k;
     k.dl_type = Be16{kEthTypeIpv4};
     k.nw_src = Be32{addrs[i]};
-    FlowKey out = k;  // outside the guard: nothing
-    out.dl_type = Be16{kEthTypeIpv6};
-    std::vector<uint32_t> c = candidates(*b, k, out);
+    std::vector<uint32_t> c = candidates(*b, k);
     ASSERT_FALSE(c.empty());
     // The first candidate is the first rule for this address (duplicates
     // among the random ones come later), the catch-all is last.
@@ -184,7 +159,8 @@ void check_deep(RuleBits::Limits lim, uint32_t n_addrs = 3000) {
     ASSERT_LT(c[0], addrs.size());
     EXPECT_EQ(addrs[c[0]], addrs[i]);
     EXPECT_EQ(c.back(), rs.size() - 1);
-    EXPECT_TRUE(candidates(*b, out, k).empty());
+    k.dl_type = Be16{kEthTypeIpv6};  // outside the guard: nothing
+    EXPECT_TRUE(candidates(*b, k).empty());
   }
 }
 
@@ -313,25 +289,6 @@ TEST(RuleBitsSet, PartsCandidatesAreASupersetOfTheMatches) {
           ASSERT_EQ(seen[i], 1) << "matching rule " << i << " missed";
         }
       }
-      // The first part's probe made ahead (lookup_batch): the same calls,
-      // with another key probed in between.
-      RuleBits::Probe pr, po;
-      set->probe_first(key, pr);
-      FlowKey other = g.key_near(pool[g.pick(static_cast<uint32_t>(pool.size()))]);
-      set->probe_first(other, po);
-      std::vector<std::pair<uint32_t, bool>> plain, probed;
-      set->for_each_candidate(key, ~0u, [&](uint32_t i, bool full_check) {
-        plain.push_back({i, full_check});
-        return false;
-      });
-      set->for_each_candidate(
-          key, ~0u,
-          [&](uint32_t i, bool full_check) {
-            probed.push_back({i, full_check});
-            return false;
-          },
-          &pr);
-      ASSERT_EQ(plain, probed);
       bool any = false;
       set->for_each_candidate(key, 0u, [&](uint32_t, bool) { return any = true; });
       EXPECT_FALSE(any) << "a part asked though none can beat rule 0";

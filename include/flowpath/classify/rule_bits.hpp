@@ -145,30 +145,8 @@ class RuleBits {
       }
     return n_;
   }
-  /// What a lookup of a key finds before it reads the rows: each
-  /// dimension's row (dense) or row record (sparse, SparseRows::row), and
-  /// s: the ANDed summaries (dense) or all ones (sparse); 0 when the key
-  /// is outside a guard (row then unset).  The lines the walk reads first
-  /// are prefetched (dense: rows() does): lookup_batch probes the next key
-  /// while it walks this one, so they arrive during a whole key's work,
-  /// not on its chain.
-  struct Probe {
-    const uint64_t* row[kMaxDims];
-    uint64_t s;
-  };
-  void probe(const FlowKey& key, Probe& p) const noexcept {
-    if (!sparse_) return rows(key, p.row, p.s);
-    const uint8_t* kb = bytes_of(key);
-    p.s = in_guards(kb) ? ~uint64_t{0} : 0;
-    if (!p.s) return;
-    for (uint32_t d = 0; d < n_dims_; ++d) {  // independent searches
-      p.row[d] = record(kb, d);
-      __builtin_prefetch(p.row[d]);
-    }
-  }
   /// The same for key, dense or sparse: the candidates in bit order until
-  /// f returns true.  (Not through probe: a single lookup then took 2-6%
-  /// more instructions, the probe's stores and a call.)
+  /// f returns true.
   template <class F>
   void for_each_candidate(const FlowKey& key, F&& f) const {
     if (!sparse_) {
@@ -179,40 +157,14 @@ class RuleBits {
     }
     const uint8_t* kb = bytes_of(key);
     if (!in_guards(kb)) return;
-    const uint64_t* rw[kMaxDims];                                  // each dimension's row record
-    for (uint32_t d = 0; d < n_dims_; ++d) rw[d] = record(kb, d);  // independent searches
-    walk_sparse(rw, f);
-  }
-  /// The same from a key's probe.
-  template <class F>
-  void for_each_candidate(const Probe& p, F&& f) const {
-    if (!sparse_) return for_each_candidate(p.row, p.s, f);
-    if (p.s) walk_sparse(p.row, f);
-  }
-
- private:
-  struct Dim {
-    uint8_t off = 0, shift = 0;
-    IntervalSearch ix;
-    HugeArray<uint64_t> rows;      // n_rows x words_, 64-byte aligned
-    HugeVector<uint64_t> summary;  // per row: bit j set when word j is not 0
-  };
-  /// A dimension every rule has the same range on: a compare, no rows.
-  struct Guard {
-    uint8_t off = 0, shift = 0;
-    uint32_t lo = 0, hi = 0;
-  };
-  /// Dimension d's row record for the key's bytes kb (sparse rows).
-  const uint64_t* record(const uint8_t* kb, uint32_t d) const noexcept {
-    const Dim& dm = dim_[d];
-    uint32_t x = read(kb, dm.off, dm.shift);
-    uint32_t iv = wide_search(dm.ix) ? dm.ix.search32(x) : dm.ix.search16(x);
-    return sp_[d].rec.data() + size_t{iv} * (sp_[0].s_words + 1);  // every dimension alike
-  }
-  /// The sparse rows' candidates from the key's row records rw.
-  template <class F>
-  [[gnu::always_inline]] void walk_sparse(const uint64_t* const* rw, F& f) const {
-    const uint32_t nd = n_dims_, nq = sp_[0].s_words;
+    const uint32_t nd = n_dims_, nq = sp_[0].s_words, stride = nq + 1;  // every dimension alike
+    const uint64_t* rw[kMaxDims];        // each dimension's row record (SparseRows::row)
+    for (uint32_t d = 0; d < nd; ++d) {  // independent searches
+      const Dim& dm = dim_[d];
+      uint32_t x = read(kb, dm.off, dm.shift);
+      uint32_t iv = wide_search(dm.ix) ? dm.ix.search32(x) : dm.ix.search16(x);
+      rw[d] = sp_[d].rec.data() + size_t{iv} * stride;
+    }
     for (uint32_t q = 0; q < nq; ++q) {
       uint64_t m = rw[0][1 + q];
       for (uint32_t d = 1; d < nd; ++d) m &= rw[d][1 + q];
@@ -234,6 +186,19 @@ class RuleBits {
       }
     }
   }
+
+ private:
+  struct Dim {
+    uint8_t off = 0, shift = 0;
+    IntervalSearch ix;
+    HugeArray<uint64_t> rows;      // n_rows x words_, 64-byte aligned
+    HugeVector<uint64_t> summary;  // per row: bit j set when word j is not 0
+  };
+  /// A dimension every rule has the same range on: a compare, no rows.
+  struct Guard {
+    uint8_t off = 0, shift = 0;
+    uint32_t lo = 0, hi = 0;
+  };
   /// Constant false where build makes no 32-key nodes (interval_search.hpp).
   static bool wide_search(const IntervalSearch& ix) noexcept {
     return IntervalSearch::kMaxWidth == 32 && ix.width == 32;

@@ -90,10 +90,6 @@ class RuleBitsSet {
     return parts_.size() == 1 && parts_[0].ids.empty() ? parts_[0].bits.get() : nullptr;
   }
   const RuleBits& part(size_t p) const noexcept { return *parts_[p].bits; }
-  /// The first part's probe of key, for for_each_candidate's first.
-  void probe_first(const FlowKey& key, RuleBits::Probe& p) const noexcept {
-    parts_.front().bits->probe(key, p);
-  }
   /// True when some part has sparse rows.
   bool sparse() const noexcept {
     return std::any_of(parts_.begin(), parts_.end(),
@@ -109,11 +105,8 @@ class RuleBitsSet {
   /// ranges contain the key's: each part's in order until f returns true,
   /// biggest part first, none from a part whose best rule comes at or
   /// after `best` (the caller lowers it to the index it answers with).
-  /// first: the first (biggest) part's probe of key (RuleBits::probe),
-  /// made ahead by lookup_batch (probe_first), or nullptr.
   template <class F>
-  void for_each_candidate(const FlowKey& key, const uint32_t& best, F&& f,
-                          const RuleBits::Probe* first = nullptr) const {
+  void for_each_candidate(const FlowKey& key, const uint32_t& best, F&& f) const {
     for (const Part& p : parts_) {
       if (p.first >= best) continue;
       const RuleBits& b = *p.bits;
@@ -122,10 +115,6 @@ class RuleBitsSet {
         continue;
       }
       const uint32_t* ids = p.ids.data();
-      if (first && &p == &parts_.front()) {  // asked first: no answer of a part in hand
-        b.for_each_candidate(*first, [&](uint32_t i) { return f(ids[i], b.full_check(i)); });
-        continue;
-      }
       // An answer in hand: can the part's first candidate beat it?  Only
       // parts whose rows are more than a line (kCheckMinRules): asking a
       // smaller one whole (one-line rows, one- or two-level searches)

@@ -200,34 +200,20 @@ class SplitForest {
   template <bool kCount>
   const Rule* lookup_fast(const FlowKey& key, uint64_t v, uint64_t& best_rank, Cost* c) const;
 
-  /// Key after key, each key's first index (the whole one or the first
-  /// part) probed one key ahead: its searches run and its row lines are
-  /// prefetched while the key before is scanned, a key's work (~1,000
-  /// instructions at 10K) before they are read, where the core's window
-  /// overlaps only the next few dozen loads.
+  /// Key after key: the out-of-order core overlaps one key's scan with the
+  /// next key's searches (staging the keys' loads was no faster).
   void lookup_batch_bits(const FlowKey* keys, size_t n, uint64_t v, const Rule** out,
                          uint64_t* best_rank) const {
-    if (n == 0) return;
-    RuleBits::Probe pr[2];
     if (whole_) {
-      whole_->probe(keys[0], pr[0]);
-      for (size_t k = 0; k < n; ++k) {
-        if (k + 1 < n) whole_->probe(keys[k + 1], pr[(k + 1) & 1]);
-        if (const Rule* r = scan_whole(keys[k], v, best_rank[k], pr[k & 1])) out[k] = r;
-      }
+      for (size_t k = 0; k < n; ++k)
+        if (const Rule* r = scan_whole(keys[k], v, best_rank[k])) out[k] = r;
       return;
     }
-    bits_->probe_first(keys[0], pr[0]);
-    for (size_t k = 0; k < n; ++k) {
-      if (k + 1 < n) bits_->probe_first(keys[k + 1], pr[(k + 1) & 1]);
-      if (const Rule* r = scan_parts(keys[k], v, best_rank[k], &pr[k & 1])) out[k] = r;
-    }
+    for (size_t k = 0; k < n; ++k)
+      if (const Rule* r = scan_parts(keys[k], v, best_rank[k])) out[k] = r;
   }
   const Rule* scan_bits(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
-    if (!whole_) return scan_parts(key, v, best_rank, nullptr);
-    RuleBits::Probe p;
-    whole_->probe(key, p);
-    return scan_whole(key, v, best_rank, p);
+    return whole_ ? scan_whole(key, v, best_rank) : scan_parts(key, v, best_rank);
   }
   /// Candidate i: true (stop) when it cannot beat best_rank or is the new
   /// best (then taken); false when not visible in v or not a match.
@@ -245,29 +231,26 @@ class SplitForest {
   /// The best candidate by rank that is visible in v and matches, if it
   /// outranks best_rank.  Touches a rule only for a full check or the
   /// answer.  Small sets: the one index, straight.
-  const Rule* scan_whole(const FlowKey& key, uint64_t v, uint64_t& best_rank,
-                         const RuleBits::Probe& p) const noexcept {
+  const Rule* scan_whole(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
     const Rule* best = nullptr;
-    whole_->for_each_candidate(p.row, p.s, [&](uint32_t i) {
+    const uint64_t* row[RuleBits::kMaxDims];
+    uint64_t s;
+    whole_->rows(key, row, s);
+    whole_->for_each_candidate(row, s, [&](uint32_t i) {
       return take(i, whole_->full_check(i), key, v, best, best_rank);
     });
     return best;
   }
   /// The same over the parts: in each the first that is taken or cannot be.
-  /// first: the first part's probe of key (lookup_batch_bits), or nullptr.
-  const Rule* scan_parts(const FlowKey& key, uint64_t v, uint64_t& best_rank,
-                         const RuleBits::Probe* first) const noexcept {
+  const Rule* scan_parts(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
     const Rule* best = nullptr;
     uint32_t best_i = ~0u;
-    bits_->for_each_candidate(
-        key, best_i,
-        [&](uint32_t i, bool full_check) {
-          const Rule* was = best;
-          bool stop = take(i, full_check, key, v, best, best_rank);
-          if (best != was) best_i = i;
-          return stop;
-        },
-        first);
+    bits_->for_each_candidate(key, best_i, [&](uint32_t i, bool full_check) {
+      const Rule* was = best;
+      bool stop = take(i, full_check, key, v, best, best_rank);
+      if (best != was) best_i = i;
+      return stop;
+    });
     return best;
   }
 
