@@ -23,6 +23,14 @@
 // a provider VLAN's traffic through table 60 into the firewall.
 // Counters: ns_per_pkt, passes per packet, and the packets lost (an error).
 //
+// Batch size (FW_BENCH_BATCH=N, 1 to 32, default 32): a PMD that keeps up
+// with its traffic gets small batches (3.5-4.5 packets per poll in the e2e
+// runs), and a batch's fixed costs are then spread over few packets;
+// instructions per packet at 4 and 32 give them apart (docs/datapath.md,
+// "Cost": a + b / batch).  The batch is one `Batch` reused, as a PMD's
+// (until session 16 a fresh one per batch, whose zeroed keys added ~18
+// instructions per packet at 32 to the figures of earlier sessions).
+//
 // Cold caches (FW_BENCH_COLD=KB, default off): before each batch the bench
 // reads KB kilobytes of its own buffer, one load per 64-byte line, so the
 // batch starts with an evicted L1 and L2 (this machine's L2 is 1 MiB per
@@ -217,11 +225,25 @@ double thread_seconds() noexcept {
   return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
-// A switch with its connections set up; batch() sends the next 32 packets.
+// FW_BENCH_BATCH=N: packets per batch (default 32).
+uint32_t batch_size() {
+  const char* e = std::getenv("FW_BENCH_BATCH");
+  if (!e) return fp::kBatchSize;
+  char* end = nullptr;
+  const unsigned long n = std::strtoul(e, &end, 10);
+  if (!*e || *end || n < 1 || n > fp::kBatchSize)
+    throw std::runtime_error(std::string("FW_BENCH_BATCH='") + e +
+                             "': not a batch size from 1 to 32");
+  return uint32_t(n);
+}
+
+// A switch with its connections set up; batch() sends the next
+// batch_size() packets.
 class Bench {
  public:
   Bench(Case c, uint32_t conns)
       : conns_(conns),
+        size_(batch_size()),
         of_(fp::SwitchConfig::parse(config_text(c != Case::kPlain))),
         dp_(of_, dp_config()) {
     vm1_ = of_.find_port("vm1")->dp_port;
@@ -248,15 +270,16 @@ class Bench {
   }
 
   void batch() noexcept {
-    fp::Batch b;
-    for (uint32_t i = 0; i < fp::kBatchSize; ++i) {
+    batch_.clear();
+    for (uint32_t i = 0; i < size_; ++i) {
       bufs_[i].assign(frames_[next_]);
       bufs_[i]->in_port = vm1_;
-      b.push(&bufs_[i].packet());
+      batch_.push(&bufs_[i].packet());
       if (++next_ == conns_) next_ = 0;
     }
-    dp_.process(b, sink_);
+    dp_.process(batch_, sink_);
   }
+  uint32_t size() const noexcept { return size_; }
 
   void warm(uint64_t batches) noexcept {
     for (uint64_t i = 0; i < batches; ++i) batch();
@@ -278,12 +301,13 @@ class Bench {
     dp_.process(b, s);
   }
 
-  uint32_t conns_, next_ = 0, vm1_ = 0, eth2_ = 0;
+  uint32_t conns_, size_, next_ = 0, vm1_ = 0, eth2_ = 0;
   fp::Ofproto of_;
   fp::Datapath<fp::Ofproto> dp_;
   CountingSink sink_;
   std::vector<std::vector<uint8_t>> frames_;
   std::vector<fp::PacketBuffer> bufs_;
+  fp::Batch batch_;  // reused, as a PMD's
 };
 
 void run(benchmark::State& state, Case c) {
@@ -307,7 +331,7 @@ void run(benchmark::State& state, Case c) {
   } else {
     for (auto _ : state) b->batch();
   }
-  const double pkts = double(state.iterations()) * fp::kBatchSize;
+  const double pkts = double(state.iterations()) * b->size();
   if (b->sink().outputs != uint64_t(pkts)) state.SkipWithError("packets lost (not out on eth2)");
   state.SetItemsProcessed(int64_t(pkts));
   state.counters["ns_per_pkt"] =
@@ -374,7 +398,8 @@ int fixed_main(int argc, char** argv) {
            : name == "fw_udp_rpl" ? Case::kFwUdpReply
            : name == "fw_tcp"     ? Case::kFwTcp
                               : throw std::runtime_error("--fixed: unknown case '" + name + "'");
-  Bench b(c, uint32_t(std::strtoul(argv[3], nullptr, 10)));  // throws on a bad FW_BENCH_EMC
+  // throws on a bad FW_BENCH_EMC or FW_BENCH_BATCH
+  Bench b(c, uint32_t(std::strtoul(argv[3], nullptr, 10)));
   const uint64_t batches = std::strtoull(argv[4], nullptr, 10);
   // WARM more batches first, outside the counted region and the counters:
   // the EMC inserts 1 in 100 megaflow hits, so at 1,000 connections it
@@ -387,7 +412,7 @@ int fixed_main(int argc, char** argv) {
     if (ev.on()) ev.run();
     measured_batch(b);
   }
-  const uint64_t pkts = batches * fp::kBatchSize;
+  const uint64_t pkts = batches * b.size();
   std::printf("%s/%s: %llu packets, %llu out on eth2, %llu dropped, %.2f passes/packet\n",
               name.c_str(), argv[3], (unsigned long long)pkts, (unsigned long long)b.sink().outputs,
               (unsigned long long)b.sink().drops,
