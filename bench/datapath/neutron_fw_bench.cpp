@@ -62,6 +62,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -165,18 +166,27 @@ struct CountingSink {
   void drop(fp::Packet&) noexcept { ++drops; }
 };
 
+// The environment variable `name` as a number in [lo, hi], or nullopt if
+// it is not set; anything else throws "NAME='value': " + what.
+std::optional<unsigned long> env_number(const char* name, unsigned long lo, unsigned long hi,
+                                        const char* what) {
+  const char* e = std::getenv(name);
+  if (!e) return std::nullopt;
+  char* end = nullptr;
+  const unsigned long n = std::strtoul(e, &end, 10);
+  if (!*e || *end || n < lo || n > hi)
+    throw std::runtime_error(std::string(name) + "='" + e + "': " + what);
+  return n;
+}
+
 // FW_BENCH_EMC=0 turns the EMC off, FW_BENCH_EMC=N inserts 1 in N
 // megaflow hits (default 100, as OVS's emc-insert-inv-prob): A/B runs.
 fp::DatapathConfig dp_config() {
   fp::DatapathConfig cfg;
-  if (const char* e = std::getenv("FW_BENCH_EMC")) {
-    char* end = nullptr;
-    const unsigned long n = std::strtoul(e, &end, 10);
-    if (!*e || *end || n > 1'000'000)
-      throw std::runtime_error(std::string("FW_BENCH_EMC='") + e +
-                               "': not a number from 0 (EMC off) to 1000000");
-    cfg.emc_enabled = n != 0;
-    if (n) cfg.emc.insert_inv_prob = uint32_t(n);
+  if (auto n =
+          env_number("FW_BENCH_EMC", 0, 1'000'000, "not a number from 0 (EMC off) to 1000000")) {
+    cfg.emc_enabled = *n != 0;
+    if (*n) cfg.emc.insert_inv_prob = uint32_t(*n);
   }
   return cfg;
 }
@@ -184,14 +194,8 @@ fp::DatapathConfig dp_config() {
 // FW_BENCH_COLD=KB: the kilobytes read between batches (0: none, warm);
 // -1: not set (warm, timed by the library).
 long cold_kb() {
-  const char* e = std::getenv("FW_BENCH_COLD");
-  if (!e) return -1;
-  char* end = nullptr;
-  const unsigned long n = std::strtoul(e, &end, 10);
-  if (!*e || *end || n > 1'048'576)
-    throw std::runtime_error(std::string("FW_BENCH_COLD='") + e +
-                             "': not a size in KB from 0 (warm) to 1048576");
-  return long(n);
+  auto n = env_number("FW_BENCH_COLD", 0, 1'048'576, "not a size in KB from 0 (warm) to 1048576");
+  return n ? long(*n) : -1;
 }
 
 // The kernel's work between two batches, as far as the caches see it: a
@@ -227,14 +231,8 @@ double thread_seconds() noexcept {
 
 // FW_BENCH_BATCH=N: packets per batch (default 32).
 uint32_t batch_size() {
-  const char* e = std::getenv("FW_BENCH_BATCH");
-  if (!e) return fp::kBatchSize;
-  char* end = nullptr;
-  const unsigned long n = std::strtoul(e, &end, 10);
-  if (!*e || *end || n < 1 || n > fp::kBatchSize)
-    throw std::runtime_error(std::string("FW_BENCH_BATCH='") + e +
-                             "': not a batch size from 1 to 32");
-  return uint32_t(n);
+  auto n = env_number("FW_BENCH_BATCH", 1, fp::kBatchSize, "not a batch size from 1 to 32");
+  return n ? uint32_t(*n) : fp::kBatchSize;
 }
 
 // A switch with its connections set up; batch() sends the next

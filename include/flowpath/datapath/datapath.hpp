@@ -135,7 +135,6 @@ class Datapath {
     const uint64_t t0 = read_cycles();
     const uint32_t n = batch.count;
     if (n == 0) return;
-    now_ms_ = now_ms;
     revalidate_if_needed();
     stats_.packets += n;
     for (uint32_t i = 0; i < n; ++i) {  // received packets are untracked
@@ -432,7 +431,7 @@ class Datapath {
       if (gid[i] != 0xff) ordered[fill[gid[i]]++] = batch.pkts[i];
 
     ActionExecutor<RecircSink<S>> exec(sink);
-    const int64_t now = now_ms_;
+    const int64_t now = sink.now_ms();
     // Where a recirc finds its packets' keys (RecircSink::recirculate
     // checks the group's actions then, so a flow without recirc pays two
     // stores per group).
@@ -463,7 +462,6 @@ class Datapath {
   std::vector<CacheChange> changes_;
   DependencyIndex deps_;
   uint32_t batch_tag_ = 0;
-  int64_t now_ms_ = 0;  // the time of the batch process() runs
   RecircState recirc_;
   PmdStats stats_;
 };

@@ -185,6 +185,8 @@ class RecircSink {
  public:
   RecircSink(S& sink, RecircState& st, int64_t now_ms) noexcept
       : sink_(&sink), st_(&st), now_(now_ms) {}
+  /// The time of the batch: every pass's ct() and "used" times.
+  int64_t now_ms() const noexcept { return now_; }
 
   void output(uint32_t port, Packet& p, bool last) {
     if (!st_->is_clone(&p)) return sink_->output(port, p, last);
@@ -201,6 +203,7 @@ class RecircSink {
   void conntrack(const DpCtSpec& spec, std::span<Packet*> g) noexcept {
     // Not initialised: try_cached_for and execute write each result whole.
     ScratchArray<ct::CtResult, kBatchSize> results;
+    ct::CtResult* const res = results.data();
     ct::Conntrack& tracker = st_->tracker();
     // One read section from the first ct() to the end of the batch (all its
     // passes): the connection a packet's ct() found stays allocated, so its
@@ -216,7 +219,6 @@ class RecircSink {
     const bool cacheable = !first && ct::Conntrack::cacheable(spec.params);
     for (size_t off = 0; off < g.size(); off += kBatchSize) {
       const size_t n = std::min<size_t>(kBatchSize, g.size() - off);
-      ct::CtResult* const res = results.data();
       // Packets whose last ct() in this batch found their connection start
       // from it; the rest go through the tracker's batch lookup.  (One
       // pass: a scan for any cached packet first cost ~7 instructions per
