@@ -96,7 +96,7 @@ class CtDatapath : public ::testing::Test {
     return s;
   }
   std::string dump_flows() {
-    return dp_.dpctl_dump_flows([this](uint32_t n) { return std::to_string(n); });
+    return dp_.dpctl_dump_flows([](uint32_t n) { return std::to_string(n); });
   }
 
   ManualClock clock_{1000};
