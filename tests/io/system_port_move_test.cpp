@@ -8,8 +8,10 @@
 // a port moved between bridges in one change keeps its XDP program.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -84,14 +86,25 @@ class SystemPortMove : public ::testing::Test {
     o.pmd_cores = {-1};
     return o;
   }
-  // Sends kFrames numbered frames into fpm-a1 (paced: ~100k/s at most)
-  // while `add` runs once 4,000 are out; returns what arrived at fpm-b1.
-  std::map<uint32_t, int> stream_through(const std::function<void()>& add) {
+  struct Stream {
+    std::map<uint32_t, int> seen;  // frame number -> times it arrived at fpm-b1
+    uint32_t sent = 0;             // frames 0 .. sent-1 went into fpm-a1
+  };
+  // Sends numbered frames into fpm-a1 (paced: ~100k/s at most) while `add`
+  // runs once 4,000 are out; returns what arrived at fpm-b1.  It sends
+  // kFrames, or, given `moved`, until moved() holds and kTail more are out
+  // (a loaded machine may take most of a second to bind the AF_XDP socket:
+  // the stream must outlast the move, whatever it takes, for the test to
+  // see both sockets carry it).
+  static constexpr uint32_t kTail = 4000;
+  Stream stream_through(const std::function<void()>& add,
+                        const std::function<bool()>& moved = nullptr) {
     PacketPort rx({.ifname = "fpm-b1", .buffers = 256, .rcvbuf = 32 << 20});
     test::RawSocket tx("fpm-a1");
     std::atomic<uint32_t> sent{0};
+    std::atomic<uint32_t> until{moved ? UINT32_MAX : kFrames};
     std::atomic<bool> done{false};
-    std::map<uint32_t, int> seen;
+    Stream out;
     std::thread receiver([&] {
       Batch b;
       auto quiet_since = std::chrono::steady_clock::now();
@@ -99,7 +112,7 @@ class SystemPortMove : public ::testing::Test {
         b.clear();
         if (rx.rx_burst(b)) quiet_since = std::chrono::steady_clock::now();
         for (Packet* p : b) {
-          if (auto s = frame_number(*p, 0xfe)) ++seen[*s];
+          if (auto s = frame_number(*p, 0xfe)) ++out.seen[*s];
           rx.release(*p);
         }
         if (b.count == 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
@@ -107,7 +120,7 @@ class SystemPortMove : public ::testing::Test {
     });
     std::thread sender([&] {
       std::vector<uint8_t> f = test::udp_frame(3000, 0xfe);
-      for (uint32_t s = 0; s < kFrames; ++s) {
+      for (uint32_t s = 0; s < until.load(); ++s) {
         std::memcpy(&f[46], &s, 4);
         if (!tx.send(f)) --s;  // the sender's queue was full: again
         sent.store(s + 1);
@@ -116,24 +129,33 @@ class SystemPortMove : public ::testing::Test {
     });
     while (sent < 4000) std::this_thread::sleep_for(std::chrono::microseconds(100));
     add();
+    if (moved) {  // the move's end, then kTail more frames (at most 30 s)
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (!moved() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      until.store(std::max(kFrames, sent.load() + kTail));
+    }
     sender.join();
     done = true;
     receiver.join();
-    EXPECT_LT(seen.empty() ? kFrames : seen.begin()->first, kFrames / 2)
+    out.sent = sent.load();
+    EXPECT_LT(out.seen.empty() ? out.sent : out.seen.begin()->first, kFrames / 2)
         << "the port was added late in the stream";
-    return seen;
+    return out;
   }
 };
 
 TEST_F(SystemPortMove, EveryFrameOnceAcrossTheMove) {
   Switch sw(SwitchConfig::parse(config("")), options());
   sw.start();
-  auto seen = stream_through([&] {
-    ApplyResult r = sw.apply(SwitchConfig::parse(config("type=system")));
-    ASSERT_TRUE(r.errors.empty()) << r.errors[0].message;
-    ASSERT_TRUE(r.in_effect);
-  });
-  EXPECT_EQ(check_stream(seen, kFrames), "");
+  auto stream = stream_through(
+      [&] {
+        ApplyResult r = sw.apply(SwitchConfig::parse(config("type=system")));
+        ASSERT_TRUE(r.errors.empty()) << r.errors[0].message;
+        ASSERT_TRUE(r.in_effect);
+      },
+      [&] { return sw.port("pa") && sw.port("pa")->kind() == SwitchPortKind::kAfxdp; });
+  EXPECT_EQ(check_stream(stream.seen, stream.sent), "");
   SwitchPort* pa = sw.port("pa");
   ASSERT_NE(pa, nullptr);
   SwitchPort::MoveInfo m = pa->move_info();
@@ -144,7 +166,8 @@ TEST_F(SystemPortMove, EveryFrameOnceAcrossTheMove) {
   // Both sockets carried the stream: the packet socket first, then AF_XDP.
   EXPECT_GT(m.packet_rx, 0u);
   std::lock_guard lock(pa->domain());
-  EXPECT_GE(pa->stats().rx, kFrames - seen.begin()->first);
+  ASSERT_FALSE(stream.seen.empty());
+  EXPECT_GE(pa->stats().rx, stream.sent - stream.seen.begin()->first);
   EXPECT_GT(pa->stats().rx, m.packet_rx + 1000);
   std::printf("moved after %.2f ms, %lu frames over the packet socket, %lu in all\n", m.packet_ms,
               (unsigned long)m.packet_rx, (unsigned long)pa->stats().rx);
@@ -153,11 +176,11 @@ TEST_F(SystemPortMove, EveryFrameOnceAcrossTheMove) {
 TEST_F(SystemPortMove, ControlAnAfxdpPortAddedMidStream) {
   Switch sw(SwitchConfig::parse(config("")), options());
   sw.start();
-  auto seen = stream_through([&] {
+  auto stream = stream_through([&] {
     ApplyResult r = sw.apply(SwitchConfig::parse(config("options:xdp-fast=false")));
     ASSERT_TRUE(r.errors.empty()) << r.errors[0].message;
   });
-  EXPECT_EQ(check_stream(seen, kFrames), "");
+  EXPECT_EQ(check_stream(stream.seen, stream.sent), "");
   EXPECT_FALSE(sw.port("pa")->move_info().moving_port);
 }
 
