@@ -54,7 +54,9 @@
 // reports the datapath's instructions (the leading `*`: the function is in
 // an anonymous namespace; build with -DFLOWPATH_ARCH_FLAGS=-march=x86-64-v3,
 // valgrind has no AVX-512).  It prints the packet count to
-// divide by (and, with FW_BENCH_DUMP set, the megaflows as dpctl/dump-flows).
+// divide by, the EMC's and megaflow cache's hits, how many recirculated
+// keys were reused and classified in place (DatapathConfig::recirc_in_place)
+// and, with FW_BENCH_DUMP set, the megaflows as dpctl/dump-flows.
 #include <benchmark/benchmark.h>
 #include <time.h>
 
@@ -287,6 +289,7 @@ class Bench {
 
   const CountingSink& sink() const { return sink_; }
   const fp::PmdStats& stats() const { return dp_.stats(); }
+  const fp::RecircState& recirc() const { return dp_.recirc(); }
   std::string dump_flows() const { return dp_.dpctl_dump_flows(); }
 
  private:
@@ -420,6 +423,11 @@ int fixed_main(int argc, char** argv) {
               (unsigned long long)(b.stats().packets + b.stats().recirculations),
               (unsigned long long)b.stats().emc_hits, (unsigned long long)b.stats().megaflow_hits,
               (unsigned long long)b.stats().subtable_lookups);
+  // Keys the later passes took from the earlier ones (since the start, warm
+  // batches too), and of those classified in the received batch itself.
+  std::printf("  recirculated keys reused %llu, in place %llu\n",
+              (unsigned long long)b.recirc().keys_reused,
+              (unsigned long long)b.recirc().keys_in_place);
   if (std::getenv("FW_BENCH_DUMP")) std::printf("%s", b.dump_flows().c_str());
   return b.sink().outputs == pkts ? 0 : 1;
 }

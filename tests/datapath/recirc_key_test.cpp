@@ -22,11 +22,14 @@ namespace recirc_key_test {
 
 // A slow path that answers recirc_id 0 with the test's actions and every
 // later pass with `after[recirc_id]` (default output:2), each megaflow exact
-// (so a cache hit implies the key the upcall saw); it records each key it is
-// asked with beside a fresh parse of the packet's frame.
+// (so a cache hit implies the key the upcall saw) unless `wide` (then it
+// matches in_port and recirc_id only: every packet of a pass takes one
+// flow, as the firewall's do); it records each key it is asked with beside
+// a fresh parse of the packet's frame.
 struct Scripted {
   DpActionList first;
   std::map<uint32_t, DpActionList> after;
+  bool wide = false;
   std::vector<std::pair<FlowKey, FlowKey>> seen;  // (datapath's key, fresh parse)
   void upcall(const FlowKey& key, const Packet* pkt, UpcallResult& r) {
     if (pkt) {
@@ -41,7 +44,8 @@ struct Scripted {
       fresh.ct_label_id = m.ct_label_id;
       seen.emplace_back(key, fresh);
     }
-    std::memset(static_cast<void*>(&r.mask), 0xff, sizeof r.mask);
+    std::memset(static_cast<void*>(&r.mask), wide ? 0 : 0xff, sizeof r.mask);
+    if (wide) r.mask.in_port = ~0u, r.mask.recirc_id = ~0u;
     if (key.recirc_id == 0) {
       r.actions = first;
     } else {
@@ -67,11 +71,14 @@ struct Run {
   Scripted up;
   Out out;
   std::unique_ptr<Datapath<Scripted>> dp;
-  Run(DpActionList first, bool reuse, std::map<uint32_t, DpActionList> after = {}) {
+  Run(DpActionList first, bool reuse, std::map<uint32_t, DpActionList> after = {},
+      bool in_place = true, bool wide = false) {
     up.first = std::move(first);
     up.after = std::move(after);
+    up.wide = wide;
     DatapathConfig cfg;
     cfg.recirc_key_reuse = reuse;
+    cfg.recirc_in_place = in_place;
     dp = std::make_unique<Datapath<Scripted>>(up, cfg);
   }
   // `rounds` batches of the same frames (two UDP connections, a packet of
@@ -91,6 +98,7 @@ struct Run {
     for (int r = 0; r < rounds; ++r) test::process_frames(*dp, frames, out);
   }
   uint64_t reused() const { return dp->recirc().keys_reused; }
+  uint64_t in_place() const { return dp->recirc().keys_in_place; }
 };
 
 DpCtSpec spec(uint16_t zone, bool commit) {
@@ -148,6 +156,9 @@ uint64_t check(const DpActionList& first, std::map<uint32_t, DpActionList> after
   expect_keys_fresh(without);
   expect_same_as_without(with, without);
   EXPECT_EQ(without.reused(), 0u);
+  // Exact megaflows split the batch's two connections into two groups,
+  // so no second pass has the received order to classify in place.
+  EXPECT_EQ(with.in_place(), 0u);
   return with.reused();
 }
 
@@ -211,6 +222,96 @@ TEST(RecircKey, MalformedFrameIsParsedAndCountedAgain) {
   // The truncated frame recirculates too, parsed again (counted malformed
   // in both passes, as without the shortcut); the others reuse their key.
   EXPECT_EQ(check({DpAction::conntrack(&commit), DpAction::recirc(1)}, {}, true), 3 * kPerRound);
+}
+
+// `rounds` batches of `frames`; after each process() the batch's keys
+// must still be the received frames' (the first pass's: XdpOffload::offer
+// reads them after process()), whatever the later passes classified.
+void send_checking_keys(Run& r, int rounds, const std::vector<std::vector<uint8_t>>& frames) {
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<PacketBuffer> bufs;
+    bufs.reserve(frames.size());
+    std::vector<FlowKey> received(frames.size());
+    Batch b;
+    for (size_t i = 0; i < frames.size(); ++i) {
+      PacketBuffer copy(frames[i], 1);
+      parse_packet(copy.packet(), received[i]);
+      bufs.emplace_back(frames[i], 1);
+      b.push(&bufs.back().packet());
+    }
+    r.dp->process(b, r.out);
+    for (size_t i = 0; i < frames.size(); ++i)
+      EXPECT_TRUE(b.keys[i] == received[i]) << "round " << round << " packet " << i;
+  }
+}
+
+// The firewall's usual second pass: every packet of the batch took one
+// flow's ct(),recirc, so the pass runs exactly the received packets in
+// their order, and (DatapathConfig::recirc_in_place) classifies their keys
+// where the first pass left them instead of copying them.  Outputs, drops,
+// counters, connections, megaflows and EMC inserts are those of the copy;
+// the received batch's keys are the first pass's afterwards; a third pass
+// in the same order runs in place too; a malformed packet (no key kept) or
+// a rewrite before the recirc (keys not kept) makes the pass copy.
+TEST(RecircKey, APassOfTheWholeBatchInItsOrderClassifiesInPlace) {
+  using namespace cttest;
+  const DpCtSpec ct1 = spec(1, false), commit = spec(1, true);
+  const std::vector<std::vector<uint8_t>> good = {
+      udp4("192.0.2.1", "198.51.100.1", 1000, 53).bytes(),
+      udp4("192.0.2.2", "198.51.100.1", 1001, 53).bytes(),
+      udp4("192.0.2.3", "198.51.100.2", 1002, 53).bytes(),
+      udp4("192.0.2.1", "198.51.100.1", 1000, 53).bytes()};
+  std::vector<std::vector<uint8_t>> bad = good;
+  bad.push_back(good[0]);
+  bad.back().resize(14 + 20 + 4);  // the UDP header cut short: malformed
+  struct Shape {
+    const char* name;
+    DpActionList first;
+    std::map<uint32_t, DpActionList> after;
+    const std::vector<std::vector<uint8_t>>* frames;
+    uint64_t in_place_per_round;
+  };
+  const std::vector<Shape> shapes = {
+      // Neutron's: ct(zone=1),recirc then ct(commit,zone=1),output.
+      {"neutron",
+       {DpAction::conntrack(&ct1), DpAction::recirc(1)},
+       {{1, {DpAction::conntrack(&commit), DpAction::output(2)}}},
+       &good,
+       4},
+      // The second pass rewrites the frame: the batch's keys stay the first's.
+      {"rewrite after",
+       {DpAction::conntrack(&ct1), DpAction::recirc(1)},
+       {{1, {DpAction::conntrack(&commit), DpAction::push_vlan(0x8100, 5), DpAction::output(2)}}},
+       &good,
+       4},
+      {"three passes",
+       {DpAction::conntrack(&commit), DpAction::recirc(1)},
+       {{1, {DpAction::recirc(2)}}},
+       &good,
+       2 * 4},
+      {"malformed", {DpAction::conntrack(&commit), DpAction::recirc(1)}, {}, &bad, 0},
+      {"rewrite before",
+       {DpAction::set_tp_dst(54), DpAction::conntrack(&commit), DpAction::recirc(1)},
+       {},
+       &good,
+       0},
+  };
+  for (const Shape& sh : shapes) {
+    SCOPED_TRACE(sh.name);
+    recirc_key_test::Run with(sh.first, true, sh.after, true, true);
+    recirc_key_test::Run without(sh.first, true, sh.after, false, true);
+    send_checking_keys(with, 3, *sh.frames);
+    send_checking_keys(without, 3, *sh.frames);
+    EXPECT_FALSE(with.up.seen.empty());
+    expect_keys_fresh(with);
+    expect_same_as_without(with, without);
+    EXPECT_EQ(with.dp->emc().inserts(), without.dp->emc().inserts());
+    EXPECT_EQ(with.dp->emc().size(), without.dp->emc().size());
+    EXPECT_EQ(with.reused(), without.reused());
+    EXPECT_EQ(with.in_place(), 3 * sh.in_place_per_round);
+    EXPECT_EQ(without.in_place(), 0u);
+    EXPECT_EQ(with.dp->stats().batches, without.dp->stats().batches);
+  }
 }
 
 }  // namespace recirc_key_test

@@ -30,7 +30,11 @@
 //             32, until no packet recirculates; a packet on its 7th pass
 //             (OVS's limit of 6 recirculations) is dropped and counted.
 //             Every megaflow matches recirc_id exactly, so each pass has
-//             its own flows.
+//             its own flows.  A pass of exactly the received packets in
+//             their order, keys kept (a firewall's second pass when the
+//             batch took one flow) classifies batch.keys in place, no copy;
+//             their recirc_id/ct_* are zeroed again before process()
+//             returns (XdpOffload::offer reads the first pass's keys).
 // Every packet ends in the sink exactly once: an output (last=true) or
 // drop().  A failed upcall drops the packet and counts it as lost.
 //
@@ -101,6 +105,13 @@ struct DatapathConfig {
   // unchanged takes its key from its previous pass instead of a new parse
   // (only recirc_id and ct_* change).  false: every pass parses (A/B, tests).
   bool recirc_key_reuse = true;
+  // A recirculated pass of exactly the received batch's packets, in its
+  // order, each keyed where the first pass left it (the firewall's usual
+  // second pass), classifies those keys in place instead of copying them
+  // into the recirculation batch; process() then sets their recirc_id and
+  // ct_* back to the first pass's (zero), so the caller's batch.keys are
+  // still the received packets' keys.  false: copy (A/B, tests).
+  bool recirc_in_place = true;
   // A batch whose first two keys are equal (a burst of one flow) hashes
   // and probes the EMC once per run of equal keys (classify_burst).
   // false: every packet hashes and probes (A/B, tests).
@@ -144,7 +155,7 @@ class Datapath {
     }
     RecircSink<S> rs(sink, recirc_, now_ms);
     run_pass(batch, rs, false, 0);
-    if (!recirc_.next.empty()) recirculate(rs);
+    if (!recirc_.next.empty()) recirculate(batch, rs);
     stats_.cycles += read_cycles() - t0;
   }
   /// Applies pending changes now (process() does it itself).
@@ -212,10 +223,17 @@ class Datapath {
   // the previous pass when the frame is unchanged, recirc_id and ct_* from
   // the packet's metadata), cached lookups, upcalls, execution.  `off`: a
   // recirculated batch's first packet in recirc_.cur.
+  // `in_place`: batch is the received one and recirc_.cur its packets in
+  // its order, their keys where the previous pass left them.
   template <ActionSink S>
-  void run_pass(Batch& batch, RecircSink<S>& rs, bool recirculated, size_t off) noexcept {
+  void run_pass(Batch& batch, RecircSink<S>& rs, bool recirculated, size_t off,
+                bool in_place = false) noexcept {
     ParseStats ps;
-    if (recirculated && !recirc_.cur_key.empty())
+    if (in_place) {
+      ps.packets = batch.count;
+      recirc_.keys_reused += batch.count;
+      recirc_.keys_in_place += batch.count;
+    } else if (recirculated && !recirc_.cur_key.empty())
       parse_or_reuse(batch, off, ps);
     else
       parse_batch(batch, ps);
@@ -262,8 +280,12 @@ class Datapath {
 
   // The passes after the first: each pass runs the packets the previous
   // one queued, in batches of 32; beyond kMaxDepth they are dropped.
+  // `received`: the batch given to process(), whose keys a pass of the
+  // same packets in the same order classifies in place (recirc_in_place;
+  // their recirc_id/ct_* are zeroed again at the end).
   template <ActionSink S>
-  void recirculate(RecircSink<S>& rs) noexcept {
+  void recirculate(Batch& received, RecircSink<S>& rs) noexcept {
+    bool dirty = false;
     for (int depth = 1; !recirc_.next.empty(); ++depth) {
       recirc_.cur.swap(recirc_.next);
       recirc_.next.clear();
@@ -276,6 +298,11 @@ class Datapath {
         break;
       }
       stats_.recirculations += recirc_.cur.size();
+      if (same_order(received)) {
+        dirty = true;
+        run_pass(received, rs, true, 0, true);
+        continue;
+      }
       Batch& b = recirc_.batch;
       for (size_t off = 0; off < recirc_.cur.size(); off += kBatchSize) {
         b.clear();
@@ -284,6 +311,25 @@ class Datapath {
       }
     }
     recirc_.cur.clear();
+    if (dirty) {
+      for (uint32_t i = 0; i < received.count; ++i) {
+        FlowKey& k = received.keys[i];  // as parse_packet left them
+        k.recirc_id = 0, k.ct_state = 0, k.ct_zone = Be16{}, k.ct_mark = Be32{};
+        k.ct_label_id = 0;
+      }
+    }
+  }
+
+  // Whether the pass about to run (recirc_.cur) is the received batch's
+  // packets in its order, each keyed at its index there: a firewall's
+  // second pass when all its packets took one flow's ct(),recirc.
+  bool same_order(const Batch& received) const noexcept {
+    const size_t n = recirc_.cur.size();
+    if (!cfg_.recirc_in_place || n != received.count || recirc_.cur_key.empty()) return false;
+    for (size_t i = 0; i < n; ++i)
+      if (recirc_.cur[i] != received.pkts[i] || recirc_.cur_key[i] != &received.keys[i])
+        return false;
+    return true;
   }
 
   // kIndexed: every journal change since the last batch removes the

@@ -112,7 +112,8 @@ class RecircState {
   // (enable_keys()); from then on every queued packet writes its entry.
   std::vector<const FlowKey*> next_key, cur_key;
   std::vector<FlowKey> next_store, cur_store;
-  uint64_t keys_reused = 0;  // recirculated packets not parsed again
+  uint64_t keys_reused = 0;    // recirculated packets not parsed again
+  uint64_t keys_in_place = 0;  // of those, classified in the received batch (no copy)
   void enable_keys() {
     if (!next_key.empty()) return;
     next_key.assign(kMaxPending, nullptr);
