@@ -57,8 +57,8 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
                                CtResult* out) noexcept {
   // A prefetch pipeline per 32 packets, so the table's cache misses
   // overlap instead of queueing: (1) extract, hash, prefetch the chain-head
-  // slot; (2) load the head, prefetch its node; (2b) prefetch the head's
-  // Conn state line (its expiry, read by every hit); (3) with commit, for a key
+  // slot; (2) load the head, prefetch its node and, beside it, its Conn's
+  // state line (its expiry, read by every hit); (3) with commit, for a key
   // whose chain head is empty or of another hash (likely a new connection;
   // an established one is found at the head when its chain is short), hash
   // the reply key and prefetch its slot;
@@ -102,8 +102,6 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
     }
     for (size_t i = 0; i < n; ++i)
       head[i] = e[i] == Extract::kOk ? ConnTable::prefetch_head(slot[i]) : nullptr;
-    for (size_t i = 0; i < n; ++i)
-      if (head[i]) ConnTable::prefetch_state(head[i]);
     const uint32_t limit = limit_of(p.zone);
     if (p.commit && !(limit && zone_count_[p.zone].load(std::memory_order_relaxed) >= limit)) {
       bool any_new = false;
