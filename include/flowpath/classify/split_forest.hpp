@@ -139,8 +139,7 @@ class SplitForest {
   size_t memory_bytes() const noexcept {
     size_t b = sizeof(*this) + rules_.capacity() * (sizeof(Rule*) + sizeof(Slot));
     if (bits_) b += bits_->memory_bytes();
-    for (const Tree& t : trees_)
-      b += t.nodes.capacity() * sizeof(Node) + t.ranks.capacity() * 12 + t.rng.capacity() * 4;
+    for (const Tree& t : trees_) b += t.nodes.capacity() * sizeof(Node) + t.ent.capacity() * 4;
     return b;
   }
 
@@ -183,7 +182,7 @@ class SplitForest {
     uint32_t t;
     uint32_t a;
     uint32_t b;
-    uint32_t r;  // a leaf's first range in Tree::rng
+    uint32_t r;  // a leaf's first range in the builder's rng_
     uint32_t h;  // a leaf's head (Node::head)
   };
   using Node = SplitNode;  // split_tree.hpp
