@@ -176,6 +176,7 @@ class SplitForest<Rule>::Builder {
     for (uint32_t i : s) {
       ranks_.push_back(rules_[i]->rank);
       eids_.push_back(ids_[i] | (rr_[i].full_check ? kFullCheck : 0));
+      erules_.push_back(rules_[i]);
     }
     for (uint32_t d = 0; d < t_.n_dims; ++d) {  // column-wise: lo[], then span[]
       for (uint32_t i : s) rng_.push_back(rr_[i].lo[d]);
@@ -234,29 +235,24 @@ class SplitForest<Rule>::Builder {
   /// one parent (it is stored once), so it is placed once; entries keep
   /// their order.
   void place_direct_leaves() {
-    HugeVector<uint32_t> ent;
-    ent.reserve(ranks_.size() * t_.stride());
+    t_.ent.reserve(ranks_.size() * t_.stride());
     const uint32_t nd2 = 2 * t_.n_dims;
     std::vector<uint8_t> placed(t_.nodes.size());
     auto place = [&](uint32_t n) {
       Node& lf = t_.nodes[n];
-      uint32_t nb = static_cast<uint32_t>(ent.size());
-      for (uint32_t i = lf.base; i < lf.base + lf.count; ++i) {
-        uint32_t w[3];
-        std::memcpy(w, &ranks_[i], sizeof(uint64_t));  // as Tree::rank_at reads it
-        w[2] = eids_[i];
-        ent.insert(ent.end(), w, w + 3);
-      }
-      ent.insert(ent.end(), rng_.begin() + lf.rbase,
-                 rng_.begin() + lf.rbase + size_t{nd2} * lf.count);
+      uint32_t nb = static_cast<uint32_t>(t_.ent.size());
+      for (uint32_t i = lf.base; i < lf.base + lf.count; ++i)
+        t_.push_entry(ranks_[i], eids_[i], erules_[i]);
+      t_.ent.insert(t_.ent.end(), rng_.begin() + lf.rbase,
+                    rng_.begin() + lf.rbase + size_t{nd2} * lf.count);
       lf.base = nb;
-      lf.rbase = nb + 3 * lf.count;
+      lf.rbase = nb + Tree::kEntWords * lf.count;
       placed[n] = 1;
     };
     for (uint32_t w = 0; w < t_.nodes.size(); ++w) {
       Node& m = t_.nodes[w];
       if (m.leaf) continue;
-      m.base = static_cast<uint32_t>(ent.size());
+      m.base = static_cast<uint32_t>(t_.ent.size());
       m.head = 0;
       uint32_t end = 0, n = Tree::index_of(m, 7) + 1;
       for (uint32_t i = 0; i < 8; ++i) {
@@ -271,7 +267,6 @@ class SplitForest<Rule>::Builder {
     }
     for (uint32_t n = 0; n < t_.nodes.size(); ++n)
       if (t_.nodes[n].leaf && !placed[n]) place(n);
-    t_.ent = std::move(ent);
   }
 
   static constexpr size_t kSample = 64;
@@ -284,9 +279,10 @@ class SplitForest<Rule>::Builder {
   std::vector<BNode> bn_;
   std::vector<uint32_t> cand_;
   // The leaves' entries as make_leaf writes them (ranks_[base + i],
-  // eids_[base + i], rng_[rbase ..]), before place_direct_leaves lays
-  // them out in Tree::ent.
+  // eids_[base + i], erules_[base + i], rng_[rbase ..]), before
+  // place_direct_leaves lays them out in Tree::ent.
   std::vector<uint64_t> ranks_;
+  std::vector<const Rule*> erules_;
   std::vector<uint32_t> eids_, rng_;
   Tree t_;
 };

@@ -128,6 +128,7 @@ uint32_t SplitForest<Rule>::scan(const Tree& t, const Leaf& leaf, const uint32_t
   if (leaf.top <= best_rank) return 0;  // no entry can win (0 also when empty)
   const uint32_t* e = t.ent.data() + leaf.base;
   const uint32_t* rg = t.ent.data() + leaf.rbase;
+  const uint64_t first_gone = first_gone_.load(std::memory_order_relaxed);
   for (uint32_t c0 = 0, n; c0 < leaf.count; c0 += n) {
     if (Tree::rank_at(e, c0) <= best_rank) return c0;
     n = std::min<uint32_t>(32, (c0 < leaf.head ? leaf.head : leaf.count) - c0);
@@ -137,9 +138,11 @@ uint32_t SplitForest<Rule>::scan(const Tree& t, const Leaf& leaf, const uint32_t
       uint64_t rank = Tree::rank_at(e, i);
       if (rank <= best_rank) return c0 + n;
       uint32_t id = Tree::id_at(e, i);
-      const Slot& sl = slot_[id & ~kFullCheck];  // one line: removal, rule
-      if (sl.gone.load(std::memory_order_relaxed) <= v) continue;
-      const Rule* r = sl.rule;
+      const Rule* r = static_cast<const Rule*>(Tree::rule_at(e, i));
+      if (v >= first_gone) {  // some rule is gone: this one?
+        const Slot& sl = slot_[id & ~kFullCheck];
+        if (sl.gone.load(std::memory_order_relaxed) <= v) continue;
+      }
       if ((id & kFullCheck) && !r->matches(key)) continue;
       if (v < max_add_ && r->add_version > v) continue;  // a reader of an older version
       best = r;

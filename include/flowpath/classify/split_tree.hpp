@@ -59,7 +59,7 @@ struct alignas(64) SplitNode {
   // Entries in a leaf; in an inner node, its map: bits 3p..3p+2 are the
   // index (from base) of the child path p leads to.
   uint32_t count;
-  uint32_t rbase;  // a leaf's ranges in Tree::ent (base + 3 * count)
+  uint32_t rbase;  // a leaf's ranges in Tree::ent (base + kEntWords * count)
   // First child; in a leaf, its own index - (count >> 21 & 7), which is
   // where step() takes a leaf (all its tests pass: path 7).
   uint32_t child;
@@ -108,22 +108,37 @@ struct SplitTree {
   // ranks, ids and ranges share cache lines (a hit on a 2-entry leaf of
   // five dimensions reads two lines, not the four of three arrays): from
   // the leaf's base, per entry i in rank order its rank (two words, low
-  // first) and id (index in rules_ | kFullCheck: the ranges do not say
-  // everything) at ent[base + 3i ..], then from rbase = base + 3 * count
-  // the ranges column-wise so one vector compare checks up to 16 entries
-  // on one dimension: ent[rbase + 2d * count + i] = lo,
+  // first), id (index in rules_ | kFullCheck: the ranges do not say
+  // everything) and rule's address (two words) at ent[base + 5i ..], then
+  // from rbase = base + 5 * count the ranges column-wise so one vector
+  // compare checks up to 16 entries on one dimension:
+  // ent[rbase + 2d * count + i] = lo,
   // ent[rbase + (2d + 1) * count + i] = hi - lo, for d < n_dims.
   HugeVector<uint32_t> ent;
+  static constexpr uint32_t kEntWords = 5;  // rank, id, rule before the ranges
 
   /// Words of ent per entry.
-  uint32_t stride() const noexcept { return 3 + 2 * n_dims; }
-  /// Entry i's rank and id in the record at e (ent + a leaf's base).
+  uint32_t stride() const noexcept { return kEntWords + 2 * n_dims; }
+  /// Entry i's rank, id and rule in the record at e (ent + a leaf's base).
   static uint64_t rank_at(const uint32_t* e, uint32_t i) noexcept {
     uint64_t r;
-    std::memcpy(&r, e + 3 * i, sizeof r);  // x86: one unaligned load
+    std::memcpy(&r, e + kEntWords * i, sizeof r);  // x86: one unaligned load
     return r;
   }
-  static uint32_t id_at(const uint32_t* e, uint32_t i) noexcept { return e[3 * i + 2]; }
+  static uint32_t id_at(const uint32_t* e, uint32_t i) noexcept { return e[kEntWords * i + 2]; }
+  static const void* rule_at(const uint32_t* e, uint32_t i) noexcept {
+    const void* r;
+    std::memcpy(&r, e + kEntWords * i + 3, sizeof r);
+    return r;
+  }
+  /// Appends an entry's first words (before the leaf's ranges) to ent.
+  void push_entry(uint64_t rank, uint32_t id, const void* rule) {
+    uint32_t w[kEntWords];
+    std::memcpy(w, &rank, sizeof rank);  // as rank_at reads it
+    w[2] = id;
+    std::memcpy(w + 3, &rule, sizeof rule);
+    ent.insert(ent.end(), w, w + kEntWords);
+  }
 
   template <class Leaf>  // SplitNode or SplitLeaf
   void prefetch_leaf(const Leaf& lf) const noexcept {
@@ -153,7 +168,8 @@ struct SplitTree {
   SplitLeaf direct_leaf(const SplitNode& m, uint32_t i) const noexcept {
     uint32_t from = i ? m.lend[i - 1] : 0, count = m.lend[i] - from;
     uint32_t base = m.base + from * stride();
-    return {base, count, base + 3 * count, count, count ? rank_at(ent.data() + base, 0) : 0};
+    return {base, count, base + kEntWords * count, count,
+            count ? rank_at(ent.data() + base, 0) : 0};
   }
   /// All seven tests at once (independent loads the core overlaps),
   /// then the path from a table and the child from the node's map: one
