@@ -280,10 +280,11 @@ class SplitForest<Rule>::Builder {
   std::vector<uint32_t> cand_;
   // The leaves' entries as make_leaf writes them (ranks_[base + i],
   // eids_[base + i], erules_[base + i], rng_[rbase ..]), before
-  // place_direct_leaves lays them out in Tree::ent.
-  std::vector<uint64_t> ranks_;
-  std::vector<const Rule*> erules_;
-  std::vector<uint32_t> eids_, rng_;
+  // place_direct_leaves lays them out in Tree::ent.  Huge-page vectors as
+  // the tree's own (big ones mapped and unmapped whole, not kept by malloc).
+  HugeVector<uint64_t> ranks_;
+  HugeVector<const Rule*> erules_;
+  HugeVector<uint32_t> eids_, rng_;
   Tree t_;
 };
 
