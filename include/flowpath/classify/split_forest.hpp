@@ -109,13 +109,22 @@ class SplitForest {
   /// does not return).  The writer refreshes it when installing the forest
   /// and marks each later removal in every forest a reader may still hold,
   /// before publishing the removal's version.
+  /// first_gone_ (the oldest of those versions) lets a tree's scan skip
+  /// the slot while no rule of the forest is gone in the reader's version
+  /// (the entries carry the rule's address): one line less per answer.
   void sync_removals() noexcept {
-    for (size_t i = 0; i < rules_.size(); ++i)
-      slot_[i].gone.store(rules_[i]->remove_version.load(std::memory_order_relaxed),
-                          std::memory_order_relaxed);
+    uint64_t first = kLive;
+    for (size_t i = 0; i < rules_.size(); ++i) {
+      uint64_t g = rules_[i]->remove_version.load(std::memory_order_relaxed);
+      slot_[i].gone.store(g, std::memory_order_relaxed);
+      first = std::min(first, g);
+    }
+    first_gone_.store(first, std::memory_order_relaxed);
   }
   /// pos: r's index in rules() when the caller knows it, else ~0u.
   void mark_removed(const Rule* r, uint32_t pos, uint64_t v) noexcept {
+    if (v < first_gone_.load(std::memory_order_relaxed))  // before v is published
+      first_gone_.store(v, std::memory_order_relaxed);
     if (pos < rules_.size() && rules_[pos] == r)
       return slot_[pos].gone.store(v, std::memory_order_relaxed);
     auto it = std::lower_bound(rules_.begin(), rules_.end(), r->rank,
@@ -139,8 +148,7 @@ class SplitForest {
   size_t memory_bytes() const noexcept {
     size_t b = sizeof(*this) + rules_.capacity() * (sizeof(Rule*) + sizeof(Slot));
     if (bits_) b += bits_->memory_bytes();
-    for (const Tree& t : trees_)
-      b += t.nodes.capacity() * sizeof(Node) + t.ranks.capacity() * 12 + t.rng.capacity() * 4;
+    for (const Tree& t : trees_) b += t.nodes.capacity() * sizeof(Node) + t.ent.capacity() * 4;
     return b;
   }
 
@@ -174,6 +182,7 @@ class SplitForest {
   static constexpr uint8_t kLeaf = 0xff;
   static constexpr uint32_t kFullCheck = 1u << 31;
   static constexpr uint32_t kDone = ~0u;
+  static constexpr uint64_t kLive = ~uint64_t{0};  // a live rule's remove_version (kNeverRemoved)
   static constexpr int kMaxDepth = 48;
 
   /// The builder's binary node: go to a + 1 when x[dim] >= t, else a;
@@ -183,7 +192,7 @@ class SplitForest {
     uint32_t t;
     uint32_t a;
     uint32_t b;
-    uint32_t r;  // a leaf's first range in Tree::rng
+    uint32_t r;  // a leaf's first range in the builder's rng_
     uint32_t h;  // a leaf's head (Node::head)
   };
   using Node = SplitNode;  // split_tree.hpp
@@ -197,8 +206,11 @@ class SplitForest {
   /// lock step (their dependent loads overlap, as lookup_batch does across
   /// keys), then the leaves are scanned best first rank first, so the first
   /// match stops the other scans at their first entry.
+  /// Not inlined into lookup(): the bit index's walks, inlined there, kept
+  /// their code (with it inlined, GCC made the 16-key search a call in them).
   template <bool kCount>
-  const Rule* lookup_fast(const FlowKey& key, uint64_t v, uint64_t& best_rank, Cost* c) const;
+  [[gnu::noinline]] const Rule* lookup_fast(const FlowKey& key, uint64_t v, uint64_t& best_rank,
+                                            Cost* c) const;
 
   /// Key after key: the out-of-order core overlaps one key's scan with the
   /// next key's searches (staging the keys' loads was no faster).
@@ -284,6 +296,10 @@ class SplitForest {
     Rule* rule = nullptr;
   };
   HugeArray<Slot> slot_;
+  // The oldest slot_[i].gone: a reader of a version before it sees every
+  // rule of the forest (the writer lowers it with each removal, before
+  // publishing the removal's version, as it marks the slot).
+  std::atomic<uint64_t> first_gone_{kLive};
   uint64_t max_add_ = 0;  // newest add_version in rules_
   std::vector<Tree> trees_;
   size_t budget_ = 0;

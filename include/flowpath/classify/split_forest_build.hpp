@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace flowpath::classify_detail {
@@ -43,9 +44,6 @@ class SplitForest<Rule>::Builder {
     widen(0, 0);
     place_direct_leaves();
     t_.nodes.shrink_to_fit();
-    t_.ranks.shrink_to_fit();
-    t_.ids.shrink_to_fit();
-    t_.rng.shrink_to_fit();
     return std::move(t_);
   }
 
@@ -173,15 +171,16 @@ class SplitForest<Rule>::Builder {
 
   /// head: entries down to the first that covers the leaf's box.
   void make_leaf(uint32_t idx, const std::vector<uint32_t>& s, size_t head) {
-    uint32_t first = static_cast<uint32_t>(t_.ranks.size());
-    uint32_t rbase = static_cast<uint32_t>(t_.rng.size());
+    uint32_t first = static_cast<uint32_t>(ranks_.size());
+    uint32_t rbase = static_cast<uint32_t>(rng_.size());
     for (uint32_t i : s) {
-      t_.ranks.push_back(rules_[i]->rank);
-      t_.ids.push_back(ids_[i] | (rr_[i].full_check ? kFullCheck : 0));
+      ranks_.push_back(rules_[i]->rank);
+      eids_.push_back(ids_[i] | (rr_[i].full_check ? kFullCheck : 0));
+      erules_.push_back(rules_[i]);
     }
     for (uint32_t d = 0; d < t_.n_dims; ++d) {  // column-wise: lo[], then span[]
-      for (uint32_t i : s) t_.rng.push_back(rr_[i].lo[d]);
-      for (uint32_t i : s) t_.rng.push_back(rr_[i].hi[d] - rr_[i].lo[d]);
+      for (uint32_t i : s) rng_.push_back(rr_[i].lo[d]);
+      for (uint32_t i : s) rng_.push_back(rr_[i].hi[d] - rr_[i].lo[d]);
     }
     budget_ -= std::min(budget_, s.size());
     bn_[idx] = {
@@ -200,7 +199,7 @@ class SplitForest<Rule>::Builder {
       leaf.count = bn_[b].b;
       leaf.rbase = bn_[b].r;
       leaf.head = bn_[b].h;
-      leaf.top = leaf.count ? t_.ranks[leaf.base] : 0;
+      leaf.top = leaf.count ? ranks_[leaf.base] : 0;
       leaf.child = w - (leaf.count >> 21 & 7);  // modulo 2^32: step() adds it back
       t_.nodes[w] = leaf;
       return;
@@ -230,33 +229,30 @@ class SplitForest<Rule>::Builder {
     for (uint32_t i = 0; i < n; ++i) widen(m.base + i, distinct[i]);
   }
 
-  /// Lays the leaves' entries out again so each inner node's direct
-  /// leaves (SplitNode::lend) have theirs one after the other, and sets
-  /// base, head and lend of every inner node.  A leaf has one parent (it
-  /// is stored once), so it is placed once; entries keep their order.
+  /// Lays the leaves' entries out as Tree::ent's records, so each inner
+  /// node's direct leaves (SplitNode::lend) have theirs one after the
+  /// other, and sets base, rbase, head and lend of every node.  A leaf has
+  /// one parent (it is stored once), so it is placed once; entries keep
+  /// their order.
   void place_direct_leaves() {
-    HugeVector<uint64_t> ranks;
-    HugeVector<uint32_t> ids, rng;
-    ranks.reserve(t_.ranks.size());
-    ids.reserve(t_.ids.size());
-    rng.reserve(t_.rng.size());
+    t_.ent.reserve(ranks_.size() * t_.stride());
     const uint32_t nd2 = 2 * t_.n_dims;
     std::vector<uint8_t> placed(t_.nodes.size());
     auto place = [&](uint32_t n) {
       Node& lf = t_.nodes[n];
-      uint32_t nb = static_cast<uint32_t>(ranks.size());
-      ranks.insert(ranks.end(), t_.ranks.begin() + lf.base, t_.ranks.begin() + lf.base + lf.count);
-      ids.insert(ids.end(), t_.ids.begin() + lf.base, t_.ids.begin() + lf.base + lf.count);
-      rng.insert(rng.end(), t_.rng.begin() + lf.rbase,
-                 t_.rng.begin() + lf.rbase + size_t{nd2} * lf.count);
+      uint32_t nb = static_cast<uint32_t>(t_.ent.size());
+      for (uint32_t i = lf.base; i < lf.base + lf.count; ++i)
+        t_.push_entry(ranks_[i], eids_[i], erules_[i]);
+      t_.ent.insert(t_.ent.end(), rng_.begin() + lf.rbase,
+                    rng_.begin() + lf.rbase + size_t{nd2} * lf.count);
       lf.base = nb;
-      lf.rbase = nd2 * nb;
+      lf.rbase = nb + Tree::kEntWords * lf.count;
       placed[n] = 1;
     };
     for (uint32_t w = 0; w < t_.nodes.size(); ++w) {
       Node& m = t_.nodes[w];
       if (m.leaf) continue;
-      m.base = static_cast<uint32_t>(ranks.size());
+      m.base = static_cast<uint32_t>(t_.ent.size());
       m.head = 0;
       uint32_t end = 0, n = Tree::index_of(m, 7) + 1;
       for (uint32_t i = 0; i < 8; ++i) {
@@ -271,9 +267,6 @@ class SplitForest<Rule>::Builder {
     }
     for (uint32_t n = 0; n < t_.nodes.size(); ++n)
       if (t_.nodes[n].leaf && !placed[n]) place(n);
-    t_.ranks = std::move(ranks);
-    t_.ids = std::move(ids);
-    t_.rng = std::move(rng);
   }
 
   static constexpr size_t kSample = 64;
@@ -285,6 +278,13 @@ class SplitForest<Rule>::Builder {
   std::vector<Proj> rr_;
   std::vector<BNode> bn_;
   std::vector<uint32_t> cand_;
+  // The leaves' entries as make_leaf writes them (ranks_[base + i],
+  // eids_[base + i], erules_[base + i], rng_[rbase ..]), before
+  // place_direct_leaves lays them out in Tree::ent.  Huge-page vectors as
+  // the tree's own (big ones mapped and unmapped whole, not kept by malloc).
+  HugeVector<uint64_t> ranks_;
+  HugeVector<const Rule*> erules_;
+  HugeVector<uint32_t> eids_, rng_;
   Tree t_;
 };
 

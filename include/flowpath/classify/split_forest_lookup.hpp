@@ -126,23 +126,27 @@ uint32_t SplitForest<Rule>::scan(const Tree& t, const Leaf& leaf, const uint32_t
                                  const FlowKey& key, uint64_t v, const Rule*& best,
                                  uint64_t& best_rank) const noexcept {
   if (leaf.top <= best_rank) return 0;  // no entry can win (0 also when empty)
-  const uint64_t* rk = t.ranks.data() + leaf.base;
-  const uint32_t* ids = t.ids.data() + leaf.base;
-  const uint32_t* rg = t.rng.data() + leaf.rbase;
+  const uint32_t* e = t.ent.data() + leaf.base;
+  const uint32_t* rg = t.ent.data() + leaf.rbase;
+  const uint64_t first_gone = first_gone_.load(std::memory_order_relaxed);
   for (uint32_t c0 = 0, n; c0 < leaf.count; c0 += n) {
-    if (rk[c0] <= best_rank) return c0;
+    if (Tree::rank_at(e, c0) <= best_rank) return c0;
     n = std::min<uint32_t>(32, (c0 < leaf.head ? leaf.head : leaf.count) - c0);
     for (uint32_t hits = simd::range_hits(x, t.n_dims, rg + c0, leaf.count, n); hits;
          hits &= hits - 1) {
       uint32_t i = c0 + static_cast<uint32_t>(std::countr_zero(hits));
-      if (rk[i] <= best_rank) return c0 + n;
-      const Slot& sl = slot_[ids[i] & ~kFullCheck];  // one line: removal, rule
-      if (sl.gone.load(std::memory_order_relaxed) <= v) continue;
-      const Rule* r = sl.rule;
-      if ((ids[i] & kFullCheck) && !r->matches(key)) continue;
+      uint64_t rank = Tree::rank_at(e, i);
+      if (rank <= best_rank) return c0 + n;
+      uint32_t id = Tree::id_at(e, i);
+      const Rule* r = static_cast<const Rule*>(Tree::rule_at(e, i));
+      if (v >= first_gone) {  // some rule is gone: this one?
+        const Slot& sl = slot_[id & ~kFullCheck];
+        if (sl.gone.load(std::memory_order_relaxed) <= v) continue;
+      }
+      if ((id & kFullCheck) && !r->matches(key)) continue;
       if (v < max_add_ && r->add_version > v) continue;  // a reader of an older version
       best = r;
-      best_rank = rk[i];
+      best_rank = rank;
       return c0 + n;
     }
   }
@@ -153,13 +157,14 @@ template <class Rule>
 void SplitForest<Rule>::scan_wc(const Tree& t, const Node& leaf, const FlowKey& key, uint64_t v,
                                 const Rule*& best, uint64_t& best_rank,
                                 FlowMask& wc) const noexcept {
-  for (uint32_t i = leaf.base; i < leaf.base + leaf.count; ++i) {
-    if (t.ranks[i] <= best_rank) return;
-    const Rule* r = rules_[t.ids[i] & ~kFullCheck];
+  const uint32_t* e = t.ent.data() + leaf.base;
+  for (uint32_t i = 0; i < leaf.count; ++i) {
+    if (Tree::rank_at(e, i) <= best_rank) return;
+    const Rule* r = rules_[Tree::id_at(e, i) & ~kFullCheck];
     if (!r->visible(v)) continue;
     if (r->explain(key, wc)) {
       best = r;
-      best_rank = t.ranks[i];
+      best_rank = Tree::rank_at(e, i);
       return;
     }
   }
@@ -170,7 +175,7 @@ typename SplitForest<Rule>::Stats SplitForest<Rule>::stats() const {
   Stats st;
   for (const Tree& t : trees_) {
     st.nodes += t.nodes.size();
-    st.entries += t.ranks.size();
+    st.entries += t.ent.size() / t.stride();
     st.max_depth = std::max(st.max_depth, t.depth(0));
     std::vector<uint8_t> seen(t.nodes.size());
     std::vector<uint32_t> todo{0};

@@ -53,13 +53,13 @@ struct alignas(64) SplitNode {
   uint32_t t[7];
   uint8_t d[7];
   uint8_t leaf;
-  // A leaf: its first entry.  An inner node: the first entry of its
-  // direct leaves (lend).
+  // A leaf: its record in Tree::ent.  An inner node: the record of its
+  // first direct leaf (lend).
   uint32_t base;
   // Entries in a leaf; in an inner node, its map: bits 3p..3p+2 are the
   // index (from base) of the child path p leads to.
   uint32_t count;
-  uint32_t rbase;  // a leaf's ranges in Tree::rng (2 * n_dims * base)
+  uint32_t rbase;  // a leaf's ranges in Tree::ent (base + kEntWords * count)
   // First child; in a leaf, its own index - (count >> 21 & 7), which is
   // where step() takes a leaf (all its tests pass: path 7).
   uint32_t child;
@@ -104,22 +104,48 @@ struct SplitTree {
   bool fast_read = true;              // every dimension lies in the key's first 116 bytes
   uint64_t max_rank = 0;
   HugeVector<SplitNode> nodes;
-  // Leaf entries, leaf after leaf in rank order: ranks[base + i] and
-  // ids[base + i] (index in rules_ | kFullCheck: the ranges do not say
-  // everything), and the ranges column-wise so one vector compare checks
-  // up to 16 entries on one dimension: rng[rbase + 2d * count + i] = lo,
-  // rng[rbase + (2d + 1) * count + i] = hi - lo, for d < n_dims.
-  HugeVector<uint64_t> ranks;
-  HugeVector<uint32_t> ids;
-  HugeVector<uint32_t> rng;
+  // Leaf entries, leaf after leaf, each leaf one record so a short leaf's
+  // ranks, ids and ranges share cache lines (a hit on a 2-entry leaf of
+  // five dimensions reads two lines, not the four of three arrays): from
+  // the leaf's base, per entry i in rank order its rank (two words, low
+  // first), id (index in rules_ | kFullCheck: the ranges do not say
+  // everything) and rule's address (two words) at ent[base + 5i ..], then
+  // from rbase = base + 5 * count the ranges column-wise so one vector
+  // compare checks up to 16 entries on one dimension:
+  // ent[rbase + 2d * count + i] = lo,
+  // ent[rbase + (2d + 1) * count + i] = hi - lo, for d < n_dims.
+  HugeVector<uint32_t> ent;
+  static constexpr uint32_t kEntWords = 5;  // rank, id, rule before the ranges
+
+  /// Words of ent per entry.
+  uint32_t stride() const noexcept { return kEntWords + 2 * n_dims; }
+  /// Entry i's rank, id and rule in the record at e (ent + a leaf's base).
+  static uint64_t rank_at(const uint32_t* e, uint32_t i) noexcept {
+    uint64_t r;
+    std::memcpy(&r, e + kEntWords * i, sizeof r);  // x86: one unaligned load
+    return r;
+  }
+  static uint32_t id_at(const uint32_t* e, uint32_t i) noexcept { return e[kEntWords * i + 2]; }
+  static const void* rule_at(const uint32_t* e, uint32_t i) noexcept {
+    const void* r;
+    std::memcpy(&r, e + kEntWords * i + 3, sizeof r);
+    return r;
+  }
+  /// Appends an entry's first words (before the leaf's ranges) to ent.
+  void push_entry(uint64_t rank, uint32_t id, const void* rule) {
+    uint32_t w[kEntWords];
+    std::memcpy(w, &rank, sizeof rank);  // as rank_at reads it
+    w[2] = id;
+    std::memcpy(w + 3, &rule, sizeof rule);
+    ent.insert(ent.end(), w, w + kEntWords);
+  }
 
   template <class Leaf>  // SplitNode or SplitLeaf
   void prefetch_leaf(const Leaf& lf) const noexcept {
-    __builtin_prefetch(ranks.data() + lf.base);
-    __builtin_prefetch(ids.data() + lf.base);  // else the scan's slot load waits for it
-    const uint32_t* r = rng.data() + lf.rbase;
-    uint32_t end = std::min<uint32_t>(2 * n_dims * lf.count, 512);  // 32 lines at most
-    for (uint32_t off = 0; off < end; off += 16) __builtin_prefetch(r + off);
+    auto from = reinterpret_cast<uintptr_t>(ent.data() + lf.base) & ~uintptr_t{63};
+    auto end = reinterpret_cast<uintptr_t>(ent.data() + lf.base + stride() * lf.count);
+    end = std::min<uintptr_t>(end, from + 34 * 64);  // 34 lines at most
+    for (; from < end; from += 64) __builtin_prefetch(reinterpret_cast<const void*>(from));
   }
 
   /// The child path p of inner node m leads to.
@@ -137,10 +163,13 @@ struct SplitTree {
     return kWidePath[simd::ge7(x, m.d, m.t)];
   }
   /// Inner node m's direct leaf i (head bit i set): what the scan needs
-  /// (its best rank read from its entries).
+  /// (its best rank read from its entries; the direct leaves' records lie
+  /// one after the other from m.base).
   SplitLeaf direct_leaf(const SplitNode& m, uint32_t i) const noexcept {
-    uint32_t from = i ? m.lend[i - 1] : 0, base = m.base + from, count = m.lend[i] - from;
-    return {base, count, 2 * n_dims * base, count, count ? ranks[base] : 0};
+    uint32_t from = i ? m.lend[i - 1] : 0, count = m.lend[i] - from;
+    uint32_t base = m.base + from * stride();
+    return {base, count, base + kEntWords * count, count,
+            count ? rank_at(ent.data() + base, 0) : 0};
   }
   /// All seven tests at once (independent loads the core overlaps),
   /// then the path from a table and the child from the node's map: one
