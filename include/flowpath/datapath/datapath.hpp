@@ -239,17 +239,9 @@ class Datapath {
       parse_batch(batch, ps);
     stats_.malformed += ps.malformed;
     ++stats_.batches;
-    if (recirculated) {
-      for (uint32_t i = 0; i < batch.count; ++i) {
-        const PacketMeta& m = batch.pkts[i]->meta;
-        FlowKey& k = batch.keys[i];
-        k.recirc_id = m.recirc_id;
-        k.ct_state = m.ct_state;
-        k.ct_zone = Be16{m.ct_zone};
-        k.ct_mark = Be32{m.ct_mark};
-        k.ct_label_id = m.ct_label_id;
-      }
-    }
+    if (recirculated)
+      for (uint32_t i = 0; i < batch.count; ++i)
+        set_pass_fields(batch.keys[i], batch.pkts[i]->meta);
     ScratchArray<PacketPlan, kBatchSize> plans;  // not initialised: classify_cached writes each
     PacketPlan* const plan = plans.data();
     uint32_t todo = classify_cached(batch, plan);
@@ -311,13 +303,20 @@ class Datapath {
       }
     }
     recirc_.cur.clear();
-    if (dirty) {
-      for (uint32_t i = 0; i < received.count; ++i) {
-        FlowKey& k = received.keys[i];  // as parse_packet left them
-        k.recirc_id = 0, k.ct_state = 0, k.ct_zone = Be16{}, k.ct_mark = Be32{};
-        k.ct_label_id = 0;
-      }
+    if (dirty) {  // as parse_packet left them: a first pass's, untracked
+      const PacketMeta untracked{};
+      for (uint32_t i = 0; i < received.count; ++i) set_pass_fields(received.keys[i], untracked);
     }
+  }
+
+  // The key's fields that differ between passes (recirc_id, ct_*), from
+  // the packet's metadata.
+  static void set_pass_fields(FlowKey& k, const PacketMeta& m) noexcept {
+    k.recirc_id = m.recirc_id;
+    k.ct_state = m.ct_state;
+    k.ct_zone = Be16{m.ct_zone};
+    k.ct_mark = Be32{m.ct_mark};
+    k.ct_label_id = m.ct_label_id;
   }
 
   // Whether the pass about to run (recirc_.cur) is the received batch's
