@@ -188,24 +188,25 @@ class ConnTable {
   }
   /// The second stage: loads the (prefetched) slot, starts loading its
   /// first node and returns it (a hint: the chain may change before use).
-  /// It also starts loading that node's Conn state line (expiry, dead
-  /// flag, protocol state, mark, label: what a live check and the fast
-  /// path read next) without waiting for the node: the line is 128 bytes
-  /// past an original-direction node and 64 past a reply one, and which
-  /// the node is lies in the node, so both are fetched (one line wasted:
-  /// the other direction's node, or the next pooled Conn's first line).
-  /// Waiting for the node's `reply` byte first made the state line a
-  /// fourth dependent miss in a row (word, slot, node, state); see
-  /// docs/conntrack.md, "The state line beside the node, session 17".
   static const KeyNode* prefetch_head(const std::atomic<KeyNode*>* slot) noexcept {
     const KeyNode* n = slot->load(std::memory_order_acquire);
     __builtin_prefetch(n);
-    if (n) {
-      static_assert(offsetof(Conn, expires_ms) == 2 * sizeof(KeyNode));
-      __builtin_prefetch(reinterpret_cast<const char*>(n) + sizeof(KeyNode));
-      __builtin_prefetch(reinterpret_cast<const char*>(n) + 2 * sizeof(KeyNode));
-    }
     return n;
+  }
+  /// With the second stage, for a head node n that a hit would be: starts
+  /// loading its Conn's state line (expiry, dead flag, protocol state,
+  /// mark, label: what a live check and the fast path read next) without
+  /// waiting for n.  The line is 128 bytes past an original-direction node
+  /// and 64 past a reply one, and which n is lies in n, so both are
+  /// fetched (one line wasted: the other direction's node, or the next
+  /// pooled Conn's first line).  Reading n's `reply` byte first made the
+  /// state line a fourth dependent miss in a row (word, slot, node,
+  /// state); see docs/conntrack.md, "The state line beside the node,
+  /// session 17".
+  static void prefetch_state(const KeyNode* n) noexcept {
+    static_assert(offsetof(Conn, expires_ms) == 2 * sizeof(KeyNode));
+    __builtin_prefetch(reinterpret_cast<const char*>(n) + sizeof(KeyNode));
+    __builtin_prefetch(reinterpret_cast<const char*>(n) + 2 * sizeof(KeyNode));
   }
   /// The live node for key in its (locked) shard, or nullptr.  Sets
   /// *stale to an expired, unclaimed Conn with this key, if any.

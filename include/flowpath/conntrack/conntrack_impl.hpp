@@ -100,8 +100,10 @@ inline void Conntrack::execute(std::span<Packet* const> pkts, const CtParams& p,
         std::memset(reinterpret_cast<char*>(&x[i].key) + offsetof(ConnKey, sport), 0xff, 8);
       }
     }
-    for (size_t i = 0; i < n; ++i)
+    for (size_t i = 0; i < n; ++i) {
       head[i] = e[i] == Extract::kOk ? ConnTable::prefetch_head(slot[i]) : nullptr;
+      if (head[i]) ConnTable::prefetch_state(head[i]);
+    }
     const uint32_t limit = limit_of(p.zone);
     if (p.commit && !(limit && zone_count_[p.zone].load(std::memory_order_relaxed) >= limit)) {
       bool any_new = false;
