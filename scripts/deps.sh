@@ -7,7 +7,7 @@ pkgs=(build-essential cmake pkg-config git libhwy-dev libxsimd-dev
       libbpf-dev clang llvm libclang-rt-14-dev iproute2 iputils-ping tcpdump
       ethtool python3 python3-os-ken openvswitch-common openvswitch-switch nlohmann-json3-dev)
 if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(libdpdk-dev linux-perf gnuplot-nox)
+  pkgs+=(libdpdk-dev linux-perf gnuplot-nox openvswitch-source)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

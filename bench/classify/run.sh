@@ -10,6 +10,11 @@
 # Times are CPU time (the machines are shared).
 # FLOWPATH_CLS_ROWS=update runs only the update rows (v2 and v1, each with a
 # concurrent reader) and prints one table of them; rte_acl is skipped.
+# Open vSwitch's own classifier runs in the same run as a peer
+# (bench/peers/ovs_classifier_peer.c: lookups, memory, updates with a
+# reader), built once from Debian's openvswitch-source into
+# BUILD_DIR/peer-ovs (a few minutes the first time);
+# FLOWPATH_CLS_OVS=0 leaves it out.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build-bench}
@@ -28,7 +33,15 @@ cmake --build "$build" -j2 --target classify_classifier_bench >/dev/null
 [[ $rows == update ]] || cmake --build "$build" -j2 --target peers_rte_acl >/dev/null 2>&1 || true
 json=$(mktemp)
 peer=$(mktemp)
-trap 'rm -f "$json" "$peer"' EXIT
+ovspeer=$(mktemp)
+trap 'rm -f "$json" "$peer" "$ovspeer"' EXIT
+ovsbin=""
+if [[ ${FLOWPATH_CLS_OVS:-1} != 0 ]]; then
+  [[ -d "$build/peer-ovs" ]] ||
+    echo "run.sh: building Open vSwitch's classifier peer (once, a few minutes; FLOWPATH_CLS_OVS=0 skips it)" >&2
+  ovsbin=$("$root/bench/peers/build_ovs_classifier.sh" "$build/peer-ovs") ||
+    { echo "run.sh: the Open vSwitch peer did not build (see above)" >&2; exit 1; }
+fi
 [[ $rows == update ]] && kinds='(v2_update|classifier_updreader)'
 "$build/bench/classify_classifier_bench" --benchmark_filter="^($kinds)/($filter)" \
   --benchmark_format=json >"$json" 2>/dev/null
@@ -41,7 +54,16 @@ if [[ $rows != update && -x "$build/bench/peers_rte_acl" ]]; then
       "$FLOWPATH_CLASSBENCH_DIR/$set.mix100k.ans.gz" 2>/dev/null | sed "s/^/$set /" >>"$peer"
   done
 fi
-python3 - "$json" "$peer" "$rows" <<'PY'
+if [[ -n $ovsbin ]]; then
+  for f in "$FLOWPATH_CLASSBENCH_DIR"/*_mix100k.trace.gz; do
+    set=$(basename "$f" _mix100k.trace.gz)
+    [[ "$set" =~ $filter ]] || continue
+    only=(); [[ $rows == update ]] && only=(--updates-only)
+    "$ovsbin" "${only[@]}" "$FLOWPATH_CLASSBENCH_DIR/$set.gz" "$f" "$FLOWPATH_CLASSBENCH_DIR/$set.mix100k.ans.gz" 1 |
+      sed "s/^/$set /" >>"$ovspeer"
+  done
+fi
+python3 - "$json" "$peer" "$rows" "$ovspeer" <<'PY'
 import json, sys, re
 d = json.load(open(sys.argv[1]))
 rows = {}
@@ -61,11 +83,20 @@ for line in open(sys.argv[2]):
     p[key] = min(p[key], float(kv["ns_per_lookup"]))
     p["ok"] &= "ANSWERS_DIFFER" not in line
 order = ["acl1_1k", "fw1_1k", "ipc1_1k", "acl1_10k", "fw1_10k", "ipc1_10k", "acl1_100k"]
-# OVS 3.1 classifier, ns per lookup on the same sets and traces (issue 15's
-# quiet-machine run; no OVS peer is built here).
-ovs = {"acl1_1k": 1581, "fw1_1k": 16210, "ipc1_1k": 5394, "acl1_10k": 3153, "fw1_10k": 21914,
-       "ipc1_10k": 13011, "acl1_100k": 1266}
+# Open vSwitch's classifier, measured in this run (peers_ovs_classifier):
+# ovs[set] = {"ns": lookup without wildcards, "ns_wc": with, "mem", "upd", ...}
 nan = float("nan")
+ovs = {}
+for line in open(sys.argv[4]):
+    f = line.split()
+    kv = dict(x.split("=") for x in f[3:] if "=" in x)
+    o = ovs.setdefault(f[0], {})
+    if f[2] == "lookup":
+        o["ns_wc" if kv["wc"] == "1" else "ns"] = float(kv["ns_per_lookup"])
+        o["mem"], o["entries"] = float(kv["memory_MB"]), int(kv["entries"])
+        o["ok"] = o.get("ok", True) and "ANSWERS_DIFFER" not in kv
+    elif f[2] == "update":
+        o["upd"], o["rlk"] = float(kv["updates_per_s"]), float(kv["reader_lookups_per_s"])
 f1 = lambda x: "-" if x != x or x > 1e17 else "%.0f" % x
 f2 = lambda x: "-" if x != x or x > 1e17 else "%.2f" % x
 def table(hdr, rowfn):
@@ -86,22 +117,28 @@ def updates(s, r, p):
             mrate(r, "v2_update", "lookups_per_s"), "%d" % g(r, "v2_update", "compiles"),
             "%.0f%%" % (100 * g(r, "v2_update", "compile_share")), "%d" % g(r, "v2_update", "delta_end"),
             f2(g(r, "v2_update", "updates_per_s") / g(r, "classifier_updreader", "updates_per_s")),
-            f2(g(r, "v2_update", "lookups_per_s") / g(r, "classifier_updreader", "lookups_per_s"))]
+            f2(g(r, "v2_update", "lookups_per_s") / g(r, "classifier_updreader", "lookups_per_s")),
+            "%.2fM" % (ovs.get(s, {}).get("upd", nan) / 1e6),
+            f2(g(r, "v2_update", "updates_per_s") / ovs.get(s, {}).get("upd", nan))]
 if sys.argv[3] == "update":
     print("Updates/s with a concurrent reader (CPU time; v2: writer + every compile started in the\n"
           "window, writer alone in brackets), the reader's lookups per CPU second meanwhile:\n")
     table(("set", "v1 upd/s", "v1 reader lk/s", "v2 upd/s", "v2 reader lk/s", "v2 compiles",
-           "compile share", "v2 delta at end", "v2/v1 upd", "v2/v1 reader"), updates)
+           "compile share", "v2 delta at end", "v2/v1 upd", "v2/v1 reader", "OVS upd/s", "v2/OVS upd"),
+          updates)
     sys.exit(0)
-print("Lookups (ns, CPU time; acl = DPDK rte_acl best burst-64 / burst-1; OVS from issue 15):\n")
+print("Lookups (ns, CPU time; acl = DPDK rte_acl best burst-64 / burst-1; OVS = Open vSwitch's classifier\n"
+      "in this run, without / with megaflow wildcards; a * marks a peer whose answers differ):\n")
 def lookups(s, r, p):
     v1, v1b, v2, v2b = ns(r, "classifier_single"), ns(r, "classifier_batch32"), ns(r, "v2_single"), ns(r, "v2_batch32")
     a64, a1 = p.get("b64", nan), p.get("b1", nan)
-    o = ovs.get(s, nan)
+    o = ovs.get(s, {})
+    bad = "" if o.get("ok", True) else "*"
     return [s, f1(g(r, "v2_single", "rules")), f1(v1), f1(v1b), f1(v2), f1(v2b), f1(a64), f1(a1),
-            f2(v2 / a64), f2(v2b / a64), "%.1f" % (o / v2), f2(v1 / v2)]
-table(("set", "rules", "v1", "v1 b32", "v2", "v2 b32", "acl b64", "acl b1", "v2/acl", "v2 b32/acl",
-       "OVS/v2", "v1/v2"), lookups)
+            f1(o.get("ns", nan)) + bad, f1(o.get("ns_wc", nan)) + bad, f2(v2 / a64), f2(v2b / a64),
+            "%.1f" % (o.get("ns", nan) / v2), f2(v1 / v2)]
+table(("set", "rules", "v1", "v1 b32", "v2", "v2 b32", "acl b64", "acl b1", "OVS", "OVS wc", "v2/acl",
+       "v2 b32/acl", "OVS/v2", "v1/v2"), lookups)
 have = lambda k: any(k in r for r in rows.values())
 if have("v2_update"):
   print("Updates/s (CPU time; v2: writer + compile thread, writer alone in brackets, a reader thread looking up\n"
@@ -112,13 +149,18 @@ def other(s, r, p):
             "%.2fM" % (g(r, "classifier_update_notries", "updates_per_s") / 1e6),
             "%.2fM (%.2fM)" % (g(r, "v2_update", "updates_per_s") / 1e6, g(r, "v2_update", "writer_updates_per_s") / 1e6),
             "%.2fM" % (g(r, "v2_update", "lookups_per_s") / 1e6), "%d" % g(r, "v2_update", "compiles"),
+            "%.2fM" % (ovs.get(s, {}).get("upd", nan) / 1e6),
             "%.1f" % g(r, "classifier_single", "build_ms"), "%.1f" % g(r, "v2_single", "build_ms"),
             str(p.get("build", "-")), "%.1f" % g(r, "classifier_single", "memory_MB"),
             "%.1f" % g(r, "v2_single", "memory_MB"), str(p.get("mem", "-")),
+            "%.1f" % ovs.get(s, {}).get("mem", nan), "%d" % ovs.get(s, {}).get("entries", 0),
+            f2(g(r, "v2_single", "memory_MB") / ovs.get(s, {}).get("mem", nan)),
             "%.1f" % g(r, "classifier_megaflow", "wc_bits"), "%.1f" % g(r, "v2_megaflow", "wc_bits")]
 if have("v2_update"):
-  table(("set", "v1 upd/s", "v1 upd/s + reader", "v1 upd/s no tries", "v2 upd/s", "v2 reader lk/s", "v2 compiles", "v1 build ms",
-         "v2 build ms", "acl build ms", "v1 MB", "v2 MB", "acl MB", "v1 wc bits", "v2 wc bits"), other)
+  table(("set", "v1 upd/s", "v1 upd/s + reader", "v1 upd/s no tries", "v2 upd/s", "v2 reader lk/s", "v2 compiles",
+         "OVS upd/s + reader", "v1 build ms",
+         "v2 build ms", "acl build ms", "v1 MB", "v2 MB", "acl MB", "OVS MB", "OVS entries", "v2/OVS MB",
+         "v1 wc bits", "v2 wc bits"), other)
 if have("v2_cost"):
   print("Forest lookup cost per key over the trace (counted, not timed): trees descended, wide nodes\n"
         "stepped through, leaf entries compared, leaf entries per rule, the answer's position among the\n"
