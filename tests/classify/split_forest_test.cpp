@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <iterator>
 #include <numeric>
 
 #include "flowpath/classify/classifier_v2.hpp"
@@ -48,6 +50,49 @@ TEST(SplitForest, CostCountersDescribeTheLookup) {
     hits += c.lookup(key) != nullptr;
   }
   EXPECT_GT(hits, 0u);
+}
+
+// A tree's key extraction (one widened load and shift per dimension, no
+// test per dimension) gives each dimension's big-endian value and 0 for
+// the eight lanes past the tree's dimensions, whatever the key's first
+// bytes (the unused lanes read offset 0).
+TEST(SplitForest, ExtractReadsEachDimensionAndZeroesTheRest) {
+  testing::RuleGen g(11, true);
+  ClassifierV2<int> c;
+  std::vector<testing::RandomRule> pool;
+  for (int i = 0; i < 400; ++i) {
+    testing::RandomRule r = g.rule();  // to a 5-tuple rule: trees of fewer than 8 dimensions
+    FlowKey v = r.match.value, m = r.match.mask;
+    m.in_port = 0;
+    m.dl_dst = {};
+    m.vlans[0].tci = Be16{0};
+    m.ipv6_src = {};
+    m.nw_tos = 0;
+    r.match = Match(v, m);
+    pool.push_back(r);
+    c.insert(r.match, r.priority, i, r.ranges);
+  }
+  c.compile_now();
+  const auto* f = c.forest();
+  ASSERT_NE(f, nullptr);
+  size_t narrow = 0;  // trees with lanes past their dimensions
+  for (size_t t = 0; t < f->n_trees(); ++t)
+    narrow += f->tree(t).n_dims < classify_detail::kSplitMaxDims;
+  ASSERT_GT(narrow, 0u);
+  for (int i = 0; i < 2000; ++i) {
+    FlowKey key = g.key_near(pool[g.pick(static_cast<uint32_t>(pool.size()))]);
+    uint8_t* kb = reinterpret_cast<uint8_t*>(&key);
+    for (int b = 0; b < 4; ++b) kb[b] = static_cast<uint8_t>(0x5a + 37 * i + b);
+    for (size_t t = 0; t < f->n_trees(); ++t) {
+      const classify_detail::SplitTree& tree = f->tree(t);
+      uint32_t x[classify_detail::kSplitMaxDims];
+      std::fill(std::begin(x), std::end(x), 0xa5a5a5a5u);
+      tree.extract(key, x);
+      for (uint32_t d = 0; d < classify_detail::kSplitMaxDims; ++d)
+        EXPECT_EQ(x[d], d < tree.n_dims ? classify_detail::dim_read(kb, tree.dims[d]) : 0u)
+            << "tree " << t << " dimension " << d << " of " << tree.n_dims;
+    }
+  }
 }
 
 // Deep trees over random rules (leaves of at most 2 rules) meet leaves

@@ -143,6 +143,7 @@ class SplitForest {
   /// Nodes visited and leaf entries scanned for key in all trees (no early exit).
   std::pair<size_t, size_t> path_cost(const FlowKey& key) const;
   size_t n_trees() const noexcept { return trees_.size(); }
+  const SplitTree& tree(size_t i) const noexcept { return trees_[i]; }  // tests
   /// The bit-vector index lookups without a mask use, or nullptr (the trees then).
   const RuleBitsSet* bits() const noexcept { return bits_.get(); }
   size_t memory_bytes() const noexcept {

@@ -29,7 +29,8 @@ class SplitForest<Rule>::Builder {
   Tree build() {
     choose_dims();
     for (uint32_t d = 0; d < t_.n_dims; ++d) {
-      t_.shift[d] = static_cast<uint8_t>(32 - 8 * t_.dims[d].width);
+      t_.off[d] = t_.dims[d].off;
+      t_.shift[d] = 32 - 8 * t_.dims[d].width;
       t_.fast_read &= size_t{t_.dims[d].off} + 4 <= sizeof(FlowKey);
     }
     t_.max_rank = rules_.empty() ? 0 : rules_[0]->rank;

@@ -100,7 +100,11 @@ struct SplitTree {
   uint32_t n_dims = 0;
   KeyDim dims[kSplitMaxDims] = {};
   uint32_t full[kSplitMaxDims] = {};
-  uint8_t shift[kSplitMaxDims] = {};  // fast read: 32-bit big-endian load >> shift
+  // Fast read: dimension d is the 32-bit big-endian word at byte off[d]
+  // of the key, widened, >> shift[d]; the dimensions past n_dims read
+  // offset 0 and shift 32, which makes them 0 without a test.
+  uint32_t off[kSplitMaxDims] = {};
+  uint32_t shift[kSplitMaxDims] = {32, 32, 32, 32, 32, 32, 32, 32};
   bool fast_read = true;              // every dimension lies in the key's first 116 bytes
   uint64_t max_rank = 0;
   HugeVector<SplitNode> nodes;
@@ -191,8 +195,8 @@ struct SplitTree {
     if (fast_read) {
       for (uint32_t d = 0; d < kSplitMaxDims; ++d) {
         uint32_t w;
-        std::memcpy(&w, kb + dims[d].off, 4);
-        x[d] = d < n_dims ? __builtin_bswap32(w) >> shift[d] : 0;
+        std::memcpy(&w, kb + off[d], 4);
+        x[d] = static_cast<uint32_t>(uint64_t{__builtin_bswap32(w)} >> shift[d]);
       }
       return;
     }
