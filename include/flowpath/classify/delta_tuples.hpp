@@ -15,14 +15,13 @@
 // when the hinted table's bucket is full); lookup ~ tables probed (a
 // filter byte each, see tuple_table.hpp), skipped entirely when empty.
 // Rule: a ClassifierRule with the writer fields ihash (identity hash),
-// quiesced, dtable and dgen (ClassifierV2's LogRule).
+// quiesced, dtable, dgen and dhash (ClassifierV2's LogRule).
 // Thread-safety: writer methods under the owner's lock; lookup() from any
 // thread inside an rcu::ReadGuard.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
-#include <unordered_map>
 #include <vector>
 
 #include "flowpath/classify/classifier_rule.hpp"
@@ -48,9 +47,12 @@ class DeltaTable : public TupleTable<Rule> {
   /// each passed to drop(q); true when the rank bound rose.  A rule churned
   /// again and again thus keeps one dead copy in its bucket, not one per
   /// update.
+  /// dv: r's determined bits (Rule::determined()); r->dhash takes its
+  /// bucket's hash, for sweep().
   template <class Drop>
-  bool link(Rule* r, rcu::Reclaimer& rec, Drop&& drop) {
-    auto [h, node] = this->locate(*r);
+  bool link(Rule* r, const FlowKey& dv, rcu::Reclaimer& rec, Drop&& drop) {
+    auto [h, node] = this->locate_key(dv);
+    r->dhash = h;
     uint32_t n = node ? node->n_rules : 0;
     bool placed = false;
     scratch_.clear();
@@ -77,8 +79,9 @@ class DeltaTable : public TupleTable<Rule> {
   /// again in this generation.
   template <class Drop>
   void sweep(const Rule& r, rcu::Reclaimer& rec, Drop&& drop) {
-    auto [h, node] = this->locate(r);
-    if (!node) return;
+    uint64_t h = r.dhash;
+    const auto* node = this->find_holding(h, &r);
+    if (!node) return;  // left out by a copy (with the bucket's other quiesced rules)
     scratch_.clear();
     for (uint32_t i = 0; i < node->n_rules; ++i) {
       Rule* q = node->rules()[i];
@@ -88,7 +91,7 @@ class DeltaTable : public TupleTable<Rule> {
     for (uint32_t i = 0; i < node->n_rules; ++i)
       if (node->rules()[i]->quiesced) drop(node->rules()[i]), --n_rules_;
     auto m = static_cast<uint32_t>(scratch_.size());
-    this->put(h, node, m ? this->make_node(h, this->kw_, scratch_.data(), m) : nullptr, rec);
+    this->put(h, node, m ? this->make_node(h, node->kw(), scratch_.data(), m) : nullptr, rec);
   }
 
  private:
@@ -142,7 +145,7 @@ class DeltaTuples {
       for (uint32_t i = 0; i < node->n_rules; ++i) kept += !node->rules()[i]->quiesced;
       return kept < limit_;
     };
-    Table*& hint = hints_[r->ihash];
+    Table*& hint = hint_for(r->ihash);
     Table* into = hint && fits(*hint, dm) && room(hint) ? hint : nullptr;
     for (size_t i = 0; !into && i < tables_.size(); ++i)
       if (fits(*tables_[i], dm) && room(tables_[i])) into = tables_[i];
@@ -150,7 +153,7 @@ class DeltaTuples {
     hint = into;
     r->dtable = into;
     r->dgen = gen_;
-    if (into->link(r, rec_, [&](Rule* q) { --n_, drop(q); })) dirty_ = true;
+    if (into->link(r, dv, rec_, [&](Rule* q) { --n_, drop(q); })) dirty_ = true;
     ++n_;
   }
   /// Sweeps the bucket of r, a rule just quiesced, if r was linked into
@@ -170,7 +173,7 @@ class DeltaTuples {
   size_t memory_bytes() const noexcept {
     size_t b = sizeof(*this);
     for (const Table* t : tables_) b += t->memory_bytes();
-    b += hints_.size() * 40;  // node + bucket, about
+    b += hints_.size() * sizeof(Hint);
     return b;
   }
   template <class F>
@@ -229,6 +232,37 @@ class DeltaTuples {
     for (size_t i = 0; i < t.n_words(); ++i) extra |= t.mask_words()[i] & ~dm.word(t.words()[i]);
     return extra == 0;
   }
+  /// The hint slot of identity hash h (a new one holds nullptr).  Open
+  /// addressing over a power-of-two array, at most half full, never erased
+  /// (the generation goes whole): std::unordered_map allocated a node per
+  /// identity in every generation and missed twice per look-up, a tenth
+  /// of an update's time.  Key 0 marks a free slot, so an identity hashing
+  /// to 0 shares the hint of those hashing to 1: a hint is checked before
+  /// use (fits(), room()), so a shared one costs at most a table search.
+  Table*& hint_for(uint64_t h) {
+    uint64_t key = h ? h : 1;
+    if ((n_hints_ + 1) * 2 > hints_.size()) grow_hints();
+    size_t m = hints_.size() - 1;
+    for (size_t i = key & m;; i = (i + 1) & m) {
+      if (hints_[i].key == key) return hints_[i].table;
+      if (hints_[i].key == 0) {
+        ++n_hints_;
+        hints_[i].key = key;
+        return hints_[i].table;
+      }
+    }
+  }
+  void grow_hints() {
+    std::vector<Hint> old(std::max<size_t>(64, 2 * hints_.size()));
+    old.swap(hints_);
+    size_t m = hints_.size() - 1;
+    for (const Hint& e : old) {
+      if (e.key == 0) continue;
+      size_t i = e.key & m;
+      while (hints_[i].key != 0) i = (i + 1) & m;
+      hints_[i] = e;
+    }
+  }
   Table* table_with(const FlowMask& m) const {
     for (Table* t : tables_)
       if (t->mask() == m) return t;
@@ -255,7 +289,12 @@ class DeltaTuples {
   uint64_t gen_ = next_gen();
   rcu::Reclaimer& rec_;
   std::vector<Table*> tables_;
-  std::unordered_map<uint64_t, Table*> hints_;  // identity hash -> its last table
+  struct Hint {
+    uint64_t key = 0;  // identity hash (0: free)
+    Table* table = nullptr;
+  };
+  std::vector<Hint> hints_;  // identity hash -> its last table, see hint_for()
+  size_t n_hints_ = 0;
   bool dirty_ = false;
   size_t n_ = 0;
 };

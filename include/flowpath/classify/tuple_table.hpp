@@ -206,6 +206,24 @@ class TupleTable {
     uint64_t h = extract(dv, kw_);
     return {h, find(h, kw_)};
   }
+  /// locate() for a caller that has r's determined bits dv already.
+  std::pair<uint64_t, const Node*> locate_key(const FlowKey& dv) {
+    uint64_t h = extract(dv, kw_);
+    return {h, find(h, kw_)};
+  }
+  /// The node holding r, whose bucket's hash is h, or nullptr: by the tags
+  /// and r's address, without r's key bits (a delta's sweep keeps h in the
+  /// rule; locate() rebuilt the determined key and hashed it).  Writer only.
+  const Node* find_holding(uint64_t h, const Rule* r) const noexcept {
+    const Slots* s = slots_.load(std::memory_order_relaxed);
+    for (size_t i = h & s->mask;; i = (i + 1) & s->mask) {
+      const Node* n = s->at(i).load(std::memory_order_relaxed);
+      if (!n) return nullptr;
+      if (n == tomb() || s->tag(i).load(std::memory_order_relaxed) != h) continue;
+      for (uint32_t j = 0; j < n->n_rules; ++j)
+        if (n->rules()[j] == r) return n;
+    }
+  }
 
  private:
   struct Slots {
