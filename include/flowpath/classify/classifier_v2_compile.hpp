@@ -67,6 +67,7 @@ void ClassifierV2<T>::retire_rule(Rule* r, uint64_t v) {
 /// callback allocated, about one allocation per update.
 template <class T>
 void ClassifierV2<T>::run_grace() {
+  delta_->retire_nodes();
   if (!removed_.empty()) {
     Batch* b = spare_batch();
     b->swap(removed_);
@@ -127,6 +128,7 @@ void ClassifierV2<T>::maybe_compile() {
 /// the new generation also sees the sealed one.
 template <class T>
 void ClassifierV2<T>::seal() {
+  delta_->retire_nodes();  // before drop_sealed() retires the generation's end
   sealed_ = delta_;
   ++sealed_live_;
   delta_ = new Delta(rec_, cfg_.collision_limit);

@@ -22,6 +22,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "flowpath/classify/classifier_rule.hpp"
@@ -49,8 +51,11 @@ class DeltaTable : public TupleTable<Rule> {
   /// update.
   /// dv: r's determined bits (Rule::determined()); r->dhash takes its
   /// bucket's hash, for sweep().
+  using Node = typename Base::Node;
+  using Dead = std::vector<std::pair<DeltaTable*, Node*>>;  // replaced nodes, to free
+
   template <class Drop>
-  bool link(Rule* r, const FlowKey& dv, rcu::Reclaimer& rec, Drop&& drop) {
+  bool link(Rule* r, const FlowKey& dv, rcu::Reclaimer& rec, Dead& dead, Drop&& drop) {
     auto [h, node] = this->locate_key(dv);
     r->dhash = h;
     uint32_t n = node ? node->n_rules : 0;
@@ -68,7 +73,7 @@ class DeltaTable : public TupleTable<Rule> {
     }
     if (!placed) scratch_.push_back(r);
     auto m = static_cast<uint32_t>(scratch_.size());
-    this->put(h, node, this->make_node(h, this->kw_, scratch_.data(), m), rec);
+    retire(this->swap_in(h, node, this->make_node(h, this->kw_, scratch_.data(), m), rec), dead);
     ++n_rules_;
     if (r->rank <= max_rank_) return false;
     max_rank_ = r->rank;
@@ -78,7 +83,7 @@ class DeltaTable : public TupleTable<Rule> {
   /// drop(q)), if it holds any: a removed rule's bucket may see no insert
   /// again in this generation.
   template <class Drop>
-  void sweep(const Rule& r, rcu::Reclaimer& rec, Drop&& drop) {
+  void sweep(const Rule& r, rcu::Reclaimer& rec, Dead& dead, Drop&& drop) {
     uint64_t h = r.dhash;
     const auto* node = this->find_holding(h, &r);
     if (!node) return;  // left out by a copy (with the bucket's other quiesced rules)
@@ -91,10 +96,14 @@ class DeltaTable : public TupleTable<Rule> {
     for (uint32_t i = 0; i < node->n_rules; ++i)
       if (node->rules()[i]->quiesced) drop(node->rules()[i]), --n_rules_;
     auto m = static_cast<uint32_t>(scratch_.size());
-    this->put(h, node, m ? this->make_node(h, node->kw(), scratch_.data(), m) : nullptr, rec);
+    Node* nw = m ? this->make_node(h, node->kw(), scratch_.data(), m) : nullptr;
+    retire(this->swap_in(h, node, nw, rec), dead);
   }
 
  private:
+  void retire(Node* old, Dead& dead) {
+    if (old) dead.emplace_back(this, old);
+  }
   uint64_t max_rank_ = 0;
   size_t n_rules_ = 0;
   std::vector<Rule*> scratch_;
@@ -109,7 +118,8 @@ class DeltaTuples {
   DeltaTuples(rcu::Reclaimer& rec, uint32_t collision_limit) : limit_(collision_limit), rec_(rec) {
     publish();
   }
-  ~DeltaTuples() {
+  ~DeltaTuples() {  // no reader left: replaced nodes not yet retired go now
+    for (auto [t, n] : dead_) t->free_node(n);
     for (Table* t : tables_) delete t;
     ::operator delete(list_.load(std::memory_order_relaxed));
   }
@@ -153,7 +163,7 @@ class DeltaTuples {
     hint = into;
     r->dtable = into;
     r->dgen = gen_;
-    if (into->link(r, dv, rec_, [&](Rule* q) { --n_, drop(q); })) dirty_ = true;
+    if (into->link(r, dv, rec_, dead_, [&](Rule* q) { --n_, drop(q); })) dirty_ = true;
     ++n_;
   }
   /// Sweeps the bucket of r, a rule just quiesced, if r was linked into
@@ -161,7 +171,30 @@ class DeltaTuples {
   /// generation's tables may be gone).
   template <class Drop>
   void sweep(Rule* r, Drop&& drop) {
-    if (r->dgen == gen_ && r->dtable) r->dtable->sweep(*r, rec_, [&](Rule* q) { --n_, drop(q); });
+    if (r->dgen == gen_ && r->dtable)
+      r->dtable->sweep(*r, rec_, dead_, [&](Rule* q) { --n_, drop(q); });
+  }
+  /// Retires the bucket nodes replaced since the last call, in one
+  /// callback (the owner calls it every few updates, and before it seals
+  /// the generation: the callback then runs before the generation is
+  /// freed, which is retired later).
+  void retire_nodes() {
+    if (dead_.empty()) return;
+    Dead* b;
+    if (spare_.empty()) {
+      batches_.push_back(std::make_unique<Dead>());
+      spare_.reserve(batches_.size());  // the callback's push_back never allocates
+      b = batches_.back().get();
+    } else {
+      b = spare_.back();
+      spare_.pop_back();
+    }
+    b->swap(dead_);
+    rec_.retire([this, b] {
+      for (auto [t, n] : *b) t->free_node(n);
+      b->clear();
+      spare_.push_back(b);
+    });
   }
   /// Publishes the table list if it changed (before the version store).
   void publish_if_dirty() {
@@ -289,6 +322,10 @@ class DeltaTuples {
   uint64_t gen_ = next_gen();
   rcu::Reclaimer& rec_;
   std::vector<Table*> tables_;
+  using Dead = typename Table::Dead;
+  Dead dead_;                                   // replaced nodes, see retire_nodes()
+  std::vector<std::unique_ptr<Dead>> batches_;  // every batch vector made
+  std::vector<Dead*> spare_;                    // those not in a callback
   struct Hint {
     uint64_t key = 0;  // identity hash (0: free)
     Table* table = nullptr;
