@@ -40,6 +40,8 @@ class DeltaTable : public TupleTable<Rule> {
 
  public:
   using Base::Base;
+  using Node = typename Base::Node;
+  using Dead = std::vector<std::pair<DeltaTable*, Node*>>;  // replaced nodes, to free
   uint64_t max_rank() const noexcept { return max_rank_; }
   size_t n_rules() const noexcept { return n_rules_; }
   size_t memory_bytes() const noexcept { return Base::memory_bytes(); }
@@ -50,10 +52,7 @@ class DeltaTable : public TupleTable<Rule> {
   /// again and again thus keeps one dead copy in its bucket, not one per
   /// update.
   /// dv: r's determined bits (Rule::determined()); r->dhash takes its
-  /// bucket's hash, for sweep().
-  using Node = typename Base::Node;
-  using Dead = std::vector<std::pair<DeltaTable*, Node*>>;  // replaced nodes, to free
-
+  /// bucket's hash, for sweep().  The replaced node goes to dead.
   template <class Drop>
   bool link(Rule* r, const FlowKey& dv, rcu::Reclaimer& rec, Dead& dead, Drop&& drop) {
     auto [h, node] = this->locate_key(dv);
