@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -331,6 +332,54 @@ TEST(ClassifierV2, RemovedRulesLeaveTheDeltaWhenTheyQuiesce) {
   EXPECT_EQ(c.size(), 2000u);
   EXPECT_EQ(c.delta_size(), c.size()) << "dead copies left in the delta";
   EXPECT_EQ(c.lookup(k), nullptr);
+}
+
+/// A value counting its live copies: a rule's value lives as long as the
+/// rule, so this counts the rules the classifier has not freed.
+struct Counted {
+  static inline int live = 0;
+  int v;
+  explicit Counted(int x) : v(x) { ++live; }
+  Counted(const Counted& o) : v(o.v) { ++live; }
+  Counted(Counted&& o) noexcept : v(o.v) { ++live; }
+  Counted& operator=(const Counted&) = default;
+  Counted& operator=(Counted&&) noexcept = default;
+  ~Counted() { --live; }
+};
+
+TEST(ClassifierV2, RemovedRulesAreFreedAFewGraceRunsLater) {
+  // Under churn without compiles, a removed rule must be freed a few grace
+  // runs after it quiesces, not held until its limbo reached 1,000+ rules
+  // (then thousands were freed at once, past what the rule pool keeps, and
+  // the inserts that followed all went to malloc).
+  ClassifierV2Config cfg;
+  cfg.background = false;
+  cfg.compile_min = ~0u;
+  int peak = 0;
+  {
+    ClassifierV2<Counted> c(cfg);
+    FlowMask mm;
+    mm.nw_src = Be32{~0u};
+    auto match = [&](uint32_t i) {
+      FlowKey k;
+      k.nw_src = Be32{0xc0000200u + i};  // 192.0.2.0/24
+      return Match(k, mm);
+    };
+    for (uint32_t i = 0; i < 100; ++i) c.insert(match(i), 1, Counted(int(i)));
+    for (uint32_t n = 0; n < 3000; ++n) {
+      uint32_t i = n % 100;
+      ASSERT_TRUE(c.remove(match(i), 1));
+      c.insert(match(i), 1, Counted(int(n)));
+      peak = std::max(peak, Counted::live);
+    }
+    EXPECT_EQ(c.size(), 100u);
+    FlowKey k;
+    k.nw_src = Be32{0xc0000200u + 7};
+    ASSERT_NE(c.lookup(k), nullptr);
+    EXPECT_EQ(c.lookup(k)->value.v, 2907);
+  }
+  EXPECT_LT(peak, 100 + 256) << "removed rules held back";
+  EXPECT_EQ(Counted::live, 0);
 }
 
 TEST(ClassifierV2, ReplacedRulesNeverVanishAcrossGenerations) {

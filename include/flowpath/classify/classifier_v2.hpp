@@ -52,6 +52,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <thread>
@@ -87,6 +89,7 @@ struct LogRule : ClassifierRule<T> {
   using ClassifierRule<T>::ClassifierRule;
   DeltaTable<LogRule>* dtable = nullptr;  // writer only, from here down
   uint64_t dgen = 0;                      // the delta generation of dtable
+  uint64_t dhash = 0;                     // its bucket's hash in dtable
   uint64_t ihash = 0;                     // identity_hash(), for the index
   uint32_t refs = 0;
   bool quiesced = false;      // removed more than a grace period ago
@@ -221,7 +224,7 @@ class ClassifierV2 {
   size_t memory_bytes() const {
     std::lock_guard lock(mu_);
     size_t b = sizeof(*this) + index_.memory_bytes();
-    b += n_rules_ * sizeof(Rule) + delta_->memory_bytes() + limbo_.capacity() * 8;
+    b += n_rules_ * sizeof(Rule) + delta_->memory_bytes() + limbo_.size() * 8;
     b += pool_.memory_bytes();
     if (sealed_) b += sealed_->memory_bytes();
     if (cur_forest_) b += cur_forest_->memory_bytes();
@@ -234,6 +237,7 @@ class ClassifierV2 {
  private:
   using Forest = classify_detail::SplitForest<Rule>;
   using Delta = classify_detail::DeltaTuples<Rule>;
+  using Batch = std::vector<Rule*>;  // rules handed to one grace callback
 
   Rule* find_rule(uint64_t h, const Match& m, int32_t priority, const PortRanges& rg) const {
     return index_.find(h, [&](const Rule& r) { return r.same_identity(m, priority, rg); });
@@ -241,13 +245,17 @@ class ClassifierV2 {
   /// Ends r's life in version v: out of the index, into limbo until no
   /// reader can see it (its delta generation, if any, keeps it till dropped).
   void retire_rule(Rule* r, uint64_t v);
-  /// Drops the limbo's references to rules no reader can see.
+  /// Drops the limbo's references to rules no reader can see.  Rules
+  /// quiesce in the order they were removed (one grace callback per batch,
+  /// run in order), so they leave from the front.  Run at every grace run:
+  /// compacted only past a limit (10K+ rules at 10K), they were freed
+  /// thousands at once, past what the rule pool keeps, and the inserts
+  /// after each burst went to malloc.
   void compact_limbo() {
-    std::erase_if(limbo_, [this](Rule* r) {
-      if (!r->quiesced) return false;
-      unref(r);
-      return true;
-    });
+    while (!limbo_.empty() && limbo_.front()->quiesced) {
+      unref(limbo_.front());
+      limbo_.pop_front();
+    }
   }
   void unref(Rule* r) {
     if (--r->refs == 0) dead_.push_back(r);  // freed a grace period after the next run_grace()
@@ -255,6 +263,20 @@ class ClassifierV2 {
   /// Retires the rules removed and unreferenced since the last call, one
   /// callback per batch, then runs what is due.
   void run_grace();
+  Batch* spare_batch() {
+    if (spare_.empty()) {
+      batches_.push_back(std::make_unique<Batch>());
+      spare_.reserve(batches_.size());  // give_back() then never allocates
+      return batches_.back().get();
+    }
+    Batch* b = spare_.back();
+    spare_.pop_back();
+    return b;
+  }
+  void give_back(Batch* b) noexcept {
+    b->clear();
+    spare_.push_back(b);
+  }
   void finish_update(uint64_t v) {
     delta_->publish_if_dirty();
     version_.store(v, std::memory_order_release);
@@ -297,9 +319,10 @@ class ClassifierV2 {
   size_t sealed_live_ = 0;   // sealed generations not yet freed
   classify_detail::RuleIndex<Rule> index_;
   classify_detail::RulePool<Rule> pool_;
-  std::vector<Rule*> limbo_;           // removed rules, until quiesced and compacted
-  std::vector<Rule*> removed_, dead_;  // batches for run_grace()
-  size_t limbo_limit_ = 1024;
+  std::deque<Rule*> limbo_;                      // removed rules, oldest first, until quiesced
+  Batch removed_, dead_;                         // batches for run_grace()
+  std::vector<std::unique_ptr<Batch>> batches_;  // every batch vector made
+  std::vector<Batch*> spare_;                    // those not in a callback
   size_t n_rules_ = 0;
   uint64_t next_seq_ = 0;
   // Compilation (guarded by mu_).

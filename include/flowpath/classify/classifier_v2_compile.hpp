@@ -54,35 +54,42 @@ void ClassifierV2<T>::retire_rule(Rule* r, uint64_t v) {
   if (cur && r->forest_pos < cur->rules().size() && cur->rules()[r->forest_pos] == r)
     for (Forest* f : live_forests_) f->mark_removed(r, f == cur ? r->forest_pos : ~0u, v);
   index_.erase(r);
-  limbo_.push_back(r);                 // takes over the index's reference
-  if (limbo_.size() > limbo_limit_) {  // amortised: the limit doubles past what stays
-    compact_limbo();
-    limbo_limit_ = 2 * limbo_.size() + 1024 + n_rules_;
-  }
+  limbo_.push_back(r);    // takes over the index's reference
   removed_.push_back(r);  // quiesced a grace period after the next run_grace()
 }
 
 /// Retires the rules removed and unreferenced since the last call, one
 /// callback per batch (a callback per rule cost a std::function and a
 /// deque slot each), then runs what is due.  A batch retired later than
-/// its updates only waits longer.
+/// its updates only waits longer.  The batches' vectors are recycled and
+/// the callbacks capture only pointers (kept inside the std::function):
+/// moved out whole, the two vectors were re-grown from empty and a
+/// callback allocated, about one allocation per update.
 template <class T>
 void ClassifierV2<T>::run_grace() {
-  if (!removed_.empty())
-    rec_.retire([this, v = std::move(removed_)] {
-      for (Rule* r : v) r->quiesced = true;  // no reader can see it any more
+  delta_->retire_nodes();
+  if (!removed_.empty()) {
+    Batch* b = spare_batch();
+    b->swap(removed_);
+    rec_.retire([this, b] {
+      for (Rule* r : *b) r->quiesced = true;  // no reader can see it any more
       // Out of the current generation's buckets now, not when (if ever)
       // an insert copies them: left in, dead copies piled up to 150 per
       // live rule over a long generation, and readers probed them.
-      for (Rule* r : v) delta_->sweep(r, [this](Rule* q) { unref(q); });
+      for (Rule* r : *b) delta_->sweep(r, [this](Rule* q) { unref(q); });
+      give_back(b);
     });
-  removed_.clear();
-  if (!dead_.empty())
-    rec_.retire([this, v = std::move(dead_)] {
-      for (Rule* r : v) pool_.destroy(r, 64 + n_rules_ / 8);
+  }
+  if (!dead_.empty()) {
+    Batch* b = spare_batch();
+    b->swap(dead_);
+    rec_.retire([this, b] {
+      for (Rule* r : *b) pool_.destroy(r, 64 + n_rules_ / 8);
+      give_back(b);
     });
-  dead_.clear();
+  }
   rec_.collect();
+  compact_limbo();  // what just quiesced; freed a grace period after the next run
 }
 
 /// Every rule a reader could still see: the live ones and those removed
@@ -121,6 +128,7 @@ void ClassifierV2<T>::maybe_compile() {
 /// the new generation also sees the sealed one.
 template <class T>
 void ClassifierV2<T>::seal() {
+  delta_->retire_nodes();  // before drop_sealed() retires the generation's end
   sealed_ = delta_;
   ++sealed_live_;
   delta_ = new Delta(rec_, cfg_.collision_limit);

@@ -15,14 +15,15 @@
 // when the hinted table's bucket is full); lookup ~ tables probed (a
 // filter byte each, see tuple_table.hpp), skipped entirely when empty.
 // Rule: a ClassifierRule with the writer fields ihash (identity hash),
-// quiesced, dtable and dgen (ClassifierV2's LogRule).
+// quiesced, dtable, dgen and dhash (ClassifierV2's LogRule).
 // Thread-safety: writer methods under the owner's lock; lookup() from any
 // thread inside an rcu::ReadGuard.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
-#include <unordered_map>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "flowpath/classify/classifier_rule.hpp"
@@ -39,6 +40,8 @@ class DeltaTable : public TupleTable<Rule> {
 
  public:
   using Base::Base;
+  using Node = typename Base::Node;
+  using Dead = std::vector<std::pair<DeltaTable*, Node*>>;  // replaced nodes, to free
   uint64_t max_rank() const noexcept { return max_rank_; }
   size_t n_rules() const noexcept { return n_rules_; }
   size_t memory_bytes() const noexcept { return Base::memory_bytes(); }
@@ -48,9 +51,12 @@ class DeltaTable : public TupleTable<Rule> {
   /// each passed to drop(q); true when the rank bound rose.  A rule churned
   /// again and again thus keeps one dead copy in its bucket, not one per
   /// update.
+  /// dv: r's determined bits (Rule::determined()); r->dhash takes its
+  /// bucket's hash, for sweep().  The replaced node goes to dead.
   template <class Drop>
-  bool link(Rule* r, rcu::Reclaimer& rec, Drop&& drop) {
-    auto [h, node] = this->locate(*r);
+  bool link(Rule* r, const FlowKey& dv, rcu::Reclaimer& rec, Dead& dead, Drop&& drop) {
+    auto [h, node] = this->locate_key(dv);
+    r->dhash = h;
     uint32_t n = node ? node->n_rules : 0;
     bool placed = false;
     scratch_.clear();
@@ -66,7 +72,7 @@ class DeltaTable : public TupleTable<Rule> {
     }
     if (!placed) scratch_.push_back(r);
     auto m = static_cast<uint32_t>(scratch_.size());
-    this->put(h, node, this->make_node(h, this->kw_, scratch_.data(), m), rec);
+    retire(this->swap_in(h, node, this->make_node(h, this->kw_, scratch_.data(), m), rec), dead);
     ++n_rules_;
     if (r->rank <= max_rank_) return false;
     max_rank_ = r->rank;
@@ -76,9 +82,10 @@ class DeltaTable : public TupleTable<Rule> {
   /// drop(q)), if it holds any: a removed rule's bucket may see no insert
   /// again in this generation.
   template <class Drop>
-  void sweep(const Rule& r, rcu::Reclaimer& rec, Drop&& drop) {
-    auto [h, node] = this->locate(r);
-    if (!node) return;
+  void sweep(const Rule& r, rcu::Reclaimer& rec, Dead& dead, Drop&& drop) {
+    uint64_t h = r.dhash;
+    const auto* node = this->find_holding(h, &r);
+    if (!node) return;  // left out by a copy (with the bucket's other quiesced rules)
     scratch_.clear();
     for (uint32_t i = 0; i < node->n_rules; ++i) {
       Rule* q = node->rules()[i];
@@ -88,10 +95,14 @@ class DeltaTable : public TupleTable<Rule> {
     for (uint32_t i = 0; i < node->n_rules; ++i)
       if (node->rules()[i]->quiesced) drop(node->rules()[i]), --n_rules_;
     auto m = static_cast<uint32_t>(scratch_.size());
-    this->put(h, node, m ? this->make_node(h, this->kw_, scratch_.data(), m) : nullptr, rec);
+    Node* nw = m ? this->make_node(h, node->kw(), scratch_.data(), m) : nullptr;
+    retire(this->swap_in(h, node, nw, rec), dead);
   }
 
  private:
+  void retire(Node* old, Dead& dead) {
+    if (old) dead.emplace_back(this, old);
+  }
   uint64_t max_rank_ = 0;
   size_t n_rules_ = 0;
   std::vector<Rule*> scratch_;
@@ -106,7 +117,8 @@ class DeltaTuples {
   DeltaTuples(rcu::Reclaimer& rec, uint32_t collision_limit) : limit_(collision_limit), rec_(rec) {
     publish();
   }
-  ~DeltaTuples() {
+  ~DeltaTuples() {  // no reader left: replaced nodes not yet retired go now
+    for (auto [t, n] : dead_) t->free_node(n);
     for (Table* t : tables_) delete t;
     ::operator delete(list_.load(std::memory_order_relaxed));
   }
@@ -142,7 +154,7 @@ class DeltaTuples {
       for (uint32_t i = 0; i < node->n_rules; ++i) kept += !node->rules()[i]->quiesced;
       return kept < limit_;
     };
-    Table*& hint = hints_[r->ihash];
+    Table*& hint = hint_for(r->ihash);
     Table* into = hint && fits(*hint, dm) && room(hint) ? hint : nullptr;
     for (size_t i = 0; !into && i < tables_.size(); ++i)
       if (fits(*tables_[i], dm) && room(tables_[i])) into = tables_[i];
@@ -150,7 +162,7 @@ class DeltaTuples {
     hint = into;
     r->dtable = into;
     r->dgen = gen_;
-    if (into->link(r, rec_, [&](Rule* q) { --n_, drop(q); })) dirty_ = true;
+    if (into->link(r, dv, rec_, dead_, [&](Rule* q) { --n_, drop(q); })) dirty_ = true;
     ++n_;
   }
   /// Sweeps the bucket of r, a rule just quiesced, if r was linked into
@@ -158,7 +170,30 @@ class DeltaTuples {
   /// generation's tables may be gone).
   template <class Drop>
   void sweep(Rule* r, Drop&& drop) {
-    if (r->dgen == gen_ && r->dtable) r->dtable->sweep(*r, rec_, [&](Rule* q) { --n_, drop(q); });
+    if (r->dgen == gen_ && r->dtable)
+      r->dtable->sweep(*r, rec_, dead_, [&](Rule* q) { --n_, drop(q); });
+  }
+  /// Retires the bucket nodes replaced since the last call, in one
+  /// callback (the owner calls it every few updates, and before it seals
+  /// the generation: the callback then runs before the generation is
+  /// freed, which is retired later).
+  void retire_nodes() {
+    if (dead_.empty()) return;
+    Dead* b;
+    if (spare_.empty()) {
+      batches_.push_back(std::make_unique<Dead>());
+      spare_.reserve(batches_.size());  // the callback's push_back never allocates
+      b = batches_.back().get();
+    } else {
+      b = spare_.back();
+      spare_.pop_back();
+    }
+    b->swap(dead_);
+    rec_.retire([this, b] {
+      for (auto [t, n] : *b) t->free_node(n);
+      b->clear();
+      spare_.push_back(b);
+    });
   }
   /// Publishes the table list if it changed (before the version store).
   void publish_if_dirty() {
@@ -170,7 +205,7 @@ class DeltaTuples {
   size_t memory_bytes() const noexcept {
     size_t b = sizeof(*this);
     for (const Table* t : tables_) b += t->memory_bytes();
-    b += hints_.size() * 40;  // node + bucket, about
+    b += hints_.size() * sizeof(Hint);
     return b;
   }
   template <class F>
@@ -229,6 +264,37 @@ class DeltaTuples {
     for (size_t i = 0; i < t.n_words(); ++i) extra |= t.mask_words()[i] & ~dm.word(t.words()[i]);
     return extra == 0;
   }
+  /// The hint slot of identity hash h (a new one holds nullptr).  Open
+  /// addressing over a power-of-two array, at most half full, never erased
+  /// (the generation goes whole): std::unordered_map allocated a node per
+  /// identity in every generation and missed twice per look-up, a tenth
+  /// of an update's time.  Key 0 marks a free slot, so an identity hashing
+  /// to 0 shares the hint of those hashing to 1: a hint is checked before
+  /// use (fits(), room()), so a shared one costs at most a table search.
+  Table*& hint_for(uint64_t h) {
+    uint64_t key = h ? h : 1;
+    if ((n_hints_ + 1) * 2 > hints_.size()) grow_hints();
+    size_t m = hints_.size() - 1;
+    for (size_t i = key & m;; i = (i + 1) & m) {
+      if (hints_[i].key == key) return hints_[i].table;
+      if (hints_[i].key == 0) {
+        ++n_hints_;
+        hints_[i].key = key;
+        return hints_[i].table;
+      }
+    }
+  }
+  void grow_hints() {
+    std::vector<Hint> old(std::max<size_t>(64, 2 * hints_.size()));
+    old.swap(hints_);
+    size_t m = hints_.size() - 1;
+    for (const Hint& e : old) {
+      if (e.key == 0) continue;
+      size_t i = e.key & m;
+      while (hints_[i].key != 0) i = (i + 1) & m;
+      hints_[i] = e;
+    }
+  }
   Table* table_with(const FlowMask& m) const {
     for (Table* t : tables_)
       if (t->mask() == m) return t;
@@ -255,7 +321,16 @@ class DeltaTuples {
   uint64_t gen_ = next_gen();
   rcu::Reclaimer& rec_;
   std::vector<Table*> tables_;
-  std::unordered_map<uint64_t, Table*> hints_;  // identity hash -> its last table
+  using Dead = typename Table::Dead;
+  Dead dead_;                                   // replaced nodes, see retire_nodes()
+  std::vector<std::unique_ptr<Dead>> batches_;  // every batch vector made
+  std::vector<Dead*> spare_;                    // those not in a callback
+  struct Hint {
+    uint64_t key = 0;  // identity hash (0: free)
+    Table* table = nullptr;
+  };
+  std::vector<Hint> hints_;  // identity hash -> its last table, see hint_for()
+  size_t n_hints_ = 0;
   bool dirty_ = false;
   size_t n_ = 0;
 };
