@@ -364,7 +364,7 @@ class Datapath {
     MegaflowEntry* flows[kBatchSize];
     uint32_t todo = 0;
     if (cfg_.emc_enabled) {
-      if (cfg_.emc_burst && n > 1 && batch.keys[1] == batch.keys[0]) [[unlikely]] {
+      if (cfg_.emc_burst && n > 1 && same_key(batch.keys[1], batch.keys[0])) [[unlikely]] {
         todo = classify_burst(batch, plan);
       } else {
         for (uint32_t i = 0; i < n; ++i) {
@@ -395,6 +395,16 @@ class Datapath {
       if (cfg_.emc_enabled) emc_.maybe_insert(batch.keys[i], batch.hashes[i], flows[i]);
     }
     return todo & ~found;
+  }
+
+  // a == b, tested first on the words that distinct flows most often
+  // differ in (word 4: the IPv4 addresses; word 14: the L4 ports), so a
+  // batch of distinct flows, the common case, decides against a burst
+  // without the 16-word compare (session 18: ~25 instructions per pass).
+  static bool same_key(const FlowKey& a, const FlowKey& b) noexcept {
+    const KeyWord *x = a.words(), *y = b.words();
+    if (((x[4] ^ y[4]) | (x[14] ^ y[14])) != 0) return false;
+    return a == b;
   }
 
   // classify_cached's hash and EMC probe for a batch that starts with two
