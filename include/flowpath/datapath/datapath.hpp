@@ -35,6 +35,10 @@
 //             batch took one flow) classifies batch.keys in place, no copy;
 //             their recirc_id/ct_* are zeroed again before process()
 //             returns (XdpOffload::offer reads the first pass's keys).
+//             Such a pass takes a packet's EMC answer from the one
+//             remembered beside its previous pass's slot for the same
+//             pass fields when it is exactly the probe's (Emc::next_of,
+//             recirc_emc_next): no hash, no probe.
 // Every packet ends in the sink exactly once: an output (last=true) or
 // drop().  A failed upcall drops the packet and counts it as lost.
 //
