@@ -424,10 +424,12 @@ int fixed_main(int argc, char** argv) {
               (unsigned long long)b.stats().emc_hits, (unsigned long long)b.stats().megaflow_hits,
               (unsigned long long)b.stats().subtable_lookups);
   // Keys the later passes took from the earlier ones (since the start, warm
-  // batches too), and of those classified in the received batch itself.
-  std::printf("  recirculated keys reused %llu, in place %llu\n",
+  // batches too), of those classified in the received batch itself, and of
+  // those answered by the EMC's remembered next pass (no hash or probe).
+  std::printf("  recirculated keys reused %llu, in place %llu, EMC next-pass answers %llu\n",
               (unsigned long long)b.recirc().keys_reused,
-              (unsigned long long)b.recirc().keys_in_place);
+              (unsigned long long)b.recirc().keys_in_place,
+              (unsigned long long)b.recirc().emc_next);
   if (std::getenv("FW_BENCH_DUMP")) std::printf("%s", b.dump_flows().c_str());
   return b.sink().outputs == pkts ? 0 : 1;
 }

@@ -4,6 +4,8 @@
 
 #include <map>
 #include <memory>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "action/test_frames.hpp"
@@ -172,6 +174,63 @@ TEST(Executor, Ipv6PortRewritesUnderVlanOps) {
       EXPECT_EQ(st.skipped, 3u);
       ASSERT_EQ(sink.outs.size(), 3u);
       for (const auto& o : sink.outs) EXPECT_EQ(o.bytes, test::make_frame(want));
+    }
+  }
+}
+
+// A sink with ct()/recirc: records each packet's calls in order, as
+// "ct", "clear", "out<port>"/"OUT<port>" (last), "rec<id>"/"REC<id>"
+// (last) and "drop".
+struct CtRecordingSink {
+  std::map<const Packet*, std::vector<std::string>> calls;
+  void output(uint32_t port, Packet& p, bool last) {
+    calls[&p].push_back((last ? "OUT" : "out") + std::to_string(port));
+  }
+  void drop(Packet& p) { calls[&p].push_back("drop"); }
+  void conntrack(const DpCtSpec&, std::span<Packet*> g) {
+    for (Packet* p : g) calls[p].push_back("ct");
+  }
+  void ct_clear(std::span<Packet*> g) {
+    for (Packet* p : g) calls[p].push_back("clear");
+  }
+  void recirculate(uint32_t id, std::span<Packet*> g, bool last) {
+    for (Packet* p : g) calls[p].push_back((last ? "REC" : "rec") + std::to_string(id));
+  }
+};
+static_assert(ConntrackSink<CtRecordingSink>);
+
+// The executor's plan: the packet's final use is its last output or
+// recirc, unless a ct() follows that (then it is dropped after the ct());
+// actions after the final use do not run.  A list that ends in its output
+// or recirc takes a one-test path (session 18), the others the scan.
+TEST(Executor, FinalUseWithCtAndRecirc) {
+  static const DpCtSpec spec{};
+  const DpAction ct = DpAction::conntrack(&spec), clear = DpAction::ct_clear();
+  const DpAction out1 = DpAction::output(1), out2 = DpAction::output(2);
+  const DpAction rec7 = DpAction::recirc(7), push = DpAction::push_vlan(0x8100, 1);
+  using Calls = std::vector<std::string>;
+  const std::vector<std::pair<DpActionList, Calls>> cases = {
+      {{ct, rec7}, {"ct", "REC7"}},
+      {{ct, out1}, {"ct", "OUT1"}},
+      {{out1, ct, out2}, {"out1", "ct", "OUT2"}},
+      {{rec7, out1}, {"rec7", "OUT1"}},
+      {{out1, rec7}, {"out1", "REC7"}},
+      {{out1, ct}, {"out1", "ct", "drop"}},
+      {{rec7, ct, push}, {"rec7", "ct", "drop"}},
+      {{out1, push}, {"OUT1"}},
+      {{ct, push}, {"ct", "drop"}},
+      {{clear, out1, push, ct, push}, {"clear", "out1", "ct", "drop"}},
+      {{push}, {"drop"}},
+      {{ct}, {"ct", "drop"}},
+      {{}, {"drop"}},
+  };
+  for (size_t li = 0; li < cases.size(); ++li) {
+    for (size_t n : {1u, 3u}) {
+      Group g(n, frame());
+      CtRecordingSink sink;
+      ActionExecutor exec(sink);
+      exec.run(cases[li].first, g.ptrs);
+      for (Packet* p : g.ptrs) EXPECT_EQ(sink.calls[p], cases[li].second) << "list " << li;
     }
   }
 }

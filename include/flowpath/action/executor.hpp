@@ -167,6 +167,14 @@ class ActionExecutor {
     size_t final_use;  // the output/recirc that consumes the packet, or kNone
   };
   static Plan plan(std::span<const DpAction> actions) noexcept {
+    // The usual list ends in the output or recirc that consumes the packet
+    // (no ct() can follow it): one test instead of the scan below, which
+    // gives the same plan for it (session 18: ~20 instructions per group).
+    const size_t size = actions.size();
+    if (size != 0) {
+      const DpActionType t = actions[size - 1].type;
+      if (t == DpActionType::kOutput || t == DpActionType::kRecirc) return {size, size - 1};
+    }
     size_t last_use = kNone, last_ct = kNone;
     for (size_t i = actions.size(); i-- > 0 && (last_use == kNone || last_ct == kNone);) {
       const DpActionType t = actions[i].type;

@@ -35,6 +35,10 @@
 //             batch took one flow) classifies batch.keys in place, no copy;
 //             their recirc_id/ct_* are zeroed again before process()
 //             returns (XdpOffload::offer reads the first pass's keys).
+//             Such a pass takes a packet's EMC answer from the one
+//             remembered beside its previous pass's slot for the same
+//             pass fields when it is exactly the probe's (Emc::next_of,
+//             recirc_emc_next): no hash, no probe.
 // Every packet ends in the sink exactly once: an output (last=true) or
 // drop().  A failed upcall drops the packet and counts it as lost.
 //
@@ -116,6 +120,12 @@ struct DatapathConfig {
   // and probes the EMC once per run of equal keys (classify_burst).
   // false: every packet hashes and probes (A/B, tests).
   bool emc_burst = true;
+  // An in-place pass (recirc_in_place) takes a packet's megaflow from the
+  // answer the EMC remembered for its previous pass's slot and its pass
+  // fields (Emc::next_of: exactly the probe's answer, without the hash or
+  // the probe), and remembers the answers it probes for.  false: every
+  // pass hashes and probes (A/B, tests).
+  bool recirc_emc_next = true;
 };
 
 template <UpcallHandler H, class B = simd::Default>
@@ -244,7 +254,7 @@ class Datapath {
         set_pass_fields(batch.keys[i], batch.pkts[i]->meta);
     ScratchArray<PacketPlan, kBatchSize> plans;  // not initialised: classify_cached writes each
     PacketPlan* const plan = plans.data();
-    uint32_t todo = classify_cached(batch, plan);
+    uint32_t todo = classify_cached(batch, plan, in_place);
     if (todo) misses_.handle(batch, todo, plan, stats_, indexed() ? &deps_ : nullptr);
     execute(batch, plan, rs);
   }
@@ -303,6 +313,9 @@ class Datapath {
       }
     }
     recirc_.cur.clear();
+    // The next batch's passes note their EMC slots (for classify_next)
+    // while batches keep taking in-place passes; plain traffic does not.
+    record_slots_ = dirty && cfg_.recirc_emc_next && cfg_.emc_enabled;
     if (dirty) {  // as parse_packet left them: a first pass's, untracked
       const PacketMeta untracked{};
       for (uint32_t i = 0; i < received.count; ++i) set_pass_fields(received.keys[i], untracked);
@@ -359,13 +372,23 @@ class Datapath {
   }
 
   // Hash, EMC, megaflow.  Returns the map of packets that missed both.
-  uint32_t classify_cached(Batch& batch, PacketPlan* plan) noexcept {
+  // `in_place`: batch's keys are the previous pass's with their pass
+  // fields set (run_pass), so the EMC may answer from its previous slots.
+  uint32_t classify_cached(Batch& batch, PacketPlan* plan, bool in_place) noexcept {
     const uint32_t n = batch.count;
     MegaflowEntry* flows[kBatchSize];
     uint32_t todo = 0;
     if (cfg_.emc_enabled) {
-      if (cfg_.emc_burst && n > 1 && batch.keys[1] == batch.keys[0]) [[unlikely]] {
+      // emc_at_ says where this batch's previous pass hit while no EMC
+      // slot has been written since (then each slot still holds the key
+      // these keys were before their pass fields changed).
+      const bool next =
+          in_place && slots_of_ == &batch && slots_epoch_ == emc_.epoch() && cfg_.recirc_emc_next;
+      slots_of_ = nullptr;
+      if (cfg_.emc_burst && n > 1 && same_key(batch.keys[1], batch.keys[0])) [[unlikely]] {
         todo = classify_burst(batch, plan);
+      } else if (next) {
+        todo = classify_next(batch, plan);
       } else {
         for (uint32_t i = 0; i < n; ++i) {
           uint32_t h = flow_hash<B>(batch.keys[i]);
@@ -373,15 +396,27 @@ class Datapath {
           batch.pkts[i]->meta.hash = h;
           emc_.prefetch(h);
         }
-        for (uint32_t i = 0; i < n; ++i) {
-          MegaflowEntry* e = emc_.lookup(batch.keys[i], batch.hashes[i]);
-          plan[i] = PacketPlan{e, nullptr};
-          todo |= uint32_t(e == nullptr) << i;
+        if (record_slots_) {
+          for (uint32_t i = 0; i < n; ++i) {
+            uint32_t at;
+            MegaflowEntry* e = emc_.lookup(batch.keys[i], batch.hashes[i], at);
+            emc_at_[i] = at;
+            plan[i] = PacketPlan{e, nullptr};
+            todo |= uint32_t(e == nullptr) << i;
+          }
+          slots_of_ = &batch, slots_epoch_ = emc_.epoch();
+        } else {
+          for (uint32_t i = 0; i < n; ++i) {
+            MegaflowEntry* e = emc_.lookup(batch.keys[i], batch.hashes[i]);
+            plan[i] = PacketPlan{e, nullptr};
+            todo |= uint32_t(e == nullptr) << i;
+          }
         }
       }
       stats_.emc_hits += n - uint32_t(std::popcount(todo));
       if (!todo) return 0;
     } else {  // no EMC: nothing uses the flow hash
+      slots_of_ = nullptr;
       for (uint32_t i = 0; i < n; ++i) plan[i] = PacketPlan{};
       todo = n == 32 ? ~0u : (1u << n) - 1;
     }
@@ -395,6 +430,68 @@ class Datapath {
       if (cfg_.emc_enabled) emc_.maybe_insert(batch.keys[i], batch.hashes[i], flows[i]);
     }
     return todo & ~found;
+  }
+
+  // a == b, tested first on the words that distinct flows most often
+  // differ in (word 4: the IPv4 addresses; word 14: the L4 ports), so a
+  // batch of distinct flows, the common case, decides against a burst
+  // without the 16-word compare (session 18: ~25 instructions per pass).
+  static bool same_key(const FlowKey& a, const FlowKey& b) noexcept {
+    const KeyWord *x = a.words(), *y = b.words();
+    if (((x[4] ^ y[4]) | (x[14] ^ y[14])) != 0) return false;
+    return a == b;
+  }
+
+  // classify_cached's hash and EMC probe for an in-place pass whose
+  // previous pass's slots are known (emc_at_, this epoch): a packet whose
+  // previous slot remembers the answer for its pass fields takes it
+  // (Emc::next_of: the probe's answer, without hash or probe); the others
+  // hash and probe, and their answers are remembered for their previous
+  // slots.  A packet answered from memory has no slot of its own for a
+  // next pass (emc_at_ = kNoSlot: that pass probes it).
+  uint32_t classify_next(Batch& batch, PacketPlan* plan) noexcept {
+    const uint32_t n = batch.count;
+    uint32_t prev[kBatchSize];
+    uint32_t need = 0;
+    if (emc_.has_next())
+      for (uint32_t i = 0; i < n; ++i)
+        if (emc_at_[i] != Emc::kNoSlot) emc_.prefetch_next(emc_at_[i]);
+    for (uint32_t i = 0; i < n; ++i) {
+      prev[i] = emc_at_[i];
+      uint32_t h;
+      MegaflowEntry* e = prev[i] != Emc::kNoSlot && emc_.has_next()
+                             ? emc_.next_of(prev[i], batch.keys[i], h)
+                             : nullptr;
+      if (e) {
+        batch.hashes[i] = h;
+        batch.pkts[i]->meta.hash = h;
+        plan[i] = PacketPlan{e, nullptr};
+        emc_at_[i] = Emc::kNoSlot;
+      } else {
+        need |= 1u << i;
+      }
+    }
+    recirc_.emc_next += n - uint32_t(std::popcount(need));
+    uint32_t todo = 0;
+    if (need) {
+      for (uint32_t m = need; m; m &= m - 1) {
+        const uint32_t i = uint32_t(std::countr_zero(m));
+        const uint32_t h = flow_hash<B>(batch.keys[i]);
+        batch.hashes[i] = h;
+        batch.pkts[i]->meta.hash = h;
+        emc_.prefetch(h);
+      }
+      for (uint32_t m = need; m; m &= m - 1) {
+        const uint32_t i = uint32_t(std::countr_zero(m));
+        MegaflowEntry* e = emc_.lookup(batch.keys[i], batch.hashes[i], emc_at_[i]);
+        plan[i] = PacketPlan{e, nullptr};
+        todo |= uint32_t(e == nullptr) << i;
+        if (e && prev[i] != Emc::kNoSlot)
+          emc_.remember_next(prev[i], batch.keys[i], batch.hashes[i], e);
+      }
+    }
+    slots_of_ = &batch, slots_epoch_ = emc_.epoch();
+    return todo;
   }
 
   // classify_cached's hash and EMC probe for a batch that starts with two
@@ -507,6 +604,13 @@ class Datapath {
   std::vector<CacheChange> changes_;
   DependencyIndex deps_;
   uint32_t batch_tag_ = 0;
+  // Where the last classify_cached's EMC probes hit (Emc::kNoSlot: a miss
+  // or not probed), for the keys of batch *slots_of_ (nullptr: none known)
+  // at EMC epoch slots_epoch_ (classify_next).
+  uint32_t emc_at_[kBatchSize];
+  const Batch* slots_of_ = nullptr;
+  uint32_t slots_epoch_ = 0;
+  bool record_slots_ = false;  // the last batch took an in-place pass
   RecircState recirc_;
   PmdStats stats_;
 };

@@ -114,6 +114,7 @@ class RecircState {
   std::vector<FlowKey> next_store, cur_store;
   uint64_t keys_reused = 0;    // recirculated packets not parsed again
   uint64_t keys_in_place = 0;  // of those, classified in the received batch (no copy)
+  uint64_t emc_next = 0;       // of those, answered by the EMC's remembered next pass
   void enable_keys() {
     if (!next_key.empty()) return;
     next_key.assign(kMaxPending, nullptr);
