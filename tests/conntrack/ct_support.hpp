@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "flowpath/action/checksum.hpp"
 #include "flowpath/conntrack/conntrack.hpp"
 #include "flowpath/parse/parser.hpp"
@@ -66,6 +69,27 @@ inline bool checksums_ok(const Packet& p) {
   sum = csum_add_bytes(sum, d + l3 + 8, 32);
   sum += d[l3 + 6] + plen;
   return csum_fold(sum) == 0xffff;
+}
+
+/// Two trackers of an A/B (a datapath shortcut on and off) hold the same
+/// connections: original tuples, marks, and (with_timeouts) the seconds
+/// left, compared in tuple order.
+inline void expect_same_connections(Conntrack& a, Conntrack& b, bool with_timeouts) {
+  auto ca = a.dump(1000);
+  auto cb = b.dump(1000);
+  ASSERT_EQ(ca.size(), cb.size());
+  auto order = [](const ConnEntry& x, const ConnEntry& y) {
+    return std::memcmp(&x.orig, &y.orig, sizeof x.orig) < 0;
+  };
+  std::sort(ca.begin(), ca.end(), order);
+  std::sort(cb.begin(), cb.end(), order);
+  for (size_t i = 0; i < ca.size(); ++i) {
+    EXPECT_TRUE(ca[i].orig == cb[i].orig) << "connection " << i;
+    EXPECT_EQ(ca[i].mark, cb[i].mark) << "connection " << i;
+    if (with_timeouts) {
+      EXPECT_EQ(ca[i].timeout_s, cb[i].timeout_s) << "connection " << i;
+    }
+  }
 }
 
 }  // namespace flowpath::cttest

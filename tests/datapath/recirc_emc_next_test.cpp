@@ -124,19 +124,8 @@ void expect_same(const FwRun& with, const FwRun& without, bool served = true) {
     EXPECT_GT(with.dp->recirc().emc_next, 0u);
   }
   EXPECT_EQ(without.dp->recirc().emc_next, 0u);
-  auto ca = const_cast<FwRun&>(with).dp->conntrack().dump(1000);
-  auto cb = const_cast<FwRun&>(without).dp->conntrack().dump(1000);
-  ASSERT_EQ(ca.size(), cb.size());
-  auto order = [](const ct::ConnEntry& x, const ct::ConnEntry& y) {
-    return std::memcmp(&x.orig, &y.orig, sizeof x.orig) < 0;
-  };
-  std::sort(ca.begin(), ca.end(), order);
-  std::sort(cb.begin(), cb.end(), order);
-  for (size_t i = 0; i < ca.size(); ++i) {
-    EXPECT_TRUE(ca[i].orig == cb[i].orig);
-    EXPECT_EQ(ca[i].mark, cb[i].mark);
-    EXPECT_EQ(ca[i].timeout_s, cb[i].timeout_s);
-  }
+  cttest::expect_same_connections(const_cast<FwRun&>(with).dp->conntrack(),
+                                  const_cast<FwRun&>(without).dp->conntrack(), true);
 }
 
 // Steady traffic, then replies (the connections become established: the

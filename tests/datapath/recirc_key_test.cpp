@@ -126,18 +126,7 @@ void expect_same_as_without(Run& with, Run& without) {
   EXPECT_EQ(with.dp->dpctl_dump_flows().size(), without.dp->dpctl_dump_flows().size());
   EXPECT_EQ(with.dp->recirc().ct_packets, without.dp->recirc().ct_packets);
   if (with.dp->recirc().ct_packets) {
-    auto ca = with.dp->conntrack().dump(1000);
-    auto cb = without.dp->conntrack().dump(1000);
-    ASSERT_EQ(ca.size(), cb.size());
-    auto order = [](const ct::ConnEntry& x, const ct::ConnEntry& y) {
-      return std::memcmp(&x.orig, &y.orig, sizeof x.orig) < 0;
-    };
-    std::sort(ca.begin(), ca.end(), order);
-    std::sort(cb.begin(), cb.end(), order);
-    for (size_t i = 0; i < ca.size(); ++i) {
-      EXPECT_TRUE(ca[i].orig == cb[i].orig);
-      EXPECT_EQ(ca[i].mark, cb[i].mark);
-    }
+    cttest::expect_same_connections(with.dp->conntrack(), without.dp->conntrack(), false);
     const auto& x = with.dp->conntrack().counters();
     const auto& y = without.dp->conntrack().counters();
     EXPECT_EQ(x.created.load(), y.created.load());
