@@ -129,6 +129,19 @@ void process_frames(Dp& dp, const std::vector<std::vector<uint8_t>>& frames, Out
   dp.process(b, out);
 }
 
+/// Every output's bytes with its port appended, in order, and the drops:
+/// what two runs of an A/B must have sent alike.
+struct FrameSink {
+  std::vector<std::vector<uint8_t>> frames;
+  uint64_t drops = 0;
+  void output(uint32_t port, Packet& p, bool) {
+    std::vector<uint8_t> f(p.bytes().begin(), p.bytes().end());
+    f.push_back(uint8_t(port));
+    frames.push_back(std::move(f));
+  }
+  void drop(Packet&) { ++drops; }
+};
+
 /// The datapath counters that two runs of an A/B (a shortcut on and off)
 /// must agree on.
 inline void expect_same_counters(const PmdStats& a, const PmdStats& b) {

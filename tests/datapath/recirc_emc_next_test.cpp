@@ -47,16 +47,7 @@ struct Fw {
   uint64_t generation() const noexcept { return version + 1; }
 };
 
-struct Out {
-  std::vector<std::vector<uint8_t>> frames;  // every output, in order, its port last
-  uint64_t drops = 0;
-  void output(uint32_t port, Packet& p, bool) {
-    std::vector<uint8_t> f(p.bytes().begin(), p.bytes().end());
-    f.push_back(uint8_t(port));
-    frames.push_back(std::move(f));
-  }
-  void drop(Packet&) { ++drops; }
-};
+using Out = test::FrameSink;
 
 DpCtSpec spec(uint16_t zone, bool commit) {
   DpCtSpec s;
