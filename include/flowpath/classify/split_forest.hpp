@@ -222,8 +222,17 @@ class SplitForest {
         if (const Rule* r = scan_whole(keys[k], v, best_rank[k])) out[k] = r;
       return;
     }
+    if (!bits_->staged()) {
+      for (size_t k = 0; k < n; ++k)
+        if (const Rule* r = scan_parts(keys[k], v, best_rank[k])) out[k] = r;
+      return;
+    }
+    // Staged: every key's searches in the first part first (its row
+    // records prefetched), then every key's scan from them.
+    const uint64_t* rw[kBatch][RuleBits::kMaxDims];
+    for (size_t k = 0; k < n; ++k) bits_->first_records(keys[k], rw[k]);
     for (size_t k = 0; k < n; ++k)
-      if (const Rule* r = scan_parts(keys[k], v, best_rank[k])) out[k] = r;
+      if (const Rule* r = scan_parts<true>(keys[k], v, best_rank[k], rw[k])) out[k] = r;
   }
   const Rule* scan_bits(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
     return whole_ ? scan_whole(key, v, best_rank) : scan_parts(key, v, best_rank);
@@ -255,15 +264,22 @@ class SplitForest {
     return best;
   }
   /// The same over the parts: in each the first that is taken or cannot be.
-  const Rule* scan_parts(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
+  /// kStaged: rw0 holds the first part's row records, found ahead by a
+  /// staged batch (RuleBitsSet::first_records).
+  template <bool kStaged = false>
+  const Rule* scan_parts(const FlowKey& key, uint64_t v, uint64_t& best_rank,
+                         const uint64_t* const* rw0 = nullptr) const noexcept {
     const Rule* best = nullptr;
     uint32_t best_i = ~0u;
-    bits_->for_each_candidate(key, best_i, [&](uint32_t i, bool full_check) {
-      const Rule* was = best;
-      bool stop = take(i, full_check, key, v, best, best_rank);
-      if (best != was) best_i = i;
-      return stop;
-    });
+    bits_->template for_each_candidate<kStaged>(
+        key, best_i,
+        [&](uint32_t i, bool full_check) {
+          const Rule* was = best;
+          bool stop = take(i, full_check, key, v, best, best_rank);
+          if (best != was) best_i = i;
+          return stop;
+        },
+        rw0);
     return best;
   }
 
