@@ -213,8 +213,9 @@ class SplitForest {
   [[gnu::noinline]] const Rule* lookup_fast(const FlowKey& key, uint64_t v, uint64_t& best_rank,
                                             Cost* c) const;
 
-  /// Key after key: the out-of-order core overlaps one key's scan with the
-  /// next key's searches (staging the keys' loads was no faster).
+  /// The 1K sets' one index: key after key (the out-of-order core overlaps
+  /// one key's scan with the next key's searches; staging them was no
+  /// faster there, docs/classifier.md "Small sets").  Parts: staged.
   void lookup_batch_bits(const FlowKey* keys, size_t n, uint64_t v, const Rule** out,
                          uint64_t* best_rank) const {
     if (whole_) {
@@ -222,13 +223,16 @@ class SplitForest {
         if (const Rule* r = scan_whole(keys[k], v, best_rank[k])) out[k] = r;
       return;
     }
-    if (!bits_->staged()) {
-      for (size_t k = 0; k < n; ++k)
-        if (const Rule* r = scan_parts(keys[k], v, best_rank[k])) out[k] = r;
-      return;
-    }
-    // Staged: every key's searches in the first part first (its row
-    // records prefetched), then every key's scan from them.
+    if (bits_->staged()) return lookup_batch_staged(keys, n, v, out, best_rank);
+    for (size_t k = 0; k < n; ++k)
+      if (const Rule* r = scan_parts(keys[k], v, best_rank[k])) out[k] = r;
+  }
+  /// Sparse parts: every key's searches in the first (biggest) part first,
+  /// its row records prefetched, then every key's scan from them, so one
+  /// key's record misses overlap the other keys' searches.  Out of line:
+  /// the 1K sets' loop above keeps its code and placement.
+  [[gnu::noinline]] void lookup_batch_staged(const FlowKey* keys, size_t n, uint64_t v,
+                                             const Rule** out, uint64_t* best_rank) const {
     const uint64_t* rw[kBatch][RuleBits::kMaxDims];
     for (size_t k = 0; k < n; ++k) bits_->first_records(keys[k], rw[k]);
     for (size_t k = 0; k < n; ++k)
