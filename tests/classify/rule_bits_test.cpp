@@ -24,26 +24,14 @@ struct TRule {
   bool matches(const FlowKey& k) const { return match.matches(k) && ranges.contain(k); }
 };
 
-/// Both forms for dense rows (they must agree); for sparse rows the key
-/// form and the staged batch's two halves (records, prefetched, then the
-/// scan from them), which must agree too.
+/// Both forms for dense rows (they must agree), the key form for sparse.
 std::vector<uint32_t> candidates(const RuleBits& b, const FlowKey& key) {
   std::vector<uint32_t> out;
   b.for_each_candidate(key, [&](uint32_t i) {
     out.push_back(i);
     return false;
   });
-  if (b.sparse()) {
-    const uint64_t* rw[RuleBits::kMaxDims] = {};
-    std::vector<uint32_t> staged;
-    if (b.records<true>(key, rw))
-      b.for_each_candidate_sparse(rw, [&](uint32_t i) {
-        staged.push_back(i);
-        return false;
-      });
-    EXPECT_EQ(out, staged);
-    return out;
-  }
+  if (b.sparse()) return out;
   const uint64_t* row[RuleBits::kMaxDims];
   uint64_t s;
   b.rows(key, row, s);
@@ -281,7 +269,6 @@ TEST(RuleBitsSet, PartsCandidatesAreASupersetOfTheMatches) {
     ASSERT_NE(set, nullptr);
     EXPECT_EQ(set->n_parts(), seed == 34 ? 2u : 3u);
     EXPECT_TRUE(set->sparse());
-    EXPECT_TRUE(set->staged());  // the biggest part sparse: lookup_batch stages it
     for (int k = 0; k < 3000; ++k) {
       FlowKey key = g.key_near(pool[g.pick(static_cast<uint32_t>(pool.size()))]);
       std::vector<int> seen(rs.size(), 0);
@@ -301,38 +288,6 @@ TEST(RuleBitsSet, PartsCandidatesAreASupersetOfTheMatches) {
         if (rs[i].matches(key)) {
           ASSERT_EQ(seen[i], 1) << "matching rule " << i << " missed";
         }
-      }
-      {  // the staged batch's form (the first part's records found ahead) agrees
-        const uint64_t* rw[RuleBits::kMaxDims] = {};
-        set->first_records(key, rw);
-        std::vector<uint32_t> by_key, by_records;
-        uint32_t best = ~0u;
-        auto all = [&](std::vector<uint32_t>& out) {
-          return [&](uint32_t i, bool) {
-            out.push_back(i);
-            return false;
-          };
-        };
-        set->for_each_candidate(key, best, all(by_key));
-        set->for_each_candidate<true>(key, best, all(by_records), rw);
-        ASSERT_EQ(by_key, by_records);
-        // As the forest asks: the first match in a part is its answer and
-        // lowers best, so later parts are asked (or skipped) against it.
-        auto first_match = [&](std::vector<uint32_t>& out, uint32_t& b) {
-          return [&](uint32_t i, bool) {
-            if (!rs[i].matches(key)) return false;
-            out.push_back(i);
-            b = std::min(b, i);
-            return true;
-          };
-        };
-        by_key.clear(), by_records.clear();
-        uint32_t best_key = ~0u, best_records = ~0u;
-        set->for_each_candidate(key, best_key, first_match(by_key, best_key));
-        set->for_each_candidate<true>(key, best_records, first_match(by_records, best_records),
-                                      rw);
-        ASSERT_EQ(by_key, by_records);
-        ASSERT_EQ(best_key, best_records);
       }
       bool any = false;
       set->for_each_candidate(key, 0u, [&](uint32_t, bool) { return any = true; });
@@ -362,10 +317,6 @@ TEST(RuleBitsSet, PartsCandidatesAreASupersetOfTheMatches) {
   for (auto& r : rs) ptrs.push_back(&r);
   std::vector<uint8_t> part_of(rs.size(), 0);
   EXPECT_NE(RuleBitsSet::build(ptrs, part_of.data(), {200, size_t{8} << 20, 300}), nullptr);
-  auto whole = RuleBitsSet::build(ptrs, part_of.data(), {});  // one index, dense rows
-  ASSERT_NE(whole, nullptr);
-  EXPECT_NE(whole->whole(), nullptr);
-  EXPECT_FALSE(whole->staged());
   // Over the sparse rule limit, or the memory budget: no index.
   EXPECT_EQ(RuleBitsSet::build(ptrs, part_of.data(), {200, size_t{8} << 20, 299}), nullptr);
   EXPECT_EQ(RuleBitsSet::build(ptrs, part_of.data(), {200, 1024, 300, 1}), nullptr);

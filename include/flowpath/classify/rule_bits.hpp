@@ -155,33 +155,16 @@ class RuleBits {
       rows(key, row, s);
       return for_each_candidate(row, s, f);
     }
-    const uint64_t* rw[kMaxDims];  // each dimension's row record (SparseRows::row)
-    if (records(key, rw)) for_each_candidate_sparse(rw, f);
-  }
-  /// Sparse rows, the key form's first half: each dimension's row record
-  /// for key in rw (the dimensions' searches); false, rw untouched, when
-  /// the key is outside a guard (no candidates).  kPrefetch: the records'
-  /// lines too, for a staged batch (SplitForest::lookup_batch_bits) that
-  /// reads them after the other keys' searches.
-  template <bool kPrefetch = false>
-  [[gnu::always_inline]] bool records(const FlowKey& key, const uint64_t** rw) const noexcept {
     const uint8_t* kb = bytes_of(key);
-    if (!in_guards(kb)) return false;
-    const uint32_t stride = sp_[0].s_words + 1;  // every dimension alike
-    for (uint32_t d = 0; d < n_dims_; ++d) {     // independent searches
+    if (!in_guards(kb)) return;
+    const uint32_t nd = n_dims_, nq = sp_[0].s_words, stride = nq + 1;  // every dimension alike
+    const uint64_t* rw[kMaxDims];        // each dimension's row record (SparseRows::row)
+    for (uint32_t d = 0; d < nd; ++d) {  // independent searches
       const Dim& dm = dim_[d];
       uint32_t x = read(kb, dm.off, dm.shift);
       uint32_t iv = wide_search(dm.ix) ? dm.ix.search32(x) : dm.ix.search16(x);
       rw[d] = sp_[d].rec.data() + size_t{iv} * stride;
-      if constexpr (kPrefetch) __builtin_prefetch(rw[d]);
     }
-    return true;
-  }
-  /// Sparse rows, the second half: the candidates of the records found by
-  /// records(), in bit order, until f returns true.
-  template <class F>
-  [[gnu::always_inline]] void for_each_candidate_sparse(const uint64_t* const* rw, F&& f) const {
-    const uint32_t nd = n_dims_, nq = sp_[0].s_words;
     for (uint32_t q = 0; q < nq; ++q) {
       uint64_t m = rw[0][1 + q];
       for (uint32_t d = 1; d < nd; ++d) m &= rw[d][1 + q];

@@ -83,17 +83,6 @@ class RuleBitsSet {
   }
 
   size_t n_parts() const noexcept { return parts_.size(); }
-  /// True when the part asked first has sparse rows and its own ids (a set
-  /// of parts): a staged batch can find its row records ahead.
-  bool staged() const noexcept {
-    return !parts_.empty() && parts_[0].bits->sparse() && !parts_[0].ids.empty();
-  }
-  /// The first part's row records for key into rw (rw[0] nullptr when the
-  /// key is outside a guard), their lines prefetched: stage 1 of a staged
-  /// batch, the searches; only when staged().
-  void first_records(const FlowKey& key, const uint64_t** rw) const noexcept {
-    if (!parts_[0].bits->records<true>(key, rw)) rw[0] = nullptr;
-  }
   /// The one index over all rules (dense rows), if that is what the set
   /// is: callers take it straight (a 1K lookup is ~35 ns; the part loop
   /// cost 10-15% of it).
@@ -116,22 +105,11 @@ class RuleBitsSet {
   /// ranges contain the key's: each part's in order until f returns true,
   /// biggest part first, none from a part whose best rule comes at or
   /// after `best` (the caller lowers it to the index it answers with).
-  /// kStaged, in a staged batch (only when staged()), asking for key's
-  /// candidates first (no answer in hand: best is ~0u on entry): rw0 holds
-  /// the first part's row records for key from first_records(), found
-  /// with the other keys'; the first part is scanned from them.
-  template <bool kStaged = false, class F>
-  void for_each_candidate(const FlowKey& key, const uint32_t& best, F&& f,
-                          const uint64_t* const* rw0 = nullptr) const {
+  template <class F>
+  void for_each_candidate(const FlowKey& key, const uint32_t& best, F&& f) const {
     for (const Part& p : parts_) {
       if (p.first >= best) continue;
       const RuleBits& b = *p.bits;
-      if (kStaged && &p == &parts_[0]) {  // asked first: no answer to check against
-        const uint32_t* ids = p.ids.data();
-        if (rw0[0])
-          b.for_each_candidate_sparse(rw0, [&](uint32_t i) { return f(ids[i], b.full_check(i)); });
-        continue;
-      }
       if (p.ids.empty()) {
         b.for_each_candidate(key, [&](uint32_t i) { return f(i, b.full_check(i)); });
         continue;

@@ -213,9 +213,8 @@ class SplitForest {
   [[gnu::noinline]] const Rule* lookup_fast(const FlowKey& key, uint64_t v, uint64_t& best_rank,
                                             Cost* c) const;
 
-  /// The 1K sets' one index: key after key (the out-of-order core overlaps
-  /// one key's scan with the next key's searches; staging them was no
-  /// faster there, docs/classifier.md "Small sets").  Parts: staged.
+  /// Key after key: the out-of-order core overlaps one key's scan with the
+  /// next key's searches (staging the keys' loads was no faster).
   void lookup_batch_bits(const FlowKey* keys, size_t n, uint64_t v, const Rule** out,
                          uint64_t* best_rank) const {
     if (whole_) {
@@ -223,20 +222,8 @@ class SplitForest {
         if (const Rule* r = scan_whole(keys[k], v, best_rank[k])) out[k] = r;
       return;
     }
-    if (bits_->staged()) return lookup_batch_staged(keys, n, v, out, best_rank);
     for (size_t k = 0; k < n; ++k)
       if (const Rule* r = scan_parts(keys[k], v, best_rank[k])) out[k] = r;
-  }
-  /// Sparse parts: every key's searches in the first (biggest) part first,
-  /// its row records prefetched, then every key's scan from them, so one
-  /// key's record misses overlap the other keys' searches.  Out of line:
-  /// the 1K sets' loop above keeps its code and placement.
-  [[gnu::noinline]] void lookup_batch_staged(const FlowKey* keys, size_t n, uint64_t v,
-                                             const Rule** out, uint64_t* best_rank) const {
-    const uint64_t* rw[kBatch][RuleBits::kMaxDims];
-    for (size_t k = 0; k < n; ++k) bits_->first_records(keys[k], rw[k]);
-    for (size_t k = 0; k < n; ++k)
-      if (const Rule* r = scan_parts<true>(keys[k], v, best_rank[k], rw[k])) out[k] = r;
   }
   const Rule* scan_bits(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
     return whole_ ? scan_whole(key, v, best_rank) : scan_parts(key, v, best_rank);
@@ -268,22 +255,15 @@ class SplitForest {
     return best;
   }
   /// The same over the parts: in each the first that is taken or cannot be.
-  /// kStaged: rw0 holds the first part's row records, found ahead by a
-  /// staged batch (RuleBitsSet::first_records).
-  template <bool kStaged = false>
-  const Rule* scan_parts(const FlowKey& key, uint64_t v, uint64_t& best_rank,
-                         const uint64_t* const* rw0 = nullptr) const noexcept {
+  const Rule* scan_parts(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
     const Rule* best = nullptr;
     uint32_t best_i = ~0u;
-    bits_->template for_each_candidate<kStaged>(
-        key, best_i,
-        [&](uint32_t i, bool full_check) {
-          const Rule* was = best;
-          bool stop = take(i, full_check, key, v, best, best_rank);
-          if (best != was) best_i = i;
-          return stop;
-        },
-        rw0);
+    bits_->for_each_candidate(key, best_i, [&](uint32_t i, bool full_check) {
+      const Rule* was = best;
+      bool stop = take(i, full_check, key, v, best, best_rank);
+      if (best != was) best_i = i;
+      return stop;
+    });
     return best;
   }
 
