@@ -159,6 +159,56 @@ TEST(SplitForest, LeavesMetEarlyAreStoredOnce) {
   }
 }
 
+// lookup() walks the forest's trees in lock step with the number of
+// trees a constant (one walk per count, 1 to 3), and a walk that stopped
+// steps on with the others until all stopped.  Forests of one, two and
+// three trees (the subsets: no address prefix, a destination prefix, a
+// source prefix), trees of every depth (leaf_size 2), direct leaves:
+// every answer is the reference's, and the cost counters still count only
+// the steps of walks that had not stopped (path_cost, a plain walk of
+// each tree).
+TEST(SplitForest, LockStepWalksOfOneTwoAndThreeTreesAnswerAsTheReference) {
+  ClassifierV2Config cfg;
+  cfg.background = false;
+  cfg.leaf_size = 2;
+  cfg.bits_max_rules = 0;
+  cfg.bits_sparse_max_rules = 0;
+  auto no_src = [](const testing::RandomRule& r) { return r.match.mask.nw_src.host() == 0; };
+  auto no_addr = [&](const testing::RandomRule& r) {
+    return no_src(r) && r.match.mask.nw_dst.host() == 0;
+  };
+  for (size_t want_trees = 1; want_trees <= 3; ++want_trees) {
+    testing::RuleGen g(90 + static_cast<uint32_t>(want_trees), true);
+    ClassifierV2<int> c(cfg);
+    testing::RangeLinear ref;
+    std::vector<testing::RandomRule> pool;
+    for (int i = 0; pool.size() < 300 && i < 100000; ++i) {
+      testing::RandomRule r = g.rule();
+      if ((want_trees == 1 && !no_addr(r)) || (want_trees == 2 && !no_src(r))) continue;
+      ref.insert(r, static_cast<int>(pool.size()));
+      c.insert(r.match, r.priority, static_cast<int>(pool.size()), r.ranges);
+      pool.push_back(r);
+    }
+    c.compile_now();
+    const auto* f = c.forest();
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(f->n_trees(), want_trees);
+    EXPECT_GT(f->stats().max_depth, 1u) << want_trees << " trees";
+    size_t hits = 0;
+    for (int k = 0; k < 3000; ++k) {
+      FlowKey key = g.key_near(pool[g.pick(static_cast<uint32_t>(pool.size()))]);
+      const auto* want = ref.lookup(key);
+      const auto* got = c.lookup(key);
+      ASSERT_EQ(got ? got->value : -1, want ? want->id : -1) << want_trees << " trees";
+      hits += got != nullptr;
+      auto cost = f->lookup_cost(key, classify_detail::kNeverRemoved - 1);
+      EXPECT_EQ(cost.trees, want_trees);
+      EXPECT_EQ(cost.nodes, f->path_cost(key).first) << want_trees << " trees";
+    }
+    EXPECT_GT(hits, 1000u) << want_trees << " trees";
+  }
+}
+
 bool huge_aligned(const void* p) {
   return reinterpret_cast<uintptr_t>(p) % classify_detail::kHugePage == 0;
 }

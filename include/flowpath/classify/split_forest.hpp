@@ -212,6 +212,9 @@ class SplitForest {
   template <bool kCount>
   [[gnu::noinline]] const Rule* lookup_fast(const FlowKey& key, uint64_t v, uint64_t& best_rank,
                                             Cost* c) const;
+  /// lookup_fast's walk of the first kNt trees.
+  template <bool kCount, size_t kNt>
+  const Rule* walk(const FlowKey& key, uint64_t v, uint64_t& best_rank, Cost* c) const;
 
   /// Key after key: the out-of-order core overlaps one key's scan with the
   /// next key's searches (staging the keys' loads was no faster).

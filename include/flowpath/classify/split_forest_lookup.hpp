@@ -66,44 +66,78 @@ template <class Rule>
 template <bool kCount>
 const Rule* SplitForest<Rule>::lookup_fast(const FlowKey& key, uint64_t v, uint64_t& best_rank,
                                            Cost* c) const {
-  uint32_t x[kMaxTrees][kMaxDims];
-  uint32_t node[kMaxTrees], ci[kMaxTrees];
-  bool fin[kMaxTrees];
-  size_t nt = 0;
-  for (const Tree& t : trees_) {
-    if (t.max_rank <= best_rank) break;
-    t.extract(key, x[nt]);
-    fin[nt] = t.nodes[0].leaf;
-    node[nt++] = 0;
+  size_t nt = 0;  // the trees are ordered by max_rank, best first
+  while (nt < trees_.size() && trees_[nt].max_rank > best_rank) ++nt;
+  static_assert(kMaxTrees == 3);
+  switch (nt) {
+    case 0: return nullptr;
+    case 1: return walk<kCount, 1>(key, v, best_rank, c);
+    case 2: return walk<kCount, 2>(key, v, best_rank, c);
+    default: return walk<kCount, 3>(key, v, best_rank, c);
   }
-  // The trees in lock step: a walk stops at a leaf's node or at the
-  // parent of a direct leaf, and a stopped walk is passed over (a branch
-  // on a flag that flips once per walk: cheaper than repeating its step,
-  // which would lead to the same place).
-  for (bool moving = nt > 0; moving;) {
-    moving = false;
-    for (size_t i = 0; i < nt; ++i) {
-      if (fin[i]) continue;
-      const Tree& t = trees_[i];
-      const Node& nd = t.nodes[node[i]];
-      if constexpr (kCount) ++c->nodes;  // a walk still moving steps through an inner node
+}
+
+template <class Rule>
+template <bool kCount, size_t kNt>
+const Rule* SplitForest<Rule>::walk(const FlowKey& key, uint64_t v, uint64_t& best_rank,
+                                    Cost* c) const {
+  // kNt is a constant so every loop over the trees unrolls and the walks'
+  // state (node, fin, ci) lives in registers, not in arrays on the stack.
+  uint32_t x[kNt][kMaxDims];
+  uint32_t node[kNt], ci[kNt];
+  bool fin[kNt];
+  const Tree* tree[kNt];
+#pragma GCC unroll 3
+  for (size_t i = 0; i < kNt; ++i) {
+    tree[i] = &trees_[i];
+    tree[i]->extract(key, x[i]);
+    fin[i] = tree[i]->nodes[0].leaf;
+    node[i] = 0;
+    ci[i] = 0;
+  }
+  // The trees in lock step until every walk stopped: a walk stops at a
+  // leaf's node or at the parent of a direct leaf.  A stopped walk steps
+  // again with the others, without a branch of its own: the step is
+  // idempotent there (a leaf's path leads to itself, see SplitNode::child;
+  // a direct leaf's parent leads to the same direct leaf), so the node's
+  // leaf flag need not be tested either.
+  // A step prefetches all eight lines from the node's first child: its
+  // children (1 to 8) lie one after the other there, so whichever the
+  // tests pick is on its way while they run (8 prefetches without a
+  // branch cost fewer instructions than the node's exact count, and less
+  // time; on a stopped walk they fetch lines already near).  Addresses
+  // as integers: child + k may lie past the array (a leaf's child field
+  // is its own index minus an offset), and a prefetch never faults.
+  for (;;) {
+    bool all = true;
+#pragma GCC unroll 3
+    for (size_t i = 0; i < kNt; ++i) {
+      const Node* nodes = tree[i]->nodes.data();
+      const Node& nd = nodes[node[i]];
+      const uintptr_t first = reinterpret_cast<uintptr_t>(nodes) + uintptr_t{nd.child} * sizeof(Node);
+#pragma GCC unroll 8
+      for (uintptr_t k = 0; k < 8; ++k)
+        __builtin_prefetch(reinterpret_cast<const void*>(first + k * sizeof(Node)));
+      if constexpr (kCount) c->nodes += !fin[i];  // a walk still moving steps through an inner node
       ci[i] = Tree::index_of(nd, Tree::path(nd, x[i]));
-      bool direct = bool(!nd.leaf) & bool((nd.head >> ci[i]) & 1);
+      bool direct = (nd.head >> ci[i]) & 1;
       node[i] = direct ? node[i] : nd.child + ci[i];
-      fin[i] = direct | t.nodes[node[i]].leaf;
-      moving |= !fin[i];
+      fin[i] = direct | nodes[node[i]].leaf;
+      all &= fin[i];
     }
+    if (all) break;
   }
-  SplitLeaf leaf[kMaxTrees];
-  for (size_t i = 0; i < nt; ++i) {
-    const Tree& t = trees_[i];
-    const Node& nd = t.nodes[node[i]];
-    leaf[i] = nd.leaf ? SplitLeaf::of(nd) : t.direct_leaf(nd, ci[i]);
-    t.prefetch_leaf(leaf[i]);
+  SplitLeaf leaf[kNt];
+#pragma GCC unroll 3
+  for (size_t i = 0; i < kNt; ++i) {
+    const Node& nd = tree[i]->nodes[node[i]];
+    leaf[i] = nd.leaf ? SplitLeaf::of(nd) : tree[i]->direct_leaf(nd, ci[i]);
+    tree[i]->prefetch_leaf(leaf[i]);
   }
-  uint32_t order[kMaxTrees];
-  uint64_t top[kMaxTrees];
-  for (size_t i = 0; i < nt; ++i) {  // insertion sort by the leaf's best rank
+  uint32_t order[kNt];
+  uint64_t top[kNt];
+#pragma GCC unroll 3
+  for (size_t i = 0; i < kNt; ++i) {  // insertion sort by the leaf's best rank
     uint64_t r = leaf[i].top;
     size_t j = i;
     for (; j > 0 && top[j - 1] < r; --j) top[j] = top[j - 1], order[j] = order[j - 1];
@@ -111,12 +145,11 @@ const Rule* SplitForest<Rule>::lookup_fast(const FlowKey& key, uint64_t v, uint6
     order[j] = static_cast<uint32_t>(i);
   }
   const Rule* best = nullptr;
-  for (size_t j = 0; j < nt && top[j] > best_rank; ++j) {
-    const Tree& t = trees_[order[j]];
-    uint32_t n = scan(t, leaf[order[j]], x[order[j]], key, v, best, best_rank);
+  for (size_t j = 0; j < kNt && top[j] > best_rank; ++j) {
+    uint32_t n = scan(*tree[order[j]], leaf[order[j]], x[order[j]], key, v, best, best_rank);
     if constexpr (kCount) c->entries += n;
   }
-  if constexpr (kCount) c->trees += nt;
+  if constexpr (kCount) c->trees += kNt;
   return best;
 }
 
