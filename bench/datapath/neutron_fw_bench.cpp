@@ -190,6 +190,10 @@ fp::DatapathConfig dp_config() {
     cfg.emc_enabled = *n != 0;
     if (*n) cfg.emc.insert_inv_prob = uint32_t(*n);
   }
+  // FW_BENCH_CT_HINTS=0: every ct() looks its connection up (A/B of the
+  // connection hints, DatapathConfig::ct_hints).
+  if (auto n = env_number("FW_BENCH_CT_HINTS", 0, 1, "not 0 (hints off) or 1 (on)"))
+    cfg.ct_hints = *n != 0;
   return cfg;
 }
 
@@ -430,6 +434,8 @@ int fixed_main(int argc, char** argv) {
               (unsigned long long)b.recirc().keys_reused,
               (unsigned long long)b.recirc().keys_in_place,
               (unsigned long long)b.recirc().emc_next);
+  std::printf("  ct() answered from connection hints %llu of %llu\n",
+              (unsigned long long)b.recirc().ct_hinted, (unsigned long long)b.recirc().ct_packets);
   if (std::getenv("FW_BENCH_DUMP")) std::printf("%s", b.dump_flows().c_str());
   return b.sink().outputs == pkts ? 0 : 1;
 }

@@ -114,6 +114,28 @@ class Conntrack {
   /// try_cached() for a caller that checked cacheable(p).
   bool try_cached_for(const Packet& pkt, const CtParams& p, int64_t now_ms, CtResult& r) noexcept;
 
+  /// Changes whenever a connection is claimed for removal (expiry, flush,
+  /// ct(force) or a SYN reopening it, an expired entry replaced).  While it
+  /// has not changed, no connection has been unlinked, freed or reused.
+  uint64_t generation() const noexcept { return gen_.load(std::memory_order_seq_cst); }
+  /// A connection hint: the node a lookup found (meta.ct_node after an
+  /// execute()) while generation() was `gen`, read before that lookup.
+  struct Hint {
+    const void* node = nullptr;
+    uint64_t gen = 0;
+  };
+  /// The packet's ct() from a hint that a caller kept across batches (the
+  /// datapath's, keyed by flow hash; datapath/recirc_sink.hpp): false
+  /// (nothing done) unless the hint is still the connection (generation()
+  /// unchanged since it was taken: never unlinked or reused), the packet's
+  /// key in p.zone, built from its headers with every check extract_key
+  /// makes, is the node's key, and try_cached_for() answers; else *r is
+  /// what execute() would give, without the hash or the chain walk, and
+  /// meta.ct_node is set as execute() sets it.  The caller holds an
+  /// rcu::ReadGuard and checked cacheable(p) and h.gen == generation().
+  bool try_hint(Packet& pkt, const Hint& h, const CtParams& p, int64_t now_ms,
+                CtResult& r) noexcept;
+
   /// Removes expired connections; returns how many.
   size_t sweep(int64_t now_ms) {
     return remove_if(
@@ -184,6 +206,8 @@ class Conntrack {
   bool choose_nat(Conn* c, const NatSpec& nat, int64_t now, ConnKey* rev_out);
   static void apply_nat(Packet& pkt, uint8_t nat, const ConnKey& orig, const ConnKey& rev,
                         bool reply, const Extracted& x) noexcept;
+  // After a Conn's dead flag was won (before it is unlinked or freed).
+  void note_claim() noexcept { gen_.fetch_add(1, std::memory_order_seq_cst); }
   void set_expiry(Conn& c, uint32_t seconds, int64_t now) noexcept {
     c.expires_ms.store(now + int64_t(seconds) * 1000, std::memory_order_relaxed);
   }
@@ -192,6 +216,7 @@ class Conntrack {
   ConnTable table_;
   CtCounters counters_;
   std::atomic<uint32_t> n_conns_{0};
+  std::atomic<uint64_t> gen_{0};  // generation(): bumped by every claim
   std::atomic<uint32_t> default_limit_{0};
   std::array<std::atomic<int64_t>, 65536> zone_limit_;
   std::array<std::atomic<uint32_t>, 65536> zone_count_{};

@@ -197,7 +197,10 @@ inline bool Conntrack::update_found(Packet& pkt, KeyNode& n, const Extracted& x,
   const uint8_t st = reopen ? 0 : update_existing(c, n.reply, x, now, &reopen);
   if (reopen) {
     bool no = false;
-    if (c.dead.compare_exchange_strong(no, true)) *victim = &c;
+    if (c.dead.compare_exchange_strong(no, true)) {
+      *victim = &c;
+      note_claim();
+    }
     return false;
   }
   r.state |= st;
@@ -369,6 +372,22 @@ inline bool Conntrack::try_fast(Packet& pkt, const Extracted& x, uint32_t h, con
   r.label = c.label();
   r.state = st;
   return true;
+}
+
+// The hint's node is the connection the lookup would find: it was linked
+// and live when found, and no Conn has been claimed since (generation), so
+// it is still linked, the same connection, and no other entry with its key
+// was linked (insert claims an expired one in the way, so a second entry
+// for a key needs a claim).  The packet's key is compared whole, so the
+// hint proves nothing by itself: a stale or wrong one costs the compare.
+inline bool Conntrack::try_hint(Packet& pkt, const Hint& h, const CtParams& p, int64_t now,
+                                CtResult& r) noexcept {
+  const auto* n = static_cast<const KeyNode*>(h.node);
+  if (!key_is(pkt, n->key)) return false;
+  pkt.meta.ct_node = n;
+  if (try_cached_for(pkt, p, now, r)) return true;
+  pkt.meta.ct_node = nullptr;
+  return false;
 }
 
 }  // namespace flowpath::ct

@@ -126,7 +126,10 @@ inline bool Conntrack::insert(Conn* c, int64_t now, ConnTable::Shard* held) {
   if (!clash) {
     for (int i = 0; i < 2; ++i) {
       bool no = false;
-      if (stale[i] && stale[i]->dead.compare_exchange_strong(no, true)) victims[i] = stale[i];
+      if (stale[i] && stale[i]->dead.compare_exchange_strong(no, true)) {
+        victims[i] = stale[i];
+        note_claim();
+      }
     }
     table_.link(sa, &c->node[0]);
     table_.link(sb, &c->node[1]);
@@ -238,6 +241,7 @@ size_t Conntrack::remove_if(Pred&& pred) {
     s.lock.lock();
     ConnTable::claim_if(s, pred, claimed);
     s.lock.unlock();
+    if (!claimed.empty()) this->note_claim();
     for (Conn* c : claimed) {
       release(c->key().zone);
       counters_.expired.fetch_add(1, std::memory_order_relaxed);

@@ -307,4 +307,47 @@ static_assert(std::endian::native == std::endian::little, "make_key lays out wor
   return Extract::kOk;
 }
 
+/// Whether key_is() may match the packet: false for a TCP one (IPv4's
+/// protocol or IPv6's first next header 6), for a caller that skips its
+/// hint lookup then.  A loose test: key_is() makes the exact one.
+inline bool maybe_hinted(const Packet& pkt) noexcept {
+  const uint32_t l3 = pkt.meta.l3;
+  if (l3 == kNoOffset || size_t(l3) + 10 > pkt.size()) return false;
+  const uint8_t* p = pkt.data() + l3;
+  return p[(p[0] >> 4) == 4 ? 9 : 6] != 6;
+}
+
+/// Whether extract_key(pkt, k.zone, x) would give kOk with x.key == k and
+/// not x.related (the packet is of k's connection, in k's direction): the
+/// same reads and checks, with the key compared instead of built and
+/// hashed.  TCP is never matched here (its tracker needs the segment's
+/// fields: extract_key), nor ICMP errors.
+[[gnu::always_inline]] inline bool key_is(const Packet& pkt, const ConnKey& k) noexcept {
+  using namespace key_detail;
+  const uint32_t l3 = pkt.meta.l3;
+  if (l3 == kNoOffset || l3 >= pkt.size() || k.proto == 6) return false;
+  const uint8_t* base = pkt.data() + l3;
+  L3Parts a;
+  if (ip_header(base, pkt.size() - l3, a, false) != Extract::kOk || a.proto != k.proto)
+    return false;
+  const uint8_t* h = base + a.l4;
+  const uint32_t len = a.end - a.l4;
+  const bool icmp = (a.proto == 1 && !a.v6) || (a.proto == 58 && a.v6);
+  if (icmp && len >= 8 && icmp_error(a.v6, h[0])) return false;
+  L4Parts b;
+  if (a.proto == 17 || a.proto == 132 || icmp) {
+    if (!l4_header(h, len, a.proto, a.v6, b, nullptr, false)) return false;
+  } else if (a.proto == 1 || a.proto == 58) {
+    return false;
+  }
+  uint64_t w[6], kw[6];
+  std::memcpy(kw, &k, sizeof kw);
+  w[0] = a.w[0], w[1] = a.w[1], w[2] = a.w[2], w[3] = a.w[3];
+  w[4] = uint64_t(b.sport) | uint64_t(b.dport) << 16 | uint64_t(k.zone) << 32 |
+         uint64_t(a.proto) << 48 | uint64_t(a.v6) << 56;
+  w[5] = uint64_t(b.stype) | uint64_t(b.dtype) << 8 | uint64_t(b.code) << 16;
+  return ((w[0] ^ kw[0]) | (w[1] ^ kw[1]) | (w[2] ^ kw[2]) | (w[3] ^ kw[3]) | (w[4] ^ kw[4]) |
+          (w[5] ^ kw[5])) == 0;
+}
+
 }  // namespace flowpath::ct

@@ -16,7 +16,9 @@
 //             megaflow (r.mask | in_port exact) is installed, unless a
 //             limit refuses it — then that packet runs r.actions uncached
 //   regroup   packets with the same flow form one group
-//   execute   each group's actions once (action/executor.hpp) into sink;
+//   execute   each group's actions once (action/executor.hpp) into sink
+//             (a ct() starts a packet from its flow's connection hint when
+//             it is still exactly the connection: ct_hints, recirc_sink.hpp);
 //             the flow's and its OpenFlow rules' counters are credited
 //             once per group
 //   recirculate  packets that a recirc(id) action queued (after a ct(),
@@ -126,6 +128,12 @@ struct DatapathConfig {
   // the probe), and remembers the answers it probes for.  false: every
   // pass hashes and probes (A/B, tests).
   bool recirc_emc_next = true;
+  // A ct() starts a packet from the connection that the last ct() of its
+  // flow (same pass, same flow hash) found, verified whole (RecircState's
+  // hints, Conntrack::try_hint), instead of hashing its key and walking a
+  // chain.  Needs the EMC (it computes the flow hash).  false: every ct()
+  // looks up (A/B, tests).
+  bool ct_hints = true;
 };
 
 template <UpcallHandler H, class B = simd::Default>
@@ -140,6 +148,7 @@ class Datapath {
         seen_generation_(handler.generation()) {
     if constexpr (JournaledUpcallHandler<H>) cursor_ = handler.change_seq();
     recirc_.set_tracker(cfg.conntrack);
+    recirc_.hints_on = cfg.ct_hints && cfg.emc_enabled;
   }
 
   template <ActionSink S>

@@ -13,7 +13,11 @@
 // A packet whose earlier ct() in this batch found its connection starts
 // from it (meta.ct_node, Conntrack::try_cached: OVS's pkt->md.conn); the
 // sink holds one epoch read guard from its first ct() to the end of the
-// batch so that node stays allocated (docs/conntrack.md).
+// batch so that node stays allocated (docs/conntrack.md).  Across batches,
+// a UDP/other/ICMP packet starts from the connection its flow's last ct()
+// found (RecircState's hints, by flow hash; Conntrack::try_hint verifies
+// the key whole, the connection's liveness and that no connection was
+// removed since), skipping the hash and the chain walk (session 19).
 // recirculate(id, group, last) queues the packets for another pass with
 // meta.recirc_id = id: the packet itself when the recirc consumes it
 // (last), else a copy into one of the state's clone buffers, as OVS's
@@ -122,6 +126,50 @@ class RecircState {
     next_store.resize(kMaxPending);
     cur_store.resize(kMaxPending);
   }
+  // Connection hints (session 19): per flow hash of the pass that ran a
+  // ct() (meta.hash), the connection that ct() found for the last packet
+  // of that hash, so a packet of a flow the EMC hit starts from it
+  // (Conntrack::try_hint: verified whole, a wrong hint costs a key
+  // compare).  Two candidate entries per hash, as the EMC's slots (one
+  // direct-mapped entry lost ~25% of the hints of 1,000 flows to
+  // collisions), tagged with the hash.  Off (hints_on false) when the
+  // datapath computes no flow hash (EMC disabled) or for A/B (ct_hints).
+  struct HintEntry {
+    ct::Conntrack::Hint hint;
+    uint32_t hash = 0;
+  };
+  static constexpr uint32_t kHints = 8192;
+  bool hints_on = false;
+  // ct() calls left that skip the hints: a TCP group's call (never
+  // hinted: its tracker reads the segment under the lock) skips
+  // the next kHintRest, so TCP traffic does not pay the hint loops (fw_tcp:
+  // +39 instructions a packet at batch 32 with them).  Skipping is always
+  // exact: a hint only saves work.
+  static constexpr uint32_t kHintRest = 64;
+  uint32_t hint_rest = 0;
+  std::unique_ptr<HintEntry[]> hints;  // allocated on first use
+  uint64_t ct_hinted = 0;              // packets whose ct() a hint answered
+  HintEntry* hint_table() {
+    if (!hints) hints = std::make_unique<HintEntry[]>(kHints);
+    return hints.get();
+  }
+  static uint32_t hint_a(uint32_t h) noexcept { return h & (kHints - 1); }
+  static uint32_t hint_b(uint32_t h) noexcept { return (h >> 13 ^ h >> 26) & (kHints - 1); }
+  /// The hint stored for flow hash h, or nullptr.
+  static const ct::Conntrack::Hint* hint_of(const HintEntry* t, uint32_t h) noexcept {
+    const HintEntry& a = t[hint_a(h)];
+    if (a.hash == h) return &a.hint;
+    const HintEntry& b = t[hint_b(h)];
+    return b.hash == h ? &b.hint : nullptr;
+  }
+  /// Stores a hint for h: its own entry, else an unused or outdated one
+  /// (generation other than gen), else the second candidate.
+  static void set_hint(HintEntry* t, uint32_t h, const void* node, uint64_t gen) noexcept {
+    HintEntry& a = t[hint_a(h)];
+    HintEntry& b = t[hint_b(h)];
+    HintEntry& v = a.hash == h || a.hint.gen != gen || !a.hint.node ? a : b;
+    v = HintEntry{{node, gen}, h};
+  }
   Batch batch;  // a recirculated pass's batch (Datapath's)
   uint64_t recirculations = 0;
   uint64_t recirc_drops = 0;  // no clone buffer, next pass full, or too deep
@@ -218,31 +266,60 @@ class RecircSink {
     const bool first = !guard_;
     if (first) guard_.emplace();
     st_->ct_packets += g.size();
-    const bool cacheable = !first && ct::Conntrack::cacheable(spec.params);
+    const bool cacheable = ct::Conntrack::cacheable(spec.params);
+    const bool cached = !first && cacheable;
+    // The generation before any lookup of this call: a hint taken from
+    // these lookups is valid while it stays so (Conntrack::try_hint).
+    RecircState::HintEntry* hints = nullptr;
+    if (cacheable && st_->hints_on) {
+      if (st_->hint_rest == 0)
+        hints = st_->hint_table();
+      else
+        --st_->hint_rest;
+    }
+    size_t useful = 0;  // packets answered lock-free, from a hint or not
+    const uint64_t gen = hints ? tracker.generation() : 0;
     for (size_t off = 0; off < g.size(); off += kBatchSize) {
       const size_t n = std::min<size_t>(kBatchSize, g.size() - off);
       // Packets whose last ct() in this batch found their connection start
-      // from it; the rest go through the tracker's batch lookup.  (One
-      // pass: a scan for any cached packet first cost ~7 instructions per
-      // packet on the second ct(), where nearly all are.)
+      // from it, then packets whose flow's hint is their connection; the
+      // rest go through the tracker's batch lookup.  (One pass: a scan for
+      // any cached packet first cost ~7 instructions per packet on the
+      // second ct(), where nearly all are.)
       Packet* rest[kBatchSize];
       uint8_t at[kBatchSize];
       size_t k = n;
-      if (cacheable) {
+      if (cached || hints) {
         k = 0;
+        size_t hinted = 0;
         for (size_t i = 0; i < n; ++i) {
           Packet* p = g[off + i];
-          if (p->meta.ct_node && tracker.try_cached_for(*p, spec.params, now_, res[i])) continue;
+          if (cached && p->meta.ct_node && tracker.try_cached_for(*p, spec.params, now_, res[i])) {
+            ++useful;
+            continue;
+          }
+          if (hints) {
+            const ct::Conntrack::Hint* h = RecircState::hint_of(hints, p->meta.hash);
+            if (h && h->gen == gen && h->node &&
+                tracker.try_hint(*p, *h, spec.params, now_, res[i])) {
+              ++hinted;
+              continue;
+            }
+          }
           rest[k] = p, at[k++] = uint8_t(i);
         }
+        st_->ct_hinted += hinted;
+        useful += hinted;
       }
       if (k == n) {
         tracker.execute(std::span<Packet* const>(g.data() + off, n), spec.params, now_, res);
+        if (hints) useful += remember(hints, g.data() + off, n, gen);
       } else if (k) {
         ScratchArray<ct::CtResult, kBatchSize> parts;
         ct::CtResult* const part = parts.data();
         tracker.execute(std::span<Packet* const>(rest, k), spec.params, now_, part);
         for (size_t j = 0; j < k; ++j) res[at[j]] = part[j];
+        if (hints) useful += remember(hints, rest, k, gen);
       }
       for (size_t i = 0; i < n; ++i) {
         PacketMeta& m = g[off + i]->meta;
@@ -252,6 +329,11 @@ class RecircSink {
         m.ct_label_id = res[i].label.zero() ? 0 : st_->labels.id(label_bytes(res[i].label));
       }
     }
+    // Nothing answered lock-free (no hint left or used) and the group is
+    // TCP (by its first packet; a new UDP connection's packets are not):
+    // rest.
+    if (hints && useful == 0 && !g.empty() && !ct::maybe_hinted(*g[0]))
+      st_->hint_rest = RecircState::kHintRest;
   }
   void ct_clear(std::span<Packet*> g) noexcept {
     for (Packet* p : g) {
@@ -307,6 +389,20 @@ class RecircSink {
   }
 
  private:
+  // The connections execute() found lock-free (meta.ct_node) as hints for
+  // their flows' next packets, taken at generation gen.
+  // Returns how many it stored.
+  static size_t remember(RecircState::HintEntry* hints, Packet* const* pkts, size_t n,
+                         uint64_t gen) noexcept {
+    size_t stored = 0;
+    for (size_t i = 0; i < n; ++i)
+      if (const void* node = pkts[i]->meta.ct_node) {
+        RecircState::set_hint(hints, pkts[i]->meta.hash, node, gen);
+        ++stored;
+      }
+    return stored;
+  }
+
   S* sink_;
   RecircState* st_;
   int64_t now_;

@@ -1,0 +1,384 @@
+// Connection hints (DatapathConfig::ct_hints, RecircState's hint table,
+// Conntrack::try_hint): a ct() that starts a packet from the connection
+// its flow's last ct() found, instead of hashing and walking a chain,
+// forwards, drops and counts exactly as the lookup, and leaves the same
+// megaflows, EMC, connections and tracker counters, at batches of 1, 4
+// and 32, across what can make a hint wrong: the connection changing state
+// (replies), being flushed (all, or its zone), expiring, a packet of the
+// flow with a bad IPv4 header checksum (+inv: not in the flow key, so the
+// EMC still hits), a mark written by a commit, a flow-table change, and
+// the EMC off (no hints).  Removing the liveness check (expiry, flush) or
+// the packet's own header checks from try_hint makes one of these fail.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../conntrack/ct_support.hpp"
+#include "datapath/dp_test_util.hpp"
+#include "flowpath/datapath/datapath.hpp"
+
+namespace flowpath {
+namespace ct_hint_test {
+
+// A firewall's shape: recirc_id 0: ct(zone=1),recirc(1) matching in_port
+// and recirc_id only (every connection takes one megaflow); recirc_id 1:
+// ct(commit,zone=1[,exec(mark)]) and an output whose port shows the first
+// ct()'s verdict (+est 10, +new 20, +inv 30, else 40), its mark (+ 50 *
+// mark), the source address's last byte and `version` (+ 100 * it).
+struct Fw {
+  const DpCtSpec* ct1;
+  const DpCtSpec* commit;
+  uint64_t version = 0;
+  void upcall(const FlowKey& key, const Packet*, UpcallResult& r) {
+    r.mask = FlowMask{};
+    r.mask.in_port = ~0u;
+    r.mask.recirc_id = ~0u;
+    if (key.recirc_id == 0) {
+      r.actions = {DpAction::conntrack(ct1), DpAction::recirc(1)};
+      return;
+    }
+    r.mask.ct_state = 0xff;
+    r.mask.ct_mark = Be32{0xffffffffu};
+    r.mask.nw_src = Be32{0xffffffffu};
+    const uint8_t s = key.ct_state;
+    const uint32_t verdict = s & kCsInvalid ? 30 : s & kCsEstablished ? 10 : s & kCsNew ? 20 : 40;
+    const uint32_t port =
+        verdict + 50 * key.ct_mark.host() + (key.nw_src.host() & 0xff) + 100 * uint32_t(version);
+    r.actions = {DpAction::conntrack(commit), DpAction::output(port)};
+  }
+  uint64_t generation() const noexcept { return version + 1; }
+};
+
+// nat: the commit also translates the source to 203.0.113.1 (SNAT).
+DpCtSpec spec(bool commit, uint32_t mark = 0, bool nat = false) {
+  DpCtSpec s;
+  s.params.zone = 1;
+  s.params.commit = commit;
+  if (mark) {
+    s.params.set_mark = true;
+    s.params.mark = mark;
+    s.params.mark_mask = ~0u;
+  }
+  if (nat) {
+    s.params.nat.present = true;
+    s.params.nat.kind = ct::NatSpec::kSrc;
+    s.params.nat.has_addr = true;
+    s.params.nat.addr_min = s.params.nat.addr_max = ct::CtAddr{203, 0, 113, 1};
+  }
+  s.text = commit ? "ct(commit,zone=1)" : "ct(zone=1)";
+  return s;
+}
+
+struct FwRun {
+  DpCtSpec ct1 = spec(false), commit;
+  Fw fw{&ct1, &commit};
+  ManualClock clock;
+  test::FrameSink out;
+  std::unique_ptr<Datapath<Fw>> dp;
+  FwRun(bool hints, uint32_t mark = 0, bool emc = true, bool nat = false)
+      : commit(spec(true, mark, nat)) {
+    DatapathConfig cfg;
+    cfg.ct_hints = hints;
+    cfg.emc_enabled = emc;
+    cfg.emc.insert_inv_prob = 1;  // every megaflow hit enters the EMC
+    cfg.clock = &clock;
+    dp = std::make_unique<Datapath<Fw>>(fw, cfg);
+  }
+  void send(const std::vector<std::vector<uint8_t>>& frames, uint32_t in_port = 1) {
+    test::process_frames(*dp, frames, out, in_port);
+    clock.advance_ms(1);
+  }
+  // Every connection's packets in batches of `batch`, `rounds` times.
+  void steady(int conns, int batch, int rounds);
+};
+
+// Connection i: 192.0.2.(1+i):1000+i -> 198.51.100.1:53; replies reversed.
+std::vector<uint8_t> fwd(int i) {
+  const std::string src = "192.0.2." + std::to_string(1 + i);
+  return cttest::udp4(src.c_str(), "198.51.100.1", uint16_t(1000 + i), 53).bytes();
+}
+std::vector<uint8_t> rpl(int i) {
+  const std::string dst = "192.0.2." + std::to_string(1 + i);
+  return cttest::udp4("198.51.100.1", dst.c_str(), 53, uint16_t(1000 + i)).bytes();
+}
+void FwRun::steady(int conns, int batch, int rounds) {
+  for (int r = 0; r < rounds; ++r)
+    for (int first = 0; first < conns; first += batch) {
+      std::vector<std::vector<uint8_t>> f;
+      for (int i = first; i < std::min(conns, first + batch); ++i) f.push_back(fwd(i));
+      send(f);
+    }
+}
+
+std::string dump(const FwRun& r) {  // the megaflows, times left out
+  return std::regex_replace(r.dp->dpctl_dump_flows(), std::regex("used:[^,]*,"), "");
+}
+
+void expect_same(FwRun& with, FwRun& without, bool hinted = true) {
+  EXPECT_EQ(with.out.frames, without.out.frames);
+  EXPECT_EQ(with.out.drops, without.out.drops);
+  test::expect_same_counters(with.dp->stats(), without.dp->stats());
+  EXPECT_EQ(dump(with), dump(without));
+  EXPECT_EQ(with.dp->emc().inserts(), without.dp->emc().inserts());
+  EXPECT_EQ(with.dp->emc().size(), without.dp->emc().size());
+  EXPECT_EQ(with.dp->recirc().ct_packets, without.dp->recirc().ct_packets);
+  if (hinted) {
+    EXPECT_GT(with.dp->recirc().ct_hinted, 0u);
+  }
+  EXPECT_EQ(without.dp->recirc().ct_hinted, 0u);
+  cttest::expect_same_connections(with.dp->conntrack(), without.dp->conntrack(), true);
+  const ct::CtCounters &a = with.dp->conntrack().counters(),
+                       &b = without.dp->conntrack().counters();
+  EXPECT_EQ(a.created.load(), b.created.load());
+  EXPECT_EQ(a.expired.load(), b.expired.load());
+  EXPECT_EQ(a.invalid.load(), b.invalid.load());
+  EXPECT_EQ(with.dp->conntrack().n_conns(), without.dp->conntrack().n_conns());
+}
+
+constexpr int kBatches[] = {1, 4, 32};
+
+// Steady traffic, replies (the connections become established), steady.
+TEST(CtHint, StateChange) {
+  for (int batch : kBatches) {
+    SCOPED_TRACE(batch);
+    FwRun with(true), without(false);
+    for (FwRun* r : {&with, &without}) {
+      r->steady(32, batch, 3);
+      for (int i = 0; i < 16; ++i) r->send({rpl(i)}, 2);
+      r->steady(32, batch, 3);
+    }
+    expect_same(with, without);
+  }
+}
+
+// dpctl/flush-conntrack (all; then zone 1, then another zone) between
+// rounds: the hinted connections are gone and are created again.
+TEST(CtHint, Flush) {
+  for (int batch : kBatches) {
+    SCOPED_TRACE(batch);
+    FwRun with(true), without(false);
+    for (FwRun* r : {&with, &without}) {
+      r->steady(32, batch, 3);
+      r->dp->conntrack().flush();
+      r->steady(32, batch, 3);
+      r->dp->conntrack().flush(uint16_t(1));
+      r->steady(32, batch, 3);
+      r->dp->conntrack().flush(uint16_t(2));  // not theirs: hints stay
+      r->steady(32, batch, 3);
+    }
+    expect_same(with, without);
+  }
+}
+
+// The connections expire (no sweep: the lookup skips an expired entry and
+// a commit replaces it).
+TEST(CtHint, Expiry) {
+  for (int batch : kBatches) {
+    SCOPED_TRACE(batch);
+    FwRun with(true), without(false);
+    for (FwRun* r : {&with, &without}) {
+      r->steady(32, batch, 3);
+      r->clock.advance_ms(10 * 60 * 1000);
+      r->steady(32, batch, 3);
+      r->dp->conntrack().sweep(r->clock.now_ms());
+      r->steady(32, batch, 2);
+    }
+    expect_same(with, without);
+  }
+}
+
+// A flush while a reader holds the epoch (another PMD in its batch): the
+// flushed connections are claimed but not yet freed, so their memory
+// still holds their keys; only the dead flag and the generation tell a
+// hint it is gone (with both removed, this test fails: the hint answers
+// from the flushed connection).
+TEST(CtHint, FlushWhileAReaderHoldsTheEpoch) {
+  for (int batch : kBatches) {
+    SCOPED_TRACE(batch);
+    FwRun with(true), without(false);
+    for (FwRun* r : {&with, &without}) {
+      r->steady(32, batch, 3);
+      for (int i = 0; i < 8; ++i) r->send({rpl(i)}, 2);  // some +est
+      {
+        rcu::ReadGuard reader;
+        r->dp->conntrack().flush();
+        r->steady(32, batch, 2);
+      }
+      r->steady(32, batch, 2);
+    }
+    expect_same(with, without);
+  }
+}
+
+// TCP (a handshake, data, a segment far outside the window, FIN, RST):
+// its connections are never hinted (their tracker reads the segment under
+// the lock), and the hint probes back off (RecircState::hint_rest).
+TEST(CtHint, TcpIsNotHinted) {
+  using cttest::kAck;
+  for (int batch : {1, 4}) {
+    SCOPED_TRACE(batch);
+    FwRun with(true), without(false);
+    auto seg = [](int i, bool reply, uint16_t flags, uint32_t seq, uint32_t ack) {
+      const std::string a = "192.0.2." + std::to_string(1 + i);
+      const char* b = "198.51.100.1";
+      return reply
+                 ? cttest::tcp4(b, a.c_str(), 80, uint16_t(2000 + i), flags, seq, ack).bytes()
+                 : cttest::tcp4(a.c_str(), b, uint16_t(2000 + i), 80, flags, seq, ack, 10).bytes();
+    };
+    for (FwRun* r : {&with, &without}) {
+      for (int i = 0; i < 8; ++i) {
+        r->send({seg(i, false, cttest::kSyn, 100, 0)});
+        r->send({seg(i, true, cttest::kSyn | kAck, 500, 101)}, 2);
+      }
+      for (int round = 0; round < 3; ++round)
+        for (int first = 0; first < 8; first += batch) {
+          std::vector<std::vector<uint8_t>> f;
+          for (int i = first; i < first + batch; ++i) f.push_back(seg(i, false, kAck, 101, 501));
+          r->send(f);
+        }
+      r->send({seg(0, false, kAck, 0x80000000u, 501)});  // far outside the window
+      r->send({seg(1, false, cttest::kFin | kAck, 101, 501)});
+      r->send({seg(2, false, cttest::kRst, 101, 0)});
+      for (int i = 0; i < 3; ++i) r->send({seg(i, false, kAck, 101, 501)});
+    }
+    expect_same(with, without, false);
+    EXPECT_EQ(with.dp->recirc().ct_hinted, 0u);
+  }
+}
+
+// The commit translates the source (SNAT): such connections are never
+// hinted (their packets are rewritten), UDP or not.
+TEST(CtHint, NatIsNotHinted) {
+  for (int batch : kBatches) {
+    SCOPED_TRACE(batch);
+    FwRun with(true, 0, true, true), without(false, 0, true, true);
+    for (FwRun* r : {&with, &without}) {
+      r->steady(16, batch, 3);
+      for (int i = 0; i < 4; ++i) r->send({rpl(i)}, 2);
+      r->steady(16, batch, 3);
+    }
+    expect_same(with, without, false);
+    EXPECT_EQ(with.dp->recirc().ct_hinted, 0u);
+  }
+}
+
+// A packet of an established flow with a bad IPv4 header checksum: the
+// same flow key (the EMC hits), but +inv.
+TEST(CtHint, BadChecksumIsInvalid) {
+  for (int batch : kBatches) {
+    SCOPED_TRACE(batch);
+    FwRun with(true), without(false);
+    for (FwRun* r : {&with, &without}) {
+      r->steady(32, batch, 3);
+      std::vector<std::vector<uint8_t>> f;
+      for (int i = 0; i < batch; ++i) {
+        f.push_back(fwd(i));
+        if (i % 2 == 0) f.back()[14 + 10] ^= 0x5a;  // IPv4 header checksum
+      }
+      r->send(f);
+      r->steady(32, batch, 1);
+    }
+    expect_same(with, without);
+    EXPECT_GT(with.dp->conntrack().counters().invalid.load(), 0u);
+  }
+}
+
+// The second pass commits with a mark (exec(set_field:7->ct_mark)): the
+// first ct() of the next packets reports it (+ 350 in the port).
+TEST(CtHint, MarkWrittenByCommit) {
+  for (int batch : kBatches) {
+    SCOPED_TRACE(batch);
+    FwRun with(true, 7), without(false, 7);
+    for (FwRun* r : {&with, &without}) r->steady(32, batch, 4);
+    expect_same(with, without);
+  }
+}
+
+// A flow-table change removes the megaflows; traffic goes on.
+TEST(CtHint, FlowTableChange) {
+  FwRun with(true), without(false);
+  for (FwRun* r : {&with, &without}) {
+    r->steady(16, 8, 3);
+    r->fw.version = 1;
+    r->steady(16, 8, 3);
+  }
+  expect_same(with, without);
+}
+
+// The EMC off: no flow hash, no hints; the same as without.
+TEST(CtHint, EmcOff) {
+  FwRun with(true, 0, false), without(false, 0, false);
+  for (FwRun* r : {&with, &without}) r->steady(16, 8, 3);
+  expect_same(with, without, false);
+  EXPECT_EQ(with.dp->recirc().ct_hinted, 0u);
+}
+
+// Two PMD threads with hints on, each its own datapath over one shared
+// tracker, the same connections from both (one sends their replies too),
+// while a third thread flushes the zone and sweeps: every packet leaves
+// once, each verdict is one the lookup can give (+new or +est, never
+// +inv), and no hint is used across a flush (under ThreadSanitizer, the
+// shared state is only atomics and locks; tests run it in the TSan stage).
+TEST(CtHint, TwoPmdsWithFlushes) {
+  ct::Conntrack shared;
+  constexpr int kConns = 32, kRounds = 150;
+  struct Pmd {
+    DpCtSpec ct1 = spec(false), commit = spec(true);
+    Fw fw{&ct1, &commit};
+    ManualClock clock;
+    test::FrameSink out;
+    std::unique_ptr<Datapath<Fw>> dp;
+    uint64_t sent = 0;
+  };
+  Pmd pmd[2];
+  for (Pmd& m : pmd) {
+    DatapathConfig cfg;
+    cfg.emc.insert_inv_prob = 1;
+    cfg.clock = &m.clock;
+    cfg.conntrack = &shared;
+    m.dp = std::make_unique<Datapath<Fw>>(m.fw, cfg);
+  }
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> th;
+  for (int t = 0; t < 2; ++t)
+    th.emplace_back([&, t] {
+      Pmd& m = pmd[t];
+      for (int r = 0; r < kRounds; ++r)
+        for (int first = 0; first < kConns; first += 4) {
+          std::vector<std::vector<uint8_t>> f;
+          for (int i = first; i < first + 4; ++i) f.push_back(fwd(i));
+          test::process_frames(*m.dp, f, m.out, 1);
+          m.sent += f.size();
+          if (t == 1 && r % 3 == 0) {
+            test::process_frames(*m.dp, {rpl(first)}, m.out, 2);
+            ++m.sent;
+          }
+          m.clock.advance_ms(1);
+        }
+    });
+  std::thread flusher([&] {
+    while (!stop.load()) {
+      shared.flush(uint16_t(1));
+      shared.sweep(0);
+      std::this_thread::yield();
+    }
+  });
+  for (auto& x : th) x.join();
+  stop = true;
+  flusher.join();
+  for (Pmd& m : pmd) {
+    EXPECT_EQ(m.out.frames.size() + m.out.drops, m.sent);
+    for (const auto& f : m.out.frames) {
+      const int verdict = int(f.back()) - int(f[14 + 15]);  // port - source's last byte
+      EXPECT_TRUE(verdict == 10 || verdict == 20) << verdict;
+    }
+  }
+  EXPECT_EQ(shared.counters().invalid.load(), 0u);
+}
+
+}  // namespace ct_hint_test
+}  // namespace flowpath
