@@ -95,6 +95,17 @@ TEST(SplitForest, ExtractReadsEachDimensionAndZeroesTheRest) {
   }
 }
 
+// Deep trees answer every lookup: no bit index, two rules per leaf,
+// compiles in the caller's thread.
+ClassifierV2Config deep_trees_only() {
+  ClassifierV2Config cfg;
+  cfg.background = false;
+  cfg.leaf_size = 2;
+  cfg.bits_max_rules = 0;
+  cfg.bits_sparse_max_rules = 0;
+  return cfg;
+}
+
 // Deep trees over random rules (leaves of at most 2 rules) meet leaves
 // at the first and second levels of their wide nodes: each is stored once
 // (no copy per path), every node is reached from the roots, many leaves
@@ -103,13 +114,9 @@ TEST(SplitForest, ExtractReadsEachDimensionAndZeroesTheRest) {
 // nodes, batched and with a mask from leaf nodes) agree with the linear
 // reference while rules come and go across compiles.
 TEST(SplitForest, LeavesMetEarlyAreStoredOnce) {
-  ClassifierV2Config cfg;
-  cfg.background = false;
+  ClassifierV2Config cfg = deep_trees_only();
   cfg.compile_min = 16;
   cfg.compile_fraction = 4;
-  cfg.leaf_size = 2;
-  cfg.bits_max_rules = 0;
-  cfg.bits_sparse_max_rules = 0;
   for (uint32_t seed = 61; seed <= 63; ++seed) {
     testing::RuleGen g(seed, true);
     ClassifierV2<int> c(cfg);
@@ -168,11 +175,7 @@ TEST(SplitForest, LeavesMetEarlyAreStoredOnce) {
 // the steps of walks that had not stopped (path_cost, a plain walk of
 // each tree).
 TEST(SplitForest, LockStepWalksOfOneTwoAndThreeTreesAnswerAsTheReference) {
-  ClassifierV2Config cfg;
-  cfg.background = false;
-  cfg.leaf_size = 2;
-  cfg.bits_max_rules = 0;
-  cfg.bits_sparse_max_rules = 0;
+  const ClassifierV2Config cfg = deep_trees_only();
   auto no_src = [](const testing::RandomRule& r) { return r.match.mask.nw_src.host() == 0; };
   auto no_addr = [&](const testing::RandomRule& r) {
     return no_src(r) && r.match.mask.nw_dst.host() == 0;

@@ -24,34 +24,7 @@
 namespace flowpath {
 namespace ct_hint_test {
 
-// A firewall's shape: recirc_id 0: ct(zone=1),recirc(1) matching in_port
-// and recirc_id only (every connection takes one megaflow); recirc_id 1:
-// ct(commit,zone=1[,exec(mark)]) and an output whose port shows the first
-// ct()'s verdict (+est 10, +new 20, +inv 30, else 40), its mark (+ 50 *
-// mark), the source address's last byte and `version` (+ 100 * it).
-struct Fw {
-  const DpCtSpec* ct1;
-  const DpCtSpec* commit;
-  uint64_t version = 0;
-  void upcall(const FlowKey& key, const Packet*, UpcallResult& r) {
-    r.mask = FlowMask{};
-    r.mask.in_port = ~0u;
-    r.mask.recirc_id = ~0u;
-    if (key.recirc_id == 0) {
-      r.actions = {DpAction::conntrack(ct1), DpAction::recirc(1)};
-      return;
-    }
-    r.mask.ct_state = 0xff;
-    r.mask.ct_mark = Be32{0xffffffffu};
-    r.mask.nw_src = Be32{0xffffffffu};
-    const uint8_t s = key.ct_state;
-    const uint32_t verdict = s & kCsInvalid ? 30 : s & kCsEstablished ? 10 : s & kCsNew ? 20 : 40;
-    const uint32_t port =
-        verdict + 50 * key.ct_mark.host() + (key.nw_src.host() & 0xff) + 100 * uint32_t(version);
-    r.actions = {DpAction::conntrack(commit), DpAction::output(port)};
-  }
-  uint64_t generation() const noexcept { return version + 1; }
-};
+using Fw = test::CtFirewall;
 
 // nat: the commit also translates the source to 203.0.113.1 (SNAT).
 DpCtSpec spec(bool commit, uint32_t mark = 0, bool nat = false) {

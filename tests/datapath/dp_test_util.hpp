@@ -11,10 +11,12 @@
 #include <vector>
 
 #include "flowpath/action/executor.hpp"
+#include "flowpath/conntrack/ct_types.hpp"
 #include "flowpath/core/batch.hpp"
 #include "flowpath/core/packet.hpp"
 #include "flowpath/datapath/pmd_stats.hpp"
 #include "flowpath/datapath/table_upcall.hpp"
+#include "flowpath/datapath/upcall.hpp"
 #include "flowpath/flow/match.hpp"
 #include "flowpath/parse/parser.hpp"
 #include "support/packet_builder.hpp"
@@ -140,6 +142,40 @@ struct FrameSink {
     frames.push_back(std::move(f));
   }
   void drop(Packet&) { ++drops; }
+};
+
+/// A firewall's shape for the A/B tests of the ct() shortcuts
+/// (recirc_emc_next_test, ct_hint_test): recirc_id 0: ct1 (e.g.
+/// ct(zone=1)),recirc(1) matching in_port and recirc_id only (every
+/// connection takes one megaflow); recirc_id 1: `commit` (e.g.
+/// ct(commit,zone=1[,exec(mark)])) and an output whose port shows the
+/// first ct()'s verdict (+inv 30, +est 10, +new 20, else 40), its mark
+/// (+ 50 * mark), the source address's last byte and `version` (+ 100 *
+/// it, bumped with generation() by a flow-table change), so a wrong
+/// megaflow shows in the output port.  Its mask is exactly what its answer
+/// read.
+struct CtFirewall {
+  const DpCtSpec* ct1;
+  const DpCtSpec* commit;
+  uint64_t version = 0;
+  void upcall(const FlowKey& key, const Packet*, UpcallResult& r) {
+    r.mask = FlowMask{};
+    r.mask.in_port = ~0u;
+    r.mask.recirc_id = ~0u;
+    if (key.recirc_id == 0) {
+      r.actions = {DpAction::conntrack(ct1), DpAction::recirc(1)};
+      return;
+    }
+    r.mask.ct_state = 0xff;
+    r.mask.ct_mark = Be32{0xffffffffu};
+    r.mask.nw_src = Be32{0xffffffffu};
+    const uint8_t s = key.ct_state;
+    const uint32_t verdict = s & kCsInvalid ? 30 : s & kCsEstablished ? 10 : s & kCsNew ? 20 : 40;
+    const uint32_t port =
+        verdict + 50 * key.ct_mark.host() + (key.nw_src.host() & 0xff) + 100 * uint32_t(version);
+    r.actions = {DpAction::conntrack(commit), DpAction::output(port)};
+  }
+  uint64_t generation() const noexcept { return version + 1; }
 };
 
 /// The datapath counters that two runs of an A/B (a shortcut on and off)

@@ -20,32 +20,7 @@
 namespace flowpath {
 namespace recirc_emc_next_test {
 
-// A firewall's shape: recirc_id 0 (from port 1 or 2): ct(zone=1),recirc(1)
-// matching in_port and recirc_id only; recirc_id 1: ct(commit,zone=1) and
-// an output whose port depends on ct_state (+est: 10, else 20), on the
-// source address's last byte (+ that) and on `version` (+ 100 * it, bumped
-// with generation() by a flow-table change), so a wrong megaflow shows in
-// the output port.  Its mask matches exactly what its answer read.
-struct Fw {
-  const DpCtSpec* ct1;
-  const DpCtSpec* commit;
-  uint64_t version = 0;
-  void upcall(const FlowKey& key, const Packet*, UpcallResult& r) {
-    r.mask = FlowMask{};
-    r.mask.in_port = ~0u;
-    r.mask.recirc_id = ~0u;
-    if (key.recirc_id == 0) {
-      r.actions = {DpAction::conntrack(ct1), DpAction::recirc(1)};
-      return;
-    }
-    r.mask.ct_state = 0xff;
-    r.mask.nw_src = Be32{0xffffffffu};
-    const bool est = key.ct_state & kCsEstablished;
-    const uint32_t port = (est ? 10 : 20) + (key.nw_src.host() & 0xff) + 100 * uint32_t(version);
-    r.actions = {DpAction::conntrack(commit), DpAction::output(port)};
-  }
-  uint64_t generation() const noexcept { return version + 1; }
-};
+using Fw = test::CtFirewall;
 
 using Out = test::FrameSink;
 

@@ -70,10 +70,14 @@ const Rule* SplitForest<Rule>::lookup_fast(const FlowKey& key, uint64_t v, uint6
   while (nt < trees_.size() && trees_[nt].max_rank > best_rank) ++nt;
   static_assert(kMaxTrees == 3);
   switch (nt) {
-    case 0: return nullptr;
-    case 1: return walk<kCount, 1>(key, v, best_rank, c);
-    case 2: return walk<kCount, 2>(key, v, best_rank, c);
-    default: return walk<kCount, 3>(key, v, best_rank, c);
+    case 0:
+      return nullptr;
+    case 1:
+      return walk<kCount, 1>(key, v, best_rank, c);
+    case 2:
+      return walk<kCount, 2>(key, v, best_rank, c);
+    default:
+      return walk<kCount, 3>(key, v, best_rank, c);
   }
 }
 
@@ -114,7 +118,8 @@ const Rule* SplitForest<Rule>::walk(const FlowKey& key, uint64_t v, uint64_t& be
     for (size_t i = 0; i < kNt; ++i) {
       const Node* nodes = tree[i]->nodes.data();
       const Node& nd = nodes[node[i]];
-      const uintptr_t first = reinterpret_cast<uintptr_t>(nodes) + uintptr_t{nd.child} * sizeof(Node);
+      const uintptr_t first =
+          reinterpret_cast<uintptr_t>(nodes) + uintptr_t{nd.child} * sizeof(Node);
 #pragma GCC unroll 8
       for (uintptr_t k = 0; k < 8; ++k)
         __builtin_prefetch(reinterpret_cast<const void*>(first + k * sizeof(Node)));
