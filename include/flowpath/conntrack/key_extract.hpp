@@ -213,6 +213,17 @@ inline int icmp_answer(bool v6, uint8_t type) noexcept {
   }
 }
 
+// ConnKey's last two words (ports, zone, protocol, family; ICMP types and
+// code), as make_key and key_is lay them out.
+[[gnu::always_inline]] inline void key_tail(const L3Parts& a, const L4Parts& b, uint16_t zone,
+                                            bool reversed, uint64_t* w) noexcept {
+  const uint16_t sp = reversed ? b.dport : b.sport, dp = reversed ? b.sport : b.dport;
+  const uint8_t st = reversed ? b.dtype : b.stype, dt = reversed ? b.stype : b.dtype;
+  w[4] = uint64_t(sp) | uint64_t(dp) << 16 | uint64_t(zone) << 32 | uint64_t(a.proto) << 48 |
+         uint64_t(a.v6) << 56;
+  w[5] = uint64_t(st) | uint64_t(dt) << 8 | uint64_t(b.code) << 16;
+}
+
 // Writes the key as six words (the layout of ConnKey, little-endian) and
 // returns its hash, computed from the words still in registers; when the
 // words equal `prev`'s key, prev's hash instead (*same = true).
@@ -232,11 +243,7 @@ inline int icmp_answer(bool v6, uint8_t type) noexcept {
   w[1] = s1;
   w[2] = d0;
   w[3] = d1;
-  const uint16_t sp = reversed ? b.dport : b.sport, dp = reversed ? b.sport : b.dport;
-  const uint8_t st = reversed ? b.dtype : b.stype, dt = reversed ? b.stype : b.dtype;
-  w[4] = uint64_t(sp) | uint64_t(dp) << 16 | uint64_t(zone) << 32 | uint64_t(a.proto) << 48 |
-         uint64_t(a.v6) << 56;
-  w[5] = uint64_t(st) | uint64_t(dt) << 8 | uint64_t(b.code) << 16;
+  key_tail(a, b, zone, reversed, w);
   std::memcpy(static_cast<void*>(&k), w, sizeof w);
   if (prev) {
     // The ports/zone/protocol word first: a packet of another connection
@@ -343,9 +350,7 @@ inline bool maybe_hinted(const Packet& pkt) noexcept {
   uint64_t w[6], kw[6];
   std::memcpy(kw, &k, sizeof kw);
   w[0] = a.w[0], w[1] = a.w[1], w[2] = a.w[2], w[3] = a.w[3];
-  w[4] = uint64_t(b.sport) | uint64_t(b.dport) << 16 | uint64_t(k.zone) << 32 |
-         uint64_t(a.proto) << 48 | uint64_t(a.v6) << 56;
-  w[5] = uint64_t(b.stype) | uint64_t(b.dtype) << 8 | uint64_t(b.code) << 16;
+  key_tail(a, b, k.zone, false, w);
   return ((w[0] ^ kw[0]) | (w[1] ^ kw[1]) | (w[2] ^ kw[2]) | (w[3] ^ kw[3]) | (w[4] ^ kw[4]) |
           (w[5] ^ kw[5])) == 0;
 }
