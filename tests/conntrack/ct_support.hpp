@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "flowpath/action/checksum.hpp"
 #include "flowpath/conntrack/conntrack.hpp"
@@ -34,6 +36,13 @@ inline Stack udp4(const char* src, const char* dst, uint16_t sp, uint16_t dp) {
   return Eth{} / IPv4{.src = src, .dst = dst} / UDP{.sport = sp, .dport = dp} / Payload{.n = 8};
 }
 
+/// Connection i of the datapath A/B tests: UDP 192.0.2.(1+i):1000+i ->
+/// 198.51.100.1:53, or (reply) the same reversed.
+inline std::vector<uint8_t> udp_conn(int i, bool reply = false) {
+  const std::string host = "192.0.2." + std::to_string(1 + i);
+  return reply ? udp4("198.51.100.1", host.c_str(), 53, uint16_t(1000 + i)).bytes()
+               : udp4(host.c_str(), "198.51.100.1", uint16_t(1000 + i), 53).bytes();
+}
 inline constexpr uint16_t kSyn = 0x02, kAck = 0x10, kFin = 0x01, kRst = 0x04, kPsh = 0x08;
 
 /// ct_state as OVS prints it: "+trk+new" etc., to make failures readable.

@@ -12,7 +12,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,35 +68,17 @@ struct FwRun {
   void steady(int conns, int batch, int rounds);
 };
 
-// Connection i: 192.0.2.(1+i):1000+i -> 198.51.100.1:53; replies reversed.
-std::vector<uint8_t> fwd(int i) {
-  const std::string src = "192.0.2." + std::to_string(1 + i);
-  return cttest::udp4(src.c_str(), "198.51.100.1", uint16_t(1000 + i), 53).bytes();
-}
-std::vector<uint8_t> rpl(int i) {
-  const std::string dst = "192.0.2." + std::to_string(1 + i);
-  return cttest::udp4("198.51.100.1", dst.c_str(), 53, uint16_t(1000 + i)).bytes();
-}
 void FwRun::steady(int conns, int batch, int rounds) {
   for (int r = 0; r < rounds; ++r)
     for (int first = 0; first < conns; first += batch) {
       std::vector<std::vector<uint8_t>> f;
-      for (int i = first; i < std::min(conns, first + batch); ++i) f.push_back(fwd(i));
+      for (int i = first; i < std::min(conns, first + batch); ++i) f.push_back(cttest::udp_conn(i));
       send(f);
     }
 }
 
-std::string dump(const FwRun& r) {  // the megaflows, times left out
-  return std::regex_replace(r.dp->dpctl_dump_flows(), std::regex("used:[^,]*,"), "");
-}
-
 void expect_same(FwRun& with, FwRun& without, bool hinted = true) {
-  EXPECT_EQ(with.out.frames, without.out.frames);
-  EXPECT_EQ(with.out.drops, without.out.drops);
-  test::expect_same_counters(with.dp->stats(), without.dp->stats());
-  EXPECT_EQ(dump(with), dump(without));
-  EXPECT_EQ(with.dp->emc().inserts(), without.dp->emc().inserts());
-  EXPECT_EQ(with.dp->emc().size(), without.dp->emc().size());
+  test::expect_same_run(*with.dp, with.out, *without.dp, without.out);
   EXPECT_EQ(with.dp->recirc().ct_packets, without.dp->recirc().ct_packets);
   if (hinted) {
     EXPECT_GT(with.dp->recirc().ct_hinted, 0u);
@@ -121,7 +102,7 @@ TEST(CtHint, StateChange) {
     FwRun with(true), without(false);
     for (FwRun* r : {&with, &without}) {
       r->steady(32, batch, 3);
-      for (int i = 0; i < 16; ++i) r->send({rpl(i)}, 2);
+      for (int i = 0; i < 16; ++i) r->send({cttest::udp_conn(i, true)}, 2);
       r->steady(32, batch, 3);
     }
     expect_same(with, without);
@@ -175,7 +156,7 @@ TEST(CtHint, FlushWhileAReaderHoldsTheEpoch) {
     FwRun with(true), without(false);
     for (FwRun* r : {&with, &without}) {
       r->steady(32, batch, 3);
-      for (int i = 0; i < 8; ++i) r->send({rpl(i)}, 2);  // some +est
+      for (int i = 0; i < 8; ++i) r->send({cttest::udp_conn(i, true)}, 2);  // some +est
       {
         rcu::ReadGuard reader;
         r->dp->conntrack().flush();
@@ -231,7 +212,7 @@ TEST(CtHint, NatIsNotHinted) {
     FwRun with(true, 0, true, true), without(false, 0, true, true);
     for (FwRun* r : {&with, &without}) {
       r->steady(16, batch, 3);
-      for (int i = 0; i < 4; ++i) r->send({rpl(i)}, 2);
+      for (int i = 0; i < 4; ++i) r->send({cttest::udp_conn(i, true)}, 2);
       r->steady(16, batch, 3);
     }
     expect_same(with, without, false);
@@ -249,7 +230,7 @@ TEST(CtHint, BadChecksumIsInvalid) {
       r->steady(32, batch, 3);
       std::vector<std::vector<uint8_t>> f;
       for (int i = 0; i < batch; ++i) {
-        f.push_back(fwd(i));
+        f.push_back(cttest::udp_conn(i));
         if (i % 2 == 0) f.back()[14 + 10] ^= 0x5a;  // IPv4 header checksum
       }
       r->send(f);
@@ -323,11 +304,11 @@ TEST(CtHint, TwoPmdsWithFlushes) {
       for (int r = 0; r < kRounds; ++r)
         for (int first = 0; first < kConns; first += 4) {
           std::vector<std::vector<uint8_t>> f;
-          for (int i = first; i < first + 4; ++i) f.push_back(fwd(i));
+          for (int i = first; i < first + 4; ++i) f.push_back(cttest::udp_conn(i));
           test::process_frames(*m.dp, f, m.out, 1);
           m.sent += f.size();
           if (t == 1 && r % 3 == 0) {
-            test::process_frames(*m.dp, {rpl(first)}, m.out, 2);
+            test::process_frames(*m.dp, {cttest::udp_conn(first, true)}, m.out, 2);
             ++m.sent;
           }
           m.clock.advance_ms(1);

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <map>
 #include <random>
+#include <regex>
+#include <string>
 #include <vector>
 
 #include "flowpath/action/executor.hpp"
@@ -178,6 +180,12 @@ struct CtFirewall {
   uint64_t generation() const noexcept { return version + 1; }
 };
 
+/// The datapath's megaflows as dpctl/dump-flows shows them, times left out.
+template <class Dp>
+std::string megaflows_without_times(const Dp& dp) {
+  return std::regex_replace(dp.dpctl_dump_flows(), std::regex("used:[^,]*,"), "");
+}
+
 /// The datapath counters that two runs of an A/B (a shortcut on and off)
 /// must agree on.
 inline void expect_same_counters(const PmdStats& a, const PmdStats& b) {
@@ -188,6 +196,18 @@ inline void expect_same_counters(const PmdStats& a, const PmdStats& b) {
   EXPECT_EQ(a.megaflow_hits, b.megaflow_hits);
   EXPECT_EQ(a.outputs, b.outputs);
   EXPECT_EQ(a.action_drops, b.action_drops);
+}
+
+/// What two runs of an A/B (a shortcut on and off) must share: outputs
+/// and drops (a and b's sinks oa and ob), counters, megaflows, the EMC.
+template <class Dp>
+void expect_same_run(Dp& a, const FrameSink& oa, Dp& b, const FrameSink& ob) {
+  EXPECT_EQ(oa.frames, ob.frames);
+  EXPECT_EQ(oa.drops, ob.drops);
+  expect_same_counters(a.stats(), b.stats());
+  EXPECT_EQ(megaflows_without_times(a), megaflows_without_times(b));
+  EXPECT_EQ(a.emc().inserts(), b.emc().inserts());
+  EXPECT_EQ(a.emc().size(), b.emc().size());
 }
 
 }  // namespace flowpath::test

@@ -9,8 +9,6 @@
 // Each of those checks, removed, makes one of these tests fail.
 #include <gtest/gtest.h>
 
-#include <regex>
-#include <string>
 #include <vector>
 
 #include "../conntrack/ct_support.hpp"
@@ -56,35 +54,20 @@ struct FwRun {
 // each; replies reversed.
 std::vector<std::vector<uint8_t>> forward(int n, int first = 0) {
   std::vector<std::vector<uint8_t>> f;
-  for (int i = first; i < first + n; ++i) {
-    const std::string src = "192.0.2." + std::to_string(1 + i);
-    f.push_back(cttest::udp4(src.c_str(), "198.51.100.1", uint16_t(1000 + i), 53).bytes());
-  }
+  for (int i = first; i < first + n; ++i) f.push_back(cttest::udp_conn(i));
   return f;
 }
 std::vector<std::vector<uint8_t>> replies(int n, int first = 0) {
   std::vector<std::vector<uint8_t>> f;
-  for (int i = first; i < first + n; ++i) {
-    const std::string dst = "192.0.2." + std::to_string(1 + i);
-    f.push_back(cttest::udp4("198.51.100.1", dst.c_str(), 53, uint16_t(1000 + i)).bytes());
-  }
+  for (int i = first; i < first + n; ++i) f.push_back(cttest::udp_conn(i, true));
   return f;
-}
-
-std::string dump(const FwRun& r) {  // the megaflows, times left out
-  return std::regex_replace(r.dp->dpctl_dump_flows(), std::regex("used:[^,]*,"), "");
 }
 
 // served: whether remembered answers must have been served (not where
 // every batch writes an EMC slot: then none may be).
 void expect_same(const FwRun& with, const FwRun& without, bool served = true) {
-  EXPECT_EQ(with.out.frames, without.out.frames);
-  EXPECT_EQ(with.out.drops, without.out.drops);
-  test::expect_same_counters(with.dp->stats(), without.dp->stats());
+  test::expect_same_run(*with.dp, with.out, *without.dp, without.out);
   EXPECT_EQ(with.dp->stats().batches, without.dp->stats().batches);
-  EXPECT_EQ(dump(with), dump(without));
-  EXPECT_EQ(with.dp->emc().inserts(), without.dp->emc().inserts());
-  EXPECT_EQ(with.dp->emc().size(), without.dp->emc().size());
   EXPECT_EQ(with.dp->recirc().keys_in_place, without.dp->recirc().keys_in_place);
   if (served) {
     EXPECT_GT(with.dp->recirc().emc_next, 0u);
