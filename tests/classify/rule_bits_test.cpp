@@ -125,8 +125,7 @@ TEST(RuleBits, SparseCandidatesAreASupersetOfTheMatches) {
   check_big(5000, 3000);
 }
 
-/// Summaries of four words (13000 rules): the walk that ANDs them a word at
-/// a time (three or fewer are ANDed as one record, SparseRows::kRecAnd);
+/// Summaries of four words (13000 rules; the sets above have one or two);
 /// these random rules constrain 7-8 dimensions, so a bigger budget.
 TEST(RuleBits, SparseRowsOfFourSummaryWords) {
   RuleBits::Limits lim;
@@ -135,10 +134,9 @@ TEST(RuleBits, SparseRowsOfFourSummaryWords) {
 }
 
 /// Rule sets on IPv4 5-tuples (addresses, ports and, with proto, the
-/// protocol): the four and five dimensions ClassBench sets get, for which
-/// the walks have versions of their own (RuleBits::by_dims; the random
-/// sets above get six to eight).  Dense and sparse, summaries of one and
-/// two words.
+/// protocol): the four and five dimensions with rows that ClassBench sets
+/// get (the random sets above get six to eight).  Dense and sparse,
+/// summaries of one and two words.
 void check_five_tuple(bool proto, size_t n, RuleBits::Limits lim, bool sparse) {
   testing::RuleGen g(21 + static_cast<uint32_t>(n) + proto, true);
   std::vector<testing::RandomRule> pool;

@@ -41,7 +41,6 @@
 #include <cstring>
 #include <memory>
 #include <new>
-#include <type_traits>
 #include <vector>
 
 #include "flowpath/classify/huge_pages.hpp"
@@ -93,7 +92,17 @@ class RuleBits {
   /// summaries (bit j: word j of every row has a bit; 0 when the key is
   /// outside a guard).  Prefetches the line of the first candidate word.
   void rows(const FlowKey& key, const uint64_t** row, uint64_t& s) const noexcept {
-    by_dims([&](auto nd) { rows_n<nd()>(key, row, s); });
+    const uint8_t* kb = bytes_of(key);
+    s = in_guards(kb) ? ~uint64_t{0} : 0;
+    for (uint32_t d = 0; d < n_dims_; ++d) {
+      const Dim& dm = dim_[d];
+      uint32_t x = read(kb, dm.off, dm.shift);
+      uint32_t iv = wide_search(dm.ix) ? dm.ix.search32(x) : dm.ix.search16(x);
+      row[d] = dm.rows.get() + size_t{iv} * words_;
+      s &= dm.summary[iv];
+    }
+    uint32_t w = s ? static_cast<uint32_t>(std::countr_zero(s)) & ~7u : 0;
+    for (uint32_t d = 0; d < n_dims_; ++d) __builtin_prefetch(row[d] + w);
   }
   /// Calls f(i) for every rule i whose ranges contain the key's (a
   /// superset of the matching rules), in bit order, until f returns true.
@@ -148,98 +157,37 @@ class RuleBits {
     }
     const uint8_t* kb = bytes_of(key);
     if (!in_guards(kb)) return;
-    by_dims([&](auto nd) { sparse_walk<nd()>(kb, f); });
-  }
-
- private:
-  /// Calls g(std::integral_constant<uint32_t, n>{}) with n the count of
-  /// dimensions with rows when the walks have a version for it (4, 5: a
-  /// 5-tuple part with or without its protocol), else with 0 (any count).
-  /// Why: specialised by the count, as Open vSwitch's lookups by field
-  /// count, the loops over the dimensions unroll and their pointers stay in
-  /// registers (acl1_10k: 731 -> 714 instructions, ipc1_10k 1,226 -> 1,180).
-  template <class G>
-  void by_dims(G&& g) const {
-    switch (n_dims_) {
-      case 4:
-        return g(std::integral_constant<uint32_t, 4>{});
-      case 5:
-        return g(std::integral_constant<uint32_t, 5>{});
-      default:
-        return g(std::integral_constant<uint32_t, 0>{});
-    }
-  }
-  /// rows() over kNd dimensions (0: n_dims_).
-  template <uint32_t kNd>
-  [[gnu::always_inline]] void rows_n(const FlowKey& key, const uint64_t** row,
-                                     uint64_t& s) const noexcept {
-    const uint32_t nd = kNd ? kNd : n_dims_;
-    const uint8_t* kb = bytes_of(key);
-    s = in_guards(kb) ? ~uint64_t{0} : 0;
-    for (uint32_t d = 0; d < nd; ++d) {
-      const Dim& dm = dim_[d];
-      uint32_t x = read(kb, dm.off, dm.shift);
-      uint32_t iv = wide_search(dm.ix) ? dm.ix.search32(x) : dm.ix.search16(x);
-      row[d] = dm.rows.get() + size_t{iv} * words_;
-      s &= dm.summary[iv];
-    }
-    uint32_t w = s ? static_cast<uint32_t>(std::countr_zero(s)) & ~7u : 0;
-    for (uint32_t d = 0; d < nd; ++d) __builtin_prefetch(row[d] + w);
-  }
-  /// The sparse key form over kNd dimensions (0: n_dims_).  Within four
-  /// summary words (parts up to 12K rules) the records' summaries are
-  /// ANDed whole, four words per dimension (the compiler makes it one
-  /// 256-bit AND), not a word and a test at a time.
-  template <uint32_t kNd, class F>
-  void sparse_walk(const uint8_t* kb, F& f) const {
-    const uint32_t nd = kNd ? kNd : n_dims_, nq = sp_[0].s_words, stride = nq + 1;  // dims alike
-    if (nd == 0) __builtin_unreachable();  // build keeps a dimension with rows
-    const uint64_t* rw[kMaxDims];          // each dimension's row record (SparseRows::row)
-    for (uint32_t d = 0; d < nd; ++d) {    // independent searches
+    const uint32_t nd = n_dims_, nq = sp_[0].s_words, stride = nq + 1;  // every dimension alike
+    const uint64_t* rw[kMaxDims];        // each dimension's row record (SparseRows::row)
+    for (uint32_t d = 0; d < nd; ++d) {  // independent searches
       const Dim& dm = dim_[d];
       uint32_t x = read(kb, dm.off, dm.shift);
       uint32_t iv = wide_search(dm.ix) ? dm.ix.search32(x) : dm.ix.search16(x);
       rw[d] = sp_[d].rec.data() + size_t{iv} * stride;
     }
-    if (nq < SparseRows::kRecAnd) {  // the records' summaries ANDed whole, then each word
-      uint64_t m[SparseRows::kRecAnd];
-      for (uint32_t w = 0; w < SparseRows::kRecAnd; ++w) m[w] = rw[0][w];
-      for (uint32_t d = 1; d < nd; ++d)
-        for (uint32_t w = 0; w < SparseRows::kRecAnd; ++w) m[w] &= rw[d][w];
-      for (uint32_t q = 0; q < nq; ++q)
-        if (m[1 + q] && words_of(rw, nd, q, m[1 + q], f)) return;
-      return;
-    }
     for (uint32_t q = 0; q < nq; ++q) {
       uint64_t m = rw[0][1 + q];
       for (uint32_t d = 1; d < nd; ++d) m &= rw[d][1 + q];
-      if (m && words_of(rw, nd, q, m, f)) return;  // most q: no word every dimension has
+      if (m == 0) continue;  // most summary words: no word every dimension has
+      // Where each row's words of summary word q start in its packed words:
+      // only now, for the (usually one) q that has candidates.
+      const uint64_t* base[kMaxDims];
+      for (uint32_t d = 0; d < nd; ++d) {
+        uint64_t at = rw[d][0];
+        for (uint32_t p = 0; p < q; ++p) at += static_cast<uint64_t>(std::popcount(rw[d][1 + p]));
+        base[d] = sp_[d].packed.data() + at;
+      }
+      for (; m; m &= m - 1) {  // words every dimension has, in order
+        auto j = static_cast<uint32_t>(std::countr_zero(m));
+        uint64_t below = (uint64_t{1} << j) - 1, a = ~uint64_t{0};
+        for (uint32_t d = 0; d < nd && a; ++d) a &= base[d][std::popcount(rw[d][1 + q] & below)];
+        for (; a; a &= a - 1)
+          if (f((64 * q + j) * 64 + static_cast<uint32_t>(std::countr_zero(a)))) return;
+      }
     }
   }
 
-  /// The candidates of summary word q, m being its AND over the
-  /// dimensions' rows rw: true when f returned true.
-  template <class F>
-  [[gnu::always_inline]] bool words_of(const uint64_t* const* rw, uint32_t nd, uint32_t q,
-                                       uint64_t m, F& f) const {
-    // Where each row's words of summary word q start in its packed words:
-    // only now, for the (usually one) q that has candidates.
-    const uint64_t* base[kMaxDims];
-    for (uint32_t d = 0; d < nd; ++d) {
-      uint64_t at = rw[d][0];
-      for (uint32_t p = 0; p < q; ++p) at += static_cast<uint64_t>(std::popcount(rw[d][1 + p]));
-      base[d] = sp_[d].packed.data() + at;
-    }
-    for (; m; m &= m - 1) {  // words every dimension has, in order
-      auto j = static_cast<uint32_t>(std::countr_zero(m));
-      uint64_t below = (uint64_t{1} << j) - 1, a = ~uint64_t{0};
-      for (uint32_t d = 0; d < nd && a; ++d) a &= base[d][std::popcount(rw[d][1 + q] & below)];
-      for (; a; a &= a - 1)
-        if (f((64 * q + j) * 64 + static_cast<uint32_t>(std::countr_zero(a)))) return true;
-    }
-    return false;
-  }
-
+ private:
   struct Dim {
     uint8_t off = 0, shift = 0;
     IntervalSearch ix;

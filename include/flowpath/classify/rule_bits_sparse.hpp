@@ -36,11 +36,6 @@ struct SparseRows {
   HugeVector<uint64_t> packed;  // the rows' non-zero words, row after row
 
   size_t memory_bytes() const noexcept { return rec.capacity() * 8 + packed.capacity() * 8; }
-  /// Records of fewer than kRecAnd summary words are read kRecAnd words at
-  /// a time (one 256-bit AND per dimension where the compiler vectorises;
-  /// rec has the words past the last record this needs).
-  static constexpr uint32_t kRecAnd = 4;
-
   /// Row r's record: [0] its first packed word, [1 + q] summary word q.
   const uint64_t* row(uint32_t r) const noexcept { return rec.data() + size_t{r} * (s_words + 1); }
 
@@ -69,13 +64,13 @@ struct SparseRows {
       }
     };
     for (uint32_t r = 0; r < n_rows; ++r) apply(r, nullptr, nullptr), total += nz;
-    size_t bytes = (size_t{n_rows} * (s_words + 1) + kRecAnd) * 8 + total * 8;
+    size_t bytes = size_t{n_rows} * (s_words + 1) * 8 + total * 8;
     if (bytes > budget) return false;
     // Pass 2: the same sweep, writing each row's summary and words.
     std::fill(cnt.begin(), cnt.end(), 0);
     nz = 0;
     std::vector<uint64_t> cur(n_words, 0), s(s_words, 0);
-    rec.resize(size_t{n_rows} * (s_words + 1) + kRecAnd);  // zeros past the last record
+    rec.resize(size_t{n_rows} * (s_words + 1));
     packed.reserve(total);
     for (uint32_t r = 0; r < n_rows; ++r) {
       apply(r, &cur, &s);
