@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Instructions and cache misses per lookup of ClassifierV2 on one ClassBench
 # set (mix100k trace, after compile_now()), from callgrind with only
-# ClassifierV2::lookup (single) or ::lookup_batch (batch) collected.
+# ClassifierV2::lookup (single, through lookup_loop::one) or ::lookup_batch
+# (batch) collected.
 # Usage: bench/classify/callgrind.sh BUILD_DIR SET single|batch
 #   BUILD_DIR: a build with the classify_lookup_loop target; valgrind has no
 #   AVX-512, so configure it with
@@ -25,7 +26,7 @@ if [[ ! -f $trace ]]; then  # a worktree sits one level deeper
   exit 1
 fi
 case $mode in
-  single) pat='flowpath::ClassifierV2<int>::lookup(*' ;;
+  single) pat='lookup_loop::one(*' ;;  # ClassifierV2::lookup, out of line
   batch) pat='flowpath::ClassifierV2<int>::lookup_batch*' ;;
   *) echo "callgrind.sh: mode must be single or batch, not '$mode'" >&2; exit 2 ;;
 esac

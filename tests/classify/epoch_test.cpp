@@ -33,6 +33,33 @@ TEST(Epoch, CollectWaitsForActiveReader) {
   EXPECT_EQ(rec.pending(), 0u);
 }
 
+// A thread's record is registered on its first guard and released when it
+// exits: threads one after another reuse one record, and a new thread's
+// guard still holds back a collect().
+TEST(Epoch, ExitedThreadsReleaseTheirRecordsAndNewThreadsRegister) {
+  { ReadGuard g; }  // this thread's record, before counting
+  auto& dom = Domain::global();
+  size_t before = dom.n_records();
+  for (int i = 0; i < 20; ++i) std::thread([] { ReadGuard g; }).join();
+  EXPECT_LE(dom.n_records(), before + 1) << "a record per exited thread";
+  Reclaimer rec;
+  std::atomic<int> phase{0};
+  std::thread reader([&] {
+    ReadGuard g;
+    phase = 1;
+    while (phase.load() != 2) std::this_thread::yield();
+  });
+  while (phase.load() != 1) std::this_thread::yield();
+  bool freed = false;
+  rec.retire([&] { freed = true; });
+  for (int i = 0; i < 10; ++i) rec.collect();
+  EXPECT_FALSE(freed) << "ran while a new thread was inside its guard";
+  phase = 2;
+  reader.join();
+  for (int i = 0; i < 4 && !freed; ++i) rec.collect();
+  EXPECT_TRUE(freed);
+}
+
 TEST(Epoch, CallbacksMayRetireMoreAndDrainRunsAll) {
   Reclaimer rec;
   int runs = 0;

@@ -101,23 +101,73 @@ void check_random_sets(RuleBits::Limits lim, bool sparse) {
 
 TEST(RuleBits, CandidatesAreASupersetOfTheMatches) { check_random_sets({}, false); }
 
-/// The same with sparse rows (dense turned off), and a set past the dense
-/// limit (5000 rules: summaries of two words) that gets sparse rows by default.
-TEST(RuleBits, SparseCandidatesAreASupersetOfTheMatches) {
-  check_random_sets({0, size_t{8} << 20}, true);
+/// A set of n random rules past the dense limit: sparse rows by default.
+void check_big(size_t n, int n_keys, RuleBits::Limits lim = {}) {
   testing::RuleGen g(11, true);
   std::vector<testing::RandomRule> pool;
   std::vector<TRule> rs;
-  for (size_t i = 0; i < 5000; ++i) {
+  for (size_t i = 0; i < n; ++i) {
     pool.push_back(g.rule());
     rs.push_back({pool.back().match, pool.back().ranges});
   }
   std::vector<TRule*> ptrs;
   for (auto& r : rs) ptrs.push_back(&r);
-  auto b = RuleBits::build(ptrs, {});
+  auto b = RuleBits::build(ptrs, lim);
   ASSERT_NE(b, nullptr);
   EXPECT_TRUE(b->sparse());
+  check_keys(*b, rs, g, pool, n_keys);
+}
+
+/// The same with sparse rows (dense turned off), and a set past the dense
+/// limit (5000 rules: summaries of two words) that gets sparse rows by default.
+TEST(RuleBits, SparseCandidatesAreASupersetOfTheMatches) {
+  check_random_sets({0, size_t{8} << 20}, true);
+  check_big(5000, 3000);
+}
+
+/// Summaries of four words (13000 rules; the sets above have one or two);
+/// these random rules constrain 7-8 dimensions, so a bigger budget.
+TEST(RuleBits, SparseRowsOfFourSummaryWords) {
+  RuleBits::Limits lim;
+  lim.sparse_bytes_per_rule = 4000;
+  check_big(13000, 600, lim);
+}
+
+/// Rule sets on IPv4 5-tuples (addresses, ports and, with proto, the
+/// protocol): the four and five dimensions with rows that ClassBench sets
+/// get (the random sets above get six to eight).  Dense and sparse,
+/// summaries of one and two words.
+void check_five_tuple(bool proto, size_t n, RuleBits::Limits lim, bool sparse) {
+  testing::RuleGen g(21 + static_cast<uint32_t>(n) + proto, true);
+  std::vector<testing::RandomRule> pool;
+  std::vector<TRule> rs;
+  for (size_t i = 0; i < n; ++i) {
+    testing::RandomRule r = g.rule();
+    FlowKey v = r.match.value;
+    FlowMask m{};
+    v.dl_type = Be16{kEthTypeIpv4}, m.dl_type = Be16{0xffff};  // a guard
+    m.nw_src = r.match.mask.nw_src, m.nw_dst = r.match.mask.nw_dst;
+    m.tp_src = r.match.mask.tp_src, m.tp_dst = r.match.mask.tp_dst;
+    if (proto) m.nw_proto = r.match.mask.nw_proto;
+    r.match = Match(v, m);
+    pool.push_back(r);
+    rs.push_back({r.match, r.ranges});
+  }
+  std::vector<TRule*> ptrs;
+  for (auto& r : rs) ptrs.push_back(&r);
+  auto b = RuleBits::build(ptrs, lim);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->sparse(), sparse);
+  EXPECT_EQ(b->n_dims(), proto ? 5u : 4u);
   check_keys(*b, rs, g, pool, 3000);
+}
+
+TEST(RuleBits, FourAndFiveDimensionWalks) {
+  for (bool proto : {false, true}) {
+    check_five_tuple(proto, 1500, {}, false);
+    check_five_tuple(proto, 1500, {0, size_t{8} << 20}, true);
+    check_five_tuple(proto, 5000, {}, true);
+  }
 }
 
 /// Many exact /32 sources (3000: a search of three levels; 700: two levels
