@@ -41,6 +41,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "flowpath/action/executor.hpp"
@@ -156,6 +157,11 @@ class RecircSink {
     }
   }
   void recirculate(uint32_t id, std::span<Packet*> g, bool last) {
+    if (defer_ && last) {  // held for Datapath's inline next pass
+      defer_ = false;
+      deferred_ = Deferred{id, g};
+      return;
+    }
     // The group's keys, in the group's order (its packets are the batch's
     // with gid == group_, in batch order, and no action before a recirc
     // that keeps keys removes one), when its actions keep the frame.
@@ -199,6 +205,20 @@ class RecircSink {
     src_ = src;
     acts_ = acts;
     group_ = group;
+  }
+
+  /// The next recirc that consumes its packets (last) is held instead of
+  /// queued, for the datapath to run the next pass inline
+  /// (DatapathConfig::recirc_inline) or queue it: take_deferred().
+  void defer_recirc() noexcept { defer_ = true; }
+  struct Deferred {
+    uint32_t id = 0;
+    std::span<Packet*> g;  // empty: nothing held
+  };
+  /// The recirc held since defer_recirc(), if any; stops holding.
+  Deferred take_deferred() noexcept {
+    defer_ = false;
+    return std::exchange(deferred_, Deferred{});
   }
 
  private:
@@ -294,6 +314,8 @@ class RecircSink {
   const GroupKeys* src_ = nullptr;       // set_group()
   const DpActionList* acts_ = nullptr;
   uint8_t group_ = 0;
+  bool defer_ = false;  // defer_recirc()
+  Deferred deferred_;
 };
 
 }  // namespace flowpath
