@@ -626,7 +626,8 @@ class Datapath {
       for (;;) {
         if (hold) sink.defer_recirc();
         exec.run(*acts, pkts);
-        if (!hold) break;
+        if (!hold) [[likely]]
+          break;
         hold = false;
         const auto d = sink.take_deferred();
         if (d.g.empty()) break;
