@@ -194,6 +194,10 @@ fp::DatapathConfig dp_config() {
   // connection hints, DatapathConfig::ct_hints).
   if (auto n = env_number("FW_BENCH_CT_HINTS", 0, 1, "not 0 (hints off) or 1 (on)"))
     cfg.ct_hints = *n != 0;
+  // FW_BENCH_INLINE=0: every next pass is queued (A/B of the inline next
+  // pass, DatapathConfig::recirc_inline).
+  if (auto n = env_number("FW_BENCH_INLINE", 0, 1, "not 0 (queued) or 1 (inline)"))
+    cfg.recirc_inline = *n != 0;
   return cfg;
 }
 
@@ -434,6 +438,7 @@ int fixed_main(int argc, char** argv) {
               (unsigned long long)b.recirc().keys_reused,
               (unsigned long long)b.recirc().keys_in_place,
               (unsigned long long)b.recirc().emc_next);
+  std::printf("  next passes run inline %llu\n", (unsigned long long)b.recirc().inlined);
   std::printf("  ct() answered from connection hints %llu of %llu\n",
               (unsigned long long)b.recirc().ct_hinted, (unsigned long long)b.recirc().ct_packets);
   if (std::getenv("FW_BENCH_DUMP")) std::printf("%s", b.dump_flows().c_str());

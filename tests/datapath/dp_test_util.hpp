@@ -155,27 +155,38 @@ struct FrameSink {
 /// (+ 50 * mark), the source address's last byte and `version` (+ 100 *
 /// it, bumped with generation() by a flow-table change), so a wrong
 /// megaflow shows in the output port.  Its mask is exactly what its answer
-/// read.
+/// read.  Shapes for the inline next pass (recirc_inline_test):
+/// per_source false: the port leaves out the source address (connections
+/// of one verdict share the second pass's megaflow, as Neutron's); clone:
+/// the first pass outputs to port 99 after its recirc; third: the second
+/// pass commits and recirculates (recirc_id 2), the third outputs.
 struct CtFirewall {
   const DpCtSpec* ct1;
   const DpCtSpec* commit;
   uint64_t version = 0;
+  bool per_source = true, clone = false, third = false;
   void upcall(const FlowKey& key, const Packet*, UpcallResult& r) {
     r.mask = FlowMask{};
     r.mask.in_port = ~0u;
     r.mask.recirc_id = ~0u;
     if (key.recirc_id == 0) {
       r.actions = {DpAction::conntrack(ct1), DpAction::recirc(1)};
+      if (clone) r.actions.push_back(DpAction::output(99));
+      return;
+    }
+    if (third && key.recirc_id == 1) {
+      r.actions = {DpAction::conntrack(commit), DpAction::recirc(2)};
       return;
     }
     r.mask.ct_state = 0xff;
     r.mask.ct_mark = Be32{0xffffffffu};
-    r.mask.nw_src = Be32{0xffffffffu};
+    if (per_source) r.mask.nw_src = Be32{0xffffffffu};
     const uint8_t s = key.ct_state;
     const uint32_t verdict = s & kCsInvalid ? 30 : s & kCsEstablished ? 10 : s & kCsNew ? 20 : 40;
-    const uint32_t port =
-        verdict + 50 * key.ct_mark.host() + (key.nw_src.host() & 0xff) + 100 * uint32_t(version);
-    r.actions = {DpAction::conntrack(commit), DpAction::output(port)};
+    const uint32_t port = verdict + 50 * key.ct_mark.host() +
+                          (per_source ? key.nw_src.host() & 0xff : 0) + 100 * uint32_t(version);
+    r.actions = {DpAction::output(port)};
+    if (!third) r.actions.insert(r.actions.begin(), DpAction::conntrack(commit));
   }
   uint64_t generation() const noexcept { return version + 1; }
 };

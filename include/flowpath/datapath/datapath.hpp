@@ -41,6 +41,10 @@
 //             remembered beside its previous pass's slot for the same
 //             pass fields when it is exactly the probe's (Emc::next_of,
 //             recirc_emc_next): no hash, no probe.
+//             When every such answer of the pass is one megaflow
+//             without a recirc, the pass runs at the first pass's
+//             recirc instead of being queued: that flow's actions over
+//             the same group (recirc_inline; no queue, no regrouping).
 // Every packet ends in the sink exactly once: an output (last=true) or
 // drop().  A failed upcall drops the packet and counts it as lost.
 //
@@ -70,6 +74,7 @@
 // Thread-safety: one thread per Datapath (its caches are per-thread).
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <span>
@@ -82,6 +87,7 @@
 #include "flowpath/core/batch.hpp"
 #include "flowpath/core/clock.hpp"
 #include "flowpath/core/scratch_array.hpp"
+#include "flowpath/datapath/datapath_config.hpp"
 #include "flowpath/datapath/dependency_index.hpp"
 #include "flowpath/datapath/dp_format.hpp"
 #include "flowpath/datapath/flow_hash.hpp"
@@ -94,50 +100,17 @@
 
 namespace flowpath {
 
-enum class Invalidation { kIndexed, kRevalidate, kFlush };
-
-struct DatapathConfig {
-  MegaflowConfig megaflow;
-  EmcConfig emc;
-  bool emc_enabled = true;
-  Invalidation invalidation = Invalidation::kIndexed;
-  const Clock* clock = Clock::system();
-  unsigned numa_id = 0;  // labels for pmd_stats_show()
-  unsigned core_id = 0;
-  // The connection tracker ct() actions use, shared by a switch's PMDs;
-  // nullptr: the datapath creates its own on the first ct().
-  ct::Conntrack* conntrack = nullptr;
-  // A recirculated packet whose frame the actions before its recirc left
-  // unchanged takes its key from its previous pass instead of a new parse
-  // (only recirc_id and ct_* change).  false: every pass parses (A/B, tests).
-  bool recirc_key_reuse = true;
-  // A recirculated pass of exactly the received batch's packets, in its
-  // order, each keyed where the first pass left it (the firewall's usual
-  // second pass), classifies those keys in place instead of copying them
-  // into the recirculation batch; process() then sets their recirc_id and
-  // ct_* back to the first pass's (zero), so the caller's batch.keys are
-  // still the received packets' keys.  false: copy (A/B, tests).
-  bool recirc_in_place = true;
-  // A batch whose first two keys are equal (a burst of one flow) hashes
-  // and probes the EMC once per run of equal keys (classify_burst).
-  // false: every packet hashes and probes (A/B, tests).
-  bool emc_burst = true;
-  // An in-place pass (recirc_in_place) takes a packet's megaflow from the
-  // answer the EMC remembered for its previous pass's slot and its pass
-  // fields (Emc::next_of: exactly the probe's answer, without the hash or
-  // the probe), and remembers the answers it probes for.  false: every
-  // pass hashes and probes (A/B, tests).
-  bool recirc_emc_next = true;
-  // A ct() starts a packet from the connection that the last ct() of its
-  // flow (same pass, same flow hash) found, verified whole (RecircState's
-  // hints, Conntrack::try_hint), instead of hashing its key and walking a
-  // chain.  Needs the EMC (it computes the flow hash).  false: every ct()
-  // looks up (A/B, tests).
-  bool ct_hints = true;
-};
-
 template <UpcallHandler H, class B = simd::Default>
 class Datapath {
+  // A group of a pass: packets of one flow (or one uncached upcall).
+  struct Group {
+    MegaflowEntry* flow;
+    const UpcallResult* uncached;
+    uint32_t n, start;
+    uint64_t bytes;
+    uint16_t flags;
+  };
+
  public:
   explicit Datapath(H& handler, DatapathConfig cfg = {})
       : handler_(&handler),
@@ -175,6 +148,7 @@ class Datapath {
     RecircSink<S> rs(sink, recirc_, now_ms);
     run_pass(batch, rs, false, 0);
     if (!recirc_.next.empty()) recirculate(batch, rs);
+    if (keys_dirty_) untrack_keys(batch);
     stats_.cycles += read_cycles() - t0;
   }
   /// Applies pending changes now (process() does it itself).
@@ -265,7 +239,7 @@ class Datapath {
     PacketPlan* const plan = plans.data();
     uint32_t todo = classify_cached(batch, plan, in_place);
     if (todo) misses_.handle(batch, todo, plan, stats_, indexed() ? &deps_ : nullptr);
-    execute(batch, plan, rs);
+    execute(batch, plan, rs, !recirculated);
   }
 
   // A recirculated batch's keys: the previous pass's key where the
@@ -296,7 +270,7 @@ class Datapath {
   // their recirc_id/ct_* are zeroed again at the end).
   template <ActionSink S>
   void recirculate(Batch& received, RecircSink<S>& rs) noexcept {
-    bool dirty = false;
+    bool dirty = false;  // an in-place pass ran
     for (int depth = 1; !recirc_.next.empty(); ++depth) {
       recirc_.cur.swap(recirc_.next);
       recirc_.next.clear();
@@ -310,7 +284,7 @@ class Datapath {
       }
       stats_.recirculations += recirc_.cur.size();
       if (same_order(received)) {
-        dirty = true;
+        dirty = keys_dirty_ = true;
         run_pass(received, rs, true, 0, true);
         continue;
       }
@@ -325,10 +299,14 @@ class Datapath {
     // The next batch's passes note their EMC slots (for classify_next)
     // while batches keep taking in-place passes; plain traffic does not.
     record_slots_ = dirty && cfg_.recirc_emc_next && cfg_.emc_enabled;
-    if (dirty) {  // as parse_packet left them: a first pass's, untracked
-      const PacketMeta untracked{};
-      for (uint32_t i = 0; i < received.count; ++i) set_pass_fields(received.keys[i], untracked);
-    }
+  }
+
+  // The received batch's keys as parse_packet left them (a first pass's,
+  // untracked), after a pass that set their pass fields in place.
+  void untrack_keys(Batch& received) noexcept {
+    const PacketMeta untracked{};
+    for (uint32_t i = 0; i < received.count; ++i) set_pass_fields(received.keys[i], untracked);
+    keys_dirty_ = false;
   }
 
   // The key's fields that differ between passes (recirc_id, ct_*), from
@@ -532,16 +510,61 @@ class Datapath {
     return todo;
   }
 
+  // Whether the received batch's next pass can be run inline, its first
+  // pass having noted its EMC slots (slots_of_, tested first: plain
+  // traffic notes none): the in-place pass with remembered EMC answers is
+  // on and nothing is queued yet.  (That no slot was written since they
+  // were noted is implied by Emc::next_of's own epoch test: an answer
+  // remembered before them is served only in the epoch it was taken in.)
+  bool inline_ready() const noexcept {
+    return cfg_.recirc_inline && cfg_.recirc_in_place && cfg_.recirc_key_reuse &&
+           cfg_.recirc_emc_next && cfg_.emc_enabled && emc_.has_next() && recirc_.next.empty();
+  }
+
+  // The flow of the next pass (recirc_id = id) of the received batch,
+  // whose packets g (in batch order) took its one group, when that pass
+  // can run inline: every packet's EMC answer for its pass fields is
+  // remembered beside its first pass's slot (Emc::next_of: exactly the
+  // probe's) and is one megaflow whose actions do not recirculate.  Then
+  // the keys, hashes, slots and counters are as the queued in-place pass
+  // (classify_next, execute) leaves them, and the caller runs the flow's
+  // actions over g, as that pass would, without the queue, the pass's
+  // set-up and its regrouping.  Else nullptr: queue it (the pass fields
+  // set here are set again there, and reset by process()).
+  MegaflowEntry* inline_flow(Batch& batch, uint32_t id, std::span<Packet*> g) noexcept {
+    const uint32_t n = batch.count;
+    if (g.size() != n) return nullptr;
+    MegaflowEntry* flow = nullptr;
+    keys_dirty_ = true;
+    for (uint32_t i = 0; i < n; ++i) {
+      PacketMeta& m = g[i]->meta;
+      if (g[i] != batch.pkts[i] || m.malformed || emc_at_[i] == Emc::kNoSlot) return nullptr;
+      m.recirc_id = id;
+      set_pass_fields(batch.keys[i], m);
+      uint32_t h;
+      MegaflowEntry* e = emc_.next_of(emc_at_[i], batch.keys[i], h);
+      if (!e || (flow && e != flow)) return nullptr;
+      flow = e;
+      batch.hashes[i] = h;
+      m.hash = h;
+    }
+    for (const DpAction& a : flow->actions)
+      if (a.type == DpActionType::kRecirc) return nullptr;
+    // Answered from memory: no slot of their own for a later pass.
+    std::fill_n(emc_at_, n, Emc::kNoSlot);
+    slots_of_ = &batch, slots_epoch_ = emc_.epoch();
+    record_slots_ = true;
+    stats_.recirculations += n, ++stats_.batches, stats_.emc_hits += n;
+    stats_.groups += 1, stats_.group_packets += n;
+    recirc_.keys_reused += n, recirc_.keys_in_place += n, recirc_.emc_next += n;
+    recirc_.inlined += n;
+    return flow;
+  }
+
   // Regroups packets per flow, runs each group's actions once, credits.
+  // `first`: the pass is the received batch's first.
   template <ActionSink S>
-  void execute(Batch& batch, const PacketPlan* plan, RecircSink<S>& sink) noexcept {
-    struct Group {
-      MegaflowEntry* flow;
-      const UpcallResult* uncached;
-      uint32_t n, start;
-      uint64_t bytes;
-      uint16_t flags;
-    };
+  void execute(Batch& batch, const PacketPlan* plan, RecircSink<S>& sink, bool first) noexcept {
     const uint32_t n = batch.count;
     if (++batch_tag_ == 0) [[unlikely]] {  // wrapped: no stale tag may match
       megaflows_.for_each([](MegaflowEntry& e) { e.batch_tag = 0; });
@@ -587,11 +610,36 @@ class Datapath {
     // checks the group's actions then, so a flow without recirc pays two
     // stores per group).
     const GroupKeys src{cfg_.recirc_key_reuse ? batch.keys.data() : nullptr, gid, n};
+    // The received batch taken whole by one flow: its recirc may run the
+    // next pass inline (inline_flow).
+    const bool whole = first && slots_of_ == &batch && ng == 1 && grouped == n && inline_ready();
     for (uint32_t g = 0; g < ng; ++g) {
       const Group& gr = groups[g];
-      const DpActionList& acts = gr.flow ? gr.flow->actions : gr.uncached->actions;
-      sink.set_group(&src, &acts, uint8_t(g));
-      exec.run(acts, std::span<Packet*>(ordered + gr.start, gr.n));
+      const DpActionList* acts = gr.flow ? &gr.flow->actions : &gr.uncached->actions;
+      std::span<Packet*> pkts(ordered + gr.start, gr.n);
+      sink.set_group(&src, acts, uint8_t(g));
+      // hold: the group's last recirc is held; when its next pass can run
+      // inline, the loop runs again with that pass's flow (one call of
+      // exec.run: with a second, the compiler called it out of line, +21
+      // instructions a packet on plain traffic at batch 4).
+      bool hold = whole && recirc_keeps_key(*acts);
+      for (;;) {
+        if (hold) sink.defer_recirc();
+        exec.run(*acts, pkts);
+        if (!hold) [[likely]]
+          break;
+        hold = false;
+        const auto d = sink.take_deferred();
+        if (d.g.empty()) break;
+        MegaflowEntry* next = inline_flow(batch, d.id, d.g);
+        if (!next) {
+          sink.recirculate(d.id, d.g, true);
+          break;
+        }
+        next->credit(gr.n, gr.bytes, now, gr.flags);  // the same packets
+        acts = &next->actions, pkts = d.g;
+        sink.set_group(nullptr, acts, 0);
+      }
       if (gr.flow)
         gr.flow->credit(gr.n, gr.bytes, now, gr.flags);
       else
@@ -620,6 +668,7 @@ class Datapath {
   const Batch* slots_of_ = nullptr;
   uint32_t slots_epoch_ = 0;
   bool record_slots_ = false;  // the last batch took an in-place pass
+  bool keys_dirty_ = false;    // the received keys hold a later pass's fields
   RecircState recirc_;
   PmdStats stats_;
 };

@@ -1,7 +1,7 @@
 // flowpath/datapath/recirc_sink.hpp — connection tracking and recirculation
 // inside the datapath: the sink the executor runs a datapath's actions into.
 //
-//   RecircState st;                         // per Datapath: clones, next pass
+//   RecircState st;                         // per Datapath (recirc_state.hpp)
 //   RecircSink<UserSink> rs(user, st, now_ms);
 //   exec(rs).run(actions, group);           // ct(), ct_clear, recirc(id)
 //   ... st.next: packets for the next pass, meta.recirc_id/ct_* set
@@ -41,147 +41,18 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "flowpath/action/executor.hpp"
 #include "flowpath/conntrack/conntrack.hpp"
 #include "flowpath/core/batch.hpp"
 #include "flowpath/core/scratch_array.hpp"
+#include "flowpath/datapath/recirc_state.hpp"
 #include "flowpath/flow/ct_label_ids.hpp"
 #include "flowpath/flow/flow_key.hpp"
 
 namespace flowpath {
-
-/// A datapath's recirculation state: the packets of the next pass and the
-/// buffers of cloned packets.
-class RecircState {
- public:
-  static constexpr size_t kClones = 64;       // clone buffers (allocated on first use)
-  static constexpr size_t kMaxPending = 256;  // packets queued for one pass
-  static constexpr int kMaxDepth = 6;         // recirculations per packet, as OVS
-
-  RecircState() {
-    next.reserve(kMaxPending);
-    cur.reserve(kMaxPending);
-  }
-
-  /// A copy of p in a clone buffer, or nullptr when none is free.
-  Packet* clone(const Packet& p) {
-    if (!pool_) {
-      pool_ = std::make_unique<PacketBuffer[]>(kClones);
-      free_.reserve(kClones);
-      for (size_t i = kClones; i-- > 0;) free_.push_back(uint16_t(i));
-    }
-    if (free_.empty()) return nullptr;
-    PacketBuffer& b = pool_[free_.back()];
-    free_.pop_back();
-    b.assign(p.bytes());
-    Packet& c = b.packet();
-    c.in_port = p.in_port;
-    c.timestamp_ns = p.timestamp_ns;
-    c.meta = p.meta;
-    return &c;
-  }
-  bool is_clone(const Packet* p) const noexcept {
-    if (!pool_) return false;
-    auto a = reinterpret_cast<uintptr_t>(p), lo = reinterpret_cast<uintptr_t>(&pool_[0]);
-    return a >= lo && a < lo + kClones * sizeof(PacketBuffer);
-  }
-  void release(const Packet* p) noexcept {
-    auto off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(&pool_[0]);
-    free_.push_back(uint16_t(off / sizeof(PacketBuffer)));
-  }
-  size_t clones_in_use() const noexcept { return pool_ ? kClones - free_.size() : 0; }
-
-  /// The tracker: the shared one given (set_tracker), else one of our own
-  /// created on the first ct() (a datapath used alone, e.g. by tests).
-  ct::Conntrack& tracker() {
-    if (!tracker_) {
-      own_tracker_ = std::make_unique<ct::Conntrack>();
-      tracker_ = own_tracker_.get();
-    }
-    return *tracker_;
-  }
-  void set_tracker(ct::Conntrack* t) noexcept { tracker_ = t; }
-  ct::Conntrack* tracker_if_any() const noexcept { return tracker_; }
-
-  std::vector<Packet*> next;  // queued by recirculate() for the next pass
-  std::vector<Packet*> cur;   // the pass being run (Datapath's)
-  // The flow key of each queued packet whose frame the actions before its
-  // recirc left as parsed (next_key[i], or nullptr: parse next[i] again),
-  // so its next pass need not parse it; cur_key: the pass being run.  A key
-  // in the batch given to Datapath::process() (alive until it returns) is
-  // pointed at; one in `batch` (overwritten by the pass's next 32) is copied
-  // into next_store[i] first.  Empty until a datapath asks for keys
-  // (enable_keys()); from then on every queued packet writes its entry.
-  std::vector<const FlowKey*> next_key, cur_key;
-  std::vector<FlowKey> next_store, cur_store;
-  uint64_t keys_reused = 0;    // recirculated packets not parsed again
-  uint64_t keys_in_place = 0;  // of those, classified in the received batch (no copy)
-  uint64_t emc_next = 0;       // of those, answered by the EMC's remembered next pass
-  void enable_keys() {
-    if (!next_key.empty()) return;
-    next_key.assign(kMaxPending, nullptr);
-    cur_key.assign(kMaxPending, nullptr);
-    next_store.resize(kMaxPending);
-    cur_store.resize(kMaxPending);
-  }
-  // Connection hints (session 19): per flow hash of the pass that ran a
-  // ct() (meta.hash), the connection that ct() found for the last packet
-  // of that hash, so a packet of a flow the EMC hit starts from it
-  // (Conntrack::try_hint: verified whole, a wrong hint costs a key
-  // compare).  Two candidate entries per hash, as the EMC's slots (one
-  // direct-mapped entry lost ~25% of the hints of 1,000 flows to
-  // collisions), tagged with the hash.  Off (hints_on false) when the
-  // datapath computes no flow hash (EMC disabled) or for A/B (ct_hints).
-  struct HintEntry {
-    ct::Conntrack::Hint hint;
-    uint32_t hash = 0;
-  };
-  static constexpr uint32_t kHints = 8192;
-  bool hints_on = false;
-  // ct() calls left that skip the hints: a TCP group's call (never
-  // hinted: its tracker reads the segment under the lock) skips
-  // the next kHintRest, so TCP traffic does not pay the hint loops (fw_tcp:
-  // +39 instructions a packet at batch 32 with them).  Skipping is always
-  // exact: a hint only saves work.
-  static constexpr uint32_t kHintRest = 64;
-  uint32_t hint_rest = 0;
-  std::unique_ptr<HintEntry[]> hints;  // allocated on first use
-  uint64_t ct_hinted = 0;              // packets whose ct() a hint answered
-  HintEntry* hint_table() {
-    if (!hints) hints = std::make_unique<HintEntry[]>(kHints);
-    return hints.get();
-  }
-  static uint32_t hint_a(uint32_t h) noexcept { return h & (kHints - 1); }
-  static uint32_t hint_b(uint32_t h) noexcept { return (h >> 13 ^ h >> 26) & (kHints - 1); }
-  /// The hint stored for flow hash h, or nullptr.
-  static const ct::Conntrack::Hint* hint_of(const HintEntry* t, uint32_t h) noexcept {
-    const HintEntry& a = t[hint_a(h)];
-    if (a.hash == h) return &a.hint;
-    const HintEntry& b = t[hint_b(h)];
-    return b.hash == h ? &b.hint : nullptr;
-  }
-  /// Stores a hint for h: its own entry, else an unused or outdated one
-  /// (generation other than gen), else the second candidate.
-  static void set_hint(HintEntry* t, uint32_t h, const void* node, uint64_t gen) noexcept {
-    HintEntry& a = t[hint_a(h)];
-    HintEntry& b = t[hint_b(h)];
-    HintEntry& v = a.hash == h || a.hint.gen != gen || !a.hint.node ? a : b;
-    v = HintEntry{{node, gen}, h};
-  }
-  Batch batch;  // a recirculated pass's batch (Datapath's)
-  uint64_t recirculations = 0;
-  uint64_t recirc_drops = 0;  // no clone buffer, next pass full, or too deep
-  uint64_t ct_packets = 0;    // packets through the tracker
-  CtLabelCache labels;        // ct_label -> id, this thread's front of the table
-
- private:
-  std::unique_ptr<PacketBuffer[]> pool_;
-  std::vector<uint16_t> free_;
-  ct::Conntrack* tracker_ = nullptr;
-  std::unique_ptr<ct::Conntrack> own_tracker_;
-};
 
 /// The tracker's label (host-order halves) as big-endian bytes.
 inline CtLabelBytes label_bytes(const ct::CtLabel& l) noexcept {
@@ -251,9 +122,6 @@ class RecircSink {
   }
 
   void conntrack(const DpCtSpec& spec, std::span<Packet*> g) noexcept {
-    // Not initialised: try_cached_for and execute write each result whole.
-    ScratchArray<ct::CtResult, kBatchSize> results;
-    ct::CtResult* const res = results.data();
     ct::Conntrack& tracker = st_->tracker();
     // One read section from the first ct() to the end of the batch (all its
     // passes): the connection a packet's ct() found stays allocated, so its
@@ -261,78 +129,24 @@ class RecircSink {
     // Before this batch's first ct() no packet can have a connection of
     // this read section (Datapath::process zeroes meta.ct_node on receive;
     // a node from before the guard would not be protected by it anyway),
-    // so the per-packet cache test below is skipped: it is the
-    // first ct() of every firewalled packet.
+    // so the per-packet cache test is skipped: it is the first ct() of
+    // every firewalled packet.
     const bool first = !guard_;
     if (first) guard_.emplace();
     st_->ct_packets += g.size();
     const bool cacheable = ct::Conntrack::cacheable(spec.params);
-    const bool cached = !first && cacheable;
+    Shortcuts sc{!first && cacheable, hint_table(cacheable), 0};
     // The generation before any lookup of this call: a hint taken from
     // these lookups is valid while it stays so (Conntrack::try_hint).
-    RecircState::HintEntry* hints = nullptr;
-    if (cacheable && st_->hints_on) {
-      if (st_->hint_rest == 0)
-        hints = st_->hint_table();
-      else
-        --st_->hint_rest;
-    }
+    if (sc.hints) sc.gen = tracker.generation();
     size_t useful = 0;  // packets answered lock-free, from a hint or not
-    const uint64_t gen = hints ? tracker.generation() : 0;
-    for (size_t off = 0; off < g.size(); off += kBatchSize) {
-      const size_t n = std::min<size_t>(kBatchSize, g.size() - off);
-      // Packets whose last ct() in this batch found their connection start
-      // from it, then packets whose flow's hint is their connection; the
-      // rest go through the tracker's batch lookup.  (One pass: a scan for
-      // any cached packet first cost ~7 instructions per packet on the
-      // second ct(), where nearly all are.)
-      Packet* rest[kBatchSize];
-      uint8_t at[kBatchSize];
-      size_t k = n;
-      if (cached || hints) {
-        k = 0;
-        size_t hinted = 0;
-        for (size_t i = 0; i < n; ++i) {
-          Packet* p = g[off + i];
-          if (cached && p->meta.ct_node && tracker.try_cached_for(*p, spec.params, now_, res[i])) {
-            ++useful;
-            continue;
-          }
-          if (hints) {
-            const ct::Conntrack::Hint* h = RecircState::hint_of(hints, p->meta.hash);
-            if (h && h->gen == gen && h->node &&
-                tracker.try_hint(*p, *h, spec.params, now_, res[i])) {
-              ++hinted;
-              continue;
-            }
-          }
-          rest[k] = p, at[k++] = uint8_t(i);
-        }
-        st_->ct_hinted += hinted;
-        useful += hinted;
-      }
-      if (k == n) {
-        tracker.execute(std::span<Packet* const>(g.data() + off, n), spec.params, now_, res);
-        if (hints) useful += remember(hints, g.data() + off, n, gen);
-      } else if (k) {
-        ScratchArray<ct::CtResult, kBatchSize> parts;
-        ct::CtResult* const part = parts.data();
-        tracker.execute(std::span<Packet* const>(rest, k), spec.params, now_, part);
-        for (size_t j = 0; j < k; ++j) res[at[j]] = part[j];
-        if (hints) useful += remember(hints, rest, k, gen);
-      }
-      for (size_t i = 0; i < n; ++i) {
-        PacketMeta& m = g[off + i]->meta;
-        m.ct_state = res[i].state;
-        m.ct_zone = res[i].zone;
-        m.ct_mark = res[i].mark;
-        m.ct_label_id = res[i].label.zero() ? 0 : st_->labels.id(label_bytes(res[i].label));
-      }
-    }
+    for (size_t off = 0; off < g.size(); off += kBatchSize)
+      useful += track(tracker, spec.params,
+                      g.subspan(off, std::min<size_t>(kBatchSize, g.size() - off)), sc);
     // Nothing answered lock-free (no hint left or used) and the group is
     // TCP (by its first packet; a new UDP connection's packets are not):
     // rest.
-    if (hints && useful == 0 && !g.empty() && !ct::maybe_hinted(*g[0]))
+    if (sc.hints && useful == 0 && !g.empty() && !ct::maybe_hinted(*g[0]))
       st_->hint_rest = RecircState::kHintRest;
   }
   void ct_clear(std::span<Packet*> g) noexcept {
@@ -343,6 +157,11 @@ class RecircSink {
     }
   }
   void recirculate(uint32_t id, std::span<Packet*> g, bool last) {
+    if (defer_ && last) {  // held for Datapath's inline next pass
+      defer_ = false;
+      deferred_ = Deferred{id, g};
+      return;
+    }
     // The group's keys, in the group's order (its packets are the batch's
     // with gid == group_, in batch order, and no action before a recirc
     // that keeps keys removes one), when its actions keep the frame.
@@ -388,7 +207,92 @@ class RecircSink {
     group_ = group;
   }
 
+  /// The next recirc that consumes its packets (last) is held instead of
+  /// queued, for the datapath to run the next pass inline
+  /// (DatapathConfig::recirc_inline) or queue it: take_deferred().
+  void defer_recirc() noexcept { defer_ = true; }
+  struct Deferred {
+    uint32_t id = 0;
+    std::span<Packet*> g;  // empty: nothing held
+  };
+  /// The recirc held since defer_recirc(), if any; stops holding.
+  Deferred take_deferred() noexcept {
+    defer_ = false;
+    return std::exchange(deferred_, Deferred{});
+  }
+
  private:
+  // What may answer a ct() before the tracker's lookup: the packet's
+  // connection from its last ct() in this batch (cached), its flow's hint
+  // (hints, valid at generation gen).
+  struct Shortcuts {
+    bool cached;
+    RecircState::HintEntry* hints;
+    uint64_t gen;
+  };
+  // The hint table when this ct() may use it (cacheable, hints on, not
+  // resting after a TCP group), else nullptr.
+  RecircState::HintEntry* hint_table(bool cacheable) noexcept {
+    if (!cacheable || !st_->hints_on) return nullptr;
+    if (st_->hint_rest == 0) return st_->hint_table();
+    --st_->hint_rest;
+    return nullptr;
+  }
+  // ct() over up to 32 packets: each result into its packet's metadata.
+  // Packets whose last ct() in this batch found their connection start
+  // from it, then packets whose flow's hint is their connection; the rest
+  // go through the tracker's batch lookup.  (One pass: a scan for any
+  // cached packet first cost ~7 instructions per packet on the second
+  // ct(), where nearly all are.)  Returns the packets answered lock-free.
+  [[gnu::always_inline]] size_t track(ct::Conntrack& tracker, const ct::CtParams& params,
+                                      std::span<Packet*> g, const Shortcuts& sc) noexcept {
+    // Not initialised: try_cached_for and execute write each result whole.
+    ScratchArray<ct::CtResult, kBatchSize> results;
+    ct::CtResult* const res = results.data();
+    const size_t n = g.size();
+    Packet* rest[kBatchSize];
+    uint8_t at[kBatchSize];
+    size_t k = n, useful = 0;
+    if (sc.cached || sc.hints) {
+      k = 0;
+      size_t hinted = 0;
+      for (size_t i = 0; i < n; ++i) {
+        Packet* p = g[i];
+        if (sc.cached && p->meta.ct_node && tracker.try_cached_for(*p, params, now_, res[i])) {
+          ++useful;
+          continue;
+        }
+        if (sc.hints) {
+          const ct::Conntrack::Hint* h = RecircState::hint_of(sc.hints, p->meta.hash);
+          if (h && h->gen == sc.gen && h->node && tracker.try_hint(*p, *h, params, now_, res[i])) {
+            ++hinted;
+            continue;
+          }
+        }
+        rest[k] = p, at[k++] = uint8_t(i);
+      }
+      st_->ct_hinted += hinted;
+      useful += hinted;
+    }
+    if (k == n) {
+      tracker.execute(std::span<Packet* const>(g.data(), n), params, now_, res);
+      if (sc.hints) useful += remember(sc.hints, g.data(), n, sc.gen);
+    } else if (k) {
+      ScratchArray<ct::CtResult, kBatchSize> parts;
+      ct::CtResult* const part = parts.data();
+      tracker.execute(std::span<Packet* const>(rest, k), params, now_, part);
+      for (size_t j = 0; j < k; ++j) res[at[j]] = part[j];
+      if (sc.hints) useful += remember(sc.hints, rest, k, sc.gen);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      PacketMeta& m = g[i]->meta;
+      m.ct_state = res[i].state;
+      m.ct_zone = res[i].zone;
+      m.ct_mark = res[i].mark;
+      m.ct_label_id = res[i].label.zero() ? 0 : st_->labels.id(label_bytes(res[i].label));
+    }
+    return useful;
+  }
   // The connections execute() found lock-free (meta.ct_node) as hints for
   // their flows' next packets, taken at generation gen.
   // Returns how many it stored.
@@ -410,6 +314,8 @@ class RecircSink {
   const GroupKeys* src_ = nullptr;       // set_group()
   const DpActionList* acts_ = nullptr;
   uint8_t group_ = 0;
+  bool defer_ = false;  // defer_recirc()
+  Deferred deferred_;
 };
 
 }  // namespace flowpath
