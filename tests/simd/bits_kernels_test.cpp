@@ -1,4 +1,4 @@
-// simd::count_le16, simd::and_rows8 and simd::ge7: every variant the
+// simd::count_le16, simd::and_rows8, simd::ge7 and simd::read8_be32: every variant the
 // compile flags allow against the scalar twin, on random data, boundary values and
 // exact-size buffers (ASan sees any read past the inputs).  Built again per
 // ISA level (tests.cmake).
@@ -150,6 +150,40 @@ TEST(Ge7, EachTestHasItsOwnBit) {
   uint8_t same[8] = {3, 3, 3, 3, 3, 3, 3, 3};  // one dimension for all seven
   for (uint32_t i = 0; i < 8; ++i) t[i] = 35 + i;
   EXPECT_EQ(flowpath::simd::ge7(x, same, t), 0x3fu);  // 40 >= 35..40, not >= 41
+}
+
+// read8_be32: big-endian words at any offset of an exact 128-byte buffer
+// (ASan sees a read past it), shifts 0..32 (32: the word is gone).
+TEST(Read8Be32, EveryVariantMatchesABytewiseReference) {
+  std::mt19937_64 rng(8);
+  constexpr uint32_t kBytes = 128;  // a FlowKey
+  for (int round = 0; round < 20000; ++round) {
+    auto buf = std::make_unique<uint8_t[]>(kBytes);
+    for (uint32_t i = 0; i < kBytes; ++i) buf[i] = static_cast<uint8_t>(rng());
+    uint32_t off[8], shift[8], want[8], got[8];
+    uint8_t perm[32];
+    for (int j = 0; j < 8; ++j) {
+      off[j] = static_cast<uint32_t>(rng() % (kBytes - 3));
+      shift[j] = static_cast<uint32_t>(rng() % 33);
+      uint64_t w = 0;  // the word byte by byte, most significant first
+      for (uint32_t b = 0; b < 4; ++b) w = w << 8 | buf[off[j] + b];
+      want[j] = static_cast<uint32_t>(w >> shift[j]);
+    }
+    flowpath::simd::be32_perm(off, perm);
+    auto same = [&](const char* variant) {
+      for (int j = 0; j < 8; ++j)
+        ASSERT_EQ(got[j], want[j]) << variant << " lane " << j << " off " << off[j] << " shift "
+                                   << shift[j];
+    };
+    flowpath::simd::read8_be32_scalar(buf.get(), off, shift, got);
+    same("scalar");
+    flowpath::simd::read8_be32(buf.get(), off, perm, shift, got);
+    same("dispatch");
+#if defined(__AVX512VBMI__) && defined(__AVX512VL__)
+    flowpath::simd::read8_be32_vbmi(buf.get(), perm, shift, got);
+    same("vbmi");
+#endif
+  }
 }
 
 }  // namespace bits_kernels_test

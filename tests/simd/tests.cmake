@@ -7,6 +7,7 @@
 #   v2_aes       Highway SSE4,    xsimd sse4.2
 #   v3_aes       Highway AVX2,    xsimd fma3+avx2
 #   v4_aes       Highway AVX3,    xsimd avx512bw
+#   v4_vbmi      the same plus AVX-512 VBMI (simd::read8_be32's byte permute)
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   include(CheckCXXCompilerFlag)
   set(_fp_cpuinfo "")
@@ -18,7 +19,8 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
       "v2|-march=x86-64-v2|sse4_2"
       "v2_aes|-march=x86-64-v2 -maes -mpclmul|pclmulqdq"
       "v3_aes|-march=x86-64-v3 -maes -mpclmul|avx2"
-      "v4_aes|-march=x86-64-v4 -maes -mpclmul|avx512bw")
+      "v4_aes|-march=x86-64-v4 -maes -mpclmul|avx512bw"
+      "v4_vbmi|-march=x86-64-v4 -mavx512vbmi -maes -mpclmul|avx512vbmi")
   foreach(level IN LISTS _fp_simd_levels)
     string(REPLACE "|" ";" parts "${level}")
     list(GET parts 0 name)

@@ -33,6 +33,7 @@ class SplitForest<Rule>::Builder {
       t_.shift[d] = 32 - 8 * t_.dims[d].width;
       t_.fast_read &= size_t{t_.dims[d].off} + 4 <= sizeof(FlowKey);
     }
+    simd::be32_perm(t_.off, t_.perm);
     t_.max_rank = rules_.empty() ? 0 : rules_[0]->rank;
     std::vector<uint32_t> all;
     for (uint32_t i = 0; i < rules_.size(); ++i)

@@ -105,6 +105,7 @@ struct SplitTree {
   // offset 0 and shift 32, which makes them 0 without a test.
   uint32_t off[kSplitMaxDims] = {};
   uint32_t shift[kSplitMaxDims] = {32, 32, 32, 32, 32, 32, 32, 32};
+  uint8_t perm[4 * kSplitMaxDims] = {};  // simd::be32_perm(off): the bytes of off's words
   bool fast_read = true;              // every dimension lies in the key's first 116 bytes
   uint64_t max_rank = 0;
   HugeVector<SplitNode> nodes;
@@ -192,12 +193,8 @@ struct SplitTree {
   }
   void extract(const FlowKey& key, uint32_t* x) const noexcept {
     const uint8_t* kb = bytes_of(key);
-    if (fast_read) {
-      for (uint32_t d = 0; d < kSplitMaxDims; ++d) {
-        uint32_t w;
-        std::memcpy(&w, kb + off[d], 4);
-        x[d] = static_cast<uint32_t>(uint64_t{__builtin_bswap32(w)} >> shift[d]);
-      }
+    if (fast_read) {  // the eight at once where the ISA allows (simd/bits_kernels.hpp)
+      simd::read8_be32(kb, off, perm, shift, x);
       return;
     }
     for (uint32_t d = 0; d < kSplitMaxDims; ++d) x[d] = d < n_dims ? dim_read(kb, dims[d]) : 0;

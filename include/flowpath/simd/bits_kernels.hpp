@@ -2,11 +2,14 @@
 // index (classify/rule_bits.hpp): how many of 16 uint32 keys are <= x (a
 // step of its 16-way search tree), and the AND of 8-word slices of n rows;
 // and the decision trees' wide-node step (classify/split_tree.hpp): seven
-// tests x[d[j]] >= t[j] at once.
+// tests x[d[j]] >= t[j] at once; and the trees' key values, eight
+// big-endian fields of a 128-byte key read at once.
 //
 // Usage:  uint32_t c = simd::count_le16(keys, x);            // keys[0..16), 0..16
 //         uint32_t nz = simd::and_rows8(rows, n, off, acc);  // acc[j], bit j: acc[j] != 0
 //         uint32_t m = simd::ge7(x, d, t);                   // bit j: x[d[j]] >= t[j]
+//         simd::be32_perm(off, perm);                        // once, for:
+//         simd::read8_be32(key, off, perm, shift, x);  // x[j] = be32 at key + off[j] >> shift[j]
 //
 // Contract.  count_le16 reads exactly keys[0..16) (any alignment), unsigned
 // compare.  and_rows8 reads rows[d][off..off + 8) for d < n (n >= 1, any
@@ -27,11 +30,23 @@
 // mask; AVX2 max + equal + movemask): about 6 instructions for the scalar
 // twin's ~35.
 //
+// read8_be32: base must have 128 readable bytes (the AVX-512 VBMI variant
+// loads them all), off[j] + 4 <= 128, shift[j] <= 32 (32 gives 0, as the
+// scalar twin's shift of the word widened to 64 bits), perm filled by
+// be32_perm(off).  VBMI: two 64-byte loads, one byte permute that also
+// reverses each word, one variable shift, one store: 5 instructions for
+// the scalar twin's ~45, no gather (Zen 4's vpgatherdd is microcoded and
+// was no faster than the scalar loads, session 18), and one 32-byte store
+// that a following 32-byte load of x (ge7) forwards from, where the
+// scalar twin's eight 4-byte stores cannot be forwarded to it.  Without
+// VBMI the scalar twin.
+//
 // Thread-safety: stateless functions.
 #pragma once
 
 #include <bit>
 #include <cstdint>
+#include <cstring>
 
 #include "flowpath/simd/intrinsics.hpp"
 
@@ -170,6 +185,50 @@ inline uint32_t ge7(const uint32_t* x, const uint8_t* d, const uint32_t* t) noex
   return ge7_avx2(x, d, t);
 #else
   return ge7_scalar(x, d, t);
+#endif
+}
+
+/// read8_be32's byte indices: perm[4j + b] = off[j] + 3 - b, the word's
+/// bytes most significant last (little-endian lanes, big-endian fields).
+inline void be32_perm(const uint32_t* off, uint8_t* perm) noexcept {
+  for (uint32_t j = 0; j < 8; ++j)
+    for (uint32_t b = 0; b < 4; ++b) perm[4 * j + b] = static_cast<uint8_t>(off[j] + 3 - b);
+}
+
+/// The reference: x[j] = the big-endian 32-bit word at base + off[j],
+/// widened to 64 bits, >> shift[j], for j < 8.
+inline void read8_be32_scalar(const uint8_t* base, const uint32_t* off, const uint32_t* shift,
+                              uint32_t* x) noexcept {
+  for (uint32_t j = 0; j < 8; ++j) {
+    uint32_t w;
+    std::memcpy(&w, base + off[j], 4);
+    x[j] = static_cast<uint32_t>(uint64_t{__builtin_bswap32(w)} >> shift[j]);
+  }
+}
+
+#if defined(__AVX512VBMI__) && defined(__AVX512VL__)
+/// The 128 bytes in two registers, the 32 wanted bytes picked (and each
+/// word reversed) by one vpermt2b; vpsrlvd gives 0 for counts above 31.
+inline void read8_be32_vbmi(const uint8_t* base, const uint8_t* perm, const uint32_t* shift,
+                            uint32_t* x) noexcept {
+  const __m512i lo = _mm512_loadu_si512(base);
+  const __m512i hi = _mm512_loadu_si512(base + 64);
+  const __m512i idx = _mm512_castsi256_si512(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(perm)));  // upper lanes unused
+  const __m256i w = _mm512_castsi512_si256(_mm512_permutex2var_epi8(lo, idx, hi));
+  const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(shift));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(x), _mm256_srlv_epi32(w, s));
+}
+#endif
+
+inline void read8_be32(const uint8_t* base, const uint32_t* off, const uint8_t* perm,
+                       const uint32_t* shift, uint32_t* x) noexcept {
+#if defined(__AVX512VBMI__) && defined(__AVX512VL__)
+  (void)off;
+  read8_be32_vbmi(base, perm, shift, x);
+#else
+  (void)perm;
+  read8_be32_scalar(base, off, shift, x);
 #endif
 }
 
