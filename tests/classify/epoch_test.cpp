@@ -5,21 +5,25 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 namespace flowpath::rcu {
 namespace epoch_test {
 
-TEST(Epoch, CollectWaitsForActiveReader) {
+// A callback retired while a reader on another thread is inside its read
+// section must not run until the reader has left it.  reader(hold) enters
+// its section (its guards) and calls hold(), which returns once the
+// callback was retired and collected ten times.
+void expect_reader_holds_back_collect(
+    const std::function<void(const std::function<void()>&)>& reader) {
   Reclaimer rec;
   std::atomic<int> phase{0};
-  std::thread reader([&] {
-    ReadGuard outer;
-    {
-      ReadGuard nested;  // nesting is free and keeps the outer section
-    }
-    phase = 1;
-    while (phase.load() != 2) std::this_thread::yield();
+  std::thread t([&] {
+    reader([&] {
+      phase = 1;
+      while (phase.load() != 2) std::this_thread::yield();
+    });
   });
   while (phase.load() != 1) std::this_thread::yield();
   bool freed = false;
@@ -27,10 +31,20 @@ TEST(Epoch, CollectWaitsForActiveReader) {
   for (int i = 0; i < 10; ++i) rec.collect();
   EXPECT_FALSE(freed) << "ran while a reader was inside its guard";
   phase = 2;
-  reader.join();
+  t.join();
   for (int i = 0; i < 4 && !freed; ++i) rec.collect();
   EXPECT_TRUE(freed);
   EXPECT_EQ(rec.pending(), 0u);
+}
+
+TEST(Epoch, CollectWaitsForActiveReader) {
+  expect_reader_holds_back_collect([](const std::function<void()>& hold) {
+    ReadGuard outer;
+    {
+      ReadGuard nested;  // nesting is free and keeps the outer section
+    }
+    hold();
+  });
 }
 
 // A thread's record is registered on its first guard and released when it
@@ -42,22 +56,10 @@ TEST(Epoch, ExitedThreadsReleaseTheirRecordsAndNewThreadsRegister) {
   size_t before = dom.n_records();
   for (int i = 0; i < 20; ++i) std::thread([] { ReadGuard g; }).join();
   EXPECT_LE(dom.n_records(), before + 1) << "a record per exited thread";
-  Reclaimer rec;
-  std::atomic<int> phase{0};
-  std::thread reader([&] {
+  expect_reader_holds_back_collect([](const std::function<void()>& hold) {
     ReadGuard g;
-    phase = 1;
-    while (phase.load() != 2) std::this_thread::yield();
+    hold();
   });
-  while (phase.load() != 1) std::this_thread::yield();
-  bool freed = false;
-  rec.retire([&] { freed = true; });
-  for (int i = 0; i < 10; ++i) rec.collect();
-  EXPECT_FALSE(freed) << "ran while a new thread was inside its guard";
-  phase = 2;
-  reader.join();
-  for (int i = 0; i < 4 && !freed; ++i) rec.collect();
-  EXPECT_TRUE(freed);
 }
 
 TEST(Epoch, CallbacksMayRetireMoreAndDrainRunsAll) {

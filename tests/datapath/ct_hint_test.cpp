@@ -25,34 +25,16 @@ namespace ct_hint_test {
 
 using Fw = test::CtFirewall;
 
-// nat: the commit also translates the source to 203.0.113.1 (SNAT).
-DpCtSpec spec(bool commit, uint32_t mark = 0, bool nat = false) {
-  DpCtSpec s;
-  s.params.zone = 1;
-  s.params.commit = commit;
-  if (mark) {
-    s.params.set_mark = true;
-    s.params.mark = mark;
-    s.params.mark_mask = ~0u;
-  }
-  if (nat) {
-    s.params.nat.present = true;
-    s.params.nat.kind = ct::NatSpec::kSrc;
-    s.params.nat.has_addr = true;
-    s.params.nat.addr_min = s.params.nat.addr_max = ct::CtAddr{203, 0, 113, 1};
-  }
-  s.text = commit ? "ct(commit,zone=1)" : "ct(zone=1)";
-  return s;
-}
+using test::ct_spec;
 
 struct FwRun {
-  DpCtSpec ct1 = spec(false), commit;
+  DpCtSpec ct1 = ct_spec(false), commit;
   Fw fw{&ct1, &commit};
   ManualClock clock;
   test::FrameSink out;
   std::unique_ptr<Datapath<Fw>> dp;
   FwRun(bool hints, uint32_t mark = 0, bool emc = true, bool nat = false)
-      : commit(spec(true, mark, nat)) {
+      : commit(ct_spec(true, mark, nat)) {
     DatapathConfig cfg;
     cfg.ct_hints = hints;
     cfg.emc_enabled = emc;
@@ -281,7 +263,7 @@ TEST(CtHint, TwoPmdsWithFlushes) {
   ct::Conntrack shared;
   constexpr int kConns = 32, kRounds = 150;
   struct Pmd {
-    DpCtSpec ct1 = spec(false), commit = spec(true);
+    DpCtSpec ct1 = ct_spec(false), commit = ct_spec(true);
     Fw fw{&ct1, &commit};
     ManualClock clock;
     test::FrameSink out;

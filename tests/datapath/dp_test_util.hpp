@@ -146,6 +146,28 @@ struct FrameSink {
   void drop(Packet&) { ++drops; }
 };
 
+/// The ct() of the firewall tests (ct_hint_test, recirc_inline_test):
+/// in `zone`, committing when commit or nat, writing `mark` when not 0,
+/// nat: translating the source to 203.0.113.1 (SNAT).
+inline DpCtSpec ct_spec(bool commit, uint32_t mark = 0, bool nat = false, uint16_t zone = 1) {
+  DpCtSpec s;
+  s.params.zone = zone;
+  s.params.commit = commit || nat;
+  if (mark) {
+    s.params.set_mark = true;
+    s.params.mark = mark;
+    s.params.mark_mask = ~0u;
+  }
+  if (nat) {
+    s.params.nat.present = true;
+    s.params.nat.kind = ct::NatSpec::kSrc;
+    s.params.nat.has_addr = true;
+    s.params.nat.addr_min = s.params.nat.addr_max = ct::CtAddr{203, 0, 113, 1};
+  }
+  s.text = (s.params.commit ? "ct(commit,zone=" : "ct(zone=") + std::to_string(zone) + ")";
+  return s;
+}
+
 /// A firewall's shape for the A/B tests of the ct() shortcuts
 /// (recirc_emc_next_test, ct_hint_test): recirc_id 0: ct1 (e.g.
 /// ct(zone=1)),recirc(1) matching in_port and recirc_id only (every

@@ -22,25 +22,7 @@ namespace recirc_inline_test {
 
 using Fw = test::CtFirewall;
 
-// mark: the commit writes it; nat: the first ct() translates the source.
-DpCtSpec spec(bool commit, uint32_t mark = 0, bool nat = false, uint16_t zone = 1) {
-  DpCtSpec s;
-  s.params.zone = zone;
-  s.params.commit = commit || nat;
-  if (mark) {
-    s.params.set_mark = true;
-    s.params.mark = mark;
-    s.params.mark_mask = ~0u;
-  }
-  if (nat) {
-    s.params.nat.present = true;
-    s.params.nat.kind = ct::NatSpec::kSrc;
-    s.params.nat.has_addr = true;
-    s.params.nat.addr_min = s.params.nat.addr_max = ct::CtAddr{203, 0, 113, 1};
-  }
-  s.text = s.params.commit ? "ct(commit)" : "ct()";
-  return s;
-}
+using test::ct_spec;
 
 struct Shape {
   bool per_source = false, clone = false, third = false, nat = false;
@@ -55,7 +37,7 @@ struct FwRun {
   test::FrameSink out;
   std::unique_ptr<Datapath<Fw>> dp;
   FwRun(bool inline_pass, const Shape& s)
-      : ct1(spec(false, 0, s.nat)), commit(spec(true, s.mark, false, s.commit_zone)) {
+      : ct1(ct_spec(false, 0, s.nat)), commit(ct_spec(true, s.mark, false, s.commit_zone)) {
     fw.per_source = s.per_source, fw.clone = s.clone, fw.third = s.third;
     DatapathConfig cfg;
     cfg.recirc_inline = inline_pass;
