@@ -77,6 +77,10 @@ TEST(NxCtCodec, ActionsRoundTripInBothVersions) {
       "move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],move:OXM_OF_PKT_REG1[0..3]->NXM_NX_REG2[4..7]",
       "tcp actions=conjunction(17,2/2),conjunction(18,1/64)",
       "actions=set_field:17->reg7,set_field:0x1/0x3->reg6,set_field:0x5->xreg1,output:5",
+      // in_port is writable, whole or in part (OVS's way back out the same port)
+      "ip actions=load:0->NXM_OF_IN_PORT[],output:2",
+      "ip actions=load:0x1->NXM_OF_IN_PORT[0..3],output:2",
+      "ip actions=set_field:3->in_port,output:2",
   };
   for (const char* t : texts)
     for (uint8_t v : {kOfp10, kOfp13}) {
@@ -91,6 +95,30 @@ TEST(NxCtCodec, ActionsRoundTripInBothVersions) {
       encode_actions(w, back, v, f.match);
       EXPECT_EQ(again, bytes);
     }
+}
+
+// A set_field of in_port (NXM_OF_IN_PORT, in a 1.0 NXAST_REG_LOAD2 as a
+// fuzzer sent it) goes out in 1.0 as a load, which must decode again: the
+// load decoder once refused in_port (CI, session 20).
+TEST(NxCtCodec, InPortSetFieldReencodesAsALoadThatDecodes) {
+  auto set = decode_actions(
+      Reader(from_hex("ffff0018 00002320 0021 00000002 0001 0000000000000000")), kOfp10);
+  ASSERT_EQ(set.size(), 1u);
+  std::vector<uint8_t> bytes;
+  Writer w(bytes);
+  encode_actions(w, set, kOfp10, parse_flow("ip actions=drop").match);
+  EXPECT_EQ(bytes, from_hex("ffff0018 00002320 0007 000f 00000002 0000000000000001"));
+  auto back = decode_actions(Reader(bytes), kOfp10);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].field, FieldId::kInPort);
+  EXPECT_TRUE(back[0].is_load);
+  // OVS takes a load or reg_load2 of the 32-bit OXM_OF_IN_PORT as its own
+  // field in_port_oxm; flowpath has no such field and refuses both, as it
+  // refuses the 1.3 SET_FIELD of it (which OVS refuses too, in kBad).
+  EXPECT_EQ(decode_error(from_hex("ffff0018 00002320 0021 80000004 00000001 000000000000")),
+            OfpErrc::kActionBadSetArgument);
+  EXPECT_EQ(decode_error(from_hex("ffff0018 00002320 0007 001f 80000004 0000000000000001")),
+            OfpErrc::kActionBadSetArgument);
 }
 
 TEST(NxCtCodec, CtBytesAreOvsOwn) {
@@ -122,6 +150,9 @@ const Bad kBad[] = {
     {"ct nesting a load of reg0",
      CT_HDR("30") "ffff0018 00002320 0007 001f 00010004 0000000000000001",
      OfpErrc::kActionBadArgument},
+    // OpenFlow forbids setting OXM_OF_IN_PORT (OVS: BAD_SET_ARGUMENT)
+    {"set_field of OXM_OF_IN_PORT", "0019 0010 80000004 00000003 00000000",
+     OfpErrc::kActionBadSetArgument, kOfp13},
     {"ct zone from 8 bits", "ffff0018 00002320 0023 0000 00010c04 0007 ff000000 0000",
      OfpErrc::kActionBadSetLen},
     {"nat outside ct", "ffff0010 00002320 0024 0000 0000 0000", OfpErrc::kActionBadSetArgument},

@@ -144,6 +144,10 @@ const std::vector<std::string> kFlows = {
     "ip actions=ct(nat),move:NXM_NX_REG0[0..15]->NXM_NX_REG1[16..31],"
     "move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[]",
     "actions=set_field:0x5->xreg1,set_field:0x1/0x3->reg6",
+    // in_port is writable, whole or in part
+    "ip actions=load:0->NXM_OF_IN_PORT[],output:2",
+    "ip actions=load:0x5->NXM_OF_IN_PORT[0..3],output:2",
+    "ip actions=set_field:3->in_port,output:2",
 };
 
 

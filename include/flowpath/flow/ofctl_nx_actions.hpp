@@ -84,7 +84,7 @@ inline OfAction parse_load(std::string_view arg, std::string_view tok) {
   a.type = OfActionType::kSetField;
   a.field = dst.field;
   a.is_load = true;
-  set_field_bytes(a, dst.field, *v << dst.ofs, low_bits(dst.n_bits) << dst.ofs);
+  set_field_bytes(a, dst.field, *v << dst.ofs, load_mask(dst));
   return a;
 }
 

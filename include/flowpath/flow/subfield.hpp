@@ -151,6 +151,14 @@ inline constexpr U128 low_bits(unsigned n) noexcept {
   return n >= 128 ? ~U128(0) : (U128(1) << n) - 1;
 }
 
+/// The field bits a load of `sf` writes: its own, except that a load of all
+/// of NXM_OF_IN_PORT's 16 bits writes the whole port (OVS's in_port is 16
+/// bits wide; flowpath keeps 32), as `set_field:N->in_port` does.
+inline constexpr U128 load_mask(const Subfield& sf) noexcept {
+  if (sf.field == FieldId::kInPort && sf.ofs == 0 && sf.n_bits == 16) return 0xffffffffu;
+  return low_bits(sf.n_bits) << sf.ofs;
+}
+
 /// The whole field's value (logical, as wide as field_width).
 inline U128 read_field(const FlowKey& key, const PipelineMeta& meta, FieldId id) noexcept {
   const FieldInfo& f = field_info(id);

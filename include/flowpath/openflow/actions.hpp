@@ -74,6 +74,8 @@ inline OfAction decode_set_field(Reader& x, bool allow_mask) {
   if (fid == FieldId::kDlType || fid == FieldId::kNwProto || fid == FieldId::kNwFrag ||
       fid == FieldId::kTcpFlags)
     fail(OfpErrc::kActionBadSetArgument, "set_field: read-only field");
+  if (t->kind == nxm::Kind::kInPort32)  // OpenFlow forbids it; in_port is NXM_OF_IN_PORT's
+    fail(OfpErrc::kActionBadSetArgument, "set_field: OXM_OF_IN_PORT may not be set");
   if (t->cls == nxm::kOxmBasic && t->field == 6) {  // VLAN_VID needs OFPVID_PRESENT
     if (len != 2 || !(x.cur()[0] & 0x10))
       fail(OfpErrc::kActionBadSetArgument, "vlan_vid without 0x1000");

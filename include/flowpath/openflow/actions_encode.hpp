@@ -46,9 +46,31 @@ inline bool put_set_field_tlv(Writer& w, FieldId fid, const std::array<uint8_t, 
   return !(w.buf()[before + 2] & 1);
 }
 
+/// A write of in_port as OVS sends it: NXM_OF_IN_PORT (16 bits; OpenFlow
+/// forbids setting OXM_OF_IN_PORT), whole in a 1.3 SET_FIELD, else as
+/// NXAST_REG_LOADs of the bits written (the TLV has no masked form).
+inline void put_in_port(Writer& w, uint8_t version, const std::array<uint8_t, 16>& value,
+                        const std::array<uint8_t, 16>& mask, bool as_load) {
+  const FieldInfo& f = field_info(FieldId::kInPort);
+  Match m;
+  std::memcpy(field_bytes(m, f, false), value.data(), f.n_bytes);
+  std::memcpy(field_bytes(m, f, true), mask.data(), f.n_bytes);
+  uint64_t v = match_value(m, f.id), mk = match_mask(m, f.id);
+  if (mk == f.bits >> f.shift) mk = 0xffff;
+  if ((v | mk) > 0xffff) throw Error("set_field ->in_port: port or bits above 0xffff");
+  uint32_t hdr = nxm::header(*nxm::for_field(f.id, TlvDialect::kNxm), false);
+  if (version != kOfp10 && !as_load && mk == 0xffff) {
+    w.u16(25), w.u16(16), w.u32(hdr), w.u16(uint16_t(v));
+    return w.zeros(6);
+  }
+  std::array<uint8_t, 16> vb{uint8_t(v >> 8), uint8_t(v)}, mb{uint8_t(mk >> 8), uint8_t(mk)};
+  put_reg_loads(w, hdr, 2, vb, mb);
+}
+
 inline void put_set_field(Writer& w, uint8_t version, FieldId fid,
                           const std::array<uint8_t, 16>& value, const std::array<uint8_t, 16>& mask,
                           bool as_load = false) {
+  if (fid == FieldId::kInPort) return put_in_port(w, version, value, mask, as_load);
   size_t at = w.size();
   std::vector<uint8_t> tlv;
   Writer tw(tlv);

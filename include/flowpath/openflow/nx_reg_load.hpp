@@ -16,7 +16,9 @@
 //
 // Errors: unknown destination → BAD_SET_TYPE, bits past the field →
 // BAD_SET_LEN, value wider than nbits or a read-only field →
-// BAD_SET_ARGUMENT.  Cost: constant per load.  Thread-safety: pure.
+// BAD_SET_ARGUMENT.  NXM_OF_IN_PORT is writable, whole or in part (OVS's
+// `load:0->NXM_OF_IN_PORT[]` lets a packet go back out its own port); the
+// 32-bit OXM_OF_IN_PORT is refused, as flowpath's flow text does not name it.  Cost: constant per load.  Thread-safety: pure.
 #pragma once
 
 #include "flowpath/flow/of_action.hpp"
@@ -49,9 +51,16 @@ inline OfAction decode_reg_load(Reader& x) {
     throw DecodeError(OfpErrc::kActionBadSetArgument, "load: value too wide");
   FieldId fid = t->fid;
   if (fid == FieldId::kDlType || fid == FieldId::kNwProto || fid == FieldId::kNwFrag ||
-      fid == FieldId::kTcpFlags || t->kind == nxm::Kind::kInPort32 ||
-      t->kind == nxm::Kind::kInPort16)
+      fid == FieldId::kTcpFlags || t->kind == nxm::Kind::kInPort32)
     throw DecodeError(OfpErrc::kActionBadSetArgument, "load: read-only or unsupported field");
+  if (t->kind == nxm::Kind::kInPort16) {  // `load:V->NXM_OF_IN_PORT[a..b]`, as the flow text
+    Match m;
+    Subfield sf{fid, uint8_t(ofs), uint8_t(nbits)};
+    match_set(m, fid, value << ofs, uint64_t(load_mask(sf)));
+    OfAction a = set_field_action(m, fid, false);
+    a.is_load = true;
+    return a;
+  }
   std::array<uint8_t, 16> v{}, mk{};
   for (unsigned i = 0; i < nbits; ++i) {
     set_bit(mk, t->len, ofs + i);
