@@ -261,19 +261,19 @@ inline void Xlate::output_ofport(uint32_t ofport) {
     case kOfppAll:
       flood(true);
       return;
-    case kOfppInPort:
-      output_port(*in_port_);
-      return;
+    case kOfppInPort:  // the packet's in_port now (a load or resubmit may have changed it)
+      ofport = flow_.in_port;
+      break;
     default:
+      if (ofport == flow_.in_port) {  // OVS compares with the current in_port too
+        line(" -> skipping output to input port");
+        return;
+      }
       break;
   }
   BridgePort* p = bridge_->port_by_ofport(ofport);
   if (!p) {
     line(" -> output to nonexistent port " + std::to_string(ofport));
-    return;
-  }
-  if (p == in_port_) {
-    line(" -> skipping output to input port");
     return;
   }
   output_port(*p);
@@ -319,10 +319,15 @@ inline void Xlate::normal() {
     line(" -> dropping packet with partial VLAN tag");
     return;
   }
-  auto vlan = in_port_->cfg.input_vlan(tagged, uint16_t(tci & kVlanVidMask));
+  BridgePort* in = bridge_->port_by_ofport(flow_.in_port);  // as OVS: the current in_port
+  if (!in) {
+    line(" -> no input bundle, dropping");
+    return;
+  }
+  auto vlan = in->cfg.input_vlan(tagged, uint16_t(tci & kVlanVidMask));
   if (!vlan) {
     line(" -> dropping VLAN " + std::to_string(tagged ? tci & kVlanVidMask : 0) +
-         " packet received on port " + in_port_->name() + " (not allowed by its VLAN mode)");
+         " packet received on port " + in->name() + " (not allowed by its VLAN mode)");
     return;
   }
   if (is_reserved_mac(flow_.dl_dst)) {
@@ -336,12 +341,12 @@ inline void Xlate::normal() {
   MacTable& macs = bridge_->macs();
   if (!flow_.dl_src.is_multicast()) {  // never learned, but still forwarded
     auto known = macs.lookup(*vlan, flow_.dl_src);
-    if (!known || *known != in_port_->ofport()) {
+    if (!known || *known != in->ofport()) {
       if (learn_) {
-        macs.learn(*vlan, flow_.dl_src, in_port_->ofport());
+        macs.learn(*vlan, flow_.dl_src, in->ofport());
         out_.learned = true;
         line(" -> learned that " + ofctl::format_eth(flow_.dl_src) + " is on port " +
-             in_port_->name() + " in VLAN " + std::to_string(*vlan));
+             in->name() + " in VLAN " + std::to_string(*vlan));
       } else {
         out_.needs_upcall = true;
       }
@@ -349,7 +354,7 @@ inline void Xlate::normal() {
   }
   if (auto dst = macs.lookup(*vlan, flow_.dl_dst)) {
     BridgePort* p = bridge_->port_by_ofport(*dst);
-    if (p == in_port_) {
+    if (p == in) {
       line(" -> learned port is input port, dropping");
       return;
     }
@@ -362,7 +367,7 @@ inline void Xlate::normal() {
   line(flow_.dl_dst.is_multicast() ? " -> multicast or broadcast destination, flooding"
                                    : " -> no learned MAC for destination, flooding");
   for (BridgePort* p : bridge_->ports())  // not to NO_FLOOD ports (OVS: not floodable)
-    if (p != in_port_ && p->cfg.includes_vlan(nv.vid) && !(p->of_config & BridgePort::kNoFlood))
+    if (p != in && p->cfg.includes_vlan(nv.vid) && !(p->of_config & BridgePort::kNoFlood))
       normal_output(*p, nv);
 }
 
@@ -388,7 +393,8 @@ inline void Xlate::normal_output(BridgePort& port, const NormalVlan& nv) {
 inline void Xlate::flood(bool all) {
   line(all ? " -> all ports" : " -> flooding");
   for (BridgePort* p : bridge_->ports())  // FLOOD skips NO_FLOOD ports, ALL does not
-    if (p != in_port_ && (all || !(p->of_config & BridgePort::kNoFlood))) output_port(*p);
+    if (p->ofport() != flow_.in_port && (all || !(p->of_config & BridgePort::kNoFlood)))
+      output_port(*p);
 }
 
 }  // namespace flowpath
