@@ -2,10 +2,13 @@
 # Builds Open vSwitch's `ovstest` (which holds `test-conntrack benchmark`)
 # from Debian's openvswitch-source tarball, reproducibly and cached.
 #
-#   bench/peers/build_ovstest.sh [BUILD_DIR]   (default: build-peer/ovs)
+#   bench/peers/build_ovstest.sh [BUILD_DIR [TARGET]]   (default: build-peer/ovs,
+#                                                        tests/ovstest)
 #
-# Prints the path of the ovstest binary on success.  Only what ovstest needs
-# is built (configure, then `make tests/ovstest`), without SSL or DPDK; the
+# TARGET may be another program of the tree, e.g. vswitchd/ovs-vswitchd
+# (unstripped, for bench/e2e/fw_callgrind.sh: Debian's is stripped).
+# Prints the path of the binary on success.  Only what TARGET needs
+# is built (configure, then `make TARGET`), without SSL or DPDK; the
 # result is cached under BUILD_DIR keyed by the tarball's checksum, so a second
 # run costs nothing.  Needs: openvswitch-source (apt-get install -y
 # openvswitch-source), gcc, make, python3.
@@ -19,8 +22,11 @@ if [ ! -f "$tarball" ]; then
 fi
 sum=$(sha256sum "$tarball" | cut -c1-16)
 src=$out/src-$sum
-bin=$src/tests/ovstest
-if [ -x "$bin" ] && [ -f "$src/.flowpath-built" ]; then
+target=${2:-tests/ovstest}
+bin=$src/$target
+mark=$src/.flowpath-built
+[ "$target" = tests/ovstest ] || mark=$src/.flowpath-built-$(echo "$target" | tr / _)
+if [ -x "$bin" ] && [ -f "$mark" ]; then
   echo "$bin"
   exit 0
 fi
@@ -41,6 +47,6 @@ cd "$src"
 printf 'print-built:\n\t@echo $(BUILT_SOURCES)\n' >print-built.mk
 built=$(make -s -f Makefile -f print-built.mk print-built)
 make -j"${JOBS:-2}" $built >make.log 2>&1 || { tail -40 make.log >&2; exit 1; }
-make -j"${JOBS:-2}" tests/ovstest >>make.log 2>&1 || { tail -40 make.log >&2; exit 1; }
-touch .flowpath-built
+make -j"${JOBS:-2}" "$target" >>make.log 2>&1 || { tail -40 make.log >&2; exit 1; }
+touch "$mark"
 echo "$bin"

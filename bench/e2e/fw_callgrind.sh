@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# The e2e firewall comparison in instructions, independent of the host's
+# load: Open vSwitch's datapath and flowpath's, each with the compute node's
+# flows plus Neutron's firewall on vm1's port exactly as bench/e2e/run.sh
+# loads them, the generator's UDP from vm1 to 192.0.2.100 (no replies),
+# counted by callgrind per packet at one packet per batch.
+#
+#   bench/e2e/fw_callgrind.sh BUILD OVS_VSWITCHD [FLOWS...]   (default FLOWS: 1 1000)
+#
+# BUILD: a build with benches whose bench/datapath_neutron_fw_bench was
+# made with -DFLOWPATH_ARCH_FLAGS="-march=x86-64-v3;-maes;-mpclmul"
+# (valgrind has no AVX-512).  OVS_VSWITCHD: an ovs-vswitchd with symbols
+# (Debian's is stripped): bench/peers/build_ovstest.sh DIR vswitchd/ovs-vswitchd.
+#
+# Open vSwitch runs private (own run/db/log directory, dummy datapath and
+# ports: no kernel device, no root needed) under callgrind, collecting
+# dp_netdev_process_rxq_port; the figure is the inclusive count of
+# dp_netdev_input (parse, EMC/megaflow lookup, actions, conntrack and the
+# recirculated pass, output into the port's tx batch) per call: the dummy
+# port's receive gives one packet per call, so one packet per batch.  The
+# dummy receive and send (a mutex, a list, malloc) are left out as I/O.
+# flowpath: datapath_neutron_fw_bench --fixed CASE at FW_BENCH_BATCH=1,
+# measured_batch per packet (frame copy, Datapath::process, the sink).
+# Both warm: every connection's passes are in the EMC before counting
+# (OVS with emc-insert-inv-prob=1 and 3 rounds of the flows; flowpath with
+# its default 1 in 100 and 1,000 rounds, at least 20,000 packets).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:?usage: fw_callgrind.sh BUILD OVS_VSWITCHD [FLOWS...]}
+ovsd=${2:?usage: fw_callgrind.sh BUILD OVS_VSWITCHD [FLOWS...]}
+shift 2
+flows_list=("$@")
+[[ $# -gt 0 ]] || flows_list=(1 1000)
+bench=$build/bench/datapath_neutron_fw_bench
+for t in valgrind callgrind_control ovsdb-tool ovsdb-server ovs-vsctl ovs-ofctl ovs-appctl; do
+  command -v $t >/dev/null || { echo "fw_callgrind: needs $t" >&2; exit 77; }
+done
+[[ -x $bench ]] || { echo "fw_callgrind: $bench missing" >&2; exit 2; }
+[[ -x $ovsd ]] || { echo "fw_callgrind: $ovsd missing" >&2; exit 2; }
+nm "$ovsd" | grep ' dp_netdev_input$' >/dev/null || { echo "fw_callgrind: $ovsd has no symbols" >&2; exit 2; }
+
+D=$(mktemp -d /tmp/fp-fwcg-XXXXXX)
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$D"
+}
+trap cleanup EXIT
+export OVS_RUNDIR=$D OVS_DBDIR=$D OVS_LOGDIR=$D
+
+# Calls to FUNCTION and their inclusive Ir in a callgrind output file.
+calls_of() {
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+names, calls, incl, pending, want = {}, 0, 0, None, False
+def resolve(spec):
+    m = re.match(r'\((\d+)\)(?: (.*))?', spec)
+    if not m:
+        return spec
+    if m.group(2):
+        names[m.group(1)] = m.group(2)
+    return names.get(m.group(1), '')
+for line in open(sys.argv[1]):
+    line = line.rstrip('\n')
+    if line.startswith('cfn='):
+        want = resolve(line[4:]) == sys.argv[2]
+    elif line.startswith('fn='):
+        resolve(line[3:])
+    elif line.startswith('calls='):
+        pending = int(line[6:].split()[0]) if want else None
+    elif pending is not None and line[:1] in tuple('0123456789+-*'):
+        parts = line.split()
+        calls, incl, pending = calls + pending, incl + int(parts[1]), None
+print(calls, incl)
+PY
+}
+
+# The frames: remote (02:00:00:00:00:64, 192.0.2.100) announces itself on
+# eth2 in VLAN 1000; vm1 sends UDP to it from FLOWS source ports.
+frames() {  # FLOWS
+  python3 - "$D" "$1" <<'PY'
+import struct, sys
+d, n = sys.argv[1], int(sys.argv[2])
+def csum(b):
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+def udp(smac, dmac, sip, dip, sport, dport, vlan=None):
+    u = struct.pack('!HHHH', sport, dport, 26, 0) + bytes(18)
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(u), 0, 0x4000, 64, 17, 0,
+                     bytes(map(int, sip.split('.'))), bytes(map(int, dip.split('.'))))
+    ip = ip[:10] + struct.pack('!H', csum(ip)) + ip[12:]
+    eth = bytes.fromhex(dmac.replace(':', '') + smac.replace(':', ''))
+    if vlan is not None:
+        eth += struct.pack('!HH', 0x8100, vlan)
+    return (eth + struct.pack('!H', 0x0800) + ip + u).hex()
+with open(d + '/learn.hex', 'w') as f:
+    f.write(udp('02:00:00:00:00:64', 'ff:ff:ff:ff:ff:ff', '192.0.2.100', '192.0.2.1', 9, 9, 1000) + '\n')
+with open(d + '/vm1.hex', 'w') as f:
+    for i in range(n):
+        f.write(udp('02:00:00:00:01:01', '02:00:00:00:00:64', '192.0.2.1', '192.0.2.100',
+                    1000 + i, 5001) + '\n')
+PY
+}
+
+A() { ovs-appctl -t "$D/vsd.ctl" "$@"; }
+V() { ovs-vsctl --db="unix:$D/db.sock" "$@"; }
+received() { A dpif-netdev/pmd-stats-show | awk '/main thread/ {m=1} m && /packets received/ {print $3; exit}'; }
+send() {  # PORT FILE COUNT: 50 a call (the dummy queue holds 100), each call drained
+  local port=$1 count=$3 i=0 j want got all pk
+  mapfile -t all <"$2"
+  want=$(received)
+  while ((i < count)); do
+    pk=()
+    for ((j = 0; j < 50 && i < count; j++, i++)); do pk+=("${all[i % ${#all[@]}]}"); done
+    A netdev-dummy/receive "$port" "${pk[@]}" >/dev/null
+    want=$((want + ${#pk[@]}))
+    for ((j = 0; j < 600; j++)); do
+      got=$(received)
+      ((got >= want)) && break
+      sleep 0.05
+    done
+    ((got >= want)) || { echo "fw_callgrind: OVS processed $got of $want packets" >&2; exit 1; }
+  done
+}
+
+ovs_run() {  # FW(0|1) FLOWS: sets RESULT to "Ir/packet packets"
+  local fw=$1 n=$2 pid out
+  rm -rf "${D:?}"/*
+  ovsdb-tool create "$D/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+  ovsdb-server "$D/conf.db" --remote="punix:$D/db.sock" --unixctl="$D/ovsdb.ctl" \
+    --pidfile="$D/ovsdb.pid" --detach --log-file="$D/ovsdb.log" 2>/dev/null
+  PIDS+=("$(cat "$D/ovsdb.pid")")
+  V --no-wait init
+  # The EMC takes every flow at once (OVS's default inserts 1 in 100): a
+  # short warm-up then reaches the state a long e2e run ends in.
+  V --no-wait set Open_vSwitch . other_config:emc-insert-inv-prob=1
+  valgrind --tool=callgrind --collect-atstart=no --toggle-collect=dp_netdev_process_rxq_port \
+    --dump-instr=no --callgrind-out-file="$D/cg.out" "$ovsd" "unix:$D/db.sock" \
+    --enable-dummy=override --disable-system --unixctl="$D/vsd.ctl" \
+    --log-file="$D/vsd.log" >"$D/valgrind.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  for ((i = 0; i < 600; i++)); do [[ -S $D/vsd.ctl ]] && break; sleep 0.1; done
+  V add-br br-int -- set bridge br-int datapath_type=dummy
+  ((fw == 0)) || V set bridge br-int fail_mode=secure "protocols=OpenFlow10,OpenFlow13"
+  V add-br br-eth2 -- set bridge br-eth2 datapath_type=dummy
+  V add-port br-int vm1 tag=1 -- set interface vm1 type=dummy ofport_request=1
+  V add-port br-int vm2 tag=1 -- set interface vm2 type=dummy ofport_request=2
+  V add-port br-int vm3 tag=2 -- set interface vm3 type=dummy ofport_request=3
+  V add-port br-eth2 eth2 -- set interface eth2 type=dummy ofport_request=1
+  V add-port br-int int-br-eth2 -- set interface int-br-eth2 type=patch options:peer=phy-br-eth2 \
+    -- add-port br-eth2 phy-br-eth2 -- set interface phy-br-eth2 type=patch options:peer=int-br-eth2
+  ovs-ofctl --strict del-flows "unix:$D/br-int.mgmt" priority=0
+  ovs-ofctl --strict del-flows "unix:$D/br-eth2.mgmt" priority=0
+  ovs-ofctl add-flows "unix:$D/br-int.mgmt" - <<'FLOWS'
+priority=3,in_port=int-br-eth2,dl_vlan=1000 actions=mod_vlan_vid:1,NORMAL
+priority=3,in_port=int-br-eth2,dl_vlan=1001 actions=mod_vlan_vid:2,NORMAL
+priority=2,in_port=int-br-eth2 actions=drop
+priority=1 actions=NORMAL
+FLOWS
+  ovs-ofctl add-flows "unix:$D/br-eth2.mgmt" - <<'FLOWS'
+priority=4,in_port=phy-br-eth2,dl_vlan=1 actions=mod_vlan_vid:1000,NORMAL
+priority=4,in_port=phy-br-eth2,dl_vlan=2 actions=mod_vlan_vid:1001,NORMAL
+priority=2,in_port=phy-br-eth2 actions=drop
+priority=1 actions=NORMAL
+FLOWS
+  if ((fw)); then  # as run.sh's fw_load: table 0's NORMAL gives way to Neutron's
+    local g=$root/tests/e2e/neutron_sg_flows.py
+    { /usr/bin/python3 "$g" base
+      /usr/bin/python3 "$g" port 1 1 02:00:00:00:01:01 192.0.2.1
+      /usr/bin/python3 "$g" rule 1 1 egress any
+      /usr/bin/python3 "$g" rule 1 1 egress any6
+    } >"$D/fw.flows"
+    ovs-ofctl --strict del-flows "unix:$D/br-int.mgmt" priority=1
+    ovs-ofctl -O OpenFlow13 add-flows "unix:$D/br-int.mgmt" "$D/fw.flows"
+  fi
+  frames "$n"
+  send eth2 "$D/learn.hex" 1
+  send vm1 "$D/vm1.hex" $((n * 3 > 600 ? n * 3 : 600))  # warm: upcalls done, EMC filled
+  A dpif-netdev/pmd-stats-clear >/dev/null
+  callgrind_control -z "$pid" >/dev/null
+  send vm1 "$D/vm1.hex" $((n > 2000 ? n : 2000))
+  callgrind_control -d "$pid" >/dev/null
+  A dpif-netdev/pmd-stats-show | awk '/main thread/ {m=1} m && /(emc|megaflow) hits|upcalls/' |
+    tr -s ' ' | paste -sd, | sed "s/^/  OVS, $n flows, fw=$fw:/" >&2
+  for ((i = 0; i < 100; i++)); do ls "$D"/cg.out.* >/dev/null 2>&1 && break; sleep 0.1; done
+  out=$(ls "$D"/cg.out.* | tail -1)
+  read -r calls incl < <(calls_of "$out" dp_netdev_input)
+  kill "$pid" "$(cat "$D/ovsdb.pid")" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  PIDS=()
+  RESULT=$(awk -v c="$calls" -v i="$incl" 'BEGIN {printf "%.0f %d", c ? i / c : 0, c}')
+}
+
+fp_run() {  # CASE FLOWS -> "Ir/packet packets"
+  local out pk ir
+  out=$(FW_BENCH_BATCH=1 valgrind --tool=callgrind --collect-atstart=no --dump-instr=no \
+    --toggle-collect='*measured_batch*' --callgrind-out-file="$D/fp.out" \
+    "$bench" --fixed "$1" "$2" 4000 $(($2 * 1000 > 20000 ? $2 * 1000 : 20000)) 2>&1)
+  grep -E "lookups|hints" <<<"$out" | sed "s/^ */  flowpath $1\/$2: /" >&2
+  pk=$(sed -n 's/^[^ ]*: \([0-9]*\) packets, .*/\1/p' <<<"$out" | head -1)
+  ir=$(awk '/^summary:/ {print $2}' "$D/fp.out")
+  awk -v p="$pk" -v i="$ir" 'BEGIN {printf "%.0f %d\n", p ? i / p : 0, p}'
+}
+
+printf "%-6s %-8s %14s %14s %10s\n" flows case "OVS Ir/pkt" "flowpath Ir/pkt" "fp / OVS"
+for n in "${flows_list[@]}"; do
+  for c in plain fw; do
+    ovs_run $([[ $c == fw ]] && echo 1 || echo 0) "$n"
+    read -r o on <<<"$RESULT"
+    read -r f fn < <(fp_run $([[ $c == fw ]] && echo fw_udp || echo plain) "$n")
+    awk -v n="$n" -v c="$c" -v o="$o" -v f="$f" -v on="$on" -v fn="$fn" \
+      'BEGIN {printf "%-6s %-8s %14s %14s %10.2f   (%d and %d packets)\n", n, c, o, f, o ? f / o : 0, on, fn}'
+  done
+done
