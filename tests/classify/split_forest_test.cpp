@@ -212,6 +212,63 @@ TEST(SplitForest, LockStepWalksOfOneTwoAndThreeTreesAnswerAsTheReference) {
   }
 }
 
+// A walk without a mask starts where the top bits of one dimension take
+// it (SplitTree::start, its jump table).  On rules of which three in four
+// have a /24 source, the source tree's upper wide levels split on the
+// source, so its table skips them: for every key each tree's start lies
+// on the root's own descent (so the leaf is the root's), and every answer
+// (single, batched, with a mask) is the reference's.
+TEST(SplitForest, JumpTableStartsOnTheRootsDescent) {
+  testing::RuleGen g(71, true);
+  ClassifierV2<int> c(deep_trees_only());
+  testing::RangeLinear ref;
+  std::vector<testing::RandomRule> pool;
+  for (int i = 0; i < 3000; ++i) {
+    testing::RandomRule r = g.rule();
+    FlowKey v = r.match.value, m = r.match.mask;
+    if (i % 4) {
+      v.nw_src = Be32{(g.pick(1u << 16) << 16 | g.pick(1u << 16)) & 0xffffff00u};
+      m.nw_src = Be32{0xffffff00u};
+    }
+    r.match = Match(v, m);
+    ref.insert(r, i);
+    c.insert(r.match, r.priority, i, r.ranges);
+    pool.push_back(r);
+  }
+  c.compile_now();
+  const auto* f = c.forest();
+  ASSERT_NE(f, nullptr);
+  size_t tables = 0, started_below = 0;
+  for (size_t t = 0; t < f->n_trees(); ++t) tables += f->tree(t).jump.size() > 1;
+  EXPECT_GT(tables, 0u);
+  for (int k = 0; k < 4000; ++k) {
+    FlowKey keys[4];
+    for (auto& key : keys) key = g.key_near(pool[g.pick(static_cast<uint32_t>(pool.size()))]);
+    for (const FlowKey& key : keys)
+      for (size_t t = 0; t < f->n_trees(); ++t) {
+        const classify_detail::SplitTree& tree = f->tree(t);
+        uint32_t x[classify_detail::kSplitMaxDims];
+        tree.extract(key, x);
+        uint32_t start = tree.start(x), n = 0;
+        bool on_path = n == start;
+        for (; !tree.nodes[n].leaf; on_path |= n == start) n = tree.step(tree.nodes[n], x);
+        ASSERT_TRUE(on_path) << "tree " << t << " key " << k;
+        started_below += start != 0;
+      }
+    const ClassifierV2<int>::Rule* batch[4];
+    c.lookup_batch(std::span<const FlowKey>(keys, 4), batch);
+    for (int j = 0; j < 4; ++j) {
+      const auto* want = ref.lookup(keys[j]);
+      const auto* got = c.lookup(keys[j]);
+      FlowMask wc{};
+      ASSERT_EQ(got ? got->value : -1, want ? want->id : -1) << "key " << k;
+      ASSERT_EQ(batch[j], got);
+      ASSERT_EQ(c.lookup(keys[j], &wc), got);
+    }
+  }
+  EXPECT_GT(started_below, 4000u);  // of 16,000 keys
+}
+
 bool huge_aligned(const void* p) {
   return reinterpret_cast<uintptr_t>(p) % classify_detail::kHugePage == 0;
 }

@@ -25,7 +25,9 @@
 // parent when that places the leaf's entries (a direct leaf, SplitNode::
 // lend), and scans the leaves best rank first, skipping what cannot beat
 // the best match so far (why: docs/classifier.md, "Lookup speed" and the
-// sixth round).
+// sixth round).  A walk without a mask starts below the root where the
+// top 12 bits of one dimension decide the upper wide nodes (a table per
+// tree, SplitTree::jump; docs/classifier.md, sixteenth round).
 //
 // The forest also builds a bit-vector index (rule_bits_set.hpp) over the
 // same rules in rank order (dense rows for small sets; sparse rows per
@@ -149,7 +151,8 @@ class SplitForest {
   size_t memory_bytes() const noexcept {
     size_t b = sizeof(*this) + rules_.capacity() * (sizeof(Rule*) + sizeof(Slot));
     if (bits_) b += bits_->memory_bytes();
-    for (const Tree& t : trees_) b += t.nodes.capacity() * sizeof(Node) + t.ent.capacity() * 4;
+    for (const Tree& t : trees_)
+      b += t.nodes.capacity() * sizeof(Node) + (t.ent.capacity() + t.jump.capacity()) * 4;
     return b;
   }
 

@@ -46,6 +46,7 @@ class SplitForest<Rule>::Builder {
     widen(0, 0);
     place_direct_leaves();
     t_.nodes.shrink_to_fit();
+    t_.build_jump();
     return std::move(t_);
   }
 

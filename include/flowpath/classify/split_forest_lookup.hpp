@@ -25,10 +25,11 @@ void SplitForest<Rule>::lookup_batch(const FlowKey* keys, size_t n, uint64_t v, 
   for (const Tree& t : trees_) {
     bool any = false;
     for (size_t k = 0; k < n; ++k) {
-      node[k] = best_rank[k] < t.max_rank ? 0 : kDone;
-      if (node[k] == kDone) continue;
+      node[k] = kDone;
+      if (best_rank[k] >= t.max_rank) continue;
       any = true;
       t.extract(keys[k], x[k]);
+      node[k] = t.start(x[k]);
     }
     if (!any) break;
     for (bool moving = true; moving;) {
@@ -95,8 +96,8 @@ const Rule* SplitForest<Rule>::walk(const FlowKey& key, uint64_t v, uint64_t& be
   for (size_t i = 0; i < kNt; ++i) {
     tree[i] = &trees_[i];
     tree[i]->extract(key, x[i]);
-    fin[i] = tree[i]->nodes[0].leaf;
-    node[i] = 0;
+    node[i] = tree[i]->start(x[i]);
+    fin[i] = tree[i]->nodes[node[i]].leaf;
     ci[i] = 0;
   }
   // The trees in lock step until every walk stopped: a walk stops at a
@@ -243,7 +244,7 @@ std::pair<size_t, size_t> SplitForest<Rule>::path_cost(const FlowKey& key) const
   uint32_t x[kMaxDims];
   for (const Tree& t : trees_) {
     t.extract(key, x);
-    uint32_t n = 0;
+    uint32_t n = t.start(x);  // where the walks start (the jump table)
     for (; !t.nodes[n].leaf; ++nodes) n = t.step(t.nodes[n], x);
     ents += t.nodes[n].count;
   }
