@@ -25,9 +25,10 @@
 // parent when that places the leaf's entries (a direct leaf, SplitNode::
 // lend), and scans the leaves best rank first, skipping what cannot beat
 // the best match so far (why: docs/classifier.md, "Lookup speed" and the
-// sixth round).  A walk without a mask starts below the root where the
-// top 12 bits of one dimension decide the upper wide nodes (a table per
-// tree, SplitTree::jump; docs/classifier.md, sixteenth round).
+// sixth round).  A single lookup's walk without a mask starts below the
+// root where the top 12 bits of one dimension decide the upper wide nodes
+// (a table per tree, SplitTree::jump; batches start at the root:
+// docs/classifier.md, sixteenth round).
 //
 // The forest also builds a bit-vector index (rule_bits_set.hpp) over the
 // same rules in rank order (dense rows for small sets; sparse rows per

@@ -6,9 +6,10 @@
 // binary tree (seven tests) in one cache line; a lookup makes the seven
 // tests at once and takes the path from a table (kWidePath) and the child
 // from the node's map (a leaf met above the third level is one child, not
-// a copy per path), one dependent load per three levels.  A walk without
-// a mask starts where a table on one dimension's top bits puts it (jump,
-// start()), skipping the upper wide levels that those bits decide.  Cost:
+// a copy per path), one dependent load per three levels.  A single
+// lookup's walk without a mask starts where a table on one dimension's top
+// bits puts it (jump, start()), skipping the upper wide levels those bits
+// decide.  Cost:
 // a descent is one load per wide node below its start.  Thread-safety:
 // immutable after build; any number of readers.
 #pragma once
