@@ -25,17 +25,13 @@
 // parent when that places the leaf's entries (a direct leaf, SplitNode::
 // lend), and scans the leaves best rank first, skipping what cannot beat
 // the best match so far (why: docs/classifier.md, "Lookup speed" and the
-// sixth round).  A single lookup's walk without a mask starts below the
-// root where the top 12 bits of one dimension decide the upper wide nodes
-// (a table per tree, SplitTree::jump; batches start at the root:
-// docs/classifier.md, sixteenth round).
+// sixth round).
 //
 // The forest also builds a bit-vector index (rule_bits_set.hpp) over the
 // same rules in rank order (dense rows for small sets; sparse rows per
-// subset for larger ones, within its memory limit: Config::bits); single
-// lookups without a mask use it instead of the trees (a few dependent
-// loads instead of 5-13), batches only when it is one dense index (with
-// sparse parts the trees' lock-step walks of 32 keys cost less per key).
+// subset for larger ones, within its memory limit: Config::bits); lookups
+// without a mask use it instead of the trees (a few dependent loads
+// instead of 5-13).
 //
 // Megaflow masks: a node adds the bits of its dimension that decide
 // `x >= t` (split_explain), a leaf adds, for each rule it checks, the bits
@@ -153,8 +149,7 @@ class SplitForest {
   size_t memory_bytes() const noexcept {
     size_t b = sizeof(*this) + rules_.capacity() * (sizeof(Rule*) + sizeof(Slot));
     if (bits_) b += bits_->memory_bytes();
-    for (const Tree& t : trees_)
-      b += t.nodes.capacity() * sizeof(Node) + (t.ent.capacity() + t.jump.capacity()) * 4;
+    for (const Tree& t : trees_) b += t.nodes.capacity() * sizeof(Node) + t.ent.capacity() * 4;
     return b;
   }
 
@@ -221,16 +216,17 @@ class SplitForest {
   template <bool kCount, size_t kNt>
   const Rule* walk(const FlowKey& key, uint64_t v, uint64_t& best_rank, Cost* c) const;
 
-  /// A batch over the one dense index (small sets), key after key: the
-  /// out-of-order core overlaps one key's scan with the next key's
-  /// searches (staging the keys' loads was no faster).  Sparse parts are
-  /// not asked for batches: the trees' lock-step walks cost fewer
-  /// instructions and misses per key there (docs/classifier.md, sixteenth
-  /// round), while a single lookup costs fewer through the parts.
-  void lookup_batch_whole(const FlowKey* keys, size_t n, uint64_t v, const Rule** out,
-                          uint64_t* best_rank) const {
+  /// Key after key: the out-of-order core overlaps one key's scan with the
+  /// next key's searches (staging the keys' loads was no faster).
+  void lookup_batch_bits(const FlowKey* keys, size_t n, uint64_t v, const Rule** out,
+                         uint64_t* best_rank) const {
+    if (whole_) {
+      for (size_t k = 0; k < n; ++k)
+        if (const Rule* r = scan_whole(keys[k], v, best_rank[k])) out[k] = r;
+      return;
+    }
     for (size_t k = 0; k < n; ++k)
-      if (const Rule* r = scan_whole(keys[k], v, best_rank[k])) out[k] = r;
+      if (const Rule* r = scan_parts(keys[k], v, best_rank[k])) out[k] = r;
   }
   const Rule* scan_bits(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
     return whole_ ? scan_whole(key, v, best_rank) : scan_parts(key, v, best_rank);

@@ -46,7 +46,6 @@ class SplitForest<Rule>::Builder {
     widen(0, 0);
     place_direct_leaves();
     t_.nodes.shrink_to_fit();
-    t_.build_jump();
     return std::move(t_);
   }
 

@@ -15,7 +15,7 @@ namespace flowpath::classify_detail {
 template <class Rule>
 void SplitForest<Rule>::lookup_batch(const FlowKey* keys, size_t n, uint64_t v, const Rule** out,
                                      uint64_t* best_rank) const {
-  if (whole_) return lookup_batch_whole(keys, n, v, out, best_rank);
+  if (bits_) return lookup_batch_bits(keys, n, v, out, best_rank);
   uint32_t x[kBatch][kMaxDims];
   uint32_t node[kBatch];
   for (size_t k = 0; k < n; ++k) {  // the key's bytes the dimensions use
@@ -25,9 +25,6 @@ void SplitForest<Rule>::lookup_batch(const FlowKey* keys, size_t n, uint64_t v, 
   for (const Tree& t : trees_) {
     bool any = false;
     for (size_t k = 0; k < n; ++k) {
-      // From the root, not t.start(): 32 keys' random cells of the jump
-      // table cost the batch more than the upper levels it skips (1.07x
-      // the time at acl1_100k for 9% fewer instructions, sixteenth round).
       node[k] = best_rank[k] < t.max_rank ? 0 : kDone;
       if (node[k] == kDone) continue;
       any = true;
@@ -98,8 +95,8 @@ const Rule* SplitForest<Rule>::walk(const FlowKey& key, uint64_t v, uint64_t& be
   for (size_t i = 0; i < kNt; ++i) {
     tree[i] = &trees_[i];
     tree[i]->extract(key, x[i]);
-    node[i] = tree[i]->start(x[i]);
-    fin[i] = tree[i]->nodes[node[i]].leaf;
+    fin[i] = tree[i]->nodes[0].leaf;
+    node[i] = 0;
     ci[i] = 0;
   }
   // The trees in lock step until every walk stopped: a walk stops at a
@@ -246,7 +243,7 @@ std::pair<size_t, size_t> SplitForest<Rule>::path_cost(const FlowKey& key) const
   uint32_t x[kMaxDims];
   for (const Tree& t : trees_) {
     t.extract(key, x);
-    uint32_t n = t.start(x);  // where the walks start (the jump table)
+    uint32_t n = 0;
     for (; !t.nodes[n].leaf; ++nodes) n = t.step(t.nodes[n], x);
     ents += t.nodes[n].count;
   }

@@ -6,17 +6,13 @@
 // binary tree (seven tests) in one cache line; a lookup makes the seven
 // tests at once and takes the path from a table (kWidePath) and the child
 // from the node's map (a leaf met above the third level is one child, not
-// a copy per path), one dependent load per three levels.  A single
-// lookup's walk without a mask starts where a table on one dimension's top
-// bits puts it (jump, start()), skipping the upper wide levels those bits
-// decide.  Cost:
-// a descent is one load per wide node below its start.  Thread-safety:
-// immutable after build; any number of readers.
+// a copy per path), one dependent load per three levels.  Cost: a descent
+// is one load per wide node.  Thread-safety: immutable after build; any
+// number of readers.
 #pragma once
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -110,16 +106,9 @@ struct SplitTree {
   uint32_t off[kSplitMaxDims] = {};
   uint32_t shift[kSplitMaxDims] = {32, 32, 32, 32, 32, 32, 32, 32};
   uint8_t perm[4 * kSplitMaxDims] = {};  // simd::be32_perm(off): the bytes of off's words
-  bool fast_read = true;                 // every dimension lies in the key's first 116 bytes
+  bool fast_read = true;              // every dimension lies in the key's first 116 bytes
   uint64_t max_rank = 0;
   HugeVector<SplitNode> nodes;
-  // Where a walk without a mask starts (start()): jump[c] is the node
-  // that the top bits c of dimension jump_dim (x >> jump_shift) decide,
-  // by build_jump(); one entry, 0 (the root), when no dimension decides
-  // a wide level.  The path is the root's, so leaves and masks are too.
-  uint32_t jump_dim = 0, jump_shift = 32;
-  std::vector<uint32_t> jump{0};
-  static constexpr uint32_t kJumpBits = 12;  // 16 KB per tree at most
   // Leaf entries, leaf after leaf, each leaf one record so a short leaf's
   // ranks, ids and ranges share cache lines (a hit on a 2-entry leaf of
   // five dimensions reads two lines, not the four of three arrays): from
@@ -195,58 +184,6 @@ struct SplitTree {
   /// walks need no branch per node.
   static uint32_t step(const SplitNode& m, const uint32_t* x) noexcept {
     return child_of(m, path(m, x));
-  }
-  /// The node a walk for x can start at (the root, or deeper when the
-  /// top bits of dimension jump_dim decide the upper wide nodes): one load
-  /// from a small table instead of a dependent load and seven tests per
-  /// wide level skipped.
-  uint32_t start(const uint32_t* x) const noexcept {
-    return jump[static_cast<uint32_t>(uint64_t{x[jump_dim]} >> jump_shift)];
-  }
-  /// Fills jump: of the tree's dimensions, the one whose top kJumpBits
-  /// bits (or all, when narrower) decide the most wide levels, summed
-  /// over the cells; none when no dimension decides the root's path.
-  void build_jump() {
-    jump.assign(1, 0);
-    jump_dim = 0, jump_shift = 32;
-    if (nodes.empty() || nodes[0].leaf) return;
-    uint64_t best_gain = 0;
-    for (uint32_t d = 0; d < n_dims; ++d) {
-      uint32_t w = static_cast<uint32_t>(std::popcount(full[d]));
-      uint32_t shift = w - std::min(kJumpBits, w);
-      uint64_t gain = 0;
-      for (uint64_t c = 0; c <= full[d] >> shift; ++c)
-        jump_from(d, static_cast<uint32_t>(c << shift),
-                  static_cast<uint32_t>((c << shift) | ((uint64_t{1} << shift) - 1)), &gain);
-      if (gain > best_gain) best_gain = gain, jump_dim = d, jump_shift = shift;
-    }
-    if (best_gain == 0) return;
-    uint64_t cells = uint64_t{full[jump_dim] >> jump_shift} + 1;
-    jump.resize(cells);
-    for (uint64_t c = 0; c < cells; ++c) {
-      uint64_t lo = c << jump_shift, hi = lo | ((uint64_t{1} << jump_shift) - 1);
-      jump[c] = jump_from(jump_dim, static_cast<uint32_t>(lo), static_cast<uint32_t>(hi), nullptr);
-    }
-  }
-  /// The deepest node every x with x[d] in [lo, hi] passes through whose
-  /// walk state is the root's walk's (a direct leaf's parent, not the
-  /// leaf: the walk stops there); levels += wide levels below the root.
-  uint32_t jump_from(uint32_t d, uint32_t lo, uint32_t hi, uint64_t* levels) const noexcept {
-    for (uint32_t n = 0;;) {
-      const SplitNode& m = nodes[n];
-      if (m.leaf) return n;
-      uint32_t p = 0;
-      for (uint32_t level = 0, i = 0; level < 3; ++level, i = 2 * i + 1) {
-        uint32_t j = i + p;  // as descend_wc: test i + p of this level
-        bool ge = m.t[j] == 0 || (m.d[j] == d && m.t[j] <= lo);  // t 0: always right
-        if (!ge && (m.d[j] != d || m.t[j] <= hi)) return n;      // the cell straddles t
-        p = 2 * p + ge;
-      }
-      uint32_t ci = index_of(m, p);
-      if (m.head >> ci & 1) return n;  // a direct leaf: walks stop at its parent
-      n = m.child + ci;
-      if (levels) ++*levels;
-    }
   }
   size_t depth(uint32_t n) const {
     if (nodes[n].leaf) return 0;
