@@ -212,6 +212,45 @@ TEST(SplitForest, LockStepWalksOfOneTwoAndThreeTreesAnswerAsTheReference) {
   }
 }
 
+// Over a set big enough for sparse parts (more than 4096 rules) whose
+// trees fit in SplitForestConfig::batch_trees_max_bytes, single lookups
+// ask the bit-vector parts and batches walk the trees in lock step
+// (SplitForest::lookup_batch): both answer as the reference.
+TEST(SplitForest, BatchesOverSparsePartsAnswerAsSingleLookups) {
+  for (size_t max_bytes : {size_t{0}, size_t{1} << 30}) {  // the parts, then the trees
+    testing::RuleGen g(73, true);
+    ClassifierV2Config cfg;
+    cfg.background = false;
+    cfg.batch_trees_max_bytes = max_bytes;
+    ClassifierV2<int> c(cfg);
+    testing::RangeLinear ref;
+    std::vector<testing::RandomRule> pool;
+    for (int i = 0; i < 5000; ++i) {
+      pool.push_back(g.rule());
+      ref.insert(pool.back(), i);
+      c.insert(pool.back().match, pool.back().priority, i, pool.back().ranges);
+    }
+    c.compile_now();
+    const auto* f = c.forest();
+    ASSERT_NE(f, nullptr);
+    ASSERT_NE(f->bits(), nullptr);
+    ASSERT_EQ(f->bits()->whole(), nullptr);  // parts, not the one dense index
+    ASSERT_EQ(f->batches_walk_trees(), max_bytes != 0);
+    for (int k = 0; k < 60; ++k) {
+      FlowKey keys[32];
+      for (auto& key : keys) key = g.key_near(pool[g.pick(static_cast<uint32_t>(pool.size()))]);
+      const ClassifierV2<int>::Rule* batch[32];
+      c.lookup_batch(std::span<const FlowKey>(keys, 32), batch);
+      for (int j = 0; j < 32; ++j) {
+        const auto* want = ref.lookup(keys[j]);
+        const auto* got = c.lookup(keys[j]);
+        ASSERT_EQ(got ? got->value : -1, want ? want->id : -1) << "batch " << k << " key " << j;
+        ASSERT_EQ(batch[j], got) << max_bytes << " batch " << k << " key " << j;
+      }
+    }
+  }
+}
+
 bool huge_aligned(const void* p) {
   return reinterpret_cast<uintptr_t>(p) % classify_detail::kHugePage == 0;
 }

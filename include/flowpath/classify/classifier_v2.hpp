@@ -78,9 +78,10 @@ struct ClassifierV2Config {
   uint32_t bits_max_rules = 4096;   // forest: a bit-vector index (rule_bits.hpp) for lookups
   size_t bits_max_bytes = size_t{8}
                           << 20;  //   without a mask, dense up to this many rules / bytes,
-  uint32_t bits_sparse_max_rules = 1u << 15;  //   sparse up to this many rules
-  uint32_t bits_sparse_bytes_per_rule = 800;  //   in max(bits_max_bytes, this x rules) bytes
-  bool background = true;                     // compile on a thread (else inside the update)
+  uint32_t bits_sparse_max_rules = 1u << 15;       //   sparse up to this many rules
+  uint32_t bits_sparse_bytes_per_rule = 800;       //   in max(bits_max_bytes, this x rules) bytes
+  size_t batch_trees_max_bytes = size_t{1} << 20;  // batches: trees over sparse parts up to this
+  bool background = true;                          // compile on a thread (else inside the update)
 };
 
 namespace classify_detail {
@@ -294,7 +295,8 @@ class ClassifierV2 {
     return {cfg_.leaf_size,
             cfg_.replication_budget,
             {cfg_.bits_max_rules, cfg_.bits_max_bytes, cfg_.bits_sparse_max_rules,
-             cfg_.bits_sparse_bytes_per_rule}};
+             cfg_.bits_sparse_bytes_per_rule},
+            cfg_.batch_trees_max_bytes};
   }
   std::vector<Rule*> snapshot();
   void maybe_compile();

@@ -69,6 +69,9 @@ struct SplitForestConfig {
   uint32_t leaf_size = 8;           // rules per leaf before a split is tried
   uint32_t replication_budget = 8;  // leaf entries per rule before splitting stops
   RuleBits::Limits bits{};          // the bit-vector fast path's limits (max_rules 0: never)
+  // Batches walk the trees instead of asking sparse parts when the trees'
+  // nodes and leaf records take at most this many bytes (an L2's worth).
+  size_t batch_trees_max_bytes = size_t{1} << 20;
 };
 
 template <class Rule>
@@ -100,6 +103,9 @@ class SplitForest {
       if (!p.empty()) trees_.push_back(Builder(rules_, p, cfg.leaf_size, budget_).build());
     std::sort(trees_.begin(), trees_.end(),
               [](const Tree& a, const Tree& b) { return a.max_rank > b.max_rank; });
+    size_t tree_bytes = 0;
+    for (const Tree& t : trees_) tree_bytes += t.nodes.size() * sizeof(Node) + t.ent.size() * 4;
+    batch_trees_ = bits_ && !whole_ && tree_bytes <= cfg.batch_trees_max_bytes;
   }
 
   const std::vector<Rule*>& rules() const noexcept { return rules_; }
@@ -146,6 +152,11 @@ class SplitForest {
   const SplitTree& tree(size_t i) const noexcept { return trees_[i]; }  // tests
   /// The bit-vector index lookups without a mask use, or nullptr (the trees then).
   const RuleBitsSet* bits() const noexcept { return bits_.get(); }
+  /// True when batches walk the trees although there is an index: its
+  /// parts are sparse and the trees fit in Config::batch_trees_max_bytes
+  /// (their lock-step walks then cost a batch less per key than the
+  /// parts' searches; docs/classifier.md, sixteenth round).
+  bool batches_walk_trees() const noexcept { return batch_trees_; }
   size_t memory_bytes() const noexcept {
     size_t b = sizeof(*this) + rules_.capacity() * (sizeof(Rule*) + sizeof(Slot));
     if (bits_) b += bits_->memory_bytes();
@@ -309,6 +320,7 @@ class SplitForest {
   size_t budget_ = 0;
   std::unique_ptr<RuleBitsSet> bits_;  // the fast path without a mask, within its limits
   const RuleBits* whole_ = nullptr;    // bits_ when it is one index over all rules
+  bool batch_trees_ = false;           // batches_walk_trees()
 };
 
 }  // namespace flowpath::classify_detail

@@ -15,7 +15,7 @@ namespace flowpath::classify_detail {
 template <class Rule>
 void SplitForest<Rule>::lookup_batch(const FlowKey* keys, size_t n, uint64_t v, const Rule** out,
                                      uint64_t* best_rank) const {
-  if (bits_) return lookup_batch_bits(keys, n, v, out, best_rank);
+  if (bits_ && !batch_trees_) return lookup_batch_bits(keys, n, v, out, best_rank);
   uint32_t x[kBatch][kMaxDims];
   uint32_t node[kBatch];
   for (size_t k = 0; k < n; ++k) {  // the key's bytes the dimensions use
