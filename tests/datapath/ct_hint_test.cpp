@@ -7,8 +7,10 @@
 // (replies), being flushed (all, or its zone), expiring, a packet of the
 // flow with a bad IPv4 header checksum (+inv: not in the flow key, so the
 // EMC still hits), a mark written by a commit, a flow-table change, and
-// the EMC off (no hints).  Removing the liveness check (expiry, flush) or
-// the packet's own header checks from try_hint makes one of these fail.
+// the EMC off (no hints), and TCP (the state machine and windows run from
+// the hint under the connection's lock).  Removing the liveness check
+// (expiry, flush) or the packet's own header checks from try_hint makes
+// one of these fail.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -150,39 +152,85 @@ TEST(CtHint, FlushWhileAReaderHoldsTheEpoch) {
   }
 }
 
-// TCP (a handshake, data, a segment far outside the window, FIN, RST):
-// its connections are never hinted (their tracker reads the segment under
-// the lock), and the hint probes back off (RecircState::hint_rest).
-TEST(CtHint, TcpIsNotHinted) {
-  using cttest::kAck;
-  for (int batch : {1, 4}) {
+// TCP connection i's segment: 192.0.2.(1+i):2000+i -> 198.51.100.1:80
+// (orig, port 1, with `payload` bytes) or the reverse (reply, port 2).
+std::vector<uint8_t> tcp_seg(int i, bool reply, uint16_t flags, uint32_t seq, uint32_t ack,
+                             size_t payload = 0) {
+  const std::string a = "192.0.2." + std::to_string(1 + i);
+  const char* b = "198.51.100.1";
+  return reply ? cttest::tcp4(b, a.c_str(), 80, uint16_t(2000 + i), flags, seq, ack, payload)
+                     .bytes()
+               : cttest::tcp4(a.c_str(), b, uint16_t(2000 + i), 80, flags, seq, ack, payload)
+                     .bytes();
+}
+
+// One phase of TCP traffic: seg(i) for connections [0, conns) in batches of
+// `batch`, orig segments on port 1 and replies on port 2.
+template <class Seg>
+void tcp_phase(FwRun& r, int conns, int batch, bool reply, Seg seg) {
+  for (int first = 0; first < conns; first += batch) {
+    std::vector<std::vector<uint8_t>> f;
+    for (int i = first; i < std::min(conns, first + batch); ++i) f.push_back(seg(i));
+    r.send(f, reply ? 2 : 1);
+  }
+}
+
+// TCP, hinted (the tracker's update under the connection's lock from the
+// flow's hint): handshakes, data both ways with the windows moving,
+// retransmissions, a segment far outside the window, invalid flags, FIN
+// and RST, a SYN reopening a closed connection, expiry (picked up again
+// mid-stream) and a flush; UDP connections in the same batches.  Every
+// connection's TCP state and windows must be the lookup's.
+TEST(CtHint, TcpStateAndWindows) {
+  using cttest::kAck, cttest::kFin, cttest::kRst, cttest::kSyn;
+  constexpr int kConns = 16;
+  for (int batch : kBatches) {
     SCOPED_TRACE(batch);
     FwRun with(true), without(false);
-    auto seg = [](int i, bool reply, uint16_t flags, uint32_t seq, uint32_t ack) {
-      const std::string a = "192.0.2." + std::to_string(1 + i);
-      const char* b = "198.51.100.1";
-      return reply
-                 ? cttest::tcp4(b, a.c_str(), 80, uint16_t(2000 + i), flags, seq, ack).bytes()
-                 : cttest::tcp4(a.c_str(), b, uint16_t(2000 + i), 80, flags, seq, ack, 10).bytes();
-    };
     for (FwRun* r : {&with, &without}) {
-      for (int i = 0; i < 8; ++i) {
-        r->send({seg(i, false, cttest::kSyn, 100, 0)});
-        r->send({seg(i, true, cttest::kSyn | kAck, 500, 101)}, 2);
+      tcp_phase(*r, kConns, batch, false, [](int i) { return tcp_seg(i, false, kSyn, 100, 0); });
+      tcp_phase(*r, kConns, batch, true,
+                [](int i) { return tcp_seg(i, true, kSyn | kAck, 500, 101); });
+      for (uint32_t k = 0; k < 4; ++k) {  // data out, ACKs back, retransmitted once
+        for (int again = 0; again < 2; ++again)
+          tcp_phase(*r, kConns, batch, false,
+                    [k](int i) { return tcp_seg(i, false, kAck, 101 + 10 * k, 501, 10); });
+        tcp_phase(*r, kConns, batch, true,
+                  [k](int i) { return tcp_seg(i, true, kAck, 501, 111 + 10 * k); });
       }
-      for (int round = 0; round < 3; ++round)
-        for (int first = 0; first < 8; first += batch) {
-          std::vector<std::vector<uint8_t>> f;
-          for (int i = first; i < first + batch; ++i) f.push_back(seg(i, false, kAck, 101, 501));
-          r->send(f);
-        }
-      r->send({seg(0, false, kAck, 0x80000000u, 501)});  // far outside the window
-      r->send({seg(1, false, cttest::kFin | kAck, 101, 501)});
-      r->send({seg(2, false, cttest::kRst, 101, 0)});
-      for (int i = 0; i < 3; ++i) r->send({seg(i, false, kAck, 101, 501)});
+      // Mixed: UDP connections, TCP data, a far segment and bad flags.
+      tcp_phase(*r, kConns, batch, false, [](int i) {
+        if (i % 4 == 0) return cttest::udp_conn(i);
+        if (i % 4 == 1) return tcp_seg(i, false, kAck, 0x80000000u, 501);
+        if (i % 4 == 2) return tcp_seg(i, false, 0, 141, 501);  // no flags: +inv
+        return tcp_seg(i, false, kAck, 141, 501, 20);
+      });
+      tcp_phase(*r, kConns, batch, false, [](int i) {
+        return tcp_seg(i, false, i % 2 ? kFin | kAck : kRst, 141 + (i % 4 == 3 ? 20 : 0), 501);
+      });
+      tcp_phase(*r, kConns, batch, true, [](int i) {
+        return tcp_seg(i, true, i % 2 ? kFin | kAck : kAck, 501, 142 + (i % 4 == 3 ? 20 : 0));
+      });
+      // A SYN on each reset connection (reopens it), then the closing ones'
+      // last ACKs.
+      tcp_phase(*r, kConns, batch, false, [](int i) {
+        return i % 2 ? tcp_seg(i, false, kAck, 142 + (i % 4 == 3 ? 20 : 0), 502)
+                     : tcp_seg(i, false, kSyn, 9000, 0);
+      });
+      tcp_phase(*r, kConns, batch, true, [](int i) {
+        return i % 2 ? tcp_seg(i, true, kAck, 502, 142) : tcp_seg(i, true, kSyn | kAck, 700, 9001);
+      });
+      r->clock.advance_ms(10 * 60 * 1000);  // expired: picked up mid-stream
+      for (int round = 0; round < 2; ++round)
+        tcp_phase(*r, kConns, batch, false,
+                  [](int i) { return tcp_seg(i, false, kAck, 9001, 701); });
+      r->dp->conntrack().flush(uint16_t(1));
+      for (int round = 0; round < 2; ++round)
+        tcp_phase(*r, kConns, batch, false,
+                  [](int i) { return tcp_seg(i, false, kAck, 9001, 701, 5); });
     }
-    expect_same(with, without, false);
-    EXPECT_EQ(with.dp->recirc().ct_hinted, 0u);
+    expect_same(with, without);
+    EXPECT_GT(with.dp->conntrack().counters().invalid.load(), 0u);
   }
 }
 

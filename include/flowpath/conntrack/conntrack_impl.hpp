@@ -148,7 +148,7 @@ inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const
   // would make the compiler reload everything after it (a char store may
   // alias anything).
   if (e == Extract::kOk && try_fast(pkt, x, h, p, now, r, head)) return;
-  pkt.meta.ct_node = nullptr;  // only the lock-free path leaves it set
+  pkt.meta.ct_node = nullptr;  // set again only for a connection found (finish_locked)
   r = CtResult{};
   r.zone = p.zone;
   r.state = kCsTracked;
@@ -168,6 +168,19 @@ inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const
     commit(pkt, x, p, now, r, n_created, rev_hash, &s);
     return;
   }
+  finish_locked(pkt, n, x, p, now, r, n_created, rev_hash, s, home);
+}
+
+// The locked path once the packet's node n (or nullptr: none) is known and
+// its shard s (and the Conn's home shard, when another) is locked, as
+// lock_for leaves them: the update, the unlock, then, when nothing was
+// found or the packet reopens the connection, +inv or +new and the commit.
+// A TCP connection found (no NAT) is left in meta.ct_node: a hint for its
+// flow's next packets (try_hint), never a lock-free answer (try_cached).
+inline void Conntrack::finish_locked(Packet& pkt, KeyNode* n, const Extracted& x,
+                                     const CtParams& p, int64_t now, CtResult& r,
+                                     uint32_t& n_created, uint32_t rev_hash, ConnTable::Shard& s,
+                                     ConnTable::Shard* home) noexcept {
   Conn* victim = nullptr;
   const bool found = n && update_found(pkt, *n, x, p, now, r, &victim);
   if (home && home != &s) home->lock.unlock();
@@ -176,7 +189,10 @@ inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const
     release(victim->key().zone);
     table_.destroy(victim);
   }
-  if (found) return;
+  if (found) {
+    if (x.key.proto == 6 && !n->conn()->nat) pkt.meta.ct_node = n;
+    return;
+  }
   if (x.related || !ct_detail::valid_new(x)) {
     r.state |= kCsInvalid;
     counters_.invalid.fetch_add(1, std::memory_order_relaxed);
@@ -360,7 +376,9 @@ inline bool Conntrack::try_fast(Packet& pkt, const Extracted& x, uint32_t h, con
                                                              int64_t now, CtResult& r) noexcept {
   const auto* n = static_cast<const KeyNode*>(pkt.meta.ct_node);
   Conn& c = *n->conn();
-  if (n->key.zone != p.zone || !c.live(now)) return false;
+  // A TCP node (a hint, left by the locked path) needs the segment: never
+  // answered here.
+  if (n->key.zone != p.zone || n->key.proto == 6 || !c.live(now)) return false;
   const OtherState o = c.other.load(std::memory_order_relaxed);
   const bool icmp = n->key.icmp();
   const bool steady = icmp ? (!n->reply || o == OtherState::kBidir)
@@ -383,11 +401,50 @@ inline bool Conntrack::try_fast(Packet& pkt, const Extracted& x, uint32_t h, con
 inline bool Conntrack::try_hint(Packet& pkt, const Hint& h, const CtParams& p, int64_t now,
                                 CtResult& r) noexcept {
   const auto* n = static_cast<const KeyNode*>(h.node);
+  if (n->key.proto == 6) return try_hint_tcp(pkt, const_cast<KeyNode&>(*n), p, now, r);
   if (!key_is(pkt, n->key)) return false;
   pkt.meta.ct_node = n;
   if (try_cached_for(pkt, p, now, r)) return true;
   pkt.meta.ct_node = nullptr;
   return false;
+}
+
+// A TCP packet from its hint: process()'s locked path with the lookup
+// replaced by the hint.  The same locks in the same order as lock_for (the
+// key's shard; for a reply-direction node also its Conn's home shard,
+// lower index first), and under them the node must be live (not claimed,
+// not expired): then it is what lock_for's find would return (the
+// generation argument of try_hint, and a claim since the caller read the
+// generation sets the dead flag, under a lock held here or seen through
+// it).  Refuses, having changed nothing, if not.  Out of line: inlined
+// into the datapath's ct() loop it pushed the UDP hint path's checksum and
+// liveness test out of line there (fw_udp +29 instructions a packet).
+[[gnu::noinline]] inline bool Conntrack::try_hint_tcp(Packet& pkt, KeyNode& n, const CtParams& p, int64_t now,
+                                    CtResult& r) noexcept {
+  Extracted x;
+  if (n.key.zone != p.zone || !key_is(pkt, n.key, &x)) return false;
+  Conn& c = *n.conn();
+  const uint32_t b = table_.shard_of(n.hash);
+  const uint32_t a = n.reply ? table_.shard_of(c.node[0].hash) : b;
+  ConnTable::Shard& s = table_.shard(b);
+  ConnTable::Shard& home = table_.shard(a);
+  table_.shard(std::min(a, b)).lock.lock();
+  if (a != b) table_.shard(std::max(a, b)).lock.lock();
+  if (!c.live(now)) {
+    if (a != b) home.lock.unlock();
+    s.lock.unlock();
+    return false;
+  }
+  x.key = n.key;
+  x.hash = n.hash;
+  pkt.meta.ct_node = nullptr;
+  r = CtResult{};
+  r.zone = p.zone;
+  r.state = kCsTracked;
+  uint32_t created = 0;
+  finish_locked(pkt, &n, x, p, now, r, created, 0, s, &home);
+  if (created) counters_.created.fetch_add(created, std::memory_order_relaxed);
+  return true;
 }
 
 }  // namespace flowpath::ct

@@ -46,7 +46,7 @@ inline uint8_t tcp_wscale(const uint8_t* opt, uint32_t len) noexcept {
 // addition is associative, and byte order does not matter to it): no loop,
 // three loads: −17 instructions per firewalled packet (callgrind,
 // fw_udp/1 of bench/datapath/neutron_fw_bench.cpp) against the loop.
-inline bool ipv4_csum_ok(const uint8_t* p, uint32_t ihl) noexcept {
+[[gnu::always_inline]] inline bool ipv4_csum_ok(const uint8_t* p, uint32_t ihl) noexcept {
   uint64_t sum;
   if (ihl == 20) [[likely]] {
     uint64_t a, b;
@@ -314,25 +314,18 @@ static_assert(std::endian::native == std::endian::little, "make_key lays out wor
   return Extract::kOk;
 }
 
-/// Whether key_is() may match the packet: false for a TCP one (IPv4's
-/// protocol or IPv6's first next header 6), for a caller that skips its
-/// hint lookup then.  A loose test: key_is() makes the exact one.
-inline bool maybe_hinted(const Packet& pkt) noexcept {
-  const uint32_t l3 = pkt.meta.l3;
-  if (l3 == kNoOffset || size_t(l3) + 10 > pkt.size()) return false;
-  const uint8_t* p = pkt.data() + l3;
-  return p[(p[0] >> 4) == 4 ? 9 : 6] != 6;
-}
-
 /// Whether extract_key(pkt, k.zone, x) would give kOk with x.key == k and
 /// not x.related (the packet is of k's connection, in k's direction): the
 /// same reads and checks, with the key compared instead of built and
-/// hashed.  TCP is never matched here (its tracker needs the segment's
-/// fields: extract_key), nor ICMP errors.
-[[gnu::always_inline]] inline bool key_is(const Packet& pkt, const ConnKey& k) noexcept {
+/// hashed.  A TCP key matches only with `x` given: its segment's fields
+/// (x->tcp) and header offsets (x->l3, x->l4) are written there, as
+/// extract_key writes them, for the tracker's update.  ICMP errors never
+/// match.
+[[gnu::always_inline]] inline bool key_is(const Packet& pkt, const ConnKey& k,
+                                          Extracted* x = nullptr) noexcept {
   using namespace key_detail;
   const uint32_t l3 = pkt.meta.l3;
-  if (l3 == kNoOffset || l3 >= pkt.size() || k.proto == 6) return false;
+  if (l3 == kNoOffset || l3 >= pkt.size() || (k.proto == 6 && !x)) return false;
   const uint8_t* base = pkt.data() + l3;
   L3Parts a;
   if (ip_header(base, pkt.size() - l3, a, false) != Extract::kOk || a.proto != k.proto)
@@ -342,10 +335,14 @@ inline bool maybe_hinted(const Packet& pkt) noexcept {
   const bool icmp = (a.proto == 1 && !a.v6) || (a.proto == 58 && a.v6);
   if (icmp && len >= 8 && icmp_error(a.v6, h[0])) return false;
   L4Parts b;
-  if (a.proto == 17 || a.proto == 132 || icmp) {
-    if (!l4_header(h, len, a.proto, a.v6, b, nullptr, false)) return false;
+  if (a.proto == 6 || a.proto == 17 || a.proto == 132 || icmp) {
+    if (!l4_header(h, len, a.proto, a.v6, b, x ? &x->tcp : nullptr, false)) return false;
   } else if (a.proto == 1 || a.proto == 58) {
     return false;
+  }
+  if (x) {
+    x->l3 = uint16_t(l3);
+    x->l4 = uint16_t(l3 + a.l4);
   }
   uint64_t w[6], kw[6];
   std::memcpy(kw, &k, sizeof kw);
