@@ -104,7 +104,8 @@ TEST(KeyIs, AsExtractKeyForEveryChangedByte) {
           Packet& p = b.packet();
           p.data()[at] ^= uint8_t(change);
           if (fix) fix_ipv4_csum(p.data() + l3, p.size() - l3);
-          for (const ConnKey& k : ks) check(p, k, fix ? "changed, checksum fixed" : "changed", at, change);
+          for (const ConnKey& k : ks)
+            check(p, k, fix ? "changed, checksum fixed" : "changed", at, change);
         }
   }
   EXPECT_EQ(matched, fs.size());  // every frame matches its own key

@@ -58,7 +58,7 @@ struct ConnEntry {
   uint8_t tcp_state[2] = {0, 0};
   uint8_t tcp_wscale[2] = {0, 0};
   uint8_t tcp_flags[2] = {0, 0};  // OVS's WINDOW_SCALE 0x01, BE_LIBERAL 0x08
-  TcpConn tcp{};  // the whole TCP tracker state (windows too), for exact A/B tests
+  TcpConn tcp{};                  // the whole TCP tracker state (windows too), for exact A/B tests
 };
 
 class Conntrack {
@@ -196,8 +196,7 @@ class Conntrack {
   void finish_locked(Packet& pkt, KeyNode* n, const Extracted& x, const CtParams& p, int64_t now,
                      CtResult& r, uint32_t& n_created, uint32_t rev_hash, ConnTable::Shard& s,
                      ConnTable::Shard* home) noexcept;
-  bool try_hint_tcp(Packet& pkt, KeyNode& n, const CtParams& p, int64_t now,
-                    CtResult& r) noexcept;
+  bool try_hint_tcp(Packet& pkt, KeyNode& n, const CtParams& p, int64_t now, CtResult& r) noexcept;
   bool update_found(Packet& pkt, KeyNode& n, const Extracted& x, const CtParams& p, int64_t now,
                     CtResult& r, Conn** victim) noexcept;
   void commit(Packet& pkt, const Extracted& x, const CtParams& p, int64_t now, CtResult& r,

@@ -177,9 +177,9 @@ inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const
 // found or the packet reopens the connection, +inv or +new and the commit.
 // A TCP connection found (no NAT) is left in meta.ct_node: a hint for its
 // flow's next packets (try_hint), never a lock-free answer (try_cached).
-inline void Conntrack::finish_locked(Packet& pkt, KeyNode* n, const Extracted& x,
-                                     const CtParams& p, int64_t now, CtResult& r,
-                                     uint32_t& n_created, uint32_t rev_hash, ConnTable::Shard& s,
+inline void Conntrack::finish_locked(Packet& pkt, KeyNode* n, const Extracted& x, const CtParams& p,
+                                     int64_t now, CtResult& r, uint32_t& n_created,
+                                     uint32_t rev_hash, ConnTable::Shard& s,
                                      ConnTable::Shard* home) noexcept {
   Conn* victim = nullptr;
   const bool found = n && update_found(pkt, *n, x, p, now, r, &victim);
@@ -419,8 +419,8 @@ inline bool Conntrack::try_hint(Packet& pkt, const Hint& h, const CtParams& p, i
 // it).  Refuses, having changed nothing, if not.  Out of line: inlined
 // into the datapath's ct() loop it pushed the UDP hint path's checksum and
 // liveness test out of line there (fw_udp +29 instructions a packet).
-[[gnu::noinline]] inline bool Conntrack::try_hint_tcp(Packet& pkt, KeyNode& n, const CtParams& p, int64_t now,
-                                    CtResult& r) noexcept {
+[[gnu::noinline]] inline bool Conntrack::try_hint_tcp(Packet& pkt, KeyNode& n, const CtParams& p,
+                                                      int64_t now, CtResult& r) noexcept {
   Extracted x;
   if (n.key.zone != p.zone || !key_is(pkt, n.key, &x)) return false;
   Conn& c = *n.conn();

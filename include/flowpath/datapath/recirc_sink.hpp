@@ -237,7 +237,7 @@ class RecircSink {
   // cached packet first cost ~7 instructions per packet on the second
   // ct(), where nearly all are.)
   [[gnu::always_inline]] void track(ct::Conntrack& tracker, const ct::CtParams& params,
-                                      std::span<Packet*> g, const Shortcuts& sc) noexcept {
+                                    std::span<Packet*> g, const Shortcuts& sc) noexcept {
     // Not initialised: try_cached_for and execute write each result whole.
     ScratchArray<ct::CtResult, kBatchSize> results;
     ct::CtResult* const res = results.data();
