@@ -81,8 +81,8 @@ inline bool checksums_ok(const Packet& p) {
 }
 
 /// Two trackers of an A/B (a datapath shortcut on and off) hold the same
-/// connections: original tuples, marks, and (with_timeouts) the seconds
-/// left, compared in tuple order.
+/// connections: original tuples, marks, TCP states and windows, and
+/// (with_timeouts) the seconds left, compared in tuple order.
 inline void expect_same_connections(Conntrack& a, Conntrack& b, bool with_timeouts) {
   auto ca = a.dump(1000);
   auto cb = b.dump(1000);
@@ -95,6 +95,15 @@ inline void expect_same_connections(Conntrack& a, Conntrack& b, bool with_timeou
   for (size_t i = 0; i < ca.size(); ++i) {
     EXPECT_TRUE(ca[i].orig == cb[i].orig) << "connection " << i;
     EXPECT_EQ(ca[i].mark, cb[i].mark) << "connection " << i;
+    for (int j = 0; j < 2; ++j) {  // TCP: each peer's state and window
+      const TcpPeer &pa = ca[i].tcp.peer[j], &pb = cb[i].tcp.peer[j];
+      EXPECT_EQ(uint32_t(pa.state), uint32_t(pb.state)) << "connection " << i << " peer " << j;
+      EXPECT_EQ(uint32_t(pa.seqlo), uint32_t(pb.seqlo)) << "connection " << i << " peer " << j;
+      EXPECT_EQ(uint32_t(pa.seqhi), uint32_t(pb.seqhi)) << "connection " << i << " peer " << j;
+      EXPECT_EQ(uint32_t(pa.max_win), uint32_t(pb.max_win)) << "connection " << i << " peer " << j;
+      EXPECT_EQ(uint32_t(pa.wscale), uint32_t(pb.wscale)) << "connection " << i << " peer " << j;
+    }
+    EXPECT_EQ(int(ca[i].tcp.timeout), int(cb[i].tcp.timeout)) << "connection " << i;
     if (with_timeouts) {
       EXPECT_EQ(ca[i].timeout_s, cb[i].timeout_s) << "connection " << i;
     }

@@ -7,8 +7,12 @@
 // (replies), being flushed (all, or its zone), expiring, a packet of the
 // flow with a bad IPv4 header checksum (+inv: not in the flow key, so the
 // EMC still hits), a mark written by a commit, a flow-table change, and
-// the EMC off (no hints).  Removing the liveness check (expiry, flush) or
-// the packet's own header checks from try_hint makes one of these fail.
+// the EMC off (no hints), and TCP (the state machine and windows run from
+// the hint under the connection's lock).  Removing the liveness check
+// (expiry, flush) or the packet's own header checks from try_hint makes
+// one of these fail; so does removing try_hint_tcp's liveness test under
+// the lock (TcpStateAndWindows: the expired established connections) or
+// zeroing the segment's window it passes on (TcpStateAndWindows: max_win).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -150,39 +154,95 @@ TEST(CtHint, FlushWhileAReaderHoldsTheEpoch) {
   }
 }
 
-// TCP (a handshake, data, a segment far outside the window, FIN, RST):
-// its connections are never hinted (their tracker reads the segment under
-// the lock), and the hint probes back off (RecircState::hint_rest).
-TEST(CtHint, TcpIsNotHinted) {
-  using cttest::kAck;
-  for (int batch : {1, 4}) {
-    SCOPED_TRACE(batch);
-    FwRun with(true), without(false);
-    auto seg = [](int i, bool reply, uint16_t flags, uint32_t seq, uint32_t ack) {
-      const std::string a = "192.0.2." + std::to_string(1 + i);
-      const char* b = "198.51.100.1";
-      return reply
-                 ? cttest::tcp4(b, a.c_str(), 80, uint16_t(2000 + i), flags, seq, ack).bytes()
-                 : cttest::tcp4(a.c_str(), b, uint16_t(2000 + i), 80, flags, seq, ack, 10).bytes();
-    };
-    for (FwRun* r : {&with, &without}) {
-      for (int i = 0; i < 8; ++i) {
-        r->send({seg(i, false, cttest::kSyn, 100, 0)});
-        r->send({seg(i, true, cttest::kSyn | kAck, 500, 101)}, 2);
-      }
-      for (int round = 0; round < 3; ++round)
-        for (int first = 0; first < 8; first += batch) {
-          std::vector<std::vector<uint8_t>> f;
-          for (int i = first; i < first + batch; ++i) f.push_back(seg(i, false, kAck, 101, 501));
-          r->send(f);
-        }
-      r->send({seg(0, false, kAck, 0x80000000u, 501)});  // far outside the window
-      r->send({seg(1, false, cttest::kFin | kAck, 101, 501)});
-      r->send({seg(2, false, cttest::kRst, 101, 0)});
-      for (int i = 0; i < 3; ++i) r->send({seg(i, false, kAck, 101, 501)});
+// TCP connection i's segment: 192.0.2.(1+i):2000+i -> 198.51.100.1:80
+// (orig, port 1, with `payload` bytes) or the reverse (reply, port 2).
+std::vector<uint8_t> tcp_seg(int i, bool reply, uint16_t flags, uint32_t seq, uint32_t ack,
+                             size_t payload = 0) {
+  const std::string a = "192.0.2." + std::to_string(1 + i);
+  const char* b = "198.51.100.1";
+  return reply
+             ? cttest::tcp4(b, a.c_str(), 80, uint16_t(2000 + i), flags, seq, ack, payload).bytes()
+             : cttest::tcp4(a.c_str(), b, uint16_t(2000 + i), 80, flags, seq, ack, payload).bytes();
+}
+
+// One phase of TCP traffic in both runs of an A/B: seg(i) for connections
+// [0, conns) in batches of `batch`, orig segments on port 1 and replies on
+// port 2; then the two trackers' connections (TCP states and windows)
+// must be the same, so a difference that later traffic would wipe out
+// (a flush, a pickup) is seen where it happens.
+template <class Seg>
+void tcp_phase(FwRun& a, FwRun& b, int conns, int batch, bool reply, Seg seg) {
+  for (FwRun* r : {&a, &b})
+    for (int first = 0; first < conns; first += batch) {
+      std::vector<std::vector<uint8_t>> f;
+      for (int i = first; i < std::min(conns, first + batch); ++i) f.push_back(seg(i));
+      r->send(f, reply ? 2 : 1);
     }
-    expect_same(with, without, false);
-    EXPECT_EQ(with.dp->recirc().ct_hinted, 0u);
+  cttest::expect_same_connections(a.dp->conntrack(), b.dp->conntrack(), true);
+}
+
+// TCP, hinted (the tracker's update under the connection's lock from the
+// flow's hint): handshakes, data both ways with the windows moving,
+// retransmissions, expiry of established hinted connections, a segment
+// far outside the window, invalid flags, FIN and RST, a SYN reopening a
+// closed connection, expiry (picked up again mid-stream) and a flush;
+// UDP connections in the same batches.  After every phase each
+// connection's TCP state and windows must be the lookup's.
+TEST(CtHint, TcpStateAndWindows) {
+  using cttest::kAck, cttest::kFin, cttest::kRst, cttest::kSyn;
+  constexpr int kConns = 16;
+  for (int batch : kBatches) {
+    SCOPED_TRACE(batch);
+    FwRun w(true), wo(false);
+    auto phase = [&](bool reply, auto seg) { tcp_phase(w, wo, kConns, batch, reply, seg); };
+    auto advance = [&](int64_t ms) {
+      w.clock.advance_ms(ms);
+      wo.clock.advance_ms(ms);
+    };
+    phase(false, [](int i) { return tcp_seg(i, false, kSyn, 100, 0); });
+    phase(true, [](int i) { return tcp_seg(i, true, kSyn | kAck, 500, 101); });
+    for (uint32_t k = 0; k < 4; ++k) {  // data out, ACKs back, retransmitted once
+      for (int again = 0; again < 2; ++again)
+        phase(false, [k](int i) { return tcp_seg(i, false, kAck, 101 + 10 * k, 501, 10); });
+      phase(true, [k](int i) { return tcp_seg(i, true, kAck, 501, 111 + 10 * k); });
+    }
+    // Established and hinted, then expired (no sweep: the lookup skips the
+    // expired entries, so the hints must refuse them): picked up again
+    // mid-stream.
+    advance(int64_t(25) * 3600 * 1000);
+    for (int round = 0; round < 2; ++round)
+      phase(false, [](int i) { return tcp_seg(i, false, kAck, 141, 501); });
+    // Mixed: UDP connections, TCP data, a far segment and bad flags.
+    phase(false, [](int i) {
+      if (i % 4 == 0) return cttest::udp_conn(i);
+      if (i % 4 == 1) return tcp_seg(i, false, kAck, 0x80000000u, 501);
+      if (i % 4 == 2) return tcp_seg(i, false, 0, 141, 501);  // no flags: +inv
+      return tcp_seg(i, false, kAck, 141, 501, 20);
+    });
+    phase(false, [](int i) {
+      return tcp_seg(i, false, i % 2 ? kFin | kAck : kRst, 141 + (i % 4 == 3 ? 20 : 0), 501);
+    });
+    phase(true, [](int i) {
+      return tcp_seg(i, true, i % 2 ? kFin | kAck : kAck, 501, 142 + (i % 4 == 3 ? 20 : 0));
+    });
+    // A SYN on each reset connection (reopens it), then the closing ones'
+    // last ACKs.
+    phase(false, [](int i) {
+      return i % 2 ? tcp_seg(i, false, kAck, 142 + (i % 4 == 3 ? 20 : 0), 502)
+                   : tcp_seg(i, false, kSyn, 9000, 0);
+    });
+    phase(true, [](int i) {
+      return i % 2 ? tcp_seg(i, true, kAck, 502, 142) : tcp_seg(i, true, kSyn | kAck, 700, 9001);
+    });
+    advance(10 * 60 * 1000);  // expired: picked up mid-stream
+    for (int round = 0; round < 2; ++round)
+      phase(false, [](int i) { return tcp_seg(i, false, kAck, 9001, 701); });
+    w.dp->conntrack().flush(uint16_t(1));
+    wo.dp->conntrack().flush(uint16_t(1));
+    for (int round = 0; round < 2; ++round)
+      phase(false, [](int i) { return tcp_seg(i, false, kAck, 9001, 701, 5); });
+    expect_same(w, wo);
+    EXPECT_GT(w.dp->conntrack().counters().invalid.load(), 0u);
   }
 }
 
@@ -256,10 +316,12 @@ TEST(CtHint, EmcOff) {
 // Two PMD threads with hints on, each its own datapath over one shared
 // tracker, the same connections from both (one sends their replies too),
 // while a third thread flushes the zone and sweeps: every packet leaves
-// once, each verdict is one the lookup can give (+new or +est, never
-// +inv), and no hint is used across a flush (under ThreadSanitizer, the
-// shared state is only atomics and locks; tests run it in the TSan stage).
-TEST(CtHint, TwoPmdsWithFlushes) {
+// once, each verdict is one the lookup can give (`ok`), and no hint is used
+// across a flush (under ThreadSanitizer, the shared state is only atomics
+// and locks; tests run it in the TSan stage).  conn(i, reply): connection
+// i's frame.
+template <class Conn, class Ok>
+void two_pmds_with_flushes(Conn conn, Ok ok, bool invalid_ok) {
   ct::Conntrack shared;
   constexpr int kConns = 32, kRounds = 150;
   struct Pmd {
@@ -286,11 +348,11 @@ TEST(CtHint, TwoPmdsWithFlushes) {
       for (int r = 0; r < kRounds; ++r)
         for (int first = 0; first < kConns; first += 4) {
           std::vector<std::vector<uint8_t>> f;
-          for (int i = first; i < first + 4; ++i) f.push_back(cttest::udp_conn(i));
+          for (int i = first; i < first + 4; ++i) f.push_back(conn(i, false));
           test::process_frames(*m.dp, f, m.out, 1);
           m.sent += f.size();
           if (t == 1 && r % 3 == 0) {
-            test::process_frames(*m.dp, {cttest::udp_conn(first, true)}, m.out, 2);
+            test::process_frames(*m.dp, {conn(first, true)}, m.out, 2);
             ++m.sent;
           }
           m.clock.advance_ms(1);
@@ -310,10 +372,31 @@ TEST(CtHint, TwoPmdsWithFlushes) {
     EXPECT_EQ(m.out.frames.size() + m.out.drops, m.sent);
     for (const auto& f : m.out.frames) {
       const int verdict = int(f.back()) - int(f[14 + 15]);  // port - source's last byte
-      EXPECT_TRUE(verdict == 10 || verdict == 20) << verdict;
+      EXPECT_TRUE(ok(verdict)) << verdict;
     }
   }
-  EXPECT_EQ(shared.counters().invalid.load(), 0u);
+  EXPECT_GT(pmd[0].dp->recirc().ct_hinted + pmd[1].dp->recirc().ct_hinted, 0u);
+  if (!invalid_ok) {
+    EXPECT_EQ(shared.counters().invalid.load(), 0u);
+  }
+}
+
+TEST(CtHint, TwoPmdsWithFlushes) {
+  two_pmds_with_flushes([](int i, bool reply) { return cttest::udp_conn(i, reply); },
+                        [](int v) { return v == 10 || v == 20; }, false);
+}
+
+// The same with TCP: the hinted update takes the connection's shard
+// locks while the other PMD updates it and the flusher claims it.  The
+// same ACK again and again, picked up mid-stream after each flush; +inv is
+// a verdict the lookup can give too (the other PMD's reply may come first
+// and be picked up as the connection's originator).
+TEST(CtHint, TwoPmdsWithFlushesTcp) {
+  two_pmds_with_flushes(
+      [](int i, bool reply) {
+        return tcp_seg(i, reply, cttest::kAck, reply ? 501 : 101, reply ? 101 : 501);
+      },
+      [](int v) { return v == 10 || v == 20 || v == 30; }, true);
 }
 
 }  // namespace ct_hint_test

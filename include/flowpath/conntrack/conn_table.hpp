@@ -80,7 +80,7 @@ struct Conn {
 
   const ConnKey& key() const noexcept { return node[0].key; }
   const ConnKey& rev_key() const noexcept { return node[1].key; }
-  bool live(int64_t now) const noexcept {
+  [[gnu::always_inline]] bool live(int64_t now) const noexcept {
     return !dead.load(std::memory_order_acquire) &&
            expires_ms.load(std::memory_order_relaxed) > now;
   }

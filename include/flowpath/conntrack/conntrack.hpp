@@ -58,6 +58,7 @@ struct ConnEntry {
   uint8_t tcp_state[2] = {0, 0};
   uint8_t tcp_wscale[2] = {0, 0};
   uint8_t tcp_flags[2] = {0, 0};  // OVS's WINDOW_SCALE 0x01, BE_LIBERAL 0x08
+  TcpConn tcp{};                  // the whole TCP tracker state (windows too), for exact A/B tests
 };
 
 class Conntrack {
@@ -89,8 +90,9 @@ class Conntrack {
   /// connection) reuses its hash and, when that packet found its connection
   /// lock-free, starts from it (try_cached), so the lookup runs once.
   /// Both forms leave in pkt.meta.ct_node the connection's node when the
-  /// lock-free path found it (UDP/ICMP/other, no NAT, no mark/label write),
-  /// else nullptr.
+  /// lock-free path found it (UDP/ICMP/other, no NAT, no mark/label write)
+  /// or the locked path found a TCP connection without NAT (a hint for
+  /// try_hint; try_cached refuses TCP), else nullptr.
   void execute(std::span<Packet* const> pkts, const CtParams& p, int64_t now_ms,
                CtResult* out) noexcept;
 
@@ -131,8 +133,11 @@ class Conntrack {
   /// key in p.zone, built from its headers with every check extract_key
   /// makes, is the node's key, and try_cached_for() answers; else *r is
   /// what execute() would give, without the hash or the chain walk, and
-  /// meta.ct_node is set as execute() sets it.  The caller holds an
-  /// rcu::ReadGuard and checked cacheable(p) and h.gen == generation().
+  /// meta.ct_node is set as execute() sets it.  A TCP hint runs the
+  /// locked path from the node (its shard locks, the state machine and
+  /// window checks, a reopen's commit), refusing when the node is no longer
+  /// live under those locks.  The caller holds an rcu::ReadGuard and
+  /// checked cacheable(p) and h.gen == generation().
   bool try_hint(Packet& pkt, const Hint& h, const CtParams& p, int64_t now_ms,
                 CtResult& r) noexcept;
 
@@ -188,6 +193,10 @@ class Conntrack {
                                       int64_t now, CtResult& r, uint32_t& n_created,
                                       uint32_t rev_hash = 0,
                                       const KeyNode* const* head = nullptr) noexcept;
+  void finish_locked(Packet& pkt, KeyNode* n, const Extracted& x, const CtParams& p, int64_t now,
+                     CtResult& r, uint32_t& n_created, uint32_t rev_hash, ConnTable::Shard& s,
+                     ConnTable::Shard* home) noexcept;
+  bool try_hint_tcp(Packet& pkt, KeyNode& n, const CtParams& p, int64_t now, CtResult& r) noexcept;
   bool update_found(Packet& pkt, KeyNode& n, const Extracted& x, const CtParams& p, int64_t now,
                     CtResult& r, Conn** victim) noexcept;
   void commit(Packet& pkt, const Extracted& x, const CtParams& p, int64_t now, CtResult& r,

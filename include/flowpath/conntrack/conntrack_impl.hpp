@@ -148,7 +148,7 @@ inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const
   // would make the compiler reload everything after it (a char store may
   // alias anything).
   if (e == Extract::kOk && try_fast(pkt, x, h, p, now, r, head)) return;
-  pkt.meta.ct_node = nullptr;  // only the lock-free path leaves it set
+  pkt.meta.ct_node = nullptr;  // set again only for a connection found (finish_locked)
   r = CtResult{};
   r.zone = p.zone;
   r.state = kCsTracked;
@@ -168,6 +168,21 @@ inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const
     commit(pkt, x, p, now, r, n_created, rev_hash, &s);
     return;
   }
+  finish_locked(pkt, n, x, p, now, r, n_created, rev_hash, s, home);
+}
+
+// The locked path once the packet's node n (or nullptr: none) is known and
+// its shard s (and the Conn's home shard, when another) is locked, as
+// lock_for leaves them: the update, the unlock, then, when nothing was
+// found or the packet reopens the connection, +inv or +new and the commit.
+// A TCP connection found (no NAT) is left in meta.ct_node: a hint for its
+// flow's next packets (try_hint), never a lock-free answer (try_cached).
+// Inlined into both callers (process(), itself inlined into the batch
+// loop, had this code inline before; try_hint_tcp is out of line): the
+// call cost fw_tcp 9 instructions a packet.
+[[gnu::always_inline]] inline void Conntrack::finish_locked(
+    Packet& pkt, KeyNode* n, const Extracted& x, const CtParams& p, int64_t now, CtResult& r,
+    uint32_t& n_created, uint32_t rev_hash, ConnTable::Shard& s, ConnTable::Shard* home) noexcept {
   Conn* victim = nullptr;
   const bool found = n && update_found(pkt, *n, x, p, now, r, &victim);
   if (home && home != &s) home->lock.unlock();
@@ -176,7 +191,10 @@ inline void Conntrack::process(Packet& pkt, const Extracted& x, Extract e, const
     release(victim->key().zone);
     table_.destroy(victim);
   }
-  if (found) return;
+  if (found) {
+    if (x.key.proto == 6 && !n->conn()->nat) pkt.meta.ct_node = n;
+    return;
+  }
   if (x.related || !ct_detail::valid_new(x)) {
     r.state |= kCsInvalid;
     counters_.invalid.fetch_add(1, std::memory_order_relaxed);
@@ -349,47 +367,7 @@ inline bool Conntrack::try_fast(Packet& pkt, const Extracted& x, uint32_t h, con
   return true;
 }
 
-// try_fast() for a packet whose last ct() found its connection lock-free
-// (meta.ct_node) and that has not changed since (the caller's promise, see
-// conntrack.hpp): the same checks and result without extraction or lookup.
-// The key is the node's: same packet headers, same zone, so the same key
-// the lookup would build, and the lookup finds only live connections, so
-// a dead or expired one sends the packet down the full path.  Conns with
-// NAT are never cached (their packet was rewritten).
-[[gnu::always_inline]] inline bool Conntrack::try_cached_for(const Packet& pkt, const CtParams& p,
-                                                             int64_t now, CtResult& r) noexcept {
-  const auto* n = static_cast<const KeyNode*>(pkt.meta.ct_node);
-  Conn& c = *n->conn();
-  if (n->key.zone != p.zone || !c.live(now)) return false;
-  const OtherState o = c.other.load(std::memory_order_relaxed);
-  const bool icmp = n->key.icmp();
-  const bool steady = icmp ? (!n->reply || o == OtherState::kBidir)
-                           : (n->reply ? o == OtherState::kBidir : o != OtherState::kFirst);
-  if (!steady) return false;
-  const uint8_t st = kCsTracked | touch_other(c, n->reply, icmp, now);
-  r.zone = p.zone;
-  r.mark = c.mark.load(std::memory_order_relaxed);
-  r.label = c.label();
-  r.state = st;
-  return true;
-}
-
-// The hint's node is the connection the lookup would find: it was linked
-// and live when found, and no Conn has been claimed since (generation), so
-// it is still linked, the same connection, and no other entry with its key
-// was linked (insert claims an expired one in the way, so a second entry
-// for a key needs a claim).  The packet's key is compared whole, so the
-// hint proves nothing by itself: a stale or wrong one costs the compare.
-inline bool Conntrack::try_hint(Packet& pkt, const Hint& h, const CtParams& p, int64_t now,
-                                CtResult& r) noexcept {
-  const auto* n = static_cast<const KeyNode*>(h.node);
-  if (!key_is(pkt, n->key)) return false;
-  pkt.meta.ct_node = n;
-  if (try_cached_for(pkt, p, now, r)) return true;
-  pkt.meta.ct_node = nullptr;
-  return false;
-}
-
 }  // namespace flowpath::ct
 
+#include "flowpath/conntrack/conntrack_hint.hpp"
 #include "flowpath/conntrack/conntrack_nat.hpp"

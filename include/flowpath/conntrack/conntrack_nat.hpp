@@ -270,6 +270,7 @@ inline std::vector<ConnEntry> Conntrack::dump(int64_t now, std::optional<uint16_
         e.mark = c.mark.load(std::memory_order_relaxed);
         e.label = c.label();
         e.nat = c.nat;
+        e.tcp = c.tcp;
         for (int j = 0; j < 2; ++j) {
           const uint8_t ws = c.tcp.peer[j].wscale;
           e.tcp_state[j] = c.tcp.peer[j].state;

@@ -46,7 +46,7 @@ inline uint8_t tcp_wscale(const uint8_t* opt, uint32_t len) noexcept {
 // addition is associative, and byte order does not matter to it): no loop,
 // three loads: −17 instructions per firewalled packet (callgrind,
 // fw_udp/1 of bench/datapath/neutron_fw_bench.cpp) against the loop.
-inline bool ipv4_csum_ok(const uint8_t* p, uint32_t ihl) noexcept {
+[[gnu::always_inline]] inline bool ipv4_csum_ok(const uint8_t* p, uint32_t ihl) noexcept {
   uint64_t sum;
   if (ihl == 20) [[likely]] {
     uint64_t a, b;
@@ -104,17 +104,29 @@ inline uint64_t ld64(const uint8_t* p) noexcept {
 // the L4 header from p, o.end = IP payload end from p.
 // `quoted`: the header inside an ICMP error, whose length fields describe
 // the original packet although only its start was quoted; no checksum.
+// An IPv4 header's checks (ip_header's, shared with key_is): lengths,
+// checksum (not `quoted`), fragment; *ihl and *tot (the total length, cut
+// to `avail` when quoted) for kOk.  p[0]'s version is the caller's.
+[[gnu::always_inline]] inline Extract ipv4_checks(const uint8_t* p, uint32_t avail, bool quoted,
+                                                  uint32_t* ihl_out, uint32_t* tot_out) noexcept {
+  const uint32_t ihl = uint32_t(p[0] & 15) * 4;
+  uint32_t tot = rd16(p + 2);
+  if (quoted && tot > avail) tot = avail;
+  if (ihl < 20 || ihl > avail || tot < ihl || tot > avail) return Extract::kInvalid;
+  if (!quoted && !ipv4_csum_ok(p, ihl)) return Extract::kInvalid;
+  if (rd16(p + 6) & 0x3fff) return Extract::kFragment;  // MF or offset
+  *ihl_out = ihl;
+  *tot_out = tot;
+  return Extract::kOk;
+}
+
 [[gnu::always_inline]] inline Extract ip_header(const uint8_t* p, uint32_t avail, L3Parts& o,
                                                 bool quoted) noexcept {
   if (avail < 20) return Extract::kInvalid;
   const uint8_t ver = p[0] >> 4;
   if (ver == 4) {
-    const uint32_t ihl = uint32_t(p[0] & 15) * 4;
-    uint32_t tot = rd16(p + 2);
-    if (quoted && tot > avail) tot = avail;
-    if (ihl < 20 || ihl > avail || tot < ihl || tot > avail) return Extract::kInvalid;
-    if (!quoted && !ipv4_csum_ok(p, ihl)) return Extract::kInvalid;
-    if (rd16(p + 6) & 0x3fff) return Extract::kFragment;  // MF or offset
+    uint32_t ihl, tot;
+    if (const Extract e = ipv4_checks(p, avail, quoted, &ihl, &tot); e != Extract::kOk) return e;
     o.v6 = false;
     o.proto = p[9];
     o.w[0] = ld32(p + 12);
@@ -314,26 +326,51 @@ static_assert(std::endian::native == std::endian::little, "make_key lays out wor
   return Extract::kOk;
 }
 
-/// Whether key_is() may match the packet: false for a TCP one (IPv4's
-/// protocol or IPv6's first next header 6), for a caller that skips its
-/// hint lookup then.  A loose test: key_is() makes the exact one.
-inline bool maybe_hinted(const Packet& pkt) noexcept {
-  const uint32_t l3 = pkt.meta.l3;
-  if (l3 == kNoOffset || size_t(l3) + 10 > pkt.size()) return false;
-  const uint8_t* p = pkt.data() + l3;
-  return p[(p[0] >> 4) == 4 ? 9 : 6] != 6;
+namespace key_detail {
+
+// key_is() for an IPv4 TCP/UDP key (kw: its six words) and an IPv4 header
+// of at least 20 bytes at p: ip_header's and l4_header's checks, then the
+// addresses as one word (w[0] | w[2] << 32, the header's bytes 12-19) and
+// the ports as the low half of w[4] (its high half is k's zone, protocol
+// and family, which the packet's key shares once p[9] matched); w[1],
+// w[3], w[5] and w[0]/w[2]'s high halves are zero in every IPv4 key.
+// (The generic compare builds all six words: ~30 instructions more.)
+[[gnu::always_inline]] inline bool key_is_v4(const uint8_t* p, uint32_t avail, uint8_t proto,
+                                             const uint64_t* kw, Extracted* x,
+                                             uint32_t l3) noexcept {
+  uint32_t ihl, tot;
+  if (ipv4_checks(p, avail, false, &ihl, &tot) != Extract::kOk || p[9] != proto) return false;
+  if (ld64(p + 12) != (kw[0] | kw[2] << 32) ||
+      (kw[1] | kw[3] | kw[5] | kw[0] >> 32 | kw[2] >> 32) != 0)
+    return false;
+  L4Parts b;
+  if (!l4_header(p + ihl, tot - ihl, proto, false, b, x ? &x->tcp : nullptr, false)) return false;
+  if (x) {
+    x->l3 = uint16_t(l3);
+    x->l4 = uint16_t(l3 + ihl);
+  }
+  return uint32_t(kw[4]) == (uint32_t(b.sport) | uint32_t(b.dport) << 16);
 }
+
+}  // namespace key_detail
 
 /// Whether extract_key(pkt, k.zone, x) would give kOk with x.key == k and
 /// not x.related (the packet is of k's connection, in k's direction): the
 /// same reads and checks, with the key compared instead of built and
-/// hashed.  TCP is never matched here (its tracker needs the segment's
-/// fields: extract_key), nor ICMP errors.
-[[gnu::always_inline]] inline bool key_is(const Packet& pkt, const ConnKey& k) noexcept {
+/// hashed.  A TCP key matches only with `x` given: its segment's fields
+/// (x->tcp) and header offsets (x->l3, x->l4) are written there, as
+/// extract_key writes them, for the tracker's update.  ICMP errors never
+/// match.
+[[gnu::always_inline]] inline bool key_is(const Packet& pkt, const ConnKey& k,
+                                          Extracted* x = nullptr) noexcept {
   using namespace key_detail;
   const uint32_t l3 = pkt.meta.l3;
-  if (l3 == kNoOffset || l3 >= pkt.size() || k.proto == 6) return false;
+  if (l3 == kNoOffset || l3 >= pkt.size() || (k.proto == 6 && !x)) return false;
   const uint8_t* base = pkt.data() + l3;
+  uint64_t kw[6];
+  std::memcpy(kw, &k, sizeof kw);
+  if (!k.v6 && (k.proto == 6 || k.proto == 17) && (base[0] >> 4) == 4 && pkt.size() - l3 >= 20)
+    return key_is_v4(base, pkt.size() - l3, k.proto, kw, x, l3);
   L3Parts a;
   if (ip_header(base, pkt.size() - l3, a, false) != Extract::kOk || a.proto != k.proto)
     return false;
@@ -342,13 +379,16 @@ inline bool maybe_hinted(const Packet& pkt) noexcept {
   const bool icmp = (a.proto == 1 && !a.v6) || (a.proto == 58 && a.v6);
   if (icmp && len >= 8 && icmp_error(a.v6, h[0])) return false;
   L4Parts b;
-  if (a.proto == 17 || a.proto == 132 || icmp) {
-    if (!l4_header(h, len, a.proto, a.v6, b, nullptr, false)) return false;
+  if (a.proto == 6 || a.proto == 17 || a.proto == 132 || icmp) {
+    if (!l4_header(h, len, a.proto, a.v6, b, x ? &x->tcp : nullptr, false)) return false;
   } else if (a.proto == 1 || a.proto == 58) {
     return false;
   }
-  uint64_t w[6], kw[6];
-  std::memcpy(kw, &k, sizeof kw);
+  if (x) {
+    x->l3 = uint16_t(l3);
+    x->l4 = uint16_t(l3 + a.l4);
+  }
+  uint64_t w[6];
   w[0] = a.w[0], w[1] = a.w[1], w[2] = a.w[2], w[3] = a.w[3];
   key_tail(a, b, k.zone, false, w);
   return ((w[0] ^ kw[0]) | (w[1] ^ kw[1]) | (w[2] ^ kw[2]) | (w[3] ^ kw[3]) | (w[4] ^ kw[4]) |

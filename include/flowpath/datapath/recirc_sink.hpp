@@ -14,10 +14,12 @@
 // from it (meta.ct_node, Conntrack::try_cached: OVS's pkt->md.conn); the
 // sink holds one epoch read guard from its first ct() to the end of the
 // batch so that node stays allocated (docs/conntrack.md).  Across batches,
-// a UDP/other/ICMP packet starts from the connection its flow's last ct()
+// a packet starts from the connection its flow's last ct()
 // found (RecircState's hints, by flow hash; Conntrack::try_hint verifies
 // the key whole, the connection's liveness and that no connection was
-// removed since), skipping the hash and the chain walk (session 19).
+// removed since), skipping the hash and the chain walk (session 19); a TCP
+// packet likewise, then runs its tracker update under the connection's
+// shard lock(s) (session 21).
 // recirculate(id, group, last) queues the packets for another pass with
 // meta.recirc_id = id: the packet itself when the recirc consumes it
 // (last), else a copy into one of the state's clone buffers, as OVS's
@@ -139,15 +141,8 @@ class RecircSink {
     // The generation before any lookup of this call: a hint taken from
     // these lookups is valid while it stays so (Conntrack::try_hint).
     if (sc.hints) sc.gen = tracker.generation();
-    size_t useful = 0;  // packets answered lock-free, from a hint or not
     for (size_t off = 0; off < g.size(); off += kBatchSize)
-      useful += track(tracker, spec.params,
-                      g.subspan(off, std::min<size_t>(kBatchSize, g.size() - off)), sc);
-    // Nothing answered lock-free (no hint left or used) and the group is
-    // TCP (by its first packet; a new UDP connection's packets are not):
-    // rest.
-    if (sc.hints && useful == 0 && !g.empty() && !ct::maybe_hinted(*g[0]))
-      st_->hint_rest = RecircState::kHintRest;
+      track(tracker, spec.params, g.subspan(off, std::min<size_t>(kBatchSize, g.size() - off)), sc);
   }
   void ct_clear(std::span<Packet*> g) noexcept {
     for (Packet* p : g) {
@@ -230,38 +225,33 @@ class RecircSink {
     RecircState::HintEntry* hints;
     uint64_t gen;
   };
-  // The hint table when this ct() may use it (cacheable, hints on, not
-  // resting after a TCP group), else nullptr.
+  // The hint table when this ct() may use it (cacheable, hints on), else
+  // nullptr.
   RecircState::HintEntry* hint_table(bool cacheable) noexcept {
-    if (!cacheable || !st_->hints_on) return nullptr;
-    if (st_->hint_rest == 0) return st_->hint_table();
-    --st_->hint_rest;
-    return nullptr;
+    return cacheable && st_->hints_on ? st_->hint_table() : nullptr;
   }
   // ct() over up to 32 packets: each result into its packet's metadata.
   // Packets whose last ct() in this batch found their connection start
   // from it, then packets whose flow's hint is their connection; the rest
   // go through the tracker's batch lookup.  (One pass: a scan for any
   // cached packet first cost ~7 instructions per packet on the second
-  // ct(), where nearly all are.)  Returns the packets answered lock-free.
-  [[gnu::always_inline]] size_t track(ct::Conntrack& tracker, const ct::CtParams& params,
-                                      std::span<Packet*> g, const Shortcuts& sc) noexcept {
+  // ct(), where nearly all are.)
+  [[gnu::always_inline]] void track(ct::Conntrack& tracker, const ct::CtParams& params,
+                                    std::span<Packet*> g, const Shortcuts& sc) noexcept {
     // Not initialised: try_cached_for and execute write each result whole.
     ScratchArray<ct::CtResult, kBatchSize> results;
     ct::CtResult* const res = results.data();
     const size_t n = g.size();
     Packet* rest[kBatchSize];
     uint8_t at[kBatchSize];
-    size_t k = n, useful = 0;
+    size_t k = n;
     if (sc.cached || sc.hints) {
       k = 0;
       size_t hinted = 0;
       for (size_t i = 0; i < n; ++i) {
         Packet* p = g[i];
-        if (sc.cached && p->meta.ct_node && tracker.try_cached_for(*p, params, now_, res[i])) {
-          ++useful;
+        if (sc.cached && p->meta.ct_node && tracker.try_cached_for(*p, params, now_, res[i]))
           continue;
-        }
         if (sc.hints) {
           const ct::Conntrack::Hint* h = RecircState::hint_of(sc.hints, p->meta.hash);
           if (h && h->gen == sc.gen && h->node && tracker.try_hint(*p, *h, params, now_, res[i])) {
@@ -272,17 +262,16 @@ class RecircSink {
         rest[k] = p, at[k++] = uint8_t(i);
       }
       st_->ct_hinted += hinted;
-      useful += hinted;
     }
     if (k == n) {
       tracker.execute(std::span<Packet* const>(g.data(), n), params, now_, res);
-      if (sc.hints) useful += remember(sc.hints, g.data(), n, sc.gen);
+      if (sc.hints) remember(sc.hints, g.data(), n, sc.gen);
     } else if (k) {
       ScratchArray<ct::CtResult, kBatchSize> parts;
       ct::CtResult* const part = parts.data();
       tracker.execute(std::span<Packet* const>(rest, k), params, now_, part);
       for (size_t j = 0; j < k; ++j) res[at[j]] = part[j];
-      if (sc.hints) useful += remember(sc.hints, rest, k, sc.gen);
+      if (sc.hints) remember(sc.hints, rest, k, sc.gen);
     }
     for (size_t i = 0; i < n; ++i) {
       PacketMeta& m = g[i]->meta;
@@ -291,20 +280,15 @@ class RecircSink {
       m.ct_mark = res[i].mark;
       m.ct_label_id = res[i].label.zero() ? 0 : st_->labels.id(label_bytes(res[i].label));
     }
-    return useful;
   }
-  // The connections execute() found lock-free (meta.ct_node) as hints for
-  // their flows' next packets, taken at generation gen.
-  // Returns how many it stored.
-  static size_t remember(RecircState::HintEntry* hints, Packet* const* pkts, size_t n,
-                         uint64_t gen) noexcept {
-    size_t stored = 0;
+  // The connections execute() left in meta.ct_node (found lock-free, or
+  // TCP found under its lock) as hints for their flows' next packets,
+  // taken at generation gen.
+  static void remember(RecircState::HintEntry* hints, Packet* const* pkts, size_t n,
+                       uint64_t gen) noexcept {
     for (size_t i = 0; i < n; ++i)
-      if (const void* node = pkts[i]->meta.ct_node) {
+      if (const void* node = pkts[i]->meta.ct_node)
         RecircState::set_hint(hints, pkts[i]->meta.hash, node, gen);
-        ++stored;
-      }
-    return stored;
   }
 
   S* sink_;

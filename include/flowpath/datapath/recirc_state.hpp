@@ -109,13 +109,6 @@ class RecircState {
   };
   static constexpr uint32_t kHints = 8192;
   bool hints_on = false;
-  // ct() calls left that skip the hints: a TCP group's call (never
-  // hinted: its tracker reads the segment under the lock) skips
-  // the next kHintRest, so TCP traffic does not pay the hint loops (fw_tcp:
-  // +39 instructions a packet at batch 32 with them).  Skipping is always
-  // exact: a hint only saves work.
-  static constexpr uint32_t kHintRest = 64;
-  uint32_t hint_rest = 0;
   std::unique_ptr<HintEntry[]> hints;  // allocated on first use
   uint64_t ct_hinted = 0;              // packets whose ct() a hint answered
   HintEntry* hint_table() {
