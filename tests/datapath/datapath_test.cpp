@@ -188,6 +188,81 @@ TEST(Datapath, FailedUpcallsAreLostAndDropped) {
   EXPECT_EQ(dp.stats().packets, dp.stats().megaflow_hits + dp.stats().upcall_ok + dp.stats().lost);
 }
 
+// A batch whose packets all take one flow runs its group from a copy of
+// batch.pkts (execute's one-group path): a push that fails on a packet
+// with no headroom drops only that packet, and batch.pkts[i] stays
+// keys[i]'s packet (the executor compacts the group's span, not the batch).
+TEST(Datapath, OneGroupBatchWithAFailedActionKeepsItsPackets) {
+  TableUpcall<> table;
+  table.add_flow(Match(), 0, {DpAction::push_vlan(0x8100, 7), DpAction::output(9)});
+  const auto f = (test::Eth{"02:00:00:00:00:02", "02:00:00:00:00:01"} /
+                  test::IPv4{.src = Be32(0xc0000201u), .dst = Be32(0xc6336401u)} /
+                  test::UDP{.sport = 1000, .dport = 53} / test::Payload{.n = 18})
+                     .bytes();
+  for (uint32_t n : {1u, 2u, 4u, 32u}) {
+    Datapath<TableUpcall<>, simd::Scalar> dp(table);
+    for (int round = 0; round < 3; ++round) {  // upcall, then cached passes
+      std::vector<PacketBuffer> bufs(n, PacketBuffer(f, 1));
+      std::vector<uint8_t> tight(f);  // no headroom: the push fails
+      Packet no_room(tight.data(), uint32_t(tight.size()), 0, uint32_t(tight.size()));
+      no_room.in_port = 1;
+      Batch b;
+      for (uint32_t i = 0; i < n; ++i) b.push(&bufs[i].packet());
+      const uint32_t bad = n / 2;
+      b.pkts[bad] = &no_room;
+      const Batch before = b;
+      RecordingSink sink;
+      dp.process(b, sink);
+      for (uint32_t i = 0; i < n; ++i) {
+        EXPECT_EQ(b.pkts[i], before.pkts[i]) << "n=" << n << " i=" << i;
+        const auto& r = sink.rec[b.pkts[i]];
+        EXPECT_EQ(r.finals, 1) << "n=" << n << " i=" << i;
+        EXPECT_EQ(r.dropped, i == bad) << "n=" << n << " i=" << i;
+        EXPECT_EQ(r.outs.size(), i == bad ? 0u : 1u);
+      }
+      EXPECT_EQ(dp.stats().groups, uint64_t(round + 1));
+    }
+    EXPECT_EQ(dp.stats().action_drops, 3u);
+    EXPECT_EQ(dp.stats().outputs, 3u * (n - 1));
+  }
+}
+
+// A batch of one flow's packets and a lost one (a failed upcall) is one
+// group that is not the whole batch: the lost packet is dropped once and
+// never output, the others are output once each.
+TEST(Datapath, OneGroupAndALostPacketAreEachFinishedOnce) {
+  struct Handler {
+    TableUpcall<> inner;
+    void upcall(const FlowKey& k, const Packet* p, UpcallResult& r) {
+      inner.upcall(k, p, r);
+      r.failed = k.in_port == 4;
+    }
+    uint64_t generation() const { return inner.generation(); }
+  } h;
+  h.inner.add_flow(Match(), 0, {DpAction::output(9)});
+  Datapath<Handler, simd::Scalar> dp(h);
+  const auto f = (test::Eth{"02:00:00:00:00:02", "02:00:00:00:00:01"} /
+                  test::IPv4{.src = Be32(0xc0000201u), .dst = Be32(0xc6336401u)} /
+                  test::UDP{.sport = 1000, .dport = 53} / test::Payload{.n = 18})
+                     .bytes();
+  for (uint32_t lost_at : {0u, 1u, 2u}) {
+    std::vector<PacketBuffer> bufs;
+    for (uint32_t i = 0; i < 3; ++i) bufs.emplace_back(f, i == lost_at ? 4 : 1);
+    Batch b;
+    for (auto& buf : bufs) b.push(&buf.packet());
+    RecordingSink sink;
+    dp.process(b, sink);
+    for (uint32_t i = 0; i < 3; ++i) {
+      const auto& r = sink.rec[&bufs[i].packet()];
+      EXPECT_EQ(r.finals, 1) << "lost_at=" << lost_at << " i=" << i;
+      EXPECT_EQ(r.dropped, i == lost_at);
+      EXPECT_EQ(r.outs.size(), i == lost_at ? 0u : 1u);
+    }
+  }
+  EXPECT_EQ(dp.stats().lost, 3u);
+  EXPECT_EQ(dp.stats().outputs, 6u);
+}
+
 TEST(Datapath, MalformedPacketsAreClassifiedAndCounted) {
   TableUpcall<> table;
   table.add_flow(Match(), 0, {DpAction::output(5)});

@@ -598,11 +598,18 @@ class Datapath {
       ++grouped;
     }
     Packet* ordered[kBatchSize];
-    uint32_t fill[kBatchSize];
-    for (uint32_t g = 0, start = 0; g < ng; start += groups[g++].n)
-      fill[g] = groups[g].start = start;
-    for (uint32_t i = 0; i < n; ++i)
-      if (gid[i] != 0xff) ordered[fill[gid[i]]++] = batch.pkts[i];
+    if (ng == 1 && grouped == n) {
+      // One group of every packet (a batch of one, or one flow's burst):
+      // already in order.  A copy, not batch.pkts itself: a failed action
+      // compacts its span, and pkts[i] must stay keys[i]'s packet.
+      std::copy_n(batch.pkts.data(), n, ordered);
+    } else {
+      uint32_t fill[kBatchSize];
+      for (uint32_t g = 0, start = 0; g < ng; start += groups[g++].n)
+        fill[g] = groups[g].start = start;
+      for (uint32_t i = 0; i < n; ++i)
+        if (gid[i] != 0xff) ordered[fill[gid[i]]++] = batch.pkts[i];
+    }
 
     ActionExecutor<RecircSink<S>> exec(sink);
     const int64_t now = sink.now_ms();
