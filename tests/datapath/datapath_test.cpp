@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <random>
+#include <thread>
 
 #include "datapath/dp_test_util.hpp"
 
@@ -261,6 +263,56 @@ TEST(Datapath, OneGroupAndALostPacketAreEachFinishedOnce) {
   }
   EXPECT_EQ(dp.stats().lost, 3u);
   EXPECT_EQ(dp.stats().outputs, 6u);
+}
+
+// process(batch, sink) reads the system clock again only after
+// kClockReuseCycles: a batch's time is the clock's or at most 1 ms behind,
+// and a batch ~20 ms later moves the megaflow's "used" (not a stale read).
+TEST(Datapath, SystemClockIsReusedForUnderAMillisecondOnly) {
+  TableUpcall<> table;
+  table.add_flow(Match(), 0, {DpAction::output(9)});
+  Datapath<TableUpcall<>, simd::Scalar> dp(table);
+  ASSERT_EQ(dp.config().clock, Clock::system());
+  const auto f = (test::Eth{"02:00:00:00:00:02", "02:00:00:00:00:01"} /
+                  test::IPv4{.src = Be32(0xc0000201u), .dst = Be32(0xc6336401u)} /
+                  test::UDP{.sport = 1000, .dport = 53} / test::Payload{.n = 18})
+                     .bytes();
+  auto used = [&] {
+    int64_t u = -1;
+    dp.megaflows().for_each([&](const MegaflowEntry& e) { u = e.used_ms; });
+    return u;
+  };
+  for (int round = 0; round < 4; ++round) {
+    test::FrameSink sink;
+    const int64_t before = Clock::system()->now_ms();
+    for (int i = 0; i < 50; ++i) test::process_frames(dp, {f}, sink);
+    const int64_t after = Clock::system()->now_ms();
+    EXPECT_GE(used(), before - 1) << "round " << round;
+    EXPECT_LE(used(), after) << "round " << round;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// A manual (test) clock is read for every batch: a 1 ms step shows at once.
+TEST(Datapath, ManualClockIsReadEveryBatch) {
+  TableUpcall<> table;
+  table.add_flow(Match(), 0, {DpAction::output(9)});
+  ManualClock clock;
+  DatapathConfig cfg;
+  cfg.clock = &clock;
+  Datapath<TableUpcall<>, simd::Scalar> dp(table, cfg);
+  const auto f = (test::Eth{"02:00:00:00:00:02", "02:00:00:00:00:01"} /
+                  test::IPv4{.src = Be32(0xc0000201u), .dst = Be32(0xc6336401u)} /
+                  test::UDP{.sport = 1000, .dport = 53} / test::Payload{.n = 18})
+                     .bytes();
+  for (int i = 0; i < 5; ++i) {
+    test::FrameSink sink;
+    test::process_frames(dp, {f}, sink);
+    int64_t u = -1;
+    dp.megaflows().for_each([&](const MegaflowEntry& e) { u = e.used_ms; });
+    EXPECT_EQ(u, clock.now_ms());
+    clock.advance_ms(1);
+  }
 }
 
 TEST(Datapath, MalformedPacketsAreClassifiedAndCounted) {
