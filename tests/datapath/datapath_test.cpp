@@ -265,6 +265,59 @@ TEST(Datapath, OneGroupAndALostPacketAreEachFinishedOnce) {
   EXPECT_EQ(dp.stats().outputs, 6u);
 }
 
+// A batch of one takes execute's own path (no batch tag, no regrouping):
+// its flow is credited with the packet, its bytes and its TCP flags, and a
+// lost packet alone in its batch is dropped once and never output.
+TEST(Datapath, BatchOfOneCreditsItsFlowAndDropsALostPacket) {
+  struct Handler {
+    TableUpcall<> inner;
+    void upcall(const FlowKey& k, const Packet* p, UpcallResult& r) {
+      inner.upcall(k, p, r);
+      r.failed = k.in_port == 4;
+    }
+    uint64_t generation() const { return inner.generation(); }
+  } h;
+  h.inner.add_flow(Match(), 0, {DpAction::push_vlan(0x8100, 7), DpAction::output(9)});
+  Datapath<Handler, simd::Scalar> dp(h);
+  const auto syn = (test::Eth{"02:00:00:00:00:02", "02:00:00:00:00:01"} /
+                    test::IPv4{.src = Be32(0xc0000201u), .dst = Be32(0xc6336401u)} /
+                    test::TCP{.sport = 1000, .dport = 80, .flags = 0x002})
+                       .bytes();
+  auto ack = syn;
+  ack[14 + 20 + 13] = 0x10;  // the TCP flags byte: ACK
+  for (int i = 0; i < 3; ++i) {  // upcall, megaflow, EMC
+    RecordingSink sink;
+    PacketBuffer buf(i == 2 ? ack : syn, 1);
+    Batch b;
+    b.push(&buf.packet());
+    dp.process(b, sink);
+    const auto& r = sink.rec[&buf.packet()];
+    EXPECT_EQ(r.finals, 1);
+    ASSERT_EQ(r.outs.size(), 1u);
+    EXPECT_EQ(r.outs[0].second.size(), syn.size() + 4);  // tagged
+  }
+  size_t flows = 0;
+  dp.megaflows().for_each([&](const MegaflowEntry& e) {
+    ++flows;
+    EXPECT_EQ(e.packets, 3u);
+    EXPECT_EQ(e.bytes, 3u * syn.size());
+    EXPECT_EQ(e.tcp_flags, 0x012);
+  });
+  EXPECT_EQ(flows, 1u);
+  RecordingSink sink;
+  PacketBuffer lost(syn, 4);
+  Batch b;
+  b.push(&lost.packet());
+  dp.process(b, sink);
+  EXPECT_EQ(sink.rec[&lost.packet()].finals, 1);
+  EXPECT_TRUE(sink.rec[&lost.packet()].dropped);
+  EXPECT_TRUE(sink.rec[&lost.packet()].outs.empty());
+  EXPECT_EQ(dp.stats().lost, 1u);
+  EXPECT_EQ(dp.stats().groups, 3u);
+  EXPECT_EQ(dp.stats().group_packets, 3u);
+  EXPECT_EQ(dp.stats().outputs, 3u);
+}
+
 // process(batch, sink) reads the system clock again only after
 // kClockReuseCycles: a batch's time is the clock's or at most 1 ms behind,
 // and a batch ~20 ms later moves the megaflow's "used" (not a stale read).

@@ -598,49 +598,65 @@ class Datapath {
   template <ActionSink S>
   void execute(Batch& batch, const PacketPlan* plan, RecircSink<S>& sink, bool first) noexcept {
     const uint32_t n = batch.count;
-    if (++batch_tag_ == 0) [[unlikely]] {  // wrapped: no stale tag may match
-      megaflows_.for_each([](MegaflowEntry& e) { e.batch_tag = 0; });
-      batch_tag_ = 1;
-    }
     Group groups[kBatchSize];
     uint8_t gid[kBatchSize];
     uint32_t ng = 0, grouped = 0;
-    for (uint32_t i = 0; i < n; ++i) {
-      MegaflowEntry* flow = plan[i].flow;
-      if (!flow && !plan[i].uncached) {  // failed upcall: lost, counted
-        sink.drop(*batch.pkts[i]);
-        gid[i] = 0xff;
-        continue;
-      }
-      // A flow remembers its group in this batch (batch_tag/batch_group in
-      // the entry's first line, which execution reads anyway): O(1) per
-      // packet instead of a search over the groups.
-      uint32_t g = ng;
-      if (flow) {
-        if (flow->batch_tag == batch_tag_)
-          g = flow->batch_group;
-        else
-          flow->batch_tag = batch_tag_, flow->batch_group = uint8_t(ng);
-      }
-      if (g == ng) groups[ng++] = Group{flow, plan[i].uncached, 0, 0, 0, 0};
-      groups[g].n++;
-      groups[g].bytes += batch.pkts[i]->size();
-      groups[g].flags |= uint16_t(batch.keys[i].tcp_flags.host() & 0x0fff);
-      gid[i] = uint8_t(g);
-      ++grouped;
-    }
     Packet* ordered[kBatchSize];
-    if (ng == 1 && grouped == n) {
-      // One group of every packet (a batch of one, or one flow's burst):
-      // already in order.  A copy, not batch.pkts itself: a failed action
-      // compacts its span, and pkts[i] must stay keys[i]'s packet.
-      std::copy_n(batch.pkts.data(), n, ordered);
+    if (n == 1) {
+      // A batch of one (a PMD's common poll when it keeps up): its group,
+      // without the batch tag, the regrouping loop and the ordering.
+      Packet* p = batch.pkts[0];
+      ordered[0] = p;
+      if (!plan[0].flow && !plan[0].uncached) {  // failed upcall: lost, counted
+        sink.drop(*p);
+        gid[0] = 0xff;
+      } else {
+        groups[0] = Group{plan[0].flow, plan[0].uncached, 1, 0, p->size(),
+                          uint16_t(batch.keys[0].tcp_flags.host() & 0x0fff)};
+        gid[0] = 0;
+        ng = grouped = 1;
+      }
     } else {
-      uint32_t fill[kBatchSize];
-      for (uint32_t g = 0, start = 0; g < ng; start += groups[g++].n)
-        fill[g] = groups[g].start = start;
-      for (uint32_t i = 0; i < n; ++i)
-        if (gid[i] != 0xff) ordered[fill[gid[i]]++] = batch.pkts[i];
+      if (++batch_tag_ == 0) [[unlikely]] {  // wrapped: no stale tag may match
+        megaflows_.for_each([](MegaflowEntry& e) { e.batch_tag = 0; });
+        batch_tag_ = 1;
+      }
+      for (uint32_t i = 0; i < n; ++i) {
+        MegaflowEntry* flow = plan[i].flow;
+        if (!flow && !plan[i].uncached) {  // failed upcall: lost, counted
+          sink.drop(*batch.pkts[i]);
+          gid[i] = 0xff;
+          continue;
+        }
+        // A flow remembers its group in this batch (batch_tag/batch_group in
+        // the entry's first line, which execution reads anyway): O(1) per
+        // packet instead of a search over the groups.
+        uint32_t g = ng;
+        if (flow) {
+          if (flow->batch_tag == batch_tag_)
+            g = flow->batch_group;
+          else
+            flow->batch_tag = batch_tag_, flow->batch_group = uint8_t(ng);
+        }
+        if (g == ng) groups[ng++] = Group{flow, plan[i].uncached, 0, 0, 0, 0};
+        groups[g].n++;
+        groups[g].bytes += batch.pkts[i]->size();
+        groups[g].flags |= uint16_t(batch.keys[i].tcp_flags.host() & 0x0fff);
+        gid[i] = uint8_t(g);
+        ++grouped;
+      }
+      if (ng == 1 && grouped == n) {
+        // One group of every packet (one flow's burst, a firewall's pass):
+        // already in order.  A copy, not batch.pkts itself: a failed action
+        // compacts its span, and pkts[i] must stay keys[i]'s packet.
+        std::copy_n(batch.pkts.data(), n, ordered);
+      } else {
+        uint32_t fill[kBatchSize];
+        for (uint32_t g = 0, start = 0; g < ng; start += groups[g++].n)
+          fill[g] = groups[g].start = start;
+        for (uint32_t i = 0; i < n; ++i)
+          if (gid[i] != 0xff) ordered[fill[gid[i]]++] = batch.pkts[i];
+      }
     }
 
     ActionExecutor<RecircSink<S>> exec(sink);
