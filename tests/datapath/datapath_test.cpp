@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <random>
+#include <thread>
 
 #include "datapath/dp_test_util.hpp"
 
@@ -186,6 +188,184 @@ TEST(Datapath, FailedUpcallsAreLostAndDropped) {
   EXPECT_GT(dp.stats().lost, 0u);
   EXPECT_EQ(dropped, dp.stats().lost);
   EXPECT_EQ(dp.stats().packets, dp.stats().megaflow_hits + dp.stats().upcall_ok + dp.stats().lost);
+}
+
+// A batch whose packets all take one flow runs its group from a copy of
+// batch.pkts (execute's one-group path): a push that fails on a packet
+// with no headroom drops only that packet, and batch.pkts[i] stays
+// keys[i]'s packet (the executor compacts the group's span, not the batch).
+TEST(Datapath, OneGroupBatchWithAFailedActionKeepsItsPackets) {
+  TableUpcall<> table;
+  table.add_flow(Match(), 0, {DpAction::push_vlan(0x8100, 7), DpAction::output(9)});
+  const auto f = (test::Eth{"02:00:00:00:00:02", "02:00:00:00:00:01"} /
+                  test::IPv4{.src = Be32(0xc0000201u), .dst = Be32(0xc6336401u)} /
+                  test::UDP{.sport = 1000, .dport = 53} / test::Payload{.n = 18})
+                     .bytes();
+  for (uint32_t n : {1u, 2u, 4u, 32u}) {
+    Datapath<TableUpcall<>, simd::Scalar> dp(table);
+    for (int round = 0; round < 3; ++round) {  // upcall, then cached passes
+      std::vector<PacketBuffer> bufs(n, PacketBuffer(f, 1));
+      std::vector<uint8_t> tight(f);  // no headroom: the push fails
+      Packet no_room(tight.data(), uint32_t(tight.size()), 0, uint32_t(tight.size()));
+      no_room.in_port = 1;
+      Batch b;
+      for (uint32_t i = 0; i < n; ++i) b.push(&bufs[i].packet());
+      const uint32_t bad = n / 2;
+      b.pkts[bad] = &no_room;
+      const Batch before = b;
+      RecordingSink sink;
+      dp.process(b, sink);
+      for (uint32_t i = 0; i < n; ++i) {
+        EXPECT_EQ(b.pkts[i], before.pkts[i]) << "n=" << n << " i=" << i;
+        const auto& r = sink.rec[b.pkts[i]];
+        EXPECT_EQ(r.finals, 1) << "n=" << n << " i=" << i;
+        EXPECT_EQ(r.dropped, i == bad) << "n=" << n << " i=" << i;
+        EXPECT_EQ(r.outs.size(), i == bad ? 0u : 1u);
+      }
+      EXPECT_EQ(dp.stats().groups, uint64_t(round + 1));
+    }
+    EXPECT_EQ(dp.stats().action_drops, 3u);
+    EXPECT_EQ(dp.stats().outputs, 3u * (n - 1));
+  }
+}
+
+// A batch of one flow's packets and a lost one (a failed upcall) is one
+// group that is not the whole batch: the lost packet is dropped once and
+// never output, the others are output once each.
+TEST(Datapath, OneGroupAndALostPacketAreEachFinishedOnce) {
+  struct Handler {
+    TableUpcall<> inner;
+    void upcall(const FlowKey& k, const Packet* p, UpcallResult& r) {
+      inner.upcall(k, p, r);
+      r.failed = k.in_port == 4;
+    }
+    uint64_t generation() const { return inner.generation(); }
+  } h;
+  h.inner.add_flow(Match(), 0, {DpAction::output(9)});
+  Datapath<Handler, simd::Scalar> dp(h);
+  const auto f = (test::Eth{"02:00:00:00:00:02", "02:00:00:00:00:01"} /
+                  test::IPv4{.src = Be32(0xc0000201u), .dst = Be32(0xc6336401u)} /
+                  test::UDP{.sport = 1000, .dport = 53} / test::Payload{.n = 18})
+                     .bytes();
+  for (uint32_t lost_at : {0u, 1u, 2u}) {
+    std::vector<PacketBuffer> bufs;
+    for (uint32_t i = 0; i < 3; ++i) bufs.emplace_back(f, i == lost_at ? 4 : 1);
+    Batch b;
+    for (auto& buf : bufs) b.push(&buf.packet());
+    RecordingSink sink;
+    dp.process(b, sink);
+    for (uint32_t i = 0; i < 3; ++i) {
+      const auto& r = sink.rec[&bufs[i].packet()];
+      EXPECT_EQ(r.finals, 1) << "lost_at=" << lost_at << " i=" << i;
+      EXPECT_EQ(r.dropped, i == lost_at);
+      EXPECT_EQ(r.outs.size(), i == lost_at ? 0u : 1u);
+    }
+  }
+  EXPECT_EQ(dp.stats().lost, 3u);
+  EXPECT_EQ(dp.stats().outputs, 6u);
+}
+
+// A batch of one takes execute's own path (no batch tag, no regrouping):
+// its flow is credited with the packet, its bytes and its TCP flags, and a
+// lost packet alone in its batch is dropped once and never output.
+TEST(Datapath, BatchOfOneCreditsItsFlowAndDropsALostPacket) {
+  struct Handler {
+    TableUpcall<> inner;
+    void upcall(const FlowKey& k, const Packet* p, UpcallResult& r) {
+      inner.upcall(k, p, r);
+      r.failed = k.in_port == 4;
+    }
+    uint64_t generation() const { return inner.generation(); }
+  } h;
+  h.inner.add_flow(Match(), 0, {DpAction::push_vlan(0x8100, 7), DpAction::output(9)});
+  Datapath<Handler, simd::Scalar> dp(h);
+  const auto syn = (test::Eth{"02:00:00:00:00:02", "02:00:00:00:00:01"} /
+                    test::IPv4{.src = Be32(0xc0000201u), .dst = Be32(0xc6336401u)} /
+                    test::TCP{.sport = 1000, .dport = 80, .flags = 0x002})
+                       .bytes();
+  auto ack = syn;
+  ack[14 + 20 + 13] = 0x10;  // the TCP flags byte: ACK
+  for (int i = 0; i < 3; ++i) {  // upcall, megaflow, EMC
+    RecordingSink sink;
+    PacketBuffer buf(i == 2 ? ack : syn, 1);
+    Batch b;
+    b.push(&buf.packet());
+    dp.process(b, sink);
+    const auto& r = sink.rec[&buf.packet()];
+    EXPECT_EQ(r.finals, 1);
+    ASSERT_EQ(r.outs.size(), 1u);
+    EXPECT_EQ(r.outs[0].second.size(), syn.size() + 4);  // tagged
+  }
+  size_t flows = 0;
+  dp.megaflows().for_each([&](const MegaflowEntry& e) {
+    ++flows;
+    EXPECT_EQ(e.packets, 3u);
+    EXPECT_EQ(e.bytes, 3u * syn.size());
+    EXPECT_EQ(e.tcp_flags, 0x012);
+  });
+  EXPECT_EQ(flows, 1u);
+  RecordingSink sink;
+  PacketBuffer lost(syn, 4);
+  Batch b;
+  b.push(&lost.packet());
+  dp.process(b, sink);
+  EXPECT_EQ(sink.rec[&lost.packet()].finals, 1);
+  EXPECT_TRUE(sink.rec[&lost.packet()].dropped);
+  EXPECT_TRUE(sink.rec[&lost.packet()].outs.empty());
+  EXPECT_EQ(dp.stats().lost, 1u);
+  EXPECT_EQ(dp.stats().groups, 3u);
+  EXPECT_EQ(dp.stats().group_packets, 3u);
+  EXPECT_EQ(dp.stats().outputs, 3u);
+}
+
+// process(batch, sink) reads the system clock again only after
+// kClockReuseCycles: a batch's time is the clock's or at most 1 ms behind,
+// and a batch ~20 ms later moves the megaflow's "used" (not a stale read).
+TEST(Datapath, SystemClockIsReusedForUnderAMillisecondOnly) {
+  TableUpcall<> table;
+  table.add_flow(Match(), 0, {DpAction::output(9)});
+  Datapath<TableUpcall<>, simd::Scalar> dp(table);
+  ASSERT_EQ(dp.config().clock, Clock::system());
+  const auto f = (test::Eth{"02:00:00:00:00:02", "02:00:00:00:00:01"} /
+                  test::IPv4{.src = Be32(0xc0000201u), .dst = Be32(0xc6336401u)} /
+                  test::UDP{.sport = 1000, .dport = 53} / test::Payload{.n = 18})
+                     .bytes();
+  auto used = [&] {
+    int64_t u = -1;
+    dp.megaflows().for_each([&](const MegaflowEntry& e) { u = e.used_ms; });
+    return u;
+  };
+  for (int round = 0; round < 4; ++round) {
+    test::FrameSink sink;
+    const int64_t before = Clock::system()->now_ms();
+    for (int i = 0; i < 50; ++i) test::process_frames(dp, {f}, sink);
+    const int64_t after = Clock::system()->now_ms();
+    EXPECT_GE(used(), before - 1) << "round " << round;
+    EXPECT_LE(used(), after) << "round " << round;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// A manual (test) clock is read for every batch: a 1 ms step shows at once.
+TEST(Datapath, ManualClockIsReadEveryBatch) {
+  TableUpcall<> table;
+  table.add_flow(Match(), 0, {DpAction::output(9)});
+  ManualClock clock;
+  DatapathConfig cfg;
+  cfg.clock = &clock;
+  Datapath<TableUpcall<>, simd::Scalar> dp(table, cfg);
+  const auto f = (test::Eth{"02:00:00:00:00:02", "02:00:00:00:00:01"} /
+                  test::IPv4{.src = Be32(0xc0000201u), .dst = Be32(0xc6336401u)} /
+                  test::UDP{.sport = 1000, .dport = 53} / test::Payload{.n = 18})
+                     .bytes();
+  for (int i = 0; i < 5; ++i) {
+    test::FrameSink sink;
+    test::process_frames(dp, {f}, sink);
+    int64_t u = -1;
+    dp.megaflows().for_each([&](const MegaflowEntry& e) { u = e.used_ms; });
+    EXPECT_EQ(u, clock.now_ms());
+    clock.advance_ms(1);
+  }
 }
 
 TEST(Datapath, MalformedPacketsAreClassifiedAndCounted) {
