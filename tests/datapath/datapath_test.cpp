@@ -229,20 +229,24 @@ TEST(Datapath, OneGroupBatchWithAFailedActionKeepsItsPackets) {
   }
 }
 
+// An upcall handler that answers from its table but fails every packet
+// from in_port 4: that packet is lost (dropped and counted).
+struct LosesPort4 {
+  TableUpcall<> inner;
+  void upcall(const FlowKey& k, const Packet* p, UpcallResult& r) {
+    inner.upcall(k, p, r);
+    r.failed = k.in_port == 4;
+  }
+  uint64_t generation() const { return inner.generation(); }
+};
+
 // A batch of one flow's packets and a lost one (a failed upcall) is one
 // group that is not the whole batch: the lost packet is dropped once and
 // never output, the others are output once each.
 TEST(Datapath, OneGroupAndALostPacketAreEachFinishedOnce) {
-  struct Handler {
-    TableUpcall<> inner;
-    void upcall(const FlowKey& k, const Packet* p, UpcallResult& r) {
-      inner.upcall(k, p, r);
-      r.failed = k.in_port == 4;
-    }
-    uint64_t generation() const { return inner.generation(); }
-  } h;
+  LosesPort4 h;
   h.inner.add_flow(Match(), 0, {DpAction::output(9)});
-  Datapath<Handler, simd::Scalar> dp(h);
+  Datapath<LosesPort4, simd::Scalar> dp(h);
   const auto f = (test::Eth{"02:00:00:00:00:02", "02:00:00:00:00:01"} /
                   test::IPv4{.src = Be32(0xc0000201u), .dst = Be32(0xc6336401u)} /
                   test::UDP{.sport = 1000, .dport = 53} / test::Payload{.n = 18})
@@ -269,16 +273,9 @@ TEST(Datapath, OneGroupAndALostPacketAreEachFinishedOnce) {
 // its flow is credited with the packet, its bytes and its TCP flags, and a
 // lost packet alone in its batch is dropped once and never output.
 TEST(Datapath, BatchOfOneCreditsItsFlowAndDropsALostPacket) {
-  struct Handler {
-    TableUpcall<> inner;
-    void upcall(const FlowKey& k, const Packet* p, UpcallResult& r) {
-      inner.upcall(k, p, r);
-      r.failed = k.in_port == 4;
-    }
-    uint64_t generation() const { return inner.generation(); }
-  } h;
+  LosesPort4 h;
   h.inner.add_flow(Match(), 0, {DpAction::push_vlan(0x8100, 7), DpAction::output(9)});
-  Datapath<Handler, simd::Scalar> dp(h);
+  Datapath<LosesPort4, simd::Scalar> dp(h);
   const auto syn = (test::Eth{"02:00:00:00:00:02", "02:00:00:00:00:01"} /
                     test::IPv4{.src = Be32(0xc0000201u), .dst = Be32(0xc6336401u)} /
                     test::TCP{.sport = 1000, .dport = 80, .flags = 0x002})
