@@ -71,8 +71,7 @@ inline OfAction decode_set_field(Reader& x, bool allow_mask) {
   if (hasmask && (!allow_mask || !t->maskable))
     fail(OfpErrc::kActionBadSetArgument, "set_field: mask not allowed");
   FieldId fid = t->fid;
-  if (fid == FieldId::kDlType || fid == FieldId::kNwProto || fid == FieldId::kNwFrag ||
-      fid == FieldId::kTcpFlags)
+  if (read_only_field(fid))
     fail(OfpErrc::kActionBadSetArgument, "set_field: read-only field");
   if (t->kind == nxm::Kind::kInPort32)  // OpenFlow forbids it; in_port is NXM_OF_IN_PORT's
     fail(OfpErrc::kActionBadSetArgument, "set_field: OXM_OF_IN_PORT may not be set");

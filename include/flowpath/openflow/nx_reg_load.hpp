@@ -18,7 +18,8 @@
 // BAD_SET_LEN, value wider than nbits or a read-only field →
 // BAD_SET_ARGUMENT.  NXM_OF_IN_PORT is writable, whole or in part (OVS's
 // `load:0->NXM_OF_IN_PORT[]` lets a packet go back out its own port); the
-// 32-bit OXM_OF_IN_PORT is refused, as flowpath's flow text does not name it.  Cost: constant per load.  Thread-safety: pure.
+// 32-bit OXM_OF_IN_PORT is refused, as flowpath's flow text does not name
+// it.  Cost: constant per load.  Thread-safety: pure.
 #pragma once
 
 #include "flowpath/flow/of_action.hpp"
@@ -50,8 +51,7 @@ inline OfAction decode_reg_load(Reader& x) {
   if (nbits < 64 && value >> nbits)
     throw DecodeError(OfpErrc::kActionBadSetArgument, "load: value too wide");
   FieldId fid = t->fid;
-  if (fid == FieldId::kDlType || fid == FieldId::kNwProto || fid == FieldId::kNwFrag ||
-      fid == FieldId::kTcpFlags || t->kind == nxm::Kind::kInPort32)
+  if (read_only_field(fid) || t->kind == nxm::Kind::kInPort32)
     throw DecodeError(OfpErrc::kActionBadSetArgument, "load: read-only or unsupported field");
   if (t->kind == nxm::Kind::kInPort16) {  // `load:V->NXM_OF_IN_PORT[a..b]`, as the flow text
     Match m;

@@ -15,6 +15,12 @@
 
 namespace flowpath::openflow::act {
 
+/// Key fields a set_field or load may not write (OVS: not writable).
+inline bool read_only_field(FieldId f) noexcept {
+  return f == FieldId::kDlType || f == FieldId::kNwProto || f == FieldId::kNwFrag ||
+         f == FieldId::kTcpFlags;
+}
+
 /// A set_field on `fid` from a one-field match: the typed action when one
 /// exists (mod_dl_src, mod_vlan_vid, ...), else a generic kSetField.
 inline OfAction set_field_action(const Match& m, FieldId fid, bool full_mask) {
