@@ -50,6 +50,8 @@ cleanup() {
 }
 trap cleanup EXIT
 export OVS_RUNDIR=$D OVS_DBDIR=$D OVS_LOGDIR=$D
+# shellcheck source=bench/e2e/compute_node_ovs.sh
+source "$root/bench/e2e/compute_node_ovs.sh"
 
 # Calls to FUNCTION and their inclusive Ir in a callgrind output file.
 calls_of() {
@@ -107,7 +109,6 @@ PY
 }
 
 A() { ovs-appctl -t "$D/vsd.ctl" "$@"; }
-V() { ovs-vsctl --db="unix:$D/db.sock" "$@"; }
 received() { A dpif-netdev/pmd-stats-show | awk '/main thread/ {m=1} m && /packets received/ {print $3; exit}'; }
 send() {  # PORT FILE COUNT: 50 a call (the dummy queue holds 100), each call drained
   local port=$1 count=$3 i=0 j want got all pk
@@ -130,11 +131,7 @@ send() {  # PORT FILE COUNT: 50 a call (the dummy queue holds 100), each call dr
 ovs_run() {  # FW(0|1) FLOWS: sets RESULT to "Ir/packet packets"
   local fw=$1 n=$2 pid out
   rm -rf "${D:?}"/*
-  ovsdb-tool create "$D/conf.db" /usr/share/openvswitch/vswitch.ovsschema
-  ovsdb-server "$D/conf.db" --remote="punix:$D/db.sock" --unixctl="$D/ovsdb.ctl" \
-    --pidfile="$D/ovsdb.pid" --detach --log-file="$D/ovsdb.log" 2>/dev/null
-  PIDS+=("$(cat "$D/ovsdb.pid")")
-  V --no-wait init
+  PIDS+=("$(ovs_db_start)")
   # The EMC takes every flow at once (OVS's default inserts 1 in 100): a
   # short warm-up then reaches the state a long e2e run ends in.
   V --no-wait set Open_vSwitch . other_config:emc-insert-inv-prob=1
@@ -145,38 +142,10 @@ ovs_run() {  # FW(0|1) FLOWS: sets RESULT to "Ir/packet packets"
   pid=$!
   PIDS+=("$pid")
   for ((i = 0; i < 600; i++)); do [[ -S $D/vsd.ctl ]] && break; sleep 0.1; done
-  V add-br br-int -- set bridge br-int datapath_type=dummy
-  ((fw == 0)) || V set bridge br-int fail_mode=secure "protocols=OpenFlow10,OpenFlow13"
-  V add-br br-eth2 -- set bridge br-eth2 datapath_type=dummy
-  V add-port br-int vm1 tag=1 -- set interface vm1 type=dummy ofport_request=1
-  V add-port br-int vm2 tag=1 -- set interface vm2 type=dummy ofport_request=2
-  V add-port br-int vm3 tag=2 -- set interface vm3 type=dummy ofport_request=3
-  V add-port br-eth2 eth2 -- set interface eth2 type=dummy ofport_request=1
-  V add-port br-int int-br-eth2 -- set interface int-br-eth2 type=patch options:peer=phy-br-eth2 \
-    -- add-port br-eth2 phy-br-eth2 -- set interface phy-br-eth2 type=patch options:peer=int-br-eth2
-  ovs-ofctl --strict del-flows "unix:$D/br-int.mgmt" priority=0
-  ovs-ofctl --strict del-flows "unix:$D/br-eth2.mgmt" priority=0
-  ovs-ofctl add-flows "unix:$D/br-int.mgmt" - <<'FLOWS'
-priority=3,in_port=int-br-eth2,dl_vlan=1000 actions=mod_vlan_vid:1,NORMAL
-priority=3,in_port=int-br-eth2,dl_vlan=1001 actions=mod_vlan_vid:2,NORMAL
-priority=2,in_port=int-br-eth2 actions=drop
-priority=1 actions=NORMAL
-FLOWS
-  ovs-ofctl add-flows "unix:$D/br-eth2.mgmt" - <<'FLOWS'
-priority=4,in_port=phy-br-eth2,dl_vlan=1 actions=mod_vlan_vid:1000,NORMAL
-priority=4,in_port=phy-br-eth2,dl_vlan=2 actions=mod_vlan_vid:1001,NORMAL
-priority=2,in_port=phy-br-eth2 actions=drop
-priority=1 actions=NORMAL
-FLOWS
-  if ((fw)); then  # as run.sh's fw_load: table 0's NORMAL gives way to Neutron's
-    local g=$root/tests/e2e/neutron_sg_flows.py
-    { /usr/bin/python3 "$g" base
-      /usr/bin/python3 "$g" port 1 1 02:00:00:00:01:01 192.0.2.1
-      /usr/bin/python3 "$g" rule 1 1 egress any
-      /usr/bin/python3 "$g" rule 1 1 egress any6
-    } >"$D/fw.flows"
-    ovs-ofctl --strict del-flows "unix:$D/br-int.mgmt" priority=1
-    ovs-ofctl -O OpenFlow13 add-flows "unix:$D/br-int.mgmt" "$D/fw.flows"
+  ovs_compute_node dummy dummy patch "$( ((fw)) && echo fw)"
+  if ((fw)); then
+    fw_generate "$D/fw.flows"
+    fw_load "unix:$D/br-int.mgmt" "OVS, $n flows" "$D/fw.flows" >&2
   fi
   frames "$n"
   send eth2 "$D/learn.hex" 1

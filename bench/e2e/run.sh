@@ -80,6 +80,8 @@ FWFLOWS=$(mktemp /tmp/fp-fwflows-XXXXXX)
 RESULTS=$(mktemp /tmp/fp-bench-XXXXXX)
 TSCS=$(mktemp /tmp/fp-tsc-XXXXXX)  # the floor runs' TSC rates
 export OVS_RUNDIR=$OVSDIR OVS_DBDIR=$OVSDIR OVS_LOGDIR=$OVSDIR
+# shellcheck source=bench/e2e/compute_node_ovs.sh
+source "$root/bench/e2e/compute_node_ovs.sh"
 
 stop_pid() { local p=$1; kill -TERM "$p" 2>/dev/null || return 0; for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done; kill -KILL "$p" 2>/dev/null || true; }
 cleanup() {
@@ -110,52 +112,20 @@ learn() { drop_off; nsx "$VM1" ping -c 2 -i 0.2 -W 1 192.0.2.100 >/dev/null 2>&1
 
 # ---- Open vSwitch -------------------------------------------------------
 OVS_PIDS=()
-V() { ovs-vsctl --db="unix:$OVSDIR/db.sock" "$@"; }
 ovs_start() {  # shape: patch | veth, [fw]
-  ovsdb-tool create "$OVSDIR/conf.db" /usr/share/openvswitch/vswitch.ovsschema
-  ovsdb-server "$OVSDIR/conf.db" --remote="punix:$OVSDIR/db.sock" --unixctl="$OVSDIR/ovsdb.ctl" \
-    --pidfile="$OVSDIR/ovsdb.pid" --detach --log-file="$OVSDIR/ovsdb.log" 2>/dev/null
-  OVS_PIDS+=("$(cat "$OVSDIR/ovsdb.pid")")
-  V --no-wait init
+  OVS_PIDS+=("$(ovs_db_start)")
   V --no-wait set Open_vSwitch . other_config:pmd-cpu-mask=0x2
   nsx "$SW" ovs-vswitchd "unix:$OVSDIR/db.sock" --pidfile="$OVSDIR/vswitchd.pid" \
     --unixctl="$OVSDIR/vswitchd.ctl" --detach --log-file="$OVSDIR/vswitchd.log" 2>/dev/null
   OVS_PIDS+=("$(cat "$OVSDIR/vswitchd.pid")")
-  V add-br br-int -- set bridge br-int datapath_type=netdev
-  # Neutron's br-int (the firewall's contestants): secure, OpenFlow 1.0 and 1.3
-  [[ ${2:-} != fw ]] || V set bridge br-int fail_mode=secure "protocols=OpenFlow10,OpenFlow13"
-  V add-br br-eth2 -- set bridge br-eth2 datapath_type=netdev
-  V add-port br-int vm1 tag=1 -- set interface vm1 type=afxdp
-  V add-port br-int vm2 tag=1 -- set interface vm2 type=afxdp
-  V add-port br-int vm3 tag=2 -- set interface vm3 type=afxdp
-  V add-port br-eth2 eth2 -- set interface eth2 type=afxdp
-  if [[ $1 == patch ]]; then
-    V add-port br-int int-br-eth2 -- set interface int-br-eth2 type=patch options:peer=phy-br-eth2 \
-      -- add-port br-eth2 phy-br-eth2 -- set interface phy-br-eth2 type=patch options:peer=int-br-eth2
-  else
+  if [[ $1 == veth ]]; then
     nsx "$SW" ip link add int-br-eth2 type veth peer name phy-br-eth2
     nsx "$SW" ip link set int-br-eth2 up; nsx "$SW" ip link set phy-br-eth2 up
     nsx "$SW" ethtool -K int-br-eth2 txvlan off >/dev/null 2>&1 || true
     nsx "$SW" ethtool -K phy-br-eth2 txvlan off >/dev/null 2>&1 || true
-    V add-port br-int int-br-eth2 -- set interface int-br-eth2 type=afxdp \
-      -- add-port br-eth2 phy-br-eth2 -- set interface phy-br-eth2 type=afxdp
   fi
-  local F="ovs-ofctl"
-  $F --strict del-flows "unix:$OVSDIR/br-int.mgmt" priority=0
-  $F --strict del-flows "unix:$OVSDIR/br-eth2.mgmt" priority=0
-  $F add-flows "unix:$OVSDIR/br-int.mgmt" - <<'FLOWS'
-priority=3,in_port=int-br-eth2,dl_vlan=1000 actions=mod_vlan_vid:1,NORMAL
-priority=3,in_port=int-br-eth2,dl_vlan=1001 actions=mod_vlan_vid:2,NORMAL
-priority=2,in_port=int-br-eth2 actions=drop
-priority=1 actions=NORMAL
-FLOWS
-  $F add-flows "unix:$OVSDIR/br-eth2.mgmt" - <<'FLOWS'
-priority=4,in_port=phy-br-eth2,dl_vlan=1 actions=mod_vlan_vid:1000,NORMAL
-priority=4,in_port=phy-br-eth2,dl_vlan=2 actions=mod_vlan_vid:1001,NORMAL
-priority=2,in_port=phy-br-eth2 actions=drop
-priority=1 actions=NORMAL
-FLOWS
-  [[ ${2:-} != fw ]] || fw_load "unix:$OVSDIR/br-int.mgmt" ovs-fw
+  ovs_compute_node netdev afxdp "$1" "${2:-}"
+  [[ ${2:-} != fw ]] || fw_load "unix:$OVSDIR/br-int.mgmt" ovs-fw "$FWFLOWS"
   sleep 1
 }
 ovs_stop() {
@@ -175,26 +145,6 @@ ovs_cycles() {  # hops -> processing cycles per packet entering at vm1
 }
 
 # ---- Neutron's firewall on vm1's port (ovs-fw, flowpath-fw) ------------
-# vm1 as the topology makes it: br-int's first port, local VLAN 1 (also
-# the conntrack zone, reg6), the generator's source MAC and address.
-FW_OFPORT=1 FW_VLAN=1 FW_MAC=02:00:00:00:01:01 FW_IP=192.0.2.1
-fw_generate() {  # once: both switches get exactly these flows
-  local g=$root/tests/e2e/neutron_sg_flows.py
-  { /usr/bin/python3 "$g" base
-    /usr/bin/python3 "$g" port $FW_OFPORT $FW_VLAN $FW_MAC $FW_IP
-    /usr/bin/python3 "$g" rule $FW_OFPORT $FW_VLAN egress any    # the default SG:
-    /usr/bin/python3 "$g" rule $FW_OFPORT $FW_VLAN egress any6   # egress all
-  } >"$FWFLOWS"
-}
-fw_load() {  # OPENFLOW-TARGET NAME: br-int's table-0 NORMAL gives way to Neutron's
-  local of=$1 name=$2 port n    # table 0 -> 60 (-> 71 for vm1, NORMAL otherwise)
-  port=$(ovs-ofctl -O OpenFlow13 show "$of" | sed -n 's/^ *\([0-9]*\)(vm1):.*/\1/p')
-  [[ $port == "$FW_OFPORT" ]] || { echo "$name: vm1 is ofport '$port', the flows are for $FW_OFPORT" >&2; return 1; }
-  ovs-ofctl --strict del-flows "$of" priority=1
-  ovs-ofctl -O OpenFlow13 add-flows "$of" "$FWFLOWS"
-  n=$(ovs-ofctl -O OpenFlow13 dump-flows "$of" | grep -c "cookie=0x8f3c5d6e7a9b0c1d" || true)
-  echo "$name: $n Neutron firewall flows loaded on br-int (vm1 ofport $port, zone $FW_VLAN)"
-}
 fw_conntrack() {  # NAME UNIXCTL FLOWS PASSES: proof that ct() ran: vm1's UDP
   local n         # connections, and datapath passes per packet (2: recirculated)
   n=$(ovs-appctl -t "$2" dpctl/dump-conntrack zone=$FW_VLAN |
@@ -329,7 +279,7 @@ run_flowpath() {  # [NAME CONFIG HOPS [fw [BINARY]]]
   [[ -S $sock ]] || { echo "flowpath   (failed to start:)"; cat "$log"; return; }
   if [[ ${4:-} == fw ]]; then  # br-int's OpenFlow target (set-controller in the config)
     for _ in $(seq 100); do [[ -S $OVSDIR/fp-br-int.mgmt ]] && break; sleep 0.1; done
-    fw_load "unix:$OVSDIR/fp-br-int.mgmt" "$name" || { cat "$log"; stop_pid "$pid"; return; }
+    fw_load "unix:$OVSDIR/fp-br-int.mgmt" "$name" "$FWFLOWS" || { cat "$log"; stop_pid "$pid"; return; }
   fi
   for flows in $FLOWS; do
     for run in $(seq "$RUNS"); do
@@ -365,7 +315,7 @@ profile_core() {  # file prefix
 # ---- main ---------------------------------------------------------------
 "$root/scripts/netns/topology.sh" up "$P" "$BUILD/bpf" >/dev/null
 drop_on
-[[ " $ONLY " != *-fw[\ -]* ]] || fw_generate
+[[ " $ONLY " != *-fw[\ -]* ]] || fw_generate "$FWFLOWS"
 echo "e2e benchmark: ${SECONDS_PER_RUN}s x $RUNS runs x $ROUNDS rounds, flows: $FLOWS, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 ((ROUNDS == 1)) || echo "-- round $ROUND of $ROUNDS, load $(cut -d' ' -f1-3 /proc/loadavg)"
