@@ -290,6 +290,15 @@ inline const uint8_t* field_bytes(const Match& m, const FieldInfo& f, bool mask)
   if (f.space == FieldSpace::kMeta) return field_bytes(mask ? m.meta_mask : m.meta_value, f);
   return field_bytes(mask ? m.mask : m.value, f);
 }
+/// A match on field `f` alone, from its value and mask bytes as a
+/// set_field action holds them (f.n_bytes of each, big-endian).
+inline Match field_match(const FieldInfo& f, const std::array<uint8_t, 16>& value,
+                         const std::array<uint8_t, 16>& mask) noexcept {
+  Match m;
+  std::memcpy(field_bytes(m, f, false), value.data(), f.n_bytes);
+  std::memcpy(field_bytes(m, f, true), mask.data(), f.n_bytes);
+  return m;
+}
 
 /// Logical value of a (<= 64-bit) field in a key, metadata or mask of the
 /// same; 0 for a field of the other struct.

@@ -45,9 +45,7 @@ inline std::string_view set_field_name(FieldId id) {
 /// The VALUE[/MASK] of a set_field action, printed with the match printer.
 inline std::string set_field_value(const OfAction& a) {
   const FieldInfo& f = field_info(a.field);
-  Match m;
-  std::memcpy(field_bytes(m, f, false), a.value.data(), f.n_bytes);
-  std::memcpy(field_bytes(m, f, true), a.mask.data(), f.n_bytes);
+  Match m = field_match(f, a.value, a.mask);
   if (f.format == FieldFormat::kLabel) {
     U128 v = set_field_logical(a, false), mk = set_field_logical(a, true);
     return mk == ~U128(0) ? hex_u128(v) : hex_u128(v) + "/" + hex_u128(mk);

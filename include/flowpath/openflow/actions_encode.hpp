@@ -29,9 +29,7 @@ inline bool put_set_field_tlv(Writer& w, FieldId fid, const std::array<uint8_t, 
                               const std::array<uint8_t, 16>& mask, TlvDialect d) {
   using F = FieldId;
   const FieldInfo& f = field_info(fid);
-  Match m;
-  std::memcpy(field_bytes(m, f, false), value.data(), f.n_bytes);
-  std::memcpy(field_bytes(m, f, true), mask.data(), f.n_bytes);
+  Match m = field_match(f, value, mask);
   F wire = fid == F::kDlVlan                           ? F::kVlanTci
            : fid == F::kTpSrc                          ? F::kTcpSrc
            : fid == F::kTpDst                          ? F::kTcpDst
@@ -52,9 +50,7 @@ inline bool put_set_field_tlv(Writer& w, FieldId fid, const std::array<uint8_t, 
 inline void put_in_port(Writer& w, uint8_t version, const std::array<uint8_t, 16>& value,
                         const std::array<uint8_t, 16>& mask, bool as_load) {
   const FieldInfo& f = field_info(FieldId::kInPort);
-  Match m;
-  std::memcpy(field_bytes(m, f, false), value.data(), f.n_bytes);
-  std::memcpy(field_bytes(m, f, true), mask.data(), f.n_bytes);
+  Match m = field_match(f, value, mask);
   uint64_t v = match_value(m, f.id), mk = match_mask(m, f.id);
   if (mk == f.bits >> f.shift) mk = 0xffff;
   if ((v | mk) > 0xffff) throw Error("set_field ->in_port: port or bits above 0xffff");

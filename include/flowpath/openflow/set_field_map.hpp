@@ -105,9 +105,7 @@ inline void normalize_set_fields(OfActionList& list) {
         !full_set_field(a))
       continue;
     const FieldInfo& f = field_info(a.field);
-    Match m;
-    std::memcpy(field_bytes(m, f, false), a.value.data(), f.n_bytes);
-    std::memcpy(field_bytes(m, f, true), a.mask.data(), f.n_bytes);
+    Match m = field_match(f, a.value, a.mask);
     a = set_field_action(m, a.field, true);
   }
   list = std::move(out);
