@@ -44,6 +44,26 @@ constexpr bool usable() noexcept {
   }
 }
 
+/// Bit i set for each true lane i of a 32-bit comparison.  On AVX-512 the
+/// batch_bool is a mask register and is that answer already; elsewhere the
+/// true lanes' kLaneBit are summed.  (xsimd 8.1's select for AVX-512BW
+/// also names the 8- and 16-bit blends, which GCC refuses for 32-bit lanes
+/// when it does not optimise: this does not use it.)
+template <class A>
+inline uint32_t lane_mask(const xsimd::batch_bool<uint32_t, A>& ok) noexcept {
+#if XSIMD_WITH_AVX512F
+  constexpr bool mask_register = std::is_base_of_v<xsimd::avx512f, A>;
+#else
+  constexpr bool mask_register = false;
+#endif
+  if constexpr (mask_register) {
+    return uint32_t(ok.data) & ((1u << xsimd::batch<uint32_t, A>::size) - 1);
+  } else {
+    using V = xsimd::batch<uint32_t, A>;
+    return xsimd::hadd(xsimd::select(ok, V::load_unaligned(kLaneBit), V(0u)));
+  }
+}
+
 /// The next narrower arch than A (void: none, use scalar code).
 template <class A>
 struct Narrower {
@@ -146,9 +166,8 @@ inline uint32_t match_u32(const uint32_t* bucket, size_t n, uint32_t h, size_t j
   if constexpr (usable<A>() && lanes<uint32_t, A>() >= 4) {
     using V = xsimd::batch<uint32_t, A>;
     constexpr size_t L = V::size;
-    const V vh(h), lane_bit = V::load_unaligned(kLaneBit), zero(0u);
-    for (; j + L <= n; j += L)
-      bits |= xsimd::hadd(xsimd::select(V::load_unaligned(bucket + j) == vh, lane_bit, zero)) << j;
+    const V vh(h);
+    for (; j + L <= n; j += L) bits |= lane_mask<A>(V::load_unaligned(bucket + j) == vh) << j;
     return match_u32<typename Narrower<A>::type>(bucket, n, h, j, bits);
   } else {
     for (; j < n; ++j) bits |= uint32_t{bucket[j] == h} << j;
@@ -163,7 +182,7 @@ inline uint32_t range_hits(const uint32_t* x, size_t nd, const uint32_t* r, size
   if constexpr (usable<A>() && lanes<uint32_t, A>() >= 4) {
     using V = xsimd::batch<uint32_t, A>;
     constexpr size_t L = V::size;
-    const V lane_bit = V::load_unaligned(kLaneBit), zero(0u);
+    const V zero(0u);
     for (; j + L <= n; j += L) {
       auto ok = zero == zero;
       for (size_t k = 0; k < nd; ++k) {
@@ -171,7 +190,7 @@ inline uint32_t range_hits(const uint32_t* x, size_t nd, const uint32_t* r, size
         const V span = V::load_unaligned(r + (2 * k + 1) * stride + j);
         ok = ok & ((V(x[k]) - lo) <= span);
       }
-      bits |= xsimd::hadd(xsimd::select(ok, lane_bit, zero)) << j;
+      bits |= lane_mask<A>(ok) << j;
     }
     return range_hits<typename Narrower<A>::type>(x, nd, r, stride, n, j, bits);
   } else {
