@@ -28,8 +28,12 @@
 # its default 1 in 100 and 1,000 rounds, at least 20,000 packets).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:?usage: fw_callgrind.sh BUILD OVS_VSWITCHD [FLOWS...]}
-ovsd=${2:?usage: fw_callgrind.sh BUILD OVS_VSWITCHD [FLOWS...]}
+usage="usage: fw_callgrind.sh [--batch N] BUILD OVS_VSWITCHD [FLOWS...]"
+BATCH=1
+[[ ${1:-} != --batch ]] || { BATCH=${2:?$usage}; shift 2; }
+((BATCH >= 1 && BATCH <= 32)) || { echo "fw_callgrind: --batch takes 1 to 32" >&2; exit 2; }
+build=${1:?$usage}
+ovsd=${2:?$usage}
 shift 2
 flows_list=("$@")
 [[ $# -gt 0 ]] || flows_list=(1 1000)
@@ -40,12 +44,15 @@ done
 [[ -x $bench ]] || { echo "fw_callgrind: $bench missing" >&2; exit 2; }
 [[ -x $ovsd ]] || { echo "fw_callgrind: $ovsd missing" >&2; exit 2; }
 nm "$ovsd" | grep ' dp_netdev_input$' >/dev/null || { echo "fw_callgrind: $ovsd has no symbols" >&2; exit 2; }
+((BATCH == 1 || $(id -u) == 0)) || { echo "fw_callgrind: --batch needs root (a network namespace)" >&2; exit 77; }
 
 D=$(mktemp -d /tmp/fp-fwcg-XXXXXX)
 PIDS=()
+NS=""
 cleanup() {
   local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+  [[ -z $NS ]] || ip netns del "$NS" 2>/dev/null || true
   rm -rf "$D"
 }
 trap cleanup EXIT
@@ -128,34 +135,105 @@ send() {  # PORT FILE COUNT: 50 a call (the dummy queue holds 100), each call dr
   done
 }
 
-ovs_run() {  # FW(0|1) FLOWS: sets RESULT to "Ir/packet packets"
+# --batch N: OVS's ports are veths (type system: read with recvmmsg, up to
+# 32 packets a call) in a namespace of the script's own, with no IPv6 (no
+# stray frames); the frames go in at the veths' far ends (PORT-x) in bursts
+# of N while ovs-vswitchd is stopped (SIGSTOP), so that its next poll reads
+# the whole burst, and each burst is awaited at eth2-x.
+ns_setup() {
+  local p
+  NS=fpcg$$
+  ip netns add "$NS"
+  ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  for p in vm1 vm2 vm3 eth2; do
+    ip -n "$NS" link add "$p" type veth peer name "$p-x"
+    ip netns exec "$NS" ethtool -K "$p" txvlan off >/dev/null 2>&1 || true
+    ip netns exec "$NS" ethtool -K "$p-x" txvlan off >/dev/null 2>&1 || true
+    ip -n "$NS" link set "$p" up
+    ip -n "$NS" link set "$p-x" up
+  done
+}
+burst() {  # PORT FILE COUNT [WAIT(1|0)]: as send, in bursts of BATCH
+  ip netns exec "$NS" python3 - "$1-x" eth2-x "$OVS_PID" "$BATCH" "$3" "$2" "${4:-1}" <<'PY'
+import os, signal, socket, sys, time
+tx_if, rx_if, pid, burst, count, path, wait = sys.argv[1:]
+pid, burst, count, wait = int(pid), int(burst), int(count), wait == '1'
+frames = [bytes.fromhex(l) for l in open(path).read().split()]
+tx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+tx.bind((tx_if, 0))
+rx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+rx.bind((rx_if, 0))
+rx.settimeout(60)
+def stopped():
+    with open('/proc/%d/stat' % pid) as f:
+        return f.read().rsplit(')', 1)[1].split()[0] == 'T'
+sent = 0
+while sent < count:
+    k = min(burst, count - sent)
+    os.kill(pid, signal.SIGSTOP)
+    while not stopped():
+        time.sleep(0.001)
+    for i in range(k):
+        tx.send(frames[(sent + i) % len(frames)])
+    time.sleep(0.002)  # the veth's backlog into the switch's socket
+    os.kill(pid, signal.SIGCONT)
+    got = 0
+    while wait and got < k:
+        try:
+            _, addr = rx.recvfrom(2048)
+        except socket.timeout:
+            sys.exit('fw_callgrind: %d of a burst of %d came out on %s' % (got, k, rx_if))
+        got += addr[2] != socket.PACKET_OUTGOING
+    sent += k
+PY
+}
+
+ovs_run() {  # FW(0|1) FLOWS: sets RESULT to "Ir/packet packets batch"
   local fw=$1 n=$2 pid out
   rm -rf "${D:?}"/*
   PIDS+=("$(ovs_db_start)")
   # The EMC takes every flow at once (OVS's default inserts 1 in 100): a
   # short warm-up then reaches the state a long e2e run ends in.
   V --no-wait set Open_vSwitch . other_config:emc-insert-inv-prob=1
-  valgrind --tool=callgrind --collect-atstart=no --toggle-collect=dp_netdev_process_rxq_port \
-    --dump-instr=no --callgrind-out-file="$D/cg.out" "$ovsd" "unix:$D/db.sock" \
-    --enable-dummy=override --disable-system --unixctl="$D/vsd.ctl" \
-    --log-file="$D/vsd.log" >"$D/valgrind.log" 2>&1 &
+  local cg=(valgrind --tool=callgrind --collect-atstart=no --toggle-collect=dp_netdev_process_rxq_port
+    --dump-instr=no --callgrind-out-file="$D/cg.out" "$ovsd" "unix:$D/db.sock" --disable-system
+    --unixctl="$D/vsd.ctl" --log-file="$D/vsd.log")
+  if ((BATCH == 1)); then
+    "${cg[@]}" --enable-dummy=override >"$D/valgrind.log" 2>&1 &
+  else
+    ip netns exec "$NS" "${cg[@]}" >"$D/valgrind.log" 2>&1 &
+  fi
   pid=$!
+  OVS_PID=$pid
   PIDS+=("$pid")
   for ((i = 0; i < 600; i++)); do [[ -S $D/vsd.ctl ]] && break; sleep 0.1; done
-  ovs_compute_node dummy dummy patch "$( ((fw)) && echo fw)"
+  if ((BATCH == 1)); then
+    ovs_compute_node dummy dummy patch "$( ((fw)) && echo fw)"
+  else
+    ovs_compute_node netdev system patch "$( ((fw)) && echo fw)"
+  fi
   if ((fw)); then
     fw_generate "$D/fw.flows"
     fw_load "unix:$D/br-int.mgmt" "OVS, $n flows" "$D/fw.flows" >&2
   fi
   frames "$n"
-  send eth2 "$D/learn.hex" 1
-  send vm1 "$D/vm1.hex" $((n * 3 > 600 ? n * 3 : 600))  # warm: upcalls done, EMC filled
+  local warm=$((n * 3 > 600 ? n * 3 : 600)) count=$((n > 2000 ? n : 2000))
+  if ((BATCH == 1)); then
+    send eth2 "$D/learn.hex" 1
+    send vm1 "$D/vm1.hex" $warm  # warm: upcalls done, EMC filled
+  else
+    burst eth2 "$D/learn.hex" 1 0
+    sleep 1
+    burst vm1 "$D/vm1.hex" $warm
+  fi
   A dpif-netdev/pmd-stats-clear >/dev/null
   callgrind_control -z "$pid" >/dev/null
-  send vm1 "$D/vm1.hex" $((n > 2000 ? n : 2000))
+  if ((BATCH == 1)); then send vm1 "$D/vm1.hex" $count; else burst vm1 "$D/vm1.hex" $count; fi
   callgrind_control -d "$pid" >/dev/null
   A dpif-netdev/pmd-stats-show | awk '/main thread/ {m=1} m && /(emc|megaflow) hits|upcalls/' |
     tr -s ' ' | paste -sd, | sed "s/^/  OVS, $n flows, fw=$fw:/" >&2
+  local packets
+  packets=$(received)
   for ((i = 0; i < 100; i++)); do ls "$D"/cg.out.* >/dev/null 2>&1 && break; sleep 0.1; done
   out=$(ls "$D"/cg.out.* | tail -1)
   read -r calls incl < <(calls_of "$out" dp_netdev_input)
@@ -164,17 +242,17 @@ ovs_run() {  # FW(0|1) FLOWS: sets RESULT to "Ir/packet packets"
   # buffers): that work is left out.
   read -r _ resize < <(calls_of "$out" dp_packet_resize)
   incl=$((incl - resize))
-  awk -v c="$calls" -v r="$resize" -v n="$n" -v fw="$fw" \
-    'BEGIN {printf "  OVS, %d flows, fw=%d: push_vlan realloc left out: %.0f per packet\n", n, fw, c ? r / c : 0}' >&2
+  awk -v p="$packets" -v r="$resize" -v n="$n" -v fw="$fw" \
+    'BEGIN {printf "  OVS, %d flows, fw=%d: push_vlan realloc left out: %.0f per packet\n", n, fw, p ? r / p : 0}' >&2
   kill "$pid" "$(cat "$D/ovsdb.pid")" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   PIDS=()
-  RESULT=$(awk -v c="$calls" -v i="$incl" 'BEGIN {printf "%.0f %d", c ? i / c : 0, c}')
+  RESULT=$(awk -v c="$calls" -v i="$incl" -v p="$packets" 'BEGIN {printf "%.0f %d %.1f", p ? i / p : 0, p, c ? p / c : 0}')
 }
 
 fp_run() {  # CASE FLOWS -> "Ir/packet packets"
   local out pk ir
-  out=$(FW_BENCH_BATCH=1 valgrind --tool=callgrind --collect-atstart=no --dump-instr=no \
+  out=$(FW_BENCH_BATCH=$BATCH valgrind --tool=callgrind --collect-atstart=no --dump-instr=no \
     --toggle-collect='*measured_batch*' --callgrind-out-file="$D/fp.out" \
     "$bench" --fixed "$1" "$2" 4000 $(($2 * 1000 > 20000 ? $2 * 1000 : 20000)) 2>&1)
   grep -E "lookups|hints" <<<"$out" | sed "s/^ */  flowpath $1\/$2: /" >&2
@@ -183,13 +261,15 @@ fp_run() {  # CASE FLOWS -> "Ir/packet packets"
   awk -v p="$pk" -v i="$ir" 'BEGIN {printf "%.0f %d\n", p ? i / p : 0, p}'
 }
 
+((BATCH == 1)) || ns_setup
 printf "%-6s %-8s %14s %14s %10s\n" flows case "OVS Ir/pkt" "flowpath Ir/pkt" "fp / OVS"
 for n in "${flows_list[@]}"; do
   for c in plain fw; do
     ovs_run $([[ $c == fw ]] && echo 1 || echo 0) "$n"
-    read -r o on <<<"$RESULT"
+    read -r o on ob <<<"$RESULT"
     read -r f fn < <(fp_run $([[ $c == fw ]] && echo fw_udp || echo plain) "$n")
-    awk -v n="$n" -v c="$c" -v o="$o" -v f="$f" -v on="$on" -v fn="$fn" \
-      'BEGIN {printf "%-6s %-8s %14s %14s %10.2f   (%d and %d packets)\n", n, c, o, f, o ? f / o : 0, on, fn}'
+    awk -v n="$n" -v c="$c" -v o="$o" -v f="$f" -v on="$on" -v fn="$fn" -v ob="$ob" -v b="$BATCH" \
+      'BEGIN {printf "%-6s %-8s %14s %14s %10.2f   (%d and %d packets; batches: OVS %.1f, flowpath %d)\n",
+              n, c, o, f, o ? f / o : 0, on, fn, ob, b}'
   done
 done
