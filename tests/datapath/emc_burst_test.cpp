@@ -114,5 +114,57 @@ void both(uint32_t insert_inv_prob) {
 TEST(EmcBurst, SameAsWithoutAtTheDefaultInsertRate) { both(100); }
 TEST(EmcBurst, SameAsWithoutWhenEveryHitInserts) { both(1); }
 
+// Through the firewall (ct(), recirculation, ct(commit)): a burst notes its
+// EMC slots as the per-packet probe does, so its recirculated pass is
+// answered from the slots' remembered next-pass answers as often as
+// without bursts (without the noting, a burst's second pass probes again
+// and emc_next falls short), with the same outputs, counters and
+// connections; replies make the connections established mid-run.
+struct FwRun {
+  DpCtSpec ct1, commit;
+  test::CtFirewall fw{&ct1, &commit};
+  ManualClock clock;
+  test::FrameSink out;
+  std::unique_ptr<Datapath<test::CtFirewall>> dp;
+  explicit FwRun(bool burst) {
+    ct1.params.zone = commit.params.zone = 1;
+    commit.params.commit = true;
+    ct1.text = "ct(zone=1)", commit.text = "ct(commit,zone=1)";
+    DatapathConfig cfg;
+    cfg.emc_burst = burst;
+    cfg.emc.insert_inv_prob = 1;
+    cfg.clock = &clock;
+    dp = std::make_unique<Datapath<test::CtFirewall>>(fw, cfg);
+  }
+  void send(const std::vector<std::vector<uint8_t>>& frames, uint32_t in_port) {
+    test::process_frames(*dp, frames, out, in_port);
+    clock.advance_ms(1);
+  }
+};
+
+TEST(EmcBurst, FirewallBurstsRecirculateFromRememberedAnswers) {
+  FwRun with(true), without(false);
+  const auto a = cttest::udp_conn(0), b = cttest::udp_conn(1);
+  const auto ra = cttest::udp_conn(0, true);
+  const std::vector<std::vector<std::vector<uint8_t>>> batches = {
+      std::vector<std::vector<uint8_t>>(4, a), std::vector<std::vector<uint8_t>>(32, a),
+      {a, a, b, b}, std::vector<std::vector<uint8_t>>(8, b)};
+  for (int round = 0; round < 4; ++round) {
+    for (const auto& f : batches) {
+      with.send(f, 1);
+      without.send(f, 1);
+    }
+    if (round == 1) {
+      with.send({ra, ra}, 2);
+      without.send({ra, ra}, 2);
+    }
+  }
+  test::expect_same_run(*with.dp, with.out, *without.dp, without.out);
+  EXPECT_GT(without.dp->recirc().emc_next, 0u);
+  EXPECT_EQ(with.dp->recirc().emc_next, without.dp->recirc().emc_next);
+  EXPECT_EQ(with.dp->recirc().keys_in_place, without.dp->recirc().keys_in_place);
+  cttest::expect_same_connections(with.dp->conntrack(), without.dp->conntrack(), true);
+}
+
 }  // namespace emc_burst_test
 }  // namespace flowpath

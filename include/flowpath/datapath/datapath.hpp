@@ -404,10 +404,10 @@ class Datapath {
       const bool next =
           in_place && slots_of_ == &batch && slots_epoch_ == emc_.epoch() && cfg_.recirc_emc_next;
       slots_of_ = nullptr;
-      if (cfg_.emc_burst && n > 1 && same_key(batch.keys[1], batch.keys[0])) [[unlikely]] {
-        todo = classify_burst(batch, plan);
-      } else if (next) {
+      if (next) {
         todo = classify_next(batch, plan);
+      } else if (cfg_.emc_burst && n > 1 && same_key(batch.keys[1], batch.keys[0])) [[unlikely]] {
+        todo = classify_burst(batch, plan);
       } else {
         for (uint32_t i = 0; i < n; ++i) {
           uint32_t h = flow_hash<B>(batch.keys[i]);
@@ -516,8 +516,12 @@ class Datapath {
   // classify_cached's hash and EMC probe for a batch that starts with two
   // packets of one flow (a burst): a packet whose key equals the previous
   // packet's takes its hash and EMC answer (the EMC does not change until
-  // the lookups are done, so the answer is the lookup's).  Chosen per batch
-  // by its first two keys, so a batch of distinct flows pays one compare.
+  // the lookups are done, so the answer is the lookup's) and its slot,
+  // which is noted, as classify_cached notes them, when the batch will
+  // recirculate in place, so that the next pass runs inline or from the
+  // remembered answers (classify_next; an in-place pass goes there first).
+  // Chosen per batch by its first two keys, so a batch of distinct flows
+  // pays one compare.
   uint32_t classify_burst(Batch& batch, PacketPlan* plan) noexcept {
     const uint32_t n = batch.count;
     uint32_t dup = 0, todo = 0;
@@ -534,11 +538,19 @@ class Datapath {
       batch.pkts[i]->meta.hash = h;
     }
     for (uint32_t i = 0; i < n; ++i) {
-      MegaflowEntry* e =
-          (dup >> i) & 1 ? plan[i - 1].flow : emc_.lookup(batch.keys[i], batch.hashes[i]);
+      MegaflowEntry* e;
+      if ((dup >> i) & 1) {
+        e = plan[i - 1].flow;
+        if (record_slots_) emc_at_[i] = emc_at_[i - 1];
+      } else if (record_slots_) {
+        e = emc_.lookup(batch.keys[i], batch.hashes[i], emc_at_[i]);
+      } else {
+        e = emc_.lookup(batch.keys[i], batch.hashes[i]);
+      }
       plan[i] = PacketPlan{e, nullptr};
       todo |= uint32_t(e == nullptr) << i;
     }
+    if (record_slots_) slots_of_ = &batch, slots_epoch_ = emc_.epoch();
     return todo;
   }
 
