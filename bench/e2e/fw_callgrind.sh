@@ -5,7 +5,12 @@
 # loads them, the generator's UDP from vm1 to 192.0.2.100 (no replies),
 # counted by callgrind per packet at one packet per batch.
 #
-#   bench/e2e/fw_callgrind.sh BUILD OVS_VSWITCHD [FLOWS...]   (default FLOWS: 1 1000)
+#   bench/e2e/fw_callgrind.sh [--batch N] [--cache] BUILD OVS_VSWITCHD [FLOWS...]
+#                                                     (default FLOWS: 1 1000)
+# --batch N: N packets per batch on both sides (OVS on veth ports; root;
+# below, before ovs_run).  --cache: callgrind's cache simulation on both
+# sides, adding L1 data read misses per packet (the lines a packet's work
+# touches beyond a 48 KB L1; the instruction counts are the same).
 #
 # BUILD: a build with benches whose bench/datapath_neutron_fw_bench was
 # made with -DFLOWPATH_ARCH_FLAGS="-march=x86-64-v3;-maes;-mpclmul"
@@ -28,9 +33,15 @@
 # its default 1 in 100 and 1,000 rounds, at least 20,000 packets).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-usage="usage: fw_callgrind.sh [--batch N] BUILD OVS_VSWITCHD [FLOWS...]"
-BATCH=1
-[[ ${1:-} != --batch ]] || { BATCH=${2:?$usage}; shift 2; }
+usage="usage: fw_callgrind.sh [--batch N] [--cache] BUILD OVS_VSWITCHD [FLOWS...]"
+BATCH=1 CACHE=()
+while [[ ${1:-} == --* ]]; do
+  case $1 in
+    --batch) BATCH=${2:?$usage}; shift 2 ;;
+    --cache) CACHE=(--cache-sim=yes); shift ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+done
 ((BATCH >= 1 && BATCH <= 32)) || { echo "fw_callgrind: --batch takes 1 to 32" >&2; exit 2; }
 build=${1:?$usage}
 ovsd=${2:?$usage}
@@ -60,11 +71,12 @@ export OVS_RUNDIR=$D OVS_DBDIR=$D OVS_LOGDIR=$D
 # shellcheck source=bench/e2e/compute_node_ovs.sh
 source "$root/bench/e2e/compute_node_ovs.sh"
 
-# Calls to FUNCTION and their inclusive Ir in a callgrind output file.
+# Calls to FUNCTION and their inclusive Ir and D1mr (L1 data read misses;
+# 0 without --cache-sim) in a callgrind output file.
 calls_of() {
   python3 - "$1" "$2" <<'PY'
 import re, sys
-names, calls, incl, pending, want = {}, 0, 0, None, False
+names, calls, incl, miss, pending, want, d1 = {}, 0, 0, 0, None, False, None
 def resolve(spec):
     m = re.match(r'\((\d+)\)(?: (.*))?', spec)
     if not m:
@@ -74,7 +86,10 @@ def resolve(spec):
     return names.get(m.group(1), '')
 for line in open(sys.argv[1]):
     line = line.rstrip('\n')
-    if line.startswith('cfn='):
+    if line.startswith('events:'):
+        ev = line.split()[1:]
+        d1 = ev.index('D1mr') if 'D1mr' in ev else None
+    elif line.startswith('cfn='):
         want = resolve(line[4:]) == sys.argv[2]
     elif line.startswith('fn='):
         resolve(line[3:])
@@ -83,7 +98,9 @@ for line in open(sys.argv[1]):
     elif pending is not None and line[:1] in tuple('0123456789+-*'):
         parts = line.split()
         calls, incl, pending = calls + pending, incl + int(parts[1]), None
-print(calls, incl)
+        if d1 is not None and len(parts) > 1 + d1:
+            miss += int(parts[1 + d1])
+print(calls, incl, miss)
 PY
 }
 
@@ -195,7 +212,7 @@ ovs_run() {  # FW(0|1) FLOWS: sets RESULT to "Ir/packet packets batch"
   # The EMC takes every flow at once (OVS's default inserts 1 in 100): a
   # short warm-up then reaches the state a long e2e run ends in.
   V --no-wait set Open_vSwitch . other_config:emc-insert-inv-prob=1
-  local cg=(valgrind --tool=callgrind --collect-atstart=no --toggle-collect=dp_netdev_process_rxq_port
+  local cg=(valgrind --tool=callgrind "${CACHE[@]}" --collect-atstart=no --toggle-collect=dp_netdev_process_rxq_port
     --dump-instr=no --callgrind-out-file="$D/cg.out" "$ovsd" "unix:$D/db.sock" --disable-system
     --unixctl="$D/vsd.ctl" --log-file="$D/vsd.log")
   if ((BATCH == 1)); then
@@ -236,29 +253,31 @@ ovs_run() {  # FW(0|1) FLOWS: sets RESULT to "Ir/packet packets batch"
   packets=$(received)
   for ((i = 0; i < 100; i++)); do ls "$D"/cg.out.* >/dev/null 2>&1 && break; sleep 0.1; done
   out=$(ls "$D"/cg.out.* | tail -1)
-  read -r calls incl < <(calls_of "$out" dp_netdev_input)
+  read -r calls incl miss < <(calls_of "$out" dp_netdev_input)
   # A dummy port's packet has no headroom, so OVS's push_vlan reallocates
   # it (dp_packet_resize); an AF_XDP frame has headroom (as flowpath's
   # buffers): that work is left out.
-  read -r _ resize < <(calls_of "$out" dp_packet_resize)
-  incl=$((incl - resize))
+  read -r _ resize resize_miss < <(calls_of "$out" dp_packet_resize)
+  incl=$((incl - resize)) miss=$((miss - resize_miss))
   awk -v p="$packets" -v r="$resize" -v n="$n" -v fw="$fw" \
     'BEGIN {printf "  OVS, %d flows, fw=%d: push_vlan realloc left out: %.0f per packet\n", n, fw, p ? r / p : 0}' >&2
   kill "$pid" "$(cat "$D/ovsdb.pid")" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   PIDS=()
-  RESULT=$(awk -v c="$calls" -v i="$incl" -v p="$packets" 'BEGIN {printf "%.0f %d %.1f", p ? i / p : 0, p, c ? p / c : 0}')
+  RESULT=$(awk -v c="$calls" -v i="$incl" -v m="$miss" -v p="$packets" \
+    'BEGIN {printf "%.0f %d %.1f %.2f", p ? i / p : 0, p, c ? p / c : 0, p ? m / p : 0}')
 }
 
-fp_run() {  # CASE FLOWS -> "Ir/packet packets"
-  local out pk ir
-  out=$(FW_BENCH_BATCH=$BATCH valgrind --tool=callgrind --collect-atstart=no --dump-instr=no \
+fp_run() {  # CASE FLOWS -> "Ir/packet packets D1mr/packet"
+  local out pk ir miss
+  out=$(FW_BENCH_BATCH=$BATCH valgrind --tool=callgrind "${CACHE[@]}" --collect-atstart=no --dump-instr=no \
     --toggle-collect='*measured_batch*' --callgrind-out-file="$D/fp.out" \
     "$bench" --fixed "$1" "$2" 4000 $(($2 * 1000 > 20000 ? $2 * 1000 : 20000)) 2>&1)
   grep -E "lookups|hints" <<<"$out" | sed "s/^ */  flowpath $1\/$2: /" >&2
   pk=$(sed -n 's/^[^ ]*: \([0-9]*\) packets, .*/\1/p' <<<"$out" | head -1)
-  ir=$(awk '/^summary:/ {print $2}' "$D/fp.out")
-  awk -v p="$pk" -v i="$ir" 'BEGIN {printf "%.0f %d\n", p ? i / p : 0, p}'
+  read -r ir miss < <(awk '/^events:/ {for (k = 2; k <= NF; k++) if ($k == "D1mr") d = k}
+    /^summary:/ {print $2, d ? $d : 0}' "$D/fp.out")
+  awk -v p="$pk" -v i="$ir" -v m="$miss" 'BEGIN {printf "%.0f %d %.2f\n", p ? i / p : 0, p, p ? m / p : 0}'
 }
 
 ((BATCH == 1)) || ns_setup
@@ -266,10 +285,12 @@ printf "%-6s %-8s %14s %14s %10s\n" flows case "OVS Ir/pkt" "flowpath Ir/pkt" "f
 for n in "${flows_list[@]}"; do
   for c in plain fw; do
     ovs_run $([[ $c == fw ]] && echo 1 || echo 0) "$n"
-    read -r o on ob <<<"$RESULT"
-    read -r f fn < <(fp_run $([[ $c == fw ]] && echo fw_udp || echo plain) "$n")
+    read -r o on ob om <<<"$RESULT"
+    read -r f fn fm < <(fp_run $([[ $c == fw ]] && echo fw_udp || echo plain) "$n")
     awk -v n="$n" -v c="$c" -v o="$o" -v f="$f" -v on="$on" -v fn="$fn" -v ob="$ob" -v b="$BATCH" \
       'BEGIN {printf "%-6s %-8s %14s %14s %10.2f   (%d and %d packets; batches: OVS %.1f, flowpath %d)\n",
               n, c, o, f, o ? f / o : 0, on, fn, ob, b}'
+    ((${#CACHE[@]} == 0)) || awk -v om="$om" -v fm="$fm" \
+      'BEGIN {printf "%-15s L1 data read misses per packet: OVS %.2f, flowpath %.2f\n", "", om, fm}'
   done
 done
