@@ -84,7 +84,9 @@ struct Conn {
     return !dead.load(std::memory_order_acquire) &&
            expires_ms.load(std::memory_order_relaxed) > now;
   }
-  CtLabel label() const noexcept {
+  // Always inline: GCC called it out of line in the datapath's ct() once
+  // try_hint had two call sites there (session 22).
+  [[gnu::always_inline]] CtLabel label() const noexcept {
     return {label_hi.load(std::memory_order_relaxed), label_lo.load(std::memory_order_relaxed)};
   }
   void set_label(CtLabel l) noexcept {

@@ -19,7 +19,10 @@
 // the key whole, the connection's liveness and that no connection was
 // removed since), skipping the hash and the chain walk (session 19); a TCP
 // packet likewise, then runs its tracker update under the connection's
-// shard lock(s) (session 21).
+// shard lock(s) (session 21).  A group of one packet (every group of a
+// one-packet batch) takes the same steps without the group's arrays
+// (conntrack_one, session 22); a larger group writes each shortcut's
+// result as it is found and looks up the rest in one call.
 // recirculate(id, group, last) queues the packets for another pass with
 // meta.recirc_id = id: the packet itself when the recirc consumes it
 // (last), else a copy into one of the state's clone buffers, as OVS's
@@ -124,23 +127,11 @@ class RecircSink {
   }
 
   void conntrack(const DpCtSpec& spec, std::span<Packet*> g) noexcept {
+    // A group of one: every group of a one-packet batch, a PMD's usual
+    // poll when it keeps up.
+    if (g.size() == 1) return conntrack_one(spec, *g[0]);
     ct::Conntrack& tracker = st_->tracker();
-    // One read section from the first ct() to the end of the batch (all its
-    // passes): the connection a packet's ct() found stays allocated, so its
-    // next ct() may start from it (meta.ct_node, Conntrack::try_cached).
-    // Before this batch's first ct() no packet can have a connection of
-    // this read section (Datapath::process zeroes meta.ct_node on receive;
-    // a node from before the guard would not be protected by it anyway),
-    // so the per-packet cache test is skipped: it is the first ct() of
-    // every firewalled packet.
-    const bool first = !guard_;
-    if (first) guard_.emplace();
-    st_->ct_packets += g.size();
-    const bool cacheable = ct::Conntrack::cacheable(spec.params);
-    Shortcuts sc{!first && cacheable, hint_table(cacheable), 0};
-    // The generation before any lookup of this call: a hint taken from
-    // these lookups is valid while it stays so (Conntrack::try_hint).
-    if (sc.hints) sc.gen = tracker.generation();
+    const Shortcuts sc = begin(tracker, spec, g.size());
     for (size_t off = 0; off < g.size(); off += kBatchSize)
       track(tracker, spec.params, g.subspan(off, std::min<size_t>(kBatchSize, g.size() - off)), sc);
   }
@@ -225,6 +216,45 @@ class RecircSink {
     RecircState::HintEntry* hints;
     uint64_t gen;
   };
+  // conntrack() of a group of one: track() without the result array and
+  // the list of packets left for the lookup (fw_udp at batch 1: -89
+  // instructions a packet, session 22).
+  [[gnu::always_inline]] void conntrack_one(const DpCtSpec& spec, Packet& p) noexcept {
+    ct::Conntrack& tracker = st_->tracker();
+    const Shortcuts sc = begin(tracker, spec, 1);
+    ct::CtResult r;
+    size_t hinted = 0;
+    if (shortcut(tracker, spec.params, p, sc, r, hinted)) {
+      st_->ct_hinted += hinted;
+    } else {
+      Packet* one[1] = {&p};
+      tracker.execute(std::span<Packet* const>(one, 1), spec.params, now_, &r);
+      if (sc.hints) remember(sc.hints, one, 1, sc.gen);
+    }
+    set_result(p.meta, r);
+  }
+  // A ct()'s set-up over n packets: the batch's read section, the count,
+  // and what may answer before the tracker's lookup.
+  [[gnu::always_inline]] Shortcuts begin(ct::Conntrack& tracker, const DpCtSpec& spec,
+                                         size_t n) noexcept {
+    // One read section from the first ct() to the end of the batch (all its
+    // passes): the connection a packet's ct() found stays allocated, so its
+    // next ct() may start from it (meta.ct_node, Conntrack::try_cached).
+    // Before this batch's first ct() no packet can have a connection of
+    // this read section (Datapath::process zeroes meta.ct_node on receive;
+    // a node from before the guard would not be protected by it anyway),
+    // so the per-packet cache test is skipped: it is the first ct() of
+    // every firewalled packet.
+    const bool first = !guard_;
+    if (first) guard_.emplace();
+    st_->ct_packets += n;
+    const bool cacheable = ct::Conntrack::cacheable(spec.params);
+    Shortcuts sc{!first && cacheable, hint_table(cacheable), 0};
+    // The generation before any lookup of this call: a hint taken from
+    // these lookups is valid while it stays so (Conntrack::try_hint).
+    if (sc.hints) sc.gen = tracker.generation();
+    return sc;
+  }
   // The hint table when this ct() may use it (cacheable, hints on), else
   // nullptr.
   RecircState::HintEntry* hint_table(bool cacheable) noexcept {
@@ -232,54 +262,60 @@ class RecircSink {
   }
   // ct() over up to 32 packets: each result into its packet's metadata.
   // Packets whose last ct() in this batch found their connection start
-  // from it, then packets whose flow's hint is their connection; the rest
-  // go through the tracker's batch lookup.  (One pass: a scan for any
-  // cached packet first cost ~7 instructions per packet on the second
-  // ct(), where nearly all are.)
+  // from it, then packets whose flow's hint is their connection, each
+  // result written as it is found; the rest go through the tracker's batch
+  // lookup.  (One pass: a scan for any cached packet first cost ~7
+  // instructions per packet on the second ct(), where nearly all are.)
+  // The tracker reads no packet's ct_state/zone/mark/label, so the order
+  // of these writes is free.
   [[gnu::always_inline]] void track(ct::Conntrack& tracker, const ct::CtParams& params,
                                     std::span<Packet*> g, const Shortcuts& sc) noexcept {
-    // Not initialised: try_cached_for and execute write each result whole.
-    ScratchArray<ct::CtResult, kBatchSize> results;
-    ct::CtResult* const res = results.data();
     const size_t n = g.size();
     Packet* rest[kBatchSize];
-    uint8_t at[kBatchSize];
+    Packet* const* todo = g.data();  // the packets the lookup answers
     size_t k = n;
     if (sc.cached || sc.hints) {
       k = 0;
       size_t hinted = 0;
       for (size_t i = 0; i < n; ++i) {
-        Packet* p = g[i];
-        if (sc.cached && p->meta.ct_node && tracker.try_cached_for(*p, params, now_, res[i]))
-          continue;
-        if (sc.hints) {
-          const ct::Conntrack::Hint* h = RecircState::hint_of(sc.hints, p->meta.hash);
-          if (h && h->gen == sc.gen && h->node && tracker.try_hint(*p, *h, params, now_, res[i])) {
-            ++hinted;
-            continue;
-          }
-        }
-        rest[k] = p, at[k++] = uint8_t(i);
+        ct::CtResult r;
+        if (shortcut(tracker, params, *g[i], sc, r, hinted))
+          set_result(g[i]->meta, r);
+        else
+          rest[k++] = g[i];
       }
       st_->ct_hinted += hinted;
+      todo = rest;
     }
-    if (k == n) {
-      tracker.execute(std::span<Packet* const>(g.data(), n), params, now_, res);
-      if (sc.hints) remember(sc.hints, g.data(), n, sc.gen);
-    } else if (k) {
-      ScratchArray<ct::CtResult, kBatchSize> parts;
-      ct::CtResult* const part = parts.data();
-      tracker.execute(std::span<Packet* const>(rest, k), params, now_, part);
-      for (size_t j = 0; j < k; ++j) res[at[j]] = part[j];
-      if (sc.hints) remember(sc.hints, rest, k, sc.gen);
+    if (!k) return;
+    // Not initialised: execute writes each result whole.
+    ScratchArray<ct::CtResult, kBatchSize> results;
+    ct::CtResult* const res = results.data();
+    tracker.execute(std::span<Packet* const>(todo, k), params, now_, res);
+    if (sc.hints) remember(sc.hints, todo, k, sc.gen);
+    for (size_t j = 0; j < k; ++j) set_result(todo[j]->meta, res[j]);
+  }
+  // A packet's ct() answered before the tracker's lookup: from its last
+  // ct() in this batch (cached), else from its flow's hint (hinted: +1).
+  [[gnu::always_inline]] bool shortcut(ct::Conntrack& tracker, const ct::CtParams& params,
+                                       Packet& p, const Shortcuts& sc, ct::CtResult& r,
+                                       size_t& hinted) noexcept {
+    if (sc.cached && p.meta.ct_node && tracker.try_cached_for(p, params, now_, r)) return true;
+    if (sc.hints) {
+      const ct::Conntrack::Hint* h = RecircState::hint_of(sc.hints, p.meta.hash);
+      if (h && h->gen == sc.gen && h->node && tracker.try_hint(p, *h, params, now_, r)) {
+        ++hinted;
+        return true;
+      }
     }
-    for (size_t i = 0; i < n; ++i) {
-      PacketMeta& m = g[i]->meta;
-      m.ct_state = res[i].state;
-      m.ct_zone = res[i].zone;
-      m.ct_mark = res[i].mark;
-      m.ct_label_id = res[i].label.zero() ? 0 : st_->labels.id(label_bytes(res[i].label));
-    }
+    return false;
+  }
+  // The packet's ct() result into its metadata (the label as its id).
+  [[gnu::always_inline]] void set_result(PacketMeta& m, const ct::CtResult& r) noexcept {
+    m.ct_state = r.state;
+    m.ct_zone = r.zone;
+    m.ct_mark = r.mark;
+    m.ct_label_id = r.label.zero() ? 0 : st_->labels.id(label_bytes(r.label));
   }
   // The connections execute() left in meta.ct_node (found lock-free, or
   // TCP found under its lock) as hints for their flows' next packets,
