@@ -103,9 +103,7 @@ class SplitForest {
       if (!p.empty()) trees_.push_back(Builder(rules_, p, cfg.leaf_size, budget_).build());
     std::sort(trees_.begin(), trees_.end(),
               [](const Tree& a, const Tree& b) { return a.max_rank > b.max_rank; });
-    size_t tree_bytes = 0;
-    for (const Tree& t : trees_) tree_bytes += t.nodes.size() * sizeof(Node) + t.ent.size() * 4;
-    batch_trees_ = bits_ && !whole_ && tree_bytes <= cfg.batch_trees_max_bytes;
+    batch_trees_ = bits_ && !whole_ && trees_bytes() <= cfg.batch_trees_max_bytes;
   }
 
   const std::vector<Rule*>& rules() const noexcept { return rules_; }
@@ -157,6 +155,12 @@ class SplitForest {
   /// (their lock-step walks then cost a batch less per key than the
   /// parts' searches; docs/classifier.md, sixteenth round).
   bool batches_walk_trees() const noexcept { return batch_trees_; }
+  /// The trees' nodes and leaf records, in bytes (what batches_walk_trees weighs).
+  size_t trees_bytes() const noexcept {
+    size_t b = 0;
+    for (const Tree& t : trees_) b += t.nodes.size() * sizeof(Node) + t.ent.size() * 4;
+    return b;
+  }
   size_t memory_bytes() const noexcept {
     size_t b = sizeof(*this) + rules_.capacity() * (sizeof(Rule*) + sizeof(Slot));
     if (bits_) b += bits_->memory_bytes();
