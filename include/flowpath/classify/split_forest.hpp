@@ -197,7 +197,6 @@ class SplitForest {
  private:
   static constexpr uint8_t kLeaf = 0xff;
   static constexpr uint32_t kFullCheck = 1u << 31;
-  static constexpr uint32_t kDone = ~0u;
   static constexpr uint64_t kLive = ~uint64_t{0};  // a live rule's remove_version (kNeverRemoved)
   static constexpr int kMaxDepth = 48;
 
