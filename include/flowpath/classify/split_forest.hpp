@@ -56,6 +56,7 @@
 #include <memory>
 #include <vector>
 
+#include "flowpath/classify/cache_size.hpp"
 #include "flowpath/classify/huge_pages.hpp"
 #include "flowpath/classify/rule_bits_set.hpp"
 #include "flowpath/classify/split_dims.hpp"
@@ -70,8 +71,8 @@ struct SplitForestConfig {
   uint32_t replication_budget = 8;  // leaf entries per rule before splitting stops
   RuleBits::Limits bits{};          // the bit-vector fast path's limits (max_rules 0: never)
   // Batches walk the trees instead of asking sparse parts when the trees'
-  // nodes and leaf records take at most this many bytes (an L2's worth).
-  size_t batch_trees_max_bytes = size_t{1} << 20;
+  // nodes and leaf records take at most this many bytes (cache_size.hpp).
+  size_t batch_trees_max_bytes = batch_trees_default_bytes();
 };
 
 template <class Rule>
