@@ -10,9 +10,14 @@
 // huge_pages.hpp); exit status 1 on a wrong answer, 2 on bad arguments.  Sets come from
 // $FLOWPATH_CLASSBENCH_DIR, else <source>/../shared/data/classbench.
 // FLOWPATH_LOOP_NO_THP=1 leaves out the huge-page advice (huge_pages.hpp).
+// FLOWPATH_LOOP_LEAF_SIZE=N and FLOWPATH_LOOP_BATCH_TREES_BYTES=N set those
+// ClassifierV2Config fields (A/B of a setting in one binary); a second line
+// then says the trees' bytes, whether batches walk them, and the megaflow
+// bits per lookup over the trace (lookup(key, &mask), not timed).
 // bench/classify/callgrind.sh runs it under callgrind, collecting only
 // ClassifierV2::lookup / lookup_batch.
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -37,8 +42,8 @@ long rollup_kb(const std::string& field) {
 // One lookup, out of line: callgrind.sh collects it by this name (GCC
 // inlines ClassifierV2::lookup into main's loop in some builds, and then
 // nothing of it was collected).
-[[gnu::noinline]] const flowpath::ClassifierV2<int>::Rule* one(const flowpath::ClassifierV2<int>& cls,
-                                                                const flowpath::FlowKey& key) {
+[[gnu::noinline]] const flowpath::ClassifierV2<int>::Rule* one(
+    const flowpath::ClassifierV2<int>& cls, const flowpath::FlowKey& key) {
   return cls.lookup(key);
 }
 }  // namespace lookup_loop
@@ -75,7 +80,12 @@ int main(int argc, char** argv) {
   // huge pages' own effect, A/B in one binary.
   if (const char* no = std::getenv("FLOWPATH_LOOP_NO_THP"); no && std::string(no) == "1")
     classify_detail::huge_madvise = [](void*, size_t, int) { return -1; };
-  ClassifierV2<int> cls;
+  ClassifierV2Config cfg;
+  if (const char* e = std::getenv("FLOWPATH_LOOP_LEAF_SIZE"))
+    cfg.leaf_size = static_cast<uint32_t>(std::atol(e));
+  if (const char* e = std::getenv("FLOWPATH_LOOP_BATCH_TREES_BYTES"))
+    cfg.batch_trees_max_bytes = static_cast<size_t>(std::atoll(e));
+  ClassifierV2<int> cls(cfg);
   auto b0 = std::chrono::steady_clock::now();
   for (size_t i = 0; i < rules.size(); ++i)
     cls.insert(rules[i].match, classbench::priority_of(i), static_cast<int>(i), rules[i].ranges);
@@ -105,5 +115,18 @@ int main(int argc, char** argv) {
       lookup_loop::rollup_kb("AnonHugePages"), build.count(),
       classify_detail::huge_counts.advised + classify_detail::huge_counts.refused,
       classify_detail::huge_counts.live.load());
+  if (const auto* f = cls.forest(); f && (std::getenv("FLOWPATH_LOOP_LEAF_SIZE") ||
+                                          std::getenv("FLOWPATH_LOOP_BATCH_TREES_BYTES"))) {
+    size_t bits = 0;
+    for (const FlowKey& k : keys) {
+      FlowMask wc{};
+      cls.lookup(k, &wc);
+      for (size_t w = 0; w < FlowKey::kWords; ++w) bits += std::popcount(wc.word(w));
+    }
+    std::printf(
+        "%s trees_bytes %zu batches_walk_trees %d leaf_size %u batch_trees_max %zu wc_bits %.2f\n",
+        set.c_str(), f->trees_bytes(), f->batches_walk_trees() ? 1 : 0, cls.config().leaf_size,
+        cls.config().batch_trees_max_bytes, double(bits) / double(keys.size()));
+  }
   return wrong ? 1 : 0;
 }

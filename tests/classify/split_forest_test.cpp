@@ -4,12 +4,14 @@
 #include "flowpath/classify/split_forest.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <iterator>
 #include <numeric>
 
+#include "flowpath/classify/cache_size.hpp"
 #include "flowpath/classify/classifier_v2.hpp"
 #include "flowpath/classify/huge_pages.hpp"
 #include "support/classify_random.hpp"
@@ -249,6 +251,24 @@ TEST(SplitForest, BatchesOverSparsePartsAnswerAsSingleLookups) {
       }
     }
   }
+}
+
+// The batches' size limit defaults to kBatchTreesPerL2 times the L2's
+// size as sysconf reports it, the fallback's when the system reports none
+// (0 or -1).
+TEST(SplitForest, BatchTreesLimitDefaultsToTheReportedL2) {
+  using classify_detail::cache_bytes_or;
+  EXPECT_EQ(cache_bytes_or(2 << 20, 7), size_t{2} << 20);
+  EXPECT_EQ(cache_bytes_or(0, 7), 7u);
+  EXPECT_EQ(cache_bytes_or(-1, 7), 7u);
+  size_t want = classify_detail::kL2Fallback;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+  if (long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE); l2 > 0) want = static_cast<size_t>(l2);
+#endif
+  EXPECT_EQ(classify_detail::l2_cache_bytes(), want);
+  want *= classify_detail::kBatchTreesPerL2;
+  EXPECT_EQ(ClassifierV2Config{}.batch_trees_max_bytes, want);
+  EXPECT_EQ(classify_detail::SplitForestConfig{}.batch_trees_max_bytes, want);
 }
 
 bool huge_aligned(const void* p) {

@@ -60,6 +60,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "flowpath/classify/cache_size.hpp"
 #include "flowpath/classify/classifier_rule.hpp"
 #include "flowpath/classify/classifier_v2_index.hpp"
 #include "flowpath/classify/delta_tuples.hpp"
@@ -78,10 +79,11 @@ struct ClassifierV2Config {
   uint32_t bits_max_rules = 4096;   // forest: a bit-vector index (rule_bits.hpp) for lookups
   size_t bits_max_bytes = size_t{8}
                           << 20;  //   without a mask, dense up to this many rules / bytes,
-  uint32_t bits_sparse_max_rules = 1u << 15;       //   sparse up to this many rules
-  uint32_t bits_sparse_bytes_per_rule = 800;       //   in max(bits_max_bytes, this x rules) bytes
-  size_t batch_trees_max_bytes = size_t{1} << 20;  // batches: trees over sparse parts up to this
-  bool background = true;                          // compile on a thread (else inside the update)
+  uint32_t bits_sparse_max_rules = 1u << 15;  //   sparse up to this many rules
+  uint32_t bits_sparse_bytes_per_rule = 800;  //   in max(bits_max_bytes, this x rules) bytes
+  // batches: the trees over sparse parts when they take at most this (8 L2s, cache_size.hpp)
+  size_t batch_trees_max_bytes = classify_detail::batch_trees_default_bytes();
+  bool background = true;  // compile on a thread (else inside the update)
 };
 
 namespace classify_detail {

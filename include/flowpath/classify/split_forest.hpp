@@ -56,6 +56,7 @@
 #include <memory>
 #include <vector>
 
+#include "flowpath/classify/cache_size.hpp"
 #include "flowpath/classify/huge_pages.hpp"
 #include "flowpath/classify/rule_bits_set.hpp"
 #include "flowpath/classify/split_dims.hpp"
@@ -70,8 +71,8 @@ struct SplitForestConfig {
   uint32_t replication_budget = 8;  // leaf entries per rule before splitting stops
   RuleBits::Limits bits{};          // the bit-vector fast path's limits (max_rules 0: never)
   // Batches walk the trees instead of asking sparse parts when the trees'
-  // nodes and leaf records take at most this many bytes (an L2's worth).
-  size_t batch_trees_max_bytes = size_t{1} << 20;
+  // nodes and leaf records take at most this many bytes (cache_size.hpp).
+  size_t batch_trees_max_bytes = batch_trees_default_bytes();
 };
 
 template <class Rule>
@@ -103,9 +104,7 @@ class SplitForest {
       if (!p.empty()) trees_.push_back(Builder(rules_, p, cfg.leaf_size, budget_).build());
     std::sort(trees_.begin(), trees_.end(),
               [](const Tree& a, const Tree& b) { return a.max_rank > b.max_rank; });
-    size_t tree_bytes = 0;
-    for (const Tree& t : trees_) tree_bytes += t.nodes.size() * sizeof(Node) + t.ent.size() * 4;
-    batch_trees_ = bits_ && !whole_ && tree_bytes <= cfg.batch_trees_max_bytes;
+    batch_trees_ = bits_ && !whole_ && trees_bytes() <= cfg.batch_trees_max_bytes;
   }
 
   const std::vector<Rule*>& rules() const noexcept { return rules_; }
@@ -157,6 +156,12 @@ class SplitForest {
   /// (their lock-step walks then cost a batch less per key than the
   /// parts' searches; docs/classifier.md, sixteenth round).
   bool batches_walk_trees() const noexcept { return batch_trees_; }
+  /// The trees' nodes and leaf records, in bytes (what batches_walk_trees weighs).
+  size_t trees_bytes() const noexcept {
+    size_t b = 0;
+    for (const Tree& t : trees_) b += t.nodes.size() * sizeof(Node) + t.ent.size() * 4;
+    return b;
+  }
   size_t memory_bytes() const noexcept {
     size_t b = sizeof(*this) + rules_.capacity() * (sizeof(Rule*) + sizeof(Slot));
     if (bits_) b += bits_->memory_bytes();
@@ -193,7 +198,6 @@ class SplitForest {
  private:
   static constexpr uint8_t kLeaf = 0xff;
   static constexpr uint32_t kFullCheck = 1u << 31;
-  static constexpr uint32_t kDone = ~0u;
   static constexpr uint64_t kLive = ~uint64_t{0};  // a live rule's remove_version (kNeverRemoved)
   static constexpr int kMaxDepth = 48;
 
@@ -227,59 +231,16 @@ class SplitForest {
   template <bool kCount, size_t kNt>
   const Rule* walk(const FlowKey& key, uint64_t v, uint64_t& best_rank, Cost* c) const;
 
-  /// Key after key: the out-of-order core overlaps one key's scan with the
-  /// next key's searches (staging the keys' loads was no faster).
+  // The bit-vector index's answers (split_forest_bits.hpp).
   void lookup_batch_bits(const FlowKey* keys, size_t n, uint64_t v, const Rule** out,
-                         uint64_t* best_rank) const {
-    if (whole_) {
-      for (size_t k = 0; k < n; ++k)
-        if (const Rule* r = scan_whole(keys[k], v, best_rank[k])) out[k] = r;
-      return;
-    }
-    for (size_t k = 0; k < n; ++k)
-      if (const Rule* r = scan_parts(keys[k], v, best_rank[k])) out[k] = r;
-  }
+                         uint64_t* best_rank) const;
   const Rule* scan_bits(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
     return whole_ ? scan_whole(key, v, best_rank) : scan_parts(key, v, best_rank);
   }
-  /// Candidate i: true (stop) when it cannot beat best_rank or is the new
-  /// best (then taken); false when not visible in v or not a match.
   bool take(uint32_t i, bool full_check, const FlowKey& key, uint64_t v, const Rule*& best,
-            uint64_t& best_rank) const noexcept {
-    const Slot& sl = slot_[i];
-    if (sl.rank <= best_rank) return true;
-    if (sl.gone.load(std::memory_order_relaxed) <= v) return false;
-    if (full_check && !sl.rule->matches(key)) return false;
-    if (v < max_add_ && sl.rule->add_version > v) return false;  // a reader of an older version
-    best = sl.rule;
-    best_rank = sl.rank;
-    return true;
-  }
-  /// The best candidate by rank that is visible in v and matches, if it
-  /// outranks best_rank.  Touches a rule only for a full check or the
-  /// answer.  Small sets: the one index, straight.
-  const Rule* scan_whole(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
-    const Rule* best = nullptr;
-    const uint64_t* row[RuleBits::kMaxDims];
-    uint64_t s;
-    whole_->rows(key, row, s);
-    whole_->for_each_candidate(row, s, [&](uint32_t i) {
-      return take(i, whole_->full_check(i), key, v, best, best_rank);
-    });
-    return best;
-  }
-  /// The same over the parts: in each the first that is taken or cannot be.
-  const Rule* scan_parts(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept {
-    const Rule* best = nullptr;
-    uint32_t best_i = ~0u;
-    bits_->for_each_candidate(key, best_i, [&](uint32_t i, bool full_check) {
-      const Rule* was = best;
-      bool stop = take(i, full_check, key, v, best, best_rank);
-      if (best != was) best_i = i;
-      return stop;
-    });
-    return best;
-  }
+            uint64_t& best_rank) const noexcept;
+  const Rule* scan_whole(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept;
+  const Rule* scan_parts(const FlowKey& key, uint64_t v, uint64_t& best_rank) const noexcept;
 
   /// Entries compared (for Cost; unused results cost nothing): 32 at a
   /// time, dimension by dimension (simd::range_hits), then the hits in
@@ -325,5 +286,6 @@ class SplitForest {
 
 }  // namespace flowpath::classify_detail
 
+#include "flowpath/classify/split_forest_bits.hpp"
 #include "flowpath/classify/split_forest_build.hpp"
 #include "flowpath/classify/split_forest_lookup.hpp"

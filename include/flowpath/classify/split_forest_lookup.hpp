@@ -18,34 +18,42 @@ void SplitForest<Rule>::lookup_batch(const FlowKey* keys, size_t n, uint64_t v, 
   if (bits_ && !batch_trees_) return lookup_batch_bits(keys, n, v, out, best_rank);
   uint32_t x[kBatch][kMaxDims];
   uint32_t node[kBatch];
-  for (size_t k = 0; k < n; ++k) {  // the key's bytes the dimensions use
+  uint32_t on[kBatch], moving[kBatch];  // keys that walk this tree; those not at a leaf yet
+  for (size_t k = 0; k < n; ++k) {      // the key's bytes the dimensions use
     __builtin_prefetch(bytes_of(keys[k]) + 16);
     __builtin_prefetch(bytes_of(keys[k]) + 80);
   }
   for (const Tree& t : trees_) {
-    bool any = false;
+    size_t n_on = 0;
     for (size_t k = 0; k < n; ++k) {
-      node[k] = best_rank[k] < t.max_rank ? 0 : kDone;
-      if (node[k] == kDone) continue;
-      any = true;
+      if (best_rank[k] >= t.max_rank) continue;
+      on[n_on++] = static_cast<uint32_t>(k);
+      node[k] = 0;
       t.extract(keys[k], x[k]);
     }
-    if (!any) break;
-    for (bool moving = true; moving;) {
-      moving = false;
-      for (size_t k = 0; k < n; ++k) {
-        if (node[k] == kDone) continue;
+    if (n_on == 0) break;
+    // Each round steps only the keys still moving, without a branch per
+    // key: a leaf steps to itself (SplitNode::child), so a key is stepped
+    // once more after it reached its leaf and then leaves the list (its
+    // node's leaf flag is read a round after the prefetch, not at once).
+    std::copy(on, on + n_on, moving);
+    for (size_t n_mv = n_on; n_mv;) {
+      size_t j = 0;
+      for (size_t i = 0; i < n_mv; ++i) {
+        uint32_t k = moving[i];
         const Node& nd = t.nodes[node[k]];
-        if (nd.leaf) continue;
         node[k] = t.step(nd, x[k]);
         __builtin_prefetch(&t.nodes[node[k]]);
-        moving = true;
+        moving[j] = k;
+        j += !nd.leaf;
       }
+      n_mv = j;
     }
-    for (size_t k = 0; k < n; ++k)
-      if (node[k] != kDone) t.prefetch_leaf(t.nodes[node[k]]);
-    for (size_t k = 0; k < n; ++k)
-      if (node[k] != kDone) scan(t, t.nodes[node[k]], x[k], keys[k], v, out[k], best_rank[k]);
+    for (size_t i = 0; i < n_on; ++i) t.prefetch_leaf(t.nodes[node[on[i]]]);
+    for (size_t i = 0; i < n_on; ++i) {
+      uint32_t k = on[i];
+      scan(t, t.nodes[node[k]], x[k], keys[k], v, out[k], best_rank[k]);
+    }
   }
 }
 
