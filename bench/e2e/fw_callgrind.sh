@@ -205,6 +205,10 @@ while sent < count:
 PY
 }
 
+inject() {  # PORT FILE COUNT [WAIT]: send at batch 1 (dummy ports), else burst
+  if ((BATCH == 1)); then send "$1" "$2" "$3"; else burst "$@"; fi
+}
+
 ovs_run() {  # FW(0|1) FLOWS: sets RESULT to "Ir/packet packets batch"
   local fw=$1 n=$2 pid out
   rm -rf "${D:?}"/*
@@ -235,17 +239,12 @@ ovs_run() {  # FW(0|1) FLOWS: sets RESULT to "Ir/packet packets batch"
   fi
   frames "$n"
   local warm=$((n * 3 > 600 ? n * 3 : 600)) count=$((n > 2000 ? n : 2000))
-  if ((BATCH == 1)); then
-    send eth2 "$D/learn.hex" 1
-    send vm1 "$D/vm1.hex" $warm  # warm: upcalls done, EMC filled
-  else
-    burst eth2 "$D/learn.hex" 1 0
-    sleep 1
-    burst vm1 "$D/vm1.hex" $warm
-  fi
+  inject eth2 "$D/learn.hex" 1 0  # the announcement floods to the VMs, not to eth2
+  ((BATCH == 1)) || sleep 1          # (send awaits it in OVS's counters; burst cannot)
+  inject vm1 "$D/vm1.hex" $warm      # warm: upcalls done, EMC filled
   A dpif-netdev/pmd-stats-clear >/dev/null
   callgrind_control -z "$pid" >/dev/null
-  if ((BATCH == 1)); then send vm1 "$D/vm1.hex" $count; else burst vm1 "$D/vm1.hex" $count; fi
+  inject vm1 "$D/vm1.hex" $count
   callgrind_control -d "$pid" >/dev/null
   A dpif-netdev/pmd-stats-show | awk '/main thread/ {m=1} m && /(emc|megaflow) hits|upcalls/' |
     tr -s ' ' | paste -sd, | sed "s/^/  OVS, $n flows, fw=$fw:/" >&2
