@@ -10,9 +10,10 @@
 // huge_pages.hpp); exit status 1 on a wrong answer, 2 on bad arguments.  Sets come from
 // $FLOWPATH_CLASSBENCH_DIR, else <source>/../shared/data/classbench.
 // FLOWPATH_LOOP_NO_THP=1 leaves out the huge-page advice (huge_pages.hpp).
-// FLOWPATH_LOOP_LEAF_SIZE=N and FLOWPATH_LOOP_BATCH_TREES_BYTES=N set those
-// ClassifierV2Config fields (A/B of a setting in one binary); a second line
-// then says the trees' bytes, whether batches walk them, and the megaflow
+// FLOWPATH_LOOP_LEAF_SIZE=N, FLOWPATH_LOOP_BATCH_TREES_BYTES=N and
+// FLOWPATH_LOOP_FIRST_TREE_ALONE=1|0|-1 set those ClassifierV2Config fields (A/B of a setting in
+// one binary); a second line then says the trees' bytes, whether batches walk them, whether single
+// lookups walk the first tree alone (SplitForest::first_tree_alone), and the megaflow
 // bits per lookup over the trace (lookup(key, &mask), not timed).
 // bench/classify/callgrind.sh runs it under callgrind, collecting only
 // ClassifierV2::lookup / lookup_batch.
@@ -85,6 +86,8 @@ int main(int argc, char** argv) {
     cfg.leaf_size = static_cast<uint32_t>(std::atol(e));
   if (const char* e = std::getenv("FLOWPATH_LOOP_BATCH_TREES_BYTES"))
     cfg.batch_trees_max_bytes = static_cast<size_t>(std::atoll(e));
+  if (const char* e = std::getenv("FLOWPATH_LOOP_FIRST_TREE_ALONE"))
+    cfg.first_tree_alone = std::atoi(e);
   ClassifierV2<int> cls(cfg);
   auto b0 = std::chrono::steady_clock::now();
   for (size_t i = 0; i < rules.size(); ++i)
@@ -116,7 +119,8 @@ int main(int argc, char** argv) {
       classify_detail::huge_counts.advised + classify_detail::huge_counts.refused,
       classify_detail::huge_counts.live.load());
   if (const auto* f = cls.forest(); f && (std::getenv("FLOWPATH_LOOP_LEAF_SIZE") ||
-                                          std::getenv("FLOWPATH_LOOP_BATCH_TREES_BYTES"))) {
+                                          std::getenv("FLOWPATH_LOOP_BATCH_TREES_BYTES") ||
+                                          std::getenv("FLOWPATH_LOOP_FIRST_TREE_ALONE"))) {
     size_t bits = 0;
     for (const FlowKey& k : keys) {
       FlowMask wc{};
@@ -124,9 +128,11 @@ int main(int argc, char** argv) {
       for (size_t w = 0; w < FlowKey::kWords; ++w) bits += std::popcount(wc.word(w));
     }
     std::printf(
-        "%s trees_bytes %zu batches_walk_trees %d leaf_size %u batch_trees_max %zu wc_bits %.2f\n",
-        set.c_str(), f->trees_bytes(), f->batches_walk_trees() ? 1 : 0, cls.config().leaf_size,
-        cls.config().batch_trees_max_bytes, double(bits) / double(keys.size()));
+        "%s trees_bytes %zu batches_walk_trees %d first_tree_alone %d leaf_size %u batch_trees_max "
+        "%zu wc_bits %.2f\n",
+        set.c_str(), f->trees_bytes(), f->batches_walk_trees() ? 1 : 0,
+        f->first_tree_alone() ? 1 : 0, cls.config().leaf_size, cls.config().batch_trees_max_bytes,
+        double(bits) / double(keys.size()));
   }
   return wrong ? 1 : 0;
 }

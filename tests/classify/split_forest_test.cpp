@@ -31,7 +31,9 @@ TEST(SplitForest, WidePathIsTheThreeLevelWalk) {
 
 TEST(SplitForest, CostCountersDescribeTheLookup) {
   testing::RuleGen g(7, true);
-  ClassifierV2<int> c;
+  ClassifierV2Config cfg;
+  cfg.first_tree_alone = 0;  // every tree in lock step (alone: the test after next)
+  ClassifierV2<int> c(cfg);
   std::vector<testing::RandomRule> pool;
   for (int i = 0; i < 500; ++i) {
     pool.push_back(g.rule());
@@ -176,8 +178,22 @@ TEST(SplitForest, LeavesMetEarlyAreStoredOnce) {
 // every answer is the reference's, and the cost counters still count only
 // the steps of walks that had not stopped (path_cost, a plain walk of
 // each tree).
+void lock_step_walks(int alone);
+
+// With first_tree_alone 0 every tree walks in lock step (the cost
+// counters say every tree, every node of path_cost); with 1 the first tree
+// goes alone and the rest only when they can beat its answer (fewer trees
+// for some keys, never more).  Both answer as the reference.
 TEST(SplitForest, LockStepWalksOfOneTwoAndThreeTreesAnswerAsTheReference) {
-  const ClassifierV2Config cfg = deep_trees_only();
+  for (int alone : {0, 1}) {
+    SCOPED_TRACE(alone ? "first tree alone" : "all in lock step");
+    lock_step_walks(alone);
+  }
+}
+
+void lock_step_walks(int alone) {
+  ClassifierV2Config cfg = deep_trees_only();
+  cfg.first_tree_alone = alone;
   auto no_src = [](const testing::RandomRule& r) { return r.match.mask.nw_src.host() == 0; };
   auto no_addr = [&](const testing::RandomRule& r) {
     return no_src(r) && r.match.mask.nw_dst.host() == 0;
@@ -199,7 +215,8 @@ TEST(SplitForest, LockStepWalksOfOneTwoAndThreeTreesAnswerAsTheReference) {
     ASSERT_NE(f, nullptr);
     ASSERT_EQ(f->n_trees(), want_trees);
     EXPECT_GT(f->stats().max_depth, 1u) << want_trees << " trees";
-    size_t hits = 0;
+    ASSERT_EQ(f->first_tree_alone(), alone == 1);
+    size_t hits = 0, fewer = 0;
     for (int k = 0; k < 3000; ++k) {
       FlowKey key = g.key_near(pool[g.pick(static_cast<uint32_t>(pool.size()))]);
       const auto* want = ref.lookup(key);
@@ -207,10 +224,64 @@ TEST(SplitForest, LockStepWalksOfOneTwoAndThreeTreesAnswerAsTheReference) {
       ASSERT_EQ(got ? got->value : -1, want ? want->id : -1) << want_trees << " trees";
       hits += got != nullptr;
       auto cost = f->lookup_cost(key, classify_detail::kNeverRemoved - 1);
-      EXPECT_EQ(cost.trees, want_trees);
-      EXPECT_EQ(cost.nodes, f->path_cost(key).first) << want_trees << " trees";
+      if (!alone) {
+        EXPECT_EQ(cost.trees, want_trees);
+        EXPECT_EQ(cost.nodes, f->path_cost(key).first) << want_trees << " trees";
+      }
+      EXPECT_LE(cost.trees, want_trees);
+      EXPECT_LE(cost.nodes, f->path_cost(key).first) << want_trees << " trees";
+      fewer += cost.trees < want_trees;
     }
     EXPECT_GT(hits, 1000u) << want_trees << " trees";
+    if (alone && want_trees > 1) EXPECT_GT(fewer, 0u) << want_trees << " trees";
+  }
+}
+
+// The default (-1) walks the first tree alone when keys sampled inside the
+// rules mostly get their answer there.  Small-source rules (the first
+// subset) with /24 sources, the wildcard rules (the last subset) over one
+// destination port each: the tree with the best rule goes first, and the
+// choice follows whether the other tree's rules rank above or below.
+TEST(SplitForest, FirstTreeGoesAloneWhenSampledKeysGetTheirAnswerThere) {
+  for (bool small_first : {true, false}) {
+    ClassifierV2Config cfg = deep_trees_only();
+    ClassifierV2<int> c(cfg);
+    testing::RangeLinear ref;
+    int id = 0;
+    auto add = [&](const FlowKey& v, const FlowMask& m, int32_t priority) {
+      testing::RandomRule r{Match(v, m), priority, PortRanges{}};
+      ref.insert(r, id);
+      c.insert(r.match, priority, id++, r.ranges);
+    };
+    for (uint32_t i = 0; i < 400; ++i) {  // 400 disjoint /24 sources
+      FlowKey v;
+      FlowMask m;
+      v.nw_src = Be32{0x0a000000u + (i << 8)}, m.nw_src = Be32{0xffffff00u};
+      add(v, m, small_first ? 1000 : 10);
+    }
+    for (uint16_t i = 0; i < 8; ++i) {  // any source, one destination port
+      FlowKey v;
+      FlowMask m;
+      v.tp_dst = Be16{static_cast<uint16_t>(1000 + i)}, m.tp_dst = Be16{0xffff};
+      add(v, m, small_first ? 10 : 1000);
+    }
+    c.compile_now();
+    const auto* f = c.forest();
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(f->n_trees(), 2u);
+    // Keys inside the /24 rules: their tree answers them, so it goes alone
+    // when it ranks first; ranked second, the port rules' tree first
+    // answers none of those keys and both trees walk in lock step.
+    EXPECT_EQ(f->first_tree_alone(), small_first) << small_first;
+    uint64_t seed = 7;
+    for (int k = 0; k < 2000; ++k) {
+      const auto& r = ref.rules[static_cast<size_t>(k) % ref.rules.size()].r;
+      FlowKey key = classify_detail::key_inside(r.match, r.ranges, &seed);
+      ASSERT_TRUE(r.match.matches(key));
+      const auto* want = ref.lookup(key);
+      const auto* got = c.lookup(key);
+      ASSERT_EQ(got ? got->value : -1, want ? want->id : -1) << small_first;
+    }
   }
 }
 

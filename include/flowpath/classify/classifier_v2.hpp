@@ -83,6 +83,10 @@ struct ClassifierV2Config {
   uint32_t bits_sparse_bytes_per_rule = 800;  //   in max(bits_max_bytes, this x rules) bytes
   // batches: the trees over sparse parts when they take at most this (8 L2s, cache_size.hpp)
   size_t batch_trees_max_bytes = classify_detail::batch_trees_default_bytes();
+  // single lookups on the trees: the first alone, then the rest (1), all in
+  // lock step (0), or chosen from keys sampled inside the rules (-1; forests
+  // without a bit index, whose single lookups walk the trees)
+  int first_tree_alone = -1;
   bool background = true;  // compile on a thread (else inside the update)
 };
 
@@ -298,7 +302,8 @@ class ClassifierV2 {
             cfg_.replication_budget,
             {cfg_.bits_max_rules, cfg_.bits_max_bytes, cfg_.bits_sparse_max_rules,
              cfg_.bits_sparse_bytes_per_rule},
-            cfg_.batch_trees_max_bytes};
+            cfg_.batch_trees_max_bytes,
+            cfg_.first_tree_alone};
   }
   std::vector<Rule*> snapshot();
   void maybe_compile();

@@ -117,6 +117,32 @@ inline uint64_t constrained_dims(const Match& m, const PortRanges& rg) noexcept 
   return out;
 }
 
+/// A key inside the rule (match, ranges): its bits where the mask says,
+/// pseudo-random bits elsewhere, ports drawn from its ranges (then the
+/// mask's port bits, so the key may miss a range a port mask also
+/// constrains), from the generator state *seed (splitmix64: the same seed,
+/// the same key).  SplitForest samples keys so to choose its walk.
+inline FlowKey key_inside(const Match& m, const PortRanges& rg, uint64_t* seed) noexcept {
+  auto next = [seed] {
+    uint64_t z = (*seed += 0x9e3779b97f4a7c15);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+    return z ^ (z >> 31);
+  };
+  FlowKey k;
+  auto* kb = reinterpret_cast<uint8_t*>(&k);
+  const auto* v = reinterpret_cast<const uint8_t*>(&m.value);
+  const auto* mk = reinterpret_cast<const uint8_t*>(&m.mask);
+  for (size_t b = 0; b < sizeof k; ++b) kb[b] = static_cast<uint8_t>(v[b] | (next() & ~mk[b]));
+  auto in = [&](const PortRange& r, Be16 val, Be16 msk) {
+    auto p = static_cast<uint16_t>(r.lo + next() % (uint32_t{r.hi} - r.lo + 1));
+    return Be16{static_cast<uint16_t>((p & ~msk.host()) | val.host())};
+  };
+  k.tp_src = in(rg.tp_src, m.value.tp_src, m.mask.tp_src);
+  k.tp_dst = in(rg.tp_dst, m.value.tp_dst, m.mask.tp_dst);
+  return k;
+}
+
 /// The bits of x (a w-bit value) that decide `x >= t` for a split point
 /// t > 0: the leading bits down to the first bit where x and t differ,
 /// but never below t's lowest set bit (an aligned t needs only its prefix).

@@ -19,7 +19,8 @@
 // Config::leaf_size rules above the first rule that covers the whole box
 // (the scan stops there anyway), when no split helps, or when the
 // replication budget is spent.  A lookup descends all trees in lock step
-// (their dependent loads overlap), a wide node's seven tests at once (the
+// (their dependent loads overlap; or the first alone, then the others if
+// they can beat it, see lookup_fast), a wide node's seven tests at once (the
 // path then comes from a table, kWidePath, the child from the node's map:
 // a leaf is stored once however many paths reach it), stops at a leaf's
 // parent when that places the leaf's entries (a direct leaf, SplitNode::
@@ -73,6 +74,7 @@ struct SplitForestConfig {
   // Batches walk the trees instead of asking sparse parts when the trees'
   // nodes and leaf records take at most this many bytes (cache_size.hpp).
   size_t batch_trees_max_bytes = batch_trees_default_bytes();
+  int first_tree_alone = -1;  // 1 yes, 0 no, -1 first_answers_most() (first_tree_alone())
 };
 
 template <class Rule>
@@ -105,6 +107,9 @@ class SplitForest {
     std::sort(trees_.begin(), trees_.end(),
               [](const Tree& a, const Tree& b) { return a.max_rank > b.max_rank; });
     batch_trees_ = bits_ && !whole_ && trees_bytes() <= cfg.batch_trees_max_bytes;
+    // -1: chosen only where single lookups walk the trees (no bit index)
+    first_alone_ =
+        cfg.first_tree_alone < 0 ? !bits_ && first_answers_most() : cfg.first_tree_alone > 0;
   }
 
   const std::vector<Rule*>& rules() const noexcept { return rules_; }
@@ -156,6 +161,9 @@ class SplitForest {
   /// (their lock-step walks then cost a batch less per key than the
   /// parts' searches; docs/classifier.md, sixteenth round).
   bool batches_walk_trees() const noexcept { return batch_trees_; }
+  /// True when lookups without a mask walk the first tree alone, then the
+  /// others that can beat its answer (Config::first_tree_alone; lookup_fast).
+  bool first_tree_alone() const noexcept { return first_alone_; }
   /// The trees' nodes and leaf records, in bytes (what batches_walk_trees weighs).
   size_t trees_bytes() const noexcept {
     size_t b = 0;
@@ -221,15 +229,20 @@ class SplitForest {
   /// Without a mask: every tree that could beat best_rank is descended in
   /// lock step (their dependent loads overlap, as lookup_batch does across
   /// keys), then the leaves are scanned best first rank first, so the first
-  /// match stops the other scans at their first entry.
+  /// match stops the other scans at their first entry.  With first_alone_
+  /// the first tree goes alone, the rest after it if they can beat its
+  /// answer (docs/classifier.md, eighteenth round).
   /// Not inlined into lookup(): the bit index's walks, inlined there, kept
   /// their code (with it inlined, GCC made the 16-key search a call in them).
   template <bool kCount>
   [[gnu::noinline]] const Rule* lookup_fast(const FlowKey& key, uint64_t v, uint64_t& best_rank,
                                             Cost* c) const;
-  /// lookup_fast's walk of the first kNt trees.
+  /// lookup_fast's walk of trees first .. first + kNt - 1.
   template <bool kCount, size_t kNt>
-  const Rule* walk(const FlowKey& key, uint64_t v, uint64_t& best_rank, Cost* c) const;
+  const Rule* walk(const FlowKey& key, uint64_t v, uint64_t& best_rank, Cost* c,
+                   size_t first) const;
+  static constexpr size_t kProbes = 256;  // keys first_answers_most() samples
+  bool first_answers_most() const;
 
   // The bit-vector index's answers (split_forest_bits.hpp).
   void lookup_batch_bits(const FlowKey* keys, size_t n, uint64_t v, const Rule** out,
@@ -282,6 +295,7 @@ class SplitForest {
   std::unique_ptr<RuleBitsSet> bits_;  // the fast path without a mask, within its limits
   const RuleBits* whole_ = nullptr;    // bits_ when it is one index over all rules
   bool batch_trees_ = false;           // batches_walk_trees()
+  bool first_alone_ = false;           // first_tree_alone()
 };
 
 }  // namespace flowpath::classify_detail

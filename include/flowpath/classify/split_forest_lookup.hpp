@@ -74,25 +74,55 @@ template <class Rule>
 template <bool kCount>
 const Rule* SplitForest<Rule>::lookup_fast(const FlowKey& key, uint64_t v, uint64_t& best_rank,
                                            Cost* c) const {
-  size_t nt = 0;  // the trees are ordered by max_rank, best first
-  while (nt < trees_.size() && trees_[nt].max_rank > best_rank) ++nt;
-  static_assert(kMaxTrees == 3);
-  switch (nt) {
-    case 0:
-      return nullptr;
-    case 1:
-      return walk<kCount, 1>(key, v, best_rank, c);
-    case 2:
-      return walk<kCount, 2>(key, v, best_rank, c);
-    default:
-      return walk<kCount, 3>(key, v, best_rank, c);
+  const Rule* best = nullptr;
+  size_t first = 0;  // the trees are ordered by max_rank, best first
+  if (first_alone_ && trees_[0].max_rank > best_rank) {
+    best = walk<kCount, 1>(key, v, best_rank, c, 0);
+    first = 1;
   }
+  size_t nt = first;
+  while (nt < trees_.size() && trees_[nt].max_rank > best_rank) ++nt;
+  const Rule* r = nullptr;
+  static_assert(kMaxTrees == 3);
+  switch (nt - first) {
+    case 0:
+      break;
+    case 1:
+      r = walk<kCount, 1>(key, v, best_rank, c, first);
+      break;
+    case 2:
+      r = walk<kCount, 2>(key, v, best_rank, c, first);
+      break;
+    default:
+      r = walk<kCount, 3>(key, v, best_rank, c, 0);
+  }
+  return r ? r : best;  // a walk answers only what beats best_rank
+}
+
+/// The first tree alone answers most keys when fewer than a quarter of
+/// kProbes keys, one inside each of kProbes rules spread over the ranks,
+/// get from it an answer that a later tree could beat (its max_rank is
+/// higher).  The rules stand in for the traffic: no trace is needed, and
+/// the same rules give the same choice (a fixed seed).
+template <class Rule>
+bool SplitForest<Rule>::first_answers_most() const {
+  if (trees_.size() < 2 || rules_.empty()) return false;
+  uint64_t seed = 1;
+  size_t more = 0;
+  for (size_t i = 0; i < kProbes; ++i) {
+    const Rule& r = *rules_[i * rules_.size() / kProbes];
+    FlowKey key = key_inside(r.match, r.ranges, &seed);
+    uint64_t rank = 0;
+    walk<false, 1>(key, max_add_, rank, nullptr, 0);
+    more += trees_[1].max_rank > rank;
+  }
+  return more * 4 < kProbes;
 }
 
 template <class Rule>
 template <bool kCount, size_t kNt>
-const Rule* SplitForest<Rule>::walk(const FlowKey& key, uint64_t v, uint64_t& best_rank,
-                                    Cost* c) const {
+const Rule* SplitForest<Rule>::walk(const FlowKey& key, uint64_t v, uint64_t& best_rank, Cost* c,
+                                    size_t first) const {
   // kNt is a constant so every loop over the trees unrolls and the walks'
   // state (node, fin, ci) lives in registers, not in arrays on the stack.
   uint32_t x[kNt][kMaxDims];
@@ -101,7 +131,7 @@ const Rule* SplitForest<Rule>::walk(const FlowKey& key, uint64_t v, uint64_t& be
   const Tree* tree[kNt];
 #pragma GCC unroll 3
   for (size_t i = 0; i < kNt; ++i) {
-    tree[i] = &trees_[i];
+    tree[i] = &trees_[first + i];
     tree[i]->extract(key, x[i]);
     fin[i] = tree[i]->nodes[0].leaf;
     node[i] = 0;
