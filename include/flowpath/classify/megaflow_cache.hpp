@@ -147,7 +147,7 @@ class MegaflowCache {
     e->match = Match(key, mask);
     e->filter_hash = filter_hash_of(e->match.value);
     e->actions = actions;
-    e->rule_stats = stats;
+    e->set_rule_stats(stats);
     e->packets = e->bytes = 0;
     e->used_ms = 0;
     e->tcp_flags = 0;
@@ -170,6 +170,7 @@ class MegaflowCache {
     ++e->serial;
     e->actions.clear();
     e->rule_stats.clear();
+    e->rules_owned = false;
     free_.push_back(e);
     --size_;
     ++counters_.removed;

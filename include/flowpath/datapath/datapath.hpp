@@ -703,14 +703,14 @@ class Datapath {
           sink.recirculate(d.id, d.g, true);
           break;
         }
-        next->credit(gr.n, gr.bytes, now, gr.flags);  // the same packets
+        next->credit(writer_, gr.n, gr.bytes, now, gr.flags);  // the same packets
         acts = &next->actions, pkts = d.g;
         sink.set_group(nullptr, acts, 0);
       }
       if (gr.flow)
-        gr.flow->credit(gr.n, gr.bytes, now, gr.flags);
+        gr.flow->credit(writer_, gr.n, gr.bytes, now, gr.flags);
       else
-        for (const auto& rs : gr.uncached->stats) rs->add(gr.n, gr.bytes, now);
+        for (const auto& rs : gr.uncached->stats) rs->add(writer_, gr.n, gr.bytes, now);
     }
     stats_.groups += ng;
     stats_.group_packets += grouped;
@@ -743,6 +743,8 @@ class Datapath {
   bool keys_dirty_ = false;    // the received keys hold a later pass's fields
   RecircState recirc_;
   PmdStats stats_;
+  // Credits the rules' counters without locked adds (core/stats.hpp).
+  StatsWriter writer_ = StatsWriter::unique();
 };
 
 }  // namespace flowpath

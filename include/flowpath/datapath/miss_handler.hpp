@@ -101,7 +101,7 @@ class MissHandler {
         megaflows_->remove(e);
         ++removed;
       } else if (reval_.stats != e->rule_stats) {
-        e->rule_stats = reval_.stats;
+        e->set_rule_stats(reval_.stats);
       }
     }
     return removed;
