@@ -153,6 +153,7 @@ class MegaflowCache {
     e->tcp_flags = 0;
     e->batch_tag = 0;
     e->dead = false;
+    e->recircs = true, e->keeps_key = false;
     e->subtable = st->index;
     st->insert(e);
     ++size_;

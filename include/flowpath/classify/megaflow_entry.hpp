@@ -50,6 +50,11 @@ struct alignas(64) MegaflowEntry {
   // (its datapath's): crediting skips RuleStats' owner test.  Cleared by
   // set_rule_stats.
   bool rules_owned : 1 = false;
+  // recirculates(actions) and recirc_keeps_key(actions)
+  // (datapath/recirc_actions.hpp), set by the datapath's miss handler at
+  // install; left true and false (no shortcut) by any other installer.
+  bool recircs : 1 = true;
+  bool keeps_key : 1 = false;
   uint8_t batch_group = 0;   // the datapath's regrouping scratch:
   uint32_t batch_tag = 0;    //   group index in batch number batch_tag
   uint32_t serial = 1;       // changes whenever the entry dies
