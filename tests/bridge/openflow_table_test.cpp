@@ -51,7 +51,7 @@ TEST_F(OpenFlowTableTest, AddSameMatchAndPriorityReplacesAndResetsStats) {
   EXPECT_EQ(t.size(), 1u);
   const OfRule* r = t.lookup(0, key(1));
   EXPECT_EQ(format_actions(r->actions), "output:3");
-  EXPECT_EQ(r->stats->packets.load(), 0u);
+  EXPECT_EQ(r->stats->packets(), 0u);
   EXPECT_EQ(r->created_ms, clock.now_ms());
   t.add(parse_flow("priority=4,in_port=1 actions=output:4"));  // different priority: new rule
   EXPECT_EQ(t.size(), 2u);
@@ -64,7 +64,7 @@ TEST_F(OpenFlowTableTest, ModifyStrictAndNonStrictKeepStats) {
   a.stats->add(7, 700, clock.now_ms());
   EXPECT_EQ(t.modify(filter("priority=3,in_port=1", true), parse_actions("output:9")), 0u);
   EXPECT_EQ(t.modify(filter("priority=3,in_port=1,ip", true), parse_actions("output:9")), 1u);
-  EXPECT_EQ(a.stats->packets.load(), 7u);
+  EXPECT_EQ(a.stats->packets(), 7u);
   // A published rule never changes: modify installs a copy (same counters)
   // and retires `a`, which stays readable until reclaim().
   EXPECT_EQ(format_actions(a.actions), "output:2");

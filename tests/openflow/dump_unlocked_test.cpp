@@ -75,8 +75,7 @@ TEST(OpenflowDumpUnlocked, ModifyKeepsCountersAgeAndOrderAndLeavesPinnedRulesAlo
         fx.tables().shared_rules_if(fp::kOfTableAll, [](const fp::OfRule&) { return true; });
     ASSERT_EQ(rules.size(), 3u);
     pinned = rules[1];
-    pinned->stats->packets += 5;
-    pinned->stats->bytes += 300;
+    pinned->stats->add(5, 300, 0);
   }
   fx.clock.advance_ms(4000);
   auto mod = flow_mod(C::kModifyStrict, uint16_t(pinned->match.value.in_port), 20, 100);

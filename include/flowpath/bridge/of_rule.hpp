@@ -36,7 +36,7 @@ struct OfRule {
 
   /// Last hit, or creation when never hit.
   int64_t last_used_ms() const noexcept {
-    int64_t used = stats ? stats->used_ms.load(std::memory_order_relaxed) : 0;
+    int64_t used = stats ? stats->used_ms() : 0;
     return used > created_ms ? used : created_ms;
   }
   bool outputs_to(uint32_t port) const noexcept {
@@ -111,8 +111,8 @@ inline std::string format_duration_ms(int64_t ms) {
 inline std::string format_rule_stats(const OfRule& r, int64_t now_ms,
                                      const PortNamer* namer = nullptr) {
   char b[160];
-  uint64_t packets = r.stats ? r.stats->packets.load(std::memory_order_relaxed) : 0;
-  uint64_t bytes = r.stats ? r.stats->bytes.load(std::memory_order_relaxed) : 0;
+  uint64_t packets = r.stats ? r.stats->packets() : 0;
+  uint64_t bytes = r.stats ? r.stats->bytes() : 0;
   std::snprintf(b, sizeof b,
                 "cookie=0x%" PRIx64 ", duration=%s, table=%u, n_packets=%" PRIu64
                 ", n_bytes=%" PRIu64 ", ",

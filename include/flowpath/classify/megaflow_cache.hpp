@@ -147,12 +147,13 @@ class MegaflowCache {
     e->match = Match(key, mask);
     e->filter_hash = filter_hash_of(e->match.value);
     e->actions = actions;
-    e->rule_stats = stats;
+    e->set_rule_stats(stats);
     e->packets = e->bytes = 0;
     e->used_ms = 0;
     e->tcp_flags = 0;
     e->batch_tag = 0;
     e->dead = false;
+    e->recircs = true, e->keeps_key = false;
     e->subtable = st->index;
     st->insert(e);
     ++size_;
@@ -170,6 +171,7 @@ class MegaflowCache {
     ++e->serial;
     e->actions.clear();
     e->rule_stats.clear();
+    e->rules_owned = false;
     free_.push_back(e);
     --size_;
     ++counters_.removed;

@@ -592,8 +592,7 @@ class Datapath {
       batch.hashes[i] = h;
       m.hash = h;
     }
-    for (const DpAction& a : flow->actions)
-      if (a.type == DpActionType::kRecirc) return nullptr;
+    if (flow->recircs) return nullptr;
     // Answered from memory: no slot of their own for a later pass.
     std::fill_n(emc_at_, n, Emc::kNoSlot);
     slots_of_ = &batch, slots_epoch_ = emc_.epoch();
@@ -684,12 +683,12 @@ class Datapath {
       const Group& gr = groups[g];
       const DpActionList* acts = gr.flow ? &gr.flow->actions : &gr.uncached->actions;
       std::span<Packet*> pkts(ordered + gr.start, gr.n);
-      sink.set_group(&src, acts, uint8_t(g));
+      sink.set_group(&src, gr.flow, acts, uint8_t(g));
       // hold: the group's last recirc is held; when its next pass can run
       // inline, the loop runs again with that pass's flow (one call of
       // exec.run: with a second, the compiler called it out of line, +21
       // instructions a packet on plain traffic at batch 4).
-      bool hold = whole && recirc_keeps_key(*acts);
+      bool hold = whole && (gr.flow ? gr.flow->keeps_key : recirc_keeps_key(*acts));
       for (;;) {
         if (hold) sink.defer_recirc();
         exec.run(*acts, pkts);
@@ -703,14 +702,14 @@ class Datapath {
           sink.recirculate(d.id, d.g, true);
           break;
         }
-        next->credit(gr.n, gr.bytes, now, gr.flags);  // the same packets
+        next->credit(writer_, gr.n, gr.bytes, now, gr.flags);  // the same packets
         acts = &next->actions, pkts = d.g;
-        sink.set_group(nullptr, acts, 0);
+        sink.set_group(nullptr, next, acts, 0);
       }
       if (gr.flow)
-        gr.flow->credit(gr.n, gr.bytes, now, gr.flags);
+        gr.flow->credit(writer_, gr.n, gr.bytes, now, gr.flags);
       else
-        for (const auto& rs : gr.uncached->stats) rs->add(gr.n, gr.bytes, now);
+        for (const auto& rs : gr.uncached->stats) rs->add(writer_, gr.n, gr.bytes, now);
     }
     stats_.groups += ng;
     stats_.group_packets += grouped;
@@ -743,6 +742,8 @@ class Datapath {
   bool keys_dirty_ = false;    // the received keys hold a later pass's fields
   RecircState recirc_;
   PmdStats stats_;
+  // Credits the rules' counters without locked adds (core/stats.hpp).
+  StatsWriter writer_ = StatsWriter::unique();
 };
 
 }  // namespace flowpath

@@ -32,6 +32,7 @@
 #include "flowpath/core/batch.hpp"
 #include "flowpath/datapath/dependency_index.hpp"
 #include "flowpath/datapath/pmd_stats.hpp"
+#include "flowpath/datapath/recirc_actions.hpp"
 #include "flowpath/datapath/upcall.hpp"
 
 namespace flowpath {
@@ -72,6 +73,7 @@ class MissHandler {
       try {
         if (r.cacheable && (!deps || r.tracked)) {
           e = megaflows_->install(key, r.mask, r.actions, r.stats);
+          if (e) e->recircs = recirculates(e->actions), e->keeps_key = recirc_keeps_key(e->actions);
           if (e && deps) deps->add(e, r.deps, r.journal_seq);
         }
       } catch (...) {  // allocation failure: run uncached (and forget the flow)
@@ -101,7 +103,7 @@ class MissHandler {
         megaflows_->remove(e);
         ++removed;
       } else if (reval_.stats != e->rule_stats) {
-        e->rule_stats = reval_.stats;
+        e->set_rule_stats(reval_.stats);
       }
     }
     return removed;

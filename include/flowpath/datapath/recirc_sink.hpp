@@ -50,9 +50,11 @@
 #include <vector>
 
 #include "flowpath/action/executor.hpp"
+#include "flowpath/classify/megaflow_entry.hpp"
 #include "flowpath/conntrack/conntrack.hpp"
 #include "flowpath/core/batch.hpp"
 #include "flowpath/core/scratch_array.hpp"
+#include "flowpath/datapath/recirc_actions.hpp"
 #include "flowpath/datapath/recirc_state.hpp"
 #include "flowpath/flow/ct_label_ids.hpp"
 #include "flowpath/flow/flow_key.hpp"
@@ -67,34 +69,6 @@ inline CtLabelBytes label_bytes(const ct::CtLabel& l) noexcept {
     b[size_t(8 + i)] = uint8_t(l.lo >> (56 - 8 * i));
   }
   return b;
-}
-
-// Whether a flow's frame reaches every recirc in `acts` as parsed: no
-// action before the last recirc may rewrite it (outputs, ct_clear and a
-// ct() without nat only read it or write metadata).
-inline bool recirc_keeps_key(const DpActionList& acts) noexcept {
-  size_t last = acts.size();
-  for (size_t i = acts.size(); i-- > 0;)
-    if (acts[i].type == DpActionType::kRecirc) {
-      last = i;
-      break;
-    }
-  if (last == acts.size()) return false;
-  for (size_t i = 0; i < last; ++i) {
-    const DpAction& a = acts[i];
-    switch (a.type) {
-      case DpActionType::kOutput:
-      case DpActionType::kCtClear:
-      case DpActionType::kRecirc:
-        break;
-      case DpActionType::kCt:
-        if (a.ct->params.nat.present) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
 }
 
 /// The keys of a pass's packets, for RecircSink::recirculate: keys[i] is
@@ -153,7 +127,8 @@ class RecircSink {
     // that keeps keys removes one), when its actions keep the frame.
     const FlowKey* gk[kBatchSize];
     bool have = false;
-    if (src_ && src_->keys && g.size() <= kBatchSize && recirc_keeps_key(*acts_)) {
+    if (src_ && src_->keys && g.size() <= kBatchSize &&
+        (flow_ ? flow_->keeps_key : recirc_keeps_key(*acts_))) {
       st_->enable_keys();
       size_t k = 0;
       for (uint32_t i = 0; i < src_->n && k < g.size(); ++i)
@@ -183,12 +158,15 @@ class RecircSink {
       st_->next.push_back(q);
     }
   }
-  /// The group the executor runs next: its actions and where its keys
-  /// are (src, or nullptr: the next pass parses its packets).  A recirc
-  /// passes on the keys when recirc_keeps_key(*acts) (the frame is as
-  /// parsed at every recirc).
-  void set_group(const GroupKeys* src, const DpActionList* acts, uint8_t group) noexcept {
+  /// The group the executor runs next: where its keys are (src, or
+  /// nullptr: the next pass parses its packets), its flow (nullptr:
+  /// uncached) and actions.  A recirc passes on the keys when the actions
+  /// keep the frame as parsed at every recirc (the flow's keeps_key, else
+  /// recirc_keeps_key(*acts)).
+  void set_group(const GroupKeys* src, const MegaflowEntry* flow, const DpActionList* acts,
+                 uint8_t group) noexcept {
     src_ = src;
+    flow_ = flow;
     acts_ = acts;
     group_ = group;
   }
@@ -332,6 +310,7 @@ class RecircSink {
   int64_t now_;
   std::optional<rcu::ReadGuard> guard_;  // taken by the first ct() of the batch
   const GroupKeys* src_ = nullptr;       // set_group()
+  const MegaflowEntry* flow_ = nullptr;
   const DpActionList* acts_ = nullptr;
   uint8_t group_ = 0;
   bool defer_ = false;  // defer_recirc()

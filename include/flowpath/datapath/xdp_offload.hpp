@@ -201,7 +201,7 @@ class XdpOffload {
     if (t.in_port < FP_XDP_MAX_PORTS) ports_[t.in_port].rx += dp;
     if (t.out_port && t.out_port < FP_XDP_MAX_PORTS) ports_[t.out_port].tx += dp;
     if (t.flow->alive(t.serial))
-      t.flow->credit(dp, db, now_ms, 0);
+      t.flow->credit(StatsWriter::shared(), dp, db, now_ms, 0);
     else
       for (const auto& r : t.rules) r->add(dp, db, now_ms);
   }

@@ -188,7 +188,7 @@ inline std::vector<openflow::FlowRemoved> OfprotoBackend::take_removed() {
     for (const OfRule* r : t.rules(m.table_id))  // replaced by an add: no message
       if (r->priority == m.priority && r->match == m.match) return true;
     const int64_t age = std::max<int64_t>(0, now - k.created_ms);
-    const int64_t used = std::max(k.created_ms, k.stats->used_ms.load(std::memory_order_relaxed));
+    const int64_t used = std::max(k.created_ms, k.stats->used_ms());
     if (m.hard_timeout && age >= int64_t(m.hard_timeout) * 1000)
       m.reason = 1;
     else if (m.idle_timeout && now - used >= int64_t(m.idle_timeout) * 1000)
@@ -197,8 +197,8 @@ inline std::vector<openflow::FlowRemoved> OfprotoBackend::take_removed() {
       m.reason = 2;
     m.duration_sec = uint32_t(age / 1000);
     m.duration_nsec = uint32_t(age % 1000) * 1000000u;
-    m.packet_count = k.stats->packets.load(std::memory_order_relaxed);
-    m.byte_count = k.stats->bytes.load(std::memory_order_relaxed);
+    m.packet_count = k.stats->packets();
+    m.byte_count = k.stats->bytes();
     out.push_back(std::move(m));
     return true;
   });

@@ -81,8 +81,8 @@ inline void OfprotoBackend::stats_head(openflow::FlowStats& s, const OfRule& r, 
   s.idle_age = uint16_t(std::min<int64_t>((now - r.last_used_ms()) / 1000, 0xffff));
   s.hard_age = uint16_t(std::min<int64_t>((now - r.modified_ms) / 1000, 0xffff));
   s.cookie = r.cookie;
-  s.packet_count = r.stats ? r.stats->packets.load(std::memory_order_relaxed) : 0;
-  s.byte_count = r.stats ? r.stats->bytes.load(std::memory_order_relaxed) : 0;
+  s.packet_count = r.stats ? r.stats->packets() : 0;
+  s.byte_count = r.stats ? r.stats->bytes() : 0;
 }
 
 inline openflow::StatsReply OfprotoBackend::stats(const openflow::StatsRequest& rq) {
@@ -112,8 +112,8 @@ inline openflow::StatsReply OfprotoBackend::stats(const openflow::StatsRequest& 
     case T::kAggregate:
       for (const OfRule* r : select(rq)) {
         ++rep.aggregate.flow_count;
-        rep.aggregate.packet_count += r->stats ? r->stats->packets.load() : 0;
-        rep.aggregate.byte_count += r->stats ? r->stats->bytes.load() : 0;
+        rep.aggregate.packet_count += r->stats ? r->stats->packets() : 0;
+        rep.aggregate.byte_count += r->stats ? r->stats->bytes() : 0;
       }
       break;
     case T::kTable: {

@@ -335,13 +335,11 @@ class SwitchDb {
       if (pc->type == PortType::kPatch) {
         const BridgePort* bp = sw_.ofproto().find_port(b.port);
         if (!bp || !bp->patch_tx || !bp->patch_rx) continue;
-        auto n = [](const std::atomic<uint64_t>& a) {
-          return int64_t(a.load(std::memory_order_relaxed));
-        };
-        write(b.interface_uuid, {{"rx_packets", n(bp->patch_rx->packets)},
-                                 {"rx_bytes", n(bp->patch_rx->bytes)},
-                                 {"tx_packets", n(bp->patch_tx->packets)},
-                                 {"tx_bytes", n(bp->patch_tx->bytes)}});
+        const RuleStats &rx = *bp->patch_rx, &tx = *bp->patch_tx;
+        write(b.interface_uuid, {{"rx_packets", int64_t(rx.packets())},
+                                 {"rx_bytes", int64_t(rx.bytes())},
+                                 {"tx_packets", int64_t(tx.packets())},
+                                 {"tx_bytes", int64_t(tx.bytes())}});
         continue;
       }
       auto l = links.find(pc->device());
